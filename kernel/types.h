@@ -1,0 +1,27 @@
+/* Basic types shared by all kernel code. Freestanding: only compiler-provided headers. */
+#ifndef KERNEL_TYPES_H
+#define KERNEL_TYPES_H
+#include <stdint.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdarg.h>
+
+typedef uint64_t paddr_t;   /* physical address */
+typedef uint64_t vaddr_t;   /* virtual address as an integer */
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
+#define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a) - 1))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define READ_ONCE(x) (*(const volatile __typeof__(x) *)&(x))
+#define WRITE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
+#define barrier() __asm__ __volatile__("" ::: "memory")
+#define __noreturn __attribute__((noreturn))
+#define __unused __attribute__((unused))
+#define __aligned(n) __attribute__((aligned(n)))
+
+#endif

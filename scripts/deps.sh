@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Installs what Ember needs on a Debian machine, idempotently, and fetches the lwIP 2.1.3 source
+# package into third_party/ (git-ignored). Takes seconds when everything is already there.
+# Only Debian packages; no other downloads (see DESIGN.md, "Dependencies").
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+
+# command -> package that provides it
+need=(
+  "riscv64-unknown-elf-gcc:gcc-riscv64-unknown-elf"
+  "riscv64-linux-gnu-gcc:gcc-riscv64-linux-gnu"
+  "qemu-system-riscv64:qemu-system-misc"
+  "qemu-riscv64-static:qemu-user-static"
+  "pytest-3:python3-pytest"
+  "iperf3:iperf3"
+  "ip:iproute2"
+  "nc:netcat-openbsd"
+  "dpkg-source:dpkg-dev"
+  "cpio:cpio"
+)
+# files -> package
+need_files=(
+  "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin:opensbi"
+  "/usr/riscv64-linux-gnu/lib/libc.a:libc6-dev-riscv64-cross"
+)
+
+missing=()
+for pair in "${need[@]}"; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair##*:}")
+done
+for pair in "${need_files[@]}"; do
+  [ -e "${pair%%:*}" ] || missing+=("${pair##*:}")
+done
+
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+updated=0
+apt_update() { [ $updated -eq 1 ] || { $sudo apt-get update -qq; updated=1; }; }
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  apt_update
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# lwIP 2.1.3 source from Debian's source package, unpacked under third_party/lwip.
+lwip="$here/third_party/lwip"
+if [ ! -f "$lwip/src/core/tcp.c" ]; then
+  # Source entries: copy the Debian deb822 entries with the type changed to deb-src when none exist.
+  if ! grep -rqs '^Types:.*deb-src\|^deb-src ' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    echo "deps: adding deb-src entries copied from the Debian entries"
+    for f in /etc/apt/sources.list.d/*.sources; do
+      [ -e "$f" ] || continue
+      grep -q 'debian' "$f" || continue
+      sed 's/^Types: deb$/Types: deb-src/' "$f" | $sudo tee "/etc/apt/sources.list.d/ember-src-$(basename "$f")" >/dev/null
+    done
+    if [ -f /etc/apt/sources.list ]; then
+      grep '^deb ' /etc/apt/sources.list | sed 's/^deb /deb-src /' | $sudo tee /etc/apt/sources.list.d/ember-src.list >/dev/null || true
+    fi
+    updated=0
+  fi
+  apt_update
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get source -qq --download-only lwip >/dev/null && dpkg-source -x --no-check lwip_*.dsc lwip >/dev/null)
+  rm -rf "$lwip"; mkdir -p "$here/third_party"; mv "$tmp/lwip" "$lwip"; rm -rf "$tmp"
+  grep -q 'LWIP_VERSION_MINOR *1' "$lwip/src/include/lwip/init.h" || echo "deps: warning: lwIP is not 2.1.x"
+fi
+exit 0
