@@ -17,8 +17,10 @@ struct cpu {
 	unsigned long hartid;        /* RISC-V hart id */
 	int noff;                    /* depth of irq_push_off nesting */
 	bool intena;                 /* were interrupts on before the first push_off? */
-	struct thread *current;      /* running thread */
+	struct thread *cur;          /* running thread (`current` in sched.h) */
 	struct thread *idle;         /* this CPU's idle thread */
+	struct thread *switch_prev;  /* thread being switched away from (sched.c) */
+	void *boot_stack_top;        /* stack the CPU starts on (becomes its idle thread's) */
 	volatile bool online;
 	volatile bool need_resched;  /* set by timer/IPI; acted on at trap return */
 	volatile uint32_t ipi_pending; /* bitmask of IPI_* reasons, set atomically by senders */

@@ -9,6 +9,7 @@
 #define TESTS_UNIT_H
 #include <stdio.h>
 #include <stdlib.h>
+#include <setjmp.h>
 
 struct unit_case { const char *name; void (*fn)(void); };
 extern int unit_failed_checks;
@@ -25,7 +26,26 @@ extern int unit_failed_checks;
 	int main(void) { return unit_run(unit_cases, sizeof(unit_cases) / sizeof(unit_cases[0])); }
 
 int unit_run(const struct unit_case *cases, int n);
-/* Set by panic() stubs: a test can expect a panic with unit_expect_panic(). */
+/* Counted by the panic() stub: a test can expect a panic with UNIT_EXPECT_PANIC(). */
 extern int unit_panics;
+
+/*
+ * UNIT_EXPECT_PANIC(stmt): run stmt, which must panic. The panic() stub longjmps back here (instead
+ * of failing the whole case) and the test goes on; if stmt returns normally, a check fails. Nests.
+ * Code that panics while holding a (stub) spinlock leaves it held, so expect panics only from code
+ * that checks before locking.
+ */
+extern jmp_buf *unit_expect_jmp;
+#define UNIT_EXPECT_PANIC(stmt) do { \
+	jmp_buf _uej, *_uprev = unit_expect_jmp; \
+	unit_expect_jmp = &_uej; \
+	if (setjmp(_uej) == 0) { \
+		stmt; \
+		unit_expect_jmp = _uprev; \
+		printf("  expected a panic: %s (%s:%d)\n", #stmt, __FILE__, __LINE__); \
+		unit_failed_checks++; \
+	} else { \
+		unit_expect_jmp = _uprev; \
+	} } while (0)
 
 #endif

@@ -1,0 +1,90 @@
+# Ember build. `make` builds build/kernel.elf (and the test kernel build/kernel-test.elf);
+# `make run` boots it on QEMU virt with 4 harts; `make test` runs the whole suite; `make bench`
+# measures; `make gdb` starts QEMU halted with a gdb stub.
+# Every entry point first runs scripts/deps.sh, which installs what is missing (Debian packages,
+# the lwIP source) and returns in milliseconds when all is there.
+
+CROSS    ?= riscv64-unknown-elf-
+CC       := $(CROSS)gcc
+LD       := $(CROSS)ld
+NM       := $(CROSS)nm
+OBJCOPY  := $(CROSS)objcopy
+QEMU     ?= qemu-system-riscv64
+OPENSBI  ?= /usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin
+SMP      ?= 4
+MEM      ?= 512M
+PYTEST   ?= pytest-3
+
+B := build
+ARCHFLAGS := -march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany
+CFLAGS := $(ARCHFLAGS) -std=gnu11 -O2 -g -ffreestanding -nostdlib -fno-common -fno-stack-protector \
+	-fno-pie -fno-omit-frame-pointer -Wall -Wextra -Werror -I. -MMD -MP
+ASFLAGS := $(ARCHFLAGS) -g -I. -MMD -MP
+LDFLAGS := -nostdlib -static -T arch/riscv/kernel.ld --no-warn-rwx-segments
+
+SRCS := $(sort $(wildcard arch/riscv/*.c arch/riscv/*.S kernel/*.c drivers/*/*.c))
+QEMU_BASE = $(QEMU) -machine virt -smp $(SMP) -m $(MEM) -bios $(OPENSBI) -nographic
+
+.PHONY: all deps run test unit systest bench gdb clean
+all: $(B)/kernel.elf $(B)/kernel-test.elf
+
+deps:
+	@bash scripts/deps.sh
+
+# $(1) = variant name (obj dir suffix), $(2) = extra CFLAGS, $(3) = output elf
+define KERNEL_template
+$(B)/obj$(1)/%.o: %.c | deps
+	@mkdir -p $$(dir $$@)
+	@echo "  CC$(1)  $$<"
+	@$$(CC) $$(CFLAGS) $(2) -c $$< -o $$@
+$(B)/obj$(1)/%.o: %.S | deps
+	@mkdir -p $$(dir $$@)
+	@echo "  AS$(1)  $$<"
+	@$$(CC) $$(ASFLAGS) $(2) -c $$< -o $$@
+OBJS$(1) := $$(patsubst %,$(B)/obj$(1)/%.o,$$(basename $$(SRCS)))
+-include $$(OBJS$(1):.o=.d)
+
+# Two links: the first gives the text addresses, the second embeds them as the symbol table.
+$(3): $$(OBJS$(1)) arch/riscv/kernel.ld scripts/ksyms.sh
+	@bash scripts/ksyms.sh $$(NM) > $(B)/obj$(1)/ksyms0.S
+	@$$(CC) $$(ASFLAGS) -c $(B)/obj$(1)/ksyms0.S -o $(B)/obj$(1)/ksyms0.o
+	@$$(LD) $$(LDFLAGS) -o $(B)/obj$(1)/pass1.elf $$(OBJS$(1)) $(B)/obj$(1)/ksyms0.o
+	@bash scripts/ksyms.sh $$(NM) $(B)/obj$(1)/pass1.elf > $(B)/obj$(1)/ksyms.S
+	@$$(CC) $$(ASFLAGS) -c $(B)/obj$(1)/ksyms.S -o $(B)/obj$(1)/ksyms.o
+	@echo "  LD    $$@"
+	@$$(LD) $$(LDFLAGS) -o $$@ $$(OBJS$(1)) $(B)/obj$(1)/ksyms.o
+	@$$(NM) -n $(B)/obj$(1)/pass1.elf | grep ' [tT] ' > $(B)/obj$(1)/syms1
+	@$$(NM) -n $$@ | grep ' [tT] ' > $(B)/obj$(1)/syms2
+	@cmp -s $(B)/obj$(1)/syms1 $(B)/obj$(1)/syms2 || { echo "ksyms: text moved between links"; rm -f $$@; exit 1; }
+endef
+
+$(eval $(call KERNEL_template,,,$(B)/kernel.elf))
+$(eval $(call KERNEL_template,-test,-DCONFIG_SELFTEST,$(B)/kernel-test.elf))
+
+$(B)/virt.dtb: | deps
+	@mkdir -p $(B)
+	$(QEMU_BASE) -machine virt,dumpdtb=$@ >/dev/null
+
+run: $(B)/kernel.elf
+	$(QEMU_BASE) -kernel $<
+
+gdb: $(B)/kernel.elf
+	@echo "QEMU is halted with a gdb stub on localhost:1234. In another terminal:"
+	@echo "  gdb-multiarch $(B)/kernel.elf -ex 'target remote :1234'"
+	$(QEMU_BASE) -kernel $< -S -s
+
+unit: $(B)/virt.dtb
+	bash tests/unit/run.sh
+
+systest: all
+	$(PYTEST) -v tests/system
+
+test: deps
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory systest
+
+bench: all
+	python3 bench/run.py
+
+clean:
+	rm -rf $(B)

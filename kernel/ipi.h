@@ -1,0 +1,12 @@
+/* Inter-processor interrupts, sent through SBI as supervisor software interrupts. */
+#ifndef KERNEL_IPI_H
+#define KERNEL_IPI_H
+
+#define IPI_RESCHED 0x1      /* look at the run queue */
+#define IPI_STOP    0x2      /* halt this hart (panic) */
+
+void ipi_send(int cpu, unsigned reason);
+void ipi_send_others(unsigned reason);
+void ipi_interrupt(void);    /* trap handler: supervisor software interrupt */
+
+#endif

@@ -1,0 +1,167 @@
+/*
+ * Boot. The boot hart arrives in kmain (entry.S) on the boot page table with the direct map. It
+ * reads the device tree, brings up the console, memory, the kernel page table, traps, the PLIC,
+ * timers and the scheduler, starts the other harts with SBI HSM, prints the banner and hands over
+ * to the monitor thread; then it becomes CPU 0's idle thread. Secondary harts arrive in
+ * secondary_main with a stack the boot hart allocated for them.
+ */
+#include "kernel/types.h"
+#include "kernel/cpu.h"
+#include "kernel/platform.h"
+#include "kernel/printk.h"
+#include "kernel/page.h"
+#include "kernel/kmalloc.h"
+#include "kernel/sched.h"
+#include "kernel/timer.h"
+#include "kernel/mm.h"
+#include "kernel/monitor.h"
+#include "kernel/power.h"
+#include "drivers/plic/plic.h"
+#include "drivers/uart/uart.h"
+#include "arch/riscv/riscv.h"
+#include "arch/riscv/sbi.h"
+#include "arch/riscv/trap.h"
+#include "arch/riscv/vm.h"
+
+#define HART_START_TIMEOUT_MS 2000
+
+struct cpu cpus[NCPU];
+int ncpus = 1;
+uint64_t boot_time_ticks;              /* time CSR when kmain started */
+
+extern char boot_stack_top[], _kernel_end[], _secondary_start[];
+
+static void set_tp(struct cpu *c) { __asm__ volatile("mv tp, %0" :: "r"(c)); }
+
+/* Hand RAM [start, end) to the page allocator, minus the reserved regions (OpenSBI, the device
+ * tree, the initrd), which may come in any order and overlap. */
+static void free_ram(paddr_t start, paddr_t end)
+{
+	struct region r[PLAT_MAX_REGIONS];
+	int n = platform.nreserved;
+	for (int i = 0; i < n; i++) {          /* insertion sort by base */
+		struct region x = platform.reserved[i];
+		int j = i;
+		for (; j > 0 && r[j - 1].base > x.base; j--)
+			r[j] = r[j - 1];
+		r[j] = x;
+	}
+	paddr_t p = start;
+	for (int i = 0; i < n && p < end; i++) {
+		paddr_t rb = r[i].base, re = r[i].base + r[i].size;
+		if (re <= p)
+			continue;
+		if (rb > p)
+			page_free_range(p, MIN(rb, end));
+		p = MAX(p, re);
+	}
+	if (p < end)
+		page_free_range(p, end);
+}
+
+static void mem_init(void)
+{
+	paddr_t ram = platform.ram_base, ram_end = ram + platform.ram_size;
+	paddr_t free_start = va_to_pa(_kernel_end);
+	page_setup(ram, ram_end, &free_start);
+	free_ram(free_start, ram_end);
+}
+
+static void cpu_common_init(void)
+{
+	trap_init_cpu();
+	plic_cpu_init();
+	timer_cpu_init();
+	this_cpu()->online = true;
+}
+
+void secondary_main(unsigned long hartid)
+{
+	struct cpu *c = NULL;
+	for (int i = 0; i < ncpus; i++)
+		if (cpus[i].hartid == hartid)
+			c = &cpus[i];
+	if (!c)
+		for (;;)
+			wfi();
+	set_tp(c);
+	kvm_init_hart();
+	sched_cpu_init();
+	cpu_common_init();
+	intr_on();
+	sched_idle_loop();
+}
+
+static void start_secondaries(void)
+{
+	for (int i = 0; i < platform.nharts; i++) {
+		if (platform.hartids[i] == cpus[0].hartid)
+			continue;
+		if (ncpus >= NCPU)
+			break;
+		struct cpu *c = &cpus[ncpus];
+		void *stack = alloc_pages(KSTACK_ORDER, 0);
+		if (!stack)
+			panic("no memory for hart %lu's stack", platform.hartids[i]);
+		c->id = ncpus;
+		c->hartid = platform.hartids[i];
+		c->boot_stack_top = (char *)stack + KSTACK_SIZE;
+		plic_set_context(c->id, platform.plic_context[i]);
+		ncpus++;
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		long err = sbi_hart_start(c->hartid, va_to_pa(_secondary_start), (unsigned long)c->boot_stack_top);
+		if (err) {
+			printk("hart %lu: hart_start failed (%ld)\n", c->hartid, err);
+			ncpus--;
+			free_pages(stack, KSTACK_ORDER);
+			continue;
+		}
+		uint64_t deadline = time_now() + ns_to_ticks(HART_START_TIMEOUT_MS * NSEC_PER_MSEC);
+		while (!READ_ONCE(c->online) && time_now() < deadline)
+			;
+		if (!c->online)
+			printk("hart %lu did not come online\n", c->hartid);
+	}
+}
+
+void kmain(unsigned long hartid, paddr_t dtb_pa)
+{
+	struct cpu *c = &cpus[0];
+	c->id = 0;
+	c->hartid = hartid;
+	c->boot_stack_top = boot_stack_top;
+	set_tp(c);
+	boot_time_ticks = rdtime();
+
+	if (platform_parse(dtb_pa) < 0)
+		panic("cannot read the device tree at %#llx", (unsigned long long)dtb_pa);
+	if (platform.uart.base)
+		uart_init(platform.uart.base, platform.uart_shift);
+	printk("\nEmber kernel booting on hart %lu\n", hartid);
+
+	trap_init_cpu();
+	mem_init();
+	kvm_init();
+	sched_init();
+	timer_init(platform.timebase_hz, platform.sstc);
+	plic_init(platform.plic.base, platform.plic.size, platform.plic_ndev);
+	for (int i = 0; i < platform.nharts; i++)
+		if (platform.hartids[i] == hartid)
+			plic_set_context(0, platform.plic_context[i]);
+	if (platform.uart.base && uart_enable_rx(platform.uart_irq) < 0)
+		printk("uart: cannot register irq %d\n", platform.uart_irq);
+	cpu_common_init();
+	intr_on();
+
+	start_secondaries();
+	platform_print();
+	struct page_stats ps;
+	page_get_stats(&ps);
+	int online = 0;
+	for (int i = 0; i < ncpus; i++)
+		online += cpus[i].online;
+	printk("%d of %d harts online; memory %llu KiB free, %llu KiB used\n", online, platform.nharts,
+	       (unsigned long long)(ps.free * PAGE_SIZE / 1024), (unsigned long long)(ps.used * PAGE_SIZE / 1024));
+	monitor_start();
+	sched_idle_loop();
+}

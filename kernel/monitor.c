@@ -1,0 +1,196 @@
+/*
+ * The kernel monitor: reads lines from the console (echoing each byte as it arrives through the
+ * UART interrupt) and runs commands: help, cpus, mem, irqs, threads, uptime, poweroff, and in test
+ * builds (CONFIG_SELFTEST) the self-tests and a deliberate kernel fault.
+ */
+#include "kernel/monitor.h"
+#include "kernel/console.h"
+#include "kernel/cpu.h"
+#include "kernel/kmalloc.h"
+#include "kernel/page.h"
+#include "kernel/platform.h"
+#include "kernel/power.h"
+#include "kernel/printk.h"
+#include "kernel/sched.h"
+#include "kernel/selftest.h"
+#include "kernel/string.h"
+#include "kernel/timer.h"
+#include "drivers/plic/plic.h"
+#include "arch/riscv/vm.h"
+
+#define LINE_MAX 128
+#define MAX_ARGS 8
+#define CH_BACKSPACE 0x08
+#define CH_DELETE 0x7f
+
+extern uint64_t boot_time_ticks;
+
+static void echo(char c) { console_write(&c, 1); }
+
+static int read_line(char *buf, int size)
+{
+	int n = 0;
+	for (;;) {
+		int c = console_getc();
+		if (c == '\r' || c == '\n') {
+			echo('\n');
+			buf[n] = 0;
+			return n;
+		}
+		if (c == CH_BACKSPACE || c == CH_DELETE) {
+			if (n > 0) {
+				n--;
+				console_write("\b \b", 3);
+			}
+			continue;
+		}
+		if (n < size - 1 && c >= ' ') {
+			buf[n++] = (char)c;
+			echo((char)c);
+		}
+	}
+}
+
+static void cmd_cpus(int argc __unused, char **argv __unused)
+{
+	printk("cpu hart online timer-irqs ipis switches idle-ticks current\n");
+	for (int i = 0; i < ncpus; i++) {
+		struct cpu *c = &cpus[i];
+		struct thread *t = READ_ONCE(c->cur);
+		printk("%3d %4lu %6s %10llu %4llu %8llu %10llu %s\n", c->id, c->hartid, c->online ? "yes" : "no",
+		       (unsigned long long)c->timer_irqs, (unsigned long long)c->ipi_irqs,
+		       (unsigned long long)c->ctx_switches, (unsigned long long)c->idle_ticks, t ? t->name : "-");
+	}
+	int online = 0;
+	for (int i = 0; i < ncpus; i++)
+		online += cpus[i].online;
+	printk("%d cpus online\n", online);
+}
+
+static void cmd_mem(int argc __unused, char **argv __unused)
+{
+	struct page_stats ps;
+	struct kmalloc_stats ks;
+	struct vm_stats vs;
+	page_get_stats(&ps);
+	kmalloc_get_stats(&ks);
+	vm_get_stats(&vs);
+	printk("pages: total %llu free %llu used %llu reserved %llu cached %llu (page %lu bytes)\n",
+	       (unsigned long long)ps.total, (unsigned long long)ps.free, (unsigned long long)ps.used,
+	       (unsigned long long)ps.reserved, (unsigned long long)ps.cached, PAGE_SIZE);
+	printk("memory: free %llu KiB used %llu KiB\n", (unsigned long long)(ps.free * PAGE_SIZE / 1024),
+	       (unsigned long long)(ps.used * PAGE_SIZE / 1024));
+	printk("kmalloc: allocs %llu frees %llu slab-pages %llu large %llu\n", (unsigned long long)ks.allocs,
+	       (unsigned long long)ks.frees, (unsigned long long)ks.slab_pages, (unsigned long long)ks.large_allocs);
+	printk("kernel page table: %llu table pages, %llu 4K / %llu 2M / %llu 1G mappings\n",
+	       (unsigned long long)vs.pt_pages, (unsigned long long)vs.mapped_4k, (unsigned long long)vs.mapped_2m,
+	       (unsigned long long)vs.mapped_1g);
+}
+
+/* Linux /proc/interrupts layout: a CPU header, one row per source, then timer (LOC) and IPI rows. */
+static void cmd_irqs(int argc __unused, char **argv __unused)
+{
+	char line[160];
+	int n = snprintf(line, sizeof(line), "    ");
+	for (int c = 0; c < ncpus; c++)
+		n += snprintf(line + n, sizeof(line) - n, " %10s%d", "CPU", c);
+	printk("%s\n", line);
+	for (int irq = 1; irq <= plic_ndev(); irq++) {
+		const char *name = irq_name(irq);
+		if (!name)
+			continue;
+		n = snprintf(line, sizeof(line), "%3d:", irq);
+		for (int c = 0; c < ncpus; c++)
+			n += snprintf(line + n, sizeof(line) - n, " %11llu", (unsigned long long)irq_count(irq, c));
+		printk("%s  PLIC %3d  %s (cpu %d)\n", line, irq, name, irq_affinity(irq));
+	}
+	n = snprintf(line, sizeof(line), "LOC:");
+	for (int c = 0; c < ncpus; c++)
+		n += snprintf(line + n, sizeof(line) - n, " %11llu", (unsigned long long)cpus[c].timer_irqs);
+	printk("%s  Local timer interrupts\n", line);
+	n = snprintf(line, sizeof(line), "IPI:");
+	for (int c = 0; c < ncpus; c++)
+		n += snprintf(line + n, sizeof(line) - n, " %11llu", (unsigned long long)cpus[c].ipi_irqs);
+	printk("%s  Inter-processor interrupts\n", line);
+}
+
+static void cmd_threads(int argc __unused, char **argv __unused) { sched_dump(); }
+
+static void cmd_uptime(int argc __unused, char **argv __unused)
+{
+	uint64_t ns = time_ns();
+	printk("uptime %llu.%03llu s (booted at %llu ms)\n", (unsigned long long)(ns / NSEC_PER_SEC),
+	       (unsigned long long)(ns % NSEC_PER_SEC / NSEC_PER_MSEC),
+	       (unsigned long long)(ticks_to_ns(boot_time_ticks) / NSEC_PER_MSEC));
+}
+
+static void cmd_poweroff(int argc __unused, char **argv __unused)
+{
+	printk("powering off\n");
+	power_off();
+}
+
+static void cmd_help(int argc, char **argv);
+
+struct command {
+	const char *name;
+	const char *help;
+	void (*fn)(int argc, char **argv);
+};
+
+static const struct command commands[] = {
+	{ "help", "list commands", cmd_help },
+	{ "cpus", "harts, timer interrupts, context switches", cmd_cpus },
+	{ "mem", "page and kmalloc counters", cmd_mem },
+	{ "irqs", "interrupt counts per CPU (as /proc/interrupts)", cmd_irqs },
+	{ "threads", "kernel threads", cmd_threads },
+	{ "uptime", "time since reset", cmd_uptime },
+	{ "poweroff", "shut down (QEMU exits 0)", cmd_poweroff },
+#ifdef CONFIG_SELFTEST
+	{ "selftest", "selftest spin|pingpong|sleep [args]", selftest_cmd },
+	{ "fault", "deliberate kernel fault (test builds)", selftest_fault },
+#endif
+};
+
+static void cmd_help(int argc __unused, char **argv __unused)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		printk("  %-10s %s\n", commands[i].name, commands[i].help);
+}
+
+static void monitor_thread(void *arg __unused)
+{
+	char line[LINE_MAX];
+	char *argv[MAX_ARGS];
+	printk("Ember monitor: type 'help'\n");
+	for (;;) {
+		printk("ember> ");
+		read_line(line, sizeof(line));
+		int argc = 0;
+		for (char *p = line; *p && argc < MAX_ARGS;) {
+			while (*p == ' ')
+				*p++ = 0;
+			if (!*p)
+				break;
+			argv[argc++] = p;
+			while (*p && *p != ' ')
+				p++;
+		}
+		if (argc == 0)
+			continue;
+		size_t i;
+		for (i = 0; i < ARRAY_SIZE(commands); i++)
+			if (!strcmp(argv[0], commands[i].name))
+				break;
+		if (i == ARRAY_SIZE(commands))
+			printk("unknown command '%s' (try 'help')\n", argv[0]);
+		else
+			commands[i].fn(argc, argv);
+	}
+}
+
+void monitor_start(void)
+{
+	if (!kthread_create(monitor_thread, NULL, "monitor", -1))
+		panic("cannot start the monitor");
+}

@@ -1,0 +1,13 @@
+/* Fatal errors: panic() (declared in printk.h), and the trap and backtrace helpers behind it. */
+#ifndef KERNEL_PANIC_H
+#define KERNEL_PANIC_H
+#include "kernel/types.h"
+
+struct trapframe;
+
+void __noreturn panic_trap(struct trapframe *tf);  /* kernel exception */
+void backtrace(uint64_t fp, uint64_t pc);          /* symbolized frame-pointer walk */
+const char *ksym_lookup(uint64_t addr, uint64_t *offset);   /* NULL if not in the text */
+extern volatile int panicking;
+
+#endif

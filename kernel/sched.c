@@ -1,0 +1,334 @@
+/*
+ * The scheduler: per-CPU run queues, round robin, kernel preemption on the timer tick.
+ *
+ * Theory. Each CPU owns a run queue (a FIFO of RUNNABLE threads) guarded by its lock. A thread
+ * belongs to exactly one run queue at a time (t->cpu); it changes queue only while that queue's
+ * lock and the destination's are held (work stealing by an idle CPU). The running thread is not on
+ * any queue. schedule() takes the local queue lock, puts the outgoing thread back unless it is going
+ * to sleep, picks the next one (or steals one, or falls back to the idle thread) and switches
+ * stacks with the lock still held; the thread switched to releases it (finish_switch). Holding the
+ * lock across the switch is what makes sleeping race-free:
+ *
+ *   - A sleeper sets itself SLEEPING (under its wait queue lock) before checking its condition.
+ *   - sched_wake(t) takes t's run-queue lock; if t is SLEEPING it becomes RUNNABLE, and it is put
+ *     on the queue only if it is off the CPU already (t->on_cpu == false). If t is still on its CPU,
+ *     schedule() will see RUNNABLE and keep it runnable. on_cpu is cleared by finish_switch while the
+ *     queue lock is still held, so a waker never sees a half-switched thread.
+ *   - Preemption (timer tick at trap return) puts the thread back on the queue whatever its state,
+ *     so a thread preempted between "SLEEPING" and schedule() is not lost; on_rq tells the waker it
+ *     is queued already.
+ *
+ * Interrupts: the run-queue lock is a spinlock, so interrupts are off from schedule() until the
+ * next thread releases the lock; each thread's own interrupt state (cpu->intena) is carried across
+ * the switch in t->intena. Lock order: wait-queue lock -> run-queue lock -> (another run-queue lock
+ * only with trylock). Nothing else is taken under a run-queue lock.
+ */
+#include "kernel/sched.h"
+#include "kernel/spinlock.h"
+#include "kernel/printk.h"
+#include "kernel/string.h"
+#include "kernel/page.h"
+#include "kernel/kmalloc.h"
+#include "kernel/timer.h"
+#include "kernel/ipi.h"
+#include "arch/riscv/riscv.h"
+
+struct runq {
+	struct spinlock lock;
+	struct list_head queue;      /* RUNNABLE threads, FIFO */
+	uint64_t nr_running;         /* threads on the queue */
+};
+
+static struct runq runqs[NCPU];
+static struct thread idle_threads[NCPU];
+static struct spinlock threads_lock = SPINLOCK_INIT("threads");
+static struct list_head all_threads = LIST_HEAD_INIT(all_threads);
+static int nthreads;
+static int next_tid = 1;
+
+/* on_rq: a thread is on a queue iff its rq_node is linked (list_del re-initialises it). */
+static bool on_rq(struct thread *t) { return !list_empty(&t->rq_node); }
+
+static void enqueue(struct runq *rq, struct thread *t)
+{
+	list_add_tail(&t->rq_node, &rq->queue);
+	rq->nr_running++;
+}
+
+static void dequeue(struct runq *rq, struct thread *t)
+{
+	list_del(&t->rq_node);
+	rq->nr_running--;
+}
+
+static void thread_link(struct thread *t)
+{
+	spin_lock(&threads_lock);
+	list_add_tail(&t->all_node, &all_threads);
+	nthreads++;
+	spin_unlock(&threads_lock);
+}
+
+static void init_idle(int cpu)
+{
+	struct thread *t = &idle_threads[cpu];
+	memset(t, 0, sizeof(*t));
+	snprintf(t->name, sizeof(t->name), "idle/%d", cpu);
+	t->state = THREAD_RUNNING;
+	t->cpu = cpu;
+	t->on_cpu = true;
+	t->affinity = 1UL << cpu;
+	t->tid = 0;
+	list_init(&t->rq_node);
+	t->kstack = (char *)cpus[cpu].boot_stack_top - KSTACK_SIZE;
+	cpus[cpu].idle = t;
+	cpus[cpu].cur = t;
+	thread_link(t);
+}
+
+void sched_init(void)
+{
+	for (int i = 0; i < NCPU; i++) {
+		spin_init(&runqs[i].lock, "runq");
+		list_init(&runqs[i].queue);
+		cpus[i].sched = &runqs[i];
+	}
+	init_idle(0);
+}
+
+void sched_cpu_init(void) { init_idle(cpu_id()); }
+
+/* Take one thread that may run here from another CPU's queue. Called with our queue locked. */
+static struct thread *steal(struct cpu *c)
+{
+	for (int i = 1; i < ncpus; i++) {
+		struct runq *other = &runqs[(c->id + i) % ncpus];
+		if (!READ_ONCE(other->nr_running) || !spin_trylock(&other->lock))
+			continue;
+		struct list_head *p;
+		list_for_each(p, &other->queue) {
+			struct thread *t = list_entry(p, struct thread, rq_node);
+			if (t->affinity & (1UL << c->id)) {
+				dequeue(other, t);
+				t->cpu = c->id;
+				spin_unlock(&other->lock);
+				return t;
+			}
+		}
+		spin_unlock(&other->lock);
+	}
+	return NULL;
+}
+
+static void free_thread(struct thread *t)
+{
+	spin_lock(&threads_lock);
+	list_del(&t->all_node);
+	nthreads--;
+	spin_unlock(&threads_lock);
+	free_pages(t->kstack, KSTACK_ORDER);
+	kfree(t);
+}
+
+/* Runs first in the thread switched to, with the local queue lock still held. */
+static void finish_switch(void)
+{
+	struct cpu *c = this_cpu();
+	struct thread *prev = c->switch_prev;
+	bool dead = prev->state == THREAD_DEAD;
+	__atomic_store_n(&prev->on_cpu, false, __ATOMIC_RELEASE);
+	spin_unlock(&runqs[c->id].lock);
+	if (dead)
+		free_thread(prev);
+}
+
+static void __schedule(bool preempt)
+{
+	struct cpu *c = this_cpu();
+	struct runq *rq = &runqs[c->id];
+	struct thread *prev = c->cur;
+
+	spin_lock(&rq->lock);
+	if (c->noff != 1)
+		panic("schedule() with a spinlock held (cpu %d, depth %d, thread %s)", c->id, c->noff, prev->name);
+	prev->intena = c->intena;
+	c->need_resched = false;
+
+	if (prev != c->idle && prev->state != THREAD_DEAD && !on_rq(prev) &&
+	    (preempt || prev->state != THREAD_SLEEPING)) {
+		if (prev->state == THREAD_RUNNING)
+			prev->state = THREAD_RUNNABLE;
+		enqueue(rq, prev);
+	}
+
+	struct thread *next = NULL;
+	if (!list_empty(&rq->queue)) {
+		next = list_first_entry(&rq->queue, struct thread, rq_node);
+		dequeue(rq, next);
+	} else if (prev == c->idle || prev->state == THREAD_SLEEPING || prev->state == THREAD_DEAD) {
+		next = steal(c);
+	}
+	if (!next)
+		next = c->idle;
+	if (next->state == THREAD_RUNNABLE)
+		next->state = THREAD_RUNNING;
+
+	if (next == prev) {
+		spin_unlock(&rq->lock);
+		return;
+	}
+	next->on_cpu = true;
+	next->switches++;
+	c->ctx_switches++;
+	c->cur = next;
+	c->switch_prev = prev;
+	context_switch(&prev->ctx, &next->ctx);
+
+	/* back in prev, possibly on another CPU */
+	this_cpu()->intena = prev->intena;
+	finish_switch();
+}
+
+void schedule(void) { __schedule(false); }
+
+void sched_yield(void) { __schedule(true); }
+
+void sched_preempt_check(void)
+{
+	struct cpu *c = this_cpu();
+	if (c->need_resched && c->noff == 0)
+		__schedule(true);
+}
+
+void sched_tick(void)
+{
+	struct cpu *c = this_cpu();
+	if (c->cur == c->idle)
+		c->idle_ticks++;
+	if (READ_ONCE(runqs[c->id].nr_running))
+		c->need_resched = true;
+}
+
+void sched_wake(struct thread *t)
+{
+	struct runq *rq;
+	for (;;) {
+		int cpu = READ_ONCE(t->cpu);
+		rq = &runqs[cpu];
+		spin_lock(&rq->lock);
+		if (t->cpu == cpu)
+			break;
+		spin_unlock(&rq->lock);
+	}
+	if (t->state == THREAD_SLEEPING) {
+		t->state = THREAD_RUNNABLE;
+		if (!on_rq(t) && !__atomic_load_n(&t->on_cpu, __ATOMIC_ACQUIRE)) {
+			enqueue(rq, t);
+			struct cpu *target = &cpus[t->cpu];
+			if (target->cur == target->idle) {
+				if (target == this_cpu())
+					target->need_resched = true;
+				else
+					ipi_send(target->id, IPI_RESCHED);
+			}
+		}
+	}
+	spin_unlock(&rq->lock);
+}
+
+static void thread_start(void)
+{
+	struct thread *t = this_cpu()->cur;
+	this_cpu()->intena = false;
+	finish_switch();
+	intr_on();
+	t->fn(t->arg);
+	kthread_exit();
+}
+
+struct thread *kthread_create(void (*fn)(void *), void *arg, const char *name, int cpu)
+{
+	struct thread *t = kzalloc(sizeof(*t));
+	if (!t)
+		return NULL;
+	t->kstack = alloc_pages(KSTACK_ORDER, 0);
+	if (!t->kstack) {
+		kfree(t);
+		return NULL;
+	}
+	strlcpy(t->name, name, sizeof(t->name));
+	t->tid = __atomic_fetch_add(&next_tid, 1, __ATOMIC_RELAXED);
+	t->fn = fn;
+	t->arg = arg;
+	t->ctx.ra = (uint64_t)thread_start;
+	t->ctx.sp = (uint64_t)t->kstack + KSTACK_SIZE;
+	t->affinity = cpu >= 0 ? 1UL << cpu : CPU_MASK_ALL;
+	t->cpu = cpu >= 0 ? cpu : cpu_id();
+	t->state = THREAD_SLEEPING;
+	list_init(&t->rq_node);
+	thread_link(t);
+	sched_wake(t);
+	return t;
+}
+
+void kthread_exit(void)
+{
+	intr_off();
+	current->state = THREAD_DEAD;
+	schedule();
+	panic("dead thread ran");
+}
+
+static void sleep_timer_fn(void *arg) { sched_wake(arg); }
+
+void sleep_until(uint64_t deadline)
+{
+	struct thread *t = current;
+	timer_setup(&t->sleep_timer, sleep_timer_fn, t);
+	while (time_now() < deadline) {
+		t->state = THREAD_SLEEPING;
+		timer_add(&t->sleep_timer, deadline);
+		schedule();
+		timer_cancel(&t->sleep_timer);
+	}
+	t->state = THREAD_RUNNING;
+}
+
+void msleep(uint64_t ms) { sleep_until(time_now() + ns_to_ticks(ms * NSEC_PER_MSEC)); }
+
+void __noreturn sched_idle_loop(void)
+{
+	struct cpu *c = this_cpu();
+	for (;;) {
+		intr_off();
+		if (!READ_ONCE(runqs[c->id].nr_running) && !c->need_resched)
+			wfi();
+		intr_on();
+		schedule();
+	}
+}
+
+void sched_get_stats(struct sched_stats *st)
+{
+	for (int i = 0; i < NCPU; i++)
+		st->nr_running[i] = READ_ONCE(runqs[i].nr_running);
+	st->nthreads = nthreads;
+}
+
+static const char *state_name(int s)
+{
+	static const char *names[] = { "runnable", "running", "sleeping", "dead" };
+	return s >= 0 && s <= THREAD_DEAD ? names[s] : "?";
+}
+
+void sched_dump(void)
+{
+	struct list_head *p;
+	spin_lock(&threads_lock);
+	list_for_each(p, &all_threads) {
+		struct thread *t = list_entry(p, struct thread, all_node);
+		printk("  %4d %-16s cpu %d %-9s switches %llu\n", t->tid, t->name, t->cpu, state_name(t->state),
+		       (unsigned long long)t->switches);
+	}
+	spin_unlock(&threads_lock);
+}

@@ -1,0 +1,68 @@
+/*
+ * Threads and the per-CPU scheduler (kernel/sched.c has the theory). A thread is a kernel stack and
+ * a saved context; later stages hang a process and user state off it.
+ */
+#ifndef KERNEL_SCHED_H
+#define KERNEL_SCHED_H
+#include "kernel/types.h"
+#include "kernel/list.h"
+#include "kernel/cpu.h"
+#include "kernel/timerq.h"
+
+#define KSTACK_ORDER 2                       /* 16 KiB kernel stacks */
+#define KSTACK_SIZE (4096UL << KSTACK_ORDER)
+#define THREAD_NAME_LEN 16
+#define CPU_MASK_ALL (~0UL)
+
+/* callee-saved registers, switched by context_switch (arch/riscv/switch.S) */
+struct context {
+	uint64_t ra, sp;
+	uint64_t s[12];
+};
+
+enum thread_state { THREAD_RUNNABLE, THREAD_RUNNING, THREAD_SLEEPING, THREAD_DEAD };
+
+struct thread {
+	struct context ctx;
+	int tid;
+	char name[THREAD_NAME_LEN];
+	volatile int state;             /* enum thread_state; SLEEPING->RUNNABLE only under the rq lock */
+	int cpu;                        /* run queue that owns it (changes only under that rq's lock) */
+	volatile bool on_cpu;           /* still executing on t->cpu (cleared after the switch away) */
+	bool intena;                    /* interrupt state carried across context_switch */
+	unsigned long affinity;         /* CPU mask this thread may run on */
+	struct list_head rq_node;       /* on its run queue while RUNNABLE */
+	struct list_head all_node;      /* on the global thread list */
+	void *kstack;                   /* base of the kernel stack (KSTACK_SIZE) */
+	void (*fn)(void *);
+	void *arg;
+	struct timer sleep_timer;       /* for timed sleeps */
+	uint64_t switches;
+};
+
+#define current (this_cpu()->cur)
+
+void sched_init(void);                         /* boot CPU: the boot context becomes cpu 0's idle thread */
+void sched_cpu_init(void);                     /* secondary CPU: adopt the boot stack as idle thread */
+void __noreturn sched_idle_loop(void);         /* run by each CPU's idle thread */
+void schedule(void);                           /* give up the CPU; a SLEEPING caller stays off the run queue */
+void sched_yield(void);
+void sched_wake(struct thread *t);             /* SLEEPING -> RUNNABLE on its CPU (kicks an idle CPU) */
+void sched_tick(void);                         /* timer interrupt: preemption */
+void sched_preempt_check(void);                /* trap return: switch if the tick asked for it */
+
+struct thread *kthread_create(void (*fn)(void *), void *arg, const char *name, int cpu);
+void __noreturn kthread_exit(void);
+
+/* Sleep without a wait queue. */
+void sleep_until(uint64_t deadline_ticks);
+void msleep(uint64_t ms);
+
+struct sched_stats { uint64_t nr_running[NCPU]; int nthreads; };
+void sched_get_stats(struct sched_stats *st);
+void sched_dump(void);                        /* one line per thread, for the monitor */
+
+/* arch/riscv/switch.S */
+void context_switch(struct context *old, struct context *new);
+
+#endif

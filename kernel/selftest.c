@@ -1,0 +1,159 @@
+/*
+ * Self-tests of the scheduler core, run from the monitor (test builds only):
+ *   spin [threads-per-cpu] [iterations]: threads pinned to every CPU increment one counter under a
+ *       spinlock; the total must be exact and every CPU must have taken part.
+ *   pingpong [rounds]: two threads on two different CPUs hand a token back and forth through two
+ *       wait queues; every round must complete, in order.
+ *   sleep [ms]: msleep and wait_event_timeout wake no earlier than asked and not much later.
+ *   fault: a deliberate load from an unmapped address (panics with a backtrace).
+ */
+#include "kernel/selftest.h"
+#include "kernel/cpu.h"
+#include "kernel/printk.h"
+#include "kernel/sched.h"
+#include "kernel/spinlock.h"
+#include "kernel/string.h"
+#include "kernel/timer.h"
+#include "kernel/wait.h"
+#include "kernel/errno.h"
+
+#define SPIN_DEFAULT_THREADS 2
+#define SPIN_DEFAULT_ITERS 20000
+#define PINGPONG_DEFAULT_ROUNDS 10000
+#define SLEEP_DEFAULT_MS 100
+#define SLEEP_SLACK_MS 50
+
+static struct waitq done_wq = WAITQ_INIT(done_wq, "selftest_done");
+static volatile int done;
+
+/* ---- spin ---- */
+static struct spinlock spin_test_lock = SPINLOCK_INIT("selftest");
+static volatile uint64_t spin_counter;
+static volatile unsigned long spin_cpus_seen;
+static unsigned long spin_iters;
+
+static void spin_worker(void *arg __unused)
+{
+	for (unsigned long i = 0; i < spin_iters; i++) {
+		spin_lock(&spin_test_lock);
+		spin_counter = spin_counter + 1;
+		spin_cpus_seen |= 1UL << cpu_id();
+		spin_unlock(&spin_test_lock);
+	}
+	__atomic_fetch_add(&done, 1, __ATOMIC_RELEASE);
+	wake_all(&done_wq);
+}
+
+static void test_spin(int argc, char **argv)
+{
+	int per_cpu = argc > 2 ? (int)strtoul(argv[2], NULL, 0) : SPIN_DEFAULT_THREADS;
+	spin_iters = argc > 3 ? strtoul(argv[3], NULL, 0) : SPIN_DEFAULT_ITERS;
+	int n = per_cpu * ncpus;
+	spin_counter = 0;
+	spin_cpus_seen = 0;
+	done = 0;
+	uint64_t t0 = time_ns();
+	for (int i = 0; i < n; i++)
+		if (!kthread_create(spin_worker, NULL, "spin", i % ncpus))
+			panic("selftest: kthread_create");
+	wait_event(&done_wq, READ_ONCE(done) == n);
+	uint64_t expect = (uint64_t)n * spin_iters;
+	unsigned long all = (1UL << ncpus) - 1;
+	bool ok = spin_counter == expect && spin_cpus_seen == all;
+	printk("selftest spin: %s counter %llu expected %llu threads %d cpus-seen %#lx in %llu ms\n",
+	       ok ? "PASS" : "FAIL", (unsigned long long)spin_counter, (unsigned long long)expect, n,
+	       spin_cpus_seen, (unsigned long long)((time_ns() - t0) / NSEC_PER_MSEC));
+}
+
+/* ---- pingpong ---- */
+static struct waitq ping_wq = WAITQ_INIT(ping_wq, "ping");
+static struct waitq pong_wq = WAITQ_INIT(pong_wq, "pong");
+static volatile unsigned long token;       /* even: ping's turn, odd: pong's turn */
+static unsigned long rounds;
+static volatile int pp_errors;
+static volatile int pp_cpu[2];
+
+static void pp_worker(void *arg)
+{
+	unsigned long side = (unsigned long)arg;
+	struct waitq *mine = side ? &pong_wq : &ping_wq, *other = side ? &ping_wq : &pong_wq;
+	pp_cpu[side] = cpu_id();
+	for (unsigned long r = 0; r < rounds; r++) {
+		unsigned long want = 2 * r + side;
+		wait_event(mine, READ_ONCE(token) >= want);
+		if (token != want)
+			pp_errors++;
+		if (cpu_id() != pp_cpu[side])
+			pp_errors++;
+		__atomic_store_n(&token, want + 1, __ATOMIC_RELEASE);
+		wake_one(other);
+	}
+	__atomic_fetch_add(&done, 1, __ATOMIC_RELEASE);
+	wake_all(&done_wq);
+}
+
+static void test_pingpong(int argc, char **argv)
+{
+	rounds = argc > 2 ? strtoul(argv[2], NULL, 0) : PINGPONG_DEFAULT_ROUNDS;
+	int a = ncpus > 2 ? 1 : 0, b = ncpus > 2 ? 2 : ncpus - 1;
+	token = 0;
+	done = 0;
+	pp_errors = 0;
+	uint64_t t0 = time_ns();
+	kthread_create(pp_worker, (void *)0UL, "ping", a);
+	kthread_create(pp_worker, (void *)1UL, "pong", b);
+	wait_event(&done_wq, READ_ONCE(done) == 2);
+	uint64_t ns = time_ns() - t0;
+	bool ok = token == 2 * rounds && pp_errors == 0 && pp_cpu[0] != pp_cpu[1];
+	printk("selftest pingpong: %s rounds %lu token %lu errors %d cpus %d,%d in %llu ms (%llu round trips/s)\n",
+	       ok ? "PASS" : "FAIL", rounds, token, pp_errors, pp_cpu[0], pp_cpu[1],
+	       (unsigned long long)(ns / NSEC_PER_MSEC),
+	       (unsigned long long)(ns ? rounds * NSEC_PER_SEC / ns : 0));
+}
+
+/* ---- sleep ---- */
+static struct waitq never_wq = WAITQ_INIT(never_wq, "never");
+
+static void test_sleep(int argc, char **argv)
+{
+	uint64_t ms = argc > 2 ? strtoul(argv[2], NULL, 0) : SLEEP_DEFAULT_MS;
+	uint64_t t0 = time_ns();
+	msleep(ms);
+	uint64_t slept = (time_ns() - t0) / NSEC_PER_MSEC;
+	t0 = time_ns();
+	int r = wait_event_timeout(&never_wq, false, ms * NSEC_PER_MSEC);
+	uint64_t waited = (time_ns() - t0) / NSEC_PER_MSEC;
+	bool ok = slept >= ms && slept < ms + SLEEP_SLACK_MS && r == -ETIMEDOUT && waited >= ms &&
+		  waited < ms + SLEEP_SLACK_MS;
+	printk("selftest sleep: %s msleep(%llu) took %llu ms, wait_event_timeout returned %d after %llu ms\n",
+	       ok ? "PASS" : "FAIL", (unsigned long long)ms, (unsigned long long)slept, r,
+	       (unsigned long long)waited);
+}
+
+void selftest_cmd(int argc, char **argv)
+{
+	if (argc < 2)
+		printk("usage: selftest spin|pingpong|sleep [args]\n");
+	else if (!strcmp(argv[1], "spin"))
+		test_spin(argc, argv);
+	else if (!strcmp(argv[1], "pingpong"))
+		test_pingpong(argc, argv);
+	else if (!strcmp(argv[1], "sleep"))
+		test_sleep(argc, argv);
+	else
+		printk("selftest: unknown test '%s'\n", argv[1]);
+}
+
+/* An address no page table maps: the lower half is empty in the kernel's table. */
+static volatile uintptr_t fault_addr = 0x10;
+
+static __attribute__((noinline)) uint64_t fault_deref(void)
+{
+	return *(volatile uint64_t *)fault_addr;
+}
+
+void selftest_fault(int argc __unused, char **argv __unused)
+{
+	printk("fault: loading from %#lx\n", (unsigned long)fault_addr);
+	printk("fault: survived (%llu)?\n", (unsigned long long)fault_deref());
+}
