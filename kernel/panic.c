@@ -56,21 +56,30 @@ static void print_addr(const char *prefix, uint64_t pc)
 		printk("%s%#018llx ?\n", prefix, (unsigned long long)pc);
 }
 
-void backtrace(uint64_t fp, uint64_t pc)
+void backtrace(uint64_t fp, uint64_t pc, uint64_t ra)
 {
 	struct thread *t = this_cpu()->cur;
 	uint64_t lo = t ? (uint64_t)t->kstack : fp, hi = t ? lo + KSTACK_SIZE : fp + KSTACK_SIZE;
 	printk("backtrace:\n");
 	if (pc)
 		print_addr("  ", pc);
+	/* A trapped leaf function keeps its caller only in ra (its frame, if any, holds just fp, and
+	 * may already be torn down): print ra when it lies in another function than pc. */
+	uint64_t off;
+	if (pc && ra && ksym_lookup(ra, &off) != ksym_lookup(pc, &off))
+		print_addr("  ", ra);
 	for (int i = 0; i < BACKTRACE_MAX; i++) {
 		if (fp < lo + 16 || fp > hi || (fp & 7))
 			break;
-		uint64_t ra = ((uint64_t *)fp)[-1];
+		uint64_t slot = ((uint64_t *)fp)[-1];
+		if (i == 0 && pc && slot >= lo && slot <= hi) {
+			fp = slot;      /* a leaf's frame: fp - 8 holds the caller's fp, not a return address */
+			continue;
+		}
 		uint64_t prev = ((uint64_t *)fp)[-2];
-		if (!ra)
+		if (!slot || !prev)     /* the outermost frame of a thread: nothing called it */
 			break;
-		print_addr("  ", ra);
+		print_addr("  ", slot);
 		if (prev <= fp)
 			break;
 		fp = prev;
@@ -97,7 +106,7 @@ void panic(const char *fmt, ...)
 	vprintk(fmt, ap);
 	va_end(ap);
 	printk("\n");
-	backtrace((uint64_t)__builtin_frame_address(0), 0);
+	backtrace((uint64_t)__builtin_frame_address(0), 0, 0);
 	power_fail(1);
 }
 
@@ -120,6 +129,6 @@ void panic_trap(struct trapframe *tf)
 		       i + 3 < 32 ? names[i + 3] : "", i + 3 < 32 ? (unsigned long long)tf->regs[i + 3] : 0ULL);
 	print_addr("faulting pc: ", tf->sepc);
 	print_addr("ra:          ", tf->regs[TF_RA]);
-	backtrace(tf->regs[TF_FP], tf->sepc);
+	backtrace(tf->regs[TF_FP], tf->sepc, tf->regs[TF_RA]);
 	power_fail(1);
 }

@@ -48,6 +48,7 @@ _start:
 	call	enable_boot_mmu
 	la	sp, boot_stack_top     /* virtual now */
 	mv	a0, s0
+	li	s0, 0                  /* fp = 0: backtraces stop here */
 	mv	a1, s1
 	call	kmain
 4:	wfi
@@ -62,6 +63,7 @@ _secondary_start:
 	call	enable_boot_mmu
 	mv	sp, s1
 	mv	a0, s0
+	li	s0, 0
 	call	secondary_main
 5:	wfi
 	j	5b

@@ -16,7 +16,7 @@
 #define UART_LCR 3     /* line control */
 #define UART_LSR 5     /* line status */
 #define IER_RX_AVAIL 0x01
-#define FCR_ENABLE_CLEAR 0x07
+#define FCR_ENABLE 0x01     /* FIFOs on; no reset bits: bytes typed ahead of boot survive */
 #define LCR_8N1 0x03
 #define LSR_DATA_READY 0x01
 #define LSR_THR_EMPTY 0x20
@@ -42,7 +42,7 @@ void uart_init(paddr_t base, int reg_shift)
 	shift = reg_shift;
 	wr(UART_IER, 0);
 	wr(UART_LCR, LCR_8N1);
-	wr(UART_FCR, FCR_ENABLE_CLEAR);
+	wr(UART_FCR, FCR_ENABLE);
 	console_set_output(&uart_console);
 }
 
