@@ -132,11 +132,24 @@ static void cmd_poweroff(int argc __unused, char **argv __unused)
 
 static void cmd_help(int argc, char **argv);
 
+#define MAX_EXTRA_COMMANDS 32
+
 struct command {
 	const char *name;
 	const char *help;
-	void (*fn)(int argc, char **argv);
+	monitor_fn fn;
 };
+
+static struct command extra[MAX_EXTRA_COMMANDS];
+static int nextra;
+
+int monitor_add_command(const char *name, const char *help, monitor_fn fn)
+{
+	if (nextra == MAX_EXTRA_COMMANDS)
+		return -1;
+	extra[nextra++] = (struct command){ name, help, fn };
+	return 0;
+}
 
 static const struct command commands[] = {
 	{ "help", "list commands", cmd_help },
@@ -156,6 +169,19 @@ static void cmd_help(int argc __unused, char **argv __unused)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		printk("  %-10s %s\n", commands[i].name, commands[i].help);
+	for (int i = 0; i < nextra; i++)
+		printk("  %-10s %s\n", extra[i].name, extra[i].help);
+}
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (!strcmp(name, commands[i].name))
+			return &commands[i];
+	for (int i = 0; i < nextra; i++)
+		if (!strcmp(name, extra[i].name))
+			return &extra[i];
+	return NULL;
 }
 
 static void monitor_thread(void *arg __unused)
@@ -178,14 +204,11 @@ static void monitor_thread(void *arg __unused)
 		}
 		if (argc == 0)
 			continue;
-		size_t i;
-		for (i = 0; i < ARRAY_SIZE(commands); i++)
-			if (!strcmp(argv[0], commands[i].name))
-				break;
-		if (i == ARRAY_SIZE(commands))
+		const struct command *cmd = find_command(argv[0]);
+		if (!cmd)
 			printk("unknown command '%s' (try 'help')\n", argv[0]);
 		else
-			commands[i].fn(argc, argv);
+			cmd->fn(argc, argv);
 	}
 }
 

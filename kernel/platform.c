@@ -130,6 +130,41 @@ static void parse_reserved(void)
 			   platform.initrd_end - platform.initrd_start);
 }
 
+#define PCI_SPACE_SHIFT 24
+#define PCI_SPACE_MASK 3
+#define PCI_SPACE_IO 1
+#define PCI_SPACE_MEM32 2
+#define PCI_SPACE_MEM64 3
+#define PCI_RANGE_CELLS 7          /* 3 PCI address + 2 CPU address + 2 size */
+
+/* The PCI host's windows (ranges) and bus range; the windows are mapped like device registers. */
+static void parse_pci(int n)
+{
+	int len;
+	uint32_t bus[2];
+	const void *br = fdt_getprop(n, "bus-range", &len);
+	platform.pci_bus_start = 0;
+	platform.pci_bus_end = (int)(platform.pci_ecam.size >> 20) - 1;
+	if (br && len == 8) {
+		bus[0] = (uint32_t)fdt_read_cells(br, 1);
+		bus[1] = (uint32_t)fdt_read_cells((const uint32_t *)br + 1, 1);
+		platform.pci_bus_start = (int)bus[0];
+		platform.pci_bus_end = (int)bus[1];
+	}
+	const uint32_t *r = fdt_getprop(n, "ranges", &len);
+	for (int i = 0; r && (i + 1) * PCI_RANGE_CELLS * 4 <= len; i++) {
+		const uint32_t *e = r + i * PCI_RANGE_CELLS;
+		uint32_t hi = (uint32_t)fdt_read_cells(e, 1);
+		struct pci_window w = { fdt_read_cells(e + 3, 2), fdt_read_cells(e + 1, 2), fdt_read_cells(e + 5, 2) };
+		switch ((hi >> PCI_SPACE_SHIFT) & PCI_SPACE_MASK) {
+		case PCI_SPACE_IO: platform.pci_io = w; break;
+		case PCI_SPACE_MEM32: platform.pci_mem32 = w; break;
+		case PCI_SPACE_MEM64: platform.pci_mem64 = w; break;
+		}
+		add_region(platform.mmio, &platform.nmmio, w.cpu, w.size);
+	}
+}
+
 /* Every device register window outside RAM gets mapped; the PCI host's ECAM too. */
 static void parse_devices(void)
 {
@@ -155,6 +190,7 @@ static void parse_devices(void)
 			   fdt_reg(n, 0, &base, &size)) {
 			platform.pci_node = n;
 			platform.pci_ecam = (struct region){ base, size };
+			parse_pci(n);
 		} else if (fdt_is_compatible(n, "sifive,test0") && fdt_reg(n, 0, &base, &size)) {
 			platform.test_dev = base;
 		} else if (fdt_is_compatible(n, "syscon-poweroff")) {

@@ -36,6 +36,11 @@ struct platform {
 	int virtio_irq[PLAT_MAX_VIRTIO];
 	int pci_node;                     /* device-tree node of the PCI host, -1 if none */
 	struct region pci_ecam;
+	int pci_bus_start, pci_bus_end;   /* bus-range */
+	struct pci_window {               /* from the host's "ranges": CPU address, PCI bus address */
+		paddr_t cpu;
+		uint64_t pci, size;
+	} pci_io, pci_mem32, pci_mem64;   /* size 0 when absent */
 	paddr_t test_dev;                 /* sifive,test0 finisher (0 if none) */
 	paddr_t poweroff_reg;             /* syscon-poweroff target address (0 if none) */
 	uint32_t poweroff_value;

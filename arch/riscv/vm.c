@@ -104,16 +104,11 @@ void kvm_init(void)
 	for (int i = 0; i < platform.nmmio; i++) {
 		paddr_t b = ALIGN_DOWN(platform.mmio[i].base, PAGE_SIZE);
 		paddr_t e = ALIGN_UP(platform.mmio[i].base + platform.mmio[i].size, PAGE_SIZE);
-		/* windows may overlap or repeat: map page by page where not yet mapped */
-		for (paddr_t p = b; p < e; p += PAGE_SIZE) {
-			pte_t *slot = walk_level(kernel_pagetable, (vaddr_t)pa_to_va(p), 0, true);
-			if (!slot)
-				continue;   /* covered by a larger leaf already */
-			if (!(*slot & PTE_V)) {
-				*slot = PA_PTE(p) | PTE_R | PTE_W | PTE_G | PTE_V | PTE_A | PTE_D | io_attr;
-				stats.mapped_4k++;
-			}
-		}
+		if (ioremap(b, e - b))
+			continue;       /* the same window twice (e.g. a syscon and its user) */
+		if (vm_map(kernel_pagetable, (vaddr_t)pa_to_va(b), b, e - b, PTE_R | PTE_W | PTE_G | io_attr) < 0)
+			panic("kvm: cannot map device window %#llx+%#llx", (unsigned long long)b,
+			      (unsigned long long)(e - b));
 	}
 	kvm_init_hart();
 }
@@ -127,6 +122,8 @@ void kvm_init_hart(void)
 
 void *ioremap(paddr_t pa, uint64_t size)
 {
+	if (!kernel_pagetable)
+		return NULL;
 	for (uint64_t off = 0; off < size; off += PAGE_SIZE) {
 		vaddr_t va = (vaddr_t)pa_to_va(pa + off);
 		bool mapped = false;
