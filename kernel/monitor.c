@@ -161,7 +161,7 @@ static const struct command commands[] = {
 	{ "poweroff", "shut down (QEMU exits 0)", cmd_poweroff },
 #ifdef CONFIG_SELFTEST
 	{ "selftest", "selftest spin|pingpong|sleep [args]", selftest_cmd },
-	{ "fault", "deliberate kernel fault (test builds)", selftest_fault },
+	{ "fault", "fault [null|wtext|xdata|deadlock]: deliberate kernel fault", selftest_fault },
 #endif
 };
 

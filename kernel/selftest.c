@@ -146,14 +146,32 @@ void selftest_cmd(int argc, char **argv)
 
 /* An address no page table maps: the lower half is empty in the kernel's table. */
 static volatile uintptr_t fault_addr = 0x10;
+static struct spinlock fault_lock = SPINLOCK_INIT("fault_lock");
 
 static __attribute__((noinline)) uint64_t fault_deref(void)
 {
 	return *(volatile uint64_t *)fault_addr;
 }
 
-void selftest_fault(int argc __unused, char **argv __unused)
+/* fault [null|wtext|xdata|deadlock]: each must end in a panic (and QEMU exiting non-zero). */
+void selftest_fault(int argc, char **argv)
 {
-	printk("fault: loading from %#lx\n", (unsigned long)fault_addr);
-	printk("fault: survived (%llu)?\n", (unsigned long long)fault_deref());
+	const char *kind = argc > 1 ? argv[1] : "null";
+	if (!strcmp(kind, "wtext")) {           /* kernel text is never writable */
+		volatile uint32_t *text = (volatile uint32_t *)(uintptr_t)selftest_fault;
+		printk("fault: writing kernel text at %p\n", (void *)text);
+		*text = 0;
+	} else if (!strcmp(kind, "xdata")) {    /* data is never executable */
+		static uint32_t data_insn = 0x00008067;   /* "ret", in .data */
+		printk("fault: executing kernel data at %p\n", (void *)&data_insn);
+		((void (*)(void))(uintptr_t)&data_insn)();
+	} else if (!strcmp(kind, "deadlock")) {  /* taking a held lock on the same CPU */
+		printk("fault: taking '%s' twice\n", fault_lock.name);
+		spin_lock(&fault_lock);
+		spin_lock(&fault_lock);
+	} else {
+		printk("fault: loading from %#lx\n", (unsigned long)fault_addr);
+		printk("fault: survived (%llu)?\n", (unsigned long long)fault_deref());
+	}
+	printk("fault: survived '%s'?\n", kind);
 }
