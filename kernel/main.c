@@ -29,7 +29,7 @@ struct cpu cpus[NCPU];
 int ncpus = 1;
 uint64_t boot_time_ticks;              /* time CSR when kmain started */
 
-extern char boot_stack_top[], _kernel_end[], _secondary_start[];
+extern char boot_stack_top[], _kernel_start[], _kernel_end[], _secondary_start[];
 
 static void set_tp(struct cpu *c) { __asm__ volatile("mv tp, %0" :: "r"(c)); }
 
@@ -64,6 +64,7 @@ static void mem_init(void)
 	paddr_t ram = platform.ram_base, ram_end = ram + platform.ram_size;
 	paddr_t free_start = va_to_pa(_kernel_end);
 	page_setup(ram, ram_end, &free_start);
+	free_ram(ram, va_to_pa(_kernel_start));     /* below the kernel: all but the firmware's */
 	free_ram(free_start, ram_end);
 }
 

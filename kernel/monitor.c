@@ -78,8 +78,9 @@ static void cmd_mem(int argc __unused, char **argv __unused)
 	printk("pages: total %llu free %llu used %llu reserved %llu cached %llu (page %lu bytes)\n",
 	       (unsigned long long)ps.total, (unsigned long long)ps.free, (unsigned long long)ps.used,
 	       (unsigned long long)ps.reserved, (unsigned long long)ps.cached, PAGE_SIZE);
-	printk("memory: free %llu KiB used %llu KiB\n", (unsigned long long)(ps.free * PAGE_SIZE / 1024),
-	       (unsigned long long)(ps.used * PAGE_SIZE / 1024));
+	printk("memory: free %llu KiB used %llu KiB in use %llu KiB (used + kernel image, page array, firmware)\n",
+	       (unsigned long long)(ps.free * PAGE_SIZE / 1024), (unsigned long long)(ps.used * PAGE_SIZE / 1024),
+	       (unsigned long long)((ps.total - ps.free) * PAGE_SIZE / 1024));
 	printk("kmalloc: allocs %llu frees %llu slab-pages %llu large %llu\n", (unsigned long long)ks.allocs,
 	       (unsigned long long)ks.frees, (unsigned long long)ks.slab_pages, (unsigned long long)ks.large_allocs);
 	printk("kernel page table: %llu table pages, %llu 4K / %llu 2M / %llu 1G mappings\n",
