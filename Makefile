@@ -22,11 +22,11 @@ CFLAGS := $(ARCHFLAGS) -std=gnu11 -O2 -g -ffreestanding -nostdlib -fno-common -f
 ASFLAGS := $(ARCHFLAGS) -g -I. -MMD -MP
 LDFLAGS := -nostdlib -static -T arch/riscv/kernel.ld --no-warn-rwx-segments
 
-SRCS := $(sort $(wildcard arch/riscv/*.c arch/riscv/*.S kernel/*.c drivers/*/*.c))
+SRCS := $(sort $(wildcard arch/riscv/*.c arch/riscv/*.S kernel/*.c kernel/*/*.c drivers/*/*.c ipc/*/*.c net/*.c))
 QEMU_BASE = $(QEMU) -machine virt -smp $(SMP) -m $(MEM) -bios $(OPENSBI) -nographic
 
 .PHONY: all deps run test unit systest bench gdb clean
-all: $(B)/kernel.elf $(B)/kernel-test.elf
+all: $(B)/kernel.elf $(B)/kernel-test.elf $(B)/initramfs.cpio
 
 deps:
 	@bash scripts/deps.sh
@@ -61,12 +61,31 @@ endef
 $(eval $(call KERNEL_template,,,$(B)/kernel.elf))
 $(eval $(call KERNEL_template,-test,-DCONFIG_SELFTEST,$(B)/kernel-test.elf))
 
+# User programs: static Linux riscv64 binaries, packed into a newc initramfs.
+UCC := riscv64-linux-gnu-gcc
+UCFLAGS := -static -O2 -g -Wall -Wno-stringop-overread -Wno-stringop-overflow -Wno-array-bounds
+USER_PROGS := $(B)/user/init $(B)/user/hello
+USER_TESTS := $(patsubst user/tests/%.c,$(B)/user/tests/%,$(wildcard user/tests/*.c))
+
+$(B)/user/%: user/%.c $(wildcard user/tests/*.h) | deps
+	@mkdir -p $(dir $@)
+	@echo "  UCC   $<"
+	@$(UCC) $(UCFLAGS) -o $@ $< -pthread
+
+$(B)/initramfs.cpio: $(USER_PROGS) $(USER_TESTS)
+	@rm -rf $(B)/rootfs && mkdir -p $(B)/rootfs/bin $(B)/rootfs/tests $(B)/rootfs/tmp
+	@cp $(B)/user/init $(B)/rootfs/init
+	@cp $(B)/user/hello $(B)/rootfs/bin/hello
+	@cp $(USER_TESTS) $(B)/rootfs/tests/
+	@cd $(B)/rootfs && find . | LC_ALL=C sort | cpio -o -H newc --quiet > ../initramfs.cpio
+	@echo "  CPIO  $@"
+
 $(B)/virt.dtb: | deps
 	@mkdir -p $(B)
 	$(QEMU_BASE) -machine virt,dumpdtb=$@ >/dev/null
 
-run: $(B)/kernel.elf
-	$(QEMU_BASE) -kernel $<
+run: $(B)/kernel.elf $(B)/initramfs.cpio
+	$(QEMU_BASE) -kernel $< -initrd $(B)/initramfs.cpio
 
 gdb: $(B)/kernel.elf
 	@echo "QEMU is halted with a gdb stub on localhost:1234. In another terminal:"

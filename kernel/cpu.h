@@ -11,8 +11,12 @@
 #define NCPU 8
 
 struct thread;
+struct mm;
 
 struct cpu {
+	/* read by arch/riscv/vector.S at fixed offsets: keep these two first */
+	uint64_t kstack_top;         /* top of the running thread's kernel stack (user traps land here) */
+	uint64_t user_sp;            /* scratch: user sp while switching stacks on a user trap */
 	int id;                      /* dense CPU id */
 	unsigned long hartid;        /* RISC-V hart id */
 	int noff;                    /* depth of irq_push_off nesting */
@@ -32,6 +36,8 @@ struct cpu {
 	void *sched;                 /* this CPU's run queue (kernel/sched.c) */
 	void *timers;                /* this CPU's timer queue (kernel/timer.c) */
 	void *page_cache;            /* this CPU's free-page cache (kernel/page.c) */
+	struct thread *fp_owner;     /* user thread whose FP registers are live in this hart */
+	struct mm *active_mm;        /* address space satp points at (NULL: kernel only) */
 };
 
 extern struct cpu cpus[NCPU];

@@ -15,8 +15,13 @@
 #include "kernel/timer.h"
 #include "kernel/mm.h"
 #include "kernel/monitor.h"
+#include "kernel/proc.h"
+#include "kernel/string.h"
+#include "kernel/systime.h"
+#include "kernel/fs/fs.h"
 #include "kernel/power.h"
 #include "drivers/plic/plic.h"
+#include "net/netdev.h"
 #include "drivers/uart/uart.h"
 #include "arch/riscv/riscv.h"
 #include "arch/riscv/sbi.h"
@@ -125,6 +130,51 @@ static void start_secondaries(void)
 	}
 }
 
+#define INIT_MAX_ARGS 16
+#define CMDLINE_MAX 512
+
+/* Unpack the initramfs and run /init (or rdinit=/init= from the command line); arguments after
+ * "--" on the command line go to init, as on Linux. */
+static void start_user_space(void)
+{
+	static char cmdline[CMDLINE_MAX];
+	static char *argv[INIT_MAX_ARGS + 2];
+	static char *envp[] = { "HOME=/", "TERM=linux", "PATH=/bin:/sbin:/usr/bin", NULL };
+	const void *data = pa_to_va(platform.initrd_start);
+	int r = initramfs_unpack(data, platform.initrd_end - platform.initrd_start);
+	if (r < 0)
+		printk("initramfs: unpack failed (%d)\n", r);
+	strlcpy(cmdline, platform.bootargs ? platform.bootargs : "", sizeof(cmdline));
+	const char *init = "/init";
+	int argc = 1;
+	bool after_dashes = false;
+	for (char *p = cmdline; *p;) {
+		while (*p == ' ')
+			*p++ = 0;
+		if (!*p)
+			break;
+		char *tok = p;
+		while (*p && *p != ' ')
+			p++;
+		if (*p)
+			*p++ = 0;
+		if (after_dashes) {
+			if (argc <= INIT_MAX_ARGS)
+				argv[argc++] = tok;
+		} else if (!strcmp(tok, "--")) {
+			after_dashes = true;
+		} else if (!strncmp(tok, "rdinit=", 7)) {
+			init = tok + 7;
+		} else if (!strncmp(tok, "init=", 5)) {
+			init = tok + 5;
+		}
+	}
+	argv[0] = (char *)init;
+	argv[argc] = NULL;
+	printk("starting %s\n", init);
+	proc_start_init(init, argv, envp);
+}
+
 void kmain(unsigned long hartid, paddr_t dtb_pa)
 {
 	struct cpu *c = &cpus[0];
@@ -155,6 +205,7 @@ void kmain(unsigned long hartid, paddr_t dtb_pa)
 	intr_on();
 
 	start_secondaries();
+	net_init();
 	platform_print();
 	struct page_stats ps;
 	page_get_stats(&ps);
@@ -163,6 +214,11 @@ void kmain(unsigned long hartid, paddr_t dtb_pa)
 		online += cpus[i].online;
 	printk("%d of %d harts online; memory %llu KiB free, %llu KiB used\n", online, platform.nharts,
 	       (unsigned long long)(ps.free * PAGE_SIZE / 1024), (unsigned long long)(ps.used * PAGE_SIZE / 1024));
-	monitor_start();
+	systime_init();
+	fs_init();
+	if (platform.initrd_end > platform.initrd_start)
+		start_user_space();
+	else
+		monitor_start();
 	sched_idle_loop();
 }

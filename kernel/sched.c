@@ -31,6 +31,7 @@
 #include "kernel/kmalloc.h"
 #include "kernel/timer.h"
 #include "kernel/ipi.h"
+#include "kernel/uvm.h"
 #include "arch/riscv/riscv.h"
 
 struct runq {
@@ -122,6 +123,8 @@ static struct thread *steal(struct cpu *c)
 
 static void free_thread(struct thread *t)
 {
+	if (t->fp)
+		kfree(t->fp);
 	spin_lock(&threads_lock);
 	list_del(&t->all_node);
 	nthreads--;
@@ -130,17 +133,35 @@ static void free_thread(struct thread *t)
 	kfree(t);
 }
 
-/* Runs first in the thread switched to, with the local queue lock still held. */
+static void __schedule(bool preempt);
+
+/* Runs first in the thread switched to, with the local queue lock still held. A thread that may
+ * no longer run here (affinity changed) was left off every queue by __schedule: it is queued on an
+ * allowed CPU now, once it is off this one. */
 static void finish_switch(void)
 {
 	struct cpu *c = this_cpu();
 	struct thread *prev = c->switch_prev;
 	bool dead = prev->state == THREAD_DEAD;
+	bool migrate = !dead && prev != c->idle && !(prev->affinity & (1UL << c->id)) &&
+		       prev->state == THREAD_RUNNABLE && !on_rq(prev);
 	__atomic_store_n(&prev->on_cpu, false, __ATOMIC_RELEASE);
 	spin_unlock(&runqs[c->id].lock);
 	if (dead)
 		free_thread(prev);
+	if (migrate) {
+		int target = ctz64(prev->affinity);
+		struct runq *rq = &runqs[target];
+		spin_lock(&rq->lock);
+		prev->cpu = target;
+		enqueue(rq, prev);
+		spin_unlock(&rq->lock);
+		if (target != cpu_id())
+			ipi_send(target, IPI_RESCHED);
+	}
 }
+
+void sched_migrate_current(void) { __schedule(true); }
 
 static void __schedule(bool preempt)
 {
@@ -158,7 +179,8 @@ static void __schedule(bool preempt)
 	    (preempt || prev->state != THREAD_SLEEPING)) {
 		if (prev->state == THREAD_RUNNING)
 			prev->state = THREAD_RUNNABLE;
-		enqueue(rq, prev);
+		if (prev->affinity & (1UL << c->id))
+			enqueue(rq, prev);      /* else finish_switch moves it */
 	}
 
 	struct thread *next = NULL;
@@ -182,6 +204,14 @@ static void __schedule(bool preempt)
 	c->ctx_switches++;
 	c->cur = next;
 	c->switch_prev = prev;
+	c->kstack_top = (uint64_t)next->kstack + KSTACK_SIZE;
+	if (prev->proc || next->proc) {         /* system time of user threads */
+		uint64_t now = time_ns();
+		if (prev->proc)
+			prev->stime_ns += now - prev->kernel_enter_ns;
+		next->kernel_enter_ns = now;
+	}
+	mm_activate(next->mm);
 	context_switch(&prev->ctx, &next->ctx);
 
 	/* back in prev, possibly on another CPU */
@@ -246,7 +276,7 @@ static void thread_start(void)
 	kthread_exit();
 }
 
-struct thread *kthread_create(void (*fn)(void *), void *arg, const char *name, int cpu)
+struct thread *thread_alloc(void (*fn)(void *), void *arg, const char *name, int cpu)
 {
 	struct thread *t = kzalloc(sizeof(*t));
 	if (!t)
@@ -265,9 +295,23 @@ struct thread *kthread_create(void (*fn)(void *), void *arg, const char *name, i
 	t->affinity = cpu >= 0 ? 1UL << cpu : CPU_MASK_ALL;
 	t->cpu = cpu >= 0 ? cpu : cpu_id();
 	t->state = THREAD_SLEEPING;
+	t->fp_cpu = -1;
 	list_init(&t->rq_node);
+	list_init(&t->thread_node);
+	return t;
+}
+
+void kthread_start(struct thread *t)
+{
 	thread_link(t);
 	sched_wake(t);
+}
+
+struct thread *kthread_create(void (*fn)(void *), void *arg, const char *name, int cpu)
+{
+	struct thread *t = thread_alloc(fn, arg, name, cpu);
+	if (t)
+		kthread_start(t);
 	return t;
 }
 

@@ -22,6 +22,12 @@ struct context {
 
 enum thread_state { THREAD_RUNNABLE, THREAD_RUNNING, THREAD_SLEEPING, THREAD_DEAD };
 
+struct files;
+struct fs_ctx;
+struct proc;
+struct mm;
+struct fpstate;
+
 struct thread {
 	struct context ctx;
 	int tid;
@@ -37,6 +43,29 @@ struct thread {
 	void (*fn)(void *);
 	void *arg;
 	struct timer sleep_timer;       /* for timed sleeps */
+	/* user-space state (NULL for kernel threads); see kernel/proc.h */
+	struct proc *proc;              /* thread group (process) */
+	struct files *files;            /* fd table, shared with CLONE_FILES (kernel/fs/) */
+	struct fs_ctx *fs;              /* cwd, shared with CLONE_FS (kernel/fs/) */
+	struct mm *mm;                  /* address space, shared with CLONE_VM (kernel/uvm.h) */
+	struct list_head thread_node;   /* in proc->threads */
+	uintptr_t clear_child_tid;      /* CLONE_CHILD_CLEARTID / set_tid_address */
+	uintptr_t robust_list;          /* set_robust_list head and length (kernel/futex) */
+	size_t robust_len;
+	uint64_t sigmask;               /* blocked signals */
+	uint64_t sigpending;            /* thread-directed pending signals */
+	uint64_t saved_sigmask;         /* rt_sigsuspend: the mask to restore after the handler */
+	bool has_saved_sigmask;
+	uintptr_t altstack_sp;          /* sigaltstack */
+	size_t altstack_size;
+	int altstack_flags;
+	unsigned long syscall_a0;       /* a0 at syscall entry, for restarting */
+	bool killed;                    /* the process is exiting: leave at the next chance */
+	struct fpstate *fp;             /* user FP registers (kmalloc'd) */
+	int fp_cpu;                     /* CPU whose FP registers last held ours (-1 none) */
+	uint64_t utime_ns, stime_ns;
+	uint64_t user_enter_ns;         /* when it last entered user mode */
+	uint64_t kernel_enter_ns;       /* when it last started running in the kernel */
 	uint64_t switches;
 };
 
@@ -47,11 +76,15 @@ void sched_cpu_init(void);                     /* secondary CPU: adopt the boot 
 void __noreturn sched_idle_loop(void);         /* run by each CPU's idle thread */
 void schedule(void);                           /* give up the CPU; a SLEEPING caller stays off the run queue */
 void sched_yield(void);
+void sched_migrate_current(void);               /* after an affinity change excluding this CPU */
 void sched_wake(struct thread *t);             /* SLEEPING -> RUNNABLE on its CPU (kicks an idle CPU) */
 void sched_tick(void);                         /* timer interrupt: preemption */
 void sched_preempt_check(void);                /* trap return: switch if the tick asked for it */
 
 struct thread *kthread_create(void (*fn)(void *), void *arg, const char *name, int cpu);
+/* Two steps, for callers that finish setting the thread up first (user threads): */
+struct thread *thread_alloc(void (*fn)(void *), void *arg, const char *name, int cpu);
+void kthread_start(struct thread *t);
 void __noreturn kthread_exit(void);
 
 /* Sleep without a wait queue. */

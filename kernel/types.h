@@ -24,4 +24,16 @@ typedef uint64_t vaddr_t;   /* virtual address as an integer */
 #define __unused __attribute__((unused))
 #define __aligned(n) __attribute__((aligned(n)))
 
+/* count trailing zeros of a non-zero word (no libgcc: the kernel links without it) */
+static inline int ctz64(uint64_t x)
+{
+	int n = 0;
+	if (!(x & 0xffffffffULL)) { n += 32; x >>= 32; }
+	if (!(x & 0xffffULL)) { n += 16; x >>= 16; }
+	if (!(x & 0xffULL)) { n += 8; x >>= 8; }
+	if (!(x & 0xfULL)) { n += 4; x >>= 4; }
+	if (!(x & 0x3ULL)) { n += 2; x >>= 2; }
+	return n + !(x & 1);
+}
+
 #endif

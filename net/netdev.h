@@ -1,26 +1,48 @@
 /*
  * Network devices (Linux's net_device, pared down). A driver fills a struct net_device with its ops
  * and registers it; the registry names it (eth0, eth1, ... in probe order; "lo" is registered by the
- * stack), gives it an ifindex and lists it. Counters are per CPU, written only by their CPU, summed
- * when read.
+ * stack), gives it an ifindex, opens it (ops->open) and lists it. Counters are per CPU, written only
+ * by their CPU with interrupts off (NETDEV_STAT_ADD), summed when read.
  *
- * Receive (NAPI-like): the driver's interrupt handler acks the device, masks its IRQ
- * (irq_mask) and calls netdev_schedule_poll(dev): the device joins this CPU's poll list and the
- * CPU's net poll thread runs dev->ops->poll(dev, budget). poll hands each frame to netdev_rx (the
- * stack's receive entry point) and returns how many it handled; when it finds the ring empty it calls
- * netdev_poll_done(dev), which unmasks the IRQ — the driver must then check the ring once more
- * (a frame that arrived in between must not wait for the next interrupt).
+ * Receive (NAPI-like): the driver's interrupt handler acks the device, masks its IRQ (irq_mask),
+ * optionally silences the device's own interrupt (event suppression) and calls
+ * netdev_schedule_poll(dev), which counts the interrupt: the device joins this CPU's poll list and
+ * the CPU's net poll thread ("netpoll/N") calls dev->ops->poll(dev, budget). poll hands each frame
+ * to netdev_rx (the stack's receive entry point, which also drops and counts malformed frames) and
+ * returns how many it handled:
+ *   - budget (or more): not finished; the device stays scheduled and is polled again (the IRQ
+ *     stays masked: under load the device stays in polling mode);
+ *   - less than budget: the ring is empty. Before returning, the driver re-enables the device's
+ *     own interrupt and checks the ring once more (if a frame slipped in, it handles it or returns
+ *     budget). The poll thread then marks the device idle and unmasks the IRQ. Devices interrupt
+ *     level-triggered, so a frame that arrives after the last check raises the line and is taken
+ *     as soon as the IRQ is unmasked: no frame waits for a later interrupt.
+ * A device is polled by one thread at a time (it is on at most one poll list, and it is not
+ * re-queued while its poll runs), so poll needs no lock against itself. netdev_poll_done(dev) is
+ * optional: it only states "ring empty" (as returning < budget does).
  *
  * Transmit: ops->start_xmit copies one frame into the device's ring and returns NETDEV_TX_OK, or
- * NETDEV_TX_BUSY when the ring is full (nothing queued). netdev_xmit() sleeps on dev->tx_wait until
- * the driver, having reclaimed descriptors, calls netdev_tx_wake(dev). No frame is dropped silently:
- * a real drop is counted in tx_dropped.
+ * NETDEV_TX_BUSY when the ring is full (nothing queued). Before returning BUSY the driver arranges
+ * to be told when space frees (for example by enabling its transmit-complete interrupt); when it
+ * has reclaimed descriptors (in poll or in its interrupt handler) it calls netdev_tx_wake(dev).
+ * netdev_xmit() counts tx packets/bytes, and on BUSY sleeps on dev->tx_wait until then (bounded by
+ * NETDEV_TX_TIMEOUT_MS, after which the frame is counted in tx_dropped). No frame is dropped
+ * silently: a real drop is counted.
+ *
+ * Interrupt affinity: net_init spreads the devices' IRQs over the online harts (the i-th device
+ * with an IRQ goes to CPU (i + 1) % ncpus); netdev_set_irq_affinity moves one.
+ *
+ * Locks: the registry lock guards the device list and the name/ifindex counters; each device's
+ * poll_lock guards its poll state; each CPU's poll list has its own lock (order: poll_lock, then the
+ * list lock). Drivers keep their own ring locks; netdev_rx and netdev_tx_wake take only short
+ * internal locks and never sleep, so a driver may call them with its own lock held.
  */
 #ifndef NET_NETDEV_H
 #define NET_NETDEV_H
 #include "kernel/types.h"
 #include "kernel/list.h"
 #include "kernel/cpu.h"
+#include "kernel/spinlock.h"
 #include "kernel/wait.h"
 
 #define NETDEV_NAME_LEN 16
@@ -29,7 +51,16 @@
 #define ETH_ZLEN 60            /* minimum frame without FCS */
 #define ETH_DATA_LEN 1500
 #define ETH_FRAME_LEN 1514     /* maximum frame without FCS */
+#define VLAN_HLEN 4
+#define ETH_MAX_FRAME (ETH_FRAME_LEN + VLAN_HLEN)   /* largest frame netdev_rx accepts (802.1Q only) */
 #define NETDEV_POLL_BUDGET 64
+#define NETDEV_TX_TIMEOUT_MS 2000
+
+#define ETH_P_IP   0x0800
+#define ETH_P_ARP  0x0806
+#define ETH_P_IPV6 0x86dd
+#define ETH_P_8021Q 0x8100    /* VLAN tag: the frame may be VLAN_HLEN longer */
+#define ETH_P_EXP  0x88b5      /* IEEE 802 local experimental ethertype 1 (raw test frames) */
 
 #define NETDEV_TX_OK 0
 #define NETDEV_TX_BUSY 1
@@ -50,13 +81,14 @@ struct netdev_stats {
 };
 
 struct net_device;
+struct netdev_rx_sink;
 
 struct net_device_ops {
-	int (*open)(struct net_device *dev);
-	int (*stop)(struct net_device *dev);
+	int (*open)(struct net_device *dev);      /* optional; called by netdev_register */
+	int (*stop)(struct net_device *dev);      /* optional; called by netdev_unregister */
 	int (*start_xmit)(struct net_device *dev, const void *frame, size_t len);
 	int (*poll)(struct net_device *dev, int budget);
-	void (*get_stats)(struct net_device *dev, struct netdev_stats *st);  /* optional extras */
+	void (*get_stats)(struct net_device *dev, struct netdev_stats *st);  /* optional: adds extras */
 	void (*set_rx_mode)(struct net_device *dev);                         /* optional */
 };
 
@@ -67,15 +99,30 @@ struct net_device {
 	unsigned mtu;
 	int irq;                     /* PLIC interrupt, -1 for none (lo) */
 	unsigned features, flags;
+	const char *driver;          /* driver/model name for ifconfig (optional) */
 	const struct net_device_ops *ops;
 	void *priv;                  /* the driver's state */
 	struct netdev_stats stats[NCPU];
 	struct waitq tx_wait;        /* senders waiting for ring space */
 	struct list_head list;       /* registry */
+	/* owned by net/netdev.c */
 	struct list_head poll_node;  /* on a CPU's poll list while scheduled */
-	volatile bool poll_scheduled;
-	int poll_cpu;
+	struct spinlock poll_lock;   /* guards poll_state, poll_again, poll_cpu */
+	int poll_state;              /* idle, scheduled (on a list) or running */
+	bool poll_again;             /* netdev_schedule_poll while running: poll once more */
+	int poll_cpu;                /* CPU whose list it is on or whose thread polls it */
+	int irq_cpu;                 /* CPU its IRQ is routed to */
+	volatile uint32_t tx_wake_gen;   /* bumped by netdev_tx_wake */
+	struct netdev_rx_sink *sink; /* receive counters by ethertype (the stub stack) */
 };
+
+/* Add n to one of this CPU's counters of dev (any context: it disables interrupts around it). */
+#define NETDEV_STAT_ADD(dev, field, n) do {                       \
+	irq_push_off();                                           \
+	(dev)->stats[cpu_id()].field += (n);                      \
+	irq_pop_off();                                            \
+} while (0)
+#define NETDEV_STAT_INC(dev, field) NETDEV_STAT_ADD(dev, field, 1)
 
 /* Registry */
 int netdev_register(struct net_device *dev, const char *name_prefix);   /* "eth" -> eth0, eth1 ... */
@@ -84,21 +131,33 @@ struct net_device *netdev_get_by_name(const char *name);
 struct net_device *netdev_get_by_index(int ifindex);
 struct net_device *netdev_next(struct net_device *prev);   /* NULL -> first; iteration */
 void netdev_get_stats(struct net_device *dev, struct netdev_stats *sum);
-/* per-CPU counter of the running CPU (call with interrupts off or from the poll thread) */
+int netdev_set_irq_affinity(struct net_device *dev, int cpu);
+/* per-CPU counter of the running CPU (call with interrupts off) */
 static inline struct netdev_stats *netdev_stats_this_cpu(struct net_device *dev)
 {
 	return &dev->stats[cpu_id()];
 }
 
 /* Receive path */
-void netdev_schedule_poll(struct net_device *dev);   /* interrupt context, IRQ already masked */
-void netdev_poll_done(struct net_device *dev);       /* from poll: ring empty, unmask the IRQ */
+void netdev_schedule_poll(struct net_device *dev);   /* interrupt handler, IRQ already masked */
+void netdev_poll_done(struct net_device *dev);       /* optional, from poll: ring found empty */
 void netdev_rx(struct net_device *dev, const void *frame, size_t len);   /* the stack's entry */
 
-/* Transmit path */
-int netdev_xmit(struct net_device *dev, const void *frame, size_t len, bool wait);  /* 0 or -EAGAIN */
+/* Transmit path: 0, -EAGAIN (ring full and !wait), -EINVAL (bad length), -EIO (device down),
+ * -ETIMEDOUT (no space within NETDEV_TX_TIMEOUT_MS; counted as a drop). Thread context if wait. */
+int netdev_xmit(struct net_device *dev, const void *frame, size_t len, bool wait);
 void netdev_tx_wake(struct net_device *dev);
 
-void net_init(void);          /* after SMP start: poll threads, drivers, PCI */
+/* The stub receive sink (until the stack exists, net/rxsink.c): per-CPU frame and byte counters
+ * by ethertype, the last few ARP replies, and a watch on ETH_P_EXP frames for tests and benches. */
+#define RX_SINK_TYPES 16               /* ethertypes counted per CPU; later ones go to "other" */
+#define RX_SINK_OTHER 0xffff
+struct netdev_rx_type_stats { uint16_t type; uint64_t frames, bytes; };
+/* Sums over CPUs, one entry per ethertype seen, at most max; returns the count. */
+int netdev_rx_types(struct net_device *dev, struct netdev_rx_type_stats *out, int max);
+
+void netdev_print(struct net_device *dev);   /* one line: name, driver, MAC, MTU, IRQ and CPU ... */
+void net_init(void);          /* after SMP start: poll threads, drivers, PCI, monitor commands */
+void net_cmds_init(void);     /* net/netcmd.c: ifconfig, arping, txburst, rxtypes, rxwait */
 
 #endif

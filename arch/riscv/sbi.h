@@ -22,6 +22,8 @@ struct sbiret { long error; long value; };
 #define SBI_HSM_STOPPED 1
 
 struct sbiret sbi_call(long ext, long fid, long a0, long a1, long a2);
+struct sbiret sbi_call4(long ext, long fid, long a0, long a1, long a2, long a3);
+void sbi_remote_sfence_vma(unsigned long hart_mask, unsigned long base, unsigned long start, unsigned long size);
 bool sbi_probe(long ext);
 void sbi_set_timer(uint64_t when);
 void sbi_send_ipi(unsigned long hart_mask, unsigned long hart_mask_base);

@@ -12,8 +12,20 @@
 #include "kernel/printk.h"
 #include "kernel/sched.h"
 #include "kernel/timer.h"
+#include "kernel/errno.h"
+#include "kernel/proc.h"
+#include "kernel/signal.h"
+#include "kernel/syscall.h"
+#include "kernel/uaccess.h"
+#include "kernel/uvm.h"
 
-extern char kernel_vector[];
+#define SEGV_MAPERR 1
+#define SEGV_ACCERR 2
+#define ILL_ILLOPC 1
+#define TRAP_BRKPT 1
+#define BUS_ADRALN 1
+
+extern char trap_vector[];
 
 static const char *const exc_names[] = {
 	[EXC_INST_MISALIGNED] = "instruction address misaligned",
@@ -42,16 +54,47 @@ const char *trap_cause_name(uint64_t scause)
 
 void trap_init_cpu(void)
 {
-	csr_write(stvec, (uint64_t)kernel_vector);
+	csr_write(stvec, (uint64_t)trap_vector);
 	csr_write(sscratch, 0);
 	csr_set(sie, SIE_SSIE);
+}
+
+extern char uaccess_start[], uaccess_end[];
+
+static bool is_page_fault(uint64_t cause)
+{
+	return cause == EXC_LOAD_PAGE_FAULT || cause == EXC_STORE_PAGE_FAULT || cause == EXC_INST_PAGE_FAULT;
+}
+
+/* A fault inside a user-memory copy: resolve it like a user fault, or make the copy fail. */
+static bool uaccess_fault(struct trapframe *tf)
+{
+	if (tf->sepc < (uint64_t)uaccess_start || tf->sepc >= (uint64_t)uaccess_end)
+		return false;
+	struct thread *t = current;
+	int r = -1;
+	if (is_page_fault(tf->scause) && t->mm && tf->stval < USER_TOP) {
+		if (tf->sstatus & SSTATUS_SPIE)
+			intr_on();
+		r = mm_fault(t->mm, tf->stval, tf->scause);
+		intr_off();
+	}
+	if (r < 0) {
+		tf->regs[10] = (uint64_t)-EFAULT;
+		tf->sepc = tf->regs[TF_RA];
+		tf->sstatus &= ~SSTATUS_SUM;
+	}
+	return true;
 }
 
 void trap_kernel(struct trapframe *tf)
 {
 	uint64_t cause = tf->scause;
-	if (!(cause & SCAUSE_INTR))
+	if (!(cause & SCAUSE_INTR)) {
+		if (uaccess_fault(tf))
+			return;
 		panic_trap(tf);
+	}
 	switch (cause & ~SCAUSE_INTR) {
 	case IRQ_S_TIMER:
 		timer_interrupt();
@@ -67,4 +110,53 @@ void trap_kernel(struct trapframe *tf)
 	}
 	if (tf->sstatus & SSTATUS_SPIE)
 		sched_preempt_check();
+}
+
+static void user_interrupt(uint64_t code)
+{
+	switch (code) {
+	case IRQ_S_TIMER: timer_interrupt(); break;
+	case IRQ_S_SOFT: ipi_interrupt(); break;
+	case IRQ_S_EXT: plic_handle(); break;
+	default: panic("unexpected interrupt %llu from user mode", (unsigned long long)code);
+	}
+}
+
+/* Traps from user mode (vector.S user_entry); returns to user mode through proc_return_to_user. */
+void trap_user(struct trapframe *tf)
+{
+	struct thread *t = current;
+	struct cpu *c = this_cpu();
+	uint64_t now = time_ns();
+	t->utime_ns += now - t->user_enter_ns;
+	t->kernel_enter_ns = now;
+	if ((tf->sstatus & SSTATUS_FS) == SSTATUS_FS && c->fp_owner == t) {   /* FS dirty */
+		fpu_save(t->fp);
+		tf->sstatus &= ~SSTATUS_FS;
+		tf->sstatus |= 2UL << 13;               /* clean */
+	}
+	uint64_t cause = tf->scause;
+	if (cause & SCAUSE_INTR) {
+		user_interrupt(cause & ~SCAUSE_INTR);
+	} else if (cause == EXC_ECALL_U) {
+		tf->sepc += 4;
+		t->syscall_a0 = tf->regs[10];
+		intr_on();
+		tf->regs[10] = (uint64_t)syscall_dispatch(tf);
+	} else if (is_page_fault(cause)) {
+		intr_on();
+		if (mm_fault(t->mm, tf->stval, cause) < 0)
+			signal_fault(SIGSEGV, SEGV_MAPERR, tf->stval);
+	} else {
+		intr_on();
+		switch (cause) {
+		case EXC_ILLEGAL_INST: signal_fault(SIGILL, ILL_ILLOPC, tf->sepc); break;
+		case EXC_BREAKPOINT: signal_fault(SIGTRAP, TRAP_BRKPT, tf->sepc); break;
+		case EXC_INST_MISALIGNED:
+		case EXC_LOAD_MISALIGNED:
+		case EXC_STORE_MISALIGNED: signal_fault(SIGBUS, BUS_ADRALN, tf->stval); break;
+		default: signal_fault(SIGSEGV, SEGV_ACCERR, tf->stval); break;
+		}
+	}
+	proc_return_to_user();
 }

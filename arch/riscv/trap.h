@@ -14,6 +14,7 @@ struct trapframe {
 
 void trap_init_cpu(void);                 /* point stvec at the kernel vector, enable sie bits */
 void trap_kernel(struct trapframe *tf);   /* called from vector.S */
+void trap_user(struct trapframe *tf);     /* called from vector.S */
 const char *trap_cause_name(uint64_t scause);
 
 #endif

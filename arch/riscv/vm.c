@@ -16,9 +16,6 @@
 #include "kernel/printk.h"
 #include "kernel/errno.h"
 
-#define PT_ENTRIES 512
-#define PTE_PA(pte) (((pte) >> PTE_PPN_SHIFT) << PAGE_SHIFT)
-#define PA_PTE(pa) (((pa) >> PAGE_SHIFT) << PTE_PPN_SHIFT)
 #define VPN(va, level) (((va) >> (PAGE_SHIFT + 9 * (level))) & (PT_ENTRIES - 1))
 #define LEVEL_SIZE(level) (PAGE_SIZE << (9 * (level)))
 

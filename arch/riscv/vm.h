@@ -6,6 +6,12 @@
 
 typedef uint64_t pte_t;
 
+#define PT_ENTRIES 512
+#define PT_USER_ENTRIES 256          /* top-level entries 0..255 map the user half */
+#define PTE_PA(pte) ((((pte) >> 10) & ((1UL << 44) - 1)) << 12)
+#define PA_PTE(pa) (((pa) >> 12) << 10)
+#define PTE_LEAF_BITS 0xe            /* R|W|X: a leaf when any is set */
+
 extern pte_t *kernel_pagetable;
 
 int vm_map(pte_t *pt, vaddr_t va, paddr_t pa, uint64_t size, uint64_t perm);  /* 0 or -ENOMEM */

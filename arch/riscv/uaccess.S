@@ -1,0 +1,78 @@
+/*
+ * User-memory copies. They run with sstatus.SUM set so S-mode may touch user pages. If one faults,
+ * trap_kernel sees the faulting pc inside [uaccess_start, uaccess_end): it first tries to resolve
+ * the fault like a user fault (lazy or copy-on-write page); if the address is bad it resumes at the
+ * caller (sepc = ra) with a0 = -EFAULT and SUM cleared. So these must stay leaf functions that keep
+ * ra intact and use no stack.
+ */
+#define SSTATUS_SUM (1 << 18)
+#define EFAULT 14
+#define ENAMETOOLONG 36
+
+	.section .text
+	.globl uaccess_start, uaccess_end
+uaccess_start:
+
+/* long __uaccess_copy(void *dst, const void *src, size_t n): 0 or -EFAULT */
+	.globl __uaccess_copy
+__uaccess_copy:
+	li	t6, SSTATUS_SUM
+	csrs	sstatus, t6
+	or	t0, a0, a1
+	andi	t0, t0, 7
+	bnez	t0, 2f
+1:	li	t1, 8                  /* both aligned: 8 bytes at a time */
+	bltu	a2, t1, 2f
+	ld	t2, 0(a1)
+	sd	t2, 0(a0)
+	addi	a0, a0, 8
+	addi	a1, a1, 8
+	addi	a2, a2, -8
+	j	1b
+2:	beqz	a2, 3f
+	lb	t2, 0(a1)
+	sb	t2, 0(a0)
+	addi	a0, a0, 1
+	addi	a1, a1, 1
+	addi	a2, a2, -1
+	j	2b
+3:	csrc	sstatus, t6
+	li	a0, 0
+	ret
+
+/* long __uaccess_clear(void *dst, size_t n): 0 or -EFAULT */
+	.globl __uaccess_clear
+__uaccess_clear:
+	li	t6, SSTATUS_SUM
+	csrs	sstatus, t6
+1:	beqz	a1, 2f
+	sb	zero, 0(a0)
+	addi	a0, a0, 1
+	addi	a1, a1, -1
+	j	1b
+2:	csrc	sstatus, t6
+	li	a0, 0
+	ret
+
+/* long __uaccess_strncpy(char *dst, const char *usrc, size_t max): length, -EFAULT, -ENAMETOOLONG */
+	.globl __uaccess_strncpy
+__uaccess_strncpy:
+	li	t6, SSTATUS_SUM
+	csrs	sstatus, t6
+	li	t0, 0
+1:	bgeu	t0, a2, 3f
+	add	t1, a1, t0
+	lb	t2, 0(t1)
+	add	t3, a0, t0
+	sb	t2, 0(t3)
+	beqz	t2, 2f
+	addi	t0, t0, 1
+	j	1b
+2:	csrc	sstatus, t6
+	mv	a0, t0
+	ret
+3:	csrc	sstatus, t6
+	li	a0, -ENAMETOOLONG
+	ret
+
+uaccess_end:

@@ -1,0 +1,449 @@
+/*
+ * Realtek RTL8139 (QEMU `-device rtl8139`) driver, in the chip's original ("C mode") ring
+ * interface; C+ mode is never entered (writing its command register would turn TSD writes into
+ * something else on QEMU's model).
+ *
+ * Theory of operation. Receive: the chip writes every accepted packet into one contiguous ring
+ * buffer (RBSTART) as a byte stream: a 4-byte header (status, length including the 4-byte CRC),
+ * the frame, the CRC, padding to 4 bytes. CBR is its write offset; the driver reports its read
+ * offset through CAPR, biased by -16 (drivers/rtl8139/rxring.h has the arithmetic). The ring here
+ * is 64 KiB, where the chip always wraps a packet around to offset 0 (the WRAP bit is ignored),
+ * so a frame may come in two pieces; rtl_rx_frame() joins them in a bounce buffer. The ring gets
+ * 64 KiB + 16 bytes plus slack (a 128 KiB block) and must lie below 4 GiB: the chip's DMA
+ * addresses are 32 bits. Transmit: four slots, each a fixed 2 KiB buffer (TSAD) and a status
+ * register (TSD). Writing the length into TSD with OWN clear starts the slot; the chip sets OWN
+ * when it has the data and TOK when it is on the wire. The chip serves the slots strictly in turn,
+ * so the driver fills them in turn. Interrupt status (ISR) bits are cleared by writing 1s.
+ *
+ * Receive is NAPI-like (net/netdev.h): the interrupt handler acknowledges ISR, masks the PLIC
+ * source and schedules the poll on its CPU. Poll reclaims finished transmit slots, then walks the
+ * ring from the read offset up to CBR (re-read when reached), up to `budget` packets, handing good
+ * frames to netdev_rx and advancing CAPR after each packet (which also lets the chip deliver
+ * packets it had to hold back). When it runs dry it acknowledges the receive bits that came in
+ * meanwhile and checks once more; the poll thread then unmasks the source. The line is
+ * level-triggered, so nothing that lands after that check waits for a later interrupt.
+ *
+ * Errors: a packet with a receive-error status bit, or a frame shorter than 60 or longer than
+ * 1514 bytes (1518 with an 802.1Q tag), is counted in rx_errors and skipped. A header that cannot
+ * be trusted (ROK clear, length zero, larger than the ring or than what the chip says it wrote) is
+ * counted in rx_errors and the receiver is reset: ring offsets back to 0. Missed packets (MPC,
+ * when the ring is full) are added to rx_dropped when the counters are read.
+ *
+ * Transmit: start_xmit reclaims finished slots, copies the frame into the next slot's buffer and
+ * writes its TSD. With all four slots busy it returns NETDEV_TX_BUSY after enabling the TOK/TER
+ * interrupts; the poll they schedule reclaims, calls netdev_tx_wake and masks them again.
+ *
+ * Locks and contexts:
+ *   - Receive state (rx_off, the bounce buffer) belongs to poll, which the netdev core never runs
+ *     twice at once for a device; open sets it before interrupts are enabled. No lock.
+ *   - tx_lock guards the transmit slots (txq, buffers, tx_stopped) and IMR, which both start_xmit
+ *     (any thread, any CPU) and poll modify. Never held across netdev_tx_wake.
+ *   - stats_lock guards the accumulated missed-packet count (get_stats, any thread).
+ *   - The interrupt handler runs on whichever hart the IRQ is routed to; it only reads and
+ *     acknowledges ISR (a write-1-to-clear register: no read-modify-write) and reads BMSR.
+ */
+#include "drivers/rtl8139/rtl8139_hw.h"
+#include "drivers/rtl8139/rxring.h"
+#include "drivers/pci/pci.h"
+#include "drivers/plic/plic.h"
+#include "net/netdev.h"
+#include "net/drivers.h"
+#include "kernel/errno.h"
+#include "kernel/kmalloc.h"
+#include "kernel/page.h"
+#include "kernel/printk.h"
+#include "kernel/spinlock.h"
+#include "kernel/string.h"
+#include "kernel/timer.h"
+#include "arch/riscv/riscv.h"
+
+#define RTL_RX_RBLEN     3                                  /* 8 KiB << 3 = 64 KiB */
+#define RTL_RX_RING_SIZE (RTL_RX_RING_MIN << RTL_RX_RBLEN)
+#define RTL_RX_ALLOC     (2 * RTL_RX_RING_SIZE)             /* ring + 16 + slack, a power of 2 */
+#define RTL_TX_BUF_SIZE  2048
+#define RTL_DMA_LIMIT    (1ULL << 32)
+#define RTL_RESET_TIMEOUT_NS (10 * NSEC_PER_MSEC)
+#define RTL_MPC_MASK     0x00ffffff
+
+#define RTL_RCR_VALUE (RTL_RCR_APM | RTL_RCR_AB | RTL_RCR_MXDMA_UNLIM << RTL_RCR_MXDMA_SHIFT | \
+		       RTL_RX_RBLEN << RTL_RCR_RBLEN_SHIFT | RTL_RCR_RXFTH_NONE << RTL_RCR_RXFTH_SHIFT)
+#define RTL_TCR_VALUE (RTL_TCR_IFG_STD << RTL_TCR_IFG_SHIFT | RTL_TCR_MXDMA_1024 << RTL_TCR_MXDMA_SHIFT)
+/* interrupts always enabled; TOK/TER only while a sender waits for a slot */
+#define RTL_IMR_BASE  (RTL_INT_ROK | RTL_INT_RER | RTL_INT_FOVW | RTL_INT_LINKCHG | RTL_INT_SERR)
+
+struct rtl8139 {
+	struct net_device ndev;
+	struct pci_dev *pdev;
+	uint8_t *regs;
+
+	/* receive: owned by poll */
+	uint8_t *rx_ring;                    /* RTL_RX_ALLOC bytes */
+	uint32_t rx_off;                     /* read offset: start of the next packet header */
+	uint8_t bounce[ETH_MAX_FRAME];       /* a frame wrapped around the ring end, joined */
+	uint64_t rx_resets;
+
+	/* transmit: tx_lock */
+	struct spinlock tx_lock;
+	uint8_t *tx_bufs;                    /* RTL_NUM_TX * RTL_TX_BUF_SIZE */
+	struct rtl_txq txq;
+	bool tx_stopped;
+	uint16_t imr;                        /* the value last written to IMR */
+
+	/* stats_lock */
+	struct spinlock stats_lock;
+	uint64_t missed;
+};
+
+static inline uint8_t rd8(struct rtl8139 *r, unsigned reg) { return mmio_read8(r->regs + reg); }
+static inline uint16_t rd16(struct rtl8139 *r, unsigned reg) { return mmio_read16(r->regs + reg); }
+static inline uint32_t rd32(struct rtl8139 *r, unsigned reg) { return mmio_read32(r->regs + reg); }
+static inline void wr8(struct rtl8139 *r, unsigned reg, uint8_t v) { mmio_write8(r->regs + reg, v); }
+static inline void wr16(struct rtl8139 *r, unsigned reg, uint16_t v) { mmio_write16(r->regs + reg, v); }
+static inline void wr32(struct rtl8139 *r, unsigned reg, uint32_t v) { mmio_write32(r->regs + reg, v); }
+
+static unsigned order_for(size_t bytes)
+{
+	unsigned o = 0;
+	while ((PAGE_SIZE << o) < bytes)
+		o++;
+	return o;
+}
+
+/* ---- link ---- */
+
+static void update_link(struct rtl8139 *r, bool report)
+{
+	bool up = rd16(r, RTL_BMSR) & RTL_BMSR_LINK;
+	unsigned old = up ? __atomic_fetch_or(&r->ndev.flags, NETDEV_LINK, __ATOMIC_RELAXED)
+			  : __atomic_fetch_and(&r->ndev.flags, ~NETDEV_LINK, __ATOMIC_RELAXED);
+	if (report && !!(old & NETDEV_LINK) != up)
+		printk("%s: link %s\n", r->ndev.name, up ? "up" : "down");
+}
+
+/* ---- transmit ---- */
+
+static void set_imr_locked(struct rtl8139 *r, uint16_t imr)
+{
+	r->imr = imr;
+	wr16(r, RTL_IMR, imr);
+}
+
+/* Retire finished slots; returns true if a stopped sender should be woken. tx_lock held. */
+static bool tx_reclaim_locked(struct rtl8139 *r)
+{
+	while (r->txq.inflight) {
+		unsigned i = r->txq.tail;
+		uint32_t tsd = rd32(r, RTL_TSD0 + 4 * i);
+		enum rtl_tx_state s = rtl_tx_state(tsd);
+		if (s == RTL_TX_PENDING)
+			break;
+		if (s == RTL_TX_DONE_ERR) {
+			NETDEV_STAT_INC(&r->ndev, tx_errors);
+			if (tsd & RTL_TSD_TABT)
+				wr32(r, RTL_TCR, RTL_TCR_VALUE | RTL_TCR_CLRABT);
+		}
+		rtl_tx_retire(&r->txq);
+	}
+	if (r->tx_stopped && !rtl_tx_full(&r->txq)) {
+		r->tx_stopped = false;
+		set_imr_locked(r, r->imr & ~RTL_INT_TX);
+		return true;
+	}
+	return false;
+}
+
+static void tx_clean(struct rtl8139 *r)
+{
+	spin_lock(&r->tx_lock);
+	bool wake = r->txq.inflight && tx_reclaim_locked(r);
+	spin_unlock(&r->tx_lock);
+	if (wake)
+		netdev_tx_wake(&r->ndev);
+}
+
+static int rtl_start_xmit(struct net_device *dev, const void *frame, size_t len)
+{
+	struct rtl8139 *r = dev->priv;
+	if (len > RTL_TX_BUF_SIZE || len > RTL_TSD_SIZE_MASK) {   /* netdev_xmit checks: never */
+		NETDEV_STAT_INC(dev, tx_errors);
+		return NETDEV_TX_OK;
+	}
+	spin_lock(&r->tx_lock);
+	if (r->txq.inflight)
+		tx_reclaim_locked(r);
+	if (rtl_tx_full(&r->txq)) {
+		/* a slot finishing from here on raises TOK (or TER), which is now enabled */
+		r->tx_stopped = true;
+		set_imr_locked(r, r->imr | RTL_INT_TX);
+		spin_unlock(&r->tx_lock);
+		return NETDEV_TX_BUSY;
+	}
+	unsigned i = rtl_tx_claim(&r->txq);
+	memcpy(r->tx_bufs + (size_t)i * RTL_TX_BUF_SIZE, frame, len);
+	/* OWN clear and the length: the chip starts on this slot (mmio_write32 orders the copy) */
+	wr32(r, RTL_TSD0 + 4 * i, (uint32_t)len | RTL_TX_EARLY_THRESH << RTL_TSD_ERTXTH_SHIFT);
+	spin_unlock(&r->tx_lock);
+	return NETDEV_TX_OK;
+}
+
+/* ---- receive ---- */
+
+static void program_rx(struct rtl8139 *r)
+{
+	wr32(r, RTL_RBSTART, (uint32_t)va_to_pa(r->rx_ring));
+	r->rx_off = 0;
+	wr16(r, RTL_CAPR, rtl_capr(0));
+}
+
+/* The ring holds garbage where a header should be: restart the receiver at offset 0. */
+static void rx_reset(struct rtl8139 *r, uint32_t hdr)
+{
+	r->rx_resets++;
+	printk("%s: receive ring corrupt (header %#x at offset %#x), resetting the receiver\n",
+	       r->ndev.name, hdr, r->rx_off);
+	wr8(r, RTL_CR, RTL_CR_TE);               /* receiver off, transmitter untouched */
+	program_rx(r);
+	wr8(r, RTL_CR, RTL_CR_RE | RTL_CR_TE);
+	wr32(r, RTL_RCR, RTL_RCR_VALUE);         /* also restarts the chip's ring offsets */
+	wr16(r, RTL_CAPR, rtl_capr(0));
+}
+
+static int rx_harvest(struct rtl8139 *r, int budget)
+{
+	struct net_device *dev = &r->ndev;
+	int n = 0;
+	uint32_t cbr = rd16(r, RTL_CBR);         /* the fence in mmio_read orders the ring reads */
+	while (n < budget) {
+		uint32_t pending = rtl_rx_pending(r->rx_off, cbr, RTL_RX_RING_SIZE);
+		if (pending == 0) {
+			cbr = rd16(r, RTL_CBR);          /* caught up: anything new? */
+			pending = rtl_rx_pending(r->rx_off, cbr, RTL_RX_RING_SIZE);
+			if (pending == 0)
+				break;
+		}
+		uint32_t hdr = rtl_rx_header(r->rx_ring, r->rx_off), len = 0;
+		enum rtl_rx_verdict v = rtl_rx_check(hdr, pending, RTL_RX_RING_SIZE, &len);
+		if (v == RTL_RX_EMPTY)
+			break;
+		if (v == RTL_RX_CORRUPT) {
+			NETDEV_STAT_INC(dev, rx_errors);
+			rx_reset(r, hdr);
+			return n + 1;
+		}
+		if (v == RTL_RX_FRAME) {
+			const uint8_t *f = rtl_rx_frame(r->rx_ring, RTL_RX_RING_SIZE, 0, r->rx_off, len, r->bounce);
+			if (rtl_frame_len_ok(f, len))
+				netdev_rx(dev, f, len);
+			else
+				NETDEV_STAT_INC(dev, rx_errors);
+		} else {
+			NETDEV_STAT_INC(dev, rx_errors);
+		}
+		r->rx_off = rtl_rx_advance(r->rx_off, hdr >> 16, RTL_RX_RING_SIZE);
+		wr16(r, RTL_CAPR, rtl_capr(r->rx_off));
+		n++;
+	}
+	return n;
+}
+
+static int rtl_poll(struct net_device *dev, int budget)
+{
+	struct rtl8139 *r = dev->priv;
+	tx_clean(r);
+	int n = rx_harvest(r, budget);
+	if (n >= budget)
+		return budget;                   /* more to do: stay in polling mode */
+	/* Ring empty. Acknowledge the receive/transmit causes that came in meanwhile (their packets
+	   are either taken or visible to the check below), then look once more. */
+	uint16_t isr = rd16(r, RTL_ISR) & (RTL_INT_RX | RTL_INT_TX);
+	if (isr) {
+		wr16(r, RTL_ISR, isr);
+		if (isr & RTL_INT_TX)
+			tx_clean(r);
+	}
+	n += rx_harvest(r, budget - n);
+	return n >= budget ? budget : n;
+}
+
+static void rtl_irq(int irq, void *arg)
+{
+	struct rtl8139 *r = arg;
+	uint16_t isr = rd16(r, RTL_ISR);
+	if (!isr || isr == 0xffff)
+		return;                          /* nothing pending, or the device is gone */
+	wr16(r, RTL_ISR, isr);                   /* write 1s to acknowledge what we saw */
+	if (isr & RTL_INT_LINKCHG)
+		update_link(r, true);
+	if (isr & RTL_INT_SERR)
+		printk("%s: PCI system error (isr %#x)\n", r->ndev.name, isr);
+	if (isr & (RTL_INT_RX | RTL_INT_TX)) {
+		irq_mask(irq);
+		netdev_schedule_poll(&r->ndev);
+	}
+}
+
+/* ---- counters ---- */
+
+static void rtl_get_stats(struct net_device *dev, struct netdev_stats *st)
+{
+	struct rtl8139 *r = dev->priv;
+	spin_lock(&r->stats_lock);
+	uint32_t mpc = rd32(r, RTL_MPC) & RTL_MPC_MASK;
+	if (mpc) {
+		wr32(r, RTL_MPC, 0);             /* write clears; a miss in between is lost: rare */
+		r->missed += mpc;
+	}
+	st->rx_dropped += r->missed;
+	spin_unlock(&r->stats_lock);
+}
+
+/* ---- bring-up ---- */
+
+static bool chip_reset(struct rtl8139 *r)
+{
+	wr8(r, RTL_9346CR, RTL_9346CR_CFG_WRITE);
+	wr8(r, RTL_CONFIG1, RTL_CONFIG1_PWRON);
+	wr8(r, RTL_9346CR, RTL_9346CR_NORMAL);
+	wr8(r, RTL_CR, RTL_CR_RST);
+	uint64_t deadline = time_ns() + RTL_RESET_TIMEOUT_NS;
+	while (rd8(r, RTL_CR) & RTL_CR_RST)
+		if (time_ns() >= deadline)
+			return false;
+	return true;
+}
+
+static int rtl_open(struct net_device *dev)
+{
+	struct rtl8139 *r = dev->priv;
+	if (!chip_reset(r)) {
+		printk("%s: reset timed out\n", dev->name);
+		return -EIO;
+	}
+	wr16(r, RTL_IMR, 0);
+	wr16(r, RTL_ISR, 0xffff);
+	program_rx(r);
+	spin_lock(&r->tx_lock);
+	rtl_txq_init(&r->txq);
+	r->tx_stopped = false;
+	for (unsigned i = 0; i < RTL_NUM_TX; i++)
+		wr32(r, RTL_TSAD0 + 4 * i, (uint32_t)va_to_pa(r->tx_bufs + (size_t)i * RTL_TX_BUF_SIZE));
+	spin_unlock(&r->tx_lock);
+	/* enable first: the configuration registers take effect on an enabled chip */
+	wr8(r, RTL_CR, RTL_CR_RE | RTL_CR_TE);
+	wr32(r, RTL_RCR, RTL_RCR_VALUE);         /* ring size; restarts the chip's ring offsets */
+	wr32(r, RTL_TCR, RTL_TCR_VALUE);
+	wr16(r, RTL_CAPR, rtl_capr(0));
+	wr32(r, RTL_MAR0, 0);                    /* no multicast */
+	wr32(r, RTL_MAR0 + 4, 0);
+	wr32(r, RTL_MPC, 0);
+	update_link(r, false);
+	spin_lock(&r->tx_lock);
+	set_imr_locked(r, RTL_IMR_BASE);
+	spin_unlock(&r->tx_lock);
+	return 0;
+}
+
+static int rtl_stop(struct net_device *dev)
+{
+	struct rtl8139 *r = dev->priv;
+	spin_lock(&r->tx_lock);
+	set_imr_locked(r, 0);
+	spin_unlock(&r->tx_lock);
+	wr8(r, RTL_CR, 0);
+	wr16(r, RTL_ISR, 0xffff);
+	__atomic_fetch_and(&dev->flags, ~NETDEV_LINK, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static const struct net_device_ops rtl_ops = {
+	.open = rtl_open,
+	.stop = rtl_stop,
+	.start_xmit = rtl_start_xmit,
+	.poll = rtl_poll,
+	.get_stats = rtl_get_stats,
+};
+
+static void free_dma(struct rtl8139 *r)
+{
+	free_pages(r->rx_ring, order_for(RTL_RX_ALLOC));
+	free_pages(r->tx_bufs, order_for(RTL_NUM_TX * RTL_TX_BUF_SIZE));
+}
+
+static int rtl_probe(struct pci_dev *pdev)
+{
+	/* registers: the memory BAR (1) if assigned, else the I/O BAR (0), which QEMU maps as MMIO */
+	struct pci_bar *bar = &pdev->bar[1];
+	if (!bar->va || bar->io || bar->size < RTL_REGS_SIZE)
+		bar = &pdev->bar[0];
+	if (!bar->va || bar->size < RTL_REGS_SIZE) {
+		printk("rtl8139 %02x:%02x.%x: no register BAR\n", pdev->bus, pdev->slot, pdev->func);
+		return -ENODEV;
+	}
+	if (pdev->irq <= 0) {
+		printk("rtl8139 %02x:%02x.%x: no interrupt\n", pdev->bus, pdev->slot, pdev->func);
+		return -ENODEV;
+	}
+	struct rtl8139 *r = kzalloc(sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->pdev = pdev;
+	r->regs = bar->va;
+	spin_init(&r->tx_lock, "rtl8139-tx");
+	spin_init(&r->stats_lock, "rtl8139-stats");
+	r->rx_ring = alloc_pages(order_for(RTL_RX_ALLOC), PAGE_ZERO);
+	r->tx_bufs = alloc_pages(order_for(RTL_NUM_TX * RTL_TX_BUF_SIZE), 0);
+	if (!r->rx_ring || !r->tx_bufs) {
+		printk("rtl8139 %02x:%02x.%x: out of memory for rings\n", pdev->bus, pdev->slot, pdev->func);
+		goto fail;
+	}
+	if (va_to_pa(r->rx_ring) + RTL_RX_ALLOC > RTL_DMA_LIMIT ||
+	    va_to_pa(r->tx_bufs) + RTL_NUM_TX * RTL_TX_BUF_SIZE > RTL_DMA_LIMIT) {
+		printk("rtl8139 %02x:%02x.%x: no DMA memory below 4 GiB\n", pdev->bus, pdev->slot, pdev->func);
+		goto fail;
+	}
+
+	struct net_device *dev = &r->ndev;
+	for (int i = 0; i < ETH_ALEN; i++)
+		dev->mac[i] = rd8(r, RTL_IDR0 + i);
+	dev->mtu = ETH_DATA_LEN;
+	dev->irq = pdev->irq;
+	dev->features = 0;
+	dev->driver = "rtl8139";
+	dev->ops = &rtl_ops;
+	dev->priv = r;
+	if (netdev_register(dev, "eth") < 0) {
+		printk("rtl8139 %02x:%02x.%x: cannot register\n", pdev->bus, pdev->slot, pdev->func);
+		goto fail;
+	}
+	if (irq_register(dev->irq, rtl_irq, r, dev->name) < 0) {
+		printk("%s: irq %d unavailable\n", dev->name, dev->irq);
+		netdev_unregister(dev);
+		goto fail;
+	}
+	netdev_set_irq_affinity(dev, dev->irq_cpu);
+	pdev->driver_data = r;
+	printk("%s: rtl8139 at %02x:%02x.%x regs %#llx (%s) irq %d, %u KiB rx ring, %d tx slots\n",
+	       dev->name, pdev->bus, pdev->slot, pdev->func, (unsigned long long)bar->cpu,
+	       bar->io ? "io" : "mem", dev->irq, RTL_RX_RING_SIZE / 1024, RTL_NUM_TX);
+	return 0;
+fail:
+	free_dma(r);
+	kfree(r);
+	return -ENODEV;
+}
+
+static const struct pci_id rtl_ids[] = {
+	{ RTL_VENDOR_REALTEK, RTL_DEV_8139 },
+	{ 0, 0 },
+};
+
+static const struct pci_driver rtl_driver = {
+	.name = "rtl8139",
+	.ids = rtl_ids,
+	.probe = rtl_probe,
+};
+
+void rtl8139_register(void)
+{
+	pci_register_driver(&rtl_driver);
+}

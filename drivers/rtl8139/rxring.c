@@ -1,0 +1,94 @@
+/* RTL8139 ring bookkeeping (see rxring.h). Pure: no MMIO, no locks; the caller serializes. */
+#include "drivers/rtl8139/rxring.h"
+#include "kernel/string.h"
+
+#define ETH_MIN_LEN   60       /* ETH_ZLEN */
+#define ETH_MAX_LEN   1514     /* ETH_FRAME_LEN */
+#define VLAN_TAG_LEN  4
+#define ETH_TYPE_OFF  12
+#define ETH_P_8021Q_HI 0x81
+#define ETH_P_8021Q_LO 0x00
+#define RTL_RX_MIN_PKT (RTL_RX_CRC_LEN + 1)   /* below this a length field is nonsense */
+
+bool rtl_frame_len_ok(const uint8_t *frame, uint32_t len)
+{
+	if (len < ETH_MIN_LEN)
+		return false;
+	if (len <= ETH_MAX_LEN)
+		return true;
+	return len <= ETH_MAX_LEN + VLAN_TAG_LEN &&
+	       frame[ETH_TYPE_OFF] == ETH_P_8021Q_HI && frame[ETH_TYPE_OFF + 1] == ETH_P_8021Q_LO;
+}
+
+uint32_t rtl_rx_header(const uint8_t *ring, uint32_t off)
+{
+	const volatile uint8_t *p = ring + off;
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+enum rtl_rx_verdict rtl_rx_check(uint32_t hdr, uint32_t pending, uint32_t size, uint32_t *frame_len)
+{
+	uint32_t status = hdr & 0xffff, len = hdr >> 16;
+	if (pending == 0)
+		return RTL_RX_EMPTY;
+	if (len == RTL_RX_EARLY)
+		return RTL_RX_EMPTY;               /* the chip is still writing this packet */
+	if (pending < RTL_RX_HDR_LEN)
+		return RTL_RX_CORRUPT;
+	/* the whole packet (header, data, CRC) must lie within what the chip wrote */
+	if (len < RTL_RX_MIN_PKT || len > size - RTL_RX_HDR_LEN || RTL_RX_HDR_LEN + len > pending)
+		return RTL_RX_CORRUPT;
+	if (!(status & RTL_RXS_ROK))
+		return RTL_RX_CORRUPT;
+	*frame_len = len - RTL_RX_CRC_LEN;
+	if (status & RTL_RXS_ERRORS)
+		return RTL_RX_BAD_FRAME;
+	/* outside every legal length; 1515..1518 also needs a VLAN tag (rtl_frame_len_ok) */
+	if (*frame_len < ETH_MIN_LEN || *frame_len > ETH_MAX_LEN + VLAN_TAG_LEN)
+		return RTL_RX_BAD_FRAME;
+	return RTL_RX_FRAME;
+}
+
+const uint8_t *rtl_rx_frame(const uint8_t *ring, uint32_t size, uint32_t slack, uint32_t off,
+			    uint32_t len, uint8_t *bounce)
+{
+	uint32_t start = off + RTL_RX_HDR_LEN;
+	if (start + len <= size + slack)         /* within the ring, or run on into the slack */
+		return ring + start;
+	if (start >= size)                       /* header ended exactly at the end: data at 0 */
+		return ring + (start - size);
+	uint32_t first = size - start;
+	memcpy(bounce, ring + start, first);
+	memcpy(bounce + first, ring, len - first);
+	return bounce;
+}
+
+void rtl_txq_init(struct rtl_txq *q)
+{
+	q->head = 0;
+	q->tail = 0;
+	q->inflight = 0;
+}
+
+unsigned rtl_tx_claim(struct rtl_txq *q)
+{
+	unsigned i = q->head;
+	q->head = (q->head + 1) % RTL_NUM_TX;
+	q->inflight++;
+	return i;
+}
+
+enum rtl_tx_state rtl_tx_state(uint32_t tsd)
+{
+	if (tsd & (RTL_TSD_TUN | RTL_TSD_TABT))
+		return RTL_TX_DONE_ERR;
+	if ((tsd & (RTL_TSD_OWN | RTL_TSD_TOK)) == (RTL_TSD_OWN | RTL_TSD_TOK))
+		return RTL_TX_DONE_OK;
+	return RTL_TX_PENDING;
+}
+
+void rtl_tx_retire(struct rtl_txq *q)
+{
+	q->tail = (q->tail + 1) % RTL_NUM_TX;
+	q->inflight--;
+}

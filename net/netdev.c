@@ -1,0 +1,407 @@
+/*
+ * The net_device layer: registry, per-CPU counters, the NAPI-like receive path and the transmit
+ * path (interface and contract in net/netdev.h).
+ *
+ * Theory. A NIC interrupt must do as little as possible: the driver's handler acks the device,
+ * masks the IRQ and calls netdev_schedule_poll, which puts the device on the poll list of the CPU
+ * that took the interrupt and wakes that CPU's poll thread. The poll thread (one per CPU, pinned,
+ * named netpoll/N) takes devices off its list in FIFO order and runs ops->poll with a budget, so
+ * several busy devices on one CPU share it fairly; a device that used its whole budget goes back
+ * to the tail of the list with its IRQ still masked (polling mode), one that found its ring empty
+ * becomes idle and gets its IRQ unmasked. Under load a device therefore takes one interrupt per
+ * burst instead of one per frame. The poll thread sleeps on its CPU's wait queue when the list is
+ * empty (wait queues are the one blocking primitive: nothing spins).
+ *
+ * Device poll state: IDLE -> SCHEDULED (netdev_schedule_poll) -> RUNNING (the poll thread took it)
+ * -> IDLE (ring empty; IRQ unmasked) or SCHEDULED again (budget used, or netdev_schedule_poll
+ * called while running, recorded in poll_again). Because a device is re-queued only by the thread
+ * that ran it, and only after its poll returned, two CPUs never poll one device at once. The state
+ * is marked IDLE before the IRQ is unmasked, so the interrupt that follows the unmask always finds
+ * the device idle and schedules it.
+ *
+ * Transmit: netdev_xmit retries ops->start_xmit; on BUSY it sleeps on dev->tx_wait until
+ * netdev_tx_wake bumps dev->tx_wake_gen (sampled before the attempt, so a wake between the
+ * attempt and the sleep is not lost), bounded by NETDEV_TX_TIMEOUT_MS.
+ *
+ * Locks: registry_lock guards the device list and naming; dev->poll_lock guards poll_state,
+ * poll_again and poll_cpu; pollcpu[c].lock guards CPU c's poll list. Order: poll_lock -> list
+ * lock -> (irq_lock inside irq_unmask). The per-CPU counters need no lock: each CPU writes only its
+ * own, with interrupts off.
+ */
+#include "net/netdev.h"
+#include "net/drivers.h"
+#include "net/rxsink.h"
+#include "drivers/pci/pci.h"
+#include "drivers/plic/plic.h"
+#include "kernel/errno.h"
+#include "kernel/printk.h"
+#include "kernel/sched.h"
+#include "kernel/string.h"
+#include "kernel/timer.h"
+
+enum { POLL_IDLE, POLL_SCHEDULED, POLL_RUNNING };
+
+#define MAX_NAME_UNIT 100            /* eth0 .. eth99 */
+
+struct poll_cpu {
+	struct spinlock lock;
+	struct list_head list;           /* scheduled devices, FIFO */
+	struct waitq wq;                 /* the poll thread sleeps here when the list is empty */
+	struct thread *thread;
+};
+
+static struct poll_cpu pollcpu[NCPU];
+static struct spinlock registry_lock = SPINLOCK_INIT("netdev");
+static struct list_head devices = LIST_HEAD_INIT(devices);
+static int next_ifindex = 1;
+static int nirq_devices;             /* devices with an IRQ, for spreading them over CPUs */
+
+/* ---- registry ---- */
+
+static struct net_device *find_by_name_locked(const char *name)
+{
+	struct list_head *p;
+	list_for_each(p, &devices) {
+		struct net_device *d = list_entry(p, struct net_device, list);
+		if (!strcmp(d->name, name))
+			return d;
+	}
+	return NULL;
+}
+
+/* The i-th online CPU after CPU 0, wrapping (spreads devices, CPU 0 last). */
+static int spread_cpu(int i)
+{
+	int online[NCPU], n = 0;
+	for (int c = 0; c < ncpus; c++)
+		if (cpus[c].online)
+			online[n++] = c;
+	return n ? online[(i + 1) % n] : 0;
+}
+
+int netdev_set_irq_affinity(struct net_device *dev, int cpu)
+{
+	if (dev->irq <= 0)
+		return -EINVAL;
+	if (irq_set_affinity(dev->irq, cpu) < 0)
+		return -EINVAL;
+	dev->irq_cpu = cpu;
+	return 0;
+}
+
+int netdev_register(struct net_device *dev, const char *name_prefix)
+{
+	if (!dev->ops || !dev->ops->start_xmit || !dev->ops->poll)
+		return -EINVAL;
+	memset(dev->stats, 0, sizeof(dev->stats));
+	waitq_init(&dev->tx_wait, "tx_wait");
+	spin_init(&dev->poll_lock, "netpoll");
+	list_init(&dev->poll_node);
+	dev->poll_state = POLL_IDLE;
+	dev->poll_again = false;
+	dev->poll_cpu = -1;
+	dev->tx_wake_gen = 0;
+	dev->flags &= ~NETDEV_UP;
+	if (!dev->mtu)
+		dev->mtu = ETH_DATA_LEN;
+	if (rxsink_attach(dev) < 0)
+		return -ENOMEM;
+
+	spin_lock(&registry_lock);
+	int unit = 0;
+	for (; unit < MAX_NAME_UNIT; unit++) {
+		snprintf(dev->name, sizeof(dev->name), "%s%d", name_prefix, unit);
+		if (!find_by_name_locked(dev->name))
+			break;
+	}
+	if (unit == MAX_NAME_UNIT) {
+		spin_unlock(&registry_lock);
+		rxsink_detach(dev);
+		return -ENOSPC;
+	}
+	dev->ifindex = next_ifindex++;
+	int spread = dev->irq > 0 ? nirq_devices++ : -1;
+	list_add_tail(&dev->list, &devices);
+	spin_unlock(&registry_lock);
+
+	if (!dev->ops->open || dev->ops->open(dev) == 0)
+		dev->flags |= NETDEV_UP;
+	else
+		printk("%s: open failed\n", dev->name);
+	if (spread >= 0)
+		netdev_set_irq_affinity(dev, spread_cpu(spread));
+	return 0;
+}
+
+void netdev_unregister(struct net_device *dev)
+{
+	if (dev->ops->stop)
+		dev->ops->stop(dev);
+	dev->flags &= ~NETDEV_UP;
+	spin_lock(&dev->poll_lock);
+	if (dev->poll_state == POLL_SCHEDULED) {
+		struct poll_cpu *pc = &pollcpu[dev->poll_cpu];
+		spin_lock(&pc->lock);
+		list_del(&dev->poll_node);
+		spin_unlock(&pc->lock);
+		dev->poll_state = POLL_IDLE;
+	}
+	spin_unlock(&dev->poll_lock);
+	spin_lock(&registry_lock);
+	list_del(&dev->list);
+	spin_unlock(&registry_lock);
+	wake_all(&dev->tx_wait);
+	rxsink_detach(dev);
+}
+
+struct net_device *netdev_get_by_name(const char *name)
+{
+	spin_lock(&registry_lock);
+	struct net_device *d = find_by_name_locked(name);
+	spin_unlock(&registry_lock);
+	return d;
+}
+
+struct net_device *netdev_get_by_index(int ifindex)
+{
+	struct net_device *found = NULL;
+	struct list_head *p;
+	spin_lock(&registry_lock);
+	list_for_each(p, &devices) {
+		struct net_device *d = list_entry(p, struct net_device, list);
+		if (d->ifindex == ifindex) {
+			found = d;
+			break;
+		}
+	}
+	spin_unlock(&registry_lock);
+	return found;
+}
+
+struct net_device *netdev_next(struct net_device *prev)
+{
+	spin_lock(&registry_lock);
+	struct list_head *n = prev ? prev->list.next : devices.next;
+	struct net_device *d = n == &devices ? NULL : list_entry(n, struct net_device, list);
+	spin_unlock(&registry_lock);
+	return d;
+}
+
+void netdev_get_stats(struct net_device *dev, struct netdev_stats *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (int c = 0; c < NCPU; c++) {
+		const struct netdev_stats *s = &dev->stats[c];
+		sum->rx_packets += READ_ONCE(s->rx_packets);
+		sum->rx_bytes += READ_ONCE(s->rx_bytes);
+		sum->rx_dropped += READ_ONCE(s->rx_dropped);
+		sum->rx_errors += READ_ONCE(s->rx_errors);
+		sum->tx_packets += READ_ONCE(s->tx_packets);
+		sum->tx_bytes += READ_ONCE(s->tx_bytes);
+		sum->tx_dropped += READ_ONCE(s->tx_dropped);
+		sum->tx_errors += READ_ONCE(s->tx_errors);
+		sum->interrupts += READ_ONCE(s->interrupts);
+		sum->polls += READ_ONCE(s->polls);
+		sum->tx_busy += READ_ONCE(s->tx_busy);
+	}
+	if (dev->ops->get_stats)
+		dev->ops->get_stats(dev, sum);
+}
+
+/* ---- receive ---- */
+
+/* Put dev on CPU cpu's poll list (dev->poll_lock held); true if the thread must be woken. */
+static bool enqueue_poll(struct net_device *dev, int cpu)
+{
+	struct poll_cpu *pc = &pollcpu[cpu];
+	spin_lock(&pc->lock);
+	bool was_empty = list_empty(&pc->list);
+	list_add_tail(&dev->poll_node, &pc->list);
+	spin_unlock(&pc->lock);
+	dev->poll_cpu = cpu;
+	dev->poll_state = POLL_SCHEDULED;
+	return was_empty;
+}
+
+void netdev_schedule_poll(struct net_device *dev)
+{
+	int cpu = cpu_id();
+	bool wake = false;
+	NETDEV_STAT_INC(dev, interrupts);
+	spin_lock(&dev->poll_lock);
+	if (dev->poll_state == POLL_IDLE) {
+		if (!pollcpu[cpu].thread)        /* before net_init started the threads: CPU 0's */
+			cpu = 0;
+		wake = enqueue_poll(dev, cpu);
+	} else if (dev->poll_state == POLL_RUNNING) {
+		dev->poll_again = true;
+	}
+	int target = dev->poll_cpu;
+	spin_unlock(&dev->poll_lock);
+	if (wake)
+		wake_one(&pollcpu[target].wq);
+}
+
+void netdev_poll_done(struct net_device *dev __unused) {}
+
+static bool list_nonempty(struct poll_cpu *pc) { return READ_ONCE(pc->list.next) != &pc->list; }
+
+static void poll_thread(void *arg)
+{
+	struct poll_cpu *pc = arg;
+	int cpu = (int)(pc - pollcpu);
+	for (;;) {
+		wait_event(&pc->wq, list_nonempty(pc));
+		spin_lock(&pc->lock);
+		struct net_device *dev = NULL;
+		if (!list_empty(&pc->list)) {
+			dev = list_first_entry(&pc->list, struct net_device, poll_node);
+			list_del(&dev->poll_node);
+		}
+		spin_unlock(&pc->lock);
+		if (!dev)
+			continue;
+		spin_lock(&dev->poll_lock);
+		dev->poll_state = POLL_RUNNING;
+		dev->poll_again = false;
+		spin_unlock(&dev->poll_lock);
+
+		int done = dev->ops->poll(dev, NETDEV_POLL_BUDGET);
+		NETDEV_STAT_INC(dev, polls);
+
+		spin_lock(&dev->poll_lock);
+		if (done >= NETDEV_POLL_BUDGET || dev->poll_again) {
+			enqueue_poll(dev, cpu);          /* our own list: we are awake anyway */
+		} else {
+			dev->poll_state = POLL_IDLE;
+			if (dev->irq > 0)
+				irq_unmask(dev->irq);
+		}
+		spin_unlock(&dev->poll_lock);
+	}
+}
+
+void netdev_rx(struct net_device *dev, const void *frame, size_t len)
+{
+	const uint8_t *f = frame;
+	if (len < ETH_HLEN || len > ETH_MAX_FRAME ||
+	    (len > ETH_FRAME_LEN && (f[2 * ETH_ALEN] << 8 | f[2 * ETH_ALEN + 1]) != ETH_P_8021Q)) {
+		NETDEV_STAT_INC(dev, rx_errors);
+		return;
+	}
+	irq_push_off();
+	struct netdev_stats *s = netdev_stats_this_cpu(dev);
+	s->rx_packets++;
+	s->rx_bytes += len;
+	irq_pop_off();
+	rxsink_input(dev, frame, len);
+}
+
+/* ---- transmit ---- */
+
+int netdev_xmit(struct net_device *dev, const void *frame, size_t len, bool wait)
+{
+	uint8_t padded[ETH_ZLEN];
+	if (len < ETH_HLEN || len > dev->mtu + ETH_HLEN + VLAN_HLEN) {
+		NETDEV_STAT_INC(dev, tx_errors);
+		return -EINVAL;
+	}
+	if (!(dev->flags & NETDEV_UP)) {
+		NETDEV_STAT_INC(dev, tx_dropped);
+		return -EIO;
+	}
+	if (len < ETH_ZLEN) {                    /* pad runts: not every device does */
+		memcpy(padded, frame, len);
+		memset(padded + len, 0, ETH_ZLEN - len);
+		frame = padded;
+		len = ETH_ZLEN;
+	}
+	uint64_t deadline = time_ns() + NETDEV_TX_TIMEOUT_MS * NSEC_PER_MSEC;
+	for (;;) {
+		uint32_t gen = READ_ONCE(dev->tx_wake_gen);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (dev->ops->start_xmit(dev, frame, len) == NETDEV_TX_OK) {
+			irq_push_off();
+			struct netdev_stats *s = netdev_stats_this_cpu(dev);
+			s->tx_packets++;
+			s->tx_bytes += len;
+			irq_pop_off();
+			return 0;
+		}
+		NETDEV_STAT_INC(dev, tx_busy);
+		if (!wait)
+			return -EAGAIN;
+		uint64_t now = time_ns();
+		if (now >= deadline) {
+			NETDEV_STAT_INC(dev, tx_dropped);
+			return -ETIMEDOUT;
+		}
+		wait_event_timeout(&dev->tx_wait, READ_ONCE(dev->tx_wake_gen) != gen, deadline - now);
+	}
+}
+
+void netdev_tx_wake(struct net_device *dev)
+{
+	__atomic_fetch_add(&dev->tx_wake_gen, 1, __ATOMIC_SEQ_CST);
+	if (waitq_active(&dev->tx_wait))
+		wake_all(&dev->tx_wait);
+}
+
+/* ---- start-up ---- */
+
+/* The e1000 and RTL8139 drivers live in their own directories; these stand in until they exist. */
+__attribute__((weak)) void e1000_register(void) {}
+__attribute__((weak)) void rtl8139_register(void) {}
+
+static void format_features(unsigned f, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%s%s%s", f & NETDEV_F_RXCSUM ? "rxcsum," : "", f & NETDEV_F_TXCSUM ? "txcsum," : "",
+		 f & NETDEV_F_SG ? "sg," : "", f ? "" : "-");
+	size_t n = strlen(buf);
+	if (n && buf[n - 1] == ',')
+		buf[n - 1] = 0;
+}
+
+void netdev_print(struct net_device *dev)
+{
+	char feat[32];
+	format_features(dev->features, feat, sizeof(feat));
+	const uint8_t *m = dev->mac;
+	char irq[32] = "irq none";
+	if (dev->irq > 0)
+		snprintf(irq, sizeof(irq), "irq %d cpu %d", dev->irq, irq_affinity(dev->irq));
+	printk("%s: %s mac %02x:%02x:%02x:%02x:%02x:%02x mtu %u %s features %s %s%s\n", dev->name,
+	       dev->driver ? dev->driver : "-", m[0], m[1], m[2], m[3], m[4], m[5], dev->mtu, irq, feat,
+	       dev->flags & NETDEV_UP ? "up" : "down", dev->flags & NETDEV_LINK ? " link" : " no-link");
+}
+
+void net_init(void)
+{
+	for (int c = 0; c < ncpus; c++) {
+		struct poll_cpu *pc = &pollcpu[c];
+		spin_init(&pc->lock, "pollq");
+		list_init(&pc->list);
+		waitq_init(&pc->wq, "netpoll");
+		if (!cpus[c].online)
+			continue;
+		char name[THREAD_NAME_LEN];
+		snprintf(name, sizeof(name), "netpoll/%d", c);
+		pc->thread = kthread_create(poll_thread, pc, name, c);
+		if (!pc->thread)
+			panic("net: cannot start %s", name);
+	}
+	net_cmds_init();
+	virtio_net_mmio_probe_all();
+	virtio_net_pci_register();
+	e1000_register();
+	rtl8139_register();
+	pci_init();
+	/* drivers may have (re)registered their IRQs after netdev_register: apply the spread again */
+	int n = 0;
+	for (struct net_device *d = netdev_next(NULL); d; d = netdev_next(d), n++) {
+		if (d->irq > 0)
+			netdev_set_irq_affinity(d, d->irq_cpu);
+		netdev_print(d);
+	}
+	printk("net: %d device%s\n", n, n == 1 ? "" : "s");
+}

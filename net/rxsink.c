@@ -1,0 +1,218 @@
+/*
+ * The stub receive sink: where netdev_rx delivers valid frames until the stack exists.
+ *
+ * Theory. Counting must stay exact at full rate on several CPUs without a shared lock, so each
+ * device has a per-CPU table of (ethertype, frames, bytes) written only by its own CPU with
+ * interrupts off (the poll thread is pinned, and irq_push_off keeps a preempting thread of the
+ * same CPU out); readers sum the tables. A table holds RX_SINK_TYPES ethertypes in first-seen
+ * order; the last slot collects the rest as RX_SINK_OTHER. The ethertype field of a slot is
+ * written once, before its counters, so a reader on another CPU sees a slot's type before it
+ * sees non-zero counters for it.
+ *
+ * ARP replies go into a small ring (arp_lock) and wake arp_wq, on which arping sleeps.
+ * The watch (watch_lock guards its setup and teardown; the counters are atomics) lets one
+ * waiter sleep on watch_wq until N ETH_P_EXP frames arrived on a device, noting the times of the
+ * first and last: a receive-rate measurement that needs no cooperation from the sender.
+ */
+#include "net/rxsink.h"
+#include "kernel/kmalloc.h"
+#include "kernel/string.h"
+#include "kernel/timer.h"
+#include "kernel/errno.h"
+
+#define ARP_HTYPE_ETHER 1
+#define ARP_OP_REPLY 2
+#define ARP_LEN 28                     /* Ethernet/IPv4 ARP payload */
+
+struct type_slot {
+	uint16_t type;
+	volatile bool used;                /* set once, after type */
+	uint64_t frames, bytes;
+};
+
+struct netdev_rx_sink {
+	struct type_slot cpu[NCPU][RX_SINK_TYPES];
+};
+
+static uint16_t get_be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+
+int rxsink_attach(struct net_device *dev)
+{
+	dev->sink = kzalloc(sizeof(struct netdev_rx_sink));
+	return dev->sink ? 0 : -ENOMEM;
+}
+
+void rxsink_detach(struct net_device *dev)
+{
+	kfree(dev->sink);
+	dev->sink = NULL;
+}
+
+/* ---- ethertype counters ---- */
+
+static void count_type(struct net_device *dev, uint16_t type, size_t len)
+{
+	if (!dev->sink)
+		return;
+	irq_push_off();
+	struct type_slot *t = dev->sink->cpu[cpu_id()];
+	int i = 0;
+	for (; i < RX_SINK_TYPES - 1; i++) {
+		if (t[i].used && t[i].type == type)
+			break;
+		if (!t[i].used) {
+			t[i].type = type;
+			__atomic_thread_fence(__ATOMIC_RELEASE);
+			t[i].used = true;
+			break;
+		}
+	}
+	if (i == RX_SINK_TYPES - 1 && !t[i].used) {
+		t[i].type = RX_SINK_OTHER;
+		__atomic_thread_fence(__ATOMIC_RELEASE);
+		t[i].used = true;
+	}
+	t[i].frames++;
+	t[i].bytes += len;
+	irq_pop_off();
+}
+
+int netdev_rx_types(struct net_device *dev, struct netdev_rx_type_stats *out, int max)
+{
+	int n = 0;
+	if (!dev->sink)
+		return 0;
+	for (int c = 0; c < NCPU; c++) {
+		for (int i = 0; i < RX_SINK_TYPES; i++) {
+			struct type_slot *t = &dev->sink->cpu[c][i];
+			if (!t->used)
+				continue;
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			uint16_t type = t->type;
+			uint64_t frames = READ_ONCE(t->frames), bytes = READ_ONCE(t->bytes);
+			if (!frames)
+				continue;
+			int j = 0;
+			while (j < n && out[j].type != type)
+				j++;
+			if (j == n) {
+				if (n == max)
+					continue;
+				out[n++] = (struct netdev_rx_type_stats){ type, 0, 0 };
+			}
+			out[j].frames += frames;
+			out[j].bytes += bytes;
+		}
+	}
+	return n;
+}
+
+/* ---- ARP replies ---- */
+
+struct waitq arp_wq = WAITQ_INIT(arp_wq, "arp");
+static struct spinlock arp_lock = SPINLOCK_INIT("arp");
+static struct arp_reply arp_ring[ARP_KEEP];
+static uint64_t arp_seq;
+
+static void arp_input(struct net_device *dev, const uint8_t *frame, size_t len)
+{
+	const uint8_t *a = frame + ETH_HLEN;
+	if (len < ETH_HLEN + ARP_LEN || get_be16(a) != ARP_HTYPE_ETHER || get_be16(a + 2) != ETH_P_IP ||
+	    a[4] != ETH_ALEN || a[5] != IPV4_ALEN || get_be16(a + 6) != ARP_OP_REPLY)
+		return;
+	spin_lock(&arp_lock);
+	struct arp_reply *r = &arp_ring[arp_seq % ARP_KEEP];
+	r->ifindex = dev->ifindex;
+	memcpy(r->mac, a + 8, ETH_ALEN);
+	memcpy(r->ip, a + 14, IPV4_ALEN);
+	r->ns = time_ns();
+	r->seq = ++arp_seq;
+	spin_unlock(&arp_lock);
+	wake_all(&arp_wq);
+}
+
+uint64_t arp_reply_seq(void)
+{
+	spin_lock(&arp_lock);
+	uint64_t s = arp_seq;
+	spin_unlock(&arp_lock);
+	return s;
+}
+
+bool arp_reply_find(const uint8_t ip[IPV4_ALEN], int ifindex, uint64_t after, struct arp_reply *out)
+{
+	bool found = false;
+	spin_lock(&arp_lock);
+	for (uint64_t s = arp_seq; s > after && arp_seq - s < ARP_KEEP; s--) {
+		struct arp_reply *r = &arp_ring[(s - 1) % ARP_KEEP];
+		if (!memcmp(r->ip, ip, IPV4_ALEN) && (ifindex < 0 || r->ifindex == ifindex)) {
+			*out = *r;
+			found = true;
+			break;
+		}
+	}
+	spin_unlock(&arp_lock);
+	return found;
+}
+
+/* ---- the ETH_P_EXP watch ---- */
+
+static struct spinlock watch_lock = SPINLOCK_INIT("rxwatch");
+static struct waitq watch_wq = WAITQ_INIT(watch_wq, "rxwatch");
+static struct {
+	struct net_device *volatile dev;   /* NULL: no watch */
+	uint64_t target;
+	uint64_t frames, bytes, first_ns, last_ns;   /* frames/bytes: atomic adds */
+} watch;
+
+static void watch_input(struct net_device *dev, size_t len)
+{
+	if (READ_ONCE(watch.dev) != dev)
+		return;
+	uint64_t n = __atomic_add_fetch(&watch.frames, 1, __ATOMIC_ACQ_REL);
+	__atomic_add_fetch(&watch.bytes, len, __ATOMIC_RELAXED);
+	uint64_t now = time_ns();
+	if (n == 1)
+		__atomic_store_n(&watch.first_ns, now, __ATOMIC_RELAXED);
+	uint64_t last = __atomic_load_n(&watch.last_ns, __ATOMIC_RELAXED);
+	while (now > last && !__atomic_compare_exchange_n(&watch.last_ns, &last, now, false, __ATOMIC_RELAXED,
+							  __ATOMIC_RELAXED))
+		;
+	if (n == watch.target)
+		wake_all(&watch_wq);
+}
+
+int rx_watch(struct net_device *dev, uint64_t target, uint64_t timeout_ns, struct rx_watch_result *res)
+{
+	spin_lock(&watch_lock);
+	if (watch.dev) {
+		spin_unlock(&watch_lock);
+		return -EBUSY;
+	}
+	watch.target = target;
+	watch.frames = watch.bytes = watch.first_ns = watch.last_ns = 0;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	WRITE_ONCE(watch.dev, dev);
+	spin_unlock(&watch_lock);
+
+	int r = wait_event_timeout(&watch_wq, __atomic_load_n(&watch.frames, __ATOMIC_ACQUIRE) >= target, timeout_ns);
+
+	spin_lock(&watch_lock);
+	WRITE_ONCE(watch.dev, NULL);
+	spin_unlock(&watch_lock);
+	res->frames = __atomic_load_n(&watch.frames, __ATOMIC_ACQUIRE);
+	res->bytes = __atomic_load_n(&watch.bytes, __ATOMIC_RELAXED);
+	res->first_ns = watch.first_ns;
+	res->last_ns = watch.last_ns;
+	return r;
+}
+
+void rxsink_input(struct net_device *dev, const uint8_t *frame, size_t len)
+{
+	uint16_t type = get_be16(frame + 2 * ETH_ALEN);
+	count_type(dev, type, len);
+	if (type == ETH_P_ARP)
+		arp_input(dev, frame, len);
+	else if (type == ETH_P_EXP)
+		watch_input(dev, len);
+}

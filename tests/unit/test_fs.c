@@ -1,0 +1,997 @@
+// unit-sources: kernel/fs/tmpfs.c kernel/fs/tmpfs_data.c kernel/fs/namei.c kernel/fs/file.c kernel/fs/sleeplock.c kernel/fs/sys_file.c kernel/fs/sys_path.c kernel/fs/pipe.c kernel/fs/dev.c kernel/fs/proc.c kernel/fs/fs_init.c kernel/fs/initramfs.c kernel/fs/cpio.c kernel/page.c kernel/kmalloc.c
+/*
+ * The file layer (kernel/fs/) through its system calls, on the host: tmpfs over the real page
+ * allocator and kmalloc on a fake RAM, one fake thread as `current`, and "user memory" that is an
+ * arena mapped below USER_TOP, so access_ok passes for it and the copy_*_user stubs turn anything
+ * outside it into -EFAULT. Nothing may block (the wait-queue stubs panic if asked to sleep).
+ * Every case checks that it gave back every page and kmalloc object it used.
+ */
+#include <string.h>
+#include <sys/mman.h>
+#include "tests/unit/unit.h"
+#include "kernel/fs/internal.h"
+#include "kernel/fs/cpio.h"
+#include "kernel/errno.h"
+#include "kernel/kmalloc.h"
+#include "kernel/printk.h"
+#include "kernel/page.h"
+#include "kernel/sched.h"
+#include "kernel/signal.h"
+#include "kernel/syscall.h"
+#include "kernel/timer.h"
+#include "kernel/uaccess.h"
+
+#define RAM_SIZE  (128UL << 20)
+#define RAM_ALIGN (4UL << 20)
+#define ARENA_ADDR 0x40000000UL              /* below USER_TOP (and in ASan's low memory) */
+#define ARENA_SIZE (64UL << 20)
+#define BAD ((uintptr_t)ARENA_ADDR + ARENA_SIZE + 4096)   /* unmapped "user" address */
+
+/* ---- stubs for what kernel/fs/ uses outside its own files ---- */
+
+static uint64_t fake_ns = 1000000000ULL;
+uint64_t time_ns(void) { return fake_ns += 1000; }
+
+void waitq_init(struct waitq *wq, const char *name) { spin_init(&wq->lock, name); list_init(&wq->head); }
+void prepare_to_wait(struct waitq *wq, struct wait_entry *e) { (void)wq; e->queued = false; }
+void finish_wait(struct waitq *wq, struct wait_entry *e) { (void)wq; (void)e; }
+int wake_up(struct waitq *wq, int nr) { (void)wq; (void)nr; return 0; }
+bool waitq_active(struct waitq *wq) { (void)wq; return false; }
+void wait_schedule(uint64_t deadline) { (void)deadline; panic("a test would have slept"); }
+
+static int raised_sig;
+bool signal_pending(void) { return false; }
+void signal_raise(int sig) { raised_sig = sig; }
+static const char *exe_path = "/bin/prog";
+const char *current_exe(void) { return exe_path; }
+
+static char console_out[4096];
+static size_t console_len;
+static const char *console_in;
+void console_write(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n && console_len + 1 < sizeof(console_out); i++)
+		console_out[console_len++] = s[i];
+	console_out[console_len] = '\0';
+}
+int console_getc(void) { return console_in && *console_in ? (uint8_t)*console_in++ : 4; /* ^D */ }
+
+static bool in_arena(uintptr_t a, size_t n) { return a >= ARENA_ADDR && n <= ARENA_SIZE && a - ARENA_ADDR <= ARENA_SIZE - n; }
+int copy_from_user(void *dst, uintptr_t src, size_t n)
+{
+	if (!in_arena(src, n))
+		return -EFAULT;
+	memcpy(dst, (void *)src, n);
+	return 0;
+}
+int copy_to_user(uintptr_t dst, const void *src, size_t n)
+{
+	if (!in_arena(dst, n))
+		return -EFAULT;
+	memcpy((void *)dst, src, n);
+	return 0;
+}
+int clear_user(uintptr_t dst, size_t n)
+{
+	if (!in_arena(dst, n))
+		return -EFAULT;
+	memset((void *)dst, 0, n);
+	return 0;
+}
+long strncpy_from_user(char *dst, uintptr_t src, size_t max)
+{
+	for (size_t i = 0; i < max; i++) {
+		if (!in_arena(src + i, 1))
+			return -EFAULT;
+		if ((dst[i] = ((char *)src)[i]) == '\0')
+			return i;
+	}
+	return -ENAMETOOLONG;
+}
+
+/* ---- set-up: RAM, the file system and a thread, once; per-case leak accounting ---- */
+
+static struct thread me;
+static size_t ubrk;
+static uint64_t base_used, base_live;
+
+static uint64_t pages_used(void)
+{
+	struct page_stats st;
+	kmalloc_shrink();
+	page_get_stats(&st);
+	return st.used;
+}
+
+static uint64_t kmalloc_live(void)
+{
+	struct kmalloc_stats ks;
+	kmalloc_get_stats(&ks);
+	return ks.allocs - ks.frees;
+}
+
+static void begin(void)
+{
+	static bool booted;
+	if (!booted) {
+		char *ram = aligned_alloc(RAM_ALIGN, RAM_SIZE);
+		paddr_t pa = (paddr_t)(uintptr_t)ram, free_pa = pa;
+		page_setup(pa, pa + RAM_SIZE, &free_pa);
+		page_free_range(free_pa, pa + RAM_SIZE);
+		void *arena = mmap((void *)ARENA_ADDR, ARENA_SIZE, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		if (arena != (void *)ARENA_ADDR) {
+			printf("cannot map the user arena\n");
+			exit(2);
+		}
+		fs_init();
+		booted = true;
+	}
+	cpus[0].cur = &me;
+	ubrk = 0;
+	raised_sig = 0;
+	base_used = pages_used();
+	base_live = kmalloc_live();
+	me.files = files_new();
+	me.fs = fs_ctx_new();
+}
+
+static void end(void)
+{
+	files_put(me.files);
+	fs_ctx_put(me.fs);
+	me.files = NULL;
+	me.fs = NULL;
+	CHECK_EQ(kmalloc_live(), base_live);
+	CHECK_EQ(pages_used(), base_used);
+}
+
+/* "user" memory */
+static uintptr_t ubuf(size_t n)
+{
+	uintptr_t p = ARENA_ADDR + ubrk;
+	ubrk = ALIGN_UP(ubrk + n, 16);
+	if (ubrk > ARENA_SIZE) {
+		printf("arena exhausted\n");
+		exit(2);
+	}
+	return p;
+}
+static uintptr_t ustr(const char *s) { uintptr_t p = ubuf(strlen(s) + 1); strcpy((char *)p, s); return p; }
+
+static long op(const char *path, int flags, unsigned mode) { return sys_openat(AT_FDCWD, ustr(path), flags, mode); }
+static long wr(int fd, const char *s) { return sys_write(fd, ustr(s), strlen(s)); }
+static long rd(int fd, char *out, size_t n)
+{
+	uintptr_t b = ubuf(n + 1);
+	long r = sys_read(fd, b, n);
+	if (r >= 0) {
+		memcpy(out, (void *)b, r);
+		out[r] = '\0';
+	}
+	return r;
+}
+static long stp(const char *path, struct linux_stat *st, int flags)
+{
+	uintptr_t b = ubuf(sizeof(*st));
+	long r = sys_newfstatat(AT_FDCWD, ustr(path), b, flags);
+	memcpy(st, (void *)b, sizeof(*st));
+	return r;
+}
+static long mkd(const char *path) { return sys_mkdirat(AT_FDCWD, ustr(path), 0755); }
+static long unl(const char *path, int flags) { return sys_unlinkat(AT_FDCWD, ustr(path), flags); }
+static long ren(const char *a, const char *b, unsigned flags)
+{
+	return sys_renameat2(AT_FDCWD, ustr(a), AT_FDCWD, ustr(b), flags);
+}
+static long sym(const char *target, const char *path) { return sys_symlinkat(ustr(target), AT_FDCWD, ustr(path)); }
+static bool exists(const char *path) { struct linux_stat st; return stp(path, &st, AT_SYMLINK_NOFOLLOW) == 0; }
+
+/* ---- cases ---- */
+
+TEST(open_read_write_seek)
+{
+	begin();
+	char buf[64];
+	CHECK_EQ(op("/tmp/a", O_RDONLY, 0), -ENOENT);
+	int fd = op("/tmp/a", O_RDWR | O_CREAT | O_EXCL, 0644);
+	CHECK(fd >= 0);
+	CHECK_EQ(op("/tmp/a", O_RDWR | O_CREAT | O_EXCL, 0644), -EEXIST);
+	CHECK_EQ(wr(fd, "hello world"), 11);
+	CHECK_EQ(sys_lseek(fd, 0, SEEK_CUR), 11);
+	CHECK_EQ(sys_lseek(fd, 6, SEEK_SET), 6);
+	CHECK_EQ(rd(fd, buf, 10), 5);
+	CHECK(strcmp(buf, "world") == 0);
+	CHECK_EQ(rd(fd, buf, 10), 0);                        /* EOF */
+	CHECK_EQ(sys_lseek(fd, -1, SEEK_SET), -EINVAL);
+	CHECK_EQ(sys_lseek(fd, 0, 99), -EINVAL);
+	CHECK_EQ(sys_lseek(fd, -3, SEEK_END), 8);
+	CHECK_EQ(sys_lseek(fd, 0, SEEK_DATA), 0);
+	CHECK_EQ(sys_lseek(fd, 0, SEEK_HOLE), 11);
+	CHECK_EQ(sys_lseek(fd, 11, SEEK_DATA), -ENXIO);
+	uintptr_t b = ubuf(16);
+	CHECK_EQ(sys_pread64(fd, b, 5, 0), 5);
+	CHECK(memcmp((void *)b, "hello", 5) == 0);
+	CHECK_EQ(sys_pread64(fd, b, 5, -1), -EINVAL);
+	CHECK_EQ(sys_pwrite64(fd, ustr("J"), 1, 0), 1);
+	CHECK_EQ(sys_lseek(fd, 0, SEEK_CUR), 11);            /* pread/pwrite leave the offset */
+	CHECK_EQ(sys_lseek(fd, 0, SEEK_SET), 0);
+	CHECK_EQ(rd(fd, buf, 5), 5);
+	CHECK(strcmp(buf, "Jello") == 0);
+	CHECK_EQ(sys_close(fd), 0);
+	CHECK_EQ(sys_close(fd), -EBADF);
+
+	/* access modes, O_TRUNC, O_APPEND */
+	fd = op("/tmp/a", O_RDONLY, 0);
+	CHECK_EQ(wr(fd, "x"), -EBADF);
+	sys_close(fd);
+	fd = op("/tmp/a", O_WRONLY | O_APPEND, 0);
+	CHECK_EQ(rd(fd, buf, 1), -EBADF);
+	CHECK_EQ(sys_lseek(fd, 0, SEEK_SET), 0);
+	CHECK_EQ(wr(fd, "!"), 1);                            /* appends despite the offset */
+	struct linux_stat st;
+	CHECK_EQ(stp("/tmp/a", &st, 0), 0);
+	CHECK_EQ(st.st_size, 12);
+	sys_close(fd);
+	fd = op("/tmp/a", O_WRONLY | O_TRUNC, 0);
+	CHECK_EQ(stp("/tmp/a", &st, 0), 0);
+	CHECK_EQ(st.st_size, 0);
+	CHECK_EQ(st.st_mode, S_IFREG | 0644);
+	CHECK_EQ(st.st_nlink, 1);
+	sys_close(fd);
+	CHECK_EQ(unl("/tmp/a", 0), 0);
+	CHECK_EQ(unl("/tmp/a", 0), -ENOENT);
+	end();
+}
+
+TEST(errors_of_open)
+{
+	begin();
+	CHECK_EQ(mkd("/tmp/d"), 0);
+	int f = op("/tmp/d/f", O_CREAT | O_WRONLY, 0600);
+	CHECK(f >= 0);
+	sys_close(f);
+	CHECK_EQ(op("/tmp/d", O_WRONLY, 0), -EISDIR);
+	CHECK_EQ(op("/tmp/d", O_RDWR | O_CREAT, 0600), -EISDIR);
+	CHECK_EQ(op("/tmp/d/f", O_RDONLY | O_DIRECTORY, 0), -ENOTDIR);
+	CHECK_EQ(op("/tmp/d/f/x", O_RDONLY, 0), -ENOTDIR);
+	CHECK_EQ(op("/tmp/d/f/", O_RDONLY, 0), -ENOTDIR);
+	CHECK_EQ(op("/tmp/d/new/", O_CREAT | O_RDWR, 0600), -EISDIR);
+	CHECK_EQ(op("/tmp/nodir/x", O_CREAT | O_RDWR, 0600), -ENOENT);
+	CHECK_EQ(op("", O_RDONLY, 0), -ENOENT);
+	int d = op("/tmp/d/", O_RDONLY | O_DIRECTORY, 0);
+	CHECK(d >= 0);
+	uintptr_t b = ubuf(8);
+	CHECK_EQ(sys_read(d, b, 8), -EISDIR);
+	CHECK_EQ(sys_write(d, b, 8), -EBADF);
+	sys_close(d);
+	char longname[300];
+	memset(longname, 'n', 256);
+	strcpy(longname + 256, "");
+	CHECK_EQ(op(longname, O_CREAT | O_RDWR, 0600), -ENAMETOOLONG);
+	static char longpath[PATH_MAX + 10];
+	for (int i = 0; i < PATH_MAX + 4; i += 2)
+		memcpy(longpath + i, "a/", 2);
+	longpath[PATH_MAX + 4] = '\0';
+	CHECK_EQ(op(longpath, O_RDONLY, 0), -ENAMETOOLONG);
+	CHECK_EQ(sys_openat(AT_FDCWD, BAD, O_RDONLY, 0), -EFAULT);
+	CHECK_EQ(sys_openat(1000, ustr("x"), O_RDONLY, 0), -EBADF);
+	f = op("/tmp/d/f", O_RDONLY, 0);
+	CHECK_EQ(sys_openat(f, ustr("x"), O_RDONLY, 0), -ENOTDIR);
+	sys_close(f);
+	CHECK_EQ(unl("/tmp/d/f", 0), 0);
+	CHECK_EQ(unl("/tmp/d", AT_REMOVEDIR), 0);
+	end();
+}
+
+TEST(paths_dots_and_symlinks)
+{
+	begin();
+	CHECK_EQ(mkd("/tmp/p"), 0);
+	CHECK_EQ(mkd("/tmp/p/q/"), 0);                       /* trailing slash is fine for mkdir */
+	CHECK_EQ(mkd("/tmp/p/q"), -EEXIST);
+	CHECK_EQ(mkd("/"), -EEXIST);
+	CHECK_EQ(mkd("/tmp/p/."), -EEXIST);
+	int f = op("/tmp/p/q/../q/./file", O_CREAT | O_RDWR, 0644);
+	CHECK(f >= 0);
+	sys_close(f);
+	CHECK(exists("//tmp///p/q/file"));
+	CHECK(exists("/../../tmp/p/q/file"));                /* ".." at the root stays there */
+	CHECK_EQ(sym("q/file", "/tmp/p/l1"), 0);
+	CHECK_EQ(sym("/tmp/p/q", "/tmp/p/ldir"), 0);
+	CHECK_EQ(sym("loop2", "/tmp/p/loop1"), 0);
+	CHECK_EQ(sym("loop1", "/tmp/p/loop2"), 0);
+	CHECK_EQ(sym("nothing", "/tmp/p/dangling"), 0);
+	CHECK_EQ(sym("x", "/tmp/p/l1"), -EEXIST);
+	struct linux_stat st, lst;
+	CHECK_EQ(stp("/tmp/p/l1", &st, 0), 0);
+	CHECK(S_ISREG(st.st_mode));
+	CHECK_EQ(stp("/tmp/p/l1", &lst, AT_SYMLINK_NOFOLLOW), 0);
+	CHECK(S_ISLNK(lst.st_mode));
+	CHECK_EQ(lst.st_size, 6);
+	CHECK(exists("/tmp/p/ldir/file"));
+	CHECK_EQ(stp("/tmp/p/ldir/", &st, AT_SYMLINK_NOFOLLOW), 0);      /* slash follows it */
+	CHECK(S_ISDIR(st.st_mode));
+	CHECK_EQ(stp("/tmp/p/loop1", &st, 0), -ELOOP);
+	CHECK_EQ(op("/tmp/p/loop1/x", O_RDONLY, 0), -ELOOP);
+	CHECK_EQ(op("/tmp/p/l1", O_RDONLY | O_NOFOLLOW, 0), -ELOOP);
+	CHECK_EQ(op("/tmp/p/dangling", O_RDONLY, 0), -ENOENT);
+	CHECK_EQ(op("/tmp/p/dangling", O_RDWR | O_CREAT | O_EXCL, 0600), -EEXIST);
+	f = op("/tmp/p/dangling", O_RDWR | O_CREAT, 0600);  /* creates the target */
+	CHECK(f >= 0);
+	sys_close(f);
+	CHECK(exists("/tmp/p/nothing"));
+	/* readlink */
+	uintptr_t b = ubuf(64);
+	CHECK_EQ(sys_readlinkat(AT_FDCWD, ustr("/tmp/p/l1"), b, 64), 6);
+	CHECK(memcmp((void *)b, "q/file", 6) == 0);
+	CHECK_EQ(sys_readlinkat(AT_FDCWD, ustr("/tmp/p/l1"), b, 3), 3);
+	CHECK_EQ(sys_readlinkat(AT_FDCWD, ustr("/tmp/p/q"), b, 64), -EINVAL);
+	CHECK_EQ(sys_readlinkat(AT_FDCWD, ustr("/tmp/p/l1"), b, 0), -EINVAL);
+	CHECK_EQ(sys_readlinkat(AT_FDCWD, ustr("/tmp/p/l1"), BAD, 64), -EFAULT);
+	CHECK_EQ(sys_readlinkat(AT_FDCWD, ustr("/proc/self/exe"), b, 64), 9);
+	CHECK(memcmp((void *)b, "/bin/prog", 9) == 0);
+	/* relative to a directory fd and to the cwd */
+	int d = op("/tmp/p", O_RDONLY | O_DIRECTORY, 0);
+	CHECK_EQ(sys_newfstatat(d, ustr("q/file"), ubuf(sizeof(st)), 0), 0);
+	CHECK_EQ(sys_newfstatat(d, ustr(""), ubuf(sizeof(st)), 0), -ENOENT);
+	CHECK_EQ(sys_newfstatat(d, ustr(""), ubuf(sizeof(st)), AT_EMPTY_PATH), 0);
+	CHECK_EQ(sys_newfstatat(d, ustr("q"), ubuf(sizeof(st)), 0x8000), -EINVAL);
+	CHECK_EQ(sys_chdir(ustr("/tmp/p/ldir")), 0);
+	CHECK(exists("file"));
+	CHECK(exists("../l1"));
+	uintptr_t cwd = ubuf(PATH_MAX);
+	CHECK_EQ(sys_getcwd(cwd, PATH_MAX), 9);              /* the length counts the NUL */
+	CHECK(strcmp((char *)cwd, "/tmp/p/q") == 0);
+	CHECK_EQ(sys_getcwd(cwd, 5), -ERANGE);
+	CHECK_EQ(sys_getcwd(BAD, 64), -EFAULT);
+	CHECK_EQ(sys_chdir(ustr("file")), -ENOTDIR);
+	CHECK_EQ(sys_fchdir(d), 0);
+	CHECK_EQ(sys_getcwd(cwd, PATH_MAX), 7);
+	CHECK_EQ(sys_chdir(ustr("/")), 0);
+	CHECK_EQ(sys_getcwd(cwd, PATH_MAX), 2);
+	CHECK(strcmp((char *)cwd, "/") == 0);
+	sys_close(d);
+	/* faccessat */
+	CHECK_EQ(sys_faccessat(AT_FDCWD, ustr("/tmp/p/q/file"), R_OK | W_OK), 0);
+	CHECK_EQ(sys_faccessat(AT_FDCWD, ustr("/tmp/p/q/file"), X_OK), -EACCES);
+	CHECK_EQ(sys_faccessat(AT_FDCWD, ustr("/tmp/p/q"), X_OK), 0);
+	CHECK_EQ(sys_faccessat(AT_FDCWD, ustr("/tmp/p/none"), F_OK), -ENOENT);
+	CHECK_EQ(sys_faccessat(AT_FDCWD, ustr("/tmp/p/q"), 8), -EINVAL);
+	/* clean up */
+	const char *names[] = { "l1", "ldir", "loop1", "loop2", "dangling", "nothing", "q/file" };
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "/tmp/p/%s", names[i]);
+		CHECK_EQ(unl(path, 0), 0);
+	}
+	CHECK_EQ(unl("/tmp/p", AT_REMOVEDIR), -ENOTEMPTY);
+	CHECK_EQ(unl("/tmp/p/q", 0), -EISDIR);
+	CHECK_EQ(unl("/tmp/p/q/", AT_REMOVEDIR), 0);
+	CHECK_EQ(unl("/tmp/p", AT_REMOVEDIR), 0);
+	end();
+}
+
+TEST(rmdir_and_unlink_rules)
+{
+	begin();
+	CHECK_EQ(mkd("/tmp/r"), 0);
+	int f = op("/tmp/r/f", O_CREAT | O_RDWR, 0600);
+	sys_close(f);
+	CHECK_EQ(unl("/tmp/r/f", AT_REMOVEDIR), -ENOTDIR);
+	CHECK_EQ(unl("/tmp/r/f/", 0), -ENOTDIR);
+	CHECK_EQ(unl("/tmp/r/.", AT_REMOVEDIR), -EINVAL);
+	CHECK_EQ(unl("/tmp/r/..", AT_REMOVEDIR), -ENOTEMPTY);
+	CHECK_EQ(unl("/", AT_REMOVEDIR), -EBUSY);
+	CHECK_EQ(unl("/tmp/r", 0x1), -EINVAL);
+	CHECK_EQ(unl("/tmp/r/f", 0), 0);
+	/* the cwd removed: getcwd says ENOENT, creating inside fails, ".." still works */
+	CHECK_EQ(mkd("/tmp/r/gone"), 0);
+	CHECK_EQ(sys_chdir(ustr("/tmp/r/gone")), 0);
+	CHECK_EQ(unl("/tmp/r/gone", AT_REMOVEDIR), 0);
+	CHECK_EQ(sys_getcwd(ubuf(64), 64), -ENOENT);
+	CHECK_EQ(op("x", O_CREAT | O_RDWR, 0600), -ENOENT);
+	CHECK(exists(".."));
+	CHECK_EQ(sys_chdir(ustr("/")), 0);
+	CHECK_EQ(unl("/tmp/r", AT_REMOVEDIR), 0);
+	end();
+}
+
+TEST(unlinked_file_lives_while_open)
+{
+	begin();
+	int fd = op("/tmp/u", O_CREAT | O_RDWR, 0600);
+	uintptr_t b = ubuf(3 * PAGE_SIZE);
+	memset((void *)b, 'u', 3 * PAGE_SIZE);
+	CHECK_EQ(sys_write(fd, b, 3 * PAGE_SIZE), 3 * PAGE_SIZE);
+	uint64_t with_file = pages_used();
+	CHECK_EQ(unl("/tmp/u", 0), 0);
+	CHECK(!exists("/tmp/u"));
+	struct linux_stat st;
+	uintptr_t sb = ubuf(sizeof(st));
+	CHECK_EQ(sys_fstat(fd, sb), 0);
+	memcpy(&st, (void *)sb, sizeof(st));
+	CHECK_EQ(st.st_nlink, 0);
+	CHECK_EQ(st.st_size, 3 * PAGE_SIZE);
+	CHECK_EQ(st.st_blocks, 3 * PAGE_SIZE / 512);
+	CHECK_EQ(pages_used(), with_file);                   /* still there */
+	memset((void *)b, 0, 3 * PAGE_SIZE);
+	CHECK_EQ(sys_pread64(fd, b, 3 * PAGE_SIZE, 0), 3 * PAGE_SIZE);
+	CHECK(((char *)b)[3 * PAGE_SIZE - 1] == 'u');
+	sys_close(fd);
+	end();                                               /* and gone after the close */
+}
+
+TEST(big_and_sparse_files)
+{
+	begin();
+	int fd = op("/tmp/big", O_CREAT | O_RDWR, 0600);
+	enum { CHUNK = 64 * 1024, TOTAL = 24 << 20 };
+	uintptr_t b = ubuf(CHUNK);
+	for (long off = 0; off < TOTAL; off += CHUNK) {
+		for (int i = 0; i < CHUNK; i += 8)
+			*(uint64_t *)(b + i) = off + i;
+		if (sys_write(fd, b, CHUNK) != CHUNK) {
+			CHECK(!"short write");
+			break;
+		}
+	}
+	CHECK_EQ(sys_lseek(fd, 0, SEEK_END), TOTAL);
+	bool ok = true;
+	for (long off = 0; off < TOTAL && ok; off += CHUNK) {
+		ok = sys_pread64(fd, b, CHUNK, off) == CHUNK;
+		for (int i = 0; i < CHUNK && ok; i += 8)
+			ok = *(uint64_t *)(b + i) == (uint64_t)(off + i);
+	}
+	CHECK(ok);
+	/* a write far away leaves a hole that reads as zeros and costs no pages */
+	uint64_t before = pages_used();
+	long far = 1L << 40;
+	CHECK_EQ(sys_pwrite64(fd, ustr("END"), 3, far), 3);
+	CHECK(pages_used() - before <= 6);                   /* the data page and a few nodes */
+	uintptr_t z = ubuf(16);
+	memset((void *)z, 1, 16);
+	CHECK_EQ(sys_pread64(fd, z, 16, far - 8), 11);
+	CHECK(((char *)z)[0] == 0 && ((char *)z)[7] == 0 && memcmp((char *)z + 8, "END", 3) == 0);
+	CHECK_EQ(sys_pwrite64(fd, ustr("x"), 1, 1L << 50), -EFBIG);
+	/* truncate down in the middle of a page, then up again: the tail reads as zeros */
+	CHECK_EQ(sys_ftruncate(fd, 5000), 0);
+	CHECK_EQ(sys_lseek(fd, 0, SEEK_END), 5000);
+	CHECK_EQ(sys_ftruncate(fd, 9000), 0);
+	memset((void *)b, 1, 9000);
+	CHECK_EQ(sys_pread64(fd, b, 9000, 0), 9000);
+	CHECK(*(uint64_t *)(b + 4992) == 4992);
+	ok = true;
+	for (int i = 5000; i < 9000; i++)
+		ok = ok && ((char *)b)[i] == 0;
+	CHECK(ok);
+	CHECK_EQ(sys_ftruncate(fd, -1), -EINVAL);
+	CHECK_EQ(sys_truncate(ustr("/tmp/big"), 0), 0);
+	CHECK_EQ(sys_lseek(fd, 0, SEEK_END), 0);
+	int ro = op("/tmp/big", O_RDONLY, 0);
+	CHECK_EQ(sys_ftruncate(ro, 0), -EINVAL);
+	sys_close(ro);
+	sys_close(fd);
+	CHECK_EQ(unl("/tmp/big", 0), 0);
+	end();
+}
+
+TEST(rename_cases)
+{
+	begin();
+	CHECK_EQ(mkd("/tmp/n"), 0);
+	CHECK_EQ(mkd("/tmp/n/d1"), 0);
+	CHECK_EQ(mkd("/tmp/n/d2"), 0);
+	int f = op("/tmp/n/a", O_CREAT | O_RDWR, 0600);
+	wr(f, "A");
+	sys_close(f);
+	f = op("/tmp/n/b", O_CREAT | O_RDWR, 0600);
+	wr(f, "B");
+	sys_close(f);
+	f = op("/tmp/n/d2/inner", O_CREAT | O_RDWR, 0600);
+	sys_close(f);
+	char buf[8];
+	CHECK_EQ(ren("/tmp/n/a", "/tmp/n/b", RENAME_NOREPLACE), -EEXIST);
+	CHECK_EQ(ren("/tmp/n/a", "/tmp/n/b", RENAME_EXCHANGE), 0);
+	f = op("/tmp/n/a", O_RDONLY, 0);
+	CHECK_EQ(rd(f, buf, 4), 1);
+	CHECK(buf[0] == 'B');
+	sys_close(f);
+	CHECK_EQ(ren("/tmp/n/a", "/tmp/n/b", 0), 0);         /* replaces b */
+	CHECK(!exists("/tmp/n/a"));
+	f = op("/tmp/n/b", O_RDONLY, 0);
+	CHECK_EQ(rd(f, buf, 4), 1);
+	CHECK(buf[0] == 'B');
+	sys_close(f);
+	CHECK_EQ(ren("/tmp/n/b", "/tmp/n/b", 0), 0);
+	CHECK_EQ(ren("/tmp/n/missing", "/tmp/n/x", 0), -ENOENT);
+	CHECK_EQ(ren("/tmp/n/b", "/tmp/n/d1", 0), -EISDIR);
+	CHECK_EQ(ren("/tmp/n/d1", "/tmp/n/b", 0), -ENOTDIR);
+	CHECK_EQ(ren("/tmp/n/d1", "/tmp/n/d2", 0), -ENOTEMPTY);
+	CHECK_EQ(ren("/tmp/n/d1", "/tmp/n/d1/sub", 0), -EINVAL);
+	CHECK_EQ(ren("/tmp/n/b", "/tmp/n/b/", 0), -ENOTDIR);
+	CHECK_EQ(ren("/tmp/n/.", "/tmp/n/x", 0), -EBUSY);
+	CHECK_EQ(ren("/tmp/n/b", "/tmp/n/x", 8), -EINVAL);
+	struct linux_stat st;
+	CHECK_EQ(stp("/tmp/n", &st, 0), 0);
+	CHECK_EQ(st.st_nlink, 4);                            /* ., its entry, d1/.., d2/.. */
+	CHECK_EQ(ren("/tmp/n/d1", "/tmp/n/d2/d1", 0), 0);    /* a directory moves: nlinks follow */
+	CHECK_EQ(stp("/tmp/n", &st, 0), 0);
+	CHECK_EQ(st.st_nlink, 3);
+	CHECK_EQ(stp("/tmp/n/d2", &st, 0), 0);
+	CHECK_EQ(st.st_nlink, 3);
+	CHECK_EQ(sys_chdir(ustr("/tmp/n/d2/d1")), 0);
+	uintptr_t cwd = ubuf(64);
+	CHECK_EQ(sys_getcwd(cwd, 64), 13);
+	CHECK(strcmp((char *)cwd, "/tmp/n/d2/d1") == 0);
+	CHECK_EQ(sys_chdir(ustr("/")), 0);
+	CHECK_EQ(mkd("/tmp/n/e"), 0);
+	CHECK_EQ(ren("/tmp/n/e", "/tmp/n/d2/d1", 0), 0);     /* over an empty directory */
+	CHECK_EQ(unl("/tmp/n/d2/d1", AT_REMOVEDIR), 0);
+	CHECK_EQ(unl("/tmp/n/d2/inner", 0), 0);
+	CHECK_EQ(unl("/tmp/n/d2", AT_REMOVEDIR), 0);
+	CHECK_EQ(unl("/tmp/n/b", 0), 0);
+	CHECK_EQ(unl("/tmp/n", AT_REMOVEDIR), 0);
+	end();
+}
+
+/* Reads a whole directory with a buffer of bufsize; returns the names joined by ','. */
+static int list_dir(const char *path, size_t bufsize, char *out, size_t outsize)
+{
+	int d = op(path, O_RDONLY | O_DIRECTORY, 0), n = 0;
+	uintptr_t b = ubuf(bufsize);
+	out[0] = '\0';
+	for (;;) {
+		long r = sys_getdents64(d, b, bufsize);
+		if (r <= 0) {
+			if (r < 0)
+				n = r;
+			break;
+		}
+		for (long off = 0; off < r;) {
+			struct linux_dirent64 *de = (void *)(b + off);
+			CHECK_EQ(de->d_reclen % 8, 0);
+			strncat(out, de->d_name, outsize - strlen(out) - 2);
+			strcat(out, ",");
+			off += de->d_reclen;
+			n++;
+		}
+	}
+	sys_close(d);
+	return n;
+}
+
+TEST(getdents)
+{
+	begin();
+	CHECK_EQ(mkd("/tmp/g"), 0);
+	char name[32], out[2048];
+	for (int i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "/tmp/g/file%02d", i);
+		sys_close(op(name, O_CREAT | O_RDWR, 0600));
+	}
+	CHECK_EQ(list_dir("/tmp/g", 4096, out, sizeof(out)), 42);
+	CHECK(strncmp(out, ".,..,file00,file01,", 19) == 0);
+	CHECK_EQ(list_dir("/tmp/g", 32, out, sizeof(out)), 42);     /* one record per call */
+	CHECK_EQ(list_dir("/tmp/g", 16, out, sizeof(out)), -EINVAL);
+	/* removing entries already read does not skip the rest */
+	int d = op("/tmp/g", O_RDONLY | O_DIRECTORY, 0);
+	uintptr_t b = ubuf(128);
+	long r = sys_getdents64(d, b, 128);
+	CHECK(r > 0);
+	struct linux_dirent64 *de = (void *)b;
+	int seen = 0;
+	while ((uintptr_t)de < b + r) {
+		seen++;
+		de = (void *)((char *)de + de->d_reclen);
+	}
+	CHECK_EQ(unl("/tmp/g/file00", 0), 0);
+	CHECK_EQ(unl("/tmp/g/file01", 0), 0);
+	int rest = 0;
+	while ((r = sys_getdents64(d, b, 128)) > 0)
+		for (long off = 0; off < r; off += ((struct linux_dirent64 *)(b + off))->d_reclen)
+			rest++;
+	CHECK_EQ(seen, 4);                                   /* ., .., file00, file01 */
+	CHECK_EQ(rest, 38);
+	CHECK_EQ(sys_lseek(d, 0, SEEK_SET), 0);             /* rewinddir */
+	r = sys_getdents64(d, b, 128);
+	CHECK(r > 0 && strcmp(((struct linux_dirent64 *)b)->d_name, ".") == 0);
+	CHECK_EQ(sys_getdents64(d, BAD, 128), -EFAULT);
+	sys_close(d);
+	int f = op("/tmp/g/file05", O_RDONLY, 0);
+	CHECK_EQ(sys_getdents64(f, b, 128), -ENOTDIR);
+	sys_close(f);
+	CHECK_EQ(list_dir("/dev", 4096, out, sizeof(out)), 6);
+	for (int i = 2; i < 40; i++) {
+		snprintf(name, sizeof(name), "/tmp/g/file%02d", i);
+		CHECK_EQ(unl(name, 0), 0);
+	}
+	CHECK_EQ(unl("/tmp/g", AT_REMOVEDIR), 0);
+	end();
+}
+
+TEST(fd_table)
+{
+	begin();
+	int a = op("/dev/null", O_RDWR, 0);
+	CHECK_EQ(a, 0);
+	CHECK_EQ(sys_dup(a), 1);
+	CHECK_EQ(sys_dup3(a, 1, 0), 1);                      /* replaces an open fd */
+	CHECK_EQ(sys_dup3(a, a, 0), -EINVAL);
+	CHECK_EQ(sys_dup3(a, 5, 0x1), -EINVAL);
+	CHECK_EQ(sys_dup3(a, FD_MAX, 0), -EBADF);
+	CHECK_EQ(sys_dup3(77, 5, 0), -EBADF);
+	CHECK_EQ(sys_dup3(a, 700, O_CLOEXEC), 700);          /* grows the table */
+	CHECK_EQ(sys_fcntl(700, F_GETFD, 0), FD_CLOEXEC);
+	CHECK_EQ(sys_fcntl(a, F_GETFD, 0), 0);
+	CHECK_EQ(sys_fcntl(a, F_SETFD, FD_CLOEXEC), 0);
+	CHECK_EQ(sys_fcntl(a, F_GETFD, 0), FD_CLOEXEC);
+	CHECK_EQ(sys_fcntl(a, F_DUPFD, 10), 10);
+	CHECK_EQ(sys_fcntl(a, F_DUPFD_CLOEXEC, 10), 11);
+	CHECK_EQ(sys_fcntl(11, F_GETFD, 0), FD_CLOEXEC);
+	CHECK_EQ(sys_fcntl(a, F_DUPFD, FD_MAX), -EINVAL);
+	CHECK_EQ(sys_fcntl(a, 9999, 0), -EINVAL);
+	CHECK_EQ(sys_fcntl(55, F_GETFD, 0), -EBADF);
+	CHECK_EQ(sys_fcntl(a, F_GETFL, 0) & O_ACCMODE, O_RDWR);
+	CHECK_EQ(sys_fcntl(a, F_SETFL, O_NONBLOCK | O_APPEND | O_RDONLY), 0);
+	CHECK_EQ(sys_fcntl(1, F_GETFL, 0) & (O_ACCMODE | O_NONBLOCK | O_APPEND), O_RDWR | O_NONBLOCK | O_APPEND);
+	/* exec closes the close-on-exec ones */
+	files_close_on_exec(me.files);
+	CHECK_EQ(sys_fcntl(a, F_GETFD, 0), -EBADF);
+	CHECK_EQ(sys_fcntl(700, F_GETFD, 0), -EBADF);
+	CHECK_EQ(sys_fcntl(11, F_GETFD, 0), -EBADF);
+	CHECK_EQ(sys_fcntl(10, F_GETFD, 0), 0);
+	/* fork copies the table; the copies share the open file (and its offset) */
+	struct files *child = files_dup(me.files);
+	struct files *mine = me.files;
+	me.files = child;
+	CHECK_EQ(sys_close(10), 0);
+	me.files = mine;
+	CHECK_EQ(sys_fcntl(10, F_GETFD, 0), 0);              /* still open in the parent */
+	files_put(child);
+	/* fill the table: EMFILE at FD_MAX */
+	int last = -1, n;
+	while ((n = sys_dup(1)) >= 0)
+		last = n;
+	CHECK_EQ(n, -EMFILE);
+	CHECK_EQ(last, FD_MAX - 1);
+	CHECK_EQ(op("/dev/null", O_RDONLY, 0), -EMFILE);
+	end();
+}
+
+TEST(pipes)
+{
+	begin();
+	uintptr_t fds = ubuf(8);
+	CHECK_EQ(sys_pipe2(fds, 0x4), -EINVAL);
+	CHECK_EQ(sys_pipe2(BAD, 0), -EFAULT);
+	CHECK_EQ(sys_pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
+	int r = ((int *)fds)[0], w = ((int *)fds)[1];
+	CHECK_EQ(sys_fcntl(r, F_GETFD, 0), FD_CLOEXEC);
+	CHECK_EQ(sys_fcntl(r, F_GETFL, 0), O_RDONLY | O_NONBLOCK);
+	CHECK_EQ(sys_fcntl(w, F_GETFL, 0), O_WRONLY | O_NONBLOCK);
+	char buf[64];
+	CHECK_EQ(rd(r, buf, 10), -EAGAIN);
+	CHECK_EQ(wr(w, "ping"), 4);
+	CHECK_EQ(wr(w, "pong"), 4);
+	uintptr_t cnt = ubuf(4);
+	CHECK_EQ(sys_ioctl(r, FIONREAD, cnt), 0);
+	CHECK_EQ(*(int *)cnt, 8);
+	CHECK_EQ(rd(r, buf, 5), 5);
+	CHECK(strcmp(buf, "pingp") == 0);
+	CHECK_EQ(rd(r, buf, 64), 3);
+	CHECK_EQ(rd(w, buf, 1), -EBADF);
+	CHECK_EQ(wr(r, "x"), -EBADF);
+	CHECK_EQ(sys_lseek(r, 0, SEEK_SET), -ESPIPE);
+	CHECK_EQ(sys_pread64(r, ubuf(4), 4, 0), -ESPIPE);
+	CHECK_EQ(sys_pwrite64(w, ustr("x"), 1, 0), -ESPIPE);
+	struct linux_stat st;
+	uintptr_t sb = ubuf(sizeof(st));
+	CHECK_EQ(sys_fstat(r, sb), 0);
+	memcpy(&st, (void *)sb, sizeof(st));
+	CHECK(S_ISFIFO(st.st_mode));
+	/* fill it: 64 KiB fit, then EAGAIN; an atomic write never goes in part */
+	uintptr_t big = ubuf(128 * 1024);
+	for (int i = 0; i < 128 * 1024; i++)
+		((unsigned char *)big)[i] = i * 7;
+	CHECK_EQ(sys_write(w, big, 65536 - 100), 65536 - 100);
+	CHECK_EQ(sys_write(w, big, 200), -EAGAIN);           /* <= PIPE_BUF: all or nothing */
+	CHECK_EQ(sys_write(w, big + 65436, 8192), 100);      /* larger: what fits */
+	CHECK_EQ(sys_write(w, big, 1), -EAGAIN);
+	uintptr_t back = ubuf(128 * 1024);
+	CHECK_EQ(sys_read(r, back, 128 * 1024), 65536);
+	CHECK(memcmp((void *)back, (void *)big, 65536) == 0);
+	/* readv/writev */
+	uintptr_t iov = ubuf(3 * sizeof(struct linux_iovec));
+	struct linux_iovec *v = (void *)iov;
+	v[0] = (struct linux_iovec){ ustr("abc"), 3 };
+	v[1] = (struct linux_iovec){ 0, 0 };
+	v[2] = (struct linux_iovec){ ustr("defg"), 4 };
+	CHECK_EQ(sys_writev(w, iov, 3), 7);
+	CHECK_EQ(rd(r, buf, 64), 7);
+	CHECK(strcmp(buf, "abcdefg") == 0);
+	CHECK_EQ(sys_writev(w, iov, -1), -EINVAL);
+	CHECK_EQ(sys_writev(w, iov, IOV_MAX + 1), -EINVAL);
+	CHECK_EQ(sys_writev(w, BAD, 2), -EFAULT);
+	v[1] = (struct linux_iovec){ USER_TOP + PAGE_SIZE, 5 };   /* refused before any I/O */
+	CHECK_EQ(sys_writev(w, iov, 3), -EFAULT);
+	v[1] = (struct linux_iovec){ 0, (uint64_t)-1 };
+	CHECK_EQ(sys_writev(w, iov, 3), -EINVAL);
+	CHECK_EQ(sys_writev(w, iov, 0), 0);
+	CHECK_EQ(wr(w, "kept"), 4);
+	CHECK_EQ(sys_read(r, BAD, 4), -EFAULT);              /* the data stays in the pipe */
+	CHECK_EQ(rd(r, buf, 64), 4);
+	CHECK_EQ(sys_write(w, BAD, 4), -EFAULT);
+	/* blocking mode back on; poll bits */
+	CHECK_EQ(sys_fcntl(r, F_SETFL, 0), 0);
+	CHECK_EQ(sys_fcntl(r, F_GETFL, 0), O_RDONLY);
+	struct file *rf = fd_get(r), *wf = fd_get(w);
+	CHECK_EQ(rf->ops->poll(rf), 0);
+	CHECK_EQ(wf->ops->poll(wf) & EPOLLOUT, EPOLLOUT);
+	wr(w, "z");
+	CHECK_EQ(rf->ops->poll(rf) & EPOLLIN, EPOLLIN);
+	/* EOF when the writers are gone, EPIPE + SIGPIPE when the readers are */
+	CHECK_EQ(sys_close(w), 0);
+	file_put(wf);                                        /* the last reference to the write end */
+	CHECK_EQ(rf->ops->poll(rf) & EPOLLHUP, EPOLLHUP);
+	CHECK_EQ(rd(r, buf, 64), 1);
+	CHECK_EQ(rd(r, buf, 64), 0);
+	file_put(rf);
+	sys_close(r);
+
+	CHECK_EQ(sys_pipe2(fds, 0), 0);
+	r = ((int *)fds)[0];
+	w = ((int *)fds)[1];
+	CHECK_EQ(sys_close(r), 0);
+	CHECK_EQ(wr(w, "lost"), -EPIPE);
+	CHECK_EQ(raised_sig, SIGPIPE);
+	sys_close(w);
+	end();
+}
+
+TEST(devices_and_console)
+{
+	begin();
+	int n = op("/dev/null", O_RDWR, 0), z = op("/dev/zero", O_RDONLY, 0);
+	char buf[64];
+	CHECK_EQ(wr(n, "discarded"), 9);
+	CHECK_EQ(rd(n, buf, 10), 0);
+	uintptr_t b = ubuf(100);
+	memset((void *)b, 7, 100);
+	CHECK_EQ(sys_read(z, b, 100), 100);
+	CHECK(((char *)b)[0] == 0 && ((char *)b)[99] == 0);
+	CHECK_EQ(sys_read(z, BAD, 100), -EFAULT);
+	CHECK_EQ(sys_ioctl(n, TCGETS, ubuf(64)), -ENOTTY);
+	struct linux_stat st;
+	CHECK_EQ(stp("/dev/null", &st, 0), 0);
+	CHECK(S_ISCHR(st.st_mode));
+	CHECK_EQ(st.st_rdev, linux_dev(1, 3));
+	sys_close(n);
+	sys_close(z);
+
+	int c = op("/dev/console", O_RDWR, 0);
+	console_len = 0;
+	CHECK_EQ(wr(c, "out\n"), 4);
+	CHECK(strcmp(console_out, "out\n") == 0);
+	uintptr_t t = ubuf(sizeof(struct linux_termios));
+	CHECK_EQ(sys_ioctl(c, TCGETS, t), 0);
+	struct linux_termios *tio = (void *)t;
+	CHECK_EQ(tio->c_lflag & (TIO_ICANON | TIO_ECHO), TIO_ICANON | TIO_ECHO);
+	CHECK_EQ(tio->c_iflag & TIO_ICRNL, TIO_ICRNL);
+	CHECK_EQ(tio->c_cc[VERASE], 0x7f);
+	CHECK_EQ(sizeof(struct linux_termios), 36);
+	uintptr_t ws = ubuf(sizeof(struct linux_winsize));
+	CHECK_EQ(sys_ioctl(c, TIOCGWINSZ, ws), 0);
+	CHECK_EQ(((struct linux_winsize *)ws)->ws_row, 24);
+	CHECK_EQ(((struct linux_winsize *)ws)->ws_col, 80);
+	CHECK_EQ(sys_ioctl(c, TIOCSWINSZ, ws), 0);
+	CHECK_EQ(sys_ioctl(c, TCSETS, t), 0);
+	CHECK_EQ(sys_ioctl(c, TCGETS, BAD), -EFAULT);
+	CHECK_EQ(sys_ioctl(c, 0x5499, 0), -ENOTTY);
+	CHECK_EQ(sys_lseek(c, 0, SEEK_SET), -ESPIPE);
+	/* canonical input: editing, a line per read, leftovers kept, ^D */
+	console_len = 0;
+	console_in = "helo\x7f\x7fllo\rsecond line\nab\x15xy\x04";
+	CHECK_EQ(rd(c, buf, 64), 6);
+	CHECK(strcmp(buf, "hello\n") == 0);
+	CHECK_EQ(rd(c, buf, 3), 3);
+	CHECK(strcmp(buf, "sec") == 0);
+	CHECK_EQ(rd(c, buf, 64), 9);
+	CHECK(strcmp(buf, "ond line\n") == 0);
+	CHECK_EQ(rd(c, buf, 64), 2);                         /* ^U killed "ab"; ^D ends "xy" */
+	CHECK(strcmp(buf, "xy") == 0);
+	CHECK_EQ(rd(c, buf, 64), 0);                         /* ^D on an empty line: EOF */
+	CHECK(strncmp(console_out, "helo\b \b\b \bllo\n", 17) == 0);
+	printf("  echoed: '%s'\n", console_out);
+	/* raw mode */
+	tio->c_lflag &= ~(TIO_ICANON | TIO_ECHO);
+	CHECK_EQ(sys_ioctl(c, TCSETS, t), 0);
+	console_in = "qr";
+	console_len = 0;
+	CHECK_EQ(rd(c, buf, 64), 1);
+	CHECK(buf[0] == 'q');
+	CHECK_EQ(console_len, 0);                            /* no echo */
+	tio->c_lflag |= TIO_ICANON | TIO_ECHO;
+	CHECK_EQ(sys_ioctl(c, TCSETS, t), 0);
+	console_in = NULL;
+	sys_close(c);
+	end();
+}
+
+TEST(stat_and_statx)
+{
+	begin();
+	int f = op("/tmp/s", O_CREAT | O_RDWR, 0640);
+	wr(f, "12345");
+	struct linux_stat st;
+	CHECK_EQ(stp("/tmp/s", &st, 0), 0);
+	CHECK_EQ(st.st_size, 5);
+	CHECK_EQ(st.st_mode, S_IFREG | 0640);
+	CHECK_EQ(st.st_blksize, 4096);
+	CHECK_EQ(st.st_blocks, 8);
+	CHECK(st.st_mtime_sec >= 1);
+	CHECK_EQ(sizeof(struct linux_stat), 128);
+	CHECK_EQ(sizeof(struct linux_statx), 256);
+	CHECK_EQ(offsetof(struct linux_stat, st_size), 48);
+	CHECK_EQ(offsetof(struct linux_stat, st_atime_sec), 72);
+	uintptr_t x = ubuf(sizeof(struct linux_statx));
+	CHECK_EQ(sys_statx(AT_FDCWD, ustr("/tmp/s"), 0, STATX_BASIC_STATS, x), 0);
+	struct linux_statx *sx = (void *)x;
+	CHECK_EQ(sx->stx_size, 5);
+	CHECK_EQ(sx->stx_mode, S_IFREG | 0640);
+	CHECK_EQ(sx->stx_ino, st.st_ino);
+	CHECK_EQ(sx->stx_mask & STATX_BASIC_STATS, STATX_BASIC_STATS);
+	CHECK_EQ(sys_statx(f, ustr(""), AT_EMPTY_PATH, STATX_SIZE, x), 0);
+	CHECK_EQ(sys_statx(AT_FDCWD, ustr("/tmp/s"), 0, STATX__RESERVED, x), -EINVAL);
+	CHECK_EQ(sys_statx(AT_FDCWD, ustr("/tmp/s"), 0x6000, STATX_SIZE, x), -EINVAL);
+	CHECK_EQ(sys_statx(AT_FDCWD, ustr("/tmp/s"), 0, STATX_SIZE, BAD), -EFAULT);
+	CHECK_EQ(sys_fstat(f, BAD), -EFAULT);
+	CHECK_EQ(sys_fstat(99, ubuf(128)), -EBADF);
+	CHECK_EQ(sys_fchmodat(AT_FDCWD, ustr("/tmp/s"), 0755), 0);
+	CHECK_EQ(stp("/tmp/s", &st, 0), 0);
+	CHECK_EQ(st.st_mode, S_IFREG | 0755);
+	CHECK_EQ(sys_umask(077), 022);
+	int g = op("/tmp/s2", O_CREAT | O_RDWR, 0666);
+	CHECK_EQ(stp("/tmp/s2", &st, 0), 0);
+	CHECK_EQ(st.st_mode, S_IFREG | 0600);
+	sys_close(g);
+	/* hard links */
+	CHECK_EQ(sys_linkat(AT_FDCWD, ustr("/tmp/s"), AT_FDCWD, ustr("/tmp/s3"), 0), 0);
+	CHECK_EQ(stp("/tmp/s3", &st, 0), 0);
+	CHECK_EQ(st.st_nlink, 2);
+	CHECK_EQ(sys_linkat(AT_FDCWD, ustr("/tmp"), AT_FDCWD, ustr("/tmp/dirlink"), 0), -EPERM);
+	CHECK_EQ(unl("/tmp/s3", 0), 0);
+	sys_close(f);
+	CHECK_EQ(unl("/tmp/s", 0), 0);
+	CHECK_EQ(unl("/tmp/s2", 0), 0);
+	end();
+}
+
+TEST(o_path_and_tmpfile)
+{
+	begin();
+	int d = op("/tmp", O_PATH, 0);
+	CHECK(d >= 0);
+	CHECK_EQ(rd(d, (char[8]){ 0 }, 4), -EBADF);
+	CHECK_EQ(sys_fstat(d, ubuf(128)), 0);
+	int f = sys_openat(d, ustr("made-via-opath"), O_CREAT | O_RDWR, 0600);
+	CHECK(f >= 0);
+	sys_close(f);
+	CHECK_EQ(sys_unlinkat(d, ustr("made-via-opath"), 0), 0);
+	sys_close(d);
+	int t = op("/tmp", O_TMPFILE | O_RDWR, 0600);
+	CHECK(t >= 0);
+	CHECK_EQ(wr(t, "anonymous"), 9);
+	sys_close(t);
+	end();
+}
+
+/* Builds a newc archive in "user" memory (only the kernel reads it: plain pointers). */
+static size_t cpio_add(char *buf, size_t at, const char *name, unsigned mode, unsigned ino, unsigned nlink,
+		       const char *data)
+{
+	size_t dlen = strlen(data);
+	at += sprintf(buf + at, "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X",
+		      ino, mode, 0, 0, nlink, 7, (unsigned)dlen, 0, 0, 0, 0, (unsigned)strlen(name) + 1, 0);
+	at += sprintf(buf + at, "%s", name) + 1;
+	while (at % 4)
+		buf[at++] = 0;
+	memcpy(buf + at, data, dlen);
+	at += dlen;
+	while (at % 4)
+		buf[at++] = 0;
+	return at;
+}
+
+TEST(initramfs)
+{
+	begin();
+	static char ar[8192];
+	size_t n = 0;
+	n = cpio_add(ar, n, ".", S_IFDIR | 0755, 1, 2, "");
+	n = cpio_add(ar, n, "./it", S_IFDIR | 0700, 2, 2, "");
+	n = cpio_add(ar, n, "it/deep/er/file", S_IFREG | 0755, 3, 1, "contents");
+	n = cpio_add(ar, n, "it/link", S_IFLNK | 0777, 4, 1, "deep/er/file");
+	n = cpio_add(ar, n, "it/h1", S_IFREG | 0644, 9, 2, "");
+	n = cpio_add(ar, n, "it/h2", S_IFREG | 0644, 9, 2, "shared");
+	n = cpio_add(ar, n, "dev/console", S_IFCHR | 0600, 5, 1, "");
+	n = cpio_add(ar, n, "TRAILER!!!", 0, 0, 1, "");
+	CHECK_EQ(initramfs_unpack(ar, n), 0);
+	char buf[64];
+	int f = op("/it/link", O_RDONLY, 0);
+	CHECK_EQ(rd(f, buf, 64), 8);
+	CHECK(strcmp(buf, "contents") == 0);
+	sys_close(f);
+	struct linux_stat st;
+	CHECK_EQ(stp("/it", &st, 0), 0);
+	CHECK_EQ(st.st_mode, S_IFDIR | 0700);
+	CHECK_EQ(stp("/it/deep/er/file", &st, 0), 0);
+	CHECK_EQ(st.st_mode, S_IFREG | 0755);
+	CHECK_EQ(st.st_mtime_sec, 7);
+	CHECK_EQ(stp("/it/h1", &st, 0), 0);
+	CHECK_EQ(st.st_nlink, 2);
+	CHECK_EQ(st.st_size, 6);
+	CHECK(exists("/dev/console"));
+	/* exec's view */
+	int err;
+	struct file *k = kernel_open("/it/deep/er/file", O_RDONLY, &err);
+	CHECK(k != NULL);
+	char kb[16] = { 0 };
+	CHECK_EQ(kernel_read(k, kb, 4, 2), 4);
+	CHECK(strcmp(kb, "nten") == 0);
+	CHECK(file_is_regular(k));
+	CHECK_EQ(file_size(k), 8);
+	paddr_t pa;
+	CHECK_EQ(file_get_page(k, 0, &pa), 0);
+	CHECK(memcmp(pa_to_va(pa), "contents", 8) == 0);
+	page_put(pa);
+	CHECK_EQ(file_get_page(k, 1, &pa), -ENXIO);
+	file_put(k);
+	CHECK(kernel_open("/nope", O_RDONLY, &err) == NULL);
+	CHECK_EQ(err, -ENOENT);
+	k = kernel_open("/dev/null", O_RDONLY, &err);
+	CHECK_EQ(kernel_read(k, kb, 4, 0), -EINVAL);
+	CHECK_EQ(file_get_page(k, 0, &pa), -EACCES);
+	file_put(k);
+	/* a damaged archive: what came before the damage stays */
+	n = 0;
+	n = cpio_add(ar, n, "it/partial", S_IFREG | 0644, 11, 1, "x");
+	memcpy(ar + n, "070701zz", 8);
+	CHECK_EQ(initramfs_unpack(ar, n + 8), -EINVAL);
+	CHECK(exists("/it/partial"));
+	const char *rm[] = { "/it/partial", "/it/h1", "/it/h2", "/it/link", "/it/deep/er/file" };
+	for (size_t i = 0; i < ARRAY_SIZE(rm); i++)
+		CHECK_EQ(unl(rm[i], 0), 0);
+	CHECK_EQ(unl("/it/deep/er", AT_REMOVEDIR), 0);
+	CHECK_EQ(unl("/it/deep", AT_REMOVEDIR), 0);
+	CHECK_EQ(unl("/it", AT_REMOVEDIR), 0);
+	end();
+}
+
+static size_t show_hello(char *buf, size_t size) { return snprintf(buf, size, "hello from proc\n"); }
+
+TEST(proc_files)
+{
+	begin();
+	end();
+	CHECK_EQ(proc_create("/proc/net/test", show_hello), 0);     /* stays: outside the accounting */
+	CHECK_EQ(proc_create("/proc/net/test", show_hello), -EEXIST);
+	begin();
+	char buf[64];
+	int f = op("/proc/net/test", O_RDONLY, 0);
+	CHECK_EQ(rd(f, buf, 5), 5);
+	CHECK_EQ(rd(f, buf, 64), 11);
+	CHECK(strcmp(buf, " from proc\n") == 0);
+	CHECK_EQ(sys_lseek(f, 0, SEEK_SET), 0);
+	CHECK_EQ(rd(f, buf, 64), 16);
+	sys_close(f);
+	exe_path = NULL;
+	CHECK_EQ(sys_readlinkat(AT_FDCWD, ustr("/proc/self/exe"), ubuf(64), 64), -ENOENT);
+	exe_path = "/bin/prog";
+	end();
+}
+
+UNIT_TESTS(CASE(open_read_write_seek), CASE(errors_of_open), CASE(paths_dots_and_symlinks),
+	   CASE(rmdir_and_unlink_rules), CASE(unlinked_file_lives_while_open), CASE(big_and_sparse_files),
+	   CASE(rename_cases), CASE(getdents), CASE(fd_table), CASE(pipes), CASE(devices_and_console),
+	   CASE(stat_and_statx), CASE(o_path_and_tmpfile), CASE(initramfs), CASE(proc_files))
