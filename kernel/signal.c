@@ -19,6 +19,7 @@
 #include "kernel/cpu.h"
 #include "kernel/errno.h"
 #include "kernel/ipi.h"
+#include "kernel/printk.h"
 #include "kernel/kmalloc.h"
 #include "kernel/proc.h"
 #include "kernel/sched.h"
@@ -314,6 +315,9 @@ void signal_fault(int sig, int code, uintptr_t addr)
 	struct thread *t = current;
 	struct sighand *sh = t->proc->sighand;
 	uintptr_t h = sh->action[sig - 1].handler;
+	if (h == SIG_DFL)                       /* as Linux's show_unhandled_signals */
+		printk("%s[%d]: unhandled signal %d code %d at %#lx pc %#lx\n", t->proc->comm, t->tid, sig, code,
+		       (unsigned long)addr, (unsigned long)thread_tf(t)->sepc);
 	if ((t->sigmask & SIGBIT(sig)) || h == SIG_IGN)
 		die(sig);                   /* a blocked or ignored fault signal kills, as on Linux */
 	struct k_siginfo *fi = &fault_info[cpu_id()];

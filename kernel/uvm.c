@@ -173,19 +173,22 @@ static struct vma *split_vma(struct vma *v, uintptr_t addr)
 /* Remove [start, end) from the VMA list and the page table. mm->lock held. */
 static int unmap_locked(struct mm *mm, uintptr_t start, uintptr_t end)
 {
-	struct list_head *p, *tmp;
 	bool any = false;
-	list_for_each_safe(p, tmp, &mm->vmas) {
+	for (struct list_head *p = mm->vmas.next; p != &mm->vmas;) {
 		struct vma *v = list_entry(p, struct vma, node);
-		if (v->end <= start || v->start >= end)
+		if (v->end <= start || v->start >= end) {
+			p = p->next;
 			continue;
-		if (v->start < start) {
+		}
+		if (v->start < start) {         /* keep the lower part; the upper one is next */
 			if (!split_vma(v, start))
 				return -ENOMEM;
-			continue;       /* the upper part is visited next */
+			p = p->next;
+			continue;
 		}
 		if (v->end > end && !split_vma(v, end))
 			return -ENOMEM;
+		p = p->next;
 		list_del(&v->node);
 		free_vma(v);
 		any = true;
@@ -622,12 +625,11 @@ long sys_mprotect(uintptr_t addr, size_t len, int prot)
 		}
 		a = v->end;
 	}
-	struct list_head *p, *tmp;
-	list_for_each_safe(p, tmp, &mm->vmas) {
+	for (struct list_head *p = mm->vmas.next; p != &mm->vmas; p = p->next) {
 		struct vma *v = list_entry(p, struct vma, node);
 		if (v->end <= addr || v->start >= end)
 			continue;
-		if (v->start < addr) {
+		if (v->start < addr) {          /* the upper part, next in the list, is handled next */
 			if (!split_vma(v, addr))
 				break;
 			continue;
