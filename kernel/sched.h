@@ -54,6 +54,7 @@ struct thread {
 	size_t robust_len;
 	uint64_t sigmask;               /* blocked signals */
 	uint64_t sigpending;            /* thread-directed pending signals */
+	uint64_t sig_tkill;             /* pending signals sent by tkill/tgkill (si_code SI_TKILL) */
 	uint64_t saved_sigmask;         /* rt_sigsuspend: the mask to restore after the handler */
 	bool has_saved_sigmask;
 	uintptr_t altstack_sp;          /* sigaltstack */

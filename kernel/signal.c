@@ -301,7 +301,8 @@ void signal_deliver(struct trapframe *tf)
 		fi->signo = 0;
 	} else {
 		info.signo = sig;
-		info.code = SI_USER;
+		info.code = (t->sig_tkill & SIGBIT(sig)) ? SI_TKILL : SI_USER;
+		__atomic_fetch_and(&t->sig_tkill, ~SIGBIT(sig), __ATOMIC_RELAXED);
 	}
 	if (setup_frame(tf, sig, &ka, &info) < 0)
 		die(SIGSEGV);
@@ -496,8 +497,10 @@ static long send_tid(int tgid, int tid, int sig)
 	struct thread *t = thread_find(tid);
 	long r = -ESRCH;
 	if (t && (tgid < 0 || t->proc->pid == tgid)) {
-		if (sig)
+		if (sig) {
+			__atomic_fetch_or(&t->sig_tkill, SIGBIT(sig), __ATOMIC_RELAXED);
 			signal_send_thread(t, sig);
+		}
 		r = 0;
 	}
 	spin_unlock(&proc_lock);

@@ -263,13 +263,13 @@ static void cmd_rxwait(int argc, char **argv)
 	struct netdev_stats before, after;
 	struct rx_watch_result r;
 	netdev_get_stats(dev, &before);
-	printk("rxwait %s: waiting for %lu frames\n", dev->name, count);
-	int err = rx_watch(dev, count, ms * NSEC_PER_MSEC, &r);
-	netdev_get_stats(dev, &after);
-	if (err == -EBUSY) {
+	if (rx_watch_start(dev, count) < 0) {
 		printk("rxwait: busy\n");
 		return;
 	}
+	printk("rxwait %s: waiting for %lu frames\n", dev->name, count);
+	int err = rx_watch_wait(ms * NSEC_PER_MSEC, &r);
+	netdev_get_stats(dev, &after);
 	printk("rxwait %s: %s ", dev->name, err ? "timeout" : "done");
 	print_rate(r.frames, r.bytes, r.last_ns - r.first_ns);
 	printk("rxwait %s: interrupts %llu polls %llu errors %llu dropped %llu\n", dev->name,

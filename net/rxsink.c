@@ -182,7 +182,7 @@ static void watch_input(struct net_device *dev, size_t len)
 		wake_all(&watch_wq);
 }
 
-int rx_watch(struct net_device *dev, uint64_t target, uint64_t timeout_ns, struct rx_watch_result *res)
+int rx_watch_start(struct net_device *dev, uint64_t target)
 {
 	spin_lock(&watch_lock);
 	if (watch.dev) {
@@ -194,16 +194,20 @@ int rx_watch(struct net_device *dev, uint64_t target, uint64_t timeout_ns, struc
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	WRITE_ONCE(watch.dev, dev);
 	spin_unlock(&watch_lock);
+	return 0;
+}
 
-	int r = wait_event_timeout(&watch_wq, __atomic_load_n(&watch.frames, __ATOMIC_ACQUIRE) >= target, timeout_ns);
-
+int rx_watch_wait(uint64_t timeout_ns, struct rx_watch_result *res)
+{
+	int r = wait_event_timeout(&watch_wq, __atomic_load_n(&watch.frames, __ATOMIC_ACQUIRE) >= watch.target,
+				   timeout_ns);
 	spin_lock(&watch_lock);
 	WRITE_ONCE(watch.dev, NULL);
 	spin_unlock(&watch_lock);
 	res->frames = __atomic_load_n(&watch.frames, __ATOMIC_ACQUIRE);
 	res->bytes = __atomic_load_n(&watch.bytes, __ATOMIC_RELAXED);
-	res->first_ns = watch.first_ns;
-	res->last_ns = watch.last_ns;
+	res->first_ns = __atomic_load_n(&watch.first_ns, __ATOMIC_RELAXED);
+	res->last_ns = __atomic_load_n(&watch.last_ns, __ATOMIC_RELAXED);
 	return r;
 }
 

@@ -28,8 +28,10 @@ uint64_t arp_reply_seq(void);          /* seq of the newest reply, 0 if none */
 /* The newest reply from ip with seq > after (on any device when ifindex < 0). */
 bool arp_reply_find(const uint8_t ip[IPV4_ALEN], int ifindex, uint64_t after, struct arp_reply *out);
 
-/* Watch ETH_P_EXP frames on dev: wait (sleeping) until `target` of them arrived or timeout. */
+/* Watch ETH_P_EXP frames on dev (one watch at a time: -EBUSY), then sleep until `target` of them
+ * arrived (0) or the timeout passed (-ETIMEDOUT); either way the watch ends. */
 struct rx_watch_result { uint64_t frames, bytes, first_ns, last_ns; };
-int rx_watch(struct net_device *dev, uint64_t target, uint64_t timeout_ns, struct rx_watch_result *res);
+int rx_watch_start(struct net_device *dev, uint64_t target);
+int rx_watch_wait(uint64_t timeout_ns, struct rx_watch_result *res);
 
 #endif

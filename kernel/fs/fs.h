@@ -155,6 +155,10 @@ int proc_create(const char *path, size_t (*show)(char *buf, size_t size));
 int dev_create(const char *path, uint32_t perm, unsigned major, unsigned minor,
 	       const struct file_ops *fops, void *priv);
 
+/* The absolute path of path (relative to current's cwd), symlinks resolved, into buf: its length
+ * or -errno (-ENAMETOOLONG when it does not fit). exec can keep it for current_exe(). */
+long fs_realpath(const char *path, char *buf, size_t size);
+
 /* Provided by the process code: the path of the current process's executable (NULL: none). */
 const char *current_exe(void);
 

@@ -179,3 +179,57 @@ char *getname(uintptr_t upath, int *err)
 }
 
 void putname(char *name) { kfree(name); }
+
+long fs_realpath(const char *path, char *buf, size_t size)
+{
+	struct inode *base;
+	struct nameidata nd;
+	int err = path_base(AT_FDCWD, path, &base), links = 0;
+	if (err)
+		return err;
+	spin_lock(&ns_lock);
+	struct inode *start = base;
+	for (;;) {
+		if ((err = walk_parent(start, path, &nd)))
+			break;
+		links += nd.links;
+		struct inode *ino = nd.len ? dir_lookup(nd.dir, nd.last, nd.len) : nd.dir;
+		if (!ino) {
+			err = -ENOENT;
+			break;
+		}
+		if (!S_ISLNK(ino->mode) || is_dot(nd.last, nd.len) || nd.len == 0) {
+			if (S_ISDIR(ino->mode)) {                /* a directory knows its own path */
+				err = dir_path(ino, buf, size);
+				break;
+			}
+			long n = dir_path(nd.dir, buf, size);
+			size_t at = n == 1 ? 0 : (size_t)n;      /* "/" + name, or "/dir" + "/" + name */
+			if (n < 0)
+				err = n;
+			else if (at + 1 + nd.len + 1 > size)
+				err = -ENAMETOOLONG;
+			else {
+				buf[at] = '/';
+				memcpy(buf + at + 1, nd.last, nd.len);
+				buf[at + 1 + nd.len] = '\0';
+				err = at + 1 + nd.len;
+			}
+			break;
+		}
+		const char *target = ino->iops && ino->iops->get_link ? ino->iops->get_link(ino) : NULL;
+		if (++links > MAX_SYMLINKS) {
+			err = -ELOOP;
+			break;
+		}
+		if (!target || !*target) {
+			err = -ENOENT;
+			break;
+		}
+		start = target[0] == '/' ? fs_root : nd.dir;
+		path = target;
+	}
+	spin_unlock(&ns_lock);
+	inode_put(base);
+	return err == -ERANGE ? -ENAMETOOLONG : err;
+}

@@ -116,6 +116,53 @@ def test_three_nic_kinds_each_own_irq_and_hart(boot):
         arping_ok(q, dev)
 
 
+def hmp(path, line, timeout=10):
+    """One command on QEMU's human monitor at a unix socket; returns its output."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            s.connect(path)
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+    def until_prompt():
+        buf = b""
+        while not buf.endswith(b"(qemu) "):
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            buf += chunk
+        return buf.decode(errors="replace")
+
+    try:
+        until_prompt()
+        s.sendall(line.encode() + b"\n")
+        return until_prompt()
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_link_status_change_interrupt(boot, tmp_path, model):
+    """Pulling the virtual cable raises the link-change interrupt (e1000 LSC, RTL8139 LinkChg):
+    the device loses NETDEV_LINK, gets it back when the cable returns, and still answers."""
+    sock = str(tmp_path / "hmp.sock")
+    q = boot(extra=user_nic(MODELS[model]["device"], 0) + ["-monitor", f"unix:{sock},server=on,wait=off"])
+    netdev_line(q.log(), "eth0")                 # boots with the link up
+    hmp(sock, "set_link n0 off")
+    q.expect(r"eth0: link down", 10)
+    assert re.search(r"^eth0: .* up no-link$", q.command("ifconfig eth0"), re.M)
+    hmp(sock, "set_link n0 on")
+    q.expect(r"eth0: link up", 10)               # e1000: after QEMU's 500 ms autonegotiation
+    assert re.search(r"^eth0: .* up link$", q.command("ifconfig eth0"), re.M)
+    arping_ok(q, "eth0")
+
+
 # ---- tap in a network namespace (root) ----
 
 CLONE_NEWNET = 0x40000000
@@ -305,11 +352,9 @@ def test_tap_runts_and_oversized_are_accounted(boot, netns, model):
     big = [frame(guest, size, 1000 + i) for i, size in enumerate(list(range(1515, 1531)) + [2000, 3000, 4000])]
     good = [frame(guest, size, 2000 + i) for i, size in enumerate(mixed_sizes(100))]
     before = counters(q, "eth0")
-    for f in runts + big:
-        tx.send(f)
     q.send(f"rxwait eth0 {len(runts) + len(good)} 60000\r")
     q.expect(r"rxwait eth0: waiting for", 30)
-    for f in good:
+    for f in runts + big + good:
         tx.send(f)
     q.expect(r"rxwait eth0: done", 90)
     q.expect("ember> ", 30)

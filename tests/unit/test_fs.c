@@ -331,6 +331,18 @@ TEST(paths_dots_and_symlinks)
 	CHECK_EQ(sys_readlinkat(AT_FDCWD, ustr("/tmp/p/l1"), BAD, 64), -EFAULT);
 	CHECK_EQ(sys_readlinkat(AT_FDCWD, ustr("/proc/self/exe"), b, 64), 9);
 	CHECK(memcmp((void *)b, "/bin/prog", 9) == 0);
+	/* canonical paths for /proc/self/exe */
+	char real[PATH_MAX];
+	CHECK_EQ(fs_realpath("/tmp/p/l1", real, sizeof(real)), 13);
+	CHECK(strcmp(real, "/tmp/p/q/file") == 0);
+	CHECK_EQ(fs_realpath("/tmp/p/ldir/../q/./file", real, sizeof(real)), 13);
+	CHECK_EQ(fs_realpath("/tmp/p/ldir", real, sizeof(real)), 8);
+	CHECK(strcmp(real, "/tmp/p/q") == 0);
+	CHECK_EQ(fs_realpath("/", real, sizeof(real)), 1);
+	CHECK(strcmp(real, "/") == 0);
+	CHECK_EQ(fs_realpath("/tmp/p/loop1", real, sizeof(real)), -ELOOP);
+	CHECK_EQ(fs_realpath("/tmp/p/none", real, sizeof(real)), -ENOENT);
+	CHECK_EQ(fs_realpath("/tmp/p/l1", real, 8), -ENAMETOOLONG);
 	/* relative to a directory fd and to the cwd */
 	int d = op("/tmp/p", O_RDONLY | O_DIRECTORY, 0);
 	CHECK_EQ(sys_newfstatat(d, ustr("q/file"), ubuf(sizeof(st)), 0), 0);
@@ -340,6 +352,7 @@ TEST(paths_dots_and_symlinks)
 	CHECK_EQ(sys_chdir(ustr("/tmp/p/ldir")), 0);
 	CHECK(exists("file"));
 	CHECK(exists("../l1"));
+	CHECK_EQ(fs_realpath("file", real, sizeof(real)), 13);
 	uintptr_t cwd = ubuf(PATH_MAX);
 	CHECK_EQ(sys_getcwd(cwd, PATH_MAX), 9);              /* the length counts the NUL */
 	CHECK(strcmp((char *)cwd, "/tmp/p/q") == 0);
