@@ -66,17 +66,19 @@ UCC := riscv64-linux-gnu-gcc
 UCFLAGS := -static -O2 -g -Wall -Wno-stringop-overread -Wno-stringop-overflow -Wno-array-bounds
 USER_PROGS := $(B)/user/init $(B)/user/hello
 USER_TESTS := $(patsubst user/tests/%.c,$(B)/user/tests/%,$(wildcard user/tests/*.c))
+USER_BENCH := $(patsubst user/bench/%.c,$(B)/user/bench/%,$(wildcard user/bench/*.c))
 
 $(B)/user/%: user/%.c $(wildcard user/tests/*.h) | deps
 	@mkdir -p $(dir $@)
 	@echo "  UCC   $<"
 	@$(UCC) $(UCFLAGS) -o $@ $< -pthread
 
-$(B)/initramfs.cpio: $(USER_PROGS) $(USER_TESTS)
-	@rm -rf $(B)/rootfs && mkdir -p $(B)/rootfs/bin $(B)/rootfs/tests $(B)/rootfs/tmp
+$(B)/initramfs.cpio: $(USER_PROGS) $(USER_TESTS) $(USER_BENCH)
+	@rm -rf $(B)/rootfs && mkdir -p $(B)/rootfs/bin $(B)/rootfs/tests $(B)/rootfs/bench $(B)/rootfs/tmp
 	@cp $(B)/user/init $(B)/rootfs/init
 	@cp $(B)/user/hello $(B)/rootfs/bin/hello
 	@cp $(USER_TESTS) $(B)/rootfs/tests/
+	@cp $(USER_BENCH) $(B)/rootfs/bench/
 	@cd $(B)/rootfs && find . | LC_ALL=C sort | cpio -o -H newc --quiet > ../initramfs.cpio
 	@echo "  CPIO  $@"
 

@@ -33,9 +33,12 @@ struct inode;
 /*
  * Operations on an open file. read/write get USER addresses and copy with copy_to_user /
  * copy_from_user; *pos is the file offset (f->pos for read/write, the explicit offset for
- * pread/pwrite), advanced by the op. All return bytes moved or -errno; a blocking op returns
- * -ERESTARTSYS when a signal is pending. NULL ops mean: read/write -EINVAL, llseek -ESPIPE,
- * ioctl -ENOTTY, getdents -ENOTDIR, poll "always ready for what the mode allows".
+ * pread/pwrite), advanced by the op. A file is seekable when it has llseek; then the syscall layer
+ * holds f->pos_lock around read/write/llseek/getdents on f->pos, and ops never take it. All return
+ * bytes moved or -errno; a blocking op returns -ERESTARTSYS when a signal is pending. NULL ops
+ * mean: read/write -EINVAL, llseek -ESPIPE (and pread/pwrite too), ioctl -ENOTTY, getdents
+ * -ENOTDIR, poll "always ready". open (if set) runs at open(); release runs only after a
+ * successful open, when the last reference goes.
  */
 struct file_ops {
 	long (*read)(struct file *f, uintptr_t ubuf, size_t n, uint64_t *pos);
@@ -77,8 +80,8 @@ struct inode {
 
 struct file {
 	uint32_t refcount;             /* atomic */
-	unsigned f_flags;              /* O_ACCMODE | O_APPEND | O_NONBLOCK ...; F_SETFL under pos_lock */
-	struct sleeplock pos_lock;     /* pos (seekable files hold it across read/write/lseek) */
+	unsigned f_flags;              /* O_ACCMODE | O_APPEND | O_NONBLOCK ...; F_SETFL changes it atomically */
+	struct sleeplock pos_lock;     /* pos: held across read/write/lseek/getdents of seekable files */
 	uint64_t pos;
 	const struct file_ops *ops;
 	struct inode *inode;           /* holds a reference; never NULL */

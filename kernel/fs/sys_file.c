@@ -113,7 +113,8 @@ int do_open(int dirfd, const char *path, int flags, unsigned mode, struct file *
 		err = -ELOOP;                                /* O_NOFOLLOW met a symlink */
 	else if ((flags & O_DIRECTORY) && !S_ISDIR(ino->mode))
 		err = -ENOTDIR;
-	else if (S_ISDIR(ino->mode) && !(flags & O_PATH) && (acc != O_RDONLY || (flags & O_TRUNC)))
+	else if (S_ISDIR(ino->mode) && !(flags & O_PATH) &&
+		 (acc != O_RDONLY || (flags & (O_TRUNC | O_CREAT))))
 		err = -EISDIR;
 	else if ((S_ISFIFO(ino->mode) || (ino->mode & S_IFMT) == S_IFSOCK) && !(flags & O_PATH))
 		err = -ENXIO;                                /* no named pipes or sockets yet */

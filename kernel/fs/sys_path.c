@@ -396,7 +396,13 @@ long sys_readlinkat(int dirfd, uintptr_t upath, uintptr_t ubuf, size_t size)
 	if ((long)size <= 0)
 		return -EINVAL;
 	struct inode *ino;
-	int err = lookup_user(dirfd, upath, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH, &ino);
+	int err;
+	char *path = getname(upath, &err);
+	if (!path)
+		return err;
+	bool empty = !path[0];                       /* an O_PATH fd of a symlink itself */
+	err = lookup_at(dirfd, path, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH, &ino);
+	putname(path);
 	if (err)
 		return err;
 	char *buf = kmalloc(PATH_MAX);
@@ -405,7 +411,8 @@ long sys_readlinkat(int dirfd, uintptr_t upath, uintptr_t ubuf, size_t size)
 		spin_lock(&ns_lock);                 /* the target is read like a path walk would */
 		const char *t = !S_ISLNK(ino->mode) ? NULL :
 				 ino->iops && ino->iops->get_link ? ino->iops->get_link(ino) : NULL;
-		len = !S_ISLNK(ino->mode) ? -EINVAL : t ? (long)strnlen(t, PATH_MAX) : -ENOENT;
+		len = !S_ISLNK(ino->mode) ? (empty ? -ENOENT : -EINVAL) :
+		      t ? (long)strnlen(t, PATH_MAX) : -ENOENT;
 		if (len > 0)
 			memcpy(buf, t, len);
 		spin_unlock(&ns_lock);

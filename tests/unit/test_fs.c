@@ -253,6 +253,7 @@ TEST(errors_of_open)
 	sys_close(f);
 	CHECK_EQ(op("/tmp/d", O_WRONLY, 0), -EISDIR);
 	CHECK_EQ(op("/tmp/d", O_RDWR | O_CREAT, 0600), -EISDIR);
+	CHECK_EQ(op("/tmp/d", O_RDONLY | O_CREAT, 0600), -EISDIR);
 	CHECK_EQ(op("/tmp/d/f", O_RDONLY | O_DIRECTORY, 0), -ENOTDIR);
 	CHECK_EQ(op("/tmp/d/f/x", O_RDONLY, 0), -ENOTDIR);
 	CHECK_EQ(op("/tmp/d/f/", O_RDONLY, 0), -ENOTDIR);

@@ -192,6 +192,7 @@ static void test_dirs(void)
 	CHECK("unlink_dir", err_is(unlink("d/sub"), EISDIR), "errno %d", errno);
 	CHECK("rmdir_dot", err_is(rmdir("d/."), EINVAL), "errno %d", errno);
 	CHECK("open_dir_for_write", err_is(open("d", O_WRONLY), EISDIR), "errno %d", errno);
+	CHECK("open_dir_creat", err_is(open("d", O_RDONLY | O_CREAT, 0600), EISDIR), "errno %d", errno);
 	CHECK("o_directory_on_file", err_is(open("d/file", O_RDONLY | O_DIRECTORY), ENOTDIR), "errno %d", errno);
 	int dfd = open("d", O_RDONLY | O_DIRECTORY);
 	char c;
