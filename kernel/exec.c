@@ -234,7 +234,8 @@ long do_execve(const char *path, char *const argv[], char *const envp[])
 	mm = NULL;
 	files_close_on_exec(t->files);
 	signal_exec_reset(p->sighand);
-	strlcpy(p->exe, path, sizeof(p->exe));
+	if (fs_realpath(path, p->exe, sizeof(p->exe)) < 0)
+		strlcpy(p->exe, path, sizeof(p->exe));
 	const char *base = path;
 	for (const char *s = path; *s; s++)
 		if (*s == '/')

@@ -627,6 +627,13 @@ long sys_waitid(int idtype, int id, uintptr_t info, int options, uintptr_t rusag
 
 /* ---- identities, limits, affinity, times ---- */
 
+/* /proc/self/exe: the canonical path exec stored */
+const char *current_exe(void)
+{
+	struct proc *p = current ? current->proc : NULL;
+	return p && p->exe[0] ? p->exe : NULL;
+}
+
 long sys_getpid(void) { return current->proc->pid; }
 long sys_gettid(void) { return current->tid; }
 

@@ -72,8 +72,8 @@ long sys_get_robust_list(int pid, uintptr_t head_ptr, uintptr_t len_ptr)
 static const syscall_fn table[SYSCALL_MAX] = {
 	S(17, sys_getcwd), S(23, sys_dup), S(24, sys_dup3), S(25, sys_fcntl), S(29, sys_ioctl),
 	S(34, sys_mkdirat), S(35, sys_unlinkat), S(36, sys_symlinkat), S(37, sys_linkat),
-	S(46, sys_ftruncate), S(48, sys_faccessat), S(49, sys_chdir), S(50, sys_fchdir),
-	S(53, sys_fchmodat), S(56, sys_openat), S(57, sys_close), S(59, sys_pipe2), S(61, sys_getdents64),
+	S(45, sys_truncate), S(46, sys_ftruncate), S(48, sys_faccessat), S(49, sys_chdir), S(50, sys_fchdir),
+	S(52, sys_fchmod), S(53, sys_fchmodat), S(56, sys_openat), S(57, sys_close), S(59, sys_pipe2), S(61, sys_getdents64),
 	S(62, sys_lseek), S(63, sys_read), S(64, sys_write), S(65, sys_readv), S(66, sys_writev),
 	S(67, sys_pread64), S(68, sys_pwrite64), S(78, sys_readlinkat), S(79, sys_newfstatat),
 	S(80, sys_fstat), S(81, sys_sync), S(82, sys_fsync), S(83, sys_fdatasync),

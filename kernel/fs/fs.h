@@ -80,7 +80,7 @@ struct inode {
 
 struct file {
 	uint32_t refcount;             /* atomic */
-	unsigned f_flags;              /* O_ACCMODE | O_APPEND | O_NONBLOCK ...; F_SETFL changes it atomically */
+	unsigned f_flags;              /* O_ACCMODE | O_APPEND | O_NONBLOCK ... (F_SETFL: atomic update) */
 	struct sleeplock pos_lock;     /* pos: held across read/write/lseek/getdents of seekable files */
 	uint64_t pos;
 	const struct file_ops *ops;

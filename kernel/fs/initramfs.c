@@ -108,7 +108,9 @@ static int unpack_entry(const struct cpio_entry *e, void *arg)
 		else
 			break;
 	}
-	if (!*name || (name[0] == '.' && !name[1]) || strlen(name) >= PATH_MAX ||
+	if (!*name || (name[0] == '.' && !name[1]))
+		return 0;                            /* the root itself */
+	if (strlen(name) >= PATH_MAX ||
 	    (type != S_IFDIR && type != S_IFREG && type != S_IFLNK) ||
 	    (type == S_IFLNK && (e->size == 0 || e->size >= PATH_MAX))) {
 		u->skipped++;

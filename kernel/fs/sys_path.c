@@ -376,7 +376,8 @@ long sys_renameat2(int olddirfd, uintptr_t uoldpath, int newdirfd, uintptr_t new
 		if (newname && !(err = path_base(newdirfd, newname, &nbase))) {
 			struct nameidata nn;
 			spin_lock(&ns_lock);
-			if (!(err = walk_parent(obase, oldpath, on)) && !(err = walk_parent(nbase, newname, &nn)))
+			if (!(err = walk_parent(obase, oldpath, on)) &&
+			    !(err = walk_parent(nbase, newname, &nn)))
 				err = rename_op(&nn, &ra, &put);
 			spin_unlock(&ns_lock);
 			inode_put(nbase);

@@ -140,7 +140,7 @@ void dir_insert(struct inode *dir, struct dirent_node *d, struct inode *ino)
 		if (ino->parent != dir) {
 			inode_get(dir);
 			if (ino->parent)
-				inode_put(ino->parent);  /* a rename: the old parent still has its own entry */
+				inode_put(ino->parent);  /* a rename: the old parent keeps its own entry */
 			ino->parent = dir;
 		}
 	}

@@ -328,6 +328,10 @@ TEST(paths_dots_and_symlinks)
 	CHECK(memcmp((void *)b, "q/file", 6) == 0);
 	CHECK_EQ(sys_readlinkat(AT_FDCWD, ustr("/tmp/p/l1"), b, 3), 3);
 	CHECK_EQ(sys_readlinkat(AT_FDCWD, ustr("/tmp/p/q"), b, 64), -EINVAL);
+	CHECK_EQ(sys_readlinkat(AT_FDCWD, ustr(""), b, 64), -ENOENT);
+	int lfd = op("/tmp/p/l1", O_PATH | O_NOFOLLOW, 0);
+	CHECK_EQ(sys_readlinkat(lfd, ustr(""), b, 64), 6);           /* the link itself */
+	sys_close(lfd);
 	CHECK_EQ(sys_readlinkat(AT_FDCWD, ustr("/tmp/p/l1"), b, 0), -EINVAL);
 	CHECK_EQ(sys_readlinkat(AT_FDCWD, ustr("/tmp/p/l1"), BAD, 64), -EFAULT);
 	CHECK_EQ(sys_readlinkat(AT_FDCWD, ustr("/proc/self/exe"), b, 64), 9);
