@@ -4,6 +4,7 @@
  * membarrier on a kernel that fences on every switch) answer as Linux would for a lone process.
  */
 #include "kernel/syscall.h"
+#include "kernel/cpu.h"
 #include "kernel/errno.h"
 #include "kernel/futex.h"
 #include "kernel/proc.h"
@@ -25,6 +26,16 @@ static long sys_getpgid(int pid) { return pid == 0 || pid == current->proc->pid 
 static long sys_setpgid(int pid, int pgid) { return (pid == 0 || pid == current->proc->pid) && pgid >= 0 ? 0 : -ESRCH; }
 static long sys_setsid(void) { return current->proc->pid; }
 static long sys_enosys(void) { return -ENOSYS; }
+
+static long sys_getcpu(uintptr_t ucpu, uintptr_t unode)
+{
+	unsigned cpu = (unsigned)cpu_id(), node = 0;
+	if (ucpu && copy_to_user(ucpu, &cpu, sizeof(cpu)) < 0)
+		return -EFAULT;
+	if (unode && copy_to_user(unode, &node, sizeof(node)) < 0)
+		return -EFAULT;
+	return 0;
+}
 
 static long sys_prctl(int option, unsigned long a2)
 {
@@ -85,7 +96,7 @@ static const syscall_fn table[SYSCALL_MAX] = {
 	S(133, sys_rt_sigsuspend), S(134, sys_rt_sigaction), S(135, sys_rt_sigprocmask),
 	S(136, sys_rt_sigpending), S(139, sys_rt_sigreturn), S(153, sys_times), S(154, sys_setpgid),
 	S(155, sys_getpgid), S(156, sys_getpgid), S(157, sys_setsid), S(160, sys_uname),
-	S(165, sys_getrusage), S(166, sys_umask), S(167, sys_prctl), S(169, sys_gettimeofday),
+	S(165, sys_getrusage), S(166, sys_umask), S(167, sys_prctl), S(168, sys_getcpu), S(169, sys_gettimeofday),
 	S(172, sys_getpid), S(173, sys_getppid), S(174, sys_zero), S(175, sys_zero), S(176, sys_zero),
 	S(177, sys_zero), S(178, sys_gettid), S(179, sys_sysinfo), S(214, sys_brk), S(215, sys_munmap),
 	S(220, sys_clone), S(221, sys_execve), S(222, sys_mmap), S(226, sys_mprotect),

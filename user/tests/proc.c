@@ -205,6 +205,15 @@ static void test_threads(void)
 				distinct = 0;
 	CHECK("pthreads_mutex_exact", counter == (long)THREADS * THREAD_ITERS, "counter=%ld", counter);
 	CHECK("pthreads_distinct_tids", distinct, "tids not distinct");
+	int ncpus_seen = 0;
+	for (int i = 0; i < 64; i++)
+		ncpus_seen += cpus_seen[i];
+	struct utsname u;
+	uname(&u);
+	if (!strstr(u.release, "ember"))
+		SKIP("pthreads_on_several_harts", "the host's scheduler decides where qemu-user threads run");
+	else
+		CHECK("pthreads_on_several_harts", ncpus_seen >= 2, "threads ran on %d harts", ncpus_seen);
 }
 
 static void test_memory(void)
