@@ -207,6 +207,40 @@ static void test_tgkill_thread(void)
 	CHECK("kill_einval", kill(getpid(), 1000) == -1 && errno == EINVAL, "errno=%d", errno);
 }
 
+static int child_status(void (*fn)(void))
+{
+	pid_t p = fork();
+	if (p == 0) {
+		fn();
+		_exit(0);
+	}
+	int st = 0;
+	waitpid(p, &st, 0);
+	return st;
+}
+
+static void do_sigpipe(void)
+{
+	int fd[2];
+	pipe(fd);
+	close(fd[0]);
+	write(fd[1], "x", 1);
+}
+
+static void do_sigill(void) { __asm__ volatile(".word 0"); }
+
+static void do_abort(void) { abort(); }
+
+static void test_default_actions(void)
+{
+	int st = child_status(do_sigpipe);
+	CHECK("default_sigpipe_kills", WIFSIGNALED(st) && WTERMSIG(st) == SIGPIPE, "st=%#x", st);
+	st = child_status(do_sigill);
+	CHECK("illegal_instruction_sigill", WIFSIGNALED(st) && WTERMSIG(st) == SIGILL, "st=%#x", st);
+	st = child_status(do_abort);
+	CHECK("abort_sigabrt", WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT, "st=%#x", st);
+}
+
 static void *noop_thread(void *a) { return a; }
 
 static void churn(void)
@@ -257,6 +291,7 @@ int main(void)
 	test_sigchld_and_suspend();
 	test_altstack();
 	test_tgkill_thread();
+	test_default_actions();
 	test_no_leak();
 	return t_finish();
 }
