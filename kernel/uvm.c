@@ -386,6 +386,19 @@ int mm_fault(struct mm *mm, uintptr_t addr, uint64_t cause)
 	return r;
 }
 
+int mm_pin_pa(struct mm *mm, uintptr_t addr, paddr_t *pa)
+{
+	spin_lock(&mm->lock);
+	pte_t *pte = vm_walk(mm->pgtable, ALIGN_DOWN(addr, PAGE_SIZE), false);
+	int r = pte && (*pte & PTE_V) && (*pte & PTE_W) ? 0 : -EFAULT;
+	if (r == 0) {
+		*pa = PTE_PA(*pte) + (addr & (PAGE_SIZE - 1));
+		page_get(PTE_PA(*pte));
+	}
+	spin_unlock(&mm->lock);
+	return r;
+}
+
 int mm_lookup_pa(struct mm *mm, uintptr_t addr, paddr_t *pa)
 {
 	if (mm_fault(mm, addr, EXC_LOAD_PAGE_FAULT) < 0)

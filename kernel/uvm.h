@@ -68,6 +68,8 @@ void mm_activate(struct mm *mm);            /* satp for this CPU (NULL: kernel o
 int mm_fault(struct mm *mm, uintptr_t addr, uint64_t cause);
 /* Fault addr in for reading and return its physical address (futex keys). */
 int mm_lookup_pa(struct mm *mm, uintptr_t addr, paddr_t *pa);
+/* The writable page at addr with a reference taken (page_put when done); -EFAULT if not present. */
+int mm_pin_pa(struct mm *mm, uintptr_t addr, paddr_t *pa);
 
 /* VMAs. mm_map: create a mapping at [addr, addr+len) (replacing what is there). */
 int mm_map(struct mm *mm, uintptr_t addr, size_t len, int prot, int flags, struct file *file, uint64_t pgoff);

@@ -15,10 +15,10 @@
  * masks the PLIC source and schedules the device's poll on the CPU that took the interrupt. Poll
  * reclaims finished TX descriptors, then hands up to `budget` frames to netdev_rx, recycling each
  * buffer in place and returning batches of descriptors to the chip through RDT. When the ring is
- * empty it reads ICR once more (dropping causes for frames it already took, so the unmask does not
- * fire for nothing) and checks the ring again before returning less than the budget; the poll
- * thread then unmasks the source. The line is level-triggered, so a frame that lands after that
- * last check raises it and is taken as soon as the source is unmasked.
+ * empty it unmasks the source, reads ICR (acknowledging whatever came in meanwhile, which drops
+ * the line) and checks the ring again: a frame seen then keeps the device in polling mode, and one
+ * that lands later raises the line afresh and interrupts. (Unmask before acknowledge: QEMU's PLIC
+ * signals a source on the line's rising edge, not when a pending source is re-enabled.)
  *
  * Transmit: start_xmit reclaims finished descriptors when the ring runs low, copies the frame into
  * the descriptor's own buffer and writes TDT. With the ring full it returns NETDEV_TX_BUSY after
@@ -199,8 +199,15 @@ static int e1000_poll(struct net_device *dev, int budget)
 	int n = rx_harvest(e, budget);
 	if (n >= budget)
 		return budget;                   /* more to do: stay in polling mode */
-	/* Ring empty. Acknowledge what came in meanwhile (the frames behind those causes are either
-	   already taken or visible to the check below), then look once more. */
+	/*
+	 * Ring empty: leave polling mode. Unmask the PLIC source first, then acknowledge the causes
+	 * that came in meanwhile (reading ICR drops the line), then look at the ring once more. The
+	 * order matters on QEMU: its PLIC does not signal a source that became pending while masked
+	 * when the source is re-enabled, only on the line's next rising edge. Acknowledging after the
+	 * unmask guarantees that edge for anything that arrives from here on; anything that arrived
+	 * before it is seen by the second look. (The core unmasks again after we return: harmless.)
+	 */
+	irq_unmask(dev->irq);
 	uint32_t icr = rd(e, E1000_ICR);
 	if (icr & E1000_INT_LSC)
 		update_link(e, true);
@@ -211,8 +218,11 @@ static int e1000_poll(struct net_device *dev, int budget)
 	}
 	if (icr & E1000_INT_TXDW)
 		tx_clean(e);
-	n += rx_harvest(e, budget - n);
-	return n >= budget ? budget : n;
+	if (rx_harvest(e, budget - n) > 0) {
+		irq_mask(dev->irq);              /* frames slipped in: stay in polling mode */
+		return budget;
+	}
+	return n;
 }
 
 static void e1000_irq(int irq, void *arg)

@@ -85,6 +85,7 @@ struct vnet {
 	bool tx_irq_on;               /* transmit interrupt enabled (a sender may be waiting) */
 	unsigned rx_skip;             /* buffers still to drop of an oversized merged frame */
 	uint64_t rx_oversized;
+	uint64_t dbg_isr0;
 };
 
 static struct vnet *to_vnet(struct net_device *dev) { return dev->priv; }
@@ -219,6 +220,8 @@ static void vnet_irq(int irq, void *arg)
 {
 	struct vnet *vn = arg;
 	uint8_t isr = vn->vd->ops->ack_irq(vn->vd);
+	if (!isr)
+		vn->dbg_isr0++;
 	if (isr & VIRTIO_ISR_CONFIG)
 		update_link(vn);
 	if (isr & VIRTIO_ISR_QUEUE) {
@@ -270,6 +273,22 @@ static void vnet_get_stats(struct net_device *dev, struct netdev_stats *st)
 	struct vnet *vn = to_vnet(dev);
 	st->rx_errors += vn->rx.bad_used;
 	st->tx_errors += vn->tx.bad_used;
+}
+
+#include "kernel/monitor.h"
+static struct vnet *dbg_vn[4];
+static void dbg_cmd(int argc __unused, char **argv __unused)
+{
+	for (int i = 0; i < 4; i++) {
+		struct vnet *vn = dbg_vn[i];
+		if (!vn)
+			continue;
+		printk("%s isr0 %llu rx avail %u/%u flags %u used %u/%u last %u free %u | tx avail %u used %u last %u free %u flags %u/%u nfree %u irqon %d state %d mask?\n",
+		       vn->ndev.name, (unsigned long long)vn->dbg_isr0, vn->rx.avail_idx, vn->rx.avail->idx, vn->rx.avail->flags,
+		       vn->rx.used->idx, vn->rx.used->flags, vn->rx.last_used, vn->rx.num_free, vn->tx.avail_idx,
+		       vn->tx.used->idx, vn->tx.last_used, vn->tx.num_free, vn->tx.avail->flags, vn->tx.used->flags,
+		       vn->tx_nfree, vn->tx_irq_on, vn->ndev.poll_state);
+	}
 }
 
 static const struct net_device_ops vnet_ops = {
@@ -370,6 +389,13 @@ int virtio_net_probe(struct virtio_device *vd)
 	dev->priv = vn;
 	if (netdev_register(dev, "eth") < 0)
 		goto fail;
+	for (int i = 0; i < 4; i++)
+		if (!dbg_vn[i]) {
+			dbg_vn[i] = vn;
+			if (!i)
+				monitor_add_command("vnetdbg", "debug", dbg_cmd);
+			break;
+		}
 	printk("%s: %s at %s, %s, features %#llx (%s%s%s), queues %u/%u, hdr %u\n", dev->name, vd->model, vd->desc,
 	       vd->legacy ? "legacy" : "modern", (unsigned long long)vn->features,
 	       vn->features & BIT(VIRTIO_NET_F_MAC) ? "mac " : "", vn->features & BIT(VIRTIO_NET_F_STATUS) ? "status " : "",
