@@ -26,6 +26,7 @@
 #include "kernel/uaccess.h"
 #include "kernel/fs/fs.h"
 #include "kernel/fs/abi.h"
+#include "ipc/shm/shm.h"
 #include "arch/riscv/riscv.h"
 #include "arch/riscv/sbi.h"
 
@@ -150,6 +151,8 @@ static void free_vma(struct vma *v)
 {
 	if (v->file)
 		file_put(v->file);
+	if (v->shm)
+		shm_vma_close(v->shm);
 	kfree(v);
 }
 
@@ -161,10 +164,11 @@ static struct vma *split_vma(struct vma *v, uintptr_t addr)
 		return NULL;
 	*hi = *v;
 	hi->start = addr;
-	if (hi->file) {
+	if (hi->file)
 		file_get(hi->file);
-		hi->pgoff += (addr - v->start) >> PAGE_SHIFT;
-	}
+	if (hi->shm)
+		shm_vma_open(hi->shm);
+	hi->pgoff += (addr - v->start) >> PAGE_SHIFT;
 	v->end = addr;
 	__list_add(&hi->node, &v->node, v->node.next);
 	return hi;
@@ -272,6 +276,8 @@ struct mm *mm_fork(struct mm *parent)
 		*n = *v;
 		if (n->file)
 			file_get(n->file);
+		if (n->shm)
+			shm_vma_open(n->shm);
 		list_add_tail(&n->node, &child->vmas);
 		fa.shared = vma_shared(v);
 		each_pte(parent, v->start, v->end, fork_pte, &fa);
@@ -289,9 +295,16 @@ struct mm *mm_fork(struct mm *parent)
 
 /* ---- faults ---- */
 
-/* A fresh anonymous page (zeroed). 0 when out of memory. File pages come from file_page. */
-static paddr_t new_page(struct vma *v)
+/* A fresh anonymous page (zeroed), or the segment's own page for System V shm (with a reference).
+ * 0 when out of memory. File pages come from file_page. */
+static paddr_t new_page(struct vma *v, uintptr_t va)
 {
+	if (v->shm) {
+		paddr_t pa = shm_page(v->shm, v->pgoff + ((va - v->start) >> PAGE_SHIFT));
+		if (pa)
+			page_get(pa);
+		return pa;
+	}
 	return v->file ? 0 : page_alloc(0, PAGE_ZERO);
 }
 
@@ -318,7 +331,7 @@ static int fault_locked(struct mm *mm, struct vma *v, uintptr_t va, bool write, 
 		return -ENOMEM;
 	bool writable = (v->prot & PROT_WRITE) || force;
 	if (!(*pte & PTE_V)) {
-		paddr_t pa = new_page(v);
+		paddr_t pa = new_page(v, va);
 		if (!pa)
 			return v->file ? -EFAULT : -ENOMEM;
 		*pte = PA_PTE(pa) | pte_perm(v->prot | (force ? PROT_WRITE : 0), true);
@@ -464,6 +477,64 @@ int mm_map(struct mm *mm, uintptr_t addr, size_t len, int prot, int flags, struc
 		free_vma(v);
 	else if (r < 0)
 		mm_unmap(mm, v->start, v->end - v->start);
+	return r;
+}
+
+int mm_map_shm(struct mm *mm, uintptr_t addr, size_t len, int prot, struct shm_seg *seg, bool remap)
+{
+	if (!remap) {                   /* Linux: an occupied range needs SHM_REMAP */
+		spin_lock(&mm->lock);
+		bool busy = false;
+		struct list_head *p;
+		list_for_each(p, &mm->vmas) {
+			struct vma *o = list_entry(p, struct vma, node);
+			if (o->start < addr + len && o->end > addr)
+				busy = true;
+		}
+		spin_unlock(&mm->lock);
+		if (busy)
+			return -EINVAL;
+	}
+	struct vma *v = kzalloc(sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	*v = (struct vma){ .start = addr, .end = addr + len, .prot = prot, .flags = MAP_SHARED, .shm = seg };
+	list_init(&v->node);
+	shm_vma_open(seg);
+	spin_lock(&mm->lock);
+	int r = unmap_locked(mm, v->start, v->end);
+	if (r == 0)
+		insert_vma(mm, v);
+	for (uintptr_t va = v->start; r == 0 && va < v->end; va += PAGE_SIZE)
+		r = fault_locked(mm, v, va, false, false);
+	spin_unlock(&mm->lock);
+	if (r < 0 && list_empty(&v->node))
+		free_vma(v);
+	else if (r < 0)
+		mm_unmap(mm, addr, len);
+	return r;
+}
+
+long mm_unmap_shm(struct mm *mm, uintptr_t addr)
+{
+	spin_lock(&mm->lock);
+	struct vma *v = find_vma(mm, addr);
+	if (!v || v->start != addr || !v->shm) {
+		spin_unlock(&mm->lock);
+		return -EINVAL;
+	}
+	/* the attachment: this VMA and the ones right after it that continue the same segment
+	 * (a split one); a second attachment placed right behind starts again at offset 0 */
+	uintptr_t end = v->end;
+	struct shm_seg *seg = v->shm;
+	for (struct list_head *p = v->node.next; p != &mm->vmas; p = p->next) {
+		struct vma *n = list_entry(p, struct vma, node);
+		if (n->shm != seg || n->start != end || n->pgoff != v->pgoff + ((n->start - addr) >> PAGE_SHIFT))
+			break;
+		end = n->end;
+	}
+	int r = unmap_locked(mm, addr, end);
+	spin_unlock(&mm->lock);
 	return r;
 }
 

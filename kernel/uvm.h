@@ -38,6 +38,7 @@
 #define USER_MIN_ADDR 0x1000UL
 
 struct file;
+struct shm_seg;
 
 struct vma {
 	struct list_head node;      /* in mm->vmas, sorted by start */
@@ -45,6 +46,7 @@ struct vma {
 	int prot;                   /* PROT_* */
 	int flags;                  /* MAP_SHARED or MAP_PRIVATE, | MAP_ANONYMOUS */
 	struct file *file;          /* NULL for anonymous memory */
+	struct shm_seg *shm;        /* System V segment this VMA maps (ipc/shm/), or NULL */
 	uint64_t pgoff;             /* file offset of start, in pages */
 };
 
@@ -74,6 +76,9 @@ int mm_pin_pa(struct mm *mm, uintptr_t addr, paddr_t *pa);
 /* VMAs. mm_map: create a mapping at [addr, addr+len) (replacing what is there). */
 int mm_map(struct mm *mm, uintptr_t addr, size_t len, int prot, int flags, struct file *file, uint64_t pgoff);
 int mm_unmap(struct mm *mm, uintptr_t addr, size_t len);
+/* System V shm: map every page of seg at addr (shared); unmap the attachment starting at addr. */
+int mm_map_shm(struct mm *mm, uintptr_t addr, size_t len, int prot, struct shm_seg *seg, bool remap);
+long mm_unmap_shm(struct mm *mm, uintptr_t addr);
 uintptr_t mm_find_free(struct mm *mm, size_t len);     /* top-down below USER_MMAP_TOP; 0 if none */
 /* Write into another (not yet active) address space, faulting pages in: exec's loader. */
 int mm_write(struct mm *mm, uintptr_t uaddr, const void *src, size_t n);

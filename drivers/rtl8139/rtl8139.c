@@ -58,8 +58,6 @@
 #include "kernel/spinlock.h"
 #include "kernel/string.h"
 #include "kernel/timer.h"
-#include "kernel/monitor.h"
-static struct rtl8139 *dbg_dev;
 #include "arch/riscv/riscv.h"
 
 #define RTL_RX_RBLEN     3                                  /* 8 KiB << 3 = 64 KiB */
@@ -412,7 +410,6 @@ static int rtl_probe(struct pci_dev *pdev)
 	}
 	netdev_set_irq_affinity(dev, dev->irq_cpu);
 	pdev->driver_data = r;
-	dbg_dev = r;
 	printk("%s: rtl8139 at %02x:%02x.%x regs %#llx (%s) irq %d, %u KiB rx ring, %d tx slots\n",
 	       dev->name, pdev->bus, pdev->slot, pdev->func, (unsigned long long)bar->cpu,
 	       bar->io ? "io" : "mem", dev->irq, RTL_RX_RING_SIZE / 1024, RTL_NUM_TX);
@@ -434,17 +431,7 @@ static const struct pci_driver rtl_driver = {
 	.probe = rtl_probe,
 };
 
-static void cmd_rtldump(int argc __unused, char **argv __unused)
-{
-	struct rtl8139 *r = dbg_dev;
-	if (!r) return;
-	printk("rtldump: isr %#x imr %#x cr %#x cbr %#x capr %#x rx_off %#x poll_state %d poll_cpu %d irq_cpu %d inflight %u\n",
-	       rd16(r, RTL_ISR), rd16(r, RTL_IMR), rd8(r, RTL_CR), rd16(r, RTL_CBR), rd16(r, RTL_CAPR), r->rx_off,
-	       r->ndev.poll_state, r->ndev.poll_cpu, r->ndev.irq_cpu, r->txq.inflight);
-}
-
 void rtl8139_register(void)
 {
-	monitor_add_command("rtldump", "debug", cmd_rtldump);
 	pci_register_driver(&rtl_driver);
 }

@@ -277,7 +277,7 @@ static void vnet_get_stats(struct net_device *dev, struct netdev_stats *st)
 
 #include "kernel/monitor.h"
 static struct vnet *dbg_vn[4];
-static void dbg_cmd(int argc __unused, char **argv __unused)
+static void dbg_cmd(int argc, char **argv)
 {
 	for (int i = 0; i < 4; i++) {
 		struct vnet *vn = dbg_vn[i];
@@ -288,6 +288,8 @@ static void dbg_cmd(int argc __unused, char **argv __unused)
 		       vn->rx.used->idx, vn->rx.used->flags, vn->rx.last_used, vn->rx.num_free, vn->tx.avail_idx,
 		       vn->tx.used->idx, vn->tx.last_used, vn->tx.num_free, vn->tx.avail->flags, vn->tx.used->flags,
 		       vn->tx_nfree, vn->tx_irq_on, vn->ndev.poll_state);
+		if (argc > 1 && argv[1][0] == 'k')
+			vn->vd->ops->notify(vn->vd, VNET_RXQ);
 	}
 }
 

@@ -1,0 +1,344 @@
+/*
+ * System V shared memory: shmget, shmat, shmdt, shmctl with Linux's semantics.
+ *
+ * Theory. A segment is an array of zeroed pages allocated at shmget (so every attachment, in any
+ * process, maps the very same pages) plus the Linux bookkeeping (key, mode, sizes, times, pids,
+ * nattch). shmat maps all its pages at once into a MAP_SHARED VMA that points back at the segment;
+ * every VMA mapping a segment counts one attachment, so fork (which copies VMAs), a split of the
+ * VMA, munmap/shmdt, exec and exit keep nattch true through shm_vma_open/shm_vma_close. IPC_RMID
+ * hides the key at once and frees the pages when the last attachment goes.
+ *
+ * Locking: shm_lock (a spinlock) guards the segment table and every segment's fields. It is taken
+ * under mm->lock (VMA teardown), never the other way round; nothing under it sleeps.
+ * Ember has one user (root), so the mode bits never refuse access (as for Linux's root).
+ */
+#include "ipc/shm/shm.h"
+#include "kernel/cpu.h"
+#include "kernel/errno.h"
+#include "kernel/kmalloc.h"
+#include "kernel/mm.h"
+#include "kernel/page.h"
+#include "kernel/proc.h"
+#include "kernel/sched.h"
+#include "kernel/spinlock.h"
+#include "kernel/string.h"
+#include "kernel/systime.h"
+#include "kernel/timer.h"
+#include "kernel/uaccess.h"
+#include "kernel/uvm.h"
+
+#define IPC_PRIVATE 0
+#define IPC_CREAT 01000
+#define IPC_EXCL 02000
+#define IPC_RMID 0
+#define IPC_SET 1
+#define IPC_STAT 2
+#define IPC_INFO 3
+#define IPC_64 0x100
+#define SHM_STAT 13
+#define SHM_INFO 14
+#define SHM_STAT_ANY 15
+#define SHM_RDONLY 010000
+#define SHM_RND 020000
+#define SHM_REMAP 040000
+#define SHM_EXEC 0100000
+#define SHM_DEST 01000              /* mode flag: marked for destruction */
+#define SHMLBA PAGE_SIZE
+#define SHMMIN 1UL
+#define SHMMNI 4096
+#define SHMSEG SHMMNI
+#define SHMMAX (~0UL - (1UL << 24))
+#define SHMALL (~0UL - (1UL << 24))
+#define IPCMNI_SEQ_SHIFT 15          /* id = seq << 15 | index, as Linux */
+#define MODE_BITS 0777
+
+struct shm_seg {
+	int key, index;
+	unsigned seq;
+	size_t size;
+	uint64_t npages;
+	paddr_t *pages;
+	unsigned mode;
+	unsigned uid, gid, cuid, cgid;
+	int cpid, lpid;
+	long atime, dtime, ctime;
+	unsigned long nattch;
+	bool removed;
+};
+
+struct ipc64_perm { int key; unsigned uid, gid, cuid, cgid, mode; unsigned short seq, pad2; unsigned long u1, u2; };
+struct shmid64_ds {
+	struct ipc64_perm perm;
+	size_t segsz;
+	long atime, dtime, ctime;
+	int cpid, lpid;
+	unsigned long nattch, u4, u5;
+};
+struct shminfo64 { unsigned long shmmax, shmmin, shmmni, shmseg, shmall, u1, u2, u3, u4; };
+struct shm_info { int used_ids; int pad; unsigned long shm_tot, shm_rss, shm_swp, swap_attempts, swap_successes; };
+
+static struct spinlock shm_lock = SPINLOCK_INIT("shm");
+static struct shm_seg *segs[SHMMNI];
+static unsigned next_seq;
+static int max_index = -1;
+
+static long now_s(void) { return (long)((time_ns() + realtime_offset_ns()) / NSEC_PER_SEC); }
+static int seg_id(const struct shm_seg *s) { return (int)(s->seq << IPCMNI_SEQ_SHIFT | (unsigned)s->index); }
+
+static void free_seg(struct shm_seg *s)
+{
+	for (uint64_t i = 0; i < s->npages; i++)
+		if (s->pages[i])
+			page_put(s->pages[i]);
+	kfree(s->pages);
+	kfree(s);
+}
+
+/* shm_lock held */
+static struct shm_seg *find_id(int id)
+{
+	int index = id & ((1 << IPCMNI_SEQ_SHIFT) - 1);
+	if (id < 0 || index >= SHMMNI)
+		return NULL;
+	struct shm_seg *s = segs[index];
+	return s && seg_id(s) == id ? s : NULL;
+}
+
+static struct shm_seg *find_key(int key)
+{
+	for (int i = 0; i <= max_index; i++)
+		if (segs[i] && !segs[i]->removed && segs[i]->key == key)
+			return segs[i];
+	return NULL;
+}
+
+/* the segment goes when it is removed and nobody maps it. shm_lock held; returns it to free. */
+static struct shm_seg *maybe_destroy(struct shm_seg *s)
+{
+	if (!s->removed || s->nattch)
+		return NULL;
+	segs[s->index] = NULL;
+	return s;
+}
+
+void shm_vma_open(struct shm_seg *seg)
+{
+	spin_lock(&shm_lock);
+	seg->nattch++;
+	spin_unlock(&shm_lock);
+}
+
+void shm_vma_close(struct shm_seg *seg)
+{
+	spin_lock(&shm_lock);
+	seg->nattch--;
+	seg->dtime = now_s();
+	if (current->proc)
+		seg->lpid = current->proc->pid;
+	struct shm_seg *dead = maybe_destroy(seg);
+	spin_unlock(&shm_lock);
+	if (dead)
+		free_seg(dead);
+}
+
+paddr_t shm_page(struct shm_seg *seg, uint64_t pgoff) { return pgoff < seg->npages ? seg->pages[pgoff] : 0; }
+
+long sys_shmget(int key, size_t size, int flags)
+{
+	spin_lock(&shm_lock);
+	struct shm_seg *s = key != IPC_PRIVATE ? find_key(key) : NULL;
+	if (s) {
+		long r = (flags & IPC_CREAT) && (flags & IPC_EXCL) ? -EEXIST : size > s->size ? -EINVAL : seg_id(s);
+		spin_unlock(&shm_lock);
+		return r;
+	}
+	spin_unlock(&shm_lock);
+	if (key != IPC_PRIVATE && !(flags & IPC_CREAT))
+		return -ENOENT;
+	if (size < SHMMIN || size > SHMMAX)
+		return -EINVAL;
+	uint64_t npages = ALIGN_UP(size, PAGE_SIZE) / PAGE_SIZE;
+	struct page_stats ps;
+	page_get_stats(&ps);
+	if (npages > ps.free / 2)
+		return -ENOMEM;
+	s = kzalloc(sizeof(*s));
+	paddr_t *pages = s ? kzalloc(npages * sizeof(paddr_t)) : NULL;
+	if (!pages) {
+		kfree(s);
+		return -ENOMEM;
+	}
+	s->pages = pages;
+	s->npages = npages;
+	for (uint64_t i = 0; i < npages; i++) {
+		if (!(pages[i] = page_alloc(0, PAGE_ZERO))) {
+			free_seg(s);
+			return -ENOMEM;
+		}
+	}
+	s->key = key;
+	s->size = size;
+	s->mode = (unsigned)flags & MODE_BITS;
+	s->cpid = current->proc->pid;
+	s->ctime = now_s();
+	spin_lock(&shm_lock);
+	if (key != IPC_PRIVATE && find_key(key)) {      /* lost a race with another creator */
+		struct shm_seg *o = find_key(key);
+		long r = (flags & IPC_EXCL) ? -EEXIST : size > o->size ? -EINVAL : seg_id(o);
+		spin_unlock(&shm_lock);
+		free_seg(s);
+		return r;
+	}
+	int index = -1;
+	for (int i = 0; i < SHMMNI && index < 0; i++)
+		if (!segs[i])
+			index = i;
+	if (index < 0) {
+		spin_unlock(&shm_lock);
+		free_seg(s);
+		return -ENOSPC;
+	}
+	s->index = index;
+	s->seq = next_seq++ & 0xffff;
+	segs[index] = s;
+	if (index > max_index)
+		max_index = index;
+	long id = seg_id(s);
+	spin_unlock(&shm_lock);
+	return id;
+}
+
+long sys_shmat(int id, uintptr_t addr, int flags)
+{
+	struct mm *mm = current->mm;
+	spin_lock(&shm_lock);
+	struct shm_seg *s = find_id(id);
+	if (!s) {
+		spin_unlock(&shm_lock);
+		return -EINVAL;
+	}
+	size_t len = s->npages * PAGE_SIZE;
+	s->nattch++;                    /* held while mapping; the VMA takes its own */
+	spin_unlock(&shm_lock);
+	long r;
+	if (addr) {
+		if (flags & SHM_RND)
+			addr = ALIGN_DOWN(addr, SHMLBA);
+		if ((addr & (SHMLBA - 1)) || !access_ok(addr, len) || addr < USER_MIN_ADDR) {
+			r = -EINVAL;
+			goto out;
+		}
+	} else if (!(addr = mm_find_free(mm, len))) {
+		r = -ENOMEM;
+		goto out;
+	}
+	int prot = PROT_READ | (flags & SHM_RDONLY ? 0 : PROT_WRITE) | (flags & SHM_EXEC ? PROT_EXEC : 0);
+	r = mm_map_shm(mm, addr, len, prot, s, flags & SHM_REMAP);
+	if (r == 0) {
+		r = (long)addr;
+		spin_lock(&shm_lock);
+		s->atime = now_s();
+		s->lpid = current->proc->pid;
+		spin_unlock(&shm_lock);
+	}
+out:
+	spin_lock(&shm_lock);           /* drop the temporary hold (the VMA has its own) */
+	s->nattch--;
+	struct shm_seg *dead = maybe_destroy(s);
+	spin_unlock(&shm_lock);
+	if (dead)
+		free_seg(dead);
+	return r;
+}
+
+long sys_shmdt(uintptr_t addr)
+{
+	if (addr & (SHMLBA - 1))
+		return -EINVAL;
+	return mm_unmap_shm(current->mm, addr);
+}
+
+static void fill_ds(struct shm_seg *s, struct shmid64_ds *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->perm.key = s->removed ? IPC_PRIVATE : s->key;
+	d->perm.uid = s->uid;
+	d->perm.gid = s->gid;
+	d->perm.cuid = s->cuid;
+	d->perm.cgid = s->cgid;
+	d->perm.mode = s->mode | (s->removed ? SHM_DEST : 0);
+	d->perm.seq = (unsigned short)s->seq;
+	d->segsz = s->size;
+	d->atime = s->atime;
+	d->dtime = s->dtime;
+	d->ctime = s->ctime;
+	d->cpid = s->cpid;
+	d->lpid = s->lpid;
+	d->nattch = s->nattch;
+}
+
+long sys_shmctl(int id, int cmd, uintptr_t buf)
+{
+	cmd &= ~IPC_64;
+	if (cmd == IPC_INFO) {
+		struct shminfo64 in = { SHMMAX, SHMMIN, SHMMNI, SHMSEG, SHMALL, 0, 0, 0, 0 };
+		if (copy_to_user(buf, &in, sizeof(in)) < 0)
+			return -EFAULT;
+		spin_lock(&shm_lock);
+		long r = max_index < 0 ? 0 : max_index;
+		spin_unlock(&shm_lock);
+		return r;
+	}
+	if (cmd == SHM_INFO) {
+		struct shm_info in;
+		memset(&in, 0, sizeof(in));
+		spin_lock(&shm_lock);
+		for (int i = 0; i <= max_index; i++)
+			if (segs[i]) {
+				in.used_ids++;
+				in.shm_tot += segs[i]->npages;
+				in.shm_rss += segs[i]->npages;
+			}
+		long r = max_index < 0 ? 0 : max_index;
+		spin_unlock(&shm_lock);
+		return copy_to_user(buf, &in, sizeof(in)) < 0 ? -EFAULT : r;
+	}
+	struct shmid64_ds d;
+	if (cmd == IPC_SET && copy_from_user(&d, buf, sizeof(d)) < 0)
+		return -EFAULT;
+	spin_lock(&shm_lock);
+	struct shm_seg *s = (cmd == SHM_STAT || cmd == SHM_STAT_ANY) ? (id >= 0 && id < SHMMNI ? segs[id] : NULL) : find_id(id);
+	long r = 0;
+	struct shm_seg *dead = NULL;
+	if (!s) {
+		r = -EINVAL;
+	} else {
+		switch (cmd) {
+		case IPC_STAT:
+		case SHM_STAT:
+		case SHM_STAT_ANY:
+			fill_ds(s, &d);
+			r = cmd == IPC_STAT ? 0 : seg_id(s);
+			break;
+		case IPC_SET:
+			s->uid = d.perm.uid;
+			s->gid = d.perm.gid;
+			s->mode = (s->mode & ~MODE_BITS) | (d.perm.mode & MODE_BITS);
+			s->ctime = now_s();
+			break;
+		case IPC_RMID:
+			s->removed = true;
+			s->ctime = now_s();
+			dead = maybe_destroy(s);
+			break;
+		default:
+			r = -EINVAL;
+		}
+	}
+	spin_unlock(&shm_lock);
+	if (dead)
+		free_seg(dead);
+	if (r >= 0 && (cmd == IPC_STAT || cmd == SHM_STAT || cmd == SHM_STAT_ANY) && copy_to_user(buf, &d, sizeof(d)) < 0)
+		return -EFAULT;
+	return r;
+}
