@@ -1,7 +1,7 @@
 """IPC micro-benchmarks (user/bench/ipcbench.c): futex ping-pong, contended mutex, shm bandwidth,
 inside Ember (-smp 4) and, for reference, under qemu-riscv64-static on the host. The Linux 6.1 guest
-(../shared/anchors/linux-guest.md), so the anchor column stays empty; the qemu-user figure is given
-in the note."""
+anchor has no figures for these rows (../shared/anchors/linux-guest.md), so the anchor column stays
+empty; the qemu-user figure is given in the note."""
 import os
 import re
 import subprocess
