@@ -6,6 +6,7 @@ To cover another model, append a Nic to NICS (tests/system/test_net.py and bench
 parametrize over it)."""
 import json
 import os
+import shutil
 import re
 import subprocess
 from dataclasses import dataclass, field
@@ -47,8 +48,28 @@ def qemu_cmd(extra, kernel=TEST_KERNEL, smp=4, mem="512M", prefix=()):
             "-kernel", kernel, "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot", *extra]
 
 
-def is_root():
-    return os.geteuid() == 0
+_tap_reason = []
+
+
+def tap_unavailable():
+    """Why tap tests cannot run here (None when they can): they need root, /dev/net/tun, iproute2 and
+    working network namespaces (`ip netns exec` fails in a chroot whose / is not a mount point)."""
+    if _tap_reason:
+        return _tap_reason[0]
+    reason = None
+    if os.geteuid() != 0:
+        reason = "needs root to create a network namespace and a tap device (CI runs as root)"
+    elif not os.path.exists("/dev/net/tun") or not shutil.which("ip"):
+        reason = "needs /dev/net/tun and iproute2"
+    else:
+        probe = f"embprobe{os.getpid()}"
+        run(["ip", "netns", "add", probe], check=False)
+        r = run(["ip", "netns", "exec", probe, "true"], check=False)
+        run(["ip", "netns", "del", probe], check=False)
+        if r.returncode != 0:
+            reason = f"network namespaces unusable here: {r.stderr.strip()}"
+    _tap_reason.append(reason)
+    return reason
 
 
 def run(cmd, timeout=30, check=True):

@@ -12,7 +12,7 @@ import time
 import pytest
 
 import rawpkt
-from nics import NICS, TapNamespace, counters, is_root, qemu_cmd, rx_type_frames
+from nics import NICS, TapNamespace, counters, qemu_cmd, rx_type_frames, tap_unavailable
 from qemu import PROMPT, Qemu
 
 ETH_P_EXP = 0x88B5
@@ -160,8 +160,9 @@ def test_malformed_frames_are_counted_and_dropped(boot, nic):
 
 @pytest.fixture(scope="module", params=NICS, ids=lambda n: n.id)
 def tapvm(request):
-    if not is_root():
-        pytest.skip("needs root to create a network namespace and a tap device (CI runs as root)")
+    reason = tap_unavailable()
+    if reason:
+        pytest.skip(reason)
     nic = request.param
     tap = TapNamespace(f"embnet{os.getpid() % 100000}-{NICS.index(nic)}")
     request.addfinalizer(tap.close)

@@ -23,6 +23,7 @@ import time
 import pytest
 
 from qemu import OPENSBI, TEST_KERNEL, LOG_DIR
+from nics import tap_unavailable
 
 MODELS = {
     "e1000": {"device": "e1000", "pci_id": "8086:100e"},
@@ -173,11 +174,7 @@ SO_RCVBUFFORCE = 33
 SO_SNDBUFFORCE = 32
 
 
-def have_tap():
-    return os.geteuid() == 0 and os.path.exists("/dev/net/tun") and shutil.which("ip")
-
-
-needs_root = pytest.mark.skipif(not have_tap(), reason="needs root, /dev/net/tun and iproute2")
+needs_root = pytest.mark.skipif(tap_unavailable() is not None, reason=str(tap_unavailable()))
 
 
 def sh(*args):
