@@ -15,9 +15,16 @@
  * Device poll state: IDLE -> SCHEDULED (netdev_schedule_poll) -> RUNNING (the poll thread took it)
  * -> IDLE (ring empty; IRQ unmasked) or SCHEDULED again (budget used, or netdev_schedule_poll
  * called while running, recorded in poll_again). Because a device is re-queued only by the thread
- * that ran it, and only after its poll returned, two CPUs never poll one device at once. The state
- * is marked IDLE before the IRQ is unmasked, so the interrupt that follows the unmask always finds
- * the device idle and schedules it.
+ * that ran it, and only after its poll returned, two CPUs never poll one device at once.
+ *
+ * Unmask, then look. When poll finds the ring empty, the thread unmasks the IRQ while the device
+ * is still RUNNING and calls poll once more; only if that also comes back empty does the device
+ * become IDLE. The order matters on QEMU 7.2, whose PLIC does not re-evaluate its output when an
+ * enable bit is set: an interrupt that became pending while the IRQ was masked (a frame that
+ * arrived between the driver's last look and the unmask) would not be delivered at the unmask,
+ * only at some later, unrelated PLIC event. Looking after the unmask catches that frame, and any
+ * frame after the look raises the line while the IRQ is enabled, which QEMU does deliver. An
+ * interrupt taken during the second look finds the device RUNNING and sets poll_again.
  *
  * Transmit: netdev_xmit retries ops->start_xmit; on BUSY it sleeps on dev->tx_wait until
  * netdev_tx_wake bumps dev->tx_wake_gen (sampled before the attempt, so a wake between the
@@ -268,14 +275,22 @@ static void poll_thread(void *arg)
 
 		int done = dev->ops->poll(dev, NETDEV_POLL_BUDGET);
 		NETDEV_STAT_INC(dev, polls);
+		bool unmasked = false;
+		if (done < NETDEV_POLL_BUDGET && !READ_ONCE(dev->poll_again) && dev->irq > 0) {
+			/* unmask first, then look once more (see "Unmask, then look" above) */
+			irq_unmask(dev->irq);
+			unmasked = true;
+			done = dev->ops->poll(dev, NETDEV_POLL_BUDGET);
+			NETDEV_STAT_INC(dev, polls);
+		}
 
 		spin_lock(&dev->poll_lock);
 		if (done >= NETDEV_POLL_BUDGET || dev->poll_again) {
+			if (unmasked)
+				irq_mask(dev->irq);      /* back to polling mode */
 			enqueue_poll(dev, cpu);          /* our own list: we are awake anyway */
 		} else {
 			dev->poll_state = POLL_IDLE;
-			if (dev->irq > 0)
-				irq_unmask(dev->irq);
 		}
 		spin_unlock(&dev->poll_lock);
 	}

@@ -13,10 +13,14 @@
  *   - budget (or more): not finished; the device stays scheduled and is polled again (the IRQ
  *     stays masked: under load the device stays in polling mode);
  *   - less than budget: the ring is empty. Before returning, the driver re-enables the device's
- *     own interrupt and checks the ring once more (if a frame slipped in, it handles it or returns
- *     budget). The poll thread then marks the device idle and unmasks the IRQ. Devices interrupt
- *     level-triggered, so a frame that arrives after the last check raises the line and is taken
- *     as soon as the IRQ is unmasked: no frame waits for a later interrupt.
+ *     own interrupt, acknowledges its interrupt cause (so the line drops and the next event
+ *     raises it afresh) and checks the ring once more (if a frame slipped in, it handles it or
+ *     returns budget). The poll thread then unmasks the IRQ and calls poll once more, and only if
+ *     that also finds nothing marks the device idle. The second call is there because QEMU 7.2's
+ *     PLIC does not deliver an interrupt that became pending while masked when the IRQ is
+ *     unmasked (only at its next update), and QEMU's PCI INTx only passes on level changes: a
+ *     frame that arrives after the unmask and the ack raises a fresh edge and is delivered; one
+ *     that arrived before it is found by the second call. No frame waits for a later interrupt.
  * A device is polled by one thread at a time (it is on at most one poll list, and it is not
  * re-queued while its poll runs), so poll needs no lock against itself. netdev_poll_done(dev) is
  * optional: it only states "ring empty" (as returning < budget does).

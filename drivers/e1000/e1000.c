@@ -222,6 +222,7 @@ static int e1000_poll(struct net_device *dev, int budget)
 		irq_mask(dev->irq);              /* frames slipped in: stay in polling mode */
 		return budget;
 	}
+	netdev_poll_done(dev);
 	return n;
 }
 

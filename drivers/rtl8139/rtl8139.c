@@ -185,11 +185,12 @@ static int rtl_start_xmit(struct net_device *dev, const void *frame, size_t len)
 
 /* ---- receive ---- */
 
+/* Ring address and read offset 0. CAPR is written only once the receiver is enabled again: a CAPR
+ * write lets QEMU's model deliver held-back packets, which a disabled receiver would drop. */
 static void program_rx(struct rtl8139 *r)
 {
 	wr32(r, RTL_RBSTART, (uint32_t)va_to_pa(r->rx_ring));
 	r->rx_off = 0;
-	wr16(r, RTL_CAPR, rtl_capr(0));
 }
 
 /* The ring holds garbage where a header should be: restart the receiver at offset 0. */
@@ -267,6 +268,7 @@ static int rtl_poll(struct net_device *dev, int budget)
 		irq_mask(dev->irq);              /* packets slipped in: stay in polling mode */
 		return budget;
 	}
+	netdev_poll_done(dev);
 	return n;
 }
 

@@ -19,8 +19,8 @@
  *
  * Interrupts and polling (net/netdev.h has the NAPI contract): the handler reads and acks the ISR,
  * sets NO_INTERRUPT on the receive queue, masks the IRQ and schedules the poll. Poll reclaims
- * transmit buffers, harvests up to the budget, re-posts, and when the ring is empty clears
- * NO_INTERRUPT and looks once more before returning (virtq_enable_cb). Transmit completions do not
+ * transmit buffers, harvests up to the budget, re-posts, and when the ring is empty acks the ISR
+ * (lowering the line), clears NO_INTERRUPT and looks once more before returning (virtq_enable_cb). Transmit completions do not
  * interrupt (NO_INTERRUPT stays set on the transmit queue) and are reclaimed by the next transmit
  * or poll; only when the ring is full does start_xmit enable the transmit interrupt, so that a
  * completion wakes the waiting sender through poll -> netdev_tx_wake.
@@ -85,7 +85,6 @@ struct vnet {
 	bool tx_irq_on;               /* transmit interrupt enabled (a sender may be waiting) */
 	unsigned rx_skip;             /* buffers still to drop of an oversized merged frame */
 	uint64_t rx_oversized;
-	uint64_t dbg_isr0;
 };
 
 static struct vnet *to_vnet(struct net_device *dev) { return dev->priv; }
@@ -220,8 +219,6 @@ static void vnet_irq(int irq, void *arg)
 {
 	struct vnet *vn = arg;
 	uint8_t isr = vn->vd->ops->ack_irq(vn->vd);
-	if (!isr)
-		vn->dbg_isr0++;
 	if (isr & VIRTIO_ISR_CONFIG)
 		update_link(vn);
 	if (isr & VIRTIO_ISR_QUEUE) {
@@ -247,9 +244,16 @@ static int vnet_poll(struct net_device *dev, int budget)
 	}
 	if (posted && virtq_need_notify(&vn->rx))
 		vn->vd->ops->notify(vn->vd, VNET_RXQ);
-	if (done < budget && !virtq_enable_cb(&vn->rx)) {
-		virtq_disable_cb(&vn->rx);    /* more arrived while re-arming: keep polling */
-		return budget;
+	if (done < budget) {
+		/* Lower the interrupt line before re-arming, so that the next used buffer raises it
+		 * afresh: QEMU's PCI INTx only passes on level changes, and QEMU 7.2's PLIC does not
+		 * re-evaluate a line that was already high when its IRQ was unmasked. */
+		if (vn->vd->ops->ack_irq(vn->vd) & VIRTIO_ISR_CONFIG)
+			update_link(vn);
+		if (!virtq_enable_cb(&vn->rx)) {
+			virtq_disable_cb(&vn->rx);    /* more arrived while re-arming: keep polling */
+			return budget;
+		}
 	}
 	return done;
 }
@@ -273,24 +277,6 @@ static void vnet_get_stats(struct net_device *dev, struct netdev_stats *st)
 	struct vnet *vn = to_vnet(dev);
 	st->rx_errors += vn->rx.bad_used;
 	st->tx_errors += vn->tx.bad_used;
-}
-
-#include "kernel/monitor.h"
-static struct vnet *dbg_vn[4];
-static void dbg_cmd(int argc, char **argv)
-{
-	for (int i = 0; i < 4; i++) {
-		struct vnet *vn = dbg_vn[i];
-		if (!vn)
-			continue;
-		printk("%s isr0 %llu rx avail %u/%u flags %u used %u/%u last %u free %u | tx avail %u used %u last %u free %u flags %u/%u nfree %u irqon %d state %d mask?\n",
-		       vn->ndev.name, (unsigned long long)vn->dbg_isr0, vn->rx.avail_idx, vn->rx.avail->idx, vn->rx.avail->flags,
-		       vn->rx.used->idx, vn->rx.used->flags, vn->rx.last_used, vn->rx.num_free, vn->tx.avail_idx,
-		       vn->tx.used->idx, vn->tx.last_used, vn->tx.num_free, vn->tx.avail->flags, vn->tx.used->flags,
-		       vn->tx_nfree, vn->tx_irq_on, vn->ndev.poll_state);
-		if (argc > 1 && argv[1][0] == 'k')
-			vn->vd->ops->notify(vn->vd, VNET_RXQ);
-	}
 }
 
 static const struct net_device_ops vnet_ops = {
@@ -391,13 +377,6 @@ int virtio_net_probe(struct virtio_device *vd)
 	dev->priv = vn;
 	if (netdev_register(dev, "eth") < 0)
 		goto fail;
-	for (int i = 0; i < 4; i++)
-		if (!dbg_vn[i]) {
-			dbg_vn[i] = vn;
-			if (!i)
-				monitor_add_command("vnetdbg", "debug", dbg_cmd);
-			break;
-		}
 	printk("%s: %s at %s, %s, features %#llx (%s%s%s), queues %u/%u, hdr %u\n", dev->name, vd->model, vd->desc,
 	       vd->legacy ? "legacy" : "modern", (unsigned long long)vn->features,
 	       vn->features & BIT(VIRTIO_NET_F_MAC) ? "mac " : "", vn->features & BIT(VIRTIO_NET_F_STATUS) ? "status " : "",
