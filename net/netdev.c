@@ -273,15 +273,15 @@ static void poll_thread(void *arg)
 		dev->poll_again = false;
 		spin_unlock(&dev->poll_lock);
 
-		int done = dev->ops->poll(dev, NETDEV_POLL_BUDGET);
 		NETDEV_STAT_INC(dev, polls);
+		int done = dev->ops->poll(dev, NETDEV_POLL_BUDGET);
 		bool unmasked = false;
 		if (done < NETDEV_POLL_BUDGET && !READ_ONCE(dev->poll_again) && dev->irq > 0) {
 			/* unmask first, then look once more (see "Unmask, then look" above) */
 			irq_unmask(dev->irq);
 			unmasked = true;
-			done = dev->ops->poll(dev, NETDEV_POLL_BUDGET);
 			NETDEV_STAT_INC(dev, polls);
+			done = dev->ops->poll(dev, NETDEV_POLL_BUDGET);
 		}
 
 		spin_lock(&dev->poll_lock);
