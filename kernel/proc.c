@@ -677,21 +677,27 @@ long sys_prlimit64(int pid, int resource, uintptr_t new_limit, uintptr_t old_lim
 #define RUSAGE_CHILDREN (-1)
 #define RUSAGE_THREAD 1
 
+/* user and system time of a process: its exited threads plus the live ones */
+void proc_times(struct proc *p, uint64_t *u, uint64_t *s)
+{
+	spin_lock(&proc_lock);
+	*u = p->utime_ns;
+	*s = p->stime_ns;
+	struct list_head *q;
+	list_for_each(q, &p->threads) {
+		struct thread *t = list_entry(q, struct thread, thread_node);
+		*u += t->utime_ns;
+		*s += t->stime_ns;
+	}
+	spin_unlock(&proc_lock);
+}
+
 long sys_getrusage(int who, uintptr_t usage)
 {
 	struct proc *p = current->proc;
 	uint64_t u, s;
 	if (who == RUSAGE_SELF) {
-		spin_lock(&proc_lock);
-		u = p->utime_ns;
-		s = p->stime_ns;
-		struct list_head *q;
-		list_for_each(q, &p->threads) {
-			struct thread *t = list_entry(q, struct thread, thread_node);
-			u += t->utime_ns;
-			s += t->stime_ns;
-		}
-		spin_unlock(&proc_lock);
+		proc_times(p, &u, &s);
 	} else if (who == RUSAGE_CHILDREN) {
 		u = p->cutime_ns;
 		s = p->cstime_ns;
@@ -711,9 +717,11 @@ long sys_getrusage(int who, uintptr_t usage)
 long sys_times(uintptr_t buf)
 {
 	struct proc *p = current->proc;
+	uint64_t u, s;
+	proc_times(p, &u, &s);
 	long tms[4] = {
-		(long)(p->utime_ns / (NSEC_PER_SEC / CLOCK_TICKS_PER_SEC)),
-		(long)(p->stime_ns / (NSEC_PER_SEC / CLOCK_TICKS_PER_SEC)),
+		(long)(u / (NSEC_PER_SEC / CLOCK_TICKS_PER_SEC)),
+		(long)(s / (NSEC_PER_SEC / CLOCK_TICKS_PER_SEC)),
 		(long)(p->cutime_ns / (NSEC_PER_SEC / CLOCK_TICKS_PER_SEC)),
 		(long)(p->cstime_ns / (NSEC_PER_SEC / CLOCK_TICKS_PER_SEC)),
 	};

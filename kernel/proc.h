@@ -65,6 +65,7 @@ void __noreturn thread_exit_user(int status_code);   /* this thread leaves (alre
 void proc_exit_group(int status);                     /* encoded wait status */
 long do_execve(const char *path, char *const kargv[], char *const kenvp[]);
 void proc_kill_other_threads(void);
+void proc_times(struct proc *p, uint64_t *utime_ns, uint64_t *stime_ns);   /* exited + live threads */
 
 long sys_exit(int code);
 long sys_exit_group(int code);

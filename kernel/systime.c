@@ -51,15 +51,9 @@ void systime_init(void)
 
 static uint64_t proc_cpu_ns(struct proc *p)
 {
-	uint64_t ns = p->utime_ns + p->stime_ns;
-	spin_lock(&proc_lock);
-	struct list_head *q;
-	list_for_each(q, &p->threads) {
-		struct thread *t = list_entry(q, struct thread, thread_node);
-		ns += t->utime_ns + t->stime_ns;
-	}
-	spin_unlock(&proc_lock);
-	return ns;
+	uint64_t u, s;
+	proc_times(p, &u, &s);
+	return u + s;
 }
 
 static int clock_ns(int clk, uint64_t *ns)
