@@ -68,7 +68,7 @@ USER_PROGS := $(B)/user/init $(B)/user/hello
 USER_TESTS := $(patsubst user/tests/%.c,$(B)/user/tests/%,$(wildcard user/tests/*.c))
 USER_BENCH := $(patsubst user/bench/%.c,$(B)/user/bench/%,$(wildcard user/bench/*.c))
 
-$(B)/user/%: user/%.c $(wildcard user/tests/*.h) | deps
+$(B)/user/%: user/%.c $(wildcard user/tests/*.h user/bench/*.h) | deps
 	@mkdir -p $(dir $@)
 	@echo "  UCC   $<"
 	@$(UCC) $(UCFLAGS) -o $@ $< -pthread

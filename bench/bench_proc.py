@@ -1,31 +1,7 @@
-"""Process micro-benchmarks (user/bench/procbench.c) inside Ember (-smp 4) and, for reference,
-under qemu-riscv64-static on the host. The Linux 6.1 guest anchor has no figures for these rows
-(../shared/anchors/linux-guest.md), so the anchor column stays empty; the qemu-user figure is given
-in the note."""
-import os
-import re
-import subprocess
-import sys
-
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "system"))
-from qemu import BUILD, KERNEL, Qemu  # noqa: E402
-
-LINE = re.compile(r"^bench (\S+) ([\d.]+) (\S+)$", re.M)
+"""Process micro-benchmarks (user/bench/procbench.c): getpid, fork+exit+wait, pipe ping-pong
+across harts, thread create+join. See bench/userbench.py for how they run."""
+from userbench import run_program
 
 
 def run():
-    q = Qemu(kernel=KERNEL, name="bench-proc",
-             extra=("-initrd", os.path.join(BUILD, "initramfs.cpio"), "-append", "rdinit=/bench/procbench"))
-    try:
-        q.expect(r"init exited with status \d+", 600)
-        ember = {m.group(1): (float(m.group(2)), m.group(3)) for m in LINE.finditer(q.log())}
-    finally:
-        q.close()
-    p = subprocess.run(["qemu-riscv64-static", os.path.join(BUILD, "user", "bench", "procbench")],
-                       capture_output=True, timeout=600)
-    host = {m.group(1): float(m.group(2)) for m in LINE.finditer(p.stdout.decode())}
-    rows = []
-    for name, (v, unit) in ember.items():
-        rows.append({"name": f"proc: {name}", "value": v, "unit": unit, "anchor": None, "better": "lower",
-                     "note": f"qemu-user on the host: {host.get(name, float('nan')):.3g} {unit}"})
-    return rows
+    return run_program("procbench", "proc")
