@@ -212,10 +212,35 @@ void proc_return_to_user(void)
 
 /* ---- the first process ---- */
 
-static struct trapframe *init_frame;
+struct init_args { const char *path; char *const *argv, *const *envp; };
+
+/* The first user thread starts here, in its own context: exec the init program, stdio on the
+ * console, then leave for user mode. */
+static void proc_init_entry(void *arg)
+{
+	struct init_args *ia = arg;
+	int err = 0;
+	struct file *con = kernel_open("/dev/console", O_RDWR, &err);
+	if (!con) {
+		printk("init: cannot open /dev/console (%d)\n", err);
+	} else {                                /* stdin, stdout, stderr */
+		file_get(con);
+		file_get(con);
+		fd_install(current->files, con, false);
+		fd_install(current->files, con, false);
+		fd_install(current->files, con, false);
+	}
+	long r = do_execve(ia->path, ia->argv, ia->envp);
+	if (r < 0) {
+		printk("init: cannot run %s: error %ld\n", ia->path, -r);
+		power_fail(2);
+	}
+	proc_return_to_user();
+}
 
 void proc_start_init(const char *path, char *const argv[], char *const envp[])
 {
+	static struct init_args ia;             /* read once by the init thread */
 	struct proc *p = proc_alloc();
 	if (!p)
 		panic("init: no memory");
@@ -234,39 +259,10 @@ void proc_start_init(const char *path, char *const argv[], char *const envp[])
 	list_add_tail(&p->all_node, &all_procs);
 	init_proc = p;
 	spin_unlock(&proc_lock);
-	/* exec runs in the new thread's context: hand it the arguments through its frame */
-	init_frame = thread_tf(t);
-	(void)init_frame;
-	t->fn = (void (*)(void *))0;
-	struct init_args { const char *path; char *const *argv, *const *envp; };
-	static struct init_args ia;
 	ia = (struct init_args){ path, argv, envp };
-	extern void proc_init_entry(void *arg);
 	t->fn = proc_init_entry;
 	t->arg = &ia;
 	kthread_start(t);
-}
-
-void proc_init_entry(void *arg)
-{
-	struct { const char *path; char *const *argv, *const *envp; } *ia = arg;
-	int err = 0;
-	struct file *con = kernel_open("/dev/console", O_RDWR, &err);
-	if (!con) {
-		printk("init: cannot open /dev/console (%d)\n", err);
-	} else {                                /* stdin, stdout, stderr */
-		file_get(con);
-		file_get(con);
-		fd_install(current->files, con, false);
-		fd_install(current->files, con, false);
-		fd_install(current->files, con, false);
-	}
-	long r = do_execve(ia->path, ia->argv, ia->envp);
-	if (r < 0) {
-		printk("init: cannot run %s: error %ld\n", ia->path, -r);
-		power_fail(2);
-	}
-	proc_return_to_user();
 }
 
 /* ---- clone ---- */
