@@ -64,6 +64,17 @@ static void child(uint64_t seed)
 int main(void)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
+	/* a few hostile calls with known answers, on both kernels */
+	errno = 0;
+	CHECK("kernel_pointer_efault", syscall(SYS_write, 1, 0xffffffc080200000UL, 16) == -1 && errno == EFAULT, "errno=%d", errno);
+	errno = 0;
+	CHECK("bad_fd_ebadf", syscall(SYS_read, -1, scratch, 1) == -1 && errno == EBADF, "errno=%d", errno);
+	errno = 0;
+	CHECK("bad_clock_einval", syscall(SYS_clock_gettime, 1000, scratch) == -1 && errno == EINVAL, "errno=%d", errno);
+	errno = 0;
+	CHECK("huge_mmap_enomem", syscall(SYS_mmap, 0, -4096UL, 3, 0x22, -1, 0) == -1 && errno == ENOMEM, "errno=%d", errno);
+	errno = 0;
+	CHECK("unmapped_user_path_efault", syscall(SYS_openat, AT_FDCWD, 0x1000000000UL, 0) == -1 && errno == EFAULT, "errno=%d", errno);
 	struct utsname u;
 	uname(&u);
 	if (!strstr(u.release, "ember")) {
