@@ -3,10 +3,15 @@
  * registered driver's polled putc, turning "\n" into "\r\n". Before a driver registers, the SBI
  * legacy console putchar is used so early panics still print. Input: the UART interrupt handler
  * calls console_input, which stores the byte in a ring (dropped when full, counted) and wakes
- * readers; console_getc sleeps on the wait queue until a byte is there.
- * Lock order: console_lock is a leaf (nothing is taken under it). in_lock guards the input ring.
+ * readers; console_getc sleeps on the wait queue until a byte is there or a signal is pending.
+ * Pollers (the tty's poll op, epoll) watch the same wait queue through callback entries.
+ * Wake-ups run in interrupt context, so pollers' callbacks do too (they only take spinlocks).
+ * Lock order: console_lock is a leaf (nothing is taken under it). in_lock guards the input ring and
+ * is a leaf as well: console_input drops it before waking in_wait.
  */
 #include "kernel/console.h"
+#include "kernel/errno.h"
+#include "kernel/signal.h"
 #include "kernel/spinlock.h"
 #include "kernel/wait.h"
 #include "arch/riscv/sbi.h"
@@ -58,20 +63,45 @@ void console_input(char c)
 	wake_all(&in_wait);
 }
 
-static bool input_ready(void) { return READ_ONCE(in_tail) != READ_ONCE(in_head); }
+/* The next buffered byte, or -1 when the ring is empty. */
+static int take_byte(void)
+{
+	int c = -1;
+	spin_lock(&in_lock);
+	if (in_tail != in_head)
+		c = (uint8_t)in_buf[in_head++ % CONSOLE_IN_SIZE];
+	spin_unlock(&in_lock);
+	return c;
+}
 
 int console_getc(void)
 {
+	struct wait_entry e = { .queued = false };
+	int c;
 	for (;;) {
-		wait_event(&in_wait, input_ready());
-		spin_lock(&in_lock);
-		if (in_tail != in_head) {
-			char c = in_buf[in_head++ % CONSOLE_IN_SIZE];
-			spin_unlock(&in_lock);
-			return (uint8_t)c;
+		prepare_to_wait(&in_wait, &e);        /* queued before the check: no lost wake-up */
+		if ((c = take_byte()) >= 0)
+			break;
+		if (signal_pending()) {
+			c = -ERESTARTSYS;
+			break;
 		}
-		spin_unlock(&in_lock);
+		wait_schedule(TIMER_NONE);
 	}
+	finish_wait(&in_wait, &e);
+	return c;
 }
+
+bool console_input_any(bool (*match)(int c, void *arg), void *arg)
+{
+	bool found = false;
+	spin_lock(&in_lock);
+	for (unsigned i = in_head; i != in_tail && !found; i++)
+		found = !match || match((uint8_t)in_buf[i % CONSOLE_IN_SIZE], arg);
+	spin_unlock(&in_lock);
+	return found;
+}
+
+struct waitq *console_waitq(void) { return &in_wait; }
 
 uint64_t console_rx_bytes(void) { return in_bytes; }

@@ -275,6 +275,10 @@ void signal_deliver(struct trapframe *tf)
 	spin_unlock(&sh->lock);
 
 	if (ka.handler == SIG_IGN || (ka.handler == SIG_DFL && default_ignored(sig))) {
+		if (t->has_saved_sigmask) {     /* sigsuspend/ppoll: back to the caller's mask */
+			t->sigmask = t->saved_sigmask;
+			t->has_saved_sigmask = false;
+		}
 		if (was_restart) {
 			tf->regs[10] = t->syscall_a0;
 			tf->sepc -= 4;

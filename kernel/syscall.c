@@ -7,6 +7,7 @@
 #include "kernel/cpu.h"
 #include "kernel/errno.h"
 #include "kernel/futex.h"
+#include "kernel/poll.h"
 #include "kernel/proc.h"
 #include "kernel/random.h"
 #include "kernel/sched.h"
@@ -104,6 +105,9 @@ static const syscall_fn table[SYSCALL_MAX] = {
 	S(233, sys_madvise), S(260, sys_wait4), S(261, sys_prlimit64), S(276, sys_renameat2),
 	S(278, sys_getrandom), S(283, sys_zero), S(291, sys_statx), S(293, sys_enosys),
 	S(435, sys_clone3), S(439, sys_faccessat2),
+	/* readiness: kernel/poll.c, kernel/epoll.c */
+	S(20, sys_epoll_create1), S(21, sys_epoll_ctl), S(22, sys_epoll_pwait), S(72, sys_pselect6),
+	S(73, sys_ppoll), S(441, sys_epoll_pwait2),
 };
 
 long syscall_dispatch(struct trapframe *tf)

@@ -9,8 +9,18 @@
  * TCGETS/TCSETS* read and set a struct termios (only ICANON, ECHO and ICRNL change behaviour),
  * TIOCGWINSZ/TIOCSWINSZ a window size (24x80 by default).
  *
- * Locks: tty.rlock (sleeplock) makes one reader at a time own the line buffer (line, len, pos);
- * it is held while sleeping in console_getc. tty.lock (spinlock) guards termios and winsize.
+ * Reads sleep in console_getc and are interrupted by signals (-ERESTARTSYS: restarted or EINTR as
+ * the handler says); a line being edited when the signal came stays in the buffer (done false)
+ * and the next read goes on editing it, so no typed byte is lost.
+ *
+ * poll: always writable; readable when a read would not sleep: in canonical mode when a finished
+ * line is buffered or the console's input ring holds a byte that ends a line (newline, CR with
+ * ICRNL, VEOF); otherwise when any byte is buffered or waiting. The wait queue is the console's
+ * input queue, woken by every byte that arrives.
+ *
+ * Locks: tty.rlock (sleeplock) makes one reader at a time own the line buffer (line, len, pos,
+ * done); it is held while sleeping in console_getc. tty.lock (spinlock) guards termios and winsize.
+ * poll reads len/pos/done without rlock: a racy snapshot, corrected by the wake-up that follows.
  */
 #include "kernel/fs/internal.h"
 #include "kernel/console.h"
@@ -35,6 +45,7 @@ static struct {
 	struct sleeplock rlock;
 	char line[TTY_LINE_MAX];
 	size_t len, pos;                     /* cooked bytes [pos, len) not yet read */
+	bool done;                           /* line[0, len) is a finished line (else being edited) */
 	struct spinlock lock;
 	struct linux_termios tio;
 	struct linux_winsize ws;
@@ -80,12 +91,14 @@ static void echo(const char *s, size_t n)
 /* c is the control character cc[i] (0 disables one, as _POSIX_VDISABLE) */
 static bool is_cc(const struct linux_termios *t, int i, int c) { return t->c_cc[i] && c == t->c_cc[i]; }
 
-/* Reads and edits one line into tty.line (rlock held). */
-static void tty_read_line(void)
+/* Edits the line in tty.line until it is finished (rlock held): 0, or -ERESTARTSYS when a signal
+ * interrupts the wait for input (what was typed so far stays for the next read). */
+static int tty_edit_line(void)
 {
-	tty.len = tty.pos = 0;
-	for (;;) {
+	while (!tty.done) {
 		int c = console_getc();
+		if (c < 0)
+			return c;
 		struct linux_termios t = tty.tio;    /* a racy copy is fine: flags only steer editing */
 		if (c == '\r' && (t.c_iflag & TIO_ICRNL))
 			c = '\n';
@@ -101,17 +114,18 @@ static void tty_read_line(void)
 			tty.len = 0;
 			echo("^C\n", 3);
 		} else if (is_cc(&t, VEOF, c)) {
-			return;                      /* the line so far, without a newline */
+			tty.done = true;             /* the line so far, without a newline */
 		} else if (c == '\n') {
 			tty.line[tty.len++] = '\n';
 			echo("\n", 1);
-			return;
+			tty.done = true;
 		} else if (tty.len < TTY_LINE_MAX - 1) {     /* room kept for the newline */
 			char ch = c;
 			tty.line[tty.len++] = ch;
 			echo(&ch, 1);
 		}
 	}
+	return 0;
 }
 
 static long tty_read(struct file *f, uintptr_t ubuf, size_t n, uint64_t *pos)
@@ -121,19 +135,31 @@ static long tty_read(struct file *f, uintptr_t ubuf, size_t n, uint64_t *pos)
 		return 0;
 	sleep_lock(&tty.rlock);
 	long ret;
-	if (!(READ_ONCE(tty.tio.c_lflag) & TIO_ICANON) && tty.pos == tty.len) {
-		char c = console_getc();
-		if (c == '\r' && (READ_ONCE(tty.tio.c_iflag) & TIO_ICRNL))
-			c = '\n';
-		echo(&c, 1);
-		ret = copy_to_user(ubuf, &c, 1) ? -EFAULT : 1;
+	bool canon = READ_ONCE(tty.tio.c_lflag) & TIO_ICANON;
+	if (!canon && tty.pos == tty.len) {
+		int c = console_getc();
+		if (c >= 0) {
+			char ch = c;
+			if (ch == '\r' && (READ_ONCE(tty.tio.c_iflag) & TIO_ICRNL))
+				ch = '\n';
+			echo(&ch, 1);
+			ret = copy_to_user(ubuf, &ch, 1) ? -EFAULT : 1;
+		} else {
+			ret = c;
+		}
+	} else if (canon && (ret = tty_edit_line()) < 0) {
+		/* interrupted: the partial line stays */
 	} else {
-		if (tty.pos == tty.len)
-			tty_read_line();
+		/* a finished line (canonical), or what is left of one (the mode changed under it) */
 		size_t k = MIN(n, tty.len - tty.pos);
 		ret = copy_to_user(ubuf, tty.line + tty.pos, k) ? -EFAULT : (long)k;
-		if (ret > 0)
+		if (ret >= 0) {
 			tty.pos += k;
+			if (tty.pos == tty.len) {    /* consumed (an empty finished line is EOF) */
+				tty.pos = tty.len = 0;
+				tty.done = false;
+			}
+		}
 	}
 	sleep_unlock(&tty.rlock);
 	return ret;
@@ -190,11 +216,32 @@ static long tty_ioctl(struct file *f, unsigned long cmd, unsigned long arg)
 	return -ENOTTY;
 }
 
+/* Does byte c end a canonical line under termios *arg? (the same tests as tty_edit_line) */
+static bool ends_line(int c, void *arg)
+{
+	const struct linux_termios *t = arg;
+	return c == '\n' || (c == '\r' && (t->c_iflag & TIO_ICRNL)) || is_cc(t, VEOF, c);
+}
+
 static unsigned tty_poll(struct file *f)
 {
 	(void)f;
-	/* console.h offers no "input ready" test: only buffered line bytes count as readable */
-	return EPOLLOUT | EPOLLWRNORM | (READ_ONCE(tty.pos) < READ_ONCE(tty.len) ? EPOLLIN | EPOLLRDNORM : 0);
+	struct linux_termios t;
+	spin_lock(&tty.lock);
+	t = tty.tio;
+	spin_unlock(&tty.lock);
+	bool in;
+	if (t.c_lflag & TIO_ICANON)
+		in = READ_ONCE(tty.done) || console_input_any(ends_line, &t);
+	else
+		in = READ_ONCE(tty.pos) < READ_ONCE(tty.len) || console_input_any(NULL, NULL);
+	return EPOLLOUT | EPOLLWRNORM | (in ? EPOLLIN | EPOLLRDNORM : 0);
+}
+
+static struct waitq *tty_waitq(struct file *f)
+{
+	(void)f;
+	return console_waitq();
 }
 
 static const struct file_ops tty_ops = {
@@ -202,6 +249,7 @@ static const struct file_ops tty_ops = {
 	.write = tty_write,
 	.ioctl = tty_ioctl,
 	.poll = tty_poll,
+	.waitq = tty_waitq,
 };
 
 static void tty_init(void)

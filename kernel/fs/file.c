@@ -4,7 +4,8 @@
  * A struct file is shared by every fd that dup/fork made from one open(); its refcount counts
  * those fds plus syscalls in flight (fd_get takes a reference, so a close racing with a read on
  * another thread only drops the table's reference and the read finishes on a live file). The
- * last file_put calls ops->release and drops the inode.
+ * last file_put removes the file from any epoll interest list, calls ops->release and drops the
+ * inode.
  *
  * An fd table is an array that starts small and grows (up to FD_MAX) when an fd beyond it is
  * needed; a bitmap holds the close-on-exec flags. files->lock guards both; files are put after the
@@ -32,6 +33,7 @@ struct file *file_alloc(struct inode *ino, const struct file_ops *ops, unsigned 
 	f->ops = ops;
 	f->inode = ino;
 	f->priv = priv;
+	list_init(&f->ep_links);
 	inode_get(ino);
 	return f;
 }
@@ -53,6 +55,12 @@ void file_put(struct file *f)
 {
 	if (!f || __atomic_sub_fetch(&f->refcount, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
+	/* Epoll items hold no reference (a watched file closes as usual): unlink them first. Nobody
+	 * can add one now (epoll_ctl holds a reference while it adds), so an empty list stays empty;
+	 * the acquire pairs with the unlink of the last item (kernel/epoll.c ep_remove), whose
+	 * accesses to f are done by then. */
+	if (__atomic_load_n(&f->ep_links.next, __ATOMIC_ACQUIRE) != &f->ep_links)
+		eventpoll_release(f);
 	if (f->ops && f->ops->release)
 		f->ops->release(f);
 	inode_put(f->inode);

@@ -49,6 +49,7 @@ struct file_ops {
 	void (*release)(struct file *f);                                 /* last reference dropped */
 	unsigned (*poll)(struct file *f);                                /* EPOLLIN/OUT/HUP/ERR now */
 	struct waitq *(*waitq)(struct file *f);                          /* woken when poll() changes */
+	/* (poll/waitq contract for poll, select and epoll: kernel/poll.h) */
 	int (*open)(struct inode *ino, struct file *f);                  /* called by open(); may set priv */
 };
 
@@ -86,6 +87,7 @@ struct file {
 	const struct file_ops *ops;
 	struct inode *inode;           /* holds a reference; never NULL */
 	void *priv;
+	struct list_head ep_links;     /* epoll items watching this file (kernel/epoll.c guards it) */
 };
 
 /* ---- fd tables (file.c) ---- */
@@ -164,6 +166,10 @@ long fs_realpath(const char *path, char *buf, size_t size);
 
 /* Provided by the process code: the path of the current process's executable (NULL: none). */
 const char *current_exe(void);
+
+/* Provided by kernel/epoll.c: the last reference to f is gone; drop it from every epoll interest
+ * list (as Linux does at the last close) before ops->release runs. */
+void eventpoll_release(struct file *f);
 
 /* Extra syscalls beyond kernel/syscall.h that the table may wire up. */
 long sys_umask(unsigned mask);

@@ -55,6 +55,16 @@ void console_write(const char *s, size_t n)
 	console_out[console_len] = '\0';
 }
 int console_getc(void) { return console_in && *console_in ? (uint8_t)*console_in++ : 4; /* ^D */ }
+bool console_input_any(bool (*match)(int c, void *arg), void *arg)
+{
+	for (const char *p = console_in; p && *p; p++)
+		if (!match || match((uint8_t)*p, arg))
+			return true;
+	return false;
+}
+static struct waitq console_wq;
+struct waitq *console_waitq(void) { return &console_wq; }
+void eventpoll_release(struct file *f) { (void)f; }      /* no epoll here: lists stay empty */
 
 static bool in_arena(uintptr_t a, size_t n) { return a >= ARENA_ADDR && n <= ARENA_SIZE && a - ARENA_ADDR <= ARENA_SIZE - n; }
 int copy_from_user(void *dst, uintptr_t src, size_t n)
