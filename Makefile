@@ -22,18 +22,41 @@ CFLAGS := $(ARCHFLAGS) -std=gnu11 -O2 -g -ffreestanding -nostdlib -fno-common -f
 ASFLAGS := $(ARCHFLAGS) -g -I. -MMD -MP
 LDFLAGS := -nostdlib -static -T arch/riscv/kernel.ld --no-warn-rwx-segments
 
-SRCS := $(sort $(wildcard arch/riscv/*.c arch/riscv/*.S kernel/*.c kernel/*/*.c drivers/*/*.c ipc/*/*.c net/*.c))
+# lwIP 2.1.3 (third_party/lwip: Debian's source package, fetched by scripts/deps.sh, never committed).
+# Only the sources net/lwip/lwipopts.h's configuration uses. They are compiled with the kernel's flags
+# minus -Werror/-Wextra (third-party warnings are not ours to fix); our port lives in net/lwip/.
+LWIP := third_party/lwip/src
+LWIP_SRCS := $(addprefix $(LWIP)/core/,def.c inet_chksum.c init.c ip.c mem.c memp.c netif.c pbuf.c raw.c \
+	stats.c sys.c tcp.c tcp_in.c tcp_out.c timeouts.c udp.c) \
+	$(addprefix $(LWIP)/core/ipv4/,dhcp.c etharp.c icmp.c ip4.c ip4_addr.c ip4_frag.c) \
+	$(LWIP)/netif/ethernet.c
+CFLAGS += -Inet/lwip -Inet/lwip/compat -I$(LWIP)/include
+CFLAGS_3P := $(filter-out -Werror -Wextra,$(CFLAGS))
+
+SRCS := $(sort $(wildcard arch/riscv/*.c arch/riscv/*.S kernel/*.c kernel/*/*.c drivers/*/*.c ipc/*/*.c net/*.c \
+	net/lwip/*.c)) $(LWIP_SRCS)
 QEMU_BASE = $(QEMU) -machine virt -smp $(SMP) -m $(MEM) -bios $(OPENSBI) -nographic
 
-.PHONY: all deps run test unit systest bench gdb clean
+.PHONY: all deps lwip-check run test unit systest bench gdb clean
 all: $(B)/kernel.elf $(B)/kernel-test.elf $(B)/initramfs.cpio
 
 deps:
 	@bash scripts/deps.sh
 
+# After deps ran, a missing lwIP is an error that says what to do (before anything compiles).
+lwip-check: | deps
+	@test -f $(LWIP)/core/tcp.c -a -f $(LWIP)/include/lwip/opt.h || { \
+		echo "error: lwIP 2.1.3 is missing from third_party/lwip: scripts/deps.sh fetches it" \
+		"(Debian's lwip source package: apt-get source lwip; needs deb-src entries)"; exit 1; }
+$(LWIP_SRCS): | lwip-check
+
 # $(1) = variant name (obj dir suffix), $(2) = extra CFLAGS, $(3) = output elf
 define KERNEL_template
-$(B)/obj$(1)/%.o: %.c | deps
+$(B)/obj$(1)/third_party/%.o: third_party/%.c | deps lwip-check
+	@mkdir -p $$(dir $$@)
+	@echo "  CC$(1)  $$<"
+	@$$(CC) $$(CFLAGS_3P) $(2) -c $$< -o $$@
+$(B)/obj$(1)/%.o: %.c | deps lwip-check
 	@mkdir -p $$(dir $$@)
 	@echo "  CC$(1)  $$<"
 	@$$(CC) $$(CFLAGS) $(2) -c $$< -o $$@
@@ -64,7 +87,7 @@ $(eval $(call KERNEL_template,-test,-DCONFIG_SELFTEST,$(B)/kernel-test.elf))
 # User programs: static Linux riscv64 binaries, packed into a newc initramfs.
 UCC := riscv64-linux-gnu-gcc
 UCFLAGS := -static -O2 -g -Wall -Wno-stringop-overread -Wno-stringop-overflow -Wno-array-bounds
-USER_PROGS := $(B)/user/init $(B)/user/hello
+USER_PROGS := $(B)/user/init $(B)/user/hello $(B)/user/cat
 USER_TESTS := $(patsubst user/tests/%.c,$(B)/user/tests/%,$(wildcard user/tests/*.c))
 USER_BENCH := $(patsubst user/bench/%.c,$(B)/user/bench/%,$(wildcard user/bench/*.c))
 
@@ -77,6 +100,7 @@ $(B)/initramfs.cpio: $(USER_PROGS) $(USER_TESTS) $(USER_BENCH)
 	@rm -rf $(B)/rootfs && mkdir -p $(B)/rootfs/bin $(B)/rootfs/tests $(B)/rootfs/bench $(B)/rootfs/tmp
 	@cp $(B)/user/init $(B)/rootfs/init
 	@cp $(B)/user/hello $(B)/rootfs/bin/hello
+	@cp $(B)/user/cat $(B)/rootfs/bin/cat
 	@cp $(USER_TESTS) $(B)/rootfs/tests/
 	@cp $(USER_BENCH) $(B)/rootfs/bench/
 	@cd $(B)/rootfs && find . | LC_ALL=C sort | cpio -o -H newc --quiet > ../initramfs.cpio

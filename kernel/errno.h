@@ -34,5 +34,6 @@
 #define ENOSYS 38
 #define ENOTEMPTY 39
 #define ELOOP 40
+#define ENOBUFS 105
 #define ETIMEDOUT 110
 #endif

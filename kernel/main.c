@@ -216,6 +216,7 @@ void kmain(unsigned long hartid, paddr_t dtb_pa)
 	       (unsigned long long)(ps.free * PAGE_SIZE / 1024), (unsigned long long)(ps.used * PAGE_SIZE / 1024));
 	systime_init();
 	fs_init();
+	net_proc_init();                   /* /proc/net/dev, /proc/net/squeue, /proc/interrupts */
 	if (platform.initrd_end > platform.initrd_start)
 		start_user_space();
 	else

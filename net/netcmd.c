@@ -8,10 +8,17 @@
  *   rxtypes [dev]                     receive counters by ethertype
  *   rxwait <dev> <count> [ms]         sleep until count ETH_P_EXP frames arrived; prints the rate
  *   netirq <dev> <cpu>                route the device's IRQ to another CPU
+ *   ping [-q] [-c n] [-i ms] [-W ms] [-s bytes] <a.b.c.d>   ICMP echo from the kernel's stack
+ *   netstat                           lwIP's protocol counters
+ *   sqstat                            the squeues' counters (/proc/net/squeue)
+ *   sqstress [items]                  squeue stress test (net/sqstress.c)
+ *   tcpsink [port], tcpsend <a.b.c.d> <port> <MiB> [n]   raw-API TCP before sockets (net/tcptest.c)
  * They run in the monitor thread (thread context: they may sleep, never holding a lock).
  */
 #include "net/netdev.h"
 #include "net/rxsink.h"
+#include "net/stack.h"
+#include "net/ipconfig.h"
 #include "drivers/plic/plic.h"
 #include "kernel/errno.h"
 #include "kernel/kmalloc.h"
@@ -30,6 +37,11 @@
 #define TXBURST_SEQ_OFF ETH_HLEN       /* 32-bit big-endian sequence number after the header */
 #define MAX_RX_TYPES 32
 #define MAX_SIZES 8
+#define PING_DEFAULT_COUNT 4
+#define PING_DEFAULT_INTERVAL_MS 1000
+#define PING_DEFAULT_TIMEOUT_MS 1000
+#define PING_DEFAULT_SIZE 56
+#define SQSTAT_BUF 4096
 
 static const uint8_t default_src_ip[IPV4_ALEN] = { 10, 0, 2, 15 };
 static const uint8_t broadcast[ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
@@ -81,21 +93,41 @@ static void print_counters(struct net_device *dev)
 	printk("  interrupts %llu polls %llu\n", U(s.interrupts), U(s.polls));
 }
 
+/* The stack's view: address, mask, gateway, how configured. */
+static void print_inet(struct net_device *dev)
+{
+	struct stack_ifinfo info;
+	if (stack_if_info(dev, &info) < 0)
+		return;
+	if (!info.addr) {
+		printk("  inet none%s\n", info.dhcp ? " (dhcp pending)" : "");
+		return;
+	}
+	char a[16], g[16];
+	ipv4_format(info.addr, a);
+	ipv4_format(info.gw, g);
+	printk("  inet %s/%d gw %s (%s)\n", a, ipv4_mask_len(info.mask), g,
+	       info.loopback ? "loopback" : info.dhcp ? "dhcp" : "static");
+}
+
+static void show_dev(struct net_device *d)
+{
+	netdev_print(d);
+	print_inet(d);
+	print_counters(d);
+}
+
 static void cmd_ifconfig(int argc, char **argv)
 {
 	if (argc > 1) {
 		struct net_device *d = get_dev(argv[1]);
-		if (d) {
-			netdev_print(d);
-			print_counters(d);
-		}
+		if (d)
+			show_dev(d);
 		return;
 	}
 	int n = 0;
-	for (struct net_device *d = netdev_next(NULL); d; d = netdev_next(d), n++) {
-		netdev_print(d);
-		print_counters(d);
-	}
+	for (struct net_device *d = netdev_next(NULL); d; d = netdev_next(d), n++)
+		show_dev(d);
 	if (!n)
 		printk("no network devices\n");
 }
@@ -292,6 +324,58 @@ static void cmd_netirq(int argc, char **argv)
 	netdev_print(dev);
 }
 
+static void cmd_ping(int argc, char **argv)
+{
+	unsigned long count = PING_DEFAULT_COUNT, interval = PING_DEFAULT_INTERVAL_MS;
+	unsigned long timeout = PING_DEFAULT_TIMEOUT_MS, size = PING_DEFAULT_SIZE;
+	const char *target = NULL;
+	bool quiet = false;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-q")) {
+			quiet = true;
+			continue;
+		}
+		unsigned long *opt = !strcmp(argv[i], "-c") ? &count : !strcmp(argv[i], "-i") ? &interval :
+				     !strcmp(argv[i], "-W") ? &timeout : !strcmp(argv[i], "-s") ? &size : NULL;
+		if (opt) {
+			if (i + 1 >= argc || !parse_num(argv[i + 1], opt))
+				goto usage;
+			i++;
+		} else if (!target) {
+			target = argv[i];
+		} else {
+			goto usage;
+		}
+	}
+	uint32_t dst;
+	if (!target || !ipv4_parse(target, strlen(target), &dst) || !count)
+		goto usage;
+	stack_ping(dst, (int)MIN(count, 100000UL), (unsigned)MIN(interval, 60000UL), (unsigned)MIN(timeout, 60000UL),
+		   (unsigned)MIN(size, 65535UL), quiet);
+	return;
+usage:
+	printk("usage: ping [-q] [-c count] [-i interval-ms] [-W timeout-ms] [-s bytes] <a.b.c.d>\n");
+}
+
+static void cmd_netstat(int argc __unused, char **argv __unused) { stack_print_stats(); }
+
+static void cmd_sqstat(int argc __unused, char **argv __unused)
+{
+	char *buf = kmalloc(SQSTAT_BUF);
+	if (!buf)
+		return;
+	size_t n = squeue_show(buf, SQSTAT_BUF);
+	for (size_t i = 0; i < n;) {             /* a line at a time: printk formats at most 512 bytes */
+		size_t j = i;
+		while (j < n && buf[j] != '\n')
+			j++;
+		buf[j] = 0;
+		printk("%s\n", buf + i);
+		i = j + 1;
+	}
+	kfree(buf);
+}
+
 void net_cmds_init(void)
 {
 	monitor_add_command("ifconfig", "network devices and counters [dev]", cmd_ifconfig);
@@ -301,4 +385,10 @@ void net_cmds_init(void)
 	monitor_add_command("rxtypes", "receive counters by ethertype [dev]", cmd_rxtypes);
 	monitor_add_command("rxwait", "rxwait <dev> <count> [ms]: wait for 0x88b5 frames, print rate", cmd_rxwait);
 	monitor_add_command("netirq", "netirq <dev> <cpu>: route a device's interrupt", cmd_netirq);
+	monitor_add_command("ping", "ping [-q] [-c n] [-i ms] [-W ms] [-s bytes] <a.b.c.d>: ICMP echo", cmd_ping);
+	monitor_add_command("netstat", "lwIP protocol counters", cmd_netstat);
+	monitor_add_command("sqstat", "squeue counters (as /proc/net/squeue)", cmd_sqstat);
+	monitor_add_command("sqstress", "sqstress [items]: cross-CPU squeue stress, checks order", cmd_sqstress);
+	monitor_add_command("tcpsink", "tcpsink [port]: in-kernel TCP discard server (no port: counters)", cmd_tcpsink);
+	monitor_add_command("tcpsend", "tcpsend <a.b.c.d> <port> <MiB> [conns]: in-kernel TCP sender", cmd_tcpsend);
 }

@@ -29,18 +29,30 @@
  * Transmit: netdev_xmit retries ops->start_xmit; on BUSY it sleeps on dev->tx_wait until
  * netdev_tx_wake bumps dev->tx_wake_gen (sampled before the attempt, so a wake between the
  * attempt and the sleep is not lost), bounded by NETDEV_TX_TIMEOUT_MS.
+ * netdev_xmit_nosleep (the stack's) never sleeps: under txq_lock it first sends what the backlog
+ * holds, then the new frame, and copies what the ring will not take into the backlog (in order).
+ * netdev_tx_wake sets txq_flush and schedules a poll round (without counting an interrupt), and
+ * the poll thread flushes before it polls. A wake racing with a BUSY is not lost: the sender
+ * samples tx_wake_gen before the attempt and flushes again if it moved after the frame was queued,
+ * while netdev_tx_wake reads txq_len after bumping tx_wake_gen (both sequentially consistent).
+ *
+ * Receive: netdev_rx validates and counts the frame, feeds the ethertype counters (rxsink.c) and
+ * hands IPv4 and ARP frames to the stack (stack_input, net/stack.c).
  *
  * Locks: registry_lock guards the device list and naming; dev->poll_lock guards poll_state,
  * poll_again and poll_cpu; pollcpu[c].lock guards CPU c's poll list. Order: poll_lock -> list
- * lock -> (irq_lock inside irq_unmask). The per-CPU counters need no lock: each CPU writes only its
- * own, with interrupts off.
+ * lock -> (irq_lock inside irq_unmask); txq_lock -> the driver's ring lock. The per-CPU counters
+ * need no lock: each CPU writes only its own, with interrupts off.
  */
 #include "net/netdev.h"
 #include "net/drivers.h"
 #include "net/rxsink.h"
+#include "net/squeue.h"
+#include "net/stack.h"
 #include "drivers/pci/pci.h"
 #include "drivers/plic/plic.h"
 #include "kernel/errno.h"
+#include "kernel/kmalloc.h"
 #include "kernel/printk.h"
 #include "kernel/sched.h"
 #include "kernel/string.h"
@@ -49,6 +61,14 @@
 enum { POLL_IDLE, POLL_SCHEDULED, POLL_RUNNING };
 
 #define MAX_NAME_UNIT 100            /* eth0 .. eth99 */
+#define LO_DEV_MTU 65535             /* the stack's netif mtu is 16 bits */
+
+/* a frame waiting in a device's transmit backlog */
+struct txq_frame {
+	struct list_head node;
+	size_t len;
+	uint8_t data[];
+};
 
 struct poll_cpu {
 	struct spinlock lock;
@@ -108,6 +128,11 @@ int netdev_register(struct net_device *dev, const char *name_prefix)
 	dev->poll_again = false;
 	dev->poll_cpu = -1;
 	dev->tx_wake_gen = 0;
+	dev->stack = NULL;
+	spin_init(&dev->txq_lock, "txq");
+	list_init(&dev->txq);
+	dev->txq_len = 0;
+	dev->txq_flush = 0;
 	dev->flags &= ~NETDEV_UP;
 	if (!dev->mtu)
 		dev->mtu = ETH_DATA_LEN;
@@ -117,9 +142,14 @@ int netdev_register(struct net_device *dev, const char *name_prefix)
 	spin_lock(&registry_lock);
 	int unit = 0;
 	for (; unit < MAX_NAME_UNIT; unit++) {
-		snprintf(dev->name, sizeof(dev->name), "%s%d", name_prefix, unit);
+		if (dev->flags & NETDEV_LOOPBACK)      /* "lo", no unit */
+			strlcpy(dev->name, name_prefix, sizeof(dev->name));
+		else
+			snprintf(dev->name, sizeof(dev->name), "%s%d", name_prefix, unit);
 		if (!find_by_name_locked(dev->name))
 			break;
+		if (dev->flags & NETDEV_LOOPBACK)
+			unit = MAX_NAME_UNIT - 1;
 	}
 	if (unit == MAX_NAME_UNIT) {
 		spin_unlock(&registry_lock);
@@ -158,6 +188,15 @@ void netdev_unregister(struct net_device *dev)
 	list_del(&dev->list);
 	spin_unlock(&registry_lock);
 	wake_all(&dev->tx_wait);
+	spin_lock(&dev->txq_lock);
+	while (!list_empty(&dev->txq)) {
+		struct txq_frame *t = list_first_entry(&dev->txq, struct txq_frame, node);
+		list_del(&t->node);
+		kfree(t);
+		NETDEV_STAT_INC(dev, tx_dropped);
+	}
+	dev->txq_len = 0;
+	spin_unlock(&dev->txq_lock);
 	rxsink_detach(dev);
 }
 
@@ -230,11 +269,12 @@ static bool enqueue_poll(struct net_device *dev, int cpu)
 	return was_empty;
 }
 
-void netdev_schedule_poll(struct net_device *dev)
+/* Put dev on this CPU's poll list (or note that its running poll must run again). */
+static void schedule_poll(struct net_device *dev)
 {
+	irq_push_off();
 	int cpu = cpu_id();
 	bool wake = false;
-	NETDEV_STAT_INC(dev, interrupts);
 	spin_lock(&dev->poll_lock);
 	if (dev->poll_state == POLL_IDLE) {
 		if (!pollcpu[cpu].thread)        /* before net_init started the threads: CPU 0's */
@@ -245,9 +285,18 @@ void netdev_schedule_poll(struct net_device *dev)
 	}
 	int target = dev->poll_cpu;
 	spin_unlock(&dev->poll_lock);
+	irq_pop_off();
 	if (wake)
 		wake_one(&pollcpu[target].wq);
 }
+
+void netdev_schedule_poll(struct net_device *dev)
+{
+	NETDEV_STAT_INC(dev, interrupts);
+	schedule_poll(dev);
+}
+
+static void txq_flush(struct net_device *dev);
 
 void netdev_poll_done(struct net_device *dev __unused) {}
 
@@ -273,6 +322,8 @@ static void poll_thread(void *arg)
 		dev->poll_again = false;
 		spin_unlock(&dev->poll_lock);
 
+		if (__atomic_exchange_n(&dev->txq_flush, 0, __ATOMIC_ACQ_REL))
+			txq_flush(dev);
 		NETDEV_STAT_INC(dev, polls);
 		int done = dev->ops->poll(dev, NETDEV_POLL_BUDGET);
 		bool unmasked = false;
@@ -310,6 +361,9 @@ void netdev_rx(struct net_device *dev, const void *frame, size_t len)
 	s->rx_bytes += len;
 	irq_pop_off();
 	rxsink_input(dev, frame, len);
+	uint16_t type = (uint16_t)(f[2 * ETH_ALEN] << 8 | f[2 * ETH_ALEN + 1]);
+	if (type == ETH_P_IP || type == ETH_P_ARP)
+		stack_input(dev, frame, len);
 }
 
 /* ---- transmit ---- */
@@ -360,6 +414,89 @@ void netdev_tx_wake(struct net_device *dev)
 	__atomic_fetch_add(&dev->tx_wake_gen, 1, __ATOMIC_SEQ_CST);
 	if (waitq_active(&dev->tx_wait))
 		wake_all(&dev->tx_wait);
+	if (__atomic_load_n(&dev->txq_len, __ATOMIC_SEQ_CST) && !__atomic_exchange_n(&dev->txq_flush, 1, __ATOMIC_ACQ_REL))
+		schedule_poll(dev);
+}
+
+static void count_tx(struct net_device *dev, size_t len)
+{
+	irq_push_off();
+	struct netdev_stats *s = netdev_stats_this_cpu(dev);
+	s->tx_packets++;
+	s->tx_bytes += len;
+	irq_pop_off();
+}
+
+/* Sends backlog frames until the ring is full or the backlog empty. txq_lock held. */
+static void txq_flush_locked(struct net_device *dev)
+{
+	while (!list_empty(&dev->txq)) {
+		struct txq_frame *t = list_first_entry(&dev->txq, struct txq_frame, node);
+		if (!(dev->flags & NETDEV_UP)) {
+			NETDEV_STAT_INC(dev, tx_dropped);
+		} else if (dev->ops->start_xmit(dev, t->data, t->len) == NETDEV_TX_OK) {
+			count_tx(dev, t->len);
+		} else {
+			NETDEV_STAT_INC(dev, tx_busy);
+			return;
+		}
+		list_del(&t->node);
+		__atomic_store_n(&dev->txq_len, dev->txq_len - 1, __ATOMIC_SEQ_CST);
+		kfree(t);
+	}
+}
+
+static void txq_flush(struct net_device *dev)
+{
+	spin_lock(&dev->txq_lock);
+	txq_flush_locked(dev);
+	spin_unlock(&dev->txq_lock);
+}
+
+int netdev_xmit_nosleep(struct net_device *dev, const void *frame, size_t len)
+{
+	uint8_t padded[ETH_ZLEN];
+	if (len < ETH_HLEN || len > dev->mtu + ETH_HLEN + VLAN_HLEN) {
+		NETDEV_STAT_INC(dev, tx_errors);
+		return -EINVAL;
+	}
+	if (!(dev->flags & NETDEV_UP)) {
+		NETDEV_STAT_INC(dev, tx_dropped);
+		return -EIO;
+	}
+	if (len < ETH_ZLEN) {
+		memcpy(padded, frame, len);
+		memset(padded + len, 0, ETH_ZLEN - len);
+		frame = padded;
+		len = ETH_ZLEN;
+	}
+	int err = 0;
+	spin_lock(&dev->txq_lock);
+	uint32_t gen = __atomic_load_n(&dev->tx_wake_gen, __ATOMIC_SEQ_CST);
+	txq_flush_locked(dev);
+	if (list_empty(&dev->txq)) {
+		if (dev->ops->start_xmit(dev, frame, len) == NETDEV_TX_OK) {
+			count_tx(dev, len);
+			spin_unlock(&dev->txq_lock);
+			return 0;
+		}
+		NETDEV_STAT_INC(dev, tx_busy);
+	}
+	struct txq_frame *t = dev->txq_len < NETDEV_TX_BACKLOG ? kmalloc(sizeof(*t) + len) : NULL;
+	if (!t) {
+		NETDEV_STAT_INC(dev, tx_dropped);
+		err = -ENOBUFS;
+	} else {
+		t->len = len;
+		memcpy(t->data, frame, len);
+		list_add_tail(&t->node, &dev->txq);
+		__atomic_store_n(&dev->txq_len, dev->txq_len + 1, __ATOMIC_SEQ_CST);
+		/* space freed since we sampled gen? netdev_tx_wake may have missed our frame: retry */
+		if (__atomic_load_n(&dev->tx_wake_gen, __ATOMIC_SEQ_CST) != gen)
+			txq_flush_locked(dev);
+	}
+	spin_unlock(&dev->txq_lock);
+	return err;
 }
 
 /* ---- start-up ---- */
@@ -390,6 +527,27 @@ void netdev_print(struct net_device *dev)
 	       dev->flags & NETDEV_UP ? "up" : "down", dev->flags & NETDEV_LINK ? " link" : " no-link");
 }
 
+/* ---- lo ---- */
+
+/* Frames sent on lo with netdev_xmit (raw tools) come straight back in; IP traffic on lo goes
+ * through the stack's netif (net/stack.c) and is counted on this device there. */
+static int lo_xmit(struct net_device *dev, const void *frame, size_t len)
+{
+	netdev_rx(dev, frame, len);
+	return NETDEV_TX_OK;
+}
+
+static int lo_poll(struct net_device *dev __unused, int budget __unused) { return 0; }
+
+static const struct net_device_ops lo_ops = { .start_xmit = lo_xmit, .poll = lo_poll };
+static struct net_device lo_dev = {
+	.mtu = LO_DEV_MTU,
+	.irq = -1,
+	.flags = NETDEV_LOOPBACK | NETDEV_LINK,
+	.driver = "loopback",
+	.ops = &lo_ops,
+};
+
 void net_init(void)
 {
 	for (int c = 0; c < ncpus; c++) {
@@ -406,6 +564,9 @@ void net_init(void)
 			panic("net: cannot start %s", name);
 	}
 	net_cmds_init();
+	squeue_init();
+	if (netdev_register(&lo_dev, "lo") < 0)
+		panic("net: cannot register lo");
 	virtio_net_mmio_probe_all();
 	virtio_net_pci_register();
 	e1000_register();
@@ -413,10 +574,12 @@ void net_init(void)
 	pci_init();
 	/* drivers may have (re)registered their IRQs after netdev_register: apply the spread again */
 	int n = 0;
-	for (struct net_device *d = netdev_next(NULL); d; d = netdev_next(d), n++) {
+	for (struct net_device *d = netdev_next(NULL); d; d = netdev_next(d)) {
 		if (d->irq > 0)
 			netdev_set_irq_affinity(d, d->irq_cpu);
 		netdev_print(d);
+		n += !(d->flags & NETDEV_LOOPBACK);
 	}
-	printk("net: %d device%s\n", n, n == 1 ? "" : "s");
+	printk("net: %d device%s\n", n, n == 1 ? "" : "s");   /* NICs; lo is always there */
+	stack_init();
 }

@@ -32,14 +32,26 @@
  * netdev_xmit() counts tx packets/bytes, and on BUSY sleeps on dev->tx_wait until then (bounded by
  * NETDEV_TX_TIMEOUT_MS, after which the frame is counted in tx_dropped). No frame is dropped
  * silently: a real drop is counted.
+ * The stack transmits with netdev_xmit_nosleep() (it holds the stack lock and must not sleep): a
+ * frame the ring cannot take is copied to the device's transmit backlog (at most NETDEV_TX_BACKLOG
+ * frames, sent in order before any newer frame), and beyond that dropped and counted in tx_dropped
+ * (TCP retransmits). The backlog is flushed by the next stack transmit and by the device's poll
+ * thread after netdev_tx_wake (which schedules a poll round that flushes first).
  *
  * Interrupt affinity: net_init spreads the devices' IRQs over the online harts (the i-th device
  * with an IRQ goes to CPU (i + 1) % ncpus); netdev_set_irq_affinity moves one.
  *
+ * Receive into the stack: netdev_rx counts the frame, feeds the ethertype counters (net/rxsink.c:
+ * rxtypes, arping, rxwait) and hands IPv4 and ARP frames to stack_input (net/stack.c), which copies
+ * each into a pbuf, classifies it by flow and enters the owning squeue. Frames of other types stop
+ * at the counters.
+ *
  * Locks: the registry lock guards the device list and the name/ifindex counters; each device's
  * poll_lock guards its poll state; each CPU's poll list has its own lock (order: poll_lock, then the
- * list lock). Drivers keep their own ring locks; netdev_rx and netdev_tx_wake take only short
- * internal locks and never sleep, so a driver may call them with its own lock held.
+ * list lock). txq_lock guards the transmit backlog and is taken before the driver's ring lock
+ * (start_xmit is called under it). Drivers keep their own ring locks; netdev_rx and netdev_tx_wake
+ * take only short internal locks and never sleep, so a driver may call them with its own lock held
+ * (netdev_rx then queues to the squeues instead of running the stack inline: squeue.h).
  */
 #ifndef NET_NETDEV_H
 #define NET_NETDEV_H
@@ -59,6 +71,7 @@
 #define ETH_MAX_FRAME (ETH_FRAME_LEN + VLAN_HLEN)   /* largest frame netdev_rx accepts (802.1Q only) */
 #define NETDEV_POLL_BUDGET 64
 #define NETDEV_TX_TIMEOUT_MS 2000
+#define NETDEV_TX_BACKLOG 1024         /* frames the stack may queue behind a full ring, per device */
 
 #define ETH_P_IP   0x0800
 #define ETH_P_ARP  0x0806
@@ -77,6 +90,7 @@
 /* flags */
 #define NETDEV_UP       0x1
 #define NETDEV_LINK     0x2    /* carrier */
+#define NETDEV_LOOPBACK 0x4    /* lo: named without a unit number, no IRQ */
 
 struct netdev_stats {
 	uint64_t rx_packets, rx_bytes, rx_dropped, rx_errors;
@@ -86,6 +100,7 @@ struct netdev_stats {
 
 struct net_device;
 struct netdev_rx_sink;
+struct stack_if;
 
 struct net_device_ops {
 	int (*open)(struct net_device *dev);      /* optional; called by netdev_register */
@@ -117,7 +132,13 @@ struct net_device {
 	int poll_cpu;                /* CPU whose list it is on or whose thread polls it */
 	int irq_cpu;                 /* CPU its IRQ is routed to */
 	volatile uint32_t tx_wake_gen;   /* bumped by netdev_tx_wake */
-	struct netdev_rx_sink *sink; /* receive counters by ethertype (the stub stack) */
+	struct netdev_rx_sink *sink; /* receive counters by ethertype (net/rxsink.c) */
+	struct stack_if *stack;      /* the stack's interface (lwIP netif); NULL until attached */
+	/* transmit backlog for netdev_xmit_nosleep (txq_lock) */
+	struct spinlock txq_lock;
+	struct list_head txq;
+	unsigned txq_len;            /* written under txq_lock, read without it */
+	uint32_t txq_flush;          /* atomic: netdev_tx_wake asked the poll thread to flush */
 };
 
 /* Add n to one of this CPU's counters of dev (any context: it disables interrupts around it). */
@@ -150,10 +171,13 @@ void netdev_rx(struct net_device *dev, const void *frame, size_t len);   /* the 
 /* Transmit path: 0, -EAGAIN (ring full and !wait), -EINVAL (bad length), -EIO (device down),
  * -ETIMEDOUT (no space within NETDEV_TX_TIMEOUT_MS; counted as a drop). Thread context if wait. */
 int netdev_xmit(struct net_device *dev, const void *frame, size_t len, bool wait);
+/* Never sleeps (the stack's transmit, any non-interrupt context): 0 when sent or queued in the
+ * backlog, -ENOBUFS when the backlog is full (dropped, counted), -EINVAL, -EIO as netdev_xmit. */
+int netdev_xmit_nosleep(struct net_device *dev, const void *frame, size_t len);
 void netdev_tx_wake(struct net_device *dev);
 
-/* The stub receive sink (until the stack exists, net/rxsink.c): per-CPU frame and byte counters
- * by ethertype, the last few ARP replies, and a watch on ETH_P_EXP frames for tests and benches. */
+/* The receive counters by ethertype (net/rxsink.c): per-CPU frame and byte counters by ethertype,
+ * the last few ARP replies, and a watch on ETH_P_EXP frames for tests and benches. */
 #define RX_SINK_TYPES 16               /* ethertypes counted per CPU; later ones go to "other" */
 #define RX_SINK_OTHER 0xffff
 struct netdev_rx_type_stats { uint16_t type; uint64_t frames, bytes; };
@@ -161,7 +185,8 @@ struct netdev_rx_type_stats { uint16_t type; uint64_t frames, bytes; };
 int netdev_rx_types(struct net_device *dev, struct netdev_rx_type_stats *out, int max);
 
 void netdev_print(struct net_device *dev);   /* one line: name, driver, MAC, MTU, IRQ and CPU ... */
-void net_init(void);          /* after SMP start: poll threads, drivers, PCI, monitor commands */
-void net_cmds_init(void);     /* net/netcmd.c: ifconfig, arping, txburst, rxtypes, rxwait */
+void net_init(void);          /* after SMP start: poll threads, squeues, lo, drivers, PCI, the stack */
+void net_proc_init(void);     /* after fs_init: /proc/net/dev, /proc/net/squeue, /proc/interrupts */
+void net_cmds_init(void);     /* net/netcmd.c: ifconfig, arping, txburst, rxtypes, rxwait, ping ... */
 
 #endif

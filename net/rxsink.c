@@ -1,5 +1,6 @@
 /*
- * The stub receive sink: where netdev_rx delivers valid frames until the stack exists.
+ * Receive taps: every valid frame netdev_rx accepts passes here before IPv4 and ARP frames go on to
+ * the stack (net/stack.c).
  *
  * Theory. Counting must stay exact at full rate on several CPUs without a shared lock, so each
  * device has a per-CPU table of (ethertype, frames, bytes) written only by its own CPU with

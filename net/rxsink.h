@@ -1,7 +1,8 @@
 /*
- * The stub receive sink behind netdev_rx until Stage 5 connects the squeues (net/rxsink.c):
- * counters by ethertype, the last ARP replies (for arping), and a watch that counts ETH_P_EXP
- * frames on one device and wakes a waiter when a target count arrives (rxwait, benches).
+ * Receive taps in netdev_rx, ahead of the stack (net/rxsink.c): counters by ethertype, the last ARP
+ * replies (for arping, which works below the stack), and a watch that counts ETH_P_EXP frames on
+ * one device and wakes a waiter when a target count arrives (rxwait, benches). Every valid frame
+ * passes here; IPv4 and ARP frames then go on to the stack (stack_input).
  */
 #ifndef NET_RXSINK_H
 #define NET_RXSINK_H

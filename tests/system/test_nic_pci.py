@@ -223,7 +223,7 @@ def tap_stat(ns, name):
 def boot_on_tap(boot, ns, model):
     cmd = ["ip", "netns", "exec", ns, "qemu-system-riscv64", "-machine", "virt", "-smp", "4", "-m", "512M",
            "-bios", OPENSBI, "-kernel", TEST_KERNEL, "-display", "none", "-serial", "stdio",
-           "-monitor", "none", "-no-reboot",
+           "-monitor", "none", "-no-reboot", "-append", "ip=off",    # no DHCP: the frame counts are exact
            "-netdev", "tap,id=n0,ifname=tap0,script=no,downscript=no", "-device", device_arg(model, "n0")]
     return boot(cmd=cmd)
 

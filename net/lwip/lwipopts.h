@@ -1,0 +1,127 @@
+/*
+ * lwIP 2.1.3 configuration for Ember (the port: net/lwip/; the theory of how lwIP is entered:
+ * net/squeue.c and net/stack.h).
+ *
+ * Mode. NO_SYS=1 with the raw API only: lwIP never creates threads or blocks. It is entered from
+ * squeue callbacks, which always run with the stack lock held (one global spinlock: lwIP's state is
+ * global), and never from interrupt context. LWIP_ASSERT_CORE_LOCKED checks that on every entry to
+ * the core.
+ *
+ * Memory. MEM_LIBC_MALLOC + MEMP_MEM_MALLOC: every lwIP allocation (heap and "pools" alike) is a
+ * kmalloc/kfree through ember_lwip_malloc (net/lwip/sys_arch.c). There is no fixed heap to size and
+ * no per-type pool limit (MEMP_NUM_* are unused); limits come from TCP_SND_BUF, TCP_WND, the
+ * listen backlog and the squeue queue bound. The kernel allocator is thread-safe, and the few
+ * places lwIP touches shared counters or pbuf reference counts outside the core are covered by
+ * SYS_LIGHTWEIGHT_PROT (a leaf spinlock in sys_arch.c), which is what lets the socket layer read and
+ * free received pbufs outside the stack lock (net/stack.h).
+ *
+ * Protocols. IPv4 with ARP, ICMP (echo replies), raw pcbs (ping, SOCK_RAW), UDP, TCP (window
+ * scaling, SACK for out-of-order data, listen backlog, keepalive), DHCP client, IP fragmentation and
+ * reassembly. Loopback: lwIP's own loopback queue is off (LWIP_NETIF_LOOPBACK 0); net/stack.c has
+ * an "lo" netif (127.0.0.1/8) whose output re-enters the squeues, and sends traffic for our own
+ * addresses through it too, so loopback traffic is classified and serialized like wire traffic.
+ */
+#ifndef EMBER_LWIPOPTS_H
+#define EMBER_LWIPOPTS_H
+
+/* ---- system ---- */
+#define NO_SYS                          1
+#define SYS_LIGHTWEIGHT_PROT            1
+#define LWIP_TIMERS                     1
+#define LWIP_SOCKET                     0
+#define LWIP_NETCONN                    0
+#define LWIP_NETIF_API                  0
+#define LWIP_CALLBACK_API               1
+#define LWIP_ASSERT_CORE_LOCKED()       ember_lwip_assert_core_locked()
+void ember_lwip_assert_core_locked(void);
+
+/* ---- memory: all from kmalloc ---- */
+#define MEM_LIBC_MALLOC                 1
+#define MEMP_MEM_MALLOC                 1
+#define MEM_ALIGNMENT                   8
+#define mem_clib_malloc                 ember_lwip_malloc
+#define mem_clib_free                   ember_lwip_free
+#define mem_clib_calloc                 ember_lwip_calloc
+#include <stddef.h>
+void *ember_lwip_malloc(size_t size);
+void ember_lwip_free(void *p);
+void *ember_lwip_calloc(size_t n, size_t size);
+#define MEMP_NUM_SYS_TIMEOUT            32
+#define PBUF_POOL_SIZE                  64     /* unused as a limit with MEMP_MEM_MALLOC */
+#define LWIP_SUPPORT_CUSTOM_PBUF        1      /* received frames: one kmalloc holds item, pbuf, bytes */
+
+/* ---- interfaces ---- */
+#define LWIP_SINGLE_NETIF               0
+#define LWIP_NETIF_HOSTNAME             1
+#define LWIP_NETIF_STATUS_CALLBACK      1
+#define LWIP_NETIF_LINK_CALLBACK        0
+#define LWIP_NETIF_LOOPBACK             0      /* net/stack.c's lo netif instead */
+#define LWIP_HAVE_LOOPIF                0
+#define LWIP_NETIF_TX_SINGLE_PBUF       1      /* TCP builds one pbuf per segment: no gather at xmit */
+#define LWIP_CHECKSUM_CTRL_PER_NETIF    1      /* lo neither computes nor checks checksums */
+#define LWIP_ETHERNET                   1
+#define ETH_PAD_SIZE                    0      /* the receive path aligns the IP header itself */
+
+/* ---- IPv4, ARP, ICMP, raw ---- */
+#define LWIP_IPV4                       1
+#define LWIP_IPV6                       0
+#define LWIP_ARP                        1
+#define ARP_TABLE_SIZE                  64
+#define ARP_QUEUEING                    1
+#define ARP_QUEUE_LEN                   16
+#define ETHARP_SUPPORT_VLAN             0
+#define IP_FORWARD                      0
+#define IP_REASSEMBLY                   1
+#define IP_FRAG                         1
+#define IP_REASS_MAX_PBUFS              64
+#define IP_DEFAULT_TTL                  64
+#define LWIP_ICMP                       1
+#define LWIP_BROADCAST_PING             0
+#define LWIP_RAW                        1
+#define LWIP_IGMP                       0
+#define LWIP_AUTOIP                     0
+#define LWIP_DNS                        0
+
+/* ---- UDP, DHCP ---- */
+#define LWIP_UDP                        1
+#define LWIP_DHCP                       1
+#define DHCP_DOES_ARP_CHECK             1
+#define LWIP_DHCP_CHECK_LINK_UP         1
+
+/* ---- TCP, tuned for a 1500-byte MTU ---- */
+#define LWIP_TCP                        1
+#define TCP_MSS                         1460
+#define LWIP_WND_SCALE                  1
+#define TCP_RCV_SCALE                   4       /* windows up to 1 MiB */
+#define TCP_WND                         (256 * 1024)
+#define TCP_SND_BUF                     (256 * 1024)
+#define TCP_SND_QUEUELEN                ((4 * (TCP_SND_BUF) + (TCP_MSS - 1)) / (TCP_MSS))
+#define TCP_SNDLOWAT                    (32 * 1024)   /* "writable" threshold; lwIP wants it < 64K - 4 MSS */
+#define TCP_QUEUE_OOSEQ                 1
+#define LWIP_TCP_SACK_OUT               1
+#define LWIP_TCP_MAX_SACK_NUM           4
+#define TCP_LISTEN_BACKLOG              1
+#define TCP_DEFAULT_LISTEN_BACKLOG      0xff
+#define LWIP_TCP_KEEPALIVE              1
+#define TCP_OVERSIZE                    TCP_MSS
+#define LWIP_TCP_TIMESTAMPS             0
+#define TCP_MAXRTX                      12
+#define TCP_SYNMAXRTX                   6
+
+/* ---- statistics: /proc/net/... and the monitor's netstat ---- */
+#define LWIP_STATS                      1
+#define LWIP_STATS_DISPLAY              0
+#define LWIP_STATS_LARGE                1       /* 32-bit counters */
+#define LINK_STATS                      1
+#define ETHARP_STATS                    1
+#define IP_STATS                        1
+#define IPFRAG_STATS                    1
+#define ICMP_STATS                      1
+#define UDP_STATS                       1
+#define TCP_STATS                       1
+#define MEM_STATS                       1
+#define MEMP_STATS                      0
+#define SYS_STATS                       0
+
+
+#endif

@@ -1,0 +1,150 @@
+/*
+ * Network observability: /proc/net/dev, /proc/interrupts and /proc/net/squeue (generated at open
+ * by proc_create's show callbacks, kernel/fs/fs.h), and the monitor's views of the same counters.
+ *
+ * /proc/net/dev and /proc/interrupts follow Linux's layouts (net/core/net-procfs.c and
+ * kernel/irq/proc.c, fs/proc/interrupts.c), so tools that parse them work unchanged.
+ * /proc/net/squeue is Ember's own: one line per squeue, then the stack lock's totals.
+ *
+ * Everything here reads counters without locks (per-CPU or single-writer 64-bit counters: each
+ * load is atomic; a line may mix values from slightly different moments, as on Linux).
+ * The /proc/interrupts file lives here because the network benchmarks needed it first; it only
+ * reads the PLIC's and the CPUs' counters.
+ */
+#include "net/stack.h"
+#include "lwip/stats.h"
+#include "drivers/plic/plic.h"
+#include "kernel/fs/fs.h"
+#include "kernel/printk.h"
+#include "kernel/string.h"
+
+#define U(x) ((unsigned long long)(x))
+
+/* Appends to buf at *n (stays NUL-terminated, never overflows). */
+static void put(char *buf, size_t size, size_t *n, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void put(char *buf, size_t size, size_t *n, const char *fmt, ...)
+{
+	if (*n + 1 >= size)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int w = vsnprintf(buf + *n, size - *n, fmt, ap);
+	va_end(ap);
+	if (w > 0)
+		*n = MIN(*n + (size_t)w, size - 1);
+}
+
+/* ---- /proc/net/dev ---- */
+
+static size_t show_net_dev(char *buf, size_t size)
+{
+	size_t n = 0;
+	put(buf, size, &n, "Inter-|   Receive                                                |  Transmit\n");
+	put(buf, size, &n, " face |bytes    packets errs drop fifo frame compressed multicast|"
+			   "bytes    packets errs drop fifo colls carrier compressed\n");
+	for (struct net_device *d = netdev_next(NULL); d; d = netdev_next(d)) {
+		struct netdev_stats s;
+		netdev_get_stats(d, &s);
+		put(buf, size, &n, "%6s: %7llu %7llu %4llu %4llu %4llu %5llu %10llu %9llu %8llu %7llu %4llu %4llu %4llu %5llu %7llu %10llu\n",
+		    d->name, U(s.rx_bytes), U(s.rx_packets), U(s.rx_errors), U(s.rx_dropped), U(0), U(0), U(0), U(0),
+		    U(s.tx_bytes), U(s.tx_packets), U(s.tx_errors), U(s.tx_dropped), U(0), U(0), U(0), U(0));
+	}
+	return n;
+}
+
+/* ---- /proc/interrupts ---- */
+
+/* The IRQ column is 3 wide (Linux's width for fewer than 1000 IRQs; the kernel's vsnprintf has no
+ * '*' widths, so the widths are spelled out). */
+
+static size_t show_interrupts(char *buf, size_t size)
+{
+	size_t n = 0;
+	put(buf, size, &n, "%11s", "");                 /* IRQ_PREC + 8 columns, as Linux */
+	for (int c = 0; c < ncpus; c++)
+		put(buf, size, &n, "CPU%-8d", c);
+	put(buf, size, &n, "\n");
+	for (int irq = 1; irq <= plic_ndev(); irq++) {
+		const char *name = irq_name(irq);
+		if (!name)
+			continue;
+		put(buf, size, &n, "%3d: ", irq);
+		for (int c = 0; c < ncpus; c++)
+			put(buf, size, &n, "%10llu ", U(irq_count(irq, c)));
+		put(buf, size, &n, " SiFive PLIC %3d Level     %s\n", irq, name);
+	}
+	put(buf, size, &n, "%3s: ", "LOC");
+	for (int c = 0; c < ncpus; c++)
+		put(buf, size, &n, "%10llu ", U(READ_ONCE(cpus[c].timer_irqs)));
+	put(buf, size, &n, "  Local timer interrupts\n");
+	put(buf, size, &n, "%3s: ", "IPI");
+	for (int c = 0; c < ncpus; c++)
+		put(buf, size, &n, "%10llu ", U(READ_ONCE(cpus[c].ipi_irqs)));
+	put(buf, size, &n, "  Inter-processor interrupts\n");
+	return n;
+}
+
+/* ---- /proc/net/squeue ---- */
+
+size_t squeue_show(char *buf, size_t size)
+{
+	size_t n = 0;
+	struct squeue_stats t = { 0 };
+	put(buf, size, &n, "sq cpu        inline        queued      drains  handoffs worker_runs         items"
+			   "  maxq  qlen       lock_ns   lock_max_ns  lock_wait_ns contended\n");
+	for (int c = 0; c < NCPU; c++) {
+		struct squeue *sq = squeue_of_cpu(c);
+		if (!sq)
+			continue;
+		struct squeue_stats s;
+		squeue_get_stats(sq, &s);
+		put(buf, size, &n, "%2d %3d %13llu %13llu %11llu %9llu %11llu %13llu %5llu %5u %13llu %13llu %13llu %9llu\n",
+		    c, s.cpu, U(s.inline_entries), U(s.queued_entries), U(s.drains), U(s.handoffs), U(s.worker_runs),
+		    U(s.items), U(s.max_queue), s.queue_len, U(s.lock_ns), U(s.lock_max_ns), U(s.lock_wait_ns),
+		    U(s.lock_contended));
+		t.inline_entries += s.inline_entries;
+		t.queued_entries += s.queued_entries;
+		t.items += s.items;
+		t.lock_ns += s.lock_ns;
+		t.lock_wait_ns += s.lock_wait_ns;
+		t.lock_contended += s.lock_contended;
+	}
+	put(buf, size, &n, "stack lock: acquisitions %llu held_ns %llu wait_ns %llu contended %llu\n", U(t.items),
+	    U(t.lock_ns), U(t.lock_wait_ns), U(t.lock_contended));
+	put(buf, size, &n, "entries: inline %llu queued %llu; flow bindings %u\n", U(t.inline_entries),
+	    U(t.queued_entries), flow_bound_count());
+	return n;
+}
+
+/* ---- lwIP's protocol counters (monitor: netstat) ---- */
+
+extern uint64_t ember_lwip_asserts, ember_lwip_unlocked_calls;
+
+static void print_proto(const char *name, const struct stats_proto *p)
+{
+	printk("%-6s xmit %u recv %u fw %u drop %u chkerr %u lenerr %u memerr %u rterr %u proterr %u opterr %u err %u\n",
+	       name, p->xmit, p->recv, p->fw, p->drop, p->chkerr, p->lenerr, p->memerr, p->rterr, p->proterr, p->opterr,
+	       p->err);
+}
+
+void stack_print_stats(void)
+{
+	/* a snapshot without the stack lock: counters only, torn values are harmless */
+	print_proto("link", &lwip_stats.link);
+	print_proto("etharp", &lwip_stats.etharp);
+	print_proto("ipfrag", &lwip_stats.ip_frag);
+	print_proto("ip", &lwip_stats.ip);
+	print_proto("icmp", &lwip_stats.icmp);
+	print_proto("udp", &lwip_stats.udp);
+	print_proto("tcp", &lwip_stats.tcp);
+	printk("mem    avail %llu used %llu max %llu err %u\n", U(lwip_stats.mem.avail), U(lwip_stats.mem.used),
+	       U(lwip_stats.mem.max), lwip_stats.mem.err);
+	printk("lwip   asserts %llu unlocked-calls %llu\n", U(ember_lwip_asserts), U(ember_lwip_unlocked_calls));
+}
+
+void net_proc_init(void)
+{
+	if (proc_create("/proc/net/dev", show_net_dev) < 0 || proc_create("/proc/interrupts", show_interrupts) < 0 ||
+	    proc_create("/proc/net/squeue", squeue_show) < 0)
+		printk("net: cannot create the /proc files\n");
+}

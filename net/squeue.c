@@ -1,0 +1,358 @@
+/*
+ * Serialization queues (interface and caller contract in net/squeue.h).
+ *
+ * Theory. This follows the squeue of Solaris FireEngine (illumos usr/src/uts/common/inet/squeue.c),
+ * pared down for a small kernel whose TCP/IP state lives in lwIP behind one lock.
+ *
+ * The problem. Protocol processing for one connection must be serialized (lwIP's pcbs have no
+ * locks of their own), while different connections should be spread over CPUs and stay warm in
+ * one CPU's cache. Locking each connection would cost a lock per packet and per socket call, and
+ * would still leave the question of where the work runs.
+ *
+ * The answer is a queue per CPU that serializes everything bound to it. Each connection is bound
+ * to one squeue for its whole life (net/stack.h says how); every packet for it and every socket
+ * operation on it is an item entered on that squeue. Items on one squeue run one at a time, in
+ * order; items on different squeues may run at the same time on different CPUs, up to the stack
+ * lock below.
+ *
+ * Entering. squeue_enter(sq, item, fn, arg, flags) either runs fn at once on the caller's stack
+ * ("inline"), or appends the item to sq's queue:
+ *   - inline, when the caller is allowed to run protocol code (thread context, no spinlock held,
+ *     not SQ_FILL), runs on sq's CPU, and sq is idle: nobody is processing it (SQS_PROC clear).
+ *     The caller then becomes sq's processor: it runs its item, and (SQ_PROCESS) drains whatever
+ *     queued meanwhile, for at most SQ_DRAIN_NS, after which it hands the squeue to the worker.
+ *     If items were already queued when it arrived, it queues its own behind them and drains,
+ *     so order is kept. This is the fast path of a NIC poll thread whose frame belongs to its
+ *     own CPU: no queueing, no wake-up, no context switch.
+ *   - queued, otherwise. If nobody is processing sq, the worker is woken (wait queue; nothing
+ *     spins); if somebody is, that processor will find the item when it looks at the queue again
+ *     before it lets go (it always looks under sq->lock before clearing SQS_PROC).
+ * Interrupt handlers, spinlock holders and squeue callbacks (which hold the stack lock) never run
+ * inline: they queue. So lwIP is never entered from interrupt context or recursively.
+ *
+ * The worker. One kernel thread per squeue, pinned to its CPU ("squeue/N"). It sleeps on
+ * worker_wq until the queue is non-empty and nobody processes it, then takes SQS_PROC and drains
+ * without a time limit (it is the one whose job it is; kernel preemption keeps it fair).
+ *
+ * Draining takes the whole queue as a chain under sq->lock and runs the chain unlocked, so
+ * producers on other CPUs contend for sq->lock only for the append. A non-worker that runs out of
+ * time in the middle of a chain puts the rest back at the head of the queue before handing off.
+ *
+ * The stack lock. lwIP's state is global, so every callback runs holding one global spinlock,
+ * taken per item (not per drain) to keep hold times short and let squeues interleave. The
+ * per-squeue counters record the time callbacks held it and the time spent waiting for it.
+ *
+ * Invariants
+ *   - At most one processor per squeue: SQS_PROC is set and cleared under sq->lock.
+ *   - An item is on at most one queue, and fn is called exactly once per squeue_enter.
+ *   - A processor clears SQS_PROC only after seeing the queue empty under sq->lock, or after
+ *     waking the worker (handoff, SQ_NODRAIN); so an item is never stranded.
+ *   - The worker's sleep condition is (queue non-empty and SQS_PROC clear); everyone who makes it
+ *     true wakes the worker after dropping sq->lock (wait.h's protocol: no lost wake-up).
+ *   - Processing counters are written only by the current processor; queue counters under
+ *     sq->lock. Readers sum without locks (64-bit loads are atomic on RV64).
+ */
+#include "net/squeue.h"
+#include "kernel/printk.h"
+#include "kernel/sched.h"
+#include "kernel/timer.h"
+#include "kernel/string.h"
+#ifndef HOST_TEST
+#include "arch/riscv/riscv.h"
+#endif
+
+#define SQS_PROC 0x1
+
+static struct squeue squeues[NCPU];
+static struct squeue *online[NCPU];      /* squeues of the online CPUs, for hashing */
+static int nonline;
+static struct squeue *running[NCPU];     /* per CPU: squeue whose callback runs now (stack lock held) */
+static struct spinlock stack_lock = SPINLOCK_INIT("stack");
+
+/* ---- context ---- */
+
+#ifdef HOST_TEST
+bool squeue_test_atomic;
+static bool atomic_context(void) { return squeue_test_atomic; }
+#else
+/* True where protocol code must not run on the caller's stack: interrupt handlers (SIE is off
+ * while one runs) and anything holding a spinlock (the stack lock included). */
+static bool atomic_context(void) { return this_cpu()->noff != 0 || !intr_enabled(); }
+#endif
+
+bool stack_lock_held(void) { return spin_holding(&stack_lock); }
+
+/* ---- lookup ---- */
+
+int squeue_count(void) { return nonline; }
+
+struct squeue *squeue_of_cpu(int cpu)
+{
+	if (cpu < 0 || cpu >= NCPU || !squeues[cpu].worker)
+		return NULL;
+	return &squeues[cpu];
+}
+
+struct squeue *squeue_local(void)
+{
+	irq_push_off();
+	struct squeue *sq = squeue_of_cpu(cpu_id());
+	irq_pop_off();
+	return sq ? sq : online[0];
+}
+
+struct squeue *squeue_for_hash(uint32_t hash)
+{
+	return nonline ? online[hash % (uint32_t)nonline] : NULL;
+}
+
+struct squeue *squeue_running(void)
+{
+	irq_push_off();
+	struct squeue *sq = running[cpu_id()];
+	irq_pop_off();
+	return sq;
+}
+
+unsigned squeue_len(const struct squeue *sq) { return READ_ONCE(sq->len); }
+
+void squeue_get_stats(const struct squeue *sq, struct squeue_stats *st)
+{
+	const struct squeue_stats *s = &sq->st;
+	st->inline_entries = READ_ONCE(s->inline_entries);
+	st->queued_entries = READ_ONCE(s->queued_entries);
+	st->drains = READ_ONCE(s->drains);
+	st->handoffs = READ_ONCE(s->handoffs);
+	st->worker_runs = READ_ONCE(s->worker_runs);
+	st->items = READ_ONCE(s->items);
+	st->max_queue = READ_ONCE(s->max_queue);
+	st->lock_ns = READ_ONCE(s->lock_ns);
+	st->lock_max_ns = READ_ONCE(s->lock_max_ns);
+	st->lock_wait_ns = READ_ONCE(s->lock_wait_ns);
+	st->lock_contended = READ_ONCE(s->lock_contended);
+	st->queue_len = READ_ONCE(sq->len);
+	st->cpu = sq->cpu;
+}
+
+/* ---- queue (sq->lock held) ---- */
+
+static void enqueue_locked(struct squeue *sq, struct sq_item *item)
+{
+	item->next = NULL;
+	if (sq->tail)
+		sq->tail->next = item;
+	else
+		sq->head = item;
+	sq->tail = item;
+	sq->len++;
+	sq->st.queued_entries++;
+	if (sq->len > sq->st.max_queue)
+		sq->st.max_queue = sq->len;
+}
+
+/* ---- processing ---- */
+
+/* Run one item with the stack lock held. The item is not touched after fn starts. */
+static void run_one(struct squeue *sq, struct sq_item *item)
+{
+	sq_proc_t fn = item->fn;
+	void *arg = item->arg;
+	uint64_t t0 = time_ns();
+	if (!spin_trylock(&stack_lock)) {
+		sq->st.lock_contended++;
+		spin_lock(&stack_lock);
+	}
+	uint64_t t1 = time_ns();
+	int cpu = cpu_id();                  /* stable: the lock keeps interrupts (and preemption) off */
+	running[cpu] = sq;
+	fn(arg, item);
+	running[cpu] = NULL;
+	uint64_t t2 = time_ns();
+	spin_unlock(&stack_lock);
+	sq->st.items++;
+	sq->st.lock_wait_ns += t1 - t0;
+	sq->st.lock_ns += t2 - t1;
+	if (t2 - t1 > sq->st.lock_max_ns)
+		sq->st.lock_max_ns = t2 - t1;
+}
+
+/* The caller holds SQS_PROC. Runs the queue until it is empty (then clears SQS_PROC) or, for a
+ * non-worker, until SQ_DRAIN_NS passed (then hands the rest to the worker). */
+static void drain(struct squeue *sq, bool worker)
+{
+	uint64_t deadline = worker ? UINT64_MAX : time_ns() + SQ_DRAIN_NS;
+	spin_lock(&sq->lock);
+	for (;;) {
+		struct sq_item *chain = sq->head;
+		if (!chain) {
+			sq->state &= ~SQS_PROC;
+			spin_unlock(&sq->lock);
+			return;
+		}
+		if (!worker && time_ns() >= deadline) {
+			sq->state &= ~SQS_PROC;
+			sq->st.handoffs++;
+			spin_unlock(&sq->lock);
+			wake_one(&sq->worker_wq);
+			return;
+		}
+		unsigned n = sq->len;
+		sq->head = sq->tail = NULL;
+		sq->len = 0;
+		sq->st.drains++;
+		spin_unlock(&sq->lock);
+
+		while (chain) {
+			struct sq_item *next = chain->next;
+			run_one(sq, chain);
+			chain = next;
+			n--;
+			if (chain && !worker && time_ns() >= deadline) {
+				/* out of time: put the rest back in front of anything that queued since */
+				struct sq_item *last = chain;
+				while (last->next)
+					last = last->next;
+				spin_lock(&sq->lock);
+				last->next = sq->head;
+				if (!sq->head)
+					sq->tail = last;
+				sq->head = chain;
+				sq->len += n;
+				spin_unlock(&sq->lock);
+				break;
+			}
+		}
+		spin_lock(&sq->lock);
+	}
+}
+
+void squeue_enter(struct squeue *sq, struct sq_item *item, sq_proc_t fn, void *arg, unsigned flags)
+{
+	item->fn = fn;
+	item->arg = arg;
+	item->next = NULL;
+	bool may_inline = !(flags & SQ_FILL) && !atomic_context();
+	spin_lock(&sq->lock);
+	if (may_inline && !(sq->state & SQS_PROC) && cpu_id() == sq->cpu &&
+	    (!sq->head || !(flags & SQ_NODRAIN))) {
+		sq->state |= SQS_PROC;
+		if (sq->head) {
+			/* older items first: queue behind them and drain */
+			enqueue_locked(sq, item);
+			spin_unlock(&sq->lock);
+			drain(sq, false);
+			return;
+		}
+		sq->st.inline_entries++;
+		spin_unlock(&sq->lock);
+		run_one(sq, item);
+		if (!(flags & SQ_NODRAIN)) {
+			drain(sq, false);
+			return;
+		}
+		spin_lock(&sq->lock);
+		sq->state &= ~SQS_PROC;
+		bool wake = sq->head != NULL;
+		spin_unlock(&sq->lock);
+		if (wake)
+			wake_one(&sq->worker_wq);
+		return;
+	}
+	enqueue_locked(sq, item);
+	bool wake = !(sq->state & SQS_PROC);
+	spin_unlock(&sq->lock);
+	if (wake)
+		wake_one(&sq->worker_wq);
+}
+
+/* ---- the worker ---- */
+
+static bool worker_has_work(struct squeue *sq)
+{
+	return READ_ONCE(sq->head) != NULL && !(READ_ONCE(sq->state) & SQS_PROC);
+}
+
+/* Take the squeue if there is work and nobody has it, and drain it. */
+static bool worker_step(struct squeue *sq)
+{
+	spin_lock(&sq->lock);
+	if (!sq->head || (sq->state & SQS_PROC)) {
+		spin_unlock(&sq->lock);
+		return false;
+	}
+	sq->state |= SQS_PROC;
+	sq->st.worker_runs++;
+	spin_unlock(&sq->lock);
+	drain(sq, true);
+	return true;
+}
+
+#ifdef HOST_TEST
+bool squeue_test_worker_step(struct squeue *sq) { return worker_step(sq); }
+#endif
+
+static void worker(void *arg)
+{
+	struct squeue *sq = arg;
+	for (;;) {
+		wait_event(&sq->worker_wq, worker_has_work(sq));
+		worker_step(sq);
+	}
+}
+
+/* ---- synchronous calls ---- */
+
+struct sq_call {
+	struct sq_item item;
+	void (*fn)(void *arg);
+	void *arg;
+	struct squeue *sq;
+	bool done;
+};
+
+static void call_proc(void *arg, struct sq_item *item __unused)
+{
+	struct sq_call *c = arg;
+	struct squeue *sq = c->sq;
+	c->fn(c->arg);
+	/* after this store the caller may return and its stack frame (c) be reused: touch only sq */
+	__atomic_store_n(&c->done, true, __ATOMIC_RELEASE);
+	wake_all(&sq->done_wq);
+}
+
+void squeue_call(struct squeue *sq, void (*fn)(void *arg), void *arg)
+{
+	if (atomic_context())
+		panic("squeue_call from atomic context (interrupt, spinlock or squeue callback)");
+	struct sq_call c = { .fn = fn, .arg = arg, .sq = sq, .done = false };
+	squeue_enter(sq, &c.item, call_proc, &c, SQ_PROCESS);
+	wait_event(&sq->done_wq, __atomic_load_n(&c.done, __ATOMIC_ACQUIRE));
+}
+
+/* ---- start-up ---- */
+
+void squeue_init(void)
+{
+	nonline = 0;
+	for (int c = 0; c < NCPU; c++) {
+		struct squeue *sq = &squeues[c];
+		spin_init(&sq->lock, "squeue");
+		waitq_init(&sq->worker_wq, "squeue");
+		waitq_init(&sq->done_wq, "sq_done");
+		sq->head = sq->tail = NULL;
+		sq->len = 0;
+		sq->state = 0;
+		sq->cpu = c;
+		memset(&sq->st, 0, sizeof(sq->st));
+		sq->st.cpu = c;
+		sq->worker = NULL;
+		if (c >= ncpus || !cpus[c].online)
+			continue;
+		char name[THREAD_NAME_LEN];
+		snprintf(name, sizeof(name), "squeue/%u", (unsigned)c % NCPU);
+		sq->worker = kthread_create(worker, sq, name, c);
+		if (!sq->worker)
+			panic("squeue: cannot start %s", name);
+		online[nonline++] = sq;
+	}
+}

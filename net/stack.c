@@ -1,0 +1,498 @@
+/*
+ * The stack: lwIP brought up behind the squeues (the contract is net/stack.h; the squeue theory is
+ * net/squeue.c).
+ *
+ * What runs where
+ *   - stack_input: the NIC's poll thread ("netpoll/N", pinned, thread context). Copies the frame,
+ *     classifies it, enters an squeue. Inline on its own CPU's squeue, queued for the others.
+ *   - every lwIP call: squeue callbacks with the stack lock held (rx delivery, loopback delivery,
+ *     the timer tick, squeue_call'd configuration and queries).
+ *   - the stack timer: a kernel timer on CPU 0 (interrupt context) that only enters CPU 0's squeue
+ *     with SQ_FILL and re-arms itself.
+ *   - boot configuration: the "netcfg" thread (pinned to CPU 0) through squeue_call, because
+ *     kmain runs as CPU 0's idle thread and must not sleep.
+ *
+ * Locks: the stack lock (squeue.c) around all lwIP state, including everything in this file's
+ * netif callbacks, tx_bounce and the lo/stack_if tables after boot. Below it: squeue locks,
+ * txq_lock -> driver ring locks, SYS_ARCH_PROTECT, kmalloc. Nothing here sleeps under a lock.
+ *
+ * Memory of a received frame: one kmalloc holding the squeue item, the custom pbuf and the bytes
+ * (struct pkt). It is freed by lwIP's pbuf_free through pkt_free, wherever lwIP (or the socket
+ * layer, outside the lock) drops the last reference.
+ */
+#include "net/stack.h"
+#include "net/ipconfig.h"
+#include "lwip/init.h"
+#include "lwip/netif.h"
+#include "lwip/pbuf.h"
+#include "lwip/ip.h"
+#include "lwip/ip4.h"
+#include "lwip/etharp.h"
+#include "lwip/dhcp.h"
+#include "lwip/timeouts.h"
+#include "netif/ethernet.h"
+#include "kernel/errno.h"
+#include "kernel/kmalloc.h"
+#include "kernel/platform.h"
+#include "kernel/printk.h"
+#include "kernel/sched.h"
+#include "kernel/string.h"
+#include "kernel/timer.h"
+
+#define NET_IP_ALIGN 2                 /* 14-byte Ethernet header + 2: the IP header 4-byte aligned */
+#define LO_MTU 65535                   /* lwIP's netif mtu is 16 bits */
+#define LO_ADDR 0x7f000001u
+#define LO_MASK 0xff000000u
+#define MAX_IFS 16
+
+struct stack_if {
+	struct netif netif;
+	struct net_device *dev;
+	enum ipcfg_mode mode;              /* how it was configured (DHCP or static or none) */
+	uint32_t shown_addr;               /* last address announced on the console */
+	bool link;                         /* link state last given to lwIP */
+};
+
+/* A packet on its way into lwIP: squeue item + custom pbuf + the bytes, one allocation. */
+struct pkt {
+	struct sq_item item;
+	struct pbuf_custom pc;
+	struct netif *netif;
+	uint8_t data[] __aligned(8);
+};
+
+static struct stack_if *ifs[MAX_IFS];  /* attached interfaces (written at boot, then read-only) */
+static int nifs;
+static struct stack_if *lo_if;
+static volatile bool ready;
+static struct waitq ready_wq = WAITQ_INIT(ready_wq, "stack_ready");
+static uint8_t tx_bounce[ETH_MAX_FRAME];   /* gathers multi-pbuf frames; stack lock */
+static struct timer stack_timer;
+static struct sq_item timer_item;
+static int timer_item_queued;              /* atomic: the tick item is on CPU 0's queue */
+static struct ipconfig bootcfg;
+
+void ipv4_format(uint32_t a, char buf[16])
+{
+	snprintf(buf, 16, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
+}
+
+static uint32_t host_addr(const ip4_addr_t *a) { return lwip_ntohl(ip4_addr_get_u32(a)); }
+static void set_addr(ip4_addr_t *a, uint32_t host) { ip4_addr_set_u32(a, lwip_htonl(host)); }
+
+bool stack_ready(void) { return READ_ONCE(ready); }
+
+int stack_wait_ready(uint64_t timeout_ns)
+{
+	return wait_event_timeout(&ready_wq, READ_ONCE(ready), timeout_ns);
+}
+
+/* ---- packets ---- */
+
+static void pkt_free(struct pbuf *p)
+{
+	kfree(container_of(p, struct pkt, pc.pbuf));
+}
+
+/* A packet of len bytes whose data start off bytes into the buffer; NULL without memory. */
+static struct pkt *pkt_new(size_t len, size_t off)
+{
+	struct pkt *pkt = kmalloc(sizeof(*pkt) + off + len);
+	if (!pkt)
+		return NULL;
+	pkt->pc.custom_free_function = pkt_free;
+	/* only initializes the pbuf header: safe without the stack lock */
+	pbuf_alloced_custom(PBUF_RAW, (u16_t)len, PBUF_REF, &pkt->pc, pkt->data + off, (u16_t)len);
+	return pkt;
+}
+
+static uint8_t *pkt_bytes(struct pkt *pkt) { return pkt->pc.pbuf.payload; }
+
+/* ---- classification ---- */
+
+struct squeue *stack_classify(const struct flow_key *k)
+{
+	struct squeue *sq = flow_lookup(k);
+	return sq ? sq : squeue_for_hash(flow_hash(k));
+}
+
+void stack_flow_bind(struct flow_binding *b, uint8_t proto, uint32_t local_ip, uint16_t local_port,
+		     uint32_t peer_ip, uint16_t peer_port, struct squeue *sq)
+{
+	struct flow_key k = { .saddr = peer_ip, .daddr = local_ip, .sport = peer_port, .dport = local_port,
+			      .proto = proto };
+	flow_bind(b, &k, sq);
+}
+
+void stack_flow_unbind(struct flow_binding *b) { flow_unbind(b); }
+
+/* ---- receive from a NIC ---- */
+
+static void eth_deliver(void *arg, struct sq_item *item __unused)
+{
+	struct pkt *pkt = arg;
+	struct netif *n = pkt->netif;
+	struct pbuf *p = &pkt->pc.pbuf;
+	if (n->input(p, n) != ERR_OK)
+		pbuf_free(p);
+}
+
+void stack_input(struct net_device *dev, const void *frame, size_t len)
+{
+	struct stack_if *sif = __atomic_load_n(&dev->stack, __ATOMIC_ACQUIRE);
+	if (!sif || (dev->flags & NETDEV_LOOPBACK) || len > ETH_MAX_FRAME)
+		return;
+	struct flow_key k;
+	struct squeue *sq = flow_key_from_eth(frame, len, &k) ? stack_classify(&k) : squeue_local();
+	if (squeue_len(sq) >= STACK_RX_QUEUE_MAX) {
+		NETDEV_STAT_INC(dev, rx_dropped);
+		return;
+	}
+	struct pkt *pkt = pkt_new(len, NET_IP_ALIGN);
+	if (!pkt) {
+		NETDEV_STAT_INC(dev, rx_dropped);
+		return;
+	}
+	memcpy(pkt_bytes(pkt), frame, len);
+	pkt->netif = &sif->netif;
+	squeue_enter(sq, &pkt->item, eth_deliver, pkt, SQ_PROCESS);
+}
+
+/* ---- loopback ---- */
+
+static void lo_deliver(void *arg, struct sq_item *item __unused)
+{
+	struct pkt *pkt = arg;
+	struct pbuf *p = &pkt->pc.pbuf;
+	struct net_device *lo = lo_if->dev;
+	irq_push_off();
+	struct netdev_stats *s = netdev_stats_this_cpu(lo);
+	s->rx_packets++;
+	s->rx_bytes += p->tot_len;
+	irq_pop_off();
+	if (ip_input(p, &lo_if->netif) != ERR_OK)
+		pbuf_free(p);
+}
+
+/* Called with the stack lock held (from lwIP's output path): copy p and re-enter it through the
+ * squeue its flow belongs to. Always queues (we are in a callback), so lwIP never recurses. */
+static err_t loop_output(struct pbuf *p)
+{
+	struct net_device *lo = lo_if->dev;
+	size_t len = p->tot_len;
+	struct pkt *pkt = pkt_new(len, 0);
+	if (!pkt) {
+		NETDEV_STAT_INC(lo, tx_dropped);
+		return ERR_MEM;
+	}
+	pbuf_copy_partial(p, pkt_bytes(pkt), (u16_t)len, 0);
+	struct flow_key k;
+	struct squeue *sq = flow_key_from_ipv4(pkt_bytes(pkt), len, &k) ? stack_classify(&k) : squeue_local();
+	if (squeue_len(sq) >= STACK_RX_QUEUE_MAX) {
+		kfree(pkt);                    /* lwIP never saw this pbuf */
+		NETDEV_STAT_INC(lo, tx_dropped);
+		return ERR_MEM;
+	}
+	irq_push_off();
+	struct netdev_stats *s = netdev_stats_this_cpu(lo);
+	s->tx_packets++;
+	s->tx_bytes += len;
+	irq_pop_off();
+	pkt->netif = &lo_if->netif;
+	squeue_enter(sq, &pkt->item, lo_deliver, pkt, SQ_PROCESS);
+	return ERR_OK;
+}
+
+static err_t lo_output(struct netif *n __unused, struct pbuf *p, const ip4_addr_t *dst __unused)
+{
+	return loop_output(p);
+}
+
+static err_t lo_netif_init(struct netif *n)
+{
+	n->name[0] = 'l';
+	n->name[1] = 'o';
+	n->mtu = LO_MTU;
+	n->output = lo_output;
+	n->flags = 0;
+	NETIF_SET_CHECKSUM_CTRL(n, NETIF_CHECKSUM_DISABLE_ALL);
+	return ERR_OK;
+}
+
+/* ---- NICs ---- */
+
+static bool is_local_addr(const ip4_addr_t *a)
+{
+	struct netif *n;
+	NETIF_FOREACH(n) {
+		if (!ip4_addr_isany_val(*netif_ip4_addr(n)) && ip4_addr_cmp(a, netif_ip4_addr(n)))
+			return true;
+	}
+	return false;
+}
+
+/* IP output of a NIC: our own addresses go through lo, the rest through ARP to the wire. */
+static err_t eth_output(struct netif *n, struct pbuf *p, const ip4_addr_t *dst)
+{
+	if (is_local_addr(dst))
+		return loop_output(p);
+	return etharp_output(n, p, dst);
+}
+
+static err_t eth_linkoutput(struct netif *n, struct pbuf *p)
+{
+	struct stack_if *sif = n->state;
+	const void *frame = p->payload;
+	if (p->tot_len > sizeof(tx_bounce)) {
+		LINK_STATS_INC(link.lenerr);
+		return ERR_BUF;
+	}
+	if (p->len != p->tot_len) {             /* a chain: gather (the stack lock guards tx_bounce) */
+		pbuf_copy_partial(p, tx_bounce, p->tot_len, 0);
+		frame = tx_bounce;
+	}
+	int r = netdev_xmit_nosleep(sif->dev, frame, p->tot_len);
+	if (r < 0) {
+		LINK_STATS_INC(link.drop);
+		return r == -ENOBUFS ? ERR_MEM : ERR_IF;
+	}
+	LINK_STATS_INC(link.xmit);
+	return ERR_OK;
+}
+
+static void announce(struct stack_if *sif)
+{
+	struct netif *n = &sif->netif;
+	uint32_t a = host_addr(netif_ip4_addr(n));
+	if (a == sif->shown_addr)
+		return;
+	sif->shown_addr = a;
+	char ab[16], gb[16];
+	if (!a) {
+		printk("net: %s address removed\n", sif->dev->name);
+		return;
+	}
+	ipv4_format(a, ab);
+	ipv4_format(host_addr(netif_ip4_gw(n)), gb);
+	printk("net: %s inet %s/%d gw %s (%s)\n", sif->dev->name, ab, ipv4_mask_len(host_addr(netif_ip4_netmask(n))),
+	       gb, sif->mode == IPCFG_DHCP ? "dhcp" : sif->mode == IPCFG_STATIC ? "static" : "-");
+}
+
+static void status_callback(struct netif *n) { announce(n->state); }
+
+static err_t eth_netif_init(struct netif *n)
+{
+	struct stack_if *sif = n->state;
+	struct net_device *dev = sif->dev;
+	n->name[0] = 'e';
+	n->name[1] = 't';
+	n->hwaddr_len = ETH_ALEN;
+	memcpy(n->hwaddr, dev->mac, ETH_ALEN);
+	n->mtu = (u16_t)MIN(dev->mtu, (unsigned)ETH_DATA_LEN);
+	n->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
+	n->output = eth_output;
+	n->linkoutput = eth_linkoutput;
+	netif_set_hostname(n, STACK_HOSTNAME);
+	netif_set_status_callback(n, status_callback);
+	return ERR_OK;
+}
+
+/* ---- queries ---- */
+
+struct netif *stack_netif(struct net_device *dev)
+{
+	struct stack_if *sif = READ_ONCE(dev->stack);
+	return sif ? &sif->netif : NULL;
+}
+
+struct net_device *stack_netif_dev(struct netif *n)
+{
+	for (int i = 0; i < nifs; i++)
+		if (&ifs[i]->netif == n)
+			return ifs[i]->dev;
+	return NULL;
+}
+
+struct info_req {
+	struct stack_if *sif;
+	struct stack_ifinfo *out;
+};
+
+static void info_fn(void *arg)
+{
+	struct info_req *r = arg;
+	struct netif *n = &r->sif->netif;
+	struct net_device *dev = r->sif->dev;
+	struct stack_ifinfo *o = r->out;
+	memset(o, 0, sizeof(*o));
+	strlcpy(o->name, dev->name, sizeof(o->name));
+	o->ifindex = dev->ifindex;
+	memcpy(o->mac, dev->mac, ETH_ALEN);
+	o->mtu = dev->mtu;
+	o->up = netif_is_up(n);
+	o->link = netif_is_link_up(n);
+	o->loopback = r->sif == lo_if;
+	o->dhcp = r->sif->mode == IPCFG_DHCP;
+	o->addr = host_addr(netif_ip4_addr(n));
+	o->mask = host_addr(netif_ip4_netmask(n));
+	o->gw = host_addr(netif_ip4_gw(n));
+}
+
+int stack_if_info(struct net_device *dev, struct stack_ifinfo *out)
+{
+	struct stack_if *sif = READ_ONCE(dev->stack);
+	if (!sif || !stack_ready())
+		return -ENODEV;
+	struct info_req r = { sif, out };
+	squeue_call(squeue_local(), info_fn, &r);
+	return 0;
+}
+
+/* ---- timers ---- */
+
+/* Keep lwIP's idea of the link in step with the driver's (drivers flip NETDEV_LINK from their
+ * interrupt handlers; lwIP wants netif_set_link_up/down, which needs the stack lock). */
+static void link_sync(void)
+{
+	for (int i = 0; i < nifs; i++) {
+		struct stack_if *sif = ifs[i];
+		if (sif == lo_if)
+			continue;
+		bool link = (READ_ONCE(sif->dev->flags) & NETDEV_LINK) != 0;
+		if (link == sif->link)
+			continue;
+		sif->link = link;
+		if (link)
+			netif_set_link_up(&sif->netif);
+		else
+			netif_set_link_down(&sif->netif);
+	}
+}
+
+static void tick(void *arg __unused, struct sq_item *item __unused)
+{
+	__atomic_store_n(&timer_item_queued, 0, __ATOMIC_RELEASE);
+	sys_check_timeouts();
+	link_sync();
+}
+
+/* Interrupt context on CPU 0: only queue the tick, and re-arm. */
+static void stack_timer_fn(void *arg __unused)
+{
+	struct squeue *sq = squeue_of_cpu(0);
+	if (sq && !__atomic_exchange_n(&timer_item_queued, 1, __ATOMIC_ACQ_REL))
+		squeue_enter(sq, &timer_item, tick, NULL, SQ_FILL);
+	timer_add(&stack_timer, time_now() + ns_to_ticks(STACK_TIMER_MS * NSEC_PER_MSEC));
+}
+
+/* ---- bring-up (squeue context, from the netcfg thread) ---- */
+
+static struct stack_if *attach(struct net_device *dev)
+{
+	if (nifs == MAX_IFS) {
+		printk("net: %s: too many interfaces\n", dev->name);
+		return NULL;
+	}
+	struct stack_if *sif = kzalloc(sizeof(*sif));
+	if (!sif)
+		return NULL;
+	sif->dev = dev;
+	sif->mode = IPCFG_OFF;
+	struct netif *n;
+	if (dev->flags & NETDEV_LOOPBACK) {
+		ip4_addr_t a, m;
+		set_addr(&a, LO_ADDR);
+		set_addr(&m, LO_MASK);
+		n = netif_add(&sif->netif, &a, &m, IP4_ADDR_ANY4, sif, lo_netif_init, ip_input);
+		sif->mode = IPCFG_STATIC;
+		sif->shown_addr = LO_ADDR;
+	} else {
+		n = netif_add(&sif->netif, IP4_ADDR_ANY4, IP4_ADDR_ANY4, IP4_ADDR_ANY4, sif, eth_netif_init,
+			      ethernet_input);
+	}
+	if (!n) {
+		kfree(sif);
+		printk("net: %s: netif_add failed\n", dev->name);
+		return NULL;
+	}
+	if (dev->flags & NETDEV_UP)
+		netif_set_up(n);
+	sif->link = (dev->flags & NETDEV_LINK) || (dev->flags & NETDEV_LOOPBACK);
+	if (sif->link)
+		netif_set_link_up(n);
+	if (dev->flags & NETDEV_LOOPBACK)
+		lo_if = sif;
+	ifs[nifs++] = sif;
+	/* publish: stack_input may now deliver this device's frames */
+	__atomic_store_n(&dev->stack, sif, __ATOMIC_RELEASE);
+	return sif;
+}
+
+static void configure(struct stack_if *sif, const struct ipconfig *cfg)
+{
+	struct netif *n = &sif->netif;
+	sif->mode = cfg->mode == IPCFG_DEFAULT ? IPCFG_DHCP : cfg->mode;
+	if (cfg->hostname[0]) {
+		static char hostname[IPCFG_HOSTNAME_LEN];   /* lwIP keeps the pointer */
+		strlcpy(hostname, cfg->hostname, sizeof(hostname));
+		netif_set_hostname(n, hostname);
+	}
+	if (sif->mode == IPCFG_STATIC) {
+		ip4_addr_t a, m, g;
+		set_addr(&a, cfg->addr);
+		set_addr(&m, cfg->mask);
+		set_addr(&g, cfg->gw);
+		netif_set_addr(n, &a, &m, &g);
+		announce(sif);
+	} else if (sif->mode == IPCFG_DHCP) {
+		err_t e = dhcp_start(n);
+		if (e != ERR_OK)
+			printk("net: %s: dhcp_start failed (%d)\n", sif->dev->name, e);
+		else
+			printk("net: %s: DHCP started\n", sif->dev->name);
+	}
+	netif_set_default(n);
+}
+
+static void bringup_fn(void *arg __unused)
+{
+	lwip_init();
+	for (struct net_device *d = netdev_next(NULL); d; d = netdev_next(d))
+		attach(d);
+	const struct ipconfig *cfg = &bootcfg;
+	if (cfg->mode == IPCFG_OFF)
+		return;
+	struct stack_if *target = NULL;
+	for (int i = 0; i < nifs && !target; i++) {
+		struct stack_if *sif = ifs[i];
+		if (sif == lo_if)
+			continue;
+		if (!cfg->dev[0] || !strcmp(cfg->dev, sif->dev->name))
+			target = sif;
+	}
+	if (!target) {
+		if (cfg->dev[0])
+			printk("net: ip=: no device %s\n", cfg->dev);
+		return;
+	}
+	configure(target, cfg);
+}
+
+static void netcfg_thread(void *arg __unused)
+{
+	squeue_call(squeue_of_cpu(0), bringup_fn, NULL);
+	timer_setup(&stack_timer, stack_timer_fn, NULL);
+	timer_add(&stack_timer, time_now() + ns_to_ticks(STACK_TIMER_MS * NSEC_PER_MSEC));   /* CPU 0's queue */
+	WRITE_ONCE(ready, true);
+	wake_all(&ready_wq);
+	kthread_exit();
+}
+
+void stack_init(void)
+{
+	flow_table_init();
+	if (ipconfig_parse(platform.bootargs, &bootcfg) < 0)
+		printk("net: ignoring malformed ip= argument\n");
+	if (!kthread_create(netcfg_thread, NULL, "netcfg", 0))
+		panic("net: cannot start netcfg");
+}

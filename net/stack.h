@@ -1,0 +1,126 @@
+/*
+ * The TCP/IP stack: lwIP 2.1.3 (NO_SYS, raw API) behind per-CPU squeues (net/squeue.h), one lwIP
+ * netif per net_device plus "lo". Implementation in net/stack.c; this header is the contract the
+ * socket layer and other kernel users (ping, the monitor) build on.
+ *
+ * ---- The rules ----
+ * 1. lwIP is entered only from squeue callbacks, which hold the stack lock (a spinlock: interrupts
+ *    off). Never from interrupt context, never from a thread directly. A thread that needs lwIP
+ *    either
+ *      - calls squeue_call(sq, fn, arg): fn(arg) runs on sq with the stack lock held and the
+ *        thread sleeps (wait queue) until it has run; or
+ *      - embeds a struct sq_item in its object, calls squeue_enter(sq, &obj->item, fn, obj, 0) and
+ *        sleeps on its own wait queue until fn (or a later lwIP callback) changes the state it
+ *        waits for and wakes it. This is the shape for connect/accept/send/recv: lwIP's callbacks
+ *        (recv, sent, connected, accept, err) run in squeue context and wake the sleeper.
+ * 2. In a callback: no sleeping, no copy_to_user/copy_from_user, no squeue_call; keep it short (the
+ *    per-squeue lock_ns counter measures it). Waking is fine (lock order: stack lock -> waitq
+ *    lock -> run-queue lock), as are kmalloc/kfree and squeue_enter (which then always queues).
+ * 3. Copies to and from user memory happen outside the stack lock:
+ *      - receive: the recv callback keeps the pbuf chain lwIP hands it (on a per-socket list under
+ *        the socket's own spinlock) and wakes the reader. The reader, in thread context and
+ *        without the stack lock, copies out with pbuf_copy_partial() and releases with
+ *        pbuf_free(): both are safe outside the lock (pbuf reference counts and lwIP's memory
+ *        statistics are covered by SYS_ARCH_PROTECT, net/lwip/arch/sys_arch.h). It then reports
+ *        what it consumed with tcp_recved() from the connection's squeue (batch it: a window
+ *        update per read of a few bytes is wasteful).
+ *      - send: copy the user's bytes into kernel memory first (a kmalloc'd buffer, or pbufs from
+ *        pbuf_alloc(PBUF_RAW, n, PBUF_RAM), also safe outside the lock), then enter the
+ *        connection's squeue to tcp_write(..., TCP_WRITE_FLAG_COPY) and tcp_output(). The sent
+ *        callback frees space and wakes writers sleeping on a full send buffer (tcp_sndbuf()).
+ *    Any other lwIP call (pbuf_alloc of other types, pbuf_cat/chain, everything tcp_/udp_/raw_)
+ *    needs the stack lock.
+ * 4. A connection lives on one squeue, chosen at creation, and every operation on it enters that
+ *    squeue:
+ *      - connect(): the caller's CPU, squeue_local() at connect time. Once tcp_connect() has picked
+ *        the local port (inside that squeue's callback), call stack_flow_bind() with the
+ *        connection's addresses so the peer's frames are classified to this squeue rather than to
+ *        the squeue the flow hash would pick.
+ *      - accept(): the squeue its SYN arrived on. lwIP calls the listener's accept callback while
+ *        processing the handshake's final ACK, which has the SYN's 4-tuple and therefore went to
+ *        the same squeue: squeue_running() inside the accept callback is the one.
+ *      - A listening pcb receives SYNs on every squeue, and an unconnected UDP pcb datagrams from
+ *        many flows: their callbacks may run on any squeue (never two at once: the stack lock),
+ *        so the state they share with threads needs the object's own spinlock.
+ *    Unbind (stack_flow_unbind) before the connection's memory is freed.
+ * 5. Timers: lwIP's timeouts (TCP fast/slow timers, ARP, DHCP, reassembly) run on CPU 0's squeue
+ *    every STACK_TIMER_MS, entered from a kernel timer (interrupt context, so SQ_FILL).
+ *
+ * ---- Receive path ----
+ * driver poll -> netdev_rx (counts, ethertype counters) -> stack_input: copy into a pbuf (one copy;
+ * the IP header 4-byte aligned), classify (bound flow, else flow hash of the IPv4 4-tuple for TCP
+ * and UDP, else the receiving CPU's squeue) -> squeue_enter -> netif->input (ethernet_input) under
+ * the stack lock. A squeue with STACK_RX_QUEUE_MAX packets waiting drops further frames (counted in
+ * the device's rx_dropped).
+ *
+ * ---- Transmit path ----
+ * netif->linkoutput -> netdev_xmit_nosleep: sent, or queued in the device's backlog behind a full
+ * ring (in order), or dropped and counted when the backlog is full too (lwIP sees ERR_MEM; TCP
+ * retransmits). Never sleeps.
+ *
+ * ---- Loopback ----
+ * "lo" (127.0.0.1/8) is a net_device and an lwIP netif with checksums off. Packets to 127/8 and to
+ * any of our own addresses are copied and re-entered through the squeues, classified like wire
+ * traffic, and counted on lo (as Linux does).
+ */
+#ifndef NET_STACK_H
+#define NET_STACK_H
+#include "kernel/types.h"
+#include "net/squeue.h"
+#include "net/flow.h"
+#include "net/netdev.h"
+
+#define STACK_TIMER_MS 50              /* period of lwIP's timeout processing */
+#define STACK_RX_QUEUE_MAX 4096        /* packets waiting on one squeue before receive drops */
+#define STACK_HOSTNAME "ember"
+
+/* Boot: net_init calls stack_init after the drivers registered their devices; a thread then
+ * brings lwIP up, attaches every device, applies `ip=` and starts DHCP. */
+void stack_init(void);
+bool stack_ready(void);
+/* Sleep until the stack is up (0) or timeout_ns passed (-ETIMEDOUT). Thread context. */
+int stack_wait_ready(uint64_t timeout_ns);
+
+/* netdev_rx's hand-off for IPv4 and ARP frames (poll-thread context; never sleeps). */
+void stack_input(struct net_device *dev, const void *frame, size_t len);
+
+/* The squeue for an inbound flow key: its binding, else its hash. */
+struct squeue *stack_classify(const struct flow_key *k);
+
+/* Bind / unbind a connection's inbound flow to sq (addresses in host byte order, as the
+ * connection sees them). b is the caller's memory, bound until unbound. Any context. */
+void stack_flow_bind(struct flow_binding *b, uint8_t proto, uint32_t local_ip, uint16_t local_port,
+		     uint32_t peer_ip, uint16_t peer_port, struct squeue *sq);
+void stack_flow_unbind(struct flow_binding *b);
+
+/* An interface as the socket layer's ioctls and ifconfig see it. */
+struct stack_ifinfo {
+	char name[NETDEV_NAME_LEN];
+	int ifindex;
+	uint8_t mac[ETH_ALEN];
+	unsigned mtu;
+	bool up, link, loopback, dhcp;
+	uint32_t addr, mask, gw;           /* host byte order; 0 when unconfigured */
+};
+/* Snapshot of dev's configuration (thread context: it enters an squeue). -ENODEV if not attached. */
+int stack_if_info(struct net_device *dev, struct stack_ifinfo *out);
+/* From a callback (stack lock held): the lwIP netif of dev (NULL if none), and back. */
+struct netif *stack_netif(struct net_device *dev);
+struct net_device *stack_netif_dev(struct netif *n);
+
+/* Kernel ping (the monitor's `ping`): count echo requests of datalen bytes to dst (host order),
+ * interval_ms apart, each waiting up to timeout_ms; prints a line per reply (unless quiet) and a
+ * summary with the median round trip. Returns the number of replies. Thread context. */
+int stack_ping(uint32_t dst, int count, unsigned interval_ms, unsigned timeout_ms, unsigned datalen, bool quiet);
+
+/* Monitor output: lwIP's protocol counters; one line per squeue (/proc/net/squeue's text). */
+void stack_print_stats(void);
+size_t squeue_show(char *buf, size_t size);
+void cmd_sqstress(int argc, char **argv);     /* net/sqstress.c: the squeue stress test */
+void cmd_tcpsink(int argc, char **argv);      /* net/tcptest.c: raw-API TCP discard server */
+void cmd_tcpsend(int argc, char **argv);      /* net/tcptest.c: raw-API TCP sender */
+
+/* Text helpers */
+void ipv4_format(uint32_t addr, char buf[16]);
+
+#endif
