@@ -35,6 +35,8 @@ int ncpus = 1;
 uint64_t boot_time_ticks;              /* time CSR when kmain started */
 
 extern char boot_stack_top[], _kernel_start[], _kernel_end[], _secondary_start[];
+extern uint64_t hart_mailbox[];           /* entry.S: stack tops for harts parked in _start */
+#define MAX_PARKED_HARTS 8
 
 static void set_tp(struct cpu *c) { __asm__ volatile("mv tp, %0" :: "r"(c)); }
 
@@ -116,6 +118,12 @@ static void start_secondaries(void)
 		ncpus++;
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		long err = sbi_hart_start(c->hartid, va_to_pa(_secondary_start), (unsigned long)c->boot_stack_top);
+		if (err == SBI_ERR_ALREADY_AVAILABLE && c->hartid < MAX_PARKED_HARTS) {
+			/* it came in through _start and parked there (entry.S): hand it its stack */
+			__atomic_store_n(&hart_mailbox[c->hartid], (uint64_t)c->boot_stack_top, __ATOMIC_RELEASE);
+			sbi_send_ipi(1, c->hartid);
+			err = 0;
+		}
 		if (err) {
 			printk("hart %lu: hart_start failed (%ld)\n", c->hartid, err);
 			ncpus--;

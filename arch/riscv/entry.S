@@ -3,6 +3,12 @@
  * a1 = physical address of the device tree; secondary harts started with SBI HSM hart_start enter
  * _secondary_start with a0 = hartid, a1 = the virtual address of their stack top.
  *
+ * Only one hart may run _start: OpenSBI normally sends just the lottery winner here, but a hart that
+ * was still inside the firmware when the boot hart asked for it can arrive at the firmware's
+ * default entry (this one) instead of _secondary_start. The first hart to swap boot_claimed wins;
+ * any other parks in wfi until start_secondaries leaves a stack top in hart_mailbox[hartid] and
+ * sends it an IPI, and then takes the _secondary_start path like any started hart.
+ *
  * Both build boot_pgtable (once, on the boot hart): gigapages mapping physical 0..4 GiB twice, at
  * identity (only so the instruction after `csrw satp` can still be fetched) and in the direct map at
  * KERNEL_VOFFSET, then jump to the kernel's virtual addresses. vm.c replaces this table with the
@@ -13,12 +19,18 @@
 #define PTE_VRWXAD 0xcf
 #define SATP_SV39 (8 << 60)
 #define BOOT_STACK_SIZE 16384
+#define MAX_HARTS 8
+#define SIE_SSIE 2
 
 	.section .text.entry
 	.globl _start
 _start:
 	csrw	sie, zero
 	csrw	sscratch, zero
+	la	t0, boot_claimed
+	li	t1, 1
+	amoswap.w.aqrl t1, t1, (t0)
+	bnez	t1, park
 	mv	s0, a0
 	mv	s1, a1
 
@@ -54,10 +66,33 @@ _start:
 4:	wfi
 	j	4b
 
+/* A hart that reached _start second: wait for a stack top in hart_mailbox[hartid] (MMU off). */
+park:
+	li	t0, MAX_HARTS
+	bgeu	a0, t0, 2f
+	la	t0, hart_mailbox
+	slli	t1, a0, 3
+	add	t0, t0, t1
+	csrw	sie, SIE_SSIE          /* an IPI ends wfi; sstatus.SIE stays off */
+1:	ld	a1, 0(t0)
+	bnez	a1, 3f
+	wfi
+	csrc	sip, SIE_SSIE
+	j	1b
+2:	wfi
+	j	2b
+3:	csrw	sie, zero
+	csrc	sip, SIE_SSIE
+	j	_secondary_start
+
 	.globl _secondary_start
 _secondary_start:
 	csrw	sie, zero
 	csrw	sscratch, zero
+	la	t0, boot_claimed
+	li	t1, 1
+	amoswap.w.aqrl t1, t1, (t0)
+	bnez	t1, park
 	mv	s0, a0
 	mv	s1, a1
 	call	enable_boot_mmu
@@ -86,6 +121,16 @@ enable_boot_mmu:
 	.globl boot_pgtable
 boot_pgtable:
 	.zero 4096
+
+	/* in .data, not .bss: read before the boot hart clears .bss */
+	.section .data
+	.align 3
+	.globl hart_mailbox
+boot_claimed:
+	.word 0
+	.align 3
+hart_mailbox:
+	.zero 8 * MAX_HARTS
 
 	.section .bss.stack
 	.align 12

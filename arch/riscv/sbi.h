@@ -18,6 +18,8 @@ struct sbiret { long error; long value; };
 #define SBI_SRST_REASON_NONE 0
 #define SBI_SRST_REASON_FAILURE 1
 
+#define SBI_ERR_ALREADY_AVAILABLE (-6)
+
 #define SBI_HSM_STARTED 0
 #define SBI_HSM_STOPPED 1
 
