@@ -89,10 +89,6 @@ park:
 _secondary_start:
 	csrw	sie, zero
 	csrw	sscratch, zero
-	la	t0, boot_claimed
-	li	t1, 1
-	amoswap.w.aqrl t1, t1, (t0)
-	bnez	t1, park
 	mv	s0, a0
 	mv	s1, a1
 	call	enable_boot_mmu
