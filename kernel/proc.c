@@ -303,8 +303,10 @@ static long do_clone(unsigned long flags, uintptr_t newsp, uintptr_t ptid, uintp
 	if (!t->files || !t->fs || (p != pp && !p->sighand))
 		goto fail_res;
 	memcpy(t->fp, parent->fp, sizeof(struct fpstate));
-	if (this_cpu()->fp_owner == parent && (csr_read(sstatus) & SSTATUS_FS))
+	irq_push_off();                   /* this_cpu() must not change under us */
+	if (this_cpu()->fp_owner == parent && parent->fp_cpu == cpu_id() && (csr_read(sstatus) & SSTATUS_FS))
 		fpu_save(t->fp);          /* the parent's live registers are newer than its saved copy */
+	irq_pop_off();
 	t->sigmask = parent->sigmask;
 	struct trapframe *tf = thread_tf(t);
 	*tf = *thread_tf(parent);

@@ -82,6 +82,7 @@ static void init_idle(int cpu)
 	t->tid = 0;
 	list_init(&t->rq_node);
 	t->kstack = (char *)cpus[cpu].boot_stack_top - KSTACK_SIZE;
+	*(struct thread **)t->kstack = t;       /* `current` (sched.h) */
 	cpus[cpu].idle = t;
 	cpus[cpu].cur = t;
 	thread_link(t);
@@ -165,13 +166,17 @@ void sched_migrate_current(void) { __schedule(true); }
 
 static void __schedule(bool preempt)
 {
+	/* interrupts off before looking at this_cpu(): a preempted caller may move to another CPU */
+	bool on = intr_enabled();
+	intr_off();
 	struct cpu *c = this_cpu();
 	struct runq *rq = &runqs[c->id];
 	struct thread *prev = c->cur;
 
-	spin_lock(&rq->lock);
-	if (c->noff != 1)
+	if (c->noff != 0)
 		panic("schedule() with a spinlock held (cpu %d, depth %d, thread %s)", c->id, c->noff, prev->name);
+	spin_lock(&rq->lock);
+	c->intena = on;                 /* the caller's state, not the one intr_off made */
 	prev->intena = c->intena;
 	c->need_resched = false;
 
@@ -286,6 +291,7 @@ struct thread *thread_alloc(void (*fn)(void *), void *arg, const char *name, int
 		kfree(t);
 		return NULL;
 	}
+	*(struct thread **)t->kstack = t;       /* `current` (sched.h); buddy blocks are aligned */
 	strlcpy(t->name, name, sizeof(t->name));
 	t->tid = __atomic_fetch_add(&next_tid, 1, __ATOMIC_RELAXED);
 	t->fn = fn;

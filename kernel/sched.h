@@ -70,7 +70,23 @@ struct thread {
 	uint64_t switches;
 };
 
+/*
+ * The running thread. Not this_cpu()->cur: reading tp and then ->cur are two instructions, and a
+ * thread preempted between them could resume on another CPU and read that CPU's thread. Every
+ * kernel stack is KSTACK_SIZE-aligned and holds its thread's pointer in its lowest word, and the
+ * stack pointer moves with the thread, so this is right whenever it is evaluated.
+ */
+#ifdef HOST_TEST
 #define current (this_cpu()->cur)
+#else
+static inline struct thread *get_current(void)
+{
+	uintptr_t sp;
+	__asm__ volatile("mv %0, sp" : "=r"(sp));
+	return *(struct thread **)(sp & ~(KSTACK_SIZE - 1));
+}
+#define current get_current()
+#endif
 
 void sched_init(void);                         /* boot CPU: the boot context becomes cpu 0's idle thread */
 void sched_cpu_init(void);                     /* secondary CPU: adopt the boot stack as idle thread */

@@ -220,9 +220,11 @@ static int setup_frame(struct trapframe *tf, int sig, struct k_sigaction *ka, co
 	f->uc.regs[0] = tf->sepc;
 	for (int i = 1; i < 32; i++)
 		f->uc.regs[i] = tf->regs[i];
+	irq_push_off();                 /* this_cpu() must not change under us */
 	struct cpu *c = this_cpu();
 	if (c->fp_owner == t && t->fp_cpu == c->id && (csr_read(sstatus) & SSTATUS_FS))
 		fpu_save(t->fp);
+	irq_pop_off();
 	memcpy(f->uc.fpregs, t->fp->f, sizeof(t->fp->f));
 	f->uc.fpregs[32] = t->fp->fcsr;
 	int r = copy_to_user(sp, f, sizeof(*f));

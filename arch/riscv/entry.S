@@ -129,7 +129,7 @@ hart_mailbox:
 	.zero 8 * MAX_HARTS
 
 	.section .bss.stack
-	.align 12
+	.align 14                       /* KSTACK_SIZE-aligned: `current` is found from sp */
 	.globl boot_stack, boot_stack_top
 boot_stack:
 	.zero BOOT_STACK_SIZE
