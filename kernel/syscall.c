@@ -17,6 +17,7 @@
 #include "kernel/uvm.h"
 #include "kernel/fs/fs.h"
 #include "ipc/shm/shm.h"
+#include "net/socket.h"
 #include "arch/riscv/trap.h"
 
 #define PR_SET_NAME 15
@@ -108,6 +109,11 @@ static const syscall_fn table[SYSCALL_MAX] = {
 	/* readiness: kernel/poll.c, kernel/epoll.c */
 	S(20, sys_epoll_create1), S(21, sys_epoll_ctl), S(22, sys_epoll_pwait), S(72, sys_pselect6),
 	S(73, sys_ppoll), S(441, sys_epoll_pwait2),
+	/* sockets: net/socket.c */
+	S(198, sys_socket), S(199, sys_socketpair), S(200, sys_bind), S(201, sys_listen), S(202, sys_accept),
+	S(203, sys_connect), S(204, sys_getsockname), S(205, sys_getpeername), S(206, sys_sendto),
+	S(207, sys_recvfrom), S(208, sys_setsockopt), S(209, sys_getsockopt), S(210, sys_shutdown),
+	S(211, sys_sendmsg), S(212, sys_recvmsg), S(242, sys_accept4),
 };
 
 long syscall_dispatch(struct trapframe *tf)

@@ -25,6 +25,13 @@ typedef uint64_t vaddr_t;   /* virtual address as an integer */
 #define __aligned(n) __attribute__((aligned(n)))
 
 /* count trailing zeros of a non-zero word (no libgcc: the kernel links without it) */
+/* Byte swaps (network order) without libgcc's __bswapsi2 (rv64imac has no Zbb). */
+static inline uint16_t swab16(uint16_t x) { return (uint16_t)((x >> 8) | (x << 8)); }
+static inline uint32_t swab32(uint32_t x)
+{
+	return (x >> 24) | ((x >> 8) & 0xff00) | ((x << 8) & 0xff0000) | (x << 24);
+}
+
 static inline int ctz64(uint64_t x)
 {
 	int n = 0;

@@ -127,6 +127,8 @@
 #define NAME_MAX 255
 #define PIPE_BUF 4096      /* writes up to this size are atomic */
 #define IOV_MAX  1024
+#define MAX_RW_COUNT 0x7ffff000L            /* Linux: INT_MAX & PAGE_MASK per call */
+#define LINUX_SSIZE_MAX 0x7fffffffffffffffL
 
 /* asm-generic/stat.h */
 struct linux_stat {

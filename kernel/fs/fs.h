@@ -51,6 +51,9 @@ struct file_ops {
 	struct waitq *(*waitq)(struct file *f);                          /* woken when poll() changes */
 	/* (poll/waitq contract for poll, select and epoll: kernel/poll.h) */
 	int (*open)(struct inode *ino, struct file *f);                  /* called by open(); may set priv */
+	/* readv/writev as one operation (sockets: a datagram spans the segments). Optional: without
+	 * it they loop over read/write. The segments are validated (access_ok, sizes). */
+	long (*rw_vec)(struct file *f, const struct linux_iovec *iov, int iovcnt, bool write);
 };
 
 struct inode_ops {

@@ -15,8 +15,6 @@
 #include "kernel/sched.h"
 #include "kernel/uaccess.h"
 
-#define MAX_RW_COUNT 0x7ffff000L            /* Linux: INT_MAX & PAGE_MASK per call */
-#define SSIZE_MAX 0x7fffffffffffffffL
 #define SETFL_MASK (O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME)
 #define OPEN_FLAGS_DROPPED (O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)
 #define F_GETPIPE_SZ 1032
@@ -251,7 +249,7 @@ static long rw_vec(int fd, uintptr_t uiov, int iovcnt, bool write)
 	}
 	long sum = 0;
 	for (int i = 0; i < iovcnt; i++) {              /* validate everything before any I/O */
-		if ((long)iov[i].iov_len < 0 || iov[i].iov_len > (uint64_t)(SSIZE_MAX - sum)) {
+		if ((long)iov[i].iov_len < 0 || iov[i].iov_len > (uint64_t)(LINUX_SSIZE_MAX - sum)) {
 			ret = -EINVAL;
 			goto out;
 		}
@@ -260,6 +258,10 @@ static long rw_vec(int fd, uintptr_t uiov, int iovcnt, bool write)
 			ret = -EFAULT;
 			goto out;
 		}
+	}
+	if (f->ops->rw_vec) {
+		ret = f->ops->rw_vec(f, iov, iovcnt, write);
+		goto out;
 	}
 	for (int i = 0; i < iovcnt && total < MAX_RW_COUNT; i++) {
 		size_t len = MIN(iov[i].iov_len, (uint64_t)(MAX_RW_COUNT - total));
