@@ -34,6 +34,9 @@ struct waitq;
 #ifndef EPOLLRDBAND
 #define EPOLLRDBAND 0x080
 #endif
+#ifndef EPOLLRDHUP
+#define EPOLLRDHUP  0x2000
+#endif
 #ifndef EPOLLWRBAND
 #define EPOLLWRBAND 0x200
 #endif

@@ -16,6 +16,7 @@
  * (wait_event re-checks after queueing).
  */
 #include "kernel/proc.h"
+#include "kernel/itimer.h"
 #include "kernel/cpu.h"
 #include "kernel/errno.h"
 #include "kernel/futex.h"
@@ -509,13 +510,17 @@ static struct proc *find_zombie(struct proc *p, int pid, bool *any)
 	return NULL;
 }
 
-static void reap(struct proc *parent, struct proc *z)
+/* proc_lock held. Returns z's interval timer, detached, for the caller to free unlocked. */
+static struct itimer *reap(struct proc *parent, struct proc *z)
 {
+	struct itimer *it = z->itimer;
+	itimer_detach(z);
 	list_del(&z->sibling);
 	list_del(&z->all_node);
 	parent->cutime_ns += z->utime_ns + z->cutime_ns;
 	parent->cstime_ns += z->stime_ns + z->cstime_ns;
 	kfree(z);
+	return it;
 }
 
 static bool zombie_ready(struct proc *p, int pid)
@@ -551,9 +556,9 @@ static long do_wait(int pid, int options, int *status, uint64_t *utime, uint64_t
 			*status = z->exit_status;
 			*utime = z->utime_ns + z->cutime_ns;
 			*stime = z->stime_ns + z->cstime_ns;
-			if (reap_it)
-				reap(p, z);
+			struct itimer *it = reap_it ? reap(p, z) : NULL;
 			spin_unlock(&proc_lock);
+			itimer_free(it);
 			return zpid;
 		}
 		spin_unlock(&proc_lock);

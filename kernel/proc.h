@@ -43,6 +43,7 @@ struct proc {
 	uint64_t utime_ns, stime_ns;            /* of exited threads */
 	uint64_t cutime_ns, cstime_ns;          /* of reaped children */
 	struct list_head all_node;
+	struct itimer *itimer;          /* setitimer(ITIMER_REAL), kernel/itimer.c; NULL until used */
 };
 
 /* FP state of a user thread: f0-f31, fcsr (layout known to arch/riscv/fpu.S) */

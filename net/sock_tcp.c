@@ -1,4 +1,1304 @@
+/*
+ * TCP sockets: AF_INET SOCK_STREAM over lwIP's raw TCP API (net/socket.h has the socket layer's
+ * theory, net/stack.h the rules for entering lwIP).
+ *
+ * One struct tcp_sock per socket, tied to one lwIP pcb. The pcb is touched only under the stack
+ * lock, inside squeue callbacks: either ours (squeue_call from a thread, or the receive-window
+ * item) or lwIP's (recv, sent, err, connected, accept), which get the tcp_sock as their arg. The
+ * state threads look at (connection state, the receive queue, send space, flags) is written by
+ * those callbacks under s->lock, and every change that can end a wait is followed by sock_wake.
+ *
+ * A connection lives on one squeue (ts->sq), chosen when it is created (DESIGN.md decision 4):
+ *   connect: the connecting thread's CPU (squeue_local), and stack_flow_bind steers the peer's
+ *            frames there;
+ *   accept:  the squeue the handshake ran on (squeue_running() in the accept callback), which is
+ *            where the flow hash sends the connection's frames anyway.
+ * Every later operation (send, the window updates, options, close) enters ts->sq.
+ *
+ * Receive. lwIP's recv callback appends the pbuf chain to ts->rx (linked through pbuf->next, the
+ * byte count in rx_bytes) and wakes. A reader (s->rx_lock held, so readers are serialized) takes
+ * a snapshot of the queue under s->lock, copies straight from the pbufs to user memory with no
+ * lock held (only the reader removes pbufs; the callback only appends behind the snapshot), then
+ * unlinks and frees what it consumed. The window is reopened with tcp_recved from ts->sq through
+ * an embedded sq_item, batched: once RECVED_BATCH bytes were consumed or the queue ran empty. Until
+ * then lwIP's window stays closed by what is queued, which is the flow control (at most TCP_WND).
+ *
+ * Send. A writer (s->tx_lock held) copies user bytes into the socket's bounce buffer outside every
+ * lock, then squeue_call()s into ts->sq to tcp_write (copying into lwIP's segments) and
+ * tcp_output. It waits for send space (ts->snd_space, refreshed under the stack lock whenever
+ * lwIP frees buffer: the sent callback) on s->wq. Bytes lwIP did not take stay in the bounce buffer
+ * and go first next time, so nothing is lost or reordered.
+ *
+ * Errors follow Linux: a reset before the connection is up is ECONNREFUSED, after it ECONNRESET;
+ * lwIP's timeouts (SYN retries, retransmissions, keepalive) are ETIMEDOUT. The error is reported
+ * once (by the next call or SO_ERROR); after that reads give 0 and writes EPIPE (with SIGPIPE).
+ *
+ * Close. release() enters ts->sq: the consumed-but-unreported window is handed back first, then
+ * tcp_close (FIN; lwIP sends RST instead if unread data remains, as Linux does), or tcp_abort for
+ * SO_LINGER with a zero timeout. The callbacks are detached before, so lwIP finishes the
+ * connection (FIN_WAIT, TIME_WAIT) on its own and nothing reaches the freed socket. A listener's
+ * close aborts the connections that were never accepted. SO_LINGER with a timeout is accepted but
+ * close does not wait (documented difference).
+ */
 #include "net/socket.h"
+#include "net/stack.h"
 #include "kernel/errno.h"
-static int nocreate(struct socket *s) { (void)s; return -EPROTONOSUPPORT; }
-const struct sock_ops tcp_sock_ops = { .create = nocreate };
+#include "kernel/kmalloc.h"
+#include "kernel/poll.h"
+#include "kernel/string.h"
+#include "kernel/timer.h"
+#include "kernel/uaccess.h"
+#include "lwip/tcp.h"
+#include "lwip/priv/tcp_priv.h"
+
+#define TX_BOUNCE 65535                 /* tcp_write takes at most 64 KiB - 1 per call */
+#define RECVED_BATCH (TCP_WND / 4)      /* window bytes handed back to lwIP at a time */
+#define SND_LOWAT TCP_SNDLOWAT          /* poll reports writable above this much space */
+#define LISTEN_BACKLOG_MAX 255          /* lwIP's backlog is a u8 */
+#define MSS_MIN 88                      /* Linux's TCP_MIN_MSS */
+#define MSS_MAX 32767
+#define TCP_INFO_LEN 104                /* struct tcp_info up to tcpi_total_retrans */
+
+enum ts_state {
+	TS_NEW,                          /* never connected (maybe bound) */
+	TS_LISTEN,
+	TS_CONNECTING,
+	TS_CONNECTED,                    /* established, possibly half closed */
+	TS_CLOSED,                       /* reset, timed out, or fully closed: the pcb is gone */
+};
+
+struct tcp_sock {
+	struct socket *s;
+	struct squeue *sq;               /* fixed once connected/accepted */
+	struct tcp_pcb *pcb;             /* stack lock; NULL once lwIP freed it or we let it go */
+	struct flow_binding flow;        /* connect(): steers the peer's frames to sq */
+	bool flow_bound;
+
+	/* s->lock */
+	enum ts_state state;
+	bool bound;
+	bool rx_eof;                     /* the peer's FIN arrived */
+	bool shut_rd, shut_wr;           /* local shutdown() */
+	bool connect_reported;           /* a non-blocking connect's outcome was returned once */
+	struct pbuf *rx_head, *rx_tail;  /* received, not yet read: pbufs linked through ->next */
+	size_t rx_off;                   /* bytes of rx_head already read */
+	size_t rx_bytes;                 /* bytes queued in total (beyond rx_off) */
+	uint32_t snd_space;              /* tcp_sndbuf, or 0 while the segment queue is full */
+	uint32_t laddr, raddr;           /* host order */
+	uint16_t lport, rport;
+	bool nodelay;
+	uint16_t mss;                    /* TCP_MAXSEG set before connect (0 = default) */
+	uint8_t ttl, tos;                /* IP_TTL (0 = default), IP_TOS */
+	int keepidle, keepintvl, keepcnt; /* TCP_KEEP*: seconds, count (0 = lwIP's default) */                    /* TCP_MAXSEG set before connect (0 = default) */
+
+	/* listeners: s->lock */
+	struct tcp_sock *acceptq_head, *acceptq_tail, *acceptq_next;
+	unsigned acceptq_len;
+	int backlog;
+
+	/* window updates: recved_pending is added by readers, taken by recved_fn */
+	struct sq_item recved_item;
+	size_t recved_pending;           /* atomic */
+	uint32_t recved_queued;          /* atomic: recved_item is on ts->sq (32 bits: no byte AMOs) */
+
+	uint8_t *txbuf;                  /* tx_lock: the bounce buffer (TX_BOUNCE bytes) */
+	size_t tx_off, tx_len;           /* tx_lock: bytes of txbuf lwIP has not taken yet */
+};
+
+static struct tcp_sock *ts_of(struct socket *s) { return s->proto; }
+
+static uint32_t host_ip(const ip_addr_t *a) { return lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(a))); }
+
+/* ---- callbacks (squeue context, stack lock held) ---- */
+
+/* lwIP's send space as writers see it. */
+static uint32_t send_space(struct tcp_pcb *pcb)
+{
+	if (tcp_sndqueuelen(pcb) >= TCP_SND_QUEUELEN - 4)
+		return 0;
+	return tcp_sndbuf(pcb);
+}
+
+static err_t tcp_recv_cb(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+	struct tcp_sock *ts = arg;
+	struct socket *s = ts->s;
+	(void)err;
+	if (!p) {
+		spin_lock(&s->lock);
+		ts->rx_eof = true;
+		spin_unlock(&s->lock);
+		sock_wake(s);
+		return ERR_OK;
+	}
+	struct pbuf *last = p;
+	while (last->next)
+		last = last->next;
+	spin_lock(&s->lock);
+	if (ts->rx_tail)
+		ts->rx_tail->next = p;
+	else
+		ts->rx_head = p;
+	ts->rx_tail = last;
+	ts->rx_bytes += p->tot_len;
+	spin_unlock(&s->lock);
+	(void)pcb;
+	sock_wake(s);
+	return ERR_OK;
+}
+
+static err_t tcp_sent_cb(void *arg, struct tcp_pcb *pcb, u16_t len)
+{
+	struct tcp_sock *ts = arg;
+	(void)len;
+	uint32_t space = send_space(pcb);
+	spin_lock(&ts->s->lock);
+	uint32_t old = ts->snd_space;
+	ts->snd_space = space;
+	spin_unlock(&ts->s->lock);
+	if (space > old)
+		sock_wake(ts->s);
+	return ERR_OK;
+}
+
+/* lwIP freed the pcb: a reset, a timeout, or the end of a connection we only half closed. */
+static void tcp_err_cb(void *arg, err_t err)
+{
+	struct tcp_sock *ts = arg;
+	struct socket *s = ts->s;
+	ts->pcb = NULL;
+	spin_lock(&s->lock);
+	int e = 0;
+	if (err == ERR_RST)   /* Linux's tcp_reset: refused while connecting, EPIPE after the peer's FIN */
+		e = ts->state == TS_CONNECTING ? ECONNREFUSED : ts->rx_eof ? EPIPE : ECONNRESET;
+	else if (err == ERR_ABRT)
+		e = ETIMEDOUT;
+	else if (err != ERR_CLSD)
+		e = lwip_to_errno(err);
+	if (e)
+		s->error = e;
+	ts->state = TS_CLOSED;
+	ts->rx_eof = true;
+	ts->snd_space = 0;
+	spin_unlock(&s->lock);
+	sock_wake(s);
+}
+
+static err_t tcp_connected_cb(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+	struct tcp_sock *ts = arg;
+	struct socket *s = ts->s;
+	(void)err;                       /* always ERR_OK in lwIP 2.1 */
+	spin_lock(&s->lock);
+	ts->state = TS_CONNECTED;
+	ts->snd_space = send_space(pcb);
+	spin_unlock(&s->lock);
+	sock_wake(s);
+	return ERR_OK;
+}
+
+static void attach_pcb(struct tcp_sock *ts, struct tcp_pcb *pcb)
+{
+	ts->pcb = pcb;
+	tcp_arg(pcb, ts);
+	tcp_recv(pcb, tcp_recv_cb);
+	tcp_sent(pcb, tcp_sent_cb);
+	tcp_err(pcb, tcp_err_cb);
+}
+
+static void detach_pcb(struct tcp_pcb *pcb)
+{
+	tcp_arg(pcb, NULL);
+	tcp_recv(pcb, NULL);
+	tcp_sent(pcb, NULL);
+	tcp_err(pcb, NULL);
+}
+
+static struct tcp_sock *tcp_sock_new(struct socket *s)
+{
+	struct tcp_sock *ts = kzalloc(sizeof(*ts));
+	if (!ts)
+		return NULL;
+	ts->s = s;
+	s->proto = ts;
+	return ts;
+}
+
+/* A connection completed its handshake on a listener (the SYN's squeue). The new socket waits
+ * on the listener's accept queue; lwIP counts it against the backlog until accept() takes it. */
+static err_t tcp_accept_cb(void *arg, struct tcp_pcb *newpcb, err_t err)
+{
+	struct tcp_sock *lts = arg;
+	if (err != ERR_OK || !newpcb || !lts)
+		return ERR_VAL;
+	struct socket *ls = lts->s;
+	struct socket *s = sock_alloc(AF_INET, SOCK_STREAM, IPPROTO_TCP, &tcp_sock_ops);
+	struct tcp_sock *ts = s ? tcp_sock_new(s) : NULL;
+	if (!ts) {
+		if (s)
+			sock_free(s);
+		return ERR_MEM;                   /* lwIP aborts newpcb */
+	}
+	ts->sq = squeue_running();
+	ts->state = TS_CONNECTED;
+	ts->connect_reported = true;
+	ts->bound = true;
+	ts->snd_space = send_space(newpcb);
+	ts->laddr = host_ip(&newpcb->local_ip);
+	ts->lport = newpcb->local_port;
+	ts->raddr = host_ip(&newpcb->remote_ip);
+	ts->rport = newpcb->remote_port;
+	/* inherited from the listener, as Linux does */
+	s->keepalive = ls->keepalive;
+	s->rcvbuf = ls->rcvbuf;
+	s->sndbuf = ls->sndbuf;
+	s->linger_on = ls->linger_on;
+	s->linger_s = ls->linger_s;
+	ts->nodelay = lts->nodelay;
+	if (ts->nodelay)
+		tcp_nagle_disable(newpcb);
+	attach_pcb(ts, newpcb);
+	tcp_backlog_delayed(newpcb);
+	spin_lock(&ls->lock);
+	if (lts->acceptq_tail)
+		lts->acceptq_tail->acceptq_next = ts;
+	else
+		lts->acceptq_head = ts;
+	lts->acceptq_tail = ts;
+	lts->acceptq_len++;
+	spin_unlock(&ls->lock);
+	sock_wake(ls);
+	return ERR_OK;
+}
+
+/* The window update: hand consumed bytes back to lwIP. */
+static void recved_fn(void *arg, struct sq_item *item __unused)
+{
+	struct tcp_sock *ts = arg;
+	__atomic_store_n(&ts->recved_queued, 0, __ATOMIC_RELEASE);
+	size_t n = __atomic_exchange_n(&ts->recved_pending, 0, __ATOMIC_ACQ_REL);
+	while (ts->pcb && n) {
+		u16_t chunk = (u16_t)MIN(n, (size_t)0xffff);
+		tcp_recved(ts->pcb, chunk);
+		n -= chunk;
+	}
+}
+
+/* ---- operations entered from threads (squeue_call) ---- */
+
+static void ipopt_fn(void *arg);
+
+struct tcp_req {
+	struct tcp_sock *ts;
+	uint32_t addr;
+	uint16_t port;
+	int arg;
+	const void *data;
+	size_t len;
+	long result;                     /* -errno or a count */
+};
+
+static void create_fn(void *arg)
+{
+	struct tcp_req *r = arg;
+	struct tcp_pcb *pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
+	if (!pcb) {
+		r->result = -ENOBUFS;
+		return;
+	}
+	attach_pcb(r->ts, pcb);
+	r->result = 0;
+}
+
+static int tcp_create(struct socket *s)
+{
+	struct tcp_sock *ts = tcp_sock_new(s);
+	if (!ts)
+		return -ENOMEM;
+	ts->sq = squeue_local();
+	struct tcp_req r = { .ts = ts };
+	squeue_call(ts->sq, create_fn, &r);
+	if (r.result < 0) {
+		kfree(ts);
+		s->proto = NULL;
+	}
+	return (int)r.result;
+}
+
+/* Is port (host order) taken by a listener, whatever SO_REUSEADDR says (Linux refuses a second
+ * listener on the same address and port)? */
+static bool listener_on(uint32_t addr, uint16_t port)
+{
+	for (struct tcp_pcb_listen *l = tcp_listen_pcbs.listen_pcbs; l; l = l->next) {
+		uint32_t la = host_ip(&l->local_ip);
+		if (l->local_port == port && (la == 0 || addr == 0 || la == addr))
+			return true;
+	}
+	return false;
+}
+
+static void bind_fn(void *arg)
+{
+	struct tcp_req *r = arg;
+	struct tcp_sock *ts = r->ts;
+	struct tcp_pcb *pcb = ts->pcb;
+	if (!pcb) {
+		r->result = -EINVAL;
+		return;
+	}
+	if (!stack_addr_local(r->addr)) {
+		r->result = -EADDRNOTAVAIL;
+		return;
+	}
+	if (r->port && listener_on(r->addr, r->port)) {
+		r->result = -EADDRINUSE;
+		return;
+	}
+	if (ts->s->reuseaddr)
+		ip_set_option(pcb, SOF_REUSEADDR);
+	else
+		ip_reset_option(pcb, SOF_REUSEADDR);
+	ip_addr_t a;
+	ip_addr_set_ip4_u32(&a, lwip_htonl(r->addr));
+	err_t e = tcp_bind(pcb, &a, r->port);
+	if (e != ERR_OK) {
+		r->result = e == ERR_USE ? -EADDRINUSE : -lwip_to_errno(e);
+		return;
+	}
+	spin_lock(&ts->s->lock);
+	ts->bound = true;
+	ts->laddr = r->addr;
+	ts->lport = pcb->local_port;
+	spin_unlock(&ts->s->lock);
+	r->result = 0;
+}
+
+static int tcp_bind_op(struct socket *s, const struct sockaddr_k *a, int len)
+{
+	struct tcp_sock *ts = ts_of(s);
+	struct tcp_req r = { .ts = ts };
+	int e = sockaddr_in_get(a, len, &r.addr, &r.port);
+	if (e < 0)
+		return e;
+	spin_lock(&s->lock);
+	bool bad = ts->bound || ts->state != TS_NEW;
+	spin_unlock(&s->lock);
+	if (bad)
+		return -EINVAL;
+	squeue_call(ts->sq, bind_fn, &r);
+	return (int)r.result;
+}
+
+static void listen_fn(void *arg)
+{
+	struct tcp_req *r = arg;
+	struct tcp_sock *ts = r->ts;
+	struct socket *s = ts->s;
+	u8_t backlog = (u8_t)MIN(r->arg + 1, LISTEN_BACKLOG_MAX);
+	if (ts->state == TS_LISTEN) {
+		tcp_backlog_set(ts->pcb, backlog);           /* listen() again: a new backlog */
+		r->result = 0;
+		return;
+	}
+	if (!ts->pcb) {
+		r->result = -EINVAL;
+		return;
+	}
+	if (!ts->bound) {
+		if (s->reuseaddr)
+			ip_set_option(ts->pcb, SOF_REUSEADDR);
+		err_t e = tcp_bind(ts->pcb, IP4_ADDR_ANY, 0);
+		if (e != ERR_OK) {
+			r->result = -EADDRINUSE;
+			return;
+		}
+	} else if (listener_on(ts->laddr, ts->lport)) {
+		r->result = -EADDRINUSE;
+		return;
+	}
+	err_t e = ERR_OK;
+	struct tcp_pcb *lpcb = tcp_listen_with_backlog_and_err(ts->pcb, backlog, &e);
+	if (!lpcb) {
+		r->result = -lwip_to_errno(e);
+		return;
+	}
+	ts->pcb = lpcb;                    /* the old pcb is freed; a listen pcb has no recv/sent/err */
+	tcp_arg(lpcb, ts);
+	tcp_accept(lpcb, tcp_accept_cb);
+	spin_lock(&s->lock);
+	ts->state = TS_LISTEN;
+	ts->bound = true;
+	ts->laddr = host_ip(&lpcb->local_ip);
+	ts->lport = lpcb->local_port;
+	ts->backlog = r->arg;
+	spin_unlock(&s->lock);
+	r->result = 0;
+}
+
+static int tcp_listen_op(struct socket *s, int backlog)
+{
+	struct tcp_sock *ts = ts_of(s);
+	spin_lock(&s->lock);
+	bool bad = ts->state != TS_NEW && ts->state != TS_LISTEN;
+	spin_unlock(&s->lock);
+	if (bad)
+		return -EINVAL;
+	struct tcp_req r = { .ts = ts, .arg = backlog };
+	squeue_call(ts->sq, listen_fn, &r);
+	return (int)r.result;
+}
+
+static bool accept_ready(struct socket *s)
+{
+	struct tcp_sock *ts = ts_of(s);
+	spin_lock(&s->lock);
+	bool ok = ts->acceptq_head || ts->state != TS_LISTEN || ts->shut_rd;
+	spin_unlock(&s->lock);
+	return ok;
+}
+
+static void accepted_fn(void *arg)
+{
+	struct tcp_sock *ts = arg;
+	if (ts->pcb)
+		tcp_backlog_accepted(ts->pcb);
+}
+
+static int tcp_accept_op(struct socket *s, struct socket **out, bool nonblock)
+{
+	struct tcp_sock *lts = ts_of(s);
+	uint64_t deadline = 0;
+	int r;
+	spin_lock(&s->lock);
+	bool listening = lts->state == TS_LISTEN;
+	spin_unlock(&s->lock);
+	if (!listening)
+		return -EINVAL;
+	for (;;) {
+		if ((r = sock_wait(s, accept_ready, nonblock, s->rcvtimeo_ns, &deadline, NULL)) < 0)
+			return r;
+		spin_lock(&s->lock);
+		struct tcp_sock *ts = lts->acceptq_head;
+		if (ts) {
+			lts->acceptq_head = ts->acceptq_next;
+			if (!lts->acceptq_head)
+				lts->acceptq_tail = NULL;
+			lts->acceptq_len--;
+			ts->acceptq_next = NULL;
+		}
+		bool gone = lts->state != TS_LISTEN || lts->shut_rd;
+		spin_unlock(&s->lock);
+		if (ts) {
+			squeue_call(ts->sq, accepted_fn, ts);
+			*out = ts->s;
+			return 0;
+		}
+		if (gone)
+			return -EINVAL;
+	}
+}
+
+static void connect_fn(void *arg)
+{
+	struct tcp_req *r = arg;
+	struct tcp_sock *ts = r->ts;
+	struct tcp_pcb *pcb = ts->pcb;
+	if (!pcb) {
+		r->result = -EINVAL;
+		return;
+	}
+	if (ts->mss)
+		pcb->mss = ts->mss;
+	ipopt_fn(ts);
+	ip_addr_t a;
+	ip_addr_set_ip4_u32(&a, lwip_htonl(r->addr));
+	spin_lock(&ts->s->lock);
+	ts->state = TS_CONNECTING;
+	spin_unlock(&ts->s->lock);
+	err_t e = tcp_connect(pcb, &a, r->port, tcp_connected_cb);
+	if (e != ERR_OK) {
+		spin_lock(&ts->s->lock);
+		ts->state = TS_NEW;
+		spin_unlock(&ts->s->lock);
+		r->result = e == ERR_RTE ? -ENETUNREACH : e == ERR_USE ? -EADDRNOTAVAIL : -lwip_to_errno(e);
+		return;
+	}
+	spin_lock(&ts->s->lock);
+	ts->bound = true;
+	ts->laddr = host_ip(&pcb->local_ip);
+	ts->lport = pcb->local_port;
+	ts->raddr = r->addr;
+	ts->rport = r->port;
+	spin_unlock(&ts->s->lock);
+	stack_flow_bind(&ts->flow, IP_PROTO_TCP, ts->laddr, ts->lport, ts->raddr, ts->rport, ts->sq);
+	ts->flow_bound = true;
+	r->result = 0;
+}
+
+static bool connect_done(struct socket *s)
+{
+	struct tcp_sock *ts = ts_of(s);
+	spin_lock(&s->lock);
+	bool done = ts->state != TS_CONNECTING;
+	spin_unlock(&s->lock);
+	return done;
+}
+
+/* The outcome of a connection attempt once it is no longer in progress. */
+static int connect_outcome(struct socket *s)
+{
+	struct tcp_sock *ts = ts_of(s);
+	spin_lock(&s->lock);
+	int r;
+	if (ts->state == TS_CONNECTED && !ts->connect_reported) {
+		ts->connect_reported = true;
+		r = 0;
+	} else if (ts->state == TS_CONNECTED) {
+		r = -EISCONN;
+	} else {
+		r = s->error ? -s->error : -ECONNABORTED;
+		s->error = 0;
+	}
+	spin_unlock(&s->lock);
+	return r;
+}
+
+static int tcp_connect_op(struct socket *s, const struct sockaddr_k *a, int len, bool nonblock)
+{
+	struct tcp_sock *ts = ts_of(s);
+	struct tcp_req r = { .ts = ts };
+	int e = sockaddr_in_get(a, len, &r.addr, &r.port);
+	if (e < 0)
+		return e;
+	spin_lock(&s->lock);
+	enum ts_state st = ts->state;
+	spin_unlock(&s->lock);
+	switch (st) {
+	case TS_LISTEN:
+		return -EISCONN;
+	case TS_CONNECTED:
+		return connect_outcome(s);        /* 0 once after a non-blocking connect, then EISCONN */
+	case TS_CLOSED:
+		return connect_outcome(s);
+	case TS_CONNECTING:
+		if (nonblock)
+			return -EALREADY;
+		break;
+	case TS_NEW:
+		if (r.port == 0)
+			return -ECONNREFUSED;         /* Linux: nobody listens on port 0 */
+		/* connect() binds the connection to the caller's CPU (the squeue of this CPU) */
+		ts->sq = squeue_local();
+		squeue_call(ts->sq, connect_fn, &r);
+		if (r.result < 0)
+			return (int)r.result;
+		if (nonblock)
+			return -EINPROGRESS;
+		break;
+	}
+	uint64_t deadline = 0;
+	int w = sock_wait(s, connect_done, false, s->sndtimeo_ns, &deadline, NULL);
+	if (w == -EAGAIN)
+		return -EINPROGRESS;
+	if (w < 0)
+		return w;
+	return connect_outcome(s);
+}
+
+/* ---- receive ---- */
+
+static bool recv_ready(struct socket *s)
+{
+	struct tcp_sock *ts = ts_of(s);
+	spin_lock(&s->lock);
+	bool ok = ts->rx_bytes || ts->rx_eof || ts->shut_rd || s->error || ts->state == TS_CLOSED ||
+		  ts->state == TS_NEW || ts->state == TS_LISTEN;
+	spin_unlock(&s->lock);
+	return ok;
+}
+
+static void recved_later(struct tcp_sock *ts, size_t n, bool now)
+{
+	size_t pending = __atomic_add_fetch(&ts->recved_pending, n, __ATOMIC_ACQ_REL);
+	if (pending < RECVED_BATCH && !now)
+		return;
+	if (__atomic_exchange_n(&ts->recved_queued, 1, __ATOMIC_ACQ_REL))
+		return;                             /* already on its way */
+	squeue_enter(ts->sq, &ts->recved_item, recved_fn, ts, 0);
+}
+
+/* Copy up to n queued bytes to u (no lock held while copying); consume them unless peek.
+ * Returns bytes copied or -EFAULT when nothing could be copied. */
+static long rx_copy(struct tcp_sock *ts, struct uio *u, size_t n, bool peek)
+{
+	struct socket *s = ts->s;
+	spin_lock(&s->lock);
+	struct pbuf *p = ts->rx_head;
+	size_t off = ts->rx_off;
+	n = MIN(n, ts->rx_bytes);
+	spin_unlock(&s->lock);
+	size_t done = 0;
+	while (done < n) {
+		size_t chunk = MIN((size_t)p->len - off, n - done);
+		long c = uio_copy_out(u, (uint8_t *)p->payload + off, chunk);
+		if (c < 0)
+			break;
+		done += chunk;
+		off += chunk;
+		if (off == p->len) {
+			p = p->next;
+			off = 0;
+		}
+	}
+	if (peek || done == 0)
+		return done ? (long)done : -EFAULT;
+	/* unlink the pbufs read to the end; free them after dropping the lock */
+	struct pbuf *freed = NULL, *freed_tail = NULL;
+	spin_lock(&s->lock);
+	size_t left = done + ts->rx_off;
+	while (ts->rx_head && left >= ts->rx_head->len) {
+		struct pbuf *q = ts->rx_head;
+		left -= q->len;
+		ts->rx_head = q->next;
+		q->next = NULL;
+		if (freed_tail)
+			freed_tail->next = q;
+		else
+			freed = q;
+		freed_tail = q;
+	}
+	if (!ts->rx_head)
+		ts->rx_tail = NULL;
+	ts->rx_off = left;
+	ts->rx_bytes -= done;
+	bool empty = ts->rx_bytes == 0;
+	spin_unlock(&s->lock);
+	while (freed) {
+		struct pbuf *q = freed;
+		freed = q->next;
+		q->next = NULL;
+		pbuf_free(q);
+	}
+	recved_later(ts, done, empty);
+	return (long)done;
+}
+
+static long tcp_recvmsg(struct socket *s, struct sock_msg *m, bool nonblock)
+{
+	struct tcp_sock *ts = ts_of(s);
+	if (m->flags & MSG_OOB)
+		return -EINVAL;                  /* no urgent data kept (Linux: EINVAL without it) */
+	bool peek = m->flags & MSG_PEEK;
+	bool waitall = (m->flags & MSG_WAITALL) && !peek;
+	uint64_t deadline = 0;
+	long done = 0;
+	sleep_lock(&s->rx_lock);
+	spin_lock(&s->lock);
+	enum ts_state st = ts->state;
+	spin_unlock(&s->lock);
+	if (st == TS_NEW || st == TS_LISTEN) {
+		sleep_unlock(&s->rx_lock);
+		return -ENOTCONN;
+	}
+	while (m->data.resid > 0) {
+		int w = sock_wait(s, recv_ready, nonblock || (done && !waitall), s->rcvtimeo_ns, &deadline, &s->rx_lock);
+		if (w < 0) {
+			if (!done)
+				done = w;
+			break;
+		}
+		spin_lock(&s->lock);
+		size_t avail = ts->rx_bytes;
+		spin_unlock(&s->lock);
+		if (avail) {
+			long c = rx_copy(ts, &m->data, m->data.resid, peek);
+			if (c < 0) {
+				if (!done)
+					done = c;
+				break;
+			}
+			done += c;
+			if (peek || !waitall)
+				break;
+			continue;
+		}
+		/* nothing queued: an error once, then end of file */
+		int e = sock_take_error(s);
+		if (e && !done)
+			done = -e;
+		break;
+	}
+	sleep_unlock(&s->rx_lock);
+	return done;
+}
+
+/* ---- send ---- */
+
+/* Hand lwIP what it takes of the bounce buffer's unsent bytes and push them out. Stack lock
+ * held; tx_off/tx_len change only here (and in the refill below), so shutdown and close can flush
+ * what a writer left behind. */
+static void tx_flush(struct tcp_sock *ts, bool more)
+{
+	struct tcp_pcb *pcb = ts->pcb;
+	size_t n = MIN(ts->tx_len - ts->tx_off, (size_t)send_space(pcb));
+	u8_t flags = TCP_WRITE_FLAG_COPY | (more ? TCP_WRITE_FLAG_MORE : 0);
+	while (n) {
+		err_t e = tcp_write(pcb, ts->txbuf + ts->tx_off, (u16_t)n, flags);
+		if (e == ERR_OK) {
+			ts->tx_off += n;
+			break;
+		}
+		n /= 2;                          /* ERR_MEM: the segment queue is nearly full */
+	}
+	tcp_output(pcb);
+}
+
+static void write_fn(void *arg)
+{
+	struct tcp_req *r = arg;
+	struct tcp_sock *ts = r->ts;
+	if (r->len) {                            /* the writer refilled txbuf[0, len) */
+		ts->tx_off = 0;
+		ts->tx_len = r->len;
+	}
+	if (!ts->pcb) {
+		ts->tx_off = ts->tx_len = 0;     /* the connection is gone: the caller reports it */
+		return;
+	}
+	tx_flush(ts, r->arg);
+	uint32_t space = send_space(ts->pcb);
+	spin_lock(&ts->s->lock);
+	ts->snd_space = space;
+	spin_unlock(&ts->s->lock);
+}
+
+static bool send_ready(struct socket *s)
+{
+	struct tcp_sock *ts = ts_of(s);
+	spin_lock(&s->lock);
+	bool ok = ts->snd_space > 0 || ts->state != TS_CONNECTED || ts->shut_wr || s->error;
+	spin_unlock(&s->lock);
+	return ok;
+}
+
+/* Why a send cannot go on: 0 if it can, else -errno (the pending error once, then EPIPE). */
+static int send_blocked(struct socket *s)
+{
+	struct tcp_sock *ts = ts_of(s);
+	spin_lock(&s->lock);
+	int r = 0;
+	if (s->error) {
+		r = -s->error;
+		s->error = 0;
+	} else if (ts->shut_wr || ts->state == TS_CLOSED || ts->state == TS_NEW || ts->state == TS_LISTEN) {
+		r = -EPIPE;
+	}
+	spin_unlock(&s->lock);
+	return r;
+}
+
+/*
+ * Bytes count as sent once they are in the bounce buffer: a writer copies no more than lwIP's
+ * free space, so they normally all go in the same call; what lwIP could not take (its segment
+ * queue was full) goes first in the next send, or is flushed by shutdown and close.
+ */
+static long tcp_sendmsg(struct socket *s, struct sock_msg *m, bool nonblock)
+{
+	struct tcp_sock *ts = ts_of(s);
+	if (m->flags & MSG_OOB)
+		return -EOPNOTSUPP;
+	uint64_t deadline = 0;
+	long done = 0;
+	sleep_lock(&s->tx_lock);
+	spin_lock(&s->lock);
+	bool connecting = ts->state == TS_CONNECTING;
+	spin_unlock(&s->lock);
+	if (connecting) {
+		int w = sock_wait(s, connect_done, nonblock, s->sndtimeo_ns, &deadline, &s->tx_lock);
+		if (w < 0) {
+			sleep_unlock(&s->tx_lock);
+			return w;
+		}
+	}
+	if (!ts->txbuf && !(ts->txbuf = kmalloc(TX_BOUNCE))) {
+		sleep_unlock(&s->tx_lock);
+		return -ENOBUFS;
+	}
+	bool more = m->flags & MSG_MORE;
+	for (;;) {
+		bool pending = ts->tx_off < ts->tx_len;
+		if (!pending && m->data.resid == 0)
+			break;
+		int b = send_blocked(s);
+		if (b < 0) {
+			if (!done)
+				done = b;
+			break;
+		}
+		int w = sock_wait(s, send_ready, nonblock, s->sndtimeo_ns, &deadline, &s->tx_lock);
+		if (w < 0) {
+			if (!done)
+				done = w;
+			break;
+		}
+		struct tcp_req r = { .ts = ts, .arg = more || m->data.resid > 0 };
+		if (!pending) {
+			spin_lock(&s->lock);
+			size_t space = ts->snd_space;
+			spin_unlock(&s->lock);
+			if (!space)
+				continue;                 /* send_blocked says why */
+			size_t n = MIN(m->data.resid, MIN(space, (size_t)TX_BOUNCE));
+			if (uio_copy_in(&m->data, ts->txbuf, n) < 0) {
+				if (!done)
+					done = -EFAULT;
+				break;
+			}
+			done += (long)n;
+			r.len = n;
+			r.arg = more || m->data.resid > 0;
+		}
+		squeue_call(ts->sq, write_fn, &r);
+	}
+	sleep_unlock(&s->tx_lock);
+	return done;
+}
+
+/* ---- shutdown, close ---- */
+
+static void shutdown_fn(void *arg)
+{
+	struct tcp_req *r = arg;
+	struct tcp_sock *ts = r->ts;
+	r->result = 0;
+	if (ts->pcb && ts->state != TS_LISTEN && (r->arg == SHUT_WR || r->arg == SHUT_RDWR)) {
+		if (ts->txbuf)
+			tx_flush(ts, false);
+		err_t e = tcp_shutdown(ts->pcb, 0, 1);
+		if (e != ERR_OK)
+			r->result = -lwip_to_errno(e);
+	}
+}
+
+static int tcp_shutdown_op(struct socket *s, int how)
+{
+	struct tcp_sock *ts = ts_of(s);
+	spin_lock(&s->lock);
+	enum ts_state st = ts->state;
+	if (how != SHUT_WR)
+		ts->shut_rd = true;
+	if (how != SHUT_RD && st == TS_CONNECTED)
+		ts->shut_wr = true;
+	spin_unlock(&s->lock);
+	int r = 0;
+	if (st == TS_NEW || st == TS_CLOSED || st == TS_CONNECTING) {
+		r = -ENOTCONN;
+	} else if (st == TS_CONNECTED && how != SHUT_RD) {
+		/* not under tx_lock: shutdown must be able to end a writer blocked on a full buffer */
+		struct tcp_req q = { .ts = ts, .arg = how };
+		squeue_call(ts->sq, shutdown_fn, &q);
+		r = (int)q.result;
+	}
+	sock_wake(s);
+	return r;
+}
+
+static void rx_free_all(struct tcp_sock *ts)
+{
+	struct pbuf *p = ts->rx_head;
+	while (p) {
+		struct pbuf *n = p->next;
+		p->next = NULL;
+		pbuf_free(p);
+		p = n;
+	}
+	ts->rx_head = ts->rx_tail = NULL;
+	ts->rx_bytes = 0;
+}
+
+/* A connection that is going away (close, or a listener's unaccepted one). Stack lock held. */
+static void close_pcb(struct tcp_sock *ts, bool reset)
+{
+	struct tcp_pcb *pcb = ts->pcb;
+	if (!pcb)
+		return;
+	ts->pcb = NULL;
+	detach_pcb(pcb);
+	size_t n = __atomic_exchange_n(&ts->recved_pending, 0, __ATOMIC_ACQ_REL);
+	while (n && !reset) {
+		u16_t chunk = (u16_t)MIN(n, (size_t)0xffff);
+		tcp_recved(pcb, chunk);
+		n -= chunk;
+	}
+	if (reset || tcp_close(pcb) != ERR_OK)
+		tcp_abort(pcb);
+}
+
+static void close_fn(void *arg)
+{
+	struct tcp_sock *ts = arg;
+	struct socket *s = ts->s;
+	if (ts->state == TS_LISTEN) {
+		if (ts->pcb) {
+			tcp_arg(ts->pcb, NULL);
+			tcp_accept(ts->pcb, NULL);
+			tcp_close(ts->pcb);      /* a listener closes at once */
+			ts->pcb = NULL;
+		}
+		/* connections nobody accepted: reset, as Linux does */
+		struct tcp_sock *c = ts->acceptq_head;
+		ts->acceptq_head = ts->acceptq_tail = NULL;
+		while (c) {
+			struct tcp_sock *next = c->acceptq_next;
+			close_pcb(c, true);
+			rx_free_all(c);
+			sock_free(c->s);
+			kfree(c);
+			c = next;
+		}
+		return;
+	}
+	bool reset = s->linger_on && s->linger_s == 0;
+	if (ts->pcb && ts->txbuf && !reset)
+		tx_flush(ts, false);
+	close_pcb(ts, reset);
+}
+
+static void tcp_release(struct socket *s)
+{
+	struct tcp_sock *ts = ts_of(s);
+	if (!ts)
+		return;
+	squeue_call(ts->sq, close_fn, ts);       /* runs after any queued window update (FIFO) */
+	if (ts->flow_bound)
+		stack_flow_unbind(&ts->flow);
+	rx_free_all(ts);
+	kfree(ts->txbuf);
+	kfree(ts);
+	s->proto = NULL;
+}
+
+/* ---- names, readiness, options ---- */
+
+static int tcp_getname(struct socket *s, struct sockaddr_k *a, int *len, bool peer)
+{
+	struct tcp_sock *ts = ts_of(s);
+	spin_lock(&s->lock);
+	bool connected = ts->state == TS_CONNECTED;
+	uint32_t addr = peer ? ts->raddr : ts->laddr;
+	uint16_t port = peer ? ts->rport : ts->lport;
+	spin_unlock(&s->lock);
+	if (peer && !connected)
+		return -ENOTCONN;
+	sockaddr_in_set(a, len, addr, port);
+	return 0;
+}
+
+static unsigned tcp_poll_op(struct socket *s)
+{
+	struct tcp_sock *ts = ts_of(s);
+	unsigned m = 0;
+	spin_lock(&s->lock);
+	if (ts->state == TS_LISTEN) {
+		if (ts->acceptq_head)
+			m |= EPOLLIN | EPOLLRDNORM;
+		spin_unlock(&s->lock);
+		return m;
+	}
+	bool rcv_shut = ts->rx_eof || ts->shut_rd;
+	bool closed = ts->state == TS_CLOSED || ts->state == TS_NEW;
+	if ((rcv_shut && ts->shut_wr) || closed)
+		m |= EPOLLHUP;
+	if (rcv_shut)
+		m |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
+	if (ts->state != TS_CONNECTING) {
+		if (ts->rx_bytes)
+			m |= EPOLLIN | EPOLLRDNORM;
+		if (ts->shut_wr || closed || ts->snd_space >= SND_LOWAT || ts->snd_space == TCP_SND_BUF)
+			m |= EPOLLOUT | EPOLLWRNORM;
+	}
+	if (s->error)
+		m |= EPOLLERR;
+	spin_unlock(&s->lock);
+	return m;
+}
+
+struct tcp_info_k {                       /* struct tcp_info, the part lwIP can fill */
+	uint8_t state, ca_state, retransmits, probes, backoff, options, wscale, flags;
+	uint32_t rto, ato, snd_mss, rcv_mss;
+	uint32_t unacked, sacked, lost, retrans, fackets;
+	uint32_t last_data_sent, last_ack_sent, last_data_recv, last_ack_recv;
+	uint32_t pmtu, rcv_ssthresh, rtt, rttvar, snd_ssthresh, snd_cwnd, advmss, reordering;
+	uint32_t rcv_rtt, rcv_space, total_retrans;
+};
+
+/* lwIP's states in Linux's numbering (TCP_ESTABLISHED = 1 ... TCP_CLOSING = 11) */
+static const uint8_t linux_state[] = {
+	[CLOSED] = 7, [LISTEN] = 10, [SYN_SENT] = 2, [SYN_RCVD] = 3, [ESTABLISHED] = 1,
+	[FIN_WAIT_1] = 4, [FIN_WAIT_2] = 5, [CLOSE_WAIT] = 8, [CLOSING] = 11, [LAST_ACK] = 9,
+	[TIME_WAIT] = 6,
+};
+
+struct opt_req {
+	struct tcp_sock *ts;
+	int level, name;
+	const void *in;
+	void *out;
+	int len;
+	int result;
+};
+
+static void info_fn(void *arg)
+{
+	struct opt_req *o = arg;
+	struct tcp_info_k *ti = o->out;
+	struct tcp_pcb *pcb = o->ts->pcb;
+	memset(ti, 0, sizeof(*ti));
+	if (!pcb) {
+		ti->state = 7;
+		return;
+	}
+	ti->state = linux_state[pcb->state];
+	if (pcb->state == LISTEN)
+		return;
+	ti->retransmits = pcb->nrtx;
+	ti->rto = (uint32_t)pcb->rto * TCP_SLOW_INTERVAL * 1000;
+	ti->snd_mss = pcb->mss;
+	ti->rcv_mss = pcb->mss;
+	ti->advmss = pcb->mss;
+	unsigned n = 0;
+	for (struct tcp_seg *seg = pcb->unacked; seg; seg = seg->next)
+		n++;
+	ti->unacked = n;
+	/* lwIP keeps the RTT in slow-timer ticks: sa is 8x the average, sv 4x the deviation */
+	ti->rtt = (uint32_t)(pcb->sa >> 3) * TCP_SLOW_INTERVAL * 1000;
+	ti->rttvar = (uint32_t)(pcb->sv >> 2) * TCP_SLOW_INTERVAL * 1000;
+	ti->snd_ssthresh = pcb->ssthresh / (pcb->mss ? pcb->mss : 1);
+	ti->snd_cwnd = pcb->cwnd / (pcb->mss ? pcb->mss : 1);
+	ti->rcv_space = pcb->rcv_wnd;
+	ti->rcv_ssthresh = pcb->rcv_wnd;
+	ti->pmtu = pcb->mss + 40;
+	ti->reordering = 3;
+	ti->wscale = (uint8_t)((pcb->snd_scale & 0xf) | (pcb->rcv_scale << 4));
+}
+
+static void setopt_fn(void *arg)
+{
+	struct opt_req *o = arg;
+	struct tcp_pcb *pcb = o->ts->pcb;
+	int v = *(const int *)o->in;
+	o->result = 0;
+	if (!pcb)
+		return;
+	if (o->level == SOL_SOCKET && o->name == SO_KEEPALIVE) {
+		if (v)
+			ip_set_option(pcb, SOF_KEEPALIVE);
+		else
+			ip_reset_option(pcb, SOF_KEEPALIVE);
+		return;
+	}
+	if (pcb->state == LISTEN)
+		return;                               /* a listen pcb has no such fields */
+	switch (o->name) {
+	case TCP_NODELAY:
+		if (v)
+			tcp_nagle_disable(pcb);
+		else
+			tcp_nagle_enable(pcb);
+		tcp_output(pcb);
+		break;
+	case TCP_KEEPIDLE: pcb->keep_idle = (u32_t)v * 1000; break;
+	case TCP_KEEPINTVL: pcb->keep_intvl = (u32_t)v * 1000; break;
+	case TCP_KEEPCNT: pcb->keep_cnt = (u32_t)v; break;
+	}
+}
+
+/* IP_TTL and IP_TOS: kept on the socket and applied to the pcb (now, or when it connects). */
+static void ipopt_fn(void *arg)
+{
+	struct tcp_sock *ts = arg;
+	if (ts->pcb && ts->pcb->state != LISTEN) {
+		ts->pcb->ttl = ts->ttl ? ts->ttl : IP_DEFAULT_TTL;
+		ts->pcb->tos = ts->tos;
+	}
+}
+
+static int ip_setsockopt(struct tcp_sock *ts, int name, const void *val, int len)
+{
+	int v;
+	if (name != IP_TTL && name != IP_TOS)
+		return -ENOPROTOOPT;
+	if (len < (int)sizeof(int))
+		return -EINVAL;
+	memcpy(&v, val, sizeof(v));
+	if (name == IP_TTL) {
+		if (v != -1 && (v < 1 || v > 255))
+			return -EINVAL;
+		ts->ttl = v == -1 ? 0 : (uint8_t)v;
+	} else {
+		ts->tos = (uint8_t)v;
+	}
+	squeue_call(ts->sq, ipopt_fn, ts);
+	return 0;
+}
+
+static int ip_getsockopt(struct tcp_sock *ts, int name, void *val, int *len)
+{
+	int v;
+	if (name == IP_TTL)
+		v = ts->ttl ? ts->ttl : IP_DEFAULT_TTL;
+	else if (name == IP_TOS)
+		v = ts->tos;
+	else
+		return -ENOPROTOOPT;
+	*len = MIN(*len, (int)sizeof(v));
+	memcpy(val, &v, *len);
+	return 0;
+}
+
+static int tcp_setsockopt(struct socket *s, int level, int name, const void *val, int len)
+{
+	struct tcp_sock *ts = ts_of(s);
+	struct opt_req o = { .ts = ts, .level = level, .name = name, .in = val, .len = len };
+	int v;
+	if (level == SOL_SOCKET) {
+		if (name == SO_KEEPALIVE)
+			squeue_call(ts->sq, setopt_fn, &o);
+		return 0;
+	}
+	if (level == SOL_IP)
+		return ip_setsockopt(ts, name, val, len);
+	if (level != SOL_TCP)
+		return -ENOPROTOOPT;
+	if (name == TCP_CONGESTION) {
+		char cc[16] = { 0 };
+		memcpy(cc, val, MIN(len, 15));
+		return strcmp(cc, "reno") == 0 ? 0 : -ENOENT;
+	}
+	if (len < (int)sizeof(int))
+		return -EINVAL;
+	memcpy(&v, val, sizeof(v));
+	switch (name) {
+	case TCP_NODELAY:
+		spin_lock(&s->lock);
+		ts->nodelay = v != 0;
+		spin_unlock(&s->lock);
+		break;
+	case TCP_MAXSEG:
+		if (v && (v < MSS_MIN || v > MSS_MAX))
+			return -EINVAL;
+		ts->mss = (uint16_t)v;
+		return 0;
+	case TCP_KEEPIDLE: case TCP_KEEPINTVL: case TCP_KEEPCNT:
+		if (v < 1 || v > 32767)
+			return -EINVAL;
+		spin_lock(&s->lock);
+		*(name == TCP_KEEPIDLE ? &ts->keepidle : name == TCP_KEEPINTVL ? &ts->keepintvl : &ts->keepcnt) = v;
+		spin_unlock(&s->lock);
+		break;
+	case TCP_CORK: case TCP_QUICKACK:
+		return 0;                                  /* accepted, no effect */
+	default:
+		return -ENOPROTOOPT;
+	}
+	squeue_call(ts->sq, setopt_fn, &o);
+	return o.result;
+}
+
+static void mss_fn(void *arg)
+{
+	struct opt_req *o = arg;
+	struct tcp_pcb *pcb = o->ts->pcb;
+	o->result = pcb && pcb->state != LISTEN ? pcb->mss : TCP_MSS;
+}
+
+static int tcp_getsockopt(struct socket *s, int level, int name, void *val, int *len)
+{
+	struct tcp_sock *ts = ts_of(s);
+	struct opt_req o = { .ts = ts, .out = val };
+	int v;
+	if (level == SOL_SOCKET && name == SO_ACCEPTCONN) {
+		spin_lock(&s->lock);
+		v = ts->state == TS_LISTEN;
+		spin_unlock(&s->lock);
+		memcpy(val, &v, sizeof(v));
+		return 0;
+	}
+	if (level == SOL_IP)
+		return ip_getsockopt(ts, name, val, len);
+	if (level != SOL_TCP)
+		return -EOPNOTSUPP;               /* Linux's answer for a level TCP does not know */
+	switch (name) {
+	case TCP_INFO: {
+		struct tcp_info_k ti;
+		o.out = &ti;
+		squeue_call(ts->sq, info_fn, &o);
+		*len = MIN(*len, (int)sizeof(ti));
+		memcpy(val, &ti, *len);
+		return 0;
+	}
+	case TCP_CONGESTION:
+		*len = MIN(*len, 16);
+		memset(val, 0, *len);
+		memcpy(val, "reno", MIN(*len, 4));
+		return 0;
+	case TCP_NODELAY: v = ts->nodelay; break;
+	case TCP_MAXSEG:
+		spin_lock(&s->lock);
+		bool conn = ts->state == TS_CONNECTED;
+		spin_unlock(&s->lock);
+		if (conn) {
+			squeue_call(ts->sq, mss_fn, &o);
+			v = o.result;
+		} else {
+			v = ts->mss ? ts->mss : 536;        /* Linux's default before a connection */
+		}
+		break;
+	case TCP_KEEPIDLE: v = ts->keepidle ? ts->keepidle : (int)(TCP_KEEPIDLE_DEFAULT / 1000); break;
+	case TCP_KEEPINTVL: v = ts->keepintvl ? ts->keepintvl : (int)(TCP_KEEPINTVL_DEFAULT / 1000); break;
+	case TCP_KEEPCNT: v = ts->keepcnt ? ts->keepcnt : (int)TCP_KEEPCNT_DEFAULT; break;
+	case TCP_CORK: case TCP_QUICKACK: v = 0; break;
+	default:
+		return -ENOPROTOOPT;
+	}
+	*len = MIN(*len, (int)sizeof(v));
+	memcpy(val, &v, *len);
+	return 0;
+}
+
+static long tcp_ioctl(struct socket *s, unsigned long cmd, unsigned long arg)
+{
+	struct tcp_sock *ts = ts_of(s);
+	int v;
+	spin_lock(&s->lock);
+	bool listening = ts->state == TS_LISTEN;
+	if (cmd == 0x541b)                   /* FIONREAD / SIOCINQ */
+		v = (int)MIN(ts->rx_bytes, (size_t)0x7fffffff);
+	else if (cmd == 0x5411)              /* SIOCOUTQ: bytes not yet acknowledged */
+		v = (int)(TCP_SND_BUF - MIN((uint32_t)TCP_SND_BUF, ts->snd_space));
+	else
+		v = -1;
+	spin_unlock(&s->lock);
+	if (v < 0)
+		return -ENOTTY;
+	if (listening)
+		return -EINVAL;
+	return copy_to_user(arg, &v, sizeof(v)) ? -EFAULT : 0;
+}
+
+const struct sock_ops tcp_sock_ops = {
+	.create = tcp_create,
+	.release = tcp_release,
+	.bind = tcp_bind_op,
+	.listen = tcp_listen_op,
+	.accept = tcp_accept_op,
+	.connect = tcp_connect_op,
+	.sendmsg = tcp_sendmsg,
+	.recvmsg = tcp_recvmsg,
+	.shutdown = tcp_shutdown_op,
+	.getname = tcp_getname,
+	.poll = tcp_poll_op,
+	.setsockopt = tcp_setsockopt,
+	.getsockopt = tcp_getsockopt,
+	.ioctl = tcp_ioctl,
+};

@@ -163,7 +163,7 @@ void sock_wake(struct socket *s)
 }
 
 int sock_wait(struct socket *s, bool (*cond)(struct socket *s), bool nonblock, uint64_t timeo_ns,
-	      uint64_t *deadline)
+	      uint64_t *deadline, struct sleeplock *drop)
 {
 	if (cond(s))
 		return 0;
@@ -186,7 +186,15 @@ int sock_wait(struct socket *s, bool (*cond)(struct socket *s), bool nonblock, u
 			r = -EAGAIN;
 			break;
 		}
-		wait_schedule(timeo_ns ? *deadline : TIMER_NONE);
+		if (drop) {
+			/* sleeplocks are not held across waits for events (kernel/fs/sleeplock.h) */
+			sleep_unlock(drop);
+			wait_schedule(timeo_ns ? *deadline : TIMER_NONE);
+			finish_wait(&s->wq, &e);
+			sleep_lock(drop);
+		} else {
+			wait_schedule(timeo_ns ? *deadline : TIMER_NONE);
+		}
 	}
 	finish_wait(&s->wq, &e);
 	return r;

@@ -18,9 +18,9 @@
  * SO_RCVTIMEO/SO_SNDTIMEO and signals the way Linux does: -EAGAIN when non-blocking or timed out,
  * -ERESTARTSYS on a signal without a timeout (so SA_RESTART restarts the call) and -EINTR with one.
  *
- * Locks, outermost first: s->rx_lock, s->tx_lock (sleeplocks: one reader and one writer at a time,
- * so bytes of concurrent calls never interleave; copies to and from user memory happen under them
- * only) -> the stack lock (squeue callbacks) -> s->lock (spinlock, interrupts off: the protocol
+ * Locks, outermost first: s->rx_lock, s->tx_lock (sleeplocks: one reader and one writer at a time
+ * while they move bytes, dropped while they sleep in sock_wait, as Linux releases the socket lock;
+ * copies to and from user memory happen under them only) -> the stack lock (squeue callbacks) -> s->lock (spinlock, interrupts off: the protocol
  * state shared between callbacks and threads) -> s->wq's lock.
  */
 #ifndef NET_SOCKET_H
@@ -223,9 +223,12 @@ void sock_wake(struct socket *s);
 /* Sleep on s->wq until cond() (evaluated with nothing held) is true. timeo_ns: the socket timeout
  * for this direction (0 = none). Returns 0 when cond is true, -EAGAIN when nonblock (cond false)
  * or the timeout passed, -ERESTARTSYS / -EINTR on a signal (Linux's sock_intr_errno). *deadline
- * carries the timeout across several calls of one syscall: pass a zero-initialized variable. */
+ * carries the timeout across several calls of one syscall: pass a zero-initialized variable.
+ * drop: a sleeplock the caller holds (rx_lock/tx_lock) that is released while asleep and taken
+ * again before cond is checked anew (NULL: none), since sleeplocks are never held across a wait
+ * for an event; the caller must re-read any state it had before the call. */
 int sock_wait(struct socket *s, bool (*cond)(struct socket *s), bool nonblock, uint64_t timeo_ns,
-	      uint64_t *deadline);
+	      uint64_t *deadline, struct sleeplock *drop);
 
 /* Take s's pending error (positive errno, 0 if none), clearing it. */
 int sock_take_error(struct socket *s);

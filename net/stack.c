@@ -231,6 +231,15 @@ static bool is_local_addr(const ip4_addr_t *a)
 	return false;
 }
 
+bool stack_addr_local(uint32_t addr)
+{
+	ip4_addr_t a;
+	if ((addr >> 24) == 127 || addr == 0)
+		return true;
+	set_addr(&a, addr);
+	return is_local_addr(&a);
+}
+
 /* IP output of a NIC: our own addresses go through lo, the rest through ARP to the wire. */
 static err_t eth_output(struct netif *n, struct pbuf *p, const ip4_addr_t *dst)
 {

@@ -93,6 +93,10 @@ void stack_flow_bind(struct flow_binding *b, uint8_t proto, uint32_t local_ip, u
 		     uint32_t peer_ip, uint16_t peer_port, struct squeue *sq);
 void stack_flow_unbind(struct flow_binding *b);
 
+/* From a callback (stack lock held): may a socket bind to addr (host order)? INADDR_ANY, 127/8
+ * (lo is 127.0.0.1/8, and Linux answers for the whole net) and every interface's address. */
+bool stack_addr_local(uint32_t addr);
+
 /* An interface as the socket layer's ioctls and ifconfig see it. */
 struct stack_ifinfo {
 	char name[NETDEV_NAME_LEN];

@@ -14,6 +14,8 @@ struct sleeplock {
 	struct waitq wq;
 };
 
+#define SLEEPLOCK_INIT(l, n) { SPINLOCK_INIT(n), false, WAITQ_INIT((l).wq, n) }
+
 void sleeplock_init(struct sleeplock *l, const char *name);
 void sleep_lock(struct sleeplock *l);
 void sleep_unlock(struct sleeplock *l);

@@ -103,6 +103,7 @@ void *ember_lwip_calloc(size_t n, size_t size);
 #define TCP_LISTEN_BACKLOG              1
 #define TCP_DEFAULT_LISTEN_BACKLOG      0xff
 #define LWIP_TCP_KEEPALIVE              1
+#define SO_REUSE                        1       /* SO_REUSEADDR (sockets set SOF_REUSEADDR) */
 #define TCP_OVERSIZE                    TCP_MSS
 #define LWIP_TCP_TIMESTAMPS             0
 #define TCP_MAXRTX                      12

@@ -453,8 +453,9 @@ static void udp_send_child(void *arg)
 		memcpy(buf, &seq, sizeof(seq));
 		ssize_t r = send(fd, buf, u->size, 0);
 		if (r == u->size)
-			sent++;
-		else if (r < 0 && errno != ENOBUFS && errno != EAGAIN && errno != EINTR && errno != ECONNREFUSED)
+			sent++;                 /* a full queue drops silently or fails: not counted */
+		else if (r < 0 && errno != ENOBUFS && errno != ENOMEM && errno != EAGAIN &&
+			 errno != EINTR && errno != ECONNREFUSED)
 			_exit(fail("send"));
 		if ((++tries & 63) == 0 && now() >= end)
 			break;
@@ -751,10 +752,12 @@ static int run_isolated(const struct test *t)
 		}
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		return 0;
+	char what[64];
+	snprintf(what, sizeof(what), t->arg ? "%s %d" : "%s", t->what, t->arg);
 	if (WIFSIGNALED(st))
-		fprintf(stderr, "netbench: %s %d failed: killed by signal %d\n", t->what, t->arg, WTERMSIG(st));
+		fprintf(stderr, "netbench: %s failed: killed by signal %d\n", what, WTERMSIG(st));
 	else
-		fprintf(stderr, "netbench: %s %d failed: exit status %d\n", t->what, t->arg, WEXITSTATUS(st));
+		fprintf(stderr, "netbench: %s failed: exit status %d\n", what, WEXITSTATUS(st));
 	return -1;
 }
 

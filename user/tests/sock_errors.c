@@ -13,8 +13,9 @@
  *   - unconnected TCP: send/write EPIPE (with SIGPIPE unless MSG_NOSIGNAL), recv ENOTCONN,
  *     getpeername ENOTCONN (also on a listener), shutdown ENOTCONN; read on a listener ENOTCONN
  *   - UDP: send without a destination EDESTADDRREQ, a datagram over 64 KiB EMSGSIZE
- *   - unknown option level and unknown names at SOL_SOCKET, IPPROTO_TCP, IPPROTO_IP and a TCP
- *     option on a UDP socket: ENOPROTOOPT
+ *   - unknown option names at SOL_SOCKET, IPPROTO_TCP, IPPROTO_IP: ENOPROTOOPT; an unknown level
+ *     and a TCP option on a UDP socket: ENOPROTOOPT from setsockopt but EOPNOTSUPP from
+ *     getsockopt (Linux's ip_getsockopt)
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -32,6 +33,21 @@ static void on_sigpipe(int sig) { (void)sig; sigpipes++; }
 	CHECK(name, r_ == -1 && e_ == (want), "returned %ld errno=%d (%s), want errno %d (%s)", r_, e_, \
 	      strerror(e_), want, strerror(want));                                            \
 } while (0)
+
+static bool in_ember;
+
+static void expect_qemu_skip(const char *name, long r, int want)
+{
+	int e = errno;
+	if (r == -1 && e == want)
+		PASS(name);
+	else if (!in_ember)
+		SKIP(name, "qemu-user translates this argument");
+	else
+		FAIL(name, "returned %ld errno=%d (%s), want errno %d (%s)", r, e, strerror(e), want, strerror(want));
+	if (r >= 0)
+		close((int)r);
+}
 
 /* Every socket call on fd must fail with err. */
 static void all_calls_fail(const char *what, int fd, int err)
@@ -146,8 +162,10 @@ static void test_einval(void)
 	close(fd);
 
 	EXPECT("socket_unknown_family_eafnosupport", socket(12345, SOCK_STREAM, 0), EAFNOSUPPORT);
-	EXPECT("socket_unknown_type_einval", socket(AF_INET, 99, 0), EINVAL);
-	EXPECT("socket_unknown_flag_bits_einval", socket(AF_INET, SOCK_STREAM | 0x40000000, 0), EINVAL);
+	/* qemu-user rewrites the type argument before Linux sees it (unknown types become
+	 * EPROTONOSUPPORT, unknown flag bits are dropped): only there may these be skipped */
+	expect_qemu_skip("socket_unknown_type_einval", socket(AF_INET, 99, 0), EINVAL);
+	expect_qemu_skip("socket_unknown_flag_bits_einval", socket(AF_INET, SOCK_STREAM | 0x40000000, 0), EINVAL);
 	EXPECT("socket_tcp_with_udp_proto_eprotonosupport", socket(AF_INET, SOCK_STREAM, IPPROTO_UDP), EPROTONOSUPPORT);
 	EXPECT("socket_udp_with_tcp_proto_eprotonosupport", socket(AF_INET, SOCK_DGRAM, IPPROTO_TCP), EPROTONOSUPPORT);
 	int sv[2];
@@ -213,7 +231,9 @@ static void test_sockopt_errors(void)
 	int v = 1;
 	socklen_t vl = sizeof(v);
 	EXPECT("setsockopt_unknown_level_enoprotoopt", setsockopt(fd, 12345, 1, &v, sizeof(v)), ENOPROTOOPT);
-	EXPECT("getsockopt_unknown_level_enoprotoopt", getsockopt(fd, 12345, 1, &v, &vl), ENOPROTOOPT);
+	/* Linux's getsockopt answers an unknown level with EOPNOTSUPP (ip_getsockopt), setsockopt
+	 * with ENOPROTOOPT */
+	EXPECT("getsockopt_unknown_level_eopnotsupp", getsockopt(fd, 12345, 1, &v, &vl), EOPNOTSUPP);
 	EXPECT("setsockopt_unknown_sol_socket_enoprotoopt", setsockopt(fd, SOL_SOCKET, 9999, &v, sizeof(v)), ENOPROTOOPT);
 	vl = sizeof(v);
 	EXPECT("getsockopt_unknown_sol_socket_enoprotoopt", getsockopt(fd, SOL_SOCKET, 9999, &v, &vl), ENOPROTOOPT);
@@ -223,7 +243,7 @@ static void test_sockopt_errors(void)
 	vl = sizeof(v);
 	EXPECT("getsockopt_unknown_ip_enoprotoopt", getsockopt(fd, IPPROTO_IP, 9999, &v, &vl), ENOPROTOOPT);
 	vl = sizeof(v);
-	EXPECT("getsockopt_tcp_option_on_udp_enoprotoopt", getsockopt(u, IPPROTO_TCP, TCP_NODELAY, &v, &vl), ENOPROTOOPT);
+	EXPECT("getsockopt_tcp_option_on_udp_eopnotsupp", getsockopt(u, IPPROTO_TCP, TCP_NODELAY, &v, &vl), EOPNOTSUPP);
 	EXPECT("setsockopt_tcp_option_on_udp_enoprotoopt", setsockopt(u, IPPROTO_TCP, TCP_NODELAY, &v, sizeof(v)), ENOPROTOOPT);
 	close(fd);
 	close(u);
@@ -232,6 +252,7 @@ static void test_sockopt_errors(void)
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	in_ember = running_in_ember();
 	start_watchdog(60);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
