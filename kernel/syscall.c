@@ -19,6 +19,7 @@
 #include "kernel/fs/fs.h"
 #include "ipc/shm/shm.h"
 #include "net/socket.h"
+#include "net/netstat.h"
 #include "arch/riscv/trap.h"
 
 #define PR_SET_NAME 15
@@ -115,6 +116,7 @@ static const syscall_fn table[SYSCALL_MAX] = {
 	S(203, sys_connect), S(204, sys_getsockname), S(205, sys_getpeername), S(206, sys_sendto),
 	S(207, sys_recvfrom), S(208, sys_setsockopt), S(209, sys_getsockopt), S(210, sys_shutdown),
 	S(211, sys_sendmsg), S(212, sys_recvmsg), S(242, sys_accept4),
+	S(SYS_ember_netstat, sys_ember_netstat),      /* Ember's own: net/netstat_abi.h */
 };
 
 long syscall_dispatch(struct trapframe *tf)

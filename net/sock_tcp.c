@@ -42,6 +42,7 @@
  */
 #include "net/socket.h"
 #include "net/stack.h"
+#include "net/netstat.h"
 #include "kernel/errno.h"
 #include "kernel/kmalloc.h"
 #include "kernel/poll.h"
@@ -101,9 +102,17 @@ struct tcp_sock {
 	size_t recved_pending;           /* atomic */
 	uint32_t recved_queued;          /* atomic: recved_item is on ts->sq (32 bits: no byte AMOs) */
 
+	/* flow counters (net/netstat.c): written under the stack lock, read without it */
+	uint64_t bytes_in, bytes_out, segs_in, sends;
+	struct list_head all_node;       /* all_lock: every TCP socket, for ember_netstat */
+
 	uint8_t *txbuf;                  /* tx_lock: the bounce buffer (TX_BOUNCE bytes) */
 	size_t tx_off, tx_len;           /* tx_lock: bytes of txbuf lwIP has not taken yet */
 };
+
+/* Every TCP socket (its tcp_sock from creation or accept to release), for the flow counters. */
+static struct spinlock all_lock = SPINLOCK_INIT("tcp_all");
+static struct list_head all_socks = LIST_HEAD_INIT(all_socks);
 
 static struct tcp_sock *ts_of(struct socket *s) { return s->proto; }
 
@@ -141,6 +150,8 @@ static err_t tcp_recv_cb(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t e
 		ts->rx_head = p;
 	ts->rx_tail = last;
 	ts->rx_bytes += p->tot_len;
+	ts->bytes_in += p->tot_len;
+	ts->segs_in++;
 	spin_unlock(&s->lock);
 	(void)pcb;
 	sock_wake(s);
@@ -150,7 +161,7 @@ static err_t tcp_recv_cb(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t e
 static err_t tcp_sent_cb(void *arg, struct tcp_pcb *pcb, u16_t len)
 {
 	struct tcp_sock *ts = arg;
-	(void)len;
+	ts->bytes_out += len;
 	uint32_t space = send_space(pcb);
 	spin_lock(&ts->s->lock);
 	uint32_t old = ts->snd_space;
@@ -221,7 +232,19 @@ static struct tcp_sock *tcp_sock_new(struct socket *s)
 		return NULL;
 	ts->s = s;
 	s->proto = ts;
+	spin_lock(&all_lock);
+	list_add_tail(&ts->all_node, &all_socks);
+	spin_unlock(&all_lock);
 	return ts;
+}
+
+static void tcp_sock_free(struct tcp_sock *ts)
+{
+	spin_lock(&all_lock);
+	list_del(&ts->all_node);
+	spin_unlock(&all_lock);
+	kfree(ts->txbuf);
+	kfree(ts);
 }
 
 /* A connection completed its handshake on a listener (the SYN's squeue). The new socket waits
@@ -319,7 +342,7 @@ static int tcp_create(struct socket *s)
 	struct tcp_req r = { .ts = ts };
 	squeue_call(ts->sq, create_fn, &r);
 	if (r.result < 0) {
-		kfree(ts);
+		tcp_sock_free(ts);
 		s->proto = NULL;
 	}
 	return (int)r.result;
@@ -746,6 +769,7 @@ static void tx_flush(struct tcp_sock *ts, bool more)
 		err_t e = tcp_write(pcb, ts->txbuf + ts->tx_off, (u16_t)n, flags);
 		if (e == ERR_OK) {
 			ts->tx_off += n;
+			ts->sends++;
 			break;
 		}
 		n /= 2;                          /* ERR_MEM: the segment queue is nearly full */
@@ -953,7 +977,7 @@ static void close_fn(void *arg)
 			close_pcb(c, true);
 			rx_free_all(c);
 			sock_free(c->s);
-			kfree(c);
+			tcp_sock_free(c);
 			c = next;
 		}
 		return;
@@ -973,8 +997,7 @@ static void tcp_release(struct socket *s)
 	if (ts->flow_bound)
 		stack_flow_unbind(&ts->flow);
 	rx_free_all(ts);
-	kfree(ts->txbuf);
-	kfree(ts);
+	tcp_sock_free(ts);
 	s->proto = NULL;
 }
 
@@ -1302,3 +1325,45 @@ const struct sock_ops tcp_sock_ops = {
 	.getsockopt = tcp_getsockopt,
 	.ioctl = tcp_ioctl,
 };
+
+/* ---- flow counters (net/netstat.c) ---- */
+
+static uint8_t linux_state_of(struct tcp_sock *ts)
+{
+	switch (ts->state) {
+	case TS_LISTEN: return 10;
+	case TS_CONNECTING: return 2;
+	case TS_CONNECTED: return ts->rx_eof ? (ts->shut_wr ? 9 : 8) : (ts->shut_wr ? 4 : 1);
+	default: return 7;
+	}
+}
+
+size_t tcp_flow_stats(struct ember_flow_stat *out, size_t max)
+{
+	size_t n = 0;
+	spin_lock(&all_lock);
+	struct list_head *pos;
+	list_for_each(pos, &all_socks) {
+		struct tcp_sock *ts = list_entry(pos, struct tcp_sock, all_node);
+		if (n < max) {
+			struct ember_flow_stat *f = &out[n];
+			memset(f, 0, sizeof(*f));
+			f->laddr = swab32(ts->laddr);
+			f->raddr = swab32(ts->raddr);
+			f->lport = ts->lport;
+			f->rport = ts->rport;
+			f->proto = IPPROTO_TCP;
+			f->state = linux_state_of(ts);
+			f->cpu = ts->sq ? (uint8_t)ts->sq->cpu : 0;
+			f->rx_queued = (uint32_t)MIN(READ_ONCE(ts->rx_bytes), (size_t)0xffffffffu);
+			f->tx_space = READ_ONCE(ts->snd_space);
+			f->bytes_in = READ_ONCE(ts->bytes_in);
+			f->bytes_out = READ_ONCE(ts->bytes_out);
+			f->segs_in = READ_ONCE(ts->segs_in);
+			f->sends = READ_ONCE(ts->sends);
+		}
+		n++;
+	}
+	spin_unlock(&all_lock);
+	return n;
+}

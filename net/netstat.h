@@ -1,0 +1,11 @@
+/* The flow-counter system call (net/netstat.c); the ABI is net/netstat_abi.h. */
+#ifndef NET_NETSTAT_H
+#define NET_NETSTAT_H
+#include "kernel/types.h"
+#include "net/netstat_abi.h"
+
+long sys_ember_netstat(int what, uintptr_t ubuf, size_t size);
+/* net/sock_tcp.c: up to max records of TCP sockets; returns how many exist. Thread context. */
+size_t tcp_flow_stats(struct ember_flow_stat *out, size_t max);
+
+#endif
