@@ -54,7 +54,7 @@
 
 #define TX_BOUNCE 65535                 /* tcp_write takes at most 64 KiB - 1 per call */
 #define RECVED_BATCH (TCP_WND / 4)      /* window bytes handed back to lwIP at a time */
-#define SND_LOWAT TCP_SNDLOWAT          /* poll reports writable above this much space */
+#define SND_LOWAT (32 * 1024)           /* poll reports writable above this much space */
 #define LISTEN_BACKLOG_MAX 255          /* lwIP's backlog is a u8 */
 #define MSS_MIN 88                      /* Linux's TCP_MIN_MSS */
 #define MSS_MAX 32767

@@ -88,15 +88,21 @@ void *ember_lwip_calloc(size_t n, size_t size);
 #define DHCP_DOES_ARP_CHECK             1
 #define LWIP_DHCP_CHECK_LINK_UP         1
 
-/* ---- TCP, tuned for a 1500-byte MTU ---- */
+/* ---- TCP ----
+ * TCP_MSS is the largest segment, used by connections over lo (MTU 65535); a connection over a NIC
+ * gets its MTU's (1460 for 1500 bytes) from TCP_CALCULATE_EFF_SEND_MSS, and that is also what it
+ * advertises. Big loopback segments cut the per-packet work (lwIP input, squeue hand-offs, ACKs)
+ * ten-fold; 16128 keeps a segment with its headers inside a 16 KiB allocation. The queue limits
+ * are sized for wire segments, the smallest ones. */
 #define LWIP_TCP                        1
-#define TCP_MSS                         1460
+#define TCP_WIRE_MSS                    1460
+#define TCP_MSS                         16128
 #define LWIP_WND_SCALE                  1
 #define TCP_RCV_SCALE                   4       /* windows up to 1 MiB */
 #define TCP_WND                         (256 * 1024)
 #define TCP_SND_BUF                     (256 * 1024)
-#define TCP_SND_QUEUELEN                ((4 * (TCP_SND_BUF) + (TCP_MSS - 1)) / (TCP_MSS))
-#define TCP_SNDLOWAT                    (32 * 1024)   /* "writable" threshold; lwIP wants it < 64K - 4 MSS */
+#define TCP_SND_QUEUELEN                ((4 * (TCP_SND_BUF) + (TCP_WIRE_MSS - 1)) / (TCP_WIRE_MSS))
+#define TCP_SNDLOWAT                    512     /* unused by the raw API; lwIP wants it < 64K - 4 MSS */
 #define TCP_QUEUE_OOSEQ                 1
 #define LWIP_TCP_SACK_OUT               1
 #define LWIP_TCP_MAX_SACK_NUM           4
@@ -104,7 +110,7 @@ void *ember_lwip_calloc(size_t n, size_t size);
 #define TCP_DEFAULT_LISTEN_BACKLOG      0xff
 #define LWIP_TCP_KEEPALIVE              1
 #define SO_REUSE                        1       /* SO_REUSEADDR (sockets set SOF_REUSEADDR) */
-#define TCP_OVERSIZE                    TCP_MSS
+#define TCP_OVERSIZE                    TCP_WIRE_MSS   /* spare room per pbuf for later small writes */
 #define LWIP_TCP_TIMESTAMPS             0
 #define TCP_MAXRTX                      12
 #define TCP_SYNMAXRTX                   6
