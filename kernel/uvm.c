@@ -451,13 +451,30 @@ int mm_write(struct mm *mm, uintptr_t uaddr, const void *src, size_t n)
 
 /* ---- mapping ---- */
 
-int mm_map(struct mm *mm, uintptr_t addr, size_t len, int prot, int flags, struct file *file, uint64_t pgoff)
+static uintptr_t find_free_locked(struct mm *mm, size_t len);
+
+/* Insert a new VMA for [addr, addr + len), replacing what was there (anywhere: at a free range
+ * found under the same hold of mm->lock, so two threads mapping at once never get the same range;
+ * noreplace: -EEXIST if anything is mapped there, checked under that hold too). Returns the
+ * address or -errno. */
+static bool range_busy_locked(struct mm *mm, uintptr_t start, uintptr_t end)
+{
+	struct list_head *p;
+	list_for_each(p, &mm->vmas) {
+		struct vma *v = list_entry(p, struct vma, node);
+		if (v->start < end && v->end > start)
+			return true;
+	}
+	return false;
+}
+
+static long map_new(struct mm *mm, uintptr_t addr, bool anywhere, bool noreplace, size_t len, int prot,
+		    int flags, struct file *file, uint64_t pgoff)
 {
 	struct vma *v = kzalloc(sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	v->start = addr;
-	v->end = addr + ALIGN_UP(len, PAGE_SIZE);
+	len = ALIGN_UP(len, PAGE_SIZE);
 	v->prot = prot;
 	v->flags = flags & (MAP_TYPE | MAP_ANONYMOUS);
 	v->file = file;
@@ -465,44 +482,68 @@ int mm_map(struct mm *mm, uintptr_t addr, size_t len, int prot, int flags, struc
 	if (file)
 		file_get(file);
 	spin_lock(&mm->lock);
-	int r = unmap_locked(mm, v->start, v->end);
+	int r = 0;
+	bool inserted = false;
+	if (anywhere && !(addr = find_free_locked(mm, len)))
+		r = -ENOMEM;
+	v->start = addr;
+	v->end = addr + len;
+	if (r == 0 && noreplace && range_busy_locked(mm, v->start, v->end))
+		r = -EEXIST;
 	if (r == 0)
+		r = unmap_locked(mm, v->start, v->end);
+	if (r == 0) {
 		insert_vma(mm, v);
+		inserted = true;
+	}
 	if (r == 0 && vma_shared(v) && !file) {        /* shared anonymous: populate now, see above */
 		for (uintptr_t va = v->start; va < v->end && r == 0; va += PAGE_SIZE)
 			r = fault_locked(mm, v, va, false, false);
 	}
 	spin_unlock(&mm->lock);
-	if (r < 0 && r != -ENOMEM)
+	if (r < 0 && !inserted)
 		free_vma(v);
 	else if (r < 0)
 		mm_unmap(mm, v->start, v->end - v->start);
-	return r;
+	return r < 0 ? r : (long)addr;
 }
 
-int mm_map_shm(struct mm *mm, uintptr_t addr, size_t len, int prot, struct shm_seg *seg, bool remap)
+int mm_map(struct mm *mm, uintptr_t addr, size_t len, int prot, int flags, struct file *file, uint64_t pgoff)
 {
-	if (!remap) {                   /* Linux: an occupied range needs SHM_REMAP */
-		spin_lock(&mm->lock);
-		bool busy = false;
-		struct list_head *p;
-		list_for_each(p, &mm->vmas) {
-			struct vma *o = list_entry(p, struct vma, node);
-			if (o->start < addr + len && o->end > addr)
-				busy = true;
-		}
-		spin_unlock(&mm->lock);
-		if (busy)
-			return -EINVAL;
-	}
+	long r = map_new(mm, addr, false, false, len, prot, flags, file, pgoff);
+	return r < 0 ? (int)r : 0;
+}
+
+int mm_map_noreplace(struct mm *mm, uintptr_t addr, size_t len, int prot, int flags, struct file *file,
+		     uint64_t pgoff)
+{
+	long r = map_new(mm, addr, false, true, len, prot, flags, file, pgoff);
+	return r < 0 ? (int)r : 0;
+}
+
+long mm_map_anywhere(struct mm *mm, size_t len, int prot, int flags, struct file *file, uint64_t pgoff)
+{
+	return map_new(mm, 0, true, false, len, prot, flags, file, pgoff);
+}
+
+long mm_map_shm(struct mm *mm, uintptr_t addr, size_t len, int prot, struct shm_seg *seg, bool remap)
+{
 	struct vma *v = kzalloc(sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	*v = (struct vma){ .start = addr, .end = addr + len, .prot = prot, .flags = MAP_SHARED, .shm = seg };
+	*v = (struct vma){ .prot = prot, .flags = MAP_SHARED, .shm = seg };
 	list_init(&v->node);
 	shm_vma_open(seg);
 	spin_lock(&mm->lock);
-	int r = unmap_locked(mm, v->start, v->end);
+	int r = 0;
+	if (!addr && !(addr = find_free_locked(mm, len)))   /* chosen under the same hold as the insert */
+		r = -ENOMEM;
+	if (r == 0 && !remap && range_busy_locked(mm, addr, addr + len))
+		r = -EINVAL;                                    /* Linux: an occupied range needs SHM_REMAP */
+	v->start = addr;
+	v->end = addr + len;
+	if (r == 0)
+		r = unmap_locked(mm, v->start, v->end);
 	if (r == 0)
 		insert_vma(mm, v);
 	for (uintptr_t va = v->start; r == 0 && va < v->end; va += PAGE_SIZE)
@@ -512,7 +553,7 @@ int mm_map_shm(struct mm *mm, uintptr_t addr, size_t len, int prot, struct shm_s
 		free_vma(v);
 	else if (r < 0)
 		mm_unmap(mm, addr, len);
-	return r;
+	return r < 0 ? r : (long)addr;
 }
 
 long mm_unmap_shm(struct mm *mm, uintptr_t addr)
@@ -546,22 +587,21 @@ int mm_unmap(struct mm *mm, uintptr_t addr, size_t len)
 	return r;
 }
 
-uintptr_t mm_find_free(struct mm *mm, size_t len)
+/* The highest free range of len bytes below USER_MMAP_TOP and above the heap, or 0. mm->lock held. */
+static uintptr_t find_free_locked(struct mm *mm, size_t len)
 {
 	len = ALIGN_UP(len, PAGE_SIZE);
 	uintptr_t top = USER_MMAP_TOP;
 	struct list_head *p;
-	spin_lock(&mm->lock);
 	for (p = mm->vmas.prev; p != &mm->vmas; p = p->prev) {
 		struct vma *v = list_entry(p, struct vma, node);
 		if (v->start >= top)
 			continue;
-		if (v->end <= top - len)
+		if (top >= len && v->end <= top - len)
 			break;          /* the gap [v->end, top) fits */
 		top = v->start;
 	}
 	uintptr_t brk_limit = ALIGN_UP(mm->brk, PAGE_SIZE);
-	spin_unlock(&mm->lock);
 	if (top < len || top - len < MAX(brk_limit, USER_MIN_ADDR))
 		return 0;
 	return top - len;
@@ -586,20 +626,9 @@ long sys_brk(uintptr_t addr)
 		return (long)old;
 	uintptr_t old_end = ALIGN_UP(old, PAGE_SIZE), new_end = ALIGN_UP(addr, PAGE_SIZE);
 	if (new_end > old_end) {
-		if (mm_find_free(mm, 0) && new_end > USER_MMAP_TOP)
-			return (long)old;
-		spin_lock(&mm->lock);
-		struct list_head *p;
-		bool clash = false;
-		list_for_each(p, &mm->vmas) {
-			struct vma *v = list_entry(p, struct vma, node);
-			if (v->start < new_end && v->end > old_end)
-				clash = true;
-		}
-		spin_unlock(&mm->lock);
-		if (clash || mm_map(mm, old_end, new_end - old_end, PROT_READ | PROT_WRITE,
-				    MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0) < 0)
-			return (long)old;
+		if (mm_map_noreplace(mm, old_end, new_end - old_end, PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0) < 0)
+			return (long)old;                   /* no memory, or something is mapped there */
 	} else if (new_end < old_end) {
 		mm_unmap(mm, new_end, old_end - new_end);
 	}
@@ -642,26 +671,15 @@ long sys_mmap(uintptr_t addr, size_t len, int prot, int flags, int fd, long off)
 			goto out;
 		}
 		if (flags & MAP_FIXED_NOREPLACE) {
-			spin_lock(&mm->lock);
-			struct list_head *p;
-			bool busy = false;
-			list_for_each(p, &mm->vmas) {
-				struct vma *v = list_entry(p, struct vma, node);
-				if (v->start < addr + len && v->end > addr)
-					busy = true;
-			}
-			spin_unlock(&mm->lock);
-			if (busy) {
-				r = -EEXIST;
-				goto out;
-			}
-		}
-	} else {
-		addr = mm_find_free(mm, len);
-		if (!addr) {
-			r = -ENOMEM;
+			r = mm_map_noreplace(mm, addr, len, prot, flags, f, (uint64_t)off >> PAGE_SHIFT);
+			if (r == 0)
+				r = (long)addr;
 			goto out;
 		}
+	} else {
+		/* found and mapped under one hold of mm->lock: threads mapping at once get disjoint ranges */
+		r = mm_map_anywhere(mm, len, prot, flags, f, (uint64_t)off >> PAGE_SHIFT);
+		goto out;
 	}
 	r = mm_map(mm, addr, len, prot, flags, f, (uint64_t)off >> PAGE_SHIFT);
 	if (r == 0)

@@ -75,11 +75,16 @@ int mm_pin_pa(struct mm *mm, uintptr_t addr, paddr_t *pa);
 
 /* VMAs. mm_map: create a mapping at [addr, addr+len) (replacing what is there). */
 int mm_map(struct mm *mm, uintptr_t addr, size_t len, int prot, int flags, struct file *file, uint64_t pgoff);
+/* The same, -EEXIST if anything is mapped in the range (checked atomically with the mapping). */
+int mm_map_noreplace(struct mm *mm, uintptr_t addr, size_t len, int prot, int flags, struct file *file,
+		     uint64_t pgoff);
+/* The same at a free range chosen atomically with the mapping: the address, or -errno. */
+long mm_map_anywhere(struct mm *mm, size_t len, int prot, int flags, struct file *file, uint64_t pgoff);
 int mm_unmap(struct mm *mm, uintptr_t addr, size_t len);
 /* System V shm: map every page of seg at addr (shared); unmap the attachment starting at addr. */
-int mm_map_shm(struct mm *mm, uintptr_t addr, size_t len, int prot, struct shm_seg *seg, bool remap);
+/* addr 0: anywhere (chosen atomically with the mapping). The address, or -errno. */
+long mm_map_shm(struct mm *mm, uintptr_t addr, size_t len, int prot, struct shm_seg *seg, bool remap);
 long mm_unmap_shm(struct mm *mm, uintptr_t addr);
-uintptr_t mm_find_free(struct mm *mm, size_t len);     /* top-down below USER_MMAP_TOP; 0 if none */
 /* Write into another (not yet active) address space, faulting pages in: exec's loader. */
 int mm_write(struct mm *mm, uintptr_t uaddr, const void *src, size_t n);
 void mm_map_sigpage(struct mm *mm);

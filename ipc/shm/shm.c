@@ -228,14 +228,10 @@ long sys_shmat(int id, uintptr_t addr, int flags)
 			r = -EINVAL;
 			goto out;
 		}
-	} else if (!(addr = mm_find_free(mm, len))) {
-		r = -ENOMEM;
-		goto out;
 	}
 	int prot = PROT_READ | (flags & SHM_RDONLY ? 0 : PROT_WRITE) | (flags & SHM_EXEC ? PROT_EXEC : 0);
-	r = mm_map_shm(mm, addr, len, prot, s, flags & SHM_REMAP);
-	if (r == 0) {
-		r = (long)addr;
+	r = mm_map_shm(mm, addr, len, prot, s, flags & SHM_REMAP);    /* addr 0: anywhere */
+	if (r >= 0) {
 		spin_lock(&shm_lock);
 		s->atime = now_s();
 		s->lpid = current->proc->pid;
