@@ -87,7 +87,7 @@ $(eval $(call KERNEL_template,-test,-DCONFIG_SELFTEST,$(B)/kernel-test.elf))
 # User programs: static Linux riscv64 binaries, packed into a newc initramfs.
 UCC := riscv64-linux-gnu-gcc
 UCFLAGS := -static -O2 -g -Wall -Wno-stringop-overread -Wno-stringop-overflow -Wno-array-bounds
-USER_PROGS := $(B)/user/init $(B)/user/hello $(B)/user/cat $(B)/user/flowstat
+USER_PROGS := $(B)/user/init $(B)/user/hello $(B)/user/cat $(B)/user/flowstat $(B)/user/nettool
 USER_TESTS := $(patsubst user/tests/%.c,$(B)/user/tests/%,$(wildcard user/tests/*.c))
 USER_BENCH := $(patsubst user/bench/%.c,$(B)/user/bench/%,$(wildcard user/bench/*.c))
 
@@ -102,6 +102,7 @@ $(B)/initramfs.cpio: $(USER_PROGS) $(USER_TESTS) $(USER_BENCH)
 	@cp $(B)/user/hello $(B)/rootfs/bin/hello
 	@cp $(B)/user/cat $(B)/rootfs/bin/cat
 	@cp $(B)/user/flowstat $(B)/rootfs/bin/flowstat
+	@cp $(B)/user/nettool $(B)/rootfs/bin/nettool
 	@cp $(USER_TESTS) $(B)/rootfs/tests/
 	@cp $(USER_BENCH) $(B)/rootfs/bench/
 	@cd $(B)/rootfs && find . | LC_ALL=C sort | cpio -o -H newc --quiet > ../initramfs.cpio

@@ -13,15 +13,38 @@
 	.globl uaccess_start, uaccess_end
 uaccess_start:
 
-/* long __uaccess_copy(void *dst, const void *src, size_t n): 0 or -EFAULT */
+/* long __uaccess_copy(void *dst, const void *src, size_t n): 0 or -EFAULT
+ * Bytes until dst is 8-aligned, then 32 and 8 bytes at a time with 64-bit loads from wherever src
+ * is (RISC-V allows misaligned loads; QEMU does them directly), then the tail. */
 	.globl __uaccess_copy
 __uaccess_copy:
 	li	t6, SSTATUS_SUM
 	csrs	sstatus, t6
-	or	t0, a0, a1
-	andi	t0, t0, 7
-	bnez	t0, 2f
-1:	li	t1, 8                  /* both aligned: 8 bytes at a time */
+	li	t1, 16
+	bltu	a2, t1, 2f             /* short: bytes */
+4:	andi	t0, a0, 7              /* align dst */
+	beqz	t0, 5f
+	lb	t2, 0(a1)
+	sb	t2, 0(a0)
+	addi	a0, a0, 1
+	addi	a1, a1, 1
+	addi	a2, a2, -1
+	j	4b
+5:	li	t1, 32
+	bltu	a2, t1, 1f
+	ld	t2, 0(a1)
+	ld	t3, 8(a1)
+	ld	t4, 16(a1)
+	ld	t5, 24(a1)
+	sd	t2, 0(a0)
+	sd	t3, 8(a0)
+	sd	t4, 16(a0)
+	sd	t5, 24(a0)
+	addi	a0, a0, 32
+	addi	a1, a1, 32
+	addi	a2, a2, -32
+	j	5b
+1:	li	t1, 8
 	bltu	a2, t1, 2f
 	ld	t2, 0(a1)
 	sd	t2, 0(a0)

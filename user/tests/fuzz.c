@@ -8,6 +8,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -28,6 +31,8 @@ static const int calls[] = {
 	80, 82, 96, 98, 99, 100, 101, 113, 114, 115, 122, 123, 124, 132, 134, 135, 136, 153, 160, 165,
 	166, 167, 168, 169, 172, 173, 178, 179, 214, 215, 222, 226, 233, 260, 261, 276, 278, 291, 293,
 	439, 1000, -1,
+	/* sockets (fds 3-8 are sockets in each child), interval timers, the flow counters */
+	198, 199, 200, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212, 242, 102, 103, 500,
 };
 
 static uint64_t rng = 88172645463325252ULL;
@@ -89,6 +94,14 @@ int main(void)
 			dup2(null, 0);                  /* and no garbage written to the console */
 			dup2(null, 1);
 			dup2(null, 2);
+			/* non-blocking sockets of every kind for the socket calls to chew on */
+			int types[] = { SOCK_STREAM, SOCK_DGRAM, SOCK_STREAM, SOCK_DGRAM, SOCK_STREAM, SOCK_DGRAM };
+			for (int k = 0; k < 6; k++)
+				dup2(socket(AF_INET, types[k] | SOCK_NONBLOCK, 0), 3 + k);
+			struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+			bind(3, (struct sockaddr *)&a, sizeof(a));
+			listen(3, 4);
+			bind(4, (struct sockaddr *)&a, sizeof(a));
 			child(0x9e3779b97f4a7c15ULL * (c + 1));
 		}
 		int st = 0, waited = 0;
