@@ -183,8 +183,9 @@ struct k_sysinfo {
 	unsigned short procs, pad;
 	unsigned long totalhigh, freehigh;
 	unsigned mem_unit;
-	char f[256 - 2 * sizeof(long) - sizeof(int)];
+	/* Linux's _f[20 - 2 * sizeof(long) - sizeof(int)] is empty on 64-bit: the struct is 112 bytes */
 };
+_Static_assert(sizeof(struct k_sysinfo) == 112, "struct sysinfo on riscv64");
 
 long sys_sysinfo(uintptr_t uinfo)
 {

@@ -10,7 +10,8 @@
  *
  * A connection lives on one squeue (ts->sq), chosen when it is created (DESIGN.md decision 4):
  *   connect: the connecting thread's CPU (squeue_local), and stack_flow_bind steers the peer's
- *            frames there;
+ *            frames there; over loopback the other end's frames too, so both halves of the
+ *            connection share the squeue;
  *   accept:  the squeue the handshake ran on (squeue_running() in the accept callback), which is
  *            where the flow hash sends the connection's frames anyway.
  * Every later operation (send, the window updates, options, close) enters ts->sq.
@@ -73,7 +74,8 @@ struct tcp_sock {
 	struct squeue *sq;               /* fixed once connected/accepted */
 	struct tcp_pcb *pcb;             /* stack lock; NULL once lwIP freed it or we let it go */
 	struct flow_binding flow;        /* connect(): steers the peer's frames to sq */
-	bool flow_bound;
+	struct flow_binding flow_loop;   /* connect() to ourselves: the other end's frames too */
+	bool flow_bound, loop_bound;
 
 	/* s->lock */
 	enum ts_state state;
@@ -555,6 +557,13 @@ static void connect_fn(void *arg)
 	spin_unlock(&ts->s->lock);
 	stack_flow_bind(&ts->flow, IP_PROTO_TCP, ts->laddr, ts->lport, ts->raddr, ts->rport, ts->sq);
 	ts->flow_bound = true;
+	if (stack_addr_local(ts->raddr)) {
+		/* Both ends are ours (loopback): steer the other end's frames, the SYN first, to the
+		 * same squeue, so the accepted side lives there too and the connection's two halves
+		 * never bounce between CPUs (each crossing is an IPI and a wake-up). */
+		stack_flow_bind(&ts->flow_loop, IP_PROTO_TCP, ts->raddr, ts->rport, ts->laddr, ts->lport, ts->sq);
+		ts->loop_bound = true;
+	}
 	r->result = 0;
 }
 
@@ -996,6 +1005,8 @@ static void tcp_release(struct socket *s)
 	squeue_call(ts->sq, close_fn, ts);       /* runs after any queued window update (FIFO) */
 	if (ts->flow_bound)
 		stack_flow_unbind(&ts->flow);
+	if (ts->loop_bound)
+		stack_flow_unbind(&ts->flow_loop);
 	rx_free_all(ts);
 	tcp_sock_free(ts);
 	s->proto = NULL;

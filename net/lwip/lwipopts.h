@@ -103,6 +103,7 @@ void *ember_lwip_calloc(size_t n, size_t size);
 #define TCP_SND_BUF                     (256 * 1024)
 #define TCP_SND_QUEUELEN                ((4 * (TCP_SND_BUF) + (TCP_WIRE_MSS - 1)) / (TCP_WIRE_MSS))
 #define TCP_SNDLOWAT                    512     /* unused by the raw API; lwIP wants it < 64K - 4 MSS */
+#define TCP_WND_UPDATE_THRESHOLD        (4 * TCP_WIRE_MSS)  /* announce a reopened window after 4 wire segments (not 4 lo ones) */
 #define TCP_QUEUE_OOSEQ                 1
 #define LWIP_TCP_SACK_OUT               1
 #define LWIP_TCP_MAX_SACK_NUM           4

@@ -40,8 +40,7 @@ virtio-net-device only, the lighter checks on every model):
     SO_LINGER {1, 0}: an abortive close (RST) leaves no TIME_WAIT pcb, which lwIP would otherwise
     keep for 2 * TCP_MSL = 120 s (kmalloc'd, since MEMP_MEM_MALLOC): 2,000 plain closes held
     about 250 pages, which would look like a leak until the timers ran out;
-  * sysinfo() must write only its struct sysinfo: xfail, a kernel bug found by the leak check
-    (SYSINFO_BUG below).
+  * sysinfo() must write only its struct sysinfo (a kernel bug the leak check found, fixed).
 """
 import json
 import os
@@ -500,15 +499,9 @@ def test_socket_churn_leaves_no_pages_behind():
         q.close()
 
 
-SYSINFO_BUG = ("kernel bug: sys_sysinfo (kernel/systime.c) copies its whole struct k_sysinfo, 344 bytes "
-               "(padding f[256 - 2 * sizeof(long) - sizeof(int)]), into the caller's 112-byte struct sysinfo "
-               "(Linux's _f[20 - 2 * sizeof(long) - sizeof(int)] is empty on 64-bit): the 232 bytes after it "
-               "are zeroed; a plain sysinfo() on main()'s stack then returns to pc 0 (SIGSEGV)")
-
-
-@pytest.mark.xfail(reason=SYSINFO_BUG)
 def test_sysinfo_stays_inside_struct_sysinfo():
-    """Found while writing the leak check: nettool mem reads the free pages through a guarded buffer."""
+    """sysinfo() writes exactly Linux's 112-byte struct sysinfo (it once wrote 344 bytes, zeroing 232
+    bytes of the caller's stack: found by the leak check; nettool mem counts the guard bytes it changed)."""
     q = Qemu(kernel=KERNEL, name="sock-host-sysinfo", extra=("-initrd", INITRD, "-append", "ip=off"))
     try:
         g = Guest(q).boot()
