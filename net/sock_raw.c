@@ -128,6 +128,8 @@ static int ping_autobind(struct icmp_sock *is)
 
 /* ---- create, release ---- */
 
+/* A thread's request to an squeue: the *_fn functions below run there, with the stack lock held
+ * (no sleeping, no user memory); the thread reads the result after squeue_call returns. */
 struct icmp_req {
 	struct icmp_sock *is;
 	uint32_t addr;                   /* host order */

@@ -134,6 +134,8 @@ static u8_t icmp_err_cb(void *arg __unused, struct raw_pcb *rpcb __unused, struc
 
 /* ---- create, release ---- */
 
+/* A thread's request to an squeue: the *_fn functions below run there, with the stack lock held
+ * (no sleeping, no user memory); the thread reads the result after squeue_call returns. */
 struct udp_req {
 	struct udp_sock *us;
 	uint32_t addr;                   /* host order */
