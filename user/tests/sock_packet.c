@@ -12,7 +12,7 @@
  *   - FIONREAD (the next frame's size), MSG_TRUNC (the real length), MSG_PEEK, poll
  *   - errors: ENODEV (bind to an unknown index), EINVAL (short sockaddr_ll, short frame, MSG_OOB),
  *     ENXIO (send with no device), EOPNOTSUPP (shutdown, connect, getpeername),
- *     ESOCKTNOSUPPORT (SOCK_STREAM)
+ *     ESOCKTNOSUPPORT (SOCK_STREAM), EFAULT (bad send and receive buffers)
  *   - PACKET_STATISTICS counts frames and drops past a small SO_RCVBUF (Ember only: qemu-user
  *     does not pass SOL_PACKET options on)
  * Frames are recognized by their payload, so other traffic on the host's lo does no harm.
@@ -226,6 +226,15 @@ static void test_errors(int lo)
 	EXPECT("packet_getpeername_eopnotsupp", getpeername(ps, (struct sockaddr *)&a, &len), EOPNOTSUPP);
 	EXPECT("packet_recv_oob_einval", recv(ps, frame, sizeof(frame), MSG_OOB | MSG_DONTWAIT), EINVAL);
 	EXPECT("packet_recv_empty_eagain", recv(ps, frame, sizeof(frame), MSG_DONTWAIT), EAGAIN);
+	EXPECT("packet_send_bad_buffer_efault", sendto(ps, BAD_PTR, 64, 0, (struct sockaddr *)&a, sizeof(a)), EFAULT);
+	struct sockaddr_ll me = ll_addr(lo, ETH_P_EXPERIMENTAL);
+	bind(ps, (struct sockaddr *)&me, sizeof(me));
+	frame[12] = ETH_P_EXPERIMENTAL >> 8;
+	frame[13] = ETH_P_EXPERIMENTAL & 0xff;
+	sendto(ps, frame, sizeof(frame), 0, (struct sockaddr *)&a, sizeof(a));
+	struct pollfd p = { ps, POLLIN, 0 };
+	poll(&p, 1, 2000);
+	EXPECT("packet_recv_bad_buffer_efault", recv(ps, BAD_PTR, sizeof(frame), 0), EFAULT);
 	EXPECT("packet_stream_esocktnosupport", socket(AF_PACKET, SOCK_STREAM, 0), ESOCKTNOSUPPORT);
 	close(ps);
 }

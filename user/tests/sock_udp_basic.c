@@ -2,7 +2,7 @@
  * UDP over 127.0.0.1, what user/tests/sock_udp.c leaves out:
  *   - send/recv of the largest datagram (65507 bytes); EMSGSIZE one byte above; MSG_OOB
  *     EOPNOTSUPP; a destination port of 0 EINVAL; 255.255.255.255 and 127.255.255.255 without
- *     SO_BROADCAST EACCES (sendto and connect)
+ *     SO_BROADCAST EACCES (sendto and connect); EFAULT for bad send and receive buffers
  *   - bind: EINVAL when already bound (also by an autobind), EADDRNOTAVAIL for an address that is
  *     not ours; SO_REUSEADDR on both sockets shares a port (the later one gets the datagrams), on
  *     one of them does not, and a later setsockopt counts
@@ -75,6 +75,19 @@ static void test_sizes_and_errors(void)
 	EXPECT("udp_broadcast_without_so_broadcast_eacces", sendto(tx, "x", 1, 0, (struct sockaddr *)&bc, sizeof(bc)), EACCES);
 	EXPECT("udp_lo_broadcast_without_so_broadcast_eacces", sendto(tx, "x", 1, 0, (struct sockaddr *)&lbc, sizeof(lbc)),
 	       EACCES);
+	/* bad user buffers: EFAULT, never a crash (whether the datagram is lost differs: qemu-user
+	 * checks the buffer before the host kernel sees the call) */
+	EXPECT("udp_send_bad_buffer_efault", send_to(tx, BAD_PTR, 100, port), EFAULT);
+	send_to(tx, "queued", 6, port);
+	wait_in(rx, 2000);
+	EXPECT("udp_recv_bad_buffer_efault", recv(rx, BAD_PTR, 100, 0), EFAULT);
+	struct iovec bad_iov = { BAD_PTR, 100 };
+	struct msghdr bad_mh = { .msg_iov = &bad_iov, .msg_iovlen = 1 };
+	send_to(tx, "queued", 6, port);
+	wait_in(rx, 2000);
+	EXPECT("udp_recvmsg_bad_iov_efault", recvmsg(rx, &bad_mh, MSG_DONTWAIT), EFAULT);
+	while (recv(rx, in, sizeof(in), MSG_DONTWAIT) >= 0)
+		;
 	int c = socket(AF_INET, SOCK_DGRAM, 0);
 	EXPECT("udp_connect_broadcast_eacces", connect(c, (struct sockaddr *)&bc, sizeof(bc)), EACCES);
 	int opt;
