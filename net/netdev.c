@@ -36,13 +36,20 @@
  * samples tx_wake_gen before the attempt and flushes again if it moved after the frame was queued,
  * while netdev_tx_wake reads txq_len after bumping tx_wake_gen (both sequentially consistent).
  *
- * Receive: netdev_rx validates and counts the frame, feeds the ethertype counters (rxsink.c) and
- * hands IPv4 and ARP frames to the stack (stack_input, net/stack.c).
+ * Receive: netdev_rx validates and counts the frame, shows it to the packet taps, feeds the
+ * ethertype counters (rxsink.c) and hands IPv4 and ARP frames to the stack (stack_input,
+ * net/stack.c).
+ *
+ * Packet taps (AF_PACKET): a list under tap_lock with a count beside it, so a frame costs one
+ * atomic load while nobody captures. netdev_rx shows incoming frames to the taps (pkttype from the
+ * destination MAC), netdev_xmit and netdev_xmit_nosleep outgoing ones (before padding, as the
+ * driver gets them); net/stack.c does the same for lo's IP traffic, which bypasses both.
  *
  * Locks: registry_lock guards the device list and naming; dev->poll_lock guards poll_state,
  * poll_again and poll_cpu; pollcpu[c].lock guards CPU c's poll list. Order: poll_lock -> list
- * lock -> (irq_lock inside irq_unmask); txq_lock -> the driver's ring lock. The per-CPU counters
- * need no lock: each CPU writes only its own, with interrupts off.
+ * lock -> (irq_lock inside irq_unmask); txq_lock -> the driver's ring lock -> tap_lock (lo's
+ * start_xmit is netdev_rx). tap_lock guards the tap list and every tap's filter. The per-CPU
+ * counters need no lock: each CPU writes only its own, with interrupts off.
  */
 #include "net/netdev.h"
 #include "net/drivers.h"
@@ -61,7 +68,7 @@
 enum { POLL_IDLE, POLL_SCHEDULED, POLL_RUNNING };
 
 #define MAX_NAME_UNIT 100            /* eth0 .. eth99 */
-#define LO_DEV_MTU 65535             /* the stack's netif mtu is 16 bits */
+#define LO_DEV_MTU 65536             /* Linux's (the stack's lwIP netif for lo, 16 bits, says 65535) */
 
 /* a frame waiting in a device's transmit backlog */
 struct txq_frame {
@@ -82,6 +89,9 @@ static struct spinlock registry_lock = SPINLOCK_INIT("netdev");
 static struct list_head devices = LIST_HEAD_INIT(devices);
 static int next_ifindex = 1;
 static int nirq_devices;             /* devices with an IRQ, for spreading them over CPUs */
+static struct spinlock tap_lock = SPINLOCK_INIT("netdev_tap");
+static struct list_head taps = LIST_HEAD_INIT(taps);
+int netdev_ntaps;
 
 /* ---- registry ---- */
 
@@ -350,8 +360,10 @@ static void poll_thread(void *arg)
 void netdev_rx(struct net_device *dev, const void *frame, size_t len)
 {
 	const uint8_t *f = frame;
-	if (len < ETH_HLEN || len > ETH_MAX_FRAME ||
-	    (len > ETH_FRAME_LEN && (f[2 * ETH_ALEN] << 8 | f[2 * ETH_ALEN + 1]) != ETH_P_8021Q)) {
+	/* lo loops back whatever was sent on it, up to its MTU */
+	bool lo_ok = (dev->flags & NETDEV_LOOPBACK) && len <= dev->mtu + ETH_HLEN;
+	if (len < ETH_HLEN || (!lo_ok && (len > ETH_MAX_FRAME ||
+	    (len > ETH_FRAME_LEN && (f[2 * ETH_ALEN] << 8 | f[2 * ETH_ALEN + 1]) != ETH_P_8021Q)))) {
 		NETDEV_STAT_INC(dev, rx_errors);
 		return;
 	}
@@ -360,6 +372,7 @@ void netdev_rx(struct net_device *dev, const void *frame, size_t len)
 	s->rx_packets++;
 	s->rx_bytes += len;
 	irq_pop_off();
+	netdev_tap(dev, f, f + ETH_HLEN, len - ETH_HLEN, false);
 	rxsink_input(dev, frame, len);
 	uint16_t type = (uint16_t)(f[2 * ETH_ALEN] << 8 | f[2 * ETH_ALEN + 1]);
 	if (type == ETH_P_IP || type == ETH_P_ARP)
@@ -379,7 +392,8 @@ int netdev_xmit(struct net_device *dev, const void *frame, size_t len, bool wait
 		NETDEV_STAT_INC(dev, tx_dropped);
 		return -EIO;
 	}
-	if (len < ETH_ZLEN) {                    /* pad runts: not every device does */
+	netdev_tap(dev, frame, (const uint8_t *)frame + ETH_HLEN, len - ETH_HLEN, true);
+	if (len < ETH_ZLEN && !(dev->flags & NETDEV_LOOPBACK)) {   /* pad runts: not every device does */
 		memcpy(padded, frame, len);
 		memset(padded + len, 0, ETH_ZLEN - len);
 		frame = padded;
@@ -453,7 +467,8 @@ static void txq_flush(struct net_device *dev)
 	spin_unlock(&dev->txq_lock);
 }
 
-int netdev_xmit_nosleep(struct net_device *dev, const void *frame, size_t len)
+/* netdev_xmit_nosleep, the outgoing copy shown to every tap but skip. */
+static int xmit_nosleep(struct net_device *dev, const void *frame, size_t len, const struct netdev_tap *skip)
 {
 	uint8_t padded[ETH_ZLEN];
 	if (len < ETH_HLEN || len > dev->mtu + ETH_HLEN + VLAN_HLEN) {
@@ -464,7 +479,9 @@ int netdev_xmit_nosleep(struct net_device *dev, const void *frame, size_t len)
 		NETDEV_STAT_INC(dev, tx_dropped);
 		return -EIO;
 	}
-	if (len < ETH_ZLEN) {
+	if (__atomic_load_n(&netdev_ntaps, __ATOMIC_RELAXED))
+		netdev_tap_frame(dev, frame, (const uint8_t *)frame + ETH_HLEN, len - ETH_HLEN, true, skip);
+	if (len < ETH_ZLEN && !(dev->flags & NETDEV_LOOPBACK)) {
 		memcpy(padded, frame, len);
 		memset(padded + len, 0, ETH_ZLEN - len);
 		frame = padded;
@@ -497,6 +514,71 @@ int netdev_xmit_nosleep(struct net_device *dev, const void *frame, size_t len)
 	}
 	spin_unlock(&dev->txq_lock);
 	return err;
+}
+
+int netdev_xmit_nosleep(struct net_device *dev, const void *frame, size_t len)
+{
+	return xmit_nosleep(dev, frame, len, NULL);
+}
+
+int netdev_xmit_tap(struct net_device *dev, const void *frame, size_t len, const struct netdev_tap *sender)
+{
+	return xmit_nosleep(dev, frame, len, sender);
+}
+
+/* ---- packet taps ---- */
+
+void netdev_tap_set(struct netdev_tap *t, int ifindex, uint16_t proto)
+{
+	spin_lock(&tap_lock);
+	bool was_on = t->proto != 0;
+	t->ifindex = ifindex;
+	t->proto = proto;
+	if (was_on && !proto) {
+		list_del(&t->node);
+		__atomic_fetch_sub(&netdev_ntaps, 1, __ATOMIC_RELAXED);
+	} else if (!was_on && proto) {
+		list_add_tail(&t->node, &taps);
+		__atomic_fetch_add(&netdev_ntaps, 1, __ATOMIC_RELAXED);
+	}
+	spin_unlock(&tap_lock);
+}
+
+void netdev_tap_get(struct netdev_tap *t, int *ifindex, uint16_t *proto)
+{
+	spin_lock(&tap_lock);
+	*ifindex = t->ifindex;
+	*proto = t->proto;
+	spin_unlock(&tap_lock);
+}
+
+/* Linux's pkttype of a frame arriving on dev, from its destination MAC. */
+static int rx_pkttype(struct net_device *dev, const uint8_t *dst)
+{
+	static const uint8_t bcast[ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	if (!memcmp(dst, bcast, ETH_ALEN))
+		return PACKET_BROADCAST;
+	if (dst[0] & 1)
+		return PACKET_MULTICAST;
+	return memcmp(dst, dev->mac, ETH_ALEN) ? PACKET_OTHERHOST : PACKET_HOST;
+}
+
+/* Any context but interrupt context: a poll thread, an squeue callback, a sending thread. */
+void netdev_tap_frame(struct net_device *dev, const uint8_t *hdr, const void *data, size_t len, bool outgoing,
+		      const struct netdev_tap *skip)
+{
+	uint16_t type = (uint16_t)(hdr[2 * ETH_ALEN] << 8 | hdr[2 * ETH_ALEN + 1]);
+	int pkttype = outgoing ? PACKET_OUTGOING : rx_pkttype(dev, hdr);
+	struct list_head *p;
+	spin_lock(&tap_lock);
+	list_for_each(p, &taps) {
+		struct netdev_tap *t = list_entry(p, struct netdev_tap, node);
+		if (t == skip || (t->ifindex && t->ifindex != dev->ifindex))
+			continue;
+		if (t->proto == ETH_P_ALL || (t->proto == type && !outgoing))
+			t->fn(t, dev, hdr, data, len, pkttype);
+	}
+	spin_unlock(&tap_lock);
 }
 
 /* ---- start-up ---- */

@@ -41,10 +41,10 @@
  * Interrupt affinity: net_init spreads the devices' IRQs over the online harts (the i-th device
  * with an IRQ goes to CPU (i + 1) % ncpus); netdev_set_irq_affinity moves one.
  *
- * Receive into the stack: netdev_rx counts the frame, feeds the ethertype counters (net/rxsink.c:
- * rxtypes, arping, rxwait) and hands IPv4 and ARP frames to stack_input (net/stack.c), which copies
- * each into a pbuf, classifies it by flow and enters the owning squeue. Frames of other types stop
- * at the counters.
+ * Receive into the stack: netdev_rx counts the frame, shows it to the packet taps (below), feeds the
+ * ethertype counters (net/rxsink.c: rxtypes, arping, rxwait) and hands IPv4 and ARP frames to
+ * stack_input (net/stack.c), which copies each into a pbuf, classifies it by flow and enters the
+ * owning squeue. Frames of other types stop at the counters.
  *
  * Locks: the registry lock guards the device list and the name/ifindex counters; each device's
  * poll_lock guards its poll state; each CPU's poll list has its own lock (order: poll_lock, then the
@@ -175,6 +175,46 @@ int netdev_xmit(struct net_device *dev, const void *frame, size_t len, bool wait
  * backlog, -ENOBUFS when the backlog is full (dropped, counted), -EINVAL, -EIO as netdev_xmit. */
 int netdev_xmit_nosleep(struct net_device *dev, const void *frame, size_t len);
 void netdev_tx_wake(struct net_device *dev);
+
+/* ---- packet taps (AF_PACKET sockets: net/sock_packet.c) ----
+ * Every frame a device receives (netdev_rx; lo's IP traffic from net/stack.c) or transmits
+ * (netdev_xmit*, lo's IP output) is shown to each tap whose filter matches: its device (ifindex,
+ * 0 = every device) and ethertype (proto; ETH_P_ALL also sees outgoing frames, as on Linux, where
+ * a socket bound to one protocol sees only what arrives). fn runs with the tap lock held (a
+ * spinlock: interrupts off, no sleeping), in whatever context the frame passes through (a poll
+ * thread, an squeue callback with the stack lock held, a sending thread), and copies what it
+ * keeps. A frame is hdr (its ETH_HLEN-byte Ethernet header) followed by len bytes of data, apart
+ * so that lo's IP packets get a made-up header (zero MACs, ETH_P_IP) without a copy. With no tap
+ * registered a frame costs one atomic load. Lock order: the stack lock, txq_lock, a driver's ring
+ * lock -> the tap lock -> whatever fn takes (the socket's lock, its wait queue). */
+#define ETH_P_ALL 0x0003
+#define PACKET_HOST 0
+#define PACKET_BROADCAST 1
+#define PACKET_MULTICAST 2
+#define PACKET_OTHERHOST 3
+#define PACKET_OUTGOING 4
+
+struct netdev_tap {
+	struct list_head node;       /* on the tap list while proto != 0 (tap lock) */
+	int ifindex;                 /* tap lock */
+	uint16_t proto;              /* tap lock; host order; 0 = off */
+	void (*fn)(struct netdev_tap *t, struct net_device *dev, const uint8_t *hdr, const uint8_t *data,
+		   size_t len, int pkttype);
+};
+/* Set t's filter (thread context); proto 0 takes it off the list: after that fn no longer runs for t. */
+void netdev_tap_set(struct netdev_tap *t, int ifindex, uint16_t proto);
+void netdev_tap_get(struct netdev_tap *t, int *ifindex, uint16_t *proto);
+extern int netdev_ntaps;     /* taps on the list (atomic) */
+void netdev_tap_frame(struct net_device *dev, const uint8_t *hdr, const void *data, size_t len, bool outgoing,
+		      const struct netdev_tap *skip);
+static inline void netdev_tap(struct net_device *dev, const uint8_t *hdr, const void *data, size_t len, bool outgoing)
+{
+	if (__atomic_load_n(&netdev_ntaps, __ATOMIC_RELAXED))
+		netdev_tap_frame(dev, hdr, data, len, outgoing, NULL);
+}
+/* netdev_xmit_nosleep for a packet socket: its own tap does not see the outgoing copy (Linux's
+ * skb_loop_sk). */
+int netdev_xmit_tap(struct net_device *dev, const void *frame, size_t len, const struct netdev_tap *sender);
 
 /* The receive counters by ethertype (net/rxsink.c): per-CPU frame and byte counters by ethertype,
  * the last few ARP replies, and a watch on ETH_P_EXP frames for tests and benches. */

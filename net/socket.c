@@ -270,10 +270,11 @@ static bool file_nonblock(struct file *f, int flags)
 	return (READ_ONCE(f->f_flags) & O_NONBLOCK) || (flags & MSG_DONTWAIT);
 }
 
-/* EPIPE from a send raises SIGPIPE unless MSG_NOSIGNAL (Linux's sk_stream_error). */
-static long send_result(long r, int flags)
+/* EPIPE from a stream send raises SIGPIPE unless MSG_NOSIGNAL (Linux's sk_stream_error); a
+ * datagram socket's EPIPE (a send after shutdown) comes without a signal, as on Linux. */
+static long send_result(struct socket *s, long r, int flags)
 {
-	if (r == -EPIPE && !(flags & MSG_NOSIGNAL))
+	if (r == -EPIPE && s->type == SOCK_STREAM && !(flags & MSG_NOSIGNAL))
 		signal_raise(SIGPIPE);
 	return r;
 }
@@ -283,7 +284,7 @@ static long sock_send_uio(struct file *f, struct sock_msg *m)
 	struct socket *s = file_sock(f);
 	if (!s->ops->sendmsg)
 		return -EOPNOTSUPP;
-	return send_result(s->ops->sendmsg(s, m, file_nonblock(f, m->flags)), m->flags);
+	return send_result(s, s->ops->sendmsg(s, m, file_nonblock(f, m->flags)), m->flags);
 }
 
 static long sock_recv_uio(struct file *f, struct sock_msg *m)

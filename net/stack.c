@@ -71,6 +71,10 @@ static struct timer stack_timer;
 static struct sq_item timer_item;
 static int timer_item_queued;              /* atomic: the tick item is on CPU 0's queue */
 static struct ipconfig bootcfg;
+/* Synchronous loopback (stack_lo_sync): per squeue (by CPU), lo packets queued to it and delivered
+ * by it. Written under the stack lock; lo_done is read without it. */
+static uint64_t lo_queued[NCPU], lo_done[NCPU];
+static struct stack_lo_ticket lo_last;       /* stack lock: the last packet loop_output queued */
 
 void ipv4_format(uint32_t a, char buf[16])
 {
@@ -160,6 +164,9 @@ void stack_input(struct net_device *dev, const void *frame, size_t len)
 
 /* ---- loopback ---- */
 
+/* The Ethernet header packet taps see on lo's IP packets (Linux's lo: zero MACs, ETH_P_IP). */
+static const uint8_t lo_eth_hdr[ETH_HLEN] = { [2 * ETH_ALEN] = ETH_P_IP >> 8, [2 * ETH_ALEN + 1] = ETH_P_IP & 0xff };
+
 static void lo_deliver(void *arg, struct sq_item *item __unused)
 {
 	struct pkt *pkt = arg;
@@ -170,12 +177,19 @@ static void lo_deliver(void *arg, struct sq_item *item __unused)
 	s->rx_packets++;
 	s->rx_bytes += p->tot_len;
 	irq_pop_off();
+	netdev_tap(lo, lo_eth_hdr, p->payload, p->tot_len, false);
 	if (ip_input(p, &lo_if->netif) != ERR_OK)
 		pbuf_free(p);
+	/* delivered (queued at its socket, if any): stack_lo_sync may return */
+	int cpu = squeue_running()->cpu;
+	__atomic_store_n(&lo_done[cpu], lo_done[cpu] + 1, __ATOMIC_RELEASE);
 }
 
 /* Called with the stack lock held (from lwIP's output path): copy p and re-enter it through the
- * squeue its flow belongs to. Always queues (we are in a callback), so lwIP never recurses. */
+ * squeue its flow belongs to; a UDP datagram of no bound flow through the squeue sending it, which
+ * is where Linux's lo receives it too (the sender's CPU) and lets the sender see it delivered
+ * within its own squeue pass (stack_lo_sync). Always queues (we are in a callback), so lwIP never
+ * recurses. */
 static err_t loop_output(struct pbuf *p)
 {
 	struct net_device *lo = lo_if->dev;
@@ -187,7 +201,13 @@ static err_t loop_output(struct pbuf *p)
 	}
 	pbuf_copy_partial(p, pkt_bytes(pkt), (u16_t)len, 0);
 	struct flow_key k;
-	struct squeue *sq = flow_key_from_ipv4(pkt_bytes(pkt), len, &k) ? stack_classify(&k) : squeue_local();
+	struct squeue *sq;
+	if (!flow_key_from_ipv4(pkt_bytes(pkt), len, &k))
+		sq = squeue_local();
+	else if (k.proto == IP_PROTO_UDP && !flow_lookup(&k) && squeue_running())
+		sq = squeue_running();         /* received where it was sent, as Linux's lo does (stack_lo_sync) */
+	else
+		sq = stack_classify(&k);
 	if (squeue_len(sq) >= STACK_RX_QUEUE_MAX) {
 		kfree(pkt);                    /* lwIP never saw this pbuf */
 		NETDEV_STAT_INC(lo, tx_dropped);
@@ -198,9 +218,29 @@ static err_t loop_output(struct pbuf *p)
 	s->tx_packets++;
 	s->tx_bytes += len;
 	irq_pop_off();
+	netdev_tap(lo, lo_eth_hdr, pkt_bytes(pkt), len, true);
 	pkt->netif = &lo_if->netif;
+	lo_last = (struct stack_lo_ticket){ sq, ++lo_queued[sq->cpu] };
 	squeue_enter(sq, &pkt->item, lo_deliver, pkt, SQ_PROCESS);
 	return ERR_OK;
+}
+
+void stack_lo_track(void) { lo_last.sq = NULL; }
+
+bool stack_lo_tracked(struct stack_lo_ticket *t)
+{
+	*t = lo_last;
+	return t->sq != NULL;
+}
+
+static void lo_sync_fn(void *arg __unused) {}
+
+/* An squeue delivers its lo packets in order, so the count tells whether ours was; if not, a call
+ * queued behind it returns once it was. */
+void stack_lo_sync(const struct stack_lo_ticket *t)
+{
+	if (__atomic_load_n(&lo_done[t->sq->cpu], __ATOMIC_ACQUIRE) < t->seq)
+		squeue_call(t->sq, lo_sync_fn, NULL);
 }
 
 static err_t lo_output(struct netif *n __unused, struct pbuf *p, const ip4_addr_t *dst __unused)
@@ -215,7 +255,9 @@ static err_t lo_netif_init(struct netif *n)
 	n->mtu = LO_MTU;
 	n->output = lo_output;
 	n->flags = 0;
-	NETIF_SET_CHECKSUM_CTRL(n, NETIF_CHECKSUM_DISABLE_ALL);
+	/* No checksum is checked on lo and none is computed for TCP and UDP; the IP header's and
+	 * ICMP's are (cheap, and raw and ping sockets show them: Linux's are right on lo too). */
+	NETIF_SET_CHECKSUM_CTRL(n, NETIF_CHECKSUM_GEN_IP | NETIF_CHECKSUM_GEN_ICMP);
 	return ERR_OK;
 }
 
@@ -231,10 +273,23 @@ static bool is_local_addr(const ip4_addr_t *a)
 	return false;
 }
 
+bool stack_addr_broadcast(uint32_t addr)
+{
+	struct netif *n;
+	if (addr == IPADDR_BROADCAST)
+		return true;
+	NETIF_FOREACH(n) {
+		uint32_t a = host_addr(netif_ip4_addr(n)), m = host_addr(netif_ip4_netmask(n));
+		if (a && m != 0xffffffffu && (addr & m) == (a & m) && (addr | m) == 0xffffffffu)
+			return true;
+	}
+	return false;
+}
+
 bool stack_addr_local(uint32_t addr)
 {
 	ip4_addr_t a;
-	if ((addr >> 24) == 127 || addr == 0)
+	if ((addr >> 24) == 127 || addr == 0 || IP_CLASSD(addr) || stack_addr_broadcast(addr))
 		return true;
 	set_addr(&a, addr);
 	return is_local_addr(&a);

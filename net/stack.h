@@ -25,7 +25,8 @@
  *        what it consumed with tcp_recved() from the connection's squeue (batch it: a window
  *        update per read of a few bytes is wasteful).
  *      - send: copy the user's bytes into kernel memory first (a kmalloc'd buffer, or pbufs from
- *        pbuf_alloc(PBUF_RAW, n, PBUF_RAM), also safe outside the lock), then enter the
+ *        pbuf_alloc(layer, n, PBUF_RAM), also safe outside the lock: the layer only reserves
+ *        headroom, as PBUF_TRANSPORT does for UDP's header and lower ones), then enter the
  *        connection's squeue to tcp_write(..., TCP_WRITE_FLAG_COPY) and tcp_output(). The sent
  *        callback frees space and wakes writers sleeping on a full send buffer (tcp_sndbuf()).
  *    Any other lwIP call (pbuf_alloc of other types, pbuf_cat/chain, everything tcp_/udp_/raw_)
@@ -59,9 +60,11 @@
  * retransmits). Never sleeps.
  *
  * ---- Loopback ----
- * "lo" (127.0.0.1/8) is a net_device and an lwIP netif with checksums off. Packets to 127/8 and to
- * any of our own addresses are copied and re-entered through the squeues, classified like wire
- * traffic, and counted on lo (as Linux does).
+ * "lo" (127.0.0.1/8) is a net_device and an lwIP netif that checks no checksum and computes only the
+ * IP header's and ICMP's. Packets to 127/8 and to any of our own addresses are copied and re-entered
+ * through the squeues, classified like wire traffic (but a UDP datagram stays on the squeue that
+ * sent it, as Linux receives it on the sending CPU), counted on lo and shown to lo's packet taps
+ * (net/netdev.h), as Linux does.
  */
 #ifndef NET_STACK_H
 #define NET_STACK_H
@@ -94,8 +97,27 @@ void stack_flow_bind(struct flow_binding *b, uint8_t proto, uint32_t local_ip, u
 void stack_flow_unbind(struct flow_binding *b);
 
 /* From a callback (stack lock held): may a socket bind to addr (host order)? INADDR_ANY, 127/8
- * (lo is 127.0.0.1/8, and Linux answers for the whole net) and every interface's address. */
+ * (lo is 127.0.0.1/8, and Linux answers for the whole net), every interface's address, and as on
+ * Linux the broadcast and multicast addresses. */
 bool stack_addr_local(uint32_t addr);
+/* From a callback: is addr (host order) a broadcast address here? 255.255.255.255 and the directed
+ * broadcast of every interface's subnet, lo's 127.255.255.255 included (Linux's local table). */
+bool stack_addr_broadcast(uint32_t addr);
+
+/* Synchronous loopback. On Linux a datagram sent to a local address is in the receiver's queue
+ * when send returns (lo's receive runs in the sender's context); here lo re-enters the packet
+ * through an squeue (a UDP datagram: the sender's own, so it is usually delivered in the same
+ * pass). A sender that wants Linux's behaviour calls stack_lo_track() in its squeue callback
+ * before it outputs, and stack_lo_tracked() after, which fills a ticket for the last packet that
+ * looped back (false: none did). Back in its thread (no lock held), stack_lo_sync(ticket) returns
+ * once that packet has been delivered (at once if it already was). */
+struct stack_lo_ticket {
+	struct squeue *sq;
+	uint64_t seq;
+};
+void stack_lo_track(void);
+bool stack_lo_tracked(struct stack_lo_ticket *t);
+void stack_lo_sync(const struct stack_lo_ticket *t);
 
 /* An interface as the socket layer's ioctls and ifconfig see it. */
 struct stack_ifinfo {

@@ -111,6 +111,7 @@ void *ember_lwip_calloc(size_t n, size_t size);
 #define TCP_DEFAULT_LISTEN_BACKLOG      0xff
 #define LWIP_TCP_KEEPALIVE              1
 #define SO_REUSE                        1       /* SO_REUSEADDR (sockets set SOF_REUSEADDR) */
+#define SO_REUSE_RXTOALL                1       /* a broadcast reaches every UDP socket sharing its port */
 #define TCP_OVERSIZE                    TCP_WIRE_MSS   /* spare room per pbuf for later small writes */
 #define LWIP_TCP_TIMESTAMPS             0
 #define TCP_MAXRTX                      12

@@ -17,9 +17,8 @@ virtio-net-device only, the lighter checks on every model):
   * 32 host connections open at once to a guest echo server, each echoing its own message; the
     server must have had all 32 open together;
   * the guest pings the host through a SOCK_RAW/IPPROTO_ICMP socket, and captures frames the host
-    sends (rawpkt.py) with an AF_PACKET socket: xfail(raises=SocketTypeMissing) until
-    net/sock_raw.c and net/sock_packet.c come from branch dgram (socket() or if_nametoindex()
-    failing with "not supported"); any other failure fails;
+    sends (rawpkt.py) with an AF_PACKET socket (its interface index from if_nametoindex, that is
+    SIOCGIFINDEX);
   * robustness with a guest TCP server listening: 830 malformed IPv4/TCP/UDP/ICMP/ARP frames, then
     10,000 SYNs from spoofed source ports (plus 500 with bad TCP checksums). The guest's
     /proc/net/dev must count every frame; it must answer none of the bad-checksum or lying-header
@@ -68,17 +67,6 @@ IP_ARG = f"ip={GUEST_IP}::{HOST_IP}:255.255.255.0::eth0:off"
 MIB = 1 << 20
 HEAVY_NIC = "virtio-net-device"
 STREAM_WD = 270              # seconds a stream may take in the guest (64 MiB at 12 Mbit/s took 45)
-DGRAM_REASON = "needs net/sock_raw.c (branch dgram)"
-PACKET_REASON = "needs net/sock_packet.c and the interface ioctls (branch dgram)"
-# what socket() answers for a socket type the kernel does not have yet (net/sock_stubs.c), and
-# if_nametoindex() while the interface ioctls are the stub's ENOTTY
-MISSING_ERRNOS = ("Protocol not supported", "Address family not supported", "Socket type not supported",
-                  "Inappropriate ioctl")
-
-
-class SocketTypeMissing(Exception):
-    """The guest's kernel has no such socket type yet (the only failure the xfail markers accept)."""
-
 
 def report(line):
     """Throughput and other figures: shown in the test log, collected in one file."""
@@ -180,12 +168,6 @@ def kv_line(out, prefix):
             except ValueError:
                 d[k] = v
     return d
-
-
-def missing_socket_type(out):
-    m = re.search(r"^nettool: (socket|if_nametoindex|bind)\(.*$", out, re.M)
-    if m and any(e in m.group(0) for e in MISSING_ERRNOS):
-        raise SocketTypeMissing(m.group(0))
 
 
 def check_xfer(g, guest, host, nbytes, guest_seed, host_seed):
@@ -358,24 +340,20 @@ def test_32_host_connections_at_once(tapguest):
     g.check(st == 0, f"nettool exited {st}: {out}")
 
 
-@pytest.mark.xfail(raises=SocketTypeMissing, reason=DGRAM_REASON)
 def test_guest_pings_host_with_raw_icmp_socket(tapguest):
     nic, tap, g = tapguest
     out, st = g.run(nettool(f"ping {HOST_IP} 4", 60), timeout=90)
-    missing_socket_type(out)
     replies = re.findall(rf"^64 bytes from {re.escape(HOST_IP)}: icmp_seq=(\d+) ttl=\d+ time=[\d.]+ ms$", out, re.M)
     g.check(replies == ["0", "1", "2", "3"], f"replies: {replies}\n{out}")
     g.check("4 packets transmitted, 4 received" in out and st == 0, out)
 
 
-@pytest.mark.xfail(raises=SocketTypeMissing, reason=PACKET_REASON)
 def test_guest_captures_host_frames_with_af_packet(tapguest):
     nic, tap, g = tapguest
     count, sizes = 24, [60, 61, 300, 1000, 1514]
     m = g.start(nettool(f"capture eth0 {count} 0x88b5", 60), r"capture: ready on eth0|(?m:^nettool: .*$)")
     if "ready" not in m.group(0):
         out, _ = g.finish()
-        missing_socket_type(out)
         g.q.fail(f"capture did not start: {out}")
     r = g.host("rawpkt.py send", tap.send, count=count, sizes=sizes, ethertype=0x88B5)
     g.check(r["sent"] == count, f"the host sent {r}")

@@ -1,0 +1,88 @@
+/*
+ * What the datagram sockets share (UDP: net/sock_udp.c; ICMP raw and ping sockets: net/sock_raw.c;
+ * AF_PACKET: net/sock_packet.c): the receive queue of whole datagrams bounded by SO_RCVBUF, the
+ * blocking recvmsg over it, poll, FIONREAD, shutdown's flags, and the IP-level options and address
+ * rules of the two AF_INET kinds. Theory in net/sock_dgram.c.
+ *
+ * Convention: a datagram socket's protocol state (s->proto) starts with its struct dgram_queue,
+ * so the helpers below find the queue from the socket alone.
+ */
+#ifndef NET_SOCK_DGRAM_H
+#define NET_SOCK_DGRAM_H
+#include "net/socket.h"
+#include "kernel/list.h"
+
+struct pbuf;
+struct netif;
+
+/* Linux's net.core.rmem_default and wmem_default: every non-TCP socket starts with them. */
+#define DGRAM_BUF_DEFAULT 212992
+/* What a queued datagram costs against SO_RCVBUF besides its payload: Linux charges an skb's
+ * truesize, which for a small datagram is about this much more than the payload. The number of
+ * datagrams a full queue holds is therefore close to Linux's, not equal to it. */
+#define DGRAM_OVERHEAD 768
+#define SIOCOUTQ_K 0x5411           /* TIOCOUTQ: bytes not yet sent */
+
+/* One received datagram. */
+struct dgram {
+	struct list_head node;      /* on the queue (s->lock) */
+	struct pbuf *p;             /* the chain lwIP handed over (its bytes are the payload), or NULL */
+	uint32_t len;               /* payload bytes */
+	uint32_t charge;            /* counted against SO_RCVBUF while queued */
+	int addrlen;                /* of addr: the source as recvfrom reports it */
+	union {
+		struct sockaddr_in_k in;
+		struct sockaddr_ll_k ll;
+	} addr;
+	uint8_t data[];             /* the payload when p is NULL */
+};
+
+struct dgram_queue {
+	struct list_head list;      /* s->lock: struct dgram, oldest first */
+	size_t charged;             /* s->lock: sum of the queued datagrams' charge */
+	uint64_t received, drops;   /* s->lock: datagrams queued / dropped (queue full or no memory), ever */
+	bool shut_rd, shut_wr;      /* s->lock: shutdown() */
+};
+
+/* ---- the queue (any context unless noted; none of them may be called with s->lock held) ---- */
+void dgq_init(struct dgram_queue *q);
+/* A datagram holding len bytes of its own (d->data), or wrapping the pbuf chain p (whose payload
+ * is the datagram; the dgram owns the reference). NULL without memory (p is then not freed). */
+struct dgram *dgram_new(size_t len);
+struct dgram *dgram_new_pbuf(struct pbuf *p);
+void dgram_free(struct dgram *d);
+/* A cheap hint for callbacks, before they copy a datagram: true when the queue is over SO_RCVBUF
+ * (the datagram would be dropped). */
+bool dgq_full(struct socket *s);
+/* Queue d (or drop and free it when the queue is over SO_RCVBUF, as Linux drops), wake readers. */
+bool dgq_push(struct socket *s, struct dgram *d);
+void dgq_count_drop(struct socket *s);          /* a datagram lost before it was a struct dgram */
+/* recvmsg (thread context): the pending error first, then the oldest datagram: MSG_PEEK leaves it
+ * queued, MSG_TRUNC returns its real length, m->flags gets MSG_TRUNC when it did not fit, m->addr
+ * its source. Blocks (SO_RCVTIMEO, signals) unless nonblock; after SHUT_RD an empty queue gives 0
+ * (EAGAIN when non-blocking), as Linux does. */
+long dgq_recvmsg(struct socket *s, struct sock_msg *m, bool nonblock);
+unsigned dgq_poll(struct socket *s);            /* Linux's datagram_poll; always writable */
+/* FIONREAD (size of the next datagram) and SIOCOUTQ (0: sends never queue); -ENOTTY otherwise. */
+long dgq_ioctl(struct socket *s, unsigned long cmd, unsigned long arg);
+/* shutdown(): record how (readers and writers see it), wake; -ENOTCONN when !connected, the
+ * flags set all the same (Linux's inet_shutdown). */
+int dgq_shutdown(struct socket *s, int how, bool connected);
+bool dgq_shut_wr(struct socket *s);
+void dgq_flush(struct socket *s);               /* release: free what is queued (no callback can run) */
+
+/* ---- AF_INET datagram sockets (UDP, raw, ping) ---- */
+/* bind()'s address: -EINVAL for a short one, -EAFNOSUPPORT for another family (AF_UNSPEC with
+ * INADDR_ANY passes, as on Linux); host order out. */
+int inet_bind_addr(const struct sockaddr_k *a, int len, uint32_t *addr, uint16_t *port);
+/* Where a datagram to addr goes (stack lock held): 0 with the netif, or -EACCES for a broadcast
+ * without SO_BROADCAST, -ENETUNREACH without a route. */
+int inet_route(struct socket *s, uint32_t addr, struct netif **out);
+/* SOL_IP options IP_TTL and IP_TOS (thread context: it enters an squeue). field(s, name) gives the
+ * socket's pcb's ttl or tos field; it is called there, with the stack lock held. -ENOPROTOOPT for
+ * other names. */
+typedef uint8_t *(*inet_opt_field_fn)(struct socket *s, int name);
+int inet_setsockopt(struct socket *s, inet_opt_field_fn field, int name, const void *val, int len);
+int inet_getsockopt(struct socket *s, inet_opt_field_fn field, int name, void *val, int *len);
+
+#endif

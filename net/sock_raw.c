@@ -1,0 +1,471 @@
+/*
+ * ICMP sockets over lwIP raw pcbs (net/socket.h has the socket layer's theory, net/stack.h the
+ * rules for entering lwIP, net/sock_dgram.c the receive queue). Two kinds, as on Linux:
+ *
+ *   SOCK_RAW, IPPROTO_ICMP: the user sends an ICMP message (header and payload, its own checksum)
+ *     and the kernel adds the IP header; every ICMP packet that arrives for us is delivered whole,
+ *     IP header included, to every raw socket whose bound address (bind) and peer (connect) match.
+ *   SOCK_DGRAM, IPPROTO_ICMP ("ping sockets"): the user sends an echo request without an IP header
+ *     (anything else is EINVAL); the kernel sets its identifier to the socket's local "port" (the
+ *     one bind gave, or an unused one picked at the first send or connect) and computes the
+ *     checksum. Only echo replies carrying that identifier come back, without the IP header.
+ *     Linux's net.ipv4.ping_group_range is not modelled: everyone may open one.
+ *
+ * One raw pcb per socket. Its receive callback (squeue context, stack lock held) sees each ICMP
+ * packet before lwIP's own ICMP code does, copies what the socket wants into a struct dgram and
+ * returns 0: the packet is never eaten, so lwIP still answers echo requests and every other raw
+ * pcb (the other sockets, the kernel's ping in net/ping.c, UDP's error listener) gets it too, as
+ * every Linux raw socket gets its copy. A copy rather than a reference, because lwIP goes on using
+ * the packet (icmp_input turns an echo request into the reply in place).
+ *
+ * Sends copy the user's bytes into a PBUF_RAM pbuf with IP headroom outside the stack lock, then
+ * one squeue_call does what Linux does in its order (route, SO_BROADCAST, size, shutdown; for ping
+ * the identifier and checksum) and raw_sendto. The pcb, the identifier and the list of ping
+ * sockets live under the stack lock; the peer as getpeername reports it under s->lock.
+ *
+ * Not done: IP_HDRINCL, ICMP_FILTER, IP_RECVERR (ICMP errors are not reported to these sockets).
+ */
+#include "net/sock_dgram.h"
+#include "net/stack.h"
+#include "kernel/errno.h"
+#include "kernel/kmalloc.h"
+#include "kernel/string.h"
+#include "lwip/inet_chksum.h"
+#include "lwip/ip.h"
+#include "lwip/raw.h"
+#include "lwip/prot/icmp.h"
+#include "lwip/prot/ip4.h"
+
+#define ICMP_HDR_LEN 8
+#define ICMP_MAX_MSG (0xffff - IP_HLEN)    /* an ICMP message in one IPv4 datagram */
+#define INADDR_LOOPBACK_H 0x7f000001u
+
+struct icmp_sock {
+	struct dgram_queue q;            /* first (net/sock_dgram.h) */
+	struct socket *s;
+	struct raw_pcb *pcb;             /* stack lock */
+	bool ping;                       /* SOCK_DGRAM: a ping socket (fixed) */
+	/* stack lock */
+	uint16_t ident;                  /* ping: the echo identifier ("port"); 0 until bound */
+	bool ident_bound, addr_bound;    /* bind() chose them (connect(AF_UNSPEC) keeps them) */
+	bool addr_from_connect;
+	struct list_head ping_node;      /* ping sockets: on ping_socks */
+	/* s->lock (written with the stack lock held too) */
+	bool connected;
+	uint32_t peer;                   /* host order, as connect() gave it */
+	uint16_t peer_port;
+};
+
+static struct list_head ping_socks = LIST_HEAD_INIT(ping_socks);   /* stack lock */
+static uint16_t ident_rover;                                         /* stack lock */
+
+static struct icmp_sock *is_of(struct socket *s) { return s->proto; }
+static void set_ip(ip_addr_t *a, uint32_t host) { ip_addr_set_ip4_u32(a, lwip_htonl(host)); }
+
+static bool is_connected(struct icmp_sock *is)
+{
+	spin_lock(&is->s->lock);
+	bool c = is->connected;
+	spin_unlock(&is->s->lock);
+	return c;
+}
+
+/* ---- receive (squeue context, stack lock held) ---- */
+
+static u8_t icmp_recv_cb(void *arg, struct raw_pcb *pcb __unused, struct pbuf *p, const ip_addr_t *addr)
+{
+	struct icmp_sock *is = arg;
+	struct ip_hdr iph;
+	if (pbuf_copy_partial(p, &iph, sizeof(iph), 0) != sizeof(iph))
+		return 0;
+	u16_t off = 0, hlen = IPH_HL_BYTES(&iph);
+	if (is->ping) {
+		struct icmp_echo_hdr e;
+		if (!is->ident || pbuf_copy_partial(p, &e, sizeof(e), hlen) != sizeof(e) || e.type != ICMP_ER ||
+		    e.code != 0 || lwip_ntohs(e.id) != is->ident)
+			return 0;
+		off = hlen;
+	}
+	size_t len = p->tot_len - off;
+	struct dgram *d = dgq_full(is->s) ? NULL : dgram_new(len);
+	if (!d) {
+		dgq_count_drop(is->s);
+		return 0;
+	}
+	pbuf_copy_partial(p, d->data, (u16_t)len, off);
+	d->addr.in = (struct sockaddr_in_k){ .sin_family = AF_INET, .sin_addr = ip4_addr_get_u32(ip_2_ip4(addr)) };
+	d->addrlen = sizeof(d->addr.in);
+	dgq_push(is->s, d);
+	return 0;
+}
+
+/* ---- identifiers of ping sockets (stack lock) ---- */
+
+static bool ident_in_use(uint16_t id)
+{
+	struct list_head *p;
+	list_for_each(p, &ping_socks) {
+		if (list_entry(p, struct icmp_sock, ping_node)->ident == id)
+			return true;
+	}
+	return false;
+}
+
+/* An unused identifier for an unbound ping socket (Linux's autobind); -EAGAIN when none is left. */
+static int ping_autobind(struct icmp_sock *is)
+{
+	if (!is->ping || is->ident)
+		return 0;
+	for (unsigned i = 0; i < 0xffff; i++) {
+		uint16_t id = ++ident_rover;
+		if (id && !ident_in_use(id)) {
+			is->ident = id;
+			return 0;
+		}
+	}
+	return -EAGAIN;
+}
+
+/* ---- create, release ---- */
+
+/* A thread's request to an squeue: the *_fn functions below run there, with the stack lock held
+ * (no sleeping, no user memory); the thread reads the result after squeue_call returns. */
+struct icmp_req {
+	struct icmp_sock *is;
+	uint32_t addr;                   /* host order */
+	uint16_t port;
+	bool has_addr;
+	struct pbuf *p;                  /* send */
+	size_t len;
+	long result;
+};
+
+static void create_fn(void *arg)
+{
+	struct icmp_sock *is = arg;
+	is->pcb = raw_new(IP_PROTO_ICMP);
+	if (!is->pcb)
+		return;
+	raw_recv(is->pcb, icmp_recv_cb, is);
+	if (is->ping)
+		list_add_tail(&is->ping_node, &ping_socks);
+}
+
+static int icmp_create(struct socket *s)
+{
+	struct icmp_sock *is = kzalloc(sizeof(*is));
+	if (!is)
+		return -ENOMEM;
+	dgq_init(&is->q);
+	is->s = s;
+	is->ping = s->type == SOCK_DGRAM;
+	s->proto = is;                   /* before the pcb exists: its callback finds the queue there */
+	s->rcvbuf = s->sndbuf = DGRAM_BUF_DEFAULT;
+	s->reuseaddr = true;             /* Linux's INET_PROTOSW_REUSE for raw and ping sockets */
+	squeue_call(squeue_local(), create_fn, is);
+	if (!is->pcb) {
+		s->proto = NULL;
+		kfree(is);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void release_fn(void *arg)
+{
+	struct icmp_sock *is = arg;
+	raw_remove(is->pcb);
+	if (is->ping)
+		list_del(&is->ping_node);
+}
+
+/* After release_fn no callback can reach is. */
+static void icmp_release(struct socket *s)
+{
+	struct icmp_sock *is = is_of(s);
+	squeue_call(squeue_local(), release_fn, is);
+	dgq_flush(s);
+	kfree(is);
+	s->proto = NULL;
+}
+
+/* ---- bind, connect ---- */
+
+static void bind_fn(void *arg)
+{
+	struct icmp_req *r = arg;
+	struct icmp_sock *is = r->is;
+	if (!stack_addr_local(r->addr)) {
+		r->result = -EADDRNOTAVAIL;
+		return;
+	}
+	if (is->ping && is->ident) {
+		r->result = -EINVAL;
+		return;
+	}
+	if (is->ping) {
+		/* a given identifier may be shared, as Linux lets ping sockets (SO_REUSEADDR is on) */
+		is->ident = r->port;
+		if ((r->result = ping_autobind(is)) < 0)
+			return;
+		is->ident_bound = r->port != 0;
+	}
+	ip_addr_t a;
+	set_ip(&a, r->addr);
+	raw_bind(is->pcb, &a);
+	is->addr_bound = r->addr != 0;
+	is->addr_from_connect = false;
+	r->result = 0;
+}
+
+static int icmp_bind_op(struct socket *s, const struct sockaddr_k *a, int len)
+{
+	struct icmp_req r = { .is = is_of(s) };
+	if (!r.is->ping && is_connected(r.is))
+		return -EINVAL;                  /* Linux's raw_bind: only before connect */
+	int e = inet_bind_addr(a, len, &r.addr, &r.port);
+	if (e < 0)
+		return e;
+	squeue_call(squeue_local(), bind_fn, &r);
+	return (int)r.result;
+}
+
+static void disconnect_fn(void *arg)
+{
+	struct icmp_req *r = arg;
+	struct icmp_sock *is = r->is;
+	raw_disconnect(is->pcb);
+	if (is->addr_from_connect)
+		raw_bind(is->pcb, IP4_ADDR_ANY);
+	is->addr_from_connect = false;
+	if (!is->ident_bound)
+		is->ident = 0;
+	spin_lock(&is->s->lock);
+	is->connected = false;
+	spin_unlock(&is->s->lock);
+	r->result = 0;
+}
+
+static void connect_fn(void *arg)
+{
+	struct icmp_req *r = arg;
+	struct icmp_sock *is = r->is;
+	struct netif *n;
+	uint32_t dst = r->addr ? r->addr : INADDR_LOOPBACK_H;     /* Linux: INADDR_ANY means this host */
+	int e = inet_route(is->s, dst, &n);
+	if (e == 0)
+		e = ping_autobind(is);
+	if (e < 0) {
+		r->result = e;
+		return;
+	}
+	if (ip_addr_isany(&is->pcb->local_ip)) {
+		raw_bind(is->pcb, netif_ip_addr4(n));
+		is->addr_from_connect = true;
+	}
+	ip_addr_t a;
+	set_ip(&a, dst);
+	raw_connect(is->pcb, &a);
+	spin_lock(&is->s->lock);
+	is->connected = true;
+	is->peer = dst;
+	is->peer_port = r->port;
+	spin_unlock(&is->s->lock);
+	r->result = 0;
+}
+
+static int icmp_connect_op(struct socket *s, const struct sockaddr_k *a, int len, bool nonblock __unused)
+{
+	struct icmp_req r = { .is = is_of(s) };
+	if (len < (int)sizeof(a->family))
+		return -EINVAL;
+	if (a->family == AF_UNSPEC) {
+		squeue_call(squeue_local(), disconnect_fn, &r);
+		return 0;
+	}
+	int e = sockaddr_in_get(a, len, &r.addr, &r.port);
+	if (e < 0)
+		return e;
+	squeue_call(squeue_local(), connect_fn, &r);
+	return (int)r.result;
+}
+
+/* ---- send ---- */
+
+static void send_fn(void *arg)
+{
+	struct icmp_req *r = arg;
+	struct icmp_sock *is = r->is;
+	ip_addr_t dst;
+	if (!r->has_addr) {
+		if (!(is->pcb->flags & RAW_FLAGS_CONNECTED)) {    /* disconnected since the caller looked */
+			r->result = -EDESTADDRREQ;
+			return;
+		}
+		ip_addr_copy(dst, is->pcb->remote_ip);
+	} else {
+		set_ip(&dst, r->addr ? r->addr : INADDR_LOOPBACK_H);
+	}
+	struct netif *n;
+	int e = ping_autobind(is);
+	if (e == 0)
+		e = inet_route(is->s, lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(&dst))), &n);
+	if (e == 0 && r->len > ICMP_MAX_MSG)
+		e = -EMSGSIZE;
+	if (e == 0 && dgq_shut_wr(is->s))
+		e = -EPIPE;
+	if (e < 0) {
+		r->result = e;
+		return;
+	}
+	if (is->ping) {
+		struct icmp_echo_hdr *h = r->p->payload;
+		h->id = lwip_htons(is->ident);
+		h->chksum = 0;
+		h->chksum = inet_chksum_pbuf(r->p);
+	}
+	err_t le = raw_sendto(is->pcb, r->p, &dst);
+	if (le == ERR_OK || le == ERR_MEM || le == ERR_BUF)
+		r->result = (long)r->len;        /* a drop for want of memory is silent, as on Linux */
+	else
+		r->result = le == ERR_RTE ? -ENETUNREACH : -lwip_to_errno(le);
+}
+
+/* The destination of a send, Linux's checks for each kind: 0 or -errno. */
+static int send_addr(struct icmp_sock *is, const struct sock_msg *m, struct icmp_req *r)
+{
+	if (!m->addrlen)
+		return is_connected(is) ? 0 : -EDESTADDRREQ;
+	if (m->addrlen < (int)sizeof(struct sockaddr_in_k))
+		return -EINVAL;
+	if (m->addr.family != AF_INET && (is->ping || m->addr.family != AF_UNSPEC))
+		return -EAFNOSUPPORT;
+	r->addr = lwip_ntohl(m->addr.in.sin_addr);
+	r->has_addr = true;
+	return 0;
+}
+
+static long icmp_sendmsg(struct socket *s, struct sock_msg *m, bool nonblock __unused)
+{
+	struct icmp_sock *is = is_of(s);
+	struct icmp_req r = { .is = is, .len = m->data.resid };
+	int e;
+	if (r.len > 0xffff)
+		return -EMSGSIZE;
+	if (is->ping && r.len < ICMP_HDR_LEN)
+		return -EINVAL;
+	if (m->flags & MSG_OOB)
+		return -EOPNOTSUPP;
+	/* Linux looks at a raw socket's address before the data, at a ping socket's after its header */
+	if (!is->ping && (e = send_addr(is, m, &r)) < 0)
+		return e;
+	r.p = pbuf_alloc(PBUF_IP, (u16_t)r.len, PBUF_RAM);
+	if (!r.p)
+		return -ENOBUFS;
+	if (uio_copy_in(&m->data, r.p->payload, r.len) < 0) {
+		e = -EFAULT;
+	} else if (is->ping) {
+		const struct icmp_echo_hdr *h = r.p->payload;
+		e = h->type != ICMP_ECHO || h->code != 0 ? -EINVAL : send_addr(is, m, &r);
+	} else {
+		e = 0;
+	}
+	if (e == 0) {
+		squeue_call(squeue_local(), send_fn, &r);
+		e = (int)r.result;
+	}
+	pbuf_free(r.p);
+	return e < 0 ? e : (long)r.len;
+}
+
+/* ---- the rest ---- */
+
+static long icmp_recvmsg(struct socket *s, struct sock_msg *m, bool nonblock)
+{
+	if (m->flags & MSG_OOB)
+		return -EOPNOTSUPP;
+	if (is_of(s)->ping)
+		m->flags &= ~MSG_TRUNC;          /* Linux's ping sockets return what they copied */
+	return dgq_recvmsg(s, m, nonblock);
+}
+
+static int icmp_shutdown(struct socket *s, int how)
+{
+	return dgq_shutdown(s, how, is_connected(is_of(s)));
+}
+
+struct name_req {
+	struct icmp_sock *is;
+	uint32_t addr;
+	uint16_t port;
+};
+
+static void name_fn(void *arg)
+{
+	struct name_req *r = arg;
+	r->addr = lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(&r->is->pcb->local_ip)));
+	r->port = r->is->ping ? r->is->ident : IPPROTO_ICMP;   /* Linux: a raw socket's port is its protocol */
+}
+
+static int icmp_getname(struct socket *s, struct sockaddr_k *a, int *len, bool peer)
+{
+	struct icmp_sock *is = is_of(s);
+	if (peer) {
+		spin_lock(&s->lock);
+		bool c = is->connected;
+		uint32_t addr = is->peer;
+		uint16_t port = is->peer_port;
+		spin_unlock(&s->lock);
+		if (!c || !port)
+			return -ENOTCONN;        /* Linux's inet_getname wants a peer port */
+		sockaddr_in_set(a, len, addr, port);
+		return 0;
+	}
+	struct name_req r = { .is = is };
+	squeue_call(squeue_local(), name_fn, &r);
+	sockaddr_in_set(a, len, r.addr, r.port);
+	return 0;
+}
+
+/* IP_TTL / IP_TOS field of s's pcb (stack lock held) */
+static uint8_t *ipopt_field(struct socket *s, int name)
+{
+	struct raw_pcb *pcb = is_of(s)->pcb;
+	return name == IP_TTL ? &pcb->ttl : &pcb->tos;
+}
+
+static int icmp_setsockopt(struct socket *s, int level, int name, const void *val, int len)
+{
+	if (level == SOL_IP)
+		return inet_setsockopt(s, ipopt_field, name, val, len);
+	return -ENOPROTOOPT;
+}
+
+static int icmp_getsockopt(struct socket *s, int level, int name, void *val, int *len)
+{
+	if (level == SOL_IP)
+		return inet_getsockopt(s, ipopt_field, name, val, len);
+	return -EOPNOTSUPP;
+}
+
+static long icmp_ioctl(struct socket *s, unsigned long cmd, unsigned long arg)
+{
+	if (is_of(s)->ping)
+		return -ENOTTY;                  /* Linux's ping sockets have no FIONREAD */
+	return dgq_ioctl(s, cmd, arg);
+}
+
+const struct sock_ops icmp_sock_ops = {
+	.create = icmp_create,
+	.release = icmp_release,
+	.bind = icmp_bind_op,
+	.connect = icmp_connect_op,
+	.sendmsg = icmp_sendmsg,
+	.recvmsg = icmp_recvmsg,
+	.shutdown = icmp_shutdown,
+	.getname = icmp_getname,
+	.poll = dgq_poll,
+	.setsockopt = icmp_setsockopt,
+	.getsockopt = icmp_getsockopt,
+	.ioctl = icmp_ioctl,
+};

@@ -1,0 +1,516 @@
+/*
+ * UDP sockets: AF_INET SOCK_DGRAM over lwIP's raw UDP API (net/socket.h has the socket layer's
+ * theory, net/stack.h the rules for entering lwIP, net/sock_dgram.c the receive queue).
+ *
+ * One struct udp_sock per socket, owning one lwIP udp_pcb. The pcb is touched only under the
+ * stack lock: in squeue_call'd functions (bind, connect, send, names, options, release) or in
+ * lwIP's receive callback. A UDP socket is not a connection bound to one squeue (net/stack.h rule
+ * 4): an unconnected one hears datagrams of many flows, and its receive callback runs on whichever
+ * squeue a datagram was classified to; the threads' calls enter the caller's own squeue. All of
+ * them serialize on the stack lock, which is all a pcb needs.
+ *
+ * Receive. lwIP's callback (squeue context) wraps the pbuf chain it is handed, unchanged, into a
+ * struct dgram with the sender's address and queues it on the socket (net/sock_dgram.c: bounded by
+ * SO_RCVBUF, dropped and counted beyond, as Linux drops). The reader copies it to user memory in
+ * its own thread without the stack lock and frees the pbufs there. A connected pcb hears only its
+ * peer (lwIP's demultiplexing prefers the exact match and never gives a connected pcb another
+ * source's datagram), as on Linux.
+ *
+ * Send. The user's bytes are copied into a PBUF_RAM pbuf allocated outside the stack lock with
+ * PBUF_TRANSPORT headroom (net/stack.h rule 3), so lwIP adds the UDP and IP headers in place; then
+ * one squeue_call checks what Linux checks in its order (route, SO_BROADCAST, size, the pending
+ * error, shutdown) and calls udp_sendto_if. A send never blocks: lwIP either passes the datagram
+ * to the interface or drops it. A drop for want of memory (a full device backlog, ERR_MEM) is
+ * reported as success, as Linux does without IP_RECVERR. A datagram to a local address is in its
+ * receiver's queue when send returns (stack_lo_sync), as on Linux, where programs count on it
+ * (send, then poll with no timeout).
+ *
+ * Ports and addresses follow Linux: port 0 in bind is an ephemeral port (lwIP's 49152..65535), the
+ * first send or connect of an unbound socket binds one, connect fills in the local address from
+ * the route, and connect(AF_UNSPEC) undoes what connect did: the peer, a local address that bind
+ * did not set, and an automatically chosen port (the pcb is replaced by a fresh one, so the port
+ * is free again). A second bind to a port in use fails with EADDRINUSE unless both sockets set
+ * SO_REUSEADDR (lwIP's SOF_REUSEADDR, synced from every socket's option at each bind, since
+ * Linux looks at the option's value at the time of the later bind).
+ *
+ * ICMP errors. lwIP's UDP answers a datagram to a closed port with an ICMP port unreachable but has
+ * no way to tell the sender's pcb. A raw ICMP pcb of our own (created with the first UDP socket)
+ * looks at every destination unreachable, finds the connected pcb whose datagram it quotes (by the
+ * UDP pcb list, stack lock held) and sets the socket's pending error: ECONNREFUSED for a closed
+ * port, ENOPROTOOPT for an unknown protocol (Linux's "fatal" codes). It never eats the packet.
+ * Unconnected sockets are not told, as on Linux without IP_RECVERR; other codes are not reported.
+ *
+ * Not done: IP options other than IP_TTL and IP_TOS, SOL_UDP options (UDP_CORK, GSO), multicast
+ * membership, IP_RECVERR and control messages.
+ */
+#include "net/sock_dgram.h"
+#include "net/stack.h"
+#include "kernel/errno.h"
+#include "kernel/kmalloc.h"
+#include "kernel/string.h"
+#include "lwip/ip.h"
+#include "lwip/raw.h"
+#include "lwip/udp.h"
+#include "lwip/prot/icmp.h"
+#include "lwip/prot/ip4.h"
+
+#define UDP_MAX_PAYLOAD 65507          /* 65535 - IP header - UDP header */
+#define UDP_HDR_LEN 8
+#define ICMP_HDR_LEN 8
+#define ICMP_DUR_PROTO_CODE 2
+#define ICMP_DUR_PORT_CODE 3
+#define INADDR_LOOPBACK_H 0x7f000001u
+
+struct udp_sock {
+	struct dgram_queue q;            /* first (net/sock_dgram.h) */
+	struct socket *s;
+	struct udp_pcb *pcb;             /* stack lock (the pointer too: connect(AF_UNSPEC) replaces it) */
+	bool addr_bound, port_bound;     /* stack lock: bind() set them (connect(AF_UNSPEC) keeps them) */
+	bool addr_from_connect;          /* stack lock: the local address came with connect() */
+	bool connected;                  /* s->lock (written with the stack lock held too) */
+};
+
+/* The raw pcb that hears ICMP errors for all UDP sockets (stack lock). */
+static struct raw_pcb *icmp_err_pcb;
+
+static struct udp_sock *us_of(struct socket *s) { return s->proto; }
+static uint32_t host_ip(const ip_addr_t *a) { return lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(a))); }
+static void set_ip(ip_addr_t *a, uint32_t host) { ip_addr_set_ip4_u32(a, lwip_htonl(host)); }
+
+static bool is_connected(struct udp_sock *us)
+{
+	spin_lock(&us->s->lock);
+	bool c = us->connected;
+	spin_unlock(&us->s->lock);
+	return c;
+}
+
+/* ---- callbacks (squeue context, stack lock held) ---- */
+
+static void udp_recv_cb(void *arg, struct udp_pcb *pcb __unused, struct pbuf *p, const ip_addr_t *addr, u16_t port)
+{
+	struct udp_sock *us = arg;
+	struct dgram *d = dgq_full(us->s) ? NULL : dgram_new_pbuf(p);
+	if (!d) {
+		dgq_count_drop(us->s);
+		pbuf_free(p);
+		return;
+	}
+	d->addr.in = (struct sockaddr_in_k){ .sin_family = AF_INET, .sin_port = lwip_htons(port),
+					     .sin_addr = ip4_addr_get_u32(ip_2_ip4(addr)) };
+	d->addrlen = sizeof(d->addr.in);
+	dgq_push(us->s, d);
+}
+
+/* Destination unreachable quoting one of our datagrams: the pending error of the connected socket
+ * that sent it. p starts at the IP header of the ICMP message. */
+static u8_t icmp_err_cb(void *arg __unused, struct raw_pcb *rpcb __unused, struct pbuf *p, const ip_addr_t *src __unused)
+{
+	uint8_t b[2 * IP_HLEN_MAX + ICMP_HDR_LEN + UDP_HDR_LEN];
+	u16_t n = pbuf_copy_partial(p, b, sizeof(b), 0);
+	if (n < IP_HLEN)
+		return 0;
+	size_t hl = IPH_HL_BYTES((struct ip_hdr *)b);
+	if (hl < IP_HLEN || hl + ICMP_HDR_LEN + IP_HLEN > n || b[hl] != ICMP_DUR ||
+	    (b[hl + 1] != ICMP_DUR_PORT_CODE && b[hl + 1] != ICMP_DUR_PROTO_CODE))
+		return 0;
+	int err = b[hl + 1] == ICMP_DUR_PORT_CODE ? ECONNREFUSED : ENOPROTOOPT;
+	const struct ip_hdr *inner = (const struct ip_hdr *)(b + hl + ICMP_HDR_LEN);
+	size_t ihl = IPH_HL_BYTES(inner);
+	if (IPH_PROTO(inner) != IP_PROTO_UDP || ihl < IP_HLEN || hl + ICMP_HDR_LEN + ihl + UDP_HDR_LEN > n)
+		return 0;
+	const uint8_t *uh = b + hl + ICMP_HDR_LEN + ihl;
+	uint16_t sport = (uint16_t)(uh[0] << 8 | uh[1]), dport = (uint16_t)(uh[2] << 8 | uh[3]);
+	for (struct udp_pcb *pcb = udp_pcbs; pcb; pcb = pcb->next) {
+		if (pcb->recv != udp_recv_cb || !(pcb->flags & UDP_FLAGS_CONNECTED) || pcb->local_port != sport ||
+		    pcb->remote_port != dport || ip4_addr_get_u32(ip_2_ip4(&pcb->remote_ip)) != inner->dest.addr ||
+		    (!ip_addr_isany(&pcb->local_ip) && ip4_addr_get_u32(ip_2_ip4(&pcb->local_ip)) != inner->src.addr))
+			continue;
+		sock_set_error(((struct udp_sock *)pcb->recv_arg)->s, err);
+		break;
+	}
+	return 0;
+}
+
+/* ---- create, release ---- */
+
+/* A thread's request to an squeue: the *_fn functions below run there, with the stack lock held
+ * (no sleeping, no user memory); the thread reads the result after squeue_call returns. */
+struct udp_req {
+	struct udp_sock *us;
+	uint32_t addr;                   /* host order */
+	uint16_t port;
+	bool has_addr;
+	struct pbuf *p;                  /* send */
+	size_t len;
+	struct stack_lo_ticket lo;       /* send: the datagram looped back through lo */
+	bool looped;
+	long result;
+};
+
+static void create_fn(void *arg)
+{
+	struct udp_req *r = arg;
+	struct udp_sock *us = r->us;
+	if (!icmp_err_pcb && (icmp_err_pcb = raw_new(IP_PROTO_ICMP)))
+		raw_recv(icmp_err_pcb, icmp_err_cb, NULL);
+	us->pcb = udp_new();
+	if (us->pcb)
+		udp_recv(us->pcb, udp_recv_cb, us);
+}
+
+static int udp_create(struct socket *s)
+{
+	struct udp_sock *us = kzalloc(sizeof(*us));
+	if (!us)
+		return -ENOMEM;
+	dgq_init(&us->q);
+	us->s = s;
+	s->proto = us;                   /* before the pcb exists: its callbacks find the queue there */
+	s->rcvbuf = s->sndbuf = DGRAM_BUF_DEFAULT;
+	struct udp_req r = { .us = us };
+	squeue_call(squeue_local(), create_fn, &r);
+	if (!us->pcb) {
+		s->proto = NULL;
+		kfree(us);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void release_fn(void *arg)
+{
+	struct udp_sock *us = arg;
+	udp_remove(us->pcb);
+}
+
+/* After release_fn no callback can reach us: the pcb is gone from lwIP's list. */
+static void udp_release(struct socket *s)
+{
+	struct udp_sock *us = us_of(s);
+	squeue_call(squeue_local(), release_fn, us);
+	dgq_flush(s);
+	kfree(us);
+	s->proto = NULL;
+}
+
+/* ---- bind, connect ---- */
+
+/* Bind an unbound pcb to an ephemeral port (Linux's autobind: first send or connect). */
+static err_t autobind(struct udp_pcb *pcb)
+{
+	return pcb->local_port ? ERR_OK : udp_bind(pcb, &pcb->local_ip, 0);
+}
+
+/* Sockets sharing a port (SO_REUSEADDR): Linux gives a unicast datagram to the one bound last
+ * (among those with the best address match). lwIP gives it to the first INADDR_ANY pcb in its
+ * list, unless a pcb with a specific address matches, and then to the last such pcb. udp_bind puts
+ * a pcb at the front; moving one bound to a specific address to the tail keeps those in bind
+ * order, so both rules pick the same socket. */
+static void move_to_tail(struct udp_pcb *pcb)
+{
+	struct udp_pcb **pp = &udp_pcbs;
+	while (*pp && *pp != pcb)
+		pp = &(*pp)->next;
+	if (!*pp)
+		return;
+	*pp = pcb->next;
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = pcb;
+	pcb->next = NULL;
+}
+
+static void bind_fn(void *arg)
+{
+	struct udp_req *r = arg;
+	struct udp_sock *us = r->us;
+	struct udp_pcb *pcb = us->pcb;
+	if (!stack_addr_local(r->addr)) {
+		r->result = -EADDRNOTAVAIL;
+		return;
+	}
+	if (pcb->local_port) {
+		r->result = -EINVAL;
+		return;
+	}
+	/* SO_REUSEADDR as every UDP socket has it now */
+	for (struct udp_pcb *q = udp_pcbs; q; q = q->next) {
+		if (q->recv != udp_recv_cb)
+			continue;
+		if (READ_ONCE(((struct udp_sock *)q->recv_arg)->s->reuseaddr))
+			ip_set_option(q, SOF_REUSEADDR);
+		else
+			ip_reset_option(q, SOF_REUSEADDR);
+	}
+	if (READ_ONCE(us->s->reuseaddr))
+		ip_set_option(pcb, SOF_REUSEADDR);
+	else
+		ip_reset_option(pcb, SOF_REUSEADDR);
+	ip_addr_t a;
+	set_ip(&a, r->addr);
+	err_t e = udp_bind(pcb, &a, r->port);
+	if (e != ERR_OK) {
+		r->result = e == ERR_USE ? -EADDRINUSE : -lwip_to_errno(e);
+		return;
+	}
+	us->addr_bound = r->addr != 0;
+	us->port_bound = r->port != 0;
+	if (us->addr_bound)
+		move_to_tail(pcb);
+	r->result = 0;
+}
+
+static int udp_bind_op(struct socket *s, const struct sockaddr_k *a, int len)
+{
+	struct udp_req r = { .us = us_of(s) };
+	int e = inet_bind_addr(a, len, &r.addr, &r.port);
+	if (e < 0)
+		return e;
+	squeue_call(squeue_local(), bind_fn, &r);
+	return (int)r.result;
+}
+
+/* A fresh pcb in place of us->pcb, with its options and callback: gives an automatically chosen
+ * port back. Keeps the old one if there is no memory. */
+static void replace_pcb(struct udp_sock *us)
+{
+	struct udp_pcb *old = us->pcb, *n = udp_new();
+	if (!n)
+		return;
+	n->so_options = old->so_options;
+	n->ttl = old->ttl;
+	n->tos = old->tos;
+	if (us->addr_bound)
+		ip_addr_copy(n->local_ip, old->local_ip);
+	udp_recv(n, udp_recv_cb, us);
+	udp_remove(old);
+	us->pcb = n;
+}
+
+static void disconnect_fn(void *arg)
+{
+	struct udp_req *r = arg;
+	struct udp_sock *us = r->us;
+	udp_disconnect(us->pcb);
+	if (us->addr_from_connect)
+		ip_addr_set_any(false, &us->pcb->local_ip);
+	us->addr_from_connect = false;
+	if (us->pcb->local_port && !us->port_bound)
+		replace_pcb(us);
+	spin_lock(&us->s->lock);
+	us->connected = false;
+	spin_unlock(&us->s->lock);
+	r->result = 0;
+}
+
+static void connect_fn(void *arg)
+{
+	struct udp_req *r = arg;
+	struct udp_sock *us = r->us;
+	struct udp_pcb *pcb = us->pcb;
+	struct netif *n;
+	uint32_t dst = r->addr ? r->addr : INADDR_LOOPBACK_H;     /* Linux: INADDR_ANY means this host */
+	int e = inet_route(us->s, dst, &n);
+	if (e < 0) {
+		r->result = e;
+		return;
+	}
+	if (autobind(pcb) != ERR_OK) {
+		r->result = -EAGAIN;                  /* Linux's answer when no ephemeral port is left */
+		return;
+	}
+	if (ip_addr_isany(&pcb->local_ip)) {
+		ip_addr_copy(pcb->local_ip, *netif_ip_addr4(n));
+		us->addr_from_connect = true;
+	}
+	ip_addr_t a;
+	set_ip(&a, dst);
+	udp_connect(pcb, &a, r->port);
+	spin_lock(&us->s->lock);
+	us->connected = true;
+	spin_unlock(&us->s->lock);
+	r->result = 0;
+}
+
+static int udp_connect_op(struct socket *s, const struct sockaddr_k *a, int len, bool nonblock __unused)
+{
+	struct udp_req r = { .us = us_of(s) };
+	if (len < (int)sizeof(a->family))
+		return -EINVAL;
+	if (a->family == AF_UNSPEC) {
+		squeue_call(squeue_local(), disconnect_fn, &r);
+		return 0;
+	}
+	int e = sockaddr_in_get(a, len, &r.addr, &r.port);
+	if (e < 0)
+		return e;
+	squeue_call(squeue_local(), connect_fn, &r);
+	return (int)r.result;
+}
+
+/* ---- send ---- */
+
+static void send_fn(void *arg)
+{
+	struct udp_req *r = arg;
+	struct udp_sock *us = r->us;
+	struct udp_pcb *pcb = us->pcb;
+	ip_addr_t dst;
+	u16_t port;
+	if (!r->has_addr) {
+		if (!(pcb->flags & UDP_FLAGS_CONNECTED)) {    /* disconnected since the caller looked */
+			r->result = -EDESTADDRREQ;
+			return;
+		}
+		ip_addr_copy(dst, pcb->remote_ip);
+		port = pcb->remote_port;
+	} else {
+		set_ip(&dst, r->addr ? r->addr : INADDR_LOOPBACK_H);
+		port = r->port;
+	}
+	if (autobind(pcb) != ERR_OK) {
+		r->result = -EAGAIN;
+		return;
+	}
+	struct netif *n;
+	int e = inet_route(us->s, host_ip(&dst), &n);
+	if (e < 0) {
+		r->result = e;
+		return;
+	}
+	if (r->len > UDP_MAX_PAYLOAD) {
+		r->result = -EMSGSIZE;
+		return;
+	}
+	if ((e = sock_take_error(us->s)) != 0) {
+		r->result = -e;
+		return;
+	}
+	if (dgq_shut_wr(us->s)) {
+		r->result = -EPIPE;
+		return;
+	}
+	stack_lo_track();
+	err_t le = udp_sendto_if(pcb, r->p, &dst, port, n);
+	r->looped = stack_lo_tracked(&r->lo);
+	if (le == ERR_OK || le == ERR_MEM || le == ERR_BUF)
+		r->result = (long)r->len;                /* a drop for want of memory is silent, as on Linux */
+	else
+		r->result = le == ERR_RTE ? -ENETUNREACH : -lwip_to_errno(le);
+}
+
+static long udp_sendmsg(struct socket *s, struct sock_msg *m, bool nonblock __unused)
+{
+	struct udp_sock *us = us_of(s);
+	struct udp_req r = { .us = us, .len = m->data.resid };
+	if (r.len > 0xffff)
+		return -EMSGSIZE;
+	if (m->flags & MSG_OOB)
+		return -EOPNOTSUPP;
+	if (m->addrlen) {
+		if (m->addrlen < (int)sizeof(struct sockaddr_in_k))
+			return -EINVAL;
+		if (m->addr.family != AF_INET && m->addr.family != AF_UNSPEC)
+			return -EAFNOSUPPORT;
+		r.addr = lwip_ntohl(m->addr.in.sin_addr);
+		r.port = lwip_ntohs(m->addr.in.sin_port);
+		r.has_addr = true;
+		if (!r.port)
+			return -EINVAL;
+	} else if (!is_connected(us)) {
+		return -EDESTADDRREQ;
+	}
+	r.p = pbuf_alloc(PBUF_TRANSPORT, (u16_t)r.len, PBUF_RAM);
+	if (!r.p)
+		return -ENOBUFS;
+	if (uio_copy_in(&m->data, r.p->payload, r.len) < 0) {
+		pbuf_free(r.p);
+		return -EFAULT;
+	}
+	squeue_call(squeue_local(), send_fn, &r);
+	pbuf_free(r.p);
+	if (r.looped)
+		stack_lo_sync(&r.lo);      /* queued at a local receiver when send returns, as on Linux */
+	return r.result;
+}
+
+/* ---- the rest ---- */
+
+static long udp_recvmsg(struct socket *s, struct sock_msg *m, bool nonblock)
+{
+	return dgq_recvmsg(s, m, nonblock);
+}
+
+static int udp_shutdown(struct socket *s, int how)
+{
+	return dgq_shutdown(s, how, is_connected(us_of(s)));
+}
+
+struct name_req {
+	struct udp_sock *us;
+	bool peer;
+	uint32_t addr;
+	uint16_t port;
+	int result;
+};
+
+static void name_fn(void *arg)
+{
+	struct name_req *r = arg;
+	struct udp_pcb *pcb = r->us->pcb;
+	if (r->peer && (!(pcb->flags & UDP_FLAGS_CONNECTED) || !pcb->remote_port)) {   /* Linux: no port, no peer */
+		r->result = -ENOTCONN;
+		return;
+	}
+	r->addr = host_ip(r->peer ? &pcb->remote_ip : &pcb->local_ip);
+	r->port = r->peer ? pcb->remote_port : pcb->local_port;
+	r->result = 0;
+}
+
+static int udp_getname(struct socket *s, struct sockaddr_k *a, int *len, bool peer)
+{
+	struct name_req r = { .us = us_of(s), .peer = peer };
+	squeue_call(squeue_local(), name_fn, &r);
+	if (r.result == 0)
+		sockaddr_in_set(a, len, r.addr, r.port);
+	return r.result;
+}
+
+/* IP_TTL / IP_TOS field of s's pcb (stack lock held) */
+static uint8_t *ipopt_field(struct socket *s, int name)
+{
+	struct udp_pcb *pcb = us_of(s)->pcb;
+	return name == IP_TTL ? &pcb->ttl : &pcb->tos;
+}
+
+static int udp_setsockopt(struct socket *s, int level, int name, const void *val, int len)
+{
+	if (level == SOL_IP)
+		return inet_setsockopt(s, ipopt_field, name, val, len);
+	return -ENOPROTOOPT;                     /* Linux's ip_setsockopt for a level it does not know */
+}
+
+static int udp_getsockopt(struct socket *s, int level, int name, void *val, int *len)
+{
+	if (level == SOL_IP)
+		return inet_getsockopt(s, ipopt_field, name, val, len);
+	if (level == SOL_UDP)
+		return -ENOPROTOOPT;
+	return -EOPNOTSUPP;                      /* Linux's ip_getsockopt for a level it does not know */
+}
+
+const struct sock_ops udp_sock_ops = {
+	.create = udp_create,
+	.release = udp_release,
+	.bind = udp_bind_op,
+	.connect = udp_connect_op,
+	.sendmsg = udp_sendmsg,
+	.recvmsg = udp_recvmsg,
+	.shutdown = udp_shutdown,
+	.getname = udp_getname,
+	.poll = dgq_poll,
+	.setsockopt = udp_setsockopt,
+	.getsockopt = udp_getsockopt,
+	.ioctl = dgq_ioctl,
+};
