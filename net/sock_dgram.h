@@ -21,7 +21,6 @@ struct netif;
  * truesize, which for a small datagram is about this much more than the payload. The number of
  * datagrams a full queue holds is therefore close to Linux's, not equal to it. */
 #define DGRAM_OVERHEAD 768
-#define SIOCOUTQ_K 0x5411           /* TIOCOUTQ: bytes not yet sent */
 
 /* One received datagram. */
 struct dgram {

@@ -1306,9 +1306,9 @@ static long tcp_ioctl(struct socket *s, unsigned long cmd, unsigned long arg)
 	int v;
 	spin_lock(&s->lock);
 	bool listening = ts->state == TS_LISTEN;
-	if (cmd == 0x541b)                   /* FIONREAD / SIOCINQ */
+	if (cmd == FIONREAD)                 /* SIOCINQ */
 		v = (int)MIN(ts->rx_bytes, (size_t)0x7fffffff);
-	else if (cmd == 0x5411)              /* SIOCOUTQ: bytes not yet acknowledged */
+	else if (cmd == SIOCOUTQ_K)          /* bytes not yet acknowledged */
 		v = (int)(TCP_SND_BUF - MIN((uint32_t)TCP_SND_BUF, ts->snd_space));
 	else
 		v = -1;

@@ -325,31 +325,13 @@ static unsigned sock_poll(struct file *f)
 
 static struct waitq *sock_waitq(struct file *f) { return &file_sock(f)->wq; }
 
-#define SIOCGIFNAME 0x8910
-#define SIOCGIFCONF 0x8912
-#define SIOCGIFFLAGS 0x8913
-#define SIOCGIFADDR 0x8915
-#define SIOCGIFBRDADDR 0x8919
-#define SIOCGIFNETMASK 0x891b
-#define SIOCGIFMTU 0x8921
-#define SIOCGIFHWADDR 0x8927
-#define SIOCGIFINDEX 0x8933
-#define FIONREAD_K 0x541b
-#define SIOCOUTQ 0x5411
-#define SIOCINQ FIONREAD_K
-
 static long sock_ioctl(struct file *f, unsigned long cmd, unsigned long arg)
 {
 	struct socket *s = file_sock(f);
 	long r = s->ops->ioctl ? s->ops->ioctl(s, cmd, arg) : -ENOTTY;
 	if (r != -ENOTTY)
 		return r;
-	switch (cmd) {
-	case SIOCGIFNAME: case SIOCGIFCONF: case SIOCGIFFLAGS: case SIOCGIFADDR: case SIOCGIFBRDADDR:
-	case SIOCGIFNETMASK: case SIOCGIFMTU: case SIOCGIFHWADDR: case SIOCGIFINDEX:
-		return netif_ioctl(cmd, arg);
-	}
-	return -ENOTTY;
+	return netif_ioctl(cmd, arg);        /* the interface ioctls any socket answers */
 }
 
 static void sock_release(struct file *f)

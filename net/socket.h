@@ -117,6 +117,8 @@
 #define SHUT_WR 1
 #define SHUT_RDWR 2
 
+#define SIOCOUTQ_K 0x5411            /* TIOCOUTQ: bytes not yet sent (FIONREAD is SIOCINQ) */
+
 #define SOMAXCONN 4096
 #define SOCK_MIN_BUF 2048            /* Linux's SOCK_MIN_RCVBUF-ish floor for SO_*BUF */
 #define SOCK_MAX_BUF (4 << 20)       /* and a ceiling (Linux: net.core.[rw]mem_max) */
