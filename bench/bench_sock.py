@@ -144,6 +144,14 @@ def measure(secs=SECONDS, reps=1, tests=tuple(TESTS), ember=True, host=True):
             rows.append({"name": f"sock: {name}", "value": v, "unit": unit, "anchor": anchor,
                          "better": "lower" if unit == "%" else "higher", "contest": contest,
                          "qemu_user": h, "note": "; ".join(notes)})
+            # Ember only: the stack lock's share of the test (netbench reads ember_netstat)
+            for kind, what in (("held", "held"), ("wait", "waited for")):
+                lock = median(ember_vals.get(f"{name}_stack_lock_{kind}", []))
+                if lock is not None:
+                    rows.append({"name": f"sock: {name} stack lock {kind}", "value": lock, "unit": "%",
+                                 "anchor": None, "better": "lower",
+                                 "note": f"time the stack lock was {what}, summed over the squeues, "
+                                         "in % of one CPU over the test"})
     return rows
 
 

@@ -12,6 +12,7 @@
  * reads the PLIC's and the CPUs' counters.
  */
 #include "net/stack.h"
+#include "kernel/panic.h"
 #include "lwip/stats.h"
 #include "drivers/plic/plic.h"
 #include "kernel/fs/fs.h"
@@ -113,6 +114,22 @@ size_t squeue_show(char *buf, size_t size)
 	    U(t.lock_ns), U(t.lock_wait_ns), U(t.lock_contended));
 	put(buf, size, &n, "entries: inline %llu queued %llu; flow bindings %u\n", U(t.inline_entries),
 	    U(t.queued_entries), flow_bound_count());
+	/* which callbacks hold the stack lock, most time first */
+	static struct sq_fn_stat fs[SQ_FN_STATS];      /* callers are serialized by /proc's open */
+	size_t nf = squeue_fn_stats(fs, SQ_FN_STATS);
+	for (size_t i = 1; i < nf; i++)                 /* insertion sort by time, descending */
+		for (size_t j = i; j > 0 && fs[j].ns > fs[j - 1].ns; j--) {
+			struct sq_fn_stat tmp = fs[j];
+			fs[j] = fs[j - 1];
+			fs[j - 1] = tmp;
+		}
+	put(buf, size, &n, "%-28s %12s %14s %9s\n", "callback", "calls", "held_ns", "ns/call");
+	for (size_t i = 0; i < nf; i++) {
+		uint64_t off;
+		const char *name = ksym_lookup((uint64_t)(uintptr_t)fs[i].fn, &off);
+		put(buf, size, &n, "%-28s %12llu %14llu %9llu\n", name ? name : "?", U(fs[i].calls), U(fs[i].ns),
+		    U(fs[i].calls ? fs[i].ns / fs[i].calls : 0));
+	}
 	return n;
 }
 

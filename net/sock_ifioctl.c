@@ -124,6 +124,13 @@ static int if_addr(struct net_device *d, unsigned long cmd, struct ifreq_k *r)
 
 long netif_ioctl(unsigned long cmd, unsigned long arg)
 {
+	switch (cmd) {
+	case SIOCGIFNAME: case SIOCGIFCONF: case SIOCGIFFLAGS: case SIOCGIFADDR: case SIOCGIFBRDADDR:
+	case SIOCGIFNETMASK: case SIOCGIFMTU: case SIOCGIFHWADDR: case SIOCGIFINDEX:
+		break;
+	default:
+		return -ENOTTY;                  /* not ours: before the argument is read */
+	}
 	if (cmd == SIOCGIFCONF)
 		return ifconf(arg);
 	struct ifreq_k r;

@@ -152,11 +152,50 @@ static void enqueue_locked(struct squeue *sq, struct sq_item *item)
 
 /* ---- processing ---- */
 
+struct sq_call {
+	struct sq_item item;
+	void (*fn)(void *arg);
+	void *arg;
+	struct squeue *sq;
+	bool done;
+};
+
+static void call_proc(void *arg, struct sq_item *item);
+
+/* Time under the stack lock by callback: which kind of work holds it (/proc/net/squeue). A small
+ * open-addressed table keyed by the callback's address, written only under the stack lock. */
+static struct sq_fn_stat fn_stats[SQ_FN_STATS];
+
+static void account_fn(const void *fn, uint64_t ns)
+{
+	unsigned h = (unsigned)(((uintptr_t)fn >> 2) * 2654435761u) % SQ_FN_STATS;
+	for (unsigned i = 0; i < SQ_FN_STATS; i++, h = (h + 1) % SQ_FN_STATS) {
+		struct sq_fn_stat *e = &fn_stats[h];
+		if (e->fn == fn || !e->fn) {
+			e->fn = fn;
+			e->calls++;
+			e->ns += ns;
+			return;
+		}
+	}
+}
+
+size_t squeue_fn_stats(struct sq_fn_stat *out, size_t max)
+{
+	size_t n = 0;
+	for (unsigned i = 0; i < SQ_FN_STATS && n < max; i++)
+		if (READ_ONCE(fn_stats[i].fn))
+			out[n++] = fn_stats[i];         /* counters: a torn copy is harmless */
+	return n;
+}
+
 /* Run one item with the stack lock held. The item is not touched after fn starts. */
 static void run_one(struct squeue *sq, struct sq_item *item)
 {
 	sq_proc_t fn = item->fn;
 	void *arg = item->arg;
+	/* accounted under the function squeue_call runs, not its wrapper (read now: see above) */
+	const void *key = fn == call_proc ? (const void *)((struct sq_call *)arg)->fn : (const void *)fn;
 	uint64_t t0 = time_ns();
 	if (!spin_trylock(&stack_lock)) {
 		sq->st.lock_contended++;
@@ -168,6 +207,7 @@ static void run_one(struct squeue *sq, struct sq_item *item)
 	fn(arg, item);
 	running[cpu] = NULL;
 	uint64_t t2 = time_ns();
+	account_fn(key, t2 - t1);
 	spin_unlock(&stack_lock);
 	sq->st.items++;
 	sq->st.lock_wait_ns += t1 - t0;
@@ -302,13 +342,7 @@ static void worker(void *arg)
 
 /* ---- synchronous calls ---- */
 
-struct sq_call {
-	struct sq_item item;
-	void (*fn)(void *arg);
-	void *arg;
-	struct squeue *sq;
-	bool done;
-};
+
 
 static void call_proc(void *arg, struct sq_item *item __unused)
 {

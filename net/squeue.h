@@ -92,6 +92,15 @@ void squeue_call(struct squeue *sq, void (*fn)(void *arg), void *arg);
 unsigned squeue_len(const struct squeue *sq);
 void squeue_get_stats(const struct squeue *sq, struct squeue_stats *st);
 
+/* Time under the stack lock per callback function (squeue_call's items count as their fn's
+ * wrapper, so their own fns are told apart by squeue_call itself). */
+#define SQ_FN_STATS 64
+struct sq_fn_stat {
+	const void *fn;
+	uint64_t calls, ns;
+};
+size_t squeue_fn_stats(struct sq_fn_stat *out, size_t max);   /* copies up to max; returns how many */
+
 /* The stack lock: held by every squeue callback, by nothing else. */
 bool stack_lock_held(void);
 

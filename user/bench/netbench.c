@@ -44,6 +44,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +54,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/syscall.h>
 #include "bench.h"
+#include "../../net/netstat_abi.h"
 
 #define STREAM_BUF (128 << 10)      /* iperf3's default TCP block */
 #define RR_SIZE 64
@@ -727,9 +730,45 @@ static int run_test(const struct test *t)
 	return failx("unknown test");
 }
 
-/* Each test in its own process, under a watchdog: a hang or a crash costs only that test. */
+/* Ember only (ember_netstat; Linux answers ENOSYS): the stack lock's hold and wait time summed
+ * over the squeues, in nanoseconds. False where there is no such call. */
+static bool stack_lock_ns(uint64_t *held, uint64_t *waited)
+{
+	struct ember_sq_stat sq[64];
+	long n = syscall(SYS_ember_netstat, EMBER_NETSTAT_SQUEUES, sq, sizeof(sq));
+	if (n < 0)
+		return false;
+	*held = *waited = 0;
+	for (long i = 0; i < n && i < 64; i++) {
+		*held += sq[i].lock_ns;
+		*waited += sq[i].lock_wait_ns;
+	}
+	return true;
+}
+
+/* The name a test's main figure has (the bench line the child prints). */
+static void test_label(const struct test *t, char *buf, size_t size)
+{
+	if (!strcmp(t->what, "tcp"))
+		snprintf(buf, size, "tcp_stream_%d", t->arg);
+	else if (!strcmp(t->what, "udp") && t->arg != UDP_SIZE)
+		snprintf(buf, size, "udp_stream_%d", t->arg);
+	else if (!strcmp(t->what, "udp"))
+		snprintf(buf, size, "udp_stream");
+	else if (!strncmp(t->what, "netperf_", 8))
+		snprintf(buf, size, "%s_stream", t->what);
+	else
+		snprintf(buf, size, "%s", t->what);
+}
+
+/* Each test in its own process, under a watchdog: a hang or a crash costs only that test. Inside
+ * Ember it also reports the share of the test's time the stack lock was held and waited for
+ * (percent of one CPU; the squeue counters, so setup and teardown are included). */
 static int run_isolated(const struct test *t)
 {
+	uint64_t held0, wait0;
+	bool ember = stack_lock_ns(&held0, &wait0);
+	double t0 = now();
 	fflush(NULL);
 	pid_t p = fork();
 	if (p < 0) {
@@ -750,8 +789,17 @@ static int run_isolated(const struct test *t)
 			perror("netbench: waitpid");
 			return -1;
 		}
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+		uint64_t held1, wait1;
+		double secs = now() - t0;
+		if (ember && stack_lock_ns(&held1, &wait1) && secs > 0) {
+			char label[64];
+			test_label(t, label, sizeof(label));
+			printf("bench %s_stack_lock_held %.1f %%\n", label, (held1 - held0) / 1e7 / secs);
+			printf("bench %s_stack_lock_wait %.1f %%\n", label, (wait1 - wait0) / 1e7 / secs);
+		}
 		return 0;
+	}
 	char what[64];
 	snprintf(what, sizeof(what), t->arg ? "%s %d" : "%s", t->what, t->arg);
 	if (WIFSIGNALED(st))
