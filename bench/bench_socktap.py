@@ -15,9 +15,12 @@ autotuning, as iperf3 leaves them):
   guest->host: "RECV\n", then the guest's server writes 128 KiB blocks; the host counts what
                arrives for SECONDS after the first byte and closes -> Mbit/s at the receiver (host).
 Rows "socket tcp MODEL guest->host" / "... host->guest": median of --reps runs of SECONDS each (3 of
-5 s; the whole module takes about 4 minutes on a 2-core host). A failed run leaves its value out
-(the note says why, and the console log is printed); a guest that died or hung is rebooted before
-the next run, so one failure costs only that run. Speed is measured, never asserted.
+5 s; the whole module takes about 3 minutes on a 2-core host). Every step has a timeout, and the
+guest is watched while the host peer runs. A failed run leaves its value out (the note says why,
+and the console log is printed); a guest that died or hung is rebooted before the next run, so one
+failure costs only that run. A guest that does not boot ends its model, two failed runs end a
+direction, and no run starts after BUDGET seconds, so a broken kernel cannot stretch the module
+much past 6 minutes. Speed is measured, never asserted.
 
 build/kernel.elf and build/initramfs.cpio are copied to a private directory first, so a rebuild
 during the run does not change them under QEMU. Needs root and network namespaces (skipped, saying
@@ -56,6 +59,7 @@ IO_TIMEOUT = 20                   # seconds any one socket call of the peer may 
 CONNECT_TIMEOUT = 15              # the peer retries connect() this long (the guest may still be starting)
 PEER_SLACK = 60                   # the peer subprocess may take SECONDS + this
 LOG_TAIL = 4000
+BUDGET = 300                      # seconds after which the module starts no more runs (normally ~3 min)
 DIRS = ("guest->host", "host->guest")
 ANCHORS = {  # Linux 6.1 guest, iperf3 over tap (linux-guest.md): (guest->host, host->guest) Mbit/s
     "virtio-net-device": (1623, 1908), "virtio-net-device-legacy": (1623, 1908),
@@ -145,6 +149,10 @@ def peer_recv(addr, port, secs):
 def peer_main(mode, addr, port, secs):
     try:
         r = (peer_send if mode == "send" else peer_recv)(addr, port, secs)
+    except socket.timeout:
+        why = "the guest stopped sending" if mode == "recv" else "the guest stopped receiving or answering"
+        print(json.dumps({"error": f"{why}: a socket call blocked for {IO_TIMEOUT} s"}), flush=True)
+        return 1
     except (OSError, RuntimeError, ValueError) as e:
         print(json.dumps({"error": first_line(e) if isinstance(e, RuntimeError) else repr(e)}), flush=True)
         return 1
@@ -228,19 +236,34 @@ class Guest:
 
 
 def one_run(g, direction, secs):
-    """Mbit/s of one run; raises RuntimeError saying why it failed."""
+    """One run's result (the peer's JSON); raises RuntimeError saying why it failed. The guest is
+    watched while the peer runs, so a guest that dies or panics ends the run at once."""
     mode = "recv" if direction == "guest->host" else "send"
-    cmd = [*g.tap.prefix(), PYTHON, ME, "--peer", mode, GUEST, str(PORT), str(secs)]
+    p = subprocess.Popen([*g.tap.prefix(), PYTHON, ME, "--peer", mode, GUEST, str(PORT), str(secs)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + secs + PEER_SLACK
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=secs + PEER_SLACK)
-    except subprocess.TimeoutExpired:
-        raise RuntimeError(f"the host peer did not finish within {secs + PEER_SLACK} s") from None
+        while True:
+            try:
+                out, err = p.communicate(timeout=0.25)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            if not g.healthy():
+                raise RuntimeError("the guest died during the run" if g.q.proc.poll() is None
+                                   else f"QEMU exited ({g.q.proc.returncode}) during the run")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the host peer did not finish within {secs + PEER_SLACK:g} s")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
     try:
-        res = json.loads(p.stdout.strip().splitlines()[-1])
+        res = json.loads(out.strip().splitlines()[-1])
     except (IndexError, ValueError):
-        raise RuntimeError(f"the host peer failed ({p.returncode}): {(p.stderr or p.stdout).strip()[-300:]}") from None
+        raise RuntimeError(f"the host peer failed ({p.returncode}): {(err or out).strip()[-300:]}") from None
     if "error" in res:
-        raise RuntimeError(res["error"])
+        raise RuntimeError(f"host peer: {res['error']}")
     return res
 
 
@@ -253,58 +276,87 @@ def median_row(name, vals, anchor, notes):
             "note": "; ".join(parts)}
 
 
-def measure_model(nic, index, files, secs, reps):
+class BootFailed(Exception):
+    pass
+
+
+def measure_model(nic, index, files, secs, reps, deadline):
+    """Both rows of one model. A failed run is left out (its reason goes in the note) and the guest
+    rebooted; a guest that does not boot ends the model, two failed runs end a direction, and no run
+    starts after `deadline` (time.monotonic()), so a broken kernel cannot stretch the module."""
     anchors = dict(zip(DIRS, ANCHORS.get(nic.id, (None, None))))
     vals = {d: [] for d in DIRS}
     notes = {d: [] for d in DIRS}
+
+    def note(d, why):
+        if why not in notes[d]:
+            notes[d].append(why)
+
+    def failed(d, what, e):
+        why = first_line(e)
+        if g.q is not None:
+            said = guest_words(g.q)
+            if said and said not in why:
+                why += f" (guest: {said})"
+            print(f"socktap: {nic.id} {what} failed: {why}\n{console_tail(g.q)}", flush=True)
+            g.close()        # the next run boots a fresh guest
+        else:
+            print(f"socktap: {nic.id} {what} failed: {why}", flush=True)
+        return why
+
     tap = g = None
     try:
         tap = TapNamespace(f"embstap{os.getpid() % 100000}-{index}", mtu=1500)
         g = Guest(nic, tap, files)
         for d in DIRS:
             for _ in range(reps):
-                try:
-                    if not g.healthy():
+                if time.monotonic() > deadline:
+                    note(d, "runs not started: the module's time budget ran out")
+                    break
+                if vals[d].count(None) >= 2:
+                    note(d, "no more runs after 2 failures")
+                    break
+                if not g.healthy():
+                    try:
                         g.boot()
+                    except (RuntimeError, AssertionError, OSError) as e:
+                        why = "boot failed: " + failed(d, "boot", e)
+                        for dd in DIRS:
+                            note(dd, why)
+                        raise BootFailed from None
+                try:
                     r = one_run(g, d, secs)
                     vals[d].append(r["mbps"])
                     print(f"socktap: {nic.id} {d}: {r['mbps']:.0f} Mbit/s ({r['bytes'] >> 20} MiB in "
                           f"{r['seconds']} s)", flush=True)
                 except (RuntimeError, AssertionError, OSError, subprocess.SubprocessError) as e:
-                    why = first_line(e)
-                    if g.q is not None:
-                        said = guest_words(g.q)
-                        if said and said not in why:
-                            why += f" (guest: {said})"
-                        print(f"socktap: {nic.id} {d} failed: {why}\n{console_tail(g.q)}", flush=True)
-                        g.close()        # the next run boots a fresh guest
-                    else:
-                        print(f"socktap: {nic.id} {d} failed: {why}", flush=True)
                     vals[d].append(None)
-                    if why not in notes[d]:
-                        notes[d].append(why)
+                    note(d, failed(d, d, e))
                 time.sleep(0.3)          # let the previous connection's close settle
+    except BootFailed:
+        pass
     except Exception as e:  # the namespace itself: one model's failure must not hide the others
         why = first_line(e)
         print(f"socktap: {nic.id} failed: {why}", flush=True)
         for d in DIRS:
-            notes[d].append(why)
+            note(d, why)
     finally:
         if g:
             if g.boots > 1:
                 for d in DIRS:
-                    notes[d].append(f"{g.boots} boots")
+                    note(d, f"{g.boots} boots")
             g.close()
         if tap:
             tap.close()
     return [median_row(f"socket tcp {nic.id} {d}", vals[d], anchors[d], notes[d]) for d in DIRS]
 
 
-def measure(secs=SECONDS, reps=REPS, models=()):
+def measure(secs=SECONDS, reps=REPS, models=(), budget=BUDGET):
     reason = tap_unavailable()
     if reason:
         print(f"socktap: skipped: {reason}")
         return []
+    deadline = time.monotonic() + budget
     chosen = [n for n in NICS if not models or n.id in models]
     try:
         files = Files()
@@ -314,7 +366,7 @@ def measure(secs=SECONDS, reps=REPS, models=()):
     rows = []
     try:
         for i, nic in enumerate(chosen):
-            rows += measure_model(nic, i, files, secs, reps)
+            rows += measure_model(nic, i, files, secs, reps, deadline)
     finally:
         files.close()
     return rows

@@ -82,6 +82,44 @@ static bool atomic_context(void) { return this_cpu()->noff != 0 || !intr_enabled
 
 bool stack_lock_held(void) { return spin_holding(&stack_lock); }
 
+/*
+ * Taking the stack lock. Callbacks run in thread context (workers, inline processors), so a
+ * waiter may sleep: it tries a little (STACK_LOCK_SPINS), then waits on stack_wq. Spinning longer
+ * costs more than it looks on a virtual machine whose vCPUs outnumber the host's cores: a spinning
+ * vCPU takes host time from the one holding the lock. Held, the lock is a spinlock as before
+ * (interrupts off, no sleeping). No lost wake-up: the waiter queues itself before its last try,
+ * the releaser looks for waiters after unlocking, and a fence on each side orders the two.
+ */
+#define STACK_LOCK_SPINS 100
+static struct waitq stack_wq = WAITQ_INIT(stack_wq, "stack_lock");
+
+static void stack_lock_acquire(struct squeue *sq)
+{
+	if (spin_trylock(&stack_lock))
+		return;
+	sq->st.lock_contended++;
+	for (int i = 0; i < STACK_LOCK_SPINS; i++)
+		if (spin_trylock(&stack_lock))
+			return;
+	struct wait_entry e = { .queued = false };
+	for (;;) {
+		prepare_to_wait(&stack_wq, &e);
+		__sync_synchronize();
+		if (spin_trylock(&stack_lock))
+			break;
+		wait_schedule(TIMER_NONE);
+	}
+	finish_wait(&stack_wq, &e);          /* stack lock -> waitq lock: the documented order */
+}
+
+static void stack_lock_release(void)
+{
+	spin_unlock(&stack_lock);
+	__sync_synchronize();
+	if (waitq_active(&stack_wq))
+		wake_one(&stack_wq);
+}
+
 /* ---- lookup ---- */
 
 int squeue_count(void) { return nonline; }
@@ -197,10 +235,7 @@ static void run_one(struct squeue *sq, struct sq_item *item)
 	/* accounted under the function squeue_call runs, not its wrapper (read now: see above) */
 	const void *key = fn == call_proc ? (const void *)((struct sq_call *)arg)->fn : (const void *)fn;
 	uint64_t t0 = time_ns();
-	if (!spin_trylock(&stack_lock)) {
-		sq->st.lock_contended++;
-		spin_lock(&stack_lock);
-	}
+	stack_lock_acquire(sq);
 	uint64_t t1 = time_ns();
 	int cpu = cpu_id();                  /* stable: the lock keeps interrupts (and preemption) off */
 	running[cpu] = sq;
@@ -208,7 +243,7 @@ static void run_one(struct squeue *sq, struct sq_item *item)
 	running[cpu] = NULL;
 	uint64_t t2 = time_ns();
 	account_fn(key, t2 - t1);
-	spin_unlock(&stack_lock);
+	stack_lock_release();
 	sq->st.items++;
 	sq->st.lock_wait_ns += t1 - t0;
 	sq->st.lock_ns += t2 - t1;
