@@ -59,7 +59,7 @@ IO_TIMEOUT = 20                   # seconds any one socket call of the peer may 
 CONNECT_TIMEOUT = 15              # the peer retries connect() this long (the guest may still be starting)
 PEER_SLACK = 60                   # the peer subprocess may take SECONDS + this
 LOG_TAIL = 4000
-BUDGET = 300                      # seconds after which the module starts no more runs (normally ~3 min)
+BUDGET = 270                      # seconds after which the module starts no more runs (normally ~3 min)
 DIRS = ("guest->host", "host->guest")
 ANCHORS = {  # Linux 6.1 guest, iperf3 over tap (linux-guest.md): (guest->host, host->guest) Mbit/s
     "virtio-net-device": (1623, 1908), "virtio-net-device-legacy": (1623, 1908),
