@@ -114,6 +114,7 @@ size_t squeue_show(char *buf, size_t size)
 	    U(t.lock_ns), U(t.lock_wait_ns), U(t.lock_contended));
 	put(buf, size, &n, "entries: inline %llu queued %llu; flow bindings %u\n", U(t.inline_entries),
 	    U(t.queued_entries), flow_bound_count());
+	n += stack_steer_show(buf + n, size - n);
 	/* which callbacks hold the stack lock, most time first */
 	static struct sq_fn_stat fs[SQ_FN_STATS];      /* callers are serialized by /proc's open */
 	size_t nf = squeue_fn_stats(fs, SQ_FN_STATS);

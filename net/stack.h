@@ -139,6 +139,9 @@ struct net_device *stack_netif_dev(struct netif *n);
  * summary with the median round trip. Returns the number of replies. Thread context. */
 int stack_ping(uint32_t dst, int count, unsigned interval_ms, unsigned timeout_ms, unsigned datalen, bool quiet);
 
+/* One line per NIC: its IRQ's CPU and how often interrupt steering moved it (/proc/net/squeue). */
+size_t stack_steer_show(char *buf, size_t size);
+
 /* Monitor output: lwIP's protocol counters; one line per squeue (/proc/net/squeue's text). */
 void stack_print_stats(void);
 size_t squeue_show(char *buf, size_t size);

@@ -320,3 +320,25 @@ def test_tap_tcp_both_ways(tapstack):
     assert after - before == TCP_MIB << 20
     dev = q.command("ifconfig eth0")
     assert re.search(r"rx packets \d+ bytes \d+ dropped 0 errors 0", dev), dev
+
+
+def test_tap_irq_follows_the_flow(tapstack):
+    """Interrupt steering: after a host->guest transfer, the NIC's IRQ (and so its poll) is on the
+    CPU whose squeue the connection lives on (net/stack.c steer_irqs), as /proc/net/squeue says."""
+    nic, tap, q = tapstack
+    if "listening" not in q.command("tcpsink"):
+        assert "listening on 5001" in q.command("tcpsink 5001")
+
+    def per_squeue():
+        out = q.command("tcpsink")
+        return [int(x) for x in re.search(r"accepted per squeue:([\d ]+)", out).group(1).split()]
+
+    before = per_squeue()
+    r = tap.ns([PYTHON, HOSTTCP, "send", GUEST_IP, "5001", "--mib", str(TCP_MIB)], timeout=300)
+    assert json.loads(r.stdout.strip().splitlines()[-1])["bytes"] == [TCP_MIB << 20]
+    after = per_squeue()
+    grew = [c for c, (a, b) in enumerate(zip(before, after)) if b > a]
+    assert len(grew) == 1, (before, after)
+    steer = re.search(r"irq steering: eth0 irq (\d+) on cpu (\d+), moved (\d+) times", q.command("sqstat"))
+    assert steer, q.log()[-3000:]
+    assert int(steer.group(2)) == grew[0], (steer.group(0), before, after)
