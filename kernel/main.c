@@ -29,6 +29,7 @@
 #include "arch/riscv/vm.h"
 
 #define HART_START_TIMEOUT_MS 2000
+#define HART_START_ATTEMPTS 2
 
 struct cpu cpus[NCPU];
 int ncpus = 1;
@@ -117,12 +118,27 @@ static void start_secondaries(void)
 		plic_set_context(c->id, platform.plic_context[i]);
 		ncpus++;
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		long err = sbi_hart_start(c->hartid, va_to_pa(_secondary_start), (unsigned long)c->boot_stack_top);
-		if (err == SBI_ERR_ALREADY_AVAILABLE && c->hartid < MAX_PARKED_HARTS) {
-			/* it came in through _start and parked there (entry.S): hand it its stack */
-			__atomic_store_n(&hart_mailbox[c->hartid], (uint64_t)c->boot_stack_top, __ATOMIC_RELEASE);
-			sbi_send_ipi(1, c->hartid);
-			err = 0;
+		/* Start it, and if it does not show up in time, try once more: a hart parked in _start
+		 * (entry.S) gets its IPI again, one SBI still holds is asked again (seen once: a hart
+		 * missing after a boot on hart 3, with no way to tell which path it was on). */
+		long err = 0;
+		for (int attempt = 0; attempt < HART_START_ATTEMPTS && !READ_ONCE(c->online); attempt++) {
+			err = sbi_hart_start(c->hartid, va_to_pa(_secondary_start), (unsigned long)c->boot_stack_top);
+			if (err == SBI_ERR_ALREADY_AVAILABLE && c->hartid < MAX_PARKED_HARTS) {
+				/* it came in through _start and parked there (entry.S): hand it its stack */
+				__atomic_store_n(&hart_mailbox[c->hartid], (uint64_t)c->boot_stack_top, __ATOMIC_SEQ_CST);
+				__asm__ volatile("fence rw, rw" ::: "memory");
+				sbi_send_ipi(1, c->hartid);
+				err = 0;
+			}
+			if (err)
+				break;
+			uint64_t deadline = time_now() + ns_to_ticks(HART_START_TIMEOUT_MS * NSEC_PER_MSEC);
+			while (!READ_ONCE(c->online) && time_now() < deadline)
+				;
+			if (!c->online)
+				printk("hart %lu: not online after %d ms (SBI status %ld)\n", c->hartid,
+				       HART_START_TIMEOUT_MS, sbi_hart_status(c->hartid));
 		}
 		if (err) {
 			printk("hart %lu: hart_start failed (%ld)\n", c->hartid, err);
@@ -130,9 +146,6 @@ static void start_secondaries(void)
 			free_pages(stack, KSTACK_ORDER);
 			continue;
 		}
-		uint64_t deadline = time_now() + ns_to_ticks(HART_START_TIMEOUT_MS * NSEC_PER_MSEC);
-		while (!READ_ONCE(c->online) && time_now() < deadline)
-			;
 		if (!c->online)
 			printk("hart %lu did not come online\n", c->hartid);
 	}
