@@ -13,6 +13,10 @@
  * runs on the squeue the item was entered on and that the item's sequence number is the next one
  * for its (producer, squeue) pair, and counts each item's hits. When every item has run once the
  * waiter is woken. Violations and double hits are reported; the test passes when there are none.
+ *
+ * The stack lock itself: every HOLD_EVERY-th item holds it for HOLD_NS, so that waiters on the
+ * other CPUs give up spinning and sleep (squeue.c stack_lock_acquire), and every callback checks
+ * that no other callback is inside at the same time. The run reports how often a waiter slept.
  */
 #include "net/stack.h"
 #include "kernel/kmalloc.h"
@@ -28,6 +32,8 @@
 #define IRQ_PERIOD_US 500
 #define WAIT_S 120
 #define NPROD (NCPU + NCPU)            /* thread producers, then interrupt producers */
+#define HOLD_EVERY 16                  /* one item in this many holds the stack lock ... */
+#define HOLD_NS (50 * 1000ULL)         /* ... this long, so that waiters sleep */
 
 struct st_item {
 	struct sq_item it;
@@ -42,7 +48,8 @@ static struct {
 	struct squeue *sqs[NCPU];
 	struct st_item *arr[NPROD][NCPU];      /* [producer][squeue index] -> items */
 	uint32_t next[NPROD][NCPU];            /* expected seq; stack lock */
-	uint64_t done, expected, order_errors, wrong_sq; /* stack lock */
+	uint64_t done, expected, order_errors, wrong_sq, overlaps; /* stack lock */
+	bool inside;                           /* a callback is running (checked under the stack lock) */
 	struct timer timers[NCPU];
 	int irq_sent[NCPU];                    /* interrupt context, one CPU each */
 	volatile bool timer_started[NCPU];
@@ -61,6 +68,15 @@ static int sq_index(struct squeue *sq)
 static void st_proc(void *arg, struct sq_item *item __unused)
 {
 	struct st_item *x = arg;
+	if (S.inside)
+		S.overlaps++;                  /* two callbacks at once: the stack lock failed */
+	S.inside = true;
+	if (x->seq % HOLD_EVERY == 0) {
+		uint64_t t = time_ns();
+		while (time_ns() - t < HOLD_NS)
+			;
+	}
+	S.inside = false;
 	x->hits++;
 	if (squeue_running() != x->sq)
 		S.wrong_sq++;
@@ -190,7 +206,7 @@ void cmd_sqstress(int argc, char **argv)
 				multi += S.arr[p][q][i].hits > 1;
 			}
 		}
-	uint64_t inl = 0, queued = 0, handoffs = 0, drains = 0, maxq = 0;
+	uint64_t inl = 0, queued = 0, handoffs = 0, drains = 0, maxq = 0, sleeps = 0;
 	for (int q = 0; q < S.nsq; q++) {
 		squeue_get_stats(S.sqs[q], &after);
 		inl += after.inline_entries - before[q].inline_entries;
@@ -198,6 +214,7 @@ void cmd_sqstress(int argc, char **argv)
 		handoffs += after.handoffs - before[q].handoffs;
 		drains += after.drains - before[q].drains;
 		maxq = MAX(maxq, after.max_queue);
+		sleeps += after.lock_sleeps - before[q].lock_sleeps;
 	}
 	printk("sqstress: %d producers (+%d interrupt) x %d squeues: %llu of %llu items in %llu ms%s\n", ncpu_on,
 	       ncpu_on, S.nsq, (unsigned long long)S.done, (unsigned long long)S.expected,
@@ -208,7 +225,9 @@ void cmd_sqstress(int argc, char **argv)
 	printk("sqstress: inline %llu queued %llu drains %llu handoffs %llu max queue %llu\n",
 	       (unsigned long long)inl, (unsigned long long)queued, (unsigned long long)drains,
 	       (unsigned long long)handoffs, (unsigned long long)maxq);
-	bool ok = !r && once == S.expected && !multi && !S.order_errors && !S.wrong_sq;
+	printk("sqstress: stack lock overlaps %llu, waiters slept %llu times\n", (unsigned long long)S.overlaps,
+	       (unsigned long long)sleeps);
+	bool ok = !r && once == S.expected && !multi && !S.order_errors && !S.wrong_sq && !S.overlaps;
 	printk("sqstress: %s\n", ok ? "PASS" : "FAIL");
 	if (!r)
 		free_all();   /* on a timeout items may still be queued: leak them rather than free live memory */

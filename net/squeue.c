@@ -101,6 +101,7 @@ static void stack_lock_acquire(struct squeue *sq)
 	for (int i = 0; i < STACK_LOCK_SPINS; i++)
 		if (spin_trylock(&stack_lock))
 			return;
+	sq->st.lock_sleeps++;
 	struct wait_entry e = { .queued = false };
 	for (;;) {
 		prepare_to_wait(&stack_wq, &e);
@@ -168,6 +169,7 @@ void squeue_get_stats(const struct squeue *sq, struct squeue_stats *st)
 	st->lock_max_ns = READ_ONCE(s->lock_max_ns);
 	st->lock_wait_ns = READ_ONCE(s->lock_wait_ns);
 	st->lock_contended = READ_ONCE(s->lock_contended);
+	st->lock_sleeps = READ_ONCE(s->lock_sleeps);
 	st->queue_len = READ_ONCE(sq->len);
 	st->cpu = sq->cpu;
 }

@@ -62,6 +62,7 @@ struct squeue_stats {
 	uint64_t lock_max_ns;      /* longest single hold */
 	uint64_t lock_wait_ns;     /* time spent waiting for the stack lock */
 	uint64_t lock_contended;   /* stack lock acquisitions that had to wait */
+	uint64_t lock_sleeps;      /* ... of which gave up spinning and slept */
 	unsigned queue_len;        /* now */
 	int cpu;
 };
