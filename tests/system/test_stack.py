@@ -167,7 +167,7 @@ def test_proc_files_read_by_user_program():
     assert re.search(r"^LOC: +\d+ +\d+ +\d+ +\d+ +Local timer interrupts$", log, re.M)
     assert re.search(r"^IPI: +\d+ +\d+ +\d+ +\d+ +Inter-processor interrupts$", log, re.M)
     assert re.search(r"^sq cpu +inline +queued +drains", log, re.M)
-    assert re.search(r"^stack lock: acquisitions \d+ held_ns \d+ wait_ns \d+ contended \d+$", log, re.M)
+    assert re.search(r"^stack lock: acquisitions \d+ held_ns \d+ wait_ns \d+ contended \d+ slept \d+$", log, re.M)
 
 
 # ---- hostile frames through QEMU's UDP socket backend (no root needed) ----
