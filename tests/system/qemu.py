@@ -89,7 +89,9 @@ class Qemu:
     def command(self, line, timeout=60):
         """Type a monitor command; return its output (up to the next prompt)."""
         self.send(line + "\r")
-        self.expect(re.escape(line) + r"\n", timeout)
+        # The echo of what we typed; a kernel message (printk writes whole lines, e.g. DHCP's
+        # "net: eth0 inet ...") may land in the middle of it.
+        self.expect("".join(re.escape(c) + r"(?:[^\n]*\n)??" for c in line) + r"\n", timeout)
         start = self.pos
         self.expect(re.escape(PROMPT), timeout)
         with self.lock:
