@@ -259,6 +259,7 @@ void netdev_get_stats(struct net_device *dev, struct netdev_stats *sum)
 		sum->interrupts += READ_ONCE(s->interrupts);
 		sum->polls += READ_ONCE(s->polls);
 		sum->tx_busy += READ_ONCE(s->tx_busy);
+		sum->tx_tso += READ_ONCE(s->tx_tso);
 	}
 	if (dev->ops->get_stats)
 		dev->ops->get_stats(dev, sum);
@@ -357,11 +358,13 @@ static void poll_thread(void *arg)
 	}
 }
 
-void netdev_rx(struct net_device *dev, const void *frame, size_t len)
+void netdev_rx_offload(struct net_device *dev, const void *frame, size_t len, unsigned flags)
 {
 	const uint8_t *f = frame;
-	/* lo loops back whatever was sent on it, up to its MTU */
+	/* lo loops back whatever was sent on it, up to its MTU; an LRO frame may be up to NETDEV_LRO_MAX */
 	bool lo_ok = (dev->flags & NETDEV_LOOPBACK) && len <= dev->mtu + ETH_HLEN;
+	if ((flags & NETDEV_RX_LRO) && (dev->features & NETDEV_F_LRO) && len <= NETDEV_LRO_MAX)
+		lo_ok = true;
 	if (len < ETH_HLEN || (!lo_ok && (len > ETH_MAX_FRAME ||
 	    (len > ETH_FRAME_LEN && (f[2 * ETH_ALEN] << 8 | f[2 * ETH_ALEN + 1]) != ETH_P_8021Q)))) {
 		NETDEV_STAT_INC(dev, rx_errors);
@@ -376,15 +379,18 @@ void netdev_rx(struct net_device *dev, const void *frame, size_t len)
 	rxsink_input(dev, frame, len);
 	uint16_t type = (uint16_t)(f[2 * ETH_ALEN] << 8 | f[2 * ETH_ALEN + 1]);
 	if (type == ETH_P_IP || type == ETH_P_ARP)
-		stack_input(dev, frame, len);
+		stack_input(dev, frame, len, flags);
 }
 
 /* ---- transmit ---- */
 
+/* The largest frame a device takes: its MTU (and a VLAN tag). */
+static size_t max_frame(struct net_device *dev) { return dev->mtu + ETH_HLEN + VLAN_HLEN; }
+
 int netdev_xmit(struct net_device *dev, const void *frame, size_t len, bool wait)
 {
 	uint8_t padded[ETH_ZLEN];
-	if (len < ETH_HLEN || len > dev->mtu + ETH_HLEN + VLAN_HLEN) {
+	if (len < ETH_HLEN || len > max_frame(dev)) {
 		NETDEV_STAT_INC(dev, tx_errors);
 		return -EINVAL;
 	}
@@ -467,11 +473,12 @@ static void txq_flush(struct net_device *dev)
 	spin_unlock(&dev->txq_lock);
 }
 
-/* netdev_xmit_nosleep, the outgoing copy shown to every tap but skip. */
-static int xmit_nosleep(struct net_device *dev, const void *frame, size_t len, const struct netdev_tap *skip)
+/* netdev_xmit_nosleep, the outgoing copy shown to every tap but skip; frames up to max bytes. */
+static int xmit_nosleep(struct net_device *dev, const void *frame, size_t len, size_t max,
+			const struct netdev_tap *skip)
 {
 	uint8_t padded[ETH_ZLEN];
-	if (len < ETH_HLEN || len > dev->mtu + ETH_HLEN + VLAN_HLEN) {
+	if (len < ETH_HLEN || len > max) {
 		NETDEV_STAT_INC(dev, tx_errors);
 		return -EINVAL;
 	}
@@ -518,12 +525,15 @@ static int xmit_nosleep(struct net_device *dev, const void *frame, size_t len, c
 
 int netdev_xmit_nosleep(struct net_device *dev, const void *frame, size_t len)
 {
-	return xmit_nosleep(dev, frame, len, NULL);
+	size_t max = max_frame(dev);
+	if (dev->features & NETDEV_F_TSO)
+		max = MAX(max, ETH_HLEN + NETDEV_TSO_MAX);
+	return xmit_nosleep(dev, frame, len, max, NULL);
 }
 
 int netdev_xmit_tap(struct net_device *dev, const void *frame, size_t len, const struct netdev_tap *sender)
 {
-	return xmit_nosleep(dev, frame, len, sender);
+	return xmit_nosleep(dev, frame, len, max_frame(dev), sender);
 }
 
 /* ---- packet taps ---- */
@@ -583,14 +593,10 @@ void netdev_tap_frame(struct net_device *dev, const uint8_t *hdr, const void *da
 
 /* ---- start-up ---- */
 
-/* The e1000 and RTL8139 drivers live in their own directories; these stand in until they exist. */
-__attribute__((weak)) void e1000_register(void) {}
-__attribute__((weak)) void rtl8139_register(void) {}
-
 static void format_features(unsigned f, char *buf, size_t size)
 {
-	snprintf(buf, size, "%s%s%s%s", f & NETDEV_F_RXCSUM ? "rxcsum," : "", f & NETDEV_F_TXCSUM ? "txcsum," : "",
-		 f & NETDEV_F_SG ? "sg," : "", f ? "" : "-");
+	snprintf(buf, size, "%s%s%s%s%s%s", f & NETDEV_F_RXCSUM ? "rxcsum," : "", f & NETDEV_F_TXCSUM ? "txcsum," : "",
+		 f & NETDEV_F_SG ? "sg," : "", f & NETDEV_F_TSO ? "tso," : "", f & NETDEV_F_LRO ? "lro," : "", f ? "" : "-");
 	size_t n = strlen(buf);
 	if (n && buf[n - 1] == ',')
 		buf[n - 1] = 0;

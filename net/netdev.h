@@ -86,6 +86,24 @@
 #define NETDEV_F_RXCSUM 0x1    /* device verifies receive checksums */
 #define NETDEV_F_TXCSUM 0x2    /* device computes transmit checksums */
 #define NETDEV_F_SG     0x4    /* scatter-gather transmit */
+#define NETDEV_F_TSO    0x8    /* TCP segmentation offload (IPv4): see NETDEV_TSO_MAX */
+
+/* TSO: the stack may hand a device with NETDEV_F_TSO an IPv4/TCP frame whose IP packet is up to
+ * NETDEV_TSO_MAX bytes (with no VLAN tag); the device cuts it into segments that fill its MTU
+ * (payload mtu - IP header - TCP header each, the headers copied, IP ids and sequence numbers
+ * advanced, checksums computed). Only the stack's transmit (netdev_xmit_nosleep) may pass such a
+ * frame: netdev_xmit and packet sockets keep the MTU limit. */
+#define NETDEV_TSO_MAX  16384
+
+/* Receive offloads. A device with NETDEV_F_LRO may hand up one IPv4/TCP frame standing for several
+ * consecutive segments of a connection (virtio-net's GUEST_TSO4, Linux's LRO/GRO): up to
+ * NETDEV_LRO_MAX bytes (lwIP's packet length is 16 bits), flagged NETDEV_RX_LRO. NETDEV_RX_CSUM_OK
+ * says the device vouches for the frame's TCP/UDP checksum (verified, or a local sender's partial
+ * one: Linux's CHECKSUM_UNNECESSARY and CHECKSUM_PARTIAL), so the stack does not check it. */
+#define NETDEV_F_LRO    0x10
+#define NETDEV_LRO_MAX  65535
+#define NETDEV_RX_CSUM_OK 0x1
+#define NETDEV_RX_LRO     0x2
 
 /* flags */
 #define NETDEV_UP       0x1
@@ -96,6 +114,7 @@ struct netdev_stats {
 	uint64_t rx_packets, rx_bytes, rx_dropped, rx_errors;
 	uint64_t tx_packets, tx_bytes, tx_dropped, tx_errors;
 	uint64_t interrupts, polls, tx_busy;
+	uint64_t tx_tso;             /* TSO frames handed to the device (each counted once in tx_packets) */
 };
 
 struct net_device;
@@ -166,13 +185,19 @@ static inline struct netdev_stats *netdev_stats_this_cpu(struct net_device *dev)
 /* Receive path */
 void netdev_schedule_poll(struct net_device *dev);   /* interrupt handler, IRQ already masked */
 void netdev_poll_done(struct net_device *dev);       /* optional, from poll: ring found empty */
-void netdev_rx(struct net_device *dev, const void *frame, size_t len);   /* the stack's entry */
+/* The stack's entry, with NETDEV_RX_* flags (a frame without them: netdev_rx). */
+void netdev_rx_offload(struct net_device *dev, const void *frame, size_t len, unsigned flags);
+static inline void netdev_rx(struct net_device *dev, const void *frame, size_t len)
+{
+	netdev_rx_offload(dev, frame, len, 0);
+}
 
 /* Transmit path: 0, -EAGAIN (ring full and !wait), -EINVAL (bad length), -EIO (device down),
  * -ETIMEDOUT (no space within NETDEV_TX_TIMEOUT_MS; counted as a drop). Thread context if wait. */
 int netdev_xmit(struct net_device *dev, const void *frame, size_t len, bool wait);
 /* Never sleeps (the stack's transmit, any non-interrupt context): 0 when sent or queued in the
- * backlog, -ENOBUFS when the backlog is full (dropped, counted), -EINVAL, -EIO as netdev_xmit. */
+ * backlog, -ENOBUFS when the backlog is full (dropped, counted), -EINVAL, -EIO as netdev_xmit.
+ * On a NETDEV_F_TSO device the frame may be a TSO frame (NETDEV_TSO_MAX). */
 int netdev_xmit_nosleep(struct net_device *dev, const void *frame, size_t len);
 void netdev_tx_wake(struct net_device *dev);
 

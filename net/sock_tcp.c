@@ -202,6 +202,8 @@ static err_t tcp_connected_cb(void *arg, struct tcp_pcb *pcb, err_t err)
 	struct tcp_sock *ts = arg;
 	struct socket *s = ts->s;
 	(void)err;                       /* always ERR_OK in lwIP 2.1 */
+	if (!ts->mss)                    /* TCP_MAXSEG keeps the segments at what the user chose */
+		stack_tcp_offload(pcb);
 	spin_lock(&s->lock);
 	ts->state = TS_CONNECTED;
 	ts->snd_space = send_space(pcb);
@@ -282,6 +284,7 @@ static err_t tcp_accept_cb(void *arg, struct tcp_pcb *newpcb, err_t err)
 	ts->nodelay = lts->nodelay;
 	if (ts->nodelay)
 		tcp_nagle_disable(newpcb);
+	stack_tcp_offload(newpcb);
 	attach_pcb(ts, newpcb);
 	tcp_backlog_delayed(newpcb);
 	spin_lock(&ls->lock);

@@ -29,6 +29,9 @@
 #include "lwip/ip4.h"
 #include "lwip/etharp.h"
 #include "lwip/dhcp.h"
+#include "lwip/ip4_frag.h"
+#include "lwip/tcp.h"
+#include "lwip/priv/tcp_priv.h"
 #include "lwip/timeouts.h"
 #include "netif/ethernet.h"
 #include "kernel/errno.h"
@@ -62,6 +65,7 @@ struct pkt {
 	struct sq_item item;
 	struct pbuf_custom pc;
 	struct netif *netif;
+	bool csum_ok;                      /* NETDEV_RX_CSUM_OK: lwIP skips the TCP/UDP checksum check */
 	uint8_t data[] __aligned(8);
 };
 
@@ -109,6 +113,7 @@ static struct pkt *pkt_new(size_t len, size_t off)
 	if (!pkt)
 		return NULL;
 	pkt->pc.custom_free_function = pkt_free;
+	pkt->csum_ok = false;
 	/* only initializes the pbuf header: safe without the stack lock */
 	pbuf_alloced_custom(PBUF_RAW, (u16_t)len, PBUF_REF, &pkt->pc, pkt->data + off, (u16_t)len);
 	return pkt;
@@ -141,14 +146,20 @@ static void eth_deliver(void *arg, struct sq_item *item __unused)
 	struct pkt *pkt = arg;
 	struct netif *n = pkt->netif;
 	struct pbuf *p = &pkt->pc.pbuf;
+	/* lwIP checks checksums per netif: lift the TCP/UDP checks for this one packet (everything
+	 * below runs now, under the stack lock; a segment is checked before it is queued anywhere) */
+	u16_t checks = n->chksum_flags;
+	if (pkt->csum_ok)
+		n->chksum_flags &= (u16_t)~(NETIF_CHECKSUM_CHECK_TCP | NETIF_CHECKSUM_CHECK_UDP);
 	if (n->input(p, n) != ERR_OK)
 		pbuf_free(p);
+	n->chksum_flags = checks;
 }
 
-void stack_input(struct net_device *dev, const void *frame, size_t len)
+void stack_input(struct net_device *dev, const void *frame, size_t len, unsigned flags)
 {
 	struct stack_if *sif = __atomic_load_n(&dev->stack, __ATOMIC_ACQUIRE);
-	if (!sif || (dev->flags & NETDEV_LOOPBACK) || len > ETH_MAX_FRAME)
+	if (!sif || (dev->flags & NETDEV_LOOPBACK) || len > ((flags & NETDEV_RX_LRO) ? NETDEV_LRO_MAX : ETH_MAX_FRAME))
 		return;
 	struct flow_key k;
 	struct squeue *sq = flow_key_from_eth(frame, len, &k) ? stack_classify(&k) : squeue_local();
@@ -163,6 +174,7 @@ void stack_input(struct net_device *dev, const void *frame, size_t len)
 	}
 	memcpy(pkt_bytes(pkt), frame, len);
 	pkt->netif = &sif->netif;
+	pkt->csum_ok = flags & NETDEV_RX_CSUM_OK;
 	__atomic_add_fetch(&sif->rx_to_sq[sq->cpu], 1, __ATOMIC_RELAXED);
 	squeue_enter(sq, &pkt->item, eth_deliver, pkt, SQ_PROCESS);
 }
@@ -300,11 +312,76 @@ bool stack_addr_local(uint32_t addr)
 	return is_local_addr(&a);
 }
 
+/* ---- TSO (NETDEV_F_TSO, net/netdev.h) ----
+ * On a TSO device the netif's MTU is NETDEV_TSO_MAX, so that lwIP passes big TCP segments down
+ * whole instead of fragmenting them (ip4_output fragments anything above netif->mtu). The
+ * device's real MTU still rules everything else:
+ *   - any other IP packet above it is fragmented here (eth_output) with the real MTU;
+ *   - the MSS we advertise is the real MTU's (stack_tcp_opts), or a jumbo-MTU peer would send
+ *     frames our receive buffers cannot hold;
+ *   - a connection sends big segments only once stack_tcp_offload says so (the peer's MSS covers
+ *     the real MTU, so the device's MTU-sized cuts suit it).
+ */
+#define TSO_INITIAL_SEGMENTS 2        /* initial congestion window, in big segments (lwIP's rule) */
+
+static bool tso_netif(const struct netif *n)
+{
+	const struct stack_if *sif = n->state;
+	return sif != lo_if && (sif->dev->features & NETDEV_F_TSO);
+}
+
+/* The largest TCP payload a peer may send us through n (the device MTU less the headers). */
+static unsigned rx_mss(const struct netif *n)
+{
+	const struct stack_if *sif = n->state;
+	return MIN(sif->dev->mtu, (unsigned)LO_MTU) - IP_HLEN - TCP_HLEN;
+}
+
+/* LWIP_HOOK_TCP_OUT_ADD_TCPOPTS (lwipopts.h): lwIP computes the MSS option of a SYN from the
+ * netif's MTU; clamp it to the device's. Squeue context, stack lock held. */
+uint32_t *stack_tcp_opts(struct pbuf *p __unused, struct tcp_hdr *h, const struct tcp_pcb *pcb, uint32_t *opts)
+{
+	uint8_t *o = (uint8_t *)(h + 1);
+	if (!pcb || !(TCPH_FLAGS(h) & TCP_SYN) || (uint8_t *)opts < o + LWIP_TCP_OPT_LEN_MSS ||
+	    o[0] != LWIP_TCP_OPT_MSS || o[1] != LWIP_TCP_OPT_LEN_MSS)
+		return opts;
+	struct netif *n = ip4_route_src(ip_2_ip4(&pcb->local_ip), ip_2_ip4(&pcb->remote_ip));
+	unsigned mss = (unsigned)(o[2] << 8 | o[3]);
+	if (n && mss > rx_mss(n)) {
+		o[2] = (uint8_t)(rx_mss(n) >> 8);
+		o[3] = (uint8_t)rx_mss(n);
+	}
+	return opts;
+}
+
+void stack_tcp_offload(struct tcp_pcb *pcb)
+{
+	struct netif *n = ip4_route_src(ip_2_ip4(&pcb->local_ip), ip_2_ip4(&pcb->remote_ip));
+	if (!n || !tso_netif(n) || pcb->mss < rx_mss(n) || is_local_addr(ip_2_ip4(&pcb->remote_ip)))
+		return;
+	pcb->mss = (u16_t)MIN((unsigned)TCP_MSS, (unsigned)n->mtu - IP_HLEN - TCP_HLEN);
+	pcb->cwnd = MAX(pcb->cwnd, (tcpwnd_size_t)(TSO_INITIAL_SEGMENTS * pcb->mss));
+}
+
+/* ip4_frag with the device's MTU (a TSO netif's own MTU is bigger). */
+static err_t frag_wire(struct netif *n, struct pbuf *p, const ip4_addr_t *dst)
+{
+	struct stack_if *sif = n->state;
+	u16_t mtu = n->mtu;
+	n->mtu = (u16_t)sif->dev->mtu;
+	err_t e = ip4_frag(p, n, dst);
+	n->mtu = mtu;
+	return e;
+}
+
 /* IP output of a NIC: our own addresses go through lo, the rest through ARP to the wire. */
 static err_t eth_output(struct netif *n, struct pbuf *p, const ip4_addr_t *dst)
 {
 	if (is_local_addr(dst))
 		return loop_output(p);
+	struct stack_if *sif = n->state;
+	if (p->tot_len > sif->dev->mtu && IPH_PROTO((struct ip_hdr *)p->payload) != IP_PROTO_TCP)
+		return frag_wire(n, p, dst);
 	return etharp_output(n, p, dst);
 }
 
@@ -312,11 +389,11 @@ static err_t eth_linkoutput(struct netif *n, struct pbuf *p)
 {
 	struct stack_if *sif = n->state;
 	const void *frame = p->payload;
-	if (p->tot_len > sizeof(tx_bounce)) {
-		LINK_STATS_INC(link.lenerr);
-		return ERR_BUF;
-	}
 	if (p->len != p->tot_len) {             /* a chain: gather (the stack lock guards tx_bounce) */
+		if (p->tot_len > sizeof(tx_bounce)) {   /* only a TSO segment may be bigger: one pbuf */
+			LINK_STATS_INC(link.lenerr);
+			return ERR_BUF;
+		}
 		pbuf_copy_partial(p, tx_bounce, p->tot_len, 0);
 		frame = tx_bounce;
 	}
@@ -357,7 +434,7 @@ static err_t eth_netif_init(struct netif *n)
 	n->name[1] = 't';
 	n->hwaddr_len = ETH_ALEN;
 	memcpy(n->hwaddr, dev->mac, ETH_ALEN);
-	n->mtu = (u16_t)MIN(dev->mtu, (unsigned)ETH_DATA_LEN);
+	n->mtu = (u16_t)((dev->features & NETDEV_F_TSO) ? NETDEV_TSO_MAX : MIN(dev->mtu, (unsigned)ETH_DATA_LEN));
 	n->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
 	n->output = eth_output;
 	n->linkoutput = eth_linkoutput;

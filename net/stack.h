@@ -84,8 +84,9 @@ bool stack_ready(void);
 /* Sleep until the stack is up (0) or timeout_ns passed (-ETIMEDOUT). Thread context. */
 int stack_wait_ready(uint64_t timeout_ns);
 
-/* netdev_rx's hand-off for IPv4 and ARP frames (poll-thread context; never sleeps). */
-void stack_input(struct net_device *dev, const void *frame, size_t len);
+/* netdev_rx's hand-off for IPv4 and ARP frames, with their NETDEV_RX_* flags (poll-thread
+ * context; never sleeps). */
+void stack_input(struct net_device *dev, const void *frame, size_t len, unsigned flags);
 
 /* The squeue for an inbound flow key: its binding, else its hash. */
 struct squeue *stack_classify(const struct flow_key *k);
@@ -144,6 +145,12 @@ size_t stack_steer_show(char *buf, size_t size);
 
 /* Monitor output: lwIP's protocol counters; one line per squeue (/proc/net/squeue's text). */
 void stack_print_stats(void);
+/* A TCP connection is established (its callback, squeue context): if its route's device does TSO
+ * and the peer's MSS covers the device MTU, the connection sends segments of up to TCP_MSS (the
+ * device cuts them) and its congestion window starts at two of them (lwIP never splits a queued
+ * segment, so a window smaller than one would stall it). */
+struct tcp_pcb;
+void stack_tcp_offload(struct tcp_pcb *pcb);
 size_t squeue_show(char *buf, size_t size);
 void cmd_sqstress(int argc, char **argv);     /* net/sqstress.c: the squeue stress test */
 void cmd_tcpsink(int argc, char **argv);      /* net/tcptest.c: raw-API TCP discard server */

@@ -120,7 +120,7 @@ static void snd_err(void *arg, err_t err)
 	conn_finish(c, err);
 }
 
-static err_t snd_connected(void *arg, struct tcp_pcb *pcb __unused, err_t err)
+static err_t snd_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 {
 	struct conn *c = arg;
 	c->t_connect = time_ns();
@@ -128,6 +128,7 @@ static err_t snd_connected(void *arg, struct tcp_pcb *pcb __unused, err_t err)
 		conn_finish(c, err);
 		return err;
 	}
+	stack_tcp_offload(pcb);
 	return conn_push(c);
 }
 
@@ -214,6 +215,7 @@ static err_t sink_accept(void *arg __unused, struct tcp_pcb *pcb, err_t err)
 	sink.conns++;
 	if (sq)
 		sink.on_squeue[sq->cpu]++;
+	stack_tcp_offload(pcb);
 	tcp_recv(pcb, sink_recv);
 	tcp_err(pcb, sink_err);
 	return ERR_OK;

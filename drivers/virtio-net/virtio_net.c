@@ -11,11 +11,18 @@
  * Features: VERSION_1 (modern transports), MAC, STATUS (link state, config interrupt) and
  * MRG_RXBUF. With MRG_RXBUF every buffer is a single descriptor and a frame too big for one buffer
  * arrives as num_buffers > 1: such a frame is over the 1514-byte limit, so it is counted as an
- * error and all its buffers are dropped (the malformed-input path). CSUM/GUEST_CSUM are not
- * negotiated: raw frames gain nothing from them, and with GUEST_CSUM the host may hand us TCP/UDP
- * packets with partial checksums (NEEDS_CSUM) that the stack would have to complete; Stage 5 can
- * revisit GUEST_CSUM's DATA_VALID once lwIP can skip verification. EVENT_IDX is not negotiated
- * either: the avail ring's NO_INTERRUPT flag is the event suppression.
+ * error and all its buffers are dropped (the malformed-input path). GUEST_CSUM is not negotiated:
+ * the host could then hand us TCP/UDP packets with partial checksums (NEEDS_CSUM) that the stack
+ * would have to complete. EVENT_IDX is not negotiated either: the avail ring's NO_INTERRUPT flag
+ * is the event suppression.
+ *
+ * TSO (CSUM + HOST_TSO4, when offered; NETDEV_F_TSO in net/netdev.h): the stack sends TCP segments
+ * of up to NETDEV_TSO_MAX bytes, and an IPv4/TCP frame longer than the MTU gets a header asking the
+ * device to cut it into MTU-sized segments (gso_type TCPV4, gso_size = mtu - IP and TCP headers)
+ * and to checksum each (NEEDS_CSUM from the TCP header on; the TCP checksum field then holds the
+ * pseudo-header sum, as the device adds the rest). A frame that does not fit a transmit buffer
+ * gets its own allocation, freed when the device returns it. Frames within the MTU go out as
+ * before, with the checksums the stack computed.
  *
  * Interrupts and polling (net/netdev.h has the NAPI contract): the handler reads and acks the ISR,
  * sets NO_INTERRUPT on the receive queue, masks the IRQ and schedules the poll. Poll reclaims
@@ -43,12 +50,15 @@
 
 #define VIRTIO_NET_F_CSUM 0
 #define VIRTIO_NET_F_GUEST_CSUM 1
+#define VIRTIO_NET_F_HOST_TSO4 11
 #define VIRTIO_NET_F_MAC 5
 #define VIRTIO_NET_F_MRG_RXBUF 15
 #define VIRTIO_NET_F_STATUS 16
 #define VIRTIO_NET_S_LINK_UP 1
 #define VIRTIO_NET_CFG_MAC 0
 #define VIRTIO_NET_CFG_STATUS 6
+#define VIRTIO_NET_HDR_F_NEEDS_CSUM 1
+#define VIRTIO_NET_HDR_GSO_TCPV4 1
 
 #define VNET_RXQ 0
 #define VNET_TXQ 1
@@ -56,6 +66,10 @@
 #define VNET_BUF_SIZE 2048           /* header + largest frame, two per page */
 #define VNET_HDR_LEN 12              /* with num_buffers: VERSION_1 or MRG_RXBUF */
 #define VNET_HDR_LEN_LEGACY 10
+#define IPV4_HLEN_MIN 20
+#define TCP_HLEN_MIN 20
+#define TCP_CSUM_OFFSET 16           /* the checksum's offset in the TCP header */
+#define IPPROTO_TCP_NUM 6
 
 #define BIT(n) (1ULL << (n))
 
@@ -77,7 +91,7 @@ struct vnet {
 	bool mrg;
 	unsigned tx_descs;            /* descriptors per transmitted frame: 1, or 2 */
 	struct virtq rx, tx;
-	uint8_t *rx_bufs, *tx_bufs;
+	uint8_t *rx_bufs, *tx_bufs;    /* VNET_BUF_SIZE buffers, one per descriptor */
 	unsigned buf_order;
 	struct spinlock tx_lock;
 	uint8_t **tx_free;            /* stack of free transmit buffers */
@@ -130,6 +144,11 @@ static void rx_frame(struct vnet *vn, uint8_t *buf, uint32_t len)
 
 /* ---- transmit ---- */
 
+static bool tx_pool_buf(struct vnet *vn, const uint8_t *buf)
+{
+	return buf >= vn->tx_bufs && buf < vn->tx_bufs + (size_t)vn->tx.num * VNET_BUF_SIZE;
+}
+
 /* Take back the buffers of sent frames (tx_lock held). Returns how many. */
 static unsigned tx_reclaim_locked(struct vnet *vn)
 {
@@ -137,7 +156,10 @@ static unsigned tx_reclaim_locked(struct vnet *vn)
 	uint32_t len;
 	uint8_t *buf;
 	while ((buf = virtq_get_used(&vn->tx, &len)) != NULL) {
-		vn->tx_free[vn->tx_nfree++] = buf;
+		if (tx_pool_buf(vn, buf))
+			vn->tx_free[vn->tx_nfree++] = buf;
+		else
+			kfree(buf);               /* a TSO frame's own buffer */
 		n++;
 	}
 	return n;
@@ -159,12 +181,56 @@ static void tx_reclaim(struct vnet *vn)
 		netdev_tx_wake(&vn->ndev);
 }
 
+static uint16_t be16_at(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+
+/* Turns hdr into a TSO request for frame (the copy in the transmit buffer, len bytes, longer than
+ * the MTU): an IPv4/TCP frame, unfragmented, whose IP length matches. The TCP checksum field gets
+ * the pseudo-header sum over the whole TCP length (folded, not inverted), which the device adjusts
+ * per segment. false if the frame is not one it can cut. */
+static bool tso_prepare(struct vnet *vn, struct virtio_net_hdr *hdr, uint8_t *frame, size_t len)
+{
+	if (len < ETH_HLEN + IPV4_HLEN_MIN + TCP_HLEN_MIN || be16_at(frame + 2 * ETH_ALEN) != ETH_P_IP)
+		return false;
+	uint8_t *ip = frame + ETH_HLEN;
+	unsigned ihl = (ip[0] & 0xf) * 4u;
+	if (ip[0] >> 4 != 4 || ihl < IPV4_HLEN_MIN || ip[9] != IPPROTO_TCP_NUM ||
+	    be16_at(ip + 2) != len - ETH_HLEN || (be16_at(ip + 6) & 0x3fff))   /* MF or an offset */
+		return false;
+	uint8_t *tcp = ip + ihl;
+	if (ETH_HLEN + ihl + TCP_HLEN_MIN > len)
+		return false;
+	unsigned thl = (tcp[12] >> 4) * 4u;
+	if (thl < TCP_HLEN_MIN || ETH_HLEN + ihl + thl >= len || ihl + thl >= vn->ndev.mtu)
+		return false;
+	size_t tcp_len = len - ETH_HLEN - ihl;
+	uint32_t sum = be16_at(ip + 12) + be16_at(ip + 14) + be16_at(ip + 16) + be16_at(ip + 18) +
+		       IPPROTO_TCP_NUM + (uint32_t)tcp_len;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	tcp[TCP_CSUM_OFFSET] = (uint8_t)(sum >> 8);
+	tcp[TCP_CSUM_OFFSET + 1] = (uint8_t)sum;
+	hdr->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	hdr->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+	hdr->hdr_len = (uint16_t)(ETH_HLEN + ihl + thl);
+	hdr->gso_size = (uint16_t)(vn->ndev.mtu - ihl - thl);
+	hdr->csum_start = (uint16_t)(ETH_HLEN + ihl);
+	hdr->csum_offset = TCP_CSUM_OFFSET;
+	return true;
+}
+
 static int vnet_xmit(struct net_device *dev, const void *frame, size_t len)
 {
 	struct vnet *vn = to_vnet(dev);
+	bool tso = len > ETH_HLEN + dev->mtu && (dev->features & NETDEV_F_TSO) &&
+		   be16_at((const uint8_t *)frame + 2 * ETH_ALEN) == ETH_P_IP;
+	uint8_t *own = NULL;              /* a buffer of its own, for a frame longer than VNET_BUF_SIZE */
 	if (len > VNET_BUF_SIZE - vn->hdr_len) {
-		NETDEV_STAT_INC(dev, tx_errors);
-		return NETDEV_TX_OK;              /* dropped, and counted */
+		if (tso && len <= ETH_HLEN + NETDEV_TSO_MAX)
+			own = kmalloc(vn->hdr_len + len);
+		if (!own) {
+			NETDEV_STAT_INC(dev, tx_errors);
+			return NETDEV_TX_OK;      /* dropped, and counted */
+		}
 	}
 	spin_lock(&vn->tx_lock);
 	if (!tx_room(vn))
@@ -178,12 +244,24 @@ static int vnet_xmit(struct net_device *dev, const void *frame, size_t len)
 		}
 		if (!tx_room(vn)) {
 			spin_unlock(&vn->tx_lock);
+			kfree(own);
 			return NETDEV_TX_BUSY;
 		}
 	}
-	uint8_t *buf = vn->tx_free[--vn->tx_nfree];
+	uint8_t *buf = own;
+	if (!buf)
+		buf = vn->tx_free[--vn->tx_nfree];
 	memset(buf, 0, vn->hdr_len);
 	memcpy(buf + vn->hdr_len, frame, len);
+	if (tso && !tso_prepare(vn, (struct virtio_net_hdr *)buf, buf + vn->hdr_len, len)) {
+		if (own)
+			kfree(own);
+		else
+			vn->tx_free[vn->tx_nfree++] = buf;
+		spin_unlock(&vn->tx_lock);
+		NETDEV_STAT_INC(dev, tx_errors);
+		return NETDEV_TX_OK;              /* longer than the MTU and not TCP: dropped, counted */
+	}
 	struct virtq_buf b[2];
 	unsigned n;
 	if (vn->tx_descs == 1) {
@@ -199,6 +277,8 @@ static int vnet_xmit(struct net_device *dev, const void *frame, size_t len)
 	spin_unlock(&vn->tx_lock);
 	if (kick)
 		vn->vd->ops->notify(vn->vd, VNET_TXQ);
+	if (tso)
+		NETDEV_STAT_INC(dev, tx_tso);
 	return NETDEV_TX_OK;
 }
 
@@ -332,6 +412,9 @@ int virtio_net_probe(struct virtio_device *vd)
 	uint64_t offered = ops->get_features(vd);
 	uint64_t wanted = BIT(VIRTIO_NET_F_MAC) | BIT(VIRTIO_NET_F_STATUS) | BIT(VIRTIO_NET_F_MRG_RXBUF) |
 			  (vd->legacy ? BIT(VIRTIO_F_ANY_LAYOUT) : BIT(VIRTIO_F_VERSION_1));
+	uint64_t tso = BIT(VIRTIO_NET_F_CSUM) | BIT(VIRTIO_NET_F_HOST_TSO4);   /* TSO4 needs CSUM */
+	if ((offered & tso) == tso)
+		wanted |= tso;
 	if (!vd->legacy && !(offered & BIT(VIRTIO_F_VERSION_1))) {
 		printk("virtio-net %s: device does not offer VERSION_1\n", vd->desc);
 		ops->set_status(vd, VIRTIO_STATUS_FAILED);
@@ -371,14 +454,14 @@ int virtio_net_probe(struct virtio_device *vd)
 	}
 	dev->mtu = ETH_DATA_LEN;
 	dev->irq = vd->irq;
-	dev->features = 0;
+	dev->features = (vn->features & BIT(VIRTIO_NET_F_HOST_TSO4)) ? NETDEV_F_TSO : 0;
 	dev->driver = vd->model;
 	dev->ops = &vnet_ops;
 	dev->priv = vn;
 	if (netdev_register(dev, "eth") < 0)
 		goto fail;
-	printk("%s: %s at %s, %s, features %#llx (%s%s%s), queues %u/%u, hdr %u\n", dev->name, vd->model, vd->desc,
-	       vd->legacy ? "legacy" : "modern", (unsigned long long)vn->features,
+	printk("%s: %s at %s, %s, offered %#llx, features %#llx (%s%s%s), queues %u/%u, hdr %u\n", dev->name, vd->model, vd->desc,
+	       vd->legacy ? "legacy" : "modern", (unsigned long long)offered, (unsigned long long)vn->features,
 	       vn->features & BIT(VIRTIO_NET_F_MAC) ? "mac " : "", vn->features & BIT(VIRTIO_NET_F_STATUS) ? "status " : "",
 	       vn->mrg ? "mrg_rxbuf" : "", vn->rx.num, vn->tx.num, (unsigned)vn->hdr_len);
 	return 0;

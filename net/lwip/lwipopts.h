@@ -115,6 +115,11 @@ void *ember_lwip_calloc(size_t n, size_t size);
 #define TCP_OVERSIZE                    TCP_WIRE_MSS   /* spare room per pbuf for later small writes */
 #define LWIP_TCP_TIMESTAMPS             0
 #define TCP_MAXRTX                      12
+/* a SYN's MSS option is the device MTU's, not the netif's (TSO netifs: net/stack.c) */
+#include <stdint.h>
+struct pbuf; struct tcp_hdr; struct tcp_pcb;
+uint32_t *stack_tcp_opts(struct pbuf *p, struct tcp_hdr *h, const struct tcp_pcb *pcb, uint32_t *opts);
+#define LWIP_HOOK_TCP_OUT_ADD_TCPOPTS(p, h, pcb, opts) stack_tcp_opts(p, h, pcb, opts)
 #define TCP_SYNMAXRTX                   6
 
 /* ---- statistics: /proc/net/... and the monitor's netstat ---- */

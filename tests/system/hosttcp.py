@@ -1,9 +1,10 @@
 """Host-side TCP peer for the stack tests and benches (run inside the test's network namespace):
   hosttcp.py sink PORT [--conns N] [--timeout S]   prints READY once listening, accepts N
       connections, counts what each sends until it closes; prints one JSON line: bytes per
-      connection, seconds from the first accept to the last close
+      connection, seconds from the first accept to the last close, and each connection's MSS
   hosttcp.py send ADDR PORT --mib N [--conns K]    K connections, each sending N MiB, then closes;
-      prints one JSON line: bytes sent, seconds from the first connect to the last close."""
+      prints one JSON line: bytes sent, seconds from the first connect to the last close, and
+      each connection's MSS (TCP_MAXSEG: at most what the guest advertised)."""
 import argparse
 import json
 import socket
@@ -20,7 +21,7 @@ def sink(a):
     ls.listen(64)
     ls.settimeout(a.timeout)
     print("READY", flush=True)
-    counts, threads, t0 = [], [], None
+    counts, mss, threads, t0 = [], [], [], None
 
     def drain(c, i):
         c.settimeout(a.timeout)
@@ -37,21 +38,24 @@ def sink(a):
         c, _ = ls.accept()
         t0 = t0 or time.monotonic()
         counts.append(0)
+        mss.append(c.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG))
         t = threading.Thread(target=drain, args=(c, i))
         t.start()
         threads.append(t)
     for t in threads:
         t.join()
-    print(json.dumps({"bytes": counts, "seconds": round(time.monotonic() - t0, 4)}))
+    print(json.dumps({"bytes": counts, "seconds": round(time.monotonic() - t0, 4), "mss": mss}))
 
 
 def send(a):
     buf = bytes((i * 7 + 3) & 0xFF for i in range(CHUNK))
     sent = [0] * a.conns
+    mss = [0] * a.conns
     t0 = time.monotonic()
 
     def one(i):
         s = socket.create_connection((a.addr, a.port), timeout=a.timeout)
+        mss[i] = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG)
         left = a.mib * 1024 * 1024
         while left:
             n = s.send(buf[:min(left, CHUNK)])
@@ -68,7 +72,7 @@ def send(a):
         t.start()
     for t in threads:
         t.join()
-    print(json.dumps({"bytes": sent, "seconds": round(time.monotonic() - t0, 4)}))
+    print(json.dumps({"bytes": sent, "seconds": round(time.monotonic() - t0, 4), "mss": mss}))
 
 
 def main():
