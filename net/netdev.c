@@ -260,6 +260,7 @@ void netdev_get_stats(struct net_device *dev, struct netdev_stats *sum)
 		sum->polls += READ_ONCE(s->polls);
 		sum->tx_busy += READ_ONCE(s->tx_busy);
 		sum->tx_tso += READ_ONCE(s->tx_tso);
+		sum->rx_lro += READ_ONCE(s->rx_lro);
 	}
 	if (dev->ops->get_stats)
 		dev->ops->get_stats(dev, sum);
@@ -374,6 +375,8 @@ void netdev_rx_offload(struct net_device *dev, const void *frame, size_t len, un
 	struct netdev_stats *s = netdev_stats_this_cpu(dev);
 	s->rx_packets++;
 	s->rx_bytes += len;
+	if (flags & NETDEV_RX_LRO)
+		s->rx_lro++;
 	irq_pop_off();
 	netdev_tap(dev, f, f + ETH_HLEN, len - ETH_HLEN, false);
 	rxsink_input(dev, frame, len);

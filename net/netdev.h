@@ -115,6 +115,7 @@ struct netdev_stats {
 	uint64_t tx_packets, tx_bytes, tx_dropped, tx_errors;
 	uint64_t interrupts, polls, tx_busy;
 	uint64_t tx_tso;             /* TSO frames handed to the device (each counted once in tx_packets) */
+	uint64_t rx_lro;             /* LRO frames received (each counted once in rx_packets) */
 };
 
 struct net_device;

@@ -10,11 +10,17 @@
  *
  * Features: VERSION_1 (modern transports), MAC, STATUS (link state, config interrupt) and
  * MRG_RXBUF. With MRG_RXBUF every buffer is a single descriptor and a frame too big for one buffer
- * arrives as num_buffers > 1: such a frame is over the 1514-byte limit, so it is counted as an
- * error and all its buffers are dropped (the malformed-input path). GUEST_CSUM is not negotiated:
- * the host could then hand us TCP/UDP packets with partial checksums (NEEDS_CSUM) that the stack
- * would have to complete. EVENT_IDX is not negotiated either: the avail ring's NO_INTERRUPT flag
- * is the event suppression.
+ * arrives as num_buffers > 1 consecutive used buffers. EVENT_IDX is not negotiated: the avail
+ * ring's NO_INTERRUPT flag is the event suppression.
+ *
+ * LRO (GUEST_CSUM + GUEST_TSO4, when offered with MRG_RXBUF; NETDEV_F_LRO in net/netdev.h): the
+ * host may hand us one TCP frame standing for up to 64 KiB of segments (gso_type TCPV4), spread
+ * over merged buffers, and TCP/UDP frames whose checksum is partial (NEEDS_CSUM: a sender on the
+ * host left it to "hardware") or already verified (DATA_VALID). Merged buffers are gathered into
+ * rx_lro, one frame at a time (poll is single-threaded per device, so it needs no lock), and the
+ * frame goes up with NETDEV_RX_LRO and NETDEV_RX_CSUM_OK. Without LRO a merged frame is over the
+ * 1514-byte limit: it is counted as an error and all its buffers are dropped (the malformed-input
+ * path), as is a frame whose gso_type is not TCPV4 or that would overflow rx_lro.
  *
  * TSO (CSUM + HOST_TSO4, when offered; NETDEV_F_TSO in net/netdev.h): the stack sends TCP segments
  * of up to NETDEV_TSO_MAX bytes, and an IPv4/TCP frame longer than the MTU gets a header asking the
@@ -50,6 +56,7 @@
 
 #define VIRTIO_NET_F_CSUM 0
 #define VIRTIO_NET_F_GUEST_CSUM 1
+#define VIRTIO_NET_F_GUEST_TSO4 7
 #define VIRTIO_NET_F_HOST_TSO4 11
 #define VIRTIO_NET_F_MAC 5
 #define VIRTIO_NET_F_MRG_RXBUF 15
@@ -58,6 +65,8 @@
 #define VIRTIO_NET_CFG_MAC 0
 #define VIRTIO_NET_CFG_STATUS 6
 #define VIRTIO_NET_HDR_F_NEEDS_CSUM 1
+#define VIRTIO_NET_HDR_F_DATA_VALID 2
+#define VIRTIO_NET_HDR_GSO_NONE 0
 #define VIRTIO_NET_HDR_GSO_TCPV4 1
 
 #define VNET_RXQ 0
@@ -97,8 +106,12 @@ struct vnet {
 	uint8_t **tx_free;            /* stack of free transmit buffers */
 	unsigned tx_nfree;
 	bool tx_irq_on;               /* transmit interrupt enabled (a sender may be waiting) */
-	unsigned rx_skip;             /* buffers still to drop of an oversized merged frame */
-	uint64_t rx_oversized;
+	/* a merged frame being gathered (poll only) */
+	unsigned rx_left;             /* its buffers still to come */
+	bool rx_dropping;             /* it is being dropped */
+	struct virtio_net_hdr rx_hdr; /* its header */
+	uint8_t *rx_lro;              /* NETDEV_LRO_MAX bytes with LRO, else NULL */
+	size_t rx_len;                /* bytes gathered in rx_lro */
 };
 
 static struct vnet *to_vnet(struct net_device *dev) { return dev->priv; }
@@ -119,27 +132,61 @@ static void rx_post(struct vnet *vn, uint8_t *buf)
 	virtq_add(&vn->rx, &b, 1, buf);   /* cannot fail: one buffer per descriptor, as many as slots */
 }
 
-static void rx_frame(struct vnet *vn, uint8_t *buf, uint32_t len)
+/* Hands a whole frame up with what its header says. */
+static void rx_deliver(struct vnet *vn, const struct virtio_net_hdr *h, const uint8_t *frame, size_t len)
 {
 	struct net_device *dev = &vn->ndev;
-	if (vn->rx_skip) {                /* tail of an oversized frame */
-		vn->rx_skip--;
+	unsigned flags = 0;
+	if (vn->rx_lro) {
+		if (h->flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID))
+			flags |= NETDEV_RX_CSUM_OK;
+		if (h->gso_type == VIRTIO_NET_HDR_GSO_TCPV4)
+			flags |= NETDEV_RX_LRO;
+		else if (h->gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+			NETDEV_STAT_INC(dev, rx_errors);      /* a kind we did not negotiate */
+			return;
+		}
+	}
+	netdev_rx_offload(dev, frame, len, flags);
+}
+
+/* One used receive buffer (len bytes written): a whole frame, or a part of a merged one. */
+static void rx_buffer(struct vnet *vn, uint8_t *buf, uint32_t len)
+{
+	struct net_device *dev = &vn->ndev;
+	if (vn->rx_left) {                /* a later buffer of a merged frame */
+		vn->rx_left--;
+		if (vn->rx_dropping)
+			return;
+		if (len > VNET_BUF_SIZE || vn->rx_len + len > NETDEV_LRO_MAX) {
+			vn->rx_dropping = true;
+			NETDEV_STAT_INC(dev, rx_errors);
+			return;
+		}
+		memcpy(vn->rx_lro + vn->rx_len, buf, len);
+		vn->rx_len += len;
+		if (!vn->rx_left)
+			rx_deliver(vn, &vn->rx_hdr, vn->rx_lro, vn->rx_len);
 		return;
 	}
 	if (len < vn->hdr_len || len > VNET_BUF_SIZE) {
 		NETDEV_STAT_INC(dev, rx_errors);
 		return;
 	}
-	if (vn->mrg) {
-		uint16_t nb = ((struct virtio_net_hdr *)buf)->num_buffers;
-		if (nb > 1) {
-			vn->rx_skip = MIN((unsigned)nb - 1, vn->rx.num);
-			vn->rx_oversized++;
-			NETDEV_STAT_INC(dev, rx_errors);
+	const struct virtio_net_hdr *h = (const struct virtio_net_hdr *)buf;
+	if (vn->mrg && h->num_buffers > 1) {
+		vn->rx_left = MIN((unsigned)h->num_buffers - 1, vn->rx.num);
+		vn->rx_dropping = !vn->rx_lro;
+		if (vn->rx_dropping) {
+			NETDEV_STAT_INC(dev, rx_errors);   /* over the MTU without LRO */
 			return;
 		}
+		vn->rx_hdr = *h;
+		vn->rx_len = len - vn->hdr_len;
+		memcpy(vn->rx_lro, buf + vn->hdr_len, vn->rx_len);
+		return;
 	}
-	netdev_rx(dev, buf + vn->hdr_len, len - vn->hdr_len);
+	rx_deliver(vn, h, buf + vn->hdr_len, len - vn->hdr_len);
 }
 
 /* ---- transmit ---- */
@@ -317,7 +364,7 @@ static int vnet_poll(struct net_device *dev, int budget)
 	uint32_t len;
 	uint8_t *buf;
 	while (done < budget && (buf = virtq_get_used(&vn->rx, &len)) != NULL) {
-		rx_frame(vn, buf, len);
+		rx_buffer(vn, buf, len);
 		rx_post(vn, buf);
 		posted = true;
 		done++;
@@ -413,8 +460,11 @@ int virtio_net_probe(struct virtio_device *vd)
 	uint64_t wanted = BIT(VIRTIO_NET_F_MAC) | BIT(VIRTIO_NET_F_STATUS) | BIT(VIRTIO_NET_F_MRG_RXBUF) |
 			  (vd->legacy ? BIT(VIRTIO_F_ANY_LAYOUT) : BIT(VIRTIO_F_VERSION_1));
 	uint64_t tso = BIT(VIRTIO_NET_F_CSUM) | BIT(VIRTIO_NET_F_HOST_TSO4);   /* TSO4 needs CSUM */
+	uint64_t lro = BIT(VIRTIO_NET_F_GUEST_CSUM) | BIT(VIRTIO_NET_F_GUEST_TSO4) | BIT(VIRTIO_NET_F_MRG_RXBUF);
 	if ((offered & tso) == tso)
 		wanted |= tso;
+	if ((offered & lro) == lro)       /* 64 KiB frames in 2 KiB buffers need MRG_RXBUF */
+		wanted |= lro;
 	if (!vd->legacy && !(offered & BIT(VIRTIO_F_VERSION_1))) {
 		printk("virtio-net %s: device does not offer VERSION_1\n", vd->desc);
 		ops->set_status(vd, VIRTIO_STATUS_FAILED);
@@ -455,6 +505,12 @@ int virtio_net_probe(struct virtio_device *vd)
 	dev->mtu = ETH_DATA_LEN;
 	dev->irq = vd->irq;
 	dev->features = (vn->features & BIT(VIRTIO_NET_F_HOST_TSO4)) ? NETDEV_F_TSO : 0;
+	if (vn->features & BIT(VIRTIO_NET_F_GUEST_TSO4)) {
+		vn->rx_lro = kmalloc(NETDEV_LRO_MAX);
+		if (!vn->rx_lro)
+			goto fail;
+		dev->features |= NETDEV_F_LRO | NETDEV_F_RXCSUM;
+	}
 	dev->driver = vd->model;
 	dev->ops = &vnet_ops;
 	dev->priv = vn;

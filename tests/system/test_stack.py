@@ -300,21 +300,25 @@ HOSTTCP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hosttcp.py")
 TCP_MIB = 16
 
 
-def tso_frames(q):
-    return int(re.search(r"tx packets \d+ bytes \d+ dropped \d+ errors \d+ busy \d+ tso (\d+)",
-                         q.command("ifconfig eth0")).group(1))
+def offload_frames(q):
+    """(TSO frames sent, LRO frames received) from ifconfig's counters."""
+    dev = q.command("ifconfig eth0")
+    return (int(re.search(r"tx packets \d+ bytes \d+ dropped \d+ errors \d+ busy \d+ tso (\d+)", dev).group(1)),
+            int(re.search(r"rx packets \d+ bytes \d+ dropped \d+ errors \d+ lro (\d+)", dev).group(1)))
 
 
 def test_tap_tcp_both_ways(tapstack):
-    """TCP each way with the raw-API tools. The virtio models offer TSO over tap (QEMU's default
-    vnet_hdr): the guest must say so and send big segments the device cuts (the tso counter grows,
-    the host gets every byte). The host side's MTU is raised to 9000 for the host->guest half: the
-    guest must still advertise its own MTU's MSS (1460), whatever size its TSO netif has, or the
-    host would send 9000-byte frames that the guest drops."""
+    """TCP each way with the raw-API tools. The virtio models offer TSO and LRO over tap (QEMU's
+    default vnet_hdr): the guest must say so, send big segments the device cuts (the tso counter
+    grows) and take the host's coalesced ones (the lro counter grows), with every byte arriving.
+    The host side's MTU is raised to 9000 for the host->guest half: the guest must still advertise
+    its own MTU's MSS (1460), whatever size its TSO netif has, or the host would send 9000-byte
+    frames that the guest drops."""
     nic, tap, q = tapstack
-    tso = nic.driver.startswith("virtio")
-    assert ("tso" in re.search(r"features (\S+)", q.command("ifconfig eth0")).group(1)) == tso
-    tso_before = tso_frames(q)
+    offload = nic.driver.startswith("virtio")
+    features = re.search(r"features (\S+)", q.command("ifconfig eth0")).group(1).split(",")
+    assert ("tso" in features, "lro" in features) == (offload, offload), features
+    tso_before, lro_before = offload_frames(q)
     # guest -> host: the kernel's raw-API sender to a host sink
     p = subprocess.Popen([*tap.prefix(), PYTHON, HOSTTCP, "sink", "5002"], stdout=subprocess.PIPE, text=True)
     try:
@@ -325,8 +329,8 @@ def test_tap_tcp_both_ways(tapstack):
         p.kill()
     assert re.search(rf"tcpsend: 1 connection, {TCP_MIB << 20} bytes acknowledged", out), out
     assert res["bytes"] == [TCP_MIB << 20], res
-    tso_sent = tso_frames(q) - tso_before
-    assert (tso_sent > 0) == tso, f"{tso_sent} TSO frames"
+    tso_sent = offload_frames(q)[0] - tso_before
+    assert (tso_sent > 0) == offload, f"{tso_sent} TSO frames"
     # host -> guest: a host sender (MTU 9000 on its side) to the kernel's sink
     if "listening" not in q.command("tcpsink"):
         assert "listening on 5001" in q.command("tcpsink 5001")
@@ -341,6 +345,8 @@ def test_tap_tcp_both_ways(tapstack):
     assert res["mss"] == [1460], res
     after = int(re.search(r"bytes (\d+)", q.command("tcpsink")).group(1))
     assert after - before == TCP_MIB << 20
+    lro_got = offload_frames(q)[1] - lro_before
+    assert (lro_got > 0) == offload, f"{lro_got} LRO frames"
     dev = q.command("ifconfig eth0")
     assert re.search(r"rx packets \d+ bytes \d+ dropped 0 errors 0", dev), dev
 
