@@ -89,11 +89,12 @@ void *ember_lwip_calloc(size_t n, size_t size);
 #define LWIP_DHCP_CHECK_LINK_UP         1
 
 /* ---- TCP ----
- * TCP_MSS is the largest segment, used by connections over lo (MTU 65535); a connection over a NIC
- * gets its MTU's (1460 for 1500 bytes) from TCP_CALCULATE_EFF_SEND_MSS, and that is also what it
- * advertises. Big loopback segments cut the per-packet work (lwIP input, squeue hand-offs, ACKs)
- * ten-fold; 16128 keeps a segment with its headers inside a 16 KiB allocation. The queue limits
- * are sized for wire segments, the smallest ones. */
+ * TCP_MSS is the largest segment, used by connections over lo (MTU 65535) and over NICs that do
+ * TSO (net/stack.c: stack_tcp_offload); a connection over another NIC gets its MTU's (1460 for
+ * 1500 bytes) from TCP_CALCULATE_EFF_SEND_MSS, and that is what every NIC connection advertises.
+ * Big segments cut the per-packet work (lwIP input, squeue hand-offs, ACKs) ten-fold; 16128 keeps
+ * a segment with its headers inside a 16 KiB allocation. The queue limits are sized for wire
+ * segments, the smallest ones. */
 #define LWIP_TCP                        1
 #define TCP_WIRE_MSS                    1460
 #define TCP_MSS                         16128
