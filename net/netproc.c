@@ -109,10 +109,10 @@ size_t squeue_show(char *buf, size_t size)
 		t.lock_ns += s.lock_ns;
 		t.lock_wait_ns += s.lock_wait_ns;
 		t.lock_contended += s.lock_contended;
-		t.lock_sleeps += s.lock_sleeps;
+		t.delegations += s.delegations;
 	}
-	put(buf, size, &n, "stack lock: acquisitions %llu held_ns %llu wait_ns %llu contended %llu slept %llu\n",
-	    U(t.items), U(t.lock_ns), U(t.lock_wait_ns), U(t.lock_contended), U(t.lock_sleeps));
+	put(buf, size, &n, "stack lock: acquisitions %llu held_ns %llu wait_ns %llu contended %llu delegated %llu\n",
+	    U(t.items), U(t.lock_ns), U(t.lock_wait_ns), U(t.lock_contended), U(t.delegations));
 	put(buf, size, &n, "entries: inline %llu queued %llu; flow bindings %u\n", U(t.inline_entries),
 	    U(t.queued_entries), flow_bound_count());
 	n += stack_steer_show(buf + n, size - n);

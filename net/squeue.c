@@ -42,8 +42,25 @@
  * taken per item (not per drain) to keep hold times short and let squeues interleave. The
  * per-squeue counters record the time callbacks held it and the time spent waiting for it.
  *
+ * Delegation. When a processor cannot get the stack lock after a short spin, it does not wait:
+ * it puts its unrun items back at the head of its queue, keeps SQS_PROC (so nobody else starts
+ * on the squeue) and hands the squeue to whoever holds the lock, by appending it to the
+ * delegation list; then it returns (a worker goes back to sleep, an inline caller to its caller).
+ * Before the holder lets go of the lock it drains the delegated squeues on its own CPU (running
+ * each item as that squeue's: squeue_running() names it, its order is kept), for at most
+ * SQ_DRAIN_NS, after which it hands any still listed to their workers. On a machine whose vCPUs
+ * outnumber its cores, waiting for the lock was the expensive part: a spinning vCPU takes host
+ * time from the holder, and a sleeping one costs a wake-up per hand-over. Delegation turns the
+ * contention into batching: under load the lwIP work of several squeues runs back to back on the
+ * CPU that has the lock, and the others go on with the copies and system calls around it.
+ * No lost delegation: the delegator appends itself, then (after a fence) tries the lock once
+ * more and runs the list itself if it gets it; the holder, after unlocking (and a fence), looks
+ * at the list again and takes the lock back if it is not empty. So either the delegator sees
+ * the lock free or the holder sees the delegator listed.
+ *
  * Invariants
- *   - At most one processor per squeue: SQS_PROC is set and cleared under sq->lock.
+ *   - At most one processor per squeue: SQS_PROC is set and cleared under sq->lock. A delegated
+ *     squeue keeps SQS_PROC; its processor is then the stack lock's holder, whoever that is.
  *   - An item is on at most one queue, and fn is called exactly once per squeue_enter.
  *   - A processor clears SQS_PROC only after seeing the queue empty under sq->lock, or after
  *     waking the worker (handoff, SQ_NODRAIN); so an item is never stranded.
@@ -83,42 +100,86 @@ static bool atomic_context(void) { return this_cpu()->noff != 0 || !intr_enabled
 bool stack_lock_held(void) { return spin_holding(&stack_lock); }
 
 /*
- * Taking the stack lock. Callbacks run in thread context (workers, inline processors), so a
- * waiter may sleep: it tries a little (STACK_LOCK_SPINS), then waits on stack_wq. Spinning longer
- * costs more than it looks on a virtual machine whose vCPUs outnumber the host's cores: a spinning
- * vCPU takes host time from the one holding the lock. Held, the lock is a spinlock as before
- * (interrupts off, no sleeping). No lost wake-up: the waiter queues itself before its last try,
- * the releaser looks for waiters after unlocking, and a fence on each side orders the two.
+ * Taking the stack lock: a few tries (STACK_LOCK_SPINS), then the caller delegates instead of
+ * waiting (see the theory above). Held, the lock is a spinlock (interrupts off, no sleeping).
  */
 #define STACK_LOCK_SPINS 100
-static struct waitq stack_wq = WAITQ_INIT(stack_wq, "stack_lock");
+static struct spinlock deleg_lock = SPINLOCK_INIT("sq_deleg");   /* the delegation list; a leaf */
+static struct squeue *deleg_head, *deleg_tail;
+static unsigned ndeleg;                  /* list length; written under deleg_lock, read without */
 
-static void stack_lock_acquire(struct squeue *sq)
+static bool stack_lock_try(struct squeue *sq)
 {
 	if (spin_trylock(&stack_lock))
-		return;
+		return true;
 	sq->st.lock_contended++;
 	for (int i = 0; i < STACK_LOCK_SPINS; i++)
 		if (spin_trylock(&stack_lock))
-			return;
-	sq->st.lock_sleeps++;
-	struct wait_entry e = { .queued = false };
-	for (;;) {
-		prepare_to_wait(&stack_wq, &e);
-		__sync_synchronize();
-		if (spin_trylock(&stack_lock))
-			break;
-		wait_schedule(TIMER_NONE);
-	}
-	finish_wait(&stack_wq, &e);          /* stack lock -> waitq lock: the documented order */
+			return true;
+	return false;
 }
 
+static struct squeue *deleg_pop(void)
+{
+	if (!__atomic_load_n(&ndeleg, __ATOMIC_ACQUIRE))
+		return NULL;
+	spin_lock(&deleg_lock);
+	struct squeue *sq = deleg_head;
+	if (sq) {
+		deleg_head = sq->deleg_next;
+		if (!deleg_head)
+			deleg_tail = NULL;
+		sq->deleg_next = NULL;
+		__atomic_store_n(&ndeleg, ndeleg - 1, __ATOMIC_RELEASE);
+	}
+	spin_unlock(&deleg_lock);
+	return sq;
+}
+
+static void drain_locked(struct squeue *sq, uint64_t deadline);
+
+/* Stack lock held: drain the delegated squeues until *deadline (set at the first one to
+ * SQ_DRAIN_NS from then); past it, hand them to their workers. */
+static void run_delegated(uint64_t *deadline)
+{
+	struct squeue *sq;
+	while ((sq = deleg_pop()) != NULL) {
+		if (!*deadline)
+			*deadline = time_ns() + SQ_DRAIN_NS;
+		drain_locked(sq, *deadline);
+	}
+}
+
+/* Let go of the stack lock, having run what was delegated to us (and what is delegated while we
+ * let go: see "No lost delegation" above), for SQ_DRAIN_NS in all. */
 static void stack_lock_release(void)
 {
-	spin_unlock(&stack_lock);
+	uint64_t deadline = 0;
+	for (;;) {
+		run_delegated(&deadline);
+		spin_unlock(&stack_lock);
+		__sync_synchronize();
+		if (!__atomic_load_n(&ndeleg, __ATOMIC_ACQUIRE) || !spin_trylock(&stack_lock))
+			return;
+	}
+}
+
+/* sq's processor (SQS_PROC held, its unrun items back on its queue) gives sq to the lock holder. */
+static void delegate(struct squeue *sq)
+{
+	sq->st.delegations++;
+	spin_lock(&deleg_lock);
+	sq->deleg_next = NULL;
+	if (deleg_tail)
+		deleg_tail->deleg_next = sq;
+	else
+		deleg_head = sq;
+	deleg_tail = sq;
+	__atomic_store_n(&ndeleg, ndeleg + 1, __ATOMIC_RELEASE);
+	spin_unlock(&deleg_lock);
 	__sync_synchronize();
-	if (waitq_active(&stack_wq))
-		wake_one(&stack_wq);
+	if (spin_trylock(&stack_lock))           /* the holder let go before it could see us */
+		stack_lock_release();
 }
 
 /* ---- lookup ---- */
@@ -169,7 +230,7 @@ void squeue_get_stats(const struct squeue *sq, struct squeue_stats *st)
 	st->lock_max_ns = READ_ONCE(s->lock_max_ns);
 	st->lock_wait_ns = READ_ONCE(s->lock_wait_ns);
 	st->lock_contended = READ_ONCE(s->lock_contended);
-	st->lock_sleeps = READ_ONCE(s->lock_sleeps);
+	st->delegations = READ_ONCE(s->delegations);
 	st->queue_len = READ_ONCE(sq->len);
 	st->cpu = sq->cpu;
 }
@@ -229,32 +290,71 @@ size_t squeue_fn_stats(struct sq_fn_stat *out, size_t max)
 	return n;
 }
 
-/* Run one item with the stack lock held. The item is not touched after fn starts. */
-static void run_one(struct squeue *sq, struct sq_item *item)
+/* Run one item; the caller holds the stack lock (since t1). The item is not touched after fn
+ * starts. Returns when fn ended. */
+static uint64_t run_locked(struct squeue *sq, struct sq_item *item, uint64_t t1)
 {
 	sq_proc_t fn = item->fn;
 	void *arg = item->arg;
 	/* accounted under the function squeue_call runs, not its wrapper (read now: see above) */
 	const void *key = fn == call_proc ? (const void *)((struct sq_call *)arg)->fn : (const void *)fn;
-	uint64_t t0 = time_ns();
-	stack_lock_acquire(sq);
-	uint64_t t1 = time_ns();
 	int cpu = cpu_id();                  /* stable: the lock keeps interrupts (and preemption) off */
+	struct squeue *outer = running[cpu];
 	running[cpu] = sq;
 	fn(arg, item);
-	running[cpu] = NULL;
+	running[cpu] = outer;
 	uint64_t t2 = time_ns();
 	account_fn(key, t2 - t1);
-	stack_lock_release();
 	sq->st.items++;
-	sq->st.lock_wait_ns += t1 - t0;
 	sq->st.lock_ns += t2 - t1;
 	if (t2 - t1 > sq->st.lock_max_ns)
 		sq->st.lock_max_ns = t2 - t1;
+	return t2;
+}
+
+/* Run one item taking the stack lock; false (nothing run) if the lock is busy: then delegate. */
+static bool run_one(struct squeue *sq, struct sq_item *item)
+{
+	uint64_t t0 = time_ns();
+	if (!stack_lock_try(sq)) {
+		sq->st.lock_wait_ns += time_ns() - t0;
+		return false;
+	}
+	uint64_t t1 = time_ns();
+	sq->st.lock_wait_ns += t1 - t0;
+	run_locked(sq, item, t1);
+	stack_lock_release();
+	return true;
+}
+
+/* Put a chain of n unrun items back at the head of sq's queue (their processor still holds
+ * SQS_PROC; anything queued since goes behind them). */
+static void give_back(struct squeue *sq, struct sq_item *chain, unsigned n)
+{
+	struct sq_item *last = chain;
+	while (last->next)
+		last = last->next;
+	spin_lock(&sq->lock);
+	last->next = sq->head;
+	if (!sq->head)
+		sq->tail = last;
+	sq->head = chain;
+	sq->len += n;
+	spin_unlock(&sq->lock);
+}
+
+/* Stop processing sq (sq->lock held, released here): the worker takes over what is queued. */
+static void handoff(struct squeue *sq)
+{
+	sq->state &= ~SQS_PROC;
+	sq->st.handoffs++;
+	spin_unlock(&sq->lock);
+	wake_one(&sq->worker_wq);
 }
 
 /* The caller holds SQS_PROC. Runs the queue until it is empty (then clears SQS_PROC) or, for a
- * non-worker, until SQ_DRAIN_NS passed (then hands the rest to the worker). */
+ * non-worker, until SQ_DRAIN_NS passed (then hands the rest to the worker), or until the stack
+ * lock is busy (then delegates sq to its holder). */
 static void drain(struct squeue *sq, bool worker)
 {
 	uint64_t deadline = worker ? UINT64_MAX : time_ns() + SQ_DRAIN_NS;
@@ -267,10 +367,7 @@ static void drain(struct squeue *sq, bool worker)
 			return;
 		}
 		if (!worker && time_ns() >= deadline) {
-			sq->state &= ~SQS_PROC;
-			sq->st.handoffs++;
-			spin_unlock(&sq->lock);
-			wake_one(&sq->worker_wq);
+			handoff(sq);
 			return;
 		}
 		unsigned n = sq->len;
@@ -281,21 +378,51 @@ static void drain(struct squeue *sq, bool worker)
 
 		while (chain) {
 			struct sq_item *next = chain->next;
-			run_one(sq, chain);
+			if (!run_one(sq, chain)) {
+				give_back(sq, chain, n);
+				delegate(sq);
+				return;
+			}
 			chain = next;
 			n--;
 			if (chain && !worker && time_ns() >= deadline) {
 				/* out of time: put the rest back in front of anything that queued since */
-				struct sq_item *last = chain;
-				while (last->next)
-					last = last->next;
-				spin_lock(&sq->lock);
-				last->next = sq->head;
-				if (!sq->head)
-					sq->tail = last;
-				sq->head = chain;
-				sq->len += n;
-				spin_unlock(&sq->lock);
+				give_back(sq, chain, n);
+				break;
+			}
+		}
+		spin_lock(&sq->lock);
+	}
+}
+
+/* drain for a delegated squeue: the caller holds the stack lock and, for sq, SQS_PROC. */
+static void drain_locked(struct squeue *sq, uint64_t deadline)
+{
+	spin_lock(&sq->lock);
+	for (;;) {
+		struct sq_item *chain = sq->head;
+		if (!chain) {
+			sq->state &= ~SQS_PROC;
+			spin_unlock(&sq->lock);
+			return;
+		}
+		uint64_t t = time_ns();
+		if (t >= deadline) {
+			handoff(sq);
+			return;
+		}
+		unsigned n = sq->len;
+		sq->head = sq->tail = NULL;
+		sq->len = 0;
+		sq->st.drains++;
+		spin_unlock(&sq->lock);
+		while (chain) {
+			struct sq_item *next = chain->next;
+			t = run_locked(sq, chain, t);
+			chain = next;
+			n--;
+			if (chain && t >= deadline) {
+				give_back(sq, chain, n);
 				break;
 			}
 		}
@@ -322,7 +449,12 @@ void squeue_enter(struct squeue *sq, struct sq_item *item, sq_proc_t fn, void *a
 		}
 		sq->st.inline_entries++;
 		spin_unlock(&sq->lock);
-		run_one(sq, item);
+		if (!run_one(sq, item)) {
+			item->next = NULL;
+			give_back(sq, item, 1);
+			delegate(sq);
+			return;
+		}
 		if (!(flags & SQ_NODRAIN)) {
 			drain(sq, false);
 			return;

@@ -25,8 +25,13 @@
  *   SQ_FILL     never inline: queue and wake the worker (interrupt context, deferral).
  *
  * Locks: sq->lock is taken inside nothing but may wrap a wake_up (waitq lock); the stack lock is
- * never taken while holding sq->lock. Order: stack lock -> sq->lock -> waitq lock -> run-queue
- * lock. (A callback may enter another squeue: stack lock, then that squeue's lock.)
+ * never taken while holding sq->lock (only tried). Order: stack lock -> sq->lock -> waitq lock ->
+ * run-queue lock. (A callback may enter another squeue: stack lock, then that squeue's lock.) The
+ * delegation list's lock is a leaf.
+ *
+ * A callback usually runs on its squeue's CPU, but not always: when the stack lock is busy an
+ * squeue's items may be run by the lock's holder on another CPU (squeue.c, "Delegation").
+ * squeue_running() names the squeue either way; callbacks must not assume cpu_id() == sq->cpu.
  */
 #ifndef NET_SQUEUE_H
 #define NET_SQUEUE_H
@@ -62,7 +67,7 @@ struct squeue_stats {
 	uint64_t lock_max_ns;      /* longest single hold */
 	uint64_t lock_wait_ns;     /* time spent waiting for the stack lock */
 	uint64_t lock_contended;   /* stack lock acquisitions that had to wait */
-	uint64_t lock_sleeps;      /* ... of which gave up spinning and slept */
+	uint64_t delegations;      /* ... of which gave the squeue to the lock's holder (squeue.c) */
 	unsigned queue_len;        /* now */
 	int cpu;
 };
@@ -79,6 +84,7 @@ struct squeue {
 	struct waitq worker_wq;    /* the worker sleeps here */
 	struct waitq done_wq;      /* squeue_call waiters */
 	struct squeue_stats st;    /* queue counters under lock; processing counters by the processor */
+	struct squeue *deleg_next; /* on the delegation list (squeue.c, deleg_lock) */
 } __aligned(64);
 
 void squeue_init(void);                        /* after the harts are online: squeues and workers */

@@ -46,6 +46,7 @@
 #define LO_MTU 65535                   /* lwIP's netif mtu is 16 bits */
 #define LO_ADDR 0x7f000001u
 #define LO_MASK 0xff000000u
+#define LO_LEND_MIN 1024               /* TCP payloads over lo from this size on are lent, not copied */
 #define MAX_IFS 16
 
 struct stack_if {
@@ -60,10 +61,18 @@ struct stack_if {
 	uint64_t steer_moves;
 };
 
-/* A packet on its way into lwIP: squeue item + custom pbuf + the bytes, one allocation. */
+/* A packet on its way into lwIP: squeue item + custom pbuf + the bytes, one allocation. A big TCP
+ * segment over lo is lent rather than copied (loop_output): then pc holds only a copy of its
+ * headers (the receiver rewrites them in place) and is chained to lent, a second custom pbuf over
+ * the sender's payload that holds a reference to the sender's pbuf. The allocation goes when both
+ * pbufs are freed (refs), which may happen apart and outside the stack lock (the socket reader
+ * frees what it consumed). */
 struct pkt {
 	struct sq_item item;
 	struct pbuf_custom pc;
+	struct pbuf_custom lent;
+	struct pbuf *lender;               /* the sender's pbuf behind lent, referenced */
+	uint32_t refs;                     /* atomic: pbufs of this allocation not yet freed */
 	struct netif *netif;
 	bool csum_ok;                      /* NETDEV_RX_CSUM_OK: lwIP skips the TCP/UDP checksum check */
 	uint8_t data[] __aligned(8);
@@ -101,9 +110,22 @@ int stack_wait_ready(uint64_t timeout_ns)
 
 /* ---- packets ---- */
 
+static void pkt_put(struct pkt *pkt)
+{
+	if (__atomic_sub_fetch(&pkt->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		kfree(pkt);
+}
+
 static void pkt_free(struct pbuf *p)
 {
-	kfree(container_of(p, struct pkt, pc.pbuf));
+	pkt_put(container_of(p, struct pkt, pc.pbuf));
+}
+
+static void pkt_lent_free(struct pbuf *p)
+{
+	struct pkt *pkt = container_of(p, struct pkt, lent.pbuf);
+	pbuf_free(pkt->lender);
+	pkt_put(pkt);
 }
 
 /* A packet of len bytes whose data start off bytes into the buffer; NULL without memory. */
@@ -113,6 +135,7 @@ static struct pkt *pkt_new(size_t len, size_t off)
 	if (!pkt)
 		return NULL;
 	pkt->pc.custom_free_function = pkt_free;
+	pkt->refs = 1;
 	pkt->csum_ok = false;
 	/* only initializes the pbuf header: safe without the stack lock */
 	pbuf_alloced_custom(PBUF_RAW, (u16_t)len, PBUF_REF, &pkt->pc, pkt->data + off, (u16_t)len);
@@ -184,6 +207,23 @@ void stack_input(struct net_device *dev, const void *frame, size_t len, unsigned
 /* The Ethernet header packet taps see on lo's IP packets (Linux's lo: zero MACs, ETH_P_IP). */
 static const uint8_t lo_eth_hdr[ETH_HLEN] = { [2 * ETH_ALEN] = ETH_P_IP >> 8, [2 * ETH_ALEN + 1] = ETH_P_IP & 0xff };
 
+/* Shows an lo packet (one pbuf, or the two of a lent segment) to lo's packet taps. */
+static void tap_lo(struct pbuf *p, bool outgoing)
+{
+	if (!__atomic_load_n(&netdev_ntaps, __ATOMIC_RELAXED))
+		return;
+	if (!p->next) {
+		netdev_tap_frame(lo_if->dev, lo_eth_hdr, p->payload, p->tot_len, outgoing, NULL);
+		return;
+	}
+	uint8_t *flat = kmalloc(p->tot_len);      /* rare: a tap opened while lent segments flow */
+	if (!flat)
+		return;
+	pbuf_copy_partial(p, flat, p->tot_len, 0);
+	netdev_tap_frame(lo_if->dev, lo_eth_hdr, flat, p->tot_len, outgoing, NULL);
+	kfree(flat);
+}
+
 static void lo_deliver(void *arg, struct sq_item *item __unused)
 {
 	struct pkt *pkt = arg;
@@ -194,7 +234,7 @@ static void lo_deliver(void *arg, struct sq_item *item __unused)
 	s->rx_packets++;
 	s->rx_bytes += p->tot_len;
 	irq_pop_off();
-	netdev_tap(lo, lo_eth_hdr, p->payload, p->tot_len, false);
+	tap_lo(p, false);
 	if (ip_input(p, &lo_if->netif) != ERR_OK)
 		pbuf_free(p);
 	/* delivered (queued at its socket, if any): stack_lo_sync may return */
@@ -207,16 +247,42 @@ static void lo_deliver(void *arg, struct sq_item *item __unused)
  * is where Linux's lo receives it too (the sender's CPU) and lets the sender see it delivered
  * within its own squeue pass (stack_lo_sync). Always queues (we are in a callback), so lwIP never
  * recurses. */
+/* The header length of a TCP segment whose payload loop_output may lend instead of copying
+ * (LO_LEND_MIN bytes or more, in one heap pbuf, which lwIP does not write once sent), else 0. */
+static size_t lendable(const struct pbuf *p)
+{
+	const uint8_t *ip = p->payload;
+	if (p->next || p->type_internal != (u8_t)PBUF_RAM || p->len < IP_HLEN || IPH_PROTO((const struct ip_hdr *)ip) != IP_PROTO_TCP)
+		return 0;
+	size_t hlen = (size_t)(ip[0] & 0xf) * 4;
+	if (p->len < hlen + TCP_HLEN)
+		return 0;
+	hlen += (size_t)(ip[hlen + 12] >> 4) * 4;
+	return p->len >= hlen + LO_LEND_MIN ? hlen : 0;
+}
+
 static err_t loop_output(struct pbuf *p)
 {
 	struct net_device *lo = lo_if->dev;
 	size_t len = p->tot_len;
-	struct pkt *pkt = pkt_new(len, 0);
+	size_t hlen = lendable(p);
+	struct pkt *pkt = pkt_new(hlen ? hlen : len, 0);
 	if (!pkt) {
 		NETDEV_STAT_INC(lo, tx_dropped);
 		return ERR_MEM;
 	}
-	pbuf_copy_partial(p, pkt_bytes(pkt), (u16_t)len, 0);
+	if (hlen) {                        /* headers copied, payload lent */
+		memcpy(pkt_bytes(pkt), p->payload, hlen);
+		pkt->lent.custom_free_function = pkt_lent_free;
+		pbuf_alloced_custom(PBUF_RAW, (u16_t)(len - hlen), PBUF_REF, &pkt->lent,
+				    (uint8_t *)p->payload + hlen, (u16_t)(len - hlen));
+		pbuf_ref(p);
+		pkt->lender = p;
+		pkt->refs = 2;
+		pbuf_cat(&pkt->pc.pbuf, &pkt->lent.pbuf);
+	} else {
+		pbuf_copy_partial(p, pkt_bytes(pkt), (u16_t)len, 0);
+	}
 	struct flow_key k;
 	struct squeue *sq;
 	if (!flow_key_from_ipv4(pkt_bytes(pkt), len, &k))
@@ -226,7 +292,7 @@ static err_t loop_output(struct pbuf *p)
 	else
 		sq = stack_classify(&k);
 	if (squeue_len(sq) >= STACK_RX_QUEUE_MAX) {
-		kfree(pkt);                    /* lwIP never saw this pbuf */
+		pbuf_free(&pkt->pc.pbuf);
 		NETDEV_STAT_INC(lo, tx_dropped);
 		return ERR_MEM;
 	}
@@ -235,7 +301,7 @@ static err_t loop_output(struct pbuf *p)
 	s->tx_packets++;
 	s->tx_bytes += len;
 	irq_pop_off();
-	netdev_tap(lo, lo_eth_hdr, pkt_bytes(pkt), len, true);
+	tap_lo(&pkt->pc.pbuf, true);
 	pkt->netif = &lo_if->netif;
 	lo_last = (struct stack_lo_ticket){ sq, ++lo_queued[sq->cpu] };
 	squeue_enter(sq, &pkt->item, lo_deliver, pkt, SQ_PROCESS);
