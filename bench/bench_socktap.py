@@ -15,10 +15,12 @@ autotuning, as iperf3 leaves them):
   guest->host: "RECV\n", then the guest's server writes 128 KiB blocks; the host counts what
                arrives for SECONDS after the first byte and closes -> Mbit/s at the receiver (host).
 Rows "socket tcp MODEL guest->host" / "... host->guest": median of --reps runs of SECONDS each (3 of
-5 s; the whole module takes about 3 minutes on a 2-core host). Every step has a timeout, and the
-guest is watched while the host peer runs. A failed run leaves its value out (the note says why,
-and the console log is printed); a guest that died or hung is rebooted before the next run, so one
-failure costs only that run. A guest that does not boot ends its model, two failed runs end a
+5 s; the whole module takes about 3 minutes on a 2-core host); and "... interrupts": the device
+interrupts per 10^6 bytes of each run, from the line the guest's server prints after each
+connection (netbench: served ... interrupts N, read from its /proc/interrupts). Every step has a
+timeout, and the guest is watched while the host peer runs. A failed run leaves its value out (the
+note says why, and the console log is printed); a guest that died or hung is rebooted before the
+next run, so one failure costs only that run. A guest that does not boot ends its model, two failed runs end a
 direction, and no run starts after BUDGET seconds, so a broken kernel cannot stretch the module
 much past 6 minutes. Speed is measured, never asserted.
 
@@ -267,6 +269,31 @@ def one_run(g, direction, secs):
     return res
 
 
+SERVED = re.compile(r"netbench: served (SEND|RECV) bytes (\d+) interrupts (-?\d+)")
+SERVED_WAIT = 5                   # seconds the guest may take to print its line after the peer ends
+
+
+def interrupts_per_mb(g, seen):
+    """Device interrupts per MB (10^6 bytes) of the run that just ended: from the guest server's
+    "served" line (the seen+1-th in the console log), or None if it does not come."""
+    deadline = time.monotonic() + SERVED_WAIT
+    while True:
+        lines = SERVED.findall(g.q.log())
+        if len(lines) > seen:
+            _, nbytes, irqs = lines[seen]
+            return round(int(irqs) / (int(nbytes) / 1e6), 2) if int(nbytes) and int(irqs) >= 0 else None
+        if time.monotonic() > deadline or not g.healthy():
+            return None
+        time.sleep(0.1)
+
+
+def irq_row(name, vals):
+    got = [v for v in vals if v is not None]
+    return {"name": name, "value": round(statistics.median(got), 2) if got else None, "unit": "irq/MB",
+            "better": "lower", "note": "device interrupts per 10^6 bytes moved (the guest's /proc/interrupts); "
+            f"runs {', '.join(f'{x:.2f}' if x is not None else '-' for x in vals)}" if vals else "no run"}
+
+
 def median_row(name, vals, anchor, notes):
     got = [v for v in vals if v is not None]
     v = round(statistics.median(got), 1) if got else None
@@ -286,6 +313,7 @@ def measure_model(nic, index, files, secs, reps, deadline):
     starts after `deadline` (time.monotonic()), so a broken kernel cannot stretch the module."""
     anchors = dict(zip(DIRS, ANCHORS.get(nic.id, (None, None))))
     vals = {d: [] for d in DIRS}
+    irqs = {d: [] for d in DIRS}
     notes = {d: [] for d in DIRS}
 
     def note(d, why):
@@ -325,8 +353,10 @@ def measure_model(nic, index, files, secs, reps, deadline):
                             note(dd, why)
                         raise BootFailed from None
                 try:
+                    seen = len(SERVED.findall(g.q.log()))
                     r = one_run(g, d, secs)
                     vals[d].append(r["mbps"])
+                    irqs[d].append(interrupts_per_mb(g, seen))
                     print(f"socktap: {nic.id} {d}: {r['mbps']:.0f} Mbit/s ({r['bytes'] >> 20} MiB in "
                           f"{r['seconds']} s)", flush=True)
                 except (RuntimeError, AssertionError, OSError, subprocess.SubprocessError) as e:
@@ -348,7 +378,8 @@ def measure_model(nic, index, files, secs, reps, deadline):
             g.close()
         if tap:
             tap.close()
-    return [median_row(f"socket tcp {nic.id} {d}", vals[d], anchors[d], notes[d]) for d in DIRS]
+    return ([median_row(f"socket tcp {nic.id} {d}", vals[d], anchors[d], notes[d]) for d in DIRS] +
+            [irq_row(f"socket tcp {nic.id} {d} interrupts", irqs[d]) for d in DIRS])
 
 
 def measure(secs=SECONDS, reps=REPS, models=(), budget=BUDGET):
@@ -400,7 +431,7 @@ def main():
     for r in rows:
         v = "-" if r["value"] is None else f"{r['value']:.1f}"
         anchor = f"{r['anchor']}" if r.get("anchor") else "-"
-        print(f"{r['name']:46} {v:>9} {anchor:>6} Mbit/s  {r.get('note', '')}")
+        print(f"{r['name']:57} {v:>9} {anchor:>6} {r['unit']}  {r.get('note', '')}")
     print(f"socktap: {time.monotonic() - t0:.0f} s")
     return 0
 
