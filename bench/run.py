@@ -43,14 +43,15 @@ def main():
             rows.append({"module": f[:-3], "name": "error", "value": None, "unit": "",
                          "anchor": None, "note": repr(e)})
     print()
-    print(f"{'benchmark':46} {'Ember':>12} {'Linux guest':>12} {'ratio':>7}  unit")
+    width = max([46] + [len(r["name"]) for r in rows])
+    print(f"{'benchmark':{width}} {'Ember':>12} {'Linux guest':>12} {'ratio':>7}  unit")
     for r in rows:
         v, a = r.get("value"), r.get("anchor")
         ratio = ""
         if v is not None and a:
             ratio = f"{(v / a if r.get('better', 'higher') == 'higher' else a / v):.2f}x"
         vs = "-" if v is None else f"{v:.4g}"
-        print(f"{r['name']:46} {vs:>12} {(f'{a:.4g}' if a else '-'):>12} {ratio:>7}  {r.get('unit', '')}"
+        print(f"{r['name']:{width}} {vs:>12} {(f'{a:.4g}' if a else '-'):>12} {ratio:>7}  {r.get('unit', '')}"
               f"{'  (' + r['note'] + ')' if r.get('note') else ''}")
     os.makedirs(RESULTS, exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
