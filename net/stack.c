@@ -389,6 +389,8 @@ bool stack_addr_local(uint32_t addr)
  *     the real MTU, so the device's MTU-sized cuts suit it).
  */
 #define TSO_INITIAL_SEGMENTS 2        /* initial congestion window, in big segments (lwIP's rule) */
+#define TSO_MSS 16128                  /* a TSO frame with its headers (and a driver's) in 16 KiB */
+_Static_assert(TSO_MSS + IP_HLEN + TCP_HLEN <= NETDEV_TSO_MAX, "TSO segments fit the netif MTU");
 
 static bool tso_netif(const struct netif *n)
 {
@@ -425,7 +427,7 @@ void stack_tcp_offload(struct tcp_pcb *pcb)
 	struct netif *n = ip4_route_src(ip_2_ip4(&pcb->local_ip), ip_2_ip4(&pcb->remote_ip));
 	if (!n || !tso_netif(n) || pcb->mss < rx_mss(n) || is_local_addr(ip_2_ip4(&pcb->remote_ip)))
 		return;
-	pcb->mss = (u16_t)MIN((unsigned)TCP_MSS, (unsigned)n->mtu - IP_HLEN - TCP_HLEN);
+	pcb->mss = (u16_t)MIN((unsigned)TCP_MSS, (unsigned)TSO_MSS);
 	pcb->cwnd = MAX(pcb->cwnd, (tcpwnd_size_t)(TSO_INITIAL_SEGMENTS * pcb->mss));
 }
 

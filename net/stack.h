@@ -146,7 +146,7 @@ size_t stack_steer_show(char *buf, size_t size);
 /* Monitor output: lwIP's protocol counters; one line per squeue (/proc/net/squeue's text). */
 void stack_print_stats(void);
 /* A TCP connection is established (its callback, squeue context): if its route's device does TSO
- * and the peer's MSS covers the device MTU, the connection sends segments of up to TCP_MSS (the
+ * and the peer's MSS covers the device MTU, the connection sends segments of up to 16128 bytes (the
  * device cuts them) and its congestion window starts at two of them (lwIP never splits a queued
  * segment, so a window smaller than one would stall it). */
 struct tcp_pcb;
