@@ -385,6 +385,45 @@ void netdev_rx_offload(struct net_device *dev, const void *frame, size_t len, un
 		stack_input(dev, frame, len, flags);
 }
 
+/* ---- TSO frames ---- */
+
+#define IPV4_HLEN_MIN 20
+#define TCP_HLEN_MIN 20
+#define IP_PROTO_TCP_NUM 6
+#define IPV4_FRAG_BITS 0x3fff          /* MF and the fragment offset */
+
+static uint16_t be16_at(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+
+bool netdev_tso_frame(const struct net_device *dev, const uint8_t *frame, size_t len, struct netdev_tso_frame *t)
+{
+	if (len < ETH_HLEN + IPV4_HLEN_MIN + TCP_HLEN_MIN || be16_at(frame + 2 * ETH_ALEN) != ETH_P_IP)
+		return false;
+	const uint8_t *ip = frame + ETH_HLEN;
+	unsigned ihl = (ip[0] & 0xf) * 4u;
+	if (ip[0] >> 4 != 4 || ihl < IPV4_HLEN_MIN || ip[9] != IP_PROTO_TCP_NUM ||
+	    be16_at(ip + 2) != len - ETH_HLEN || (be16_at(ip + 6) & IPV4_FRAG_BITS) ||
+	    ETH_HLEN + ihl + TCP_HLEN_MIN > len)
+		return false;
+	unsigned thl = (ip[ihl + 12] >> 4) * 4u;
+	if (thl < TCP_HLEN_MIN || ETH_HLEN + ihl + thl >= len || ihl + thl >= dev->mtu)
+		return false;
+	t->ip_off = ETH_HLEN;
+	t->tcp_off = ETH_HLEN + ihl;
+	t->hdr_len = ETH_HLEN + ihl + thl;
+	t->mss = dev->mtu - ihl - thl;
+	return true;
+}
+
+uint16_t netdev_tso_pseudo_sum(const uint8_t *frame, const struct netdev_tso_frame *t, uint32_t tcp_len)
+{
+	const uint8_t *ip = frame + t->ip_off;
+	uint32_t sum = (uint32_t)be16_at(ip + 12) + be16_at(ip + 14) + be16_at(ip + 16) + be16_at(ip + 18) +
+		       IP_PROTO_TCP_NUM + (tcp_len >> 16) + (tcp_len & 0xffff);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
 /* ---- transmit ---- */
 
 /* The largest frame a device takes: its MTU (and a VLAN tag). */

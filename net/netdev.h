@@ -95,6 +95,20 @@
  * frame: netdev_xmit and packet sockets keep the MTU limit. */
 #define NETDEV_TSO_MAX  16384
 
+struct net_device;
+/* A TSO frame's layout, for drivers: checked by netdev_tso_frame (IPv4 without a VLAN tag, TCP,
+ * not a fragment, the IP length matching the frame). */
+struct netdev_tso_frame {
+	unsigned ip_off, tcp_off;    /* where the IP and TCP headers start */
+	unsigned hdr_len;            /* all headers: the part every segment repeats */
+	unsigned mss;                /* payload per segment: the MTU less the IP and TCP headers */
+};
+bool netdev_tso_frame(const struct net_device *dev, const uint8_t *frame, size_t len, struct netdev_tso_frame *t);
+/* The TCP pseudo-header sum (folded, not inverted) of the frame's addresses and protocol plus
+ * tcp_len, which devices expect in the TCP checksum field of a TSO frame: virtio with the whole
+ * TCP length, e1000 with 0 (it adds each segment's). */
+uint16_t netdev_tso_pseudo_sum(const uint8_t *frame, const struct netdev_tso_frame *t, uint32_t tcp_len);
+
 /* Receive offloads. A device with NETDEV_F_LRO may hand up one IPv4/TCP frame standing for several
  * consecutive segments of a connection (virtio-net's GUEST_TSO4, Linux's LRO/GRO): up to
  * NETDEV_LRO_MAX bytes (lwIP's packet length is 16 bits), flagged NETDEV_RX_LRO. NETDEV_RX_CSUM_OK

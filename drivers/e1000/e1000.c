@@ -25,6 +25,15 @@
  * enabling the TXDW interrupt; the poll that interrupt schedules reclaims, calls netdev_tx_wake
  * and masks TXDW again (a transmit burst does not interrupt per frame).
  *
+ * TSO (NETDEV_F_TSO, net/netdev.h): a TCP frame longer than the MTU goes out as a TCP/IP context
+ * descriptor (header offsets, header length, MSS, payload length) followed by the frame cut into
+ * 2 KiB pieces, each in the next descriptor's own buffer (extended data descriptors, the last
+ * with EOP). The chip repeats the headers per segment, advances the IP id and the sequence number
+ * and inserts both checksums; for that the copy's IP checksum is zeroed and its TCP checksum
+ * holds the pseudo-header sum without the length, which the chip adds per segment. Such a frame
+ * needs up to E1000_TX_FRAME_MAX descriptors, and a stopped sender is woken only when that many
+ * are free.
+ *
  * Errors: descriptors with error bits, runts, oversized frames and frames spanning descriptors are
  * counted in rx_errors and dropped; frames the chip itself drops as oversized (ROC) or undersized
  * (RUC) are added to rx_errors, and receiver overruns (RXO) to rx_dropped, when counters are read.
@@ -58,7 +67,9 @@
 #include "arch/riscv/riscv.h"
 
 #define E1000_RX_RING   256                  /* descriptors (multiple of 8) */
-#define E1000_TX_RING   128
+#define E1000_TX_RING   256
+#define E1000_TX_FRAME_MAX (1 + (ETH_HLEN + NETDEV_TSO_MAX + E1000_TX_BUF_SIZE - 1) / E1000_TX_BUF_SIZE)
+					     /* descriptors a frame may need: a TSO context and its pieces */
 #define E1000_RX_REFILL 32                   /* hand descriptors back at least this often */
 #define E1000_TX_LOW    (E1000_TX_RING / 4)  /* reclaim in start_xmit below this much space */
 #define E1000_RESET_TIMEOUT_NS (10 * NSEC_PER_MSEC)
@@ -119,7 +130,7 @@ static void update_link(struct e1000 *e, bool report)
 static bool tx_reclaim_locked(struct e1000 *e)
 {
 	e1000_tx_reclaim(&e->txq, e->tx_ring);
-	if (e->tx_stopped && e1000_tx_space(&e->txq) > 0) {
+	if (e->tx_stopped && e1000_tx_space(&e->txq) >= E1000_TX_FRAME_MAX) {
 		e->tx_stopped = false;
 		wr(e, E1000_IMC, E1000_INT_TXDW);
 		return true;
@@ -136,17 +147,42 @@ static void tx_clean(struct e1000 *e)
 		netdev_tx_wake(&e->ndev);
 }
 
+/* Copies a TSO frame into the buffers of the descriptors after a context descriptor (tx_lock
+ * held, room checked), fixing up the copy's checksum fields as the chip wants them. */
+static void tx_post_tso(struct e1000 *e, const uint8_t *frame, size_t len, const struct netdev_tso_frame *t)
+{
+	struct e1000_tso_ctx c = { t->ip_off, t->tcp_off, t->hdr_len, t->mss, (unsigned)(len - t->hdr_len) };
+	e1000_tx_post_tso_ctx(&e->txq, e->tx_ring, &c);
+	uint16_t pseudo = netdev_tso_pseudo_sum(frame, t, 0);
+	for (size_t off = 0; off < len; off += E1000_TX_BUF_SIZE) {
+		size_t n = MIN(len - off, (size_t)E1000_TX_BUF_SIZE);
+		uint8_t *buf = e->tx_bufs + (size_t)e->txq.tail * E1000_TX_BUF_SIZE;
+		memcpy(buf, frame + off, n);
+		if (off == 0) {                  /* the headers: hdr_len < one buffer */
+			buf[t->ip_off + E1000_IP_CSUM_OFF] = buf[t->ip_off + E1000_IP_CSUM_OFF + 1] = 0;
+			buf[t->tcp_off + E1000_TCP_CSUM_OFF] = (uint8_t)(pseudo >> 8);
+			buf[t->tcp_off + E1000_TCP_CSUM_OFF + 1] = (uint8_t)pseudo;
+		}
+		e1000_tx_post_tso_data(&e->txq, e->tx_ring, va_to_pa(buf), (uint16_t)n, off + n == len);
+	}
+}
+
 static int e1000_start_xmit(struct net_device *dev, const void *frame, size_t len)
 {
 	struct e1000 *e = dev->priv;
-	if (len > E1000_TX_BUF_SIZE) {           /* netdev_xmit checks the length: never happens */
-		NETDEV_STAT_INC(dev, tx_errors);
+	const uint8_t *f = frame;
+	struct netdev_tso_frame t;
+	bool tso = len > ETH_HLEN + dev->mtu && (dev->features & NETDEV_F_TSO) &&
+		   (f[2 * ETH_ALEN] << 8 | f[2 * ETH_ALEN + 1]) == ETH_P_IP;
+	if (tso ? !netdev_tso_frame(dev, f, len, &t) || len > ETH_HLEN + NETDEV_TSO_MAX : len > E1000_TX_BUF_SIZE) {
+		NETDEV_STAT_INC(dev, tx_errors);      /* not a frame the chip can send: dropped, counted */
 		return NETDEV_TX_OK;
 	}
+	unsigned need = tso ? 1 + (unsigned)((len + E1000_TX_BUF_SIZE - 1) / E1000_TX_BUF_SIZE) : 1;
 	spin_lock(&e->tx_lock);
-	if (e1000_tx_space(&e->txq) < E1000_TX_LOW)
+	if (e1000_tx_space(&e->txq) < MAX((unsigned)E1000_TX_LOW, need))
 		e1000_tx_reclaim(&e->txq, e->tx_ring);
-	if (e1000_tx_space(&e->txq) == 0) {
+	if (e1000_tx_space(&e->txq) < need) {
 		/* ask for an interrupt when the chip writes back; the ICR bit may already be set, in
 		   which case enabling it raises the line at once */
 		e->tx_stopped = true;
@@ -154,12 +190,18 @@ static int e1000_start_xmit(struct net_device *dev, const void *frame, size_t le
 		spin_unlock(&e->tx_lock);
 		return NETDEV_TX_BUSY;
 	}
-	unsigned i = e->txq.tail;
-	uint8_t *buf = e->tx_bufs + (size_t)i * E1000_TX_BUF_SIZE;
-	memcpy(buf, frame, len);
-	e1000_tx_post(&e->txq, e->tx_ring, va_to_pa(buf), (uint16_t)len);
-	wr(e, E1000_TDT, e->txq.tail);           /* mmio_write32 orders the buffer and descriptor first */
+	if (tso) {
+		tx_post_tso(e, f, len, &t);
+	} else {
+		unsigned i = e->txq.tail;
+		uint8_t *buf = e->tx_bufs + (size_t)i * E1000_TX_BUF_SIZE;
+		memcpy(buf, frame, len);
+		e1000_tx_post(&e->txq, e->tx_ring, va_to_pa(buf), (uint16_t)len);
+	}
+	wr(e, E1000_TDT, e->txq.tail);           /* mmio_write32 orders the buffers and descriptors first */
 	spin_unlock(&e->tx_lock);
+	if (tso)
+		NETDEV_STAT_INC(dev, tx_tso);
 	return NETDEV_TX_OK;
 }
 
@@ -439,7 +481,7 @@ static int e1000_probe(struct pci_dev *pdev)
 	}
 	dev->mtu = ETH_DATA_LEN;
 	dev->irq = pdev->irq;
-	dev->features = 0;
+	dev->features = NETDEV_F_TSO;
 	dev->driver = "e1000";
 	dev->ops = &e1000_ops;
 	dev->priv = e;

@@ -145,6 +145,23 @@ struct e1000_tx_desc {
 #define E1000_TXD_CMD_RS     0x08     /* report status (sets DD when done) */
 #define E1000_TXD_STAT_DD    0x01
 
+/* TCP segmentation (8254x manual 3.3.5-3.3.7). The TCP/IP context descriptor and the extended data
+ * descriptor have the legacy descriptor's size; laid over struct e1000_tx_desc:
+ *   context: addr = IPCSS | IPCSO << 8 | IPCSE << 16 | TUCSS << 32 | TUCSO << 40 | TUCSE << 48,
+ *            length + low nibble of cso = PAYLEN (20 bits), DTYP (cso's high nibble) = 0,
+ *            cmd = TUCMD, status, css = HDRLEN, special = MSS;
+ *   data:    addr, length (+ cso's low nibble), DTYP = 1 (cso's high nibble), cmd = DCMD,
+ *            status, css = POPTS, special. */
+#define E1000_TXD_DTYP_DATA  0x10     /* in cso: an extended data descriptor */
+#define E1000_TXD_CMD_DEXT   0x20     /* extended descriptor (context or data) */
+#define E1000_TXD_CMD_TSE    0x04     /* TCP segmentation */
+#define E1000_TXD_CTX_TCP    0x01     /* context TUCMD: the L4 protocol is TCP */
+#define E1000_TXD_CTX_IP     0x02     /* context TUCMD: IPv4 */
+#define E1000_TXD_POPTS_IXSM 0x01     /* insert the IP checksum */
+#define E1000_TXD_POPTS_TXSM 0x02     /* insert the TCP/UDP checksum */
+#define E1000_IP_CSUM_OFF    10       /* the checksum's offset in the IPv4 header */
+#define E1000_TCP_CSUM_OFF   16       /* ... in the TCP header */
+
 #define E1000_DESC_ALIGN     128      /* ring base alignment and RDLEN/TDLEN granularity */
 #define E1000_RX_BUF_SIZE    2048     /* RCTL.BSIZE_2048 */
 #define E1000_TX_BUF_SIZE    2048

@@ -30,6 +30,40 @@ unsigned e1000_tx_post(struct e1000_txq *q, struct e1000_tx_desc *ring, paddr_t 
 	return i;
 }
 
+unsigned e1000_tx_post_tso_ctx(struct e1000_txq *q, struct e1000_tx_desc *ring, const struct e1000_tso_ctx *c)
+{
+	unsigned i = q->tail;
+	struct e1000_tx_desc *d = &ring[i];
+	uint64_t ipcss = c->ip_off, ipcso = c->ip_off + E1000_IP_CSUM_OFF, ipcse = c->tcp_off - 1;
+	uint64_t tucss = c->tcp_off, tucso = c->tcp_off + E1000_TCP_CSUM_OFF;     /* TUCSE 0: to the end */
+	d->addr = ipcss | ipcso << 8 | ipcse << 16 | tucss << 32 | tucso << 40;
+	d->length = (uint16_t)c->paylen;
+	d->cso = (uint8_t)((c->paylen >> 16) & 0xf);                     /* DTYP 0: context */
+	d->cmd = E1000_TXD_CMD_DEXT | E1000_TXD_CMD_TSE | E1000_TXD_CTX_IP | E1000_TXD_CTX_TCP | E1000_TXD_CMD_RS;
+	d->status = 0;
+	d->css = (uint8_t)c->hdr_len;
+	d->special = (uint16_t)c->mss;
+	q->tail = e1000_ring_next(i, q->n);
+	return i;
+}
+
+unsigned e1000_tx_post_tso_data(struct e1000_txq *q, struct e1000_tx_desc *ring, paddr_t buf, uint16_t len,
+				bool last)
+{
+	unsigned i = q->tail;
+	struct e1000_tx_desc *d = &ring[i];
+	d->addr = buf;
+	d->length = len;
+	d->cso = E1000_TXD_DTYP_DATA;
+	d->cmd = E1000_TXD_CMD_DEXT | E1000_TXD_CMD_TSE | E1000_TXD_CMD_IFCS | E1000_TXD_CMD_RS |
+		 (last ? E1000_TXD_CMD_EOP : 0);
+	d->status = 0;
+	d->css = E1000_TXD_POPTS_IXSM | E1000_TXD_POPTS_TXSM;
+	d->special = 0;
+	q->tail = e1000_ring_next(i, q->n);
+	return i;
+}
+
 unsigned e1000_tx_reclaim(struct e1000_txq *q, struct e1000_tx_desc *ring)
 {
 	unsigned done = 0;

@@ -47,6 +47,16 @@ void e1000_txq_init(struct e1000_txq *q, unsigned n);
 /* Fill the descriptor at tail with one whole frame (EOP|IFCS|RS) and advance tail.
  * Precondition: e1000_tx_space(q) > 0. Returns the descriptor index used. */
 unsigned e1000_tx_post(struct e1000_txq *q, struct e1000_tx_desc *ring, paddr_t buf, uint16_t len);
+/* TCP segmentation: a context descriptor, then the frame's pieces in extended data descriptors
+ * (each asks for the IP and TCP checksums; the last has EOP). Every descriptor carries RS, so
+ * reclaim treats them like the others. Precondition: e1000_tx_space(q) > 0 for each. */
+struct e1000_tso_ctx {
+	unsigned ip_off, tcp_off;   /* header offsets in the frame */
+	unsigned hdr_len, mss, paylen;
+};
+unsigned e1000_tx_post_tso_ctx(struct e1000_txq *q, struct e1000_tx_desc *ring, const struct e1000_tso_ctx *c);
+unsigned e1000_tx_post_tso_data(struct e1000_txq *q, struct e1000_tx_desc *ring, paddr_t buf, uint16_t len,
+				bool last);
 /* Reclaim finished descriptors from clean on (stops at the first without DD, or at tail).
  * Clears their status. Returns how many were reclaimed. */
 unsigned e1000_tx_reclaim(struct e1000_txq *q, struct e1000_tx_desc *ring);

@@ -75,10 +75,7 @@
 #define VNET_BUF_SIZE 2048           /* header + largest frame, two per page */
 #define VNET_HDR_LEN 12              /* with num_buffers: VERSION_1 or MRG_RXBUF */
 #define VNET_HDR_LEN_LEGACY 10
-#define IPV4_HLEN_MIN 20
-#define TCP_HLEN_MIN 20
 #define TCP_CSUM_OFFSET 16           /* the checksum's offset in the TCP header */
-#define IPPROTO_TCP_NUM 6
 
 #define BIT(n) (1ULL << (n))
 
@@ -231,36 +228,21 @@ static void tx_reclaim(struct vnet *vn)
 static uint16_t be16_at(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 
 /* Turns hdr into a TSO request for frame (the copy in the transmit buffer, len bytes, longer than
- * the MTU): an IPv4/TCP frame, unfragmented, whose IP length matches. The TCP checksum field gets
- * the pseudo-header sum over the whole TCP length (folded, not inverted), which the device adjusts
- * per segment. false if the frame is not one it can cut. */
+ * the MTU). The TCP checksum field gets the pseudo-header sum over the whole TCP length, which
+ * the device adjusts per segment. false if the frame is not one it can cut. */
 static bool tso_prepare(struct vnet *vn, struct virtio_net_hdr *hdr, uint8_t *frame, size_t len)
 {
-	if (len < ETH_HLEN + IPV4_HLEN_MIN + TCP_HLEN_MIN || be16_at(frame + 2 * ETH_ALEN) != ETH_P_IP)
+	struct netdev_tso_frame t;
+	if (!netdev_tso_frame(&vn->ndev, frame, len, &t))
 		return false;
-	uint8_t *ip = frame + ETH_HLEN;
-	unsigned ihl = (ip[0] & 0xf) * 4u;
-	if (ip[0] >> 4 != 4 || ihl < IPV4_HLEN_MIN || ip[9] != IPPROTO_TCP_NUM ||
-	    be16_at(ip + 2) != len - ETH_HLEN || (be16_at(ip + 6) & 0x3fff))   /* MF or an offset */
-		return false;
-	uint8_t *tcp = ip + ihl;
-	if (ETH_HLEN + ihl + TCP_HLEN_MIN > len)
-		return false;
-	unsigned thl = (tcp[12] >> 4) * 4u;
-	if (thl < TCP_HLEN_MIN || ETH_HLEN + ihl + thl >= len || ihl + thl >= vn->ndev.mtu)
-		return false;
-	size_t tcp_len = len - ETH_HLEN - ihl;
-	uint32_t sum = be16_at(ip + 12) + be16_at(ip + 14) + be16_at(ip + 16) + be16_at(ip + 18) +
-		       IPPROTO_TCP_NUM + (uint32_t)tcp_len;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	tcp[TCP_CSUM_OFFSET] = (uint8_t)(sum >> 8);
-	tcp[TCP_CSUM_OFFSET + 1] = (uint8_t)sum;
+	uint16_t sum = netdev_tso_pseudo_sum(frame, &t, (uint32_t)(len - t.tcp_off));
+	frame[t.tcp_off + TCP_CSUM_OFFSET] = (uint8_t)(sum >> 8);
+	frame[t.tcp_off + TCP_CSUM_OFFSET + 1] = (uint8_t)sum;
 	hdr->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	hdr->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
-	hdr->hdr_len = (uint16_t)(ETH_HLEN + ihl + thl);
-	hdr->gso_size = (uint16_t)(vn->ndev.mtu - ihl - thl);
-	hdr->csum_start = (uint16_t)(ETH_HLEN + ihl);
+	hdr->hdr_len = (uint16_t)t.hdr_len;
+	hdr->gso_size = (uint16_t)t.mss;
+	hdr->csum_start = (uint16_t)t.tcp_off;
 	hdr->csum_offset = TCP_CSUM_OFFSET;
 	return true;
 }

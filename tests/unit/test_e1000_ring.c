@@ -257,5 +257,49 @@ TEST(tx_reclaim_stops_at_first_unfinished)
 	CHECK_EQ(e1000_tx_reclaim(&q, txring), 14);
 }
 
+static uint32_t le32_at(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
+static unsigned le16_at(const uint8_t *p) { return p[0] | p[1] << 8; }
+
+/* The TSO descriptors byte by byte, as the 8254x manual (and QEMU's e1000x_read_tx_ctx_descr and
+ * process_tx_desc) lay out struct e1000_context_desc and the extended data descriptor. */
+TEST(tso_descriptors_layout)
+{
+	struct e1000_txq q;
+	memset(txring, 0, sizeof(txring));
+	e1000_txq_init(&q, TXN);
+	q.tail = q.clean = TXN - 1;                       /* the data descriptor wraps to 0 */
+	struct e1000_tso_ctx c = { .ip_off = 14, .tcp_off = 34, .hdr_len = 54, .mss = 1460, .paylen = 0x12345 };
+	CHECK_EQ(e1000_tx_post_tso_ctx(&q, txring, &c), TXN - 1);
+	const uint8_t *b = (const uint8_t *)&txring[TXN - 1];
+	CHECK_EQ(b[0], 14);                               /* IPCSS */
+	CHECK_EQ(b[1], 14 + 10);                          /* IPCSO: the IP checksum */
+	CHECK_EQ(le16_at(b + 2), 33);                     /* IPCSE: the IP header's last byte */
+	CHECK_EQ(b[4], 34);                               /* TUCSS */
+	CHECK_EQ(b[5], 34 + 16);                          /* TUCSO: the TCP checksum */
+	CHECK_EQ(le16_at(b + 6), 0);                      /* TUCSE: to the end */
+	uint32_t cmd = le32_at(b + 8);
+	CHECK_EQ(cmd & 0xfffff, 0x12345);                 /* PAYLEN, 20 bits */
+	CHECK_EQ((cmd >> 20) & 0xf, 0);                   /* DTYP: context */
+	CHECK_EQ(cmd >> 24, 0x20 | 0x08 | 0x04 | 0x02 | 0x01);   /* TUCMD: DEXT RS TSE IP TCP */
+	CHECK_EQ(b[13], 54);                              /* HDRLEN */
+	CHECK_EQ(le16_at(b + 14), 1460);                  /* MSS */
+	CHECK_EQ(e1000_tx_post_tso_data(&q, txring, 0x8000, 2048, false), 0);
+	CHECK_EQ(e1000_tx_post_tso_data(&q, txring, 0x9000, 300, true), 1);
+	for (int i = 0; i < 2; i++) {
+		b = (const uint8_t *)&txring[i];
+		CHECK_EQ(le32_at(b), i ? 0x9000 : 0x8000);
+		cmd = le32_at(b + 8);
+		CHECK_EQ(cmd & 0xfffff, i ? 300 : 2048);
+		CHECK_EQ((cmd >> 20) & 0xf, 1);               /* DTYP: data */
+		CHECK_EQ(cmd >> 24, 0x20 | 0x08 | 0x04 | 0x02 | (i ? 0x01 : 0));   /* DEXT RS TSE IFCS (EOP) */
+		CHECK_EQ(b[13], 0x01 | 0x02);                 /* POPTS: IXSM TXSM */
+	}
+	CHECK_EQ(e1000_tx_inflight(&q), 3);
+	for (int i = 0; i < 3; i++)                       /* all three report status: reclaimed alike */
+		txring[(TXN - 1 + i) % TXN].status = E1000_TXD_STAT_DD;
+	CHECK_EQ(e1000_tx_reclaim(&q, txring), 3);
+}
+
 UNIT_TESTS(CASE(index_arithmetic), CASE(rx_classification), CASE(rx_ring_against_device_model),
-	   CASE(tx_ring_against_device_model), CASE(tx_reclaim_stops_at_first_unfinished))
+	   CASE(tx_ring_against_device_model), CASE(tx_reclaim_stops_at_first_unfinished),
+	   CASE(tso_descriptors_layout))
