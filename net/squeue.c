@@ -136,7 +136,7 @@ static struct squeue *deleg_pop(void)
 	return sq;
 }
 
-static void drain_locked(struct squeue *sq, uint64_t deadline);
+static void drain_until(struct squeue *sq, uint64_t deadline, bool locked);
 
 /* Stack lock held: drain the delegated squeues until *deadline (set at the first one to
  * SQ_DRAIN_NS from then); past it, hand them to their workers. */
@@ -146,7 +146,7 @@ static void run_delegated(uint64_t *deadline)
 	while ((sq = deleg_pop()) != NULL) {
 		if (!*deadline)
 			*deadline = time_ns() + SQ_DRAIN_NS;
-		drain_locked(sq, *deadline);
+		drain_until(sq, *deadline, true);
 	}
 }
 
@@ -291,8 +291,8 @@ size_t squeue_fn_stats(struct sq_fn_stat *out, size_t max)
 }
 
 /* Run one item; the caller holds the stack lock (since t1). The item is not touched after fn
- * starts. Returns when fn ended. */
-static uint64_t run_locked(struct squeue *sq, struct sq_item *item, uint64_t t1)
+ * starts. */
+static void run_locked(struct squeue *sq, struct sq_item *item, uint64_t t1)
 {
 	sq_proc_t fn = item->fn;
 	void *arg = item->arg;
@@ -309,7 +309,6 @@ static uint64_t run_locked(struct squeue *sq, struct sq_item *item, uint64_t t1)
 	sq->st.lock_ns += t2 - t1;
 	if (t2 - t1 > sq->st.lock_max_ns)
 		sq->st.lock_max_ns = t2 - t1;
-	return t2;
 }
 
 /* Run one item taking the stack lock; false (nothing run) if the lock is busy: then delegate. */
@@ -352,12 +351,11 @@ static void handoff(struct squeue *sq)
 	wake_one(&sq->worker_wq);
 }
 
-/* The caller holds SQS_PROC. Runs the queue until it is empty (then clears SQS_PROC) or, for a
- * non-worker, until SQ_DRAIN_NS passed (then hands the rest to the worker), or until the stack
- * lock is busy (then delegates sq to its holder). */
-static void drain(struct squeue *sq, bool worker)
+/* The caller holds SQS_PROC for sq and, if locked, the stack lock (sq was delegated to it). Runs
+ * the queue until it is empty (then clears SQS_PROC), until deadline (then hands the rest to the
+ * worker) or, not locked, until the stack lock is busy (then delegates sq to its holder). */
+static void drain_until(struct squeue *sq, uint64_t deadline, bool locked)
 {
-	uint64_t deadline = worker ? UINT64_MAX : time_ns() + SQ_DRAIN_NS;
 	spin_lock(&sq->lock);
 	for (;;) {
 		struct sq_item *chain = sq->head;
@@ -366,7 +364,7 @@ static void drain(struct squeue *sq, bool worker)
 			spin_unlock(&sq->lock);
 			return;
 		}
-		if (!worker && time_ns() >= deadline) {
+		if (time_ns() >= deadline) {
 			handoff(sq);
 			return;
 		}
@@ -378,14 +376,16 @@ static void drain(struct squeue *sq, bool worker)
 
 		while (chain) {
 			struct sq_item *next = chain->next;
-			if (!run_one(sq, chain)) {
+			if (locked) {
+				run_locked(sq, chain, time_ns());
+			} else if (!run_one(sq, chain)) {
 				give_back(sq, chain, n);
 				delegate(sq);
 				return;
 			}
 			chain = next;
 			n--;
-			if (chain && !worker && time_ns() >= deadline) {
+			if (chain && time_ns() >= deadline) {
 				/* out of time: put the rest back in front of anything that queued since */
 				give_back(sq, chain, n);
 				break;
@@ -395,39 +395,11 @@ static void drain(struct squeue *sq, bool worker)
 	}
 }
 
-/* drain for a delegated squeue: the caller holds the stack lock and, for sq, SQS_PROC. */
-static void drain_locked(struct squeue *sq, uint64_t deadline)
+/* The caller holds SQS_PROC: a worker drains until the queue is empty, anyone else for at most
+ * SQ_DRAIN_NS. */
+static void drain(struct squeue *sq, bool worker)
 {
-	spin_lock(&sq->lock);
-	for (;;) {
-		struct sq_item *chain = sq->head;
-		if (!chain) {
-			sq->state &= ~SQS_PROC;
-			spin_unlock(&sq->lock);
-			return;
-		}
-		uint64_t t = time_ns();
-		if (t >= deadline) {
-			handoff(sq);
-			return;
-		}
-		unsigned n = sq->len;
-		sq->head = sq->tail = NULL;
-		sq->len = 0;
-		sq->st.drains++;
-		spin_unlock(&sq->lock);
-		while (chain) {
-			struct sq_item *next = chain->next;
-			t = run_locked(sq, chain, t);
-			chain = next;
-			n--;
-			if (chain && t >= deadline) {
-				give_back(sq, chain, n);
-				break;
-			}
-		}
-		spin_lock(&sq->lock);
-	}
+	drain_until(sq, worker ? UINT64_MAX : time_ns() + SQ_DRAIN_NS, false);
 }
 
 void squeue_enter(struct squeue *sq, struct sq_item *item, sq_proc_t fn, void *arg, unsigned flags)
