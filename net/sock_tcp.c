@@ -24,11 +24,13 @@
  * an embedded sq_item, batched: once RECVED_BATCH bytes were consumed or the queue ran empty. Until
  * then lwIP's window stays closed by what is queued, which is the flow control (at most TCP_WND).
  *
- * Send. A writer (s->tx_lock held) copies user bytes into the socket's bounce buffer outside every
- * lock, then squeue_call()s into ts->sq to tcp_write (copying into lwIP's segments) and
- * tcp_output. It waits for send space (ts->snd_space, refreshed under the stack lock whenever
- * lwIP frees buffer: the sent callback) on s->wq. Bytes lwIP did not take stay in the bounce buffer
- * and go first next time, so nothing is lost or reordered.
+ * Send. A writer (s->tx_lock held) copies user bytes into a new send chunk (net/stack.h) outside
+ * every lock, then squeue_call()s into ts->sq to queue them with stack_tcp_write_chunk (lwIP's
+ * segments reference the chunk's bytes: no second copy; over lo the receiver is lent them too)
+ * and tcp_output. It waits for send space (ts->snd_space, refreshed under the stack lock whenever
+ * lwIP frees buffer: the sent callback) on s->wq. Bytes lwIP did not take stay in the chunk and go
+ * first next time, so nothing is lost or reordered; a chunk is freed when its last byte is
+ * acknowledged (and read, over lo).
  *
  * Errors follow Linux: a reset before the connection is up is ECONNREFUSED, after it ECONNRESET;
  * lwIP's timeouts (SYN retries, retransmissions, keepalive) are ETIMEDOUT. The error is reported
@@ -53,7 +55,7 @@
 #include "lwip/tcp.h"
 #include "lwip/priv/tcp_priv.h"
 
-#define TX_BOUNCE 65535                 /* tcp_write takes at most 64 KiB - 1 per call */
+#define TX_CHUNK (64 * 1024 - 64)       /* a send chunk's bytes: one 64 KiB allocation (tcp_write takes < 64 KiB) */
 #define RECVED_BATCH (TCP_WND / 4)      /* window bytes handed back to lwIP at a time */
 #define SND_LOWAT (32 * 1024)           /* poll reports writable above this much space */
 #define LISTEN_BACKLOG_MAX 255          /* lwIP's backlog is a u8 */
@@ -108,8 +110,9 @@ struct tcp_sock {
 	uint64_t bytes_in, bytes_out, segs_in, sends;
 	struct list_head all_node;       /* all_lock: every TCP socket, for ember_netstat */
 
-	uint8_t *txbuf;                  /* tx_lock: the bounce buffer (TX_BOUNCE bytes) */
-	size_t tx_off, tx_len;           /* tx_lock: bytes of txbuf lwIP has not taken yet */
+	/* the send chunk: set and consumed under the stack lock, refilled by the writer (tx_lock) */
+	struct stack_chunk *tx_chunk;    /* the last one written (our reference), or NULL */
+	size_t tx_off, tx_len;           /* its bytes [tx_off, tx_len) lwIP has not taken yet */
 };
 
 /* Every TCP socket (its tcp_sock from creation or accept to release), for the flow counters. */
@@ -247,7 +250,7 @@ static void tcp_sock_free(struct tcp_sock *ts)
 	spin_lock(&all_lock);
 	list_del(&ts->all_node);
 	spin_unlock(&all_lock);
-	kfree(ts->txbuf);
+	stack_chunk_put(ts->tx_chunk);
 	kfree(ts);
 }
 
@@ -323,6 +326,7 @@ struct tcp_req {
 	int arg;
 	const void *data;
 	size_t len;
+	struct stack_chunk *chunk;       /* write_fn: a refilled send chunk of len bytes */
 	long result;                     /* -errno or a count */
 };
 
@@ -769,16 +773,16 @@ static long tcp_recvmsg(struct socket *s, struct sock_msg *m, bool nonblock)
 
 /* ---- send ---- */
 
-/* Hand lwIP what it takes of the bounce buffer's unsent bytes and push them out. Stack lock
- * held; tx_off/tx_len change only here (and in the refill below), so shutdown and close can flush
- * what a writer left behind. */
+/* Hand lwIP what it takes of the send chunk's unsent bytes (without copying them: net/stack.h) and
+ * push them out. Stack lock held; tx_chunk/tx_off/tx_len change only under it, so shutdown and
+ * close can flush what a writer left behind. */
 static void tx_flush(struct tcp_sock *ts, bool more)
 {
 	struct tcp_pcb *pcb = ts->pcb;
 	size_t n = MIN(ts->tx_len - ts->tx_off, (size_t)send_space(pcb));
-	u8_t flags = TCP_WRITE_FLAG_COPY | (more ? TCP_WRITE_FLAG_MORE : 0);
+	u8_t flags = more ? TCP_WRITE_FLAG_MORE : 0;
 	while (n) {
-		err_t e = tcp_write(pcb, ts->txbuf + ts->tx_off, (u16_t)n, flags);
+		err_t e = stack_tcp_write_chunk(pcb, ts->tx_chunk, ts->tx_off, (u16_t)n, flags);
 		if (e == ERR_OK) {
 			ts->tx_off += n;
 			ts->sends++;
@@ -793,7 +797,9 @@ static void write_fn(void *arg)
 {
 	struct tcp_req *r = arg;
 	struct tcp_sock *ts = r->ts;
-	if (r->len) {                            /* the writer refilled txbuf[0, len) */
+	if (r->chunk) {                          /* the writer refilled: the old chunk is all taken */
+		stack_chunk_put(ts->tx_chunk);
+		ts->tx_chunk = r->chunk;
 		ts->tx_off = 0;
 		ts->tx_len = r->len;
 	}
@@ -856,10 +862,6 @@ static long tcp_sendmsg(struct socket *s, struct sock_msg *m, bool nonblock)
 			return w;
 		}
 	}
-	if (!ts->txbuf && !(ts->txbuf = kmalloc(TX_BOUNCE))) {
-		sleep_unlock(&s->tx_lock);
-		return -ENOBUFS;
-	}
 	bool more = m->flags & MSG_MORE;
 	for (;;) {
 		bool pending = ts->tx_off < ts->tx_len;
@@ -884,8 +886,15 @@ static long tcp_sendmsg(struct socket *s, struct sock_msg *m, bool nonblock)
 			spin_unlock(&s->lock);
 			if (!space)
 				continue;                 /* send_blocked says why */
-			size_t n = MIN(m->data.resid, MIN(space, (size_t)TX_BOUNCE));
-			if (uio_copy_in(&m->data, ts->txbuf, n) < 0) {
+			size_t n = MIN(m->data.resid, MIN(space, (size_t)TX_CHUNK));
+			r.chunk = stack_chunk_new(n);
+			if (!r.chunk) {
+				if (!done)
+					done = -ENOBUFS;
+				break;
+			}
+			if (uio_copy_in(&m->data, stack_chunk_data(r.chunk), n) < 0) {
+				stack_chunk_put(r.chunk);
 				if (!done)
 					done = -EFAULT;
 				break;
@@ -908,7 +917,7 @@ static void shutdown_fn(void *arg)
 	struct tcp_sock *ts = r->ts;
 	r->result = 0;
 	if (ts->pcb && ts->state != TS_LISTEN && (r->arg == SHUT_WR || r->arg == SHUT_RDWR)) {
-		if (ts->txbuf)
+		if (ts->tx_chunk)
 			tx_flush(ts, false);
 		err_t e = tcp_shutdown(ts->pcb, 0, 1);
 		if (e != ERR_OK)
@@ -995,7 +1004,7 @@ static void close_fn(void *arg)
 		return;
 	}
 	bool reset = s->linger_on && s->linger_s == 0;
-	if (ts->pcb && ts->txbuf && !reset)
+	if (ts->pcb && ts->tx_chunk && !reset)
 		tx_flush(ts, false);
 	close_pcb(ts, reset);
 }

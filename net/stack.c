@@ -47,6 +47,7 @@
 #define LO_ADDR 0x7f000001u
 #define LO_MASK 0xff000000u
 #define LO_LEND_MIN 1024               /* TCP payloads over lo from this size on are lent, not copied */
+#define LO_LEND_PIECES 2               /* ... when they are in at most this many pbufs */
 #define MAX_IFS 16
 
 struct stack_if {
@@ -63,15 +64,18 @@ struct stack_if {
 
 /* A packet on its way into lwIP: squeue item + custom pbuf + the bytes, one allocation. A big TCP
  * segment over lo is lent rather than copied (loop_output): then pc holds only a copy of its
- * headers (the receiver rewrites them in place) and is chained to lent, a second custom pbuf over
- * the sender's payload that holds a reference to the sender's pbuf. The allocation goes when both
+ * headers (the receiver rewrites them in place) and is chained to lent[0..n), custom pbufs over
+ * the pieces of the sender's payload, each holding a reference to the sender's pbuf of that piece. The allocation goes when both
  * pbufs are freed (refs), which may happen apart and outside the stack lock (the socket reader
  * frees what it consumed). */
 struct pkt {
 	struct sq_item item;
 	struct pbuf_custom pc;
-	struct pbuf_custom lent;
-	struct pbuf *lender;               /* the sender's pbuf behind lent, referenced */
+	struct lent_piece {
+		struct pbuf_custom pc;
+		struct pbuf *lender;       /* the sender's pbuf behind it, referenced */
+		struct pkt *pkt;
+	} lent[LO_LEND_PIECES];
 	uint32_t refs;                     /* atomic: pbufs of this allocation not yet freed */
 	struct netif *netif;
 	bool csum_ok;                      /* NETDEV_RX_CSUM_OK: lwIP skips the TCP/UDP checksum check */
@@ -83,7 +87,7 @@ static int nifs;
 static struct stack_if *lo_if;
 static volatile bool ready;
 static struct waitq ready_wq = WAITQ_INIT(ready_wq, "stack_ready");
-static uint8_t tx_bounce[ETH_MAX_FRAME];   /* gathers multi-pbuf frames; stack lock */
+static uint8_t tx_bounce[ETH_HLEN + NETDEV_TSO_MAX];   /* gathers multi-pbuf frames; stack lock */
 static struct timer stack_timer;
 static struct sq_item timer_item;
 static int timer_item_queued;              /* atomic: the tick item is on CPU 0's queue */
@@ -123,9 +127,9 @@ static void pkt_free(struct pbuf *p)
 
 static void pkt_lent_free(struct pbuf *p)
 {
-	struct pkt *pkt = container_of(p, struct pkt, lent.pbuf);
-	pbuf_free(pkt->lender);
-	pkt_put(pkt);
+	struct lent_piece *l = container_of(p, struct lent_piece, pc.pbuf);
+	pbuf_free(l->lender);
+	pkt_put(l->pkt);
 }
 
 /* A packet of len bytes whose data start off bytes into the buffer; NULL without memory. */
@@ -143,6 +147,96 @@ static struct pkt *pkt_new(size_t len, size_t off)
 }
 
 static uint8_t *pkt_bytes(struct pkt *pkt) { return pkt->pc.pbuf.payload; }
+
+/* ---- zero-copy TCP sends (net/stack.h) ---- */
+
+struct stack_chunk {
+	uint32_t refs;                     /* atomic: the creator's, and one per piece */
+	uint8_t data[] __aligned(8);
+};
+
+/* A custom pbuf over a run of a chunk's bytes, standing in for the PBUF_ROM pbuf tcp_write made. */
+struct chunk_piece {
+	struct pbuf_custom pc;
+	struct stack_chunk *chunk;
+};
+
+struct stack_chunk *stack_chunk_new(size_t size)
+{
+	struct stack_chunk *c = kmalloc(sizeof(*c) + size);
+	if (c)
+		c->refs = 1;
+	return c;
+}
+
+uint8_t *stack_chunk_data(struct stack_chunk *c) { return c->data; }
+
+void stack_chunk_put(struct stack_chunk *c)
+{
+	if (c && __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		kfree(c);
+}
+
+static void piece_free(struct pbuf *p)
+{
+	struct chunk_piece *piece = container_of(p, struct chunk_piece, pc.pbuf);
+	stack_chunk_put(piece->chunk);
+	kfree(piece);
+}
+
+/* Does p own the memory behind its payload for as long as it is referenced? (A heap pbuf, or a
+ * chunk piece; not a ROM or plain REF pbuf, whose bytes belong to someone else.) */
+static bool pbuf_stable(const struct pbuf *p)
+{
+	if (p->type_internal == (u8_t)PBUF_RAM)
+		return true;
+	return (p->flags & PBUF_FLAG_IS_CUSTOM) && ((const struct pbuf_custom *)p)->custom_free_function == piece_free;
+}
+
+/* Replace the PBUF_ROM pbufs in the chain after *link by chunk pieces of c. false: no memory (the
+ * ROM pbufs left are then harmless while c lives, which the caller's reference ensures until the
+ * segments go: see stack_tcp_write_chunk). */
+static bool pieces_for(struct pbuf **link, struct stack_chunk *c)
+{
+	for (struct pbuf *p; (p = *link) != NULL; link = &p->next) {
+		if (p->type_internal != (u8_t)PBUF_ROM)
+			continue;
+		struct chunk_piece *piece = kmalloc(sizeof(*piece));
+		if (!piece)
+			return false;
+		piece->pc.custom_free_function = piece_free;
+		piece->chunk = c;
+		__atomic_add_fetch(&c->refs, 1, __ATOMIC_ACQ_REL);
+		struct pbuf *q = pbuf_alloced_custom(PBUF_RAW, p->len, PBUF_REF, &piece->pc, p->payload, p->len);
+		q->next = p->next;
+		q->tot_len = p->tot_len;
+		*link = q;
+		p->next = NULL;
+		pbuf_free(p);
+		p = q;
+	}
+	return true;
+}
+
+int stack_tcp_write_chunk(struct tcp_pcb *pcb, struct stack_chunk *c, size_t off, uint16_t len, uint8_t flags)
+{
+	/* the new bytes land in the last unsent segment and in new ones behind it */
+	struct tcp_seg *from = pcb->unsent;
+	while (from && from->next)
+		from = from->next;
+	err_t e = tcp_write(pcb, c->data + off, len, (u8_t)(flags & ~TCP_WRITE_FLAG_COPY));
+	if (e != ERR_OK)
+		return e;
+	for (struct tcp_seg *seg = from ? from : pcb->unsent; seg; seg = seg->next)
+		if (!pieces_for(&seg->p->next, c)) {
+			/* out of memory for a piece: keep c alive for good rather than let a ROM pbuf
+			 * outlive it (a leak of one chunk, reported, instead of a use after free) */
+			__atomic_add_fetch(&c->refs, 1, __ATOMIC_ACQ_REL);
+			printk("net: zero-copy send: no memory for a pbuf; a send buffer is kept\n");
+			break;
+		}
+	return ERR_OK;
+}
 
 /* ---- classification ---- */
 
@@ -207,7 +301,7 @@ void stack_input(struct net_device *dev, const void *frame, size_t len, unsigned
 /* The Ethernet header packet taps see on lo's IP packets (Linux's lo: zero MACs, ETH_P_IP). */
 static const uint8_t lo_eth_hdr[ETH_HLEN] = { [2 * ETH_ALEN] = ETH_P_IP >> 8, [2 * ETH_ALEN + 1] = ETH_P_IP & 0xff };
 
-/* Shows an lo packet (one pbuf, or the two of a lent segment) to lo's packet taps. */
+/* Shows an lo packet (one pbuf, or the pieces of a lent segment) to lo's packet taps. */
 static void tap_lo(struct pbuf *p, bool outgoing)
 {
 	if (!__atomic_load_n(&netdev_ntaps, __ATOMIC_RELAXED))
@@ -247,18 +341,47 @@ static void lo_deliver(void *arg, struct sq_item *item __unused)
  * is where Linux's lo receives it too (the sender's CPU) and lets the sender see it delivered
  * within its own squeue pass (stack_lo_sync). Always queues (we are in a callback), so lwIP never
  * recurses. */
-/* The header length of a TCP segment whose payload loop_output may lend instead of copying
- * (LO_LEND_MIN bytes or more, in one heap pbuf, which lwIP does not write once sent), else 0. */
+/* The header length of a TCP segment whose payload loop_output may lend instead of copying, else
+ * 0: LO_LEND_MIN bytes or more, in stable pbufs (pbuf_stable; lwIP does not write a segment's data
+ * once sent): behind the headers in the same pbuf, or in at most LO_LEND_PIECES pbufs after them. */
 static size_t lendable(const struct pbuf *p)
 {
 	const uint8_t *ip = p->payload;
-	if (p->next || p->type_internal != (u8_t)PBUF_RAM || p->len < IP_HLEN || IPH_PROTO((const struct ip_hdr *)ip) != IP_PROTO_TCP)
+	if (p->len < IP_HLEN || IPH_PROTO((const struct ip_hdr *)ip) != IP_PROTO_TCP || p->tot_len < LO_LEND_MIN)
 		return 0;
 	size_t hlen = (size_t)(ip[0] & 0xf) * 4;
 	if (p->len < hlen + TCP_HLEN)
 		return 0;
 	hlen += (size_t)(ip[hlen + 12] >> 4) * 4;
-	return p->len >= hlen + LO_LEND_MIN ? hlen : 0;
+	if (!p->next)
+		return pbuf_stable(p) && p->len >= hlen ? hlen : 0;
+	if (p->len != hlen)
+		return 0;
+	int n = 0;
+	for (const struct pbuf *d = p->next; d; d = d->next)
+		if (++n > LO_LEND_PIECES || !pbuf_stable(d))
+			return 0;
+	return hlen;
+}
+
+/* Chain pieces of pkt over the payload of p (lendable said hlen): each references the pbuf whose
+ * bytes it covers. */
+static void lend(struct pkt *pkt, struct pbuf *p, size_t hlen)
+{
+	struct pbuf *from = p->next ? p->next : p;
+	size_t skip = p->next ? 0 : hlen;
+	int i = 0;
+	for (struct pbuf *d = from; d; d = d->next, skip = 0, i++) {
+		struct lent_piece *l = &pkt->lent[i];
+		l->pc.custom_free_function = pkt_lent_free;
+		l->pkt = pkt;
+		l->lender = d;
+		pbuf_ref(d);
+		pbuf_alloced_custom(PBUF_RAW, (u16_t)(d->len - skip), PBUF_REF, &l->pc, (uint8_t *)d->payload + skip,
+				    (u16_t)(d->len - skip));
+		__atomic_add_fetch(&pkt->refs, 1, __ATOMIC_RELAXED);   /* not yet shared */
+		pbuf_cat(&pkt->pc.pbuf, &l->pc.pbuf);
+	}
 }
 
 static err_t loop_output(struct pbuf *p)
@@ -273,13 +396,7 @@ static err_t loop_output(struct pbuf *p)
 	}
 	if (hlen) {                        /* headers copied, payload lent */
 		memcpy(pkt_bytes(pkt), p->payload, hlen);
-		pkt->lent.custom_free_function = pkt_lent_free;
-		pbuf_alloced_custom(PBUF_RAW, (u16_t)(len - hlen), PBUF_REF, &pkt->lent,
-				    (uint8_t *)p->payload + hlen, (u16_t)(len - hlen));
-		pbuf_ref(p);
-		pkt->lender = p;
-		pkt->refs = 2;
-		pbuf_cat(&pkt->pc.pbuf, &pkt->lent.pbuf);
+		lend(pkt, p, hlen);
 	} else {
 		pbuf_copy_partial(p, pkt_bytes(pkt), (u16_t)len, 0);
 	}
@@ -458,7 +575,7 @@ static err_t eth_linkoutput(struct netif *n, struct pbuf *p)
 	struct stack_if *sif = n->state;
 	const void *frame = p->payload;
 	if (p->len != p->tot_len) {             /* a chain: gather (the stack lock guards tx_bounce) */
-		if (p->tot_len > sizeof(tx_bounce)) {   /* only a TSO segment may be bigger: one pbuf */
+		if (p->tot_len > sizeof(tx_bounce)) {   /* the device refuses it anyway */
 			LINK_STATS_INC(link.lenerr);
 			return ERR_BUF;
 		}

@@ -151,6 +151,20 @@ void stack_print_stats(void);
  * segment, so a window smaller than one would stall it). */
 struct tcp_pcb;
 void stack_tcp_offload(struct tcp_pcb *pcb);
+
+/* ---- Zero-copy TCP sends ----
+ * A chunk holds bytes a writer copied in outside every lock. stack_tcp_write_chunk queues some of
+ * them on a connection without copying: lwIP's segments reference them through pbufs that each
+ * hold a reference on the chunk, so the chunk lives until the last segment that carries its bytes
+ * is acknowledged (or dropped with the connection), and until every receiver over lo that was
+ * lent them has read them (net/stack.c, loop_output). The bytes must not change once queued. */
+struct stack_chunk;
+struct stack_chunk *stack_chunk_new(size_t size);     /* any context that may kmalloc; NULL: no memory */
+uint8_t *stack_chunk_data(struct stack_chunk *c);
+void stack_chunk_put(struct stack_chunk *c);          /* drop the creator's reference (any context) */
+/* tcp_write of c's bytes [off, off + len) without copying them (flags as tcp_write's, without
+ * TCP_WRITE_FLAG_COPY). Squeue context, stack lock held. */
+int stack_tcp_write_chunk(struct tcp_pcb *pcb, struct stack_chunk *c, size_t off, uint16_t len, uint8_t flags);
 size_t squeue_show(char *buf, size_t size);
 void cmd_sqstress(int argc, char **argv);     /* net/sqstress.c: the squeue stress test */
 void cmd_tcpsink(int argc, char **argv);      /* net/tcptest.c: raw-API TCP discard server */

@@ -57,7 +57,7 @@ void *ember_lwip_calloc(size_t n, size_t size);
 #define LWIP_NETIF_LINK_CALLBACK        0
 #define LWIP_NETIF_LOOPBACK             0      /* net/stack.c's lo netif instead */
 #define LWIP_HAVE_LOOPIF                0
-#define LWIP_NETIF_TX_SINGLE_PBUF       1      /* TCP builds one pbuf per segment: no gather at xmit */
+#define LWIP_NETIF_TX_SINGLE_PBUF       0      /* off: sockets queue TCP data without a copy (net/stack.h), so a segment may be a header pbuf and its data */
 #define LWIP_CHECKSUM_CTRL_PER_NETIF    1      /* lo neither computes nor checks checksums */
 #define LWIP_ETHERNET                   1
 #define ETH_PAD_SIZE                    0      /* the receive path aligns the IP header itself */
