@@ -269,6 +269,36 @@ int inet_route(struct socket *s, uint32_t addr, struct netif **out)
 	return 0;
 }
 
+int inet_dgram_connect(struct inet_dgram_req *r, const struct sockaddr_k *a, int len, void (*connect)(void *),
+		       void (*disconnect)(void *))
+{
+	if (len < (int)sizeof(a->family))
+		return -EINVAL;
+	if (a->family == AF_UNSPEC) {
+		squeue_call(squeue_local(), disconnect, r);
+		return 0;
+	}
+	int e = sockaddr_in_get(a, len, &r->addr, &r->port);
+	if (e < 0)
+		return e;
+	squeue_call(squeue_local(), connect, r);
+	return (int)r->result;
+}
+
+int inet_dgram_dest(struct inet_dgram_req *r, const struct sock_msg *m, bool connected, bool allow_unspec)
+{
+	if (!m->addrlen)
+		return connected ? 0 : -EDESTADDRREQ;
+	if (m->addrlen < (int)sizeof(struct sockaddr_in_k))
+		return -EINVAL;
+	if (m->addr.family != AF_INET && (!allow_unspec || m->addr.family != AF_UNSPEC))
+		return -EAFNOSUPPORT;
+	r->addr = lwip_ntohl(m->addr.in.sin_addr);
+	r->port = lwip_ntohs(m->addr.in.sin_port);
+	r->has_addr = true;
+	return 0;
+}
+
 struct ipopt_req {
 	struct socket *s;
 	inet_opt_field_fn field;

@@ -81,6 +81,25 @@ int inet_route(struct socket *s, uint32_t addr, struct netif **out);
  * socket's pcb's ttl or tos field; it is called there, with the stack lock held. -ENOPROTOOPT for
  * other names. */
 typedef uint8_t *(*inet_opt_field_fn)(struct socket *s, int name);
+/* What an AF_INET datagram socket hands its protocol's squeue functions (connect, disconnect,
+ * send): the socket, the destination and the datagram; they answer in result. */
+struct inet_dgram_req {
+	struct socket *s;
+	uint32_t addr;                   /* host order */
+	uint16_t port;
+	bool has_addr;                   /* send: an address was given (else the connected peer) */
+	struct pbuf *p;                  /* send: the datagram */
+	size_t len;
+	long result;                     /* -errno, 0, or bytes sent */
+};
+/* connect(): AF_UNSPEC runs disconnect, an AF_INET address connect (r->addr, r->port set), on the
+ * local squeue. Returns r->result, or the address's error (-EINVAL, -EAFNOSUPPORT). */
+int inet_dgram_connect(struct inet_dgram_req *r, const struct sockaddr_k *a, int len, void (*connect)(void *),
+		       void (*disconnect)(void *));
+/* The destination of a sendmsg: none (then the socket must be connected: else -EDESTADDRREQ), or
+ * an AF_INET address (or AF_UNSPEC if allow_unspec, as UDP and raw sockets take it), which sets
+ * r->addr, r->port, r->has_addr. 0, -EINVAL for a short address, -EAFNOSUPPORT. */
+int inet_dgram_dest(struct inet_dgram_req *r, const struct sock_msg *m, bool connected, bool allow_unspec);
 int inet_setsockopt(struct socket *s, inet_opt_field_fn field, int name, const void *val, int len);
 int inet_getsockopt(struct socket *s, inet_opt_field_fn field, int name, void *val, int *len);
 

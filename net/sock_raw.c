@@ -130,15 +130,6 @@ static int ping_autobind(struct icmp_sock *is)
 
 /* A thread's request to an squeue: the *_fn functions below run there, with the stack lock held
  * (no sleeping, no user memory); the thread reads the result after squeue_call returns. */
-struct icmp_req {
-	struct icmp_sock *is;
-	uint32_t addr;                   /* host order */
-	uint16_t port;
-	bool has_addr;
-	struct pbuf *p;                  /* send */
-	size_t len;
-	long result;
-};
 
 static void create_fn(void *arg)
 {
@@ -193,8 +184,8 @@ static void icmp_release(struct socket *s)
 
 static void bind_fn(void *arg)
 {
-	struct icmp_req *r = arg;
-	struct icmp_sock *is = r->is;
+	struct inet_dgram_req *r = arg;
+	struct icmp_sock *is = is_of(r->s);
 	if (!stack_addr_local(r->addr)) {
 		r->result = -EADDRNOTAVAIL;
 		return;
@@ -220,8 +211,8 @@ static void bind_fn(void *arg)
 
 static int icmp_bind_op(struct socket *s, const struct sockaddr_k *a, int len)
 {
-	struct icmp_req r = { .is = is_of(s) };
-	if (!r.is->ping && is_connected(r.is))
+	struct inet_dgram_req r = { .s = s };
+	if (!is_of(s)->ping && is_connected(is_of(s)))
 		return -EINVAL;                  /* Linux's raw_bind: only before connect */
 	int e = inet_bind_addr(a, len, &r.addr, &r.port);
 	if (e < 0)
@@ -232,8 +223,8 @@ static int icmp_bind_op(struct socket *s, const struct sockaddr_k *a, int len)
 
 static void disconnect_fn(void *arg)
 {
-	struct icmp_req *r = arg;
-	struct icmp_sock *is = r->is;
+	struct inet_dgram_req *r = arg;
+	struct icmp_sock *is = is_of(r->s);
 	raw_disconnect(is->pcb);
 	if (is->addr_from_connect)
 		raw_bind(is->pcb, IP4_ADDR_ANY);
@@ -248,8 +239,8 @@ static void disconnect_fn(void *arg)
 
 static void connect_fn(void *arg)
 {
-	struct icmp_req *r = arg;
-	struct icmp_sock *is = r->is;
+	struct inet_dgram_req *r = arg;
+	struct icmp_sock *is = is_of(r->s);
 	struct netif *n;
 	uint32_t dst = r->addr ? r->addr : INADDR_LOOPBACK_H;     /* Linux: INADDR_ANY means this host */
 	int e = inet_route(is->s, dst, &n);
@@ -276,26 +267,16 @@ static void connect_fn(void *arg)
 
 static int icmp_connect_op(struct socket *s, const struct sockaddr_k *a, int len, bool nonblock __unused)
 {
-	struct icmp_req r = { .is = is_of(s) };
-	if (len < (int)sizeof(a->family))
-		return -EINVAL;
-	if (a->family == AF_UNSPEC) {
-		squeue_call(squeue_local(), disconnect_fn, &r);
-		return 0;
-	}
-	int e = sockaddr_in_get(a, len, &r.addr, &r.port);
-	if (e < 0)
-		return e;
-	squeue_call(squeue_local(), connect_fn, &r);
-	return (int)r.result;
+	struct inet_dgram_req r = { .s = s };
+	return inet_dgram_connect(&r, a, len, connect_fn, disconnect_fn);
 }
 
 /* ---- send ---- */
 
 static void send_fn(void *arg)
 {
-	struct icmp_req *r = arg;
-	struct icmp_sock *is = r->is;
+	struct inet_dgram_req *r = arg;
+	struct icmp_sock *is = is_of(r->s);
 	ip_addr_t dst;
 	if (!r->has_addr) {
 		if (!(is->pcb->flags & RAW_FLAGS_CONNECTED)) {    /* disconnected since the caller looked */
@@ -331,24 +312,16 @@ static void send_fn(void *arg)
 		r->result = le == ERR_RTE ? -ENETUNREACH : -lwip_to_errno(le);
 }
 
-/* The destination of a send, Linux's checks for each kind: 0 or -errno. */
-static int send_addr(struct icmp_sock *is, const struct sock_msg *m, struct icmp_req *r)
+/* The destination of a send, Linux's checks for each kind (ping sockets want AF_INET): 0 or -errno. */
+static int send_addr(struct icmp_sock *is, const struct sock_msg *m, struct inet_dgram_req *r)
 {
-	if (!m->addrlen)
-		return is_connected(is) ? 0 : -EDESTADDRREQ;
-	if (m->addrlen < (int)sizeof(struct sockaddr_in_k))
-		return -EINVAL;
-	if (m->addr.family != AF_INET && (is->ping || m->addr.family != AF_UNSPEC))
-		return -EAFNOSUPPORT;
-	r->addr = lwip_ntohl(m->addr.in.sin_addr);
-	r->has_addr = true;
-	return 0;
+	return inet_dgram_dest(r, m, is_connected(is), !is->ping);
 }
 
 static long icmp_sendmsg(struct socket *s, struct sock_msg *m, bool nonblock __unused)
 {
 	struct icmp_sock *is = is_of(s);
-	struct icmp_req r = { .is = is, .len = m->data.resid };
+	struct inet_dgram_req r = { .s = s, .len = m->data.resid };
 	int e;
 	if (r.len > 0xffff)
 		return -EMSGSIZE;

@@ -137,21 +137,15 @@ static u8_t icmp_err_cb(void *arg __unused, struct raw_pcb *rpcb __unused, struc
 /* A thread's request to an squeue: the *_fn functions below run there, with the stack lock held
  * (no sleeping, no user memory); the thread reads the result after squeue_call returns. */
 struct udp_req {
-	struct udp_sock *us;
-	uint32_t addr;                   /* host order */
-	uint16_t port;
-	bool has_addr;
-	struct pbuf *p;                  /* send */
-	size_t len;
+	struct inet_dgram_req d;         /* first: connect and send take it as their arg too */
 	struct stack_lo_ticket lo;       /* send: the datagram looped back through lo */
 	bool looped;
-	long result;
 };
 
 static void create_fn(void *arg)
 {
-	struct udp_req *r = arg;
-	struct udp_sock *us = r->us;
+	struct inet_dgram_req *r = arg;
+	struct udp_sock *us = us_of(r->s);
 	if (!icmp_err_pcb && (icmp_err_pcb = raw_new(IP_PROTO_ICMP)))
 		raw_recv(icmp_err_pcb, icmp_err_cb, NULL);
 	us->pcb = udp_new();
@@ -168,7 +162,7 @@ static int udp_create(struct socket *s)
 	us->s = s;
 	s->proto = us;                   /* before the pcb exists: its callbacks find the queue there */
 	s->rcvbuf = s->sndbuf = DGRAM_BUF_DEFAULT;
-	struct udp_req r = { .us = us };
+	struct inet_dgram_req r = { .s = s };
 	squeue_call(squeue_local(), create_fn, &r);
 	if (!us->pcb) {
 		s->proto = NULL;
@@ -223,8 +217,8 @@ static void move_to_tail(struct udp_pcb *pcb)
 
 static void bind_fn(void *arg)
 {
-	struct udp_req *r = arg;
-	struct udp_sock *us = r->us;
+	struct inet_dgram_req *r = arg;
+	struct udp_sock *us = us_of(r->s);
 	struct udp_pcb *pcb = us->pcb;
 	if (!stack_addr_local(r->addr)) {
 		r->result = -EADDRNOTAVAIL;
@@ -263,7 +257,7 @@ static void bind_fn(void *arg)
 
 static int udp_bind_op(struct socket *s, const struct sockaddr_k *a, int len)
 {
-	struct udp_req r = { .us = us_of(s) };
+	struct inet_dgram_req r = { .s = s };
 	int e = inet_bind_addr(a, len, &r.addr, &r.port);
 	if (e < 0)
 		return e;
@@ -290,8 +284,8 @@ static void replace_pcb(struct udp_sock *us)
 
 static void disconnect_fn(void *arg)
 {
-	struct udp_req *r = arg;
-	struct udp_sock *us = r->us;
+	struct inet_dgram_req *r = arg;
+	struct udp_sock *us = us_of(r->s);
 	udp_disconnect(us->pcb);
 	if (us->addr_from_connect)
 		ip_addr_set_any(false, &us->pcb->local_ip);
@@ -306,8 +300,8 @@ static void disconnect_fn(void *arg)
 
 static void connect_fn(void *arg)
 {
-	struct udp_req *r = arg;
-	struct udp_sock *us = r->us;
+	struct inet_dgram_req *r = arg;
+	struct udp_sock *us = us_of(r->s);
 	struct udp_pcb *pcb = us->pcb;
 	struct netif *n;
 	uint32_t dst = r->addr ? r->addr : INADDR_LOOPBACK_H;     /* Linux: INADDR_ANY means this host */
@@ -335,26 +329,17 @@ static void connect_fn(void *arg)
 
 static int udp_connect_op(struct socket *s, const struct sockaddr_k *a, int len, bool nonblock __unused)
 {
-	struct udp_req r = { .us = us_of(s) };
-	if (len < (int)sizeof(a->family))
-		return -EINVAL;
-	if (a->family == AF_UNSPEC) {
-		squeue_call(squeue_local(), disconnect_fn, &r);
-		return 0;
-	}
-	int e = sockaddr_in_get(a, len, &r.addr, &r.port);
-	if (e < 0)
-		return e;
-	squeue_call(squeue_local(), connect_fn, &r);
-	return (int)r.result;
+	struct inet_dgram_req r = { .s = s };
+	return inet_dgram_connect(&r, a, len, connect_fn, disconnect_fn);
 }
 
 /* ---- send ---- */
 
 static void send_fn(void *arg)
 {
-	struct udp_req *r = arg;
-	struct udp_sock *us = r->us;
+	struct udp_req *u = arg;
+	struct inet_dgram_req *r = &u->d;
+	struct udp_sock *us = us_of(r->s);
 	struct udp_pcb *pcb = us->pcb;
 	ip_addr_t dst;
 	u16_t port;
@@ -393,7 +378,7 @@ static void send_fn(void *arg)
 	}
 	stack_lo_track();
 	err_t le = udp_sendto_if(pcb, r->p, &dst, port, n);
-	r->looped = stack_lo_tracked(&r->lo);
+	u->looped = stack_lo_tracked(&u->lo);
 	if (le == ERR_OK || le == ERR_MEM || le == ERR_BUF)
 		r->result = (long)r->len;                /* a drop for want of memory is silent, as on Linux */
 	else
@@ -402,37 +387,29 @@ static void send_fn(void *arg)
 
 static long udp_sendmsg(struct socket *s, struct sock_msg *m, bool nonblock __unused)
 {
-	struct udp_sock *us = us_of(s);
-	struct udp_req r = { .us = us, .len = m->data.resid };
-	if (r.len > 0xffff)
+	struct udp_req u = { .d = { .s = s, .len = m->data.resid } };
+	struct inet_dgram_req *r = &u.d;
+	if (r->len > 0xffff)
 		return -EMSGSIZE;
 	if (m->flags & MSG_OOB)
 		return -EOPNOTSUPP;
-	if (m->addrlen) {
-		if (m->addrlen < (int)sizeof(struct sockaddr_in_k))
-			return -EINVAL;
-		if (m->addr.family != AF_INET && m->addr.family != AF_UNSPEC)
-			return -EAFNOSUPPORT;
-		r.addr = lwip_ntohl(m->addr.in.sin_addr);
-		r.port = lwip_ntohs(m->addr.in.sin_port);
-		r.has_addr = true;
-		if (!r.port)
-			return -EINVAL;
-	} else if (!is_connected(us)) {
-		return -EDESTADDRREQ;
-	}
-	r.p = pbuf_alloc(PBUF_TRANSPORT, (u16_t)r.len, PBUF_RAM);
-	if (!r.p)
+	int e = inet_dgram_dest(r, m, is_connected(us_of(s)), true);
+	if (e < 0)
+		return e;
+	if (r->has_addr && !r->port)
+		return -EINVAL;
+	r->p = pbuf_alloc(PBUF_TRANSPORT, (u16_t)r->len, PBUF_RAM);
+	if (!r->p)
 		return -ENOBUFS;
-	if (uio_copy_in(&m->data, r.p->payload, r.len) < 0) {
-		pbuf_free(r.p);
+	if (uio_copy_in(&m->data, r->p->payload, r->len) < 0) {
+		pbuf_free(r->p);
 		return -EFAULT;
 	}
-	squeue_call(squeue_local(), send_fn, &r);
-	pbuf_free(r.p);
-	if (r.looped)
-		stack_lo_sync(&r.lo);      /* queued at a local receiver when send returns, as on Linux */
-	return r.result;
+	squeue_call(squeue_local(), send_fn, &u);
+	pbuf_free(r->p);
+	if (u.looped)
+		stack_lo_sync(&u.lo);      /* queued at a local receiver when send returns, as on Linux */
+	return r->result;
 }
 
 /* ---- the rest ---- */
