@@ -40,8 +40,10 @@
  * tcp_close (FIN; lwIP sends RST instead if unread data remains, as Linux does), or tcp_abort for
  * SO_LINGER with a zero timeout. The callbacks are detached before, so lwIP finishes the
  * connection (FIN_WAIT, TIME_WAIT) on its own and nothing reaches the freed socket. A listener's
- * close aborts the connections that were never accepted. SO_LINGER with a timeout is accepted but
- * close does not wait (documented difference).
+ * close aborts the connections that were never accepted. SO_LINGER with a timeout makes close
+ * send the FIN at once and wait, up to the timeout or a signal, until the peer has acknowledged
+ * all the data (Linux waits for the FIN's acknowledgement; lwIP's sent callback reports data
+ * only, so that is what is awaited); not while the process exits, as on Linux.
  */
 #include "net/socket.h"
 #include "net/stack.h"
@@ -49,6 +51,8 @@
 #include "kernel/errno.h"
 #include "kernel/kmalloc.h"
 #include "kernel/poll.h"
+#include "kernel/proc.h"
+#include "kernel/sched.h"
 #include "kernel/string.h"
 #include "kernel/timer.h"
 #include "kernel/uaccess.h"
@@ -89,6 +93,7 @@ struct tcp_sock {
 	size_t rx_off;                   /* bytes of rx_head already read */
 	size_t rx_bytes;                 /* bytes queued in total (beyond rx_off) */
 	uint32_t snd_space;              /* tcp_sndbuf, or 0 while the segment queue is full */
+	bool tx_drained;                 /* all queued data acknowledged (kept up to date while lingering) */
 	uint32_t laddr, raddr;           /* host order */
 	uint16_t lport, rport;
 	bool nodelay;
@@ -163,16 +168,25 @@ static err_t tcp_recv_cb(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t e
 	return ERR_OK;
 }
 
+/* Every byte queued on pcb acknowledged (a lone FIN may still be in flight)? */
+static bool pcb_drained(const struct tcp_pcb *pcb)
+{
+	return !pcb->unsent && (!pcb->unacked || (!pcb->unacked->next && pcb->unacked->len == 0));
+}
+
 static err_t tcp_sent_cb(void *arg, struct tcp_pcb *pcb, u16_t len)
 {
 	struct tcp_sock *ts = arg;
 	ts->bytes_out += len;
 	uint32_t space = send_space(pcb);
+	bool drained = pcb_drained(pcb);
 	spin_lock(&ts->s->lock);
 	uint32_t old = ts->snd_space;
 	ts->snd_space = space;
+	bool was_drained = ts->tx_drained;
+	ts->tx_drained = drained;
 	spin_unlock(&ts->s->lock);
-	if (space > old)
+	if (space > old || (drained && !was_drained))
 		sock_wake(ts->s);
 	return ERR_OK;
 }
@@ -1009,11 +1023,45 @@ static void close_fn(void *arg)
 	close_pcb(ts, reset);
 }
 
+/* SO_LINGER with a timeout: the FIN now (after what the writer left), and whether all is acked. */
+static void linger_fn(void *arg)
+{
+	struct tcp_sock *ts = arg;
+	if (!ts->pcb)
+		return;
+	if (ts->tx_chunk)
+		tx_flush(ts, false);
+	if (!ts->shut_wr)                        /* else shutdown() sent the FIN already */
+		tcp_shutdown(ts->pcb, 0, 1);
+	bool drained = pcb_drained(ts->pcb);
+	spin_lock(&ts->s->lock);
+	ts->tx_drained = drained;
+	spin_unlock(&ts->s->lock);
+}
+
+static bool linger_done(struct socket *s)
+{
+	struct tcp_sock *ts = ts_of(s);
+	spin_lock(&s->lock);
+	bool done = ts->tx_drained || ts->state != TS_CONNECTED || s->error;
+	spin_unlock(&s->lock);
+	return done;
+}
+
 static void tcp_release(struct socket *s)
 {
 	struct tcp_sock *ts = ts_of(s);
 	if (!ts)
 		return;
+	spin_lock(&s->lock);
+	bool linger = s->linger_on && s->linger_s > 0 && ts->state == TS_CONNECTED &&
+		      !(current->proc && current->proc->exiting);
+	spin_unlock(&s->lock);
+	if (linger) {
+		squeue_call(ts->sq, linger_fn, ts);
+		uint64_t deadline = 0;
+		sock_wait(s, linger_done, false, (uint64_t)s->linger_s * NSEC_PER_SEC, &deadline, NULL);
+	}
 	squeue_call(ts->sq, close_fn, ts);       /* runs after any queued window update (FIFO) */
 	if (ts->flow_bound)
 		stack_flow_unbind(&ts->flow);

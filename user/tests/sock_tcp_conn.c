@@ -5,6 +5,9 @@
  *     still works. shutdown(SHUT_RDWR).
  *   - close() delivers everything written before it, then EOF; close() with unread data and
  *     close() with SO_LINGER {1,0} reset the connection: the peer's read fails with ECONNRESET
+ *   - SO_LINGER {1,T}: close() returns once the peer has acknowledged the data (at once when it
+ *     fits the peer's window), or after T seconds when the peer's window is full; either way
+ *     the peer then reads every byte and EOF
  *   - write after the peer closed: EPIPE and one SIGPIPE (a handler counts it); MSG_NOSIGNAL
  *     gives EPIPE without the signal
  *   - closing a listener resets the connections it had not accepted yet
@@ -170,6 +173,85 @@ static void test_resets(void)
 	m = read(s, buf, sizeof(buf));
 	e = errno;
 	CHECK("close_with_unread_data_resets_peer", p == 1 && m == -1 && e == ECONNRESET, "poll=%d m=%ld errno=%d", p, m, e);
+	close(s);
+}
+
+#define LINGER_CHUNK 4096
+#define LINGER_FILL_MAX (64 << 20)              /* a full window: well under this on either kernel */
+
+/* Reads everything s gets until EOF, checking the pattern (byte i is i % 251); -1 on a mismatch. */
+static long drain_pattern(int s)
+{
+	static char buf[65536];
+	long total = 0, r;
+	while ((r = read(s, buf, sizeof(buf))) > 0) {
+		for (long i = 0; i < r; i++)
+			if (buf[i] != (char)((total + i) % 251))
+				return -1;
+		total += r;
+	}
+	return r < 0 ? -1 : total;
+}
+
+static long write_pattern(int c, long from, long n)
+{
+	static char buf[LINGER_CHUNK];
+	long done = 0;
+	while (done < n) {
+		long k = n - done < LINGER_CHUNK ? n - done : LINGER_CHUNK;
+		for (long i = 0; i < k; i++)
+			buf[i] = (char)((from + done + i) % 251);
+		long w = write(c, buf, k);
+		if (w <= 0)
+			break;
+		done += w;
+	}
+	return done;
+}
+
+static void test_linger_timeout(void)
+{
+	int c, s;
+	struct linger lg = { 1, 5 };
+	/* the data fits the peer's window: acknowledged at once, close returns long before 5 s */
+	if (tcp_pair(&c, &s) < 0) {
+		FAIL("linger_pair", "errno=%d", errno);
+		return;
+	}
+	int r = setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	long w = write_pattern(c, 0, 65536);
+	long t0 = now_ms();
+	int cr = close(c);
+	long dt = now_ms() - t0;
+	long got = drain_pattern(s);
+	CHECK("linger_close_returns_when_acked", r == 0 && w == 65536 && cr == 0 && dt < 2000 && got == 65536,
+	      "r=%d w=%ld close=%d %ld ms got=%ld", r, w, cr, dt, got);
+	close(s);
+
+	/* the peer reads nothing and its window is full: close waits the whole timeout, then the
+	 * data still arrives once the peer reads */
+	if (tcp_pair(&c, &s) < 0) {
+		FAIL("linger_full_pair", "errno=%d", errno);
+		return;
+	}
+	lg.l_linger = 1;
+	r = setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	fcntl(c, F_SETFL, fcntl(c, F_GETFL) | O_NONBLOCK);      /* fill until EAGAIN; lingering still applies */
+	long filled = 0;
+	for (;;) {
+		w = write_pattern(c, filled, LINGER_CHUNK);
+		filled += w;
+		if (w < LINGER_CHUNK || filled > LINGER_FILL_MAX)
+			break;
+	}
+	int e = errno;
+	t0 = now_ms();
+	cr = close(c);
+	dt = now_ms() - t0;
+	got = drain_pattern(s);
+	CHECK("linger_close_waits_for_the_timeout", r == 0 && e == EAGAIN && cr == 0 && dt >= 900 && dt < 4000,
+	      "r=%d errno=%d filled=%ld close=%d %ld ms", r, e, filled, cr, dt);
+	CHECK("linger_timeout_data_still_delivered", got == filled, "got=%ld filled=%ld", got, filled);
 	close(s);
 }
 
@@ -474,6 +556,7 @@ int main(void)
 	test_shutdown();
 	test_close_delivers();
 	test_resets();
+	test_linger_timeout();
 	test_epipe();
 	test_listener_close_resets_pending();
 	test_nonblocking_connect();
