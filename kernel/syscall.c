@@ -115,7 +115,7 @@ static const syscall_fn table[SYSCALL_MAX] = {
 	S(198, sys_socket), S(199, sys_socketpair), S(200, sys_bind), S(201, sys_listen), S(202, sys_accept),
 	S(203, sys_connect), S(204, sys_getsockname), S(205, sys_getpeername), S(206, sys_sendto),
 	S(207, sys_recvfrom), S(208, sys_setsockopt), S(209, sys_getsockopt), S(210, sys_shutdown),
-	S(211, sys_sendmsg), S(212, sys_recvmsg), S(242, sys_accept4),
+	S(211, sys_sendmsg), S(212, sys_recvmsg), S(242, sys_accept4), S(243, sys_recvmmsg), S(269, sys_sendmmsg),
 	S(SYS_ember_netstat, sys_ember_netstat),      /* Ember's own: net/netstat_abi.h */
 };
 

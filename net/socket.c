@@ -59,6 +59,15 @@ struct msghdr_k {
 	int32_t pad1;
 };
 
+/* struct mmsghdr (64-bit) */
+struct mmsghdr_k {
+	struct msghdr_k hdr;
+	uint32_t len;                /* bytes sent or received for this message */
+	uint32_t pad;
+};
+#define MMSGHDR_SIZE sizeof(struct mmsghdr_k)
+_Static_assert(sizeof(struct mmsghdr_k) == 64, "struct mmsghdr is 64 bytes on riscv64");
+
 /* ---- uio ---- */
 
 static long uio_move(struct uio *u, void *kbuf, size_t n, bool out)
@@ -706,6 +715,50 @@ out:
 
 long sys_sendmsg(int fd, uintptr_t umsg, int flags) { return msg_call(fd, umsg, flags, true); }
 long sys_recvmsg(int fd, uintptr_t umsg, int flags) { return msg_call(fd, umsg, flags, false); }
+
+/* sendmmsg/recvmmsg: msg_call on each struct mmsghdr (a msghdr and its msg_len), up to IOV_MAX of
+ * them. Returns how many went through; an error on the first is returned, a later one ends the
+ * batch (Linux keeps it as the socket's pending error for recvmmsg; Ember drops it). recvmmsg:
+ * MSG_WAITFORONE makes every receive after the first non-blocking; the timeout is looked at after
+ * each datagram, as on Linux. */
+static long mmsg_call(int fd, uintptr_t uvec, unsigned vlen, int flags, bool send, const struct poll_timeout *to)
+{
+	bool wait_one = !send && (flags & MSG_WAITFORONE);
+	flags &= ~MSG_WAITFORONE;
+	vlen = MIN(vlen, (unsigned)IOV_MAX);
+	long done = 0;
+	for (unsigned i = 0; i < vlen; i++) {
+		uintptr_t m = uvec + (uintptr_t)i * MMSGHDR_SIZE;
+		long r = msg_call(fd, m, flags, send);
+		uint32_t len = (uint32_t)r;
+		if (r >= 0 && copy_to_user(m + offsetof(struct mmsghdr_k, len), &len, sizeof(len)))
+			r = -EFAULT;
+		if (r < 0)
+			return done ? done : r;
+		done++;
+		if (wait_one)
+			flags |= MSG_DONTWAIT;
+		if (to && poll_timed_out(to))
+			break;
+	}
+	return done;
+}
+
+long sys_sendmmsg(int fd, uintptr_t uvec, unsigned vlen, int flags)
+{
+	return mmsg_call(fd, uvec, vlen, flags, true, NULL);
+}
+
+long sys_recvmmsg(int fd, uintptr_t uvec, unsigned vlen, int flags, uintptr_t utimeout)
+{
+	struct poll_timeout to;
+	if (utimeout) {
+		int e = poll_timeout_from_user(utimeout, &to);
+		if (e < 0)
+			return e;
+	}
+	return mmsg_call(fd, uvec, vlen, flags, false, utimeout ? &to : NULL);
+}
 
 long sys_shutdown(int fd, int how)
 {

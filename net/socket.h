@@ -110,6 +110,7 @@
 #define MSG_EOR 0x80
 #define MSG_WAITALL 0x100
 #define MSG_NOSIGNAL 0x4000
+#define MSG_WAITFORONE 0x10000
 #define MSG_MORE 0x8000
 #define MSG_CMSG_CLOEXEC 0x40000000
 
@@ -281,5 +282,7 @@ long sys_getsockopt(int fd, int level, int name, uintptr_t uval, uintptr_t ulen)
 long sys_shutdown(int fd, int how);
 long sys_sendmsg(int fd, uintptr_t umsg, int flags);
 long sys_recvmsg(int fd, uintptr_t umsg, int flags);
+long sys_sendmmsg(int fd, uintptr_t uvec, unsigned vlen, int flags);
+long sys_recvmmsg(int fd, uintptr_t uvec, unsigned vlen, int flags, uintptr_t utimeout);
 
 #endif
