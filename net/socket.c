@@ -30,6 +30,7 @@
 #include "kernel/timer.h"
 #include "kernel/uaccess.h"
 #include "kernel/fs/fs.h"
+#include "kernel/syscall.h"
 #include "lwip/err.h"
 
 #define SOCK_OPT_MAX 256             /* largest option value copied in or out (TCP_INFO is 232) */
@@ -436,16 +437,25 @@ static const struct sock_ops *socket_lookup(int family, int type, int *protocol,
 	return NULL;
 }
 
-static long socket_create(int family, int type_arg, int protocol, struct socket **out)
+/* Linux's checks of socket()'s and socketpair()'s family and type: 0 or -errno. */
+static long check_family_type(int family, int type_arg)
 {
 	int type = type_arg & SOCK_TYPE_MASK;
 	if (type_arg & ~(SOCK_TYPE_MASK | SOCK_NONBLOCK | SOCK_CLOEXEC))
 		return -EINVAL;
-	if (family < 0 || family >= 46)             /* AF_MAX */
+	if (family < 0 || family >= AF_MAX_K)
 		return -EAFNOSUPPORT;
-	if (type < SOCK_STREAM || type > 10 || type == 4 || (type > 6 && type != 10))
+	if (type >= SOCK_MAX_K)                     /* below it the family decides: ESOCKTNOSUPPORT */
 		return -EINVAL;
-	long err = 0;
+	return 0;
+}
+
+static long socket_create(int family, int type_arg, int protocol, struct socket **out)
+{
+	int type = type_arg & SOCK_TYPE_MASK;
+	long err = check_family_type(family, type_arg);
+	if (err < 0)
+		return err;
 	const struct sock_ops *ops = socket_lookup(family, type, &protocol, &err);
 	if (!ops)
 		return err;
@@ -470,11 +480,38 @@ long sys_socket(int family, int type, int protocol)
 	return r < 0 ? r : sock_install(s, type);
 }
 
-long sys_socketpair(int family, int type, int protocol, uintptr_t usv)
+/* AF_UNIX pairs only (net/sock_unix.c); AF_INET has none (Linux: EOPNOTSUPP). */
+long sys_socketpair(int family, int type_arg, int protocol, uintptr_t usv)
 {
-	(void)type; (void)protocol; (void)usv;
-	/* AF_UNIX is not implemented; AF_INET has no socket pairs (Linux: EOPNOTSUPP) */
-	return family == AF_INET ? -EOPNOTSUPP : -EAFNOSUPPORT;
+	long err = check_family_type(family, type_arg);
+	if (err < 0)
+		return err;
+	if (family != AF_UNIX)
+		return family == AF_INET ? -EOPNOTSUPP : -EAFNOSUPPORT;
+	if (!access_ok(usv, 2 * sizeof(int)))
+		return -EFAULT;
+	struct socket *sv[2];
+	err = unix_socketpair(type_arg & SOCK_TYPE_MASK, protocol, sv);
+	if (err < 0)
+		return err;
+	int fd[2];
+	fd[0] = sock_install(sv[0], type_arg);           /* on failure it released sv[0] */
+	if (fd[0] < 0) {
+		sv[1]->ops->release(sv[1]);
+		sock_free(sv[1]);
+		return fd[0];
+	}
+	fd[1] = sock_install(sv[1], type_arg);
+	if (fd[1] < 0) {
+		sys_close(fd[0]);
+		return fd[1];
+	}
+	if (copy_to_user(usv, fd, sizeof(fd))) {
+		sys_close(fd[0]);
+		sys_close(fd[1]);
+		return -EFAULT;
+	}
+	return 0;
 }
 
 /* Copy a sockaddr in: -EINVAL for a bad length, -EFAULT. */
@@ -893,6 +930,8 @@ static int sol_socket_get(struct socket *s, int name, void *val, int *len)
 		break;
 	}
 	case SO_RCVLOWAT: case SO_SNDLOWAT: v = 1; break;
+	case SO_PEERCRED:
+		return s->ops->getsockopt ? s->ops->getsockopt(s, SOL_SOCKET, name, val, len) : -ENOPROTOOPT;
 	case SO_DEBUG: case SO_DONTROUTE: case SO_OOBINLINE: case SO_NO_CHECK: case SO_PRIORITY:
 	case SO_REUSEPORT:
 		v = 0;

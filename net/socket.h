@@ -6,6 +6,7 @@
  *   net/sock_udp.c     AF_INET SOCK_DGRAM         (lwIP raw UDP)
  *   net/sock_raw.c     AF_INET SOCK_RAW / SOCK_DGRAM with IPPROTO_ICMP (ping sockets)
  *   net/sock_packet.c  AF_PACKET SOCK_RAW / SOCK_DGRAM (frames of one interface or all)
+ *   net/sock_unix.c    AF_UNIX socket pairs (socketpair only: no paths)
  *
  * A socket is an open file (anon_file_new(S_IFSOCK)) whose priv is the struct socket. The file's
  * last reference runs sock_ops.release, which detaches the protocol state from lwIP (entering its
@@ -37,12 +38,14 @@
 #define AF_INET 2
 #define AF_INET6 10
 #define AF_PACKET 17
+#define AF_MAX_K 46                  /* families run 0 .. AF_MAX - 1 */
 
 #define SOCK_STREAM 1
 #define SOCK_DGRAM 2
 #define SOCK_RAW 3
 #define SOCK_SEQPACKET 5
 #define SOCK_TYPE_MASK 0xf
+#define SOCK_MAX_K 11                /* types run 0 .. SOCK_MAX - 1 */
 #define SOCK_NONBLOCK 04000          /* O_NONBLOCK */
 #define SOCK_CLOEXEC 02000000        /* O_CLOEXEC */
 
@@ -71,6 +74,7 @@
 #define SO_NO_CHECK 11
 #define SO_PRIORITY 12
 #define SO_LINGER 13
+#define SO_PEERCRED 17
 #define SO_REUSEPORT 15
 #define SO_RCVLOWAT 18
 #define SO_SNDLOWAT 19
@@ -253,6 +257,9 @@ void sockaddr_in_set(struct sockaddr_k *a, int *len, uint32_t addr, uint16_t por
 
 /* The protocols (their files) */
 extern const struct sock_ops tcp_sock_ops, udp_sock_ops, icmp_sock_ops, packet_sock_ops;
+/* net/sock_unix.c: a connected AF_UNIX pair of the type (SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET;
+ * SOCK_RAW is SOCK_DGRAM), sockets without files yet. -EPROTONOSUPPORT, -ESOCKTNOSUPPORT, -ENOMEM. */
+int unix_socketpair(int type, int protocol, struct socket *sv[2]);
 
 /* lwIP err_t -> positive Linux errno */
 int lwip_to_errno(int err);
