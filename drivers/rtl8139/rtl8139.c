@@ -1,7 +1,7 @@
 /*
- * Realtek RTL8139 (QEMU `-device rtl8139`) driver, in the chip's original ("C mode") ring
- * interface; C+ mode is never entered (writing its command register would turn TSD writes into
- * something else on QEMU's model).
+ * Realtek RTL8139 (QEMU `-device rtl8139`) driver: receive through the chip's original ("C mode")
+ * ring, transmit through C+ mode descriptors (the RTL8139C+'s, which QEMU models), for their
+ * large-send offload.
  *
  * Theory of operation. Receive: the chip writes every accepted packet into one contiguous ring
  * buffer (RBSTART) as a byte stream: a 4-byte header (status, length including the 4-byte CRC),
@@ -10,15 +10,22 @@
  * is 64 KiB, where the chip always wraps a packet around to offset 0 (the WRAP bit is ignored),
  * so a frame may come in two pieces; rtl_rx_frame() joins them in a bounce buffer. The ring gets
  * 64 KiB + 16 bytes plus slack (a 128 KiB block) and must lie below 4 GiB: the chip's DMA
- * addresses are 32 bits. Transmit: four slots, each a fixed 2 KiB buffer (TSAD) and a status
- * register (TSD). Writing the length into TSD with OWN clear starts the slot; the chip sets OWN
- * when it has the data and TOK when it is on the wire. The chip serves the slots strictly in turn,
- * so the driver fills them in turn. Interrupt status (ISR) bits are cleared by writing 1s.
+ * addresses are 32 bits. Interrupt status (ISR) bits are cleared by writing 1s.
+ *
+ * Transmit (C+ mode, enabled by CPCMD's C+ transmit bit alone, so receive stays as above): a ring
+ * of 64 descriptors (TNPDS), each with its own 2 KiB buffer. A frame is copied into the buffers of
+ * one or more descriptors (FS on the first, LS on the last), handed over by setting OWN (the first
+ * descriptor last) and announced by a TPPOLL write; the chip clears OWN in each descriptor it has
+ * read and raises TOK once per batch. TSO (NETDEV_F_TSO): a TCP frame longer than the MTU goes out
+ * with LGSEN and the MSS in its first descriptor, and the chip cuts it into MTU-sized segments,
+ * computing their IP and TCP checksums. Two things of C+ mode to respect: a reset leaves it (open
+ * enters it again after every reset), and any CR write with TE set sends the chip back to
+ * descriptor 0, so the driver's ring restarts there too (tx_restart).
  *
  * Receive is NAPI-like (net/netdev.h): the interrupt handler acknowledges ISR, masks the PLIC
- * source and schedules the poll on its CPU. Poll reclaims finished transmit slots, then walks the
- * ring from the read offset up to CBR (re-read when reached), up to `budget` packets, handing good
- * frames to netdev_rx and advancing CAPR after each packet (which also lets the chip deliver
+ * source and schedules the poll on its CPU. Poll reclaims finished transmit descriptors, then walks
+ * the ring from the read offset up to CBR (re-read when reached), up to `budget` packets, handing
+ * good frames to netdev_rx and advancing CAPR after each packet (which also lets the chip deliver
  * packets it had to hold back). When it runs dry it unmasks the source, acknowledges the receive
  * and transmit bits that came in meanwhile and checks once more: a packet seen then keeps the
  * device in polling mode, one that lands later raises the line afresh and interrupts. (Unmask
@@ -32,16 +39,19 @@
  * counter (MPC) is not reported as drops: QEMU's model bumps it when a packet does not fit the
  * free space and then holds the packet back and delivers it after the next CAPR write, so on
  * QEMU it counts retries, not losses (measured: 8 "missed" in 10,000 frames, all delivered).
+ * Transmit descriptors written back with the error summary bit count in tx_errors.
  *
- * Transmit: start_xmit reclaims finished slots, copies the frame into the next slot's buffer and
- * writes its TSD. With all four slots busy it returns NETDEV_TX_BUSY after enabling the TOK/TER
- * interrupts; the poll they schedule reclaims, calls netdev_tx_wake and masks them again.
+ * Transmit flow: start_xmit reclaims finished descriptors, fills the frame's descriptors and
+ * polls. Without room for a whole frame (RTL_TX_FRAME_MAX descriptors at most) it returns
+ * NETDEV_TX_BUSY after enabling the TOK/TER interrupts; the poll they schedule reclaims, calls
+ * netdev_tx_wake and masks them again.
  *
  * Locks and contexts:
  *   - Receive state (rx_off, the bounce buffer) belongs to poll, which the netdev core never runs
  *     twice at once for a device; open sets it before interrupts are enabled. No lock.
- *   - tx_lock guards the transmit slots (txq, buffers, tx_stopped) and IMR, which both start_xmit
- *     (any thread, any CPU) and poll modify. Never held across netdev_tx_wake.
+ *   - tx_lock guards the transmit ring (txq, descriptors, buffers, tx_stopped) and IMR, which both
+ *     start_xmit (any thread, any CPU) and poll modify, and every CR write once the device is
+ *     open (a CR write with TE restarts the transmit ring). Never held across netdev_tx_wake.
  *   - The interrupt handler runs on whichever hart the IRQ is routed to; it only reads and
  *     acknowledges ISR (a write-1-to-clear register: no read-modify-write) and reads BMSR.
  */
@@ -63,7 +73,10 @@
 #define RTL_RX_RBLEN     3                                  /* 8 KiB << 3 = 64 KiB */
 #define RTL_RX_RING_SIZE (RTL_RX_RING_MIN << RTL_RX_RBLEN)
 #define RTL_RX_ALLOC     (2 * RTL_RX_RING_SIZE)             /* ring + 16 + slack, a power of 2 */
-#define RTL_TX_BUF_SIZE  2048
+#define RTL_TX_BUF_SIZE  2048                               /* per transmit descriptor */
+#define RTL_TX_FRAME_MAX ((ETH_HLEN + NETDEV_TSO_MAX + RTL_TX_BUF_SIZE - 1) / RTL_TX_BUF_SIZE)
+					     /* descriptors a frame may need (a TSO frame) */
+#define RTL_TX_RING_ALIGN 256                               /* the datasheet's ring alignment */
 #define RTL_DMA_LIMIT    (1ULL << 32)
 #define RTL_RESET_TIMEOUT_NS (10 * NSEC_PER_MSEC)
 
@@ -85,8 +98,9 @@ struct rtl8139 {
 
 	/* transmit: tx_lock */
 	struct spinlock tx_lock;
-	uint8_t *tx_bufs;                    /* RTL_NUM_TX * RTL_TX_BUF_SIZE */
-	struct rtl_txq txq;
+	struct rtl_cp_desc *tx_ring;         /* RTL_CP_TX_RING descriptors, in their own page */
+	uint8_t *tx_bufs;                    /* RTL_CP_TX_RING * RTL_TX_BUF_SIZE */
+	struct rtl_cp_txq txq;
 	bool tx_stopped;
 	uint16_t imr;                        /* the value last written to IMR */
 };
@@ -125,23 +139,14 @@ static void set_imr_locked(struct rtl8139 *r, uint16_t imr)
 	wr16(r, RTL_IMR, imr);
 }
 
-/* Retire finished slots; returns true if a stopped sender should be woken. tx_lock held. */
+/* Reclaim finished descriptors; returns true if a stopped sender should be woken. tx_lock held. */
 static bool tx_reclaim_locked(struct rtl8139 *r)
 {
-	while (r->txq.inflight) {
-		unsigned i = r->txq.tail;
-		uint32_t tsd = rd32(r, RTL_TSD0 + 4 * i);
-		enum rtl_tx_state s = rtl_tx_state(tsd);
-		if (s == RTL_TX_PENDING)
-			break;
-		if (s == RTL_TX_DONE_ERR) {
-			NETDEV_STAT_INC(&r->ndev, tx_errors);
-			if (tsd & RTL_TSD_TABT)
-				wr32(r, RTL_TCR, RTL_TCR_VALUE | RTL_TCR_CLRABT);
-		}
-		rtl_tx_retire(&r->txq);
-	}
-	if (r->tx_stopped && !rtl_tx_full(&r->txq)) {
+	unsigned errors = 0;
+	rtl_cp_tx_reclaim(&r->txq, r->tx_ring, &errors);
+	if (errors)
+		NETDEV_STAT_ADD(&r->ndev, tx_errors, errors);
+	if (r->tx_stopped && rtl_cp_tx_space(&r->txq) >= RTL_TX_FRAME_MAX) {
 		r->tx_stopped = false;
 		set_imr_locked(r, r->imr & ~RTL_INT_TX);
 		return true;
@@ -158,28 +163,62 @@ static void tx_clean(struct rtl8139 *r)
 		netdev_tx_wake(&r->ndev);
 }
 
+/* After a CR write with TE the chip starts again at descriptor 0: so does the ring (tx_lock held).
+ * What it had taken is sent; what it had not (OWN still set) is dropped and counted. */
+static void tx_restart_locked(struct rtl8139 *r)
+{
+	unsigned errors = 0;
+	rtl_cp_tx_reclaim(&r->txq, r->tx_ring, &errors);
+	if (r->txq.inflight)
+		NETDEV_STAT_ADD(&r->ndev, tx_dropped, r->txq.inflight);
+	memset(r->tx_ring, 0, RTL_CP_TX_RING * sizeof(struct rtl_cp_desc));
+	rtl_cp_txq_init(&r->txq);
+}
+
+/* Write CR (tx_lock held): with TE, the transmit ring restarts with the chip's. */
+static void write_cr_locked(struct rtl8139 *r, uint8_t cr)
+{
+	wr8(r, RTL_CR, cr);
+	if (cr & RTL_CR_TE)
+		tx_restart_locked(r);
+}
+
 static int rtl_start_xmit(struct net_device *dev, const void *frame, size_t len)
 {
 	struct rtl8139 *r = dev->priv;
-	if (len > RTL_TX_BUF_SIZE || len > RTL_TSD_SIZE_MASK) {   /* netdev_xmit checks: never */
-		NETDEV_STAT_INC(dev, tx_errors);
+	const uint8_t *f = frame;
+	struct netdev_tso_frame t;
+	bool tso = len > ETH_HLEN + dev->mtu && (dev->features & NETDEV_F_TSO) &&
+		   (f[2 * ETH_ALEN] << 8 | f[2 * ETH_ALEN + 1]) == ETH_P_IP;
+	if (tso ? !netdev_tso_frame(dev, f, len, &t) || len > ETH_HLEN + NETDEV_TSO_MAX : len > RTL_TX_BUF_SIZE) {
+		NETDEV_STAT_INC(dev, tx_errors);      /* not a frame the chip can send: dropped, counted */
 		return NETDEV_TX_OK;
 	}
+	unsigned need = (unsigned)((len + RTL_TX_BUF_SIZE - 1) / RTL_TX_BUF_SIZE);
 	spin_lock(&r->tx_lock);
-	if (r->txq.inflight)
+	if (rtl_cp_tx_space(&r->txq) < need)
 		tx_reclaim_locked(r);
-	if (rtl_tx_full(&r->txq)) {
-		/* a slot finishing from here on raises TOK (or TER), which is now enabled */
+	if (rtl_cp_tx_space(&r->txq) < need) {
+		/* a batch finishing from here on raises TOK, which is now enabled */
 		r->tx_stopped = true;
 		set_imr_locked(r, r->imr | RTL_INT_TX);
 		spin_unlock(&r->tx_lock);
 		return NETDEV_TX_BUSY;
 	}
-	unsigned i = rtl_tx_claim(&r->txq);
-	memcpy(r->tx_bufs + (size_t)i * RTL_TX_BUF_SIZE, frame, len);
-	/* OWN clear and the length: the chip starts on this slot (mmio_write32 orders the copy) */
-	wr32(r, RTL_TSD0 + 4 * i, (uint32_t)len | RTL_TX_EARLY_THRESH << RTL_TSD_ERTXTH_SHIFT);
+	unsigned first = r->txq.tail;
+	uint32_t large = tso ? RTL_CP_LGSEN | (t.mss & RTL_CP_MSS_MASK) << RTL_CP_MSS_SHIFT : 0;
+	for (size_t off = 0; off < len; off += RTL_TX_BUF_SIZE) {
+		size_t n = MIN(len - off, (size_t)RTL_TX_BUF_SIZE);
+		uint8_t *buf = r->tx_bufs + (size_t)r->txq.tail * RTL_TX_BUF_SIZE;
+		memcpy(buf, f + off, n);
+		uint32_t flags = (off == 0 ? RTL_CP_FS | large : 0) | (off + n == len ? RTL_CP_LS : 0);
+		rtl_cp_tx_fill(&r->txq, r->tx_ring, va_to_pa(buf), (uint32_t)n, flags);
+	}
+	rtl_cp_tx_give(r->tx_ring, first, need);
+	wr8(r, RTL_TPPOLL, RTL_TPPOLL_NPQ);      /* mmio_write8 orders the descriptors first */
 	spin_unlock(&r->tx_lock);
+	if (tso)
+		NETDEV_STAT_INC(dev, tx_tso);
 	return NETDEV_TX_OK;
 }
 
@@ -198,9 +237,11 @@ static void rx_reset(struct rtl8139 *r, uint32_t hdr)
 {
 	printk("%s: receive ring corrupt (header %#x at offset %#x), resetting the receiver\n",
 	       r->ndev.name, hdr, r->rx_off);
-	wr8(r, RTL_CR, RTL_CR_TE);               /* receiver off, transmitter untouched */
+	spin_lock(&r->tx_lock);
+	write_cr_locked(r, RTL_CR_TE);           /* receiver off, transmitter on */
 	program_rx(r);
-	wr8(r, RTL_CR, RTL_CR_RE | RTL_CR_TE);
+	write_cr_locked(r, RTL_CR_RE | RTL_CR_TE);
+	spin_unlock(&r->tx_lock);
 	wr32(r, RTL_RCR, RTL_RCR_VALUE);         /* also restarts the chip's ring offsets */
 	wr16(r, RTL_CAPR, rtl_capr(0));
 }
@@ -314,14 +355,16 @@ static int rtl_open(struct net_device *dev)
 	wr16(r, RTL_IMR, 0);
 	wr16(r, RTL_ISR, 0xffff);
 	program_rx(r);
+	/* C+ transmit (the reset left C+ mode): its ring, then enable (which starts it at 0) */
+	wr16(r, RTL_CPCMD, RTL_CPCMD_TXENB);
+	uint64_t ring = va_to_pa(r->tx_ring);
+	wr32(r, RTL_TNPDS, (uint32_t)ring);
+	wr32(r, RTL_TNPDS + 4, (uint32_t)(ring >> 32));
 	spin_lock(&r->tx_lock);
-	rtl_txq_init(&r->txq);
 	r->tx_stopped = false;
-	for (unsigned i = 0; i < RTL_NUM_TX; i++)
-		wr32(r, RTL_TSAD0 + 4 * i, (uint32_t)va_to_pa(r->tx_bufs + (size_t)i * RTL_TX_BUF_SIZE));
-	spin_unlock(&r->tx_lock);
 	/* enable first: the configuration registers take effect on an enabled chip */
-	wr8(r, RTL_CR, RTL_CR_RE | RTL_CR_TE);
+	write_cr_locked(r, RTL_CR_RE | RTL_CR_TE);
+	spin_unlock(&r->tx_lock);
 	wr32(r, RTL_RCR, RTL_RCR_VALUE);         /* ring size; restarts the chip's ring offsets */
 	wr32(r, RTL_TCR, RTL_TCR_VALUE);
 	wr16(r, RTL_CAPR, rtl_capr(0));
@@ -340,8 +383,8 @@ static int rtl_stop(struct net_device *dev)
 	struct rtl8139 *r = dev->priv;
 	spin_lock(&r->tx_lock);
 	set_imr_locked(r, 0);
+	write_cr_locked(r, 0);
 	spin_unlock(&r->tx_lock);
-	wr8(r, RTL_CR, 0);
 	wr16(r, RTL_ISR, 0xffff);
 	__atomic_fetch_and(&dev->flags, ~NETDEV_LINK, __ATOMIC_RELAXED);
 	return 0;
@@ -357,7 +400,8 @@ static const struct net_device_ops rtl_ops = {
 static void free_dma(struct rtl8139 *r)
 {
 	free_pages(r->rx_ring, order_for(RTL_RX_ALLOC));
-	free_pages(r->tx_bufs, order_for(RTL_NUM_TX * RTL_TX_BUF_SIZE));
+	free_pages(r->tx_ring, 0);
+	free_pages(r->tx_bufs, order_for(RTL_CP_TX_RING * RTL_TX_BUF_SIZE));
 }
 
 static int rtl_probe(struct pci_dev *pdev)
@@ -381,13 +425,13 @@ static int rtl_probe(struct pci_dev *pdev)
 	r->regs = bar->va;
 	spin_init(&r->tx_lock, "rtl8139-tx");
 	r->rx_ring = alloc_pages(order_for(RTL_RX_ALLOC), PAGE_ZERO);
-	r->tx_bufs = alloc_pages(order_for(RTL_NUM_TX * RTL_TX_BUF_SIZE), 0);
-	if (!r->rx_ring || !r->tx_bufs) {
+	r->tx_ring = alloc_pages(0, PAGE_ZERO);  /* page-aligned: beyond RTL_TX_RING_ALIGN */
+	r->tx_bufs = alloc_pages(order_for(RTL_CP_TX_RING * RTL_TX_BUF_SIZE), 0);
+	if (!r->rx_ring || !r->tx_ring || !r->tx_bufs) {
 		printk("rtl8139 %02x:%02x.%x: out of memory for rings\n", pdev->bus, pdev->slot, pdev->func);
 		goto fail;
 	}
-	if (va_to_pa(r->rx_ring) + RTL_RX_ALLOC > RTL_DMA_LIMIT ||
-	    va_to_pa(r->tx_bufs) + RTL_NUM_TX * RTL_TX_BUF_SIZE > RTL_DMA_LIMIT) {
+	if (va_to_pa(r->rx_ring) + RTL_RX_ALLOC > RTL_DMA_LIMIT) {
 		printk("rtl8139 %02x:%02x.%x: no DMA memory below 4 GiB\n", pdev->bus, pdev->slot, pdev->func);
 		goto fail;
 	}
@@ -397,7 +441,7 @@ static int rtl_probe(struct pci_dev *pdev)
 		dev->mac[i] = rd8(r, RTL_IDR0 + i);
 	dev->mtu = ETH_DATA_LEN;
 	dev->irq = pdev->irq;
-	dev->features = 0;
+	dev->features = NETDEV_F_TSO;
 	dev->driver = "rtl8139";
 	dev->ops = &rtl_ops;
 	dev->priv = r;
@@ -412,9 +456,9 @@ static int rtl_probe(struct pci_dev *pdev)
 	}
 	netdev_set_irq_affinity(dev, dev->irq_cpu);
 	pdev->driver_data = r;
-	printk("%s: rtl8139 at %02x:%02x.%x regs %#llx (%s) irq %d, %u KiB rx ring, %d tx slots\n",
+	printk("%s: rtl8139 at %02x:%02x.%x regs %#llx (%s) irq %d, %u KiB rx ring, %d C+ tx descriptors\n",
 	       dev->name, pdev->bus, pdev->slot, pdev->func, (unsigned long long)bar->cpu,
-	       bar->io ? "io" : "mem", dev->irq, RTL_RX_RING_SIZE / 1024, RTL_NUM_TX);
+	       bar->io ? "io" : "mem", dev->irq, RTL_RX_RING_SIZE / 1024, RTL_CP_TX_RING);
 	return 0;
 fail:
 	free_dma(r);

@@ -2,7 +2,7 @@
  * Realtek RTL8139 (QEMU `-device rtl8139`) registers and bits, from the RTL8139C(L)+ datasheet
  * and programming guide. Only what drivers/rtl8139/ uses. BAR 0 maps the registers in I/O space,
  * BAR 1 the same 256 bytes in memory space; widths are as the names say (8, 16 or 32 bits).
- * Receive-header and TSD bits are in rxring.h.
+ * Receive-header and C+ transmit-descriptor bits are in rxring.h.
  */
 #ifndef DRIVERS_RTL8139_HW_H
 #define DRIVERS_RTL8139_HW_H
@@ -13,8 +13,6 @@
 
 #define RTL_IDR0      0x00    /* MAC address, 6 bytes */
 #define RTL_MAR0      0x08    /* multicast filter, 8 bytes (two 32-bit writes) */
-#define RTL_TSD0      0x10    /* transmit status of slot i at TSD0 + 4i (32) */
-#define RTL_TSAD0     0x20    /* transmit buffer address of slot i at TSAD0 + 4i (32) */
 #define RTL_RBSTART   0x30    /* receive ring physical address (32) */
 #define RTL_CR        0x37    /* command (8) */
 #define RTL_CAPR      0x38    /* current address of packet read, minus 16 (16) */
@@ -27,6 +25,17 @@
 #define RTL_9346CR    0x50    /* EEPROM / configuration-register lock (8) */
 #define RTL_CONFIG1   0x52    /* (8) */
 #define RTL_BMSR      0x64    /* PHY basic mode status (16) */
+#define RTL_TNPDS     0x20    /* C+ mode: normal-priority transmit ring address, low then high (32 each;
+				 C mode's TSAD0/TSAD1) */
+#define RTL_TPPOLL    0xd9    /* C+ mode: transmit poll (8) */
+#define RTL_CPCMD     0xe0    /* C+ command (16; any write puts the chip in C+ mode until a reset,
+				 after which TSD writes no longer transmit) */
+
+/* TPPOLL */
+#define RTL_TPPOLL_NPQ 0x40   /* look at the normal-priority ring */
+
+/* CPCMD */
+#define RTL_CPCMD_TXENB 0x0001  /* C+ transmit; receive stays in C mode without CPlusRxEnb */
 
 /* CR */
 #define RTL_CR_BUFE   0x01    /* receive buffer empty */
@@ -62,7 +71,6 @@
 #define RTL_RX_RING_MIN      8192
 
 /* TCR */
-#define RTL_TCR_CLRABT       0x00000001   /* retransmit after an abort */
 #define RTL_TCR_MXDMA_SHIFT  8
 #define RTL_TCR_MXDMA_1024   6
 #define RTL_TCR_IFG_SHIFT    24
@@ -77,8 +85,5 @@
 
 /* BMSR */
 #define RTL_BMSR_LINK        0x0004
-
-/* TSD: early transmit threshold in 32-byte units (256 bytes, as Linux uses) */
-#define RTL_TX_EARLY_THRESH  (256 / 32)
 
 #endif

@@ -63,32 +63,48 @@ const uint8_t *rtl_rx_frame(const uint8_t *ring, uint32_t size, uint32_t slack, 
 	return bounce;
 }
 
-void rtl_txq_init(struct rtl_txq *q)
+void rtl_cp_txq_init(struct rtl_cp_txq *q)
 {
-	q->head = 0;
 	q->tail = 0;
+	q->clean = 0;
 	q->inflight = 0;
 }
 
-unsigned rtl_tx_claim(struct rtl_txq *q)
+unsigned rtl_cp_tx_fill(struct rtl_cp_txq *q, struct rtl_cp_desc *ring, uint64_t pa, uint32_t len, uint32_t flags)
 {
-	unsigned i = q->head;
-	q->head = (q->head + 1) % RTL_NUM_TX;
+	unsigned i = q->tail;
+	volatile struct rtl_cp_desc *d = &ring[i];
+	d->dw1 = 0;
+	d->addr_lo = (uint32_t)pa;
+	d->addr_hi = (uint32_t)(pa >> 32);
+	d->dw0 = (flags & ~RTL_CP_OWN) | (len & RTL_CP_SIZE_MASK) | (i == RTL_CP_TX_RING - 1 ? RTL_CP_EOR : 0);
+	q->tail = (i + 1) % RTL_CP_TX_RING;
 	q->inflight++;
 	return i;
 }
 
-enum rtl_tx_state rtl_tx_state(uint32_t tsd)
+void rtl_cp_tx_give(struct rtl_cp_desc *ring, unsigned first, unsigned n)
 {
-	if (tsd & (RTL_TSD_TUN | RTL_TSD_TABT))
-		return RTL_TX_DONE_ERR;
-	if ((tsd & (RTL_TSD_OWN | RTL_TSD_TOK)) == (RTL_TSD_OWN | RTL_TSD_TOK))
-		return RTL_TX_DONE_OK;
-	return RTL_TX_PENDING;
+	for (unsigned k = n; k-- > 0;) {
+		volatile struct rtl_cp_desc *d = &ring[(first + k) % RTL_CP_TX_RING];
+		if (k == 0)
+			__atomic_thread_fence(__ATOMIC_RELEASE);   /* the rest of the frame first */
+		d->dw0 |= RTL_CP_OWN;
+	}
 }
 
-void rtl_tx_retire(struct rtl_txq *q)
+unsigned rtl_cp_tx_reclaim(struct rtl_cp_txq *q, struct rtl_cp_desc *ring, unsigned *errors)
 {
-	q->tail = (q->tail + 1) % RTL_NUM_TX;
-	q->inflight--;
+	unsigned n = 0;
+	while (q->inflight) {
+		uint32_t dw0 = ((volatile struct rtl_cp_desc *)&ring[q->clean])->dw0;
+		if (dw0 & RTL_CP_OWN)
+			break;
+		if (dw0 & RTL_CP_TES)
+			(*errors)++;
+		q->clean = (q->clean + 1) % RTL_CP_TX_RING;
+		q->inflight--;
+		n++;
+	}
+	return n;
 }

@@ -1,5 +1,5 @@
 /*
- * RTL8139 receive-ring and transmit-slot bookkeeping, free of MMIO and locks so the host unit
+ * RTL8139 receive-ring and C+ transmit-ring bookkeeping, free of MMIO and locks so the host unit
  * tests (tests/unit/test_rtl8139_ring.c) can drive it against a model of the chip.
  *
  * Receive ring: one physically contiguous buffer of `size` bytes (8, 16, 32 or 64 KiB) that the
@@ -12,9 +12,13 @@
  * rtl_rx_frame() handles both: it returns the frame in place when contiguous in memory, else copies
  * the two pieces into a bounce buffer.
  *
- * Transmit: four slots used strictly round robin (the chip itself walks them in order). The driver
- * owns [tail, head) in flight; a slot is finished when its TSD shows OWN (DMA done) and TOK, or an
- * error (TUN/TABT).
+ * Transmit (C+ mode, RTL8139C+ datasheet "transmit descriptors"): a ring of RTL_CP_TX_RING 16-byte
+ * descriptors (dw0: OWN, EOR, FS, LS, LGSEN, the large-send MSS in bits 16-26, the buffer length
+ * in bits 0-15; dw1: VLAN; then the buffer's address, low and high). A frame is one or more
+ * descriptors from FS to LS; the chip takes those with OWN set, in order from the start of the
+ * ring (EOR marks the last descriptor), and clears OWN in each one it has read. The driver fills
+ * descriptors at tail, hands a frame over by setting OWN on its descriptors (the first one last),
+ * and reclaims from clean while OWN is clear.
  */
 #ifndef DRIVERS_RTL8139_RXRING_H
 #define DRIVERS_RTL8139_RXRING_H
@@ -78,31 +82,39 @@ uint32_t rtl_rx_header(const uint8_t *ring, uint32_t off);
 /* Frame length rule: ETH_ZLEN (60) .. 1514, or 1518 with an 802.1Q tag. */
 bool rtl_frame_len_ok(const uint8_t *frame, uint32_t len);
 
-/* transmit slots */
-#define RTL_NUM_TX         4
-#define RTL_TSD_SIZE_MASK  0x1fff
-#define RTL_TSD_OWN        (1U << 13)   /* DMA to the chip's FIFO finished */
-#define RTL_TSD_TUN        (1U << 14)   /* FIFO underrun */
-#define RTL_TSD_TOK        (1U << 15)   /* transmitted */
-#define RTL_TSD_ERTXTH_SHIFT 16         /* early TX threshold, 32-byte units */
-#define RTL_TSD_TABT       (1U << 30)   /* aborted */
-#define RTL_TSD_CRS        (1U << 31)   /* carrier lost */
+/* C+ transmit ring */
+#define RTL_CP_TX_RING     64           /* descriptors: the chip's maximum */
+#define RTL_CP_OWN         (1U << 31)   /* the chip's to send */
+#define RTL_CP_EOR         (1U << 30)   /* end of ring: the next is descriptor 0 */
+#define RTL_CP_FS          (1U << 29)   /* first descriptor of a frame */
+#define RTL_CP_LS          (1U << 28)   /* last descriptor of a frame */
+#define RTL_CP_LGSEN       (1U << 27)   /* large send: cut the TCP frame into MTU-sized segments */
+#define RTL_CP_MSS_SHIFT   16           /* with LGSEN: the MSS, 11 bits */
+#define RTL_CP_MSS_MASK    0x7ff
+#define RTL_CP_TES         (1U << 23)   /* written back: transmit error summary */
+#define RTL_CP_SIZE_MASK   0xffff
 
-struct rtl_txq {
-	unsigned head;      /* next slot to fill */
-	unsigned tail;      /* oldest slot in flight */
-	unsigned inflight;
+struct rtl_cp_desc {
+	uint32_t dw0, dw1, addr_lo, addr_hi;
 };
 
-enum rtl_tx_state { RTL_TX_PENDING, RTL_TX_DONE_OK, RTL_TX_DONE_ERR };
+struct rtl_cp_txq {
+	unsigned tail;      /* next descriptor to fill */
+	unsigned clean;     /* oldest descriptor not yet reclaimed */
+	unsigned inflight;  /* filled, not yet reclaimed */
+};
 
-void rtl_txq_init(struct rtl_txq *q);
-static inline bool rtl_tx_full(const struct rtl_txq *q) { return q->inflight == RTL_NUM_TX; }
-/* take the next slot (precondition: not full) */
-unsigned rtl_tx_claim(struct rtl_txq *q);
-/* state of a slot from its TSD value */
-enum rtl_tx_state rtl_tx_state(uint32_t tsd);
-/* retire the oldest in-flight slot (precondition: inflight > 0) */
-void rtl_tx_retire(struct rtl_txq *q);
+void rtl_cp_txq_init(struct rtl_cp_txq *q);
+static inline unsigned rtl_cp_tx_space(const struct rtl_cp_txq *q) { return RTL_CP_TX_RING - q->inflight; }
+/* Fill the descriptor at tail with a buffer of len bytes and flags (FS, LS, LGSEN and MSS; never
+ * OWN) and advance tail; EOR is added on the ring's last descriptor. Precondition: space > 0.
+ * Returns the descriptor's index. */
+unsigned rtl_cp_tx_fill(struct rtl_cp_txq *q, struct rtl_cp_desc *ring, uint64_t pa, uint32_t len, uint32_t flags);
+/* Hand the n descriptors filled from index first to the chip: OWN on each, the first one last
+ * (after a fence), so the chip never sees part of a frame. */
+void rtl_cp_tx_give(struct rtl_cp_desc *ring, unsigned first, unsigned n);
+/* Reclaim descriptors from clean while the chip has cleared OWN; adds the ones with TES to
+ * *errors. Returns how many were reclaimed. */
+unsigned rtl_cp_tx_reclaim(struct rtl_cp_txq *q, struct rtl_cp_desc *ring, unsigned *errors);
 
 #endif

@@ -1,5 +1,5 @@
 // unit-sources: drivers/rtl8139/rxring.c
-/* RTL8139 receive-ring arithmetic (CAPR, wrap-around, header checks) and transmit slots, driven
+/* RTL8139 receive-ring arithmetic (CAPR, wrap-around, header checks) and the C+ transmit ring, driven
  * against a model of the chip's ring writer as QEMU's rtl8139.c implements it: free space is
  * (RxBufPtr - RxBufAddr) mod size with RxBufPtr = CAPR + 16; a packet needing
  * ALIGN4(len + 8) >= free space overflows (QEMU keeps it queued and retries after the next CAPR
@@ -222,41 +222,88 @@ TEST(stream_8k_wrap_bit_contiguous) { stream(8192, true, 20000); }
 TEST(stream_32k_wrap_to_start) { stream(32768, false, 20000); }
 TEST(stream_64k) { stream(65536, false, 20000); }
 
-TEST(tx_slots_round_robin)
+/* The C+ transmit ring against a model of QEMU's reader (rtl8139_cplus_transmit): from its own
+ * index it takes descriptors while OWN is set, clears OWN in each, moves to 0 after EOR (or after
+ * 64), and sends a frame when it reads LS. */
+static struct rtl_cp_desc cpring[RTL_CP_TX_RING];
+static unsigned chip_idx, chip_frames, chip_pieces;
+
+static void chip_transmit(void)
 {
-	struct rtl_txq q;
-	rtl_txq_init(&q);
-	for (unsigned i = 0; i < RTL_NUM_TX; i++) {
-		CHECK(!rtl_tx_full(&q));
-		CHECK_EQ(rtl_tx_claim(&q), i);
+	while (cpring[chip_idx].dw0 & RTL_CP_OWN) {
+		uint32_t dw0 = cpring[chip_idx].dw0;
+		chip_pieces++;
+		if (dw0 & RTL_CP_LS)
+			chip_frames++;
+		cpring[chip_idx].dw0 = dw0 & ~RTL_CP_OWN;
+		chip_idx = (dw0 & RTL_CP_EOR) ? 0 : (chip_idx + 1) % RTL_CP_TX_RING;
 	}
-	CHECK(rtl_tx_full(&q));
-	rtl_tx_retire(&q);
-	CHECK_EQ(q.tail, 1);
-	CHECK(!rtl_tx_full(&q));
-	CHECK_EQ(rtl_tx_claim(&q), 0);           /* wraps to slot 0 */
-	CHECK(rtl_tx_full(&q));
-	for (int i = 0; i < 4; i++)
-		rtl_tx_retire(&q);
+}
+
+TEST(cplus_tx_ring_against_chip_model)
+{
+	struct rtl_cp_txq q;
+	memset(cpring, 0, sizeof(cpring));
+	rtl_cp_txq_init(&q);
+	chip_idx = chip_frames = chip_pieces = 0;
+	unsigned errors = 0, frames = 0, pieces = 0;
+	for (unsigned round = 0; round < 5000; round++) {
+		unsigned n = 1 + rnd(9);                     /* a frame of n pieces (a TSO frame: up to 9) */
+		if (rtl_cp_tx_space(&q) < n)
+			rtl_cp_tx_reclaim(&q, cpring, &errors);
+		if (rtl_cp_tx_space(&q) < n) {
+			chip_transmit();
+			CHECK(rtl_cp_tx_reclaim(&q, cpring, &errors) > 0);
+			continue;
+		}
+		unsigned first = q.tail;
+		for (unsigned k = 0; k < n; k++) {
+			uint32_t flags = (k == 0 ? RTL_CP_FS : 0) | (k == n - 1 ? RTL_CP_LS : 0);
+			unsigned idx = rtl_cp_tx_fill(&q, cpring, 0x80000000ULL + 2048ULL * q.tail, 100 + k, flags);
+			CHECK_EQ(idx, (first + k) % RTL_CP_TX_RING);
+			CHECK(!(cpring[idx].dw0 & RTL_CP_OWN));  /* not the chip's until given */
+			CHECK_EQ(!!(cpring[idx].dw0 & RTL_CP_EOR), idx == RTL_CP_TX_RING - 1);
+		}
+		if (rnd(3) == 0) {
+			chip_transmit();                         /* it stops at the frame not yet given */
+			CHECK_EQ(chip_idx, first);
+		}
+		rtl_cp_tx_give(cpring, first, n);
+		frames++;
+		pieces += n;
+		if (rnd(2))
+			chip_transmit();
+	}
+	chip_transmit();
+	rtl_cp_tx_reclaim(&q, cpring, &errors);
 	CHECK_EQ(q.inflight, 0);
-	CHECK_EQ(q.tail, q.head);
-	/* many rounds keep head and tail in step */
-	for (unsigned i = 0; i < 1000; i++) {
-		unsigned k = 1 + rnd(4);
-		for (unsigned j = 0; j < k; j++)
-			rtl_tx_claim(&q);
-		for (unsigned j = 0; j < k; j++)
-			rtl_tx_retire(&q);
-		CHECK_EQ(q.head, q.tail);
-	}
-	/* TSD decoding */
-	CHECK_EQ(rtl_tx_state(100), RTL_TX_PENDING);                      /* OWN clear: DMA pending */
-	CHECK_EQ(rtl_tx_state(100 | RTL_TSD_OWN), RTL_TX_PENDING);        /* in the FIFO, not sent */
-	CHECK_EQ(rtl_tx_state(100 | RTL_TSD_OWN | RTL_TSD_TOK), RTL_TX_DONE_OK);
-	CHECK_EQ(rtl_tx_state(100 | RTL_TSD_OWN | RTL_TSD_TABT), RTL_TX_DONE_ERR);
-	CHECK_EQ(rtl_tx_state(100 | RTL_TSD_TUN), RTL_TX_DONE_ERR);
+	CHECK_EQ(chip_frames, frames);
+	CHECK_EQ(chip_pieces, pieces);
+	CHECK_EQ(chip_idx, q.tail);
+	CHECK_EQ(errors, 0);
+}
+
+TEST(cplus_tx_fields)
+{
+	struct rtl_cp_txq q;
+	memset(cpring, 0, sizeof(cpring));
+	rtl_cp_txq_init(&q);
+	uint32_t flags = RTL_CP_FS | RTL_CP_LS | RTL_CP_LGSEN | 1460u << RTL_CP_MSS_SHIFT;
+	unsigned i = rtl_cp_tx_fill(&q, cpring, 0x123456789aULL, 1514, flags);
+	CHECK_EQ(cpring[i].addr_lo, 0x3456789a);
+	CHECK_EQ(cpring[i].addr_hi, 0x12);
+	CHECK_EQ(cpring[i].dw0 & RTL_CP_SIZE_MASK, 1514);
+	CHECK_EQ((cpring[i].dw0 >> RTL_CP_MSS_SHIFT) & RTL_CP_MSS_MASK, 1460);
+	CHECK(cpring[i].dw0 & RTL_CP_LGSEN);
+	rtl_cp_tx_give(cpring, i, 1);
+	CHECK(cpring[i].dw0 & RTL_CP_OWN);
+	unsigned errors = 0;
+	CHECK_EQ(rtl_cp_tx_reclaim(&q, cpring, &errors), 0);     /* still the chip's */
+	cpring[i].dw0 = (cpring[i].dw0 & ~RTL_CP_OWN) | RTL_CP_TES;
+	CHECK_EQ(rtl_cp_tx_reclaim(&q, cpring, &errors), 1);
+	CHECK_EQ(errors, 1);
 }
 
 UNIT_TESTS(CASE(capr_arithmetic), CASE(header_checks), CASE(frame_extraction_at_the_end),
 	   CASE(stream_8k_wrap_to_start), CASE(stream_8k_wrap_bit_contiguous),
-	   CASE(stream_32k_wrap_to_start), CASE(stream_64k), CASE(tx_slots_round_robin))
+	   CASE(stream_32k_wrap_to_start), CASE(stream_64k), CASE(cplus_tx_ring_against_chip_model), CASE(cplus_tx_fields))
