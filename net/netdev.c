@@ -414,6 +414,16 @@ bool netdev_tso_frame(const struct net_device *dev, const uint8_t *frame, size_t
 	return true;
 }
 
+enum netdev_tx_kind netdev_tx_kind(const struct net_device *dev, const void *frame, size_t len, size_t max_plain,
+				   struct netdev_tso_frame *t)
+{
+	const uint8_t *f = frame;
+	if (len > ETH_HLEN + dev->mtu && (dev->features & NETDEV_F_TSO) &&
+	    be16_at(f + 2 * ETH_ALEN) == ETH_P_IP)
+		return len <= ETH_HLEN + NETDEV_TSO_MAX && netdev_tso_frame(dev, f, len, t) ? NETDEV_TX_TSO : NETDEV_TX_BAD;
+	return len <= max_plain ? NETDEV_TX_PLAIN : NETDEV_TX_BAD;
+}
+
 uint16_t netdev_tso_pseudo_sum(const uint8_t *frame, const struct netdev_tso_frame *t, uint32_t tcp_len)
 {
 	const uint8_t *ip = frame + t->ip_off;

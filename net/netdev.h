@@ -104,6 +104,12 @@ struct netdev_tso_frame {
 	unsigned mss;                /* payload per segment: the MTU less the IP and TCP headers */
 };
 bool netdev_tso_frame(const struct net_device *dev, const uint8_t *frame, size_t len, struct netdev_tso_frame *t);
+/* What a driver's start_xmit has in hand: a frame to send as it is (up to max_plain bytes, the
+ * driver's own limit), a TSO frame (a TSO device, longer than the MTU: the layout in *t), or
+ * neither (to drop and count in tx_errors). */
+enum netdev_tx_kind { NETDEV_TX_PLAIN, NETDEV_TX_TSO, NETDEV_TX_BAD };
+enum netdev_tx_kind netdev_tx_kind(const struct net_device *dev, const void *frame, size_t len, size_t max_plain,
+				   struct netdev_tso_frame *t);
 /* The TCP pseudo-header sum (folded, not inverted) of the frame's addresses and protocol plus
  * tcp_len, which devices expect in the TCP checksum field of a TSO frame: virtio with the whole
  * TCP length, e1000 with 0 (it adds each segment's). */

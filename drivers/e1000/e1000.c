@@ -172,12 +172,12 @@ static int e1000_start_xmit(struct net_device *dev, const void *frame, size_t le
 	struct e1000 *e = dev->priv;
 	const uint8_t *f = frame;
 	struct netdev_tso_frame t;
-	bool tso = len > ETH_HLEN + dev->mtu && (dev->features & NETDEV_F_TSO) &&
-		   (f[2 * ETH_ALEN] << 8 | f[2 * ETH_ALEN + 1]) == ETH_P_IP;
-	if (tso ? !netdev_tso_frame(dev, f, len, &t) || len > ETH_HLEN + NETDEV_TSO_MAX : len > E1000_TX_BUF_SIZE) {
+	enum netdev_tx_kind kind = netdev_tx_kind(dev, f, len, E1000_TX_BUF_SIZE, &t);
+	if (kind == NETDEV_TX_BAD) {
 		NETDEV_STAT_INC(dev, tx_errors);      /* not a frame the chip can send: dropped, counted */
 		return NETDEV_TX_OK;
 	}
+	bool tso = kind == NETDEV_TX_TSO;
 	unsigned need = tso ? 1 + (unsigned)((len + E1000_TX_BUF_SIZE - 1) / E1000_TX_BUF_SIZE) : 1;
 	spin_lock(&e->tx_lock);
 	if (e1000_tx_space(&e->txq) < MAX((unsigned)E1000_TX_LOW, need))

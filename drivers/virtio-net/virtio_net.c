@@ -225,41 +225,34 @@ static void tx_reclaim(struct vnet *vn)
 		netdev_tx_wake(&vn->ndev);
 }
 
-static uint16_t be16_at(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-
-/* Turns hdr into a TSO request for frame (the copy in the transmit buffer, len bytes, longer than
- * the MTU). The TCP checksum field gets the pseudo-header sum over the whole TCP length, which
- * the device adjusts per segment. false if the frame is not one it can cut. */
-static bool tso_prepare(struct vnet *vn, struct virtio_net_hdr *hdr, uint8_t *frame, size_t len)
+/* Turns hdr into a TSO request for frame (the copy in the transmit buffer, len bytes, laid out as
+ * t says). The TCP checksum field gets the pseudo-header sum over the whole TCP length, which the
+ * device adjusts per segment. */
+static void tso_prepare(struct virtio_net_hdr *hdr, uint8_t *frame, size_t len, const struct netdev_tso_frame *t)
 {
-	struct netdev_tso_frame t;
-	if (!netdev_tso_frame(&vn->ndev, frame, len, &t))
-		return false;
-	uint16_t sum = netdev_tso_pseudo_sum(frame, &t, (uint32_t)(len - t.tcp_off));
-	frame[t.tcp_off + TCP_CSUM_OFFSET] = (uint8_t)(sum >> 8);
-	frame[t.tcp_off + TCP_CSUM_OFFSET + 1] = (uint8_t)sum;
+	uint16_t sum = netdev_tso_pseudo_sum(frame, t, (uint32_t)(len - t->tcp_off));
+	frame[t->tcp_off + TCP_CSUM_OFFSET] = (uint8_t)(sum >> 8);
+	frame[t->tcp_off + TCP_CSUM_OFFSET + 1] = (uint8_t)sum;
 	hdr->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	hdr->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
-	hdr->hdr_len = (uint16_t)t.hdr_len;
-	hdr->gso_size = (uint16_t)t.mss;
-	hdr->csum_start = (uint16_t)t.tcp_off;
+	hdr->hdr_len = (uint16_t)t->hdr_len;
+	hdr->gso_size = (uint16_t)t->mss;
+	hdr->csum_start = (uint16_t)t->tcp_off;
 	hdr->csum_offset = TCP_CSUM_OFFSET;
-	return true;
 }
 
 static int vnet_xmit(struct net_device *dev, const void *frame, size_t len)
 {
 	struct vnet *vn = to_vnet(dev);
-	bool tso = len > ETH_HLEN + dev->mtu && (dev->features & NETDEV_F_TSO) &&
-		   be16_at((const uint8_t *)frame + 2 * ETH_ALEN) == ETH_P_IP;
+	struct netdev_tso_frame t;
+	enum netdev_tx_kind kind = netdev_tx_kind(dev, frame, len, VNET_BUF_SIZE - vn->hdr_len, &t);
+	bool tso = kind == NETDEV_TX_TSO;
 	uint8_t *own = NULL;              /* a buffer of its own, for a frame longer than VNET_BUF_SIZE */
-	if (len > VNET_BUF_SIZE - vn->hdr_len) {
-		if (tso && len <= ETH_HLEN + NETDEV_TSO_MAX)
-			own = kmalloc(vn->hdr_len + len);
-		if (!own) {
-			NETDEV_STAT_INC(dev, tx_errors);
-			return NETDEV_TX_OK;      /* dropped, and counted */
-		}
+	if (tso && len > VNET_BUF_SIZE - vn->hdr_len && !(own = kmalloc(vn->hdr_len + len)))
+		kind = NETDEV_TX_BAD;
+	if (kind == NETDEV_TX_BAD) {
+		NETDEV_STAT_INC(dev, tx_errors);
+		return NETDEV_TX_OK;              /* dropped, and counted */
 	}
 	spin_lock(&vn->tx_lock);
 	if (!tx_room(vn))
@@ -282,15 +275,8 @@ static int vnet_xmit(struct net_device *dev, const void *frame, size_t len)
 		buf = vn->tx_free[--vn->tx_nfree];
 	memset(buf, 0, vn->hdr_len);
 	memcpy(buf + vn->hdr_len, frame, len);
-	if (tso && !tso_prepare(vn, (struct virtio_net_hdr *)buf, buf + vn->hdr_len, len)) {
-		if (own)
-			kfree(own);
-		else
-			vn->tx_free[vn->tx_nfree++] = buf;
-		spin_unlock(&vn->tx_lock);
-		NETDEV_STAT_INC(dev, tx_errors);
-		return NETDEV_TX_OK;              /* longer than the MTU and not TCP: dropped, counted */
-	}
+	if (tso)
+		tso_prepare((struct virtio_net_hdr *)buf, buf + vn->hdr_len, len, &t);
 	struct virtq_buf b[2];
 	unsigned n;
 	if (vn->tx_descs == 1) {

@@ -23,16 +23,6 @@
 #include <sys/syscall.h>
 #include "sockutil.h"
 
-static volatile int sigpipes;
-static void on_sigpipe(int sig) { (void)sig; sigpipes++; }
-
-#define EXPECT(name, call, want) do {                                                        \
-	errno = 0;                                                                            \
-	long r_ = (long)(call);                                                               \
-	int e_ = errno;                                                                       \
-	CHECK(name, r_ == -1 && e_ == (want), "returned %ld errno=%d (%s), want errno %d (%s)", r_, e_, \
-	      strerror(e_), want, strerror(want));                                            \
-} while (0)
 
 static bool in_ember;
 
@@ -254,11 +244,7 @@ int main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	in_ember = running_in_ember();
 	start_watchdog(60);
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_sigpipe;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGPIPE, &sa, NULL);
+	count_sigpipes();
 	test_bad_fds();
 	test_efault();
 	test_einval();

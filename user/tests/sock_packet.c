@@ -208,11 +208,6 @@ static void test_errors(int lo)
 {
 	int ps = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_EXPERIMENTAL));
 	struct sockaddr_ll a = ll_addr(999, ETH_P_EXPERIMENTAL);
-#define EXPECT(name, call, want) do {                                                                    \
-	errno = 0;                                                                                       \
-	long r_ = (long)(call);                                                                          \
-	CHECK(name, r_ == -1 && errno == (want), "returned %ld errno=%d, want %d", r_, errno, want);   \
-} while (0)
 	EXPECT("packet_bind_unknown_index_enodev", bind(ps, (struct sockaddr *)&a, sizeof(a)), ENODEV);
 	EXPECT("packet_bind_short_einval", bind(ps, (struct sockaddr *)&a, sizeof(a) - 1), EINVAL);
 	unsigned char frame[64] = { 0 };

@@ -27,8 +27,6 @@
 #include <sys/wait.h>
 #include "sockutil.h"
 
-static volatile int sigpipes;
-static void on_sigpipe(int sig) { (void)sig; sigpipes++; }
 
 static int poll_in(int fd, int ms)
 {
@@ -548,11 +546,7 @@ int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	start_watchdog(120);
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_sigpipe;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGPIPE, &sa, NULL);
+	count_sigpipes();
 	test_shutdown();
 	test_close_delivers();
 	test_resets();

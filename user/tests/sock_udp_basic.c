@@ -52,12 +52,6 @@ static struct sockaddr_in addr_of(const char *ip, uint16_t port)
 	return a;
 }
 
-#define EXPECT(name, call, want) do {                                                                     \
-	errno = 0;                                                                                        \
-	long r_ = (long)(call);                                                                           \
-	int e_ = errno;                                                                                   \
-	CHECK(name, r_ == -1 && e_ == (want), "returned %ld errno=%d (%s), want %d", r_, e_, strerror(e_), want); \
-} while (0)
 
 static void test_sizes_and_errors(void)
 {

@@ -30,15 +30,6 @@
 
 #define BIG (1 << 20)
 
-static volatile int sigpipes;
-static void on_sigpipe(int sig) { (void)sig; sigpipes++; }
-
-#define EXPECT(name, call, want) do {                                                                     \
-	errno = 0;                                                                                        \
-	long r_ = (long)(call);                                                                           \
-	int e_ = errno;                                                                                   \
-	CHECK(name, r_ == -1 && e_ == (want), "returned %ld errno=%d (%s), want %d", r_, e_, strerror(e_), want); \
-} while (0)
 
 static short poll_now(int fd, short events)
 {
@@ -270,11 +261,7 @@ int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	start_watchdog(60);
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_sigpipe;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGPIPE, &sa, NULL);
+	count_sigpipes();
 	test_stream_basics();
 	test_stream_bulk();
 	test_dgram_and_seqpacket();

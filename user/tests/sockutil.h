@@ -75,6 +75,28 @@ static inline void start_watchdog(int sec)
 	pthread_detach(th);
 }
 
+/* A call that must fail with errno want. */
+#define EXPECT(name, call, want) do {                                                                     \
+	errno = 0;                                                                                        \
+	long r_ = (long)(call);                                                                           \
+	int e_ = errno;                                                                                   \
+	CHECK(name, r_ == -1 && e_ == (want), "returned %ld errno=%d (%s), want errno %d (%s)", r_, e_,   \
+	      strerror(e_), want, strerror(want));                                                        \
+} while (0)
+
+/* SIGPIPE counted instead of killing: count_sigpipes() installs the handler; tests reset and read
+ * sigpipes. */
+static volatile int sigpipes __attribute__((unused));
+static inline void on_sigpipe(int sig) { (void)sig; sigpipes++; }
+static inline void count_sigpipes(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigpipe;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
 static inline struct sockaddr_in lo_addr(uint16_t port)
 {
 	struct sockaddr_in a;
