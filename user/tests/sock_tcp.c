@@ -6,6 +6,8 @@
  *     socket(SOCK_NONBLOCK|SOCK_CLOEXEC) seen through fcntl, plain accept inheriting neither
  *   - 4 MiB echo through a forked echo server: every byte checked in place (whole and in order)
  *     plus a checksum of everything sent against everything received
+ *   - 4 flows at once, 8 MiB each from its own process (so from different CPUs and squeues) to
+ *     its own reader thread, uneven write sizes, every byte of each flow checked
  *   - read/write, readv/writev, send/recv, sendto/recvfrom (no address on a stream socket),
  *     sendmsg/recvmsg with scattered buffers
  *   - MSG_PEEK, MSG_DONTWAIT (EAGAIN on a blocking socket), MSG_WAITALL across several writes
@@ -229,6 +231,98 @@ static void test_echo_4mib(void)
 	CHECK("echo_4mib_checksum", sum == sd.sum, "sent sum %#x received sum %#x (%ld ms)", sd.sum, sum, dt);
 	CHECK("echo_server_exit_ok", WIFEXITED(st) && WEXITSTATUS(st) == 0, "status=%#x", st);
 	close(c);
+}
+
+/* ---- parallel flows ---- */
+
+#define FLOWS 4
+#define FLOW_BYTES (8L << 20)
+
+static inline unsigned char flow_byte(int flow, long i) { return pattern(i + 7919L * flow); }
+
+struct flow_reader { int fd, flow; long got, bad_at; };
+
+static void *flow_reader_fn(void *arg)
+{
+	struct flow_reader *fr = arg;
+	static __thread unsigned char buf[CHUNK];
+	long n;
+	fr->bad_at = -1;
+	while ((n = read(fr->fd, buf, sizeof(buf))) > 0) {
+		for (long i = 0; i < n; i++)
+			if (fr->bad_at < 0 && buf[i] != flow_byte(fr->flow, fr->got + i))
+				fr->bad_at = fr->got + i;
+		fr->got += n;
+	}
+	return NULL;
+}
+
+static void flow_sender(uint16_t port, int flow)
+{
+	alarm(60);
+	int c = tcp_connect(port);
+	if (c < 0)
+		_exit(2);
+	unsigned char id = (unsigned char)flow;
+	if (write(c, &id, 1) != 1)                   /* which flow this connection is */
+		_exit(3);
+	static unsigned char buf[CHUNK];
+	for (long off = 0; off < FLOW_BYTES;) {
+		long n = CHUNK - (off / CHUNK % 5) * 3333 - flow * 17;
+		if (n > FLOW_BYTES - off)
+			n = FLOW_BYTES - off;
+		for (long i = 0; i < n; i++)
+			buf[i] = flow_byte(flow, off + i);
+		if (write_full(c, buf, n) != n)
+			_exit(4);
+		off += n;
+	}
+	close(c);
+	_exit(0);
+}
+
+static void test_parallel_flows(void)
+{
+	uint16_t port;
+	int l = tcp_listener(&port, FLOWS);
+	pid_t pids[FLOWS];
+	for (int f = 0; f < FLOWS; f++) {
+		pids[f] = fork();
+		if (pids[f] == 0)
+			flow_sender(port, f);
+	}
+	struct flow_reader fr[FLOWS];
+	pthread_t th[FLOWS];
+	int started = 0;
+	memset(fr, 0, sizeof(fr));
+	for (int k = 0; k < FLOWS; k++) {
+		int s = accept(l, NULL, NULL);
+		unsigned char id = 0xff;
+		if (s < 0 || read_full(s, &id, 1) != 1 || id >= FLOWS || fr[id].fd) {
+			FAIL("parallel_flows_accept", "s=%d id=%d errno=%d", s, id, errno);
+			break;
+		}
+		fr[id] = (struct flow_reader){ .fd = s, .flow = id };
+		start_thread(&th[id], flow_reader_fn, &fr[id]);
+		started++;
+	}
+	close(l);
+	bool ok = started == FLOWS;
+	for (int f = 0; f < FLOWS; f++) {
+		if (fr[f].fd)
+			pthread_join(th[f], NULL);
+		int st = -1;
+		waitpid(pids[f], &st, 0);
+		ok = ok && WIFEXITED(st) && WEXITSTATUS(st) == 0 && fr[f].got == FLOW_BYTES && fr[f].bad_at < 0;
+		if (!ok) {
+			FAIL("parallel_flows_whole_and_in_order", "flow %d: status=%#x got=%ld bad_at=%ld", f, st, fr[f].got,
+			     fr[f].bad_at);
+			break;
+		}
+		close(fr[f].fd);
+	}
+	if (ok)
+		PASS("parallel_flows_whole_and_in_order");
 }
 
 /* ---- the I/O calls ---- */
@@ -515,6 +609,7 @@ int main(void)
 	start_watchdog(120);
 	test_addresses();
 	test_echo_4mib();
+	test_parallel_flows();
 	test_io_calls();
 	test_waitall();
 	test_timeouts();
