@@ -204,7 +204,8 @@ void proc_return_to_user(void)
 		c->fp_owner = t;
 		t->fp_cpu = c->id;
 	}
-	tf->sstatus = (tf->sstatus & ~(SSTATUS_SPP | SSTATUS_FS | SSTATUS_SUM)) | SSTATUS_SPIE | (2UL << 13);
+	/* SUM stays set (arch/riscv/trap.c): it has no effect in U-mode */
+	tf->sstatus = (tf->sstatus & ~(SSTATUS_SPP | SSTATUS_FS)) | SSTATUS_SUM | SSTATUS_SPIE | (2UL << 13);
 	t->user_enter_ns = time_ns();
 	t->stime_ns += t->user_enter_ns - t->kernel_enter_ns;
 	__asm__ volatile("mv sp, %0\n\tj user_return" :: "r"(tf) : "memory");

@@ -1,11 +1,11 @@
 /*
- * User-memory copies. They run with sstatus.SUM set so S-mode may touch user pages. If one faults,
- * trap_kernel sees the faulting pc inside [uaccess_start, uaccess_end): it first tries to resolve
- * the fault like a user fault (lazy or copy-on-write page); if the address is bad it resumes at the
- * caller (sepc = ra) with a0 = -EFAULT and SUM cleared. So these must stay leaf functions that keep
- * ra intact and use no stack.
+ * User-memory copies. S-mode runs with sstatus.SUM set at all times (arch/riscv/trap.c says why),
+ * so these touch user pages directly; they are the only kernel code that does, after access_ok
+ * checked the range. If one faults, trap_kernel sees the faulting pc inside [uaccess_start,
+ * uaccess_end): it first tries to resolve the fault like a user fault (lazy or copy-on-write page);
+ * if the address is bad it resumes at the caller (sepc = ra) with a0 = -EFAULT. So these must stay
+ * leaf functions that keep ra intact and use no stack.
  */
-#define SSTATUS_SUM (1 << 18)
 #define EFAULT 14
 #define ENAMETOOLONG 36
 
@@ -18,8 +18,6 @@ uaccess_start:
  * is (RISC-V allows misaligned loads; QEMU does them directly), then the tail. */
 	.globl __uaccess_copy
 __uaccess_copy:
-	li	t6, SSTATUS_SUM
-	csrs	sstatus, t6
 	li	t1, 16
 	bltu	a2, t1, 2f             /* short: bytes */
 4:	andi	t0, a0, 7              /* align dst */
@@ -59,29 +57,23 @@ __uaccess_copy:
 	addi	a1, a1, 1
 	addi	a2, a2, -1
 	j	2b
-3:	csrc	sstatus, t6
-	li	a0, 0
+3:	li	a0, 0
 	ret
 
 /* long __uaccess_clear(void *dst, size_t n): 0 or -EFAULT */
 	.globl __uaccess_clear
 __uaccess_clear:
-	li	t6, SSTATUS_SUM
-	csrs	sstatus, t6
 1:	beqz	a1, 2f
 	sb	zero, 0(a0)
 	addi	a0, a0, 1
 	addi	a1, a1, -1
 	j	1b
-2:	csrc	sstatus, t6
-	li	a0, 0
+2:	li	a0, 0
 	ret
 
 /* long __uaccess_strncpy(char *dst, const char *usrc, size_t max): length, -EFAULT, -ENAMETOOLONG */
 	.globl __uaccess_strncpy
 __uaccess_strncpy:
-	li	t6, SSTATUS_SUM
-	csrs	sstatus, t6
 	li	t0, 0
 1:	bgeu	t0, a2, 3f
 	add	t1, a1, t0
@@ -91,11 +83,9 @@ __uaccess_strncpy:
 	beqz	t2, 2f
 	addi	t0, t0, 1
 	j	1b
-2:	csrc	sstatus, t6
-	mv	a0, t0
+2:	mv	a0, t0
 	ret
-3:	csrc	sstatus, t6
-	li	a0, -ENAMETOOLONG
+3:	li	a0, -ENAMETOOLONG
 	ret
 
 uaccess_end:
