@@ -18,7 +18,7 @@ PYTEST   ?= pytest-3
 B := build
 ARCHFLAGS := -march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany
 CFLAGS := $(ARCHFLAGS) -std=gnu11 -O2 -g -ffreestanding -nostdlib -fno-common -fno-stack-protector \
-	-fno-pie -fno-omit-frame-pointer -Wall -Wextra -Werror -I. -MMD -MP
+	-fno-pie -fno-omit-frame-pointer -Wall -Wextra -Werror -I. -Iinclude/uapi -MMD -MP
 ASFLAGS := $(ARCHFLAGS) -g -I. -MMD -MP
 LDFLAGS := -nostdlib -static -T arch/riscv/kernel.ld --no-warn-rwx-segments
 
@@ -33,8 +33,8 @@ LWIP_SRCS := $(addprefix $(LWIP)/core/,def.c inet_chksum.c init.c ip.c mem.c mem
 CFLAGS += -Inet/lwip -Inet/lwip/compat -I$(LWIP)/include
 CFLAGS_3P := $(filter-out -Werror -Wextra,$(CFLAGS))
 
-SRCS := $(sort $(wildcard arch/riscv/*.c arch/riscv/*.S kernel/*.c kernel/*/*.c drivers/*/*.c ipc/*/*.c net/*.c \
-	net/lwip/*.c)) $(LWIP_SRCS)
+SRCS := $(sort $(wildcard arch/riscv/*.c arch/riscv/*.S kernel/*.c mm/*.c fs/*.c lib/*.c drivers/*/*.c ipc/*/*.c \
+	net/*.c net/lwip/*.c)) $(LWIP_SRCS)
 QEMU_BASE = $(QEMU) -machine virt -smp $(SMP) -m $(MEM) -bios $(OPENSBI) -nographic
 
 .PHONY: all deps lwip-check run test unit systest bench gdb clean
@@ -86,12 +86,12 @@ $(eval $(call KERNEL_template,-test,-DCONFIG_SELFTEST,$(B)/kernel-test.elf))
 
 # User programs: static Linux riscv64 binaries, packed into a newc initramfs.
 UCC := riscv64-linux-gnu-gcc
-UCFLAGS := -static -O2 -g -Wall -Wno-stringop-overread -Wno-stringop-overflow -Wno-array-bounds
+UCFLAGS := -static -O2 -g -Iinclude/uapi -Wall -Wno-stringop-overread -Wno-stringop-overflow -Wno-array-bounds
 USER_PROGS := $(B)/user/init $(B)/user/hello $(B)/user/cat $(B)/user/flowstat $(B)/user/nettool
 USER_TESTS := $(patsubst user/tests/%.c,$(B)/user/tests/%,$(wildcard user/tests/*.c))
 USER_BENCH := $(patsubst user/bench/%.c,$(B)/user/bench/%,$(wildcard user/bench/*.c))
 
-$(B)/user/%: user/%.c $(wildcard user/tests/*.h user/bench/*.h) net/netstat_abi.h | deps
+$(B)/user/%: user/%.c $(wildcard user/tests/*.h user/bench/*.h) include/uapi/ember/netstat.h | deps
 	@mkdir -p $(dir $@)
 	@echo "  UCC   $<"
 	@$(UCC) $(UCFLAGS) -o $@ $< -pthread

@@ -35,7 +35,7 @@ struct cpu {
 	uint64_t next_tick;          /* timebase value of the next scheduler tick */
 	void *sched;                 /* this CPU's run queue (kernel/sched.c) */
 	void *timers;                /* this CPU's timer queue (kernel/timer.c) */
-	void *page_cache;            /* this CPU's free-page cache (kernel/page.c) */
+	void *page_cache;            /* this CPU's free-page cache (mm/page.c) */
 	struct thread *fp_owner;     /* user thread whose FP registers are live in this hart */
 	struct mm *active_mm;        /* address space satp points at (NULL: kernel only) */
 };

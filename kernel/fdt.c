@@ -16,7 +16,7 @@
  * There are no parent links: fdt_parent rescans from the root (device trees are small).
  */
 #include "kernel/types.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "kernel/fdt.h"
 
 #define FDT_BEGIN_NODE 1

@@ -14,13 +14,13 @@
  */
 #include "kernel/itimer.h"
 #include "kernel/errno.h"
-#include "kernel/kmalloc.h"
+#include "mm/kmalloc.h"
 #include "kernel/proc.h"
 #include "kernel/sched.h"
 #include "kernel/signal.h"
 #include "kernel/timer.h"
-#include "kernel/uaccess.h"
-#include "kernel/fs/sleeplock.h"
+#include "mm/uaccess.h"
+#include "lib/sleeplock.h"
 
 #define ITIMER_REAL 0
 #define ITIMER_PROF 2

@@ -6,9 +6,9 @@
  */
 #include "kernel/platform.h"
 #include "kernel/fdt.h"
-#include "kernel/mm.h"
+#include "mm/mm.h"
 #include "kernel/printk.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 #define IRQ_S_EXTERNAL 9
 

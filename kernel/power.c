@@ -5,7 +5,7 @@
  */
 #include "kernel/power.h"
 #include "kernel/platform.h"
-#include "kernel/mm.h"
+#include "mm/mm.h"
 #include "arch/riscv/riscv.h"
 #include "arch/riscv/sbi.h"
 

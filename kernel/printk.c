@@ -5,7 +5,7 @@
  */
 #include "kernel/printk.h"
 #include "kernel/console.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 #define PRINTK_MAX 512
 

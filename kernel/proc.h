@@ -8,7 +8,7 @@
 #ifndef KERNEL_PROC_H
 #define KERNEL_PROC_H
 #include "kernel/types.h"
-#include "kernel/list.h"
+#include "lib/list.h"
 #include "kernel/wait.h"
 #include "kernel/sched.h"
 

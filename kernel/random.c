@@ -4,7 +4,7 @@
 #include "kernel/cpu.h"
 #include "kernel/errno.h"
 #include "kernel/spinlock.h"
-#include "kernel/uaccess.h"
+#include "mm/uaccess.h"
 #include "arch/riscv/riscv.h"
 
 #define GRND_NONBLOCK 1

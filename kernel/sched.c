@@ -26,12 +26,12 @@
 #include "kernel/sched.h"
 #include "kernel/spinlock.h"
 #include "kernel/printk.h"
-#include "kernel/string.h"
-#include "kernel/page.h"
-#include "kernel/kmalloc.h"
+#include "lib/string.h"
+#include "mm/page.h"
+#include "mm/kmalloc.h"
 #include "kernel/timer.h"
 #include "kernel/ipi.h"
-#include "kernel/uvm.h"
+#include "mm/uvm.h"
 #include "arch/riscv/riscv.h"
 
 struct runq {

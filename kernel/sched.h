@@ -5,7 +5,7 @@
 #ifndef KERNEL_SCHED_H
 #define KERNEL_SCHED_H
 #include "kernel/types.h"
-#include "kernel/list.h"
+#include "lib/list.h"
 #include "kernel/cpu.h"
 #include "kernel/timerq.h"
 
@@ -45,9 +45,9 @@ struct thread {
 	struct timer sleep_timer;       /* for timed sleeps */
 	/* user-space state (NULL for kernel threads); see kernel/proc.h */
 	struct proc *proc;              /* thread group (process) */
-	struct files *files;            /* fd table, shared with CLONE_FILES (kernel/fs/) */
-	struct fs_ctx *fs;              /* cwd, shared with CLONE_FS (kernel/fs/) */
-	struct mm *mm;                  /* address space, shared with CLONE_VM (kernel/uvm.h) */
+	struct files *files;            /* fd table, shared with CLONE_FILES (fs/) */
+	struct fs_ctx *fs;              /* cwd, shared with CLONE_FS (fs/) */
+	struct mm *mm;                  /* address space, shared with CLONE_VM (mm/uvm.h) */
 	struct list_head thread_node;   /* in proc->threads */
 	uintptr_t clear_child_tid;      /* CLONE_CHILD_CLEARTID / set_tid_address */
 	uintptr_t robust_list;          /* set_robust_list head and length (kernel/futex) */

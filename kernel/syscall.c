@@ -6,17 +6,17 @@
 #include "kernel/syscall.h"
 #include "kernel/cpu.h"
 #include "kernel/errno.h"
-#include "kernel/futex.h"
+#include "ipc/futex/futex.h"
 #include "kernel/itimer.h"
-#include "kernel/poll.h"
+#include "fs/poll.h"
 #include "kernel/proc.h"
 #include "kernel/random.h"
 #include "kernel/sched.h"
 #include "kernel/signal.h"
 #include "kernel/systime.h"
-#include "kernel/uaccess.h"
-#include "kernel/uvm.h"
-#include "kernel/fs/fs.h"
+#include "mm/uaccess.h"
+#include "mm/uvm.h"
+#include "fs/fs.h"
 #include "ipc/shm/shm.h"
 #include "net/socket.h"
 #include "net/netstat.h"
@@ -108,7 +108,7 @@ static const syscall_fn table[SYSCALL_MAX] = {
 	S(233, sys_madvise), S(260, sys_wait4), S(261, sys_prlimit64), S(276, sys_renameat2),
 	S(278, sys_getrandom), S(283, sys_zero), S(291, sys_statx), S(293, sys_enosys),
 	S(435, sys_clone3), S(439, sys_faccessat2),
-	/* readiness: kernel/poll.c, kernel/epoll.c */
+	/* readiness: fs/poll.c, fs/epoll.c */
 	S(20, sys_epoll_create1), S(21, sys_epoll_ctl), S(22, sys_epoll_pwait), S(72, sys_pselect6),
 	S(73, sys_ppoll), S(441, sys_epoll_pwait2),
 	/* sockets: net/socket.c */
@@ -116,7 +116,7 @@ static const syscall_fn table[SYSCALL_MAX] = {
 	S(203, sys_connect), S(204, sys_getsockname), S(205, sys_getpeername), S(206, sys_sendto),
 	S(207, sys_recvfrom), S(208, sys_setsockopt), S(209, sys_getsockopt), S(210, sys_shutdown),
 	S(211, sys_sendmsg), S(212, sys_recvmsg), S(242, sys_accept4), S(243, sys_recvmmsg), S(269, sys_sendmmsg),
-	S(SYS_ember_netstat, sys_ember_netstat),      /* Ember's own: net/netstat_abi.h */
+	S(SYS_ember_netstat, sys_ember_netstat),      /* Ember's own: include/uapi/ember/netstat.h */
 };
 
 long syscall_dispatch(struct trapframe *tf)

@@ -1,7 +1,7 @@
 /*
  * System calls: Linux riscv64 numbers (asm-generic/unistd.h) and signatures. Arguments arrive as
  * unsigned longs from a0..a5; user pointers are plain uintptr_t and must only be touched through
- * kernel/uaccess.h. A handler returns a value >= 0 or -errno. syscall.c holds the table; unknown
+ * mm/uaccess.h. A handler returns a value >= 0 or -errno. syscall.c holds the table; unknown
  * numbers give -ENOSYS.
  */
 #ifndef KERNEL_SYSCALL_H
@@ -15,7 +15,7 @@ long syscall_dispatch(struct trapframe *tf);
 typedef long (*syscall_fn)(unsigned long, unsigned long, unsigned long, unsigned long, unsigned long,
 			   unsigned long);
 
-/* files (kernel/fs/) */
+/* files (fs/) */
 long sys_openat(int dirfd, uintptr_t path, int flags, unsigned mode);
 long sys_close(int fd);
 long sys_read(int fd, uintptr_t buf, size_t n);

@@ -5,7 +5,7 @@
  */
 #ifndef KERNEL_TIMERQ_H
 #define KERNEL_TIMERQ_H
-#include "kernel/list.h"
+#include "lib/list.h"
 
 struct timer {
 	struct list_head node;

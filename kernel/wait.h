@@ -18,7 +18,7 @@
 #ifndef KERNEL_WAIT_H
 #define KERNEL_WAIT_H
 #include "kernel/spinlock.h"
-#include "kernel/list.h"
+#include "lib/list.h"
 #include "kernel/timer.h"
 
 struct thread;

@@ -6,8 +6,8 @@
 #ifndef NET_DRIVERS_H
 #define NET_DRIVERS_H
 
-void virtio_net_mmio_probe_all(void);   /* drivers/virtio-net/virtio_mmio.c */
-void virtio_net_pci_register(void);     /* drivers/virtio-net/virtio_pci.c */
+void virtio_net_mmio_probe_all(void);   /* drivers/virtio/virtio_mmio.c */
+void virtio_net_pci_register(void);     /* drivers/virtio/virtio_pci.c */
 void e1000_register(void);              /* drivers/e1000/ */
 void rtl8139_register(void);            /* drivers/rtl8139/ */
 

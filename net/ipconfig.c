@@ -5,7 +5,7 @@
  */
 #include "net/ipconfig.h"
 #include "kernel/errno.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 #define IP_ARG "ip="
 #define IP_FIELDS 7                  /* client, server, gw, mask, hostname, device, autoconf */

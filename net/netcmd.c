@@ -21,10 +21,10 @@
 #include "net/ipconfig.h"
 #include "drivers/plic/plic.h"
 #include "kernel/errno.h"
-#include "kernel/kmalloc.h"
+#include "mm/kmalloc.h"
 #include "kernel/monitor.h"
 #include "kernel/printk.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "kernel/timer.h"
 
 #define ARPING_TIMEOUT_MS 2000

@@ -59,10 +59,10 @@
 #include "drivers/pci/pci.h"
 #include "drivers/plic/plic.h"
 #include "kernel/errno.h"
-#include "kernel/kmalloc.h"
+#include "mm/kmalloc.h"
 #include "kernel/printk.h"
 #include "kernel/sched.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "kernel/timer.h"
 
 enum { POLL_IDLE, POLL_SCHEDULED, POLL_RUNNING };

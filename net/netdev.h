@@ -56,7 +56,7 @@
 #ifndef NET_NETDEV_H
 #define NET_NETDEV_H
 #include "kernel/types.h"
-#include "kernel/list.h"
+#include "lib/list.h"
 #include "kernel/cpu.h"
 #include "kernel/spinlock.h"
 #include "kernel/wait.h"

@@ -1,6 +1,6 @@
 /*
  * Network observability: /proc/net/dev, /proc/interrupts and /proc/net/squeue (generated at open
- * by proc_create's show callbacks, kernel/fs/fs.h), and the monitor's views of the same counters.
+ * by proc_create's show callbacks, fs/fs.h), and the monitor's views of the same counters.
  *
  * /proc/net/dev and /proc/interrupts follow Linux's layouts (net/core/net-procfs.c and
  * kernel/irq/proc.c, fs/proc/interrupts.c), so tools that parse them work unchanged.
@@ -15,9 +15,9 @@
 #include "kernel/panic.h"
 #include "lwip/stats.h"
 #include "drivers/plic/plic.h"
-#include "kernel/fs/fs.h"
+#include "fs/fs.h"
 #include "kernel/printk.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 #define U(x) ((unsigned long long)(x))
 

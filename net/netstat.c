@@ -1,6 +1,6 @@
 /*
  * ember_netstat: the flow counters as structures, for tools that watch traffic while it runs
- * (DESIGN.md, observability). The records and their meaning are in net/netstat_abi.h; the TCP
+ * (DESIGN.md, observability). The records and their meaning are in include/uapi/ember/netstat.h; the TCP
  * records come from net/sock_tcp.c's list of sockets, the squeue records from net/squeue.c.
  * Records are gathered into a kernel buffer first (under the protocol's list lock, never while
  * copying to user memory), then copied out.
@@ -8,9 +8,9 @@
 #include "net/netstat.h"
 #include "net/squeue.h"
 #include "kernel/errno.h"
-#include "kernel/kmalloc.h"
-#include "kernel/string.h"
-#include "kernel/uaccess.h"
+#include "mm/kmalloc.h"
+#include "lib/string.h"
+#include "mm/uaccess.h"
 
 #define NETSTAT_MAX_RECORDS 4096     /* most records one call returns */
 

@@ -1,8 +1,8 @@
-/* The flow-counter system call (net/netstat.c); the ABI is net/netstat_abi.h. */
+/* The flow-counter system call (net/netstat.c); the ABI is include/uapi/ember/netstat.h. */
 #ifndef NET_NETSTAT_H
 #define NET_NETSTAT_H
 #include "kernel/types.h"
-#include "net/netstat_abi.h"
+#include "ember/netstat.h"
 
 long sys_ember_netstat(int what, uintptr_t ubuf, size_t size);
 /* net/sock_tcp.c: up to max records of TCP sockets; returns how many exist. Thread context. */

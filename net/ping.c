@@ -20,7 +20,7 @@
 #include "lwip/prot/ip4.h"
 #include "kernel/printk.h"
 #include "kernel/sched.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "kernel/timer.h"
 
 #define PING_MAX_COUNT 1000

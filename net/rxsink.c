@@ -16,8 +16,8 @@
  * first and last: a receive-rate measurement that needs no cooperation from the sender.
  */
 #include "net/rxsink.h"
-#include "kernel/kmalloc.h"
-#include "kernel/string.h"
+#include "mm/kmalloc.h"
+#include "lib/string.h"
 #include "kernel/timer.h"
 #include "kernel/errno.h"
 

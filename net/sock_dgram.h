@@ -10,7 +10,7 @@
 #ifndef NET_SOCK_DGRAM_H
 #define NET_SOCK_DGRAM_H
 #include "net/socket.h"
-#include "kernel/list.h"
+#include "lib/list.h"
 
 struct pbuf;
 struct netif;

@@ -18,8 +18,8 @@
 #include "net/socket.h"
 #include "net/stack.h"
 #include "kernel/errno.h"
-#include "kernel/string.h"
-#include "kernel/uaccess.h"
+#include "lib/string.h"
+#include "mm/uaccess.h"
 
 #define SIOCGIFNAME 0x8910
 #define SIOCGIFCONF 0x8912

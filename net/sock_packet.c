@@ -33,8 +33,8 @@
 #include "net/sock_dgram.h"
 #include "net/netdev.h"
 #include "kernel/errno.h"
-#include "kernel/kmalloc.h"
-#include "kernel/string.h"
+#include "mm/kmalloc.h"
+#include "lib/string.h"
 
 #define ARPHRD_ETHER 1
 #define ARPHRD_LOOPBACK 772

@@ -29,14 +29,14 @@
  */
 #include "net/socket.h"
 #include "kernel/errno.h"
-#include "kernel/kmalloc.h"
-#include "kernel/list.h"
-#include "kernel/poll.h"
+#include "mm/kmalloc.h"
+#include "lib/list.h"
+#include "fs/poll.h"
 #include "kernel/proc.h"
 #include "kernel/sched.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "kernel/timer.h"
-#include "kernel/uaccess.h"
+#include "mm/uaccess.h"
 
 #define UNIX_STREAM_CHUNK (64 * 1024)     /* bytes per record of a long stream write */
 #define UNIX_BUF_DEFAULT 212992             /* SO_SNDBUF/SO_RCVBUF as Linux reports them (wmem_default) */

@@ -21,15 +21,15 @@
 #include "net/socket.h"
 #include "net/stack.h"
 #include "kernel/errno.h"
-#include "kernel/kmalloc.h"
-#include "kernel/poll.h"
+#include "mm/kmalloc.h"
+#include "fs/poll.h"
 #include "kernel/proc.h"
 #include "kernel/sched.h"
 #include "kernel/signal.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "kernel/timer.h"
-#include "kernel/uaccess.h"
-#include "kernel/fs/fs.h"
+#include "mm/uaccess.h"
+#include "fs/fs.h"
 #include "kernel/syscall.h"
 #include "lwip/err.h"
 
@@ -197,7 +197,7 @@ int sock_wait(struct socket *s, bool (*cond)(struct socket *s), bool nonblock, u
 			break;
 		}
 		if (drop) {
-			/* sleeplocks are not held across waits for events (kernel/fs/sleeplock.h) */
+			/* sleeplocks are not held across waits for events (lib/sleeplock.h) */
 			sleep_unlock(drop);
 			wait_schedule(timeo_ns ? *deadline : TIMER_NONE);
 			finish_wait(&s->wq, &e);

@@ -29,8 +29,8 @@
 #include "kernel/types.h"
 #include "kernel/spinlock.h"
 #include "kernel/wait.h"
-#include "kernel/fs/sleeplock.h"
-#include "kernel/fs/abi.h"
+#include "lib/sleeplock.h"
+#include "fs/abi.h"
 
 /* ---- Linux ABI constants ---- */
 #define AF_UNSPEC 0

@@ -22,10 +22,10 @@
  * reports how often an squeue was delegated.
  */
 #include "net/stack.h"
-#include "kernel/kmalloc.h"
+#include "mm/kmalloc.h"
 #include "kernel/printk.h"
 #include "kernel/sched.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "kernel/timer.h"
 
 #define DEFAULT_ITEMS 2000

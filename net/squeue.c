@@ -73,7 +73,7 @@
 #include "kernel/printk.h"
 #include "kernel/sched.h"
 #include "kernel/timer.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 #ifndef HOST_TEST
 #include "arch/riscv/riscv.h"
 #endif

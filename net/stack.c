@@ -35,11 +35,11 @@
 #include "lwip/timeouts.h"
 #include "netif/ethernet.h"
 #include "kernel/errno.h"
-#include "kernel/kmalloc.h"
+#include "mm/kmalloc.h"
 #include "kernel/platform.h"
 #include "kernel/printk.h"
 #include "kernel/sched.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "kernel/timer.h"
 
 #define NET_IP_ALIGN 2                 /* 14-byte Ethernet header + 2: the IP header 4-byte aligned */

@@ -25,9 +25,9 @@
 #include "lwip/tcp.h"
 #include "lwip/ip_addr.h"
 #include "kernel/errno.h"
-#include "kernel/kmalloc.h"
+#include "mm/kmalloc.h"
 #include "kernel/printk.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "kernel/timer.h"
 
 #define PATTERN_SIZE 65535             /* tcp_write takes at most 64 KiB - 1 per call */

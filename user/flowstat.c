@@ -1,5 +1,5 @@
 /*
- * flowstat: print Ember's flow counters (the ember_netstat system call, net/netstat_abi.h).
+ * flowstat: print Ember's flow counters (the ember_netstat system call, include/uapi/ember/netstat.h).
  *   flowstat            every TCP socket: addresses, state, squeue CPU, bytes in/out, queues
  *   flowstat -s         the per-CPU squeue counters
  *   flowstat -i MS N    repeat N times, MS milliseconds apart (watch traffic while it runs)
@@ -14,7 +14,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-#include "../net/netstat_abi.h"
+#include "ember/netstat.h"
 
 #define MAX_RECORDS 1024
 

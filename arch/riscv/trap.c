@@ -16,8 +16,8 @@
 #include "kernel/proc.h"
 #include "kernel/signal.h"
 #include "kernel/syscall.h"
-#include "kernel/uaccess.h"
-#include "kernel/uvm.h"
+#include "mm/uaccess.h"
+#include "mm/uvm.h"
 
 #define SEGV_MAPERR 1
 #define SEGV_ACCERR 2

@@ -10,8 +10,8 @@
  */
 #include "arch/riscv/vm.h"
 #include "arch/riscv/riscv.h"
-#include "kernel/mm.h"
-#include "kernel/page.h"
+#include "mm/mm.h"
+#include "mm/page.h"
 #include "kernel/platform.h"
 #include "kernel/printk.h"
 #include "kernel/errno.h"

@@ -28,9 +28,9 @@
 #include "drivers/pci/pci.h"
 #include "kernel/platform.h"
 #include "kernel/fdt.h"
-#include "kernel/mm.h"
+#include "mm/mm.h"
 #include "kernel/printk.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "arch/riscv/riscv.h"
 
 #define PCI_MAX_DEVS 64

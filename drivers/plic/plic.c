@@ -9,10 +9,10 @@
  */
 #include "drivers/plic/plic.h"
 #include "kernel/cpu.h"
-#include "kernel/mm.h"
+#include "mm/mm.h"
 #include "kernel/spinlock.h"
 #include "kernel/printk.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "arch/riscv/riscv.h"
 
 #define PLIC_PRIORITY(irq) (4 * (irq))

@@ -1,6 +1,6 @@
 /* RTL8139 ring bookkeeping (see rxring.h). Pure: no MMIO, no locks; the caller serializes. */
 #include "drivers/rtl8139/rxring.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 #define ETH_MIN_LEN   60       /* ETH_ZLEN */
 #define ETH_MAX_LEN   1514     /* ETH_FRAME_LEN */

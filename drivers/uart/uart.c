@@ -6,7 +6,7 @@
 #include "drivers/uart/uart.h"
 #include "drivers/plic/plic.h"
 #include "kernel/console.h"
-#include "kernel/mm.h"
+#include "mm/mm.h"
 #include "arch/riscv/riscv.h"
 
 #define UART_RBR 0     /* receive buffer (read) */

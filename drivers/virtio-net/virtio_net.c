@@ -43,16 +43,16 @@
  * time per device) and by the interrupt handler, which runs only while the IRQ is unmasked, i.e.
  * never during a poll.
  */
-#include "drivers/virtio-net/virtio.h"
+#include "drivers/virtio/virtio.h"
 #include "drivers/plic/plic.h"
 #include "net/netdev.h"
 #include "kernel/errno.h"
-#include "kernel/kmalloc.h"
-#include "kernel/mm.h"
-#include "kernel/page.h"
+#include "mm/kmalloc.h"
+#include "mm/mm.h"
+#include "mm/page.h"
 #include "kernel/printk.h"
 #include "kernel/spinlock.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 #define VIRTIO_NET_F_CSUM 0
 #define VIRTIO_NET_F_GUEST_CSUM 1

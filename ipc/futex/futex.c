@@ -16,20 +16,20 @@
  * page has been made present and private-writable (copy-on-write broken) and pinned with a
  * reference, so the atomic operation hits the very page the process sees.
  */
-#include "kernel/futex.h"
+#include "ipc/futex/futex.h"
 #include "kernel/cpu.h"
 #include "kernel/errno.h"
-#include "kernel/list.h"
-#include "kernel/mm.h"
-#include "kernel/page.h"
+#include "lib/list.h"
+#include "mm/mm.h"
+#include "mm/page.h"
 #include "kernel/proc.h"
 #include "kernel/sched.h"
 #include "kernel/signal.h"
 #include "kernel/spinlock.h"
 #include "kernel/systime.h"
 #include "kernel/timer.h"
-#include "kernel/uaccess.h"
-#include "kernel/uvm.h"
+#include "mm/uaccess.h"
+#include "mm/uvm.h"
 #include "arch/riscv/riscv.h"
 
 #define FUTEX_BUCKETS 256

@@ -15,17 +15,17 @@
 #include "ipc/shm/shm.h"
 #include "kernel/cpu.h"
 #include "kernel/errno.h"
-#include "kernel/kmalloc.h"
-#include "kernel/mm.h"
-#include "kernel/page.h"
+#include "mm/kmalloc.h"
+#include "mm/mm.h"
+#include "mm/page.h"
 #include "kernel/proc.h"
 #include "kernel/sched.h"
 #include "kernel/spinlock.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "kernel/systime.h"
 #include "kernel/timer.h"
-#include "kernel/uaccess.h"
-#include "kernel/uvm.h"
+#include "mm/uaccess.h"
+#include "mm/uvm.h"
 
 #define IPC_PRIVATE 0
 #define IPC_CREAT 01000

@@ -1,4 +1,4 @@
-/* System V shared memory (ipc/shm/shm.c): the system calls and the hooks kernel/uvm.c calls when a
+/* System V shared memory (ipc/shm/shm.c): the system calls and the hooks mm/uvm.c calls when a
  * VMA that maps a segment is created (fork, split) or destroyed (munmap, exec, exit). */
 #ifndef IPC_SHM_H
 #define IPC_SHM_H

@@ -5,11 +5,11 @@
 #include "lwip/opt.h"
 #include "lwip/sys.h"
 #include "net/squeue.h"
-#include "kernel/kmalloc.h"
+#include "mm/kmalloc.h"
 #include "kernel/printk.h"
 #include "kernel/random.h"
 #include "kernel/spinlock.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "kernel/timer.h"
 
 /* ---- time ---- */

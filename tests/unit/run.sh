@@ -7,7 +7,7 @@ out=${UNIT_OUT:-$top/build/unit}
 mkdir -p "$out"
 export EMBER_DTB=${EMBER_DTB:-$top/build/virt.dtb}
 cc=${HOSTCC:-gcc}
-cflags="-std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-function -DHOST_TEST -I$top -fsanitize=address,undefined -fno-omit-frame-pointer"
+cflags="-std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-function -DHOST_TEST -I$top -I$top/include/uapi -fsanitize=address,undefined -fno-omit-frame-pointer"
 passed=0; failed=0
 for t in "$top"/tests/unit/test_*.c; do
   name=$(basename "$t" .c)

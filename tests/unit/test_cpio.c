@@ -1,6 +1,6 @@
-// unit-sources: kernel/fs/cpio.c
+// unit-sources: fs/cpio.c
 /*
- * newc cpio parsing (kernel/fs/cpio.c): archives written by the host's `cpio -o -H newc` and by
+ * newc cpio parsing (fs/cpio.c): archives written by the host's `cpio -o -H newc` and by
  * hand, then damaged ones: every truncation of a good archive, bad magic, bad hex, names and data
  * running past the end, missing trailers. Each damaged buffer is malloc'd at its exact size so
  * ASan reports any read beyond it.
@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "tests/unit/unit.h"
-#include "kernel/fs/cpio.h"
+#include "fs/cpio.h"
 
 #define MAX_SEEN 32
 #define EINVAL_ 22

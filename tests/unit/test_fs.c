@@ -1,6 +1,6 @@
-// unit-sources: kernel/fs/tmpfs.c kernel/fs/tmpfs_data.c kernel/fs/namei.c kernel/fs/file.c kernel/fs/sleeplock.c kernel/fs/sys_file.c kernel/fs/sys_path.c kernel/fs/pipe.c kernel/fs/dev.c kernel/fs/proc.c kernel/fs/fs_init.c kernel/fs/initramfs.c kernel/fs/cpio.c kernel/page.c kernel/kmalloc.c
+// unit-sources: fs/tmpfs.c fs/tmpfs_data.c fs/namei.c fs/file.c lib/sleeplock.c fs/sys_file.c fs/sys_path.c fs/pipe.c fs/dev.c fs/procfs.c fs/fs_init.c fs/initramfs.c fs/cpio.c mm/page.c mm/kmalloc.c
 /*
- * The file layer (kernel/fs/) through its system calls, on the host: tmpfs over the real page
+ * The file layer (fs/) through its system calls, on the host: tmpfs over the real page
  * allocator and kmalloc on a fake RAM, one fake thread as `current`, and "user memory" that is an
  * arena mapped below USER_TOP, so access_ok passes for it and the copy_*_user stubs turn anything
  * outside it into -EFAULT. Nothing may block (the wait-queue stubs panic if asked to sleep).
@@ -9,17 +9,17 @@
 #include <string.h>
 #include <sys/mman.h>
 #include "tests/unit/unit.h"
-#include "kernel/fs/internal.h"
-#include "kernel/fs/cpio.h"
+#include "fs/internal.h"
+#include "fs/cpio.h"
 #include "kernel/errno.h"
-#include "kernel/kmalloc.h"
+#include "mm/kmalloc.h"
 #include "kernel/printk.h"
-#include "kernel/page.h"
+#include "mm/page.h"
 #include "kernel/sched.h"
 #include "kernel/signal.h"
 #include "kernel/syscall.h"
 #include "kernel/timer.h"
-#include "kernel/uaccess.h"
+#include "mm/uaccess.h"
 
 #define RAM_SIZE  (128UL << 20)
 #define RAM_ALIGN (4UL << 20)
@@ -27,7 +27,7 @@
 #define ARENA_SIZE (64UL << 20)
 #define BAD ((uintptr_t)ARENA_ADDR + ARENA_SIZE + 4096)   /* unmapped "user" address */
 
-/* ---- stubs for what kernel/fs/ uses outside its own files ---- */
+/* ---- stubs for what fs/ uses outside its own files ---- */
 
 static uint64_t fake_ns = 1000000000ULL;
 uint64_t time_ns(void) { return fake_ns += 1000; }

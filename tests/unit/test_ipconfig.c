@@ -1,8 +1,8 @@
-// unit-sources: net/ipconfig.c kernel/string.c
+// unit-sources: net/ipconfig.c lib/string.c
 /* The ip= kernel argument (net/ipconfig.c): Linux's forms, defaults, and malformed input. */
 #include "tests/unit/unit.h"
 #include "net/ipconfig.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 #define A(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
 

@@ -1,10 +1,10 @@
-// unit-sources: kernel/page.c kernel/kmalloc.c
+// unit-sources: mm/page.c mm/kmalloc.c
 /* kmalloc over the page allocator on a fake 16 MiB "RAM". Every case frees all it allocated and
  * calls kmalloc_shrink, so kmalloc holds no pages when the next case sets up fresh RAM. */
 #include <string.h>
 #include "tests/unit/unit.h"
-#include "kernel/kmalloc.h"
-#include "kernel/page.h"
+#include "mm/kmalloc.h"
+#include "mm/page.h"
 
 #define RAM_SIZE  (16UL << 20)
 #define RAM_ALIGN (4UL << 20)

@@ -1,8 +1,8 @@
-// unit-sources: kernel/page.c
+// unit-sources: mm/page.c
 /* Buddy allocator and per-CPU page caches over a fake 16 MiB "RAM" (host memory, PA == VA). */
 #include <string.h>
 #include "tests/unit/unit.h"
-#include "kernel/page.h"
+#include "mm/page.h"
 #include "kernel/cpu.h"
 
 #define RAM_SIZE   (16UL << 20)

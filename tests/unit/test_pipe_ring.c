@@ -1,6 +1,6 @@
 // unit-sources:
 /*
- * The pipe ring's index arithmetic (kernel/fs/pipe_ring.h): used/space, spans that stop at the
+ * The pipe ring's index arithmetic (fs/pipe_ring.h): used/space, spans that stop at the
  * buffer's end, two-piece copies across the wrap, indices that wrap at 2^32, and a randomized
  * producer/consumer run against a reference queue, copying through ring_pieces exactly as
  * pipe.c does.
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <stdint.h>
 #include "tests/unit/unit.h"
-#include "kernel/fs/pipe_ring.h"
+#include "fs/pipe_ring.h"
 
 TEST(empty_and_full)
 {

@@ -1,8 +1,8 @@
-// unit-sources: kernel/string.c
-/* memcpy/memmove/memset (kernel/string.c): every source and destination alignment and the lengths
+// unit-sources: lib/string.c
+/* memcpy/memmove/memset (lib/string.c): every source and destination alignment and the lengths
  * around the 8- and 32-byte steps, against a byte-by-byte reference; bytes around the copy stay. */
 #include "tests/unit/unit.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 #define BUF 256
 

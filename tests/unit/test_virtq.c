@@ -1,11 +1,11 @@
-// unit-sources: drivers/virtio-net/virtq.c
+// unit-sources: drivers/virtio/virtq.c
 /* Host tests of the split-virtqueue bookkeeping: free-running 16-bit indices across the wrap, the
  * descriptor free list, chains, event-suppression flags and a misbehaving device. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "tests/unit/unit.h"
-#include "drivers/virtio-net/virtq.h"
+#include "drivers/virtio/virtq.h"
 
 /* A fake device: consumes avail entries in order and returns them in the used ring. */
 struct fakedev {

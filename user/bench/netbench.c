@@ -60,7 +60,7 @@
 #include <unistd.h>
 #include <sys/syscall.h>
 #include "bench.h"
-#include "../../net/netstat_abi.h"
+#include "ember/netstat.h"
 
 #define STREAM_BUF (128 << 10)      /* iperf3's default TCP block */
 #define RR_SIZE 64

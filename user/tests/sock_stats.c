@@ -1,5 +1,5 @@
 /*
- * The flow-counter system call (ember_netstat, net/netstat_abi.h), read while traffic runs:
+ * The flow-counter system call (ember_netstat, include/uapi/ember/netstat.h), read while traffic runs:
  *   - an 8 MiB transfer over 127.0.0.1 arrives whole (checked on both kernels);
  *   - Ember: during the transfer the sender's record shows its ports, ESTABLISHED, a CPU below
  *     the squeue count and bytes_out growing between two reads; afterwards the receiver's
@@ -11,7 +11,7 @@
 #include "sockutil.h"
 #include <stdio.h>
 #include <sys/syscall.h>
-#include "../../net/netstat_abi.h"
+#include "ember/netstat.h"
 
 #define TOTAL (8L << 20)
 #define CHUNK 65536

@@ -1,0 +1,115 @@
+/*
+ * /proc: ordinary tmpfs directories holding two kinds of special inodes.
+ *   - /proc/self/exe, a symlink whose target is computed on every lookup (current_exe()), so it
+ *     names the executable of whoever asks.
+ *   - generated files (proc_create): a show() callback fills a buffer when the file is opened;
+ *     reads and seeks then walk that snapshot, so a reader sees one consistent picture.
+ * Nothing here is locked beyond what tmpfs does: a snapshot belongs to its open file.
+ */
+#include "fs/internal.h"
+#include "kernel/errno.h"
+#include "mm/kmalloc.h"
+#include "lib/string.h"
+#include "mm/uaccess.h"
+
+#define PROC_BUF_SIZE (64 * 1024)            /* largest generated file */
+
+struct proc_entry { size_t (*show)(char *buf, size_t size); };
+struct proc_snapshot { size_t len; char data[]; };
+
+static const char *self_exe(struct inode *ino)
+{
+	(void)ino;
+	return current_exe();
+}
+static const struct inode_ops self_exe_iops = { .get_link = self_exe };
+
+static int proc_open(struct inode *ino, struct file *f)
+{
+	struct proc_entry *pe = ino->priv;
+	struct proc_snapshot *s = kmalloc(sizeof(*s) + PROC_BUF_SIZE);
+	if (!s)
+		return -ENOMEM;
+	s->len = MIN(pe->show(s->data, PROC_BUF_SIZE), (size_t)PROC_BUF_SIZE);
+	f->priv = s;
+	return 0;
+}
+
+static long proc_read(struct file *f, uintptr_t ubuf, size_t n, uint64_t *pos)
+{
+	struct proc_snapshot *s = f->priv;
+	if (*pos >= s->len)
+		return 0;
+	n = MIN(n, s->len - *pos);
+	if (copy_to_user(ubuf, s->data + *pos, n))
+		return -EFAULT;
+	*pos += n;
+	return n;
+}
+
+static long proc_llseek(struct file *f, long off, int whence)
+{
+	return generic_llseek(f, off, whence, ((struct proc_snapshot *)f->priv)->len);
+}
+
+static void proc_release(struct file *f) { kfree(f->priv); }
+
+static const struct file_ops proc_file_ops = {
+	.open = proc_open,
+	.read = proc_read,
+	.llseek = proc_llseek,
+	.release = proc_release,
+};
+
+static const char *last_slash(const char *s)
+{
+	const char *last = NULL;
+	for (; *s; s++)
+		if (*s == '/')
+			last = s;
+	return last;
+}
+
+/* Makes the inode at an absolute path, creating missing directories on the way. */
+static int proc_node(const char *path, uint32_t mode, const struct file_ops *fops,
+		     const struct inode_ops *iops, void *priv)
+{
+	const char *slash = last_slash(path);
+	int err = -EINVAL;
+	if (!slash)
+		return err;
+	spin_lock(&ns_lock);
+	struct inode *dir = tmpfs_mkdirs(path, slash - path, 0555, &err);
+	if (dir) {
+		size_t len = strlen(slash + 1);
+		if (len == 0 || len > NAME_MAX || dir_lookup(dir, slash + 1, len)) {
+			err = len ? -EEXIST : -EINVAL;
+		} else {
+			struct inode *ino = tmpfs_create(dir, slash + 1, len, mode, &err);
+			if (ino) {                   /* under ns_lock: nobody has seen it yet */
+				ino->fops = fops;
+				ino->iops = iops;
+				ino->priv = priv;
+			}
+		}
+	}
+	spin_unlock(&ns_lock);
+	return err;
+}
+
+int proc_create(const char *path, size_t (*show)(char *buf, size_t size))
+{
+	struct proc_entry *pe = kmalloc(sizeof(*pe));
+	if (!pe)
+		return -ENOMEM;
+	pe->show = show;
+	int err = proc_node(path, S_IFREG | 0444, &proc_file_ops, NULL, pe);
+	if (err)
+		kfree(pe);
+	return err;
+}
+
+int procfs_init(void)
+{
+	return proc_node("/proc/self/exe", S_IFLNK | 0777, &tmpfs_symlink_ops, &self_exe_iops, NULL);
+}

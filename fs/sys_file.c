@@ -1,0 +1,489 @@
+/*
+ * File system calls on open files: open, read/write and their vector and positioned forms, lseek,
+ * fstat, getdents64, ftruncate, fcntl, ioctl, fsync. (close/dup/dup3 are in file.c, pipe2 in
+ * pipe.c, the path-based calls in sys_path.c.)
+ *
+ * Each call pins its file with fd_get for its whole duration. A file is seekable when its ops
+ * have llseek; then read/write/lseek/getdents serialize on f->pos_lock and use f->pos. Stream
+ * files (pipes, the console) get a throw-away position. Arguments are checked the way Linux
+ * does, in the same order where it decides which errno wins.
+ */
+#include "fs/internal.h"
+#include "kernel/errno.h"
+#include "kernel/syscall.h"
+#include "mm/kmalloc.h"
+#include "kernel/sched.h"
+#include "mm/uaccess.h"
+
+#define SETFL_MASK (O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME)
+#define OPEN_FLAGS_DROPPED (O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)
+#define F_GETPIPE_SZ 1032
+#define PIPE_SIZE_REPORTED (64 * 1024)
+
+/* struct flock (asm-generic/fcntl.h, 64-bit) */
+struct linux_flock { int16_t l_type, l_whence; int64_t l_start, l_len; int32_t l_pid; };
+#define F_UNLCK 2
+
+static const struct file_ops path_ops = { 0 };      /* O_PATH: a handle for *at() and fstat only */
+
+static bool is_path(struct file *f) { return f->f_flags & O_PATH; }
+static bool readable(struct file *f) { return !is_path(f) && (f->f_flags & O_ACCMODE) != O_WRONLY; }
+static bool writable(struct file *f)
+{
+	unsigned acc = f->f_flags & O_ACCMODE;
+	return !is_path(f) && (acc == O_WRONLY || acc == O_RDWR);
+}
+static bool seekable(struct file *f) { return f->ops->llseek != NULL; }
+
+/* ---- open ---- */
+
+/* The inode O_CREAT opens: the existing one (symlinks followed, even dangling ones, whose target
+ * gets created) or a new regular file (ns_lock held). */
+static struct inode *open_create(struct nameidata *nd, int flags, unsigned mode, bool *created, int *err)
+{
+	for (;;) {
+		if (nd->len == 0 || nd->slash || is_dot(nd->last, nd->len)) {
+			*err = -EISDIR;
+			return NULL;
+		}
+		struct inode *ino = dir_lookup(nd->dir, nd->last, nd->len);
+		if (!ino) {
+			*created = true;
+			return tmpfs_create(nd->dir, nd->last, nd->len,
+					    S_IFREG | (mode & ~current_umask() & S_IALLUGO), err);
+		}
+		if (flags & O_EXCL) {
+			*err = -EEXIST;
+			return NULL;
+		}
+		if (!S_ISLNK(ino->mode))
+			return ino;
+		const char *target = ino->iops && ino->iops->get_link ? ino->iops->get_link(ino) : NULL;
+		int links = nd->links + 1;
+		if ((flags & O_NOFOLLOW) || links > MAX_SYMLINKS) {
+			*err = -ELOOP;
+			return NULL;
+		}
+		if (!target || !*target) {
+			*err = -ENOENT;
+			return NULL;
+		}
+		if ((*err = walk_parent(target[0] == '/' ? fs_root : nd->dir, target, nd)))
+			return NULL;
+		nd->links += links;
+	}
+}
+
+int do_open(int dirfd, const char *path, int flags, unsigned mode, struct file **out)
+{
+	struct inode *base, *ino = NULL;
+	struct nameidata nd;
+	bool created = false;
+	unsigned acc = flags & O_ACCMODE;
+	int err;
+	if ((flags & O_TMPFILE) == O_TMPFILE && acc == O_RDONLY)
+		return -EINVAL;
+	if ((err = path_base(dirfd, path, &base)))
+		return err;
+	spin_lock(&ns_lock);
+	if ((err = walk_parent(base, path, &nd)))
+		goto unlock;
+	if ((flags & O_TMPFILE) == O_TMPFILE) {              /* an unnamed file in a directory */
+		struct inode *dir = walk_last(&nd, true, &err);
+		if (dir && !S_ISDIR(dir->mode))
+			err = -ENOTDIR;
+		else if (dir && !(ino = inode_new(S_IFREG | (mode & ~current_umask() & S_IALLUGO))))
+			err = -ENOMEM;
+		spin_unlock(&ns_lock);
+		inode_put(base);
+		if (!ino)
+			return err;
+		created = true;
+		goto make_file;
+	}
+	if (flags & O_CREAT)
+		ino = open_create(&nd, flags, mode, &created, &err);
+	else
+		ino = walk_last(&nd, !(flags & O_NOFOLLOW), &err);
+	if (!ino)
+		goto unlock;
+	if (S_ISLNK(ino->mode) && !(flags & O_PATH))
+		err = -ELOOP;                                /* O_NOFOLLOW met a symlink */
+	else if ((flags & O_DIRECTORY) && !S_ISDIR(ino->mode))
+		err = -ENOTDIR;
+	else if (S_ISDIR(ino->mode) && !(flags & O_PATH) &&
+		 (acc != O_RDONLY || (flags & (O_TRUNC | O_CREAT))))
+		err = -EISDIR;
+	else if ((S_ISFIFO(ino->mode) || (ino->mode & S_IFMT) == S_IFSOCK) && !(flags & O_PATH))
+		err = -ENXIO;                                /* no named pipes or sockets yet */
+	if (!err)
+		inode_get(ino);
+unlock:
+	spin_unlock(&ns_lock);
+	inode_put(base);
+	if (err)
+		return err;
+	if ((flags & O_TRUNC) && !created && !(flags & O_PATH) && S_ISREG(ino->mode) &&
+	    ino->fops == &tmpfs_file_ops && (err = tmpfs_truncate(ino, 0))) {
+		inode_put(ino);
+		return err;
+	}
+make_file:;
+	unsigned fflags = (flags & ~OPEN_FLAGS_DROPPED) | O_LARGEFILE;
+	if (flags & O_PATH)
+		fflags = flags & (O_PATH | O_DIRECTORY | O_NOFOLLOW);
+	const struct file_ops *ops = (flags & O_PATH) || !ino->fops ? &path_ops : ino->fops;
+	struct file *f = file_alloc(ino, ops, fflags, ino->priv);
+	inode_put(ino);
+	if (!f)
+		return -ENOMEM;
+	if (!(flags & O_PATH) && ops->open && (err = ops->open(ino, f))) {
+		f->ops = &path_ops;                          /* a failed open is not released */
+		file_put(f);
+		return err;
+	}
+	*out = f;
+	return 0;
+}
+
+long sys_openat(int dirfd, uintptr_t upath, int flags, unsigned mode)
+{
+	int err;
+	char *path = getname(upath, &err);
+	if (!path)
+		return err;
+	struct file *f;
+	err = do_open(dirfd, path, flags, mode, &f);
+	putname(path);
+	if (err)
+		return err;
+	int fd = fd_install(current->files, f, flags & O_CLOEXEC);
+	if (fd < 0)
+		file_put(f);
+	return fd;
+}
+
+/* ---- read and write ---- */
+
+/* One read or write; pos is NULL to use (and advance) the file position. */
+static long do_rw(struct file *f, uintptr_t buf, size_t n, uint64_t *pos, bool write)
+{
+	if (write ? !writable(f) : !readable(f))
+		return -EBADF;
+	long (*op)(struct file *, uintptr_t, size_t, uint64_t *) = write ? f->ops->write : f->ops->read;
+	if (!op)
+		return -EINVAL;
+	n = MIN(n, (size_t)MAX_RW_COUNT);
+	if (!access_ok(buf, n))
+		return -EFAULT;
+	if (pos)
+		return op(f, buf, n, pos);
+	if (!seekable(f)) {
+		uint64_t stream_pos = 0;
+		return op(f, buf, n, &stream_pos);
+	}
+	sleep_lock(&f->pos_lock);
+	long r = op(f, buf, n, &f->pos);
+	sleep_unlock(&f->pos_lock);
+	return r;
+}
+
+static long rw_fd(int fd, uintptr_t buf, size_t n, uint64_t *pos, bool write)
+{
+	struct file *f = fd_get(fd);
+	if (!f)
+		return -EBADF;
+	long r = do_rw(f, buf, n, pos, write);
+	file_put(f);
+	return r;
+}
+
+long sys_read(int fd, uintptr_t buf, size_t n) { return rw_fd(fd, buf, n, NULL, false); }
+long sys_write(int fd, uintptr_t buf, size_t n) { return rw_fd(fd, buf, n, NULL, true); }
+
+static long prw(int fd, uintptr_t buf, size_t n, long off, bool write)
+{
+	if (off < 0)
+		return -EINVAL;
+	struct file *f = fd_get(fd);
+	if (!f)
+		return -EBADF;
+	long r;
+	if (write ? !writable(f) : !readable(f))
+		r = -EBADF;
+	else if (!seekable(f))
+		r = -ESPIPE;
+	else {
+		uint64_t pos = off;
+		r = do_rw(f, buf, n, &pos, write);
+	}
+	file_put(f);
+	return r;
+}
+
+long sys_pread64(int fd, uintptr_t buf, size_t n, long off) { return prw(fd, buf, n, off, false); }
+long sys_pwrite64(int fd, uintptr_t buf, size_t n, long off) { return prw(fd, buf, n, off, true); }
+
+static long rw_vec(int fd, uintptr_t uiov, int iovcnt, bool write)
+{
+	if (iovcnt < 0 || iovcnt > IOV_MAX)
+		return -EINVAL;
+	struct file *f = fd_get(fd);
+	if (!f)
+		return -EBADF;
+	long total = 0, ret = 0;
+	struct linux_iovec *iov = NULL;
+	if (write ? !writable(f) : !readable(f)) {
+		ret = -EBADF;
+		goto out;
+	}
+	if (iovcnt == 0)
+		goto out;
+	if (!(iov = kmalloc(iovcnt * sizeof(*iov)))) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (copy_from_user(iov, uiov, iovcnt * sizeof(*iov))) {
+		ret = -EFAULT;
+		goto out;
+	}
+	long sum = 0;
+	for (int i = 0; i < iovcnt; i++) {              /* validate everything before any I/O */
+		if ((long)iov[i].iov_len < 0 || iov[i].iov_len > (uint64_t)(LINUX_SSIZE_MAX - sum)) {
+			ret = -EINVAL;
+			goto out;
+		}
+		sum += iov[i].iov_len;
+		if (!access_ok(iov[i].iov_base, iov[i].iov_len)) {
+			ret = -EFAULT;
+			goto out;
+		}
+	}
+	if (f->ops->rw_vec) {
+		ret = f->ops->rw_vec(f, iov, iovcnt, write);
+		goto out;
+	}
+	for (int i = 0; i < iovcnt && total < MAX_RW_COUNT; i++) {
+		size_t len = MIN(iov[i].iov_len, (uint64_t)(MAX_RW_COUNT - total));
+		if (len == 0)
+			continue;
+		long r = do_rw(f, iov[i].iov_base, len, NULL, write);
+		if (r < 0) {
+			ret = r;
+			break;
+		}
+		total += r;
+		if ((size_t)r < len)
+			break;
+	}
+out:
+	kfree(iov);
+	file_put(f);
+	return total ? total : ret;
+}
+
+long sys_readv(int fd, uintptr_t iov, int iovcnt) { return rw_vec(fd, iov, iovcnt, false); }
+long sys_writev(int fd, uintptr_t iov, int iovcnt) { return rw_vec(fd, iov, iovcnt, true); }
+
+/* ---- lseek, fstat, getdents, truncate, sync ---- */
+
+long sys_lseek(int fd, long off, int whence)
+{
+	struct file *f = fd_get(fd);
+	if (!f)
+		return -EBADF;
+	long r;
+	if (is_path(f))
+		r = -EBADF;
+	else if (!seekable(f))
+		r = -ESPIPE;
+	else if (whence < SEEK_SET || whence > SEEK_HOLE)
+		r = -EINVAL;
+	else {
+		sleep_lock(&f->pos_lock);
+		r = f->ops->llseek(f, off, whence);
+		sleep_unlock(&f->pos_lock);
+	}
+	file_put(f);
+	return r;
+}
+
+long sys_fstat(int fd, uintptr_t ust)
+{
+	struct file *f = fd_get(fd);
+	if (!f)
+		return -EBADF;
+	struct linux_stat st;
+	stat_fill(f->inode, &st);
+	file_put(f);
+	return copy_to_user(ust, &st, sizeof(st));
+}
+
+long sys_getdents64(int fd, uintptr_t dirp, size_t n)
+{
+	struct file *f = fd_get(fd);
+	if (!f)
+		return -EBADF;
+	long r;
+	if (is_path(f))
+		r = -EBADF;
+	else if (!f->ops->getdents)
+		r = -ENOTDIR;
+	else if (!access_ok(dirp, n))
+		r = -EFAULT;
+	else {
+		n = MIN(n, (size_t)MAX_RW_COUNT);
+		sleep_lock(&f->pos_lock);
+		r = f->ops->getdents(f, dirp, n);
+		sleep_unlock(&f->pos_lock);
+	}
+	file_put(f);
+	return r;
+}
+
+long sys_ftruncate(int fd, long length)
+{
+	if (length < 0)
+		return -EINVAL;
+	struct file *f = fd_get(fd);
+	if (!f)
+		return -EBADF;
+	long r;
+	if (is_path(f))
+		r = -EBADF;
+	else if (!file_is_regular(f) || !writable(f))
+		r = -EINVAL;
+	else
+		r = tmpfs_truncate(f->inode, length);
+	file_put(f);
+	return r;
+}
+
+long sys_sync(void) { return 0; }               /* RAM only: nothing to write back */
+
+long sys_fsync(int fd)
+{
+	struct file *f = fd_get(fd);
+	if (!f)
+		return -EBADF;
+	long r = is_path(f) ? -EBADF : 0;
+	file_put(f);
+	return r;
+}
+
+long sys_fdatasync(int fd) { return sys_fsync(fd); }
+
+long sys_fchmod(int fd, unsigned mode)
+{
+	struct file *f = fd_get(fd);
+	if (!f)
+		return -EBADF;
+	long r = -EBADF;
+	if (!is_path(f)) {
+		struct inode *ino = f->inode;
+		spin_lock(&ino->lock);
+		ino->mode = (ino->mode & S_IFMT) | (mode & S_IALLUGO);
+		spin_unlock(&ino->lock);
+		inode_touch(ino, false);
+		r = 0;
+	}
+	file_put(f);
+	return r;
+}
+
+/* ---- fcntl and ioctl ---- */
+
+static void set_flags(struct file *f, unsigned set, unsigned mask)
+{
+	unsigned old = READ_ONCE(f->f_flags), new;
+	do {
+		new = (old & ~mask) | (set & mask);
+	} while (!__atomic_compare_exchange_n(&f->f_flags, &old, new, false, __ATOMIC_RELAXED,
+					      __ATOMIC_RELAXED));
+}
+
+long sys_fcntl(int fd, int cmd, unsigned long arg)
+{
+	struct file *f = fd_get(fd);
+	if (!f)
+		return -EBADF;
+	long r;
+	switch (cmd) {
+	case F_DUPFD:
+	case F_DUPFD_CLOEXEC:
+		if (arg >= FD_MAX) {
+			r = -EINVAL;
+			break;
+		}
+		file_get(f);
+		r = fd_install_from(current->files, f, arg, cmd == F_DUPFD_CLOEXEC);
+		if (r < 0)
+			file_put(f);
+		break;
+	case F_GETFD:
+		r = fd_get_cloexec(fd);
+		break;
+	case F_SETFD:
+		r = fd_set_cloexec(fd, arg & FD_CLOEXEC);
+		break;
+	case F_GETFL:
+		r = READ_ONCE(f->f_flags);
+		break;
+	case F_SETFL:
+		if (is_path(f)) {
+			r = -EBADF;
+			break;
+		}
+		set_flags(f, arg, SETFL_MASK);
+		r = 0;
+		break;
+	case F_GETLK: {                              /* no record locks are ever held */
+		struct linux_flock fl;
+		if (is_path(f))
+			r = -EBADF;
+		else if (copy_from_user(&fl, arg, sizeof(fl)))
+			r = -EFAULT;
+		else {
+			fl.l_type = F_UNLCK;
+			r = copy_to_user(arg, &fl, sizeof(fl));
+		}
+		break;
+	}
+	case F_SETLK:
+	case F_SETLKW:                               /* granted: one process only sees its own */
+		r = is_path(f) ? -EBADF : 0;
+		break;
+	case F_GETPIPE_SZ:
+		r = S_ISFIFO(f->inode->mode) ? PIPE_SIZE_REPORTED : -EBADF;
+		break;
+	default:
+		r = -EINVAL;
+	}
+	file_put(f);
+	return r;
+}
+
+long sys_ioctl(int fd, unsigned long cmd, unsigned long arg)
+{
+	struct file *f = fd_get(fd);
+	if (!f)
+		return -EBADF;
+	long r;
+	int on;
+	if (is_path(f)) {
+		r = -EBADF;
+	} else if (cmd == FIOCLEX || cmd == FIONCLEX) {
+		r = fd_set_cloexec(fd, cmd == FIOCLEX);
+	} else if (cmd == FIONBIO) {
+		if (!(r = copy_from_user(&on, arg, sizeof(on))))
+			set_flags(f, on ? O_NONBLOCK : 0, O_NONBLOCK);
+	} else if (cmd == FIONREAD && file_is_regular(f)) {
+		uint64_t size = file_size(f), pos = READ_ONCE(f->pos);
+		on = size > pos ? (int)MIN(size - pos, (uint64_t)0x7fffffff) : 0;
+		r = copy_to_user(arg, &on, sizeof(on));
+	} else {
+		r = f->ops->ioctl ? f->ops->ioctl(f, cmd, arg) : -ENOTTY;
+	}
+	file_put(f);
+	return r;
+}

@@ -1,0 +1,756 @@
+/*
+ * User address spaces: VMAs, demand paging, copy-on-write fork, mmap/munmap/mprotect/brk.
+ *
+ * Theory. A VMA says what may be mapped; the page table says what is. mm_fault resolves a fault
+ * inside a VMA that permits the access: a missing page becomes a zeroed page (anonymous), a copy of
+ * the file's bytes (private file mapping) or the file's own page (shared file mapping); a write to a
+ * present read-only page of a private, writable VMA is copy-on-write: the page is copied unless this
+ * mm holds its only reference (struct page refcount), in which case it just becomes writable.
+ * MAP_SHARED|MAP_ANONYMOUS memory is allocated at mmap time so that fork shares every page of it.
+ *
+ * Locking: mm->lock (spinlock) guards the VMA list and every PTE of the user half. Nothing under it
+ * sleeps: allocation does not sleep and file pages come from the RAM file system. Lock order:
+ * mm->lock -> page allocator / file page locks. TLB: removing or write-protecting a mapping fences
+ * this hart and every hart in mm->cpumask (SBI remote fence, synchronous); adding one needs nothing
+ * (a hart that cached the old, more restrictive entry simply faults again and finds it fixed).
+ */
+#include "mm/uvm.h"
+#include "kernel/cpu.h"
+#include "kernel/errno.h"
+#include "mm/kmalloc.h"
+#include "mm/mm.h"
+#include "mm/page.h"
+#include "kernel/printk.h"
+#include "kernel/sched.h"
+#include "lib/string.h"
+#include "mm/uaccess.h"
+#include "fs/fs.h"
+#include "fs/abi.h"
+#include "ipc/shm/shm.h"
+#include "arch/riscv/riscv.h"
+#include "arch/riscv/sbi.h"
+
+#define SIGRETURN_INSN_LI_A7 0x08b00893U   /* li a7, 139 (rt_sigreturn) */
+#define SIGRETURN_INSN_ECALL 0x00000073U
+#define MAP_SHARED_ANON_MAX (256UL << 20)
+
+static bool vma_shared(const struct vma *v) { return (v->flags & MAP_TYPE) == MAP_SHARED; }
+
+static uint64_t pte_perm(int prot, bool writable)
+{
+	uint64_t p = PTE_V | PTE_U | PTE_A | PTE_D;
+	if (prot & (PROT_READ | PROT_WRITE))
+		p |= PTE_R;
+	if ((prot & PROT_WRITE) && writable)
+		p |= PTE_W;
+	if (prot & PROT_EXEC)
+		p |= PTE_X;
+	return p;
+}
+
+/* ---- TLB ---- */
+
+static void mm_flush_tlb(struct mm *mm)
+{
+	irq_push_off();
+	int me = cpu_id();
+	unsigned long others = READ_ONCE(mm->cpumask) & ~(1UL << me);
+	sfence_vma();
+	irq_pop_off();
+	unsigned long harts = 0;
+	for (int i = 0; i < ncpus; i++)
+		if (others & (1UL << i))
+			harts |= 1UL << cpus[i].hartid;
+	if (harts)
+		sbi_remote_sfence_vma(harts, 0, 0, (unsigned long)-1);
+}
+
+void mm_activate(struct mm *mm)
+{
+	struct cpu *c = this_cpu();
+	if (c->active_mm == mm)
+		return;
+	if (c->active_mm)
+		__atomic_fetch_and(&c->active_mm->cpumask, ~(1UL << c->id), __ATOMIC_RELAXED);
+	if (mm)
+		__atomic_fetch_or(&mm->cpumask, 1UL << c->id, __ATOMIC_RELAXED);
+	c->active_mm = mm;
+	pte_t *pt = mm ? mm->pgtable : kernel_pagetable;
+	csr_write(satp, SATP_MODE_SV39 | (va_to_pa(pt) >> PAGE_SHIFT));
+	sfence_vma();
+}
+
+/* ---- page-table walking over the user half ---- */
+
+typedef void (*pte_fn)(pte_t *pte, uintptr_t va, void *arg);
+
+/* Call fn on every valid 4 KiB leaf in [start, end), skipping absent tables. */
+static void walk_range(pte_t *pt, int level, uintptr_t base, uintptr_t start, uintptr_t end, pte_fn fn, void *arg)
+{
+	uint64_t span = PAGE_SIZE << (9 * level);
+	for (int i = 0; i < PT_ENTRIES; i++) {
+		uintptr_t lo = base + i * span, hi = lo + span;
+		if (hi <= start || lo >= end || (level == 2 && i >= PT_USER_ENTRIES))
+			continue;
+		pte_t *e = &pt[i];
+		if (!(*e & PTE_V))
+			continue;
+		if (level == 0)
+			fn(e, lo, arg);
+		else
+			walk_range(pa_to_va(PTE_PA(*e)), level - 1, lo, start, end, fn, arg);
+	}
+}
+
+static void each_pte(struct mm *mm, uintptr_t start, uintptr_t end, pte_fn fn, void *arg)
+{
+	walk_range(mm->pgtable, 2, 0, start, end, fn, arg);
+}
+
+static void drop_pte(pte_t *pte, uintptr_t va __unused, void *arg __unused)
+{
+	paddr_t pa = PTE_PA(*pte);
+	*pte = 0;
+	page_put(pa);
+}
+
+static void free_tables(pte_t *pt, int level)
+{
+	int n = level == 2 ? PT_USER_ENTRIES : PT_ENTRIES;
+	for (int i = 0; level > 0 && i < n; i++)
+		if ((pt[i] & PTE_V) && !(pt[i] & PTE_LEAF_BITS))
+			free_tables(pa_to_va(PTE_PA(pt[i])), level - 1);
+	free_pages(pt, 0);
+}
+
+/* ---- VMAs ---- */
+
+static struct vma *find_vma(struct mm *mm, uintptr_t addr)
+{
+	struct list_head *p;
+	list_for_each(p, &mm->vmas) {
+		struct vma *v = list_entry(p, struct vma, node);
+		if (addr < v->start)
+			return NULL;
+		if (addr < v->end)
+			return v;
+	}
+	return NULL;
+}
+
+static void insert_vma(struct mm *mm, struct vma *n)
+{
+	struct list_head *p;
+	list_for_each(p, &mm->vmas)
+		if (list_entry(p, struct vma, node)->start > n->start)
+			break;
+	__list_add(&n->node, p->prev, p);
+}
+
+static void free_vma(struct vma *v)
+{
+	if (v->file)
+		file_put(v->file);
+	if (v->shm)
+		shm_vma_close(v->shm);
+	kfree(v);
+}
+
+/* Split v at addr (v->start < addr < v->end); returns the upper part, or NULL without memory. */
+static struct vma *split_vma(struct vma *v, uintptr_t addr)
+{
+	struct vma *hi = kmalloc(sizeof(*hi));
+	if (!hi)
+		return NULL;
+	*hi = *v;
+	hi->start = addr;
+	if (hi->file)
+		file_get(hi->file);
+	if (hi->shm)
+		shm_vma_open(hi->shm);
+	hi->pgoff += (addr - v->start) >> PAGE_SHIFT;
+	v->end = addr;
+	__list_add(&hi->node, &v->node, v->node.next);
+	return hi;
+}
+
+/* Remove [start, end) from the VMA list and the page table. mm->lock held. */
+static int unmap_locked(struct mm *mm, uintptr_t start, uintptr_t end)
+{
+	bool any = false;
+	for (struct list_head *p = mm->vmas.next; p != &mm->vmas;) {
+		struct vma *v = list_entry(p, struct vma, node);
+		if (v->end <= start || v->start >= end) {
+			p = p->next;
+			continue;
+		}
+		if (v->start < start) {         /* keep the lower part; the upper one is next */
+			if (!split_vma(v, start))
+				return -ENOMEM;
+			p = p->next;
+			continue;
+		}
+		if (v->end > end && !split_vma(v, end))
+			return -ENOMEM;
+		p = p->next;
+		list_del(&v->node);
+		free_vma(v);
+		any = true;
+	}
+	if (any) {
+		each_pte(mm, start, end, drop_pte, NULL);
+		mm_flush_tlb(mm);
+	}
+	return 0;
+}
+
+/* ---- create, fork, destroy ---- */
+
+struct mm *mm_create(void)
+{
+	struct mm *mm = kzalloc(sizeof(*mm));
+	if (!mm)
+		return NULL;
+	mm->pgtable = alloc_pages(0, PAGE_ZERO);
+	if (!mm->pgtable) {
+		kfree(mm);
+		return NULL;
+	}
+	for (int i = PT_USER_ENTRIES; i < PT_ENTRIES; i++)
+		mm->pgtable[i] = kernel_pagetable[i];
+	spin_init(&mm->lock, "mm");
+	list_init(&mm->vmas);
+	mm->refcount = 1;
+	return mm;
+}
+
+void mm_get(struct mm *mm) { __atomic_fetch_add(&mm->refcount, 1, __ATOMIC_RELAXED); }
+
+void mm_put(struct mm *mm)
+{
+	if (__atomic_sub_fetch(&mm->refcount, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	struct list_head *p, *tmp;
+	each_pte(mm, 0, USER_TOP, drop_pte, NULL);
+	list_for_each_safe(p, tmp, &mm->vmas) {
+		struct vma *v = list_entry(p, struct vma, node);
+		list_del(&v->node);
+		free_vma(v);
+	}
+	free_tables(mm->pgtable, 2);
+	kfree(mm);
+}
+
+struct fork_arg { struct mm *child; bool shared; int err; };
+
+static void fork_pte(pte_t *pte, uintptr_t va, void *arg)
+{
+	struct fork_arg *fa = arg;
+	pte_t *c = vm_walk(fa->child->pgtable, va, true);
+	if (!c) {
+		fa->err = -ENOMEM;
+		return;
+	}
+	if (!fa->shared)
+		*pte &= ~PTE_W;        /* copy-on-write in both */
+	page_get(PTE_PA(*pte));
+	*c = *pte;
+}
+
+struct mm *mm_fork(struct mm *parent)
+{
+	struct mm *child = mm_create();
+	if (!child)
+		return NULL;
+	struct fork_arg fa = { child, false, 0 };
+	struct list_head *p;
+	spin_lock(&parent->lock);
+	child->brk_start = parent->brk_start;
+	child->brk = parent->brk;
+	list_for_each(p, &parent->vmas) {
+		struct vma *v = list_entry(p, struct vma, node), *n = kmalloc(sizeof(*n));
+		if (!n) {
+			fa.err = -ENOMEM;
+			break;
+		}
+		*n = *v;
+		if (n->file)
+			file_get(n->file);
+		if (n->shm)
+			shm_vma_open(n->shm);
+		list_add_tail(&n->node, &child->vmas);
+		fa.shared = vma_shared(v);
+		each_pte(parent, v->start, v->end, fork_pte, &fa);
+		if (fa.err)
+			break;
+	}
+	mm_flush_tlb(parent);
+	spin_unlock(&parent->lock);
+	if (fa.err) {
+		mm_put(child);
+		return NULL;
+	}
+	return child;
+}
+
+/* ---- faults ---- */
+
+/* A fresh anonymous page (zeroed), or the segment's own page for System V shm (with a reference).
+ * 0 when out of memory. File pages come from file_page. */
+static paddr_t new_page(struct vma *v, uintptr_t va)
+{
+	if (v->shm) {
+		paddr_t pa = shm_page(v->shm, v->pgoff + ((va - v->start) >> PAGE_SHIFT));
+		if (pa)
+			page_get(pa);
+		return pa;
+	}
+	return v->file ? 0 : page_alloc(0, PAGE_ZERO);
+}
+
+/* The page backing file offset pgoff: the file's own (shared) or a private copy. May sleep (the
+ * file system's locks), so it runs without mm->lock. 0 on failure. */
+static paddr_t file_page(struct file *f, uint64_t pgoff, bool shared)
+{
+	paddr_t pa;
+	if (shared)
+		return file_get_page(f, pgoff, &pa) == 0 ? pa : 0;
+	pa = page_alloc(0, PAGE_ZERO);
+	if (pa && kernel_read(f, pa_to_va(pa), PAGE_SIZE, pgoff << PAGE_SHIFT) < 0) {
+		page_put(pa);
+		return 0;
+	}
+	return pa;
+}
+
+/* Make va present (and writable when write) in v. mm->lock held. 0 or -EFAULT/-ENOMEM. */
+static int fault_locked(struct mm *mm, struct vma *v, uintptr_t va, bool write, bool force)
+{
+	pte_t *pte = vm_walk(mm->pgtable, va, true);
+	if (!pte)
+		return -ENOMEM;
+	bool writable = (v->prot & PROT_WRITE) || force;
+	if (!(*pte & PTE_V)) {
+		paddr_t pa = new_page(v, va);
+		if (!pa)
+			return v->file ? -EFAULT : -ENOMEM;
+		*pte = PA_PTE(pa) | pte_perm(v->prot | (force ? PROT_WRITE : 0), true);
+		mm->faults++;
+		return 0;
+	}
+	if (!write || (*pte & PTE_W))
+		return 0;                       /* another thread got here first */
+	if (!writable)
+		return -EFAULT;
+	paddr_t old = PTE_PA(*pte);
+	struct page *pg = pa_to_page(old);
+	if (!vma_shared(v) && pg && __atomic_load_n(&pg->refcount, __ATOMIC_ACQUIRE) > 1) {
+		paddr_t n = page_alloc(0, 0);
+		if (!n)
+			return -ENOMEM;
+		memcpy(pa_to_va(n), pa_to_va(old), PAGE_SIZE);
+		*pte = PA_PTE(n) | (*pte & 0x3ff) | PTE_W;
+		page_put(old);
+		mm->cow_copies++;
+	} else {
+		*pte |= PTE_W;
+	}
+	__asm__ volatile("sfence.vma %0, zero" :: "r"(va) : "memory");
+	return 0;
+}
+
+int mm_fault(struct mm *mm, uintptr_t addr, uint64_t cause)
+{
+	if (!mm || addr >= USER_TOP)
+		return -EFAULT;
+	int need = cause == EXC_STORE_PAGE_FAULT ? PROT_WRITE : cause == EXC_INST_PAGE_FAULT ? PROT_EXEC : PROT_READ;
+	uintptr_t va = ALIGN_DOWN(addr, PAGE_SIZE);
+	spin_lock(&mm->lock);
+	struct vma *v = find_vma(mm, addr);
+	if (!v || !(v->prot & need || (need == PROT_READ && (v->prot & PROT_WRITE)))) {
+		spin_unlock(&mm->lock);
+		return -EFAULT;
+	}
+	pte_t *pte = vm_walk(mm->pgtable, va, false);
+	if (v->file && !(pte && (*pte & PTE_V))) {
+		/* a file page: fetch it unlocked, then install it unless someone else did */
+		struct file *f = v->file;
+		bool shared = vma_shared(v);
+		uint64_t pgoff = v->pgoff + ((va - v->start) >> PAGE_SHIFT);
+		file_get(f);
+		spin_unlock(&mm->lock);
+		paddr_t pa = file_page(f, pgoff, shared);
+		int r = pa ? 0 : -EFAULT;
+		spin_lock(&mm->lock);
+		v = find_vma(mm, addr);
+		pte = pa ? vm_walk(mm->pgtable, va, true) : NULL;
+		if (pa && v && v->file == f && pte && !(*pte & PTE_V)) {
+			*pte = PA_PTE(pa) | pte_perm(v->prot, true);
+			mm->faults++;
+		} else if (pa) {
+			page_put(pa);
+		}
+		spin_unlock(&mm->lock);
+		file_put(f);
+		return r;
+	}
+	int r = fault_locked(mm, v, va, need == PROT_WRITE, false);
+	spin_unlock(&mm->lock);
+	return r;
+}
+
+int mm_pin_pa(struct mm *mm, uintptr_t addr, paddr_t *pa)
+{
+	spin_lock(&mm->lock);
+	pte_t *pte = vm_walk(mm->pgtable, ALIGN_DOWN(addr, PAGE_SIZE), false);
+	int r = pte && (*pte & PTE_V) && (*pte & PTE_W) ? 0 : -EFAULT;
+	if (r == 0) {
+		*pa = PTE_PA(*pte) + (addr & (PAGE_SIZE - 1));
+		page_get(PTE_PA(*pte));
+	}
+	spin_unlock(&mm->lock);
+	return r;
+}
+
+int mm_lookup_pa(struct mm *mm, uintptr_t addr, paddr_t *pa)
+{
+	if (mm_fault(mm, addr, EXC_LOAD_PAGE_FAULT) < 0)
+		return -EFAULT;
+	spin_lock(&mm->lock);
+	pte_t *pte = vm_walk(mm->pgtable, ALIGN_DOWN(addr, PAGE_SIZE), false);
+	int r = pte && (*pte & PTE_V) ? 0 : -EFAULT;
+	if (r == 0)
+		*pa = PTE_PA(*pte) + (addr & (PAGE_SIZE - 1));
+	spin_unlock(&mm->lock);
+	return r;
+}
+
+int mm_write(struct mm *mm, uintptr_t uaddr, const void *src, size_t n)
+{
+	const uint8_t *s = src;
+	spin_lock(&mm->lock);
+	while (n) {
+		uintptr_t va = ALIGN_DOWN(uaddr, PAGE_SIZE);
+		size_t chunk = MIN(n, va + PAGE_SIZE - uaddr);
+		struct vma *v = find_vma(mm, uaddr);
+		if (!v || fault_locked(mm, v, va, true, true) < 0) {
+			spin_unlock(&mm->lock);
+			return -EFAULT;
+		}
+		pte_t *pte = vm_walk(mm->pgtable, va, false);
+		memcpy((uint8_t *)pa_to_va(PTE_PA(*pte)) + (uaddr - va), s, chunk);
+		if (!(v->prot & PROT_WRITE))
+			*pte &= ~PTE_W;         /* written by the loader only */
+		uaddr += chunk;
+		s += chunk;
+		n -= chunk;
+	}
+	spin_unlock(&mm->lock);
+	return 0;
+}
+
+/* ---- mapping ---- */
+
+static uintptr_t find_free_locked(struct mm *mm, size_t len);
+
+/* Insert a new VMA for [addr, addr + len), replacing what was there (anywhere: at a free range
+ * found under the same hold of mm->lock, so two threads mapping at once never get the same range;
+ * noreplace: -EEXIST if anything is mapped there, checked under that hold too). Returns the
+ * address or -errno. */
+static bool range_busy_locked(struct mm *mm, uintptr_t start, uintptr_t end)
+{
+	struct list_head *p;
+	list_for_each(p, &mm->vmas) {
+		struct vma *v = list_entry(p, struct vma, node);
+		if (v->start < end && v->end > start)
+			return true;
+	}
+	return false;
+}
+
+static long map_new(struct mm *mm, uintptr_t addr, bool anywhere, bool noreplace, size_t len, int prot,
+		    int flags, struct file *file, uint64_t pgoff)
+{
+	struct vma *v = kzalloc(sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	len = ALIGN_UP(len, PAGE_SIZE);
+	v->prot = prot;
+	v->flags = flags & (MAP_TYPE | MAP_ANONYMOUS);
+	v->file = file;
+	v->pgoff = pgoff;
+	if (file)
+		file_get(file);
+	spin_lock(&mm->lock);
+	int r = 0;
+	bool inserted = false;
+	if (anywhere && !(addr = find_free_locked(mm, len)))
+		r = -ENOMEM;
+	v->start = addr;
+	v->end = addr + len;
+	if (r == 0 && noreplace && range_busy_locked(mm, v->start, v->end))
+		r = -EEXIST;
+	if (r == 0)
+		r = unmap_locked(mm, v->start, v->end);
+	if (r == 0) {
+		insert_vma(mm, v);
+		inserted = true;
+	}
+	if (r == 0 && vma_shared(v) && !file) {        /* shared anonymous: populate now, see above */
+		for (uintptr_t va = v->start; va < v->end && r == 0; va += PAGE_SIZE)
+			r = fault_locked(mm, v, va, false, false);
+	}
+	spin_unlock(&mm->lock);
+	if (r < 0 && !inserted)
+		free_vma(v);
+	else if (r < 0)
+		mm_unmap(mm, v->start, v->end - v->start);
+	return r < 0 ? r : (long)addr;
+}
+
+int mm_map(struct mm *mm, uintptr_t addr, size_t len, int prot, int flags, struct file *file, uint64_t pgoff)
+{
+	long r = map_new(mm, addr, false, false, len, prot, flags, file, pgoff);
+	return r < 0 ? (int)r : 0;
+}
+
+int mm_map_noreplace(struct mm *mm, uintptr_t addr, size_t len, int prot, int flags, struct file *file,
+		     uint64_t pgoff)
+{
+	long r = map_new(mm, addr, false, true, len, prot, flags, file, pgoff);
+	return r < 0 ? (int)r : 0;
+}
+
+long mm_map_anywhere(struct mm *mm, size_t len, int prot, int flags, struct file *file, uint64_t pgoff)
+{
+	return map_new(mm, 0, true, false, len, prot, flags, file, pgoff);
+}
+
+long mm_map_shm(struct mm *mm, uintptr_t addr, size_t len, int prot, struct shm_seg *seg, bool remap)
+{
+	struct vma *v = kzalloc(sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	*v = (struct vma){ .prot = prot, .flags = MAP_SHARED, .shm = seg };
+	list_init(&v->node);
+	shm_vma_open(seg);
+	spin_lock(&mm->lock);
+	int r = 0;
+	if (!addr && !(addr = find_free_locked(mm, len)))   /* chosen under the same hold as the insert */
+		r = -ENOMEM;
+	if (r == 0 && !remap && range_busy_locked(mm, addr, addr + len))
+		r = -EINVAL;                                    /* Linux: an occupied range needs SHM_REMAP */
+	v->start = addr;
+	v->end = addr + len;
+	if (r == 0)
+		r = unmap_locked(mm, v->start, v->end);
+	if (r == 0)
+		insert_vma(mm, v);
+	for (uintptr_t va = v->start; r == 0 && va < v->end; va += PAGE_SIZE)
+		r = fault_locked(mm, v, va, false, false);
+	spin_unlock(&mm->lock);
+	if (r < 0 && list_empty(&v->node))
+		free_vma(v);
+	else if (r < 0)
+		mm_unmap(mm, addr, len);
+	return r < 0 ? r : (long)addr;
+}
+
+long mm_unmap_shm(struct mm *mm, uintptr_t addr)
+{
+	spin_lock(&mm->lock);
+	struct vma *v = find_vma(mm, addr);
+	if (!v || v->start != addr || !v->shm) {
+		spin_unlock(&mm->lock);
+		return -EINVAL;
+	}
+	/* the attachment: this VMA and the ones right after it that continue the same segment
+	 * (a split one); a second attachment placed right behind starts again at offset 0 */
+	uintptr_t end = v->end;
+	struct shm_seg *seg = v->shm;
+	for (struct list_head *p = v->node.next; p != &mm->vmas; p = p->next) {
+		struct vma *n = list_entry(p, struct vma, node);
+		if (n->shm != seg || n->start != end || n->pgoff != v->pgoff + ((n->start - addr) >> PAGE_SHIFT))
+			break;
+		end = n->end;
+	}
+	int r = unmap_locked(mm, addr, end);
+	spin_unlock(&mm->lock);
+	return r;
+}
+
+int mm_unmap(struct mm *mm, uintptr_t addr, size_t len)
+{
+	spin_lock(&mm->lock);
+	int r = unmap_locked(mm, addr, addr + ALIGN_UP(len, PAGE_SIZE));
+	spin_unlock(&mm->lock);
+	return r;
+}
+
+/* The highest free range of len bytes below USER_MMAP_TOP and above the heap, or 0. mm->lock held. */
+static uintptr_t find_free_locked(struct mm *mm, size_t len)
+{
+	len = ALIGN_UP(len, PAGE_SIZE);
+	uintptr_t top = USER_MMAP_TOP;
+	struct list_head *p;
+	for (p = mm->vmas.prev; p != &mm->vmas; p = p->prev) {
+		struct vma *v = list_entry(p, struct vma, node);
+		if (v->start >= top)
+			continue;
+		if (top >= len && v->end <= top - len)
+			break;          /* the gap [v->end, top) fits */
+		top = v->start;
+	}
+	uintptr_t brk_limit = ALIGN_UP(mm->brk, PAGE_SIZE);
+	if (top < len || top - len < MAX(brk_limit, USER_MIN_ADDR))
+		return 0;
+	return top - len;
+}
+
+void mm_map_sigpage(struct mm *mm)
+{
+	static const uint32_t code[] = { SIGRETURN_INSN_LI_A7, SIGRETURN_INSN_ECALL };
+	if (mm_map(mm, USER_SIGPAGE, PAGE_SIZE, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0) == 0)
+		mm_write(mm, USER_SIGPAGE, code, sizeof(code));
+}
+
+/* ---- system calls ---- */
+
+static struct mm *cur_mm(void) { return current->mm; }
+
+long sys_brk(uintptr_t addr)
+{
+	struct mm *mm = cur_mm();
+	uintptr_t old = mm->brk;
+	if (addr < mm->brk_start || addr >= USER_MMAP_TOP)
+		return (long)old;
+	uintptr_t old_end = ALIGN_UP(old, PAGE_SIZE), new_end = ALIGN_UP(addr, PAGE_SIZE);
+	if (new_end > old_end) {
+		if (mm_map_noreplace(mm, old_end, new_end - old_end, PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0) < 0)
+			return (long)old;                   /* no memory, or something is mapped there */
+	} else if (new_end < old_end) {
+		mm_unmap(mm, new_end, old_end - new_end);
+	}
+	mm->brk = addr;
+	return (long)addr;
+}
+
+long sys_mmap(uintptr_t addr, size_t len, int prot, int flags, int fd, long off)
+{
+	struct mm *mm = cur_mm();
+	int type = flags & MAP_TYPE;
+	if (!len || (off & (PAGE_SIZE - 1)) || (type != MAP_SHARED && type != MAP_PRIVATE &&
+						 type != MAP_SHARED_VALIDATE))
+		return -EINVAL;
+	if (type == MAP_SHARED_VALIDATE)
+		flags = (flags & ~MAP_TYPE) | MAP_SHARED;
+	if (len > USER_TOP)
+		return -ENOMEM;
+	len = ALIGN_UP(len, PAGE_SIZE);
+	struct file *f = NULL;
+	if (!(flags & MAP_ANONYMOUS)) {
+		f = fd_get(fd);
+		if (!f)
+			return -EBADF;
+		if (!file_is_regular(f)) {
+			file_put(f);
+			return -ENODEV;
+		}
+		if ((flags & MAP_TYPE) == MAP_SHARED && (prot & PROT_WRITE) && (f->f_flags & O_ACCMODE) == O_RDONLY) {
+			file_put(f);
+			return -EACCES;
+		}
+	} else if ((flags & MAP_TYPE) == MAP_SHARED && len > MAP_SHARED_ANON_MAX) {
+		return -ENOMEM;
+	}
+	long r;
+	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
+		if ((addr & (PAGE_SIZE - 1)) || !access_ok(addr, len) || addr < USER_MIN_ADDR) {
+			r = -EINVAL;
+			goto out;
+		}
+		if (flags & MAP_FIXED_NOREPLACE) {
+			r = mm_map_noreplace(mm, addr, len, prot, flags, f, (uint64_t)off >> PAGE_SHIFT);
+			if (r == 0)
+				r = (long)addr;
+			goto out;
+		}
+	} else {
+		/* found and mapped under one hold of mm->lock: threads mapping at once get disjoint ranges */
+		r = mm_map_anywhere(mm, len, prot, flags, f, (uint64_t)off >> PAGE_SHIFT);
+		goto out;
+	}
+	r = mm_map(mm, addr, len, prot, flags, f, (uint64_t)off >> PAGE_SHIFT);
+	if (r == 0)
+		r = (long)addr;
+out:
+	if (f)
+		file_put(f);
+	return r;
+}
+
+long sys_munmap(uintptr_t addr, size_t len)
+{
+	if ((addr & (PAGE_SIZE - 1)) || !len || !access_ok(addr, len))
+		return -EINVAL;
+	return mm_unmap(cur_mm(), addr, len);
+}
+
+static void protect_pte(pte_t *pte, uintptr_t va __unused, void *arg)
+{
+	int prot = *(int *)arg;
+	/* write permission comes back through a fault, which also handles copy-on-write */
+	uint64_t bits = pte_perm(prot, false) & (PTE_R | PTE_X);
+	if (!bits) {
+		bits = PTE_R;          /* PROT_NONE: still a leaf, but no user access */
+		*pte &= ~PTE_U;
+	} else {
+		*pte |= PTE_U;
+	}
+	*pte = (*pte & ~(PTE_R | PTE_W | PTE_X)) | bits;
+}
+
+long sys_mprotect(uintptr_t addr, size_t len, int prot)
+{
+	struct mm *mm = cur_mm();
+	if ((addr & (PAGE_SIZE - 1)) || !access_ok(addr, len) || (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)))
+		return -EINVAL;
+	uintptr_t end = addr + ALIGN_UP(len, PAGE_SIZE);
+	spin_lock(&mm->lock);
+	/* every page of the range must be mapped (Linux: ENOMEM otherwise) */
+	for (uintptr_t a = addr; a < end;) {
+		struct vma *v = find_vma(mm, a);
+		if (!v) {
+			spin_unlock(&mm->lock);
+			return -ENOMEM;
+		}
+		a = v->end;
+	}
+	for (struct list_head *p = mm->vmas.next; p != &mm->vmas; p = p->next) {
+		struct vma *v = list_entry(p, struct vma, node);
+		if (v->end <= addr || v->start >= end)
+			continue;
+		if (v->start < addr) {          /* the upper part, next in the list, is handled next */
+			if (!split_vma(v, addr))
+				break;
+			continue;
+		}
+		if (v->end > end && !split_vma(v, end))
+			break;
+		if (v->file && vma_shared(v) && (prot & PROT_WRITE) && (v->file->f_flags & O_ACCMODE) == O_RDONLY) {
+			spin_unlock(&mm->lock);
+			return -EACCES;
+		}
+		v->prot = prot;
+	}
+	each_pte(mm, addr, end, protect_pte, &prot);
+	mm_flush_tlb(mm);
+	spin_unlock(&mm->lock);
+	return 0;
+}
+
+long sys_madvise(uintptr_t addr, size_t len __unused, int advice __unused)
+{
+	return (addr & (PAGE_SIZE - 1)) ? -EINVAL : 0;
+}

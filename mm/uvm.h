@@ -1,0 +1,98 @@
+/*
+ * User address spaces (mm/uvm.c). An mm is a Sv39 page table whose upper half is the kernel's
+ * (shared entries) plus a sorted list of VMAs describing what the lower half may hold. Pages are
+ * filled lazily by mm_fault: anonymous pages zeroed, private file pages copied, shared pages shared;
+ * fork shares private pages copy-on-write (page refcounts in struct page). mm->lock (a spinlock)
+ * guards the VMA list and the page table; nothing under it sleeps. Threads of one process share
+ * one mm (refcount); harts with satp on an mm are in mm->cpumask and get a remote fence when a
+ * mapping is removed or write-protected.
+ */
+#ifndef KERNEL_UVM_H
+#define KERNEL_UVM_H
+#include "kernel/types.h"
+#include "lib/list.h"
+#include "kernel/spinlock.h"
+#include "arch/riscv/vm.h"
+
+#define PROT_NONE 0x0
+#define PROT_READ 0x1
+#define PROT_WRITE 0x2
+#define PROT_EXEC 0x4
+#define MAP_SHARED 0x01
+#define MAP_PRIVATE 0x02
+#define MAP_SHARED_VALIDATE 0x03
+#define MAP_TYPE 0x0f
+#define MAP_FIXED 0x10
+#define MAP_ANONYMOUS 0x20
+#define MAP_GROWSDOWN 0x100
+#define MAP_NORESERVE 0x4000
+#define MAP_POPULATE 0x8000
+#define MAP_STACK 0x20000
+#define MAP_FIXED_NOREPLACE 0x100000
+
+/* user layout */
+#define USER_SIGPAGE (0x4000000000UL - 0x1000)   /* sigreturn trampoline, R+X */
+#define USER_STACK_TOP (USER_SIGPAGE - 0x1000)    /* one guard page below the trampoline */
+#define USER_STACK_MAX (8UL << 20)
+#define USER_MMAP_TOP (USER_STACK_TOP - USER_STACK_MAX - 0x10000)
+#define USER_MIN_ADDR 0x1000UL
+
+struct file;
+struct shm_seg;
+
+struct vma {
+	struct list_head node;      /* in mm->vmas, sorted by start */
+	uintptr_t start, end;       /* page-aligned, end exclusive */
+	int prot;                   /* PROT_* */
+	int flags;                  /* MAP_SHARED or MAP_PRIVATE, | MAP_ANONYMOUS */
+	struct file *file;          /* NULL for anonymous memory */
+	struct shm_seg *shm;        /* System V segment this VMA maps (ipc/shm/), or NULL */
+	uint64_t pgoff;             /* file offset of start, in pages */
+};
+
+struct mm {
+	pte_t *pgtable;
+	struct spinlock lock;
+	struct list_head vmas;
+	int refcount;               /* threads using it (atomic) */
+	uintptr_t brk_start, brk;   /* heap: [brk_start, brk) */
+	volatile unsigned long cpumask;  /* CPUs whose satp points here (bit per CPU id) */
+	uint64_t faults, cow_copies;
+};
+
+struct mm *mm_create(void);                 /* empty user half, kernel half shared */
+void mm_get(struct mm *mm);
+void mm_put(struct mm *mm);                 /* last one frees pages, tables, VMAs */
+struct mm *mm_fork(struct mm *parent);      /* private pages become copy-on-write */
+void mm_activate(struct mm *mm);            /* satp for this CPU (NULL: kernel only) */
+
+/* Fault in addr for an access (cause: EXC_*_PAGE_FAULT). 0, or -EFAULT when no VMA allows it. */
+int mm_fault(struct mm *mm, uintptr_t addr, uint64_t cause);
+/* Fault addr in for reading and return its physical address (futex keys). */
+int mm_lookup_pa(struct mm *mm, uintptr_t addr, paddr_t *pa);
+/* The writable page at addr with a reference taken (page_put when done); -EFAULT if not present. */
+int mm_pin_pa(struct mm *mm, uintptr_t addr, paddr_t *pa);
+
+/* VMAs. mm_map: create a mapping at [addr, addr+len) (replacing what is there). */
+int mm_map(struct mm *mm, uintptr_t addr, size_t len, int prot, int flags, struct file *file, uint64_t pgoff);
+/* The same, -EEXIST if anything is mapped in the range (checked atomically with the mapping). */
+int mm_map_noreplace(struct mm *mm, uintptr_t addr, size_t len, int prot, int flags, struct file *file,
+		     uint64_t pgoff);
+/* The same at a free range chosen atomically with the mapping: the address, or -errno. */
+long mm_map_anywhere(struct mm *mm, size_t len, int prot, int flags, struct file *file, uint64_t pgoff);
+int mm_unmap(struct mm *mm, uintptr_t addr, size_t len);
+/* System V shm: map every page of seg at addr (shared); unmap the attachment starting at addr. */
+/* addr 0: anywhere (chosen atomically with the mapping). The address, or -errno. */
+long mm_map_shm(struct mm *mm, uintptr_t addr, size_t len, int prot, struct shm_seg *seg, bool remap);
+long mm_unmap_shm(struct mm *mm, uintptr_t addr);
+/* Write into another (not yet active) address space, faulting pages in: exec's loader. */
+int mm_write(struct mm *mm, uintptr_t uaddr, const void *src, size_t n);
+void mm_map_sigpage(struct mm *mm);
+
+long sys_brk(uintptr_t addr);
+long sys_mmap(uintptr_t addr, size_t len, int prot, int flags, int fd, long off);
+long sys_munmap(uintptr_t addr, size_t len);
+long sys_mprotect(uintptr_t addr, size_t len, int prot);
+long sys_madvise(uintptr_t addr, size_t len, int advice);
+
+#endif
