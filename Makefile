@@ -35,6 +35,8 @@ CFLAGS_3P := $(filter-out -Werror -Wextra,$(CFLAGS))
 
 SRCS := $(sort $(wildcard arch/riscv/*.c arch/riscv/*.S kernel/*.c mm/*.c fs/*.c lib/*.c drivers/*/*.c ipc/*/*.c \
 	net/*.c net/lwip/*.c)) $(LWIP_SRCS)
+# Self-tests, stress generators and monitor commands: only in the test kernel (kernel/init.h, debug_init).
+DEBUG_SRCS := $(sort $(wildcard kernel/debug/*.c net/debug/*.c))
 QEMU_BASE = $(QEMU) -machine virt -smp $(SMP) -m $(MEM) -bios $(OPENSBI) -nographic
 
 .PHONY: all deps lwip-check run test unit systest bench gdb clean
@@ -50,7 +52,7 @@ lwip-check: | deps
 		"(Debian's lwip source package: apt-get source lwip; needs deb-src entries)"; exit 1; }
 $(LWIP_SRCS): | lwip-check
 
-# $(1) = variant name (obj dir suffix), $(2) = extra CFLAGS, $(3) = output elf
+# $(1) = variant name (obj dir suffix), $(2) = extra CFLAGS, $(3) = output elf, $(4) = sources
 define KERNEL_template
 $(B)/obj$(1)/third_party/%.o: third_party/%.c | deps lwip-check
 	@mkdir -p $$(dir $$@)
@@ -64,7 +66,7 @@ $(B)/obj$(1)/%.o: %.S | deps
 	@mkdir -p $$(dir $$@)
 	@echo "  AS$(1)  $$<"
 	@$$(CC) $$(ASFLAGS) $(2) -c $$< -o $$@
-OBJS$(1) := $$(patsubst %,$(B)/obj$(1)/%.o,$$(basename $$(SRCS)))
+OBJS$(1) := $$(patsubst %,$(B)/obj$(1)/%.o,$$(basename $(4)))
 -include $$(OBJS$(1):.o=.d)
 
 # Two links: the first gives the text addresses, the second embeds them as the symbol table.
@@ -81,8 +83,8 @@ $(3): $$(OBJS$(1)) arch/riscv/kernel.ld scripts/ksyms.sh
 	@cmp -s $(B)/obj$(1)/syms1 $(B)/obj$(1)/syms2 || { echo "ksyms: text moved between links"; rm -f $$@; exit 1; }
 endef
 
-$(eval $(call KERNEL_template,,,$(B)/kernel.elf))
-$(eval $(call KERNEL_template,-test,-DCONFIG_SELFTEST,$(B)/kernel-test.elf))
+$(eval $(call KERNEL_template,,,$(B)/kernel.elf,$(SRCS)))
+$(eval $(call KERNEL_template,-test,-DCONFIG_SELFTEST,$(B)/kernel-test.elf,$(SRCS) $(DEBUG_SRCS)))
 
 # User programs: static Linux riscv64 binaries, packed into a newc initramfs.
 UCC := riscv64-linux-gnu-gcc

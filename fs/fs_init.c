@@ -5,6 +5,7 @@
  * The root tmpfs gets /dev (null, zero, console, tty), /tmp (sticky, world-writable) and /proc
  * (self/exe); initramfs_unpack then adds the archive's contents on top.
  */
+#include "kernel/init.h"
 #include "fs/internal.h"
 #include "kernel/errno.h"
 #include "kernel/printk.h"
@@ -65,3 +66,4 @@ int file_get_page(struct file *f, uint64_t pgoff, paddr_t *pa)
 		return -EACCES;
 	return tmpfs_get_page(f->inode, pgoff, pa);
 }
+core_init(fs_init);

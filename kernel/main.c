@@ -14,14 +14,13 @@
 #include "kernel/sched.h"
 #include "kernel/timer.h"
 #include "mm/mm.h"
-#include "kernel/monitor.h"
 #include "kernel/proc.h"
 #include "lib/string.h"
 #include "kernel/systime.h"
 #include "fs/fs.h"
 #include "kernel/power.h"
 #include "drivers/plic/plic.h"
-#include "net/netdev.h"
+#include "kernel/init.h"
 #include "drivers/uart/uart.h"
 #include "arch/riscv/riscv.h"
 #include "arch/riscv/sbi.h"
@@ -156,6 +155,10 @@ static void start_secondaries(void)
 
 /* Unpack the initramfs and run /init (or rdinit=/init= from the command line); arguments after
  * "--" on the command line go to init, as on Linux. */
+static void (*no_init_handler)(void);
+
+void set_no_init_handler(void (*fn)(void)) { no_init_handler = fn; }
+
 static void start_user_space(void)
 {
 	static char cmdline[CMDLINE_MAX];
@@ -226,7 +229,6 @@ void kmain(unsigned long hartid, paddr_t dtb_pa)
 	intr_on();
 
 	start_secondaries();
-	net_init();
 	platform_print();
 	struct page_stats ps;
 	page_get_stats(&ps);
@@ -236,11 +238,14 @@ void kmain(unsigned long hartid, paddr_t dtb_pa)
 	printk("%d of %d harts online; memory %llu KiB free, %llu KiB used\n", online, platform.nharts,
 	       (unsigned long long)(ps.free * PAGE_SIZE / 1024), (unsigned long long)(ps.used * PAGE_SIZE / 1024));
 	systime_init();
-	fs_init();
-	net_proc_init();                   /* /proc/net/dev, /proc/net/squeue, /proc/interrupts */
+	initcalls_run();                   /* subsystems, drivers, buses, the stack (kernel/init.h) */
 	if (platform.initrd_end > platform.initrd_start)
 		start_user_space();
-	else
-		monitor_start();
+	else if (no_init_handler)
+		no_init_handler();
+	else {
+		printk("no init: boot with an initramfs (-initrd); powering off\n");
+		power_fail(1);
+	}
 	sched_idle_loop();
 }

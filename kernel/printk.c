@@ -148,3 +148,15 @@ void printk(const char *fmt, ...)
 	vprintk(fmt, ap);
 	va_end(ap);
 }
+
+void bufprintf(char *buf, size_t size, size_t *n, const char *fmt, ...)
+{
+	if (*n + 1 >= size)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int w = vsnprintf(buf + *n, size - *n, fmt, ap);
+	va_end(ap);
+	if (w > 0)
+		*n = MIN(*n + (size_t)w, size - 1);
+}

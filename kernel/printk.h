@@ -8,8 +8,10 @@ void printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void vprintk(const char *fmt, va_list ap);
 int snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+/* Appends to buf at *n, as the /proc generators build their text: buf stays NUL-terminated and
+ * never overflows (output past size - 1 is cut). */
+void bufprintf(char *buf, size_t size, size_t *n, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void __noreturn panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-#define BUG_ON(c) do { if (unlikely(c)) panic("BUG_ON(%s) at %s:%d", #c, __FILE__, __LINE__); } while (0)
 
 #endif

@@ -74,3 +74,8 @@ void spin_unlock(struct spinlock *l)
 	__atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE);
 	irq_pop_off();
 }
+
+bool may_sleep(void)
+{
+	return this_cpu()->noff == 0 && intr_enabled();
+}

@@ -19,7 +19,7 @@
 #include "fs/fs.h"
 #include "ipc/shm/shm.h"
 #include "net/socket.h"
-#include "net/netstat.h"
+#include "net/flow_stats.h"
 #include "arch/riscv/trap.h"
 
 #define PR_SET_NAME 15

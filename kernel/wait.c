@@ -12,6 +12,7 @@
  * barrier: once it returns the entry's owner may free it.
  */
 #include "kernel/wait.h"
+#include "kernel/assert.h"
 #include "kernel/sched.h"
 
 void waitq_init(struct waitq *wq, const char *name)
@@ -98,6 +99,7 @@ static void wait_timeout_fn(void *arg) { sched_wake(arg); }
 
 void wait_schedule(uint64_t deadline)
 {
+	might_sleep();
 	if (deadline == TIMER_NONE) {
 		schedule();
 		return;

@@ -1,5 +1,6 @@
 /* Sleeping locks (theory in sleeplock.h). The fast path takes and drops only the spinlock. */
 #include "lib/sleeplock.h"
+#include "kernel/assert.h"
 
 void sleeplock_init(struct sleeplock *l, const char *name)
 {
@@ -20,6 +21,7 @@ static bool try_take(struct sleeplock *l)
 
 void sleep_lock(struct sleeplock *l)
 {
+	might_sleep();
 	while (!try_take(l))
 		wait_event(&l->wq, !READ_ONCE(l->held));
 }

@@ -24,6 +24,7 @@
 #include "mm/page.h"
 #include "lib/list.h"
 #include "kernel/printk.h"
+#include "kernel/assert.h"
 #include "kernel/spinlock.h"
 #include "lib/string.h"
 

@@ -39,6 +39,7 @@
 #include "kernel/cpu.h"
 #include "lib/list.h"
 #include "kernel/printk.h"
+#include "kernel/assert.h"
 #include "kernel/spinlock.h"
 #include "lib/string.h"
 

@@ -36,9 +36,10 @@
  * samples tx_wake_gen before the attempt and flushes again if it moved after the frame was queued,
  * while netdev_tx_wake reads txq_len after bumping tx_wake_gen (both sequentially consistent).
  *
- * Receive: netdev_rx validates and counts the frame, shows it to the packet taps, feeds the
- * ethertype counters (rxsink.c) and hands IPv4 and ARP frames to the stack (stack_input,
- * net/stack.c).
+ * Receive: netdev_rx validates and counts the frame, shows it to the packet taps and hands it to
+ * the protocol handler registered for its ethertype (netdev_add_proto: the stack registers IPv4
+ * and ARP at stack_init); frames of other types are counted as rx_nohandler and dropped. The
+ * handler table is written only at boot, before any device polls, so readers take no lock.
  *
  * Packet taps (AF_PACKET): a list under tap_lock with a count beside it, so a frame costs one
  * atomic load while nobody captures. netdev_rx shows incoming frames to the taps (pkttype from the
@@ -51,13 +52,10 @@
  * start_xmit is netdev_rx). tap_lock guards the tap list and every tap's filter. The per-CPU
  * counters need no lock: each CPU writes only its own, with interrupts off.
  */
+#include "kernel/init.h"
 #include "net/netdev.h"
-#include "net/drivers.h"
-#include "net/rxsink.h"
 #include "net/squeue.h"
-#include "net/stack.h"
-#include "drivers/pci/pci.h"
-#include "drivers/plic/plic.h"
+#include "kernel/irq.h"
 #include "kernel/errno.h"
 #include "mm/kmalloc.h"
 #include "kernel/printk.h"
@@ -146,8 +144,6 @@ int netdev_register(struct net_device *dev, const char *name_prefix)
 	dev->flags &= ~NETDEV_UP;
 	if (!dev->mtu)
 		dev->mtu = ETH_DATA_LEN;
-	if (rxsink_attach(dev) < 0)
-		return -ENOMEM;
 
 	spin_lock(&registry_lock);
 	int unit = 0;
@@ -163,7 +159,6 @@ int netdev_register(struct net_device *dev, const char *name_prefix)
 	}
 	if (unit == MAX_NAME_UNIT) {
 		spin_unlock(&registry_lock);
-		rxsink_detach(dev);
 		return -ENOSPC;
 	}
 	dev->ifindex = next_ifindex++;
@@ -207,7 +202,6 @@ void netdev_unregister(struct net_device *dev)
 	}
 	dev->txq_len = 0;
 	spin_unlock(&dev->txq_lock);
-	rxsink_detach(dev);
 }
 
 struct net_device *netdev_get_by_name(const char *name)
@@ -251,6 +245,7 @@ void netdev_get_stats(struct net_device *dev, struct netdev_stats *sum)
 		sum->rx_packets += READ_ONCE(s->rx_packets);
 		sum->rx_bytes += READ_ONCE(s->rx_bytes);
 		sum->rx_dropped += READ_ONCE(s->rx_dropped);
+		sum->rx_nohandler += READ_ONCE(s->rx_nohandler);
 		sum->rx_errors += READ_ONCE(s->rx_errors);
 		sum->tx_packets += READ_ONCE(s->tx_packets);
 		sum->tx_bytes += READ_ONCE(s->tx_bytes);
@@ -359,6 +354,12 @@ static void poll_thread(void *arg)
 	}
 }
 
+/* Receive handlers by ethertype (netdev_add_proto): written at boot only, read without a lock. */
+#define NETDEV_MAX_PROTOS 4
+struct netdev_proto { uint16_t type; netdev_proto_fn fn; };
+static struct netdev_proto protos[NETDEV_MAX_PROTOS];
+static int nprotos;
+
 void netdev_rx_offload(struct net_device *dev, const void *frame, size_t len, unsigned flags)
 {
 	const uint8_t *f = frame;
@@ -379,10 +380,22 @@ void netdev_rx_offload(struct net_device *dev, const void *frame, size_t len, un
 		s->rx_lro++;
 	irq_pop_off();
 	netdev_tap(dev, f, f + ETH_HLEN, len - ETH_HLEN, false);
-	rxsink_input(dev, frame, len);
 	uint16_t type = (uint16_t)(f[2 * ETH_ALEN] << 8 | f[2 * ETH_ALEN + 1]);
-	if (type == ETH_P_IP || type == ETH_P_ARP)
-		stack_input(dev, frame, len, flags);
+	for (int i = 0; i < nprotos; i++) {
+		if (protos[i].type == type) {
+			protos[i].fn(dev, frame, len, flags);
+			return;
+		}
+	}
+	NETDEV_STAT_INC(dev, rx_nohandler);
+}
+
+int netdev_add_proto(uint16_t ethertype, netdev_proto_fn fn)
+{
+	if (nprotos == NETDEV_MAX_PROTOS)
+		return -ENOSPC;
+	protos[nprotos++] = (struct netdev_proto){ ethertype, fn };
+	return 0;
 }
 
 /* ---- TSO frames ---- */
@@ -703,15 +716,13 @@ void net_init(void)
 		if (!pc->thread)
 			panic("net: cannot start %s", name);
 	}
-	net_cmds_init();
 	squeue_init();
 	if (netdev_register(&lo_dev, "lo") < 0)
 		panic("net: cannot register lo");
-	virtio_net_mmio_probe_all();
-	virtio_net_pci_register();
-	e1000_register();
-	rtl8139_register();
-	pci_init();
+}
+
+void net_start(void)
+{
 	/* drivers may have (re)registered their IRQs after netdev_register: apply the spread again */
 	int n = 0;
 	for (struct net_device *d = netdev_next(NULL); d; d = netdev_next(d)) {
@@ -721,5 +732,6 @@ void net_init(void)
 		n += !(d->flags & NETDEV_LOOPBACK);
 	}
 	printk("net: %d device%s\n", n, n == 1 ? "" : "s");   /* NICs; lo is always there */
-	stack_init();
 }
+core_init(net_init);
+late_init(net_start);

@@ -136,10 +136,10 @@ struct netdev_stats {
 	uint64_t interrupts, polls, tx_busy;
 	uint64_t tx_tso;             /* TSO frames handed to the device (each counted once in tx_packets) */
 	uint64_t rx_lro;             /* LRO frames received (each counted once in rx_packets) */
+	uint64_t rx_nohandler;       /* valid frames of an ethertype nobody handles (Linux's too) */
 };
 
 struct net_device;
-struct netdev_rx_sink;
 struct stack_if;
 
 struct net_device_ops {
@@ -172,7 +172,6 @@ struct net_device {
 	int poll_cpu;                /* CPU whose list it is on or whose thread polls it */
 	int irq_cpu;                 /* CPU its IRQ is routed to */
 	volatile uint32_t tx_wake_gen;   /* bumped by netdev_tx_wake */
-	struct netdev_rx_sink *sink; /* receive counters by ethertype (net/rxsink.c) */
 	struct stack_if *stack;      /* the stack's interface (lwIP netif); NULL until attached */
 	/* transmit backlog for netdev_xmit_nosleep (txq_lock) */
 	struct spinlock txq_lock;
@@ -262,17 +261,17 @@ static inline void netdev_tap(struct net_device *dev, const uint8_t *hdr, const 
  * skb_loop_sk). */
 int netdev_xmit_tap(struct net_device *dev, const void *frame, size_t len, const struct netdev_tap *sender);
 
-/* The receive counters by ethertype (net/rxsink.c): per-CPU frame and byte counters by ethertype,
- * the last few ARP replies, and a watch on ETH_P_EXP frames for tests and benches. */
-#define RX_SINK_TYPES 16               /* ethertypes counted per CPU; later ones go to "other" */
-#define RX_SINK_OTHER 0xffff
-struct netdev_rx_type_stats { uint16_t type; uint64_t frames, bytes; };
-/* Sums over CPUs, one entry per ethertype seen, at most max; returns the count. */
-int netdev_rx_types(struct net_device *dev, struct netdev_rx_type_stats *out, int max);
+/* The receive handler for one ethertype (the stack's IPv4 and ARP input): called from netdev_rx in
+ * the device's poll thread with a valid, counted frame. Registered at boot, before devices poll. */
+typedef void (*netdev_proto_fn)(struct net_device *dev, const void *frame, size_t len, unsigned flags);
+int netdev_add_proto(uint16_t ethertype, netdev_proto_fn fn);   /* -ENOSPC when the table is full */
 
 void netdev_print(struct net_device *dev);   /* one line: name, driver, MAC, MTU, IRQ and CPU ... */
-void net_init(void);          /* after SMP start: poll threads, squeues, lo, drivers, PCI, the stack */
+/* Boot order (kmain): net_init (poll threads, squeues, lo), then the drivers register and the buses
+ * probe (drivers_init, virtio_mmio_scan, pci_init), then net_start (IRQ spread, one line per
+ * device) and stack_init (netifs for every device, DHCP). */
+void net_init(void);
+void net_start(void);
 void net_proc_init(void);     /* after fs_init: /proc/net/dev, /proc/net/squeue, /proc/interrupts */
-void net_cmds_init(void);     /* net/netcmd.c: ifconfig, arping, txburst, rxtypes, rxwait, ping ... */
 
 #endif

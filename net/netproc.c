@@ -1,87 +1,39 @@
 /*
- * Network observability: /proc/net/dev, /proc/interrupts and /proc/net/squeue (generated at open
- * by proc_create's show callbacks, fs/fs.h), and the monitor's views of the same counters.
+ * Network observability: /proc/net/dev and /proc/net/squeue (generated at open by proc_create's
+ * show callbacks, fs/fs.h), and the monitor's views of the same counters.
  *
- * /proc/net/dev and /proc/interrupts follow Linux's layouts (net/core/net-procfs.c and
- * kernel/irq/proc.c, fs/proc/interrupts.c), so tools that parse them work unchanged.
+ * /proc/net/dev follows Linux's layout (net/core/net-procfs.c), so tools that parse it work
+ * unchanged.
  * /proc/net/squeue is Ember's own: one line per squeue, then the stack lock's totals.
  *
  * Everything here reads counters without locks (per-CPU or single-writer 64-bit counters: each
  * load is atomic; a line may mix values from slightly different moments, as on Linux).
- * The /proc/interrupts file lives here because the network benchmarks needed it first; it only
- * reads the PLIC's and the CPUs' counters.
  */
+#include "kernel/init.h"
 #include "net/stack.h"
 #include "kernel/panic.h"
 #include "lwip/stats.h"
-#include "drivers/plic/plic.h"
 #include "fs/fs.h"
 #include "kernel/printk.h"
 #include "lib/string.h"
 
 #define U(x) ((unsigned long long)(x))
 
-/* Appends to buf at *n (stays NUL-terminated, never overflows). */
-static void put(char *buf, size_t size, size_t *n, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void put(char *buf, size_t size, size_t *n, const char *fmt, ...)
-{
-	if (*n + 1 >= size)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	int w = vsnprintf(buf + *n, size - *n, fmt, ap);
-	va_end(ap);
-	if (w > 0)
-		*n = MIN(*n + (size_t)w, size - 1);
-}
-
 /* ---- /proc/net/dev ---- */
 
 static size_t show_net_dev(char *buf, size_t size)
 {
 	size_t n = 0;
-	put(buf, size, &n, "Inter-|   Receive                                                |  Transmit\n");
-	put(buf, size, &n, " face |bytes    packets errs drop fifo frame compressed multicast|"
+	bufprintf(buf, size, &n, "Inter-|   Receive                                                |  Transmit\n");
+	bufprintf(buf, size, &n, " face |bytes    packets errs drop fifo frame compressed multicast|"
 			   "bytes    packets errs drop fifo colls carrier compressed\n");
 	for (struct net_device *d = netdev_next(NULL); d; d = netdev_next(d)) {
 		struct netdev_stats s;
 		netdev_get_stats(d, &s);
-		put(buf, size, &n, "%6s: %7llu %7llu %4llu %4llu %4llu %5llu %10llu %9llu %8llu %7llu %4llu %4llu %4llu %5llu %7llu %10llu\n",
+		bufprintf(buf, size, &n, "%6s: %7llu %7llu %4llu %4llu %4llu %5llu %10llu %9llu %8llu %7llu %4llu %4llu %4llu %5llu %7llu %10llu\n",
 		    d->name, U(s.rx_bytes), U(s.rx_packets), U(s.rx_errors), U(s.rx_dropped), U(0), U(0), U(0), U(0),
 		    U(s.tx_bytes), U(s.tx_packets), U(s.tx_errors), U(s.tx_dropped), U(0), U(0), U(0), U(0));
 	}
-	return n;
-}
-
-/* ---- /proc/interrupts ---- */
-
-/* The IRQ column is 3 wide (Linux's width for fewer than 1000 IRQs; the kernel's vsnprintf has no
- * '*' widths, so the widths are spelled out). */
-
-static size_t show_interrupts(char *buf, size_t size)
-{
-	size_t n = 0;
-	put(buf, size, &n, "%11s", "");                 /* IRQ_PREC + 8 columns, as Linux */
-	for (int c = 0; c < ncpus; c++)
-		put(buf, size, &n, "CPU%-8d", c);
-	put(buf, size, &n, "\n");
-	for (int irq = 1; irq <= plic_ndev(); irq++) {
-		const char *name = irq_name(irq);
-		if (!name)
-			continue;
-		put(buf, size, &n, "%3d: ", irq);
-		for (int c = 0; c < ncpus; c++)
-			put(buf, size, &n, "%10llu ", U(irq_count(irq, c)));
-		put(buf, size, &n, " SiFive PLIC %3d Level     %s\n", irq, name);
-	}
-	put(buf, size, &n, "%3s: ", "LOC");
-	for (int c = 0; c < ncpus; c++)
-		put(buf, size, &n, "%10llu ", U(READ_ONCE(cpus[c].timer_irqs)));
-	put(buf, size, &n, "  Local timer interrupts\n");
-	put(buf, size, &n, "%3s: ", "IPI");
-	for (int c = 0; c < ncpus; c++)
-		put(buf, size, &n, "%10llu ", U(READ_ONCE(cpus[c].ipi_irqs)));
-	put(buf, size, &n, "  Inter-processor interrupts\n");
 	return n;
 }
 
@@ -91,7 +43,7 @@ size_t squeue_show(char *buf, size_t size)
 {
 	size_t n = 0;
 	struct squeue_stats t = { 0 };
-	put(buf, size, &n, "sq cpu        inline        queued      drains  handoffs worker_runs         items"
+	bufprintf(buf, size, &n, "sq cpu        inline        queued      drains  handoffs worker_runs         items"
 			   "  maxq  qlen       lock_ns   lock_max_ns  lock_wait_ns contended\n");
 	for (int c = 0; c < NCPU; c++) {
 		struct squeue *sq = squeue_of_cpu(c);
@@ -99,7 +51,7 @@ size_t squeue_show(char *buf, size_t size)
 			continue;
 		struct squeue_stats s;
 		squeue_get_stats(sq, &s);
-		put(buf, size, &n, "%2d %3d %13llu %13llu %11llu %9llu %11llu %13llu %5llu %5u %13llu %13llu %13llu %9llu\n",
+		bufprintf(buf, size, &n, "%2d %3d %13llu %13llu %11llu %9llu %11llu %13llu %5llu %5u %13llu %13llu %13llu %9llu\n",
 		    c, s.cpu, U(s.inline_entries), U(s.queued_entries), U(s.drains), U(s.handoffs), U(s.worker_runs),
 		    U(s.items), U(s.max_queue), s.queue_len, U(s.lock_ns), U(s.lock_max_ns), U(s.lock_wait_ns),
 		    U(s.lock_contended));
@@ -111,9 +63,9 @@ size_t squeue_show(char *buf, size_t size)
 		t.lock_contended += s.lock_contended;
 		t.delegations += s.delegations;
 	}
-	put(buf, size, &n, "stack lock: acquisitions %llu held_ns %llu wait_ns %llu contended %llu delegated %llu\n",
+	bufprintf(buf, size, &n, "stack lock: acquisitions %llu held_ns %llu wait_ns %llu contended %llu delegated %llu\n",
 	    U(t.items), U(t.lock_ns), U(t.lock_wait_ns), U(t.lock_contended), U(t.delegations));
-	put(buf, size, &n, "entries: inline %llu queued %llu; flow bindings %u\n", U(t.inline_entries),
+	bufprintf(buf, size, &n, "entries: inline %llu queued %llu; flow bindings %u\n", U(t.inline_entries),
 	    U(t.queued_entries), flow_bound_count());
 	n += stack_steer_show(buf + n, size - n);
 	/* which callbacks hold the stack lock, most time first */
@@ -125,11 +77,11 @@ size_t squeue_show(char *buf, size_t size)
 			fs[j] = fs[j - 1];
 			fs[j - 1] = tmp;
 		}
-	put(buf, size, &n, "%-28s %12s %14s %9s\n", "callback", "calls", "held_ns", "ns/call");
+	bufprintf(buf, size, &n, "%-28s %12s %14s %9s\n", "callback", "calls", "held_ns", "ns/call");
 	for (size_t i = 0; i < nf; i++) {
 		uint64_t off;
 		const char *name = ksym_lookup((uint64_t)(uintptr_t)fs[i].fn, &off);
-		put(buf, size, &n, "%-28s %12llu %14llu %9llu\n", name ? name : "?", U(fs[i].calls), U(fs[i].ns),
+		bufprintf(buf, size, &n, "%-28s %12llu %14llu %9llu\n", name ? name : "?", U(fs[i].calls), U(fs[i].ns),
 		    U(fs[i].calls ? fs[i].ns / fs[i].calls : 0));
 	}
 	return n;
@@ -163,7 +115,7 @@ void stack_print_stats(void)
 
 void net_proc_init(void)
 {
-	if (proc_create("/proc/net/dev", show_net_dev) < 0 || proc_create("/proc/interrupts", show_interrupts) < 0 ||
-	    proc_create("/proc/net/squeue", squeue_show) < 0)
+	if (proc_create("/proc/net/dev", show_net_dev) < 0 || proc_create("/proc/net/squeue", squeue_show) < 0)
 		printk("net: cannot create the /proc files\n");
 }
+late_init(net_proc_init);

@@ -47,7 +47,7 @@
  */
 #include "net/socket.h"
 #include "net/stack.h"
-#include "net/netstat.h"
+#include "net/flow_stats.h"
 #include "kernel/errno.h"
 #include "mm/kmalloc.h"
 #include "fs/poll.h"
@@ -111,7 +111,7 @@ struct tcp_sock {
 	size_t recved_pending;           /* atomic */
 	uint32_t recved_queued;          /* atomic: recved_item is on ts->sq (32 bits: no byte AMOs) */
 
-	/* flow counters (net/netstat.c): written under the stack lock, read without it */
+	/* flow counters (net/flow_stats.c): written under the stack lock, read without it */
 	uint64_t bytes_in, bytes_out, segs_in, sends;
 	struct list_head all_node;       /* all_lock: every TCP socket, for ember_netstat */
 
@@ -1397,7 +1397,7 @@ const struct sock_ops tcp_sock_ops = {
 	.ioctl = tcp_ioctl,
 };
 
-/* ---- flow counters (net/netstat.c) ---- */
+/* ---- flow counters (net/flow_stats.c) ---- */
 
 static uint8_t linux_state_of(struct tcp_sock *ts)
 {

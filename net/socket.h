@@ -31,6 +31,7 @@
 #include "kernel/wait.h"
 #include "lib/sleeplock.h"
 #include "fs/abi.h"
+#include "lib/uio.h"
 
 /* ---- Linux ABI constants ---- */
 #define AF_UNSPEC 0
@@ -157,21 +158,6 @@ struct sockaddr_k {
 };
 
 /* ---- messages ---- */
-/* A user buffer list being consumed from the front (readv/writev/sendmsg/recvmsg and the plain
- * calls with a single segment). */
-struct uio {
-	const struct linux_iovec *iov; /* user segments (kernel copy), validated */
-	int iovcnt;
-	size_t resid;                /* bytes left over all segments */
-	size_t done;                 /* bytes moved so far */
-	struct linux_iovec cur;      /* the rest of a partly consumed segment (iov may point here) */
-};
-/* Copy n bytes between kernel memory and the next user bytes of u, advancing it: n, or -EFAULT
- * (u then reflects what was copied). n must be <= u->resid. */
-long uio_copy_out(struct uio *u, const void *kbuf, size_t n);   /* kernel -> user */
-long uio_copy_in(struct uio *u, void *kbuf, size_t n);          /* user -> kernel */
-void uio_skip(struct uio *u, size_t n);                         /* drop n bytes (MSG_TRUNC) */
-
 /* What sendmsg/recvmsg pass to a protocol, the user pointers already checked and copied. */
 struct sock_msg {
 	struct uio data;

@@ -71,6 +71,7 @@
  */
 #include "net/squeue.h"
 #include "kernel/printk.h"
+#include "kernel/assert.h"
 #include "kernel/sched.h"
 #include "kernel/timer.h"
 #include "lib/string.h"
@@ -294,6 +295,8 @@ size_t squeue_fn_stats(struct sq_fn_stat *out, size_t max)
  * starts. */
 static void run_locked(struct squeue *sq, struct sq_item *item, uint64_t t1)
 {
+	assert_spin_held(&stack_lock);           /* every callback runs under the stack lock */
+	ASSERT(sq->state & SQS_PROC);            /* ... as its squeue's one processor */
 	sq_proc_t fn = item->fn;
 	void *arg = item->arg;
 	/* accounted under the function squeue_call runs, not its wrapper (read now: see above) */
@@ -345,6 +348,8 @@ static void give_back(struct squeue *sq, struct sq_item *chain, unsigned n)
 /* Stop processing sq (sq->lock held, released here): the worker takes over what is queued. */
 static void handoff(struct squeue *sq)
 {
+	assert_spin_held(&sq->lock);
+	ASSERT(sq->state & SQS_PROC);            /* only the processor hands off */
 	sq->state &= ~SQS_PROC;
 	sq->st.handoffs++;
 	spin_unlock(&sq->lock);
@@ -356,7 +361,9 @@ static void handoff(struct squeue *sq)
  * worker) or, not locked, until the stack lock is busy (then delegates sq to its holder). */
 static void drain_until(struct squeue *sq, uint64_t deadline, bool locked)
 {
+	ASSERT(!locked || spin_holding(&stack_lock));
 	spin_lock(&sq->lock);
+	ASSERT(sq->state & SQS_PROC);            /* the caller is sq's processor */
 	for (;;) {
 		struct sq_item *chain = sq->head;
 		if (!chain) {
@@ -497,6 +504,7 @@ static void call_proc(void *arg, struct sq_item *item __unused)
 
 void squeue_call(struct squeue *sq, void (*fn)(void *arg), void *arg)
 {
+	might_sleep();
 	if (atomic_context())
 		panic("squeue_call from atomic context (interrupt, spinlock or squeue callback)");
 	struct sq_call c = { .fn = fn, .arg = arg, .sq = sq, .done = false };

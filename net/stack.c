@@ -20,6 +20,7 @@
  * (struct pkt). It is freed by lwIP's pbuf_free through pkt_free, wherever lwIP (or the socket
  * layer, outside the lock) drops the last reference.
  */
+#include "kernel/init.h"
 #include "net/stack.h"
 #include "net/ipconfig.h"
 #include "lwip/init.h"
@@ -871,8 +872,11 @@ static void netcfg_thread(void *arg __unused)
 void stack_init(void)
 {
 	flow_table_init();
+	if (netdev_add_proto(ETH_P_IP, stack_input) < 0 || netdev_add_proto(ETH_P_ARP, stack_input) < 0)
+		panic("net: cannot register the stack's receive handlers");
 	if (ipconfig_parse(platform.bootargs, &bootcfg) < 0)
 		printk("net: ignoring malformed ip= argument\n");
 	if (!kthread_create(netcfg_thread, NULL, "netcfg", 0))
 		panic("net: cannot start netcfg");
 }
+late_init(stack_init);

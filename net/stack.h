@@ -135,11 +135,6 @@ int stack_if_info(struct net_device *dev, struct stack_ifinfo *out);
 struct netif *stack_netif(struct net_device *dev);
 struct net_device *stack_netif_dev(struct netif *n);
 
-/* Kernel ping (the monitor's `ping`): count echo requests of datalen bytes to dst (host order),
- * interval_ms apart, each waiting up to timeout_ms; prints a line per reply (unless quiet) and a
- * summary with the median round trip. Returns the number of replies. Thread context. */
-int stack_ping(uint32_t dst, int count, unsigned interval_ms, unsigned timeout_ms, unsigned datalen, bool quiet);
-
 /* One line per NIC: its IRQ's CPU and how often interrupt steering moved it (/proc/net/squeue). */
 size_t stack_steer_show(char *buf, size_t size);
 
@@ -166,9 +161,6 @@ void stack_chunk_put(struct stack_chunk *c);          /* drop the creator's refe
  * TCP_WRITE_FLAG_COPY). Squeue context, stack lock held. */
 int stack_tcp_write_chunk(struct tcp_pcb *pcb, struct stack_chunk *c, size_t off, uint16_t len, uint8_t flags);
 size_t squeue_show(char *buf, size_t size);
-void cmd_sqstress(int argc, char **argv);     /* net/sqstress.c: the squeue stress test */
-void cmd_tcpsink(int argc, char **argv);      /* net/tcptest.c: raw-API TCP discard server */
-void cmd_tcpsend(int argc, char **argv);      /* net/tcptest.c: raw-API TCP sender */
 
 /* Text helpers */
 void ipv4_format(uint32_t addr, char buf[16]);

@@ -54,9 +54,9 @@
 #include "drivers/e1000/e1000_hw.h"
 #include "drivers/e1000/ring.h"
 #include "drivers/pci/pci.h"
-#include "drivers/plic/plic.h"
+#include "kernel/irq.h"
 #include "net/netdev.h"
-#include "net/drivers.h"
+#include "kernel/init.h"
 #include "kernel/errno.h"
 #include "mm/kmalloc.h"
 #include "mm/page.h"
@@ -518,7 +518,8 @@ static const struct pci_driver e1000_driver = {
 	.probe = e1000_probe,
 };
 
-void e1000_register(void)
+static void e1000_register(void)
 {
 	pci_register_driver(&e1000_driver);
 }
+driver_init(e1000_register);

@@ -25,6 +25,7 @@
  * Locking: none. pci_init runs once at boot in one thread; drivers register before it; after it
  * the device table is read-only (each driver owns its function's configuration space).
  */
+#include "kernel/init.h"
 #include "drivers/pci/pci.h"
 #include "kernel/platform.h"
 #include "kernel/fdt.h"
@@ -377,3 +378,4 @@ void pci_init(void)
 
 int pci_ndevs(void) { return ndevs; }
 struct pci_dev *pci_get(int i) { return i >= 0 && i < ndevs ? &devs[i] : NULL; }
+bus_init(pci_init);

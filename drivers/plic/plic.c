@@ -151,3 +151,5 @@ int irq_affinity(int irq) { return irqs[irq].cpu; }
 uint64_t irq_count(int irq, int cpu) { return irqs[irq].count[cpu]; }
 const char *irq_name(int irq) { return irq > 0 && irq <= ndev && irqs[irq].handler ? irqs[irq].name : NULL; }
 int plic_ndev(void) { return ndev; }
+
+int irq_max(void) { return plic_ndev(); }

@@ -58,9 +58,9 @@
 #include "drivers/rtl8139/rtl8139_hw.h"
 #include "drivers/rtl8139/rxring.h"
 #include "drivers/pci/pci.h"
-#include "drivers/plic/plic.h"
+#include "kernel/irq.h"
 #include "net/netdev.h"
-#include "net/drivers.h"
+#include "kernel/init.h"
 #include "kernel/errno.h"
 #include "mm/kmalloc.h"
 #include "mm/page.h"
@@ -477,7 +477,8 @@ static const struct pci_driver rtl_driver = {
 	.probe = rtl_probe,
 };
 
-void rtl8139_register(void)
+static void rtl8139_register(void)
 {
 	pci_register_driver(&rtl_driver);
 }
+driver_init(rtl8139_register);

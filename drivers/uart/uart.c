@@ -4,7 +4,7 @@
  * the handler drains the receive FIFO into the console's input ring.
  */
 #include "drivers/uart/uart.h"
-#include "drivers/plic/plic.h"
+#include "kernel/irq.h"
 #include "kernel/console.h"
 #include "mm/mm.h"
 #include "arch/riscv/riscv.h"

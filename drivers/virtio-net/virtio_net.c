@@ -44,7 +44,8 @@
  * never during a poll.
  */
 #include "drivers/virtio/virtio.h"
-#include "drivers/plic/plic.h"
+#include "kernel/init.h"
+#include "kernel/irq.h"
 #include "net/netdev.h"
 #include "kernel/errno.h"
 #include "mm/kmalloc.h"
@@ -414,7 +415,7 @@ static int setup_buffers(struct vnet *vn)
 	return 0;
 }
 
-int virtio_net_probe(struct virtio_device *vd)
+static int virtio_net_probe(struct virtio_device *vd)
 {
 	const struct virtio_ops *ops = vd->ops;
 	ops->set_status(vd, 0);                          /* reset */
@@ -493,3 +494,8 @@ fail:
 	ops->set_status(vd, VIRTIO_STATUS_FAILED);
 	return -EIO;       /* memory of a failed probe is not returned: it only happens at boot */
 }
+
+static const struct virtio_driver virtio_net_driver = { "virtio-net", VIRTIO_ID_NET, virtio_net_probe };
+
+static void virtio_net_register(void) { virtio_register_driver(&virtio_net_driver); }
+driver_init(virtio_net_register);

@@ -7,13 +7,13 @@
  * three ring addresses and QueueReady; a legacy one takes GuestPageSize once, then QueueNum,
  * QueueAlign and the page number of one contiguous ring (the layout virtq.c always uses).
  *
- * virtio_net_mmio_probe_all walks the device tree's virtio,mmio slots (platform.virtio) and hands
- * every slot whose DeviceID is net to the core. Registers are only touched by the core's
+ * virtio_mmio_scan walks the device tree's virtio,mmio slots (platform.virtio) and binds every
+ * slot whose DeviceID has a registered driver (virtio_bind). Registers are only touched by the core's
  * serialized paths (probe; the interrupt handler for InterruptStatus/ACK; notify), so there is no
  * lock here.
  */
+#include "kernel/init.h"
 #include "drivers/virtio/virtio.h"
-#include "net/drivers.h"
 #include "mm/kmalloc.h"
 #include "mm/mm.h"
 #include "kernel/platform.h"
@@ -154,8 +154,9 @@ static void probe_slot(int i)
 	if (!base || mmio_read32(base + VIRTIO_MMIO_MAGIC_VALUE) != VIRTIO_MMIO_MAGIC)
 		return;
 	uint32_t version = mmio_read32(base + VIRTIO_MMIO_VERSION);
-	if (mmio_read32(base + VIRTIO_MMIO_DEVICE_ID) != VIRTIO_ID_NET)
-		return;
+	uint32_t device_id = mmio_read32(base + VIRTIO_MMIO_DEVICE_ID);
+	if (!virtio_has_driver(device_id))
+		return;                            /* an empty slot (0) or a type nobody drives */
 	if (version != VIRTIO_MMIO_VERSION_LEGACY && version != VIRTIO_MMIO_VERSION_MODERN) {
 		printk("virtio-mmio %#llx: unknown version %u\n", (unsigned long long)r->base, version);
 		return;
@@ -168,18 +169,20 @@ static void probe_slot(int i)
 	m->vd.priv = m;
 	m->vd.irq = platform.virtio_irq[i];
 	m->vd.legacy = version == VIRTIO_MMIO_VERSION_LEGACY;
-	m->vd.model = "virtio-net-mmio";
+	m->vd.device_id = device_id;
+	m->vd.transport = "mmio";
 	snprintf(m->vd.desc, sizeof(m->vd.desc), "mmio %#llx v%u", (unsigned long long)r->base, version);
 	if (m->vd.legacy)
 		wr(&m->vd, VIRTIO_MMIO_GUEST_PAGE_SIZE, PAGE_SIZE);
-	if (virtio_net_probe(&m->vd) < 0)
+	if (virtio_bind(&m->vd) < 0)
 		kfree(m);
 }
 
-void virtio_net_mmio_probe_all(void)
+void virtio_mmio_scan(void)
 {
 	/* the device tree lists the slots from the highest address down; QEMU fills the highest
 	 * first, so walking the list in order names the first -device eth0 */
 	for (int i = 0; i < platform.nvirtio; i++)
 		probe_slot(i);
 }
+bus_init(virtio_mmio_scan);

@@ -9,15 +9,19 @@
  */
 #include "drivers/virtio/virtio.h"
 #include "drivers/pci/pci.h"
-#include "net/drivers.h"
+#include "kernel/init.h"
 #include "mm/kmalloc.h"
 #include "kernel/printk.h"
 #include "lib/string.h"
 #include "arch/riscv/riscv.h"
 
 #define PCI_VENDOR_REDHAT_QUMRANET 0x1af4
+/* PCI device IDs (virtio 1.x 4.1.2): 0x1040 + type for modern devices; transitional ones use
+ * 0x1000-0x103f, of which net (0x1000) and block (0x1001) are the ones with a driver here. */
+#define VIRTIO_PCI_DEVICE_MODERN_BASE 0x1040
+#define VIRTIO_PCI_DEVICE_MODERN_LAST 0x107f
 #define VIRTIO_PCI_DEVICE_NET_TRANSITIONAL 0x1000
-#define VIRTIO_PCI_DEVICE_NET_MODERN (0x1040 + VIRTIO_ID_NET)
+#define VIRTIO_PCI_DEVICE_BLOCK_TRANSITIONAL 0x1001
 #define PCI_CAP_ID_VNDR 0x09
 
 /* struct virtio_pci_cap */
@@ -144,8 +148,22 @@ static uint8_t *cap_region(struct pci_dev *d, int cap, uint32_t min_len)
 	return (uint8_t *)d->bar[bar].va + off;
 }
 
+/* The virtio device type of a PCI device ID, 0 if it is not a virtio device we know. */
+static uint32_t virtio_pci_device_type(uint16_t device)
+{
+	if (device >= VIRTIO_PCI_DEVICE_MODERN_BASE && device <= VIRTIO_PCI_DEVICE_MODERN_LAST)
+		return device - VIRTIO_PCI_DEVICE_MODERN_BASE;
+	if (device == VIRTIO_PCI_DEVICE_NET_TRANSITIONAL)
+		return VIRTIO_ID_NET;
+	if (device == VIRTIO_PCI_DEVICE_BLOCK_TRANSITIONAL)
+		return VIRTIO_ID_BLOCK;
+	return 0;
+}
+
 static int vpci_probe(struct pci_dev *d)
 {
+	if (!virtio_has_driver(virtio_pci_device_type(d->device)))
+		return -1;
 	struct vpci *v = kzalloc(sizeof(*v));
 	if (!v)
 		return -1;
@@ -183,9 +201,10 @@ static int vpci_probe(struct pci_dev *d)
 	v->vd.priv = v;
 	v->vd.irq = d->irq;
 	v->vd.legacy = false;
-	v->vd.model = "virtio-net-pci";
+	v->vd.device_id = virtio_pci_device_type(d->device);
+	v->vd.transport = "pci";
 	snprintf(v->vd.desc, sizeof(v->vd.desc), "pci %02x:%02x.%d", d->bus, d->slot, d->func);
-	if (virtio_net_probe(&v->vd) < 0) {
+	if (virtio_bind(&v->vd) < 0) {
 		kfree(v);
 		return -1;
 	}
@@ -194,11 +213,11 @@ static int vpci_probe(struct pci_dev *d)
 }
 
 static const struct pci_id vpci_ids[] = {
-	{ PCI_VENDOR_REDHAT_QUMRANET, VIRTIO_PCI_DEVICE_NET_TRANSITIONAL },
-	{ PCI_VENDOR_REDHAT_QUMRANET, VIRTIO_PCI_DEVICE_NET_MODERN },
+	{ PCI_VENDOR_REDHAT_QUMRANET, PCI_ANY_ID },   /* vpci_probe picks the virtio ones it can bind */
 	{ 0, 0 },
 };
 
-static const struct pci_driver vpci_driver = { "virtio-net-pci", vpci_ids, vpci_probe };
+static const struct pci_driver vpci_driver = { "virtio-pci", vpci_ids, vpci_probe };
 
-void virtio_net_pci_register(void) { pci_register_driver(&vpci_driver); }
+static void vpci_register(void) { pci_register_driver(&vpci_driver); }
+driver_init(vpci_register);

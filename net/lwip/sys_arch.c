@@ -70,7 +70,7 @@ uint32_t ember_lwip_rand(void) { return (uint32_t)random_u64(); }
 /* ---- diagnostics ---- */
 
 uint64_t ember_lwip_asserts;          /* failed LWIP_ASSERTs (shown by the monitor's netstat) */
-uint64_t ember_lwip_unlocked_calls;   /* core entered without the stack lock: a bug, reported once */
+uint64_t ember_lwip_unlocked_calls;   /* core entered without the stack lock (then it panics) */
 
 void ember_lwip_diag(const char *fmt, ...)
 {
@@ -86,10 +86,11 @@ void ember_lwip_assert(const char *msg, const char *file, int line)
 	printk("lwip: assertion \"%s\" failed at %s:%d (continuing)\n", msg, file, line);
 }
 
+/* lwIP's state is global: entering its core without the stack lock is a kernel bug (net/stack.h). */
 void ember_lwip_assert_core_locked(void)
 {
-	if (likely(stack_lock_held()))
-		return;
-	if (__atomic_fetch_add(&ember_lwip_unlocked_calls, 1, __ATOMIC_RELAXED) == 0)
-		printk("lwip: core entered without the stack lock (cpu %d); see net/stack.h\n", cpu_id());
+	if (unlikely(!stack_lock_held())) {
+		__atomic_fetch_add(&ember_lwip_unlocked_calls, 1, __ATOMIC_RELAXED);
+		panic("lwip: core entered without the stack lock (cpu %d); see net/stack.h", cpu_id());
+	}
 }

@@ -8,6 +8,7 @@
 
 int unit_failed_checks;
 int unit_panics;
+int unit_locks_held;           /* stub spinlocks and irq_push_off held (may_sleep) */
 int host_cpu_id;
 struct cpu cpus[NCPU];
 int ncpus = 4;
@@ -59,12 +60,14 @@ void spin_lock(struct spinlock *l)
 		unit_failed_checks++;
 	}
 	l->locked = 1; l->cpu = host_cpu_id;
+	unit_locks_held++;
 }
-void spin_unlock(struct spinlock *l) { l->locked = 0; l->cpu = -1; }
+void spin_unlock(struct spinlock *l) { l->locked = 0; l->cpu = -1; unit_locks_held--; }
 bool spin_trylock(struct spinlock *l) { if (l->locked) return false; spin_lock(l); return true; }
 bool spin_holding(const struct spinlock *l) { return l->locked && l->cpu == host_cpu_id; }
-void irq_push_off(void) {}
-void irq_pop_off(void) {}
+void irq_push_off(void) { unit_locks_held++; }
+void irq_pop_off(void) { unit_locks_held--; }
+bool may_sleep(void) { return unit_locks_held <= 0; }   /* kernel/assert.h's might_sleep() */
 
 void vprintk(const char *fmt, va_list ap) { vprintf(fmt, ap); }
 void printk(const char *fmt, ...) { va_list ap; va_start(ap, fmt); vprintf(fmt, ap); va_end(ap); }

@@ -1,5 +1,5 @@
 /*
- * The flow-counter system call, shared by the kernel (net/netstat.c) and user tools
+ * The flow-counter system call, shared by the kernel (net/flow_stats.c) and user tools
  * (user/flowstat.c, user/tests/sock_stats.c): Ember's own number in the range Linux leaves unused.
  *
  *   long ember_netstat(int what, void *buf, size_t size)

@@ -13,6 +13,7 @@
  * pinger after it sees `ns` set (acquire).
  */
 #include "net/stack.h"
+#include "net/debug/debug.h"
 #include "lwip/raw.h"
 #include "lwip/ip.h"
 #include "lwip/inet_chksum.h"

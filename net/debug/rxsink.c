@@ -1,6 +1,7 @@
 /*
- * Receive taps: every valid frame netdev_rx accepts passes here before IPv4 and ARP frames go on to
- * the stack (net/stack.c).
+ * The test kernel's receive counters: a packet tap (net/netdev.h, ETH_P_ALL) registered at boot
+ * sees every frame a device receives, like an AF_PACKET socket would; the stack's receive path
+ * does not know it exists. The shipping kernel has no such tap (this file is test-only).
  *
  * Theory. Counting must stay exact at full rate on several CPUs without a shared lock, so each
  * device has a per-CPU table of (ethertype, frames, bytes) written only by its own CPU with
@@ -15,7 +16,8 @@
  * waiter sleep on watch_wq until N ETH_P_EXP frames arrived on a device, noting the times of the
  * first and last: a receive-rate measurement that needs no cooperation from the sender.
  */
-#include "net/rxsink.h"
+#include "net/debug/rxsink.h"
+#include "kernel/init.h"
 #include "mm/kmalloc.h"
 #include "lib/string.h"
 #include "kernel/timer.h"
@@ -37,26 +39,25 @@ struct netdev_rx_sink {
 
 static uint16_t get_be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 
-int rxsink_attach(struct net_device *dev)
-{
-	dev->sink = kzalloc(sizeof(struct netdev_rx_sink));
-	return dev->sink ? 0 : -ENOMEM;
-}
+/* One table per device, by ifindex; allocated at boot for the devices that exist then (written
+ * once before the tap is set, read-only after). */
+#define RXSINK_MAX_IFINDEX 16
+static struct netdev_rx_sink *sinks[RXSINK_MAX_IFINDEX];
 
-void rxsink_detach(struct net_device *dev)
+static struct netdev_rx_sink *sink_of(struct net_device *dev)
 {
-	kfree(dev->sink);
-	dev->sink = NULL;
+	return dev->ifindex >= 0 && dev->ifindex < RXSINK_MAX_IFINDEX ? sinks[dev->ifindex] : NULL;
 }
 
 /* ---- ethertype counters ---- */
 
 static void count_type(struct net_device *dev, uint16_t type, size_t len)
 {
-	if (!dev->sink)
+	struct netdev_rx_sink *sink = sink_of(dev);
+	if (!sink)
 		return;
 	irq_push_off();
-	struct type_slot *t = dev->sink->cpu[cpu_id()];
+	struct type_slot *t = sink->cpu[cpu_id()];
 	int i = 0;
 	for (; i < RX_SINK_TYPES - 1; i++) {
 		if (t[i].used && t[i].type == type)
@@ -81,11 +82,12 @@ static void count_type(struct net_device *dev, uint16_t type, size_t len)
 int netdev_rx_types(struct net_device *dev, struct netdev_rx_type_stats *out, int max)
 {
 	int n = 0;
-	if (!dev->sink)
+	struct netdev_rx_sink *sink = sink_of(dev);
+	if (!sink)
 		return 0;
 	for (int c = 0; c < NCPU; c++) {
 		for (int i = 0; i < RX_SINK_TYPES; i++) {
-			struct type_slot *t = &dev->sink->cpu[c][i];
+			struct type_slot *t = &sink->cpu[c][i];
 			if (!t->used)
 				continue;
 			__atomic_thread_fence(__ATOMIC_ACQUIRE);
@@ -212,8 +214,14 @@ int rx_watch_wait(uint64_t timeout_ns, struct rx_watch_result *res)
 	return r;
 }
 
-void rxsink_input(struct net_device *dev, const uint8_t *frame, size_t len)
+/* The tap's callback: netdev_rx's context (a poll thread, or lo's sender), tap_lock held. */
+static void rxsink_tap_fn(struct netdev_tap *t __unused, struct net_device *dev, const uint8_t *hdr,
+			  const uint8_t *data, size_t len, int pkttype)
 {
+	if (pkttype == PACKET_OUTGOING || data != hdr + ETH_HLEN)
+		return;                        /* sent frames, and lo's made-up headers */
+	const uint8_t *frame = hdr;
+	len += ETH_HLEN;
 	uint16_t type = get_be16(frame + 2 * ETH_ALEN);
 	count_type(dev, type, len);
 	if (type == ETH_P_ARP)
@@ -221,3 +229,14 @@ void rxsink_input(struct net_device *dev, const uint8_t *frame, size_t len)
 	else if (type == ETH_P_EXP)
 		watch_input(dev, len);
 }
+
+static struct netdev_tap rxsink_tap = { .fn = rxsink_tap_fn };
+
+static void rxsink_init(void)
+{
+	for (struct net_device *d = netdev_next(NULL); d; d = netdev_next(d))
+		if (d->ifindex >= 0 && d->ifindex < RXSINK_MAX_IFINDEX)
+			sinks[d->ifindex] = kzalloc(sizeof(struct netdev_rx_sink));
+	netdev_tap_set(&rxsink_tap, 0, ETH_P_ALL);
+}
+debug_init(rxsink_init);

@@ -1,6 +1,6 @@
-/* The flow-counter system call (net/netstat.c); the ABI is include/uapi/ember/netstat.h. */
-#ifndef NET_NETSTAT_H
-#define NET_NETSTAT_H
+/* The flow-counter system call (net/flow_stats.c); the ABI is include/uapi/ember/netstat.h. */
+#ifndef NET_FLOW_STATS_H
+#define NET_FLOW_STATS_H
 #include "kernel/types.h"
 #include "ember/netstat.h"
 

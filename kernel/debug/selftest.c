@@ -7,7 +7,8 @@
  *   sleep [ms]: msleep and wait_event_timeout wake no earlier than asked and not much later.
  *   fault: a deliberate load from an unmapped address (panics with a backtrace).
  */
-#include "kernel/selftest.h"
+#include "kernel/debug/selftest.h"
+#include "lib/sleeplock.h"
 #include "kernel/cpu.h"
 #include "kernel/printk.h"
 #include "kernel/sched.h"
@@ -153,7 +154,8 @@ static __attribute__((noinline)) uint64_t fault_deref(void)
 	return *(volatile uint64_t *)fault_addr;
 }
 
-/* fault [null|wtext|xdata|deadlock]: each must end in a panic (and QEMU exiting non-zero). */
+/* fault [null|wtext|xdata|deadlock|sleepatomic]: each must end in a panic (and QEMU exiting
+ * non-zero). */
 void selftest_fault(int argc, char **argv)
 {
 	const char *kind = argc > 1 ? argv[1] : "null";
@@ -169,6 +171,13 @@ void selftest_fault(int argc, char **argv)
 		printk("fault: taking '%s' twice\n", fault_lock.name);
 		spin_lock(&fault_lock);
 		spin_lock(&fault_lock);
+	} else if (!strcmp(kind, "sleepatomic")) {   /* sleeping under a spinlock (might_sleep) */
+		printk("fault: sleeping holding '%s'\n", fault_lock.name);
+		spin_lock(&fault_lock);
+		struct sleeplock sl;
+		sleeplock_init(&sl, "fault_sleeplock");
+		sleep_lock(&sl);
+		spin_unlock(&fault_lock);
 	} else {
 		printk("fault: loading from %#lx\n", (unsigned long)fault_addr);
 		printk("fault: survived (%llu)?\n", (unsigned long long)fault_deref());

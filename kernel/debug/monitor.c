@@ -1,9 +1,12 @@
 /*
- * The kernel monitor: reads lines from the console (echoing each byte as it arrives through the
- * UART interrupt) and runs commands: help, cpus, mem, irqs, threads, uptime, poweroff, and in test
- * builds (CONFIG_SELFTEST) the self-tests and a deliberate kernel fault.
+ * The test kernel's monitor: with no init to run (no initramfs), it reads lines from the console
+ * (echoing each byte as it arrives through the UART interrupt) and runs commands: help, cpus, mem,
+ * irqs, threads, uptime, poweroff, the self-tests, a deliberate kernel fault, and what other debug
+ * files add (monitor_add_command from their debug_init: net/debug/netcmd.c). Not linked into the
+ * shipping kernel, which has no console commands.
  */
-#include "kernel/monitor.h"
+#include "kernel/debug/monitor.h"
+#include "kernel/init.h"
 #include "kernel/console.h"
 #include "kernel/cpu.h"
 #include "mm/kmalloc.h"
@@ -12,10 +15,10 @@
 #include "kernel/power.h"
 #include "kernel/printk.h"
 #include "kernel/sched.h"
-#include "kernel/selftest.h"
+#include "kernel/debug/selftest.h"
 #include "lib/string.h"
 #include "kernel/timer.h"
-#include "drivers/plic/plic.h"
+#include "kernel/irq.h"
 #include "arch/riscv/vm.h"
 
 #define LINE_MAX 128
@@ -88,31 +91,16 @@ static void cmd_mem(int argc __unused, char **argv __unused)
 	       (unsigned long long)vs.mapped_1g);
 }
 
-/* Linux /proc/interrupts layout: a CPU header, one row per source, then timer (LOC) and IPI rows. */
+/* /proc/interrupts' text (drivers/plic/irq_proc.c) */
 static void cmd_irqs(int argc __unused, char **argv __unused)
 {
-	char line[160];
-	int n = snprintf(line, sizeof(line), "    ");
-	for (int c = 0; c < ncpus; c++)
-		n += snprintf(line + n, sizeof(line) - n, " %10s%d", "CPU", c);
-	printk("%s\n", line);
-	for (int irq = 1; irq <= plic_ndev(); irq++) {
-		const char *name = irq_name(irq);
-		if (!name)
-			continue;
-		n = snprintf(line, sizeof(line), "%3d:", irq);
-		for (int c = 0; c < ncpus; c++)
-			n += snprintf(line + n, sizeof(line) - n, " %11llu", (unsigned long long)irq_count(irq, c));
-		printk("%s  PLIC %3d  %s (cpu %d)\n", line, irq, name, irq_affinity(irq));
-	}
-	n = snprintf(line, sizeof(line), "LOC:");
-	for (int c = 0; c < ncpus; c++)
-		n += snprintf(line + n, sizeof(line) - n, " %11llu", (unsigned long long)cpus[c].timer_irqs);
-	printk("%s  Local timer interrupts\n", line);
-	n = snprintf(line, sizeof(line), "IPI:");
-	for (int c = 0; c < ncpus; c++)
-		n += snprintf(line + n, sizeof(line) - n, " %11llu", (unsigned long long)cpus[c].ipi_irqs);
-	printk("%s  Inter-processor interrupts\n", line);
+	size_t size = PAGE_SIZE;
+	char *buf = kmalloc(size);
+	if (!buf)
+		return;
+	irq_show(buf, size);
+	console_write(buf, strlen(buf));
+	kfree(buf);
 }
 
 static void cmd_threads(int argc __unused, char **argv __unused) { sched_dump(); }
@@ -160,10 +148,8 @@ static const struct command commands[] = {
 	{ "threads", "kernel threads", cmd_threads },
 	{ "uptime", "time since reset", cmd_uptime },
 	{ "poweroff", "shut down (QEMU exits 0)", cmd_poweroff },
-#ifdef CONFIG_SELFTEST
 	{ "selftest", "selftest spin|pingpong|sleep [args]", selftest_cmd },
-	{ "fault", "fault [null|wtext|xdata|deadlock]: deliberate kernel fault", selftest_fault },
-#endif
+	{ "fault", "fault [null|wtext|xdata|deadlock|sleepatomic]: deliberate kernel fault", selftest_fault },
 };
 
 static void cmd_help(int argc __unused, char **argv __unused)
@@ -213,8 +199,11 @@ static void monitor_thread(void *arg __unused)
 	}
 }
 
-void monitor_start(void)
+static void monitor_start(void)
 {
 	if (!kthread_create(monitor_thread, NULL, "monitor", -1))
 		panic("cannot start the monitor");
 }
+
+static void monitor_init(void) { set_no_init_handler(monitor_start); }
+debug_init(monitor_init);

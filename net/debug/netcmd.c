@@ -16,13 +16,15 @@
  * They run in the monitor thread (thread context: they may sleep, never holding a lock).
  */
 #include "net/netdev.h"
-#include "net/rxsink.h"
+#include "net/debug/rxsink.h"
 #include "net/stack.h"
+#include "net/debug/debug.h"
+#include "kernel/init.h"
 #include "net/ipconfig.h"
-#include "drivers/plic/plic.h"
+#include "kernel/irq.h"
 #include "kernel/errno.h"
 #include "mm/kmalloc.h"
-#include "kernel/monitor.h"
+#include "kernel/debug/monitor.h"
 #include "kernel/printk.h"
 #include "lib/string.h"
 #include "kernel/timer.h"
@@ -376,7 +378,7 @@ static void cmd_sqstat(int argc __unused, char **argv __unused)
 	kfree(buf);
 }
 
-void net_cmds_init(void)
+static void net_cmds_init(void)
 {
 	monitor_add_command("ifconfig", "network devices and counters [dev]", cmd_ifconfig);
 	monitor_add_command("netdevs", "same as ifconfig", cmd_ifconfig);
@@ -392,3 +394,4 @@ void net_cmds_init(void)
 	monitor_add_command("tcpsink", "tcpsink [port]: in-kernel TCP discard server (no port: counters)", cmd_tcpsink);
 	monitor_add_command("tcpsend", "tcpsend <a.b.c.d> <port> <MiB> [conns]: in-kernel TCP sender", cmd_tcpsend);
 }
+debug_init(net_cmds_init);

@@ -21,6 +21,7 @@
  * One tcpsend at a time (the monitor is single-threaded); the sink lives until poweroff.
  */
 #include "net/stack.h"
+#include "net/debug/debug.h"
 #include "net/ipconfig.h"
 #include "lwip/tcp.h"
 #include "lwip/ip_addr.h"

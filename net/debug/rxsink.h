@@ -1,8 +1,8 @@
 /*
- * Receive taps in netdev_rx, ahead of the stack (net/rxsink.c): counters by ethertype, the last ARP
- * replies (for arping, which works below the stack), and a watch that counts ETH_P_EXP frames on
- * one device and wakes a waiter when a target count arrives (rxwait, benches). Every valid frame
- * passes here; IPv4 and ARP frames then go on to the stack (stack_input).
+ * The test kernel's receive tap (net/debug/rxsink.c): counters by ethertype, the last ARP replies
+ * (for arping, which works below the stack), and a watch that counts ETH_P_EXP frames on one
+ * device and wakes a waiter when a target count arrives (rxwait, benches). It sees every frame a
+ * device receives through an ETH_P_ALL packet tap.
  */
 #ifndef NET_RXSINK_H
 #define NET_RXSINK_H
@@ -19,9 +19,12 @@ struct arp_reply {
 	uint64_t seq;                      /* 1, 2, ... in arrival order */
 };
 
-int rxsink_attach(struct net_device *dev);   /* allocate dev->sink; -ENOMEM */
-void rxsink_detach(struct net_device *dev);
-void rxsink_input(struct net_device *dev, const uint8_t *frame, size_t len);   /* valid frame */
+/* Per-CPU frame and byte counters by ethertype, summed over CPUs: one entry per ethertype seen,
+ * at most max; returns the count. */
+#define RX_SINK_TYPES 16               /* ethertypes counted per CPU; later ones go to "other" */
+#define RX_SINK_OTHER 0xffff
+struct netdev_rx_type_stats { uint16_t type; uint64_t frames, bytes; };
+int netdev_rx_types(struct net_device *dev, struct netdev_rx_type_stats *out, int max);
 
 /* ARP replies: arp_wq is woken on each one. */
 extern struct waitq arp_wq;

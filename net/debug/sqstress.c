@@ -22,6 +22,7 @@
  * reports how often an squeue was delegated.
  */
 #include "net/stack.h"
+#include "net/debug/debug.h"
 #include "mm/kmalloc.h"
 #include "kernel/printk.h"
 #include "kernel/sched.h"

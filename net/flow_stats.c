@@ -5,7 +5,7 @@
  * Records are gathered into a kernel buffer first (under the protocol's list lock, never while
  * copying to user memory), then copied out.
  */
-#include "net/netstat.h"
+#include "net/flow_stats.h"
 #include "net/squeue.h"
 #include "kernel/errno.h"
 #include "mm/kmalloc.h"
