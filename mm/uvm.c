@@ -26,7 +26,6 @@
 #include "mm/uaccess.h"
 #include "fs/fs.h"
 #include "fs/abi.h"
-#include "ipc/shm/shm.h"
 #include "arch/riscv/riscv.h"
 #include "arch/riscv/sbi.h"
 
@@ -151,8 +150,8 @@ static void free_vma(struct vma *v)
 {
 	if (v->file)
 		file_put(v->file);
-	if (v->shm)
-		shm_vma_close(v->shm);
+	if (v->ops)
+		v->ops->close(v);
 	kfree(v);
 }
 
@@ -166,8 +165,8 @@ static struct vma *split_vma(struct vma *v, uintptr_t addr)
 	hi->start = addr;
 	if (hi->file)
 		file_get(hi->file);
-	if (hi->shm)
-		shm_vma_open(hi->shm);
+	if (hi->ops)
+		hi->ops->open(hi);
 	hi->pgoff += (addr - v->start) >> PAGE_SHIFT;
 	v->end = addr;
 	__list_add(&hi->node, &v->node, v->node.next);
@@ -276,8 +275,8 @@ struct mm *mm_fork(struct mm *parent)
 		*n = *v;
 		if (n->file)
 			file_get(n->file);
-		if (n->shm)
-			shm_vma_open(n->shm);
+		if (n->ops)
+			n->ops->open(n);
 		list_add_tail(&n->node, &child->vmas);
 		fa.shared = vma_shared(v);
 		each_pte(parent, v->start, v->end, fork_pte, &fa);
@@ -295,16 +294,12 @@ struct mm *mm_fork(struct mm *parent)
 
 /* ---- faults ---- */
 
-/* A fresh anonymous page (zeroed), or the segment's own page for System V shm (with a reference).
- * 0 when out of memory. File pages come from file_page. */
+/* A fresh anonymous page (zeroed), or the owner's page (ops, with a reference). 0 when out of
+ * memory. File pages come from file_page. */
 static paddr_t new_page(struct vma *v, uintptr_t va)
 {
-	if (v->shm) {
-		paddr_t pa = shm_page(v->shm, v->pgoff + ((va - v->start) >> PAGE_SHIFT));
-		if (pa)
-			page_get(pa);
-		return pa;
-	}
+	if (v->ops)
+		return v->ops->page(v, v->pgoff + ((va - v->start) >> PAGE_SHIFT));
 	return v->file ? 0 : page_alloc(0, PAGE_ZERO);
 }
 
@@ -526,14 +521,15 @@ long mm_map_anywhere(struct mm *mm, size_t len, int prot, int flags, struct file
 	return map_new(mm, 0, true, false, len, prot, flags, file, pgoff);
 }
 
-long mm_map_shm(struct mm *mm, uintptr_t addr, size_t len, int prot, struct shm_seg *seg, bool remap)
+long mm_map_owned(struct mm *mm, uintptr_t addr, size_t len, int prot, const struct vm_ops *ops, void *priv,
+		  bool remap)
 {
 	struct vma *v = kzalloc(sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	*v = (struct vma){ .prot = prot, .flags = MAP_SHARED, .shm = seg };
+	*v = (struct vma){ .prot = prot, .flags = MAP_SHARED, .ops = ops, .priv = priv };
 	list_init(&v->node);
-	shm_vma_open(seg);
+	ops->open(v);
 	spin_lock(&mm->lock);
 	int r = 0;
 	if (!addr && !(addr = find_free_locked(mm, len)))   /* chosen under the same hold as the insert */
@@ -556,21 +552,20 @@ long mm_map_shm(struct mm *mm, uintptr_t addr, size_t len, int prot, struct shm_
 	return r < 0 ? r : (long)addr;
 }
 
-long mm_unmap_shm(struct mm *mm, uintptr_t addr)
+long mm_unmap_owned(struct mm *mm, uintptr_t addr, const struct vm_ops *ops)
 {
 	spin_lock(&mm->lock);
 	struct vma *v = find_vma(mm, addr);
-	if (!v || v->start != addr || !v->shm) {
+	if (!v || v->start != addr || v->ops != ops) {
 		spin_unlock(&mm->lock);
 		return -EINVAL;
 	}
-	/* the attachment: this VMA and the ones right after it that continue the same segment
+	/* the attachment: this VMA and the ones right after it that continue the same object
 	 * (a split one); a second attachment placed right behind starts again at offset 0 */
 	uintptr_t end = v->end;
-	struct shm_seg *seg = v->shm;
 	for (struct list_head *p = v->node.next; p != &mm->vmas; p = p->next) {
 		struct vma *n = list_entry(p, struct vma, node);
-		if (n->shm != seg || n->start != end || n->pgoff != v->pgoff + ((n->start - addr) >> PAGE_SHIFT))
+		if (n->ops != ops || n->priv != v->priv || n->start != end || n->pgoff != v->pgoff + ((n->start - addr) >> PAGE_SHIFT))
 			break;
 		end = n->end;
 	}

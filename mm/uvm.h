@@ -38,7 +38,20 @@
 #define USER_MIN_ADDR 0x1000UL
 
 struct file;
-struct shm_seg;
+struct vma;
+
+/*
+ * Mappings whose pages belong to someone else (System V shm segments, ipc/shm/): the VMA carries
+ * ops and the owner's priv instead of a file. open runs for every new VMA that maps priv (a split,
+ * fork, the first map), close for every one that goes away; page returns the physical page for
+ * pgoff with a reference taken for the mapping (0: none, the access faults). Called with mm->lock
+ * held: they must not sleep.
+ */
+struct vm_ops {
+	void (*open)(struct vma *v);
+	void (*close)(struct vma *v);
+	paddr_t (*page)(struct vma *v, uint64_t pgoff);
+};
 
 struct vma {
 	struct list_head node;      /* in mm->vmas, sorted by start */
@@ -46,7 +59,8 @@ struct vma {
 	int prot;                   /* PROT_* */
 	int flags;                  /* MAP_SHARED or MAP_PRIVATE, | MAP_ANONYMOUS */
 	struct file *file;          /* NULL for anonymous memory */
-	struct shm_seg *shm;        /* System V segment this VMA maps (ipc/shm/), or NULL */
+	const struct vm_ops *ops;   /* owner-backed mappings (shm), or NULL */
+	void *priv;                 /* the owner's object (ops) */
 	uint64_t pgoff;             /* file offset of start, in pages */
 };
 
@@ -81,10 +95,14 @@ int mm_map_noreplace(struct mm *mm, uintptr_t addr, size_t len, int prot, int fl
 /* The same at a free range chosen atomically with the mapping: the address, or -errno. */
 long mm_map_anywhere(struct mm *mm, size_t len, int prot, int flags, struct file *file, uint64_t pgoff);
 int mm_unmap(struct mm *mm, uintptr_t addr, size_t len);
-/* System V shm: map every page of seg at addr (shared); unmap the attachment starting at addr. */
-/* addr 0: anywhere (chosen atomically with the mapping). The address, or -errno. */
-long mm_map_shm(struct mm *mm, uintptr_t addr, size_t len, int prot, struct shm_seg *seg, bool remap);
-long mm_unmap_shm(struct mm *mm, uintptr_t addr);
+/* An owner-backed shared mapping (System V shm): every page of [addr, addr+len) from ops->page at
+ * once. addr 0: anywhere (chosen atomically with the mapping); an occupied range is -EINVAL unless
+ * remap. The address, or -errno. */
+long mm_map_owned(struct mm *mm, uintptr_t addr, size_t len, int prot, const struct vm_ops *ops, void *priv,
+		  bool remap);
+/* Unmap the attachment that starts at addr: the VMA there (which must use ops) and those right
+ * after it that continue it (one that was split). -EINVAL if none starts at addr. */
+long mm_unmap_owned(struct mm *mm, uintptr_t addr, const struct vm_ops *ops);
 /* Write into another (not yet active) address space, faulting pages in: exec's loader. */
 int mm_write(struct mm *mm, uintptr_t uaddr, const void *src, size_t n);
 void mm_map_sigpage(struct mm *mm);

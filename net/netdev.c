@@ -17,14 +17,10 @@
  * called while running, recorded in poll_again). Because a device is re-queued only by the thread
  * that ran it, and only after its poll returned, two CPUs never poll one device at once.
  *
- * Unmask, then look. When poll finds the ring empty, the thread unmasks the IRQ while the device
- * is still RUNNING and calls poll once more; only if that also comes back empty does the device
- * become IDLE. The order matters on QEMU 7.2, whose PLIC does not re-evaluate its output when an
- * enable bit is set: an interrupt that became pending while the IRQ was masked (a frame that
- * arrived between the driver's last look and the unmask) would not be delivered at the unmask,
- * only at some later, unrelated PLIC event. Looking after the unmask catches that frame, and any
- * frame after the look raises the line while the IRQ is enabled, which QEMU does deliver. An
- * interrupt taken during the second look finds the device RUNNING and sets poll_again.
+ * Unmask, then look (kernel/irq.h says why QEMU needs this order). When poll finds the ring empty,
+ * the thread unmasks the IRQ while the device is still RUNNING and calls poll once more; only if
+ * that also comes back empty does the device become IDLE. An interrupt taken during the second
+ * look finds the device RUNNING and sets poll_again.
  *
  * Transmit: netdev_xmit retries ops->start_xmit; on BUSY it sleeps on dev->tx_wait until
  * netdev_tx_wake bumps dev->tx_wake_gen (sampled before the attempt, so a wake between the

@@ -17,8 +17,7 @@
  * buffer in place and returning batches of descriptors to the chip through RDT. When the ring is
  * empty it unmasks the source, reads ICR (acknowledging whatever came in meanwhile, which drops
  * the line) and checks the ring again: a frame seen then keeps the device in polling mode, and one
- * that lands later raises the line afresh and interrupts. (Unmask before acknowledge: QEMU's PLIC
- * signals a source on the line's rising edge, not when a pending source is re-enabled.)
+ * that lands later raises the line afresh and interrupts (kernel/irq.h: leaving polling mode).
  *
  * Transmit: start_xmit reclaims finished descriptors when the ring runs low, copies the frame into
  * the descriptor's own buffer and writes TDT. With the ring full it returns NETDEV_TX_BUSY after
@@ -241,14 +240,8 @@ static int e1000_poll(struct net_device *dev, int budget)
 	int n = rx_harvest(e, budget);
 	if (n >= budget)
 		return budget;                   /* more to do: stay in polling mode */
-	/*
-	 * Ring empty: leave polling mode. Unmask the PLIC source first, then acknowledge the causes
-	 * that came in meanwhile (reading ICR drops the line), then look at the ring once more. The
-	 * order matters on QEMU: its PLIC does not signal a source that became pending while masked
-	 * when the source is re-enabled, only on the line's next rising edge. Acknowledging after the
-	 * unmask guarantees that edge for anything that arrives from here on; anything that arrived
-	 * before it is seen by the second look. (The core unmasks again after we return: harmless.)
-	 */
+	/* Ring empty: leave polling mode as kernel/irq.h says: unmask, acknowledge (reading ICR drops
+	 * the line), look once more. (The core unmasks again after we return: harmless.) */
 	irq_unmask(dev->irq);
 	uint32_t icr = rd(e, E1000_ICR);
 	if (icr & E1000_INT_LSC)

@@ -44,9 +44,9 @@ static void set_enable(int irq, int cpu, bool on)
 	uint32_t v = mmio_read32(w);
 	v = on ? v | (1U << (irq % 32)) : v & ~(1U << (irq % 32));
 	mmio_write32(w, v);
-	/* QEMU 7.2's PLIC does not re-evaluate pending sources when an enable bit changes, so a
-	 * source that became pending while masked would stay silent until the next edge; a priority
-	 * write makes it look again. Harmless on hardware. */
+	/* QEMU 7.2's PLIC does not re-evaluate pending sources when an enable bit changes; a priority
+	 * write makes it look again (harmless on hardware). What devices must still do is in
+	 * kernel/irq.h (leaving polling mode). */
 	if (on)
 		mmio_write32(reg(PLIC_PRIORITY(irq)), PLIC_DEFAULT_PRIORITY);
 }

@@ -28,9 +28,8 @@
  * good frames to netdev_rx and advancing CAPR after each packet (which also lets the chip deliver
  * packets it had to hold back). When it runs dry it unmasks the source, acknowledges the receive
  * and transmit bits that came in meanwhile and checks once more: a packet seen then keeps the
- * device in polling mode, one that lands later raises the line afresh and interrupts. (Unmask
- * before acknowledge: QEMU's PLIC signals a source on the line's rising edge, not when a pending
- * source is re-enabled.)
+ * device in polling mode, one that lands later raises the line afresh and interrupts (kernel/irq.h:
+ * leaving polling mode).
  *
  * Errors: a packet with a receive-error status bit, or a frame shorter than 60 or longer than
  * 1514 bytes (1518 with an 802.1Q tag), is counted in rx_errors and skipped. A header that cannot
@@ -291,15 +290,10 @@ static int rtl_poll(struct net_device *dev, int budget)
 	int n = rx_harvest(r, budget);
 	if (n >= budget)
 		return budget;                   /* more to do: stay in polling mode */
-	/*
-	 * Ring empty: leave polling mode. Unmask the PLIC source first, then acknowledge the
-	 * receive/transmit causes that came in meanwhile, then look at the ring once more. The order
-	 * matters on QEMU: its PLIC does not signal a source that became pending while masked when the
-	 * source is re-enabled, only on the line's next rising edge. The ISR write (even of no bits)
-	 * drops the line on QEMU's model and raises it again for causes left set (a link change, for
-	 * the handler), so every cause from here on produces that edge; a packet that arrived before
-	 * is seen by the second look. (The core unmasks again after we return: harmless.)
-	 */
+	/* Ring empty: leave polling mode as kernel/irq.h says: unmask, acknowledge the receive and
+	 * transmit causes (the ISR write, even of no bits, drops the line on QEMU's model and raises
+	 * it again for causes left set, such as a link change), look once more. (The core unmasks
+	 * again after we return: harmless.) */
 	irq_unmask(dev->irq);
 	uint16_t isr = rd16(r, RTL_ISR) & (RTL_INT_RX | RTL_INT_TX);
 	wr16(r, RTL_ISR, isr);

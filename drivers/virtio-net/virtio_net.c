@@ -341,9 +341,8 @@ static int vnet_poll(struct net_device *dev, int budget)
 	if (posted && virtq_need_notify(&vn->rx))
 		vn->vd->ops->notify(vn->vd, VNET_RXQ);
 	if (done < budget) {
-		/* Lower the interrupt line before re-arming, so that the next used buffer raises it
-		 * afresh: QEMU's PCI INTx only passes on level changes, and QEMU 7.2's PLIC does not
-		 * re-evaluate a line that was already high when its IRQ was unmasked. */
+		/* Acknowledge (lower the line) before re-arming, so that the next used buffer raises
+		 * it afresh (kernel/irq.h: leaving polling mode). */
 		if (vn->vd->ops->ack_irq(vn->vd) & VIRTIO_ISR_CONFIG)
 			update_link(vn);
 		if (!virtq_enable_cb(&vn->rx)) {

@@ -3,9 +3,10 @@
  *
  * Theory. A segment is an array of zeroed pages allocated at shmget (so every attachment, in any
  * process, maps the very same pages) plus the Linux bookkeeping (key, mode, sizes, times, pids,
- * nattch). shmat maps all its pages at once into a MAP_SHARED VMA that points back at the segment;
+ * nattch). shmat maps all its pages at once into a MAP_SHARED VMA whose vm_ops (mm/uvm.h) lead back
+ * to the segment;
  * every VMA mapping a segment counts one attachment, so fork (which copies VMAs), a split of the
- * VMA, munmap/shmdt, exec and exit keep nattch true through shm_vma_open/shm_vma_close. IPC_RMID
+ * VMA, munmap/shmdt, exec and exit keep nattch true through the ops' open and close. IPC_RMID
  * hides the key at once and frees the pages when the last attachment goes.
  *
  * Locking: shm_lock (a spinlock) guards the segment table and every segment's fields. It is taken
@@ -121,15 +122,19 @@ static struct shm_seg *maybe_destroy(struct shm_seg *s)
 	return s;
 }
 
-void shm_vma_open(struct shm_seg *seg)
+/* ---- the mapping side (mm/uvm.h's vm_ops): mm->lock held, must not sleep ---- */
+
+static void shm_vma_open(struct vma *v)
 {
+	struct shm_seg *seg = v->priv;
 	spin_lock(&shm_lock);
 	seg->nattch++;
 	spin_unlock(&shm_lock);
 }
 
-void shm_vma_close(struct shm_seg *seg)
+static void shm_vma_close(struct vma *v)
 {
+	struct shm_seg *seg = v->priv;
 	spin_lock(&shm_lock);
 	seg->nattch--;
 	seg->dtime = now_s();
@@ -141,7 +146,17 @@ void shm_vma_close(struct shm_seg *seg)
 		free_seg(dead);
 }
 
-paddr_t shm_page(struct shm_seg *seg, uint64_t pgoff) { return pgoff < seg->npages ? seg->pages[pgoff] : 0; }
+/* The segment's page (with a reference for the mapping); 0 outside the segment. */
+static paddr_t shm_vma_page(struct vma *v, uint64_t pgoff)
+{
+	struct shm_seg *seg = v->priv;
+	if (pgoff >= seg->npages)
+		return 0;
+	page_get(seg->pages[pgoff]);
+	return seg->pages[pgoff];
+}
+
+static const struct vm_ops shm_vm_ops = { .open = shm_vma_open, .close = shm_vma_close, .page = shm_vma_page };
 
 long sys_shmget(int key, size_t size, int flags)
 {
@@ -230,7 +245,7 @@ long sys_shmat(int id, uintptr_t addr, int flags)
 		}
 	}
 	int prot = PROT_READ | (flags & SHM_RDONLY ? 0 : PROT_WRITE) | (flags & SHM_EXEC ? PROT_EXEC : 0);
-	r = mm_map_shm(mm, addr, len, prot, s, flags & SHM_REMAP);    /* addr 0: anywhere */
+	r = mm_map_owned(mm, addr, len, prot, &shm_vm_ops, s, flags & SHM_REMAP);    /* addr 0: anywhere */
 	if (r >= 0) {
 		spin_lock(&shm_lock);
 		s->atime = now_s();
@@ -251,7 +266,7 @@ long sys_shmdt(uintptr_t addr)
 {
 	if (addr & (SHMLBA - 1))
 		return -EINVAL;
-	return mm_unmap_shm(current->mm, addr);
+	return mm_unmap_owned(current->mm, addr, &shm_vm_ops);
 }
 
 static void fill_ds(struct shm_seg *s, struct shmid64_ds *d)

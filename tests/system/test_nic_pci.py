@@ -44,7 +44,7 @@ def netdev_line(log, name):
 
 def irq_row(ember, irq):
     out = ember.command("irqs")
-    m = re.search(rf"^\s*{irq}:((?:\s+\d+)+)\s+PLIC", out, re.M)
+    m = re.search(rf"^\s*{irq}:((?:\s+\d+)+)\s+SiFive PLIC", out, re.M)   # /proc/interrupts' layout
     assert m, f"no row for irq {irq} in:\n{out}"
     return [int(x) for x in m.group(1).split()]
 
