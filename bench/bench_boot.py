@@ -7,7 +7,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "system"))
-from qemu import KERNEL, Qemu  # noqa: E402
+from qemu import Qemu, TEST_KERNEL as KERNEL  # noqa: E402  (monitor commands: the test kernel)
 
 RUNS = 5
 

@@ -34,7 +34,7 @@ import sys
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "system"))
 from nics import NICS, TapNamespace, qemu_cmd, tap_unavailable  # noqa: E402
-from qemu import KERNEL, PROMPT, Qemu  # noqa: E402
+from qemu import PROMPT, Qemu, TEST_KERNEL as KERNEL  # noqa: E402
 
 RESULTS = os.path.join(ROOT, "bench", "results")
 RATE_RE = r"(\d+) frames (\d+) bytes in (\d+)\.(\d+) s: (\d+) frames/s (\d+\.\d) Mbit/s"

@@ -26,7 +26,7 @@ import time
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "system"))
 from nics import NICS, PYTHON, TapNamespace, qemu_cmd, tap_unavailable  # noqa: E402
-from qemu import KERNEL, Qemu  # noqa: E402
+from qemu import Qemu, TEST_KERNEL as KERNEL  # noqa: E402  (monitor commands: the test kernel)
 
 HOSTTCP = os.path.join(ROOT, "tests", "system", "hosttcp.py")
 GUEST, HOST = "192.168.77.2", "192.168.77.1"

@@ -85,7 +85,7 @@ static int next_ifindex = 1;
 static int nirq_devices;             /* devices with an IRQ, for spreading them over CPUs */
 static struct spinlock tap_lock = SPINLOCK_INIT("netdev_tap");
 static struct list_head taps = LIST_HEAD_INIT(taps);
-int netdev_ntaps;
+int netdev_ntaps_all;
 
 /* ---- registry ---- */
 
@@ -547,7 +547,7 @@ static int xmit_nosleep(struct net_device *dev, const void *frame, size_t len, s
 		NETDEV_STAT_INC(dev, tx_dropped);
 		return -EIO;
 	}
-	if (__atomic_load_n(&netdev_ntaps, __ATOMIC_RELAXED))
+	if (netdev_tapped(dev))
 		netdev_tap_frame(dev, frame, (const uint8_t *)frame + ETH_HLEN, len - ETH_HLEN, true, skip);
 	if (len < ETH_ZLEN && !(dev->flags & NETDEV_LOOPBACK)) {
 		memcpy(padded, frame, len);
@@ -599,18 +599,28 @@ int netdev_xmit_tap(struct net_device *dev, const void *frame, size_t len, const
 
 /* ---- packet taps ---- */
 
+/* The counter a tap bound to ifindex adds to (netdev_tapped): its device's, or the all-devices one
+ * (also for an index no device has: such a tap sees nothing, it only costs a lookup). */
+static int *tap_counter(int ifindex)
+{
+	struct net_device *d = ifindex ? netdev_get_by_index(ifindex) : NULL;
+	return d ? &d->ntaps : &netdev_ntaps_all;
+}
+
 void netdev_tap_set(struct netdev_tap *t, int ifindex, uint16_t proto)
 {
+	int *now = tap_counter(ifindex);           /* looked up before tap_lock: registry_lock is apart */
 	spin_lock(&tap_lock);
-	bool was_on = t->proto != 0;
+	if (t->proto) {                            /* take the old binding off */
+		list_del(&t->node);
+		__atomic_fetch_sub(t->counter, 1, __ATOMIC_RELAXED);
+	}
 	t->ifindex = ifindex;
 	t->proto = proto;
-	if (was_on && !proto) {
-		list_del(&t->node);
-		__atomic_fetch_sub(&netdev_ntaps, 1, __ATOMIC_RELAXED);
-	} else if (!was_on && proto) {
+	t->counter = now;
+	if (proto) {
 		list_add_tail(&t->node, &taps);
-		__atomic_fetch_add(&netdev_ntaps, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(now, 1, __ATOMIC_RELAXED);
 	}
 	spin_unlock(&tap_lock);
 }

@@ -172,6 +172,7 @@ struct net_device {
 	int poll_cpu;                /* CPU whose list it is on or whose thread polls it */
 	int irq_cpu;                 /* CPU its IRQ is routed to */
 	volatile uint32_t tx_wake_gen;   /* bumped by netdev_tx_wake */
+	int ntaps;                   /* packet taps bound to this device (atomic; netdev_tapped) */
 	struct stack_if *stack;      /* the stack's interface (lwIP netif); NULL until attached */
 	/* transmit backlog for netdev_xmit_nosleep (txq_lock) */
 	struct spinlock txq_lock;
@@ -243,18 +244,25 @@ struct netdev_tap {
 	struct list_head node;       /* on the tap list while proto != 0 (tap lock) */
 	int ifindex;                 /* tap lock */
 	uint16_t proto;              /* tap lock; host order; 0 = off */
+	int *counter;                /* tap lock: the tap counter it adds to while on (netdev_tapped) */
 	void (*fn)(struct netdev_tap *t, struct net_device *dev, const uint8_t *hdr, const uint8_t *data,
 		   size_t len, int pkttype);
 };
 /* Set t's filter (thread context); proto 0 takes it off the list: after that fn no longer runs for t. */
 void netdev_tap_set(struct netdev_tap *t, int ifindex, uint16_t proto);
 void netdev_tap_get(struct netdev_tap *t, int *ifindex, uint16_t *proto);
-extern int netdev_ntaps;     /* taps on the list (atomic) */
+extern int netdev_ntaps_all; /* taps on every device (ifindex 0) (atomic) */
+/* Whether any tap would see dev's frames: one or two atomic loads, so a device nobody captures
+ * on (lo while a NIC is watched, say) pays nothing more. */
+static inline bool netdev_tapped(const struct net_device *dev)
+{
+	return __atomic_load_n(&netdev_ntaps_all, __ATOMIC_RELAXED) || __atomic_load_n(&dev->ntaps, __ATOMIC_RELAXED);
+}
 void netdev_tap_frame(struct net_device *dev, const uint8_t *hdr, const void *data, size_t len, bool outgoing,
 		      const struct netdev_tap *skip);
 static inline void netdev_tap(struct net_device *dev, const uint8_t *hdr, const void *data, size_t len, bool outgoing)
 {
-	if (__atomic_load_n(&netdev_ntaps, __ATOMIC_RELAXED))
+	if (netdev_tapped(dev))
 		netdev_tap_frame(dev, hdr, data, len, outgoing, NULL);
 }
 /* netdev_xmit_nosleep for a packet socket: its own tap does not see the outgoing copy (Linux's

@@ -305,7 +305,7 @@ static const uint8_t lo_eth_hdr[ETH_HLEN] = { [2 * ETH_ALEN] = ETH_P_IP >> 8, [2
 /* Shows an lo packet (one pbuf, or the pieces of a lent segment) to lo's packet taps. */
 static void tap_lo(struct pbuf *p, bool outgoing)
 {
-	if (!__atomic_load_n(&netdev_ntaps, __ATOMIC_RELAXED))
+	if (!netdev_tapped(lo_if->dev))
 		return;
 	if (!p->next) {
 		netdev_tap_frame(lo_if->dev, lo_eth_hdr, p->payload, p->tot_len, outgoing, NULL);

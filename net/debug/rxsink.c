@@ -1,6 +1,6 @@
 /*
- * The test kernel's receive counters: a packet tap (net/netdev.h, ETH_P_ALL) registered at boot
- * sees every frame a device receives, like an AF_PACKET socket would; the stack's receive path
+ * The test kernel's receive counters: a packet tap per NIC (net/netdev.h, ETH_P_ALL, bound to the
+ * device) registered at boot sees every frame it receives, like an AF_PACKET socket would; the stack's receive path
  * does not know it exists. The shipping kernel has no such tap (this file is test-only).
  *
  * Theory. Counting must stay exact at full rate on several CPUs without a shared lock, so each
@@ -35,6 +35,8 @@ struct type_slot {
 
 struct netdev_rx_sink {
 	struct type_slot cpu[NCPU][RX_SINK_TYPES];
+	struct netdev_tap tap;             /* bound to its device (lo has none: its IP traffic would
+					      have to be flattened for a tap, see net/stack.c) */
 };
 
 static uint16_t get_be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
@@ -230,13 +232,17 @@ static void rxsink_tap_fn(struct netdev_tap *t __unused, struct net_device *dev,
 		watch_input(dev, len);
 }
 
-static struct netdev_tap rxsink_tap = { .fn = rxsink_tap_fn };
-
 static void rxsink_init(void)
 {
-	for (struct net_device *d = netdev_next(NULL); d; d = netdev_next(d))
-		if (d->ifindex >= 0 && d->ifindex < RXSINK_MAX_IFINDEX)
-			sinks[d->ifindex] = kzalloc(sizeof(struct netdev_rx_sink));
-	netdev_tap_set(&rxsink_tap, 0, ETH_P_ALL);
+	for (struct net_device *d = netdev_next(NULL); d; d = netdev_next(d)) {
+		if (d->ifindex < 0 || d->ifindex >= RXSINK_MAX_IFINDEX || (d->flags & NETDEV_LOOPBACK))
+			continue;
+		struct netdev_rx_sink *s = kzalloc(sizeof(*s));
+		if (!s)
+			continue;
+		sinks[d->ifindex] = s;
+		s->tap.fn = rxsink_tap_fn;
+		netdev_tap_set(&s->tap, d->ifindex, ETH_P_ALL);
+	}
 }
 debug_init(rxsink_init);
