@@ -153,19 +153,25 @@ static void start_secondaries(void)
 #define INIT_MAX_ARGS 16
 #define CMDLINE_MAX 512
 
-/* Unpack the initramfs and run /init (or rdinit=/init= from the command line); arguments after
+/* Unpack an initramfs and run /init (or rdinit=/init= from the command line); arguments after
  * "--" on the command line go to init, as on Linux. */
 static void (*no_init_handler)(void);
 
 void set_no_init_handler(void (*fn)(void)) { no_init_handler = fn; }
 
-static void start_user_space(void)
+/* kernel-rv's built-in initramfs (arch/riscv/kernel.ld; empty in the other kernels) */
+extern const char __builtin_initramfs_start[], __builtin_initramfs_end[];
+static size_t builtin_initramfs_size(void)
+{
+	return (size_t)((uintptr_t)__builtin_initramfs_end - (uintptr_t)__builtin_initramfs_start);
+}
+
+static void start_user_space(const void *data, size_t len)
 {
 	static char cmdline[CMDLINE_MAX];
 	static char *argv[INIT_MAX_ARGS + 2];
 	static char *envp[] = { "HOME=/", "TERM=linux", "PATH=/bin:/sbin:/usr/bin", NULL };
-	const void *data = pa_to_va(platform.initrd_start);
-	int r = initramfs_unpack(data, platform.initrd_end - platform.initrd_start);
+	int r = initramfs_unpack(data, len);
 	if (r < 0)
 		printk("initramfs: unpack failed (%d)\n", r);
 	strlcpy(cmdline, platform.bootargs ? platform.bootargs : "", sizeof(cmdline));
@@ -239,8 +245,10 @@ void kmain(unsigned long hartid, paddr_t dtb_pa)
 	       (unsigned long long)(ps.free * PAGE_SIZE / 1024), (unsigned long long)(ps.used * PAGE_SIZE / 1024));
 	systime_init();
 	initcalls_run();                   /* subsystems, drivers, buses, the stack (kernel/init.h) */
-	if (platform.initrd_end > platform.initrd_start)
-		start_user_space();
+	if (platform.initrd_end > platform.initrd_start)        /* -initrd wins over a built-in one */
+		start_user_space(pa_to_va(platform.initrd_start), platform.initrd_end - platform.initrd_start);
+	else if (builtin_initramfs_size())
+		start_user_space(__builtin_initramfs_start, builtin_initramfs_size());
 	else if (no_init_handler)
 		no_init_handler();
 	else {

@@ -1,0 +1,256 @@
+/*
+ * The OS-contest runner: /init of kernel-rv's built-in initramfs (Makefile, `make all`).
+ *
+ * The judge boots kernel-rv with no -initrd and no -append, an ext4 sdcard on virtio-blk, and reads
+ * the console (../shared/oscomp/README.md). This program does what the judge expects a kernel to do
+ * by itself, from user space: it mounts the disk, and for each libc tree the disk holds (musl, then
+ * glibc) runs every `<group>_testcode.sh` of that tree, in the judge's order, each as
+ * `./busybox sh ./<group>_testcode.sh` in the tree's directory, with the console as its output
+ * (nothing buffered here), and a time limit per group so that one stuck group cannot eat the
+ * judge's hour. Then it syncs and powers off.
+ *
+ * Loaders. The trees' programs name their loader by absolute path (/lib/ld-musl-riscv64.so.1,
+ * /lib/ld-linux-riscv64-lp64d.so.1) and glibc's loader then looks for libc.so.6 in /lib. Before a
+ * tree runs, /lib (a directory of this RAM root) is filled with symbolic links to every file of the
+ * tree's lib/ (and ld-musl-riscv64.so.1 -> its libc.so, which is musl's loader); the links are
+ * removed before the next tree. Links rather than bind mounts or a mount namespace: they need
+ * nothing from the kernel beyond symlink(2), and the two trees never run at the same time.
+ *
+ * A disk without /musl or /glibc is not a contest disk: the runner says so and powers off.
+ * Usage (for tests): runner [DEVICE [GROUP...]]: another disk than /dev/vda, or only some groups.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DISK_DEFAULT "/dev/vda"
+#define MNT "/mnt"
+#define LIBDIR "/lib"
+#define PATH_LEN 512
+#define MAX_GROUPS 32
+#define TOTAL_BUDGET_S 3300           /* the judge allows 3600 s for the whole run */
+#define MIN_START_S 30                /* do not start a group with less than this left */
+
+/* The judge's order, and each group's time limit in seconds. Groups found on the disk but not
+ * listed here run afterwards, in name order, with DEFAULT_LIMIT_S. */
+static const struct { const char *name; int limit_s; } known_groups[] = {
+	{ "basic", 300 }, { "busybox", 300 }, { "lua", 120 }, { "libctest", 600 }, { "iozone", 600 },
+	{ "unixbench", 600 }, { "iperf", 300 }, { "libcbench", 300 }, { "lmbench", 600 },
+	{ "cyclictest", 300 }, { "netperf", 300 }, { "ltp", 900 },
+};
+#define DEFAULT_LIMIT_S 300
+
+static const char *const trees[] = { "musl", "glibc" };
+static time_t start_time;
+static volatile sig_atomic_t timed_out;
+
+static void say(const char *fmt, ...)
+{
+	char buf[PATH_LEN * 2];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(buf) - 1)
+		n = sizeof(buf) - 1;
+	if (n > 0 && write(STDOUT_FILENO, buf, (size_t)n) < 0)
+		return;
+}
+
+static void on_alarm(int sig) { (void)sig; timed_out = 1; }
+
+static int limit_of(const char *group)
+{
+	for (size_t i = 0; i < sizeof(known_groups) / sizeof(known_groups[0]); i++)
+		if (!strcmp(known_groups[i].name, group))
+			return known_groups[i].limit_s;
+	return DEFAULT_LIMIT_S;
+}
+
+static int rank_of(const char *group)
+{
+	for (size_t i = 0; i < sizeof(known_groups) / sizeof(known_groups[0]); i++)
+		if (!strcmp(known_groups[i].name, group))
+			return (int)i;
+	return (int)(sizeof(known_groups) / sizeof(known_groups[0]));
+}
+
+static int cmp_groups(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	int rx = rank_of(x), ry = rank_of(y);
+	return rx != ry ? rx - ry : strcmp(x, y);
+}
+
+/* The groups of a tree: every <group>_testcode.sh in dir, in the judge's order. */
+static int find_groups(const char *dir, char *names[], int max)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	int n = 0;
+	const char *suffix = "_testcode.sh";
+	size_t sl = strlen(suffix);
+	for (struct dirent *e; (e = readdir(d)) && n < max;) {
+		size_t l = strlen(e->d_name);
+		if (l > sl && !strcmp(e->d_name + l - sl, suffix))
+			names[n++] = strndup(e->d_name, l - sl);
+	}
+	closedir(d);
+	qsort(names, (size_t)n, sizeof(names[0]), cmp_groups);
+	return n;
+}
+
+static void clear_lib(void)
+{
+	DIR *d = opendir(LIBDIR);
+	if (!d)
+		return;
+	char path[2 * PATH_LEN];
+	for (struct dirent *e; (e = readdir(d));) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), LIBDIR "/%s", e->d_name);
+		unlink(path);
+	}
+	closedir(d);
+}
+
+/* /lib/<name> -> <tree>/lib/<name> for every file there; musl's libc.so is also its loader. */
+static void link_lib(const char *tree_dir, const char *tree)
+{
+	clear_lib();
+	mkdir(LIBDIR, 0755);
+	char src[2 * PATH_LEN], dst[2 * PATH_LEN], lib[PATH_LEN + 8];
+	snprintf(lib, sizeof(lib), "%s/lib", tree_dir);
+	DIR *d = opendir(lib);
+	if (!d) {
+		say("runner: %s has no lib/\n", tree_dir);
+		return;
+	}
+	for (struct dirent *e; (e = readdir(d));) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(src, sizeof(src), "%s/%s", lib, e->d_name);
+		snprintf(dst, sizeof(dst), LIBDIR "/%s", e->d_name);
+		if (symlink(src, dst) < 0)
+			say("runner: symlink %s: %s\n", dst, strerror(errno));
+	}
+	closedir(d);
+	if (!strcmp(tree, "musl")) {
+		snprintf(src, sizeof(src), "%s/libc.so", lib);
+		if (symlink(src, LIBDIR "/ld-musl-riscv64.so.1") < 0 && errno != EEXIST)
+			say("runner: symlink ld-musl: %s\n", strerror(errno));
+	}
+}
+
+/* Runs one group's script; kills its whole process group at the time limit. */
+static void run_group(const char *tree_dir, const char *tree, const char *group)
+{
+	int left = TOTAL_BUDGET_S - (int)(time(NULL) - start_time);
+	if (left < MIN_START_S) {
+		say("runner: no time left for %s-%s\n", group, tree);
+		return;
+	}
+	int limit = limit_of(group);
+	if (limit > left)
+		limit = left;
+	char script[PATH_LEN];
+	snprintf(script, sizeof(script), "./%s_testcode.sh", group);
+	pid_t pid = fork();
+	if (pid < 0) {
+		say("runner: fork: %s\n", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		setpgid(0, 0);
+		if (chdir(tree_dir) < 0)
+			_exit(127);
+		execl("./busybox", "busybox", "sh", script, (char *)NULL);
+		say("runner: exec %s/busybox: %s\n", tree_dir, strerror(errno));
+		_exit(127);
+	}
+	setpgid(pid, pid);
+	timed_out = 0;
+	alarm((unsigned)limit);
+	int status = 0;
+	for (;;) {
+		pid_t r = waitpid(pid, &status, 0);
+		if (r == pid)
+			break;
+		if (r < 0 && errno == EINTR && timed_out) {
+			say("\nrunner: %s-%s exceeded %d s: stopped\n", group, tree, limit);
+			kill(-pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			/* the script's own END marker never came: close the group for the judge */
+			say("#### OS COMP TEST GROUP END %s-%s ####\n", group, tree);
+			break;
+		}
+		if (r < 0 && errno != EINTR)
+			break;
+	}
+	alarm(0);
+	kill(-pid, SIGKILL);                 /* anything the script left running in its group */
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+}
+
+static void power_off(void)
+{
+	sync();
+	reboot(RB_POWER_OFF);
+	_exit(1);
+}
+
+int main(int argc, char **argv)
+{
+	const char *disk = argc > 1 ? argv[1] : DISK_DEFAULT;
+	start_time = time(NULL);
+	struct sigaction sa = { .sa_handler = on_alarm };   /* no SA_RESTART: waitpid returns EINTR */
+	sigaction(SIGALRM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	mkdir(MNT, 0755);
+	if (mount(disk, MNT, "ext4", 0, NULL) < 0) {
+		say("runner: cannot mount %s on " MNT ": %s\n", disk, strerror(errno));
+		power_off();
+	}
+	int ran = 0;
+	for (size_t t = 0; t < sizeof(trees) / sizeof(trees[0]); t++) {
+		char dir[PATH_LEN];
+		snprintf(dir, sizeof(dir), MNT "/%s", trees[t]);
+		struct stat st;
+		if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		char *groups[MAX_GROUPS];
+		int n = find_groups(dir, groups, MAX_GROUPS);
+		link_lib(dir, trees[t]);
+		for (int g = 0; g < n; g++) {
+			bool wanted = argc <= 2;
+			for (int a = 2; a < argc; a++)
+				wanted |= !strcmp(argv[a], groups[g]);
+			if (wanted) {
+				run_group(dir, trees[t], groups[g]);
+				ran++;
+			}
+			free(groups[g]);
+		}
+	}
+	clear_lib();
+	if (!ran)
+		say("runner: %s holds no /musl or /glibc test groups\n", disk);
+	say("runner: done in %ld s\n", (long)(time(NULL) - start_time));
+	power_off();
+}
