@@ -1,5 +1,5 @@
 /*
- * Network observability: /proc/net/dev, /proc/interrupts and /proc/net/squeue (generated at open
+ * Network observability: /proc/net/dev, /proc/net/netstat, /proc/interrupts and /proc/net/squeue (generated at open
  * by proc_create's show callbacks, kernel/fs/fs.h), and the monitor's views of the same counters.
  *
  * /proc/net/dev and /proc/interrupts follow Linux's layouts (net/core/net-procfs.c and
@@ -12,6 +12,7 @@
  * reads the PLIC's and the CPUs' counters.
  */
 #include "net/stack.h"
+#include "net/tcp_synq.h"
 #include "kernel/panic.h"
 #include "lwip/stats.h"
 #include "drivers/plic/plic.h"
@@ -135,6 +136,22 @@ size_t squeue_show(char *buf, size_t size)
 	return n;
 }
 
+/* ---- /proc/net/netstat ----
+ * Linux's layout (net/ipv4/proc.c, netstat_seq_show): a "TcpExt:" line of names, then a "TcpExt:"
+ * line of values in the same order. Only the counters Ember keeps are listed (nstat and other
+ * parsers pair names and values, they do not assume Linux's full list); in Linux's order. */
+
+static size_t show_netstat(char *buf, size_t size)
+{
+	struct tcp_synq_stats st;
+	tcp_synq_get_stats(&st);
+	size_t n = 0;
+	put(buf, size, &n, "TcpExt: SyncookiesSent SyncookiesRecv SyncookiesFailed ListenOverflows ListenDrops\n");
+	put(buf, size, &n, "TcpExt: %llu %llu %llu %llu %llu\n", U(st.syncookies_sent), U(st.syncookies_recv),
+	    U(st.syncookies_failed), U(st.listen_overflows), U(st.listen_drops));
+	return n;
+}
+
 /* ---- lwIP's protocol counters (monitor: netstat) ---- */
 
 extern uint64_t ember_lwip_asserts, ember_lwip_unlocked_calls;
@@ -164,6 +181,6 @@ void stack_print_stats(void)
 void net_proc_init(void)
 {
 	if (proc_create("/proc/net/dev", show_net_dev) < 0 || proc_create("/proc/interrupts", show_interrupts) < 0 ||
-	    proc_create("/proc/net/squeue", squeue_show) < 0)
+	    proc_create("/proc/net/squeue", squeue_show) < 0 || proc_create("/proc/net/netstat", show_netstat) < 0)
 		printk("net: cannot create the /proc files\n");
 }

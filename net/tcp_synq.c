@@ -1,0 +1,314 @@
+/*
+ * Listening TCP sockets under a SYN flood: a bounded half-open queue per listener and, once it is
+ * full, SYN cookies, as Linux does with net.ipv4.tcp_syncookies=1.
+ *
+ * The problem. lwIP answers a SYN by allocating a pcb in SYN_RCVD, which lives until the final ACK
+ * comes or for 20 s (TCP_SYN_RCVD_TIMEOUT). A flood of SYNs from addresses that never answer fills
+ * any finite queue of them, and then a real client's SYN finds no room: it was silently dropped
+ * (and, before this file, the connections waiting for accept() shared that same budget).
+ *
+ * The queues. Two, as in Linux:
+ *   - the half-open queue: lwIP's own accepts_pending/backlog pair of the listen pcb. With the
+ *     socket layer no longer calling tcp_backlog_delayed, accepts_pending counts exactly the
+ *     SYN_RCVD pcbs of the listener; its bound is the listen() backlog + 1 (at most 255, lwIP's
+ *     u8), Linux's bound for its request queue too. Nothing established ever counts against it.
+ *   - the accept queue: the socket layer's (net/sock_tcp.c), connections waiting for accept(),
+ *     full when it holds more than the backlog (Linux's sk_acceptq_is_full). A SYN or a cookie ACK
+ *     that finds it full is dropped and counted (ListenOverflows, ListenDrops): the client retries.
+ *
+ * Cookies, not eviction. lwIP calls LWIP_HOOK_TCP_INPACKET_PCB (lwipopts.h) with the listen pcb
+ * for every segment that matched no connection but a listener, before tcp_listen_input, with the
+ * header already parsed (ports and sequence numbers in host order) and the option bytes at hand;
+ * a non-zero answer drops the segment. That is enough for stateless cookies, so they are what is
+ * built (evicting the oldest half-open entry, the fallback the design allowed, is not needed):
+ *   - a SYN while the half-open queue is full: answer with a SYN-ACK made here and sent at once
+ *     (no pcb, no allocation beyond the packet), whose sequence number is a cookie
+ *     (net/syncookie.c: the peer's MSS as an index, a 64 s time counter and SipHash of the 4-tuple
+ *     under a key drawn from the kernel's random source at the first cookie). The reply goes to
+ *     the MAC the SYN came from (stack_tcp_reply), not through ARP: spoofed sources would
+ *     otherwise queue packets on ARP and evict real neighbours from lwIP's small ARP table.
+ *   - an ACK to a listener, while cookies were sent in the last 2 minutes: if it acknowledges a
+ *     valid cookie, the connection is created here as lwIP's tcp_listen_input would have created
+ *     it for the SYN, in SYN_RCVD with its SYN-ACK already sent (snd_nxt = cookie + 1, nothing to
+ *     retransmit), registered with lwIP, and the ACK (copied back to wire byte order) is fed to
+ *     ip_input again right after this packet (stack_input_again): lwIP then finds the pcb and
+ *     completes the handshake its own way (ESTABLISHED, the accept callback, any data the ACK
+ *     carried). An invalid cookie is counted (SyncookiesFailed) and left to lwIP, which resets it.
+ * What a cookie cannot carry: window scaling and SACK (Linux keeps them in the TCP timestamp
+ * option, which lwIP does not use), so a cookie connection has a 64 KiB window and no SACK. The
+ * MSS is rounded down to Linux's table (536, 1300, 1440, 1460). The first backlog + 1 SYNs of a
+ * flood still get full half-open entries, which expire after 20 s as before.
+ *
+ * Context: everything runs inside lwIP's input, on an squeue with the stack lock held. The key,
+ * the last-cookie time and the counters are written only there; /proc reads the counters without
+ * the lock (each a single 64-bit store).
+ */
+#include "net/tcp_synq.h"
+#include "net/syncookie.h"
+#include "net/stack.h"
+#include "kernel/random.h"
+#include "kernel/string.h"
+#include "kernel/timer.h"
+#include "lwip/tcp.h"
+#include "lwip/priv/tcp_priv.h"
+#include "lwip/ip.h"
+#include "lwip/ip4.h"
+#include "lwip/inet_chksum.h"
+#include "lwip/prot/tcp.h"
+#include "lwip/prot/ip4.h"
+
+#define TCP_OPT_END 0
+#define TCP_OPT_NOP 1
+#define TCP_OPT_MSS 2
+#define TCP_OPT_MSS_LEN 4
+#define TCP_DEFAULT_MSS 536                  /* RFC 1122: a SYN without the MSS option */
+#define COOKIE_WND 0xffff                    /* unscaled: the cookie cannot remember a scale */
+#define COOKIES_RECENT_S (SYNCOOKIE_PERIOD_S * SYNCOOKIE_MAX_AGE)   /* validate ACKs this long */
+
+static struct syncookie_key key;             /* stack lock; drawn at the first cookie */
+static bool key_ready;
+static bool cookies_sent;
+static uint64_t last_cookie_s;               /* when the last cookie went out */
+static struct tcp_synq_stats stats;
+
+#define STAT_INC(f) __atomic_store_n(&stats.f, stats.f + 1, __ATOMIC_RELAXED)
+
+static uint64_t now_s(void) { return time_ns() / NSEC_PER_SEC; }
+
+static const struct syncookie_key *cookie_key(void)
+{
+	if (!key_ready) {
+		get_random_bytes(&key, sizeof(key));
+		key_ready = true;
+	}
+	return &key;
+}
+
+/* The 4-tuple of the segment being received (lwIP already turned the ports to host order). */
+static struct syncookie_tuple tuple_of(const struct tcp_hdr *h)
+{
+	return (struct syncookie_tuple){
+		.peer_addr = lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(ip_current_src_addr()))),
+		.local_addr = lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(ip_current_dest_addr()))),
+		.peer_port = h->src,
+		.local_port = h->dest,
+	};
+}
+
+/* The MSS option of a SYN (its options are opt1len bytes after the header, then the rest at
+ * opt2), or TCP_DEFAULT_MSS. Stops at anything malformed. */
+static unsigned syn_mss(const struct tcp_hdr *h, uint16_t optlen, uint16_t opt1len, const uint8_t *opt2)
+{
+	const uint8_t *opt1 = (const uint8_t *)(h + 1);
+#define OPT(i) ((i) < opt1len ? opt1[(i)] : opt2[(i) - opt1len])
+	if (optlen > opt1len && !opt2)
+		return TCP_DEFAULT_MSS;
+	for (unsigned i = 0; i < optlen;) {
+		uint8_t kind = OPT(i);
+		if (kind == TCP_OPT_END)
+			break;
+		if (kind == TCP_OPT_NOP) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= optlen)
+			break;
+		uint8_t len = OPT(i + 1);
+		if (len < 2 || i + len > optlen)
+			break;
+		if (kind == TCP_OPT_MSS && len == TCP_OPT_MSS_LEN) {
+			unsigned mss = (unsigned)OPT(i + 2) << 8 | OPT(i + 3);
+			return mss ? mss : TCP_DEFAULT_MSS;
+		}
+		i += len;
+	}
+#undef OPT
+	return TCP_DEFAULT_MSS;
+}
+
+/* Answer the SYN being received with a SYN-ACK whose sequence number is cookie. */
+static bool send_cookie(struct netif *n, const struct tcp_hdr *h, uint32_t cookie)
+{
+	struct pbuf *q = pbuf_alloc(PBUF_IP, TCP_HLEN + TCP_OPT_MSS_LEN, PBUF_RAM);
+	if (!q)
+		return false;
+	struct tcp_hdr *t = q->payload;
+	t->src = lwip_htons(h->dest);
+	t->dest = lwip_htons(h->src);
+	t->seqno = lwip_htonl(cookie);
+	t->ackno = lwip_htonl(h->seqno + 1);
+	TCPH_HDRLEN_FLAGS_SET(t, (TCP_HLEN + TCP_OPT_MSS_LEN) / 4, TCP_SYN | TCP_ACK);
+	t->wnd = lwip_htons(COOKIE_WND);
+	t->chksum = 0;
+	t->urgp = 0;
+	uint8_t *o = (uint8_t *)(t + 1);
+	unsigned mss = stack_rx_mss(n);
+	o[0] = TCP_OPT_MSS;
+	o[1] = TCP_OPT_MSS_LEN;
+	o[2] = (uint8_t)(mss >> 8);
+	o[3] = (uint8_t)mss;
+	t->chksum = ip_chksum_pseudo(q, IP_PROTO_TCP, q->tot_len, ip_current_dest_addr(), ip_current_src_addr());
+	if (pbuf_add_header(q, IP_HLEN)) {
+		pbuf_free(q);
+		return false;
+	}
+	struct ip_hdr *ip = q->payload;
+	IPH_VHL_SET(ip, 4, IP_HLEN / 4);
+	IPH_TOS_SET(ip, 0);
+	IPH_LEN_SET(ip, lwip_htons(q->tot_len));
+	IPH_ID_SET(ip, 0);
+	IPH_OFFSET_SET(ip, lwip_htons(IP_DF));
+	IPH_TTL_SET(ip, TCP_TTL);
+	IPH_PROTO_SET(ip, IP_PROTO_TCP);
+	ip4_addr_copy(ip->src, *ip_2_ip4(ip_current_dest_addr()));
+	ip4_addr_copy(ip->dest, *ip_2_ip4(ip_current_src_addr()));
+	IPH_CHKSUM_SET(ip, 0);
+	IPH_CHKSUM_SET(ip, inet_chksum(ip, IP_HLEN));
+	int e = stack_tcp_reply(n, q);
+	pbuf_free(q);
+	return e == ERR_OK;
+}
+
+/* The segment being received as it came off the wire (IP header, TCP header in network byte
+ * order, options, data), in one new pbuf; NULL without memory. */
+static struct pbuf *wire_copy(const struct tcp_hdr *h, uint16_t optlen, uint16_t opt1len, const uint8_t *opt2,
+			      struct pbuf *p)
+{
+	const struct ip_hdr *iph = ip4_current_header();
+	uint16_t iphl = (uint16_t)IPH_HL_BYTES(iph);
+	uint32_t len = (uint32_t)iphl + TCP_HLEN + optlen + p->tot_len;
+	if (len > 0xffff || (optlen > opt1len && !opt2))
+		return NULL;
+	struct pbuf *q = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_RAM);
+	if (!q)
+		return NULL;
+	uint8_t *d = q->payload;
+	memcpy(d, iph, iphl);
+	struct tcp_hdr *t = (struct tcp_hdr *)(d + iphl);
+	memcpy(t, h, TCP_HLEN);
+	t->src = lwip_htons(h->src);
+	t->dest = lwip_htons(h->dest);
+	t->seqno = lwip_htonl(h->seqno);
+	t->ackno = lwip_htonl(h->ackno);
+	t->wnd = lwip_htons(h->wnd);
+	memcpy(t + 1, h + 1, opt1len);
+	if (optlen > opt1len)
+		memcpy((uint8_t *)(t + 1) + opt1len, opt2, optlen - opt1len);
+	pbuf_copy_partial(p, d + iphl + TCP_HLEN + optlen, p->tot_len, 0);
+	return q;
+}
+
+/* The listener's connection for a validated cookie, as tcp_listen_input makes one for a SYN, but
+ * with its SYN-ACK already sent. */
+static struct tcp_pcb *cookie_pcb(struct tcp_pcb_listen *l, const struct tcp_hdr *h, uint32_t iss, unsigned mss)
+{
+	struct tcp_pcb *npcb = tcp_alloc(l->prio);
+	if (!npcb)
+		return NULL;
+	ip_addr_copy(npcb->local_ip, *ip_current_dest_addr());
+	ip_addr_copy(npcb->remote_ip, *ip_current_src_addr());
+	npcb->local_port = l->local_port;
+	npcb->remote_port = h->src;
+	npcb->state = SYN_RCVD;
+	npcb->rcv_nxt = h->seqno;                         /* the peer's ISN + 1 */
+	npcb->rcv_ann_right_edge = npcb->rcv_nxt;
+	npcb->snd_wl2 = iss;
+	npcb->lastack = iss;
+	npcb->snd_nxt = iss + 1;                          /* the SYN-ACK went out */
+	npcb->snd_lbb = iss + 1;
+	npcb->snd_wl1 = h->seqno - 2;                     /* SYN's seqno - 1: the ACK updates the window */
+	npcb->callback_arg = l->callback_arg;
+	npcb->listener = l;
+	npcb->so_options = l->so_options & SOF_INHERITED;
+	npcb->netif_idx = l->netif_idx;
+	npcb->snd_wnd = h->wnd;
+	npcb->snd_wnd_max = npcb->snd_wnd;
+	npcb->mss = tcp_eff_send_mss((u16_t)mss, &npcb->local_ip, &npcb->remote_ip);
+	TCP_REG_ACTIVE(npcb);
+	return npcb;
+}
+
+static void listen_drop(bool overflow)
+{
+	if (overflow)
+		STAT_INC(listen_overflows);
+	STAT_INC(listen_drops);
+}
+
+static int listen_syn(struct tcp_pcb_listen *l, const struct tcp_hdr *h, uint16_t optlen, uint16_t opt1len,
+		      const uint8_t *opt2)
+{
+	if (tcp_sock_acceptq_full(l)) {
+		listen_drop(true);
+		return ERR_ABRT;
+	}
+	if (l->accepts_pending < l->backlog)
+		return ERR_OK;                            /* room: lwIP's own half-open entry */
+	struct syncookie_tuple t = tuple_of(h);
+	uint64_t now = now_s();
+	unsigned idx = syncookie_mss_index(syn_mss(h, optlen, opt1len, opt2));
+	uint32_t cookie = syncookie_make(cookie_key(), &t, h->seqno, syncookie_counter(now), idx);
+	if (!send_cookie(ip_current_input_netif(), h, cookie)) {
+		listen_drop(false);
+		return ERR_ABRT;
+	}
+	STAT_INC(syncookies_sent);
+	cookies_sent = true;
+	last_cookie_s = now;
+	return ERR_ABRT;                                  /* no state kept */
+}
+
+static int listen_ack(struct tcp_pcb_listen *l, const struct tcp_hdr *h, uint16_t optlen, uint16_t opt1len,
+		      uint8_t *opt2, struct pbuf *p)
+{
+	uint64_t now = now_s();
+	if (!cookies_sent || now - last_cookie_s >= COOKIES_RECENT_S)
+		return ERR_OK;                            /* lwIP resets it */
+	struct syncookie_tuple t = tuple_of(h);
+	uint32_t iss = h->ackno - 1;
+	int idx = syncookie_check(cookie_key(), &t, iss, h->seqno - 1, syncookie_counter(now));
+	if (idx < 0) {
+		STAT_INC(syncookies_failed);
+		return ERR_OK;                            /* lwIP resets it, as Linux does */
+	}
+	STAT_INC(syncookies_recv);
+	if (tcp_sock_acceptq_full(l)) {
+		listen_drop(true);
+		return ERR_ABRT;
+	}
+	struct pbuf *again = wire_copy(h, optlen, opt1len, opt2, p);
+	if (!again) {
+		listen_drop(false);
+		return ERR_ABRT;
+	}
+	if (!cookie_pcb(l, h, iss, syncookie_mss[idx])) {
+		pbuf_free(again);
+		listen_drop(false);
+		return ERR_ABRT;
+	}
+	stack_input_again(ip_current_input_netif(), again);
+	return ERR_ABRT;                                  /* this copy is done; the other completes it */
+}
+
+int tcp_synq_listen_input(struct tcp_pcb *pcb, struct tcp_hdr *hdr, uint16_t optlen, uint16_t opt1len,
+			  uint8_t *opt2, struct pbuf *p)
+{
+	struct tcp_pcb_listen *l = (struct tcp_pcb_listen *)pcb;
+	u8_t flags = TCPH_FLAGS(hdr);
+	if (flags & TCP_RST)
+		return ERR_OK;                            /* lwIP ignores it */
+	if ((flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
+		return listen_syn(l, hdr, optlen, opt1len, opt2);
+	if ((flags & (TCP_SYN | TCP_ACK)) == TCP_ACK)
+		return listen_ack(l, hdr, optlen, opt1len, opt2, p);
+	return ERR_OK;
+}
+
+void tcp_synq_get_stats(struct tcp_synq_stats *out)
+{
+	out->syncookies_sent = __atomic_load_n(&stats.syncookies_sent, __ATOMIC_RELAXED);
+	out->syncookies_recv = __atomic_load_n(&stats.syncookies_recv, __ATOMIC_RELAXED);
+	out->syncookies_failed = __atomic_load_n(&stats.syncookies_failed, __ATOMIC_RELAXED);
+	out->listen_overflows = __atomic_load_n(&stats.listen_overflows, __ATOMIC_RELAXED);
+	out->listen_drops = __atomic_load_n(&stats.listen_drops, __ATOMIC_RELAXED);
+}
