@@ -312,14 +312,32 @@ static void eth_deliver(void *arg, struct sq_item *item __unused)
 	input_again();
 }
 
+/* Is this frame (whose flow key k says IPv4 TCP, not a fragment) a connection request: SYN
+ * without ACK? */
+static bool tcp_syn_frame(const uint8_t *frame, size_t len)
+{
+	const uint8_t *ip = frame + ETH_HLEN;
+	size_t ihl = (size_t)(ip[0] & 0xf) * 4;
+	if (len < ETH_HLEN + ihl + TCP_HLEN)
+		return false;
+	return (ip[ihl + 13] & (TCP_SYN | TCP_ACK)) == TCP_SYN;
+}
+
 void stack_input(struct net_device *dev, const void *frame, size_t len, unsigned flags)
 {
 	struct stack_if *sif = __atomic_load_n(&dev->stack, __ATOMIC_ACQUIRE);
 	if (!sif || (dev->flags & NETDEV_LOOPBACK) || len > ((flags & NETDEV_RX_LRO) ? NETDEV_LRO_MAX : ETH_MAX_FRAME))
 		return;
 	struct flow_key k;
-	struct squeue *sq = flow_key_from_eth(frame, len, &k) ? stack_classify(&k) : squeue_local();
-	if (squeue_len(sq) >= STACK_RX_QUEUE_MAX) {
+	bool keyed = flow_key_from_eth(frame, len, &k);
+	struct squeue *sq = keyed ? stack_classify(&k) : squeue_local();
+	size_t qlen = squeue_len(sq);
+	/* A SYN may only join a short queue (see STACK_RX_SYN_QUEUE_MAX) */
+	if (qlen >= STACK_RX_SYN_QUEUE_MAX && keyed && k.proto == IP_PROTO_TCP && k.dport && tcp_syn_frame(frame, len)) {
+		NETDEV_STAT_INC(dev, rx_dropped);
+		return;
+	}
+	if (qlen >= STACK_RX_QUEUE_MAX) {
 		NETDEV_STAT_INC(dev, rx_dropped);
 		return;
 	}

@@ -75,6 +75,10 @@
 
 #define STACK_TIMER_MS 50              /* period of lwIP's timeout processing */
 #define STACK_RX_QUEUE_MAX 4096        /* packets waiting on one squeue before receive drops */
+/* ... and before a new connection's SYN is dropped: under a SYN flood the queues stay short, so
+ * a SYN (a real client's too) waits milliseconds, not seconds, behind the flood's, and the flood
+ * never takes the queue room of established connections' segments (net/tcp_synq.c). */
+#define STACK_RX_SYN_QUEUE_MAX 512
 #define STACK_HOSTNAME "ember"
 
 /* Boot: net_init calls stack_init after the drivers registered their devices; a thread then
