@@ -22,6 +22,7 @@
  */
 #include "net/stack.h"
 #include "net/ipconfig.h"
+#include "net/tcp_synq.h"
 #include "lwip/init.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
@@ -312,6 +313,8 @@ static void eth_deliver(void *arg, struct sq_item *item __unused)
 	input_again();
 }
 
+static unsigned rx_mss(const struct netif *n);
+
 /* Is this frame (whose flow key k says IPv4 TCP, not a fragment) a connection request: SYN
  * without ACK? */
 static bool tcp_syn_frame(const uint8_t *frame, size_t len)
@@ -331,11 +334,18 @@ void stack_input(struct net_device *dev, const void *frame, size_t len, unsigned
 	struct flow_key k;
 	bool keyed = flow_key_from_eth(frame, len, &k);
 	struct squeue *sq = keyed ? stack_classify(&k) : squeue_local();
-	size_t qlen = squeue_len(sq);
-	/* A SYN may only join a short queue (see STACK_RX_SYN_QUEUE_MAX) */
-	if (qlen >= STACK_RX_SYN_QUEUE_MAX && keyed && k.proto == IP_PROTO_TCP && k.dport && tcp_syn_frame(frame, len)) {
-		NETDEV_STAT_INC(dev, rx_dropped);
-		return;
+	unsigned qlen = squeue_len(sq);
+	if (keyed && k.proto == IP_PROTO_TCP && k.dport && tcp_syn_frame(frame, len)) {
+		/* a SYN for a listener that answers with cookies: answered here, no lock, no queue
+		 * (net/tcp_synq.c); any other SYN may only join a short queue (STACK_RX_SYN_QUEUE_MAX) */
+		uint32_t local = lwip_ntohl(ip4_addr_get_u32(netif_ip4_addr(&sif->netif)));
+		if (k.daddr == local && tcp_synq_cookie_mode(k.daddr, k.dport) &&
+		    tcp_synq_answer(dev, frame, len, rx_mss(&sif->netif), flags & NETDEV_RX_CSUM_OK))
+			return;
+		if (qlen >= STACK_RX_SYN_QUEUE_MAX) {
+			NETDEV_STAT_INC(dev, rx_dropped);
+			return;
+		}
 	}
 	if (qlen >= STACK_RX_QUEUE_MAX) {
 		NETDEV_STAT_INC(dev, rx_dropped);

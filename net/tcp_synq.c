@@ -46,6 +46,7 @@
 #include "net/tcp_synq.h"
 #include "net/syncookie.h"
 #include "net/stack.h"
+#include "net/netdev.h"
 #include "kernel/random.h"
 #include "kernel/string.h"
 #include "kernel/timer.h"
@@ -56,6 +57,7 @@
 #include "lwip/inet_chksum.h"
 #include "lwip/prot/tcp.h"
 #include "lwip/prot/ip4.h"
+#include "lwip/prot/ethernet.h"
 
 #define TCP_OPT_END 0
 #define TCP_OPT_NOP 1
@@ -65,23 +67,60 @@
 #define COOKIE_WND 0xffff                    /* unscaled: the cookie cannot remember a scale */
 #define COOKIES_RECENT_S (SYNCOOKIE_PERIOD_S * SYNCOOKIE_MAX_AGE)   /* validate ACKs this long */
 
-static struct syncookie_key key;             /* stack lock; drawn at the first cookie */
-static bool key_ready;
-static bool cookies_sent;
+static struct syncookie_key key;             /* drawn at the first cookie (stack lock), then read-only */
+static bool key_ready;                       /* atomic: key is set */
+static bool cookies_sent;                    /* atomic, as last_cookie_s */
 static uint64_t last_cookie_s;               /* when the last cookie went out */
+
+/* Cookie mode: the (address, port) pairs whose listener recently had a full half-open queue, so
+ * that the poll threads answer their SYNs (tcp_synq_answer). One 64-bit word per slot, written
+ * under the stack lock, read without it: address << 32 | port << 16 | the low 16 bits of the
+ * second until which the mode holds. A slot shared by two listeners holds the last one. */
+#define MODE_SLOTS 64
+#define MODE_HOLD_S 2                        /* then a SYN goes to lwIP again, which re-arms it */
+static uint64_t mode[MODE_SLOTS];
 static struct tcp_synq_stats stats;
 
-#define STAT_INC(f) __atomic_store_n(&stats.f, stats.f + 1, __ATOMIC_RELAXED)
+#define STAT_INC(f) __atomic_add_fetch(&stats.f, 1, __ATOMIC_RELAXED)   /* poll threads count too */
 
 static uint64_t now_s(void) { return time_ns() / NSEC_PER_SEC; }
 
 static const struct syncookie_key *cookie_key(void)
 {
-	if (!key_ready) {
+	if (!__atomic_load_n(&key_ready, __ATOMIC_ACQUIRE)) {
 		get_random_bytes(&key, sizeof(key));
-		key_ready = true;
+		__atomic_store_n(&key_ready, true, __ATOMIC_RELEASE);
 	}
 	return &key;
+}
+
+static void cookie_went_out(uint64_t now)
+{
+	STAT_INC(syncookies_sent);
+	__atomic_store_n(&last_cookie_s, now, __ATOMIC_RELAXED);
+	__atomic_store_n(&cookies_sent, true, __ATOMIC_RELAXED);
+}
+
+static bool cookies_recent(uint64_t now)
+{
+	return __atomic_load_n(&cookies_sent, __ATOMIC_RELAXED) &&
+	       now - __atomic_load_n(&last_cookie_s, __ATOMIC_RELAXED) < COOKIES_RECENT_S;
+}
+
+static unsigned mode_slot(uint32_t addr, uint16_t port) { return (port ^ addr ^ (addr >> 16)) % MODE_SLOTS; }
+
+static void mode_arm(uint32_t addr, uint16_t port, uint64_t now)
+{
+	uint64_t w = (uint64_t)addr << 32 | (uint64_t)port << 16 | (uint16_t)(now + MODE_HOLD_S);
+	__atomic_store_n(&mode[mode_slot(addr, port)], w, __ATOMIC_RELEASE);
+}
+
+bool tcp_synq_cookie_mode(uint32_t addr, uint16_t port)
+{
+	uint64_t w = __atomic_load_n(&mode[mode_slot(addr, port)], __ATOMIC_ACQUIRE);
+	if (!w || w >> 16 != ((uint64_t)addr << 16 | port))
+		return false;
+	return (int16_t)((uint16_t)w - (uint16_t)now_s()) > 0;
 }
 
 /* The 4-tuple of the segment being received (lwIP already turned the ports to host order). */
@@ -95,11 +134,10 @@ static struct syncookie_tuple tuple_of(const struct tcp_hdr *h)
 	};
 }
 
-/* The MSS option of a SYN (its options are opt1len bytes after the header, then the rest at
- * opt2), or TCP_DEFAULT_MSS. Stops at anything malformed. */
-static unsigned syn_mss(const struct tcp_hdr *h, uint16_t optlen, uint16_t opt1len, const uint8_t *opt2)
+/* The MSS option among a SYN's optlen option bytes (the first opt1len at opt1, the rest at opt2),
+ * or TCP_DEFAULT_MSS. Stops at anything malformed. */
+static unsigned opts_mss(const uint8_t *opt1, unsigned opt1len, const uint8_t *opt2, unsigned optlen)
 {
-	const uint8_t *opt1 = (const uint8_t *)(h + 1);
 #define OPT(i) ((i) < opt1len ? opt1[(i)] : opt2[(i) - opt1len])
 	if (optlen > opt1len && !opt2)
 		return TCP_DEFAULT_MSS;
@@ -124,6 +162,11 @@ static unsigned syn_mss(const struct tcp_hdr *h, uint16_t optlen, uint16_t opt1l
 	}
 #undef OPT
 	return TCP_DEFAULT_MSS;
+}
+
+static unsigned syn_mss(const struct tcp_hdr *h, uint16_t optlen, uint16_t opt1len, const uint8_t *opt2)
+{
+	return opts_mss((const uint8_t *)(h + 1), opt1len, opt2, optlen);
 }
 
 /* Answer the SYN being received with a SYN-ACK whose sequence number is cookie. */
@@ -252,9 +295,8 @@ static int listen_syn(struct tcp_pcb_listen *l, const struct tcp_hdr *h, uint16_
 		listen_drop(false);
 		return ERR_ABRT;
 	}
-	STAT_INC(syncookies_sent);
-	cookies_sent = true;
-	last_cookie_s = now;
+	cookie_went_out(now);
+	mode_arm(t.local_addr, t.local_port, now);        /* the poll threads answer the next ones */
 	return ERR_ABRT;                                  /* no state kept */
 }
 
@@ -262,7 +304,7 @@ static int listen_ack(struct tcp_pcb_listen *l, const struct tcp_hdr *h, uint16_
 		      uint8_t *opt2, struct pbuf *p)
 {
 	uint64_t now = now_s();
-	if (!cookies_sent || now - last_cookie_s >= COOKIES_RECENT_S)
+	if (!cookies_recent(now))
 		return ERR_OK;                            /* lwIP resets it */
 	struct syncookie_tuple t = tuple_of(h);
 	uint32_t iss = h->ackno - 1;
@@ -290,9 +332,45 @@ static int listen_ack(struct tcp_pcb_listen *l, const struct tcp_hdr *h, uint16_
 	return ERR_ABRT;                                  /* this copy is done; the other completes it */
 }
 
+/* An ACK for a half-open connection that lwIP would refuse, because it acknowledges a cookie: the
+ * peer's SYN made this pcb, a retransmission of that SYN came while the queue was full and was
+ * answered with a cookie (by a poll thread, which cannot see pcbs), and the peer took that one.
+ * Turn the pcb into what the cookie promised (its ISN, no window scaling, no SACK, the cookie's
+ * MSS) so that lwIP accepts the ACK instead of resetting a real client. */
+static int synrcvd_ack(struct tcp_pcb *pcb, const struct tcp_hdr *h)
+{
+	if ((TCPH_FLAGS(h) & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_ACK ||
+	    TCP_SEQ_BETWEEN(h->ackno, pcb->lastack + 1, pcb->snd_nxt) || h->seqno != pcb->rcv_nxt ||
+	    !cookies_recent(now_s()))
+		return ERR_OK;
+	struct syncookie_tuple t = tuple_of(h);
+	uint32_t iss = h->ackno - 1;
+	int idx = syncookie_check(cookie_key(), &t, iss, h->seqno - 1, syncookie_counter(now_s()));
+	if (idx < 0)
+		return ERR_OK;
+	STAT_INC(syncookies_recv);
+	tcp_segs_free(pcb->unsent);
+	tcp_segs_free(pcb->unacked);
+	pcb->unsent = pcb->unacked = NULL;
+	pcb->snd_queuelen = 0;
+	pcb->rtime = -1;
+	pcb->nrtx = 0;
+	pcb->snd_wl2 = pcb->lastack = iss;
+	pcb->snd_nxt = pcb->snd_lbb = iss + 1;
+	pcb->snd_wl1 = h->seqno - 2;
+	tcp_clear_flags(pcb, TF_WND_SCALE | TF_SACK);
+	pcb->snd_scale = pcb->rcv_scale = 0;
+	pcb->rcv_wnd = pcb->rcv_ann_wnd = TCPWND_MIN16(TCP_WND);
+	pcb->snd_wnd = pcb->snd_wnd_max = h->wnd;
+	pcb->mss = tcp_eff_send_mss(syncookie_mss[idx], &pcb->local_ip, &pcb->remote_ip);
+	return ERR_OK;
+}
+
 int tcp_synq_listen_input(struct tcp_pcb *pcb, struct tcp_hdr *hdr, uint16_t optlen, uint16_t opt1len,
 			  uint8_t *opt2, struct pbuf *p)
 {
+	if (pcb->state == SYN_RCVD)
+		return synrcvd_ack(pcb, hdr);
 	struct tcp_pcb_listen *l = (struct tcp_pcb_listen *)pcb;
 	u8_t flags = TCPH_FLAGS(hdr);
 	if (flags & TCP_RST)
@@ -311,4 +389,94 @@ void tcp_synq_get_stats(struct tcp_synq_stats *out)
 	out->syncookies_failed = __atomic_load_n(&stats.syncookies_failed, __ATOMIC_RELAXED);
 	out->listen_overflows = __atomic_load_n(&stats.listen_overflows, __ATOMIC_RELAXED);
 	out->listen_drops = __atomic_load_n(&stats.listen_drops, __ATOMIC_RELAXED);
+}
+
+/* ---- the poll threads' shortcut ---- */
+
+static uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static uint32_t be32(const uint8_t *p) { return (uint32_t)be16(p) << 16 | be16(p + 2); }
+static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static void put32(uint8_t *p, uint32_t v) { put16(p, (uint16_t)(v >> 16)); put16(p + 2, (uint16_t)v); }
+
+/* The ones' complement sum of n bytes, added to sum (not folded). */
+static uint32_t sum16(const uint8_t *p, size_t n, uint32_t sum)
+{
+	for (; n > 1; p += 2, n -= 2)
+		sum += be16(p);
+	if (n)
+		sum += (uint32_t)p[0] << 8;
+	return sum;
+}
+
+static uint16_t fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* The TCP checksum of a segment (tcp, n bytes) between src and dst (host order). */
+static uint16_t tcp_sum(uint32_t src, uint32_t dst, const uint8_t *tcp, size_t n)
+{
+	uint32_t sum = (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + IP_PROTO_TCP + (uint32_t)n;
+	return fold(sum16(tcp, n, sum));
+}
+
+static bool unicast_source(uint32_t a)
+{
+	return a && a != 0xffffffffu && (a >> 28) != 0xe && (a >> 24) != 127;
+}
+
+bool tcp_synq_answer(struct net_device *dev, const uint8_t *frame, size_t len, unsigned mss, bool csum_ok)
+{
+	if (!__atomic_load_n(&key_ready, __ATOMIC_ACQUIRE) || len < ETH_HLEN + IP_HLEN + TCP_HLEN || (frame[0] & 1))
+		return false;
+	const uint8_t *ip = frame + ETH_HLEN;
+	size_t ihl = (size_t)(ip[0] & 0xf) * 4, tot = be16(ip + 2);
+	if ((ip[0] >> 4) != 4 || ihl < IP_HLEN || tot < ihl + TCP_HLEN || ETH_HLEN + tot > len || ip[9] != IP_PROTO_TCP ||
+	    (be16(ip + 6) & (IP_MF | IP_OFFMASK)) || fold(sum16(ip, ihl, 0)) != 0)
+		return false;
+	const uint8_t *tcp = ip + ihl;
+	size_t tlen = tot - ihl, thl = (size_t)(tcp[12] >> 4) * 4;
+	uint32_t src = be32(ip + 12), dst = be32(ip + 16);
+	if (thl < TCP_HLEN || thl > tlen || (tcp[13] & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN ||
+	    !unicast_source(src) || (!csum_ok && tcp_sum(src, dst, tcp, tlen) != 0))
+		return false;
+	struct tcp_hdr h = { .src = be16(tcp), .dest = be16(tcp + 2), .seqno = be32(tcp + 4) };
+	struct syncookie_tuple t = { .peer_addr = src, .local_addr = dst, .peer_port = h.src, .local_port = h.dest };
+	uint64_t now = now_s();
+	unsigned idx = syncookie_mss_index(opts_mss(tcp + TCP_HLEN, (unsigned)(thl - TCP_HLEN), NULL, (unsigned)(thl - TCP_HLEN)));
+	uint32_t cookie = syncookie_make(&key, &t, h.seqno, syncookie_counter(now), idx);
+
+	uint8_t f[ETH_HLEN + IP_HLEN + TCP_HLEN + TCP_OPT_MSS_LEN];
+	memset(f, 0, sizeof(f));
+	memcpy(f, frame + ETH_ALEN, ETH_ALEN);            /* back to the sender's MAC */
+	memcpy(f + ETH_ALEN, dev->mac, ETH_ALEN);
+	put16(f + 2 * ETH_ALEN, ETHTYPE_IP);
+	uint8_t *rip = f + ETH_HLEN, *rt = rip + IP_HLEN;
+	rip[0] = 0x45;
+	put16(rip + 2, IP_HLEN + TCP_HLEN + TCP_OPT_MSS_LEN);
+	put16(rip + 6, IP_DF);
+	rip[8] = TCP_TTL;
+	rip[9] = IP_PROTO_TCP;
+	put32(rip + 12, dst);
+	put32(rip + 16, src);
+	put16(rip + 10, fold(sum16(rip, IP_HLEN, 0)));
+	put16(rt, h.dest);
+	put16(rt + 2, h.src);
+	put32(rt + 4, cookie);
+	put32(rt + 8, h.seqno + 1);
+	rt[12] = (uint8_t)(((TCP_HLEN + TCP_OPT_MSS_LEN) / 4) << 4);
+	rt[13] = TCP_SYN | TCP_ACK;
+	put16(rt + 14, COOKIE_WND);
+	rt[20] = TCP_OPT_MSS;
+	rt[21] = TCP_OPT_MSS_LEN;
+	put16(rt + 22, (uint16_t)mss);
+	put16(rt + 16, tcp_sum(dst, src, rt, TCP_HLEN + TCP_OPT_MSS_LEN));
+	if (netdev_xmit_nosleep(dev, f, sizeof(f)) < 0) {
+		listen_drop(false);
+		return true;
+	}
+	cookie_went_out(now);
+	return true;
 }
