@@ -34,14 +34,27 @@
  *     ip_input again right after this packet (stack_input_again): lwIP then finds the pcb and
  *     completes the handshake its own way (ESTABLISHED, the accept callback, any data the ACK
  *     carried). An invalid cookie is counted (SyncookiesFailed) and left to lwIP, which resets it.
+ *   - the poll threads' shortcut: once a listener's queue is found full, its (address, port) is in
+ *     cookie mode (a small lock-free table) and net/stack.c's stack_input, on the NIC's poll
+ *     thread, hands its SYNs to tcp_synq_answer, which checks and answers them before any squeue
+ *     or the stack lock: a flood then costs a frame in and a frame out, and the squeues and the
+ *     stack lock stay free for established traffic (lwIP's path took ~45-65 us of stack lock per
+ *     SYN under TCG; 20,000 SYNs/s saturated it, and real clients' SYNs queued for seconds). One
+ *     SYN per 250 ms still goes through lwIP as a probe: the hook extends the mode while the queue
+ *     is full and ends it once there is room.
+ *   - a half-open pcb whose client's retransmitted SYN was answered by the shortcut (which cannot
+ *     see pcbs) gets the client's ACK of the cookie, which lwIP would reset: the hook (also
+ *     called for SYN_RCVD pcbs) checks the cookie and makes the pcb the cookie's connection.
  * What a cookie cannot carry: window scaling and SACK (Linux keeps them in the TCP timestamp
  * option, which lwIP does not use), so a cookie connection has a 64 KiB window and no SACK. The
  * MSS is rounded down to Linux's table (536, 1300, 1440, 1460). The first backlog + 1 SYNs of a
  * flood still get full half-open entries, which expire after 20 s as before.
  *
- * Context: everything runs inside lwIP's input, on an squeue with the stack lock held. The key,
- * the last-cookie time and the counters are written only there; /proc reads the counters without
- * the lock (each a single 64-bit store).
+ * Context: the hook runs inside lwIP's input, on an squeue with the stack lock held; it alone
+ * draws the key (published with a release store before the first cookie mode) and writes the
+ * mode table. tcp_synq_answer runs on poll threads (thread context, no lock): it reads the key
+ * and the table, transmits with netdev_xmit_nosleep and bumps counters atomically. /proc reads the
+ * counters without locks.
  */
 #include "net/tcp_synq.h"
 #include "net/syncookie.h"
@@ -72,13 +85,19 @@ static bool key_ready;                       /* atomic: key is set */
 static bool cookies_sent;                    /* atomic, as last_cookie_s */
 static uint64_t last_cookie_s;               /* when the last cookie went out */
 
-/* Cookie mode: the (address, port) pairs whose listener recently had a full half-open queue, so
- * that the poll threads answer their SYNs (tcp_synq_answer). One 64-bit word per slot, written
- * under the stack lock, read without it: address << 32 | port << 16 | the low 16 bits of the
- * second until which the mode holds. A slot shared by two listeners holds the last one. */
+/* Cookie mode: the (address, port) pairs whose listener has a full half-open queue, so that the
+ * poll threads answer their SYNs (tcp_synq_answer). One 64-bit word per slot, written under the
+ * stack lock, read without it: address << 32 | port << 16 | the low 16 bits of the second until
+ * which the mode holds. While it holds, one SYN every MODE_PROBE_MS still goes to lwIP as a probe
+ * (probe[], claimed with a compare-and-swap by whichever poll thread sees it due): the hook then
+ * finds the queue still full and extends the mode, or finds room and ends it, so the mode neither
+ * lapses during a flood nor outlives it by more than a probe period. A slot shared by two
+ * listeners holds the last one armed. */
 #define MODE_SLOTS 64
-#define MODE_HOLD_S 2                        /* then a SYN goes to lwIP again, which re-arms it */
+#define MODE_HOLD_S 10
+#define MODE_PROBE_MS 250
 static uint64_t mode[MODE_SLOTS];
+static uint32_t probe[MODE_SLOTS];           /* atomic: milliseconds of the last probe */
 static struct tcp_synq_stats stats;
 
 #define STAT_INC(f) __atomic_add_fetch(&stats.f, 1, __ATOMIC_RELAXED)   /* poll threads count too */
@@ -109,18 +128,33 @@ static bool cookies_recent(uint64_t now)
 
 static unsigned mode_slot(uint32_t addr, uint16_t port) { return (port ^ addr ^ (addr >> 16)) % MODE_SLOTS; }
 
+static uint64_t mode_word(uint32_t addr, uint16_t port) { return (uint64_t)addr << 32 | (uint64_t)port << 16; }
+
 static void mode_arm(uint32_t addr, uint16_t port, uint64_t now)
 {
-	uint64_t w = (uint64_t)addr << 32 | (uint64_t)port << 16 | (uint16_t)(now + MODE_HOLD_S);
-	__atomic_store_n(&mode[mode_slot(addr, port)], w, __ATOMIC_RELEASE);
+	__atomic_store_n(&mode[mode_slot(addr, port)], mode_word(addr, port) | (uint16_t)(now + MODE_HOLD_S),
+			 __ATOMIC_RELEASE);
+}
+
+/* The listener on (addr, port) has room again: SYNs go to lwIP. */
+static void mode_end(uint32_t addr, uint16_t port)
+{
+	uint64_t *w = &mode[mode_slot(addr, port)];
+	if ((__atomic_load_n(w, __ATOMIC_RELAXED) & ~0xffffull) == mode_word(addr, port))
+		__atomic_store_n(w, 0, __ATOMIC_RELEASE);
 }
 
 bool tcp_synq_cookie_mode(uint32_t addr, uint16_t port)
 {
-	uint64_t w = __atomic_load_n(&mode[mode_slot(addr, port)], __ATOMIC_ACQUIRE);
-	if (!w || w >> 16 != ((uint64_t)addr << 16 | port))
+	unsigned slot = mode_slot(addr, port);
+	uint64_t w = __atomic_load_n(&mode[slot], __ATOMIC_ACQUIRE);
+	if (!w || (w & ~0xffffull) != mode_word(addr, port) || (int16_t)((uint16_t)w - (uint16_t)now_s()) <= 0)
 		return false;
-	return (int16_t)((uint16_t)w - (uint16_t)now_s()) > 0;
+	uint32_t ms = (uint32_t)(time_ns() / NSEC_PER_MSEC), last = __atomic_load_n(&probe[slot], __ATOMIC_RELAXED);
+	if (ms - last >= MODE_PROBE_MS &&
+	    __atomic_compare_exchange_n(&probe[slot], &last, ms, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return false;                             /* this one is the probe */
+	return true;
 }
 
 /* The 4-tuple of the segment being received (lwIP already turned the ports to host order). */
@@ -285,9 +319,11 @@ static int listen_syn(struct tcp_pcb_listen *l, const struct tcp_hdr *h, uint16_
 		listen_drop(true);
 		return ERR_ABRT;
 	}
-	if (l->accepts_pending < l->backlog)
-		return ERR_OK;                            /* room: lwIP's own half-open entry */
 	struct syncookie_tuple t = tuple_of(h);
+	if (l->accepts_pending < l->backlog) {
+		mode_end(t.local_addr, t.local_port);
+		return ERR_OK;                            /* room: lwIP's own half-open entry */
+	}
 	uint64_t now = now_s();
 	unsigned idx = syncookie_mss_index(syn_mss(h, optlen, opt1len, opt2));
 	uint32_t cookie = syncookie_make(cookie_key(), &t, h->seqno, syncookie_counter(now), idx);
@@ -296,7 +332,7 @@ static int listen_syn(struct tcp_pcb_listen *l, const struct tcp_hdr *h, uint16_
 		return ERR_ABRT;
 	}
 	cookie_went_out(now);
-	mode_arm(t.local_addr, t.local_port, now);        /* the poll threads answer the next ones */
+	mode_arm(t.local_addr, t.local_port, now);        /* the poll threads answer the next ones (again) */
 	return ERR_ABRT;                                  /* no state kept */
 }
 

@@ -22,7 +22,10 @@ SYNs/s from one Python process) QEMU's NIC model takes ~40,000 frames/s here and
 rest before the guest sees them, so a legitimate client's SYN and segments are lost on the link
 with that probability whatever the server does (measured then: every SYN that arrived answered,
 connect 1.1 s, i.e. one SYN retransmission, and the 1 MiB echo 16 s of retransmissions). The
-test is about what the stack does with the SYNs it gets, so it floods below the link's capacity."""
+test is about what the stack does with the SYNs it gets, so it floods below the link's capacity:
+at 20,000/s RTL8139's model took only 2/3 of the frames on a busy host (other QEMUs running),
+dropping a real client's first SYN too, while virtio-net and e1000 took all and connected in
+ms; 10,000/s (120,000 SYNs, a thousand times the half-open queue) leaves a margin on all three."""
 import json
 import os
 import re
@@ -40,7 +43,7 @@ MODELS = ("virtio-net-device", "e1000", "rtl8139")
 PORT = 5010
 MIB = 1 << 20
 FLOOD_S = 12
-FLOOD_RATE = int(os.environ.get("SYNFLOOD_RATE", 20000))   # SYNs per second (see the note above)
+FLOOD_RATE = int(os.environ.get("SYNFLOOD_RATE", 10000))   # SYNs per second (see the note above)
 FLOOD_LEAD_S = 2             # the flood runs this long before the first legitimate client
 CONNECT_LIMIT_S = 1.0        # the issue's goal: a legitimate client connects within 1 s
 ECHO_TIMEOUT = 90
