@@ -1,5 +1,5 @@
 /*
- * Network observability: /proc/net/dev and /proc/net/squeue (generated at open by proc_create's
+ * Network observability: /proc/net/dev, /proc/net/netstat and /proc/net/squeue (generated at open by proc_create's
  * show callbacks, fs/fs.h), and the monitor's views of the same counters.
  *
  * /proc/net/dev follows Linux's layout (net/core/net-procfs.c), so tools that parse it work
@@ -11,6 +11,7 @@
  */
 #include "kernel/init.h"
 #include "net/stack.h"
+#include "net/tcp_synq.h"
 #include "kernel/panic.h"
 #include "lwip/stats.h"
 #include "fs/fs.h"
@@ -87,6 +88,22 @@ size_t squeue_show(char *buf, size_t size)
 	return n;
 }
 
+/* ---- /proc/net/netstat ----
+ * Linux's layout (net/ipv4/proc.c, netstat_seq_show): a "TcpExt:" line of names, then a "TcpExt:"
+ * line of values in the same order. Only the counters Ember keeps are listed (nstat and other
+ * parsers pair names and values, they do not assume Linux's full list); in Linux's order. */
+
+static size_t show_netstat(char *buf, size_t size)
+{
+	struct tcp_synq_stats st;
+	tcp_synq_get_stats(&st);
+	size_t n = 0;
+	bufprintf(buf, size, &n, "TcpExt: SyncookiesSent SyncookiesRecv SyncookiesFailed ListenOverflows ListenDrops\n");
+	bufprintf(buf, size, &n, "TcpExt: %llu %llu %llu %llu %llu\n", U(st.syncookies_sent), U(st.syncookies_recv),
+	    U(st.syncookies_failed), U(st.listen_overflows), U(st.listen_drops));
+	return n;
+}
+
 /* ---- lwIP's protocol counters (monitor: netstat) ---- */
 
 extern uint64_t ember_lwip_asserts, ember_lwip_unlocked_calls;
@@ -115,7 +132,8 @@ void stack_print_stats(void)
 
 void net_proc_init(void)
 {
-	if (proc_create("/proc/net/dev", show_net_dev) < 0 || proc_create("/proc/net/squeue", squeue_show) < 0)
+	if (proc_create("/proc/net/dev", show_net_dev) < 0 || proc_create("/proc/net/squeue", squeue_show) < 0 ||
+	    proc_create("/proc/net/netstat", show_netstat) < 0)
 		printk("net: cannot create the /proc files\n");
 }
 late_init(net_proc_init);

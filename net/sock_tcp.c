@@ -48,6 +48,7 @@
 #include "net/socket.h"
 #include "net/stack.h"
 #include "net/flow_stats.h"
+#include "net/tcp_synq.h"
 #include "kernel/errno.h"
 #include "mm/kmalloc.h"
 #include "fs/poll.h"
@@ -62,7 +63,7 @@
 #define TX_CHUNK (64 * 1024 - 64)       /* a send chunk's bytes: one 64 KiB allocation (tcp_write takes < 64 KiB) */
 #define RECVED_BATCH (TCP_WND / 4)      /* window bytes handed back to lwIP at a time */
 #define SND_LOWAT (32 * 1024)           /* poll reports writable above this much space */
-#define LISTEN_BACKLOG_MAX 255          /* lwIP's backlog is a u8 */
+#define LISTEN_BACKLOG_MAX 255          /* lwIP's backlog (the half-open queue, net/tcp_synq.c) is a u8 */
 #define MSS_MIN 88                      /* Linux's TCP_MIN_MSS */
 #define MSS_MAX 32767
 #define TCP_INFO_LEN 104                /* struct tcp_info up to tcpi_total_retrans */
@@ -303,7 +304,8 @@ static err_t tcp_accept_cb(void *arg, struct tcp_pcb *newpcb, err_t err)
 		tcp_nagle_disable(newpcb);
 	stack_tcp_offload(newpcb);
 	attach_pcb(ts, newpcb);
-	tcp_backlog_delayed(newpcb);
+	/* no tcp_backlog_delayed: lwIP's backlog bounds the half-open queue only, the accept queue is
+	 * bounded here (tcp_sock_acceptq_full, net/tcp_synq.c) */
 	spin_lock(&ls->lock);
 	if (lts->acceptq_tail)
 		lts->acceptq_tail->acceptq_next = ts;
@@ -314,6 +316,18 @@ static err_t tcp_accept_cb(void *arg, struct tcp_pcb *newpcb, err_t err)
 	spin_unlock(&ls->lock);
 	sock_wake(ls);
 	return ERR_OK;
+}
+
+bool tcp_sock_acceptq_full(const struct tcp_pcb_listen *l)
+{
+	if (l->accept != tcp_accept_cb || !l->callback_arg)
+		return false;
+	struct tcp_sock *lts = l->callback_arg;
+	spin_lock(&lts->s->lock);
+	/* as Linux's sk_acceptq_is_full (listen() already capped the backlog at SOMAXCONN) */
+	bool full = lts->acceptq_len > (unsigned)lts->backlog;
+	spin_unlock(&lts->s->lock);
+	return full;
 }
 
 /* The window update: hand consumed bytes back to lwIP. */
@@ -503,13 +517,6 @@ static bool accept_ready(struct socket *s)
 	return ok;
 }
 
-static void accepted_fn(void *arg)
-{
-	struct tcp_sock *ts = arg;
-	if (ts->pcb)
-		tcp_backlog_accepted(ts->pcb);
-}
-
 static int tcp_accept_op(struct socket *s, struct socket **out, bool nonblock)
 {
 	struct tcp_sock *lts = ts_of(s);
@@ -535,7 +542,6 @@ static int tcp_accept_op(struct socket *s, struct socket **out, bool nonblock)
 		bool gone = lts->state != TS_LISTEN || lts->shut_rd;
 		spin_unlock(&s->lock);
 		if (ts) {
-			squeue_call(ts->sq, accepted_fn, ts);
 			*out = ts->s;
 			return 0;
 		}

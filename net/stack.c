@@ -23,6 +23,7 @@
 #include "kernel/init.h"
 #include "net/stack.h"
 #include "net/ipconfig.h"
+#include "net/tcp_synq.h"
 #include "lwip/init.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
@@ -259,6 +260,39 @@ void stack_flow_unbind(struct flow_binding *b) { flow_unbind(b); }
 
 /* ---- receive from a NIC ---- */
 
+/* The frame being received (stack lock): its sender's MAC, for stack_tcp_reply; and a packet to
+ * go through ip_input again after it (stack_input_again). */
+static uint8_t rx_src_mac[ETH_ALEN];
+static struct netif *rx_netif;
+static struct pbuf *again;
+static struct netif *again_netif;
+
+bool stack_input_again(struct netif *n, struct pbuf *p)
+{
+	if (again) {
+		pbuf_free(p);
+		return false;
+	}
+	again = p;
+	again_netif = n;
+	return true;
+}
+
+/* After a packet's input: the one it asked to go in again, if any (it was checked once already). */
+static void input_again(void)
+{
+	while (again) {
+		struct pbuf *p = again;
+		struct netif *n = again_netif;
+		again = NULL;
+		u16_t checks = n->chksum_flags;
+		n->chksum_flags &= (u16_t)~(NETIF_CHECKSUM_CHECK_TCP | NETIF_CHECKSUM_CHECK_IP);
+		if (ip_input(p, n) != ERR_OK)
+			pbuf_free(p);
+		n->chksum_flags = checks;
+	}
+}
+
 static void eth_deliver(void *arg, struct sq_item *item __unused)
 {
 	struct pkt *pkt = arg;
@@ -269,9 +303,28 @@ static void eth_deliver(void *arg, struct sq_item *item __unused)
 	u16_t checks = n->chksum_flags;
 	if (pkt->csum_ok)
 		n->chksum_flags &= (u16_t)~(NETIF_CHECKSUM_CHECK_TCP | NETIF_CHECKSUM_CHECK_UDP);
+	if (p->len >= ETH_HLEN) {
+		memcpy(rx_src_mac, (const uint8_t *)p->payload + ETH_ALEN, ETH_ALEN);
+		rx_netif = n;
+	}
 	if (n->input(p, n) != ERR_OK)
 		pbuf_free(p);
+	rx_netif = NULL;
 	n->chksum_flags = checks;
+	input_again();
+}
+
+static unsigned rx_mss(const struct netif *n);
+
+/* Is this frame (whose flow key k says IPv4 TCP, not a fragment) a connection request: SYN
+ * without ACK? */
+static bool tcp_syn_frame(const uint8_t *frame, size_t len)
+{
+	const uint8_t *ip = frame + ETH_HLEN;
+	size_t ihl = (size_t)(ip[0] & 0xf) * 4;
+	if (len < ETH_HLEN + ihl + TCP_HLEN)
+		return false;
+	return (ip[ihl + 13] & (TCP_SYN | TCP_ACK)) == TCP_SYN;
 }
 
 void stack_input(struct net_device *dev, const void *frame, size_t len, unsigned flags)
@@ -280,8 +333,22 @@ void stack_input(struct net_device *dev, const void *frame, size_t len, unsigned
 	if (!sif || (dev->flags & NETDEV_LOOPBACK) || len > ((flags & NETDEV_RX_LRO) ? NETDEV_LRO_MAX : ETH_MAX_FRAME))
 		return;
 	struct flow_key k;
-	struct squeue *sq = flow_key_from_eth(frame, len, &k) ? stack_classify(&k) : squeue_local();
-	if (squeue_len(sq) >= STACK_RX_QUEUE_MAX) {
+	bool keyed = flow_key_from_eth(frame, len, &k);
+	struct squeue *sq = keyed ? stack_classify(&k) : squeue_local();
+	unsigned qlen = squeue_len(sq);
+	if (keyed && k.proto == IP_PROTO_TCP && k.dport && tcp_syn_frame(frame, len)) {
+		/* a SYN for a listener that answers with cookies: answered here, no lock, no queue
+		 * (net/tcp_synq.c); any other SYN may only join a short queue (STACK_RX_SYN_QUEUE_MAX) */
+		uint32_t local = lwip_ntohl(ip4_addr_get_u32(netif_ip4_addr(&sif->netif)));
+		if (k.daddr == local && tcp_synq_cookie_mode(k.daddr, k.dport) &&
+		    tcp_synq_answer(dev, frame, len, rx_mss(&sif->netif), flags & NETDEV_RX_CSUM_OK))
+			return;
+		if (qlen >= STACK_RX_SYN_QUEUE_MAX) {
+			NETDEV_STAT_INC(dev, rx_dropped);
+			return;
+		}
+	}
+	if (qlen >= STACK_RX_QUEUE_MAX) {
 		NETDEV_STAT_INC(dev, rx_dropped);
 		return;
 	}
@@ -332,6 +399,7 @@ static void lo_deliver(void *arg, struct sq_item *item __unused)
 	tap_lo(p, false);
 	if (ip_input(p, &lo_if->netif) != ERR_OK)
 		pbuf_free(p);
+	input_again();
 	/* delivered (queued at its socket, if any): stack_lo_sync may return */
 	int cpu = squeue_running()->cpu;
 	__atomic_store_n(&lo_done[cpu], lo_done[cpu] + 1, __ATOMIC_RELEASE);
@@ -538,6 +606,25 @@ uint32_t *stack_tcp_opts(struct pbuf *p __unused, struct tcp_hdr *h, const struc
 		o[3] = (uint8_t)rx_mss(n);
 	}
 	return opts;
+}
+
+unsigned stack_rx_mss(struct netif *n) { return rx_mss(n); }
+
+int stack_tcp_reply(struct netif *n, struct pbuf *p)
+{
+	if (n->state == lo_if)
+		return loop_output(p);
+	if (n != rx_netif || !(n->flags & NETIF_FLAG_ETHERNET))
+		return ERR_RTE;
+	if (pbuf_add_header(p, ETH_HLEN))
+		return ERR_BUF;
+	struct eth_hdr *eh = p->payload;
+	memcpy(&eh->dest, rx_src_mac, ETH_ALEN);
+	memcpy(&eh->src, n->hwaddr, ETH_ALEN);
+	eh->type = lwip_htons(ETHTYPE_IP);
+	err_t e = n->linkoutput(n, p);
+	pbuf_remove_header(p, ETH_HLEN);
+	return e;
 }
 
 void stack_tcp_offload(struct tcp_pcb *pcb)

@@ -75,6 +75,10 @@
 
 #define STACK_TIMER_MS 50              /* period of lwIP's timeout processing */
 #define STACK_RX_QUEUE_MAX 4096        /* packets waiting on one squeue before receive drops */
+/* ... and before a new connection's SYN is dropped: under a SYN flood the queues stay short, so
+ * a SYN (a real client's too) waits milliseconds, not seconds, behind the flood's, and the flood
+ * never takes the queue room of established connections' segments (net/tcp_synq.c). */
+#define STACK_RX_SYN_QUEUE_MAX 512
 #define STACK_HOSTNAME "ember"
 
 /* Boot: net_init calls stack_init after the drivers registered their devices; a thread then
@@ -146,6 +150,21 @@ void stack_print_stats(void);
  * segment, so a window smaller than one would stall it). */
 struct tcp_pcb;
 void stack_tcp_offload(struct tcp_pcb *pcb);
+
+/* ---- For net/tcp_synq.c (SYN cookies): all from lwIP's input path, stack lock held ---- */
+struct netif;
+struct pbuf;
+/* The MSS a SYN-ACK advertises on n (its device's MTU less the headers). */
+unsigned stack_rx_mss(struct netif *n);
+/* Send p, an IPv4 packet with room for a link header in front, back to whoever sent the frame
+ * being received on n: on Ethernet straight to that frame's source MAC (no ARP lookup, so a flood
+ * from spoofed addresses neither queues packets on ARP nor evicts real neighbours), over lo
+ * through lo. The caller keeps p. */
+int stack_tcp_reply(struct netif *n, struct pbuf *p);
+/* Take p (an IPv4 packet received on n) and feed it to ip_input again once the packet being
+ * received now is done (net/tcp_synq.c: the ACK that completed a cookie, once its connection
+ * exists). At most one is held; a second replaces nothing and is freed (returns false). */
+bool stack_input_again(struct netif *n, struct pbuf *p);
 
 /* ---- Zero-copy TCP sends ----
  * A chunk holds bytes a writer copied in outside every lock. stack_tcp_write_chunk queues some of
