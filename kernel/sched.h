@@ -61,6 +61,7 @@ struct thread {
 	size_t altstack_size;
 	int altstack_flags;
 	unsigned long syscall_a0;       /* a0 at syscall entry, for restarting */
+	bool in_syscall;                /* syscall_a0 is valid (a0 may be any value, -1 too) */
 	bool killed;                    /* the process is exiting: leave at the next chance */
 	struct fpstate *fp;             /* user FP registers (kmalloc'd) */
 	int fp_cpu;                     /* CPU whose FP registers last held ours (-1 none) */

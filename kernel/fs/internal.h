@@ -87,6 +87,7 @@ void stat_fill(struct inode *ino, struct linux_stat *st);
 
 /* ---- dev.c, proc.c, pipe.c ---- */
 int dev_init(void);
+int dev_mem_init(void);                             /* dev_mem.c */
 int procfs_init(void);
 extern const struct file_ops pipe_read_ops, pipe_write_ops;
 
