@@ -112,6 +112,8 @@ void msleep(uint64_t ms);
 struct sched_stats { uint64_t nr_running[NCPU]; int nthreads; };
 void sched_get_stats(struct sched_stats *st);
 void sched_dump(void);                        /* one line per thread, for the monitor */
+unsigned sched_nr_active(void);                 /* running + runnable threads, all CPUs (racy snapshot) */
+void loadavg_tick(void);                        /* CPU 0's tick: kernel/fs/proc_sys.c */
 
 /* arch/riscv/switch.S */
 void context_switch(struct context *old, struct context *new);

@@ -88,7 +88,7 @@ long sys_get_robust_list(int pid, uintptr_t head_ptr, uintptr_t len_ptr)
 static const syscall_fn table[SYSCALL_MAX] = {
 	S(17, sys_getcwd), S(23, sys_dup), S(24, sys_dup3), S(25, sys_fcntl), S(29, sys_ioctl),
 	S(34, sys_mkdirat), S(35, sys_unlinkat), S(36, sys_symlinkat), S(37, sys_linkat),
-	S(45, sys_truncate), S(46, sys_ftruncate), S(48, sys_faccessat), S(49, sys_chdir), S(50, sys_fchdir),
+	S(43, sys_statfs), S(44, sys_fstatfs), S(45, sys_truncate), S(46, sys_ftruncate), S(48, sys_faccessat), S(49, sys_chdir), S(50, sys_fchdir),
 	S(52, sys_fchmod), S(53, sys_fchmodat), S(56, sys_openat), S(57, sys_close), S(59, sys_pipe2), S(61, sys_getdents64),
 	S(62, sys_lseek), S(63, sys_read), S(64, sys_write), S(65, sys_readv), S(66, sys_writev),
 	S(67, sys_pread64), S(68, sys_pwrite64), S(78, sys_readlinkat), S(79, sys_newfstatat),
@@ -104,7 +104,7 @@ static const syscall_fn table[SYSCALL_MAX] = {
 	S(165, sys_getrusage), S(166, sys_umask), S(167, sys_prctl), S(168, sys_getcpu), S(169, sys_gettimeofday),
 	S(172, sys_getpid), S(173, sys_getppid), S(174, sys_zero), S(175, sys_zero), S(176, sys_zero),
 	S(177, sys_zero), S(178, sys_gettid), S(179, sys_sysinfo), S(194, sys_shmget), S(195, sys_shmctl), S(196, sys_shmat), S(197, sys_shmdt), S(214, sys_brk), S(215, sys_munmap),
-	S(220, sys_clone), S(221, sys_execve), S(222, sys_mmap), S(226, sys_mprotect),
+	S(220, sys_clone), S(221, sys_execve_cmdline) /* kernel/fs/proc_pid.c */, S(222, sys_mmap), S(226, sys_mprotect),
 	S(233, sys_madvise), S(260, sys_wait4), S(261, sys_prlimit64), S(276, sys_renameat2),
 	S(278, sys_getrandom), S(283, sys_zero), S(291, sys_statx), S(293, sys_enosys),
 	S(435, sys_clone3), S(439, sys_faccessat2),

@@ -31,6 +31,7 @@
 
 static uint64_t fake_ns = 1000000000ULL;
 uint64_t time_ns(void) { return fake_ns += 1000; }
+uint64_t realtime_offset_ns(void) { return 0; }
 
 void waitq_init(struct waitq *wq, const char *name) { spin_init(&wq->lock, name); list_init(&wq->head); }
 void prepare_to_wait(struct waitq *wq, struct wait_entry *e) { (void)wq; e->queued = false; }
