@@ -8,6 +8,7 @@
 #include "kernel/errno.h"
 #include "kernel/futex.h"
 #include "kernel/itimer.h"
+#include "kernel/klog.h"
 #include "kernel/poll.h"
 #include "kernel/proc.h"
 #include "kernel/random.h"
@@ -95,7 +96,7 @@ static const syscall_fn table[SYSCALL_MAX] = {
 	S(80, sys_fstat), S(81, sys_sync), S(82, sys_fsync), S(83, sys_fdatasync),
 	S(93, sys_exit), S(94, sys_exit_group), S(95, sys_waitid), S(96, sys_set_tid_address),
 	S(98, sys_futex), S(99, sys_set_robust_list), S(100, sys_get_robust_list), S(101, sys_nanosleep), S(102, sys_getitimer), S(103, sys_setitimer),
-	S(113, sys_clock_gettime), S(114, sys_clock_getres), S(115, sys_clock_nanosleep),
+	S(113, sys_clock_gettime), S(116, sys_syslog), S(114, sys_clock_getres), S(115, sys_clock_nanosleep),
 	S(122, sys_sched_setaffinity), S(123, sys_sched_getaffinity), S(124, sys_sched_yield),
 	S(129, sys_kill), S(130, sys_tkill), S(131, sys_tgkill), S(132, sys_sigaltstack),
 	S(133, sys_rt_sigsuspend), S(134, sys_rt_sigaction), S(135, sys_rt_sigprocmask),
