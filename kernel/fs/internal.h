@@ -84,6 +84,10 @@ char *getname(uintptr_t upath, int *err);             /* kmalloc'd copy of a use
 void putname(char *name);
 int do_open(int dirfd, const char *path, int flags, unsigned mode, struct file **out);
 void stat_fill(struct inode *ino, struct linux_stat *st);
+/* sys_path.c: the inode (dirfd, path) names, with a reference (at_flags: AT_SYMLINK_NOFOLLOW,
+ * AT_EMPTY_PATH); fd_inode: dirfd's own inode (AT_FDCWD: the cwd), with a reference. */
+int lookup_at(int dirfd, const char *path, int at_flags, struct inode **out);
+int fd_inode(int dirfd, struct inode **out);
 
 /* ---- dev.c, proc.c, pipe.c ---- */
 int dev_init(void);
