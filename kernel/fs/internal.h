@@ -92,6 +92,7 @@ int fd_inode(int dirfd, struct inode **out);
 /* ---- dev.c, proc.c, pipe.c ---- */
 int dev_init(void);
 int dev_mem_init(void);                             /* dev_mem.c */
+int dev_rtc_init(void);                             /* dev_rtc.c */
 int procfs_init(void);
 /* proc.c: a generated file's contents are a snapshot taken at open by show() (which may return
  * a negative errno as size_t); read/llseek/release walk and free it. */

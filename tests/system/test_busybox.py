@@ -61,6 +61,7 @@ SCRIPT = [
     ("which ls", "/bin/ls", 0),
     ("uname -sm; hostname", "Linux riscv64\nember", 0),
     ("date +%Y", year, 0),
+    ("hwclock -u | grep -o '20[0-9][0-9]'", year, 0),
     ("echo 'hello world' > t.txt && cat t.txt", "hello world", 0),
     ("cut -c 3 t.txt", "l", 0),
     ("head -n 1 t.txt; tail -n 1 t.txt", "hello world\nhello world", 0),
@@ -167,7 +168,7 @@ def test_vi(sh):
 def test_contest_busybox_group(sh):
     """The judge's busybox group: busybox_testcode.sh reads busybox_cmd.txt and runs each line as
     ./busybox LINE, printing "testcase busybox LINE success|fail". The two files are typed into
-    the guest; hwclock needs an RTC device Ember does not have."""
+    the guest. Every line succeeds (false is expected to fail and counts as a success)."""
     with open(os.path.join(CONTEST_DIR, "busybox_cmd.txt")) as f:
         cmds = f.read()
     with open(os.path.join(CONTEST_DIR, "busybox_testcode.sh")) as f:
@@ -188,5 +189,5 @@ def test_contest_busybox_group(sh):
     lines = [l for l in cmds.splitlines() if l.strip()]
     assert len(results) == len(lines), out
     failed = [c for c, r in results if r == "fail"]
-    assert failed == ["hwclock"], out
+    assert failed == [], out
     sh.run("cd /tmp")

@@ -1,4 +1,4 @@
-// unit-sources: kernel/fs/tmpfs.c kernel/fs/tmpfs_data.c kernel/fs/namei.c kernel/fs/file.c kernel/fs/sleeplock.c kernel/fs/sys_file.c kernel/fs/sys_path.c kernel/fs/pipe.c kernel/fs/dev.c kernel/fs/dev_mem.c kernel/fs/proc.c kernel/fs/fs_init.c kernel/fs/initramfs.c kernel/fs/cpio.c kernel/page.c kernel/kmalloc.c
+// unit-sources: kernel/fs/tmpfs.c kernel/fs/tmpfs_data.c kernel/fs/namei.c kernel/fs/file.c kernel/fs/sleeplock.c kernel/fs/sys_file.c kernel/fs/sys_path.c kernel/fs/pipe.c kernel/fs/dev.c kernel/fs/dev_mem.c kernel/fs/dev_rtc.c kernel/fs/proc.c kernel/fs/fs_init.c kernel/fs/initramfs.c kernel/fs/cpio.c kernel/page.c kernel/kmalloc.c
 /*
  * The file layer (kernel/fs/) through its system calls, on the host: tmpfs over the real page
  * allocator and kmalloc on a fake RAM, one fake thread as `current`, and "user memory" that is an
@@ -640,7 +640,7 @@ TEST(getdents)
 	int f = op("/tmp/g/file05", O_RDONLY, 0);
 	CHECK_EQ(sys_getdents64(f, b, 128), -ENOTDIR);
 	sys_close(f);
-	CHECK_EQ(list_dir("/dev", 4096, out, sizeof(out)), 9);   /* . .. null zero console tty full random urandom */
+	CHECK_EQ(list_dir("/dev", 4096, out, sizeof(out)), 10);  /* . .. null zero console tty full random urandom rtc0 */
 	for (int i = 2; i < 40; i++) {
 		snprintf(name, sizeof(name), "/tmp/g/file%02d", i);
 		CHECK_EQ(unl(name, 0), 0);
