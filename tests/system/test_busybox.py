@@ -139,7 +139,8 @@ def test_free_and_df_true_figures(sh):
 
 def test_ps_sees_a_background_job(sh):
     out, rc = sh.run("sleep 30 & p=$!; ps -o pid,stat,args | grep \"^ *$p \"; kill $p; wait")
-    assert re.search(r"^\s*\d+ S\s+sleep 30$", out, re.M), out
+    # S once it sleeps; R while the child is still being exec'd on a loaded host
+    assert re.search(r"^\s*\d+ [RS]\s+sleep 30$", out, re.M), out
 
 
 def test_jobs(sh):
