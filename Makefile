@@ -96,8 +96,44 @@ $(B)/user/%: user/%.c $(wildcard user/tests/*.h user/bench/*.h) include/uapi/emb
 	@echo "  UCC   $<"
 	@$(UCC) $(UCFLAGS) -o $@ $< -pthread
 
-$(B)/initramfs.cpio: $(USER_PROGS) $(USER_TESTS) $(USER_BENCH)
+# ---- dynamic linking (kernel/exec.c, kernel/elf.c) ----
+# Every user test is also built as a dynamic glibc PIE (/tests-dyn/) and, when a musl toolchain
+# is in build/ (the userland branch cross-builds one; MUSL_CC=... to point elsewhere, MUSL_CC= to
+# turn it off), as a dynamic musl PIE (/tests-musl/). glibc's loader and libraries go to /lib
+# (Debian's libc6-riscv64-cross; the programs' PT_INTERP is /lib/ld-linux-riscv64-lp64d.so.1), with
+# /lib64/lp64d pointing there for binaries built with upstream glibc's default paths.
+GLIBC_LIBDIR := /usr/riscv64-linux-gnu/lib
+GLIBC_LIBS := ld-linux-riscv64-lp64d.so.1 libc.so.6 libm.so.6 libpthread.so.0 libdl.so.2 librt.so.1 \
+	libresolv.so.2 libutil.so.1 libgcc_s.so.1 libatomic.so.1
+UDYNFLAGS := $(filter-out -static,$(UCFLAGS))
+USER_TESTS_DYN := $(patsubst user/tests/%.c,$(B)/user/tests-dyn/%,$(wildcard user/tests/*.c))
+USER_DYN_PROGS := $(B)/user/dyn/hello
+MUSL_CC ?= $(firstword $(wildcard $(B)/musl/bin/musl-gcc $(B)/musl/bin/riscv64-linux-musl-gcc))
+MUSL_LOADER ?= $(firstword $(wildcard $(B)/musl/lib/libc.so))
+USER_TESTS_MUSL := $(if $(and $(MUSL_CC),$(MUSL_LOADER)),$(patsubst user/tests/%.c,$(B)/user/tests-musl/%,$(wildcard user/tests/*.c)))
+
+$(B)/user/tests-dyn/%: user/tests/%.c $(wildcard user/tests/*.h) include/uapi/ember/netstat.h | deps
+	@mkdir -p $(dir $@)
+	@echo "  UCC   $< (dynamic)"
+	@$(UCC) $(UDYNFLAGS) -o $@ $< -pthread
+$(B)/user/dyn/%: user/%.c | deps
+	@mkdir -p $(dir $@)
+	@echo "  UCC   $< (dynamic)"
+	@$(UCC) $(UDYNFLAGS) -o $@ $<
+$(B)/user/tests-musl/%: user/tests/%.c $(wildcard user/tests/*.h) include/uapi/ember/netstat.h | deps
+	@mkdir -p $(dir $@)
+	@echo "  MUSLCC $<"
+	@$(MUSL_CC) $(UDYNFLAGS) -o $@ $< -pthread
+
+$(B)/initramfs.cpio: $(USER_PROGS) $(USER_TESTS) $(USER_BENCH) $(USER_TESTS_DYN) $(USER_DYN_PROGS) $(USER_TESTS_MUSL)
 	@rm -rf $(B)/rootfs && mkdir -p $(B)/rootfs/bin $(B)/rootfs/tests $(B)/rootfs/bench $(B)/rootfs/tmp
+	@mkdir -p $(B)/rootfs/lib $(B)/rootfs/lib64 $(B)/rootfs/tests-dyn
+	@cp $(addprefix $(GLIBC_LIBDIR)/,$(GLIBC_LIBS)) $(B)/rootfs/lib/
+	@ln -s ../lib $(B)/rootfs/lib64/lp64d
+	@cp $(USER_TESTS_DYN) $(B)/rootfs/tests-dyn/
+	@cp $(B)/user/dyn/hello $(B)/rootfs/bin/hello-dyn
+	@$(if $(USER_TESTS_MUSL),mkdir -p $(B)/rootfs/tests-musl && cp $(USER_TESTS_MUSL) $(B)/rootfs/tests-musl/ && \
+		cp $(MUSL_LOADER) $(B)/rootfs/lib/ld-musl-riscv64.so.1,true)
 	@cp $(B)/user/init $(B)/rootfs/init
 	@cp $(B)/user/hello $(B)/rootfs/bin/hello
 	@cp $(B)/user/cat $(B)/rootfs/bin/cat

@@ -67,6 +67,7 @@ struct inode {
 	uint32_t refcount;             /* atomic */
 	uint32_t mode;                 /* S_IFxxx | permission bits */
 	uint32_t nlink;                /* ns_lock */
+	uint32_t writers;              /* atomic: open files of a regular file with write access (ETXTBSY) */
 	uint32_t rdev;                 /* devices: linux_dev(major, minor) */
 	uint64_t ino;
 	uint64_t size;                 /* regular files, symlinks; pipes: 0 */

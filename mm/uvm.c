@@ -359,6 +359,31 @@ static int fault_locked(struct mm *mm, struct vma *v, uintptr_t va, bool write, 
 	return 0;
 }
 
+/* Bring the file page behind va (absent) into v: fetched with mm->lock dropped (file reads may
+ * sleep), then installed unless someone else did meanwhile or the VMA changed. mm->lock is held on
+ * entry and on return; v may be stale afterwards (callers look it up again). */
+static int fault_file_page(struct mm *mm, struct vma *v, uintptr_t va)
+{
+	struct file *f = v->file;
+	bool shared = vma_shared(v);
+	uint64_t pgoff = v->pgoff + ((va - v->start) >> PAGE_SHIFT);
+	file_get(f);
+	spin_unlock(&mm->lock);
+	paddr_t pa = file_page(f, pgoff, shared);
+	int r = pa ? 0 : -EFAULT;
+	spin_lock(&mm->lock);
+	v = find_vma(mm, va);
+	pte_t *pte = pa ? vm_walk(mm->pgtable, va, true) : NULL;
+	if (pa && v && v->file == f && pte && !(*pte & PTE_V)) {
+		*pte = PA_PTE(pa) | pte_perm(v->prot, true);
+		mm->faults++;
+	} else if (pa) {
+		page_put(pa);
+	}
+	file_put(f);
+	return r;
+}
+
 int mm_fault(struct mm *mm, uintptr_t addr, uint64_t cause)
 {
 	if (!mm || addr >= USER_TOP)
@@ -373,25 +398,8 @@ int mm_fault(struct mm *mm, uintptr_t addr, uint64_t cause)
 	}
 	pte_t *pte = vm_walk(mm->pgtable, va, false);
 	if (v->file && !(pte && (*pte & PTE_V))) {
-		/* a file page: fetch it unlocked, then install it unless someone else did */
-		struct file *f = v->file;
-		bool shared = vma_shared(v);
-		uint64_t pgoff = v->pgoff + ((va - v->start) >> PAGE_SHIFT);
-		file_get(f);
+		int r = fault_file_page(mm, v, va);
 		spin_unlock(&mm->lock);
-		paddr_t pa = file_page(f, pgoff, shared);
-		int r = pa ? 0 : -EFAULT;
-		spin_lock(&mm->lock);
-		v = find_vma(mm, addr);
-		pte = pa ? vm_walk(mm->pgtable, va, true) : NULL;
-		if (pa && v && v->file == f && pte && !(*pte & PTE_V)) {
-			*pte = PA_PTE(pa) | pte_perm(v->prot, true);
-			mm->faults++;
-		} else if (pa) {
-			page_put(pa);
-		}
-		spin_unlock(&mm->lock);
-		file_put(f);
 		return r;
 	}
 	int r = fault_locked(mm, v, va, need == PROT_WRITE, false);
@@ -433,6 +441,14 @@ int mm_write(struct mm *mm, uintptr_t uaddr, const void *src, size_t n)
 		uintptr_t va = ALIGN_DOWN(uaddr, PAGE_SIZE);
 		size_t chunk = MIN(n, va + PAGE_SIZE - uaddr);
 		struct vma *v = find_vma(mm, uaddr);
+		pte_t *fp = v && v->file ? vm_walk(mm->pgtable, va, false) : NULL;
+		if (v && v->file && !(fp && (*fp & PTE_V))) {     /* exec's loader zeroing a bss tail */
+			if (fault_file_page(mm, v, va) < 0) {
+				spin_unlock(&mm->lock);
+				return -EFAULT;
+			}
+			continue;                                 /* the lock was dropped: look again */
+		}
 		if (!v || fault_locked(mm, v, va, true, true) < 0) {
 			spin_unlock(&mm->lock);
 			return -EFAULT;
@@ -714,6 +730,7 @@ static void protect_pte(pte_t *pte, uintptr_t va __unused, void *arg)
 long sys_mprotect(uintptr_t addr, size_t len, int prot)
 {
 	struct mm *mm = cur_mm();
+	prot &= ~(PROT_GROWSDOWN | PROT_GROWSUP);      /* the stack VMA is fixed-size: nothing grows */
 	if ((addr & (PAGE_SIZE - 1)) || !access_ok(addr, len) || (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)))
 		return -EINVAL;
 	uintptr_t end = addr + ALIGN_UP(len, PAGE_SIZE);
