@@ -2,10 +2,11 @@
  * User address spaces: VMAs, demand paging, copy-on-write fork, mmap/munmap/mprotect/brk.
  *
  * Theory. A VMA says what may be mapped; the page table says what is. mm_fault resolves a fault
- * inside a VMA that permits the access: a missing page becomes a zeroed page (anonymous), a copy of
- * the file's bytes (private file mapping) or the file's own page (shared file mapping); a write to a
- * present read-only page of a private, writable VMA is copy-on-write: the page is copied unless this
- * mm holds its only reference (struct page refcount), in which case it just becomes writable.
+ * inside a VMA that permits the access: a missing page becomes a zeroed page (anonymous) or the
+ * file's own page (file mappings; a private one maps it read-only); a write to a present read-only
+ * page of a private, writable VMA is copy-on-write: the page is copied unless this mm holds its
+ * only reference (struct page refcount), in which case it just becomes writable. So a private file
+ * page is copied at its first write (the file holds a reference too), as with Linux's page cache.
  * MAP_SHARED|MAP_ANONYMOUS memory is allocated at mmap time so that fork shares every page of it.
  *
  * Locking: mm->lock (spinlock) guards the VMA list and every PTE of the user half. Nothing under it
@@ -308,19 +309,21 @@ static paddr_t new_page(struct vma *v, uintptr_t va)
 	return v->file ? 0 : page_alloc(0, PAGE_ZERO);
 }
 
-/* The page backing file offset pgoff: the file's own (shared) or a private copy. May sleep (the
- * file system's locks), so it runs without mm->lock. 0 on failure. */
+/* The page backing file offset pgoff, with a reference for the caller: the file's own page, for
+ * shared and private mappings alike (a private mapping maps it read-only and copies it at the
+ * first write, like Linux's page cache: programs and libraries share their text, and QEMU's
+ * translation cache, keyed by physical address, keeps what it translated for the next exec).
+ * Beyond EOF a private mapping gets a zeroed page of its own. May sleep (the file system's
+ * locks), so it runs without mm->lock. 0 on failure. */
 static paddr_t file_page(struct file *f, uint64_t pgoff, bool shared)
 {
 	paddr_t pa;
-	if (shared)
-		return file_get_page(f, pgoff, &pa) == 0 ? pa : 0;
-	pa = page_alloc(0, PAGE_ZERO);
-	if (pa && kernel_read(f, pa_to_va(pa), PAGE_SIZE, pgoff << PAGE_SHIFT) < 0) {
-		page_put(pa);
+	int r = file_get_page(f, pgoff, &pa);
+	if (r == 0)
+		return pa;
+	if (shared || r != -ENXIO)
 		return 0;
-	}
-	return pa;
+	return page_alloc(0, PAGE_ZERO);
 }
 
 /* Make va present (and writable when write) in v. mm->lock held. 0 or -EFAULT/-ENOMEM. */
@@ -375,7 +378,8 @@ static int fault_file_page(struct mm *mm, struct vma *v, uintptr_t va)
 	v = find_vma(mm, va);
 	pte_t *pte = pa ? vm_walk(mm->pgtable, va, true) : NULL;
 	if (pa && v && v->file == f && pte && !(*pte & PTE_V)) {
-		*pte = PA_PTE(pa) | pte_perm(v->prot, true);
+		/* private: read-only until a write fault copies it (fault_locked) */
+		*pte = PA_PTE(pa) | pte_perm(v->prot, vma_shared(v));
 		mm->faults++;
 	} else if (pa) {
 		page_put(pa);

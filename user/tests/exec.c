@@ -391,6 +391,82 @@ static void test_new_image(void)
 	}
 }
 
+/* ---- the mappings a dynamic loader makes (glibc's _dl_map_segments, musl's map_library) ---- */
+
+static bool segv_at_access(volatile char *p, bool write)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (write)
+			*p = 1;
+		else
+			(void)*p;
+		_exit(0);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	return WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV;
+}
+
+static bool segv_at(volatile char *p) { return segv_at_access(p, false); }
+
+static void test_loader_mmap(void)
+{
+	enum { FILE_LEN = 3 * PG + 100 };
+	static char data[FILE_LEN];
+	for (int i = 0; i < FILE_LEN; i++)
+		data[i] = (char)(i % 251 + 1);
+	char *path = strdup(path_in("lib.so"));
+	write_file(path, data, FILE_LEN, 0755);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* a reservation for the whole span, then each segment MAP_FIXED over it */
+	char *base = mmap(NULL, 8 * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *text = mmap(base, 2 * PG, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_FIXED, fd, 0);
+	char *rw = mmap(base + 2 * PG, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, 2 * PG);
+	char *bss = mmap(base + 4 * PG, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS, -1, 0);
+	CHECK("loader_reserve_then_fixed", base != MAP_FAILED && text == base && rw == base + 2 * PG && bss == base + 4 * PG,
+	      "errno=%d", errno);
+	if (text != base || rw != base + 2 * PG || bss != base + 4 * PG) {
+		close(fd);
+		free(path);
+		return;
+	}
+	CHECK("loader_text_is_file", !memcmp(text, data, 2 * PG), "");
+	CHECK("loader_data_is_file", !memcmp(rw, data + 2 * PG, FILE_LEN - 2 * PG), "");
+	bool tail_zero = true;
+	for (int i = FILE_LEN - 2 * PG; i < PG * 2; i++)
+		tail_zero &= rw[i] == 0;
+	CHECK("loader_partial_page_zero_past_eof", tail_zero, "");
+	/* the loader zeroes the bss part of the last file page itself, then uses the bss */
+	memset(rw + 500, 0, PG - 500);
+	rw[PG + 10] = 'x';
+	bss[5] = 'y';
+	char back[16];
+	pread(fd, back, sizeof(back), 2 * PG + 500);
+	CHECK("loader_private_write_keeps_file", !memcmp(back, data + 2 * PG + 500, sizeof(back)) && bss[5] == 'y' &&
+	      bss[PG] == 0, "");
+	CHECK("loader_mprotect_relro", mprotect(rw, PG, PROT_READ) == 0 && rw[600] == 0, "errno=%d", errno);
+	CHECK("loader_hole_stays_reserved", segv_at(base + 6 * PG) && segv_at(base + 7 * PG), "");
+	CHECK("loader_text_not_writable", segv_at_access(text + 8, true) && !segv_at(text + 8), "");
+	CHECK("loader_mprotect_text_readonly", mprotect(text, PG, PROT_READ) == 0 && text[9] == data[9], "");
+	pid_t pid = fork();
+	if (pid == 0) {
+		rw[PG + 10] = 'c';
+		_exit(rw[PG + 10] == 'c' ? 0 : 1);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	CHECK("loader_data_cow_across_fork", exited_with(st, 0) && rw[PG + 10] == 'x', "");
+	struct stat sb;
+	char small[8];
+	CHECK("loader_fstat_pread", fstat(fd, &sb) == 0 && sb.st_size == FILE_LEN &&
+	      pread(fd, small, sizeof(small), 64) == sizeof(small) && !memcmp(small, data + 64, sizeof(small)), "");
+	CHECK("loader_munmap_span", munmap(base, 8 * PG) == 0, "errno=%d", errno);
+	close(fd);
+	unlink(path);
+	free(path);
+}
+
 /* ---- #! scripts ---- */
 
 static void script(const char *name, const char *first_line)
@@ -710,6 +786,7 @@ int main(int argc, char **argv)
 	test_tls();
 	test_stack_exec();
 	test_new_image();
+	test_loader_mmap();
 	test_scripts();
 	test_errors();
 	test_malformed();
