@@ -108,8 +108,8 @@ GLIBC_LIBS := ld-linux-riscv64-lp64d.so.1 libc.so.6 libm.so.6 libpthread.so.0 li
 UDYNFLAGS := $(filter-out -static,$(UCFLAGS))
 USER_TESTS_DYN := $(patsubst user/tests/%.c,$(B)/user/tests-dyn/%,$(wildcard user/tests/*.c))
 USER_DYN_PROGS := $(B)/user/dyn/hello
-MUSL_CC ?= $(firstword $(wildcard $(B)/musl/bin/musl-gcc $(B)/musl/bin/riscv64-linux-musl-gcc))
-MUSL_LOADER ?= $(firstword $(wildcard $(B)/musl/lib/libc.so))
+MUSL_CC ?= $(firstword $(wildcard $(B)/musl/musl-gcc $(B)/musl/bin/musl-gcc))
+MUSL_LOADER ?= $(firstword $(wildcard $(B)/musl/root/lib/libc.so $(B)/musl/lib/libc.so))
 USER_TESTS_MUSL := $(if $(and $(MUSL_CC),$(MUSL_LOADER)),$(patsubst user/tests/%.c,$(B)/user/tests-musl/%,$(wildcard user/tests/*.c)))
 
 $(B)/user/tests-dyn/%: user/tests/%.c $(wildcard user/tests/*.h) include/uapi/ember/netstat.h | deps
@@ -125,7 +125,16 @@ $(B)/user/tests-musl/%: user/tests/%.c $(wildcard user/tests/*.h) include/uapi/e
 	@echo "  MUSLCC $<"
 	@$(MUSL_CC) $(UDYNFLAGS) -o $@ $< -pthread
 
-$(B)/initramfs.cpio: $(USER_PROGS) $(USER_TESTS) $(USER_BENCH) $(USER_TESTS_DYN) $(USER_DYN_PROGS) $(USER_TESTS_MUSL)
+# the initramfs is repacked when the musl variant comes or goes
+MUSL_STAMP := $(B)/user/musl-variant
+$(MUSL_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@echo "$(MUSL_CC) $(MUSL_LOADER)" | cmp -s - $@ || echo "$(MUSL_CC) $(MUSL_LOADER)" > $@
+.PHONY: FORCE
+FORCE:
+
+$(B)/initramfs.cpio: $(USER_PROGS) $(USER_TESTS) $(USER_BENCH) $(USER_TESTS_DYN) $(USER_DYN_PROGS) $(USER_TESTS_MUSL) \
+		$(MUSL_STAMP)
 	@rm -rf $(B)/rootfs && mkdir -p $(B)/rootfs/bin $(B)/rootfs/tests $(B)/rootfs/bench $(B)/rootfs/tmp
 	@mkdir -p $(B)/rootfs/lib $(B)/rootfs/lib64 $(B)/rootfs/tests-dyn
 	@cp $(addprefix $(GLIBC_LIBDIR)/,$(GLIBC_LIBS)) $(B)/rootfs/lib/

@@ -18,7 +18,7 @@ from qemu import BUILD, KERNEL, Qemu, ROOT
 
 NAMES = sorted(os.path.basename(p)[:-2] for p in glob.glob(os.path.join(ROOT, "user", "tests", "*.c")))
 VARIANTS = [("", "tests"), ("dyn-", "tests-dyn")]
-if os.path.isdir(os.path.join(BUILD, "user", "tests-musl")):
+if os.path.isdir(os.path.join(BUILD, "rootfs", "tests-musl")):       # packed into this initramfs
     VARIANTS.append(("musl-", "tests-musl"))
 TESTS = [pytest.param(d, n, id=p + n) for p, d in VARIANTS for n in NAMES]
 SYSROOT = tempfile.mkdtemp(prefix="ember-sysroot-")   # only lib/ and lib64/: qemu's -L redirects any
