@@ -42,6 +42,7 @@
 #include "mm/page.h"
 #include "kernel/proc.h"
 #include "kernel/random.h"
+#include "kernel/script.h"
 #include "kernel/signal.h"
 #include "lib/string.h"
 #include "mm/uaccess.h"
@@ -115,49 +116,13 @@ static struct file *open_exec(const char *path, int *err)
 
 /* ---- #! scripts (Linux's binfmt_script) ---- */
 
-static bool spacetab(char c) { return c == ' ' || c == '\t'; }
-
-static char *next_non_spacetab(char *first, const char *last)
-{
-	for (; first <= last; first++)
-		if (!spacetab(*first))
-			return first;
-	return NULL;
-}
-
-static char *next_terminator(char *first, const char *last)
-{
-	for (; first <= last; first++)
-		if (spacetab(*first) || !*first)
-			return first;
-	return NULL;
-}
-
 /* Rewrite bprm for the script in bprm->buf: new argv, filename = the interpreter (not opened). */
-static int load_script(struct binprm *bp, int depth)
+static int load_script(struct binprm *bp)
 {
-	char *buf = bp->buf, *buf_end = buf + sizeof(bp->buf) - 1;
-	char *i_end = NULL;
-	for (char *c = buf; c <= buf_end && !i_end; c++)
-		if (*c == '\n')
-			i_end = c;
-	if (!i_end) {
-		i_end = next_non_spacetab(buf + 2, buf_end);
-		if (!i_end || !next_terminator(i_end, buf_end))
-			return -ENOEXEC;        /* all blanks, or an interpreter path cut by the buffer */
-		i_end = buf_end;
-	}
-	while (i_end > buf + 2 && spacetab(i_end[-1]))
-		i_end--;
-	char *i_name = next_non_spacetab(buf + 2, i_end - 1);
-	if (!i_name || i_name >= i_end)
-		return -ENOEXEC;                /* no interpreter name */
-	char *i_arg = NULL, *i_sep = next_terminator(i_name, i_end - 1);
-	if (i_sep && *i_sep)
-		i_arg = next_non_spacetab(i_sep, i_end - 1);
-	*i_end = 0;
-	if (i_sep)
-		*i_sep = 0;
+	char *i_name, *i_arg;
+	int r = script_parse(bp->buf, sizeof(bp->buf), &i_name, &i_arg);
+	if (r < 0)
+		return r;
 	/* the strings outlive bp->buf, which the next round overwrites */
 	size_t nlen = strlen(i_name) + 1, alen = i_arg ? strlen(i_arg) + 1 : 0, flen = strlen(bp->filename) + 1;
 	char *store = kmalloc(nlen + alen + flen);
@@ -188,7 +153,6 @@ static int load_script(struct binprm *bp, int depth)
 	bp->argv = bp->argv_alloc = nv;
 	bp->argc = argc;
 	bp->filename = name;
-	(void)depth;
 	return 0;
 }
 
@@ -412,7 +376,7 @@ long do_execve(const char *path, char *const argv[], char *const envp[])
 		if (got < 0)
 			r = got;
 		else if (got >= 2 && bp->buf[0] == '#' && bp->buf[1] == '!')
-			r = load_script(bp, depth);
+			r = load_script(bp);
 		else if (elf_magic(bp->buf, got))
 			r = exec_elf(bp);
 		else
