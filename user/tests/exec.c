@@ -757,6 +757,53 @@ static void test_malformed(void)
 	CHECK("interp_with_interp_runs_first_interp", exited_with(st, EXIT_TINY), "status %#x", st);
 }
 
+/* Random bytes written over the headers of a working ELF: whatever execve makes of each (an error,
+ * a run, a fatal signal), the kernel survives and the test goes on. alarm() survives execve and
+ * ends a mutant that loops. */
+#define MUTANTS 300
+#define MUTANT_SECONDS 5
+
+static void test_mutants(void)
+{
+	if (!in_ember) {
+		SKIP("mutated_headers", "aimed at Ember's loader; qemu-user's is not Linux's");
+		return;
+	}
+	struct tiny t;
+	uint64_t seed = 0x9e3779b97f4a7c15ULL ^ (uint64_t)getpid();
+	int ran = 0, refused = 0, killed = 0, other = 0;
+	char *path = strdup(path_in("mutant"));
+	for (int i = 0; i < MUTANTS; i++) {
+		tiny_elf(&t, i % 2 ? ET_DYN : ET_EXEC, EXIT_TINY, i % 3 == 0 ? "/no/such/ld.so" : NULL);
+		size_t span = sizeof(ElfW(Ehdr)) + 2 * sizeof(ElfW(Phdr));
+		for (int k = 0; k < 1 + i % 4; k++) {
+			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+			t.b[(seed >> 33) % span] = (unsigned char)(seed >> 17);
+		}
+		write_file(path, t.b, t.len, 0755);
+		pid_t pid = fork();
+		if (pid == 0) {
+			alarm(MUTANT_SECONDS);
+			execve(path, (char *[]){ path, NULL }, (char *[]){ NULL });
+			_exit(EXIT_EXEC_FAILED + errno);
+		}
+		int st = 0;
+		waitpid(pid, &st, 0);
+		if (WIFEXITED(st) && WEXITSTATUS(st) >= EXIT_EXEC_FAILED)
+			refused++;
+		else if (WIFEXITED(st))
+			ran++;
+		else if (WIFSIGNALED(st))
+			killed++;
+		else
+			other++;
+	}
+	unlink(path);
+	free(path);
+	printf("mutants: %d ran, %d refused, %d killed, %d other\n", ran, refused, killed, other);
+	CHECK("mutated_headers_survived", ran + refused + killed == MUTANTS && refused > 0, "");
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = getenv("EXEC_TEST_MODE");
@@ -790,6 +837,7 @@ int main(int argc, char **argv)
 	test_scripts();
 	test_errors();
 	test_malformed();
+	test_mutants();
 	/* clean up the scratch directory */
 	const char *names[] = { "execstack", "self-link", "s-arg", "s-plain", "s-blanks", "s-nested", "chain1",
 		"chain2", "chain3", "chain4", "chain5", "chain6", "s-missing", "s-dir", "noexec-interp", "s-noexec",
