@@ -359,6 +359,11 @@ long do_execve(const char *path, char *const argv[], char *const envp[])
 	bp->envp = (char **)envp;
 	bp->argc = count_strings(argv);
 	bp->envc = count_strings(envp);
+	static char *const empty_argv[] = { "", NULL };
+	if (bp->argc == 0) {            /* Linux (5.18+): an empty argv becomes { "" } */
+		bp->argv = (char **)empty_argv;
+		bp->argc = 1;
+	}
 	long r;
 	for (int depth = 0;; depth++) {
 		if (depth > MAX_INTERP_DEPTH) {
