@@ -150,6 +150,9 @@ long kernel_write(struct file *f, const void *kbuf, size_t n, uint64_t off);
  * EOF (the caller raises SIGBUS), -EACCES for non-regular files, -ENOMEM. A page truncated away
  * later stays valid for whoever still holds it but is no longer part of the file. */
 int file_get_page(struct file *f, uint64_t pgoff, paddr_t *pa);
+/* The same for a page already in memory, never sleeping nor allocating (-ENOENT when it is not):
+ * mm's fault-around maps these next to a faulting page. Spinlocks only, so mm->lock may be held. */
+int file_find_page(struct file *f, uint64_t pgoff, paddr_t *pa);
 bool file_is_regular(struct file *f);
 uint64_t file_size(struct file *f);
 

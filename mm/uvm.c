@@ -34,6 +34,7 @@
 #define SIGRETURN_INSN_LI_A7 0x08b00893U   /* li a7, 139 (rt_sigreturn) */
 #define SIGRETURN_INSN_ECALL 0x00000073U
 #define MAP_SHARED_ANON_MAX (256UL << 20)
+#define FAULT_AROUND_PAGES 16          /* 64 KiB, Linux's fault_around_bytes */
 
 static bool vma_shared(const struct vma *v) { return (v->flags & MAP_TYPE) == MAP_SHARED; }
 
@@ -388,6 +389,24 @@ static int fault_file_page(struct mm *mm, struct vma *v, uintptr_t va)
 	return r;
 }
 
+/* Linux's fault-around: after a read or execute fault on a file page, map the other pages of the
+ * aligned FAULT_AROUND_PAGES window (inside v) that are already in memory, so a program's text
+ * and a library's data arrive in a few faults instead of one per page. mm->lock held; v current. */
+static void fault_around_locked(struct mm *mm, struct vma *v, uintptr_t va)
+{
+	uintptr_t lo = MAX(ALIGN_DOWN(va, FAULT_AROUND_PAGES * PAGE_SIZE), v->start);
+	uintptr_t hi = MIN(ALIGN_DOWN(va, FAULT_AROUND_PAGES * PAGE_SIZE) + FAULT_AROUND_PAGES * PAGE_SIZE, v->end);
+	for (uintptr_t a = lo; a < hi; a += PAGE_SIZE) {
+		pte_t *pte = vm_walk(mm->pgtable, a, true);
+		if (!pte || (*pte & PTE_V))
+			continue;
+		paddr_t pa;
+		if (file_find_page(v->file, v->pgoff + ((a - v->start) >> PAGE_SHIFT), &pa) < 0)
+			continue;
+		*pte = PA_PTE(pa) | pte_perm(v->prot, vma_shared(v));
+	}
+}
+
 int mm_fault(struct mm *mm, uintptr_t addr, uint64_t cause)
 {
 	if (!mm || addr >= USER_TOP)
@@ -403,6 +422,8 @@ int mm_fault(struct mm *mm, uintptr_t addr, uint64_t cause)
 	pte_t *pte = vm_walk(mm->pgtable, va, false);
 	if (v->file && !(pte && (*pte & PTE_V))) {
 		int r = fault_file_page(mm, v, va);
+		if (r == 0 && need != PROT_WRITE && (v = find_vma(mm, addr)) && v->file)
+			fault_around_locked(mm, v, va);
 		spin_unlock(&mm->lock);
 		return r;
 	}
