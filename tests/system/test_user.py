@@ -6,9 +6,11 @@ Each program is built in up to three variants (the Makefile): static glibc (/tes
 glibc PIE (/tests-dyn, glibc's loader and libraries in /lib) and, when a musl toolchain was found
 in build/, dynamic musl PIE (/tests-musl). Under qemu-user the dynamic ones find their loader and
 libraries in build/rootfs (the tree the initramfs is packed from) through qemu's -L."""
+import atexit
 import glob
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 
@@ -24,6 +26,7 @@ TESTS = [pytest.param(d, n, id=p + n) for p, d in VARIANTS for n in NAMES]
 SYSROOT = tempfile.mkdtemp(prefix="ember-sysroot-")   # only lib/ and lib64/: qemu's -L redirects any
 for d in ("lib", "lib64"):                             # absolute path that exists under it
     os.symlink(os.path.join(BUILD, "rootfs", d), os.path.join(SYSROOT, d))
+atexit.register(shutil.rmtree, SYSROOT, True)
 RESULT = re.compile(r"^(\d+) passed, (\d+) failed$", re.M)
 
 
