@@ -127,8 +127,51 @@ $(B)/user/hello-musl: user/hello.c $(MUSL_GCC)
 	@echo "  MUSLCC $<"
 	@$(MUSL_GCC) -static -O2 -o $@ $<
 
-$(B)/initramfs.cpio: $(USER_PROGS) $(USER_TESTS) $(USER_BENCH) $(BUSYBOX) $(B)/user/hello-musl $(ROOTFS_FILES)
+
+# ---- dynamic linking (kernel/exec.c, kernel/elf.c) ----
+# Every user test is also built as a dynamic glibc PIE (/tests-dyn/) and as a dynamic musl PIE
+# (/tests-musl/, with user/musl.mk's musl-gcc). glibc's loader and libraries go to /lib
+# (Debian's libc6-riscv64-cross; the programs' PT_INTERP is /lib/ld-linux-riscv64-lp64d.so.1), with
+# /lib64/lp64d pointing there for binaries built with upstream glibc's default paths.
+GLIBC_LIBDIR := /usr/riscv64-linux-gnu/lib
+GLIBC_LIBS := ld-linux-riscv64-lp64d.so.1 libc.so.6 libm.so.6 libpthread.so.0 libdl.so.2 librt.so.1 \
+	libresolv.so.2 libutil.so.1 libgcc_s.so.1 libatomic.so.1
+UDYNFLAGS := $(filter-out -static,$(UCFLAGS))
+USER_TESTS_DYN := $(patsubst user/tests/%.c,$(B)/user/tests-dyn/%,$(wildcard user/tests/*.c))
+USER_DYN_PROGS := $(B)/user/dyn/hello
+USER_TESTS_MUSL := $(patsubst user/tests/%.c,$(B)/user/tests-musl/%,$(wildcard user/tests/*.c))
+
+$(B)/user/tests-dyn/%: user/tests/%.c $(wildcard user/tests/*.h) include/uapi/ember/netstat.h | deps
+	@mkdir -p $(dir $@)
+	@echo "  UCC   $< (dynamic)"
+	@$(UCC) $(UDYNFLAGS) -o $@ $< -pthread
+$(B)/user/dyn/%: user/%.c | deps
+	@mkdir -p $(dir $@)
+	@echo "  UCC   $< (dynamic)"
+	@$(UCC) $(UDYNFLAGS) -o $@ $<
+# musl programs see the kernel's uapi headers (linux/, asm/: Debian's linux-libc-dev-riscv64-cross)
+# through links of their own, as a musl cross toolchain installs them beside its libc headers.
+MUSL_KINC := $(B)/musl/kinc
+$(MUSL_KINC)/.stamp: | deps
+	@mkdir -p $(MUSL_KINC)
+	@for d in linux asm asm-generic mtd rdma sound video xen; do \
+		[ -d /usr/riscv64-linux-gnu/include/$$d ] && ln -sfn /usr/riscv64-linux-gnu/include/$$d $(MUSL_KINC)/$$d; done; true
+	@touch $@
+$(B)/user/tests-musl/%: user/tests/%.c $(wildcard user/tests/*.h) include/uapi/ember/netstat.h $(MUSL_GCC) \
+		$(MUSL_KINC)/.stamp | deps
+	@mkdir -p $(dir $@)
+	@echo "  MUSLCC $<"
+	@$(MUSL_GCC) $(UDYNFLAGS) -isystem $(MUSL_KINC) -o $@ $< -pthread
+
+$(B)/initramfs.cpio: $(USER_PROGS) $(USER_TESTS) $(USER_BENCH) $(BUSYBOX) $(B)/user/hello-musl $(ROOTFS_FILES) \
+		$(USER_TESTS_DYN) $(USER_DYN_PROGS) $(USER_TESTS_MUSL)
 	@rm -rf $(B)/rootfs && mkdir -p $(B)/rootfs/bin $(B)/rootfs/tests $(B)/rootfs/bench $(B)/rootfs/tmp
+	@mkdir -p $(B)/rootfs/lib $(B)/rootfs/lib64 $(B)/rootfs/tests-dyn
+	@cp $(addprefix $(GLIBC_LIBDIR)/,$(GLIBC_LIBS)) $(B)/rootfs/lib/
+	@ln -s ../lib $(B)/rootfs/lib64/lp64d
+	@cp $(USER_TESTS_DYN) $(B)/rootfs/tests-dyn/
+	@cp $(B)/user/dyn/hello $(B)/rootfs/bin/hello-dyn
+	@mkdir -p $(B)/rootfs/tests-musl && cp $(USER_TESTS_MUSL) $(B)/rootfs/tests-musl/
 	@cp $(B)/user/init $(B)/rootfs/init
 	@cp $(B)/user/hello $(B)/rootfs/bin/hello
 	@cp $(B)/user/flowstat $(B)/rootfs/bin/flowstat

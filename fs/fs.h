@@ -67,6 +67,7 @@ struct inode {
 	uint32_t refcount;             /* atomic */
 	uint32_t mode;                 /* S_IFxxx | permission bits */
 	uint32_t nlink;                /* ns_lock */
+	uint32_t writers;              /* atomic: open files of a regular file with write access (ETXTBSY) */
 	uint32_t rdev;                 /* devices: linux_dev(major, minor) */
 	uint64_t ino;
 	uint64_t size;                 /* regular files, symlinks; pipes: 0 */
@@ -149,6 +150,9 @@ long kernel_write(struct file *f, const void *kbuf, size_t n, uint64_t off);
  * EOF (the caller raises SIGBUS), -EACCES for non-regular files, -ENOMEM. A page truncated away
  * later stays valid for whoever still holds it but is no longer part of the file. */
 int file_get_page(struct file *f, uint64_t pgoff, paddr_t *pa);
+/* The same for a page already in memory, never sleeping nor allocating (-ENOENT when it is not):
+ * mm's fault-around maps these next to a faulting page. Spinlocks only, so mm->lock may be held. */
+int file_find_page(struct file *f, uint64_t pgoff, paddr_t *pa);
 bool file_is_regular(struct file *f);
 uint64_t file_size(struct file *f);
 

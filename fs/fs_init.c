@@ -66,4 +66,12 @@ int file_get_page(struct file *f, uint64_t pgoff, paddr_t *pa)
 		return -EACCES;
 	return tmpfs_get_page(f->inode, pgoff, pa);
 }
+
+int file_find_page(struct file *f, uint64_t pgoff, paddr_t *pa)
+{
+	if (!file_is_regular(f))
+		return -EACCES;
+	return tmpfs_find_page(f->inode, pgoff, pa);
+}
+
 core_init(fs_init);

@@ -240,6 +240,17 @@ int tmpfs_get_page(struct inode *ino, uint64_t pgoff, paddr_t *pa)
 	return *pa ? 0 : -ENOMEM;
 }
 
+int tmpfs_find_page(struct inode *ino, uint64_t pgoff, paddr_t *pa)
+{
+	spin_lock(&ino->lock);
+	uint64_t size = ino->size;
+	spin_unlock(&ino->lock);
+	if (pgoff >= (size + PAGE_SIZE - 1) / PAGE_SIZE)
+		return -ENXIO;
+	*pa = page_ref(ino, pgoff, false);
+	return *pa ? 0 : -ENOENT;
+}
+
 /* ---- the file ops of an open regular file (f->pos_lock held by the caller for f->pos) ---- */
 
 static long file_read(struct file *f, uintptr_t ubuf, size_t n, uint64_t *pos)

@@ -86,6 +86,8 @@ struct rt_sigframe {
 	struct k_ucontext uc;
 };
 
+size_t signal_frame_size(void) { return ALIGN_UP(sizeof(struct rt_sigframe), 16); }
+
 /* ---- sighand objects ---- */
 
 struct sighand *sighand_new(void)
