@@ -152,6 +152,24 @@ def test_jobs(sh):
     assert int(re.search(r"elapsed (\d+)", out).group(1)) <= 3, out
 
 
+def test_job_control_on_the_console(sh):
+    """The login shell runs with job control (the console is its controlling terminal): jobs
+    get their own process groups, ^C interrupts the foreground job (status 130) and not the
+    shell, and the shell is still there afterwards."""
+    out, rc = sh.run("sleep 30 & p=$!; sleep 0.3; cut -d' ' -f5 /proc/$p/stat; echo $p; kill $p; wait")
+    pgid, pid = out.split()[-2:]
+    assert pgid == pid, out
+    sh.q.send("sleep 30\r")
+    sh.q.expect(r"sleep 30\n", 10)
+    time.sleep(1)
+    start = time.monotonic()
+    sh.q.send("\x03")
+    sh.q.expect(PROMPT, 10)
+    assert time.monotonic() - start < 5
+    out, rc = sh.run("echo interrupted $?")
+    assert out == "interrupted 130", out
+
+
 def test_vi(sh):
     """vi in raw mode on the console: insert, escape, write and quit."""
     sh.q.send("vi /tmp/vi.txt\r")
