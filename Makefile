@@ -119,15 +119,31 @@ $(B)/user/%: user/%.c $(wildcard user/tests/*.h user/bench/*.h) include/uapi/emb
 	@echo "  UCC   $<"
 	@$(UCC) $(UCFLAGS) -o $@ $< -pthread
 
-$(B)/initramfs.cpio: $(USER_PROGS) $(USER_TESTS) $(USER_BENCH)
+# ---- userland: busybox and musl from Debian source packages (user/busybox.mk, user/musl.mk) ----
+include user/musl.mk user/busybox.mk
+ROOTFS_FILES := $(shell find user/rootfs -type f)
+$(B)/user/hello-musl: user/hello.c $(MUSL_GCC)
+	@mkdir -p $(dir $@)
+	@echo "  MUSLCC $<"
+	@$(MUSL_GCC) -static -O2 -o $@ $<
+
+$(B)/initramfs.cpio: $(USER_PROGS) $(USER_TESTS) $(USER_BENCH) $(BUSYBOX) $(B)/user/hello-musl $(ROOTFS_FILES)
 	@rm -rf $(B)/rootfs && mkdir -p $(B)/rootfs/bin $(B)/rootfs/tests $(B)/rootfs/bench $(B)/rootfs/tmp
 	@cp $(B)/user/init $(B)/rootfs/init
 	@cp $(B)/user/hello $(B)/rootfs/bin/hello
-	@cp $(B)/user/cat $(B)/rootfs/bin/cat
 	@cp $(B)/user/flowstat $(B)/rootfs/bin/flowstat
 	@cp $(B)/user/nettool $(B)/rootfs/bin/nettool
 	@cp $(USER_TESTS) $(B)/rootfs/tests/
 	@cp $(USER_BENCH) $(B)/rootfs/bench/
+	@# busybox: /bin/busybox, every applet a symlink to it (busybox cat replaces user/cat.c's)
+	@cp $(BUSYBOX) $(B)/rootfs/bin/busybox
+	@while read -r l; do mkdir -p $(B)/rootfs$$(dirname $$l); \
+		[ -e $(B)/rootfs$$l ] || ln -s /bin/busybox $(B)/rootfs$$l; done < $(BUSYBOX_OUT)/busybox.links
+	@cp -r user/rootfs/. $(B)/rootfs/
+	@mkdir -p $(B)/rootfs/root $(B)/rootfs/lib
+	@# musl: its loader (libc.so itself) for dynamically linked musl programs; a static musl hello
+	@cp $(MUSL_ROOT)/lib/libc.so $(B)/rootfs$(MUSL_LDSO)
+	@cp $(B)/user/hello-musl $(B)/rootfs/bin/hello-musl
 	@cd $(B)/rootfs && find . | LC_ALL=C sort | cpio -o -H newc --quiet > ../initramfs.cpio
 	@echo "  CPIO  $@"
 
@@ -135,8 +151,10 @@ $(B)/virt.dtb: | deps
 	@mkdir -p $(B)
 	$(QEMU_BASE) -machine virt,dumpdtb=$@ >/dev/null
 
+# /init runs busybox's login shell (/etc/profile) and powers off when it exits.
+RUN_APPEND ?= rdinit=/init -- /bin/sh -l
 run: $(B)/kernel.elf $(B)/initramfs.cpio
-	$(QEMU_BASE) -kernel $< -initrd $(B)/initramfs.cpio
+	$(QEMU_BASE) -kernel $< -initrd $(B)/initramfs.cpio -append "$(RUN_APPEND)"
 
 gdb: $(B)/kernel.elf
 	@echo "QEMU is halted with a gdb stub on localhost:1234. In another terminal:"

@@ -170,6 +170,17 @@ long fs_realpath(const char *path, char *buf, size_t size);
 /* Provided by the process code: the path of the current process's executable (NULL: none). */
 const char *current_exe(void);
 
+/* /proc/<pid> (proc_pid.c). The process code calls these without proc_lock: add when a process
+ * is created (it inherits parent_pid's command line; 0: none), remove when it is reaped. */
+void procfs_pid_add(int pid, int parent_pid);
+void procfs_pid_remove(int pid);
+void procfs_set_cmdline(int pid, char *const argv[]);       /* kernel strings (init) */
+/* execve(2) as the syscall table calls it: sys_execve, remembering argv for /proc/<pid>/cmdline. */
+long sys_execve_cmdline(uintptr_t path, uintptr_t argv, uintptr_t envp);
+long sys_statfs(uintptr_t path, uintptr_t buf);              /* proc_sys.c */
+long sys_fstatfs(int fd, uintptr_t buf);
+long sys_utimensat(int dirfd, uintptr_t path, uintptr_t times, int flags);   /* sys_utime.c */
+
 /* Provided by fs/epoll.c: the last reference to f is gone; drop it from every epoll interest
  * list (as Linux does at the last close) before ops->release runs. */
 void eventpoll_release(struct file *f);

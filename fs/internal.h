@@ -84,10 +84,28 @@ char *getname(uintptr_t upath, int *err);             /* kmalloc'd copy of a use
 void putname(char *name);
 int do_open(int dirfd, const char *path, int flags, unsigned mode, struct file **out);
 void stat_fill(struct inode *ino, struct linux_stat *st);
+/* sys_path.c: the inode (dirfd, path) names, with a reference (at_flags: AT_SYMLINK_NOFOLLOW,
+ * AT_EMPTY_PATH); fd_inode: dirfd's own inode (AT_FDCWD: the cwd), with a reference. */
+int lookup_at(int dirfd, const char *path, int at_flags, struct inode **out);
+int fd_inode(int dirfd, struct inode **out);
 
 /* ---- dev.c, proc.c, pipe.c ---- */
 int dev_init(void);
+int dev_mem_init(void);                             /* dev_mem.c */
+int dev_rtc_init(void);                             /* dev_rtc.c */
 int procfs_init(void);
+/* proc.c: a generated file's contents are a snapshot taken at open by show() (which may return
+ * a negative errno as size_t); read/llseek/release walk and free it. */
+int proc_snapshot_open(struct file *f, size_t (*show)(char *buf, size_t size, void *arg), void *arg);
+long proc_snapshot_read(struct file *f, uintptr_t ubuf, size_t n, uint64_t *pos);
+long proc_snapshot_llseek(struct file *f, long off, int whence);
+void proc_snapshot_release(struct file *f);
+int proc_node(const char *path, uint32_t mode, const struct file_ops *fops,
+	      const struct inode_ops *iops, void *priv);
+int proc_pid_init(void);                              /* proc_pid.c */
+int procfs_last_pid(void);                            /* highest pid given out */
+unsigned long procfs_forks(void);                     /* processes created since boot */
+int proc_sys_init(void);                              /* proc_sys.c */
 extern const struct file_ops pipe_read_ops, pipe_write_ops;
 
 #endif

@@ -47,7 +47,7 @@ void stat_fill(struct inode *ino, struct linux_stat *st)
 }
 
 /* dirfd itself (AT_EMPTY_PATH): its inode with a reference. */
-static int fd_inode(int dirfd, struct inode **out)
+int fd_inode(int dirfd, struct inode **out)
 {
 	if (dirfd == AT_FDCWD)
 		return path_base(AT_FDCWD, ".", out);
@@ -61,7 +61,7 @@ static int fd_inode(int dirfd, struct inode **out)
 }
 
 /* The inode (dirfd, path) names, with a reference. at_flags: AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH. */
-static int lookup_at(int dirfd, const char *path, int at_flags, struct inode **out)
+int lookup_at(int dirfd, const char *path, int at_flags, struct inode **out)
 {
 	if (!path[0])
 		return (at_flags & AT_EMPTY_PATH) ? fd_inode(dirfd, out) : -ENOENT;

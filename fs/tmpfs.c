@@ -19,6 +19,7 @@
 #include "kernel/errno.h"
 #include "mm/kmalloc.h"
 #include "lib/string.h"
+#include "kernel/systime.h"
 #include "kernel/timer.h"
 #include "mm/uaccess.h"
 
@@ -29,7 +30,8 @@ struct spinlock ns_lock = SPINLOCK_INIT("fs_ns");
 struct inode *fs_root;
 static uint64_t next_ino = 1;                /* atomic */
 
-uint64_t fs_now(void) { return time_ns(); }
+/* File times are wall-clock times (CLOCK_REALTIME), as on Linux. */
+uint64_t fs_now(void) { return time_ns() + realtime_offset_ns(); }
 
 struct inode *inode_new(uint32_t mode)
 {
