@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import tempfile
 
@@ -59,9 +60,10 @@ def script_text(steps, prologue=""):
     return "\n".join(lines) + "\n"
 
 
-def pack(dest, script, base_root=None, extra_files=()):
+def pack(dest, script, base_root=None, extra_files=(), dev_nodes=False):
     """Write a newc cpio at dest: base_root's tree (Ember's build/rootfs) or a bare tree, plus
-    /opt/real/{iperf3,netperf,netserver}, /run.sh = script, and extra_files [(src, path)]."""
+    /opt/real/{iperf3,netperf,netserver}, /run.sh = script, and extra_files [(src, path)];
+    dev_nodes: /dev/console and /dev/null device nodes (a Linux initramfs needs them)."""
     b = bin_dir()
     with tempfile.TemporaryDirectory() as d:
         root = os.path.join(d, "root")
@@ -79,6 +81,10 @@ def pack(dest, script, base_root=None, extra_files=()):
             os.makedirs(os.path.dirname(p), exist_ok=True)
             shutil.copy(src, p)
             os.chmod(p, 0o755)
+        if dev_nodes:
+            os.makedirs(os.path.join(root, "dev"), exist_ok=True)
+            os.mknod(os.path.join(root, "dev", "console"), 0o600 | stat.S_IFCHR, os.makedev(5, 1))
+            os.mknod(os.path.join(root, "dev", "null"), 0o666 | stat.S_IFCHR, os.makedev(1, 3))
         with open(os.path.join(root, "run.sh"), "w") as f:
             f.write(script)
         os.chmod(os.path.join(root, "run.sh"), 0o755)
@@ -127,7 +133,7 @@ def iperf_json(out):
         return None
 
 
-NUM_ROW = re.compile(r"^\s*(\d+(?:\.\d+)?(?:\s+\d+(?:\.\d+)?){2,})\s*$", re.M)
+NUM_ROW = re.compile(r"^[ \t]*(\d+(?:\.\d+)?(?:[ \t]+\d+(?:\.\d+)?){2,})[ \t]*$", re.M)
 
 
 def netperf_rate(out):
