@@ -184,6 +184,7 @@ long sys_execve_cmdline(uintptr_t path, uintptr_t argv, uintptr_t envp);
 long sys_statfs(uintptr_t path, uintptr_t buf);              /* proc_sys.c */
 long sys_fstatfs(int fd, uintptr_t buf);
 long sys_utimensat(int dirfd, uintptr_t path, uintptr_t times, int flags);   /* sys_utime.c */
+long sys_sendfile(int out_fd, int in_fd, uintptr_t offset, size_t count);    /* sys_sendfile.c */
 
 /* Provided by fs/epoll.c: the last reference to f is gone; drop it from every epoll interest
  * list (as Linux does at the last close) before ops->release runs. */

@@ -90,7 +90,7 @@ static const syscall_fn table[SYSCALL_MAX] = {
 	S(43, sys_statfs), S(44, sys_fstatfs), S(45, sys_truncate), S(46, sys_ftruncate), S(48, sys_faccessat), S(49, sys_chdir), S(50, sys_fchdir),
 	S(52, sys_fchmod), S(53, sys_fchmodat), S(56, sys_openat), S(57, sys_close), S(59, sys_pipe2), S(61, sys_getdents64),
 	S(62, sys_lseek), S(63, sys_read), S(64, sys_write), S(65, sys_readv), S(66, sys_writev),
-	S(67, sys_pread64), S(68, sys_pwrite64), S(78, sys_readlinkat), S(79, sys_newfstatat),
+	S(67, sys_pread64), S(68, sys_pwrite64), S(71, sys_sendfile), S(78, sys_readlinkat), S(79, sys_newfstatat),
 	S(80, sys_fstat), S(81, sys_sync), S(82, sys_fsync), S(83, sys_fdatasync), S(88, sys_utimensat),
 	S(93, sys_exit), S(94, sys_exit_group), S(95, sys_waitid), S(96, sys_set_tid_address),
 	S(98, sys_futex), S(99, sys_set_robust_list), S(100, sys_get_robust_list), S(101, sys_nanosleep), S(102, sys_getitimer), S(103, sys_setitimer),
