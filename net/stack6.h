@@ -22,6 +22,10 @@ void stack6_set_mtu(struct netif *n, unsigned dev_mtu);
 /* Is a (an IPv6 address) one of our interfaces' valid or tentative addresses (or ::1)? */
 bool stack6_addr_local(const ip6_addr_t *a);
 
+/* /proc/net/if_inet6 and /proc/net/ipv6_route in Linux's formats (thread context). */
+size_t stack6_show_if_inet6(char *buf, size_t size);
+size_t stack6_show_ipv6_route(char *buf, size_t size);
+
 /* net/stack.c: copy p and deliver it through lo (the squeue of its flow). */
 err_t stack_loop_output(struct pbuf *p);
 
