@@ -910,7 +910,7 @@ static struct stack_if *attach(struct net_device *dev)
 	if (dev->flags & NETDEV_LOOPBACK)
 		lo_if = sif;
 	else
-		stack6_nic_up(n, dev->mtu);
+		stack6_nic_up(n, dev->mtu, bootcfg.mode != IPCFG_OFF);   /* ip=off: silent, IPv6 included */
 	ifs[nifs++] = sif;
 	/* publish: stack_input may now deliver this device's frames */
 	__atomic_store_n(&dev->stack, sif, __ATOMIC_RELEASE);

@@ -85,9 +85,11 @@ void stack6_set_mtu(struct netif *n, unsigned dev_mtu)
 	n->mtu6 = (u16_t)MIN(dev_mtu, (unsigned)n->mtu);
 }
 
-void stack6_nic_up(struct netif *n, unsigned dev_mtu)
+void stack6_nic_up(struct netif *n, unsigned dev_mtu, bool autoconf)
 {
 	stack6_set_mtu(n, dev_mtu);     /* netif_add copied netif->mtu (a TSO netif's is big) */
+	if (!autoconf)
+		return;
 	netif_create_ip6_linklocal_address(n, 1);
 	netif_set_ip6_autoconfig_enabled(n, 1);
 }
