@@ -5,7 +5,8 @@ with IPv6 on (nics.TapNamespace addr6; root, skipped saying why without it):
   through the NIC's multicast filter (net/stack6.c says what each driver does); echoes of 56 and
   3000 bytes (IPv6 fragments both ways, reassembled by lwIP);
 - SLAAC: after a router advertisement of fd77::/64 (tests/system/hostra.py) the guest answers on
-  fd77:: + its EUI-64, and not before;
+  fd77:: + its EUI-64, and not before; then the guest pings the host's fd77::1 (the monitor's
+  ping over an lwIP ICMPv6 raw pcb), 56 and 1400 bytes;
 - the IPv4 side still works next to it.
 """
 import json
@@ -16,7 +17,7 @@ import pytest
 
 from nics import NICS, PYTHON, TapNamespace, qemu_cmd, tap_unavailable
 from qemu import Qemu
-from test_stack import host_ping, wait_log
+from test_stack import host_ping, ping, wait_log
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HOSTRA = os.path.join(HERE, "hostra.py")
@@ -79,4 +80,8 @@ def test_slaac_address_from_router_advertisement(tap6):
     assert r["received"] == 1, r
     r = host_ping(tap, GUEST_SLAAC, count=3)
     assert r["received"] == 3, r
+    sent, got, out = ping(q, "fd77::1", count=3)
+    assert got == 3, out
+    out = q.command("ping -c 2 -s 1400 fd77::1", timeout=60)
+    assert "2 packets transmitted, 2 received" in out, out
     assert "lwip: assertion" not in q.log()
