@@ -49,7 +49,9 @@ NETPERF_DEFAULT = ["TCP_STREAM", "TCP_MAERTS", "TCP_SENDFILE", "UDP_STREAM", "TC
 def steps():
     s = [("iperf_server", "iperf3 -s -p 5001 -D")]
     for name, args in IPERF + IPERF_JSON:
-        s.append((f"iperf_{name}", f"iperf3 -c {IP} -p 5001 {T} -i 0 {args}"))
+        # iperf3's server closes its listening socket after a test and opens a new one: a client
+        # that starts in between is refused (on Linux too), so give the daemon a moment first
+        s.append((f"iperf_{name}", f"sh -c 'sleep 1; exec iperf3 -c {IP} -p 5001 {T} -i 0 {args}'"))
     s.append(("iperf_alive", "pidof iperf3"))
     s.append(("netserver", f"netserver -L {IP} -p 12865"))
     for test, flags in NETPERF:
