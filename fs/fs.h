@@ -282,6 +282,8 @@ long kernel_write(struct file *f, const void *kbuf, size_t n, uint64_t off);
  * later stays valid for whoever still holds it but is no longer part of the file. */
 int file_get_page(struct file *f, uint64_t pgoff, paddr_t *pa);
 bool file_is_regular(struct file *f);
+/* exec: 0, or -EACCES unless f is a regular file with an x bit on a mount without noexec. */
+int file_exec_check(struct file *f);
 uint64_t file_size(struct file *f);
 
 /* ---- boot ---- */

@@ -154,6 +154,14 @@ bool file_is_regular(struct file *f)
 	       f->ops == &generic_file_ops;
 }
 
+int file_exec_check(struct file *f)
+{
+	if (!file_is_regular(f))
+		return -EACCES;
+	struct path p = { f->mnt, f->inode };
+	return may_access(&p, X_OK);
+}
+
 static long file_read(struct file *f, uintptr_t ubuf, size_t n, uint64_t *pos)
 {
 	long r = f->inode->iops->read(f->inode, (void *)ubuf, n, *pos, true);

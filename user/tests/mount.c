@@ -183,6 +183,13 @@ static void test_remount_and_bind(void)
 	CHECK("ro: /proc/mounts says ro", find_mount("/proc/mounts", mnt_abs, src, type, opts) == 1 &&
 	      strncmp(opts, "ro", 2) == 0, "%s", opts);
 	CHECK("remount rw", mount(NULL, mnt, NULL, MS_REMOUNT, NULL) == 0, "errno %d", errno);
+	chmod(path_in(mnt, "f"), 0755);
+	CHECK("rw: x bit", access(path_in(mnt, "f"), X_OK) == 0, "errno %d", errno);
+	CHECK("remount noexec", mount(NULL, mnt, NULL, MS_REMOUNT | MS_NOEXEC, NULL) == 0, "errno %d", errno);
+	CHECK("noexec: access X_OK EACCES", err_is(access(path_in(mnt, "f"), X_OK), EACCES), "errno %d", errno);
+	CHECK("noexec: statfs ST_NOEXEC", statfs(mnt, &sf) == 0 && (sf.f_flags & ST_NOEXEC), "flags %lx", (long)sf.f_flags);
+	CHECK("noexec: execve EACCES", err_is(execl(path_in(mnt, "f"), "f", (char *)NULL), EACCES), "errno %d", errno);
+	CHECK("remount exec", mount(NULL, mnt, NULL, MS_REMOUNT, NULL) == 0, "errno %d", errno);
 	spit(path_in(mnt, "g"), "again");
 	CHECK("rw: create works", access(path_in(mnt, "g"), F_OK) == 0, "errno %d", errno);
 	CHECK("remount: not a mount point", err_is(mount(NULL, path_in(top, "src"), NULL, MS_REMOUNT, NULL), EINVAL) ||
