@@ -75,6 +75,8 @@ struct file_ops {
 struct super_block;
 struct mount;
 struct linux_statfs;
+struct icache;
+struct blkdev;
 
 /* A place in the tree: a mount and an inode of its super block (both referenced when held). */
 struct path {
@@ -158,6 +160,8 @@ struct inode {
 	const struct inode_ops *iops;
 	struct super_block *sb;        /* NULL for anonymous inodes (pipes, sockets) */
 	void *priv;                    /* devices, pipes, /proc files: their owner's */
+	struct list_head hash;         /* sb->icache (its lock), for file systems that use one */
+	bool hashed;
 };
 
 /* Operations on a super block. */
@@ -187,6 +191,7 @@ struct super_block {
 	uint32_t refcount;             /* atomic: mounts of it, and its type's own reference */
 	uint64_t magic;                /* statfs f_type */
 	struct blkdev *bdev;           /* disk file systems */
+	struct icache *icache;         /* disk file systems: inode number -> inode (fs/vfs_disk.h) */
 	void *priv;                    /* the file system's */
 };
 

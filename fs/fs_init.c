@@ -20,6 +20,10 @@ static void mkdir_boot(const char *path, uint32_t perm)
 		panic("fs_init: cannot create %s: %d", path, err);
 }
 
+/* Disk file system types register here; fs/ext4/ext4_vfs.c supplies the strong definition when
+ * it is linked in (a kernel without ext4 keeps this one). */
+__attribute__((weak)) int ext4_vfs_init(void) { return 0; }
+
 void fs_init(void)
 {
 	struct super_block *root = rootfs_new();
@@ -35,6 +39,8 @@ void fs_init(void)
 	mkdir_boot("/proc", 0555);
 	if (dev_init() || procfs_init() || mount_proc_init())
 		panic("fs_init: cannot create /dev or /proc");
+	if (ext4_vfs_init())
+		panic("fs_init: cannot register ext4");
 	if (kern_mount("devtmpfs", "devtmpfs", "/dev", MS_NOSUID) ||
 	    kern_mount("proc", "proc", "/proc", MS_NOSUID | MS_NODEV | MS_NOEXEC))
 		panic("fs_init: cannot mount /dev or /proc");

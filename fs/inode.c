@@ -14,6 +14,7 @@
  * calls back).
  */
 #include "fs/internal.h"
+#include "fs/vfs_disk.h"
 #include "kernel/errno.h"
 #include "mm/kmalloc.h"
 #include "lib/string.h"
@@ -49,9 +50,94 @@ struct inode *inode_new(uint32_t mode)
 
 void inode_get(struct inode *ino) { __atomic_fetch_add(&ino->refcount, 1, __ATOMIC_RELAXED); }
 
+/* ---- the inode cache of disk file systems (fs/vfs_disk.h) ----
+ * A hash of inode number -> inode per super block. Its lock covers the last reference's drop
+ * (inode_put) as well as lookups, so a lookup never finds an inode that is being evicted: an
+ * inode in the table always has refcount >= 1. */
+#define ICACHE_BUCKETS 256
+
+struct icache {
+	struct spinlock lock;
+	struct list_head bucket[ICACHE_BUCKETS];
+};
+
+int icache_init(struct super_block *sb)
+{
+	struct icache *c = kmalloc(sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	spin_init(&c->lock, "icache");
+	for (int i = 0; i < ICACHE_BUCKETS; i++)
+		list_init(&c->bucket[i]);
+	sb->icache = c;
+	return 0;
+}
+
+void icache_destroy(struct super_block *sb)
+{
+	kfree(sb->icache);
+	sb->icache = NULL;
+}
+
+struct inode *icache_find(struct super_block *sb, uint64_t nr)
+{
+	struct icache *c = sb->icache;
+	struct inode *found = NULL;
+	struct list_head *p;
+	spin_lock(&c->lock);
+	list_for_each(p, &c->bucket[nr % ICACHE_BUCKETS]) {
+		struct inode *ino = list_entry(p, struct inode, hash);
+		if (ino->ino == nr) {
+			found = ino;
+			inode_get(ino);
+			break;
+		}
+	}
+	spin_unlock(&c->lock);
+	return found;
+}
+
+struct inode *icache_insert(struct inode *ino)
+{
+	struct icache *c = ino->sb->icache;
+	struct inode *old = NULL;
+	struct list_head *p, *head = &c->bucket[ino->ino % ICACHE_BUCKETS];
+	spin_lock(&c->lock);
+	list_for_each(p, head) {
+		struct inode *x = list_entry(p, struct inode, hash);
+		if (x->ino == ino->ino) {
+			old = x;
+			inode_get(old);
+			break;
+		}
+	}
+	if (!old) {
+		list_add_tail(&ino->hash, head);
+		ino->hashed = true;
+	}
+	spin_unlock(&c->lock);
+	return old ? old : ino;
+}
+
+/* Drops a reference; true when it was the last (and the inode left its cache). */
+static bool put_last(struct inode *ino)
+{
+	struct icache *c = ino->sb ? ino->sb->icache : NULL;
+	if (!c || !ino->hashed)
+		return __atomic_sub_fetch(&ino->refcount, 1, __ATOMIC_ACQ_REL) == 0;
+	spin_lock(&c->lock);
+	bool last = __atomic_sub_fetch(&ino->refcount, 1, __ATOMIC_ACQ_REL) == 0;
+	if (last) {
+		list_del(&ino->hash);
+		ino->hashed = false;
+	}
+	spin_unlock(&c->lock);
+	return last;
+}
+
 void inode_put(struct inode *ino)
 {
-	while (ino && __atomic_sub_fetch(&ino->refcount, 1, __ATOMIC_ACQ_REL) == 0) {
+	while (ino && put_last(ino)) {
 		if (ino->sb && ino->sb->ops->evict) {
 			ino = ino->sb->ops->evict(ino);
 		} else {

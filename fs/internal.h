@@ -65,6 +65,7 @@ int dev_init(void);
 int procfs_init(void);
 extern struct super_block *dev_sb, *proc_sb;
 extern const struct file_ops pipe_read_ops, pipe_write_ops;
+int ext4_vfs_init(void);                                /* fs/ext4/ext4_vfs.c */
 void fs_types_init(void);                              /* tmpfs, proc, devtmpfs */
 struct super_block *rootfs_new(void);                  /* the boot root: a tmpfs */
 

@@ -317,6 +317,30 @@ long sys_linkat(int olddirfd, uintptr_t oldpath, int newdirfd, uintptr_t newpath
 
 /* ---- rename ---- */
 
+/* Is a (a directory) d or above it, below the mount's root top? Walks ".." (may sleep). */
+static bool is_ancestor(struct inode *a, struct inode *d, struct inode *top)
+{
+	struct inode *p = d;
+	inode_get(p);
+	bool found = false;
+	for (int depth = 0; depth < PATH_MAX / 2; depth++) {
+		if (p == a) {
+			found = true;
+			break;
+		}
+		int err;
+		struct inode *up = p == top || !p->iops || !p->iops->lookup ? NULL : p->iops->lookup(p, "..", 2, &err);
+		if (!up || up == p) {
+			inode_put(up);
+			break;
+		}
+		inode_put(p);
+		p = up;
+	}
+	inode_put(p);
+	return found;
+}
+
 static int rename_op(struct nameidata *on, struct nameidata *nn, unsigned flags)
 {
 	struct inode *odir = on->dir.ino, *ndir = nn->dir.ino;
@@ -338,6 +362,11 @@ static int rename_op(struct nameidata *on, struct nameidata *nn, unsigned flags)
 		err = -EBUSY;
 	else if (!odir->iops->rename)
 		err = -EPERM;
+	else if (odir != ndir && S_ISDIR(src->mode) && is_ancestor(src, ndir, on->dir.mnt->root))
+		err = -EINVAL;                       /* a directory into itself */
+	else if (odir != ndir && dst && (flags & RENAME_EXCHANGE) && S_ISDIR(dst->mode) &&
+		 is_ancestor(dst, odir, on->dir.mnt->root))
+		err = -EINVAL;
 	else
 		err = odir->iops->rename(odir, on->last, on->len, ndir, nn->last, nn->len, flags);
 	inode_put(src);
