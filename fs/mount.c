@@ -248,7 +248,9 @@ static int mount_new(const char *fstype, const char *source, const struct path *
 	}
 	struct super_block *sb;
 	if (!(err = t->mount(t, bdev, flags, data, &sb))) {
-		err = mount_attach(sb, sb->root, tp, flags, source, NULL);
+		if (flags & MS_RDONLY)                   /* read-only is the super block's, as Linux */
+			sb->flags |= SB_RDONLY;
+		err = mount_attach(sb, sb->root, tp, flags & ~MS_RDONLY, source, NULL);
 		sb_put(sb);
 	}
 	if (sp.ino)

@@ -109,6 +109,26 @@ static void refresh(struct super_block *sb, uint32_t nr)
 	inode_put(ino);
 }
 
+/* Inode nr lost its last name (the library freed it): the VFS copy says so. Never ext4_stat it:
+ * a freed inode is corruption to the library. */
+static void gone(struct super_block *sb, uint32_t nr)
+{
+	struct inode *ino = icache_find(sb, nr);
+	if (ino) {
+		WRITE_ONCE(ino->nlink, 0);
+		inode_put(ino);
+	}
+}
+
+/* After a name of nr went away: refresh it, or mark it gone if that was its last name. */
+static void name_dropped(struct super_block *sb, uint32_t nr, bool last)
+{
+	if (last)
+		gone(sb, nr);
+	else
+		refresh(sb, nr);
+}
+
 static struct inode *e4v_iget(struct super_block *sb, uint32_t nr, int *err)
 {
 	struct inode *ino = icache_find(sb, nr);
@@ -222,14 +242,17 @@ static int remove_name(struct inode *dir, const char *name, size_t len, bool isd
 {
 	struct ext4_mount *em = EM(dir->sb);
 	uint32_t victim = 0;
+	struct ext4_stat st;
 	sleep_lock(&em->lock);
 	int err = ext4_lookup(em->fs, dir->ino, name, len, &victim);
+	if (!err)
+		err = ext4_stat(em->fs, victim, &st);
 	if (!err)
 		err = isdir ? ext4_rmdir(em->fs, dir->ino, name, len) : ext4_unlink(em->fs, dir->ino, name, len);
 	sleep_unlock(&em->lock);
 	if (!err) {
 		refresh(dir->sb, dir->ino);
-		refresh(dir->sb, victim);
+		name_dropped(dir->sb, victim, isdir || st.nlink <= 1);
 	}
 	return err;
 }
@@ -242,10 +265,11 @@ static int e4v_rename(struct inode *odir, const char *oname, size_t olen, struct
 {
 	struct ext4_mount *em = EM(odir->sb);
 	uint32_t src = 0, dst = 0;
+	struct ext4_stat dst_st = { 0 };
 	sleep_lock(&em->lock);
 	int err = ext4_lookup(em->fs, odir->ino, oname, olen, &src);
 	if (!err) {
-		if (ext4_lookup(em->fs, ndir->ino, nname, nlen, &dst))
+		if (ext4_lookup(em->fs, ndir->ino, nname, nlen, &dst) || ext4_stat(em->fs, dst, &dst_st))
 			dst = 0;
 		err = ext4_rename(em->fs, odir->ino, oname, olen, ndir->ino, nname, nlen, flags);
 	}
@@ -255,8 +279,9 @@ static int e4v_rename(struct inode *odir, const char *oname, size_t olen, struct
 		if (ndir != odir)
 			refresh(odir->sb, ndir->ino);
 		refresh(odir->sb, src);
-		if (dst)
-			refresh(odir->sb, dst);
+		if (dst && dst != src)                   /* replaced (its last name?) or exchanged */
+			name_dropped(odir->sb, dst, !(flags & RENAME_EXCHANGE) &&
+				     ((dst_st.mode & S_IFMT) == S_IFDIR || dst_st.nlink <= 1));
 	}
 	return err;
 }
@@ -469,12 +494,32 @@ static int e4v_sync(struct super_block *sb)
 	return err;
 }
 
+/* The library has no remount: a second instance is mounted in the new mode, then the old one
+ * (synced first) is unmounted; on failure the old one stays. The VFS inodes only hold inode
+ * numbers, so they stay valid across the swap. */
 static int e4v_remount(struct super_block *sb, unsigned long flags)
 {
-	/* going read-write needs the library to allow writes (features, device) */
-	if (!(flags & MS_RDONLY) && (sb->bdev->geom.readonly || ext4_is_readonly(EM(sb)->fs)))
+	struct ext4_mount *em = EM(sb);
+	bool ro = flags & MS_RDONLY;
+	if (!ro && sb->bdev->geom.readonly)
 		return -EROFS;
-	return 0;
+	sleep_lock(&em->lock);
+	int err = 0;
+	if (ro != ext4_is_readonly(em->fs)) {
+		struct ext4_fs *fs;
+		if (!(err = ext4_sync(em->fs)) && !(err = ext4_mount(&em->bd, ro ? EXT4_MOUNT_RDONLY : 0, &fs))) {
+			if (!ro && ext4_is_readonly(fs)) {
+				ext4_umount(fs);     /* features it can only read */
+				err = -EROFS;
+			} else {
+				ext4_umount(em->fs);
+				em->fs = fs;
+				ext4_set_clock(fs, now_clock);
+			}
+		}
+	}
+	sleep_unlock(&em->lock);
+	return err;
 }
 
 static void e4v_kill(struct super_block *sb)

@@ -196,6 +196,13 @@ static void test_remount_and_bind(void)
 	      err_is(mount(NULL, path_in(top, "src"), NULL, MS_REMOUNT, NULL), ENOENT), "errno %d", errno);
 	umount(mnt);
 
+	/* mounted read-only from the start, then made writable */
+	CHECK("mount MS_RDONLY", mount("ro2", mnt, "tmpfs", MS_RDONLY, NULL) == 0, "errno %d", errno);
+	CHECK("MS_RDONLY: EROFS", err_is(mkdir(path_in(mnt, "d"), 0755), EROFS), "errno %d", errno);
+	CHECK("MS_RDONLY: remount rw", mount(NULL, mnt, NULL, MS_REMOUNT, NULL) == 0 &&
+	      mkdir(path_in(mnt, "d"), 0755) == 0, "errno %d", errno);
+	umount(mnt);
+
 	/* a bind mount shows the same files under a second name */
 	char srcdir[128];
 	snprintf(srcdir, sizeof(srcdir), "%s/src", top);
