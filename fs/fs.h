@@ -26,11 +26,13 @@
  *
  * Locks, outermost first (each file says which lock guards what):
  *   mount_sem (sleeplock: mount table changes, fs/mount.c) -> file->pos_lock (sleeplock) ->
- *   inode->rw (sleeplock) -> a file system's own locks (tmpfs: ns_lock, a spinlock over every
- *   tmpfs directory; ext4: a per-mount sleeplock) -> tty/pipe locks -> mount_lock (spinlock: the
- *   mount list during lookups) -> files->lock, fs_ctx->lock -> inode->lock (spinlock) -> page
- *   allocator / kmalloc. Copies to and from user memory happen under sleeplocks only; inode_put
- *   may sleep (evict of a disk inode) so the VFS never calls it under a spinlock.
+ *   inode->rw (sleeplock) -> a file system's own sleeplocks (ext4: one per mount) -> bd->lock
+ *   (sleeplock: a block device node's transfers, fs/blkdev.c) -> tty/pipe locks -> spinlocks,
+ *   none of which nests in another of this list: ns_lock (every tmpfs directory), mount_lock
+ *   (the mount list, taken by walks), the inode cache's lock (fs/inode.c), files->lock,
+ *   fs_ctx->lock; then inode->lock (spinlock) -> page allocator / kmalloc. Copies to and from
+ *   user memory happen under sleeplocks only. inode_put may sleep (evict of a disk inode), so the
+ *   VFS never calls it under a spinlock (tmpfs does under ns_lock: its evict only frees memory).
  */
 #ifndef KERNEL_FS_FS_H
 #define KERNEL_FS_FS_H
@@ -106,9 +108,11 @@ typedef int (*filldir_t)(void *arg, const char *name, size_t len, uint64_t ino, 
  * (pointer, length), never "." or ".." except for lookup, which must answer ".." (the fs root's
  * ".." is itself; the VFS handles mount roots before asking). The VFS checks beforehand what
  * does not depend on the file system: the directory exists and is one, the mount is writable
- * (EROFS), the name's length, "." and "..", mountpoints (EBUSY), the types of rename's two ends
- * and that a directory is not moved into itself. A NULL op gives -EPERM (namespace changes),
- * -EINVAL (data), or the documented default.
+ * (EROFS), both ends of link/rename are on one mount (EXDEV), the name's length, "." and "..",
+ * mountpoints (EBUSY), and that a directory is not moved below itself. The fs checks what needs
+ * its data: existence (EEXIST/ENOENT), the types of rename's two ends (EISDIR/ENOTDIR) and
+ * emptiness (ENOTEMPTY). A NULL op gives -EPERM (namespace changes), -EINVAL (data), or the
+ * documented default.
  */
 struct inode_ops {
 	/* directories */
