@@ -66,6 +66,28 @@ static long copy_range(struct file *in, uint64_t *ipos, struct file *out, uint64
 	return done ? (long)done : err;
 }
 
+/* Two position locks (either may be NULL) in address order, so crossed copies cannot deadlock. */
+static void lock_two(struct sleeplock *a, struct sleeplock *b)
+{
+	if (a && b && a > b) {
+		struct sleeplock *t = a;
+		a = b;
+		b = t;
+	}
+	if (a)
+		sleep_lock(a);
+	if (b && b != a)
+		sleep_lock(b);
+}
+
+static void unlock_two(struct sleeplock *a, struct sleeplock *b)
+{
+	if (a)
+		sleep_unlock(a);
+	if (b && b != a)
+		sleep_unlock(b);
+}
+
 static bool regular_rw(struct file *f)
 {
 	return file_is_regular(f) && f->inode->iops->write;
@@ -103,10 +125,8 @@ long sys_sendfile(int out_fd, int in_fd, uintptr_t uoff, size_t count)
 		goto done;
 	}
 	uint64_t ipos = uoff ? (uint64_t)off : 0;
-	if (!uoff)
-		sleep_lock(&in->pos_lock);
-	if (in != out)
-		sleep_lock(&out->pos_lock);
+	struct sleeplock *l1 = uoff ? NULL : &in->pos_lock, *l2 = in == out ? NULL : &out->pos_lock;
+	lock_two(l1, l2);
 	if (!uoff)
 		ipos = in->pos;
 	uint64_t opos = out->pos;
@@ -114,10 +134,7 @@ long sys_sendfile(int out_fd, int in_fd, uintptr_t uoff, size_t count)
 	out->pos = opos;                             /* in == out: the output position wins */
 	if (!uoff && in != out)
 		in->pos = ipos;
-	if (in != out)
-		sleep_unlock(&out->pos_lock);
-	if (!uoff)
-		sleep_unlock(&in->pos_lock);
+	unlock_two(l1, l2);
 	if (uoff && r >= 0) {
 		off = ipos;
 		if (copy_to_user(uoff, &off, sizeof(off)))
@@ -166,10 +183,7 @@ long sys_copy_file_range(int fd_in, uintptr_t uoff_in, int fd_out, uintptr_t uof
 		goto done;
 	struct sleeplock *l1 = uoff_in ? NULL : &in->pos_lock;
 	struct sleeplock *l2 = uoff_out || out == in ? NULL : &out->pos_lock;
-	if (l1)
-		sleep_lock(l1);
-	if (l2)
-		sleep_lock(l2);
+	lock_two(l1, l2);
 	uint64_t ipos = uoff_in ? (uint64_t)oin : in->pos;
 	uint64_t opos = uoff_out ? (uint64_t)oout : out->pos;
 	if (in->inode == out->inode && ipos < opos + len && opos < ipos + len) {
@@ -185,10 +199,7 @@ long sys_copy_file_range(int fd_in, uintptr_t uoff_in, int fd_out, uintptr_t uof
 				out->pos = opos;
 		}
 	}
-	if (l2)
-		sleep_unlock(l2);
-	if (l1)
-		sleep_unlock(l1);
+	unlock_two(l1, l2);
 	if (r > 0) {
 		oin = ipos;
 		oout = opos;

@@ -117,11 +117,25 @@ struct super_block *rootfs_new(void)
 	return tmpfs_sb_new(&rootfs_type, TMPFS_MAGIC, 0755);
 }
 
+/* proc holds no data: statfs counts nothing, as Linux's (df shows it empty) */
+static int proc_statfs(struct super_block *sb, struct linux_statfs *st)
+{
+	(void)sb;
+	st->f_blocks = st->f_bfree = st->f_bavail = st->f_files = st->f_ffree = 0;
+	return 0;
+}
+
+static struct super_ops proc_super_ops;
+
 void fs_types_init(void)
 {
 	register_filesystem(&tmpfs_type);
 	register_filesystem(&proc_type);
 	register_filesystem(&devtmpfs_type);
 	proc_sb = tmpfs_sb_new(&proc_type, PROC_SUPER_MAGIC, 0555);
+	proc_super_ops = tmpfs_super_ops;
+	proc_super_ops.statfs = proc_statfs;
+	if (proc_sb)
+		proc_sb->ops = &proc_super_ops;
 	dev_sb = tmpfs_sb_new(&devtmpfs_type, TMPFS_MAGIC, 0755);
 }

@@ -1237,6 +1237,8 @@ TEST(sync_copy_and_fallocate)
 	CHECK_EQ(((struct linux_statfs *)sfb)->f_type, 0x50495045);
 	CHECK_EQ(sys_statfs(ustr("/proc"), sfb), 0);
 	CHECK_EQ(((struct linux_statfs *)sfb)->f_type, 0x9fa0);
+	CHECK_EQ(((struct linux_statfs *)sfb)->f_blocks, 0);
+	CHECK_EQ(((struct linux_statfs *)sfb)->f_namelen, 255);
 	CHECK_EQ(sys_statfs(ustr("/tmp"), BAD), -EFAULT);
 	sys_close(f);
 	sys_close(g);

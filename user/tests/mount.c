@@ -109,6 +109,9 @@ static void test_mount_basics(void)
 	int fd = open(path_in(mnt, "a"), O_RDONLY);
 	struct statfs sf2;
 	CHECK("fstatfs: same fs", fstatfs(fd, &sf2) == 0 && sf2.f_type == sf.f_type, "errno %d", errno);
+	struct statfs sp;
+	CHECK("statfs of /proc", statfs("/proc", &sp) == 0 && sp.f_type == 0x9fa0 && sp.f_blocks == 0,
+	      "type %lx blocks %ld", (long)sp.f_type, (long)sp.f_blocks);
 	CHECK("statfs: ENOENT", err_is(statfs(path_in(mnt, "nope"), &sf2), ENOENT), "errno %d", errno);
 	CHECK("fstatfs: EBADF", err_is(fstatfs(-1, &sf2), EBADF), "errno %d", errno);
 
