@@ -119,6 +119,52 @@ struct inode *icache_insert(struct inode *ino)
 	return old ? old : ino;
 }
 
+uint32_t icache_refs(struct super_block *sb, uint64_t nr)
+{
+	struct icache *c = sb->icache;
+	uint32_t refs = 0;
+	struct list_head *p;
+	spin_lock(&c->lock);
+	list_for_each(p, &c->bucket[nr % ICACHE_BUCKETS]) {
+		struct inode *ino = list_entry(p, struct inode, hash);
+		if (ino->ino == nr) {
+			refs = READ_ONCE(ino->refcount);
+			break;
+		}
+	}
+	spin_unlock(&c->lock);
+	return refs;
+}
+
+bool icache_any(struct super_block *sb, bool (*pred)(struct inode *ino))
+{
+	struct icache *c = sb->icache;
+	bool found = false;
+	spin_lock(&c->lock);
+	for (int i = 0; i < ICACHE_BUCKETS && !found; i++) {
+		struct list_head *p;
+		list_for_each(p, &c->bucket[i]) {
+			if (pred(list_entry(p, struct inode, hash))) {
+				found = true;
+				break;
+			}
+		}
+	}
+	spin_unlock(&c->lock);
+	return found;
+}
+
+void icache_remove(struct inode *ino)
+{
+	struct icache *c = ino->sb->icache;
+	spin_lock(&c->lock);
+	if (ino->hashed) {
+		list_del(&ino->hash);
+		ino->hashed = false;
+	}
+	spin_unlock(&c->lock);
+}
+
 /* Drops a reference; true when it was the last (and the inode left its cache). */
 static bool put_last(struct inode *ino)
 {

@@ -37,6 +37,13 @@ int icache_init(struct super_block *sb);
 void icache_destroy(struct super_block *sb);            /* every inode must be gone */
 struct inode *icache_find(struct super_block *sb, uint64_t nr);
 struct inode *icache_insert(struct inode *ino);
+/* The reference count of cached inode nr (0: not cached), without taking one: for callbacks
+ * that run under the fs's own locks, where an inode_put (and its evict) must not happen. */
+uint32_t icache_refs(struct super_block *sb, uint64_t nr);
+/* Does any cached inode satisfy pred (called under the cache's spinlock: no sleeping)? */
+bool icache_any(struct super_block *sb, bool (*pred)(struct inode *ino));
+/* Takes ino out of the cache (its number was freed and may be reused; holders keep the object). */
+void icache_remove(struct inode *ino);
 
 /* For the glue's ops (fs/inode.c). */
 extern const struct file_ops generic_file_ops, generic_dir_ops, generic_symlink_ops;

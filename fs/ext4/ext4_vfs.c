@@ -14,9 +14,13 @@
  * (no page cache yet: that is block/'s; mmap MAP_SHARED of ext4 files needs it, MAP_PRIVATE and
  * exec work through read).
  *
- * Known gap: the library frees an inode at its last unlink, so a file unlinked while open
- * cannot be read through the open file afterwards (-ESTALE/-EIO from the library) until the
- * library keeps an orphan list.
+ * Unlinked but open: when an unlink, rmdir or rename-over drops the last link of an inode the
+ * library asks the glue (ext4_set_in_use) whether the VFS still has it; the glue answers from the
+ * inode cache (more references than the VFS's own during the operation), and then the library
+ * keeps it on the on-disk orphan list until the glue's evict calls ext4_release at the last
+ * close. An inode that lost its last name is marked gone (nlink 0); one the library freed at
+ * once leaves the inode cache, since its number may come back as another inode. Directory ops on
+ * a gone directory are ENOENT without asking the library.
  *
  * Locks: em->lock (sleeplock) is held around every library call (the library wants one caller
  * at a time per mount); user copies and inode_put happen outside it. Evict only frees memory,
@@ -43,6 +47,20 @@ struct ext4_mount {
 };
 
 static struct ext4_mount *EM(struct super_block *sb) { return sb->priv; }
+
+
+/* A VFS inode of ext4; freed: the library freed the inode at its last unlink (its number may
+ * already belong to another inode), so evict must not release it. */
+struct e4v_inode {
+	struct inode vfs;
+	bool freed;
+};
+#define E4V_I(ino) container_of(ino, struct e4v_inode, vfs)
+
+/* The VFS holds one reference on the victim of unlink/rmdir/rename while the op runs. */
+#define REFS_DURING_OP 1
+
+static bool dir_gone(struct inode *dir) { return READ_ONCE(dir->nlink) == 0; }
 
 static const struct inode_ops e4v_dir_iops, e4v_file_iops, e4v_link_iops, e4v_special_iops;
 
@@ -116,8 +134,18 @@ static void gone(struct super_block *sb, uint32_t nr)
 	struct inode *ino = icache_find(sb, nr);
 	if (ino) {
 		WRITE_ONCE(ino->nlink, 0);
+		if (READ_ONCE(ino->refcount) <= REFS_DURING_OP + 1) {
+			E4V_I(ino)->freed = true;    /* not in use, so not orphaned: freed */
+			icache_remove(ino);          /* the number may come back as another inode */
+		}
 		inode_put(ino);
 	}
+}
+
+/* The library's question at a last unlink (em->lock held): does the VFS still have nr? */
+static bool in_use(void *arg, uint32_t nr)
+{
+	return icache_refs(arg, nr) > REFS_DURING_OP;
 }
 
 /* After a name of nr went away: refresh it, or mark it gone if that was its last name. */
@@ -140,10 +168,12 @@ static struct inode *e4v_iget(struct super_block *sb, uint32_t nr, int *err)
 	sleep_unlock(&EM(sb)->lock);
 	if (*err)
 		return NULL;
-	if (!(ino = kzalloc(sizeof(*ino)))) {
+	struct e4v_inode *ei = kzalloc(sizeof(*ei));
+	if (!ei) {
 		*err = -ENOMEM;
 		return NULL;
 	}
+	ino = &ei->vfs;
 	inode_init(ino, sb, st.mode, nr);
 	fill(ino, &st);
 	switch (st.mode & S_IFMT) {
@@ -154,14 +184,21 @@ static struct inode *e4v_iget(struct super_block *sb, uint32_t nr, int *err)
 	}
 	struct inode *won = icache_insert(ino);
 	if (won != ino)
-		kfree(ino);                          /* someone else read it first */
+		kfree(ei);                           /* someone else read it first */
 	*err = 0;
 	return won;
 }
 
 static struct inode *e4v_evict(struct inode *ino)
 {
-	kfree(ino);                                  /* the library frees on-disk inodes itself */
+	if (READ_ONCE(ino->nlink) == 0 && !E4V_I(ino)->freed) {
+		/* the last close of an inode without names: off the orphan list (0 if it had none) */
+		struct ext4_mount *em = EM(ino->sb);
+		sleep_lock(&em->lock);
+		ext4_release(em->fs, ino->ino);
+		sleep_unlock(&em->lock);
+	}
+	kfree(E4V_I(ino));
 	return NULL;
 }
 
@@ -176,6 +213,10 @@ static struct inode *e4v_lookup(struct inode *dir, const char *name, size_t len,
 		*err = 0;
 		return dir;
 	}
+	if (dir_gone(dir)) {
+		*err = -ENOENT;
+		return NULL;
+	}
 	sleep_lock(&em->lock);
 	*err = ext4_lookup(em->fs, dir->ino, name, len, &nr);
 	sleep_unlock(&em->lock);
@@ -189,6 +230,8 @@ static int e4v_create(struct inode *dir, const char *name, size_t len, uint32_t 
 {
 	struct ext4_mount *em = EM(dir->sb);
 	uint32_t nr;
+	if (dir_gone(dir))
+		return -ENOENT;
 	sleep_lock(&em->lock);
 	int err = S_ISREG(mode) ? ext4_create(em->fs, dir->ino, name, len, mode, cur_uid(), 0, &nr)
 				: ext4_mknod(em->fs, dir->ino, name, len, mode, rdev, cur_uid(), 0, &nr);
@@ -205,6 +248,8 @@ static int e4v_mkdir(struct inode *dir, const char *name, size_t len, uint32_t m
 {
 	struct ext4_mount *em = EM(dir->sb);
 	uint32_t nr;
+	if (dir_gone(dir))
+		return -ENOENT;
 	sleep_lock(&em->lock);
 	int err = ext4_mkdir(em->fs, dir->ino, name, len, mode, cur_uid(), 0, &nr);
 	sleep_unlock(&em->lock);
@@ -217,6 +262,8 @@ static int e4v_symlink(struct inode *dir, const char *name, size_t len, const ch
 {
 	struct ext4_mount *em = EM(dir->sb);
 	uint32_t nr;
+	if (dir_gone(dir))
+		return -ENOENT;
 	sleep_lock(&em->lock);
 	int err = ext4_symlink(em->fs, dir->ino, name, len, target, strlen(target), cur_uid(), 0, &nr);
 	sleep_unlock(&em->lock);
@@ -228,6 +275,8 @@ static int e4v_symlink(struct inode *dir, const char *name, size_t len, const ch
 static int e4v_link(struct inode *ino, struct inode *dir, const char *name, size_t len)
 {
 	struct ext4_mount *em = EM(dir->sb);
+	if (dir_gone(dir) || READ_ONCE(ino->nlink) == 0)
+		return -ENOENT;
 	sleep_lock(&em->lock);
 	int err = ext4_link(em->fs, ino->ino, dir->ino, name, len);
 	sleep_unlock(&em->lock);
@@ -243,6 +292,8 @@ static int remove_name(struct inode *dir, const char *name, size_t len, bool isd
 	struct ext4_mount *em = EM(dir->sb);
 	uint32_t victim = 0;
 	struct ext4_stat st;
+	if (dir_gone(dir))
+		return -ENOENT;
 	sleep_lock(&em->lock);
 	int err = ext4_lookup(em->fs, dir->ino, name, len, &victim);
 	if (!err)
@@ -265,14 +316,17 @@ static int e4v_rename(struct inode *odir, const char *oname, size_t olen, struct
 {
 	struct ext4_mount *em = EM(odir->sb);
 	uint32_t src = 0, dst = 0;
-	struct ext4_stat dst_st = { 0 };
+	struct ext4_stat dst_st = { 0 }, src_st = { 0 };
+	if (dir_gone(odir) || dir_gone(ndir))
+		return -ENOENT;
 	sleep_lock(&em->lock);
 	int err = ext4_lookup(em->fs, odir->ino, oname, olen, &src);
-	if (!err) {
-		if (ext4_lookup(em->fs, ndir->ino, nname, nlen, &dst) || ext4_stat(em->fs, dst, &dst_st))
-			dst = 0;
+	if (!err)
+		err = ext4_stat(em->fs, src, &src_st);
+	if (!err && (ext4_lookup(em->fs, ndir->ino, nname, nlen, &dst) || ext4_stat(em->fs, dst, &dst_st)))
+		dst = 0;
+	if (!err)
 		err = ext4_rename(em->fs, odir->ino, oname, olen, ndir->ino, nname, nlen, flags);
-	}
 	sleep_unlock(&em->lock);
 	if (!err) {
 		refresh(odir->sb, odir->ino);
@@ -494,6 +548,8 @@ static int e4v_sync(struct super_block *sb)
 	return err;
 }
 
+static bool unlinked(struct inode *ino) { return READ_ONCE(ino->nlink) == 0; }
+
 /* The library has no remount: a second instance is mounted in the new mode, then the old one
  * (synced first) is unmounted; on failure the old one stays. The VFS inodes only hold inode
  * numbers, so they stay valid across the swap. */
@@ -503,6 +559,8 @@ static int e4v_remount(struct super_block *sb, unsigned long flags)
 	bool ro = flags & MS_RDONLY;
 	if (!ro && sb->bdev->geom.readonly)
 		return -EROFS;
+	if (ro != ext4_is_readonly(em->fs) && icache_any(sb, unlinked))
+		return -EBUSY;                       /* a swap would free open-but-unlinked files */
 	sleep_lock(&em->lock);
 	int err = 0;
 	if (ro != ext4_is_readonly(em->fs)) {
@@ -515,6 +573,7 @@ static int e4v_remount(struct super_block *sb, unsigned long flags)
 				ext4_umount(em->fs);
 				em->fs = fs;
 				ext4_set_clock(fs, now_clock);
+				ext4_set_in_use(fs, in_use, sb);
 			}
 		}
 	}
@@ -561,6 +620,7 @@ static int e4v_mount(const struct fs_type *t, struct blkdev *bdev, unsigned long
 	if ((err = ext4_mount(&em->bd, ro ? EXT4_MOUNT_RDONLY : 0, &em->fs)))
 		goto fail;
 	ext4_set_clock(em->fs, now_clock);
+	ext4_set_in_use(em->fs, in_use, sb);
 	sb->priv = em;
 	sb->bdev = bdev;
 	sb->dev = linux_dev(bdev->geom.major, bdev->geom.minor);

@@ -1,4 +1,4 @@
-// unit-sources: fs/tmpfs.c fs/tmpfs_data.c fs/inode.c fs/super.c fs/mount.c fs/blkdev.c fs/sync.c fs/copy.c fs/namei.c fs/file.c lib/sleeplock.c fs/sys_file.c fs/sys_path.c fs/pipe.c fs/dev.c fs/procfs.c fs/fs_init.c fs/initramfs.c fs/cpio.c mm/page.c mm/kmalloc.c fs/ext4/ext4_vfs.c fs/ext4/journal.c fs/ext4/hash.c fs/ext4/super.c fs/ext4/csum.c fs/ext4/alloc.c fs/ext4/inode.c fs/ext4/extents.c fs/ext4/dir.c fs/ext4/namei.c lib/crc32c.c
+// unit-sources: fs/tmpfs.c fs/tmpfs_data.c fs/inode.c fs/super.c fs/mount.c fs/blkdev.c fs/sync.c fs/copy.c fs/namei.c fs/file.c lib/sleeplock.c fs/sys_file.c fs/sys_path.c fs/pipe.c fs/dev.c fs/procfs.c fs/fs_init.c fs/initramfs.c fs/cpio.c mm/page.c mm/kmalloc.c fs/ext4/ext4_vfs.c fs/ext4/journal.c fs/ext4/hash.c fs/ext4/super.c fs/ext4/csum.c fs/ext4/alloc.c fs/ext4/inode.c fs/ext4/extents.c fs/ext4/dir.c fs/ext4/namei.c fs/ext4/orphan.c lib/crc32c.c
 /*
  * ext4 under the VFS (fs/ext4/ext4_vfs.c), on the host: an image made by the host's mkfs.ext4 -d
  * sits behind a block device node (fs/blkdev.h) and is mounted with mount(2) like any file
@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 int open(const char *path, int flags, ...);          /* <fcntl.h> would clash with fs/abi.h */
+void *memmem(const void *hay, size_t n, const void *needle, size_t m);   /* _GNU_SOURCE too */
 
 #include <string.h>
 #include <sys/mman.h>
@@ -377,7 +378,47 @@ TEST(ext4_writes_checked_by_e2fsck)
 	CHECK_EQ(ren("/tmp/e/x", "/tmp/e/x/in/x", 0), -EINVAL);      /* into itself */
 	CHECK_EQ(unl("/tmp/e/x/in", AT_REMOVEDIR), 0);
 	CHECK_EQ(sys_fchmodat(AT_FDCWD, ustr("/tmp/e/hello"), 0600), 0);
+	/* unlinked and replaced while open: the data lives until the last close */
+	f = op("/tmp/e/doomed", O_CREAT | O_RDWR, 0644);
+	CHECK_EQ(wr(f, "still readable"), 14);
+	CHECK_EQ(unl("/tmp/e/doomed", 0), 0);
+	CHECK(!exists("/tmp/e/doomed"));
+	char got2[32];
+	CHECK_EQ(sys_pread64(f, ubuf(32), 32, 0), 14);
+	CHECK_EQ(sys_lseek(f, 0, SEEK_SET), 0);
+	CHECK_EQ(rd(f, got2, 31), 14);
+	CHECK(strcmp(got2, "still readable") == 0);
+	uintptr_t fst = ubuf(sizeof(struct linux_stat));
+	CHECK_EQ(sys_fstat(f, fst), 0);
+	CHECK_EQ(((struct linux_stat *)fst)->st_nlink, 0);
+	int d = op("/tmp/e", O_RDONLY | O_DIRECTORY, 0);
+	uintptr_t db = ubuf(8192);
+	long dn = sys_getdents64(d, db, 8192);
+	CHECK(dn > 0 && !memmem((void *)db, dn, "doomed", 6));
+	sys_close(d);
+	int g = op("/tmp/e/victim", O_CREAT | O_RDWR, 0644);
+	CHECK_EQ(wr(g, "old data"), 8);
+	int h = op("/tmp/e/newer", O_CREAT | O_RDWR, 0644);
+	CHECK_EQ(wr(h, "new"), 3);
+	sys_close(h);
+	CHECK_EQ(ren("/tmp/e/newer", "/tmp/e/victim", 0), 0);
+	CHECK_EQ(sys_pread64(g, (uintptr_t)ubuf(16), 16, 0), 8);
+	sys_close(g);
+	sys_close(f);
+	f = op("/tmp/e/victim", O_RDONLY, 0);
+	CHECK_EQ(rd(f, got2, 31), 3);
+	sys_close(f);
+	/* a removed cwd: ENOENT inside it, and the file system stays writable */
+	CHECK_EQ(mkd("/tmp/e/cwd"), 0);
+	CHECK_EQ(sys_chdir(ustr("/tmp/e/cwd")), 0);
+	CHECK_EQ(unl("/tmp/e/cwd", AT_REMOVEDIR), 0);
+	CHECK_EQ(op("x", O_CREAT | O_RDWR, 0644), -ENOENT);
+	CHECK_EQ(sys_newfstatat(AT_FDCWD, ustr("y"), ubuf(256), 0), -ENOENT);
+	CHECK_EQ(sys_chdir(ustr("/tmp")), 0);
+	CHECK_EQ(mkd("/tmp/e/after"), 0);
 	CHECK_EQ(sys_umount2(ustr("/tmp/e"), 0), 0);
+	CHECK_EQ(sh("debugfs -R 'ls -l /' %s 2>/dev/null | grep -q doomed", img_path) != 0, 1);
+	CHECK_EQ(sh("e2fsck -fn %s >/dev/null 2>&1", img_path), 0);      /* orphans released */
 	CHECK_EQ(sh("e2fsck -fn %s >/dev/null 2>&1", img_path), 0);
 	char cmd[600];
 	snprintf(cmd, sizeof(cmd), "debugfs -R 'cat /x/moved' %s 2>/dev/null > %s/moved", img_path, img_dir);
