@@ -210,6 +210,10 @@ static int copy_string(uintptr_t u, char **out, size_t max)
 	if (!s)
 		return -ENOMEM;
 	long n = strncpy_from_user(s, u, max);
+	if (n == -ENAMETOOLONG && max == PAGE_SIZE) {
+		s[max - 1] = '\0';                   /* options: one page, as Linux copies */
+		n = max - 1;
+	}
 	if (n < 0) {
 		kfree(s);
 		return n == -ENAMETOOLONG && max < PATH_MAX ? -ENODEV : (int)n;
