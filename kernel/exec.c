@@ -120,10 +120,9 @@ long do_execve(const char *path, char *const argv[], char *const envp[])
 	void *buf = NULL;
 	struct elf64_ehdr eh;
 	struct elf64_phdr ph[MAX_PHDRS];
-	if (!file_is_regular(f)) {
-		r = -EACCES;
+	if ((r = file_exec_check(f)) < 0)                /* a regular file with x, not on noexec */
 		goto out;
-	}
+	r = -ENOEXEC;
 	if (kernel_read(f, &eh, sizeof(eh), 0) != sizeof(eh) || memcmp(eh.ident, "\177ELF", 4) ||
 	    eh.ident[4] != ELFCLASS64 || eh.ident[5] != ELFDATA2LSB || eh.machine != EM_RISCV ||
 	    (eh.type != ET_EXEC && eh.type != ET_DYN) || eh.phentsize != sizeof(struct elf64_phdr) ||

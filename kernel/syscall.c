@@ -108,6 +108,9 @@ static const syscall_fn table[SYSCALL_MAX] = {
 	S(233, sys_madvise), S(260, sys_wait4), S(261, sys_prlimit64), S(276, sys_renameat2),
 	S(278, sys_getrandom), S(283, sys_zero), S(291, sys_statx), S(293, sys_enosys),
 	S(435, sys_clone3), S(439, sys_faccessat2),
+	/* mounts, statfs, sync, copies: fs/mount.c, fs/sync.c, fs/copy.c */
+	S(39, sys_umount2), S(40, sys_mount), S(43, sys_statfs), S(44, sys_fstatfs), S(47, sys_fallocate),
+	S(71, sys_sendfile), S(267, sys_syncfs), S(285, sys_copy_file_range),
 	/* readiness: fs/poll.c, fs/epoll.c */
 	S(20, sys_epoll_create1), S(21, sys_epoll_ctl), S(22, sys_epoll_pwait), S(72, sys_pselect6),
 	S(73, sys_ppoll), S(441, sys_epoll_pwait2),
