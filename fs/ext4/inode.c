@@ -525,7 +525,8 @@ int ext4_ifree(struct ext4_fs *fs, struct ext4_iref *ir)
 	ext4_set_isize(ir, 0);
 	struct ext4_time t;
 	ext4_now(fs, &t);
-	ir->i.i_dtime = (uint32_t)t.sec ? (uint32_t)t.sec : 1;
+	/* e2fsck reads a dtime below s_inodes_count as an orphan-list link: never store one. */
+	ir->i.i_dtime = (uint32_t)t.sec > fs->sb.s_inodes_count ? (uint32_t)t.sec : fs->sb.s_inodes_count + 1;
 	r = ext4_iwrite(fs, ir);
 	if (r == 0)
 		r = ext4_free_inode(fs, ir->ino, dir);

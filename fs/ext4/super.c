@@ -68,7 +68,8 @@ int ext4_corrupt(struct ext4_fs *fs)
 
 void ext4_now(struct ext4_fs *fs, struct ext4_time *t)
 {
-	t->sec = 0;
+	/* Without a clock, the last write time of the superblock is the best "now" we have. */
+	t->sec = fs->sb.s_wtime;
 	t->nsec = 0;
 	if (fs->now)
 		fs->now(t);
