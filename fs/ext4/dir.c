@@ -61,6 +61,8 @@ struct dirctx {
 	uint32_t nblocks;
 	uint8_t *dxmap;            /* bit per block: an htree index block (no entries) */
 	bool dx;
+	unsigned levels;           /* dx: index levels below the root */
+	unsigned hash_version;     /* dx: DX_HASH_*, the unsigned flavour applied */
 };
 
 static bool is_dx_block(struct dirctx *d, uint32_t lblk)
@@ -183,6 +185,10 @@ static int dirctx_init(struct ext4_fs *fs, struct ext4_iref *ir, struct dirctx *
 		goto out;
 	}
 	d->dxmap[0] |= 1;
+	d->levels = info.indirect_levels;
+	d->hash_version = info.hash_version;
+	if (d->hash_version <= EXT4_DX_HASH_TEA && (fs->sb.s_flags & EXT2_FLAGS_UNSIGNED_HASH))
+		d->hash_version += EXT4_DX_HASH_LEGACY_UNSIGNED;
 	r = dx_mark(d, root, DX_ROOT_ENTRIES_OFF, info.indirect_levels, tmp);
 out:
 	ext4_free(root);
@@ -205,10 +211,55 @@ static bool dirent_ok(struct ext4_fs *fs, const uint8_t *blk, uint32_t off, uint
 typedef int (*walk_fn)(struct dirctx *d, uint8_t *blk, uint32_t lblk, uint32_t off, uint32_t prev,
 		       void *arg);
 
+static int walk_one(struct dirctx *d, uint32_t lblk, uint32_t skip_to, walk_fn fn, void *arg, uint8_t *blk)
+{
+	struct ext4_fs *fs = d->fs;
+	bool root = d->dx && lblk == 0;
+	if (is_dx_block(d, lblk) && !root)
+		return 0;
+	uint64_t pblk;
+	int r = read_dir_block(d, lblk, blk, &pblk);
+	if (r != 0)
+		return r == 1 ? 0 : r;
+	uint32_t end = fs->bs;
+	if (!root && fs->csum) {
+		if (!ext4_dirblock_csum_ok(fs, d->ir, blk))
+			return ext4_corrupt(fs);
+		end -= EXT4_DIRENT_TAIL_SIZE;
+	} else if (!root && ext4_dirblock_has_tail(fs, blk)) {
+		end -= EXT4_DIRENT_TAIL_SIZE;
+	}
+	uint32_t off = 0, prev = UINT32_MAX;
+	int nent = 0;
+	while (off < end) {
+		if (!dirent_ok(fs, blk, off, end))
+			return ext4_corrupt(fs);
+		const struct ext4_dirent *de = (const void *)(blk + off);
+		uint32_t rl = de->rec_len;
+		if (off >= skip_to) {
+			int w = fn(d, blk, lblk, off, prev, arg);
+			if (w < 0)
+				return w;
+			if (w == WALK_WRITE_STOP) {
+				ext4_dirblock_csum_set(fs, d->ir, blk);
+				r = ext4_bwrite(fs, pblk, blk);
+				return r < 0 ? r : 1;
+			}
+			if (w == WALK_STOP)
+				return 1;
+		}
+		prev = off;
+		off += rl;
+		if (root && ++nent == 2)
+			break;                 /* the rest of a dx root is the index */
+	}
+	return 0;
+}
+
 /*
  * Call fn on every entry (used or not) of every entry block from byte position `start`: "." and
  * ".." of a dx root included, index blocks skipped. fn may edit the block and return
- * WALK_WRITE_STOP to have it checksummed and written.
+ * WALK_WRITE_STOP to have it checksummed and written. Returns 1 when fn stopped the walk.
  */
 static int walk(struct dirctx *d, uint64_t start, walk_fn fn, void *arg)
 {
@@ -217,63 +268,101 @@ static int walk(struct dirctx *d, uint64_t start, walk_fn fn, void *arg)
 	if (!blk)
 		return -ENOMEM;
 	int r = 0;
-	for (uint32_t lblk = (uint32_t)(start >> fs->log_bs); lblk < d->nblocks && r == 0; lblk++) {
-		bool root = d->dx && lblk == 0;
-		if (is_dx_block(d, lblk) && !root)
-			continue;
-		uint64_t pblk;
-		r = read_dir_block(d, lblk, blk, &pblk);
-		if (r == 1) {
-			r = 0;
-			continue;
-		}
+	uint32_t first = (uint32_t)(start >> fs->log_bs);
+	for (uint32_t lblk = first; lblk < d->nblocks && r == 0; lblk++)
+		r = walk_one(d, lblk, lblk == first ? (uint32_t)(start & (fs->bs - 1)) : 0, fn, arg, blk);
+	ext4_free(blk);
+	return r;
+}
+
+/*
+ * dx: the leaf block where `name` belongs, then the leaves that continue a hash collision.
+ * *more is set when the collision chain may go on past this index node (then the caller scans
+ * linearly). Uses the index only as a hint for where to look: a wrong index can hide a name,
+ * never crash.
+ */
+#define DX_MAX_LEAVES 8
+static int dx_leaves(struct dirctx *d, const char *name, size_t len, uint32_t *leaves, int *n, bool *more)
+{
+	struct ext4_fs *fs = d->fs;
+	uint32_t h;
+	*n = 0;
+	*more = false;
+	if (ext4_dx_hash(name, len, d->hash_version, fs->sb.s_hash_seed, &h) < 0) {
+		*more = true;
+		return 0;
+	}
+	uint8_t *node = ext4_malloc(fs->bs);
+	if (!node)
+		return -ENOMEM;
+	uint32_t off = DX_ROOT_ENTRIES_OFF, lblk = 0;
+	int r = 0;
+	for (unsigned lev = 0;; lev++) {
+		uint64_t pb;
+		r = read_dir_block(d, lblk, node, &pb);
+		if (r == 1)
+			r = ext4_corrupt(fs);
 		if (r < 0)
 			break;
-		uint32_t end = fs->bs;
-		if (!root && fs->csum) {
-			if (!ext4_dirblock_csum_ok(fs, d->ir, blk)) {
-				r = ext4_corrupt(fs);
-				break;
-			}
-			end -= EXT4_DIRENT_TAIL_SIZE;
-		} else if (!root && ext4_dirblock_has_tail(fs, blk)) {
-			end -= EXT4_DIRENT_TAIL_SIZE;
+		struct ext4_dx_countlimit cl;
+		memcpy(&cl, node + off, sizeof(cl));
+		if (cl.count == 0 || cl.count > cl.limit || off + cl.count * 8u > fs->bs) {
+			r = ext4_corrupt(fs);
+			break;
 		}
-		uint32_t off = 0, prev = UINT32_MAX;
-		uint32_t skip_to = (lblk == (uint32_t)(start >> fs->log_bs)) ? (uint32_t)(start & (fs->bs - 1)) : 0;
-		int nent = 0;
-		while (off < end) {
-			if (!dirent_ok(fs, blk, off, end)) {
-				r = ext4_corrupt(fs);
+		uint32_t i = 0, k;
+		for (k = 1; k < cl.count; k++) {
+			uint32_t hk;
+			memcpy(&hk, node + off + 8 * k, 4);
+			if (hk > h)
 				break;
-			}
-			const struct ext4_dirent *de = (const void *)(blk + off);
-			uint32_t rl = de->rec_len;
-			if (off >= skip_to) {
-				int w = fn(d, blk, lblk, off, prev, arg);
-				if (w < 0) {
-					r = w;
-					break;
-				}
-				if (w == WALK_WRITE_STOP) {
-					ext4_dirblock_csum_set(fs, d->ir, blk);
-					r = ext4_bwrite(fs, pblk, blk);
-					r = r < 0 ? r : 1;
-					break;
-				}
-				if (w == WALK_STOP) {
-					r = 1;
-					break;
-				}
-			}
-			prev = off;
-			off += rl;
-			if (root && ++nent == 2)
-				break;                 /* the rest of a dx root is the index */
+			i = k;
 		}
+		uint32_t blk;
+		memcpy(&blk, node + off + 8 * i + 4, 4);
+		if (blk >= d->nblocks) {
+			r = ext4_corrupt(fs);
+			break;
+		}
+		if (lev == d->levels) {
+			leaves[(*n)++] = blk;
+			for (k = i + 1; k < cl.count && *n < DX_MAX_LEAVES; k++) {
+				uint32_t hk, bk;
+				memcpy(&hk, node + off + 8 * k, 4);
+				memcpy(&bk, node + off + 8 * k + 4, 4);
+				if (!(hk & 1) || (hk & ~1u) != h || bk >= d->nblocks)
+					break;
+				leaves[(*n)++] = bk;
+			}
+			if (k == cl.count || *n == DX_MAX_LEAVES)
+				*more = d->levels > 0 || *n == DX_MAX_LEAVES;
+			break;
+		}
+		lblk = blk;
+		off = DX_NODE_ENTRIES_OFF;
 	}
+	ext4_free(node);
+	return r;
+}
+
+/* Walk only the leaves the index names for `name`; 1 if fn stopped, 0 if not, 2: scan all. */
+static int walk_dx(struct dirctx *d, const char *name, size_t len, walk_fn fn, void *arg)
+{
+	uint32_t leaves[DX_MAX_LEAVES];
+	int n;
+	bool more;
+	int r = dx_leaves(d, name, len, leaves, &n, &more);
+	if (r < 0)
+		return r;
+	uint8_t *blk = ext4_malloc(d->fs->bs);
+	if (!blk)
+		return -ENOMEM;
+	for (int i = 0; i < n && r == 0; i++)
+		r = walk_one(d, leaves[i], 0, fn, arg, blk);
 	ext4_free(blk);
-	return r;                                  /* 1: stopped by fn */
+	if (r == 0 && more)
+		r = 2;
+	return r;
 }
 
 /* ---- inline directories (read only) ---- */
@@ -387,7 +476,9 @@ int ext4_dir_find(struct ext4_fs *fs, struct ext4_iref *dir, const char *name, s
 	if (r < 0)
 		return r;
 	struct find_arg a = { name, len, 0, 0, 0, FIND_ONLY };
-	r = walk(&d, 0, find_cb, &a);
+	r = d.dx ? walk_dx(&d, name, len, find_cb, &a) : 2;
+	if (r == 2)
+		r = walk(&d, 0, find_cb, &a);
 	dirctx_done(&d);
 	if (r < 0)
 		return r;
@@ -474,7 +565,9 @@ int ext4_dir_remove(struct ext4_fs *fs, struct ext4_iref *dir, const char *name,
 	if (r < 0)
 		return r;
 	struct find_arg a = { name, len, 0, 0, 0, FIND_REMOVE };
-	r = walk(&d, 0, find_cb, &a);
+	r = d.dx ? walk_dx(&d, name, len, find_cb, &a) : 2;
+	if (r == 2)
+		r = walk(&d, 0, find_cb, &a);
 	dirctx_done(&d);
 	if (r < 0)
 		return r;
@@ -643,13 +736,27 @@ int ext4_dir_add(struct ext4_fs *fs, struct ext4_iref *dir, const char *name, si
 	int r = dirctx_init(fs, dir, &d);
 	if (r < 0)
 		return r;
+	struct add_arg a = { name, len, ino, ftype, false,
+			     (fs->sb.s_feature_incompat & EXT4_FEATURE_INCOMPAT_FILETYPE) != 0 };
 	if (d.dx) {
+		/* Room in the leaf the name hashes to keeps the index valid; else drop the index. */
+		uint32_t leaves[DX_MAX_LEAVES];
+		int n;
+		bool more;
+		r = dx_leaves(&d, name, len, leaves, &n, &more);
+		uint8_t *blk = r == 0 && n > 0 ? ext4_malloc(fs->bs) : NULL;
+		if (blk) {
+			r = walk_one(&d, leaves[0], 0, add_cb, &a, blk);
+			ext4_free(blk);
+			if (r > 0)
+				r = 0;
+		}
+		if (r < 0 || a.done)
+			goto out;
 		r = dx_clear(&d);
 		if (r < 0)
 			goto out;
 	}
-	struct add_arg a = { name, len, ino, ftype, false,
-			     (fs->sb.s_feature_incompat & EXT4_FEATURE_INCOMPAT_FILETYPE) != 0 };
 	r = walk(&d, 0, add_cb, &a);
 	if (r > 0)
 		r = 0;

@@ -177,6 +177,14 @@ struct ext4_dx_entry { uint32_t hash, block; };
 struct ext4_dx_tail { uint32_t dt_reserved, dt_checksum; };
 #define EXT4_DIR_REC_LEN(n) (((n) + EXT4_DIRENT_HDR + EXT4_DIR_ROUND - 1) & ~(EXT4_DIR_ROUND - 1))
 
+#define EXT4_DX_HASH_LEGACY 0
+#define EXT4_DX_HASH_HALF_MD4 1
+#define EXT4_DX_HASH_TEA 2
+#define EXT4_DX_HASH_LEGACY_UNSIGNED 3
+#define EXT4_DX_HASH_HALF_MD4_UNSIGNED 4
+#define EXT4_DX_HASH_TEA_UNSIGNED 5
+#define EXT2_FLAGS_UNSIGNED_HASH 0x0002
+
 /* ---- inline data: the ibody extended attribute area ---- */
 #define EXT4_XATTR_MAGIC       0xEA020000u
 #define EXT4_XATTR_INDEX_SYSTEM 7
@@ -281,6 +289,9 @@ int ext4_ext_map(struct ext4_fs *fs, struct ext4_iref *ir, uint32_t lblk, uint64
 int ext4_ext_insert(struct ext4_fs *fs, struct ext4_iref *ir, uint32_t lblk, uint64_t pblk, uint32_t len);
 int ext4_ext_truncate(struct ext4_fs *fs, struct ext4_iref *ir, uint32_t from);
 void ext4_ext_init_root(struct ext4_iref *ir);
+
+/* hash.c */
+int ext4_dx_hash(const char *name, size_t len, unsigned version, const uint32_t seed[4], uint32_t *out);
 
 /* dir.c */
 int ext4_dir_find(struct ext4_fs *fs, struct ext4_iref *dir, const char *name, size_t len, uint32_t *ino);

@@ -1,4 +1,4 @@
-// unit-sources: fs/ext4/super.c fs/ext4/csum.c fs/ext4/alloc.c fs/ext4/inode.c fs/ext4/extents.c fs/ext4/dir.c fs/ext4/namei.c lib/crc32c.c
+// unit-sources: fs/ext4/hash.c fs/ext4/super.c fs/ext4/csum.c fs/ext4/alloc.c fs/ext4/inode.c fs/ext4/extents.c fs/ext4/dir.c fs/ext4/namei.c lib/crc32c.c
 /*
  * fs/ext4 on the host against e2fsprogs (the oracle). Images are made by the host's mkfs.ext4 -d
  * from a generated tree (sizes around block boundaries, a sparse file, a fragmented file with an
@@ -374,6 +374,7 @@ static void write_check(unsigned bs, uint32_t dev_bs)
 	snprintf(out, sizeof(out), "%s/rdump%u", work, bs);
 	tick("start");
 	gen_tree(tree, 1500);
+	sh("mkdir -p %s/big2 && cd %s/big2 && for i in $(seq 1 400); do : > name-$i; done", tree, tree);
 	tick("gen_tree");
 	CHECK_EQ(make_image(img, tree, bs, "96M", ""), 0);
 	tick("make_image");
@@ -394,14 +395,23 @@ static void write_check(unsigned bs, uint32_t dev_bs)
 		w_write(w, p, 0, (size_t)(i * 37 % 9000), (unsigned)i, true);
 	}
 	tick("1500 files");
-	/* names added to the htree directory: it becomes a plain one, still readable */
+	/* names added to htree directories: while the leaf a name hashes to has room the index stays
+	 * (e2fsck checks it at the end); when one is full the directory becomes a plain one */
 	CHECK_EQ(ext4_stat(w->fs, ipath(w, "/big"), &st), 0);
 	CHECK(st.flags & EXT4_INDEX_FL);
-	for (int i = 0; i < 300; i++) {
+	for (int i = 0; i < 60; i++) {
 		snprintf(p, sizeof(p), "/big/new-%d", i);
 		w_write(w, p, 0, (size_t)i, (unsigned)i + 5000, true);
 	}
 	CHECK_EQ(ext4_stat(w->fs, ipath(w, "/big"), &st), 0);
+	CHECK(st.flags & EXT4_INDEX_FL);
+	CHECK_EQ(ext4_stat(w->fs, ipath(w, "/big2"), &st), 0);
+	CHECK(st.flags & EXT4_INDEX_FL);
+	for (int i = 0; i < 1200; i++) {
+		snprintf(p, sizeof(p), "/big2/new-%d", i);
+		w_write(w, p, 0, (size_t)i, (unsigned)i + 6000, true);
+	}
+	CHECK_EQ(ext4_stat(w->fs, ipath(w, "/big2"), &st), 0);
 	CHECK(!(st.flags & EXT4_INDEX_FL));
 	tick("htree adds");
 	/* unlinks */
@@ -411,6 +421,10 @@ static void write_check(unsigned bs, uint32_t dev_bs)
 	}
 	for (int i = 0; i < 1500; i += 5) {
 		snprintf(p, sizeof(p), "/big/entry-%05d-with-a-longer-name", i);
+		w_unlink(w, p);
+	}
+	for (int i = 1; i < 400; i += 4) {
+		snprintf(p, sizeof(p), "/big2/name-%d", i);
 		w_unlink(w, p);
 	}
 	/* renames: across dirs, within, over an existing file, a directory, exchange */
