@@ -207,6 +207,7 @@ struct ext4_fs {
 	bool ro;
 	bool sb_dirty;
 	uint32_t gen_next;                /* i_generation for new inodes */
+	uint32_t journal_replayed;        /* blocks the mount replayed from the journal */
 	void (*now)(struct ext4_time *t);
 };
 
@@ -289,6 +290,9 @@ int ext4_ext_map(struct ext4_fs *fs, struct ext4_iref *ir, uint32_t lblk, uint64
 int ext4_ext_insert(struct ext4_fs *fs, struct ext4_iref *ir, uint32_t lblk, uint64_t pblk, uint32_t len);
 int ext4_ext_truncate(struct ext4_fs *fs, struct ext4_iref *ir, uint32_t from);
 void ext4_ext_init_root(struct ext4_iref *ir);
+
+/* journal.c */
+int ext4_journal_recover(struct ext4_fs *fs, uint32_t *replayed);
 
 /* hash.c */
 int ext4_dx_hash(const char *name, size_t len, unsigned version, const uint32_t seed[4], uint32_t *out);

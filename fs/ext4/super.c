@@ -54,7 +54,7 @@ int ext4_bwrite(struct ext4_fs *fs, uint64_t blk, const void *buf)
 {
 	if (fs->ro)
 		return -EROFS;
-	if (blk >= fs->blocks_count || blk == 0)
+	if (blk >= fs->blocks_count || blk < fs->first_data_block)   /* 1 KiB blocks: 0 is the boot block */
 		return ext4_corrupt(fs);
 	int r = fs->bd->write_blocks(fs->bd, blk * fs->dev_per_block, fs->dev_per_block, buf);
 	return r < 0 ? r : 0;
@@ -291,6 +291,20 @@ static int check_groups(struct ext4_fs *fs)
 	return 0;
 }
 
+static int load_gdt(struct ext4_fs *fs)
+{
+	ext4_free(fs->gdt);
+	fs->gdt = ext4_malloc((size_t)fs->gdt_blocks * fs->bs);
+	if (!fs->gdt)
+		return -ENOMEM;
+	for (uint32_t b = 0; b < fs->gdt_blocks; b++) {
+		int r = ext4_bread(fs, fs->first_data_block + 1 + b, fs->gdt + (size_t)b * fs->bs);
+		if (r < 0)
+			return r;
+	}
+	return check_groups(fs);
+}
+
 int ext4_mount(struct ext4_bdev *bd, unsigned flags, struct ext4_fs **out)
 {
 	*out = NULL;
@@ -306,24 +320,30 @@ int ext4_mount(struct ext4_bdev *bd, unsigned flags, struct ext4_fs **out)
 		r = check_super(fs, bd);
 	if (r < 0)
 		goto fail;
-	fs->ro = (flags & EXT4_MOUNT_RDONLY) ||
-		 (fs->sb.s_feature_ro_compat & ~EXT4_RO_COMPAT_SUPPORTED) ||
-		 (fs->sb.s_feature_incompat & EXT4_FEATURE_INCOMPAT_RECOVER) ||   /* no replay yet */
-		 (!fs->csum && (fs->sb.s_feature_ro_compat & EXT4_FEATURE_RO_COMPAT_GDT_CSUM)) ||
-		 !(fs->sb.s_feature_incompat & EXT4_FEATURE_INCOMPAT_EXTENTS);
-	fs->gdt = ext4_malloc((size_t)fs->gdt_blocks * fs->bs);
-	if (!fs->gdt) {
-		r = -ENOMEM;
-		goto fail;
-	}
-	for (uint32_t b = 0; b < fs->gdt_blocks; b++) {
-		r = ext4_bread(fs, fs->first_data_block + 1 + b, fs->gdt + (size_t)b * fs->bs);
-		if (r < 0)
-			goto fail;
-	}
-	r = check_groups(fs);
+	bool can_write = !(flags & EXT4_MOUNT_RDONLY) &&
+			 !(fs->sb.s_feature_ro_compat & ~EXT4_RO_COMPAT_SUPPORTED) &&
+			 !(!fs->csum && (fs->sb.s_feature_ro_compat & EXT4_FEATURE_RO_COMPAT_GDT_CSUM)) &&
+			 (fs->sb.s_feature_incompat & EXT4_FEATURE_INCOMPAT_EXTENTS);
+	fs->ro = true;
+	r = load_gdt(fs);
 	if (r < 0)
 		goto fail;
+	if ((fs->sb.s_feature_incompat & EXT4_FEATURE_INCOMPAT_RECOVER) && can_write) {
+		/* Replay the journal, then read the superblock and descriptors it may have rewritten. */
+		fs->ro = false;
+		r = ext4_journal_recover(fs, &fs->journal_replayed);
+		if (r == 0)
+			r = sb_io(bd, &fs->sb, false);
+		if (r == 0)
+			r = check_super(fs, bd);
+		if (r == 0)
+			r = load_gdt(fs);
+		if (r < 0)
+			goto fail;
+		fs->sb.s_feature_incompat &= ~EXT4_FEATURE_INCOMPAT_RECOVER;
+	}
+	/* Without a replay (read-only mount) a journal that needs one leaves us read-only. */
+	fs->ro = !can_write || (fs->sb.s_feature_incompat & EXT4_FEATURE_INCOMPAT_RECOVER);
 	/* The root must be a directory we can read. */
 	struct ext4_iref *root;
 	r = ext4_iget(fs, EXT4_ROOT_INO, &root);

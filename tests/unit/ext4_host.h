@@ -122,6 +122,14 @@ __attribute__((format(printf, 1, 2)))
 static int sh(const char *fmt, ...)
 {
 	char cmd[4096];
+	static int path_set;
+	if (!path_set) {              /* e2fsprogs live in /sbin, not always in a user's PATH */
+		const char *old = getenv("PATH");
+		char path[4096];
+		snprintf(path, sizeof(path), "/usr/sbin:/sbin:%s", old ? old : "/usr/bin:/bin");
+		setenv("PATH", path, 1);
+		path_set = 1;
+	}
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(cmd, sizeof(cmd), fmt, ap);

@@ -1,0 +1,364 @@
+/*
+ * JBD2 journal replay at mount (what Linux's fs/jbd2/recovery.c does, written afresh).
+ *
+ * The journal is the file of inode s_journal_inum: block 0 holds the journal superblock, blocks
+ * [s_first, s_maxlen) a circular log. All journal fields are big-endian. The log is a sequence
+ * of transactions, each: descriptor blocks (a tag per following data block: which file-system
+ * block it is a new copy of), the data blocks, revoke blocks (file-system blocks whose earlier
+ * copies must not be replayed), then a commit block. Every journal block starts with a header
+ * {magic, type, sequence}; s_start and s_sequence say where the oldest transaction still needed
+ * starts (s_start == 0: nothing to replay).
+ *
+ * Three passes over the log, as Linux: SCAN finds the last complete (committed, checksums right)
+ * transaction; REVOKE collects revoke records with the sequence that revoked them; REPLAY writes
+ * each tagged data block to its home unless a revoke at the same or a later sequence covers it.
+ * Checksums (csum v2/v3: crc32c seeded by the journal uuid) are verified on descriptor, revoke,
+ * commit and data blocks. Afterwards the journal is marked empty (s_start = 0, s_sequence past
+ * the last transaction) and the caller clears needs_recovery.
+ *
+ * Everything read is bounds-checked: a damaged journal makes the mount fail with -EUCLEAN (or is
+ * treated as the end of the log, as Linux does for a commit block with a bad checksum); it can
+ * never make us write outside the file system.
+ */
+#include "fs/ext4/ext4_fs.h"
+
+#define JBD2_MAGIC              0xC03B3998u
+#define JBD2_DESCRIPTOR_BLOCK   1
+#define JBD2_COMMIT_BLOCK       2
+#define JBD2_SUPERBLOCK_V1      3
+#define JBD2_SUPERBLOCK_V2      4
+#define JBD2_REVOKE_BLOCK       5
+#define JBD2_FLAG_ESCAPE        1
+#define JBD2_FLAG_SAME_UUID     2
+#define JBD2_FLAG_LAST_TAG      8
+#define JBD2_INCOMPAT_REVOKE    0x01
+#define JBD2_INCOMPAT_64BIT     0x02
+#define JBD2_INCOMPAT_ASYNC     0x04
+#define JBD2_INCOMPAT_CSUM_V2   0x08
+#define JBD2_INCOMPAT_CSUM_V3   0x10
+#define JBD2_INCOMPAT_KNOWN     (JBD2_INCOMPAT_REVOKE | JBD2_INCOMPAT_64BIT | JBD2_INCOMPAT_ASYNC | \
+				 JBD2_INCOMPAT_CSUM_V2 | JBD2_INCOMPAT_CSUM_V3)
+#define JBD2_HDR_SIZE           12
+#define JBD2_UUID_SIZE          16
+#define JBD2_TAIL_SIZE          4
+#define JBD2_REVOKE_HDR_SIZE    16
+#define JBD2_SB_SIZE            1024
+#define JBD2_COMMIT_CSUM_OFF    16      /* h_chksum[0] in the commit block */
+#define JBD2_MAX_REVOKES        65536
+
+/* journal superblock field offsets */
+#define JSB_BLOCKSIZE   0x0C
+#define JSB_MAXLEN      0x10
+#define JSB_FIRST       0x14
+#define JSB_SEQUENCE    0x18
+#define JSB_START       0x1C
+#define JSB_INCOMPAT    0x28
+#define JSB_UUID        0x30
+#define JSB_CHECKSUM    0xFC
+
+static uint32_t be32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return swab32(v); }
+static uint16_t be16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return swab16(v); }
+static void put_be32(uint8_t *p, uint32_t v) { v = swab32(v); memcpy(p, &v, 4); }
+static bool seq_after(uint32_t a, uint32_t b) { return (int32_t)(a - b) > 0; }
+
+struct revoke { uint64_t blk; uint32_t seq; };
+
+struct journal {
+	struct ext4_fs *fs;
+	struct ext4_iref *ir;
+	uint8_t *sb;                 /* journal superblock block */
+	uint32_t maxlen, first, start, sequence, incompat;
+	uint32_t csum_seed;
+	bool csum;                   /* v2 or v3 */
+	uint32_t tag_bytes;
+	struct revoke *rv;
+	uint32_t nrv, rvcap;
+	uint32_t end_seq;            /* first sequence not to replay */
+	uint32_t replayed;
+	bool bad;                    /* a data block failed its checksum */
+};
+
+static int jread(struct journal *j, uint32_t lblk, uint8_t *buf)
+{
+	uint64_t pblk;
+	uint32_t run;
+	bool uw;
+	if (lblk >= j->maxlen)
+		return ext4_corrupt(j->fs);
+	int r = ext4_ext_map(j->fs, j->ir, lblk, &pblk, &run, &uw);
+	if (r < 0)
+		return r;
+	if (!pblk || uw)
+		return ext4_corrupt(j->fs);
+	return ext4_bread(j->fs, pblk, buf);
+}
+
+static uint32_t jnext(struct journal *j, uint32_t b)
+{
+	return b + 1 >= j->maxlen ? j->first : b + 1;
+}
+
+/* crc32c(seed, block with the 4 bytes at csum_off read as zero) */
+static uint32_t block_csum(struct journal *j, uint8_t *buf, uint32_t csum_off)
+{
+	uint8_t save[4];
+	memcpy(save, buf + csum_off, 4);
+	memset(buf + csum_off, 0, 4);
+	uint32_t c = ext4_csum(j->fs, j->csum_seed, buf, j->fs->bs);
+	memcpy(buf + csum_off, save, 4);
+	return c;
+}
+
+static bool tail_csum_ok(struct journal *j, uint8_t *buf)
+{
+	if (!j->csum)
+		return true;
+	return block_csum(j, buf, j->fs->bs - JBD2_TAIL_SIZE) == be32(buf + j->fs->bs - JBD2_TAIL_SIZE);
+}
+
+static int load(struct journal *j)
+{
+	struct ext4_fs *fs = j->fs;
+	uint8_t *sb = j->sb;
+	j->maxlen = 1;                       /* until the superblock says how long the log is */
+	int r = jread(j, 0, sb);
+	if (r < 0)
+		return r;
+	uint32_t type = be32(sb + 4);
+	if (be32(sb) != JBD2_MAGIC || (type != JBD2_SUPERBLOCK_V1 && type != JBD2_SUPERBLOCK_V2))
+		return ext4_corrupt(fs);
+	j->maxlen = be32(sb + JSB_MAXLEN);
+	j->first = be32(sb + JSB_FIRST);
+	j->start = be32(sb + JSB_START);
+	j->sequence = be32(sb + JSB_SEQUENCE);
+	j->incompat = type == JBD2_SUPERBLOCK_V2 ? be32(sb + JSB_INCOMPAT) : 0;
+	uint64_t have = ext4_isize(j->ir) >> fs->log_bs;
+	if (be32(sb + JSB_BLOCKSIZE) != fs->bs || j->maxlen > have || j->first == 0 || j->first >= j->maxlen ||
+	    (j->start && (j->start < j->first || j->start >= j->maxlen)))
+		return ext4_corrupt(fs);
+	if (j->incompat & ~JBD2_INCOMPAT_KNOWN)
+		return -EINVAL;              /* fast commits and the like: not ours to replay */
+	j->csum = j->incompat & (JBD2_INCOMPAT_CSUM_V2 | JBD2_INCOMPAT_CSUM_V3);
+	j->csum_seed = ext4_csum(fs, ~0u, sb + JSB_UUID, JBD2_UUID_SIZE);
+	if (j->csum) {
+		uint8_t save[4];
+		memcpy(save, sb + JSB_CHECKSUM, 4);
+		memset(sb + JSB_CHECKSUM, 0, 4);
+		uint32_t c = ext4_csum(fs, ~0u, sb, JBD2_SB_SIZE);
+		memcpy(sb + JSB_CHECKSUM, save, 4);
+		if (c != be32(save))
+			return ext4_corrupt(fs);
+	}
+	if (j->incompat & JBD2_INCOMPAT_CSUM_V3)
+		j->tag_bytes = 16;
+	else
+		j->tag_bytes = 8 + ((j->incompat & JBD2_INCOMPAT_64BIT) ? 4 : 0) +
+			       ((j->incompat & JBD2_INCOMPAT_CSUM_V2) ? 2 : 0);
+	return 0;
+}
+
+struct tag { uint64_t blk; uint32_t flags; uint32_t csum; };
+
+/* The tags of a descriptor block, one call per tag; returns false after the last. */
+static bool next_tag(struct journal *j, const uint8_t *buf, uint32_t *off, struct tag *t)
+{
+	uint32_t end = j->fs->bs - (j->csum ? JBD2_TAIL_SIZE : 0);
+	if (*off + j->tag_bytes > end)
+		return false;
+	const uint8_t *p = buf + *off;
+	t->blk = be32(p);
+	if (j->incompat & JBD2_INCOMPAT_CSUM_V3) {
+		t->flags = be32(p + 4);
+		if (j->incompat & JBD2_INCOMPAT_64BIT)
+			t->blk |= (uint64_t)be32(p + 8) << 32;
+		t->csum = be32(p + 12);
+	} else {
+		t->csum = be16(p + 4);
+		t->flags = be16(p + 6);
+		if (j->incompat & JBD2_INCOMPAT_64BIT)
+			t->blk |= (uint64_t)be32(p + 8) << 32;
+	}
+	*off += j->tag_bytes + ((t->flags & JBD2_FLAG_SAME_UUID) ? 0 : JBD2_UUID_SIZE);
+	return true;
+}
+
+static int add_revoke(struct journal *j, uint64_t blk, uint32_t seq)
+{
+	for (uint32_t i = 0; i < j->nrv; i++)
+		if (j->rv[i].blk == blk) {
+			if (seq_after(seq, j->rv[i].seq))
+				j->rv[i].seq = seq;
+			return 0;
+		}
+	if (j->nrv == j->rvcap) {
+		if (j->rvcap >= JBD2_MAX_REVOKES)
+			return ext4_corrupt(j->fs);
+		uint32_t cap = j->rvcap ? j->rvcap * 2 : 64;
+		struct revoke *n = ext4_malloc(cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		if (j->rv)
+			memcpy(n, j->rv, j->nrv * sizeof(*n));
+		ext4_free(j->rv);
+		j->rv = n;
+		j->rvcap = cap;
+	}
+	j->rv[j->nrv++] = (struct revoke){ blk, seq };
+	return 0;
+}
+
+static bool revoked(struct journal *j, uint64_t blk, uint32_t seq)
+{
+	for (uint32_t i = 0; i < j->nrv; i++)
+		if (j->rv[i].blk == blk)
+			return !seq_after(seq, j->rv[i].seq);
+	return false;
+}
+
+enum { PASS_SCAN, PASS_REVOKE, PASS_REPLAY };
+
+static int one_pass(struct journal *j, int pass, uint8_t *buf, uint8_t *data)
+{
+	struct ext4_fs *fs = j->fs;
+	uint32_t blk = j->start, seq = j->sequence;
+	/* Each pass reads at most the whole log once per transaction it finds. */
+	for (uint64_t steps = 0; steps <= (uint64_t)j->maxlen * 2; steps++) {
+		if (pass != PASS_SCAN && !seq_after(j->end_seq, seq))
+			return 0;
+		int r = jread(j, blk, buf);
+		if (r < 0)
+			return r;
+		if (be32(buf) != JBD2_MAGIC || be32(buf + 8) != seq)
+			break;                               /* the end of the log */
+		uint32_t type = be32(buf + 4);
+		blk = jnext(j, blk);
+		if (type == JBD2_DESCRIPTOR_BLOCK) {
+			if (!tail_csum_ok(j, buf)) {
+				if (pass == PASS_SCAN)
+					break;
+				return ext4_corrupt(fs);
+			}
+			uint32_t off = JBD2_HDR_SIZE;
+			struct tag t;
+			while (next_tag(j, buf, &off, &t)) {
+				if (pass == PASS_REPLAY) {
+					r = jread(j, blk, data);
+					if (r < 0)
+						return r;
+					bool ok = true;
+					if (j->csum) {
+						uint32_t be = swab32(seq);
+						uint32_t c = ext4_csum(fs, j->csum_seed, &be, 4);
+						c = ext4_csum(fs, c, data, fs->bs);
+						ok = (j->incompat & JBD2_INCOMPAT_CSUM_V3) ? c == t.csum
+											   : (c & 0xffff) == t.csum;
+					}
+					if (t.blk >= fs->blocks_count || t.blk < fs->first_data_block) {
+						return ext4_corrupt(fs);
+					} else if (!ok) {
+						j->bad = true;              /* as Linux: skip it, fail the mount */
+					} else if (!revoked(j, t.blk, seq)) {
+						if (t.flags & JBD2_FLAG_ESCAPE)
+							put_be32(data, JBD2_MAGIC);
+						r = ext4_bwrite(fs, t.blk, data);
+						if (r < 0)
+							return r;
+						j->replayed++;
+					}
+				}
+				blk = jnext(j, blk);
+				if (t.flags & JBD2_FLAG_LAST_TAG)
+					break;
+			}
+		} else if (type == JBD2_COMMIT_BLOCK) {
+			if (j->csum && block_csum(j, buf, JBD2_COMMIT_CSUM_OFF) != be32(buf + JBD2_COMMIT_CSUM_OFF)) {
+				if (pass == PASS_SCAN)
+					break;                       /* an unfinished commit ends the log */
+				return ext4_corrupt(fs);
+			}
+			seq++;
+		} else if (type == JBD2_REVOKE_BLOCK) {
+			if (!tail_csum_ok(j, buf)) {
+				if (pass == PASS_SCAN)
+					break;
+				return ext4_corrupt(fs);
+			}
+			if (pass == PASS_REVOKE) {
+				uint32_t count = be32(buf + JBD2_HDR_SIZE);
+				uint32_t rsz = (j->incompat & JBD2_INCOMPAT_64BIT) ? 8 : 4;
+				uint32_t lim = fs->bs - (j->csum ? JBD2_TAIL_SIZE : 0);
+				if (count > lim || count < JBD2_REVOKE_HDR_SIZE)
+					return ext4_corrupt(fs);
+				for (uint32_t o = JBD2_REVOKE_HDR_SIZE; o + rsz <= count; o += rsz) {
+					uint64_t b = rsz == 8 ? ((uint64_t)be32(buf + o) << 32) | be32(buf + o + 4)
+							      : be32(buf + o);
+					r = add_revoke(j, b, seq);
+					if (r < 0)
+						return r;
+				}
+			}
+		} else {
+			break;
+		}
+	}
+	if (pass == PASS_SCAN)
+		j->end_seq = seq;
+	return 0;
+}
+
+/* Replay the journal if the superblock says it needs it; 0 when there is nothing to do. */
+int ext4_journal_recover(struct ext4_fs *fs, uint32_t *replayed)
+{
+	*replayed = 0;
+	if (!(fs->sb.s_feature_compat & EXT4_FEATURE_COMPAT_HAS_JOURNAL) || !fs->sb.s_journal_inum)
+		return 0;
+	if (fs->sb.s_journal_inum > fs->sb.s_inodes_count)
+		return ext4_corrupt(fs);
+	struct journal j = { .fs = fs };
+	int r = ext4_iget(fs, fs->sb.s_journal_inum, &j.ir);
+	if (r < 0)
+		return r;
+	j.sb = ext4_malloc(fs->bs);
+	uint8_t *buf = ext4_malloc(fs->bs), *data = ext4_malloc(fs->bs);
+	r = -ENOMEM;
+	if (!j.sb || !buf || !data)
+		goto out;
+	r = -EUCLEAN;
+	if (!(j.ir->i.i_flags & EXT4_EXTENTS_FL) || (j.ir->i.i_flags & EXT4_INLINE_DATA_FL))
+		goto out;
+	r = load(&j);
+	if (r < 0 || j.start == 0)
+		goto out;
+	r = one_pass(&j, PASS_SCAN, buf, data);
+	if (r == 0)
+		r = one_pass(&j, PASS_REVOKE, buf, data);
+	if (r == 0)
+		r = one_pass(&j, PASS_REPLAY, buf, data);
+	if (r == 0 && j.bad)
+		r = ext4_corrupt(fs);
+	if (r < 0)
+		goto out;
+	if (fs->bd->flush && (r = fs->bd->flush(fs->bd)) < 0)
+		goto out;
+	/* The log is empty now: the next transaction starts after the last one replayed. */
+	put_be32(j.sb + JSB_SEQUENCE, j.end_seq);
+	put_be32(j.sb + JSB_START, 0);
+	if (j.csum) {
+		memset(j.sb + JSB_CHECKSUM, 0, 4);
+		put_be32(j.sb + JSB_CHECKSUM, ext4_csum(fs, ~0u, j.sb, JBD2_SB_SIZE));
+	}
+	uint64_t pblk;
+	uint32_t run;
+	bool uw;
+	r = ext4_ext_map(fs, j.ir, 0, &pblk, &run, &uw);
+	if (r == 0)
+		r = pblk ? ext4_bwrite(fs, pblk, j.sb) : ext4_corrupt(fs);
+	*replayed = j.replayed;
+out:
+	ext4_free(j.rv);
+	ext4_free(j.sb);
+	ext4_free(buf);
+	ext4_free(data);
+	ext4_iput(j.ir);
+	return r;
+}
