@@ -17,7 +17,7 @@
 #define FUZZ_TIME_LIMIT_S 120
 #define MAX_TARGETS 4096
 
-enum { T_SB, T_GDT, T_BITMAP, T_ITABLE, T_DIR, T_EXTENT, T_KINDS };
+enum { T_SB, T_GDT, T_BITMAP, T_ITABLE, T_DIR, T_EXTENT, T_JOURNAL, T_KINDS };
 
 struct target { int kind; uint64_t blk; uint32_t owner; };
 
@@ -119,6 +119,11 @@ static void build_targets(struct fuzz *f)
 	for (uint32_t b = 0; b * fs->inodes_per_block < used + 8 && b < fs->itable_blocks; b++)
 		add_target(f, T_ITABLE, it + b, 0);
 	collect_inode(f, EXT4_ROOT_INO, 0);
+	for (uint64_t l = 0; l < 8; l++) {                   /* the journal: superblock and log */
+		uint64_t pb;
+		if (ext4_bmap(fs, fs->sb.s_journal_inum, l, &pb) == 0 && pb)
+			add_target(f, T_JOURNAL, pb, 0);
+	}
 }
 
 /* Recompute the checksums of a damaged block so the deeper checks see the damage. */
@@ -359,10 +364,31 @@ static void fuzz_bs(unsigned bs, uint64_t seed)
 	b[200] = 0;
 	snprintf(p, sizeof(p), "%s/t/slow", dir);
 	if (symlink((char *)b, p)) abort();
-	CHECK_EQ(sh("mkfs.ext4 -q -F -b %u -N 1024 -d %s/t %s/img %s >/dev/null 2>&1", bs, dir, dir,
+	/* fixed uuid, hash seed and clock: the same seed gives the same images */
+	CHECK_EQ(sh("E2FSPROGS_FAKE_TIME=1700000000 mkfs.ext4 -q -F -b %u -N 1024 -U 6b1d3c2e-0f7a-4e55-9c1e-2a8f5b7d9e01 "
+		    "-E hash_seed=0e9f3a5c-7b21-4d8e-a6f0-1c2d3e4f5a6b -d %s/t %s/img %s >/dev/null 2>&1", bs, dir, dir,
 		    bs == 1024 ? "4M" : "16M"), 0);
-	int r = sh("e2fsck -fyD %s/img >/dev/null 2>&1", dir);
+	int r = sh("E2FSPROGS_FAKE_TIME=1700000000 e2fsck -fyD %s/img >/dev/null 2>&1", dir);
 	CHECK(r == 0 || r == 1);
+	/* Leave two committed transactions in the journal (a copy of the root directory's first
+	 * block and a free block), so every mount replays and the log itself can be damaged. */
+	{
+		struct img ji;
+		struct ext4_fs *jfs;
+		uint64_t rb = 0, last = 0;
+		snprintf(p, sizeof(p), "%s/img", dir);
+		if (img_open(&ji, p, 1024) == 0 && ext4_mount(&ji.bd, EXT4_MOUNT_RDONLY, &jfs) == 0) {
+			ext4_bmap(jfs, EXT4_ROOT_INO, 0, &rb);
+			last = jfs->blocks_count - 10;
+			ext4_umount(jfs);
+		}
+		img_close(&ji);
+		CHECK(rb != 0);
+		CHECK_EQ(sh("dd if=%s/img of=%s/rootblk bs=%u skip=%llu count=1 2>/dev/null && head -c %u /dev/zero | tr '\\0' 'J' > %s/jfill && "
+			    "printf 'jo -c\\njw -b %llu %s/rootblk\\njw -b %llu %s/jfill\\njc\\n' > %s/jcmd && "
+			    "E2FSPROGS_FAKE_TIME=1700000000 debugfs -w -f %s/jcmd %s/img >/dev/null 2>&1", dir, dir, bs, (unsigned long long)rb, bs, dir,
+			    (unsigned long long)rb, dir, (unsigned long long)last, dir, dir, dir, dir), 0);
+	}
 	struct fuzz *f = calloc(1, sizeof(*f));
 	f->bs = bs;
 	f->rng = seed;
@@ -396,7 +422,16 @@ static void fuzz_bs(unsigned bs, uint64_t seed)
 	CHECK(f->refused > n / 20);
 	CHECK(f->mounted > n / 5);
 	CHECK(f->op_errors > 0);
-	/* The same operations on the clean image all succeed. */
+	/* The clean image replays its two journal blocks, and the same operations all succeed. */
+	memcpy(f->img, f->clean, f->len);
+	struct img ci;
+	struct ext4_fs *rfs;
+	img_mem(&ci, f->img, f->len, 1024);
+	CHECK_EQ(ext4_mount(&ci.bd, 0, &rfs), 0);
+	if (rfs) {
+		CHECK_EQ(rfs->journal_replayed, 2);
+		ext4_umount(rfs);
+	}
 	memcpy(f->img, f->clean, f->len);
 	long before = f->op_errors;
 	run_one(f, f->img);
