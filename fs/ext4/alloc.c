@@ -166,6 +166,8 @@ int ext4_free_blocks(struct ext4_fs *fs, uint64_t first, uint32_t count)
 		}
 		if (r < 0)
 			break;
+		if (fs->jnl)
+			ext4_tx_forget(fs, first, n);    /* never write a freed block's old metadata home */
 		struct ext4_group_desc *gd = ext4_gd(fs, g);
 		ext4_gd_set_free_blocks(fs, gd, ext4_gd_free_blocks(fs, gd) + n);
 		r = store_bitmap(fs, g, false, bm);

@@ -42,7 +42,8 @@
 #define EXT4_S_IFIFO  0010000
 
 /* ext4_mount flags */
-#define EXT4_MOUNT_RDONLY 1u
+#define EXT4_MOUNT_RDONLY    1u
+#define EXT4_MOUNT_NOJOURNAL 2u   /* write metadata in place, not through the journal */
 
 /* ext4_rename flags (Linux's renameat2 values) */
 #define EXT4_RENAME_NOREPLACE 1u

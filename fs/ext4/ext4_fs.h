@@ -209,13 +209,15 @@ struct ext4_fs {
 	uint32_t gen_next;                /* i_generation for new inodes */
 	uint32_t journal_replayed;        /* blocks the mount replayed from the journal */
 	void (*now)(struct ext4_time *t);
+	struct ext4_jnl *jnl;             /* journal writer (journal.c); NULL: write in place */
 };
 
 static inline uint32_t ext4_min32(uint32_t a, uint32_t b) { return a < b ? a : b; }
 
 /* super.c */
 int ext4_bread(struct ext4_fs *fs, uint64_t blk, void *buf);
-int ext4_bwrite(struct ext4_fs *fs, uint64_t blk, const void *buf);
+int ext4_bwrite(struct ext4_fs *fs, uint64_t blk, const void *buf);      /* metadata */
+int ext4_bwrite_raw(struct ext4_fs *fs, uint64_t blk, const void *buf);  /* file data, the log */
 struct ext4_group_desc *ext4_gd(struct ext4_fs *fs, uint32_t g);
 uint64_t ext4_gd_block_bitmap(struct ext4_fs *fs, const struct ext4_group_desc *gd);
 uint64_t ext4_gd_inode_bitmap(struct ext4_fs *fs, const struct ext4_group_desc *gd);
@@ -293,6 +295,14 @@ void ext4_ext_init_root(struct ext4_iref *ir);
 
 /* journal.c */
 int ext4_journal_recover(struct ext4_fs *fs, uint32_t *replayed);
+int ext4_journal_start(struct ext4_fs *fs);          /* rw mount: set up fs->jnl (or leave NULL) */
+int ext4_journal_stop(struct ext4_fs *fs);           /* commit what is pending, free fs->jnl */
+void ext4_tx_begin(struct ext4_fs *fs);              /* around each public write operation */
+int ext4_tx_end(struct ext4_fs *fs, int r);          /* commits at the outermost end; returns r or the commit error */
+bool ext4_tx_active(struct ext4_fs *fs);
+bool ext4_tx_get(struct ext4_fs *fs, uint64_t blk, void *buf);
+int ext4_tx_put(struct ext4_fs *fs, uint64_t blk, const void *buf);
+void ext4_tx_forget(struct ext4_fs *fs, uint64_t first, uint32_t count);
 
 /* hash.c */
 int ext4_dx_hash(const char *name, size_t len, unsigned version, const uint32_t seed[4], uint32_t *out);

@@ -423,7 +423,7 @@ long ext4_iwrite_data(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, co
 				} else {
 					memset(bounce, 0, fs->bs);
 					memcpy(bounce + bo, in + done + used, n);
-					r = ext4_bwrite(fs, pblk + k, bounce);
+					r = ext4_bwrite_raw(fs, pblk + k, bounce);
 					k++;
 					used += n;
 				}
@@ -447,7 +447,7 @@ long ext4_iwrite_data(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, co
 				r = ext4_bread(fs, pblk, bounce);
 				if (r == 0) {
 					memcpy(bounce + boff, in + done, n);
-					r = ext4_bwrite(fs, pblk, bounce);
+					r = ext4_bwrite_raw(fs, pblk, bounce);
 				}
 				done += n;
 			}
@@ -499,7 +499,7 @@ int ext4_itruncate(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t size)
 				r = ext4_bread(fs, pblk, b);
 				if (r == 0) {
 					memset(b + tail, 0, fs->bs - tail);
-					r = ext4_bwrite(fs, pblk, b);
+					r = ext4_bwrite_raw(fs, pblk, b);
 				}
 				ext4_free(b);
 			}

@@ -362,3 +362,337 @@ out:
 	ext4_iput(j.ir);
 	return r;
 }
+
+/*
+ * Writing metadata through the journal.
+ *
+ * Each public write operation (namei.c) is one transaction: between ext4_tx_begin and
+ * ext4_tx_end every metadata block write (ext4_bwrite) lands in an in-memory list instead of
+ * its home, and reads (ext4_bread) see the list first. File data (and brand-new directory or
+ * symlink blocks, which nothing references before the commit) go straight to their homes
+ * first: ordered mode. At the end of the operation:
+ *   1. descriptor block(s) and copies of the blocks go to the log, starting at s_first;
+ *      the journal superblock gets s_start = s_first, s_sequence = this transaction; flush;
+ *   2. the commit block; flush (the transaction now survives a crash: replay redoes it);
+ *   3. every block to its home; flush;
+ *   4. the journal superblock says the log is empty again (s_start = 0, next sequence).
+ * So the log holds at most one transaction and is always replayed from s_first; there is
+ * nothing to revoke (a block freed by the operation is dropped from the list, ext4_tx_forget),
+ * and a crash anywhere leaves either the old or the new metadata. While mounted the superblock
+ * carries needs_recovery, as Linux's does. An operation too big for the log (more than
+ * max_tx blocks) is cut into several transactions.
+ */
+#define JNL_MAX_TX        1024          /* blocks per transaction, whatever the log size */
+
+struct tx_block { uint64_t blk; uint8_t *data; };
+
+struct ext4_jnl {
+	struct journal j;                /* geometry, checksums (the replay's view) */
+	uint64_t sb_pblk;                /* where the journal superblock lives */
+	uint32_t seq;                    /* sequence of the next transaction */
+	uint32_t tags_per_desc;
+	uint32_t max_tx;
+	struct tx_block *tx;
+	uint32_t ntx, cap;
+	int depth;                       /* nesting of ext4_tx_begin */
+	uint8_t *buf;
+};
+
+static uint32_t jnl_tag_space(struct journal *j)
+{
+	return j->fs->bs - JBD2_HDR_SIZE - (j->csum ? JBD2_TAIL_SIZE : 0) - JBD2_UUID_SIZE;
+}
+
+int ext4_journal_start(struct ext4_fs *fs)
+{
+	fs->jnl = NULL;
+	if (!(fs->sb.s_feature_compat & EXT4_FEATURE_COMPAT_HAS_JOURNAL) || !fs->sb.s_journal_inum ||
+	    fs->sb.s_journal_inum > fs->sb.s_inodes_count)
+		return 0;
+	struct ext4_jnl *n = ext4_zalloc(sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	n->j.fs = fs;
+	n->j.sb = ext4_malloc(fs->bs);
+	n->buf = ext4_malloc(fs->bs);
+	int r = -ENOMEM;
+	if (!n->j.sb || !n->buf)
+		goto fail;
+	r = ext4_iget(fs, fs->sb.s_journal_inum, &n->j.ir);
+	if (r < 0)
+		goto fail;
+	r = -EUCLEAN;
+	if (!(n->j.ir->i.i_flags & EXT4_EXTENTS_FL) || (n->j.ir->i.i_flags & EXT4_INLINE_DATA_FL))
+		goto fail;
+	r = load(&n->j);
+	if (r < 0)
+		goto fail;
+	if (n->j.start != 0 || be32(n->j.sb + 4) != JBD2_SUPERBLOCK_V2 ||
+	    (fs->blocks_count > 0xffffffffull && !(n->j.incompat & JBD2_INCOMPAT_64BIT))) {
+		r = 0;                           /* not a journal we can write: stay in place */
+		goto fail;
+	}
+	uint32_t run;
+	bool uw;
+	r = ext4_ext_map(fs, n->j.ir, 0, &n->sb_pblk, &run, &uw);
+	if (r < 0 || !n->sb_pblk) {
+		r = r < 0 ? r : ext4_corrupt(fs);
+		goto fail;
+	}
+	n->seq = n->j.sequence;
+	n->tags_per_desc = jnl_tag_space(&n->j) / n->j.tag_bytes;
+	uint32_t log = n->j.maxlen - n->j.first;
+	/* room for the copies, their descriptors and the commit block */
+	n->max_tx = log > 8 ? (uint32_t)((uint64_t)(log - 4) * n->tags_per_desc / (n->tags_per_desc + 1)) : 0;
+	if (n->max_tx > JNL_MAX_TX)
+		n->max_tx = JNL_MAX_TX;
+	if (n->max_tx < 16) {
+		r = 0;
+		goto fail;
+	}
+	fs->jnl = n;
+	return 0;
+fail:
+	ext4_iput(n->j.ir);
+	ext4_free(n->j.sb);
+	ext4_free(n->buf);
+	ext4_free(n);
+	return r;
+}
+
+bool ext4_tx_active(struct ext4_fs *fs)
+{
+	return fs->jnl && fs->jnl->depth > 0;
+}
+
+bool ext4_tx_get(struct ext4_fs *fs, uint64_t blk, void *buf)
+{
+	struct ext4_jnl *n = fs->jnl;
+	for (uint32_t i = 0; i < n->ntx; i++)
+		if (n->tx[i].blk == blk) {
+			memcpy(buf, n->tx[i].data, fs->bs);
+			return true;
+		}
+	return false;
+}
+
+void ext4_tx_forget(struct ext4_fs *fs, uint64_t first, uint32_t count)
+{
+	struct ext4_jnl *n = fs->jnl;
+	for (uint32_t i = 0; i < n->ntx;) {
+		if (n->tx[i].blk >= first && n->tx[i].blk - first < count) {
+			ext4_free(n->tx[i].data);
+			n->tx[i] = n->tx[--n->ntx];
+		} else {
+			i++;
+		}
+	}
+}
+
+static void tx_drop(struct ext4_jnl *n)
+{
+	for (uint32_t i = 0; i < n->ntx; i++)
+		ext4_free(n->tx[i].data);
+	n->ntx = 0;
+}
+
+static int jwrite(struct ext4_jnl *n, uint32_t lblk, const uint8_t *buf)
+{
+	uint64_t pblk;
+	uint32_t run;
+	bool uw;
+	int r = ext4_ext_map(n->j.fs, n->j.ir, lblk, &pblk, &run, &uw);
+	if (r < 0)
+		return r;
+	if (!pblk || uw)
+		return ext4_corrupt(n->j.fs);
+	return ext4_bwrite_raw(n->j.fs, pblk, buf);
+}
+
+static int write_jsb(struct ext4_jnl *n, uint32_t start, uint32_t seq)
+{
+	uint8_t *sb = n->j.sb;
+	put_be32(sb + JSB_START, start);
+	put_be32(sb + JSB_SEQUENCE, seq);
+	if (n->j.csum) {
+		memset(sb + JSB_CHECKSUM, 0, 4);
+		put_be32(sb + JSB_CHECKSUM, ext4_csum(n->j.fs, ~0u, sb, JBD2_SB_SIZE));
+	}
+	return ext4_bwrite_raw(n->j.fs, n->sb_pblk, sb);
+}
+
+static int jflush(struct ext4_fs *fs)
+{
+	return fs->bd->flush ? fs->bd->flush(fs->bd) : 0;
+}
+
+static void put_tag(struct ext4_jnl *n, uint8_t *p, uint64_t blk, uint32_t flags, uint32_t csum)
+{
+	bool b64 = n->j.incompat & JBD2_INCOMPAT_64BIT;
+	put_be32(p, (uint32_t)blk);
+	if (n->j.incompat & JBD2_INCOMPAT_CSUM_V3) {
+		put_be32(p + 4, flags);
+		put_be32(p + 8, b64 ? (uint32_t)(blk >> 32) : 0);
+		put_be32(p + 12, csum);
+	} else {
+		uint16_t c = swab16((uint16_t)csum), fl = swab16((uint16_t)flags);
+		memcpy(p + 4, &c, 2);
+		memcpy(p + 6, &fl, 2);
+		if (b64)
+			put_be32(p + 8, (uint32_t)(blk >> 32));
+	}
+}
+
+static void set_header(uint8_t *b, uint32_t type, uint32_t seq)
+{
+	put_be32(b, JBD2_MAGIC);
+	put_be32(b + 4, type);
+	put_be32(b + 8, seq);
+}
+
+static int commit(struct ext4_fs *fs)
+{
+	struct ext4_jnl *n = fs->jnl;
+	struct journal *j = &n->j;
+	if (n->ntx == 0)
+		return 0;
+	if (fs->ro) {
+		tx_drop(n);                      /* an operation that hit corruption: abandon it */
+		return -EROFS;
+	}
+	uint8_t *b = n->buf;
+	uint32_t seq = n->seq, lblk = j->first;
+	int r = 0;
+	/* 1. descriptors and copies */
+	for (uint32_t i = 0; i < n->ntx && r == 0;) {
+		uint32_t k = n->ntx - i < n->tags_per_desc ? n->ntx - i : n->tags_per_desc;
+		uint32_t dlblk = lblk++;
+		uint8_t *desc = ext4_zalloc(fs->bs);
+		if (!desc)
+			return -ENOMEM;
+		set_header(desc, JBD2_DESCRIPTOR_BLOCK, seq);
+		uint32_t off = JBD2_HDR_SIZE;
+		for (uint32_t t = 0; t < k && r == 0; t++, i++) {
+			memcpy(b, n->tx[i].data, fs->bs);
+			uint32_t flags = t ? JBD2_FLAG_SAME_UUID : 0;
+			if (be32(b) == JBD2_MAGIC) {
+				memset(b, 0, 4);         /* escaped: replay puts the magic back */
+				flags |= JBD2_FLAG_ESCAPE;
+			}
+			if (t == k - 1)
+				flags |= JBD2_FLAG_LAST_TAG;
+			uint32_t csum = 0;
+			if (j->csum) {
+				uint32_t be = swab32(seq);
+				csum = ext4_csum(fs, ext4_csum(fs, j->csum_seed, &be, 4), b, fs->bs);
+			}
+			put_tag(n, desc + off, n->tx[i].blk, flags, csum);
+			off += j->tag_bytes;
+			if (t == 0) {
+				memcpy(desc + off, j->sb + JSB_UUID, JBD2_UUID_SIZE);
+				off += JBD2_UUID_SIZE;
+			}
+			r = jwrite(n, lblk++, b);
+		}
+		if (r == 0 && j->csum)
+			put_be32(desc + fs->bs - JBD2_TAIL_SIZE, block_csum(j, desc, fs->bs - JBD2_TAIL_SIZE));
+		if (r == 0)
+			r = jwrite(n, dlblk, desc);
+		ext4_free(desc);
+	}
+	if (r == 0)
+		r = write_jsb(n, j->first, seq);
+	if (r == 0)
+		r = jflush(fs);
+	/* 2. the commit block */
+	if (r == 0) {
+		memset(b, 0, fs->bs);
+		set_header(b, JBD2_COMMIT_BLOCK, seq);
+		struct ext4_time t;
+		ext4_now(fs, &t);
+		put_be32(b + 0x30, (uint32_t)((uint64_t)t.sec >> 32));
+		put_be32(b + 0x34, (uint32_t)t.sec);
+		put_be32(b + 0x38, t.nsec);
+		if (j->csum)
+			put_be32(b + JBD2_COMMIT_CSUM_OFF, block_csum(j, b, JBD2_COMMIT_CSUM_OFF));
+		r = jwrite(n, lblk, b);
+	}
+	if (r == 0)
+		r = jflush(fs);
+	/* 3. home */
+	for (uint32_t i = 0; i < n->ntx && r == 0; i++)
+		r = ext4_bwrite_raw(fs, n->tx[i].blk, n->tx[i].data);
+	if (r == 0)
+		r = jflush(fs);
+	/* 4. the log is empty again */
+	if (r == 0)
+		r = write_jsb(n, 0, seq + 1);
+	n->seq = seq + 1;
+	tx_drop(n);
+	if (r < 0)
+		fs->ro = true;                   /* the journal is unusable: stop writing */
+	return r;
+}
+
+int ext4_tx_put(struct ext4_fs *fs, uint64_t blk, const void *buf)
+{
+	struct ext4_jnl *n = fs->jnl;
+	for (uint32_t i = 0; i < n->ntx; i++)
+		if (n->tx[i].blk == blk) {
+			memcpy(n->tx[i].data, buf, fs->bs);
+			return 0;
+		}
+	if (n->ntx >= n->max_tx) {
+		int r = commit(fs);              /* too big for the log: cut it here */
+		if (r < 0)
+			return r;
+	}
+	if (n->ntx == n->cap) {
+		uint32_t cap = n->cap ? n->cap * 2 : 32;
+		struct tx_block *t = ext4_malloc(cap * sizeof(*t));
+		if (!t)
+			return -ENOMEM;
+		if (n->tx)
+			memcpy(t, n->tx, n->ntx * sizeof(*t));
+		ext4_free(n->tx);
+		n->tx = t;
+		n->cap = cap;
+	}
+	uint8_t *d = ext4_malloc(fs->bs);
+	if (!d)
+		return -ENOMEM;
+	memcpy(d, buf, fs->bs);
+	n->tx[n->ntx++] = (struct tx_block){ blk, d };
+	return 0;
+}
+
+void ext4_tx_begin(struct ext4_fs *fs)
+{
+	if (fs->jnl)
+		fs->jnl->depth++;
+}
+
+int ext4_tx_end(struct ext4_fs *fs, int r)
+{
+	if (!fs->jnl || --fs->jnl->depth > 0)
+		return r;
+	int c = commit(fs);
+	return r < 0 ? r : c;
+}
+
+int ext4_journal_stop(struct ext4_fs *fs)
+{
+	struct ext4_jnl *n = fs->jnl;
+	if (!n)
+		return 0;
+	n->depth = 0;
+	int r = commit(fs);
+	tx_drop(n);
+	ext4_free(n->tx);
+	ext4_iput(n->j.ir);
+	ext4_free(n->j.sb);
+	ext4_free(n->buf);
+	ext4_free(n);
+	fs->jnl = NULL;
+	return r;
+}

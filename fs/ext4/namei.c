@@ -244,7 +244,7 @@ out:
 	return r;
 }
 
-int ext4_mknod(struct ext4_fs *fs, uint32_t dir, const char *name, size_t len, uint32_t mode,
+static int mknod_op(struct ext4_fs *fs, uint32_t dir, const char *name, size_t len, uint32_t mode,
 	       uint32_t rdev, uint32_t uid, uint32_t gid, uint32_t *ino)
 {
 	uint32_t t = mode & EXT4_S_IFMT;
@@ -253,19 +253,19 @@ int ext4_mknod(struct ext4_fs *fs, uint32_t dir, const char *name, size_t len, u
 	return make_node(fs, dir, name, len, mode, rdev, uid, gid, NULL, 0, ino);
 }
 
-int ext4_create(struct ext4_fs *fs, uint32_t dir, const char *name, size_t len, uint32_t mode,
+static int create_op(struct ext4_fs *fs, uint32_t dir, const char *name, size_t len, uint32_t mode,
 		uint32_t uid, uint32_t gid, uint32_t *ino)
 {
 	return make_node(fs, dir, name, len, EXT4_S_IFREG | (mode & 07777), 0, uid, gid, NULL, 0, ino);
 }
 
-int ext4_mkdir(struct ext4_fs *fs, uint32_t dir, const char *name, size_t len, uint32_t mode,
+static int mkdir_op(struct ext4_fs *fs, uint32_t dir, const char *name, size_t len, uint32_t mode,
 	       uint32_t uid, uint32_t gid, uint32_t *ino)
 {
 	return make_node(fs, dir, name, len, EXT4_S_IFDIR | (mode & 07777), 0, uid, gid, NULL, 0, ino);
 }
 
-int ext4_symlink(struct ext4_fs *fs, uint32_t dir, const char *name, size_t len,
+static int symlink_op(struct ext4_fs *fs, uint32_t dir, const char *name, size_t len,
 		 const char *target, size_t tlen, uint32_t uid, uint32_t gid, uint32_t *ino)
 {
 	if (tlen == 0)
@@ -276,7 +276,7 @@ int ext4_symlink(struct ext4_fs *fs, uint32_t dir, const char *name, size_t len,
 }
 
 /* ---- data ---- */
-long ext4_write(struct ext4_fs *fs, uint32_t ino, uint64_t off, const void *buf, size_t len)
+static long write_op(struct ext4_fs *fs, uint32_t ino, uint64_t off, const void *buf, size_t len)
 {
 	if (fs->ro)
 		return -EROFS;
@@ -304,7 +304,7 @@ int ext4_truncate(struct ext4_fs *fs, uint32_t ino, uint64_t size)
 	return ext4_setattr(fs, ino, &sa);
 }
 
-int ext4_setattr(struct ext4_fs *fs, uint32_t ino, const struct ext4_setattr *sa)
+static int setattr_op(struct ext4_fs *fs, uint32_t ino, const struct ext4_setattr *sa)
 {
 	if (fs->ro)
 		return -EROFS;
@@ -347,7 +347,7 @@ int ext4_setattr(struct ext4_fs *fs, uint32_t ino, const struct ext4_setattr *sa
 }
 
 /* ---- names ---- */
-int ext4_link(struct ext4_fs *fs, uint32_t ino, uint32_t dir, const char *name, size_t len)
+static int link_op(struct ext4_fs *fs, uint32_t ino, uint32_t dir, const char *name, size_t len)
 {
 	if (fs->ro)
 		return -EROFS;
@@ -442,12 +442,12 @@ out:
 	return r;
 }
 
-int ext4_unlink(struct ext4_fs *fs, uint32_t dir, const char *name, size_t len)
+static int unlink_op(struct ext4_fs *fs, uint32_t dir, const char *name, size_t len)
 {
 	return remove_name(fs, dir, name, len, false);
 }
 
-int ext4_rmdir(struct ext4_fs *fs, uint32_t dir, const char *name, size_t len)
+static int rmdir_op(struct ext4_fs *fs, uint32_t dir, const char *name, size_t len)
 {
 	return remove_name(fs, dir, name, len, true);
 }
@@ -481,7 +481,7 @@ static void dir_links_adjust(struct ext4_iref *d, int delta)
 	}
 }
 
-int ext4_rename(struct ext4_fs *fs, uint32_t odir, const char *oname, size_t olen,
+static int rename_op(struct ext4_fs *fs, uint32_t odir, const char *oname, size_t olen,
 		uint32_t ndir, const char *nname, size_t nlen, unsigned flags)
 {
 	if (fs->ro)
@@ -619,4 +619,73 @@ out:
 		ext4_iput(nd);
 	ext4_iput(od);
 	return r;
+}
+
+/* ---- the public write operations: each one transaction (journal.c) ---- */
+
+int ext4_mknod(struct ext4_fs *fs, uint32_t dir, const char *name, size_t len, uint32_t mode,
+	       uint32_t rdev, uint32_t uid, uint32_t gid, uint32_t *ino)
+{
+	ext4_tx_begin(fs);
+	return ext4_tx_end(fs, mknod_op(fs, dir, name, len, mode, rdev, uid, gid, ino));
+}
+
+int ext4_create(struct ext4_fs *fs, uint32_t dir, const char *name, size_t len, uint32_t mode,
+		uint32_t uid, uint32_t gid, uint32_t *ino)
+{
+	ext4_tx_begin(fs);
+	return ext4_tx_end(fs, create_op(fs, dir, name, len, mode, uid, gid, ino));
+}
+
+int ext4_mkdir(struct ext4_fs *fs, uint32_t dir, const char *name, size_t len, uint32_t mode,
+	       uint32_t uid, uint32_t gid, uint32_t *ino)
+{
+	ext4_tx_begin(fs);
+	return ext4_tx_end(fs, mkdir_op(fs, dir, name, len, mode, uid, gid, ino));
+}
+
+int ext4_symlink(struct ext4_fs *fs, uint32_t dir, const char *name, size_t len,
+		 const char *target, size_t tlen, uint32_t uid, uint32_t gid, uint32_t *ino)
+{
+	ext4_tx_begin(fs);
+	return ext4_tx_end(fs, symlink_op(fs, dir, name, len, target, tlen, uid, gid, ino));
+}
+
+long ext4_write(struct ext4_fs *fs, uint32_t ino, uint64_t off, const void *buf, size_t len)
+{
+	ext4_tx_begin(fs);
+	long w = write_op(fs, ino, off, buf, len);
+	int r = ext4_tx_end(fs, w < 0 ? (int)w : 0);
+	return r < 0 ? r : w;
+}
+
+int ext4_setattr(struct ext4_fs *fs, uint32_t ino, const struct ext4_setattr *sa)
+{
+	ext4_tx_begin(fs);
+	return ext4_tx_end(fs, setattr_op(fs, ino, sa));
+}
+
+int ext4_link(struct ext4_fs *fs, uint32_t ino, uint32_t dir, const char *name, size_t len)
+{
+	ext4_tx_begin(fs);
+	return ext4_tx_end(fs, link_op(fs, ino, dir, name, len));
+}
+
+int ext4_unlink(struct ext4_fs *fs, uint32_t dir, const char *name, size_t len)
+{
+	ext4_tx_begin(fs);
+	return ext4_tx_end(fs, unlink_op(fs, dir, name, len));
+}
+
+int ext4_rmdir(struct ext4_fs *fs, uint32_t dir, const char *name, size_t len)
+{
+	ext4_tx_begin(fs);
+	return ext4_tx_end(fs, rmdir_op(fs, dir, name, len));
+}
+
+int ext4_rename(struct ext4_fs *fs, uint32_t odir, const char *oname, size_t olen,
+		uint32_t ndir, const char *nname, size_t nlen, unsigned flags)
+{
+	ext4_tx_begin(fs);
+	return ext4_tx_end(fs, rename_op(fs, odir, oname, olen, ndir, nname, nlen, flags));
 }

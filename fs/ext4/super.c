@@ -22,14 +22,18 @@
  *   inode.c    inode read/write, timestamps, file data read/write, truncate, inline data
  *   extents.c  extent tree lookup, insertion (with node splits and tree growth), truncation
  *   dir.c      directory blocks: lookup, iteration (linear, htree and inline dirs), add/remove entries
+ *   hash.c     htree name hashes
  *   namei.c    the public operations (ext4.h): create, mkdir, symlink, link, unlink, rmdir, rename,
- *              setattr, read/write entry points
+ *              setattr, read/write entry points; each write operation is one transaction
+ *   journal.c  JBD2: replay at mount, and the transaction writer
  *
- * Consistency model (no journal writes yet): every operation writes its blocks directly, in an
- * order that keeps e2fsck's view repairable: blocks and inodes are marked in bitmaps before they
- * are referenced, and unreferenced before they are freed. Superblock free counters are kept in
- * memory and written by ext4_sync/ext4_umount (e2fsck recomputes them anyway). A mount that was
- * not cleanly unmounted is left for e2fsck: the state field says "not clean" while mounted rw.
+ * Consistency model: at a read-write mount a journal that needs recovery is replayed
+ * (journal.c), then every public write operation is one JBD2 transaction: its metadata blocks
+ * collect in memory, go to the log with a commit block, then to their homes, before the call
+ * returns (file data is written first, directly: ordered mode). A power cut leaves the old or
+ * the new state of each operation, which our replay or e2fsck's restores. The superblock's free
+ * counters are advisory (recomputed from the group descriptors at mount, written at sync and
+ * umount); needs_recovery is set while mounted read-write and cleared at umount.
  *
  * Trust: everything read from the device is checked before use: magic numbers, checksums,
  * ranges (blocks inside the file system, entries inside their block, tree depths bounded). A
@@ -41,16 +45,18 @@
  */
 #include "fs/ext4/ext4_fs.h"
 
-/* ---- block I/O ---- */
+/* ---- block I/O: metadata goes through the running transaction when the journal is on ---- */
 int ext4_bread(struct ext4_fs *fs, uint64_t blk, void *buf)
 {
 	if (blk >= fs->blocks_count)
 		return ext4_corrupt(fs);
+	if (fs->jnl && ext4_tx_get(fs, blk, buf))
+		return 0;
 	int r = fs->bd->read_blocks(fs->bd, blk * fs->dev_per_block, fs->dev_per_block, buf);
 	return r < 0 ? r : 0;
 }
 
-int ext4_bwrite(struct ext4_fs *fs, uint64_t blk, const void *buf)
+int ext4_bwrite_raw(struct ext4_fs *fs, uint64_t blk, const void *buf)
 {
 	if (fs->ro)
 		return -EROFS;
@@ -58,6 +64,18 @@ int ext4_bwrite(struct ext4_fs *fs, uint64_t blk, const void *buf)
 		return ext4_corrupt(fs);
 	int r = fs->bd->write_blocks(fs->bd, blk * fs->dev_per_block, fs->dev_per_block, buf);
 	return r < 0 ? r : 0;
+}
+
+int ext4_bwrite(struct ext4_fs *fs, uint64_t blk, const void *buf)
+{
+	if (fs->ro)
+		return -EROFS;
+	if (fs->jnl && ext4_tx_active(fs)) {
+		if (blk >= fs->blocks_count || blk < fs->first_data_block)
+			return ext4_corrupt(fs);
+		return ext4_tx_put(fs, blk, buf);
+	}
+	return ext4_bwrite_raw(fs, blk, buf);
 }
 
 int ext4_corrupt(struct ext4_fs *fs)
@@ -356,6 +374,14 @@ int ext4_mount(struct ext4_bdev *bd, unsigned flags, struct ext4_fs **out)
 		goto fail;
 	}
 	fs->gen_next = fs->sb.s_wtime ^ (uint32_t)fs->sb.s_free_inodes_count;
+	if (!fs->ro && !(flags & EXT4_MOUNT_NOJOURNAL)) {
+		/* Metadata through the journal from now on; needs_recovery says so while mounted. */
+		r = ext4_journal_start(fs);
+		if (r < 0)
+			goto fail;
+		if (fs->jnl)
+			fs->sb.s_feature_incompat |= EXT4_FEATURE_INCOMPAT_RECOVER;
+	}
 	if (!fs->ro) {
 		fs->sb.s_state &= (uint16_t)~EXT4_STATE_VALID;
 		fs->sb.s_mnt_count++;
@@ -366,6 +392,7 @@ int ext4_mount(struct ext4_bdev *bd, unsigned flags, struct ext4_fs **out)
 	*out = fs;
 	return 0;
 fail:
+	ext4_journal_stop(fs);
 	ext4_free(fs->gdt);
 	ext4_free(fs);
 	return r;
@@ -384,7 +411,13 @@ int ext4_sync(struct ext4_fs *fs)
 int ext4_umount(struct ext4_fs *fs)
 {
 	int r = 0;
-	if (!fs->ro) {
+	if (fs->jnl && !fs->ro) {
+		r = ext4_journal_stop(fs);     /* nothing is left in the log */
+		if (r == 0)
+			fs->sb.s_feature_incompat &= ~EXT4_FEATURE_INCOMPAT_RECOVER;
+	}
+	ext4_journal_stop(fs);
+	if (!fs->ro && r == 0) {
 		fs->sb.s_state |= EXT4_STATE_VALID;
 		r = write_super(fs);
 		if (r == 0 && fs->bd->flush)
