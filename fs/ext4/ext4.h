@@ -10,8 +10,11 @@
  * -EEXIST, -ENOTDIR, -EISDIR, -ENOTEMPTY, -EROFS (mounted read-only), -EINVAL, -EOPNOTSUPP.
  * Metadata errors found while writing switch the mount read-only (errors=remount-ro).
  *
- * Lifetime: unlink/rmdir/rename-over free an inode as soon as its link count reaches 0; a VFS that
- * keeps unlinked-but-open files must delay the last unlink itself (no orphan list yet).
+ * Lifetime: when unlink/rmdir/rename-over drop an inode's last link, ext4 asks the in_use
+ * callback (ext4_set_in_use) whether the VFS still has it open: if not it is freed at once, if
+ * so it goes on the on-disk orphan list (nlink 0, still readable and writable by number) until
+ * the VFS calls ext4_release() at its last close. A crash leaves the list to the next mount,
+ * which frees what is on it; umount frees what is left.
  */
 #ifndef FS_EXT4_EXT4_H
 #define FS_EXT4_EXT4_H
@@ -138,5 +141,10 @@ int ext4_unlink(struct ext4_fs *fs, uint32_t dir, const char *name, size_t len);
 int ext4_rmdir(struct ext4_fs *fs, uint32_t dir, const char *name, size_t len);
 int ext4_rename(struct ext4_fs *fs, uint32_t odir, const char *oname, size_t olen,
 		uint32_t ndir, const char *nname, size_t nlen, unsigned flags);
+
+/* ---- open-but-unlinked inodes (orphan.c) ---- */
+void ext4_set_in_use(struct ext4_fs *fs, bool (*in_use)(void *arg, uint32_t ino), void *arg);
+/* The VFS's last close of ino: frees it if it has no names left (0 otherwise). */
+int ext4_release(struct ext4_fs *fs, uint32_t ino);
 
 #endif

@@ -210,6 +210,10 @@ struct ext4_fs {
 	uint32_t journal_replayed;        /* blocks the mount replayed from the journal */
 	void (*now)(struct ext4_time *t);
 	struct ext4_jnl *jnl;             /* journal writer (journal.c); NULL: write in place */
+	bool (*in_use)(void *arg, uint32_t ino);   /* the VFS: is this inode open? (orphan.c) */
+	void *in_use_arg;
+	bool orphan_dirty;                /* s_last_orphan changed: superblock after the commit */
+	uint32_t orphans_freed;           /* by the mount's cleanup */
 };
 
 static inline uint32_t ext4_min32(uint32_t a, uint32_t b) { return a < b ? a : b; }
@@ -236,7 +240,8 @@ void ext4_sb_set_free_blocks(struct ext4_fs *fs, uint64_t v);
 uint64_t ext4_group_first_block(struct ext4_fs *fs, uint32_t g);
 uint32_t ext4_group_nblocks(struct ext4_fs *fs, uint32_t g);
 bool ext4_group_has_super(struct ext4_fs *fs, uint32_t g);
-int ext4_corrupt(struct ext4_fs *fs);    /* note a metadata error: read-only from now on, -EUCLEAN */
+int ext4_corrupt(struct ext4_fs *fs);
+int ext4_write_super(struct ext4_fs *fs);    /* note a metadata error: read-only from now on, -EUCLEAN */
 void ext4_now(struct ext4_fs *fs, struct ext4_time *t);
 
 /* csum.c */
@@ -303,6 +308,10 @@ bool ext4_tx_active(struct ext4_fs *fs);
 bool ext4_tx_get(struct ext4_fs *fs, uint64_t blk, void *buf);
 int ext4_tx_put(struct ext4_fs *fs, uint64_t blk, const void *buf);
 void ext4_tx_forget(struct ext4_fs *fs, uint64_t first, uint32_t count);
+
+/* orphan.c */
+int ext4_last_link(struct ext4_fs *fs, struct ext4_iref *ir);   /* links hit 0: free or orphan */
+int ext4_orphan_cleanup(struct ext4_fs *fs, uint32_t *freed);
 
 /* hash.c */
 int ext4_dx_hash(const char *name, size_t len, unsigned version, const uint32_t seed[4], uint32_t *out);

@@ -52,8 +52,10 @@ int ext4_iget(struct ext4_fs *fs, uint32_t ino, struct ext4_iref **out)
 	if (!ext4_inode_csum_ok(fs, ir))
 		goto bad;
 	set_seed(fs, ir);
-	if (ir->i.i_mode == 0 || ir->i.i_links_count == 0)
-		goto bad;                   /* a name points at a free inode */
+	/* A free inode (a name pointing at one is corruption) has mode 0 or, with no links, a real
+	 * deletion time; an orphan (open, unlinked) has no links and i_dtime = the next orphan. */
+	if (ir->i.i_mode == 0 || (ir->i.i_links_count == 0 && ir->i.i_dtime > fs->sb.s_inodes_count))
+		goto bad;
 	if ((ir->i.i_flags & EXT4_EXTENTS_FL) && !(ir->i.i_flags & EXT4_INLINE_DATA_FL) &&
 	    ext4_ext_check_root(fs, ir) < 0)
 		goto bad;
@@ -540,5 +542,5 @@ int ext4_drop_link(struct ext4_fs *fs, struct ext4_iref *ir)
 		ext4_touch(fs, ir, EXT4_T_CTIME);
 		return ext4_iwrite(fs, ir);
 	}
-	return ext4_ifree(fs, ir);
+	return ext4_last_link(fs, ir);
 }

@@ -672,11 +672,43 @@ void ext4_tx_begin(struct ext4_fs *fs)
 		fs->jnl->depth++;
 }
 
+/* The superblock (the orphan list head) as part of the transaction: its block goes to the log. */
+static int super_to_tx(struct ext4_fs *fs)
+{
+	uint64_t blk = EXT4_SB_OFFSET / fs->bs;
+	uint32_t off = EXT4_SB_OFFSET % fs->bs;
+	uint8_t *b = ext4_malloc(fs->bs);
+	if (!b)
+		return -ENOMEM;
+	int r = ext4_bread(fs, blk, b);
+	if (r == 0) {
+		if (fs->csum)
+			ext4_sb_csum_set(fs, &fs->sb);
+		memcpy(b + off, &fs->sb, EXT4_SB_SIZE);
+		r = ext4_bwrite(fs, blk, b);
+	}
+	ext4_free(b);
+	return r;
+}
+
 int ext4_tx_end(struct ext4_fs *fs, int r)
 {
-	if (!fs->jnl || --fs->jnl->depth > 0)
+	if (fs->jnl && --fs->jnl->depth > 0)
 		return r;
-	int c = commit(fs);
+	int c = 0;
+	if (fs->orphan_dirty && !fs->ro) {
+		fs->orphan_dirty = false;
+		if (fs->jnl) {
+			fs->jnl->depth++;            /* still inside the transaction */
+			c = super_to_tx(fs);
+			fs->jnl->depth--;
+		} else {
+			c = ext4_write_super(fs);
+		}
+	}
+	int cc = fs->jnl ? commit(fs) : 0;
+	if (c == 0)
+		c = cc;
 	return r < 0 ? r : c;
 }
 

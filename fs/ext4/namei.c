@@ -426,7 +426,7 @@ static int remove_name(struct ext4_fs *fs, uint32_t dir, const char *name, size_
 	if (r < 0)
 		goto out;
 	if (want_dir) {
-		r = ext4_ifree(fs, ir);
+		r = ext4_last_link(fs, ir);
 		if (d->i.i_links_count > 2)
 			d->i.i_links_count--;
 	} else {
@@ -583,7 +583,7 @@ static int rename_op(struct ext4_fs *fs, uint32_t odir, const char *oname, size_
 			r = ext4_dir_set_ino(fs, nd, nname, nlen, sino, sft);
 			if (r == 0) {
 				if (ddir) {
-					r = ext4_ifree(fs, dst);
+					r = ext4_last_link(fs, dst);
 					dir_links_adjust(nd, -1);
 				} else {
 					r = ext4_drop_link(fs, dst);

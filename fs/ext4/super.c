@@ -126,7 +126,7 @@ static int sb_io(struct ext4_bdev *bd, struct ext4_super *sb, bool write)
 	return r < 0 ? r : 0;
 }
 
-static int write_super(struct ext4_fs *fs)
+int ext4_write_super(struct ext4_fs *fs)
 {
 	if (fs->ro)
 		return 0;
@@ -385,7 +385,9 @@ int ext4_mount(struct ext4_bdev *bd, unsigned flags, struct ext4_fs **out)
 	if (!fs->ro) {
 		fs->sb.s_state &= (uint16_t)~EXT4_STATE_VALID;
 		fs->sb.s_mnt_count++;
-		r = write_super(fs);
+		r = ext4_write_super(fs);
+		if (r == 0)
+			r = ext4_orphan_cleanup(fs, &fs->orphans_freed);   /* open-unlinked at a crash */
 		if (r < 0)
 			goto fail;
 	}
@@ -402,7 +404,7 @@ int ext4_sync(struct ext4_fs *fs)
 {
 	int r = 0;
 	if (!fs->ro && fs->sb_dirty)
-		r = write_super(fs);
+		r = ext4_write_super(fs);
 	if (r == 0 && !fs->ro && fs->bd->flush)
 		r = fs->bd->flush(fs->bd);
 	return r;
@@ -411,7 +413,10 @@ int ext4_sync(struct ext4_fs *fs)
 int ext4_umount(struct ext4_fs *fs)
 {
 	int r = 0;
-	if (fs->jnl && !fs->ro) {
+	uint32_t freed;
+	if (!fs->ro)
+		r = ext4_orphan_cleanup(fs, &freed);      /* still open at umount: the VFS let go */
+	if (fs->jnl && !fs->ro && r == 0) {
 		r = ext4_journal_stop(fs);     /* nothing is left in the log */
 		if (r == 0)
 			fs->sb.s_feature_incompat &= ~EXT4_FEATURE_INCOMPAT_RECOVER;
@@ -419,7 +424,7 @@ int ext4_umount(struct ext4_fs *fs)
 	ext4_journal_stop(fs);
 	if (!fs->ro && r == 0) {
 		fs->sb.s_state |= EXT4_STATE_VALID;
-		r = write_super(fs);
+		r = ext4_write_super(fs);
 		if (r == 0 && fs->bd->flush)
 			r = fs->bd->flush(fs->bd);
 	}

@@ -1,4 +1,4 @@
-// unit-sources: fs/ext4/journal.c fs/ext4/hash.c fs/ext4/super.c fs/ext4/csum.c fs/ext4/alloc.c fs/ext4/inode.c fs/ext4/extents.c fs/ext4/dir.c fs/ext4/namei.c lib/crc32c.c
+// unit-sources: fs/ext4/orphan.c fs/ext4/journal.c fs/ext4/hash.c fs/ext4/super.c fs/ext4/csum.c fs/ext4/alloc.c fs/ext4/inode.c fs/ext4/extents.c fs/ext4/dir.c fs/ext4/namei.c lib/crc32c.c
 /*
  * fs/ext4 on the host against e2fsprogs (the oracle). Images are made by the host's mkfs.ext4 -d
  * from a generated tree (sizes around block boundaries, a sparse file, a fragmented file with an
@@ -949,6 +949,106 @@ TEST(crash_consistency)
 	free(orig);
 }
 
+/*
+ * Open-but-unlinked files: the VFS's in_use callback keeps them (the orphan list) until
+ * ext4_release; a crash leaves them to the next mount, which frees them; umount frees the rest.
+ * Free-block counts come back exactly and e2fsck -fn stays clean in every case.
+ */
+static uint32_t open_inos[4];
+static bool test_in_use(void *arg, uint32_t ino)
+{
+	(void)arg;
+	for (int i = 0; i < 4; i++)
+		if (open_inos[i] == ino)
+			return true;
+	return false;
+}
+
+TEST(orphans)
+{
+	setup_work();
+	char img[300], tree[300];
+	snprintf(img, sizeof(img), "%s/orphan.img", work);
+	snprintf(tree, sizeof(tree), "%s/otree", work);
+	sh("rm -rf %s && mkdir -p %s", tree, tree);
+	CHECK_EQ(sh("mkfs.ext4 -q -F -b 1024 -d %s %s 8M >/dev/null 2>&1", tree, img), 0);
+	size_t len;
+	uint8_t *m = slurp(img, &len), *crash = malloc(len);
+	struct img im, ci;
+	struct ext4_fs *fs, *cfs;
+	img_mem(&im, m, len, 1024);
+	CHECK_EQ(ext4_mount(&im.bd, 0, &fs), 0);
+	if (!fs)
+		return;
+	ext4_set_in_use(fs, test_in_use, NULL);
+	struct ext4_statfs sf0, sf;
+	ext4_statfs(fs, &sf0);
+	static uint8_t buf[50000], got[50000];
+	fill_content(buf, 0, sizeof(buf), 3);
+	uint32_t a, b, c, x;
+	CHECK_EQ(ext4_create(fs, EXT4_ROOT_INO, "a", 1, 0644, 0, 0, &a), 0);
+	CHECK_EQ(ext4_write(fs, a, 0, buf, sizeof(buf)), (long)sizeof(buf));
+	CHECK_EQ(ext4_create(fs, EXT4_ROOT_INO, "b", 1, 0644, 0, 0, &b), 0);
+	CHECK_EQ(ext4_write(fs, b, 0, buf, 3000), 3000);
+	CHECK_EQ(ext4_mkdir(fs, EXT4_ROOT_INO, "c", 1, 0755, 0, 0, &c), 0);
+	open_inos[0] = a;
+	open_inos[1] = b;
+	open_inos[2] = c;
+	CHECK_EQ(ext4_unlink(fs, EXT4_ROOT_INO, "a", 1), 0);
+	CHECK_EQ(ext4_unlink(fs, EXT4_ROOT_INO, "b", 1), 0);
+	CHECK_EQ(ext4_rmdir(fs, EXT4_ROOT_INO, "c", 1), 0);
+	CHECK_EQ(ext4_lookup(fs, EXT4_ROOT_INO, "a", 1, &x), -ENOENT);
+	struct ext4_stat st;
+	CHECK_EQ(ext4_stat(fs, a, &st), 0);
+	CHECK_EQ(st.nlink, 0);
+	CHECK_EQ(ext4_read(fs, a, 0, got, sizeof(got)), (long)sizeof(got));
+	CHECK(!memcmp(got, buf, sizeof(got)));
+	CHECK_EQ(ext4_write(fs, a, sizeof(buf), buf, 1000), 1000);    /* still writable */
+	ext4_statfs(fs, &sf);
+	CHECK(sf.free_blocks < sf0.free_blocks);
+	/* a power cut now: the next mount frees all three */
+	memcpy(crash, m, len);
+	img_mem(&ci, crash, len, 1024);
+	CHECK_EQ(ext4_mount(&ci.bd, 0, &cfs), 0);
+	if (cfs) {
+		CHECK_EQ(cfs->orphans_freed, 3);
+		ext4_statfs(cfs, &sf);
+		CHECK_EQ(sf.free_blocks, sf0.free_blocks);
+		CHECK_EQ(sf.free_inodes, sf0.free_inodes);
+		CHECK_EQ(ext4_umount(cfs), 0);
+		FILE *f = fopen(img, "wb");
+		fwrite(crash, 1, len, f);
+		fclose(f);
+		CHECK_EQ(sh("e2fsck -fn %s >/dev/null 2>&1", img), 0);
+	}
+	/* the last close of "a" (the list's tail) frees it; umount frees "b" and "c" */
+	open_inos[0] = 0;
+	struct ext4_statfs before;
+	ext4_statfs(fs, &before);
+	CHECK_EQ(ext4_release(fs, a), 0);
+	ext4_statfs(fs, &sf);
+	CHECK(sf.free_blocks >= before.free_blocks + sizeof(buf) / 1024);
+	CHECK_EQ(sf.free_inodes, before.free_inodes + 1);
+	CHECK_EQ(ext4_stat(fs, b, &st), 0);
+	CHECK_EQ(ext4_release(fs, EXT4_ROOT_INO), 0);                  /* still linked: nothing */
+	CHECK_EQ(ext4_umount(fs), 0);
+	CHECK_EQ(ext4_mount(&im.bd, 0, &fs), 0);
+	if (fs) {
+		ext4_statfs(fs, &sf);
+		CHECK_EQ(sf.free_blocks, sf0.free_blocks);
+		CHECK_EQ(sf.free_inodes, sf0.free_inodes);
+		CHECK_EQ(fs->orphans_freed, 0);
+		CHECK_EQ(ext4_umount(fs), 0);
+	}
+	FILE *f = fopen(img, "wb");
+	fwrite(m, 1, len, f);
+	fclose(f);
+	CHECK_EQ(sh("e2fsck -fn %s >/dev/null 2>&1", img), 0);
+	memset(open_inos, 0, sizeof(open_inos));
+	free(m);
+	free(crash);
+}
+
 TEST(cleanup)
 {
 	CHECK(work[0]);
@@ -958,4 +1058,4 @@ TEST(cleanup)
 
 UNIT_TESTS(CASE(read_1k), CASE(read_4k), CASE(read_inline_data), CASE(write_1k), CASE(write_4k),
 	   CASE(enospc_and_inodes), CASE(corruption_errors), CASE(journal_replay_csum_v3),
-	   CASE(journal_replay_plain), CASE(crash_consistency), CASE(cleanup))
+	   CASE(journal_replay_plain), CASE(crash_consistency), CASE(orphans), CASE(cleanup))
