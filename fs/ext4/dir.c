@@ -325,12 +325,16 @@ static int dx_leaves(struct dirctx *d, const char *name, size_t len, uint32_t *l
 			break;
 		}
 		if (lev == d->levels) {
+			if (blk == 0 || is_dx_block(d, blk)) {
+				r = ext4_corrupt(fs);   /* a leaf pointer at an index block */
+				break;
+			}
 			leaves[(*n)++] = blk;
 			for (k = i + 1; k < cl.count && *n < DX_MAX_LEAVES; k++) {
 				uint32_t hk, bk;
 				memcpy(&hk, node + off + 8 * k, 4);
 				memcpy(&bk, node + off + 8 * k + 4, 4);
-				if (!(hk & 1) || (hk & ~1u) != h || bk >= d->nblocks)
+				if (!(hk & 1) || (hk & ~1u) != h || bk == 0 || bk >= d->nblocks || is_dx_block(d, bk))
 					break;
 				leaves[(*n)++] = bk;
 			}
@@ -621,9 +625,12 @@ static int set_dotdot_dx(struct dirctx *d, uint32_t ino, uint8_t ftype)
 			if (cl.count > cl.limit || toff + sizeof(struct ext4_dx_tail) > fs->bs) {
 				r = ext4_corrupt(fs);
 			} else {
+				/* crc32c(inode seed, header + used entries, tail with dt_checksum as zero) */
 				struct ext4_dx_tail *t = (void *)(blk + toff);
+				uint32_t zero = 0;
 				uint32_t c = ext4_csum(fs, d->ir->csum_seed, blk, size);
 				c = ext4_csum(fs, c, t, offsetof(struct ext4_dx_tail, dt_checksum));
+				c = ext4_csum(fs, c, &zero, sizeof(zero));
 				t->dt_checksum = c;
 			}
 		}

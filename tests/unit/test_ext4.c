@@ -434,6 +434,10 @@ static void write_check(unsigned bs, uint32_t dev_bs)
 	w_rename(w, "/deep/d0/d1", "/moved-d1", 0);
 	w_rename(w, "/w/f0007", "/files/f10", EXT4_RENAME_EXCHANGE);
 	w_rename(w, "/moved-d1/d2", "/w/d2-exchanged-with-file", 0);
+	w_rename(w, "/big", "/deep/big-moved", 0);           /* ".." inside a dx root block */
+	w_rename(w, "/deep/big-moved", "/big", 0);
+	CHECK_EQ(ext4_stat(w->fs, ipath(w, "/big"), &st), 0);
+	CHECK(st.flags & EXT4_INDEX_FL);
 	CHECK_EQ(ext4_rename(w->fs, ipath(w, "/w"), "f0008", 5, ipath(w, "/w"), "f0010", 5,
 			     EXT4_RENAME_NOREPLACE), -EEXIST);
 	CHECK_EQ(ext4_rename(w->fs, EXT4_ROOT_INO, "moved-d1", 8, ipath(w, "/w/d2-exchanged-with-file/d3"),
