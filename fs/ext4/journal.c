@@ -696,8 +696,11 @@ int ext4_tx_end(struct ext4_fs *fs, int r)
 	if (fs->jnl && --fs->jnl->depth > 0)
 		return r;
 	int c = 0;
-	if (fs->orphan_dirty && !fs->ro) {
+	/* The superblock (free counters, the orphan list head) travels with the transaction, so a
+	 * replay leaves it exact; without a journal only the orphan head needs writing now. */
+	if ((fs->orphan_dirty || (fs->jnl && fs->sb_dirty)) && !fs->ro) {
 		fs->orphan_dirty = false;
+		fs->sb_dirty = false;
 		if (fs->jnl) {
 			fs->jnl->depth++;            /* still inside the transaction */
 			c = super_to_tx(fs);

@@ -757,11 +757,12 @@ TEST(journal_replay_plain) { journal_case(false); }
 /*
  * Crash consistency with metadata through the journal: a workload of creates, writes, renames,
  * unlinks and truncates runs on a device that silently drops every write after the k-th (a
- * power cut), for 24 values of k spread over the workload. Afterwards our mount must replay the
+ * power cut), for 12 values of k spread over the workload, with and without journal checksums. Afterwards our mount must replay the
  * journal, e2fsck -fn must find nothing to fix, and every operation that had returned before the
  * cut must be there (each returns only after its transaction reached its home).
  */
 #define CRASH_OPS 60
+#define CRASH_CUTS 12          /* per journal format: 24 power cuts in all */
 
 /* Operation i of the workload, given which files exist so far: 0 unlink f(i-3), 1 rename
  * f(i-1) to f(i), 2 create f(i) (written, every third one truncated to half). */
@@ -876,7 +877,7 @@ static int crash_check(struct ext4_fs *fs, uint32_t dir, int done, int skip, boo
 	return miss;
 }
 
-TEST(crash_consistency)
+static void crash_case(bool v3)
 {
 	setup_work();
 	char img[300], tree[300];
@@ -884,6 +885,9 @@ TEST(crash_consistency)
 	snprintf(tree, sizeof(tree), "%s/crtree", work);
 	sh("rm -rf %s && mkdir -p %s/c && echo x > %s/c/old", tree, tree, tree);
 	CHECK_EQ(sh("mkfs.ext4 -q -F -b 1024 -d %s %s 16M >/dev/null 2>&1", tree, img), 0);
+	if (v3)        /* journal checksums v3, as Linux turns them on for metadata_csum */
+		CHECK_EQ(sh("printf 'jo -c\\njc\\n' > %s/v3cmd && debugfs -w -f %s/v3cmd %s >/dev/null 2>&1 && "
+			    "dumpe2fs -h %s 2>/dev/null | grep -q journal_checksum_v3", work, work, img, img), 0);
 	size_t len;
 	uint8_t *orig = slurp(img, &len), *m = malloc(len);
 	/* a full run measures the writes */
@@ -904,14 +908,14 @@ TEST(crash_consistency)
 	long total = im.writes - w0;
 	ext4_umount(fs);
 	int bad = 0;
-	for (int k = 0; k < 24; k++) {
+	for (int k = 0; k < CRASH_CUTS; k++) {
 		memcpy(m, orig, len);
 		img_mem(&im, m, len, 512);
 		CHECK_EQ(ext4_mount(&im.bd, 0, &fs), 0);
 		if (!fs)
 			break;
 		ext4_lookup_path(fs, "/c", &dir);
-		im.write_budget = im.writes + 1 + (long)((uint64_t)total * (2 * k + 1) / 48) + k % 3;
+		im.write_budget = im.writes + 1 + (long)((uint64_t)total * (2 * k + 1) / (2 * CRASH_CUTS)) + k % 3;
 		crash_workload(fs, &im, dir, &done);
 		ext4_umount(fs);                            /* its writes are lost too */
 		im.write_budget = 0;
@@ -923,7 +927,23 @@ TEST(crash_consistency)
 			fwrite(m, 1, len, cf);
 			fclose(cf);
 		}
-		/* our replay, then the oracle */
+		/* Odd cuts: e2fsck replays what we logged (our writer against the oracle's reader);
+		 * even cuts: our replay. Then the same checks. */
+		if (k & 1) {
+			FILE *cf = fopen(img, "wb");
+			fwrite(m, 1, len, cf);
+			fclose(cf);
+			int fy = sh("e2fsck -fy %s > %s/crashfy%d.log 2>&1", img, work, k);
+			if (fy > 1 && bad++ < 5)
+				printf("  cut %d: e2fsck -fy says %d\n", k, fy);
+			/* it may replay the journal, nothing else */
+			if (sh("grep -q 'Fix?' %s/crashfy%d.log", work, k) == 0 && bad++ < 5)
+				printf("  cut %d: e2fsck -fy fixed more than the journal (see crashfy%d.log)\n", k, k);
+			cf = fopen(img, "rb");
+			if (fread(m, 1, len, cf) != len)
+				abort();
+			fclose(cf);
+		}
 		CHECK_EQ(ext4_mount(&im.bd, 0, &fs), 0);
 		if (!fs)
 			break;
@@ -952,6 +972,9 @@ TEST(crash_consistency)
 	free(m);
 	free(orig);
 }
+
+TEST(crash_consistency) { crash_case(false); }
+TEST(crash_consistency_csum_v3) { crash_case(true); }
 
 /*
  * Open-but-unlinked files: the VFS's in_use callback keeps them (the orphan list) until
@@ -1062,4 +1085,4 @@ TEST(cleanup)
 
 UNIT_TESTS(CASE(read_1k), CASE(read_4k), CASE(read_inline_data), CASE(write_1k), CASE(write_4k),
 	   CASE(enospc_and_inodes), CASE(corruption_errors), CASE(journal_replay_csum_v3),
-	   CASE(journal_replay_plain), CASE(crash_consistency), CASE(orphans), CASE(cleanup))
+	   CASE(journal_replay_plain), CASE(crash_consistency), CASE(crash_consistency_csum_v3), CASE(orphans), CASE(cleanup))
