@@ -26,6 +26,7 @@
  *   namei.c    the public operations (ext4.h): create, mkdir, symlink, link, unlink, rmdir, rename,
  *              setattr, read/write entry points; each write operation is one transaction
  *   journal.c  JBD2: replay at mount, and the transaction writer
+ *   orphan.c   open-but-unlinked inodes (the orphan list)
  *
  * Consistency model: at a read-write mount a journal that needs recovery is replayed
  * (journal.c), then every public write operation is one JBD2 transaction: its metadata blocks
