@@ -22,6 +22,7 @@ need=(
 need_files=(
   "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin:opensbi"
   "/usr/riscv64-linux-gnu/lib/libc.a:libc6-dev-riscv64-cross"
+  "/sbin/debugfs:e2fsprogs"          # mkfs.ext4, e2fsck, debugfs: the ext4 tests' oracle
 )
 
 missing=()
