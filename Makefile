@@ -33,7 +33,7 @@ LWIP_SRCS := $(addprefix $(LWIP)/core/,def.c inet_chksum.c init.c ip.c mem.c mem
 CFLAGS += -Inet/lwip -Inet/lwip/compat -I$(LWIP)/include
 CFLAGS_3P := $(filter-out -Werror -Wextra,$(CFLAGS))
 
-SRCS := $(sort $(wildcard arch/riscv/*.c arch/riscv/*.S kernel/*.c mm/*.c fs/*.c lib/*.c drivers/*/*.c ipc/*/*.c \
+SRCS := $(sort $(wildcard arch/riscv/*.c arch/riscv/*.S kernel/*.c mm/*.c fs/*.c lib/*.c block/*.c drivers/*/*.c ipc/*/*.c \
 	net/*.c net/lwip/*.c)) $(LWIP_SRCS)
 # Self-tests, stress generators and monitor commands: only in the test kernel (kernel/init.h, debug_init).
 DEBUG_SRCS := $(sort $(wildcard kernel/debug/*.c net/debug/*.c))

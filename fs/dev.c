@@ -282,8 +282,8 @@ int dev_create(const char *path, uint32_t perm, unsigned major, unsigned minor,
 		if (nd.len == 0 || is_dot(nd.last, nd.len) || dir_lookup(nd.dir, nd.last, nd.len)) {
 			err = -EEXIST;
 		} else {
-			struct inode *ino = tmpfs_create(nd.dir, nd.last, nd.len, S_IFCHR | (perm & 07777),
-							 &err);
+			uint32_t type = (perm & S_IFMT) == S_IFBLK ? S_IFBLK : S_IFCHR;
+			struct inode *ino = tmpfs_create(nd.dir, nd.last, nd.len, type | (perm & 07777), &err);
 			if (ino) {
 				ino->rdev = linux_dev(major, minor);
 				ino->fops = fops;

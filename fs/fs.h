@@ -54,6 +54,8 @@ struct file_ops {
 	/* readv/writev as one operation (sockets: a datagram spans the segments). Optional: without
 	 * it they loop over read/write. The segments are validated (access_ok, sizes). */
 	long (*rw_vec)(struct file *f, const struct linux_iovec *iov, int iovcnt, bool write);
+	/* fsync/fdatasync: write back what the file holds (block device nodes). Optional: 0. */
+	int (*fsync)(struct file *f);
 };
 
 struct inode_ops {
@@ -159,7 +161,8 @@ int initramfs_unpack(const void *data, size_t len);
 /* Creates a file in /proc (or anywhere) whose contents show() writes at open: up to size bytes
  * into buf, returning the length. For /proc/net/dev, /proc/interrupts ... */
 int proc_create(const char *path, size_t (*show)(char *buf, size_t size));
-/* Creates a character device node at path with the given ops. */
+/* Creates a device node at path with the given ops: a character device, or a block device when
+ * perm has S_IFBLK. */
 int dev_create(const char *path, uint32_t perm, unsigned major, unsigned minor,
 	       const struct file_ops *fops, void *priv);
 

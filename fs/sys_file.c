@@ -9,6 +9,7 @@
  * does, in the same order where it decides which errno wins.
  */
 #include "fs/internal.h"
+#include "block/bcache.h"
 #include "kernel/errno.h"
 #include "kernel/syscall.h"
 #include "mm/kmalloc.h"
@@ -359,14 +360,18 @@ long sys_ftruncate(int fd, long length)
 	return r;
 }
 
-long sys_sync(void) { return 0; }               /* RAM only: nothing to write back */
+long sys_sync(void)
+{
+	bcache_sync_all();                         /* block devices (tmpfs has nothing to write) */
+	return 0;
+}
 
 long sys_fsync(int fd)
 {
 	struct file *f = fd_get(fd);
 	if (!f)
 		return -EBADF;
-	long r = is_path(f) ? -EBADF : 0;
+	long r = is_path(f) ? -EBADF : f->ops->fsync ? f->ops->fsync(f) : 0;
 	file_put(f);
 	return r;
 }

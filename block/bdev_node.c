@@ -1,0 +1,164 @@
+/*
+ * Block device nodes: /dev/vda, /dev/vda1 ... for user programs (dd): read, write, lseek, fsync,
+ * and the ioctls BLKGETSIZE64, BLKGETSIZE, BLKSSZGET, BLKROGET, BLKFLSBUF.
+ *
+ * I/O goes straight to the device (as O_DIRECT would, not through the buffer cache) through a
+ * bounce buffer of up to BDEV_BOUNCE_MAX bytes per call: a request covers whole sectors, and a
+ * write that starts or ends inside a sector first reads that sector (read-modify-write; two
+ * writers of different bytes of one sector at once may lose one of them). Reads at or past the
+ * end return 0; writes there fail with ENOSPC; a write to a read-only disk fails with EROFS;
+ * device errors are EIO. fsync writes back the buffer cache's dirty blocks of the device and
+ * sends FLUSH (sync_dev). Buffers cached by a file system on the device are not updated by
+ * writes through the node.
+ *
+ * The nodes are made by bdev_nodes_create, the only function here that knows how /dev is built
+ * today (fs/dev.c's dev_create); the VFS rework replaces that one function.
+ */
+#include "block/bcache.h"
+#include "block/blkdev.h"
+#include "fs/fs.h"
+#include "kernel/errno.h"
+#include "kernel/init.h"
+#include "kernel/printk.h"
+#include "lib/string.h"
+#include "mm/kmalloc.h"
+#include "mm/page.h"
+#include "mm/uaccess.h"
+
+#define BDEV_BOUNCE_ORDER 6                 /* 256 KiB */
+#define BDEV_BOUNCE_MAX (PAGE_SIZE << BDEV_BOUNCE_ORDER)
+
+/* linux/fs.h */
+#define BLKROGET 0x125e
+#define BLKGETSIZE 0x1260
+#define BLKFLSBUF 0x1261
+#define BLKSSZGET 0x1268
+#define BLKGETSIZE64 0x80081272
+
+static struct block_device *node_bdev(struct file *f) { return f->inode->priv; }
+static uint64_t bdev_bytes(struct block_device *bd) { return bd->nsect << SECTOR_SHIFT; }
+
+/* A bounce buffer for n bytes: as large as wanted up to BDEV_BOUNCE_MAX, smaller if memory is
+ * fragmented. */
+static void *bounce_alloc(size_t n, unsigned *order)
+{
+	unsigned o = 0;
+	while (o < BDEV_BOUNCE_ORDER && (PAGE_SIZE << o) < n)
+		o++;
+	for (;; o--) {
+		void *p = alloc_pages(o, 0);
+		if (p || !o) {
+			*order = o;
+			return p;
+		}
+	}
+}
+
+static long bdev_rw(struct file *f, uintptr_t ubuf, size_t n, uint64_t *pos, bool write)
+{
+	struct block_device *bd = node_bdev(f);
+	uint64_t size = bdev_bytes(bd), off = *pos;
+	if (write && (bd->disk->flags & BDEV_RO))
+		return -EROFS;
+	if (off >= size)
+		return write && n ? -ENOSPC : 0;
+	n = MIN((uint64_t)n, size - off);
+	if (!n)
+		return 0;
+	unsigned order;
+	uint8_t *bounce = bounce_alloc(n + 2 * SECTOR_SIZE, &order);
+	if (!bounce)
+		return -ENOMEM;
+	size_t cap = PAGE_SIZE << order, done = 0;
+	long err = 0;
+	while (done < n) {
+		uint64_t o = off + done;
+		uint64_t sect = o >> SECTOR_SHIFT;
+		size_t in = o & (SECTOR_SIZE - 1);
+		size_t k = MIN(n - done, cap - in);
+		uint32_t nsect = (uint32_t)((in + k + SECTOR_SIZE - 1) >> SECTOR_SHIFT);
+		if (!write) {
+			err = blk_rw(bd, BIO_READ, sect, nsect, bounce);
+			if (!err && copy_to_user(ubuf + done, bounce + in, k))
+				err = -EFAULT;
+		} else {
+			/* partial first or last sector: read it first */
+			if (in)
+				err = blk_rw(bd, BIO_READ, sect, 1, bounce);
+			size_t tail = (in + k) & (SECTOR_SIZE - 1);
+			if (!err && tail && (nsect > 1 || !in))
+				err = blk_rw(bd, BIO_READ, sect + nsect - 1, 1, bounce + (size_t)(nsect - 1) * SECTOR_SIZE);
+			if (!err && copy_from_user(bounce + in, ubuf + done, k))
+				err = -EFAULT;
+			if (!err)
+				err = blk_rw(bd, BIO_WRITE, sect, nsect, bounce);
+		}
+		if (err)
+			break;
+		done += k;
+	}
+	free_pages(bounce, order);
+	if (err == -EINVAL || err == -EOPNOTSUPP)
+		err = -EIO;
+	*pos = off + done;
+	return done ? (long)done : err;
+}
+
+static long bdev_read(struct file *f, uintptr_t ubuf, size_t n, uint64_t *pos) { return bdev_rw(f, ubuf, n, pos, false); }
+static long bdev_write(struct file *f, uintptr_t ubuf, size_t n, uint64_t *pos) { return bdev_rw(f, ubuf, n, pos, true); }
+
+static long bdev_llseek(struct file *f, long off, int whence)
+{
+	long base;
+	switch (whence) {
+	case SEEK_SET: base = 0; break;
+	case SEEK_CUR: base = (long)f->pos; break;
+	case SEEK_END: base = (long)bdev_bytes(node_bdev(f)); break;
+	default: return -EINVAL;
+	}
+	long to;
+	if (__builtin_add_overflow(base, off, &to) || to < 0)
+		return -EINVAL;
+	return (long)(f->pos = (uint64_t)to);
+}
+
+static long put_u64(unsigned long arg, uint64_t v) { return copy_to_user(arg, &v, sizeof(v)) ? -EFAULT : 0; }
+static long put_int(unsigned long arg, int v) { return copy_to_user(arg, &v, sizeof(v)) ? -EFAULT : 0; }
+
+static long bdev_ioctl(struct file *f, unsigned long cmd, unsigned long arg)
+{
+	struct block_device *bd = node_bdev(f);
+	switch (cmd) {
+	case BLKGETSIZE64: return put_u64(arg, bdev_bytes(bd));
+	case BLKGETSIZE: return put_u64(arg, bd->nsect);
+	case BLKSSZGET: return put_int(arg, (int)bd->block_size);
+	case BLKROGET: return put_int(arg, !!(bd->disk->flags & BDEV_RO));
+	case BLKFLSBUF: return sync_dev(bd);
+	}
+	return -ENOTTY;
+}
+
+static int bdev_fsync(struct file *f) { return sync_dev(node_bdev(f)); }
+
+static const struct file_ops bdev_fops = {
+	.read = bdev_read,
+	.write = bdev_write,
+	.llseek = bdev_llseek,
+	.ioctl = bdev_ioctl,
+	.fsync = bdev_fsync,
+};
+
+/* /dev/<name> for every registered block device. The one place that knows how nodes are made
+ * today: fs/dev.c's dev_create with S_IFBLK in the mode. */
+static void bdev_nodes_create(void)
+{
+	char path[8 + BLK_NAME_LEN];
+	for (int i = 0; i < blk_count(); i++) {
+		struct block_device *bd = blk_get(i);
+		snprintf(path, sizeof(path), "/dev/%s", bd->name);
+		int err = dev_create(path, S_IFBLK | 0660, bd->major, bd->minor, &bdev_fops, bd);
+		if (err)
+			printk("%s: cannot create %s (%d)\n", bd->name, path, err);
+	}
+}
+late_init(bdev_nodes_create);
