@@ -265,7 +265,7 @@ static bool valid_args(struct block_device *dev, uint64_t blkno, uint32_t size)
 	if (!dev || size < SECTOR_SIZE || size > 4096 || (size & (size - 1)))
 		return false;
 	uint64_t spb = size >> SECTOR_SHIFT;
-	return blkno < dev->nsect / spb;
+	return size >= dev->block_size && blkno < dev->nsect / spb;   /* no partial logical blocks */
 }
 
 struct buf *bget(struct block_device *dev, uint64_t blkno, uint32_t size, int *err)

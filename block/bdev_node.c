@@ -3,9 +3,10 @@
  * and the ioctls BLKGETSIZE64, BLKGETSIZE, BLKSSZGET, BLKROGET, BLKFLSBUF.
  *
  * I/O goes straight to the device (as O_DIRECT would, not through the buffer cache) through a
- * bounce buffer of up to BDEV_BOUNCE_MAX bytes per call: a request covers whole sectors, and a
- * write that starts or ends inside a sector first reads that sector (read-modify-write; two
- * writers of different bytes of one sector at once may lose one of them). Reads at or past the
+ * bounce buffer of up to BDEV_BOUNCE_MAX bytes per call: a request covers whole logical blocks
+ * (512 bytes, or the device's larger block size: QEMU refuses smaller requests then), and a
+ * write that starts or ends inside a block first reads that block (read-modify-write; two
+ * writers of different bytes of one block at once may lose one of them). Reads at or past the
  * end return 0; writes there fail with ENOSPC; a write to a read-only disk fails with EROFS;
  * device errors are EIO. fsync writes back the buffer cache's dirty blocks of the device and
  * sends FLUSH (sync_dev). Buffers cached by a file system on the device are not updated by
@@ -58,6 +59,8 @@ static long bdev_rw(struct file *f, uintptr_t ubuf, size_t n, uint64_t *pos, boo
 {
 	struct block_device *bd = node_bdev(f);
 	uint64_t size = bdev_bytes(bd), off = *pos;
+	size_t unit = bd->block_size;              /* devices take whole logical blocks */
+	uint32_t spu = (uint32_t)(unit >> SECTOR_SHIFT);
 	if (write && (bd->disk->flags & BDEV_RO))
 		return -EROFS;
 	if (off >= size)
@@ -66,32 +69,36 @@ static long bdev_rw(struct file *f, uintptr_t ubuf, size_t n, uint64_t *pos, boo
 	if (!n)
 		return 0;
 	unsigned order;
-	uint8_t *bounce = bounce_alloc(n + 2 * SECTOR_SIZE, &order);
+	uint8_t *bounce = bounce_alloc(n + 2 * unit, &order);
 	if (!bounce)
 		return -ENOMEM;
 	size_t cap = PAGE_SIZE << order, done = 0;
+	if (cap < 2 * unit) {
+		free_pages(bounce, order);
+		return -ENOMEM;
+	}
 	long err = 0;
 	while (done < n) {
 		uint64_t o = off + done;
-		uint64_t sect = o >> SECTOR_SHIFT;
-		size_t in = o & (SECTOR_SIZE - 1);
+		uint64_t blk = o / unit;
+		size_t in = o % unit;
 		size_t k = MIN(n - done, cap - in);
-		uint32_t nsect = (uint32_t)((in + k + SECTOR_SIZE - 1) >> SECTOR_SHIFT);
+		uint32_t nblk = (uint32_t)((in + k + unit - 1) / unit);
 		if (!write) {
-			err = blk_rw(bd, BIO_READ, sect, nsect, bounce);
+			err = blk_rw(bd, BIO_READ, blk * spu, nblk * spu, bounce);
 			if (!err && copy_to_user(ubuf + done, bounce + in, k))
 				err = -EFAULT;
 		} else {
-			/* partial first or last sector: read it first */
+			/* partial first or last block: read it first */
 			if (in)
-				err = blk_rw(bd, BIO_READ, sect, 1, bounce);
-			size_t tail = (in + k) & (SECTOR_SIZE - 1);
-			if (!err && tail && (nsect > 1 || !in))
-				err = blk_rw(bd, BIO_READ, sect + nsect - 1, 1, bounce + (size_t)(nsect - 1) * SECTOR_SIZE);
+				err = blk_rw(bd, BIO_READ, blk * spu, spu, bounce);
+			size_t tail = (in + k) % unit;
+			if (!err && tail && (nblk > 1 || !in))
+				err = blk_rw(bd, BIO_READ, (blk + nblk - 1) * spu, spu, bounce + (size_t)(nblk - 1) * unit);
 			if (!err && copy_from_user(bounce + in, ubuf + done, k))
 				err = -EFAULT;
 			if (!err)
-				err = blk_rw(bd, BIO_WRITE, sect, nsect, bounce);
+				err = blk_rw(bd, BIO_WRITE, blk * spu, nblk * spu, bounce);
 		}
 		if (err)
 			break;
