@@ -86,6 +86,7 @@ int bio_wait(struct bio *b)
 void blk_request_done(struct blk_request *rq, int status)
 {
 	struct bio *b = rq->bios;
+	__atomic_sub_fetch(&b->bdev->disk->inflight, 1, __ATOMIC_RELAXED);
 	kfree(rq);
 	while (b) {
 		struct bio *next = b->next;      /* read before end: it may free or reuse b */
@@ -140,6 +141,13 @@ void blk_plug_add(struct blk_plug *p, struct bio *b)
 static void queue_rq(struct blk_request *rq, bool last)
 {
 	struct block_device *disk = rq->bios->bdev->disk;
+	uint32_t n = __atomic_add_fetch(&disk->inflight, 1, __ATOMIC_RELAXED);
+	uint32_t m = __atomic_load_n(&disk->max_inflight, __ATOMIC_RELAXED);
+	while (n > m && !__atomic_compare_exchange_n(&disk->max_inflight, &m, n, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+	__atomic_add_fetch(&disk->nrequests, 1, __ATOMIC_RELAXED);
+	for (struct bio *b = rq->bios; b; b = b->next)
+		__atomic_add_fetch(&disk->nbios, 1, __ATOMIC_RELAXED);
 	int err = disk->ops->submit(disk, rq, last);
 	if (err)
 		blk_request_done(rq, err);

@@ -77,6 +77,9 @@ struct block_device {
 	int partno;                    /* 0 for the disk */
 	unsigned major, minor;         /* device number of the /dev node */
 	int wb_err;                    /* a write-back error not yet reported by sync (bcache) */
+	/* disks: request counters (atomic) */
+	uint32_t inflight, max_inflight;   /* requests queued on the device and not yet done */
+	uint64_t nrequests, nbios;         /* requests sent, bios they carried */
 };
 
 /* Disks: name the disk (vd + next letter for prefix "vd"), register it, scan its partitions.

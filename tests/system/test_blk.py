@@ -214,3 +214,29 @@ def test_device_error_is_eio():
                 "-device", "virtio-blk-device,drive=x0"]
         checks = [f"eio:/dev/vda:{bad_sector * SECTOR}", f"verify:/dev/vda:11:0:{MiB}"]
         run_ember("eio", args, checks)
+
+
+@pytest.mark.parametrize("transport", ["mmio", "pci"])
+def test_queue_depth_and_buffer_cache(boot, transport):
+    """The test kernel's monitor: 128 scattered reads in one plug keep >= 64 requests in flight;
+    then blocks written through the buffer cache, synced and evicted are read back and are in the
+    image file."""
+    with tempfile.TemporaryDirectory() as d:
+        img = image(d, "cache.img", 16 * MiB)
+        put(img, 0, pattern(3, 0, 2 * MiB))
+        dev = "virtio-blk-device" if transport == "mmio" else "virtio-blk-pci"
+        q = boot(extra=(*drive(img, "x0"), "-device", f"{dev},drive=x0"))
+        out = q.command("blkdepth vda 128", timeout=60)
+        m = re.search(r"blkdepth: 128 requests, 0 errors, max in flight (\d+)", out)
+        assert m, out
+        assert int(m.group(1)) >= 64, out
+        out = q.command("bcachetest vda 256 1024", timeout=120)
+        assert "bcachetest: ok, 256 blocks, sync 0" in out, out
+        out = q.command("blk")
+        assert re.search(r"vda .* requests \d+ bios \d+ max_inflight", out), out
+        q.close()
+        data = get(img, 0, 256 * 1024)
+        for i in range(256):
+            blk = data[i * 1024:(i + 1) * 1024]
+            assert blk == bytes([(i * 7 + 1) & 0xff]) * 1024, f"block {i} not written through the cache"
+        assert get(img, 256 * 1024, 1024) == pattern(3, 256 * 1024, 1024), "a block past the test changed"
