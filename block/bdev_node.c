@@ -7,7 +7,8 @@
  * (512 bytes, or the device's larger block size: QEMU refuses smaller requests then), and a
  * write that starts or ends inside a block first reads that block (read-modify-write; two
  * writers of different bytes of one block at once may lose one of them). Reads at or past the
- * end return 0; writes there fail with ENOSPC; a write to a read-only disk fails with EROFS;
+ * end return 0; writes there fail with ENOSPC; a write to a read-only disk fails with EPERM (as
+ * on Linux 6.1, checked against the Linux guest; the block layer itself answers -EROFS);
  * device errors are EIO. fsync writes back the buffer cache's dirty blocks of the device and
  * sends FLUSH (sync_dev). Buffers cached by a file system on the device are not updated by
  * writes through the node.
@@ -62,7 +63,7 @@ static long bdev_rw(struct file *f, uintptr_t ubuf, size_t n, uint64_t *pos, boo
 	size_t unit = bd->block_size;              /* devices take whole logical blocks */
 	uint32_t spu = (uint32_t)(unit >> SECTOR_SHIFT);
 	if (write && (bd->disk->flags & BDEV_RO))
-		return -EROFS;
+		return -EPERM;                         /* Linux's blkdev_write_iter says EPERM, not EROFS */
 	if (off >= size)
 		return write && n ? -ENOSPC : 0;
 	n = MIN((uint64_t)n, size - off);

@@ -139,8 +139,25 @@ static void cmd_bcachetest(int argc, char **argv)
 	kfree(raw);
 }
 
+/* blkwrite <dev> <sector>: one zeroed sector written with blk_rw; prints the result (-30, EROFS,
+ * on a read-only disk). */
+static void cmd_blkwrite(int argc, char **argv)
+{
+	struct block_device *bd = dev_arg(argc, argv);
+	if (!bd)
+		return;
+	uint8_t *z = kzalloc(bd->block_size);
+	if (!z)
+		return;
+	uint32_t spb = bd->block_size >> SECTOR_SHIFT;
+	int r = blk_rw(bd, BIO_WRITE, argc > 2 ? num(argv[2]) * spb : 0, spb, z);
+	printk("blkwrite: %d\n", r);
+	kfree(z);
+}
+
 static void blkcmd_init(void)
 {
+	monitor_add_command("blkwrite", "blkwrite <dev> <block>: write one zeroed block, print the result", cmd_blkwrite);
 	monitor_add_command("blk", "block devices and the buffer cache", cmd_blk);
 	monitor_add_command("blkdepth", "blkdepth <dev> <n>: n scattered reads at once, max in flight", cmd_blkdepth);
 	monitor_add_command("bcachetest", "bcachetest <dev> <nblocks> <size>: write blocks through the cache", cmd_bcachetest);
