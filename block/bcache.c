@@ -16,8 +16,9 @@
  * to BCACHE_SCAN_BUCKETS buckets from a rotating cursor and frees the oldest of them (an exact
  * LRU when the window covers every bucket, a sampled one otherwise). bcache_shrink is also the
  * hook for memory pressure (a page allocator that runs short can call it). Referenced, dirty and
- * in-flight buffers are never evicted; when nothing can be evicted the cache grows past its bound
- * and the flusher is asked to write.
+ * in-flight buffers are never evicted: when dirty ones stand in the way, the allocating thread
+ * writes a batch of them itself and evicts them then (throttling a writer that outruns the
+ * flusher); when only referenced or in-flight ones remain, the cache grows past its bound.
  *
  * Write-back: mark_dirty sets DIRTY. bcache_writeback takes a batch of dirty buffers (each: DIRTY
  * -> WRITEBACK and a reference, under its bucket lock), submits their writes as one plug (so
@@ -197,10 +198,25 @@ static size_t cache_bytes(void)
 	return b;
 }
 
+static uint64_t dirty_count(void)
+{
+	spin_lock(&stats_lock);
+	uint64_t d = stats.dirty;
+	spin_unlock(&stats_lock);
+	return d;
+}
+
 static struct buf *alloc_buf(struct block_device *dev, uint64_t blkno, uint32_t size)
 {
-	while (cache_bytes() + size > max_bytes && bcache_shrink(1))
-		;
+	/* keep the bound: evict; if only dirty buffers stand in the way, write a batch of them
+	 * ourselves first (a writer that outruns the flusher is throttled here, so a disk larger
+	 * than RAM can be written through the cache) */
+	while (cache_bytes() + size > max_bytes) {
+		if (bcache_shrink(1))
+			continue;
+		if (!dirty_count() || !bcache_writeback(NULL, BCACHE_WB_BATCH))
+			break;                  /* all referenced or in flight: grow past the bound */
+	}
 	struct buf *b = kzalloc(sizeof(*b));
 	uint8_t *data = b ? kmalloc(size) : NULL;
 	if (b && !data && bcache_shrink(BCACHE_WB_BATCH))
@@ -254,8 +270,11 @@ static struct buf *getblk(struct block_device *dev, uint64_t blkno, uint32_t siz
 		stat_add(&stats.hits, 1);
 	} else {
 		stat_add(&stats.misses, 1);
-		stat_add(&stats.nbufs, 1);
-		stat_add(&stats.bytes, size);
+		spin_lock(&stats_lock);
+		stats.nbufs++;
+		stats.bytes += size;
+		stats.peak_bytes = MAX(stats.peak_bytes, stats.bytes);
+		spin_unlock(&stats_lock);
 	}
 	return b;
 }

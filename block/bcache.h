@@ -66,7 +66,7 @@ unsigned bcache_shrink(unsigned nr);
 
 struct bcache_stats {
 	uint64_t hits, misses, evictions, writebacks, write_errors;
-	uint64_t nbufs, bytes, dirty, max_bytes;
+	uint64_t nbufs, bytes, peak_bytes, dirty, max_bytes;
 };
 void bcache_get_stats(struct bcache_stats *st);
 

@@ -47,9 +47,9 @@ static void cmd_blk(int argc, char **argv)
 	}
 	struct bcache_stats st;
 	bcache_get_stats(&st);
-	printk("bcache: %llu bufs %llu bytes (max %llu) dirty %llu hits %llu misses %llu evictions %llu "
+	printk("bcache: %llu bufs %llu bytes (peak %llu, bound %llu) dirty %llu hits %llu misses %llu evictions %llu "
 	       "writebacks %llu errors %llu\n", (unsigned long long)st.nbufs, (unsigned long long)st.bytes,
-	       (unsigned long long)st.max_bytes, (unsigned long long)st.dirty, (unsigned long long)st.hits,
+	       (unsigned long long)st.peak_bytes, (unsigned long long)st.max_bytes, (unsigned long long)st.dirty, (unsigned long long)st.hits,
 	       (unsigned long long)st.misses, (unsigned long long)st.evictions, (unsigned long long)st.writebacks,
 	       (unsigned long long)st.write_errors);
 }

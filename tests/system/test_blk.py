@@ -298,3 +298,25 @@ def test_queue_depth_and_buffer_cache(boot, transport):
             blk = data[i * 1024:(i + 1) * 1024]
             assert blk == bytes([(i * 7 + 1) & 0xff]) * 1024, f"block {i} not written through the cache"
         assert get(img, 256 * 1024, 1024) == pattern(3, 256 * 1024, 1024), "a block past the test changed"
+
+
+def test_cache_bounded_with_128m_ram(boot):
+    """-m 128M and a disk larger than the cache's bound (RAM/8 = 16 MiB): 48 MiB written through the
+    buffer cache, faster than the flusher, stay within the bound (writers write back and evict),
+    and all of it reaches the image."""
+    with tempfile.TemporaryDirectory() as d:
+        img = image(d, "big.img", 64 * MiB)
+        q = boot(mem="128M", extra=(*drive(img, "x0"), "-device", "virtio-blk-device,drive=x0"))
+        n = 48 * 1024
+        out = q.command(f"bcachetest vda {n} 1024", timeout=600)
+        assert f"bcachetest: ok, {n} blocks, sync 0" in out, out
+        out = q.command("blk")
+        m = re.search(r"bcache: \d+ bufs \d+ bytes \(peak (\d+), bound (\d+)\)", out)
+        assert m, out
+        peak, bound = int(m.group(1)), int(m.group(2))
+        assert 0 < bound <= 128 * MiB // 8 and peak <= bound + 64 * 1024, out
+        q.close()
+        with open(img, "rb") as f:
+            for i in range(0, n, 997):
+                f.seek(i * 1024)
+                assert f.read(1024) == bytes([(i * 7 + 1) & 0xff]) * 1024, f"block {i} not on disk"

@@ -151,16 +151,41 @@ TEST(referenced_and_dirty_buffers_stay)
 	d->data[0] ^= 0xff;
 	mark_dirty(d);
 	brelse(d);
-	CHECK(touch(2));                       /* over the bound: nothing evictable, so it grows */
+	CHECK_EQ(bcache_shrink(10), 0);        /* one held, one dirty: nothing can go */
 	CHECK(!touch(1));                      /* the dirty block is still cached */
-	CHECK_EQ(bcache_shrink(10), 1);        /* only block 2 can go */
-	CHECK(!touch(1));
 	CHECK_EQ(sync_dev(&disk), 0);          /* writes block 1, flushes */
 	CHECK_EQ(disk_mem[BS], d->data[0]);
 	CHECK_EQ(nflushes, 1);
 	CHECK_EQ(bcache_shrink(10), 1);        /* now clean: evictable; block 0 is still held */
 	CHECK(!touch(0));
+	struct buf *h2 = get(1);               /* both held: a third block grows the cache */
+	CHECK(touch(2));
+	struct bcache_stats st;
+	bcache_get_stats(&st);
+	CHECK_EQ(st.nbufs, 3);
+	brelse(h2);
 	brelse(held);
+	teardown();
+}
+
+TEST(dirty_buffers_are_written_to_keep_the_bound)
+{
+	setup(4, 8 * BS);
+	for (int i = 0; i < 64; i++) {         /* a writer 8 times the cache size, no flusher */
+		struct buf *b = get(100 + i);
+		memset(b->data, 0x40 + i, BS);
+		mark_dirty(b);
+		brelse(b);
+		struct bcache_stats st;
+		bcache_get_stats(&st);
+		CHECK(st.bytes <= 8 * BS);
+	}
+	struct bcache_stats st;
+	bcache_get_stats(&st);
+	CHECK(st.peak_bytes <= 8 * BS);
+	CHECK_EQ(sync_dev(&disk), 0);
+	for (int i = 0; i < 64; i++)
+		CHECK_EQ(disk_mem[(100 + i) * BS + 3], 0x40 + i);
 	teardown();
 }
 
@@ -255,5 +280,6 @@ TEST(many_buckets_shrink_only_clean_unreferenced)
 }
 
 UNIT_TESTS(CASE(hit_and_miss_share_one_buffer), CASE(lru_evicts_least_recently_used),
-	   CASE(referenced_and_dirty_buffers_stay), CASE(writeback_batches_neighbours_in_one_plug),
+	   CASE(referenced_and_dirty_buffers_stay), CASE(dirty_buffers_are_written_to_keep_the_bound),
+	   CASE(writeback_batches_neighbours_in_one_plug),
 	   CASE(bwrite_and_bget), CASE(errors_are_eio), CASE(many_buckets_shrink_only_clean_unreferenced))
