@@ -17,6 +17,8 @@ need=(
   "nc:netcat-openbsd"
   "dpkg-source:dpkg-dev"
   "cpio:cpio"
+  "sfdisk:fdisk"
+  "sgdisk:gdisk"
 )
 # files -> package
 need_files=(
