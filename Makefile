@@ -119,15 +119,74 @@ $(B)/user/%: user/%.c $(wildcard user/tests/*.h user/bench/*.h) include/uapi/emb
 	@echo "  UCC   $<"
 	@$(UCC) $(UCFLAGS) -o $@ $< -pthread
 
-$(B)/initramfs.cpio: $(USER_PROGS) $(USER_TESTS) $(USER_BENCH)
+# ---- userland: busybox and musl from Debian source packages (user/busybox.mk, user/musl.mk) ----
+include user/musl.mk user/busybox.mk
+ROOTFS_FILES := $(shell find user/rootfs -type f)
+$(B)/user/hello-musl: user/hello.c $(MUSL_GCC)
+	@mkdir -p $(dir $@)
+	@echo "  MUSLCC $<"
+	@$(MUSL_GCC) -static -O2 -o $@ $<
+
+
+# ---- dynamic linking (kernel/exec.c, kernel/elf.c) ----
+# Every user test is also built as a dynamic glibc PIE (/tests-dyn/) and as a dynamic musl PIE
+# (/tests-musl/, with user/musl.mk's musl-gcc). glibc's loader and libraries go to /lib
+# (Debian's libc6-riscv64-cross; the programs' PT_INTERP is /lib/ld-linux-riscv64-lp64d.so.1), with
+# /lib64/lp64d pointing there for binaries built with upstream glibc's default paths.
+GLIBC_LIBDIR := /usr/riscv64-linux-gnu/lib
+GLIBC_LIBS := ld-linux-riscv64-lp64d.so.1 libc.so.6 libm.so.6 libpthread.so.0 libdl.so.2 librt.so.1 \
+	libresolv.so.2 libutil.so.1 libgcc_s.so.1 libatomic.so.1
+UDYNFLAGS := $(filter-out -static,$(UCFLAGS))
+USER_TESTS_DYN := $(patsubst user/tests/%.c,$(B)/user/tests-dyn/%,$(wildcard user/tests/*.c))
+USER_DYN_PROGS := $(B)/user/dyn/hello
+USER_TESTS_MUSL := $(patsubst user/tests/%.c,$(B)/user/tests-musl/%,$(wildcard user/tests/*.c))
+
+$(B)/user/tests-dyn/%: user/tests/%.c $(wildcard user/tests/*.h) include/uapi/ember/netstat.h | deps
+	@mkdir -p $(dir $@)
+	@echo "  UCC   $< (dynamic)"
+	@$(UCC) $(UDYNFLAGS) -o $@ $< -pthread
+$(B)/user/dyn/%: user/%.c | deps
+	@mkdir -p $(dir $@)
+	@echo "  UCC   $< (dynamic)"
+	@$(UCC) $(UDYNFLAGS) -o $@ $<
+# musl programs see the kernel's uapi headers (linux/, asm/: Debian's linux-libc-dev-riscv64-cross)
+# through links of their own, as a musl cross toolchain installs them beside its libc headers.
+MUSL_KINC := $(B)/musl/kinc
+$(MUSL_KINC)/.stamp: | deps
+	@mkdir -p $(MUSL_KINC)
+	@for d in linux asm asm-generic mtd rdma sound video xen; do \
+		[ -d /usr/riscv64-linux-gnu/include/$$d ] && ln -sfn /usr/riscv64-linux-gnu/include/$$d $(MUSL_KINC)/$$d; done; true
+	@touch $@
+$(B)/user/tests-musl/%: user/tests/%.c $(wildcard user/tests/*.h) include/uapi/ember/netstat.h $(MUSL_GCC) \
+		$(MUSL_KINC)/.stamp | deps
+	@mkdir -p $(dir $@)
+	@echo "  MUSLCC $<"
+	@$(MUSL_GCC) $(UDYNFLAGS) -isystem $(MUSL_KINC) -o $@ $< -pthread
+
+$(B)/initramfs.cpio: $(USER_PROGS) $(USER_TESTS) $(USER_BENCH) $(BUSYBOX) $(B)/user/hello-musl $(ROOTFS_FILES) \
+		$(USER_TESTS_DYN) $(USER_DYN_PROGS) $(USER_TESTS_MUSL)
 	@rm -rf $(B)/rootfs && mkdir -p $(B)/rootfs/bin $(B)/rootfs/tests $(B)/rootfs/bench $(B)/rootfs/tmp
+	@mkdir -p $(B)/rootfs/lib $(B)/rootfs/lib64 $(B)/rootfs/tests-dyn
+	@cp $(addprefix $(GLIBC_LIBDIR)/,$(GLIBC_LIBS)) $(B)/rootfs/lib/
+	@ln -s ../lib $(B)/rootfs/lib64/lp64d
+	@cp $(USER_TESTS_DYN) $(B)/rootfs/tests-dyn/
+	@cp $(B)/user/dyn/hello $(B)/rootfs/bin/hello-dyn
+	@mkdir -p $(B)/rootfs/tests-musl && cp $(USER_TESTS_MUSL) $(B)/rootfs/tests-musl/
 	@cp $(B)/user/init $(B)/rootfs/init
 	@cp $(B)/user/hello $(B)/rootfs/bin/hello
-	@cp $(B)/user/cat $(B)/rootfs/bin/cat
 	@cp $(B)/user/flowstat $(B)/rootfs/bin/flowstat
 	@cp $(B)/user/nettool $(B)/rootfs/bin/nettool
 	@cp $(USER_TESTS) $(B)/rootfs/tests/
 	@cp $(USER_BENCH) $(B)/rootfs/bench/
+	@# busybox: /bin/busybox, every applet a symlink to it (busybox cat replaces user/cat.c's)
+	@cp $(BUSYBOX) $(B)/rootfs/bin/busybox
+	@while read -r l; do mkdir -p $(B)/rootfs$$(dirname $$l); \
+		[ -e $(B)/rootfs$$l ] || ln -s /bin/busybox $(B)/rootfs$$l; done < $(BUSYBOX_OUT)/busybox.links
+	@cp -r user/rootfs/. $(B)/rootfs/
+	@mkdir -p $(B)/rootfs/root $(B)/rootfs/lib
+	@# musl: its loader (libc.so itself) for dynamically linked musl programs; a static musl hello
+	@cp $(MUSL_ROOT)/lib/libc.so $(B)/rootfs$(MUSL_LDSO)
+	@cp $(B)/user/hello-musl $(B)/rootfs/bin/hello-musl
 	@cd $(B)/rootfs && find . | LC_ALL=C sort | cpio -o -H newc --quiet > ../initramfs.cpio
 	@echo "  CPIO  $@"
 
@@ -135,8 +194,10 @@ $(B)/virt.dtb: | deps
 	@mkdir -p $(B)
 	$(QEMU_BASE) -machine virt,dumpdtb=$@ >/dev/null
 
+# /init runs busybox's login shell (/etc/profile) and powers off when it exits.
+RUN_APPEND ?= rdinit=/init -- /bin/sh -l
 run: $(B)/kernel.elf $(B)/initramfs.cpio
-	$(QEMU_BASE) -kernel $< -initrd $(B)/initramfs.cpio
+	$(QEMU_BASE) -kernel $< -initrd $(B)/initramfs.cpio -append "$(RUN_APPEND)"
 
 gdb: $(B)/kernel.elf
 	@echo "QEMU is halted with a gdb stub on localhost:1234. In another terminal:"

@@ -293,5 +293,7 @@ int dev_init(void)
 	err = err ?: dev_create("/dev/zero", 0666, MEM_MAJOR, ZERO_MINOR, &zero_ops, NULL);
 	err = err ?: dev_create("/dev/console", 0600, TTY_MAJOR, CONSOLE_MINOR, &tty_ops, NULL);
 	err = err ?: dev_create("/dev/tty", 0666, TTY_MAJOR, TTY_MINOR, &tty_ops, NULL);
+	err = err ?: dev_mem_init();              /* random, urandom, full: dev_mem.c */
+	err = err ?: dev_rtc_init();              /* rtc0: dev_rtc.c */
 	return err;
 }

@@ -22,6 +22,12 @@
 
 /* ---- files ---- */
 
+/* A file counted in inode->writers: exec refuses such a file with ETXTBSY, as Linux does. */
+static bool file_writes_regular(const struct file *f)
+{
+	return S_ISREG(f->inode->mode) && (f->f_flags & O_ACCMODE) != O_RDONLY && !(f->f_flags & O_PATH);
+}
+
 struct file *file_alloc(struct inode *ino, const struct file_ops *ops, unsigned flags, void *priv)
 {
 	struct file *f = kzalloc(sizeof(*f));
@@ -35,6 +41,8 @@ struct file *file_alloc(struct inode *ino, const struct file_ops *ops, unsigned 
 	f->priv = priv;
 	list_init(&f->ep_links);
 	inode_get(ino);
+	if (file_writes_regular(f))
+		__atomic_fetch_add(&ino->writers, 1, __ATOMIC_RELAXED);
 	return f;
 }
 
@@ -63,6 +71,8 @@ void file_put(struct file *f)
 		eventpoll_release(f);
 	if (f->ops && f->ops->release)
 		f->ops->release(f);
+	if (file_writes_regular(f))
+		__atomic_fetch_sub(&f->inode->writers, 1, __ATOMIC_RELEASE);
 	inode_put(f->inode);
 	mnt_put(f->mnt);
 	kfree(f);

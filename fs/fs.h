@@ -142,6 +142,9 @@ struct inode_ops {
 	long (*write)(struct inode *ino, const void *buf, size_t n, uint64_t *pos, bool append, bool user);
 	/* mmap: the page holding byte pgoff*PAGE_SIZE, page_get() taken (see file_get_page) */
 	int (*get_page)(struct inode *ino, uint64_t pgoff, paddr_t *pa);
+	/* the same for a page already in memory, never sleeping nor allocating (-ENOENT when it is
+	 * not; file_find_page). Optional: without it fault-around maps nothing. */
+	int (*find_page)(struct inode *ino, uint64_t pgoff, paddr_t *pa);
 	int (*fsync)(struct inode *ino, bool datasync);                 /* NULL: nothing to write */
 	int (*fallocate)(struct inode *ino, int mode, uint64_t off, uint64_t len);  /* NULL: -EOPNOTSUPP */
 	/* any inode: chmod, truncate, utimes (NULL: the VFS updates its own fields) */
@@ -154,6 +157,7 @@ struct inode {
 	uint32_t refcount;             /* atomic */
 	uint32_t mode;                 /* S_IFxxx | permission bits */
 	uint32_t nlink;                /* the file system's lock (tmpfs: ns_lock) */
+	uint32_t writers;              /* atomic: open files of a regular file with write access (ETXTBSY) */
 	uint32_t rdev;                 /* devices: linux_dev(major, minor) */
 	uint32_t mounted;              /* mounts on this inode (atomic; the mount table's hint) */
 	uint64_t ino;
@@ -290,6 +294,9 @@ long kernel_write(struct file *f, const void *kbuf, size_t n, uint64_t off);
  * EOF (the caller raises SIGBUS), -EACCES for non-regular files, -ENOMEM. A page truncated away
  * later stays valid for whoever still holds it but is no longer part of the file. */
 int file_get_page(struct file *f, uint64_t pgoff, paddr_t *pa);
+/* The same for a page already in memory, never sleeping nor allocating (-ENOENT when it is not):
+ * mm's fault-around maps these next to a faulting page. Spinlocks only, so mm->lock may be held. */
+int file_find_page(struct file *f, uint64_t pgoff, paddr_t *pa);
 bool file_is_regular(struct file *f);
 /* exec: 0, or -EACCES unless f is a regular file with an x bit on a mount without noexec. */
 int file_exec_check(struct file *f);
@@ -312,6 +319,15 @@ long fs_realpath(const char *path, char *buf, size_t size);
 
 /* Provided by the process code: the path of the current process's executable (NULL: none). */
 const char *current_exe(void);
+
+/* /proc/<pid> (proc_pid.c). The process code calls these without proc_lock: add when a process
+ * is created (it inherits parent_pid's command line; 0: none), remove when it is reaped. */
+void procfs_pid_add(int pid, int parent_pid);
+void procfs_pid_remove(int pid);
+void procfs_set_cmdline(int pid, char *const argv[]);       /* kernel strings (init) */
+/* execve(2) as the syscall table calls it: sys_execve, remembering argv for /proc/<pid>/cmdline. */
+long sys_execve_cmdline(uintptr_t path, uintptr_t argv, uintptr_t envp);
+long sys_utimensat(int dirfd, uintptr_t path, uintptr_t times, int flags);   /* sys_utime.c */
 
 /* Provided by fs/epoll.c: the last reference to f is gone; drop it from every epoll interest
  * list (as Linux does at the last close) before ops->release runs. */

@@ -17,7 +17,10 @@
 #include "fs/vfs_disk.h"
 #include "kernel/errno.h"
 #include "mm/kmalloc.h"
+#include "mm/mm.h"
+#include "mm/page.h"
 #include "lib/string.h"
+#include "kernel/systime.h"
 #include "kernel/timer.h"
 #include "mm/uaccess.h"
 
@@ -26,7 +29,8 @@
 
 static uint64_t next_ino = 1;                /* atomic */
 
-uint64_t fs_now(void) { return time_ns(); }
+/* File times are wall-clock times (CLOCK_REALTIME), as on Linux. */
+uint64_t fs_now(void) { return time_ns() + realtime_offset_ns(); }
 uint64_t inode_next_ino(void) { return __atomic_fetch_add(&next_ino, 1, __ATOMIC_RELAXED); }
 
 void inode_init(struct inode *ino, struct super_block *sb, uint32_t mode, uint64_t ino_nr)
@@ -362,11 +366,40 @@ long kernel_write(struct file *f, const void *kbuf, size_t n, uint64_t off)
 	return f->inode->iops->write(f->inode, kbuf, n, &off, false, false);
 }
 
+/* A file system without its own pages (a disk fs: ext4) gets a private copy of the page read
+ * through iops->read: right for private mappings (exec, MAP_PRIVATE), which copy at the first
+ * write anyway; a shared mapping of such a file does not see later writes nor write back. */
+static int copy_page_of(struct file *f, uint64_t pgoff, paddr_t *pa)
+{
+	uint64_t size = file_size(f);
+	if (pgoff >= (size + PAGE_SIZE - 1) / PAGE_SIZE)
+		return -ENXIO;
+	void *va = alloc_pages(0, PAGE_ZERO);
+	if (!va)
+		return -ENOMEM;
+	long got = kernel_read(f, va, PAGE_SIZE, pgoff * PAGE_SIZE);
+	if (got < 0) {
+		free_pages(va, 0);
+		return (int)got;
+	}
+	*pa = va_to_pa(va);
+	return 0;
+}
+
 int file_get_page(struct file *f, uint64_t pgoff, paddr_t *pa)
 {
-	if (!file_is_regular(f) || !f->inode->iops->get_page)
+	if (!file_is_regular(f))
 		return -EACCES;
+	if (!f->inode->iops->get_page)
+		return copy_page_of(f, pgoff, pa);
 	return f->inode->iops->get_page(f->inode, pgoff, pa);
+}
+
+int file_find_page(struct file *f, uint64_t pgoff, paddr_t *pa)
+{
+	if (!file_is_regular(f))
+		return -EACCES;
+	return f->inode->iops->find_page ? f->inode->iops->find_page(f->inode, pgoff, pa) : -ENOENT;
 }
 
 /* ---- directories ---- */

@@ -62,8 +62,25 @@ int lookup_user(int dirfd, uintptr_t upath, int at_flags, struct path *out);
 
 /* ---- dev.c, procfs.c, pipe.c, super.c ---- */
 int dev_init(void);
+int dev_mem_init(void);                             /* dev_mem.c */
+int dev_rtc_init(void);                             /* dev_rtc.c */
 int procfs_init(void);
 extern struct super_block *dev_sb, *proc_sb;
+/* procfs.c: a generated file's contents are a snapshot taken at open by show() (which may return
+ * a negative errno as size_t); read/llseek/release walk and free it. */
+int proc_snapshot_open(struct file *f, size_t (*show)(char *buf, size_t size, void *arg), void *arg);
+long proc_snapshot_read(struct file *f, uintptr_t ubuf, size_t n, uint64_t *pos);
+long proc_snapshot_llseek(struct file *f, long off, int whence);
+void proc_snapshot_release(struct file *f);
+/* Makes the inode at /proc/..., creating missing directories on the way. */
+int proc_node(const char *path, uint32_t mode, const struct file_ops *fops,
+	      const struct inode_ops *iops, void *priv);
+int proc_pid_init(void);                              /* proc_pid.c */
+int procfs_last_pid(void);                            /* highest pid given out */
+unsigned long procfs_forks(void);                     /* processes created since boot */
+int proc_sys_init(void);                              /* proc_sys.c */
+size_t filesystems_show(char *buf, size_t size);      /* super.c: /proc/filesystems */
+size_t mounts_show(char *buf, size_t size);           /* mount.c: /proc/mounts, /proc/<pid>/mounts */
 extern const struct file_ops pipe_read_ops, pipe_write_ops;
 int ext4_vfs_init(void);                                /* fs/ext4/ext4_vfs.c */
 void fs_types_init(void);                              /* tmpfs, proc, devtmpfs */

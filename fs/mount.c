@@ -422,7 +422,7 @@ static size_t put_str(char *buf, size_t at, size_t size, const char *s)
 	return at;
 }
 
-static size_t show_mounts(char *buf, size_t size)
+size_t mounts_show(char *buf, size_t size)
 {
 	char *path = kmalloc(PATH_MAX);
 	size_t at = 0;
@@ -465,6 +465,5 @@ static size_t show_mounts(char *buf, size_t size)
 
 int mount_proc_init(void)
 {
-	int err = proc_create("/proc/mounts", show_mounts);
-	return err ? err : proc_create("/proc/self/mounts", show_mounts);
+	return proc_create("/proc/mounts", mounts_show);   /* /proc/<pid>/mounts: proc_pid.c */
 }

@@ -1,10 +1,10 @@
 /*
  * /proc: the "proc" file system type, one shared tmpfs instance (fs/super.c) holding two kinds
  * of special inodes; every mount of proc shows it.
- *   - /proc/self/exe, a symlink whose target is computed on every lookup (current_exe()), so it
- *     names the executable of whoever asks.
  *   - generated files (proc_create): a show() callback fills a buffer when the file is opened;
  *     reads and seeks then walk that snapshot, so a reader sees one consistent picture.
+ *   - /proc/self, a symlink to the reader's pid, and the /proc/<pid> directories: proc_pid.c
+ *     (proc_snapshot_* below are shared with it). Global figures (meminfo, stat ...): proc_sys.c.
  * Nothing here is locked beyond what tmpfs does: a snapshot belongs to its open file.
  */
 #include "fs/internal.h"
@@ -19,30 +19,32 @@
 struct proc_entry { size_t (*show)(char *buf, size_t size); };
 struct proc_snapshot { size_t len; char data[]; };
 
-static long self_exe(struct inode *ino, char *buf, size_t size)
+static size_t show_plain(char *buf, size_t size, void *arg)
 {
-	(void)ino;
-	const char *exe = current_exe();
-	if (!exe)
-		return -ENOENT;
-	size_t len = MIN(strlen(exe), size);
-	memcpy(buf, exe, len);
-	return len;
+	return ((struct proc_entry *)arg)->show(buf, size);
 }
-static const struct inode_ops self_exe_iops = { .readlink = self_exe };
 
-static int proc_open(struct inode *ino, struct file *f)
+int proc_snapshot_open(struct file *f, size_t (*show)(char *buf, size_t size, void *arg), void *arg)
 {
-	struct proc_entry *pe = ino->priv;
 	struct proc_snapshot *s = kmalloc(sizeof(*s) + PROC_BUF_SIZE);
 	if (!s)
 		return -ENOMEM;
-	s->len = MIN(pe->show(s->data, PROC_BUF_SIZE), (size_t)PROC_BUF_SIZE);
+	size_t len = show(s->data, PROC_BUF_SIZE, arg);
+	if ((long)len < 0) {                 /* the object is gone (-ESRCH) */
+		kfree(s);
+		return (int)(long)len;
+	}
+	s->len = MIN(len, (size_t)PROC_BUF_SIZE);
 	f->priv = s;
 	return 0;
 }
 
-static long proc_read(struct file *f, uintptr_t ubuf, size_t n, uint64_t *pos)
+static int proc_open(struct inode *ino, struct file *f)
+{
+	return proc_snapshot_open(f, show_plain, ino->priv);
+}
+
+long proc_snapshot_read(struct file *f, uintptr_t ubuf, size_t n, uint64_t *pos)
 {
 	struct proc_snapshot *s = f->priv;
 	if (*pos >= s->len)
@@ -54,24 +56,24 @@ static long proc_read(struct file *f, uintptr_t ubuf, size_t n, uint64_t *pos)
 	return n;
 }
 
-static long proc_llseek(struct file *f, long off, int whence)
+long proc_snapshot_llseek(struct file *f, long off, int whence)
 {
 	return generic_llseek(f, off, whence, ((struct proc_snapshot *)f->priv)->len);
 }
 
-static void proc_release(struct file *f) { kfree(f->priv); }
+void proc_snapshot_release(struct file *f) { kfree(f->priv); }
 
 static const struct inode_ops proc_file_iops = { 0 };   /* no tmpfs data behind it */
 
 static const struct file_ops proc_file_ops = {
 	.open = proc_open,
-	.read = proc_read,
-	.llseek = proc_llseek,
-	.release = proc_release,
+	.read = proc_snapshot_read,
+	.llseek = proc_snapshot_llseek,
+	.release = proc_snapshot_release,
 };
 
 /* Makes the inode at /proc/..., creating missing directories on the way. */
-static int proc_node(const char *path, uint32_t mode, const struct file_ops *fops,
+int proc_node(const char *path, uint32_t mode, const struct file_ops *fops,
 		     const struct inode_ops *iops, void *priv)
 {
 	static const char prefix[] = "/proc/";
@@ -94,5 +96,6 @@ int proc_create(const char *path, size_t (*show)(char *buf, size_t size))
 
 int procfs_init(void)
 {
-	return proc_node("/proc/self/exe", S_IFLNK | 0777, NULL, &self_exe_iops, NULL);
+	int err = proc_pid_init();          /* /proc/self and the <pid> directories */
+	return err ?: proc_sys_init();      /* meminfo, stat, uptime ... */
 }

@@ -15,6 +15,7 @@
 #include "fs/internal.h"
 #include "fs/tmpfs.h"
 #include "kernel/errno.h"
+#include "kernel/printk.h"
 #include "mm/kmalloc.h"
 #include "lib/string.h"
 
@@ -138,4 +139,19 @@ void fs_types_init(void)
 	if (proc_sb)
 		proc_sb->ops = &proc_super_ops;
 	dev_sb = tmpfs_sb_new(&devtmpfs_type, TMPFS_MAGIC, 0755);
+}
+
+/* /proc/filesystems: one line per registered type, "nodev" before those without a device. */
+size_t filesystems_show(char *buf, size_t size)
+{
+	size_t n = 0;
+	spin_lock(&types_lock);
+	for (struct fs_type *t = types; t && n < size; t = t->next) {
+		int w = snprintf(buf + n, size - n, "%s\t%s\n", (t->flags & FS_REQUIRES_DEV) ? "" : "nodev", t->name);
+		if (w < 0)
+			break;
+		n += (size_t)w;
+	}
+	spin_unlock(&types_lock);
+	return MIN(n, size);
 }

@@ -498,6 +498,7 @@ const struct inode_ops tmpfs_file_iops = {
 	.read = tmpfs_read,
 	.write = tmpfs_write,
 	.get_page = tmpfs_get_page,
+	.find_page = tmpfs_find_page,
 	.fallocate = tmpfs_fallocate,
 	.setattr = tmpfs_setattr,
 };

@@ -56,6 +56,7 @@ long tmpfs_read(struct inode *ino, void *buf, size_t n, uint64_t pos, bool user)
 long tmpfs_write(struct inode *ino, const void *buf, size_t n, uint64_t *pos, bool append, bool user);
 int tmpfs_truncate(struct inode *ino, uint64_t size);        /* takes ino->rw */
 int tmpfs_get_page(struct inode *ino, uint64_t pgoff, paddr_t *pa);
+int tmpfs_find_page(struct inode *ino, uint64_t pgoff, paddr_t *pa);    /* no allocation: -ENOENT */
 int tmpfs_fallocate(struct inode *ino, int mode, uint64_t off, uint64_t len);
 void tmpfs_free_data(struct inode *ino);
 

@@ -244,6 +244,17 @@ int tmpfs_get_page(struct inode *ino, uint64_t pgoff, paddr_t *pa)
 	return *pa ? 0 : -ENOMEM;
 }
 
+int tmpfs_find_page(struct inode *ino, uint64_t pgoff, paddr_t *pa)
+{
+	spin_lock(&ino->lock);
+	uint64_t size = ino->size;
+	spin_unlock(&ino->lock);
+	if (pgoff >= (size + PAGE_SIZE - 1) / PAGE_SIZE)
+		return -ENXIO;
+	*pa = page_ref(ino, pgoff, false);
+	return *pa ? 0 : -ENOENT;
+}
+
 /* mode 0 allocates [off, off+len) and extends the size; FALLOC_FL_KEEP_SIZE only allocates. */
 int tmpfs_fallocate(struct inode *ino, int mode, uint64_t off, uint64_t len)
 {

@@ -32,6 +32,8 @@ struct cpu {
 	uint64_t ipi_irqs;           /* software interrupts taken */
 	uint64_t ctx_switches;
 	uint64_t idle_ticks;         /* timer ticks that found this CPU idle */
+	uint64_t user_ticks;         /* ... running a user process's thread (user or kernel mode) */
+	uint64_t system_ticks;       /* ... running a kernel thread (/proc/stat: fs/proc_sys.c) */
 	uint64_t next_tick;          /* timebase value of the next scheduler tick */
 	void *sched;                 /* this CPU's run queue (kernel/sched.c) */
 	void *timers;                /* this CPU's timer queue (kernel/timer.c) */

@@ -5,6 +5,7 @@
  */
 #include "kernel/printk.h"
 #include "kernel/console.h"
+#include "kernel/klog.h"
 #include "lib/string.h"
 
 #define PRINTK_MAX 512
@@ -138,6 +139,7 @@ void vprintk(const char *fmt, va_list ap)
 {
 	char buf[PRINTK_MAX];
 	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	klog_write(buf, n < PRINTK_MAX ? (size_t)n : PRINTK_MAX - 1);     /* for dmesg: kernel/klog.c */
 	console_write(buf, n < PRINTK_MAX ? (size_t)n : PRINTK_MAX - 1);
 }
 

@@ -261,6 +261,8 @@ void proc_start_init(const char *path, char *const argv[], char *const envp[])
 	list_add_tail(&p->all_node, &all_procs);
 	init_proc = p;
 	spin_unlock(&proc_lock);
+	procfs_pid_add(p->pid, 0);                  /* /proc/<pid>: fs/proc_pid.c */
+	procfs_set_cmdline(p->pid, argv);
 	ia = (struct init_args){ path, argv, envp };
 	t->fn = proc_init_entry;
 	t->arg = &ia;
@@ -279,6 +281,10 @@ static long do_clone(unsigned long flags, uintptr_t newsp, uintptr_t ptid, uintp
 		return -EINVAL;
 	if (flags & CLONE_PIDFD)
 		return -EINVAL;
+	/* vfork (CLONE_VM|CLONE_VFORK): the parent is not suspended, so the child gets a copy of the
+	 * address space, as fork: sharing it while both run would corrupt the parent's stack. */
+	if ((flags & CLONE_VFORK) && !(flags & CLONE_THREAD))
+		flags &= ~CLONE_VM;
 	struct proc *p = pp;
 	if (!(flags & CLONE_THREAD)) {
 		p = proc_alloc();
@@ -341,6 +347,8 @@ static long do_clone(unsigned long flags, uintptr_t newsp, uintptr_t ptid, uintp
 	list_add_tail(&t->thread_node, &p->threads);
 	p->nthreads++;
 	spin_unlock(&proc_lock);
+	if (p != pp)
+		procfs_pid_add(tid, pp->pid);       /* before it runs (and maybe execs) */
 	kthread_start(t);
 	return tid;
 
@@ -560,6 +568,8 @@ static long do_wait(int pid, int options, int *status, uint64_t *utime, uint64_t
 			struct itimer *it = reap_it ? reap(p, z) : NULL;
 			spin_unlock(&proc_lock);
 			itimer_free(it);
+			if (reap_it)
+				procfs_pid_remove(zpid);
 			return zpid;
 		}
 		spin_unlock(&proc_lock);

@@ -240,6 +240,12 @@ void sched_tick(void)
 	struct cpu *c = this_cpu();
 	if (c->cur == c->idle)
 		c->idle_ticks++;
+	else if (c->cur->proc)
+		c->user_ticks++;
+	else
+		c->system_ticks++;
+	if (c->id == 0)                         /* load average: fs/proc_sys.c */
+		loadavg_tick();
 	if (READ_ONCE(runqs[c->id].nr_running))
 		c->need_resched = true;
 }
@@ -356,6 +362,17 @@ void __noreturn sched_idle_loop(void)
 		intr_on();
 		schedule();
 	}
+}
+
+unsigned sched_nr_active(void)
+{
+	unsigned n = 0;
+	for (int i = 0; i < NCPU; i++) {
+		n += (unsigned)READ_ONCE(runqs[i].nr_running);
+		if (cpus[i].online && READ_ONCE(cpus[i].cur) && READ_ONCE(cpus[i].cur) != cpus[i].idle)
+			n++;
+	}
+	return n;
 }
 
 void sched_get_stats(struct sched_stats *st)

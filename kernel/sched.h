@@ -61,6 +61,7 @@ struct thread {
 	size_t altstack_size;
 	int altstack_flags;
 	unsigned long syscall_a0;       /* a0 at syscall entry, for restarting */
+	bool in_syscall;                /* syscall_a0 is valid (a0 may be any value, -1 too) */
 	bool killed;                    /* the process is exiting: leave at the next chance */
 	struct fpstate *fp;             /* user FP registers (kmalloc'd) */
 	int fp_cpu;                     /* CPU whose FP registers last held ours (-1 none) */
@@ -111,6 +112,8 @@ void msleep(uint64_t ms);
 struct sched_stats { uint64_t nr_running[NCPU]; int nthreads; };
 void sched_get_stats(struct sched_stats *st);
 void sched_dump(void);                        /* one line per thread, for the monitor */
+unsigned sched_nr_active(void);                 /* running + runnable threads, all CPUs (racy snapshot) */
+void loadavg_tick(void);                        /* CPU 0's tick: fs/proc_sys.c */
 
 /* arch/riscv/switch.S */
 void context_switch(struct context *old, struct context *new);

@@ -86,6 +86,8 @@ struct rt_sigframe {
 	struct k_ucontext uc;
 };
 
+size_t signal_frame_size(void) { return ALIGN_UP(sizeof(struct rt_sigframe), 16); }
+
 /* ---- sighand objects ---- */
 
 struct sighand *sighand_new(void)
@@ -251,7 +253,7 @@ void signal_deliver(struct trapframe *tf)
 	struct thread *t = current;
 	bool shared;
 	int sig = next_signal(t, &shared);
-	long restart = t->syscall_a0 == (unsigned long)-1 ? 0 : (long)tf->regs[10];
+	long restart = t->in_syscall ? (long)tf->regs[10] : 0;
 	bool was_restart = tf->scause == EXC_ECALL_U && restart == -ERESTARTSYS;
 	if (!sig) {
 		if (t->has_saved_sigmask) {     /* sigsuspend woke for nothing we deliver */
@@ -262,7 +264,7 @@ void signal_deliver(struct trapframe *tf)
 			tf->regs[10] = t->syscall_a0;
 			tf->sepc -= 4;
 		}
-		t->syscall_a0 = (unsigned long)-1;
+		t->in_syscall = false;
 		return;
 	}
 	if (shared)
@@ -285,7 +287,7 @@ void signal_deliver(struct trapframe *tf)
 			tf->regs[10] = t->syscall_a0;
 			tf->sepc -= 4;
 		}
-		t->syscall_a0 = (unsigned long)-1;
+		t->in_syscall = false;
 		return;
 	}
 	if (ka.handler == SIG_DFL || sig == SIGKILL)
@@ -298,7 +300,7 @@ void signal_deliver(struct trapframe *tf)
 			tf->regs[10] = (uint64_t)-EINTR;
 		}
 	}
-	t->syscall_a0 = (unsigned long)-1;
+	t->in_syscall = false;
 	struct k_siginfo info;
 	memset(&info, 0, sizeof(info));
 	struct k_siginfo *fi = &fault_info[cpu_id()];
@@ -354,7 +356,7 @@ long sys_rt_sigreturn(void)
 	t->fp_cpu = -1;                     /* reload on the way out */
 	t->sigmask = f->uc.sigmask & ~UNBLOCKABLE;
 	kfree(f);
-	t->syscall_a0 = (unsigned long)-1;
+	t->in_syscall = false;
 	return (long)tf->regs[10];
 }
 
@@ -432,7 +434,7 @@ long sys_rt_sigsuspend(uintptr_t mask, size_t sigsetsize)
 	/* the handler runs with the temporary mask; its frame records the old one for sigreturn */
 	t->saved_sigmask = old;
 	t->has_saved_sigmask = true;
-	t->syscall_a0 = (unsigned long)-1;
+	t->in_syscall = false;
 	return -EINTR;
 }
 

@@ -31,6 +31,7 @@ struct thread;
 bool signal_pending(void);                    /* the current thread has a deliverable signal */
 void signal_send_thread(struct thread *t, int sig);
 void signal_raise(int sig);                   /* to the current thread (e.g. SIGPIPE) */
+size_t signal_frame_size(void);               /* bytes a handler's frame takes (AT_MINSIGSTKSZ) */
 
 
 

@@ -8,6 +8,7 @@
 #include "kernel/errno.h"
 #include "ipc/futex/futex.h"
 #include "kernel/itimer.h"
+#include "kernel/klog.h"
 #include "fs/poll.h"
 #include "kernel/proc.h"
 #include "kernel/random.h"
@@ -88,14 +89,14 @@ long sys_get_robust_list(int pid, uintptr_t head_ptr, uintptr_t len_ptr)
 static const syscall_fn table[SYSCALL_MAX] = {
 	S(17, sys_getcwd), S(23, sys_dup), S(24, sys_dup3), S(25, sys_fcntl), S(29, sys_ioctl),
 	S(34, sys_mkdirat), S(35, sys_unlinkat), S(36, sys_symlinkat), S(37, sys_linkat),
-	S(45, sys_truncate), S(46, sys_ftruncate), S(48, sys_faccessat), S(49, sys_chdir), S(50, sys_fchdir),
+	S(43, sys_statfs), S(44, sys_fstatfs), S(45, sys_truncate), S(46, sys_ftruncate), S(48, sys_faccessat), S(49, sys_chdir), S(50, sys_fchdir),
 	S(52, sys_fchmod), S(53, sys_fchmodat), S(56, sys_openat), S(57, sys_close), S(59, sys_pipe2), S(61, sys_getdents64),
 	S(62, sys_lseek), S(63, sys_read), S(64, sys_write), S(65, sys_readv), S(66, sys_writev),
 	S(67, sys_pread64), S(68, sys_pwrite64), S(78, sys_readlinkat), S(79, sys_newfstatat),
-	S(80, sys_fstat), S(81, sys_sync), S(82, sys_fsync), S(83, sys_fdatasync),
+	S(80, sys_fstat), S(81, sys_sync), S(82, sys_fsync), S(83, sys_fdatasync), S(88, sys_utimensat),
 	S(93, sys_exit), S(94, sys_exit_group), S(95, sys_waitid), S(96, sys_set_tid_address),
 	S(98, sys_futex), S(99, sys_set_robust_list), S(100, sys_get_robust_list), S(101, sys_nanosleep), S(102, sys_getitimer), S(103, sys_setitimer),
-	S(113, sys_clock_gettime), S(114, sys_clock_getres), S(115, sys_clock_nanosleep),
+	S(113, sys_clock_gettime), S(116, sys_syslog), S(114, sys_clock_getres), S(115, sys_clock_nanosleep),
 	S(122, sys_sched_setaffinity), S(123, sys_sched_getaffinity), S(124, sys_sched_yield),
 	S(129, sys_kill), S(130, sys_tkill), S(131, sys_tgkill), S(132, sys_sigaltstack),
 	S(133, sys_rt_sigsuspend), S(134, sys_rt_sigaction), S(135, sys_rt_sigprocmask),
@@ -104,12 +105,12 @@ static const syscall_fn table[SYSCALL_MAX] = {
 	S(165, sys_getrusage), S(166, sys_umask), S(167, sys_prctl), S(168, sys_getcpu), S(169, sys_gettimeofday),
 	S(172, sys_getpid), S(173, sys_getppid), S(174, sys_zero), S(175, sys_zero), S(176, sys_zero),
 	S(177, sys_zero), S(178, sys_gettid), S(179, sys_sysinfo), S(194, sys_shmget), S(195, sys_shmctl), S(196, sys_shmat), S(197, sys_shmdt), S(214, sys_brk), S(215, sys_munmap),
-	S(220, sys_clone), S(221, sys_execve), S(222, sys_mmap), S(226, sys_mprotect),
+	S(220, sys_clone), S(221, sys_execve_cmdline) /* fs/proc_pid.c */, S(222, sys_mmap), S(226, sys_mprotect),
 	S(233, sys_madvise), S(260, sys_wait4), S(261, sys_prlimit64), S(276, sys_renameat2),
 	S(278, sys_getrandom), S(283, sys_zero), S(291, sys_statx), S(293, sys_enosys),
 	S(435, sys_clone3), S(439, sys_faccessat2),
 	/* mounts, statfs, sync, copies: fs/mount.c, fs/sync.c, fs/copy.c */
-	S(39, sys_umount2), S(40, sys_mount), S(43, sys_statfs), S(44, sys_fstatfs), S(47, sys_fallocate),
+	S(39, sys_umount2), S(40, sys_mount), S(47, sys_fallocate),
 	S(71, sys_sendfile), S(267, sys_syncfs), S(285, sys_copy_file_range),
 	/* readiness: fs/poll.c, fs/epoll.c */
 	S(20, sys_epoll_create1), S(21, sys_epoll_ctl), S(22, sys_epoll_pwait), S(72, sys_pselect6),

@@ -2,10 +2,11 @@
  * User address spaces: VMAs, demand paging, copy-on-write fork, mmap/munmap/mprotect/brk.
  *
  * Theory. A VMA says what may be mapped; the page table says what is. mm_fault resolves a fault
- * inside a VMA that permits the access: a missing page becomes a zeroed page (anonymous), a copy of
- * the file's bytes (private file mapping) or the file's own page (shared file mapping); a write to a
- * present read-only page of a private, writable VMA is copy-on-write: the page is copied unless this
- * mm holds its only reference (struct page refcount), in which case it just becomes writable.
+ * inside a VMA that permits the access: a missing page becomes a zeroed page (anonymous) or the
+ * file's own page (file mappings; a private one maps it read-only); a write to a present read-only
+ * page of a private, writable VMA is copy-on-write: the page is copied unless this mm holds its
+ * only reference (struct page refcount), in which case it just becomes writable. So a private file
+ * page is copied at its first write (the file holds a reference too), as with Linux's page cache.
  * MAP_SHARED|MAP_ANONYMOUS memory is allocated at mmap time so that fork shares every page of it.
  *
  * Locking: mm->lock (spinlock) guards the VMA list and every PTE of the user half. Nothing under it
@@ -32,6 +33,7 @@
 #define SIGRETURN_INSN_LI_A7 0x08b00893U   /* li a7, 139 (rt_sigreturn) */
 #define SIGRETURN_INSN_ECALL 0x00000073U
 #define MAP_SHARED_ANON_MAX (256UL << 20)
+#define FAULT_AROUND_PAGES 16          /* 64 KiB, Linux's fault_around_bytes */
 
 static bool vma_shared(const struct vma *v) { return (v->flags & MAP_TYPE) == MAP_SHARED; }
 
@@ -303,19 +305,21 @@ static paddr_t new_page(struct vma *v, uintptr_t va)
 	return v->file ? 0 : page_alloc(0, PAGE_ZERO);
 }
 
-/* The page backing file offset pgoff: the file's own (shared) or a private copy. May sleep (the
- * file system's locks), so it runs without mm->lock. 0 on failure. */
+/* The page backing file offset pgoff, with a reference for the caller: the file's own page, for
+ * shared and private mappings alike (a private mapping maps it read-only and copies it at the
+ * first write, like Linux's page cache: programs and libraries share their text, and QEMU's
+ * translation cache, keyed by physical address, keeps what it translated for the next exec).
+ * Beyond EOF a private mapping gets a zeroed page of its own. May sleep (the file system's
+ * locks), so it runs without mm->lock. 0 on failure. */
 static paddr_t file_page(struct file *f, uint64_t pgoff, bool shared)
 {
 	paddr_t pa;
-	if (shared)
-		return file_get_page(f, pgoff, &pa) == 0 ? pa : 0;
-	pa = page_alloc(0, PAGE_ZERO);
-	if (pa && kernel_read(f, pa_to_va(pa), PAGE_SIZE, pgoff << PAGE_SHIFT) < 0) {
-		page_put(pa);
+	int r = file_get_page(f, pgoff, &pa);
+	if (r == 0)
+		return pa;
+	if (shared || r != -ENXIO)
 		return 0;
-	}
-	return pa;
+	return page_alloc(0, PAGE_ZERO);
 }
 
 /* Make va present (and writable when write) in v. mm->lock held. 0 or -EFAULT/-ENOMEM. */
@@ -354,6 +358,50 @@ static int fault_locked(struct mm *mm, struct vma *v, uintptr_t va, bool write, 
 	return 0;
 }
 
+/* Bring the file page behind va (absent) into v: fetched with mm->lock dropped (file reads may
+ * sleep), then installed unless someone else did meanwhile or the VMA changed. mm->lock is held on
+ * entry and on return; v may be stale afterwards (callers look it up again). */
+static int fault_file_page(struct mm *mm, struct vma *v, uintptr_t va)
+{
+	struct file *f = v->file;
+	bool shared = vma_shared(v);
+	uint64_t pgoff = v->pgoff + ((va - v->start) >> PAGE_SHIFT);
+	file_get(f);
+	spin_unlock(&mm->lock);
+	paddr_t pa = file_page(f, pgoff, shared);
+	int r = pa ? 0 : -EFAULT;
+	spin_lock(&mm->lock);
+	v = find_vma(mm, va);
+	pte_t *pte = pa ? vm_walk(mm->pgtable, va, true) : NULL;
+	if (pa && v && v->file == f && pte && !(*pte & PTE_V)) {
+		/* private: read-only until a write fault copies it (fault_locked) */
+		*pte = PA_PTE(pa) | pte_perm(v->prot, vma_shared(v));
+		mm->faults++;
+	} else if (pa) {
+		page_put(pa);
+	}
+	file_put(f);
+	return r;
+}
+
+/* Linux's fault-around: after a read or execute fault on a file page, map the other pages of the
+ * aligned FAULT_AROUND_PAGES window (inside v) that are already in memory, so a program's text
+ * and a library's data arrive in a few faults instead of one per page. mm->lock held; v current. */
+static void fault_around_locked(struct mm *mm, struct vma *v, uintptr_t va)
+{
+	uintptr_t lo = MAX(ALIGN_DOWN(va, FAULT_AROUND_PAGES * PAGE_SIZE), v->start);
+	uintptr_t hi = MIN(ALIGN_DOWN(va, FAULT_AROUND_PAGES * PAGE_SIZE) + FAULT_AROUND_PAGES * PAGE_SIZE, v->end);
+	for (uintptr_t a = lo; a < hi; a += PAGE_SIZE) {
+		pte_t *pte = vm_walk(mm->pgtable, a, true);
+		if (!pte || (*pte & PTE_V))
+			continue;
+		paddr_t pa;
+		if (file_find_page(v->file, v->pgoff + ((a - v->start) >> PAGE_SHIFT), &pa) < 0)
+			continue;
+		*pte = PA_PTE(pa) | pte_perm(v->prot, vma_shared(v));
+	}
+}
+
 int mm_fault(struct mm *mm, uintptr_t addr, uint64_t cause)
 {
 	if (!mm || addr >= USER_TOP)
@@ -368,25 +416,10 @@ int mm_fault(struct mm *mm, uintptr_t addr, uint64_t cause)
 	}
 	pte_t *pte = vm_walk(mm->pgtable, va, false);
 	if (v->file && !(pte && (*pte & PTE_V))) {
-		/* a file page: fetch it unlocked, then install it unless someone else did */
-		struct file *f = v->file;
-		bool shared = vma_shared(v);
-		uint64_t pgoff = v->pgoff + ((va - v->start) >> PAGE_SHIFT);
-		file_get(f);
+		int r = fault_file_page(mm, v, va);
+		if (r == 0 && need != PROT_WRITE && (v = find_vma(mm, addr)) && v->file)
+			fault_around_locked(mm, v, va);
 		spin_unlock(&mm->lock);
-		paddr_t pa = file_page(f, pgoff, shared);
-		int r = pa ? 0 : -EFAULT;
-		spin_lock(&mm->lock);
-		v = find_vma(mm, addr);
-		pte = pa ? vm_walk(mm->pgtable, va, true) : NULL;
-		if (pa && v && v->file == f && pte && !(*pte & PTE_V)) {
-			*pte = PA_PTE(pa) | pte_perm(v->prot, true);
-			mm->faults++;
-		} else if (pa) {
-			page_put(pa);
-		}
-		spin_unlock(&mm->lock);
-		file_put(f);
 		return r;
 	}
 	int r = fault_locked(mm, v, va, need == PROT_WRITE, false);
@@ -428,6 +461,14 @@ int mm_write(struct mm *mm, uintptr_t uaddr, const void *src, size_t n)
 		uintptr_t va = ALIGN_DOWN(uaddr, PAGE_SIZE);
 		size_t chunk = MIN(n, va + PAGE_SIZE - uaddr);
 		struct vma *v = find_vma(mm, uaddr);
+		pte_t *fp = v && v->file ? vm_walk(mm->pgtable, va, false) : NULL;
+		if (v && v->file && !(fp && (*fp & PTE_V))) {     /* exec's loader zeroing a bss tail */
+			if (fault_file_page(mm, v, va) < 0) {
+				spin_unlock(&mm->lock);
+				return -EFAULT;
+			}
+			continue;                                 /* the lock was dropped: look again */
+		}
 		if (!v || fault_locked(mm, v, va, true, true) < 0) {
 			spin_unlock(&mm->lock);
 			return -EFAULT;
@@ -709,6 +750,7 @@ static void protect_pte(pte_t *pte, uintptr_t va __unused, void *arg)
 long sys_mprotect(uintptr_t addr, size_t len, int prot)
 {
 	struct mm *mm = cur_mm();
+	prot &= ~(PROT_GROWSDOWN | PROT_GROWSUP);      /* the stack VMA is fixed-size: nothing grows */
 	if ((addr & (PAGE_SIZE - 1)) || !access_ok(addr, len) || (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)))
 		return -EINVAL;
 	uintptr_t end = addr + ALIGN_UP(len, PAGE_SIZE);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what Ember needs on a Debian machine, idempotently, and fetches the lwIP 2.1.3 source
-# package into third_party/ (git-ignored). Takes seconds when everything is already there.
+# Installs what Ember needs on a Debian machine, idempotently, and fetches the source packages of
+# lwIP 2.1.3, busybox and musl into third_party/ (git-ignored). Takes seconds when all is there.
 # Only Debian packages; no other downloads (see DESIGN.md, "Dependencies").
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,6 +19,8 @@ need=(
   "cpio:cpio"
   "sfdisk:fdisk"
   "sgdisk:gdisk"
+  "bzip2:bzip2"
+  "xz:xz-utils"
 )
 # files -> package
 need_files=(
@@ -46,10 +48,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# lwIP 2.1.3 source from Debian's source package, unpacked under third_party/lwip.
-lwip="$here/third_party/lwip"
-if [ ! -f "$lwip/src/core/tcp.c" ]; then
-  # Source entries: copy the Debian deb822 entries with the type changed to deb-src when none exist.
+# Source entries: copy the Debian deb822 entries with the type changed to deb-src when none exist.
+ensure_deb_src() {
   if ! grep -rqs '^Types:.*deb-src\|^deb-src ' /etc/apt/sources.list /etc/apt/sources.list.d/; then
     echo "deps: adding deb-src entries copied from the Debian entries"
     for f in /etc/apt/sources.list.d/*.sources; do
@@ -62,10 +62,29 @@ if [ ! -f "$lwip/src/core/tcp.c" ]; then
     fi
     updated=0
   fi
+}
+
+# fetch_source PACKAGE DIR: Debian's source package PACKAGE (apt-get source, patches applied by
+# dpkg-source) unpacked as third_party/DIR, replacing whatever was there.
+fetch_source() {
+  local pkg=$1 dest="$here/third_party/$2" tmp
+  ensure_deb_src
   apt_update
   tmp=$(mktemp -d)
-  (cd "$tmp" && apt-get source -qq --download-only lwip >/dev/null && dpkg-source -x --no-check lwip_*.dsc lwip >/dev/null)
-  rm -rf "$lwip"; mkdir -p "$here/third_party"; mv "$tmp/lwip" "$lwip"; rm -rf "$tmp"
+  (cd "$tmp" && apt-get source -qq --download-only "$pkg" >/dev/null 2>&1 &&
+     dpkg-source -x --no-check "$pkg"_*.dsc "$pkg" >/dev/null)
+  rm -rf "$dest"; mkdir -p "$here/third_party"; mv "$tmp/$pkg" "$dest"; rm -rf "$tmp"
+}
+
+# lwIP 2.1.3 source, unpacked under third_party/lwip.
+lwip="$here/third_party/lwip"
+if [ ! -f "$lwip/src/core/tcp.c" ]; then
+  fetch_source lwip lwip
   grep -q 'LWIP_VERSION_MINOR *1' "$lwip/src/include/lwip/init.h" || echo "deps: warning: lwIP is not 2.1.x"
 fi
+
+# The userland's sources (DESIGN.md, "Dependencies"): busybox and musl, cross-built by the Makefile
+# (user/busybox.mk, user/musl.mk) into build/.
+[ -f "$here/third_party/busybox/Makefile" ] || { echo "deps: fetching busybox source"; fetch_source busybox busybox; }
+[ -f "$here/third_party/musl/configure" ] || { echo "deps: fetching musl source"; fetch_source musl musl; }
 exit 0

@@ -2,7 +2,8 @@
  * Ember's default /init: prints a banner and runs a small interactive shell. Commands: a program
  * path with arguments (run in a child, waited for; its exit status is reported when non-zero),
  * `cd DIR`, `exit [N]`. Lines come from the console in canonical mode (the kernel echoes them).
- * With arguments (`init CMD ARGS...`) it runs that one command and exits with its status.
+ * With arguments (`init CMD ARGS...`) it runs that one command and exits with its status: `make run`
+ * boots `rdinit=/init -- /bin/sh -l`, busybox's login shell.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,10 +29,16 @@ static int run(char **argv)
 		fprintf(stderr, "%s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
+	/* As pid 1, also reap the orphans that are re-parented to us while the child runs. */
 	int status;
-	if (waitpid(pid, &status, 0) < 0) {
-		perror("waitpid");
-		return 127;
+	for (;;) {
+		pid_t r = waitpid(getpid() == 1 ? -1 : pid, &status, 0);
+		if (r == pid)
+			break;
+		if (r < 0 && errno != EINTR) {
+			perror("waitpid");
+			return 127;
+		}
 	}
 	if (WIFSIGNALED(status)) {
 		printf("%s: killed by signal %d\n", argv[0], WTERMSIG(status));

@@ -150,6 +150,7 @@ void trap_user(struct trapframe *tf)
 	} else if (cause == EXC_ECALL_U) {
 		tf->sepc += 4;
 		t->syscall_a0 = tf->regs[10];
+		t->in_syscall = true;
 		intr_on();
 		tf->regs[10] = (uint64_t)syscall_dispatch(tf);
 	} else if (is_page_fault(cause)) {

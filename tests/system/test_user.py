@@ -1,9 +1,16 @@
 """Differential user tests: every program in user/tests/ runs under qemu-riscv64-static (the
 host's Linux answers) and inside Ember on QEMU -smp 4 as init; both runs must pass. A program
-ends with "N passed, N failed" and exits 0 only when everything passed."""
+ends with "N passed, N failed" and exits 0 only when everything passed.
+
+Each program is built in up to three variants (the Makefile): static glibc (/tests), dynamic
+glibc PIE (/tests-dyn, glibc's loader and libraries in /lib) and, when a musl toolchain was found
+in build/, dynamic musl PIE (/tests-musl). Under qemu-user the dynamic ones find their loader and
+libraries in build/rootfs (the tree the initramfs is packed from) through qemu's -L."""
+import atexit
 import glob
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 
@@ -11,7 +18,15 @@ import pytest
 
 from qemu import BUILD, KERNEL, Qemu, ROOT
 
-TESTS = sorted(os.path.basename(p)[:-2] for p in glob.glob(os.path.join(ROOT, "user", "tests", "*.c")))
+NAMES = sorted(os.path.basename(p)[:-2] for p in glob.glob(os.path.join(ROOT, "user", "tests", "*.c")))
+VARIANTS = [("", "tests"), ("dyn-", "tests-dyn")]
+if os.path.isdir(os.path.join(BUILD, "rootfs", "tests-musl")):       # packed into this initramfs
+    VARIANTS.append(("musl-", "tests-musl"))
+TESTS = [pytest.param(d, n, id=p + n) for p, d in VARIANTS for n in NAMES]
+SYSROOT = tempfile.mkdtemp(prefix="ember-sysroot-")   # only lib/ and lib64/: qemu's -L redirects any
+for d in ("lib", "lib64"):                             # absolute path that exists under it
+    os.symlink(os.path.join(BUILD, "rootfs", d), os.path.join(SYSROOT, d))
+atexit.register(shutil.rmtree, SYSROOT, True)
 RESULT = re.compile(r"^(\d+) passed, (\d+) failed$", re.M)
 
 
@@ -22,20 +37,21 @@ def check_output(out, where):
     assert "SKIP" not in out or where == "qemu-user", f"{where}: a skip inside Ember is a failure\n{out[-4000:]}"
 
 
-@pytest.mark.parametrize("name", TESTS)
-def test_under_linux(name):
-    binary = os.path.join(BUILD, "user", "tests", name)
+@pytest.mark.parametrize("variant,name", TESTS)
+def test_under_linux(variant, name):
+    binary = os.path.join(BUILD, "user", variant, name)
     with tempfile.TemporaryDirectory() as d:
-        p = subprocess.run(["qemu-riscv64-static", binary], cwd=d, capture_output=True, timeout=300)
+        ld_prefix = ["-L", SYSROOT] if variant != "tests" else []
+        p = subprocess.run(["qemu-riscv64-static", *ld_prefix, binary], cwd=d, capture_output=True, timeout=300)
     out = p.stdout.decode(errors="replace")
     assert p.returncode == 0, f"exit {p.returncode}\n{out[-4000:]}{p.stderr.decode(errors='replace')[-2000:]}"
     check_output(out, "qemu-user")
 
 
-@pytest.mark.parametrize("name", TESTS)
-def test_inside_ember(name):
-    q = Qemu(kernel=KERNEL, name=f"user-{name}",
-             extra=("-initrd", os.path.join(BUILD, "initramfs.cpio"), "-append", f"rdinit=/tests/{name}"))
+@pytest.mark.parametrize("variant,name", TESTS)
+def test_inside_ember(variant, name):
+    q = Qemu(kernel=KERNEL, name=f"user-{variant}-{name}",
+             extra=("-initrd", os.path.join(BUILD, "initramfs.cpio"), "-append", f"rdinit=/{variant}/{name}"))
     try:
         q.expect(r"init exited with status \d+", 300)
         rc = q.wait_exit(30)

@@ -1,4 +1,4 @@
-// unit-sources: fs/tmpfs.c fs/tmpfs_data.c fs/inode.c fs/super.c fs/mount.c fs/blkdev.c fs/sync.c fs/copy.c fs/namei.c fs/file.c lib/sleeplock.c fs/sys_file.c fs/sys_path.c fs/pipe.c fs/dev.c fs/procfs.c fs/fs_init.c fs/initramfs.c fs/cpio.c mm/page.c mm/kmalloc.c fs/ext4/ext4_vfs.c fs/ext4/journal.c fs/ext4/hash.c fs/ext4/super.c fs/ext4/csum.c fs/ext4/alloc.c fs/ext4/inode.c fs/ext4/extents.c fs/ext4/dir.c fs/ext4/namei.c fs/ext4/orphan.c lib/crc32c.c
+// unit-sources: fs/tmpfs.c fs/tmpfs_data.c fs/inode.c fs/super.c fs/mount.c fs/blkdev.c fs/sync.c fs/copy.c fs/namei.c fs/file.c lib/sleeplock.c fs/sys_file.c fs/sys_path.c fs/pipe.c fs/dev.c fs/dev_mem.c fs/dev_rtc.c fs/sys_utime.c fs/procfs.c fs/fs_init.c fs/initramfs.c fs/cpio.c mm/page.c mm/kmalloc.c fs/ext4/ext4_vfs.c fs/ext4/journal.c fs/ext4/hash.c fs/ext4/super.c fs/ext4/csum.c fs/ext4/alloc.c fs/ext4/inode.c fs/ext4/extents.c fs/ext4/dir.c fs/ext4/namei.c fs/ext4/orphan.c lib/crc32c.c
 /*
  * ext4 under the VFS (fs/ext4/ext4_vfs.c), on the host: an image made by the host's mkfs.ext4 -d
  * sits behind a block device node (fs/blkdev.h) and is mounted with mount(2) like any file
@@ -59,6 +59,10 @@ bool signal_pending(void) { return false; }
 void signal_raise(int sig) { raised_sig = sig; }
 static const char *exe_path = "/bin/prog";
 const char *current_exe(void) { return exe_path; }
+void get_random_bytes(void *buf, size_t n) { memset(buf, 0x5a, n); }
+/* proc_pid.c and proc_sys.c need the process table: /proc holds just /proc/self/mounts here */
+int proc_pid_init(void) { return proc_create("/proc/self/mounts", mounts_show); }
+int proc_sys_init(void) { return 0; }
 
 static char console_out[4096];
 static size_t console_len;

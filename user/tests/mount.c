@@ -23,6 +23,12 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#ifndef RENAME_NOREPLACE                /* musl 1.2.3's stdio.h lacks them (linux/fs.h values) */
+#define RENAME_NOREPLACE 1
+#endif
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE 2
+#endif
 #include "harness.h"
 
 #define TMPFS_MAGIC_NR 0x01021994

@@ -1,0 +1,437 @@
+/*
+ * /proc/self and /proc/<pid>: what ps, top and glibc read about processes, in Linux's formats.
+ *
+ * Theory. /proc is a tmpfs directory (proc.c); a process's directory is made when the process is
+ * created (procfs_pid_add, from kernel/proc.c) and removed when it is reaped (procfs_pid_remove),
+ * so readdir of /proc lists live processes (and zombies) and lookups need no special case. Each
+ * /proc/<pid> holds
+ *   stat, status, cmdline, comm   generated at open (a snapshot, proc.c) from the process table
+ *   exe                           a symlink to the executable
+ * The files carry no allocated state: an inode's priv encodes (pid, which file), so an open file
+ * that outlives its process just fails to open again (ESRCH) and removal frees nothing else.
+ * /proc/self is a symlink whose target, the reader's pid, is computed at each lookup.
+ *
+ * cmdline: the kernel keeps no copy of a process's arguments, so execve (sys_execve_cmdline, in
+ * the syscall table) copies the NUL-separated argv strings (at most CMDLINE_MAX bytes) before the
+ * old image goes, and keeps them here when the exec succeeds; a child inherits its parent's at
+ * fork, as its memory holds the same strings on Linux.
+ *
+ * Locks: proc_lock is taken inside ns_lock (symlink targets are computed during path walks) and
+ * never the other way round: the hooks are called without proc_lock. cmd_lock (a leaf) guards the
+ * cmdline records. mm->lock is taken with no other lock held, on an mm referenced with mm_get.
+ */
+#include "fs/internal.h"
+#include "fs/tmpfs.h"
+#include "kernel/cpu.h"
+#include "kernel/errno.h"
+#include "mm/kmalloc.h"
+#include "mm/mm.h"
+#include "kernel/printk.h"
+#include "kernel/proc.h"
+#include "lib/string.h"
+#include "kernel/timer.h"
+#include "mm/uaccess.h"
+#include "mm/uvm.h"
+#include "arch/riscv/riscv.h"
+
+#define CLK_TCK 100                       /* USER_HZ: the unit of times in stat */
+#define CMDLINE_MAX 4096                  /* bytes of argv kept per process (Linux ps reads a page) */
+#define PID_PATH_MAX 32
+#define PID_FILE_BITS 4
+
+enum pid_file { PF_STAT, PF_STATUS, PF_CMDLINE, PF_COMM, PF_EXE, PF_MOUNTS, PF_COUNT };
+static const char *const pid_file_name[PF_COUNT] = { "stat", "status", "cmdline", "comm", "exe", "mounts" };
+
+static void *pid_priv(int pid, enum pid_file which)
+{
+	return (void *)(((uintptr_t)pid << PID_FILE_BITS) | which);
+}
+static int priv_pid(const void *priv) { return (int)((uintptr_t)priv >> PID_FILE_BITS); }
+static enum pid_file priv_file(const void *priv)
+{
+	return (enum pid_file)((uintptr_t)priv & ((1u << PID_FILE_BITS) - 1));
+}
+
+/* ---- command lines ---- */
+
+struct cmdline {
+	struct list_head node;
+	int pid;
+	size_t len;
+	char data[];
+};
+static struct spinlock cmd_lock = SPINLOCK_INIT("proc_cmdline");
+static struct list_head cmdlines = LIST_HEAD_INIT(cmdlines);
+
+static struct cmdline *cmd_find(int pid)          /* cmd_lock held */
+{
+	struct list_head *p;
+	list_for_each(p, &cmdlines) {
+		struct cmdline *c = list_entry(p, struct cmdline, node);
+		if (c->pid == pid)
+			return c;
+	}
+	return NULL;
+}
+
+/* Replaces pid's record with c (NULL: just drops it). */
+static void cmd_set(int pid, struct cmdline *c)
+{
+	spin_lock(&cmd_lock);
+	struct cmdline *old = cmd_find(pid);
+	if (old)
+		list_del(&old->node);
+	if (c) {
+		c->pid = pid;
+		list_add_tail(&c->node, &cmdlines);
+	}
+	spin_unlock(&cmd_lock);
+	kfree(old);
+}
+
+static struct cmdline *cmd_new(size_t len)
+{
+	struct cmdline *c = kmalloc(sizeof(*c) + len);
+	if (c)
+		c->len = len;
+	return c;
+}
+
+void procfs_set_cmdline(int pid, char *const argv[])
+{
+	size_t len = 0;
+	for (int i = 0; argv[i] && len < CMDLINE_MAX; i++)
+		len += strlen(argv[i]) + 1;
+	len = MIN(len, (size_t)CMDLINE_MAX);
+	struct cmdline *c = cmd_new(len);
+	if (!c)
+		return;
+	size_t at = 0;
+	for (int i = 0; argv[i] && at < len; i++) {
+		size_t n = MIN(strlen(argv[i]) + 1, len - at);
+		memcpy(c->data + at, argv[i], n);
+		at += n;
+	}
+	cmd_set(pid, c);
+}
+
+/* The argv strings of a user execve, NUL-separated, truncated at CMDLINE_MAX. NULL when argv is
+ * unreadable or memory is short: execve itself then reports the error (or runs without a record). */
+static struct cmdline *cmd_from_user(uintptr_t uargv)
+{
+	char *buf = kmalloc(CMDLINE_MAX);
+	if (!buf)
+		return NULL;
+	size_t len = 0;
+	for (int i = 0; uargv && len < CMDLINE_MAX; i++) {
+		uintptr_t s;
+		if (copy_from_user(&s, uargv + i * sizeof(s), sizeof(s)) || !s)
+			break;
+		long n = strncpy_from_user(buf + len, s, CMDLINE_MAX - len);
+		if (n < 0)
+			break;
+		len += MIN((size_t)n + 1, CMDLINE_MAX - len);   /* with its NUL when it fits */
+	}
+	struct cmdline *c = cmd_new(len);
+	if (c)
+		memcpy(c->data, buf, len);
+	kfree(buf);
+	return c;
+}
+
+long sys_execve_cmdline(uintptr_t upath, uintptr_t uargv, uintptr_t uenvp)
+{
+	struct cmdline *c = cmd_from_user(uargv);
+	int pid = current->proc->pid;
+	long r = sys_execve(upath, uargv, uenvp);
+	if (r < 0)
+		kfree(c);
+	else
+		cmd_set(pid, c);
+	return r;
+}
+
+/* ---- what the files show ---- */
+
+struct pid_info {
+	int pid, ppid, nthreads, cpu;
+	char state;
+	char comm[PROC_COMM_LEN];
+	char exe[PROC_PATH_MAX];
+	uint64_t utime, stime, cutime, cstime, start_ns;
+	uint64_t sigpnd, shdpnd, sigblk;
+	unsigned long affinity;
+	struct mm *mm;                  /* referenced (mm_put when done), or NULL */
+};
+
+static int pid_info_get(int pid, struct pid_info *pi)
+{
+	memset(pi, 0, sizeof(*pi));
+	spin_lock(&proc_lock);
+	struct proc *p = proc_find(pid);
+	if (!p) {
+		spin_unlock(&proc_lock);
+		return -ESRCH;
+	}
+	pi->pid = p->pid;
+	pi->ppid = p->parent ? p->parent->pid : 0;
+	pi->nthreads = p->nthreads;
+	memcpy(pi->comm, p->comm, sizeof(pi->comm));
+	pi->comm[sizeof(pi->comm) - 1] = 0;
+	memcpy(pi->exe, p->exe, sizeof(pi->exe));
+	pi->exe[sizeof(pi->exe) - 1] = 0;
+	pi->utime = p->utime_ns;
+	pi->stime = p->stime_ns;
+	pi->cutime = p->cutime_ns;
+	pi->cstime = p->cstime_ns;
+	pi->start_ns = p->start_ns;
+	pi->shdpnd = p->shared_pending;
+	pi->state = 'S';
+	struct list_head *q;
+	bool first = true;
+	list_for_each(q, &p->threads) {
+		struct thread *t = list_entry(q, struct thread, thread_node);
+		pi->utime += t->utime_ns;
+		pi->stime += t->stime_ns;
+		if (t->state == THREAD_RUNNING || t->state == THREAD_RUNNABLE)
+			pi->state = 'R';
+		if (first) {
+			first = false;
+			pi->cpu = t->cpu;
+			pi->sigpnd = t->sigpending;
+			pi->sigblk = t->sigmask;
+			pi->affinity = t->affinity;
+			if (t->mm) {
+				pi->mm = t->mm;
+				mm_get(t->mm);
+			}
+		}
+	}
+	spin_unlock(&proc_lock);
+	return 0;
+}
+
+/* Virtual size (bytes) and resident pages of an address space. */
+static void mm_sizes(struct mm *mm, uint64_t *vsize, uint64_t *rss)
+{
+	*vsize = *rss = 0;
+	if (!mm)
+		return;
+	spin_lock(&mm->lock);
+	struct list_head *q;
+	list_for_each(q, &mm->vmas) {
+		struct vma *v = list_entry(q, struct vma, node);
+		*vsize += v->end - v->start;
+		for (uintptr_t va = v->start; va < v->end; va += PAGE_SIZE) {
+			pte_t *pte = vm_walk(mm->pgtable, va, false);
+			if (pte && (*pte & PTE_V))
+				(*rss)++;
+		}
+	}
+	spin_unlock(&mm->lock);
+}
+
+static unsigned long ticks(uint64_t ns) { return (unsigned long)(ns / (NSEC_PER_SEC / CLK_TCK)); }
+
+#define OUT(...) (n += (size_t)snprintf(buf + n, n < size ? size - n : 0, __VA_ARGS__))
+
+/* Linux's fs/proc/array.c do_task_stat: 52 fields. Ember has no process groups (getpgid answers
+ * the pid), no terminals as controlling ttys, and nice 0. */
+static size_t show_stat(char *buf, size_t size, struct pid_info *pi)
+{
+	uint64_t vsize, rss;
+	mm_sizes(pi->mm, &vsize, &rss);
+	uintptr_t brk_start = pi->mm ? pi->mm->brk_start : 0;
+	size_t n = 0;
+	OUT("%d (%s) %c %d %d %d 0 -1 %u 0 0 0 0 %lu %lu %lu %lu 20 0 %d 0 %lu %lu %lu %lu ",
+	    pi->pid, pi->comm, pi->state, pi->ppid, pi->pid, pi->pid, 0u /* flags */,
+	    ticks(pi->utime), ticks(pi->stime), ticks(pi->cutime), ticks(pi->cstime), pi->nthreads,
+	    ticks(pi->start_ns), (unsigned long)vsize, (unsigned long)rss, ~0UL /* rsslim */);
+	OUT("0 0 0 0 0 %lu %lu 0 0 0 0 0 17 %d 0 0 0 0 0 0 0 %lu 0 0 0 0 0\n",
+	    (unsigned long)(pi->sigpnd | pi->shdpnd), (unsigned long)pi->sigblk, pi->cpu,
+	    (unsigned long)brk_start);
+	return n;
+}
+
+static size_t show_status(char *buf, size_t size, struct pid_info *pi)
+{
+	uint64_t vsize, rss;
+	mm_sizes(pi->mm, &vsize, &rss);
+	uint64_t heap = pi->mm ? pi->mm->brk - pi->mm->brk_start : 0;
+	static const char *const state_name[128] = { ['R'] = "R (running)", ['S'] = "S (sleeping)" };
+	size_t n = 0;
+	OUT("Name:\t%s\nUmask:\t0022\nState:\t%s\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\n"
+	    "TracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t64\nGroups:\t\n",
+	    pi->comm, state_name[(int)pi->state], pi->pid, pi->pid, pi->ppid);
+	if (pi->mm)
+		OUT("VmPeak:\t%8lu kB\nVmSize:\t%8lu kB\nVmLck:\t       0 kB\nVmPin:\t       0 kB\n"
+		    "VmHWM:\t%8lu kB\nVmRSS:\t%8lu kB\nRssAnon:\t%8lu kB\nRssFile:\t       0 kB\n"
+		    "RssShmem:\t       0 kB\nVmData:\t%8lu kB\nVmStk:\t%8lu kB\n",
+		    (unsigned long)(vsize >> 10), (unsigned long)(vsize >> 10), (unsigned long)(rss * PAGE_SIZE >> 10),
+		    (unsigned long)(rss * PAGE_SIZE >> 10), (unsigned long)(rss * PAGE_SIZE >> 10),
+		    (unsigned long)(heap >> 10), (unsigned long)(USER_STACK_MAX >> 10));
+	OUT("Threads:\t%d\nSigQ:\t0/0\nSigPnd:\t%016lx\nShdPnd:\t%016lx\nSigBlk:\t%016lx\n"
+	    "SigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\nCpus_allowed:\t%lx\n"
+	    "voluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
+	    pi->nthreads, (unsigned long)pi->sigpnd, (unsigned long)pi->shdpnd, (unsigned long)pi->sigblk,
+	    pi->affinity);
+	return n;
+}
+
+static size_t show_cmdline(char *buf, size_t size, int pid)
+{
+	spin_lock(&cmd_lock);
+	struct cmdline *c = cmd_find(pid);
+	size_t n = c ? MIN(c->len, size) : 0;
+	if (c)
+		memcpy(buf, c->data, n);
+	spin_unlock(&cmd_lock);
+	return n;
+}
+
+static size_t show_pid_file(char *buf, size_t size, void *priv)
+{
+	struct pid_info pi;
+	int err = pid_info_get(priv_pid(priv), &pi);
+	if (err)
+		return (size_t)(long)err;
+	size_t n = 0;
+	switch (priv_file(priv)) {
+	case PF_STAT: n = show_stat(buf, size, &pi); break;
+	case PF_STATUS: n = show_status(buf, size, &pi); break;
+	case PF_CMDLINE: n = show_cmdline(buf, size, pi.pid); break;
+	case PF_COMM: OUT("%s\n", pi.comm); break;
+	case PF_MOUNTS: n = mounts_show(buf, size); break;
+	default: break;
+	}
+	if (pi.mm)
+		mm_put(pi.mm);
+	return MIN(n, size);
+}
+
+static int pid_file_open(struct inode *ino, struct file *f)
+{
+	return proc_snapshot_open(f, show_pid_file, ino->priv);
+}
+
+static const struct file_ops pid_file_ops = {
+	.open = pid_file_open,
+	.read = proc_snapshot_read,
+	.llseek = proc_snapshot_llseek,
+	.release = proc_snapshot_release,
+};
+
+/* ---- symlinks: /proc/self and /proc/<pid>/exe ---- */
+
+/* Targets are computed on every lookup (readlink), into the caller's buffer. */
+static long copy_target(const char *t, char *buf, size_t size)
+{
+	if (!t || !t[0])
+		return -ENOENT;
+	size_t len = MIN(strlen(t), size);
+	memcpy(buf, t, len);
+	return (long)len;
+}
+
+static long self_link(struct inode *ino, char *buf, size_t size)
+{
+	(void)ino;
+	if (!current || !current->proc)
+		return -ENOENT;
+	char b[PID_PATH_MAX];
+	snprintf(b, sizeof(b), "%d", current->proc->pid);
+	return copy_target(b, buf, size);
+}
+
+static long exe_link(struct inode *ino, char *buf, size_t size)
+{
+	int pid = priv_pid(ino->priv);
+	if (current && current->proc && current->proc->pid == pid)
+		return copy_target(current_exe(), buf, size);
+	char b[PROC_PATH_MAX];
+	b[0] = 0;
+	spin_lock(&proc_lock);
+	struct proc *p = proc_find(pid);
+	if (p)
+		strlcpy(b, p->exe, PROC_PATH_MAX);
+	spin_unlock(&proc_lock);
+	return copy_target(b, buf, size);
+}
+
+static const struct inode_ops pid_file_iops = { 0 };   /* generated: no tmpfs data behind it */
+static const struct inode_ops self_iops = { .readlink = self_link };
+static const struct inode_ops exe_iops = { .readlink = exe_link };
+
+/* ---- directories ---- */
+
+static int last_pid;                      /* /proc/loadavg's last field */
+static unsigned long forks;               /* /proc/stat's "processes" */
+int procfs_last_pid(void) { return READ_ONCE(last_pid); }
+unsigned long procfs_forks(void) { return READ_ONCE(forks); }
+
+void procfs_pid_add(int pid, int parent_pid)
+{
+	char path[PID_PATH_MAX];
+	__atomic_fetch_add(&forks, 1, __ATOMIC_RELAXED);
+	int last = READ_ONCE(last_pid);
+	while (pid > last && !__atomic_compare_exchange_n(&last_pid, &last, pid, false,
+							     __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+	for (int f = 0; f < PF_COUNT; f++) {
+		snprintf(path, sizeof(path), "/proc/%d/%s", pid, pid_file_name[f]);
+		int err = f == PF_EXE
+			? proc_node(path, S_IFLNK | 0777, NULL, &exe_iops, pid_priv(pid, f))
+			: proc_node(path, S_IFREG | 0444, &pid_file_ops, &pid_file_iops, pid_priv(pid, f));
+		if (err && err != -EEXIST)
+			printk("proc: /proc/%d: error %d\n", pid, err);
+	}
+	if (parent_pid) {
+		struct cmdline *c = NULL;
+		spin_lock(&cmd_lock);
+		struct cmdline *pc = cmd_find(parent_pid);
+		size_t len = pc ? pc->len : 0;
+		spin_unlock(&cmd_lock);
+		if (len && (c = cmd_new(len))) {
+			spin_lock(&cmd_lock);
+			pc = cmd_find(parent_pid);
+			c->len = pc ? MIN(pc->len, len) : 0;
+			if (pc)
+				memcpy(c->data, pc->data, c->len);
+			spin_unlock(&cmd_lock);
+		}
+		cmd_set(pid, c);
+	}
+}
+
+void procfs_pid_remove(int pid)
+{
+	char name[PID_PATH_MAX];
+	int len = snprintf(name, sizeof(name), "%d", pid);
+	struct inode *gone[PF_COUNT + 1];
+	int ngone = 0;
+	spin_lock(&ns_lock);
+	struct inode *proc_dir = proc_sb->root;
+	struct dirent_node *d = tmpfs_dir_find(proc_dir, name, len);
+	if (d && S_ISDIR(d->inode->mode)) {
+		struct inode *dir = d->inode;
+		struct list_head *p, *n;
+		list_for_each_safe(p, n, &TMPFS_I(dir)->dir.entries) {
+			struct dirent_node *e = list_entry(p, struct dirent_node, node);
+			if (ngone < PF_COUNT)
+				gone[ngone++] = tmpfs_dir_unlink(dir, e);
+		}
+		if (list_empty(&TMPFS_I(dir)->dir.entries)) {
+			gone[ngone++] = tmpfs_dir_unlink(proc_dir, d);
+			dir->nlink = 0;                      /* its "." goes too (as rmdir) */
+		}
+	}
+	spin_unlock(&ns_lock);
+	for (int i = 0; i < ngone; i++)
+		inode_put(gone[i]);
+	cmd_set(pid, NULL);
+}
+
+int proc_pid_init(void)
+{
+	return proc_node("/proc/self", S_IFLNK | 0777, NULL, &self_iops, NULL);
+}
