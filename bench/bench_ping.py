@@ -7,8 +7,8 @@ namespace (tap0 = 192.168.77.1/24, MTU 1500; the guest is 192.168.77.2 by `ip=`)
                bytes, 20 ms apart); round trip per request as the host measures it;
   guest->host: the kernel's monitor `ping` sends N to the host; round trips as the guest measures;
 and once, on the first model, `ping 127.0.0.1` inside the guest (lo through the squeues).
-Each row is the median of N (min and max in the note). The Linux 6.1 guest's host->guest median over
-virtio is the anchor (../shared/anchors/linux-guest.md). Speed is measured, never asserted. Needs
+Each row is the median of N (min and max in the note). No Linux figure (the old anchor quoted a stale
+linux-guest.md). Speed is measured, never asserted. Needs
 root and network namespaces for the tap rows; the loopback row needs neither.
 
   bench/bench_ping.py [--count N] [--models id,id]
@@ -27,7 +27,6 @@ from qemu import Qemu, TEST_KERNEL as KERNEL  # noqa: E402  (monitor commands: t
 
 HOSTPING = os.path.join(ROOT, "tests", "system", "hostping.py")
 GUEST, HOST = "192.168.77.2", "192.168.77.1"
-ANCHOR_HOST_TO_GUEST_MS = 0.66          # Linux 6.1 guest, tap, virtio (linux-guest.md)
 RTT_RE = r"rtt min/avg/max = ([\d.]+)/([\d.]+)/([\d.]+) ms, median ([\d.]+) ms"
 
 
@@ -101,7 +100,7 @@ def rows_for(results):
             continue
         for key, label in (("host_to_guest", "host->guest"), ("guest_to_host", "guest->host")):
             s = r.get(key)
-            anchor = ANCHOR_HOST_TO_GUEST_MS if key == "host_to_guest" and m.startswith("virtio") else None
+            anchor = None
             note = f"min {s['min']} max {s['max']} of {s['n']}" if s else "no replies"
             if key == "host_to_guest" and r.get("host_to_guest_lost"):
                 note += f", {r['host_to_guest_lost']} lost"

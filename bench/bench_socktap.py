@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """TCP throughput between a guest USER program using BSD sockets and the host, over a tap per NIC
-model: the socket-layer counterpart of bench_tcp.py's raw-API tap rows, measured like the Linux 6.1
-guest anchor (../shared/anchors/linux-guest.md: `iperf3 -s` in the guest, `iperf3 -c GUEST -t 10`
-and `-R` on the host inside the namespace, receiver side).
+model: the socket-layer counterpart of bench_tcp.py's raw-API tap rows. No Linux figure here (the
+old anchors quoted a stale linux-guest.md); the real iperf3 on Ember and on the Linux guest in the
+same run is bench_realtools.py.
 
 For each model in tests/system/nics.NICS: a fresh network namespace (tap0 = 192.168.77.1/24, MTU
 1500), the release kernel (-smp 4) with the initramfs and /bench/netbench as init, serving
@@ -63,10 +63,6 @@ PEER_SLACK = 60                   # the peer subprocess may take SECONDS + this
 LOG_TAIL = 4000
 BUDGET = 270                      # seconds after which the module starts no more runs (normally ~3 min)
 DIRS = ("guest->host", "host->guest")
-ANCHORS = {  # Linux 6.1 guest, iperf3 over tap (linux-guest.md): (guest->host, host->guest) Mbit/s
-    "virtio-net-device": (1623, 1908), "virtio-net-device-legacy": (1623, 1908),
-    "virtio-net-pci": (1630, 1970), "e1000": (817, 496), "rtl8139": (784, 452),
-}
 
 
 def first_line(e):
@@ -311,7 +307,7 @@ def measure_model(nic, index, files, secs, reps, deadline):
     """Both rows of one model. A failed run is left out (its reason goes in the note) and the guest
     rebooted; a guest that does not boot ends the model, two failed runs end a direction, and no run
     starts after `deadline` (time.monotonic()), so a broken kernel cannot stretch the module."""
-    anchors = dict(zip(DIRS, ANCHORS.get(nic.id, (None, None))))
+    anchors = dict.fromkeys(DIRS)          # no Linux figure (bench_realtools.py has the real tools side by side)
     vals = {d: [] for d in DIRS}
     irqs = {d: [] for d in DIRS}
     notes = {d: [] for d in DIRS}
@@ -392,7 +388,7 @@ def measure(secs=SECONDS, reps=REPS, models=(), budget=BUDGET):
     try:
         files = Files()
     except (RuntimeError, OSError) as e:
-        return [median_row(f"socket tcp {n.id} {d}", [], ANCHORS.get(n.id, (None, None))[i], [first_line(e)])
+        return [median_row(f"socket tcp {n.id} {d}", [], None, [first_line(e)])
                 for n in chosen for i, d in enumerate(DIRS)]
     rows = []
     try:

@@ -4,8 +4,8 @@
 Each bench module defines run() returning a list of rows:
   {"name": str, "value": float, "unit": str, "anchor": float or None, "better": "higher"|"lower",
    "note": str}
-`anchor` is the Linux 6.1 guest's figure on the same QEMU (../shared/anchors/linux-guest.md) when one
-exists. Speed is never asserted here: the table is for people, the JSON for tools.
+`anchor` is the Linux 6.1 guest's figure measured in the same run (bench_realtools.py boots
+../shared/anchors/linux-guest/Image alternately with Ember), None where a row has no Linux counterpart. Speed is never asserted here: the table is for people, the JSON for tools.
 Usage: bench/run.py [name-substring ...] to run only some modules.
 """
 import datetime

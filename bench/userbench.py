@@ -1,7 +1,6 @@
 """Shared by the bench modules that run a user program from user/bench/: inside Ember (-smp 4, the
 program as init) and, for reference, under qemu-riscv64-static on the host. The program prints
-"bench NAME VALUE UNIT" lines. The Linux 6.1 guest anchor (../shared/anchors/linux-guest.md) has no
-figures for these rows, so their anchor stays empty and the qemu-user figure goes in the note."""
+"bench NAME VALUE UNIT" lines. These rows have no Linux guest figure, so their anchor stays empty and the qemu-user figure goes in the note."""
 import os
 import re
 import subprocess

@@ -8,7 +8,8 @@
  * line reads as end of file), and a read returns at most one line; what the reader's buffer did
  * not take is kept for the next read. With ICANON off each read returns one byte as it arrives.
  * TCGETS/TCSETS* read and set a struct termios (only ICANON, ECHO and ICRNL change behaviour),
- * TIOCGWINSZ/TIOCSWINSZ a window size (24x80 by default).
+ * TIOCGWINSZ/TIOCSWINSZ a window size (24x80 by default). Job control (the foreground process
+ * group, ^C and ^\ with ISIG): tty_job.c.
  *
  * Reads sleep in console_getc and are interrupted by signals (-ERESTARTSYS: restarted or EINTR as
  * the handler says); a line being edited when the signal came stays in the buffer (done false)
@@ -41,6 +42,8 @@
 #define TTY_MINOR 0
 #define CONSOLE_MINOR 1
 #define CTRL(c) ((c) & 0x1f)
+#define LINUX_SIGINT 2
+#define LINUX_SIGQUIT 3
 #define ASCII_DEL 0x7f
 
 static struct {
@@ -215,7 +218,22 @@ static long tty_ioctl(struct file *f, unsigned long cmd, unsigned long arg)
 		spin_unlock(&tty.lock);
 		return 0;
 	}
-	return -ENOTTY;
+	return tty_job_ioctl(cmd, arg);          /* TIOCGPGRP, TIOCSPGRP ...: tty_job.c */
+}
+
+/* Interrupt context: byte c arrived. With ISIG, ^C and ^\ signal the foreground process group
+ * (tty_job.c) and are consumed; a line being typed stays (Linux would flush it). With no
+ * foreground group the byte goes on to the line editor, which drops the line on ^C. True: do
+ * not buffer it. */
+static bool tty_intr(char c)
+{
+	spin_lock(&tty.lock);
+	struct linux_termios t = tty.tio;
+	spin_unlock(&tty.lock);
+	if (!(t.c_lflag & TIO_ISIG))
+		return false;
+	int sig = is_cc(&t, VINTR, (uint8_t)c) ? LINUX_SIGINT : is_cc(&t, VQUIT, (uint8_t)c) ? LINUX_SIGQUIT : 0;
+	return sig && tty_job_signal(sig);
 }
 
 /* Does byte c end a canonical line under termios *arg? (the same tests as tty_edit_line) */
@@ -270,6 +288,7 @@ static void tty_init(void)
 	memcpy(tty.tio.c_cc, cc, sizeof(cc));
 	tty.ws.ws_row = TTY_ROWS;
 	tty.ws.ws_col = TTY_COLS;
+	console_set_intr_hook(tty_intr);
 }
 
 /* ---- device nodes ---- */

@@ -328,6 +328,7 @@ void procfs_set_cmdline(int pid, char *const argv[]);       /* kernel strings (i
 /* execve(2) as the syscall table calls it: sys_execve, remembering argv for /proc/<pid>/cmdline. */
 long sys_execve_cmdline(uintptr_t path, uintptr_t argv, uintptr_t envp);
 long sys_utimensat(int dirfd, uintptr_t path, uintptr_t times, int flags);   /* sys_utime.c */
+long sys_sendfile(int out_fd, int in_fd, uintptr_t offset, size_t count);    /* sys_sendfile.c */
 
 /* Provided by fs/epoll.c: the last reference to f is gone; drop it from every epoll interest
  * list (as Linux does at the last close) before ops->release runs. */

@@ -154,7 +154,7 @@ long sys_execve_cmdline(uintptr_t upath, uintptr_t uargv, uintptr_t uenvp)
 /* ---- what the files show ---- */
 
 struct pid_info {
-	int pid, ppid, nthreads, cpu;
+	int pid, ppid, pgid, sid, nthreads, cpu;
 	char state;
 	char comm[PROC_COMM_LEN];
 	char exe[PROC_PATH_MAX];
@@ -175,6 +175,8 @@ static int pid_info_get(int pid, struct pid_info *pi)
 	}
 	pi->pid = p->pid;
 	pi->ppid = p->parent ? p->parent->pid : 0;
+	pi->pgid = p->pgid;
+	pi->sid = p->sid;
 	pi->nthreads = p->nthreads;
 	memcpy(pi->comm, p->comm, sizeof(pi->comm));
 	pi->comm[sizeof(pi->comm) - 1] = 0;
@@ -235,8 +237,8 @@ static unsigned long ticks(uint64_t ns) { return (unsigned long)(ns / (NSEC_PER_
 
 #define OUT(...) (n += (size_t)snprintf(buf + n, n < size ? size - n : 0, __VA_ARGS__))
 
-/* Linux's fs/proc/array.c do_task_stat: 52 fields. Ember has no process groups (getpgid answers
- * the pid), no terminals as controlling ttys, and nice 0. */
+/* Linux's fs/proc/array.c do_task_stat: 52 fields. tty_nr is 0 and tpgid -1 (the console is not
+ * a numbered tty), nice 0. */
 static size_t show_stat(char *buf, size_t size, struct pid_info *pi)
 {
 	uint64_t vsize, rss;
@@ -244,7 +246,7 @@ static size_t show_stat(char *buf, size_t size, struct pid_info *pi)
 	uintptr_t brk_start = pi->mm ? pi->mm->brk_start : 0;
 	size_t n = 0;
 	OUT("%d (%s) %c %d %d %d 0 -1 %u 0 0 0 0 %lu %lu %lu %lu 20 0 %d 0 %lu %lu %lu %lu ",
-	    pi->pid, pi->comm, pi->state, pi->ppid, pi->pid, pi->pid, 0u /* flags */,
+	    pi->pid, pi->comm, pi->state, pi->ppid, pi->pgid, pi->sid, 0u /* flags */,
 	    ticks(pi->utime), ticks(pi->stime), ticks(pi->cutime), ticks(pi->cstime), pi->nthreads,
 	    ticks(pi->start_ns), (unsigned long)vsize, (unsigned long)rss, ~0UL /* rsslim */);
 	OUT("0 0 0 0 0 %lu %lu 0 0 0 0 0 17 %d 0 0 0 0 0 0 0 %lu 0 0 0 0 0\n",

@@ -490,8 +490,11 @@ long sys_fcntl(int fd, int cmd, unsigned long arg)
 	return r;
 }
 
-long sys_ioctl(int fd, unsigned long cmd, unsigned long arg)
+long sys_ioctl(int fd, unsigned long cmd_reg, unsigned long arg)
 {
+	/* Linux's ioctl takes an unsigned int command: a libc whose ioctl() passes it as an int (musl)
+	 * sign-extends _IOR numbers (bit 31 set) into the register, so only the low 32 bits count. */
+	unsigned long cmd = (uint32_t)cmd_reg;
 	struct file *f = fd_get(fd);
 	if (!f)
 		return -EBADF;

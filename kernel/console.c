@@ -50,8 +50,14 @@ void console_write(const char *s, size_t n)
 		spin_unlock(&console_lock);
 }
 
+static bool (*intr_hook)(char c);
+
+void console_set_intr_hook(bool (*hook)(char c)) { intr_hook = hook; }
+
 void console_input(char c)
 {
+	if (intr_hook && intr_hook(c))
+		return;
 	spin_lock(&in_lock);
 	if (in_tail - in_head < CONSOLE_IN_SIZE) {
 		in_buf[in_tail++ % CONSOLE_IN_SIZE] = c;

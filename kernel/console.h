@@ -15,6 +15,9 @@ void console_set_output(const struct console_ops *ops);
 void console_write(const char *s, size_t n);        /* whole message under the console lock */
 void console_panic_mode(void);                      /* stop taking the lock: we are dying */
 void console_input(char c);                         /* interrupt context: a byte arrived */
+/* The terminal's hook for signal characters, called by console_input first (interrupt context);
+ * when it returns true the byte is not buffered. */
+void console_set_intr_hook(bool (*hook)(char c));
 struct waitq;
 /* Sleeps until a byte is there and returns it, or returns -ERESTARTSYS when a signal is pending
  * (never for kernel threads, which have no signals: the monitor may treat it as uninterruptible). */

@@ -89,6 +89,17 @@ struct proc *proc_find(int pid)
 	return NULL;
 }
 
+struct proc *proc_next_locked(struct proc *prev)
+{
+	struct list_head *n = prev ? prev->all_node.next : all_procs.next;
+	for (; n != &all_procs; n = n->next) {
+		struct proc *pr = list_entry(n, struct proc, all_node);
+		if (!pr->zombie)
+			return pr;
+	}
+	return NULL;
+}
+
 struct thread *thread_find(int tid)
 {
 	struct list_head *p, *q;
@@ -254,7 +265,7 @@ void proc_start_init(const char *path, char *const argv[], char *const envp[])
 	t->fs = fs_ctx_new();
 	if (!t->files || !t->fs)
 		panic("init: no memory for files");
-	p->pid = t->tid;
+	p->pid = p->pgid = p->sid = t->tid;
 	p->nthreads = 1;
 	list_add_tail(&t->thread_node, &p->threads);
 	spin_lock(&proc_lock);
@@ -340,6 +351,8 @@ static long do_clone(unsigned long flags, uintptr_t newsp, uintptr_t ptid, uintp
 	spin_lock(&proc_lock);
 	if (p != pp) {
 		p->pid = tid;
+		p->pgid = pp->pgid;
+		p->sid = pp->sid;
 		p->parent = (flags & CLONE_PARENT) && pp->parent ? pp->parent : pp;
 		list_add_tail(&p->sibling, &p->parent->children);
 		list_add_tail(&p->all_node, &all_procs);
@@ -500,7 +513,9 @@ long sys_exit_group(int code) { proc_exit_group((code & 0xff) << 8); return 0; }
 
 static bool wait_match(struct proc *c, int pid)
 {
-	return pid == -1 || pid == 0 || pid < -1 || c->pid == pid;
+	if (pid == 0)
+		return c->pgid == current->proc->pgid;
+	return pid == -1 || (pid < -1 && c->pgid == -pid) || c->pid == pid;
 }
 
 /* A zombie child matching pid, or NULL; *any says whether any child matches. proc_lock held. */
@@ -607,9 +622,10 @@ long sys_waitid(int idtype, int id, uintptr_t info, int options, uintptr_t rusag
 {
 	if (!(options & (WEXITED | WUNTRACED | 8)) || (options & ~(WNOHANG | WEXITED | WUNTRACED | 8 | WNOWAIT)))
 		return -EINVAL;
-	int pid = idtype == P_ALL ? -1 : idtype == P_PID ? id : idtype == P_PGID ? 0 : -2;
-	if (pid == -2 || (idtype == P_PID && id <= 0))
+	/* P_PGID: do_wait takes -pgid (0: the caller's group; pgid 1 reads as -1, any child) */
+	if ((idtype != P_ALL && idtype != P_PID && idtype != P_PGID) || (idtype == P_PID && id <= 0))
 		return -EINVAL;
+	int pid = idtype == P_ALL ? -1 : idtype == P_PID ? id : (id > 0 ? -id : 0);
 	int status;
 	uint64_t u, s;
 	long r = do_wait(pid, options, &status, &u, &s, !(options & WNOWAIT));

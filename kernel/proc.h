@@ -24,6 +24,7 @@ struct k_rlimit { uint64_t cur, max; };
 
 struct proc {
 	int pid;
+	int pgid, sid;                  /* process group and session (kernel/pgrp.c); proc_lock */
 	struct proc *parent;
 	struct list_head children;      /* struct proc, via sibling */
 	struct list_head sibling;
@@ -55,6 +56,7 @@ void fpu_restore(struct fpstate *fp);
 
 struct trapframe *thread_tf(struct thread *t);   /* user registers of a user thread */
 struct proc *proc_find(int pid);                /* proc_lock held */
+struct proc *proc_next_locked(struct proc *prev);   /* live processes in turn (NULL: first); proc_lock held */
 struct thread *thread_find(int tid);            /* proc_lock held */
 extern struct spinlock proc_lock;
 

@@ -21,6 +21,7 @@
 #include "kernel/ipi.h"
 #include "kernel/printk.h"
 #include "mm/kmalloc.h"
+#include "kernel/pgrp.h"
 #include "kernel/proc.h"
 #include "kernel/sched.h"
 #include "lib/string.h"
@@ -482,16 +483,10 @@ long sys_kill(int pid, int sig)
 				signal_send_proc_locked(p, sig);
 			r = 0;
 		}
-	} else if (pid == 0 || pid == -1 || pid < -1) {
-		/* no process groups yet: 0 and -pgid mean this process; -1 means all but init */
-		struct proc *p = current->proc;
-		if (pid == -1) {
-			r = signal_all_locked(sig, p);
-		} else {
-			if (sig)
-				signal_send_proc_locked(p, sig);
-			r = 0;
-		}
+	} else if (pid == -1) {                 /* all but init and the sender */
+		r = signal_all_locked(sig, current->proc);
+	} else {                                /* 0: the sender's group; -pgid: that group */
+		r = signal_pgrp_locked(pid == 0 ? current->proc->pgid : -pid, sig);
 	}
 	spin_unlock(&proc_lock);
 	return r;

@@ -1,6 +1,6 @@
 /*
  * The system-call table: Linux riscv64 numbers (asm-generic/unistd.h) to handlers. Unknown numbers
- * return -ENOSYS; a few calls whose effect Ember does not model (process groups, prctl names,
+ * return -ENOSYS; a few calls whose effect Ember does not model (prctl names,
  * membarrier on a kernel that fences on every switch) answer as Linux would for a lone process.
  */
 #include "kernel/syscall.h"
@@ -8,6 +8,7 @@
 #include "kernel/errno.h"
 #include "ipc/futex/futex.h"
 #include "kernel/itimer.h"
+#include "kernel/pgrp.h"
 #include "kernel/klog.h"
 #include "fs/poll.h"
 #include "kernel/proc.h"
@@ -28,9 +29,6 @@
 
 static long sys_sched_yield(void) { sched_yield(); return 0; }
 static long sys_zero(void) { return 0; }                   /* getuid & co: everyone is root */
-static long sys_getpgid(int pid) { return pid == 0 || pid == current->proc->pid ? current->proc->pid : -ESRCH; }
-static long sys_setpgid(int pid, int pgid) { return (pid == 0 || pid == current->proc->pid) && pgid >= 0 ? 0 : -ESRCH; }
-static long sys_setsid(void) { return current->proc->pid; }
 static long sys_enosys(void) { return -ENOSYS; }
 
 static long sys_getcpu(uintptr_t ucpu, uintptr_t unode)
@@ -92,7 +90,7 @@ static const syscall_fn table[SYSCALL_MAX] = {
 	S(43, sys_statfs), S(44, sys_fstatfs), S(45, sys_truncate), S(46, sys_ftruncate), S(48, sys_faccessat), S(49, sys_chdir), S(50, sys_fchdir),
 	S(52, sys_fchmod), S(53, sys_fchmodat), S(56, sys_openat), S(57, sys_close), S(59, sys_pipe2), S(61, sys_getdents64),
 	S(62, sys_lseek), S(63, sys_read), S(64, sys_write), S(65, sys_readv), S(66, sys_writev),
-	S(67, sys_pread64), S(68, sys_pwrite64), S(78, sys_readlinkat), S(79, sys_newfstatat),
+	S(67, sys_pread64), S(68, sys_pwrite64), S(71, sys_sendfile), S(78, sys_readlinkat), S(79, sys_newfstatat),
 	S(80, sys_fstat), S(81, sys_sync), S(82, sys_fsync), S(83, sys_fdatasync), S(88, sys_utimensat),
 	S(93, sys_exit), S(94, sys_exit_group), S(95, sys_waitid), S(96, sys_set_tid_address),
 	S(98, sys_futex), S(99, sys_set_robust_list), S(100, sys_get_robust_list), S(101, sys_nanosleep), S(102, sys_getitimer), S(103, sys_setitimer),
@@ -101,7 +99,7 @@ static const syscall_fn table[SYSCALL_MAX] = {
 	S(129, sys_kill), S(130, sys_tkill), S(131, sys_tgkill), S(132, sys_sigaltstack),
 	S(133, sys_rt_sigsuspend), S(134, sys_rt_sigaction), S(135, sys_rt_sigprocmask),
 	S(136, sys_rt_sigpending), S(139, sys_rt_sigreturn), S(153, sys_times), S(154, sys_setpgid),
-	S(155, sys_getpgid), S(156, sys_getpgid), S(157, sys_setsid), S(160, sys_uname),
+	S(155, sys_getpgid), S(156, sys_getsid), S(157, sys_setsid), S(160, sys_uname),
 	S(165, sys_getrusage), S(166, sys_umask), S(167, sys_prctl), S(168, sys_getcpu), S(169, sys_gettimeofday),
 	S(172, sys_getpid), S(173, sys_getppid), S(174, sys_zero), S(175, sys_zero), S(176, sys_zero),
 	S(177, sys_zero), S(178, sys_gettid), S(179, sys_sysinfo), S(194, sys_shmget), S(195, sys_shmctl), S(196, sys_shmat), S(197, sys_shmdt), S(214, sys_brk), S(215, sys_munmap),

@@ -2,6 +2,7 @@
 #include "lib/uio.h"
 #include "kernel/errno.h"
 #include "mm/uaccess.h"
+#include "lib/string.h"
 
 static long uio_move(struct uio *u, void *kbuf, size_t n, bool out)
 {
@@ -9,7 +10,12 @@ static long uio_move(struct uio *u, void *kbuf, size_t n, bool out)
 	while (moved < n && u->iovcnt > 0) {
 		const struct linux_iovec *v = u->iov;
 		size_t chunk = MIN((size_t)v->iov_len, n - moved);
-		if (chunk) {
+		if (chunk && u->kernel) {
+			if (out)
+				memcpy((void *)v->iov_base, (const char *)kbuf + moved, chunk);
+			else
+				memcpy((char *)kbuf + moved, (const void *)v->iov_base, chunk);
+		} else if (chunk) {
 			int r = out ? copy_to_user(v->iov_base, (const char *)kbuf + moved, chunk)
 				    : copy_from_user((char *)kbuf + moved, v->iov_base, chunk);
 			if (r)
@@ -57,4 +63,11 @@ void uio_init(struct uio *u, const struct linux_iovec *iov, int iovcnt, size_t t
 		u->iov++;
 		u->iovcnt--;
 	}
+}
+
+void uio_init_kernel(struct uio *u, struct linux_iovec *seg, const void *kbuf, size_t n)
+{
+	*seg = (struct linux_iovec){ (uintptr_t)kbuf, n };
+	uio_init(u, seg, 1, n);
+	u->kernel = true;
 }

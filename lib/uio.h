@@ -18,6 +18,7 @@ struct uio {
 	size_t resid;                /* bytes left over all segments */
 	size_t done;                 /* bytes moved so far */
 	struct linux_iovec cur;      /* the rest of a partly consumed segment (iov may point here) */
+	bool kernel;                 /* the segments are kernel addresses (sendfile's bounce buffer) */
 };
 /* Copy n bytes between kernel memory and the next user bytes of u, advancing it: n, or -EFAULT
  * (u then reflects what was copied). n must be <= u->resid. */
@@ -27,5 +28,7 @@ void uio_skip(struct uio *u, size_t n);                         /* drop n bytes 
 
 /* The segments after validation, with empty leading segments skipped. */
 void uio_init(struct uio *u, const struct linux_iovec *iov, int iovcnt, size_t total);
+/* One kernel buffer as a uio (the copies are plain memcpy): sendfile hands file data to a socket. */
+void uio_init_kernel(struct uio *u, struct linux_iovec *seg, const void *kbuf, size_t n);
 
 #endif

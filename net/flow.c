@@ -15,6 +15,14 @@
 
 #define ETH_HDR_LEN 14
 #define ETH_TYPE_IPV4 0x0800
+#define ETH_TYPE_IPV6 0x86dd
+#define IPV6_HDR_LEN 40
+#define IPV6_NH_HOPOPTS 0
+#define IPV6_NH_ROUTING 43
+#define IPV6_NH_FRAGMENT 44
+#define IPV6_NH_DSTOPTS 60
+#define IPV6_FRAG_HDR_LEN 8
+#define IPV6_MAX_EXT_HDRS 8            /* a longer chain has no key (it still reaches lwIP) */
 #define IPV4_MIN_HDR 20
 #define IPV4_FRAG_MASK 0x3fff          /* MF flag and fragment offset */
 #define L4_PORTS_LEN 4
@@ -35,6 +43,7 @@ bool flow_key_from_ipv4(const uint8_t *ip, size_t len, struct flow_key *k)
 	if (proto != FLOW_PROTO_TCP && proto != FLOW_PROTO_UDP)
 		return false;
 	k->proto = proto;
+	k->v6 = false;
 	k->saddr = be32(ip + 12);
 	k->daddr = be32(ip + 16);
 	k->sport = k->dport = 0;
@@ -47,9 +56,69 @@ bool flow_key_from_ipv4(const uint8_t *ip, size_t len, struct flow_key *k)
 	return true;
 }
 
+uint32_t flow_addr6_fold(const uint8_t a[16])
+{
+	uint64_t hi = (uint64_t)be32(a) << 32 | be32(a + 4), lo = (uint64_t)be32(a + 8) << 32 | be32(a + 12);
+	uint64_t h = hi * 0x9e3779b97f4a7c15ULL ^ lo;
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+bool flow_key_from_ipv6(const uint8_t *ip, size_t len, struct flow_key *k)
+{
+	if (len < IPV6_HDR_LEN || (ip[0] >> 4) != 6)
+		return false;
+	size_t end = IPV6_HDR_LEN + be16(ip + 4);   /* payload length: the bytes that belong to the packet */
+	if (end > len)
+		end = len;
+	uint8_t nh = ip[6];
+	size_t off = IPV6_HDR_LEN;
+	bool frag = false;
+	for (int i = 0; i < IPV6_MAX_EXT_HDRS && nh != FLOW_PROTO_TCP && nh != FLOW_PROTO_UDP; i++) {
+		if (nh != IPV6_NH_HOPOPTS && nh != IPV6_NH_ROUTING && nh != IPV6_NH_DSTOPTS && nh != IPV6_NH_FRAGMENT)
+			return false;
+		if (off + 2 > end)
+			return false;
+		size_t hl = nh == IPV6_NH_FRAGMENT ? IPV6_FRAG_HDR_LEN : ((size_t)ip[off + 1] + 1) * 8;
+		if (nh == IPV6_NH_FRAGMENT) {
+			if (off + IPV6_FRAG_HDR_LEN > end)
+				return false;
+			frag = true;
+		}
+		nh = ip[off];
+		off += hl;
+	}
+	if (nh != FLOW_PROTO_TCP && nh != FLOW_PROTO_UDP)
+		return false;
+	k->proto = nh;
+	k->v6 = true;
+	k->saddr = flow_addr6_fold(ip + 8);
+	k->daddr = flow_addr6_fold(ip + 24);
+	k->sport = k->dport = 0;
+	if (frag)
+		return true;                   /* every fragment of a datagram: addresses only */
+	if (off + L4_PORTS_LEN > end)
+		return false;
+	k->sport = be16(ip + off);
+	k->dport = be16(ip + off + 2);
+	return true;
+}
+
+bool flow_key_from_ip(const uint8_t *ip, size_t len, struct flow_key *k)
+{
+	if (len >= 1 && (ip[0] >> 4) == 6)
+		return flow_key_from_ipv6(ip, len, k);
+	return flow_key_from_ipv4(ip, len, k);
+}
+
 bool flow_key_from_eth(const uint8_t *frame, size_t len, struct flow_key *k)
 {
-	if (len < ETH_HDR_LEN || be16(frame + 12) != ETH_TYPE_IPV4)
+	if (len < ETH_HDR_LEN)
+		return false;
+	if (be16(frame + 12) == ETH_TYPE_IPV6)
+		return flow_key_from_ipv6(frame + ETH_HDR_LEN, len - ETH_HDR_LEN, k);
+	if (be16(frame + 12) != ETH_TYPE_IPV4)
 		return false;
 	return flow_key_from_ipv4(frame + ETH_HDR_LEN, len - ETH_HDR_LEN, k);
 }
@@ -67,7 +136,7 @@ static uint64_t mix64(uint64_t x)
 uint32_t flow_hash(const struct flow_key *k)
 {
 	uint64_t a = (uint64_t)k->saddr << 32 | k->daddr;
-	uint64_t b = (uint64_t)k->sport << 24 | (uint64_t)k->dport << 8 | k->proto;
+	uint64_t b = (uint64_t)k->v6 << 40 | (uint64_t)k->sport << 24 | (uint64_t)k->dport << 8 | k->proto;
 	uint64_t h = mix64(a ^ mix64(b + 0x9e3779b97f4a7c15ULL));
 	return (uint32_t)(h ^ (h >> 32));
 }
@@ -85,7 +154,7 @@ static unsigned nbound;                /* atomic */
 static bool key_eq(const struct flow_key *a, const struct flow_key *b)
 {
 	return a->saddr == b->saddr && a->daddr == b->daddr && a->sport == b->sport && a->dport == b->dport &&
-	       a->proto == b->proto;
+	       a->proto == b->proto && a->v6 == b->v6;
 }
 
 static struct flow_bucket *bucket_of(const struct flow_key *k) { return &buckets[flow_hash(k) % FLOW_BUCKETS]; }

@@ -419,7 +419,7 @@ static void bind_fn(void *arg)
 	else
 		ip_reset_option(pcb, SOF_REUSEADDR);
 	ip_addr_t a;
-	ip_addr_set_ip4_u32(&a, lwip_htonl(r->addr));
+	ip_addr_set_ip4_u32_val(a, lwip_htonl(r->addr));
 	err_t e = tcp_bind(pcb, &a, r->port);
 	if (e != ERR_OK) {
 		r->result = e == ERR_USE ? -EADDRINUSE : -lwip_to_errno(e);
@@ -563,7 +563,7 @@ static void connect_fn(void *arg)
 		pcb->mss = ts->mss;
 	ipopt_fn(ts);
 	ip_addr_t a;
-	ip_addr_set_ip4_u32(&a, lwip_htonl(r->addr));
+	ip_addr_set_ip4_u32_val(a, lwip_htonl(r->addr));
 	spin_lock(&ts->s->lock);
 	ts->state = TS_CONNECTING;
 	spin_unlock(&ts->s->lock);

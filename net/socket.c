@@ -247,6 +247,14 @@ static long sock_recv_uio(struct file *f, struct sock_msg *m)
 	return s->ops->recvmsg(s, m, file_nonblock(f, m->flags));
 }
 
+long sock_send_kernel(struct file *f, const void *kbuf, size_t n)
+{
+	struct linux_iovec seg;
+	struct sock_msg m = { .flags = 0 };
+	uio_init_kernel(&m.data, &seg, kbuf, n);
+	return sock_send_uio(f, &m);
+}
+
 static long sock_rw_vec(struct file *f, const struct linux_iovec *iov, int iovcnt, bool write)
 {
 	struct sock_msg m = { .flags = 0 };

@@ -252,6 +252,9 @@ int lwip_to_errno(int err);
 
 struct file;
 bool file_is_socket(struct file *f);
+/* Send n bytes of kernel memory on socket file f as write(2) would (blocking unless O_NONBLOCK;
+ * EPIPE raises SIGPIPE): bytes sent or -errno. Thread context. sendfile's way into a socket. */
+long sock_send_kernel(struct file *f, const void *kbuf, size_t n);
 
 /* The interface ioctls any socket answers (SIOCGIFCONF, SIOCGIFADDR, SIOCGIFFLAGS, SIOCGIFHWADDR,
  * SIOCGIFINDEX, SIOCGIFMTU, SIOCGIFNETMASK, SIOCGIFBRDADDR, SIOCGIFNAME): net/sock_ifioctl.c.

@@ -24,11 +24,14 @@
 #include "net/stack.h"
 #include "net/ipconfig.h"
 #include "net/tcp_synq.h"
+#include "net/stack6.h"
 #include "lwip/init.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
 #include "lwip/ip.h"
 #include "lwip/ip4.h"
+#include "lwip/ip6.h"
+#include "lwip/prot/ip6.h"
 #include "lwip/etharp.h"
 #include "lwip/dhcp.h"
 #include "lwip/ip4_frag.h"
@@ -336,7 +339,7 @@ void stack_input(struct net_device *dev, const void *frame, size_t len, unsigned
 	bool keyed = flow_key_from_eth(frame, len, &k);
 	struct squeue *sq = keyed ? stack_classify(&k) : squeue_local();
 	unsigned qlen = squeue_len(sq);
-	if (keyed && k.proto == IP_PROTO_TCP && k.dport && tcp_syn_frame(frame, len)) {
+	if (keyed && !k.v6 && k.proto == IP_PROTO_TCP && k.dport && tcp_syn_frame(frame, len)) {
 		/* a SYN for a listener that answers with cookies: answered here, no lock, no queue
 		 * (net/tcp_synq.c); any other SYN may only join a short queue (STACK_RX_SYN_QUEUE_MAX) */
 		uint32_t local = lwip_ntohl(ip4_addr_get_u32(netif_ip4_addr(&sif->netif)));
@@ -368,6 +371,8 @@ void stack_input(struct net_device *dev, const void *frame, size_t len, unsigned
 
 /* The Ethernet header packet taps see on lo's IP packets (Linux's lo: zero MACs, ETH_P_IP). */
 static const uint8_t lo_eth_hdr[ETH_HLEN] = { [2 * ETH_ALEN] = ETH_P_IP >> 8, [2 * ETH_ALEN + 1] = ETH_P_IP & 0xff };
+static const uint8_t lo_eth_hdr6[ETH_HLEN] = { [2 * ETH_ALEN] = ETH_P_IPV6 >> 8, [2 * ETH_ALEN + 1] = ETH_P_IPV6 & 0xff };
+#define LO_ETH_HDR(p) (((const uint8_t *)(p)->payload)[0] >> 4 == 6 ? lo_eth_hdr6 : lo_eth_hdr)
 
 /* Shows an lo packet (one pbuf, or the pieces of a lent segment) to lo's packet taps. */
 static void tap_lo(struct pbuf *p, bool outgoing)
@@ -375,14 +380,14 @@ static void tap_lo(struct pbuf *p, bool outgoing)
 	if (!netdev_tapped(lo_if->dev))
 		return;
 	if (!p->next) {
-		netdev_tap_frame(lo_if->dev, lo_eth_hdr, p->payload, p->tot_len, outgoing, NULL);
+		netdev_tap_frame(lo_if->dev, LO_ETH_HDR(p), p->payload, p->tot_len, outgoing, NULL);
 		return;
 	}
 	uint8_t *flat = kmalloc(p->tot_len);      /* rare: a tap opened while lent segments flow */
 	if (!flat)
 		return;
 	pbuf_copy_partial(p, flat, p->tot_len, 0);
-	netdev_tap_frame(lo_if->dev, lo_eth_hdr, flat, p->tot_len, outgoing, NULL);
+	netdev_tap_frame(lo_if->dev, LO_ETH_HDR(p), flat, p->tot_len, outgoing, NULL);
 	kfree(flat);
 }
 
@@ -416,9 +421,16 @@ static void lo_deliver(void *arg, struct sq_item *item __unused)
 static size_t lendable(const struct pbuf *p)
 {
 	const uint8_t *ip = p->payload;
-	if (p->len < IP_HLEN || IPH_PROTO((const struct ip_hdr *)ip) != IP_PROTO_TCP || p->tot_len < LO_LEND_MIN)
-		return 0;
-	size_t hlen = (size_t)(ip[0] & 0xf) * 4;
+	size_t hlen;
+	if (p->len >= IP6_HLEN && ip[0] >> 4 == 6) {   /* IPv6: TCP right behind the fixed header */
+		if (IP6H_NEXTH((const struct ip6_hdr *)ip) != IP6_NEXTH_TCP || p->tot_len < LO_LEND_MIN)
+			return 0;
+		hlen = IP6_HLEN;
+	} else {
+		if (p->len < IP_HLEN || IPH_PROTO((const struct ip_hdr *)ip) != IP_PROTO_TCP || p->tot_len < LO_LEND_MIN)
+			return 0;
+		hlen = (size_t)(ip[0] & 0xf) * 4;
+	}
 	if (p->len < hlen + TCP_HLEN)
 		return 0;
 	hlen += (size_t)(ip[hlen + 12] >> 4) * 4;
@@ -453,7 +465,7 @@ static void lend(struct pkt *pkt, struct pbuf *p, size_t hlen)
 	}
 }
 
-static err_t loop_output(struct pbuf *p)
+err_t stack_loop_output(struct pbuf *p)
 {
 	struct net_device *lo = lo_if->dev;
 	size_t len = p->tot_len;
@@ -471,7 +483,7 @@ static err_t loop_output(struct pbuf *p)
 	}
 	struct flow_key k;
 	struct squeue *sq;
-	if (!flow_key_from_ipv4(pkt_bytes(pkt), len, &k))
+	if (!flow_key_from_ip(pkt_bytes(pkt), len, &k))
 		sq = squeue_local();
 	else if (k.proto == IP_PROTO_UDP && !flow_lookup(&k) && squeue_running())
 		sq = squeue_running();         /* received where it was sent, as Linux's lo does (stack_lo_sync) */
@@ -514,7 +526,7 @@ void stack_lo_sync(const struct stack_lo_ticket *t)
 
 static err_t lo_output(struct netif *n __unused, struct pbuf *p, const ip4_addr_t *dst __unused)
 {
-	return loop_output(p);
+	return stack_loop_output(p);
 }
 
 static err_t lo_netif_init(struct netif *n)
@@ -526,7 +538,8 @@ static err_t lo_netif_init(struct netif *n)
 	n->flags = 0;
 	/* No checksum is checked on lo and none is computed for TCP and UDP; the IP header's and
 	 * ICMP's are (cheap, and raw and ping sockets show them: Linux's are right on lo too). */
-	NETIF_SET_CHECKSUM_CTRL(n, NETIF_CHECKSUM_GEN_IP | NETIF_CHECKSUM_GEN_ICMP);
+	NETIF_SET_CHECKSUM_CTRL(n, NETIF_CHECKSUM_GEN_IP | NETIF_CHECKSUM_GEN_ICMP | NETIF_CHECKSUM_GEN_ICMP6);
+	stack6_lo_init(n);
 	return ERR_OK;
 }
 
@@ -599,6 +612,8 @@ uint32_t *stack_tcp_opts(struct pbuf *p __unused, struct tcp_hdr *h, const struc
 	if (!pcb || !(TCPH_FLAGS(h) & TCP_SYN) || (uint8_t *)opts < o + LWIP_TCP_OPT_LEN_MSS ||
 	    o[0] != LWIP_TCP_OPT_MSS || o[1] != LWIP_TCP_OPT_LEN_MSS)
 		return opts;
+	if (!IP_IS_V4_VAL(pcb->remote_ip))
+		return opts;                   /* IPv6: the netif's mtu6 is the device's already (stack6.c) */
 	struct netif *n = ip4_route_src(ip_2_ip4(&pcb->local_ip), ip_2_ip4(&pcb->remote_ip));
 	unsigned mss = (unsigned)(o[2] << 8 | o[3]);
 	if (n && mss > rx_mss(n)) {
@@ -613,7 +628,7 @@ unsigned stack_rx_mss(struct netif *n) { return rx_mss(n); }
 int stack_tcp_reply(struct netif *n, struct pbuf *p)
 {
 	if (n->state == lo_if)
-		return loop_output(p);
+		return stack_loop_output(p);
 	if (n != rx_netif || !(n->flags & NETIF_FLAG_ETHERNET))
 		return ERR_RTE;
 	if (pbuf_add_header(p, ETH_HLEN))
@@ -629,6 +644,8 @@ int stack_tcp_reply(struct netif *n, struct pbuf *p)
 
 void stack_tcp_offload(struct tcp_pcb *pcb)
 {
+	if (!IP_IS_V4_VAL(pcb->remote_ip))
+		return;                        /* TSO is for IPv4 (NETDEV_F_TSO: TSO4) */
 	struct netif *n = ip4_route_src(ip_2_ip4(&pcb->local_ip), ip_2_ip4(&pcb->remote_ip));
 	if (!n || !tso_netif(n) || pcb->mss < rx_mss(n) || is_local_addr(ip_2_ip4(&pcb->remote_ip)))
 		return;
@@ -651,7 +668,7 @@ static err_t frag_wire(struct netif *n, struct pbuf *p, const ip4_addr_t *dst)
 static err_t eth_output(struct netif *n, struct pbuf *p, const ip4_addr_t *dst)
 {
 	if (is_local_addr(dst))
-		return loop_output(p);
+		return stack_loop_output(p);
 	struct stack_if *sif = n->state;
 	if (p->tot_len > sif->dev->mtu && IPH_PROTO((struct ip_hdr *)p->payload) != IP_PROTO_TCP)
 		return frag_wire(n, p, dst);
@@ -711,6 +728,7 @@ static err_t eth_netif_init(struct netif *n)
 	n->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
 	n->output = eth_output;
 	n->linkoutput = eth_linkoutput;
+	stack6_nic_init(n);
 	netif_set_hostname(n, STACK_HOSTNAME);
 	netif_set_status_callback(n, status_callback);
 	return ERR_OK;
@@ -785,6 +803,7 @@ static void link_sync(void)
 			netif_set_link_up(&sif->netif);
 		else
 			netif_set_link_down(&sif->netif);
+		stack6_set_mtu(&sif->netif, sif->dev->mtu);   /* lwIP reset mtu6 to the netif's */
 	}
 }
 
@@ -890,6 +909,8 @@ static struct stack_if *attach(struct net_device *dev)
 		netif_set_link_up(n);
 	if (dev->flags & NETDEV_LOOPBACK)
 		lo_if = sif;
+	else
+		stack6_nic_up(n, dev->mtu, bootcfg.mode != IPCFG_OFF);   /* ip=off: silent, IPv6 included */
 	ifs[nifs++] = sif;
 	/* publish: stack_input may now deliver this device's frames */
 	__atomic_store_n(&dev->stack, sif, __ATOMIC_RELEASE);
@@ -959,7 +980,8 @@ static void netcfg_thread(void *arg __unused)
 void stack_init(void)
 {
 	flow_table_init();
-	if (netdev_add_proto(ETH_P_IP, stack_input) < 0 || netdev_add_proto(ETH_P_ARP, stack_input) < 0)
+	if (netdev_add_proto(ETH_P_IP, stack_input) < 0 || netdev_add_proto(ETH_P_ARP, stack_input) < 0 ||
+	    netdev_add_proto(ETH_P_IPV6, stack_input) < 0)
 		panic("net: cannot register the stack's receive handlers");
 	if (ipconfig_parse(platform.bootargs, &bootcfg) < 0)
 		printk("net: ignoring malformed ip= argument\n");

@@ -403,7 +403,9 @@ static int e1000_open(struct net_device *dev)
 			  E1000_TCTL_COLD_FULL_DUPLEX << E1000_TCTL_COLD_SHIFT);
 
 	wr(e, E1000_ITR, E1000_ITR_VALUE);
-	wr(e, E1000_RCTL, E1000_RCTL_EN | E1000_RCTL_BAM | E1000_RCTL_BSIZE_2048 | E1000_RCTL_SECRC |
+	/* MPE: all multicast (IPv6's solicited-node and all-nodes groups; the MTA stays clear, as the
+	 * stack joins and leaves groups without telling the driver) */
+	wr(e, E1000_RCTL, E1000_RCTL_EN | E1000_RCTL_BAM | E1000_RCTL_MPE | E1000_RCTL_BSIZE_2048 | E1000_RCTL_SECRC |
 			  E1000_RCTL_RDMTS_HALF);
 	update_link(e, false);
 	wr(e, E1000_IMS, E1000_IMS_BASE);

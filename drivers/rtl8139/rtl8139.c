@@ -79,7 +79,7 @@
 #define RTL_DMA_LIMIT    (1ULL << 32)
 #define RTL_RESET_TIMEOUT_NS (10 * NSEC_PER_MSEC)
 
-#define RTL_RCR_VALUE (RTL_RCR_APM | RTL_RCR_AB | RTL_RCR_MXDMA_UNLIM << RTL_RCR_MXDMA_SHIFT | \
+#define RTL_RCR_VALUE (RTL_RCR_APM | RTL_RCR_AB | RTL_RCR_AM | RTL_RCR_MXDMA_UNLIM << RTL_RCR_MXDMA_SHIFT | \
 		       RTL_RX_RBLEN << RTL_RCR_RBLEN_SHIFT | RTL_RCR_RXFTH_NONE << RTL_RCR_RXFTH_SHIFT)
 #define RTL_TCR_VALUE (RTL_TCR_IFG_STD << RTL_TCR_IFG_SHIFT | RTL_TCR_MXDMA_1024 << RTL_TCR_MXDMA_SHIFT)
 /* interrupts always enabled; TOK/TER only while a sender waits for a slot */
@@ -362,8 +362,10 @@ static int rtl_open(struct net_device *dev)
 	wr32(r, RTL_RCR, RTL_RCR_VALUE);         /* ring size; restarts the chip's ring offsets */
 	wr32(r, RTL_TCR, RTL_TCR_VALUE);
 	wr16(r, RTL_CAPR, rtl_capr(0));
-	wr32(r, RTL_MAR0, 0);                    /* no multicast */
-	wr32(r, RTL_MAR0 + 4, 0);
+	/* every multicast group (AM with all MAR hash bits set): IPv6 needs its solicited-node and
+	 * all-nodes groups, and the stack joins and leaves groups without telling the driver */
+	wr32(r, RTL_MAR0, RTL_MAR_ALL);
+	wr32(r, RTL_MAR0 + 4, RTL_MAR_ALL);
 	wr32(r, RTL_MPC, 0);
 	update_link(r, false);
 	spin_lock(&r->tx_lock);

@@ -350,13 +350,18 @@ static void cmd_ping(int argc, char **argv)
 		}
 	}
 	uint32_t dst;
+	if (target && strchr(target, ':') && count) {
+		stack_ping6(target, (int)MIN(count, 100000UL), (unsigned)MIN(interval, 60000UL),
+			    (unsigned)MIN(timeout, 60000UL), (unsigned)MIN(size, 65535UL), quiet);
+		return;
+	}
 	if (!target || !ipv4_parse(target, strlen(target), &dst) || !count)
 		goto usage;
 	stack_ping(dst, (int)MIN(count, 100000UL), (unsigned)MIN(interval, 60000UL), (unsigned)MIN(timeout, 60000UL),
 		   (unsigned)MIN(size, 65535UL), quiet);
 	return;
 usage:
-	printk("usage: ping [-q] [-c count] [-i interval-ms] [-W timeout-ms] [-s bytes] <a.b.c.d>\n");
+	printk("usage: ping [-q] [-c count] [-i interval-ms] [-W timeout-ms] [-s bytes] <a.b.c.d | ipv6>\n");
 }
 
 static void cmd_netstat(int argc __unused, char **argv __unused) { stack_print_stats(); }

@@ -1,6 +1,7 @@
 /*
  * Kernel ping (stack_ping in net/stack.h; the monitor's `ping`): ICMP echo requests through an lwIP
- * raw pcb, before there are sockets.
+ * raw pcb, before there are sockets. IPv6 (stack_ping6: an address with a colon): ICMPv6 echo
+ * through an IPv6 raw pcb that has lwIP compute the checksum (it covers a pseudo-header).
  *
  * The monitor thread runs stack_ping. It opens the pcb and sends each request with squeue_call on
  * its CPU's squeue (lwIP only under the stack lock), and sleeps on ping_wq for the reply. The raw
@@ -19,6 +20,9 @@
 #include "lwip/inet_chksum.h"
 #include "lwip/prot/icmp.h"
 #include "lwip/prot/ip4.h"
+#include "lwip/prot/ip6.h"
+#include "lwip/prot/icmp6.h"
+#include "lwip/ip6_addr.h"
 #include "kernel/printk.h"
 #include "kernel/sched.h"
 #include "lib/string.h"
@@ -26,6 +30,7 @@
 
 #define PING_MAX_COUNT 1000
 #define PING_MAX_DATA 1400
+#define ICMP6_CHKSUM_OFFSET 2          /* the checksum field of an ICMPv6 header */
 #define PING_PATTERN_OFF 8             /* the payload starts with the send time (8 bytes) */
 
 struct ping_slot {
@@ -51,18 +56,31 @@ static uint16_t next_id = 0x4500;
 static u8_t ping_recv(void *arg __unused, struct raw_pcb *pcb __unused, struct pbuf *p, const ip_addr_t *addr __unused)
 {
 	struct ip_hdr iph;
+	struct ip6_hdr ip6h;
 	struct icmp_echo_hdr e;
-	if (pbuf_copy_partial(p, &iph, sizeof(iph), 0) != sizeof(iph))
-		return 0;
-	u16_t hlen = (u16_t)(IPH_HL(&iph) * 4);
+	u16_t hlen;
+	unsigned ttl, reply;
+	if (IP_IS_V6_VAL(ping.dst)) {          /* an IPv6 raw pcb sees the packet from its IPv6 header */
+		if (pbuf_copy_partial(p, &ip6h, sizeof(ip6h), 0) != sizeof(ip6h))
+			return 0;
+		hlen = IP6_HLEN;
+		ttl = IP6H_HOPLIM(&ip6h);
+		reply = ICMP6_TYPE_EREP;
+	} else {
+		if (pbuf_copy_partial(p, &iph, sizeof(iph), 0) != sizeof(iph))
+			return 0;
+		hlen = (u16_t)(IPH_HL(&iph) * 4);
+		ttl = IPH_TTL(&iph);
+		reply = ICMP_ER;
+	}
 	if (pbuf_copy_partial(p, &e, sizeof(e), hlen) != sizeof(e))
 		return 0;
-	if (e.type != ICMP_ER || lwip_ntohs(e.id) != ping.id)
-		return 0;
+	if (e.type != reply || lwip_ntohs(e.id) != ping.id)
+		return 0;                          /* not ours (ND, MLD, other echoes): lwIP's */
 	unsigned seq = lwip_ntohs(e.seqno);
 	if (seq < (unsigned)ping.count && !ping.slot[seq].ns) {
 		struct ping_slot *s = &ping.slot[seq];
-		s->ttl = IPH_TTL(&iph);
+		s->ttl = ttl;
 		s->len = (unsigned)(p->tot_len - hlen);
 		__atomic_store_n(&s->ns, time_ns(), __ATOMIC_RELEASE);
 		wake_all(&ping_wq);
@@ -73,7 +91,15 @@ static u8_t ping_recv(void *arg __unused, struct raw_pcb *pcb __unused, struct p
 
 static void open_fn(void *arg __unused)
 {
-	ping.pcb = raw_new(IP_PROTO_ICMP);
+	if (IP_IS_V6_VAL(ping.dst)) {
+		ping.pcb = raw_new_ip_type(IPADDR_TYPE_V6, IP6_NEXTH_ICMP6);
+		if (ping.pcb) {
+			ping.pcb->chksum_reqd = 1;
+			ping.pcb->chksum_offset = ICMP6_CHKSUM_OFFSET;
+		}
+	} else {
+		ping.pcb = raw_new(IP_PROTO_ICMP);
+	}
 	if (ping.pcb)
 		raw_recv(ping.pcb, ping_recv, NULL);
 }
@@ -94,7 +120,7 @@ static void send_fn(void *arg __unused)
 		return;
 	}
 	struct icmp_echo_hdr *e = p->payload;
-	e->type = ICMP_ECHO;
+	e->type = IP_IS_V6_VAL(ping.dst) ? ICMP6_TYPE_EREQ : ICMP_ECHO;
 	e->code = 0;
 	e->chksum = 0;
 	e->id = lwip_htons(ping.id);
@@ -103,7 +129,8 @@ static void send_fn(void *arg __unused)
 	uint64_t now = time_ns();
 	for (unsigned i = 0; i < ping.datalen; i++)
 		d[i] = i < PING_PATTERN_OFF ? (uint8_t)(now >> (8 * i)) : (uint8_t)i;
-	e->chksum = inet_chksum(e, (u16_t)len);
+	if (!IP_IS_V6_VAL(ping.dst))
+		e->chksum = inet_chksum(e, (u16_t)len);   /* ICMPv6: raw_sendto fills it in */
 	ping.slot[ping.seq].sent_ns = now;
 	ping.err = raw_sendto(ping.pcb, p, &ping.dst);
 	pbuf_free(p);
@@ -134,10 +161,32 @@ static void print_ms(char *buf, size_t size, uint64_t ns)
 	snprintf(buf, size, "%llu.%03llu", (unsigned long long)(us / 1000), (unsigned long long)(us % 1000));
 }
 
+static int ping_run(const ip_addr_t *dst, const char *ab, int count, unsigned interval_ms, unsigned timeout_ms,
+		    unsigned datalen, bool quiet);
+
 int stack_ping(uint32_t dst, int count, unsigned interval_ms, unsigned timeout_ms, unsigned datalen, bool quiet)
 {
 	char ab[16];
 	ipv4_format(dst, ab);
+	ip_addr_t a;
+	ip_addr_set_ip4_u32_val(a, lwip_htonl(dst));
+	return ping_run(&a, ab, count, interval_ms, timeout_ms, datalen, quiet);
+}
+
+int stack_ping6(const char *dst, int count, unsigned interval_ms, unsigned timeout_ms, unsigned datalen, bool quiet)
+{
+	ip_addr_t a;
+	ip_addr_set_zero_ip6(&a);
+	if (!ip6addr_aton(dst, ip_2_ip6(&a)) || ip6_addr_islinklocal(ip_2_ip6(&a))) {
+		printk("ping: %s: give a global or unique-local IPv6 address (no zones here)\n", dst);
+		return -1;
+	}
+	return ping_run(&a, dst, count, interval_ms, timeout_ms, datalen, quiet);
+}
+
+static int ping_run(const ip_addr_t *dst, const char *ab, int count, unsigned interval_ms, unsigned timeout_ms,
+		    unsigned datalen, bool quiet)
+{
 	if (count < 1 || count > PING_MAX_COUNT || datalen > PING_MAX_DATA) {
 		printk("ping: count 1..%d, size 0..%d\n", PING_MAX_COUNT, PING_MAX_DATA);
 		return -1;
@@ -155,7 +204,7 @@ int stack_ping(uint32_t dst, int count, unsigned interval_ms, unsigned timeout_m
 	ping.count = count;
 	ping.datalen = datalen;
 	ping.id = next_id++;
-	ip_addr_set_ip4_u32(&ping.dst, lwip_htonl(dst));
+	ip_addr_copy(ping.dst, *dst);
 	squeue_call(sq, open_fn, NULL);
 	if (!ping.pcb) {
 		printk("ping: no memory\n");

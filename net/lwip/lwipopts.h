@@ -64,7 +64,7 @@ void *ember_lwip_calloc(size_t n, size_t size);
 
 /* ---- IPv4, ARP, ICMP, raw ---- */
 #define LWIP_IPV4                       1
-#define LWIP_IPV6                       0
+#define LWIP_IPV6                       1      /* dual stack: ip_addr_t carries a type; see the IPv6 block below */
 #define LWIP_ARP                        1
 #define ARP_TABLE_SIZE                  64
 #define ARP_QUEUEING                    1
@@ -81,6 +81,25 @@ void *ember_lwip_calloc(size_t n, size_t size);
 #define LWIP_IGMP                       0
 #define LWIP_AUTOIP                     0
 #define LWIP_DNS                        0
+
+/* ---- IPv6 (net/stack6.c): ND, SLAAC from router advertisements, MLD, fragmentation ----
+ * Every NIC gets a link-local address from its MAC and takes the prefixes routers advertise
+ * (QEMU's user networking: fec0::/64); lo has ::1. MLD reports are sent as lwIP does them, and the
+ * NICs accept all multicast (net/stack6.c: why). */
+#define LWIP_IPV6_NUM_ADDRESSES         3      /* link-local + two SLAAC/static */
+#define LWIP_IPV6_AUTOCONFIG            1
+#define LWIP_IPV6_SEND_ROUTER_SOLICIT   1
+#define LWIP_IPV6_MLD                   1
+#define LWIP_IPV6_FRAG                  1
+#define LWIP_IPV6_REASS                 1
+#define IPV6_FRAG_COPYHEADER            1      /* 64-bit pointers: the reassembly helper does not fit the fragment header (ip6_frag.c) */
+#define LWIP_IPV6_DUP_DETECT_ATTEMPTS   1
+#define LWIP_ND6_QUEUEING               1
+#define LWIP_ND6_NUM_NEIGHBORS          32
+#define LWIP_ND6_NUM_DESTINATIONS       32
+#define LWIP_ND6_ALLOW_RA_UPDATES       1
+#define LWIP_IPV6_DHCP6                 0
+#define LWIP_ICMP6                      1
 
 /* ---- UDP, DHCP ---- */
 #define LWIP_UDP                        1
@@ -135,13 +154,13 @@ struct pbuf; struct tcp_hdr; struct tcp_pcb;
 uint32_t *stack_tcp_opts(struct pbuf *p, struct tcp_hdr *h, const struct tcp_pcb *pcb, uint32_t *opts);
 #define LWIP_HOOK_TCP_OUT_ADD_TCPOPTS(p, h, pcb, opts) stack_tcp_opts(p, h, pcb, opts)
 #define TCP_SYNMAXRTX                   6
-/* Listeners under a SYN flood (net/tcp_synq.c): every segment lwIP matched to a listening pcb or a
+/* Listeners under a SYN flood (net/tcp_synq.c, IPv4 only: IPv6 SYNs take lwIP's own path): every segment lwIP matched to a listening pcb or a
  * half-open (SYN_RCVD) one goes through tcp_synq_listen_input first (the half-open queue's bound,
  * SYN cookies, their ACKs); segments of connections only pay the state test. */
 int tcp_synq_listen_input(struct tcp_pcb *lpcb, struct tcp_hdr *hdr, uint16_t optlen, uint16_t opt1len,
 			  uint8_t *opt2, struct pbuf *p);
 #define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) \
-	((pcb)->state == LISTEN || (pcb)->state == SYN_RCVD ? (err_t)tcp_synq_listen_input((pcb), (hdr), (optlen), (opt1len), (opt2), (p)) : ERR_OK)
+	(((pcb)->state == LISTEN || (pcb)->state == SYN_RCVD) && !ip_current_is_v6() ? (err_t)tcp_synq_listen_input((pcb), (hdr), (optlen), (opt1len), (opt2), (p)) : ERR_OK)
 
 /* ---- statistics: /proc/net/... and the monitor's netstat ---- */
 #define LWIP_STATS                      1

@@ -2,7 +2,7 @@
 
 Run inside the test's network namespace (`ip netns exec NS python3 hostping.py ADDR ...`, as root):
   hostping.py ADDR [--count N] [--size BYTES] [--interval S] [--timeout S]
-sends N echo requests on a raw ICMP socket (the host fragments those larger than the MTU), waits
+sends N echo requests on a raw ICMP socket (ICMPv6 when ADDR has a colon: fe80::1%tap0 works) (the host fragments those larger than the MTU), waits
 up to `timeout` for each reply, and prints one JSON line: sent, received, rtt_ms (one per reply,
 in order), lost (sequence numbers without a reply)."""
 import argparse
@@ -14,6 +14,7 @@ import struct
 import time
 
 ICMP_ECHO, ICMP_ECHOREPLY = 8, 0
+ICMP6_ECHO, ICMP6_ECHOREPLY = 128, 129
 IP_MTU_DISCOVER, IP_PMTUDISC_DONT = 10, 0
 
 
@@ -26,8 +27,10 @@ def checksum(data):
     return ~s & 0xFFFF
 
 
-def echo(ident, seq, size):
+def echo(ident, seq, size, v6=False):
     payload = bytes((i + seq) & 0xFF for i in range(size))
+    if v6:      # the host kernel fills in an ICMPv6 raw socket's checksum (it covers a pseudo-header)
+        return struct.pack("!BBHHH", ICMP6_ECHO, 0, 0, ident, seq) + payload
     hdr = struct.pack("!BBHHH", ICMP_ECHO, 0, 0, ident, seq)
     return struct.pack("!BBHHH", ICMP_ECHO, 0, checksum(hdr + payload), ident, seq) + payload
 
@@ -40,14 +43,21 @@ def main():
     ap.add_argument("--interval", type=float, default=0.2)
     ap.add_argument("--timeout", type=float, default=2.0)
     a = ap.parse_args()
-    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-    s.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DONT)
+    v6 = ":" in a.addr
+    if v6:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+        dest = socket.getaddrinfo(a.addr, None, socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)[0][4]
+        want_src, reply = dest[0], ICMP6_ECHOREPLY
+    else:
+        s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+        s.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DONT)
+        dest, want_src, reply = (a.addr, 0), a.addr, ICMP_ECHOREPLY
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
     ident = os.getpid() & 0xFFFF
     rtts, lost = [], []
     for seq in range(a.count):
         t0 = time.perf_counter()
-        s.sendto(echo(ident, seq, a.size), (a.addr, 0))
+        s.sendto(echo(ident, seq, a.size, v6), dest)
         deadline = t0 + a.timeout
         got = None
         while got is None:
@@ -56,11 +66,11 @@ def main():
                 break
             data, src = s.recvfrom(65536)
             t = time.perf_counter()
-            ihl = (data[0] & 0xF) * 4
-            if len(data) < ihl + 8 or src[0] != a.addr:
+            ihl = 0 if v6 else (data[0] & 0xF) * 4   # an ICMPv6 raw socket gets no IP header
+            if len(data) < ihl + 8 or src[0].split("%")[0] != want_src.split("%")[0]:
                 continue
             typ, _, _, rid, rseq = struct.unpack("!BBHHH", data[ihl:ihl + 8])
-            if typ == ICMP_ECHOREPLY and rid == ident and rseq == seq and len(data) - ihl - 8 == a.size:
+            if typ == reply and rid == ident and rseq == seq and len(data) - ihl - 8 == a.size:
                 got = (t - t0) * 1000
         if got is None:
             lost.append(seq)

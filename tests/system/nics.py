@@ -88,17 +88,24 @@ class TapNamespace:
     own), a long transmit queue (so a burst from the host is queued rather than dropped while the
     guest catches up) and a large MTU (so oversized frames can be sent)."""
 
-    def __init__(self, name, addr="192.168.77.1/24", mtu=9000, txqueuelen=40000):
+    def __init__(self, name, addr="192.168.77.1/24", mtu=9000, txqueuelen=40000, addr6=None):
+        """addr6 (e.g. "fd77::1/64"): IPv6 stays on, with that address besides the link-local one,
+        both without duplicate address detection (usable at once)."""
         self.name = name
         self.iface = "tap0"
         run(["ip", "netns", "del", name], check=False)
         run(["ip", "netns", "add", name])
         try:
             self.ns(["ip", "tuntap", "add", "mode", "tap", "name", self.iface])
-            self.ns(["sysctl", "-q", "-w", f"net.ipv6.conf.{self.iface}.disable_ipv6=1"])
+            if addr6:
+                self.ns(["sysctl", "-q", "-w", f"net.ipv6.conf.{self.iface}.accept_dad=0"])
+            else:
+                self.ns(["sysctl", "-q", "-w", f"net.ipv6.conf.{self.iface}.disable_ipv6=1"])
             self.ns(["ip", "link", "set", self.iface, "mtu", str(mtu), "txqueuelen", str(txqueuelen), "up"])
             if addr:
                 self.ns(["ip", "addr", "add", addr, "dev", self.iface])
+            if addr6:
+                self.ns(["ip", "-6", "addr", "add", addr6, "dev", self.iface, "nodad"])
         except Exception:
             self.close()
             raise

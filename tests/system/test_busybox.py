@@ -103,7 +103,8 @@ SCRIPT = [
     # network over loopback
     ("ifconfig lo | grep -o 'inet addr:[0-9.]*'", "inet addr:127.0.0.1", 0),
     ("ping -c 1 127.0.0.1 | grep -o '1 packets received'", "1 packets received", 0),
-    ("nc -l -p 5555 > got.txt & sleep 0.5; echo over-tcp | nc 127.0.0.1 5555; wait; cat got.txt",
+    # (a background job must not read the console: Ember does not stop it with SIGTTIN)
+    ("nc -l -p 5555 < /dev/null > got.txt & sleep 0.5; echo over-tcp | nc 127.0.0.1 5555; wait; cat got.txt",
      "over-tcp", 0),
     ("mkdir -p www && echo page > www/x.html && httpd -p 8080 -h /tmp/www && sleep 0.3 && "
      "wget -q -O - http://127.0.0.1:8080/x.html", "page", 0),
@@ -151,6 +152,25 @@ def test_jobs(sh):
     assert int(re.search(r"elapsed (\d+)", out).group(1)) <= 3, out
     out, rc = sh.run("sh -c 'sleep 10 & s=$(date +%s); kill %1; wait; echo elapsed $(($(date +%s) - s))'")
     assert int(re.search(r"elapsed (\d+)", out).group(1)) <= 3, out
+
+
+def test_job_control_on_the_console(sh):
+    """The login shell runs with job control (the console is its controlling terminal): jobs
+    get their own process groups, ^C interrupts the foreground job (status 130) and not the
+    shell, and the shell is still there afterwards."""
+    out, rc = sh.run("sleep 30 & p=$!; sleep 0.3; cut -d' ' -f5 /proc/$p/stat; echo $p; kill $p; wait")
+    pgid, pid = out.split()[-2:]
+    assert pgid == pid, out
+    sh.q.send("sleep 30\r")
+    sh.q.expect(r"sleep 30\n", 10)
+    time.sleep(1)
+    start = time.monotonic()
+    sh.q.send("\x03")
+    sh.q.expect(PROMPT, 10)
+    assert time.monotonic() - start < 5
+    sh.q.send("echo interrupted=$?\r")          # (run() would report its own echo's status)
+    sh.q.expect(r"\ninterrupted=130\n", 10)
+    sh.q.expect(PROMPT, 10)
 
 
 def test_vi(sh):

@@ -67,6 +67,10 @@ int proc_pid_init(void)
 	return err ? err : proc_create("/proc/self/mounts", mounts_show);
 }
 int proc_sys_init(void) { return 0; }
+/* tty_job.c needs the process table: the console here has no job control. */
+long tty_job_ioctl(unsigned long cmd, unsigned long arg) { (void)cmd; (void)arg; return -ENOTTY; }
+bool tty_job_signal(int sig) { (void)sig; return false; }
+void console_set_intr_hook(bool (*hook)(char c)) { (void)hook; }
 
 static char console_out[4096];
 static size_t console_len;

@@ -452,9 +452,9 @@ static void test_efault(void)
 	CHECK("efault_read", err_is(read(fd, BAD_PTR, 4), EFAULT), "errno %d", errno);
 	CHECK("efault_write", err_is(write(fd, BAD_PTR, 4), EFAULT), "errno %d", errno);
 	CHECK("efault_open", err_is(open(BAD_PTR, O_RDONLY), EFAULT), "errno %d", errno);
-	CHECK("efault_stat_buf", err_is(stat("ef", BAD_PTR), EFAULT), "errno %d", errno);
-	CHECK("efault_fstat", err_is(fstat(fd, BAD_PTR), EFAULT), "errno %d", errno);
-	CHECK("efault_stat_path", err_is(stat(BAD_PTR, &st), EFAULT), "errno %d", errno);
+	CHECK("efault_stat_buf", err_is(syscall(SYS_newfstatat, AT_FDCWD, "ef", BAD_PTR, 0), EFAULT), "errno %d", errno);
+	CHECK("efault_fstat", err_is(syscall(SYS_fstat, fd, BAD_PTR), EFAULT), "errno %d", errno);
+	CHECK("efault_stat_path", err_is(syscall(SYS_newfstatat, AT_FDCWD, BAD_PTR, &st, 0), EFAULT), "errno %d", errno);
 	CHECK("efault_pipe", err_is(syscall(SYS_pipe2, BAD_PTR, 0), EFAULT), "errno %d", errno);
 	CHECK("efault_getcwd", err_is(syscall(SYS_getcwd, BAD_PTR, 128), EFAULT), "errno %d", errno);
 	CHECK("efault_readlink", err_is(readlink("/proc/self/exe", BAD_PTR, 64), EFAULT), "errno %d", errno);

@@ -1,0 +1,91 @@
+/*
+ * The console as a controlling terminal, for job control: which session it belongs to and which
+ * of that session's process groups is in the foreground. A shell reads and sets the foreground
+ * group with TIOCGPGRP/TIOCSPGRP (tcgetpgrp/tcsetpgrp); ^C and ^\ typed with ISIG on signal that
+ * group (SIGINT, SIGQUIT; dev.c's tty_intr sees the byte in interrupt context and calls
+ * tty_job_signal).
+ *
+ * The console starts as the controlling terminal of init's session (sid 1), with no foreground
+ * group set: TIOCGPGRP then answers the session leader's group (the session id) and ^C signals
+ * nobody, so programs that never use job control see the old behaviour. TIOCSCTTY lets a
+ * session leader take the console, TIOCNOTTY lets its session leader give it up, TIOCGSID names
+ * the session. Callers outside the owning session get ENOTTY, as Linux answers for a terminal
+ * that is not the caller's controlling terminal. Not modelled: stopping jobs (SIGTSTP, SIGTTIN,
+ * SIGTTOU: Ember has no stopped state) and SIGHUP when the session leader exits.
+ *
+ * Locks: tty_sid and fg_pgrp are guarded by proc_lock, like the pgid/sid they name.
+ */
+#include "fs/internal.h"
+#include "kernel/errno.h"
+#include "kernel/pgrp.h"
+#include "kernel/proc.h"
+#include "kernel/sched.h"
+#include "mm/uaccess.h"
+
+#define INIT_SID 1
+#define TIOCSCTTY 0x540E
+#define TIOCNOTTY 0x5422
+#define TIOCGSID 0x5429
+
+static int tty_sid = INIT_SID;            /* owning session, 0: none */
+static int fg_pgrp;                       /* foreground group, 0: the session leader's */
+
+bool tty_job_signal(int sig)
+{
+	spin_lock(&proc_lock);
+	bool sent = fg_pgrp > 0 && signal_pgrp_locked(fg_pgrp, sig) == 0;
+	spin_unlock(&proc_lock);
+	return sent;
+}
+
+long tty_job_ioctl(unsigned long cmd, unsigned long arg)
+{
+	struct proc *self = current->proc;
+	int v = 0;
+	long r = 0;
+	if (cmd == TIOCSPGRP && copy_from_user(&v, arg, sizeof(v)))
+		return -EFAULT;
+	spin_lock(&proc_lock);
+	bool ours = tty_sid && self->sid == tty_sid;
+	switch (cmd) {
+	case TIOCGPGRP:
+	case TIOCGSID:
+		if (!ours)
+			r = -ENOTTY;
+		else
+			v = cmd == TIOCGSID ? tty_sid : fg_pgrp ? fg_pgrp : tty_sid;
+		break;
+	case TIOCSPGRP:
+		if (!ours)
+			r = -ENOTTY;
+		else if (v < 0)
+			r = -EINVAL;
+		else if (!pgrp_in_session_locked(v, tty_sid))
+			r = -EPERM;
+		else
+			fg_pgrp = v;
+		break;
+	case TIOCSCTTY:
+		if (ours)
+			break;
+		if (self->sid != self->pid)
+			r = -EPERM;               /* only a session leader takes a terminal */
+		else {
+			tty_sid = self->sid;
+			fg_pgrp = self->pgid;
+		}
+		break;
+	case TIOCNOTTY:
+		if (!ours)
+			r = -ENOTTY;
+		else if (self->sid == self->pid)
+			tty_sid = fg_pgrp = 0;
+		break;
+	default:
+		r = -ENOTTY;
+	}
+	spin_unlock(&proc_lock);
+	if (!r && (cmd == TIOCGPGRP || cmd == TIOCGSID) && copy_to_user(arg, &v, sizeof(v)))
+		r = -EFAULT;
+	return r;
+}

@@ -1,0 +1,97 @@
+/*
+ * Process groups and sessions, for shells' job control: setpgid, getpgid, getsid, setsid,
+ * signalling a whole group (kill(0) and kill(-pgid), and the terminal's ^C), and the membership
+ * checks the console's TIOCSPGRP needs (fs/dev.c keeps the terminal's session and
+ * foreground group).
+ *
+ * Theory. Every process has a pgid and a sid (struct proc), inherited at fork; init starts with
+ * both equal to its pid. The rules are POSIX's, as Linux enforces them: setpgid moves the caller
+ * or one of its children (same session, not a session leader) into a group of that session, or
+ * makes a new group named by the process's pid; setsid makes a new session and group unless the
+ * caller already leads a group. A group exists while a live process has that pgid; there is no
+ * group object, so membership is found by a walk over the process table.
+ *
+ * Locks: proc_lock guards pgid and sid (a process reads its own without it) and the walk.
+ */
+#include "kernel/pgrp.h"
+#include "kernel/errno.h"
+#include "kernel/proc.h"
+#include "kernel/sched.h"
+#include "kernel/signal.h"
+
+bool pgrp_in_session_locked(int pgid, int sid)
+{
+	for (struct proc *p = proc_next_locked(NULL); p; p = proc_next_locked(p))
+		if (p->pgid == pgid && p->sid == sid)
+			return true;
+	return false;
+}
+
+int signal_pgrp_locked(int pgid, int sig)
+{
+	int r = -ESRCH;
+	for (struct proc *p = proc_next_locked(NULL); p; p = proc_next_locked(p)) {
+		if (p->pgid != pgid)
+			continue;
+		if (sig)
+			signal_send_proc_locked(p, sig);
+		r = 0;
+	}
+	return r;
+}
+
+int signal_pgrp(int pgid, int sig)
+{
+	spin_lock(&proc_lock);
+	int r = signal_pgrp_locked(pgid, sig);
+	spin_unlock(&proc_lock);
+	return r;
+}
+
+long sys_setpgid(int pid, int pgid)
+{
+	struct proc *self = current->proc;
+	if (pgid < 0)
+		return -EINVAL;
+	spin_lock(&proc_lock);
+	struct proc *p = pid == 0 || pid == self->pid ? self : proc_find(pid);
+	long r = 0;
+	if (!p || (p != self && p->parent != self))
+		r = -ESRCH;
+	else if (p->sid != self->sid || p->sid == p->pid)
+		r = -EPERM;                   /* another session's, or a session leader */
+	else if (pgid == 0)
+		pgid = p->pid;
+	if (!r && pgid != p->pid && !pgrp_in_session_locked(pgid, self->sid))
+		r = -EPERM;
+	if (!r)
+		p->pgid = pgid;
+	spin_unlock(&proc_lock);
+	return r;
+}
+
+static long get_id(int pid, bool sid)
+{
+	spin_lock(&proc_lock);
+	struct proc *p = pid == 0 ? current->proc : proc_find(pid);
+	long r = !p ? -ESRCH : sid ? p->sid : p->pgid;
+	spin_unlock(&proc_lock);
+	return r;
+}
+
+long sys_getpgid(int pid) { return pid < 0 ? -ESRCH : get_id(pid, false); }
+long sys_getsid(int pid) { return pid < 0 ? -ESRCH : get_id(pid, true); }
+
+long sys_setsid(void)
+{
+	struct proc *self = current->proc;
+	spin_lock(&proc_lock);
+	long r = self->pid;
+	for (struct proc *p = proc_next_locked(NULL); p; p = proc_next_locked(p))
+		if (p->pgid == self->pid)
+			r = -EPERM;               /* the caller leads a group (its own or a remnant) */
+	if (r > 0)
+		self->pgid = self->sid = self->pid;
+	spin_unlock(&proc_lock);
+	return r;
+}
