@@ -93,7 +93,7 @@ static bool regular_rw(struct file *f)
 	return file_is_regular(f) && f->inode->iops->write;
 }
 
-long sys_sendfile(int out_fd, int in_fd, uintptr_t uoff, size_t count)
+long sendfile_files(int out_fd, int in_fd, uintptr_t uoff, size_t count)
 {
 	struct file *in = fd_get(in_fd), *out = fd_get(out_fd);
 	long r;

@@ -349,7 +349,8 @@ long sys_statfs(uintptr_t path, uintptr_t buf);
 long sys_fstatfs(int fd, uintptr_t buf);
 long sys_syncfs(int fd);
 long sys_fallocate(int fd, int mode, long off, long len);
-long sys_sendfile(int out_fd, int in_fd, uintptr_t offset, size_t count);
+/* fs/copy.c: sendfile between regular files with both position locks (test_fs); the syscall is fs/sys_sendfile.c (sockets too) */
+long sendfile_files(int out_fd, int in_fd, uintptr_t offset, size_t count);
 long sys_copy_file_range(int fd_in, uintptr_t off_in, int fd_out, uintptr_t off_out, size_t len,
 			 unsigned flags);
 

@@ -63,6 +63,10 @@ void get_random_bytes(void *buf, size_t n) { memset(buf, 0x5a, n); }
 /* proc_pid.c and proc_sys.c need the process table: /proc holds just /proc/self/mounts here */
 int proc_pid_init(void) { return proc_create("/proc/self/mounts", mounts_show); }
 int proc_sys_init(void) { return 0; }
+/* tty_job.c needs the process table: the console here has no job control. */
+long tty_job_ioctl(unsigned long cmd, unsigned long arg) { (void)cmd; (void)arg; return -ENOTTY; }
+bool tty_job_signal(int sig) { (void)sig; return false; }
+void console_set_intr_hook(bool (*hook)(char c)) { (void)hook; }
 
 static char console_out[4096];
 static size_t console_len;

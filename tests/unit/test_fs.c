@@ -1230,9 +1230,9 @@ TEST(sync_copy_and_fallocate)
 	int g = op("/tmp/dst", O_CREAT | O_RDWR, 0644);
 	uintptr_t off = ubuf(8);
 	*(int64_t *)off = 100;
-	CHECK_EQ(sys_sendfile(g, f, off, 5000), 5000);
+	CHECK_EQ(sendfile_files(g, f, off, 5000), 5000);
 	CHECK_EQ(*(int64_t *)off, 5100);
-	CHECK_EQ(sys_sendfile(p[1], f, off, 10), -EINVAL);          /* pipes: callers fall back */
+	CHECK_EQ(sendfile_files(p[1], f, off, 10), -EINVAL);          /* pipes: callers fall back */
 	CHECK_EQ(sys_lseek(f, 0, SEEK_SET), 0);
 	CHECK_EQ(sys_copy_file_range(f, 0, g, 0, 100000, 0), sizeof(pattern));
 	CHECK_EQ(sys_lseek(g, 0, SEEK_CUR), 5000 + sizeof(pattern));
