@@ -89,6 +89,7 @@
 #define S_ISLNK(m)  (((m) & S_IFMT) == S_IFLNK)
 #define S_ISCHR(m)  (((m) & S_IFMT) == S_IFCHR)
 #define S_ISFIFO(m) (((m) & S_IFMT) == S_IFIFO)
+#define S_ISBLK(m)  (((m) & S_IFMT) == S_IFBLK)
 
 /* getdents64 d_type */
 #define DT_UNKNOWN 0
@@ -201,6 +202,60 @@ struct linux_dirent64 {
 	uint8_t d_type;
 	char d_name[];
 };
+
+/* asm-generic/statfs.h (64-bit: every word a long) */
+struct linux_statfs {
+	long f_type, f_bsize;
+	uint64_t f_blocks, f_bfree, f_bavail, f_files, f_ffree;
+	int32_t f_fsid[2];
+	long f_namelen, f_frsize, f_flags;
+	long f_spare[4];
+};
+#define ST_RDONLY   0x0001
+#define ST_NOSUID   0x0002
+#define ST_NODEV    0x0004
+#define ST_NOEXEC   0x0008
+#define ST_NOATIME  0x0400
+#define ST_NODIRATIME 0x0800
+#define ST_RELATIME 0x1000
+#define ST_VALID    0x0020
+
+/* mount(2) flags (linux/mount.h) */
+#define MS_RDONLY      0x1
+#define MS_NOSUID      0x2
+#define MS_NODEV       0x4
+#define MS_NOEXEC      0x8
+#define MS_SYNCHRONOUS 0x10
+#define MS_REMOUNT     0x20
+#define MS_MANDLOCK    0x40
+#define MS_DIRSYNC     0x80
+#define MS_NOSYMFOLLOW 0x100
+#define MS_NOATIME     0x400
+#define MS_NODIRATIME  0x800
+#define MS_BIND        0x1000
+#define MS_MOVE        0x2000
+#define MS_REC         0x4000
+#define MS_SILENT      0x8000
+#define MS_POSIXACL    (1 << 16)
+#define MS_UNBINDABLE  (1 << 17)
+#define MS_PRIVATE     (1 << 18)
+#define MS_SLAVE       (1 << 19)
+#define MS_SHARED      (1 << 20)
+#define MS_RELATIME    (1 << 21)
+#define MS_KERNMOUNT   (1 << 22)
+#define MS_I_VERSION   (1 << 23)
+#define MS_STRICTATIME (1 << 24)
+#define MS_LAZYTIME    (1 << 25)
+#define MS_MGC_VAL     0xC0ED0000UL
+#define MS_MGC_MSK     0xffff0000UL
+#define MNT_FORCE       1
+#define MNT_DETACH      2
+#define MNT_EXPIRE      4
+#define UMOUNT_NOFOLLOW 8
+
+/* fallocate modes (linux/falloc.h) */
+#define FALLOC_FL_KEEP_SIZE  0x01
+#define FALLOC_FL_PUNCH_HOLE 0x02
 
 struct linux_iovec { uint64_t iov_base; uint64_t iov_len; };
 

@@ -1,5 +1,6 @@
 /*
- * Character devices in /dev: null, zero, and the console (/dev/console, /dev/tty).
+ * Character devices in /dev (devtmpfs, fs/super.c): null, zero, and the console (/dev/console,
+ * /dev/tty). Block devices register through fs/blkdev.h.
  *
  * The console is a minimal terminal. Output goes straight to console_write (which turns "\n"
  * into "\r\n"). Input in canonical mode (ICANON, the default) is edited a line at a time: bytes
@@ -24,6 +25,7 @@
  * poll reads len/pos/done without rlock: a racy snapshot, corrected by the wake-up that follows.
  */
 #include "fs/internal.h"
+#include "fs/tmpfs.h"
 #include "kernel/console.h"
 #include "kernel/errno.h"
 #include "lib/string.h"
@@ -291,27 +293,15 @@ static void tty_init(void)
 
 /* ---- device nodes ---- */
 
+/* Paths name /dev/... ; the node is made in devtmpfs's own tree, mounted or not. */
 int dev_create(const char *path, uint32_t perm, unsigned major, unsigned minor,
 	       const struct file_ops *fops, void *priv)
 {
-	struct nameidata nd;
-	int err = 0;
-	spin_lock(&ns_lock);
-	if (!(err = walk_parent(fs_root, path, &nd))) {
-		if (nd.len == 0 || is_dot(nd.last, nd.len) || dir_lookup(nd.dir, nd.last, nd.len)) {
-			err = -EEXIST;
-		} else {
-			struct inode *ino = tmpfs_create(nd.dir, nd.last, nd.len, S_IFCHR | (perm & 07777),
-							 &err);
-			if (ino) {
-				ino->rdev = linux_dev(major, minor);
-				ino->fops = fops;
-				ino->priv = priv;
-			}
-		}
-	}
-	spin_unlock(&ns_lock);
-	return err;
+	static const char prefix[] = "/dev/";
+	if (strncmp(path, prefix, sizeof(prefix) - 1) != 0)
+		return -EINVAL;
+	return tmpfs_make_node(dev_sb->root, path + sizeof(prefix) - 1, S_IFCHR | (perm & 07777),
+			       linux_dev(major, minor), fops, NULL, priv);
 }
 
 int dev_init(void)

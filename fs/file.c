@@ -74,6 +74,7 @@ void file_put(struct file *f)
 	if (file_writes_regular(f))
 		__atomic_fetch_sub(&f->inode->writers, 1, __ATOMIC_RELEASE);
 	inode_put(f->inode);
+	mnt_put(f->mnt);
 	kfree(f);
 }
 
@@ -327,8 +328,7 @@ struct fs_ctx *fs_ctx_new(void)
 		return NULL;
 	spin_init(&fs->lock, "fs_ctx");
 	fs->refcount = 1;
-	fs->cwd = fs_root;
-	inode_get(fs_root);
+	root_path(&fs->cwd);
 	fs->umask = DEFAULT_UMASK;
 	return fs;
 }
@@ -339,12 +339,12 @@ struct fs_ctx *fs_ctx_dup(struct fs_ctx *old)
 	if (!fs)
 		return NULL;
 	spin_lock(&old->lock);
-	struct inode *root = fs->cwd;
+	struct path root = fs->cwd;
 	fs->cwd = old->cwd;
-	inode_get(fs->cwd);
+	path_get(&fs->cwd);
 	fs->umask = old->umask;
 	spin_unlock(&old->lock);
-	inode_put(root);
+	path_put(&root);
 	return fs;
 }
 
@@ -354,18 +354,18 @@ void fs_ctx_put(struct fs_ctx *fs)
 {
 	if (!fs || __atomic_sub_fetch(&fs->refcount, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
-	inode_put(fs->cwd);
+	path_put(&fs->cwd);
 	kfree(fs);
 }
 
 /* Replaces the cwd with dir (the caller's reference moves into the fs_ctx). */
-void fs_set_cwd(struct fs_ctx *fs, struct inode *dir)
+void fs_set_cwd(struct fs_ctx *fs, const struct path *dir)
 {
 	spin_lock(&fs->lock);
-	struct inode *old = fs->cwd;
-	fs->cwd = dir;
+	struct path old = fs->cwd;
+	fs->cwd = *dir;
 	spin_unlock(&fs->lock);
-	inode_put(old);
+	path_put(&old);
 }
 
 long sys_umask(unsigned mask)

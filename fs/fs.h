@@ -1,20 +1,38 @@
 /*
  * The file layer: what the rest of the kernel uses (fs/ has the implementation).
  *
+ * Ember's file layer is a VFS: several file system TYPES (tmpfs, proc, devtmpfs, and disk file
+ * systems such as ext4 through fs/vfs_disk.h) register with it; each mount of one makes (or
+ * shares) a SUPER BLOCK, and the mount table (fs/mount.h) grafts super blocks onto directories.
+ *
  * Objects
- *   inode    a file system object: directory, regular file, symlink, character device, fifo (pipe)
- *            or socket. Reference counted; a directory entry holds one reference, so an unlinked
- *            file lives on while it is open and is freed at the last inode_put.
- *   file     an open file description: flags, offset, ops, inode, private data. Reference counted
+ *   inode    a file system object: directory, regular file, symlink, device, fifo or socket. The
+ *            VFS part (this struct) has the attributes every fs shares; a file system embeds it in
+ *            its own inode (tmpfs: struct tmpfs_inode) and gives it inode_ops. Reference counted;
+ *            at the last inode_put the super block's evict frees it (anonymous inodes of pipes and
+ *            sockets have no super block and are simply freed).
+ *   super_block  one mounted instance of a file system: root inode, super_ops, flags, st_dev.
+ *   mount    a super block (or a directory of one: bind mounts) attached on a directory of
+ *            another mount. A (mount, inode) pair is a struct path; cwds and open files hold one.
+ *   file     an open file description: flags, offset, ops, path, private data. Reference counted
  *            (fd table slots, dup, fork, in-flight syscalls each hold one).
  *   files    a process's fd table (shared by threads created with CLONE_FILES).
  *   fs_ctx   a process's working directory and umask (shared with CLONE_FS).
  *
- * The only file system is tmpfs (fs/tmpfs.c), holding the initramfs, /dev and /proc.
+ * There are no dentries: a path walk (fs/namei.c) calls ->lookup on each component, crossing into
+ * a mount when the inode it reached is a mountpoint of the mount it walks in, and out of one when
+ * ".." is taken at a mount's root. Every inode a walk hands out carries a reference, so file
+ * systems may sleep in any inode op (disk I/O).
+ *
  * Locks, outermost first (each file says which lock guards what):
- *   file->pos_lock (sleeplock) -> inode->rw (sleeplock) -> tty/pipe locks -> ns_lock (spinlock,
- *   every directory of tmpfs) -> files->lock, fs_ctx->lock -> inode->lock (spinlock) -> page
- *   allocator / kmalloc. Copies to and from user memory happen under sleeplocks only.
+ *   mount_sem (sleeplock: mount table changes, fs/mount.c) -> file->pos_lock (sleeplock) ->
+ *   inode->rw (sleeplock) -> a file system's own sleeplocks (ext4: one per mount) -> bd->lock
+ *   (sleeplock: a block device node's transfers, fs/blkdev.c) -> tty/pipe locks -> spinlocks,
+ *   none of which nests in another of this list: ns_lock (every tmpfs directory), mount_lock
+ *   (the mount list, taken by walks), the inode cache's lock (fs/inode.c), files->lock,
+ *   fs_ctx->lock; then inode->lock (spinlock) -> page allocator / kmalloc. Copies to and from
+ *   user memory happen under sleeplocks only. inode_put may sleep (evict of a disk inode), so the
+ *   VFS never calls it under a spinlock (tmpfs does under ns_lock: its evict only frees memory).
  */
 #ifndef KERNEL_FS_FS_H
 #define KERNEL_FS_FS_H
@@ -56,32 +74,152 @@ struct file_ops {
 	long (*rw_vec)(struct file *f, const struct linux_iovec *iov, int iovcnt, bool write);
 };
 
+struct super_block;
+struct mount;
+struct linux_statfs;
+struct icache;
+struct blkdev;
+
+/* A place in the tree: a mount and an inode of its super block (both referenced when held). */
+struct path {
+	struct mount *mnt;
+	struct inode *ino;
+};
+
+/* setattr: which fields apply */
+#define ATTR_MODE  0x01u            /* permission bits only; the type is kept */
+#define ATTR_SIZE  0x08u            /* truncate or extend with a hole */
+#define ATTR_ATIME 0x10u
+#define ATTR_MTIME 0x20u
+struct iattr {
+	unsigned valid;
+	uint32_t mode;
+	uint64_t size;
+	uint64_t atime, mtime;          /* nanoseconds */
+};
+
+/* readdir callback: one entry ("." and ".." included); next resumes after it. Nonzero stops (the
+ * entry is then not consumed). */
+typedef int (*filldir_t)(void *arg, const char *name, size_t len, uint64_t ino, unsigned dtype,
+			 uint64_t next);
+
+/*
+ * Operations on inodes, supplied per inode by its file system. Every op may sleep. Names are
+ * (pointer, length), never "." or ".." except for lookup, which must answer ".." (the fs root's
+ * ".." is itself; the VFS handles mount roots before asking). The VFS checks beforehand what
+ * does not depend on the file system: the directory exists and is one, the mount is writable
+ * (EROFS), both ends of link/rename are on one mount (EXDEV), the name's length, "." and "..",
+ * mountpoints (EBUSY), and that a directory is not moved below itself. The fs checks what needs
+ * its data: existence (EEXIST/ENOENT), the types of rename's two ends (EISDIR/ENOTDIR) and
+ * emptiness (ENOTEMPTY). A NULL op gives -EPERM (namespace changes), -EINVAL (data), or the
+ * documented default.
+ */
 struct inode_ops {
-	/* Symlinks: the target, a kernel string that stays valid while the caller runs (NULL: ENOENT). */
-	const char *(*get_link)(struct inode *ino);
+	/* directories */
+	struct inode *(*lookup)(struct inode *dir, const char *name, size_t len, int *err);  /* referenced; -ENOENT */
+	/* A new non-directory (S_IFREG, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK with rdev): -EEXIST if
+	 * the name exists. *out (if out) gets it referenced. */
+	int (*create)(struct inode *dir, const char *name, size_t len, uint32_t mode, uint32_t rdev,
+		      struct inode **out);
+	int (*mkdir)(struct inode *dir, const char *name, size_t len, uint32_t mode);
+	int (*symlink)(struct inode *dir, const char *name, size_t len, const char *target);
+	int (*link)(struct inode *ino, struct inode *dir, const char *name, size_t len);
+	int (*unlink)(struct inode *dir, const char *name, size_t len);       /* not a directory */
+	int (*rmdir)(struct inode *dir, const char *name, size_t len);        /* -ENOTEMPTY */
+	/* flags: RENAME_NOREPLACE / RENAME_EXCHANGE; both dirs are of this super block */
+	int (*rename)(struct inode *odir, const char *oname, size_t olen, struct inode *ndir,
+		      const char *nname, size_t nlen, unsigned flags);
+	/* Entries from *cookie on (0 is the start) until fn returns nonzero; *cookie advances past
+	 * every consumed entry. 0 or -errno (-ENOENT: the directory was removed). */
+	int (*readdir)(struct inode *dir, uint64_t *cookie, filldir_t fn, void *arg);
+	/* O_TMPFILE: an unnamed regular file (nlink 0) of dir's super block, referenced */
+	int (*tmpfile)(struct inode *dir, uint32_t mode, struct inode **out);
+	/* symlinks: the target into buf (not NUL-terminated), its length (truncated to size) */
+	long (*readlink)(struct inode *ino, char *buf, size_t size);
+	/* regular files; user says whether buf is a user address (copy_*_user) or a kernel one */
+	long (*read)(struct inode *ino, void *buf, size_t n, uint64_t pos, bool user);
+	/* with append, at the end; advances *pos; -EFBIG, -ENOSPC */
+	long (*write)(struct inode *ino, const void *buf, size_t n, uint64_t *pos, bool append, bool user);
+	/* mmap: the page holding byte pgoff*PAGE_SIZE, page_get() taken (see file_get_page) */
+	int (*get_page)(struct inode *ino, uint64_t pgoff, paddr_t *pa);
+	/* the same for a page already in memory, never sleeping nor allocating (-ENOENT when it is
+	 * not; file_find_page). Optional: without it fault-around maps nothing. */
+	int (*find_page)(struct inode *ino, uint64_t pgoff, paddr_t *pa);
+	int (*fsync)(struct inode *ino, bool datasync);                 /* NULL: nothing to write */
+	int (*fallocate)(struct inode *ino, int mode, uint64_t off, uint64_t len);  /* NULL: -EOPNOTSUPP */
+	/* any inode: chmod, truncate, utimes (NULL: the VFS updates its own fields) */
+	int (*setattr)(struct inode *ino, const struct iattr *ia);
 };
 
 struct inode {
-	struct spinlock lock;          /* size, data tree, times */
+	struct spinlock lock;          /* size, blocks, mode, times */
 	struct sleeplock rw;           /* serializes writers and truncation of a regular file */
 	uint32_t refcount;             /* atomic */
 	uint32_t mode;                 /* S_IFxxx | permission bits */
-	uint32_t nlink;                /* ns_lock */
+	uint32_t nlink;                /* the file system's lock (tmpfs: ns_lock) */
 	uint32_t writers;              /* atomic: open files of a regular file with write access (ETXTBSY) */
 	uint32_t rdev;                 /* devices: linux_dev(major, minor) */
+	uint32_t mounted;              /* mounts on this inode (atomic; the mount table's hint) */
 	uint64_t ino;
-	uint64_t size;                 /* regular files, symlinks; pipes: 0 */
+	uint64_t size;                 /* regular files, symlinks, directories as the fs reports */
+	uint64_t blocks;               /* 512-byte units allocated */
 	uint64_t atime, mtime, ctime;  /* nanoseconds (time_ns) */
 	const struct file_ops *fops;   /* installed by open */
 	const struct inode_ops *iops;
-	struct inode *parent;          /* directories: "..", holding a reference (ns_lock) */
-	union {
-		struct { struct list_head entries; uint64_t next_cookie, count; } dir; /* ns_lock */
-		struct { paddr_t root; int height; uint64_t pages; } reg;         /* lock */
-		char *symlink;                                                     /* immutable */
-	};
+	struct super_block *sb;        /* NULL for anonymous inodes (pipes, sockets) */
 	void *priv;                    /* devices, pipes, /proc files: their owner's */
+	struct list_head hash;         /* sb->icache (its lock), for file systems that use one */
+	bool hashed;
 };
+
+/* Operations on a super block. */
+struct super_ops {
+	/* The last reference to ino is gone: free it (and whatever the fs keeps for it). May return
+	 * another inode of which the VFS drops one reference next (tmpfs: a directory's parent), so
+	 * long chains are freed iteratively. */
+	struct inode *(*evict)(struct inode *ino);
+	int (*statfs)(struct super_block *sb, struct linux_statfs *st);  /* type-independent fields preset */
+	int (*sync)(struct super_block *sb);                              /* sync, syncfs, umount */
+	int (*remount)(struct super_block *sb, unsigned long ms_flags);   /* NULL: always fine */
+	/* The last reference is gone: release the root, everything else and sb itself (NULL: the
+	 * root is put and sb freed). */
+	void (*kill)(struct super_block *sb);
+	/* fs-specific mount options for /proc/mounts (",size=..."), appended to buf: length */
+	size_t (*show_options)(struct super_block *sb, char *buf, size_t size);
+};
+
+#define SB_RDONLY 1u                /* = MS_RDONLY */
+
+struct super_block {
+	const struct fs_type *type;
+	const struct super_ops *ops;
+	struct inode *root;            /* a reference */
+	unsigned flags;                /* SB_RDONLY (mount_sem) */
+	uint32_t dev;                  /* st_dev: linux_dev(0, anon) or the block device's */
+	uint32_t refcount;             /* atomic: mounts of it, and its type's own reference */
+	uint64_t magic;                /* statfs f_type */
+	struct blkdev *bdev;           /* disk file systems */
+	struct icache *icache;         /* disk file systems: inode number -> inode (fs/vfs_disk.h) */
+	void *priv;                    /* the file system's */
+};
+
+#define FS_REQUIRES_DEV 1u          /* mount's source names a block device */
+
+/* A file system type: mount makes (or shares) a super block, returned with a reference. */
+struct fs_type {
+	const char *name;
+	unsigned flags;
+	int (*mount)(const struct fs_type *t, struct blkdev *bdev, unsigned long ms_flags,
+		     const char *data, struct super_block **out);
+	struct fs_type *next;          /* the registry (fs/super.c) */
+};
+
+int register_filesystem(struct fs_type *t);
+const struct fs_type *find_filesystem(const char *name);
+/* A new super block (refcount 1, a fresh anonymous st_dev) for a file system's mount op. */
+struct super_block *sb_alloc(const struct fs_type *t, const struct super_ops *ops, uint64_t magic);
+void sb_get(struct super_block *sb);
+void sb_put(struct super_block *sb);       /* the last put: root put, ops->kill, freed */
 
 struct file {
 	uint32_t refcount;             /* atomic */
@@ -90,6 +228,7 @@ struct file {
 	uint64_t pos;
 	const struct file_ops *ops;
 	struct inode *inode;           /* holds a reference; never NULL */
+	struct mount *mnt;             /* holds a reference; NULL for anonymous files */
 	void *priv;
 	struct list_head ep_links;     /* epoll items watching this file (fs/epoll.c guards it) */
 };
@@ -125,7 +264,7 @@ struct file *anon_file_new(uint32_t mode, const struct file_ops *ops, unsigned f
 struct fs_ctx {
 	struct spinlock lock;          /* cwd, umask */
 	uint32_t refcount;             /* atomic */
-	struct inode *cwd;             /* holds a reference */
+	struct path cwd;               /* holds a reference */
 	unsigned umask;
 };
 
@@ -134,11 +273,16 @@ struct fs_ctx *fs_ctx_dup(struct fs_ctx *old);       /* fork without CLONE_FS */
 void fs_ctx_get(struct fs_ctx *fs);
 void fs_ctx_put(struct fs_ctx *fs);
 
-/* ---- inodes (tmpfs.c) ---- */
-struct inode *inode_new(uint32_t mode);              /* refcount 1, nlink 0, fresh ino; NULL: no memory */
+/* ---- inodes (inode.c) ---- */
+struct inode *inode_new(uint32_t mode);              /* anonymous: refcount 1, fresh ino; NULL: no memory */
+/* Sets up the VFS part of an inode a file system allocated (zeroed): refcount 1, times now. */
+void inode_init(struct inode *ino, struct super_block *sb, uint32_t mode, uint64_t ino_nr);
+uint64_t inode_next_ino(void);                       /* fresh inode numbers for RAM file systems */
 void inode_get(struct inode *ino);
-void inode_put(struct inode *ino);                   /* frees data and the inode at refcount 0 */
+void inode_put(struct inode *ino);                   /* at refcount 0: sb->ops->evict or kfree; may sleep */
 uint64_t fs_now(void);                               /* timestamps: nanoseconds */
+void path_get(const struct path *p);
+void path_put(const struct path *p);
 
 /* ---- for exec and mmap ---- */
 /* Opens a path relative to current's cwd (or "/" without a process). NULL with *err set on failure. */
@@ -154,6 +298,8 @@ int file_get_page(struct file *f, uint64_t pgoff, paddr_t *pa);
  * mm's fault-around maps these next to a faulting page. Spinlocks only, so mm->lock may be held. */
 int file_find_page(struct file *f, uint64_t pgoff, paddr_t *pa);
 bool file_is_regular(struct file *f);
+/* exec: 0, or -EACCES unless f is a regular file with an x bit on a mount without noexec. */
+int file_exec_check(struct file *f);
 uint64_t file_size(struct file *f);
 
 /* ---- boot ---- */
@@ -181,8 +327,6 @@ void procfs_pid_remove(int pid);
 void procfs_set_cmdline(int pid, char *const argv[]);       /* kernel strings (init) */
 /* execve(2) as the syscall table calls it: sys_execve, remembering argv for /proc/<pid>/cmdline. */
 long sys_execve_cmdline(uintptr_t path, uintptr_t argv, uintptr_t envp);
-long sys_statfs(uintptr_t path, uintptr_t buf);              /* proc_sys.c */
-long sys_fstatfs(int fd, uintptr_t buf);
 long sys_utimensat(int dirfd, uintptr_t path, uintptr_t times, int flags);   /* sys_utime.c */
 long sys_sendfile(int out_fd, int in_fd, uintptr_t offset, size_t count);    /* sys_sendfile.c */
 
@@ -198,5 +342,16 @@ long sys_truncate(uintptr_t path, long length);
 long sys_symlinkat(uintptr_t target, int dirfd, uintptr_t path);
 long sys_linkat(int olddirfd, uintptr_t oldpath, int newdirfd, uintptr_t newpath, int flags);
 long sys_fdatasync(int fd);
+/* fs/mount.c, fs/sync.c, fs/copy.c */
+long sys_mount(uintptr_t source, uintptr_t target, uintptr_t fstype, unsigned long flags, uintptr_t data);
+long sys_umount2(uintptr_t target, int flags);
+long sys_statfs(uintptr_t path, uintptr_t buf);
+long sys_fstatfs(int fd, uintptr_t buf);
+long sys_syncfs(int fd);
+long sys_fallocate(int fd, int mode, long off, long len);
+/* fs/copy.c: sendfile between regular files with both position locks (test_fs); the syscall is fs/sys_sendfile.c (sockets too) */
+long sendfile_files(int out_fd, int in_fd, uintptr_t offset, size_t count);
+long sys_copy_file_range(int fd_in, uintptr_t off_in, int fd_out, uintptr_t off_out, size_t len,
+			 unsigned flags);
 
 #endif

@@ -1,12 +1,12 @@
 /*
- * Boot-time set-up of the file system and the calls other kernel code makes on files (exec reads
- * ELF images with kernel_open/kernel_read; mmap maps tmpfs pages with file_get_page).
- *
- * The root tmpfs gets /dev (null, zero, console, tty), /tmp (sticky, world-writable) and /proc
- * (self/exe); initramfs_unpack then adds the archive's contents on top.
+ * Boot-time set-up of the file layer: the root (a tmpfs of type rootfs) as the root mount, the
+ * RAM file system types, /dev (devtmpfs: null, zero, console, tty), /tmp (sticky,
+ * world-writable) and /proc (proc: self/exe, mounts); initramfs_unpack then adds the archive's
+ * contents to the root. (exec and mmap use kernel_open/kernel_read/file_get_page: fs/inode.c.)
  */
 #include "kernel/init.h"
 #include "fs/internal.h"
+#include "fs/tmpfs.h"
 #include "kernel/errno.h"
 #include "kernel/printk.h"
 #include "lib/string.h"
@@ -15,23 +15,36 @@ static void mkdir_boot(const char *path, uint32_t perm)
 {
 	int err;
 	spin_lock(&ns_lock);
-	struct inode *dir = tmpfs_mkdirs(path, strlen(path), perm, &err);
+	struct inode *dir = tmpfs_mkdirs(root_mount->root, path, strlen(path), perm, &err);
 	spin_unlock(&ns_lock);
 	if (!dir)
 		panic("fs_init: cannot create %s: %d", path, err);
 }
 
+/* Disk file system types register here; fs/ext4/ext4_vfs.c supplies the strong definition when
+ * it is linked in (a kernel without ext4 keeps this one). */
+__attribute__((weak)) int ext4_vfs_init(void) { return 0; }
+
 void fs_init(void)
 {
-	fs_root = inode_new(S_IFDIR | 0755);
-	if (!fs_root)
+	struct super_block *root = rootfs_new();
+	if (!root)
 		panic("fs_init: no memory for the root");
-	fs_root->nlink = 2;                          /* "." and the root's own ".." */
+	fs_types_init();
+	if (!proc_sb || !dev_sb)
+		panic("fs_init: no memory for /proc or /dev");
+	mount_init(root);
+	sb_put(root);                                /* the mount holds it */
 	mkdir_boot("/dev", 0755);
 	mkdir_boot("/tmp", 01777);
 	mkdir_boot("/proc", 0555);
-	if (dev_init() || procfs_init())
+	if (dev_init() || procfs_init() || mount_proc_init())
 		panic("fs_init: cannot create /dev or /proc");
+	if (ext4_vfs_init())
+		panic("fs_init: cannot register ext4");
+	if (kern_mount("devtmpfs", "devtmpfs", "/dev", MS_NOSUID) ||
+	    kern_mount("proc", "proc", "/proc", MS_NOSUID | MS_NODEV | MS_NOEXEC))
+		panic("fs_init: cannot mount /dev or /proc");
 }
 
 struct file *kernel_open(const char *path, int flags, int *err)
@@ -39,39 +52,6 @@ struct file *kernel_open(const char *path, int flags, int *err)
 	struct file *f = NULL;
 	*err = do_open(AT_FDCWD, path, flags, 0, &f);
 	return *err ? NULL : f;
-}
-
-bool file_is_regular(struct file *f)
-{
-	return S_ISREG(f->inode->mode) && f->inode->fops == &tmpfs_file_ops;
-}
-
-long kernel_read(struct file *f, void *kbuf, size_t n, uint64_t off)
-{
-	if (!file_is_regular(f))
-		return -EINVAL;
-	return tmpfs_read(f->inode, kbuf, n, off, false);
-}
-
-long kernel_write(struct file *f, const void *kbuf, size_t n, uint64_t off)
-{
-	if (!file_is_regular(f))
-		return -EINVAL;
-	return tmpfs_write(f->inode, kbuf, n, &off, false, false);
-}
-
-int file_get_page(struct file *f, uint64_t pgoff, paddr_t *pa)
-{
-	if (!file_is_regular(f))
-		return -EACCES;
-	return tmpfs_get_page(f->inode, pgoff, pa);
-}
-
-int file_find_page(struct file *f, uint64_t pgoff, paddr_t *pa)
-{
-	if (!file_is_regular(f))
-		return -EACCES;
-	return tmpfs_find_page(f->inode, pgoff, pa);
 }
 
 core_init(fs_init);

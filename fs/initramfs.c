@@ -1,5 +1,5 @@
 /*
- * initramfs: unpacks a newc cpio archive (cpio.c parses it) into the root tmpfs, as Linux does
+ * initramfs: unpacks a newc cpio archive (cpio.c parses it) into the root tmpfs (rootfs, through tmpfs internals), as Linux does
  * with -initrd. Directories, regular files and symlinks are created with their mode bits and
  * mtime; missing parent directories are made on the way; an existing non-directory of the same
  * name is replaced, an existing directory keeps its contents and takes the new mode. Device
@@ -8,6 +8,7 @@
  * (the data comes with the last of the names).
  */
 #include "fs/internal.h"
+#include "fs/tmpfs.h"
 #include "fs/cpio.h"
 #include "kernel/errno.h"
 #include "mm/kmalloc.h"
@@ -52,14 +53,14 @@ static struct inode *make_node(struct unpack *u, const struct cpio_entry *e, con
 	struct inode *ino = NULL, *victim = NULL;
 	*err = 0;
 	spin_lock(&ns_lock);
-	struct inode *dir = tmpfs_mkdirs(name, last - name, 0755, err);
+	struct inode *dir = tmpfs_mkdirs(root_mount->root, name, last - name, 0755, err);
 	if (!dir)
 		goto out;
 	if (len > NAME_MAX || is_dot(last, len)) {
 		*err = len > NAME_MAX ? -ENAMETOOLONG : 0;
 		goto out;
 	}
-	struct dirent_node *d = dir_find(dir, last, len);
+	struct dirent_node *d = tmpfs_dir_find(dir, last, len);
 	if (d && S_ISDIR(d->inode->mode)) {
 		if (type == S_IFDIR)
 			d->inode->mode = S_IFDIR | perm;
@@ -68,15 +69,15 @@ static struct inode *make_node(struct unpack *u, const struct cpio_entry *e, con
 		goto out;
 	}
 	if (d)
-		victim = dir_unlink(dir, d);
+		victim = tmpfs_dir_unlink(dir, d);
 	struct inode **hl = type == S_IFREG && e->nlink > 1 ? hardlink_slot(u, e) : NULL;
 	if (hl && *hl) {
-		*err = dir_link(dir, last, len, *hl);
+		*err = tmpfs_dir_link(dir, last, len, *hl);
 		ino = *err ? NULL : *hl;
 	} else if (type == S_IFLNK) {
-		*err = tmpfs_symlink(dir, last, len, target);
+		*err = tmpfs_new_symlink(dir, last, len, target);
 	} else {
-		ino = tmpfs_create(dir, last, len, type | perm, err);
+		ino = tmpfs_new_node(dir, last, len, type | perm, err);
 		if (hl && ino) {
 			*hl = ino;
 			inode_get(ino);                  /* the table's reference */

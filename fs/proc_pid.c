@@ -21,6 +21,7 @@
  * cmdline records. mm->lock is taken with no other lock held, on an mm referenced with mm_get.
  */
 #include "fs/internal.h"
+#include "fs/tmpfs.h"
 #include "kernel/cpu.h"
 #include "kernel/errno.h"
 #include "mm/kmalloc.h"
@@ -38,8 +39,8 @@
 #define PID_PATH_MAX 32
 #define PID_FILE_BITS 4
 
-enum pid_file { PF_STAT, PF_STATUS, PF_CMDLINE, PF_COMM, PF_EXE, PF_COUNT };
-static const char *const pid_file_name[PF_COUNT] = { "stat", "status", "cmdline", "comm", "exe" };
+enum pid_file { PF_STAT, PF_STATUS, PF_CMDLINE, PF_COMM, PF_EXE, PF_MOUNTS, PF_COUNT };
+static const char *const pid_file_name[PF_COUNT] = { "stat", "status", "cmdline", "comm", "exe", "mounts" };
 
 static void *pid_priv(int pid, enum pid_file which)
 {
@@ -302,6 +303,7 @@ static size_t show_pid_file(char *buf, size_t size, void *priv)
 	case PF_STATUS: n = show_status(buf, size, &pi); break;
 	case PF_CMDLINE: n = show_cmdline(buf, size, pi.pid); break;
 	case PF_COMM: OUT("%s\n", pi.comm); break;
+	case PF_MOUNTS: n = mounts_show(buf, size); break;
 	default: break;
 	}
 	if (pi.mm)
@@ -323,37 +325,44 @@ static const struct file_ops pid_file_ops = {
 
 /* ---- symlinks: /proc/self and /proc/<pid>/exe ---- */
 
-/* Targets are built into per-CPU buffers: get_link runs under ns_lock (interrupts off, so the
- * CPU cannot change) and the walk is done with the string before ns_lock is dropped. */
-static char self_target[NCPU][PID_PATH_MAX];
-static char exe_target[NCPU][PROC_PATH_MAX];
+/* Targets are computed on every lookup (readlink), into the caller's buffer. */
+static long copy_target(const char *t, char *buf, size_t size)
+{
+	if (!t || !t[0])
+		return -ENOENT;
+	size_t len = MIN(strlen(t), size);
+	memcpy(buf, t, len);
+	return (long)len;
+}
 
-static const char *self_link(struct inode *ino)
+static long self_link(struct inode *ino, char *buf, size_t size)
 {
 	(void)ino;
 	if (!current || !current->proc)
-		return NULL;
-	char *b = self_target[cpu_id()];
-	snprintf(b, PID_PATH_MAX, "%d", current->proc->pid);
-	return b;
+		return -ENOENT;
+	char b[PID_PATH_MAX];
+	snprintf(b, sizeof(b), "%d", current->proc->pid);
+	return copy_target(b, buf, size);
 }
 
-static const char *exe_link(struct inode *ino)
+static long exe_link(struct inode *ino, char *buf, size_t size)
 {
 	int pid = priv_pid(ino->priv);
 	if (current && current->proc && current->proc->pid == pid)
-		return current_exe();
-	char *b = exe_target[cpu_id()];
+		return copy_target(current_exe(), buf, size);
+	char b[PROC_PATH_MAX];
+	b[0] = 0;
 	spin_lock(&proc_lock);
 	struct proc *p = proc_find(pid);
 	if (p)
 		strlcpy(b, p->exe, PROC_PATH_MAX);
 	spin_unlock(&proc_lock);
-	return p && b[0] ? b : NULL;
+	return copy_target(b, buf, size);
 }
 
-static const struct inode_ops self_iops = { .get_link = self_link };
-static const struct inode_ops exe_iops = { .get_link = exe_link };
+static const struct inode_ops pid_file_iops = { 0 };   /* generated: no tmpfs data behind it */
+static const struct inode_ops self_iops = { .readlink = self_link };
+static const struct inode_ops exe_iops = { .readlink = exe_link };
 
 /* ---- directories ---- */
 
@@ -373,8 +382,8 @@ void procfs_pid_add(int pid, int parent_pid)
 	for (int f = 0; f < PF_COUNT; f++) {
 		snprintf(path, sizeof(path), "/proc/%d/%s", pid, pid_file_name[f]);
 		int err = f == PF_EXE
-			? proc_node(path, S_IFLNK | 0777, &tmpfs_symlink_ops, &exe_iops, pid_priv(pid, f))
-			: proc_node(path, S_IFREG | 0444, &pid_file_ops, NULL, pid_priv(pid, f));
+			? proc_node(path, S_IFLNK | 0777, NULL, &exe_iops, pid_priv(pid, f))
+			: proc_node(path, S_IFREG | 0444, &pid_file_ops, &pid_file_iops, pid_priv(pid, f));
 		if (err && err != -EEXIST)
 			printk("proc: /proc/%d: error %d\n", pid, err);
 	}
@@ -403,18 +412,18 @@ void procfs_pid_remove(int pid)
 	struct inode *gone[PF_COUNT + 1];
 	int ngone = 0;
 	spin_lock(&ns_lock);
-	struct inode *proc_dir = dir_lookup(fs_root, "proc", 4);
-	struct dirent_node *d = proc_dir ? dir_find(proc_dir, name, len) : NULL;
+	struct inode *proc_dir = proc_sb->root;
+	struct dirent_node *d = tmpfs_dir_find(proc_dir, name, len);
 	if (d && S_ISDIR(d->inode->mode)) {
 		struct inode *dir = d->inode;
 		struct list_head *p, *n;
-		list_for_each_safe(p, n, &dir->dir.entries) {
+		list_for_each_safe(p, n, &TMPFS_I(dir)->dir.entries) {
 			struct dirent_node *e = list_entry(p, struct dirent_node, node);
 			if (ngone < PF_COUNT)
-				gone[ngone++] = dir_unlink(dir, e);
+				gone[ngone++] = tmpfs_dir_unlink(dir, e);
 		}
-		if (dir_is_empty(dir)) {
-			gone[ngone++] = dir_unlink(proc_dir, d);
+		if (list_empty(&TMPFS_I(dir)->dir.entries)) {
+			gone[ngone++] = tmpfs_dir_unlink(proc_dir, d);
 			dir->nlink = 0;                      /* its "." goes too (as rmdir) */
 		}
 	}
@@ -426,5 +435,5 @@ void procfs_pid_remove(int pid)
 
 int proc_pid_init(void)
 {
-	return proc_node("/proc/self", S_IFLNK | 0777, &tmpfs_symlink_ops, &self_iops, NULL);
+	return proc_node("/proc/self", S_IFLNK | 0777, NULL, &self_iops, NULL);
 }

@@ -8,10 +8,9 @@
  *                      tick that found a user process's thread running (in user mode or in a system
  *                      call: Ember does not tell them apart), "system" one that found a kernel
  *                      thread, "idle" the idle thread; plus context switches, boot time, forks
- *   /proc/mounts       the one file system, the root tmpfs (/dev and /proc are directories in it)
- *   /proc/filesystems, /proc/version, /proc/cpuinfo
- * and statfs(2)/fstatfs(2), which describe the root tmpfs: its size is RAM, its free space free
- * RAM (tmpfs pages come from the page allocator).
+ *   /proc/filesystems  the registered types (fs/super.c); /proc/mounts is fs/mount.c's
+ *   /proc/version, /proc/cpuinfo
+ * (statfs(2)/fstatfs(2) are the VFS's: fs/sync.c.)
  *
  * Everything is read without locks (counters are racy snapshots, as on Linux); loadavg_tick runs
  * in CPU 0's timer interrupt.
@@ -30,11 +29,6 @@
 
 #define CLK_TCK 100                       /* USER_HZ */
 #define TICK_NS (NSEC_PER_SEC / SCHED_HZ)
-#define TMPFS_MAGIC 0x01021994
-#define PIPEFS_MAGIC 0x50495045
-#define SOCKFS_MAGIC 0x534F434B
-#define NAME_MAX_LEN 255
-#define ST_RELATIME 0x400
 
 /* Linux's calc_load (kernel/sched/loadavg.c): fixed point with 11 fractional bits. */
 #define FSHIFT 11
@@ -142,20 +136,6 @@ static size_t show_stat(char *buf, size_t size)
 	return MIN(n, size);
 }
 
-static size_t show_mounts(char *buf, size_t size)
-{
-	size_t n = 0;
-	OUT("tmpfs / tmpfs rw,relatime 0 0\n");
-	return MIN(n, size);
-}
-
-static size_t show_filesystems(char *buf, size_t size)
-{
-	size_t n = 0;
-	OUT("nodev\ttmpfs\n");
-	return MIN(n, size);
-}
-
 static size_t show_version(char *buf, size_t size)
 {
 	size_t n = 0;
@@ -180,68 +160,9 @@ int proc_sys_init(void)
 	err = err ?: proc_create("/proc/uptime", show_uptime);
 	err = err ?: proc_create("/proc/loadavg", show_loadavg);
 	err = err ?: proc_create("/proc/stat", show_stat);
-	err = err ?: proc_create("/proc/mounts", show_mounts);
-	err = err ?: proc_create("/proc/filesystems", show_filesystems);
+	err = err ?: proc_create("/proc/filesystems", filesystems_show);
 	err = err ?: proc_create("/proc/version", show_version);
 	err = err ?: proc_create("/proc/cpuinfo", show_cpuinfo);
 	return err;
 }
 
-/* ---- statfs(2), fstatfs(2) ---- */
-
-struct linux_statfs {
-	long f_type, f_bsize;
-	uint64_t f_blocks, f_bfree, f_bavail, f_files, f_ffree;
-	int f_fsid[2];
-	long f_namelen, f_frsize, f_flags, f_spare[4];
-};
-
-static long statfs_fill(struct inode *ino, uintptr_t ubuf)
-{
-	struct linux_statfs st;
-	struct page_stats ps;
-	memset(&st, 0, sizeof(st));
-	page_get_stats(&ps);
-	st.f_type = S_ISFIFO(ino->mode) ? PIPEFS_MAGIC : (ino->mode & S_IFMT) == S_IFSOCK ? SOCKFS_MAGIC : TMPFS_MAGIC;
-	st.f_bsize = st.f_frsize = PAGE_SIZE;
-	st.f_blocks = ps.total;
-	st.f_bfree = st.f_bavail = ps.free;
-	st.f_files = ps.total;                  /* an inode costs memory: as many as pages, at most */
-	st.f_ffree = ps.free;
-	st.f_namelen = NAME_MAX_LEN;
-	st.f_flags = ST_RELATIME;
-	return copy_to_user(ubuf, &st, sizeof(st)) ? -EFAULT : 0;
-}
-
-long sys_statfs(uintptr_t upath, uintptr_t ubuf)
-{
-	int err;
-	char *path = getname(upath, &err);
-	if (!path)
-		return err;
-	struct inode *base, *ino = NULL;
-	err = path[0] ? path_base(AT_FDCWD, path, &base) : -ENOENT;
-	if (!err) {
-		spin_lock(&ns_lock);
-		if (!(err = walk(base, path, true, &ino)))
-			inode_get(ino);
-		spin_unlock(&ns_lock);
-		inode_put(base);
-	}
-	putname(path);
-	if (err)
-		return err;
-	long r = statfs_fill(ino, ubuf);
-	inode_put(ino);
-	return r;
-}
-
-long sys_fstatfs(int fd, uintptr_t ubuf)
-{
-	struct file *f = fd_get(fd);
-	if (!f)
-		return -EBADF;
-	long r = f->inode ? statfs_fill(f->inode, ubuf) : -EINVAL;
-	file_put(f);
-	return r;
-}

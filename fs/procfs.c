@@ -1,7 +1,6 @@
 /*
- * /proc: ordinary tmpfs directories holding two kinds of special inodes.
- *   - /proc/self/exe, a symlink whose target is computed on every lookup (current_exe()), so it
- *     names the executable of whoever asks.
+ * /proc: the "proc" file system type, one shared tmpfs instance (fs/super.c) holding two kinds
+ * of special inodes; every mount of proc shows it.
  *   - generated files (proc_create): a show() callback fills a buffer when the file is opened;
  *     reads and seeks then walk that snapshot, so a reader sees one consistent picture.
  *   - /proc/self, a symlink to the reader's pid, and the /proc/<pid> directories: proc_pid.c
@@ -9,6 +8,7 @@
  * Nothing here is locked beyond what tmpfs does: a snapshot belongs to its open file.
  */
 #include "fs/internal.h"
+#include "fs/tmpfs.h"
 #include "kernel/errno.h"
 #include "mm/kmalloc.h"
 #include "lib/string.h"
@@ -63,6 +63,8 @@ long proc_snapshot_llseek(struct file *f, long off, int whence)
 
 void proc_snapshot_release(struct file *f) { kfree(f->priv); }
 
+static const struct inode_ops proc_file_iops = { 0 };   /* no tmpfs data behind it */
+
 static const struct file_ops proc_file_ops = {
 	.open = proc_open,
 	.read = proc_snapshot_read,
@@ -70,40 +72,14 @@ static const struct file_ops proc_file_ops = {
 	.release = proc_snapshot_release,
 };
 
-static const char *last_slash(const char *s)
-{
-	const char *last = NULL;
-	for (; *s; s++)
-		if (*s == '/')
-			last = s;
-	return last;
-}
-
-/* Makes the inode at an absolute path, creating missing directories on the way. */
+/* Makes the inode at /proc/..., creating missing directories on the way. */
 int proc_node(const char *path, uint32_t mode, const struct file_ops *fops,
 		     const struct inode_ops *iops, void *priv)
 {
-	const char *slash = last_slash(path);
-	int err = -EINVAL;
-	if (!slash)
-		return err;
-	spin_lock(&ns_lock);
-	struct inode *dir = tmpfs_mkdirs(path, slash - path, 0555, &err);
-	if (dir) {
-		size_t len = strlen(slash + 1);
-		if (len == 0 || len > NAME_MAX || dir_lookup(dir, slash + 1, len)) {
-			err = len ? -EEXIST : -EINVAL;
-		} else {
-			struct inode *ino = tmpfs_create(dir, slash + 1, len, mode, &err);
-			if (ino) {                   /* under ns_lock: nobody has seen it yet */
-				ino->fops = fops;
-				ino->iops = iops;
-				ino->priv = priv;
-			}
-		}
-	}
-	spin_unlock(&ns_lock);
-	return err;
+	static const char prefix[] = "/proc/";
+	if (strncmp(path, prefix, sizeof(prefix) - 1) != 0)
+		return -EINVAL;
+	return tmpfs_make_node(proc_sb->root, path + sizeof(prefix) - 1, mode, 0, fops, iops, priv);
 }
 
 int proc_create(const char *path, size_t (*show)(char *buf, size_t size))
@@ -112,7 +88,7 @@ int proc_create(const char *path, size_t (*show)(char *buf, size_t size))
 	if (!pe)
 		return -ENOMEM;
 	pe->show = show;
-	int err = proc_node(path, S_IFREG | 0444, &proc_file_ops, NULL, pe);
+	int err = proc_node(path, S_IFREG | 0444, &proc_file_ops, &proc_file_iops, pe);
 	if (err)
 		kfree(pe);
 	return err;

@@ -1,7 +1,8 @@
 /*
  * File system calls on open files: open, read/write and their vector and positioned forms, lseek,
- * fstat, getdents64, ftruncate, fcntl, ioctl, fsync. (close/dup/dup3 are in file.c, pipe2 in
- * pipe.c, the path-based calls in sys_path.c.)
+ * fstat, getdents64, ftruncate, fchmod, fcntl, ioctl. (close/dup/dup3 are in file.c, pipe2 in
+ * pipe.c, the path-based calls in sys_path.c, the sync family and statfs in sync.c, sendfile and
+ * copy_file_range in copy.c.)
  *
  * Each call pins its file with fd_get for its whole duration. A file is seekable when its ops
  * have llseek; then read/write/lseek/getdents serialize on f->pos_lock and use f->pos. Stream
@@ -37,46 +38,76 @@ static bool seekable(struct file *f) { return f->ops->llseek != NULL; }
 
 /* ---- open ---- */
 
-/* The inode O_CREAT opens: the existing one (symlinks followed, even dangling ones, whose target
- * gets created) or a new regular file (ns_lock held). */
-static struct inode *open_create(struct nameidata *nd, int flags, unsigned mode, bool *created, int *err)
+/* The place O_CREAT opens: the existing file (symlinks followed, even dangling ones, whose target
+ * gets created) or a new regular file, held in *out. */
+static int open_create(struct nameidata *nd, int flags, unsigned mode, bool *created, struct path *out)
 {
 	for (;;) {
-		if (nd->len == 0 || nd->slash || is_dot(nd->last, nd->len)) {
-			*err = -EISDIR;
-			return NULL;
-		}
-		struct inode *ino = dir_lookup(nd->dir, nd->last, nd->len);
-		if (!ino) {
+		if (nd->len == 0 || nd->slash || is_dot(nd->last, nd->len))
+			return -EISDIR;
+		struct path p;
+		int err = walk_step(&nd->dir, nd->last, nd->len, &p);
+		if (err == -ENOENT) {
+			struct inode *dir = nd->dir.ino, *ino;
+			if ((err = may_access(&nd->dir, W_OK)))
+				return err;
+			if (!dir->iops || !dir->iops->create)
+				return -EACCES;
+			err = dir->iops->create(dir, nd->last, nd->len,
+						S_IFREG | (mode & ~current_umask() & S_IALLUGO), 0, &ino);
+			if (err == -EEXIST && !(flags & O_EXCL))
+				continue;                    /* made meanwhile: open that one */
+			if (err)
+				return err;
 			*created = true;
-			return tmpfs_create(nd->dir, nd->last, nd->len,
-					    S_IFREG | (mode & ~current_umask() & S_IALLUGO), err);
+			*out = (struct path){ nd->dir.mnt, ino };
+			if (out->mnt)
+				mnt_get(out->mnt);
+			return 0;
 		}
+		if (err)
+			return err;
 		if (flags & O_EXCL) {
-			*err = -EEXIST;
-			return NULL;
+			path_put(&p);
+			return -EEXIST;
 		}
-		if (!S_ISLNK(ino->mode))
-			return ino;
-		const char *target = ino->iops && ino->iops->get_link ? ino->iops->get_link(ino) : NULL;
-		int links = nd->links + 1;
-		if ((flags & O_NOFOLLOW) || links > MAX_SYMLINKS) {
-			*err = -ELOOP;
-			return NULL;
+		if (!S_ISLNK(p.ino->mode)) {
+			*out = p;
+			return 0;
 		}
-		if (!target || !*target) {
-			*err = -ENOENT;
-			return NULL;
+		if ((flags & O_NOFOLLOW) || ++nd->links > MAX_SYMLINKS) {
+			path_put(&p);
+			return -ELOOP;
 		}
-		if ((*err = walk_parent(target[0] == '/' ? fs_root : nd->dir, target, nd)))
-			return NULL;
+		char *target = kmalloc(PATH_MAX);
+		long n = target ? vfs_readlink(p.ino, target, PATH_MAX - 1) : -ENOMEM;
+		path_put(&p);
+		if (n <= 0) {
+			kfree(target);
+			return n ? (int)n : -ENOENT;
+		}
+		target[n] = '\0';
+		struct path base;
+		if (target[0] == '/')
+			root_path(&base);
+		else {
+			base = nd->dir;
+			path_get(&base);
+		}
+		int links = nd->links;
+		nd_release(nd);
+		err = walk_parent(&base, target, nd);
+		path_put(&base);
 		nd->links += links;
+		nd->linkbuf = target;                        /* nd->last points into it */
+		if (err)
+			return err;
 	}
 }
 
 int do_open(int dirfd, const char *path, int flags, unsigned mode, struct file **out)
 {
-	struct inode *base, *ino = NULL;
+	struct path base, p = { 0 };
 	struct nameidata nd;
 	bool created = false;
 	unsigned acc = flags & O_ACCMODE;
@@ -85,29 +116,41 @@ int do_open(int dirfd, const char *path, int flags, unsigned mode, struct file *
 		return -EINVAL;
 	if ((err = path_base(dirfd, path, &base)))
 		return err;
-	spin_lock(&ns_lock);
-	if ((err = walk_parent(base, path, &nd)))
-		goto unlock;
-	if ((flags & O_TMPFILE) == O_TMPFILE) {              /* an unnamed file in a directory */
-		struct inode *dir = walk_last(&nd, true, &err);
-		if (dir && !S_ISDIR(dir->mode))
-			err = -ENOTDIR;
-		else if (dir && !(ino = inode_new(S_IFREG | (mode & ~current_umask() & S_IALLUGO))))
-			err = -ENOMEM;
-		spin_unlock(&ns_lock);
-		inode_put(base);
-		if (!ino)
-			return err;
-		created = true;
-		goto make_file;
+	err = walk_parent(&base, path, &nd);
+	path_put(&base);
+	if (err) {
+		nd_release(&nd);
+		return err;
 	}
-	if (flags & O_CREAT)
-		ino = open_create(&nd, flags, mode, &created, &err);
-	else
-		ino = walk_last(&nd, !(flags & O_NOFOLLOW), &err);
-	if (!ino)
-		goto unlock;
-	if (S_ISLNK(ino->mode) && !(flags & O_PATH))
+	if ((flags & O_TMPFILE) == O_TMPFILE) {              /* an unnamed file in a directory */
+		struct path dir;
+		if (!(err = walk_last(&nd, true, &dir))) {
+			struct inode *ino = NULL;
+			if (!S_ISDIR(dir.ino->mode))
+				err = -ENOTDIR;
+			else if (!(err = may_access(&dir, W_OK)))
+				err = !dir.ino->iops->tmpfile ? -EOPNOTSUPP :
+				      dir.ino->iops->tmpfile(dir.ino, S_IFREG | (mode & ~current_umask() & S_IALLUGO), &ino);
+			if (!err) {
+				p = (struct path){ dir.mnt, ino };
+				if (p.mnt)
+					mnt_get(p.mnt);
+				created = true;
+			}
+			path_put(&dir);
+		}
+	} else if (flags & O_CREAT) {
+		err = open_create(&nd, flags, mode, &created, &p);
+	} else {
+		err = walk_last(&nd, !(flags & O_NOFOLLOW), &p);
+	}
+	nd_release(&nd);
+	if (err)
+		return err;
+	struct inode *ino = p.ino;
+	if ((flags & O_TMPFILE) == O_TMPFILE)
+		;                                            /* a fresh file: nothing to check */
+	else if (S_ISLNK(ino->mode) && !(flags & O_PATH))
 		err = -ELOOP;                                /* O_NOFOLLOW met a symlink */
 	else if ((flags & O_DIRECTORY) && !S_ISDIR(ino->mode))
 		err = -ENOTDIR;
@@ -116,27 +159,29 @@ int do_open(int dirfd, const char *path, int flags, unsigned mode, struct file *
 		err = -EISDIR;
 	else if ((S_ISFIFO(ino->mode) || (ino->mode & S_IFMT) == S_IFSOCK) && !(flags & O_PATH))
 		err = -ENXIO;                                /* no named pipes or sockets yet */
-	if (!err)
-		inode_get(ino);
-unlock:
-	spin_unlock(&ns_lock);
-	inode_put(base);
-	if (err)
-		return err;
-	if ((flags & O_TRUNC) && !created && !(flags & O_PATH) && S_ISREG(ino->mode) &&
-	    ino->fops == &tmpfs_file_ops && (err = tmpfs_truncate(ino, 0))) {
-		inode_put(ino);
+	else if ((S_ISCHR(ino->mode) || S_ISBLK(ino->mode)) && !(flags & O_PATH) && p.mnt &&
+		 (p.mnt->flags & MNT_NODEV))
+		err = -EACCES;
+	else if (!(flags & O_PATH) && !created && (acc != O_RDONLY || (flags & O_TRUNC)))
+		err = may_access(&p, W_OK);                  /* EROFS */
+	if (!err && (flags & O_TRUNC) && !created && !(flags & O_PATH) && S_ISREG(ino->mode) &&
+	    ino->iops && ino->iops->write)
+		err = vfs_truncate(ino, 0);
+	if (err) {
+		path_put(&p);
 		return err;
 	}
-make_file:;
 	unsigned fflags = (flags & ~OPEN_FLAGS_DROPPED) | O_LARGEFILE;
 	if (flags & O_PATH)
 		fflags = flags & (O_PATH | O_DIRECTORY | O_NOFOLLOW);
 	const struct file_ops *ops = (flags & O_PATH) || !ino->fops ? &path_ops : ino->fops;
 	struct file *f = file_alloc(ino, ops, fflags, ino->priv);
-	inode_put(ino);
-	if (!f)
+	if (!f) {
+		path_put(&p);
 		return -ENOMEM;
+	}
+	f->mnt = p.mnt;                                      /* the path's mount reference moves in */
+	inode_put(ino);
 	if (!(flags & O_PATH) && ops->open && (err = ops->open(ino, f))) {
 		f->ops = &path_ops;                          /* a failed open is not released */
 		file_put(f);
@@ -354,24 +399,10 @@ long sys_ftruncate(int fd, long length)
 	else if (!file_is_regular(f) || !writable(f))
 		r = -EINVAL;
 	else
-		r = tmpfs_truncate(f->inode, length);
+		r = vfs_truncate(f->inode, length);
 	file_put(f);
 	return r;
 }
-
-long sys_sync(void) { return 0; }               /* RAM only: nothing to write back */
-
-long sys_fsync(int fd)
-{
-	struct file *f = fd_get(fd);
-	if (!f)
-		return -EBADF;
-	long r = is_path(f) ? -EBADF : 0;
-	file_put(f);
-	return r;
-}
-
-long sys_fdatasync(int fd) { return sys_fsync(fd); }
 
 long sys_fchmod(int fd, unsigned mode)
 {
@@ -380,12 +411,8 @@ long sys_fchmod(int fd, unsigned mode)
 		return -EBADF;
 	long r = -EBADF;
 	if (!is_path(f)) {
-		struct inode *ino = f->inode;
-		spin_lock(&ino->lock);
-		ino->mode = (ino->mode & S_IFMT) | (mode & S_IALLUGO);
-		spin_unlock(&ino->lock);
-		inode_touch(ino, false);
-		r = 0;
+		struct iattr ia = { .valid = ATTR_MODE, .mode = mode };
+		r = f->mnt && mnt_readonly(f->mnt) ? -EROFS : vfs_setattr(f->inode, &ia);
 	}
 	file_put(f);
 	return r;

@@ -5,6 +5,7 @@
  * caller is root, so there is no permission check. The inode lock guards the times.
  */
 #include "fs/internal.h"
+#include "fs/mount.h"
 #include "kernel/errno.h"
 #include "mm/uaccess.h"
 
@@ -41,30 +42,27 @@ long sys_utimensat(int dirfd, uintptr_t upath, uintptr_t utimes, int flags)
 		if (err)
 			return err;
 	}
-	struct inode *ino;
+	struct path p;
 	int err;
 	if (!upath && dirfd != AT_FDCWD) {          /* futimens */
 		if (flags)
 			return -EINVAL;
-		err = fd_inode(dirfd, &ino);
+		err = lookup_at(dirfd, "", AT_EMPTY_PATH, &p);
 	} else {
 		char *path = getname(upath, &err);
 		if (!path)
 			return err;
-		err = lookup_at(dirfd, path, flags, &ino);
+		err = lookup_at(dirfd, path, flags, &p);
 		putname(path);
 	}
 	if (err)
 		return err;
-	if (set_a || set_m) {
-		spin_lock(&ino->lock);
-		if (set_a)
-			ino->atime = at;
-		if (set_m)
-			ino->mtime = mt;
-		ino->ctime = now;
-		spin_unlock(&ino->lock);
-	}
-	inode_put(ino);
-	return 0;
+	/* through the file system's setattr (a disk fs writes the times back); ctime is now */
+	struct iattr ia = { .valid = (set_a ? ATTR_ATIME : 0) | (set_m ? ATTR_MTIME : 0), .atime = at, .mtime = mt };
+	if (p.mnt && mnt_readonly(p.mnt))
+		err = -EROFS;
+	else
+		err = vfs_setattr(p.ino, &ia);
+	path_put(&p);
+	return err;
 }

@@ -1,109 +1,82 @@
 /*
- * tmpfs: inodes and directories, all in RAM.
+ * tmpfs: a file system in RAM, and the base of proc, devtmpfs and the boot root (rootfs).
  *
  * A directory is a list of dirent_nodes in insertion order. Each entry holds a reference on its
  * inode and counts in its nlink; a subdirectory also holds a reference on its parent (its ".."),
- * so a removed directory that is still someone's cwd can answer "..". An inode is freed when its
- * last reference goes, whatever nlink says: unlinked files stay readable while open.
+ * so a removed directory that is still someone's cwd can answer "..". An inode is freed (evict)
+ * when its last reference goes, whatever nlink says: unlinked files stay readable while open.
+ * The root's ".." is itself; the VFS crosses mount points before asking.
  *
  * getdents offsets are per-entry cookies that only increase along the list (0 and 1 are "." and
  * ".."), so a reader resumes at the first entry whose cookie is >= its offset even if entries
  * before it were removed in between.
  *
+ * When the last mount of a tmpfs goes (kill), every entry is unlinked, deepest first and without
+ * recursion; files still open keep their inodes until closed.
+ *
  * Locks: ns_lock guards every directory's entry list and next_cookie, every nlink and parent
- * pointer. It is a spinlock: walks never sleep and never touch user memory (getdents formats into
- * a kernel buffer and copies out after dropping it). inode->lock guards size, data and times.
- * inode_put may run under ns_lock: freeing takes no directory lock.
+ * pointer, of every tmpfs super block. It is a spinlock: tmpfs never sleeps in a directory op and
+ * never touches user memory under it (readdir's callback formats into a kernel buffer).
+ * inode->lock guards size, data and times. tmpfs inodes may be put under ns_lock: their evict
+ * takes no directory lock.
  */
 #include "fs/internal.h"
+#include "fs/tmpfs.h"
 #include "kernel/errno.h"
 #include "mm/kmalloc.h"
+#include "mm/page.h"
 #include "lib/string.h"
-#include "kernel/systime.h"
-#include "kernel/timer.h"
 #include "mm/uaccess.h"
 
-#define GETDENTS_BUF_MAX (16 * 1024)     /* records formatted per getdents call at most */
-#define DIRENT_HDR offsetof(struct linux_dirent64, d_name)
+#define BOGO_DIRENT_SIZE 20                  /* tmpfs reports a directory's size per entry */
+#define TMPFS_NAMELEN 255
 
 struct spinlock ns_lock = SPINLOCK_INIT("fs_ns");
-struct inode *fs_root;
-static uint64_t next_ino = 1;                /* atomic */
 
-/* File times are wall-clock times (CLOCK_REALTIME), as on Linux. */
-uint64_t fs_now(void) { return time_ns() + realtime_offset_ns(); }
-
-struct inode *inode_new(uint32_t mode)
+static struct inode *tmpfs_alloc(struct super_block *sb, uint32_t mode)
 {
-	struct inode *ino = kzalloc(sizeof(*ino));
-	if (!ino)
+	struct tmpfs_inode *ti = kzalloc(sizeof(*ti));
+	if (!ti)
 		return NULL;
-	spin_init(&ino->lock, "inode");
-	sleeplock_init(&ino->rw, "inode_rw");
-	ino->refcount = 1;
-	ino->mode = mode;
-	ino->ino = __atomic_fetch_add(&next_ino, 1, __ATOMIC_RELAXED);
-	ino->atime = ino->mtime = ino->ctime = fs_now();
+	struct inode *ino = &ti->vfs;
+	inode_init(ino, sb, mode, inode_next_ino());
 	if (S_ISDIR(mode)) {
-		list_init(&ino->dir.entries);
-		ino->dir.next_cookie = DIR_FIRST_COOKIE;
+		list_init(&ti->dir.entries);
+		ti->dir.next_cookie = DIR_FIRST_COOKIE;
 		ino->nlink = 1;                      /* its own "." */
-		ino->fops = &tmpfs_dir_ops;
+		ino->size = 2 * BOGO_DIRENT_SIZE;
+		ino->iops = &tmpfs_dir_iops;
+		ino->fops = &generic_dir_ops;
 	} else if (S_ISREG(mode)) {
-		ino->fops = &tmpfs_file_ops;
+		ino->iops = &tmpfs_file_iops;
+		ino->fops = &generic_file_ops;
 	} else if (S_ISLNK(mode)) {
-		ino->fops = &tmpfs_symlink_ops;
+		ino->iops = &tmpfs_symlink_iops;
+		ino->fops = &generic_symlink_ops;
 	}
 	return ino;
 }
 
-void inode_get(struct inode *ino) { __atomic_fetch_add(&ino->refcount, 1, __ATOMIC_RELAXED); }
-
-void inode_put(struct inode *ino)
+static struct inode *tmpfs_evict(struct inode *ino)
 {
-	while (ino && __atomic_sub_fetch(&ino->refcount, 1, __ATOMIC_ACQ_REL) == 0) {
-		struct inode *parent = NULL;
-		if (S_ISREG(ino->mode))
-			tmpfs_free_data(ino);
-		else if (S_ISLNK(ino->mode))
-			kfree(ino->symlink);
-		else if (S_ISDIR(ino->mode))
-			parent = ino->parent;        /* entries are gone: each held a reference */
-		kfree(ino);
-		ino = parent;                        /* iterate rather than recurse up a deep tree */
-	}
-}
-
-void inode_touch(struct inode *ino, bool modify)
-{
-	uint64_t now = fs_now();
-	spin_lock(&ino->lock);
-	ino->ctime = now;
-	if (modify)
-		ino->mtime = now;
-	spin_unlock(&ino->lock);
-}
-
-uint8_t inode_dtype(const struct inode *ino)
-{
-	switch (ino->mode & S_IFMT) {
-	case S_IFDIR: return DT_DIR;
-	case S_IFREG: return DT_REG;
-	case S_IFLNK: return DT_LNK;
-	case S_IFCHR: return DT_CHR;
-	case S_IFIFO: return DT_FIFO;
-	case S_IFSOCK: return DT_SOCK;
-	case S_IFBLK: return DT_BLK;
-	}
-	return DT_UNKNOWN;
+	struct tmpfs_inode *ti = TMPFS_I(ino);
+	struct inode *parent = NULL;
+	if (S_ISREG(ino->mode))
+		tmpfs_free_data(ino);
+	else if (S_ISLNK(ino->mode))
+		kfree(ti->symlink);
+	else if (S_ISDIR(ino->mode))
+		parent = ti->parent;                 /* entries are gone: each held a reference */
+	kfree(ti);
+	return parent;                               /* the VFS iterates up a deep tree */
 }
 
 /* ---- directories (ns_lock held) ---- */
 
-struct dirent_node *dir_find(struct inode *dir, const char *name, size_t len)
+struct dirent_node *tmpfs_dir_find(struct inode *dir, const char *name, size_t len)
 {
 	struct list_head *p;
-	list_for_each(p, &dir->dir.entries) {
+	list_for_each(p, &TMPFS_I(dir)->dir.entries) {
 		struct dirent_node *d = list_entry(p, struct dirent_node, node);
 		if (d->len == len && memcmp(d->name, name, len) == 0)
 			return d;
@@ -111,17 +84,17 @@ struct dirent_node *dir_find(struct inode *dir, const char *name, size_t len)
 	return NULL;
 }
 
-struct inode *dir_lookup(struct inode *dir, const char *name, size_t len)
+struct inode *tmpfs_dir_lookup(struct inode *dir, const char *name, size_t len)
 {
 	if (len == 1 && name[0] == '.')
 		return dir;
 	if (len == 2 && name[0] == '.' && name[1] == '.')
-		return dir->parent ? dir->parent : dir;
-	struct dirent_node *d = dir_find(dir, name, len);
+		return TMPFS_I(dir)->parent ? TMPFS_I(dir)->parent : dir;
+	struct dirent_node *d = tmpfs_dir_find(dir, name, len);
 	return d ? d->inode : NULL;
 }
 
-struct dirent_node *dirent_new(const char *name, size_t len)
+static struct dirent_node *dirent_new(const char *name, size_t len)
 {
 	struct dirent_node *d = kmalloc(sizeof(*d) + len);
 	if (d) {
@@ -131,28 +104,31 @@ struct dirent_node *dirent_new(const char *name, size_t len)
 	return d;
 }
 
-void dir_insert(struct inode *dir, struct dirent_node *d, struct inode *ino)
+static void dir_insert(struct inode *dir, struct dirent_node *d, struct inode *ino)
 {
+	struct tmpfs_inode *td = TMPFS_I(dir);
 	d->inode = ino;
-	d->cookie = dir->dir.next_cookie++;
+	d->cookie = td->dir.next_cookie++;
 	inode_get(ino);
 	ino->nlink++;
 	if (S_ISDIR(ino->mode)) {
+		struct tmpfs_inode *ti = TMPFS_I(ino);
 		dir->nlink++;                        /* the child's ".." */
-		if (ino->parent != dir) {
+		if (ti->parent != dir) {
 			inode_get(dir);
-			if (ino->parent)
-				inode_put(ino->parent);  /* a rename: the old parent keeps its own entry */
-			ino->parent = dir;
+			if (ti->parent)
+				inode_put(ti->parent);   /* a rename: the old parent keeps its own entry */
+			ti->parent = dir;
 		}
 	}
-	list_add_tail(&d->node, &dir->dir.entries);
-	dir->dir.count++;
+	list_add_tail(&d->node, &td->dir.entries);
+	td->dir.count++;
+	dir->size += BOGO_DIRENT_SIZE;
 	inode_touch(dir, true);
 	inode_touch(ino, false);
 }
 
-int dir_link(struct inode *dir, const char *name, size_t len, struct inode *ino)
+int tmpfs_dir_link(struct inode *dir, const char *name, size_t len, struct inode *ino)
 {
 	struct dirent_node *d = dirent_new(name, len);
 	if (!d)
@@ -161,11 +137,12 @@ int dir_link(struct inode *dir, const char *name, size_t len, struct inode *ino)
 	return 0;
 }
 
-struct inode *dir_unlink(struct inode *dir, struct dirent_node *d)
+struct inode *tmpfs_dir_unlink(struct inode *dir, struct dirent_node *d)
 {
 	struct inode *ino = d->inode;
 	list_del(&d->node);
-	dir->dir.count--;
+	TMPFS_I(dir)->dir.count--;
+	dir->size -= BOGO_DIRENT_SIZE;
 	kfree(d);
 	ino->nlink--;
 	if (S_ISDIR(ino->mode))
@@ -175,27 +152,26 @@ struct inode *dir_unlink(struct inode *dir, struct dirent_node *d)
 	return ino;
 }
 
-bool dir_is_empty(struct inode *dir) { return list_empty(&dir->dir.entries); }
+static bool dir_is_empty(struct inode *dir) { return list_empty(&TMPFS_I(dir)->dir.entries); }
 
-struct inode *tmpfs_create(struct inode *dir, const char *name, size_t len, uint32_t mode, int *err)
+struct inode *tmpfs_new_node(struct inode *dir, const char *name, size_t len, uint32_t mode, int *err)
 {
 	if (dir->nlink == 0) {                       /* creating in a removed directory */
 		*err = -ENOENT;
 		return NULL;
 	}
-	struct inode *ino = inode_new(mode);
+	struct inode *ino = tmpfs_alloc(dir->sb, mode);
 	if (!ino) {
 		*err = -ENOMEM;
 		return NULL;
 	}
-	*err = dir_link(dir, name, len, ino);
+	*err = tmpfs_dir_link(dir, name, len, ino);
 	inode_put(ino);                              /* the entry holds it now (or it is freed) */
 	return *err ? NULL : ino;
 }
 
-struct inode *tmpfs_mkdirs(const char *path, size_t upto, uint32_t perm, int *err)
+struct inode *tmpfs_mkdirs(struct inode *dir, const char *path, size_t upto, uint32_t perm, int *err)
 {
-	struct inode *dir = fs_root;
 	size_t i = 0;
 	while (i < upto) {
 		while (i < upto && path[i] == '/')
@@ -209,9 +185,9 @@ struct inode *tmpfs_mkdirs(const char *path, size_t upto, uint32_t perm, int *er
 			*err = -ENAMETOOLONG;
 			return NULL;
 		}
-		struct inode *next = dir_lookup(dir, path + start, i - start);
+		struct inode *next = tmpfs_dir_lookup(dir, path + start, i - start);
 		if (!next)
-			next = tmpfs_create(dir, path + start, i - start, S_IFDIR | perm, err);
+			next = tmpfs_new_node(dir, path + start, i - start, S_IFDIR | perm, err);
 		if (!next || !S_ISDIR(next->mode)) {
 			*err = next ? -ENOTDIR : *err;
 			return NULL;
@@ -221,165 +197,389 @@ struct inode *tmpfs_mkdirs(const char *path, size_t upto, uint32_t perm, int *er
 	return dir;
 }
 
-long dir_path(struct inode *ino, char *buf, size_t size)
-{
-	size_t at = size;                            /* built backwards from the end of buf */
-	if (size < 2)
-		return -ERANGE;
-	buf[--at] = '\0';
-	for (struct inode *cur = ino; cur != fs_root; cur = cur->parent) {
-		if (cur->nlink == 0 || !cur->parent)
-			return -ENOENT;
-		struct list_head *p;
-		struct dirent_node *d = NULL;
-		list_for_each(p, &cur->parent->dir.entries) {
-			d = list_entry(p, struct dirent_node, node);
-			if (d->inode == cur)
-				break;
-			d = NULL;
-		}
-		if (!d)
-			return -ENOENT;
-		if (at < (size_t)d->len + 1)
-			return -ERANGE;
-		at -= d->len;
-		memcpy(buf + at, d->name, d->len);
-		buf[--at] = '/';
-	}
-	if (at == size - 1)
-		buf[--at] = '/';                     /* the root itself */
-	size_t len = size - 1 - at;
-	memmove(buf, buf + at, len + 1);
-	return len;
-}
-
-/* ---- directory files ---- */
-
-/* Appends one record to kbuf; false if it does not fit. */
-static bool emit(char *kbuf, size_t cap, size_t *used, uint64_t ino, int64_t next, uint8_t type,
-		 const char *name, size_t len)
-{
-	size_t reclen = ALIGN_UP(DIRENT_HDR + len + 1, 8);
-	if (*used + reclen > cap)
-		return false;
-	struct linux_dirent64 *de = (struct linux_dirent64 *)(kbuf + *used);
-	memset(de, 0, reclen);
-	de->d_ino = ino;
-	de->d_off = next;
-	de->d_reclen = reclen;
-	de->d_type = type;
-	memcpy(de->d_name, name, len);
-	*used += reclen;
-	return true;
-}
-
-static long dir_getdents(struct file *f, uintptr_t ubuf, size_t n)
-{
-	struct inode *dir = f->inode;
-	size_t cap = MIN(n, (size_t)GETDENTS_BUF_MAX), used = 0;
-	if (cap < ALIGN_UP(DIRENT_HDR + 2, 8))
-		return -EINVAL;
-	char *kbuf = kmalloc(cap);
-	if (!kbuf)
-		return -ENOMEM;
-	uint64_t pos = f->pos;                       /* the caller holds f->pos_lock */
-	long ret = 0;
-	bool full = false;                           /* a record did not fit */
-	spin_lock(&ns_lock);
-	if (dir->nlink == 0) {
-		ret = -ENOENT;
-	} else {
-		if (pos == 0) {
-			if (emit(kbuf, cap, &used, dir->ino, 1, DT_DIR, ".", 1))
-				pos = 1;
-			else
-				full = true;
-		}
-		struct inode *up = dir->parent ? dir->parent : dir;
-		if (pos == 1 && !full) {
-			if (emit(kbuf, cap, &used, up->ino, DIR_FIRST_COOKIE, DT_DIR, "..", 2))
-				pos = DIR_FIRST_COOKIE;
-			else
-				full = true;
-		}
-		struct list_head *p;
-		list_for_each(p, &dir->dir.entries) {
-			struct dirent_node *d = list_entry(p, struct dirent_node, node);
-			if (full || pos < DIR_FIRST_COOKIE)
-				break;
-			if (d->cookie < pos)
-				continue;
-			if (!emit(kbuf, cap, &used, d->inode->ino, d->cookie + 1, inode_dtype(d->inode),
-				  d->name, d->len)) {
-				full = true;
-				break;
-			}
-			pos = d->cookie + 1;
-		}
-	}
-	spin_unlock(&ns_lock);
-	if (ret == 0 && used == 0 && full)
-		ret = -EINVAL;                       /* the next record does not fit at all */
-	if (ret == 0 && used && copy_to_user(ubuf, kbuf, used))
-		ret = -EFAULT;
-	if (ret == 0) {
-		f->pos = pos;
-		ret = used;
-	}
-	kfree(kbuf);
-	return ret;
-}
-
-/* Directory offsets are cookies: only absolute positions and "where am I" make sense. */
-static long dir_llseek(struct file *f, long off, int whence)
-{
-	if (whence == SEEK_SET && off >= 0)
-		return f->pos = off;
-	if (whence == SEEK_CUR && off == 0)
-		return f->pos;
-	return -EINVAL;
-}
-
-static long dir_read(struct file *f, uintptr_t ubuf, size_t n, uint64_t *pos)
-{
-	(void)f; (void)ubuf; (void)n; (void)pos;
-	return -EISDIR;
-}
-
-const struct file_ops tmpfs_dir_ops = {
-	.read = dir_read,
-	.llseek = dir_llseek,
-	.getdents = dir_getdents,
-};
-
-/* ---- symlinks ---- */
-
-static const char *symlink_target(struct inode *ino) { return ino->symlink; }
-static const struct inode_ops symlink_iops = { .get_link = symlink_target };
-
-/* Makes a symlink at dir/name (ns_lock held). */
-int tmpfs_symlink(struct inode *dir, const char *name, size_t len, const char *target)
+int tmpfs_new_symlink(struct inode *dir, const char *name, size_t len, const char *target)
 {
 	size_t tlen = strlen(target);
 	char *copy = kmalloc(tlen + 1);
 	if (!copy)
 		return -ENOMEM;
 	memcpy(copy, target, tlen + 1);
-	int err;
-	struct inode *ino = inode_new(S_IFLNK | 0777);
+	struct inode *ino = tmpfs_alloc(dir->sb, S_IFLNK | 0777);
 	if (!ino) {
 		kfree(copy);
 		return -ENOMEM;
 	}
-	ino->symlink = copy;
+	TMPFS_I(ino)->symlink = copy;
 	ino->size = tlen;
-	ino->iops = &symlink_iops;
-	if (dir->nlink == 0)
-		err = -ENOENT;
-	else
-		err = dir_link(dir, name, len, ino);
+	int err = dir->nlink == 0 ? -ENOENT : tmpfs_dir_link(dir, name, len, ino);
 	inode_put(ino);
 	return err;
 }
 
-const struct file_ops tmpfs_symlink_ops = { 0 };     /* only O_PATH opens a symlink itself */
+int tmpfs_make_node(struct inode *root, const char *path, uint32_t mode, uint32_t rdev,
+		    const struct file_ops *fops, const struct inode_ops *iops, void *priv)
+{
+	const char *slash = NULL;
+	for (const char *s = path; *s; s++)
+		if (*s == '/')
+			slash = s;
+	const char *name = slash ? slash + 1 : path;
+	size_t len = strlen(name);
+	int err = 0;
+	spin_lock(&ns_lock);
+	struct inode *dir = slash ? tmpfs_mkdirs(root, path, slash - path, 0555, &err) : root;
+	if (dir) {
+		if (len == 0 || len > NAME_MAX || is_dot(name, len) || tmpfs_dir_lookup(dir, name, len)) {
+			err = len == 0 || len > NAME_MAX ? -EINVAL : -EEXIST;
+		} else {
+			struct inode *ino = tmpfs_new_node(dir, name, len, mode, &err);
+			if (ino) {                   /* under ns_lock: nobody has seen it yet */
+				ino->rdev = rdev;
+				if (fops)
+					ino->fops = fops;
+				if (iops)
+					ino->iops = iops;
+				ino->priv = priv;
+			}
+		}
+	}
+	spin_unlock(&ns_lock);
+	return err;
+}
+
+/* ---- directory inode ops ---- */
+
+static struct inode *tmpfs_lookup(struct inode *dir, const char *name, size_t len, int *err)
+{
+	spin_lock(&ns_lock);
+	struct inode *ino = tmpfs_dir_lookup(dir, name, len);
+	if (ino)
+		inode_get(ino);
+	spin_unlock(&ns_lock);
+	*err = ino ? 0 : -ENOENT;
+	return ino;
+}
+
+static int tmpfs_create(struct inode *dir, const char *name, size_t len, uint32_t mode, uint32_t rdev,
+			struct inode **out)
+{
+	int err;
+	spin_lock(&ns_lock);
+	struct inode *ino = NULL;
+	if (tmpfs_dir_find(dir, name, len))
+		err = -EEXIST;
+	else if ((ino = tmpfs_new_node(dir, name, len, mode, &err))) {
+		ino->rdev = rdev;
+		if (out)
+			inode_get(ino);
+	}
+	spin_unlock(&ns_lock);
+	if (out)
+		*out = ino;
+	return err;
+}
+
+static int tmpfs_tmpfile(struct inode *dir, uint32_t mode, struct inode **out)
+{
+	return (*out = tmpfs_alloc(dir->sb, mode)) ? 0 : -ENOMEM;
+}
+
+static int tmpfs_mkdir(struct inode *dir, const char *name, size_t len, uint32_t mode)
+{
+	int err;
+	spin_lock(&ns_lock);
+	if (tmpfs_dir_find(dir, name, len))
+		err = -EEXIST;
+	else
+		tmpfs_new_node(dir, name, len, S_IFDIR | (mode & S_IALLUGO), &err);
+	spin_unlock(&ns_lock);
+	return err;
+}
+
+static int tmpfs_symlink(struct inode *dir, const char *name, size_t len, const char *target)
+{
+	int err;
+	spin_lock(&ns_lock);
+	err = tmpfs_dir_find(dir, name, len) ? -EEXIST : tmpfs_new_symlink(dir, name, len, target);
+	spin_unlock(&ns_lock);
+	return err;
+}
+
+static int tmpfs_link(struct inode *ino, struct inode *dir, const char *name, size_t len)
+{
+	int err;
+	spin_lock(&ns_lock);
+	if (tmpfs_dir_find(dir, name, len))
+		err = -EEXIST;
+	else if (ino->nlink == 0 || dir->nlink == 0)  /* unlinked meanwhile */
+		err = -ENOENT;
+	else
+		err = tmpfs_dir_link(dir, name, len, ino);
+	spin_unlock(&ns_lock);
+	return err;
+}
+
+static int remove_entry(struct inode *dir, const char *name, size_t len, bool isdir)
+{
+	struct inode *put = NULL;
+	int err = 0;
+	spin_lock(&ns_lock);
+	struct dirent_node *d = tmpfs_dir_find(dir, name, len);
+	if (!d)
+		err = -ENOENT;
+	else if (!isdir && S_ISDIR(d->inode->mode))
+		err = -EISDIR;
+	else if (isdir && !S_ISDIR(d->inode->mode))
+		err = -ENOTDIR;
+	else if (isdir && !dir_is_empty(d->inode))
+		err = -ENOTEMPTY;
+	else {
+		put = tmpfs_dir_unlink(dir, d);
+		if (isdir)
+			put->nlink = 0;              /* its "." goes too */
+	}
+	spin_unlock(&ns_lock);
+	inode_put(put);
+	return err;
+}
+
+static int tmpfs_unlink(struct inode *dir, const char *name, size_t len) { return remove_entry(dir, name, len, false); }
+static int tmpfs_rmdir(struct inode *dir, const char *name, size_t len) { return remove_entry(dir, name, len, true); }
+
+static bool is_ancestor(struct inode *a, struct inode *d)        /* a == d or above it */
+{
+	for (struct inode *p = d; p; p = TMPFS_I(p)->parent)
+		if (p == a)
+			return true;
+	return false;
+}
+
+static int rename_locked(struct inode *odir, const char *oname, size_t olen, struct inode *ndir,
+			 const char *nname, size_t nlen, unsigned flags, struct inode **put)
+{
+	struct dirent_node *od = tmpfs_dir_find(odir, oname, olen);
+	if (!od)
+		return -ENOENT;
+	struct inode *src = od->inode;
+	struct dirent_node *nd = tmpfs_dir_find(ndir, nname, nlen);
+	struct inode *dst = nd ? nd->inode : NULL;
+	if (ndir->nlink == 0)
+		return -ENOENT;
+	if (flags & RENAME_EXCHANGE) {
+		if (!dst)
+			return -ENOENT;
+		if ((S_ISDIR(src->mode) && is_ancestor(src, ndir)) ||
+		    (S_ISDIR(dst->mode) && is_ancestor(dst, odir)))
+			return -EINVAL;
+		struct dirent_node *a = dirent_new(od->name, od->len), *b = dirent_new(nd->name, nd->len);
+		if (!a || !b) {
+			kfree(a);
+			kfree(b);
+			return -ENOMEM;
+		}
+		inode_get(src);
+		inode_get(dst);
+		inode_put(tmpfs_dir_unlink(odir, od));   /* our references keep both alive */
+		inode_put(tmpfs_dir_unlink(ndir, nd));
+		dir_insert(odir, a, dst);
+		dir_insert(ndir, b, src);
+		inode_put(src);
+		inode_put(dst);
+		return 0;
+	}
+	if (dst) {
+		if (flags & RENAME_NOREPLACE)
+			return -EEXIST;
+		if (dst == src)
+			return 0;                    /* two names of one file: nothing to do */
+		if (S_ISDIR(src->mode) && !S_ISDIR(dst->mode))
+			return -ENOTDIR;
+		if (!S_ISDIR(src->mode) && S_ISDIR(dst->mode))
+			return -EISDIR;
+		if (S_ISDIR(dst->mode) && !dir_is_empty(dst))
+			return -ENOTEMPTY;
+	}
+	if (S_ISDIR(src->mode) && is_ancestor(src, ndir))
+		return -EINVAL;                      /* a directory into itself */
+	struct dirent_node *n = dirent_new(nname, nlen);
+	if (!n)
+		return -ENOMEM;
+	if (dst) {
+		*put = tmpfs_dir_unlink(ndir, nd);
+		if (S_ISDIR(dst->mode))
+			dst->nlink = 0;
+	}
+	dir_insert(ndir, n, src);
+	inode_put(tmpfs_dir_unlink(odir, od));       /* the new entry holds src */
+	return 0;
+}
+
+static int tmpfs_rename(struct inode *odir, const char *oname, size_t olen, struct inode *ndir,
+			const char *nname, size_t nlen, unsigned flags)
+{
+	struct inode *put = NULL;
+	spin_lock(&ns_lock);
+	int err = rename_locked(odir, oname, olen, ndir, nname, nlen, flags, &put);
+	spin_unlock(&ns_lock);
+	inode_put(put);
+	return err;
+}
+
+static int tmpfs_readdir(struct inode *dir, uint64_t *cookie, filldir_t fn, void *arg)
+{
+	struct tmpfs_inode *td = TMPFS_I(dir);
+	int ret = 0;
+	spin_lock(&ns_lock);
+	if (dir->nlink == 0) {
+		ret = -ENOENT;
+		goto out;
+	}
+	if (*cookie == 0) {
+		if (fn(arg, ".", 1, dir->ino, DT_DIR, 1))
+			goto out;
+		*cookie = 1;
+	}
+	if (*cookie == 1) {
+		struct inode *up = td->parent ? td->parent : dir;
+		if (fn(arg, "..", 2, up->ino, DT_DIR, DIR_FIRST_COOKIE))
+			goto out;
+		*cookie = DIR_FIRST_COOKIE;
+	}
+	struct list_head *p;
+	list_for_each(p, &td->dir.entries) {
+		struct dirent_node *d = list_entry(p, struct dirent_node, node);
+		if (d->cookie < *cookie)
+			continue;
+		if (fn(arg, d->name, d->len, d->inode->ino, inode_dtype(d->inode), d->cookie + 1))
+			break;
+		*cookie = d->cookie + 1;
+	}
+out:
+	spin_unlock(&ns_lock);
+	return ret;
+}
+
+static int tmpfs_setattr(struct inode *ino, const struct iattr *ia)
+{
+	if (ia->valid & ATTR_SIZE) {
+		if (!S_ISREG(ino->mode))
+			return -EINVAL;
+		int err = tmpfs_truncate(ino, ia->size);
+		if (err)
+			return err;
+	}
+	spin_lock(&ino->lock);
+	if (ia->valid & ATTR_MODE)
+		ino->mode = (ino->mode & S_IFMT) | (ia->mode & S_IALLUGO);
+	if (ia->valid & ATTR_ATIME)
+		ino->atime = ia->atime;
+	if (ia->valid & ATTR_MTIME)
+		ino->mtime = ia->mtime;
+	spin_unlock(&ino->lock);
+	inode_touch(ino, false);
+	return 0;
+}
+
+const struct inode_ops tmpfs_dir_iops = {
+	.lookup = tmpfs_lookup,
+	.create = tmpfs_create,
+	.mkdir = tmpfs_mkdir,
+	.symlink = tmpfs_symlink,
+	.link = tmpfs_link,
+	.unlink = tmpfs_unlink,
+	.rmdir = tmpfs_rmdir,
+	.rename = tmpfs_rename,
+	.readdir = tmpfs_readdir,
+	.tmpfile = tmpfs_tmpfile,
+	.setattr = tmpfs_setattr,
+};
+
+const struct inode_ops tmpfs_file_iops = {
+	.read = tmpfs_read,
+	.write = tmpfs_write,
+	.get_page = tmpfs_get_page,
+	.find_page = tmpfs_find_page,
+	.fallocate = tmpfs_fallocate,
+	.setattr = tmpfs_setattr,
+};
+
+static long tmpfs_readlink(struct inode *ino, char *buf, size_t size)
+{
+	const char *t = TMPFS_I(ino)->symlink;
+	size_t len = MIN(strlen(t), size);
+	memcpy(buf, t, len);
+	return len;
+}
+
+const struct inode_ops tmpfs_symlink_iops = { .readlink = tmpfs_readlink, .setattr = tmpfs_setattr };
+
+/* ---- super blocks ---- */
+
+static int tmpfs_statfs(struct super_block *sb, struct linux_statfs *st)
+{
+	(void)sb;
+	struct page_stats ps;
+	page_get_stats(&ps);
+	st->f_bsize = st->f_frsize = PAGE_SIZE;
+	st->f_blocks = ps.total;                  /* no size limit but RAM */
+	st->f_bfree = st->f_bavail = ps.free;
+	st->f_files = ps.total;
+	st->f_ffree = ps.free;
+	st->f_namelen = TMPFS_NAMELEN;
+	return 0;
+}
+
+/* Unlinks every entry below the root, deepest first, without recursion (ns_lock held). */
+static void tmpfs_clear(struct inode *root)
+{
+	struct inode *cur = root;
+	for (;;) {
+		struct tmpfs_inode *tc = TMPFS_I(cur);
+		if (list_empty(&tc->dir.entries)) {
+			if (cur == root)
+				return;
+			cur = tc->parent;            /* its entry there goes next */
+			continue;
+		}
+		struct dirent_node *d = list_first_entry(&tc->dir.entries, struct dirent_node, node);
+		if (S_ISDIR(d->inode->mode) && !dir_is_empty(d->inode)) {
+			cur = d->inode;
+			continue;
+		}
+		struct inode *ino = tmpfs_dir_unlink(cur, d);
+		if (S_ISDIR(ino->mode))
+			ino->nlink = 0;
+		inode_put(ino);
+	}
+}
+
+static void tmpfs_kill(struct super_block *sb)
+{
+	spin_lock(&ns_lock);
+	tmpfs_clear(sb->root);
+	spin_unlock(&ns_lock);
+	inode_put(sb->root);
+	kfree(sb);
+}
+
+const struct super_ops tmpfs_super_ops = {
+	.evict = tmpfs_evict,
+	.statfs = tmpfs_statfs,
+	.kill = tmpfs_kill,
+};
+
+struct super_block *tmpfs_sb_new(const struct fs_type *t, uint64_t magic, uint32_t perm)
+{
+	struct super_block *sb = sb_alloc(t, &tmpfs_super_ops, magic);
+	if (!sb)
+		return NULL;
+	struct inode *root = tmpfs_alloc(sb, S_IFDIR | perm);
+	if (!root) {
+		kfree(sb);
+		return NULL;
+	}
+	root->nlink = 2;                             /* "." and the root's own ".." */
+	sb->root = root;
+	return sb;
+}
+

@@ -15,6 +15,7 @@
  * writers and truncation, so appends and extending writes are atomic with respect to each other.
  */
 #include "fs/internal.h"
+#include "fs/tmpfs.h"
 #include "kernel/errno.h"
 #include "mm/page.h"
 #include "lib/string.h"
@@ -30,22 +31,22 @@ static paddr_t *node_slots(paddr_t node) { return pa_to_va(node); }
  * NULL: absent (create false) or out of memory (create true). */
 static paddr_t *tree_slot(struct inode *ino, uint64_t idx, bool create)
 {
-	while (ino->reg.height < TREE_MAX_HEIGHT && (idx >> (TREE_SHIFT * ino->reg.height)) != 0) {
+	while (TMPFS_I(ino)->reg.height < TREE_MAX_HEIGHT && (idx >> (TREE_SHIFT * TMPFS_I(ino)->reg.height)) != 0) {
 		if (!create)
 			return NULL;
-		if (ino->reg.root) {
+		if (TMPFS_I(ino)->reg.root) {
 			paddr_t n = page_alloc(0, PAGE_ZERO);
 			if (!n)
 				return NULL;
-			node_slots(n)[0] = ino->reg.root;
-			ino->reg.root = n;
+			node_slots(n)[0] = TMPFS_I(ino)->reg.root;
+			TMPFS_I(ino)->reg.root = n;
 		}
-		ino->reg.height++;
+		TMPFS_I(ino)->reg.height++;
 	}
-	if ((idx >> (TREE_SHIFT * ino->reg.height)) != 0)
+	if ((idx >> (TREE_SHIFT * TMPFS_I(ino)->reg.height)) != 0)
 		return NULL;
-	paddr_t *slot = &ino->reg.root;
-	for (int h = ino->reg.height; h > 0; h--) {
+	paddr_t *slot = &TMPFS_I(ino)->reg.root;
+	for (int h = TMPFS_I(ino)->reg.height; h > 0; h--) {
 		if (!*slot) {
 			if (!create || !(*slot = page_alloc(0, PAGE_ZERO)))
 				return NULL;
@@ -61,8 +62,10 @@ static paddr_t page_ref(struct inode *ino, uint64_t idx, bool create)
 	paddr_t pa = 0;
 	spin_lock(&ino->lock);
 	paddr_t *slot = tree_slot(ino, idx, create);
-	if (slot && !*slot && create && (*slot = page_alloc(0, PAGE_ZERO)))
-		ino->reg.pages++;
+	if (slot && !*slot && create && (*slot = page_alloc(0, PAGE_ZERO))) {
+		TMPFS_I(ino)->reg.pages++;
+		ino->blocks = TMPFS_I(ino)->reg.pages * (PAGE_SIZE / 512);
+	}
 	if (slot && *slot) {
 		pa = *slot;
 		page_get(pa);
@@ -83,7 +86,8 @@ static void tree_trim(struct inode *ino, paddr_t *slot, int h, uint64_t base, ui
 	if (h == 0) {
 		page_put(*slot);
 		*slot = 0;
-		ino->reg.pages--;
+		TMPFS_I(ino)->reg.pages--;
+		ino->blocks = TMPFS_I(ino)->reg.pages * (PAGE_SIZE / 512);
 		return;
 	}
 	paddr_t *n = node_slots(*slot);
@@ -103,8 +107,8 @@ static void tree_trim(struct inode *ino, paddr_t *slot, int h, uint64_t base, ui
 
 void tmpfs_free_data(struct inode *ino)
 {
-	tree_trim(ino, &ino->reg.root, ino->reg.height, 0, 0);
-	ino->reg.height = 0;
+	tree_trim(ino, &TMPFS_I(ino)->reg.root, TMPFS_I(ino)->reg.height, 0, 0);
+	TMPFS_I(ino)->reg.height = 0;
 }
 
 static int copy_out(void *dst, const void *src, size_t n, bool user)
@@ -212,7 +216,7 @@ int tmpfs_truncate(struct inode *ino, uint64_t size)
 	spin_lock(&ino->lock);
 	if (size < ino->size) {
 		uint64_t keep = (size + PAGE_SIZE - 1) / PAGE_SIZE;     /* pages still (partly) inside */
-		tree_trim(ino, &ino->reg.root, ino->reg.height, 0, keep);
+		tree_trim(ino, &TMPFS_I(ino)->reg.root, TMPFS_I(ino)->reg.height, 0, keep);
 		if (size % PAGE_SIZE) {
 			paddr_t *slot = tree_slot(ino, size / PAGE_SIZE, false);
 			if (slot && *slot)               /* zero the tail so growing again reads zeros */
@@ -220,7 +224,7 @@ int tmpfs_truncate(struct inode *ino, uint64_t size)
 				       PAGE_SIZE - size % PAGE_SIZE);
 		}
 		if (size == 0)
-			ino->reg.height = 0;
+			TMPFS_I(ino)->reg.height = 0;
 	}
 	ino->size = size;
 	spin_unlock(&ino->lock);
@@ -251,49 +255,30 @@ int tmpfs_find_page(struct inode *ino, uint64_t pgoff, paddr_t *pa)
 	return *pa ? 0 : -ENOENT;
 }
 
-/* ---- the file ops of an open regular file (f->pos_lock held by the caller for f->pos) ---- */
-
-static long file_read(struct file *f, uintptr_t ubuf, size_t n, uint64_t *pos)
+/* mode 0 allocates [off, off+len) and extends the size; FALLOC_FL_KEEP_SIZE only allocates. */
+int tmpfs_fallocate(struct inode *ino, int mode, uint64_t off, uint64_t len)
 {
-	long r = tmpfs_read(f->inode, (void *)ubuf, n, *pos, true);
-	if (r > 0)
-		*pos += r;
-	return r;
-}
-
-static long file_write(struct file *f, uintptr_t ubuf, size_t n, uint64_t *pos)
-{
-	return tmpfs_write(f->inode, (const void *)ubuf, n, pos, f->f_flags & O_APPEND, true);
-}
-
-long generic_llseek(struct file *f, long off, int whence, uint64_t size)
-{
-	long base;
-	switch (whence) {
-	case SEEK_SET: base = 0; break;
-	case SEEK_CUR: base = f->pos; break;
-	case SEEK_END: base = size; break;
-	case SEEK_DATA:
-	case SEEK_HOLE:                              /* the whole file counts as data */
-		if (off < 0 || (uint64_t)off >= size)
-			return -ENXIO;
-		return f->pos = (whence == SEEK_DATA ? (uint64_t)off : size);
-	default:
-		return -EINVAL;
+	if (mode & ~FALLOC_FL_KEEP_SIZE)
+		return -EOPNOTSUPP;
+	if (off + len > TMPFS_MAX_SIZE || off + len < off)
+		return -EFBIG;
+	sleep_lock(&ino->rw);
+	int err = 0;
+	for (uint64_t idx = off / PAGE_SIZE; idx < (off + len + PAGE_SIZE - 1) / PAGE_SIZE; idx++) {
+		paddr_t pa = page_ref(ino, idx, true);
+		if (!pa) {
+			err = -ENOSPC;
+			break;
+		}
+		page_put(pa);
 	}
-	long to;
-	if (__builtin_add_overflow(base, off, &to) || to < 0)
-		return -EINVAL;
-	return f->pos = to;
+	if (!err && !(mode & FALLOC_FL_KEEP_SIZE)) {
+		spin_lock(&ino->lock);
+		if (off + len > ino->size)
+			ino->size = off + len;
+		spin_unlock(&ino->lock);
+		inode_touch(ino, true);
+	}
+	sleep_unlock(&ino->rw);
+	return err;
 }
-
-static long file_llseek(struct file *f, long off, int whence)
-{
-	return generic_llseek(f, off, whence, file_size(f));
-}
-
-const struct file_ops tmpfs_file_ops = {
-	.read = file_read,
-	.write = file_write,
-	.llseek = file_llseek,
-};

@@ -64,4 +64,8 @@
 #define EHOSTUNREACH 113
 #define EALREADY 114
 #define EINPROGRESS 115
+#define ENOTBLK 15
+#define EXDEV 18
+#define EMLINK 31
+#define EUCLEAN 117
 #endif

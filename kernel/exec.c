@@ -56,7 +56,6 @@
 #define PIE_BASE 0x2aaaa000UL            /* see "Layout" above */
 #define PIE_RANDOM_PAGES 4096UL          /* 16 MiB of randomization, in pages */
 #define STACK_STRINGS_MAX (USER_STACK_MAX / 4)   /* Linux: a quarter of the stack limit */
-#define S_IXUGO_BITS 0111
 
 #define AT_NULL 0
 #define AT_PHDR 3
@@ -103,8 +102,9 @@ static struct file *open_exec(const char *path, int *err)
 	if (!f)
 		return NULL;
 	struct inode *ino = f->inode;
-	if (!S_ISREG(ino->mode) || !file_is_regular(f) || !(ino->mode & S_IXUGO_BITS))
-		*err = -EACCES;
+	int x = file_exec_check(f);                  /* a regular file with x, not on noexec: EACCES */
+	if (x < 0)
+		*err = x;
 	else if (__atomic_load_n(&ino->writers, __ATOMIC_ACQUIRE) > 0)
 		*err = -ETXTBSY;
 	if (*err) {

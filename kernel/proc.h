@@ -86,6 +86,7 @@ long sys_get_robust_list(int pid, uintptr_t head_ptr, uintptr_t len_ptr);
 long sys_prlimit64(int pid, int resource, uintptr_t new_limit, uintptr_t old_limit);
 long sys_getrusage(int who, uintptr_t usage);
 long sys_times(uintptr_t buf);
+long sys_reboot(int magic1, int magic2, unsigned cmd, uintptr_t arg);   /* reboot.c */
 long sys_sched_getaffinity(int pid, size_t len, uintptr_t mask);
 long sys_sched_setaffinity(int pid, size_t len, uintptr_t mask);
 

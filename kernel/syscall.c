@@ -98,7 +98,7 @@ static const syscall_fn table[SYSCALL_MAX] = {
 	S(122, sys_sched_setaffinity), S(123, sys_sched_getaffinity), S(124, sys_sched_yield),
 	S(129, sys_kill), S(130, sys_tkill), S(131, sys_tgkill), S(132, sys_sigaltstack),
 	S(133, sys_rt_sigsuspend), S(134, sys_rt_sigaction), S(135, sys_rt_sigprocmask),
-	S(136, sys_rt_sigpending), S(139, sys_rt_sigreturn), S(153, sys_times), S(154, sys_setpgid),
+	S(136, sys_rt_sigpending), S(139, sys_rt_sigreturn), S(142, sys_reboot), S(153, sys_times), S(154, sys_setpgid),
 	S(155, sys_getpgid), S(156, sys_getsid), S(157, sys_setsid), S(160, sys_uname),
 	S(165, sys_getrusage), S(166, sys_umask), S(167, sys_prctl), S(168, sys_getcpu), S(169, sys_gettimeofday),
 	S(172, sys_getpid), S(173, sys_getppid), S(174, sys_zero), S(175, sys_zero), S(176, sys_zero),
@@ -107,6 +107,9 @@ static const syscall_fn table[SYSCALL_MAX] = {
 	S(233, sys_madvise), S(260, sys_wait4), S(261, sys_prlimit64), S(276, sys_renameat2),
 	S(278, sys_getrandom), S(283, sys_zero), S(291, sys_statx), S(293, sys_enosys),
 	S(435, sys_clone3), S(439, sys_faccessat2),
+	/* mounts, statfs, sync, copies: fs/mount.c, fs/sync.c, fs/copy.c */
+	S(39, sys_umount2), S(40, sys_mount), S(47, sys_fallocate),
+	S(267, sys_syncfs), S(285, sys_copy_file_range),
 	/* readiness: fs/poll.c, fs/epoll.c */
 	S(20, sys_epoll_create1), S(21, sys_epoll_ctl), S(22, sys_epoll_pwait), S(72, sys_pselect6),
 	S(73, sys_ppoll), S(441, sys_epoll_pwait2),

@@ -17,6 +17,8 @@ need=(
   "nc:netcat-openbsd"
   "dpkg-source:dpkg-dev"
   "cpio:cpio"
+  "sfdisk:fdisk"
+  "sgdisk:gdisk"
   "bzip2:bzip2"
   "xz:xz-utils"
 )
@@ -24,6 +26,7 @@ need=(
 need_files=(
   "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin:opensbi"
   "/usr/riscv64-linux-gnu/lib/libc.a:libc6-dev-riscv64-cross"
+  "/sbin/debugfs:e2fsprogs"          # mkfs.ext4, e2fsck, debugfs: the ext4 tests' oracle
 )
 
 missing=()

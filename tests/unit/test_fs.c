@@ -1,4 +1,4 @@
-// unit-sources: fs/tmpfs.c fs/tmpfs_data.c fs/namei.c fs/file.c lib/sleeplock.c fs/sys_file.c fs/sys_path.c fs/pipe.c fs/dev.c fs/dev_mem.c fs/dev_rtc.c fs/procfs.c fs/fs_init.c fs/initramfs.c fs/cpio.c mm/page.c mm/kmalloc.c
+// unit-sources: fs/tmpfs.c fs/tmpfs_data.c fs/inode.c fs/super.c fs/mount.c fs/blkdev.c fs/sync.c fs/copy.c fs/namei.c fs/file.c lib/sleeplock.c fs/sys_file.c fs/sys_path.c fs/pipe.c fs/dev.c fs/dev_mem.c fs/dev_rtc.c fs/sys_utime.c fs/procfs.c fs/fs_init.c fs/initramfs.c fs/cpio.c mm/page.c mm/kmalloc.c
 /*
  * The file layer (fs/) through its system calls, on the host: tmpfs over the real page
  * allocator and kmalloc on a fake RAM, one fake thread as `current`, and "user memory" that is an
@@ -11,6 +11,8 @@
 #include "tests/unit/unit.h"
 #include "fs/internal.h"
 #include "fs/cpio.h"
+#include "fs/blkdev.h"
+#include "fs/tmpfs.h"
 #include "kernel/errno.h"
 #include "mm/kmalloc.h"
 #include "kernel/printk.h"
@@ -48,11 +50,21 @@ const char *current_exe(void) { return exe_path; }
 void get_random_bytes(void *buf, size_t n) { memset(buf, 0x5a, n); }
 /* proc_pid.c and proc_sys.c need the process table and the scheduler: here /proc has just a
  * computed symlink, /proc/self/exe (current_exe), to exercise computed links in path walks. */
-static const char *stub_self_exe(struct inode *ino) { (void)ino; return current_exe(); }
-static const struct inode_ops stub_self_exe_iops = { .get_link = stub_self_exe };
+static long stub_self_exe(struct inode *ino, char *buf, size_t size)
+{
+	(void)ino;
+	if (!current_exe())
+		return -ENOENT;
+	size_t len = strlen(current_exe());
+	len = len < size ? len : size;
+	memcpy(buf, current_exe(), len);
+	return (long)len;
+}
+static const struct inode_ops stub_self_exe_iops = { .readlink = stub_self_exe };
 int proc_pid_init(void)
 {
-	return proc_node("/proc/self/exe", S_IFLNK | 0777, &tmpfs_symlink_ops, &stub_self_exe_iops, NULL);
+	int err = proc_node("/proc/self/exe", S_IFLNK | 0777, NULL, &stub_self_exe_iops, NULL);
+	return err ? err : proc_create("/proc/self/mounts", mounts_show);
 }
 int proc_sys_init(void) { return 0; }
 /* tty_job.c needs the process table: the console here has no job control. */
@@ -1033,7 +1045,330 @@ TEST(proc_files)
 	end();
 }
 
+/* ---- mounts (fs/mount.c), block device nodes (fs/blkdev.c) ---- */
+
+static long mnt_(const char *src, const char *target, const char *type, unsigned long flags)
+{
+	return sys_mount(src ? ustr(src) : 0, ustr(target), type ? ustr(type) : 0, flags, 0);
+}
+
+/* The whole of /proc/mounts. */
+static void read_mounts(char *out, size_t n)
+{
+	int f = op("/proc/mounts", O_RDONLY, 0);
+	CHECK(f >= 0);
+	CHECK(rd(f, out, n - 1) > 0);
+	sys_close(f);
+}
+
+TEST(mount_and_umount)
+{
+	begin();
+	char buf[2048];
+	struct linux_stat st, st2;
+	CHECK_EQ(mkd("/tmp/m"), 0);
+	int f = op("/tmp/m/lower", O_CREAT | O_WRONLY, 0644);
+	CHECK_EQ(wr(f, "lower"), 5);
+	sys_close(f);
+	CHECK_EQ(stp("/tmp/m", &st, 0), 0);
+	CHECK_EQ(mnt_("src", "/tmp/m", "tmpfs", 0), 0);
+	CHECK_EQ(stp("/tmp/m", &st2, 0), 0);
+	CHECK(st2.st_dev != st.st_dev);
+	CHECK_EQ(st2.st_mode, S_IFDIR | 01777);
+	struct linux_stat mroot = st2;
+	CHECK(!exists("/tmp/m/lower"));
+	/* data in the mount: pages that umount must give back (end() checks) */
+	f = op("/tmp/m/big", O_CREAT | O_RDWR, 0644);
+	CHECK_EQ(sys_pwrite64(f, ustr("x"), 1, 3 << 20), 1);
+	CHECK_EQ(mkd("/tmp/m/d1"), 0);
+	CHECK_EQ(mkd("/tmp/m/d1/d2"), 0);
+	CHECK_EQ(sym("../..", "/tmp/m/d1/d2/up"), 0);
+	CHECK_EQ(stp("/tmp/m/d1/d2/up", &st2, 0), 0);                     /* the mount's root */
+	CHECK_EQ(st2.st_ino, mroot.st_ino);
+	CHECK_EQ(st2.st_dev, mroot.st_dev);
+	CHECK_EQ(stp("/tmp/m/d1/d2/up/../m/lower", &st2, 0), -ENOENT);    /* ".." crosses back up */
+	CHECK_EQ(stp("/tmp/m/d1/d2/up/../m/big", &st2, 0), 0);
+	CHECK_EQ(stp("/tmp/m/..", &st2, 0), 0);
+	struct linux_stat tmp;
+	CHECK_EQ(stp("/tmp", &tmp, 0), 0);
+	CHECK_EQ(st2.st_ino, tmp.st_ino);
+	read_mounts(buf, sizeof(buf));
+	CHECK(strstr(buf, "rootfs / rootfs rw,relatime 0 0\n") == buf);
+	CHECK(strstr(buf, "devtmpfs /dev devtmpfs rw,nosuid,relatime 0 0\n") != NULL);
+	CHECK(strstr(buf, "proc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n") != NULL);
+	CHECK(strstr(buf, "src /tmp/m tmpfs rw,relatime 0 0\n") != NULL);
+	/* busy: an open file, a cwd, a child mount */
+	CHECK_EQ(sys_umount2(ustr("/tmp/m"), 0), -EBUSY);
+	sys_close(f);
+	CHECK_EQ(sys_chdir(ustr("/tmp/m/d1")), 0);
+	char *cwd = (char *)ubuf(64);
+	CHECK_EQ(sys_getcwd((uintptr_t)cwd, 64), 10);
+	CHECK(strcmp(cwd, "/tmp/m/d1") == 0);
+	CHECK_EQ(sys_umount2(ustr("/tmp/m"), 0), -EBUSY);
+	CHECK_EQ(sys_chdir(ustr("../..")), 0);
+	CHECK_EQ(sys_getcwd((uintptr_t)cwd, 64), 5);
+	CHECK(strcmp(cwd, "/tmp") == 0);
+	CHECK_EQ(mnt_("inner", "/tmp/m/d1", "tmpfs", MS_NOEXEC | MS_NOSUID), 0);
+	CHECK_EQ(sys_umount2(ustr("/tmp/m"), 0), -EBUSY);
+	CHECK_EQ(sys_unlinkat(AT_FDCWD, ustr("/tmp/m/d1"), AT_REMOVEDIR), -EBUSY);
+	CHECK_EQ(ren("/tmp/m/d1", "/tmp/m/d3", 0), -EBUSY);
+	read_mounts(buf, sizeof(buf));
+	CHECK(strstr(buf, "inner /tmp/m/d1 tmpfs rw,nosuid,noexec,relatime 0 0\n") != NULL);
+	CHECK_EQ(ren("/tmp/m/big", "/tmp/m/d1/big", 0), -EXDEV);
+	CHECK_EQ(sys_umount2(ustr("/tmp/m/d1"), 0), 0);
+	CHECK_EQ(sys_umount2(ustr("/tmp/m"), 0x100), -EINVAL);
+	CHECK_EQ(sys_umount2(ustr("/tmp/m"), 0), 0);
+	CHECK(exists("/tmp/m/lower"));
+	CHECK(!exists("/tmp/m/big"));
+	CHECK_EQ(sys_umount2(ustr("/tmp/m"), 0), -EINVAL);            /* not a mount point now */
+	CHECK_EQ(sys_umount2(ustr("/"), 0), -EBUSY);
+	CHECK_EQ(mnt_("x", "/tmp/m", "nofs", 0), -ENODEV);
+	CHECK_EQ(mnt_("x", "/tmp/m/lower", "tmpfs", 0), -ENOTDIR);
+	CHECK_EQ(sys_mount(0, BAD, ustr("tmpfs"), 0, 0), -EFAULT);
+	CHECK_EQ(unl("/tmp/m/lower", 0), 0);
+	CHECK_EQ(unl("/tmp/m", AT_REMOVEDIR), 0);
+	end();
+}
+
+TEST(mount_detach_remount_bind)
+{
+	begin();
+	char buf[2048];
+	CHECK_EQ(mkd("/tmp/a b"), 0);
+	CHECK_EQ(mnt_("lazy", "/tmp/a b", "tmpfs", 0), 0);
+	read_mounts(buf, sizeof(buf));
+	CHECK(strstr(buf, "lazy /tmp/a\\040b tmpfs rw,relatime 0 0\n") != NULL);
+	int f = op("/tmp/a b/kept", O_CREAT | O_RDWR, 0644);
+	CHECK_EQ(wr(f, "still here"), 10);
+	CHECK_EQ(mkd("/tmp/a b/sub"), 0);
+	CHECK_EQ(mnt_("below", "/tmp/a b/sub", "tmpfs", 0), 0);
+	CHECK_EQ(sys_umount2(ustr("/tmp/a b"), MNT_DETACH), 0);      /* the child goes with it */
+	read_mounts(buf, sizeof(buf));
+	CHECK(strstr(buf, "lazy") == NULL && strstr(buf, "below") == NULL);
+	CHECK(!exists("/tmp/a b/kept"));
+	char got[16];
+	CHECK_EQ(sys_lseek(f, 0, SEEK_SET), 0);
+	CHECK_EQ(rd(f, got, 15), 10);
+	CHECK(strcmp(got, "still here") == 0);
+	uintptr_t sfb = ubuf(sizeof(struct linux_statfs));
+	CHECK_EQ(sys_fstatfs(f, sfb), 0);
+	CHECK_EQ(((struct linux_statfs *)sfb)->f_type, TMPFS_MAGIC);
+	CHECK_EQ(sys_openat(f, ustr("x"), O_RDONLY, 0), -ENOTDIR);
+	sys_close(f);                                /* the last user: the tmpfs goes (end() checks) */
+
+	/* remount read-only, then back */
+	CHECK_EQ(mnt_("ro", "/tmp/a b", "tmpfs", 0), 0);
+	f = op("/tmp/a b/file", O_CREAT | O_RDWR, 0644);
+	sys_close(f);
+	CHECK_EQ(mnt_(NULL, "/tmp/a b", NULL, MS_REMOUNT | MS_RDONLY | MS_NODEV), 0);
+	CHECK_EQ(op("/tmp/a b/new", O_CREAT | O_RDWR, 0644), -EROFS);
+	CHECK_EQ(op("/tmp/a b/file", O_RDWR, 0), -EROFS);
+	CHECK_EQ(op("/tmp/a b/file", O_RDONLY | O_TRUNC, 0), -EROFS);
+	CHECK_EQ(mkd("/tmp/a b/file"), -EEXIST);
+	CHECK_EQ(mkd("/tmp/a b/dir"), -EROFS);
+	CHECK_EQ(unl("/tmp/a b/file", 0), -EROFS);
+	CHECK_EQ(unl("/tmp/a b/none", 0), -EROFS);
+	CHECK_EQ(sym("x", "/tmp/a b/link"), -EROFS);
+	CHECK_EQ(ren("/tmp/a b/file", "/tmp/a b/file2", 0), -EROFS);
+	CHECK_EQ(sys_fchmodat(AT_FDCWD, ustr("/tmp/a b/file"), 0600), -EROFS);
+	CHECK_EQ(sys_truncate(ustr("/tmp/a b/file"), 0), -EROFS);
+	CHECK_EQ(sys_faccessat(AT_FDCWD, ustr("/tmp/a b/file"), W_OK), -EROFS);
+	CHECK_EQ(sys_statfs(ustr("/tmp/a b"), sfb), 0);
+	CHECK_EQ(((struct linux_statfs *)sfb)->f_flags, ST_VALID | ST_RDONLY | ST_NODEV | ST_RELATIME);
+	read_mounts(buf, sizeof(buf));
+	CHECK(strstr(buf, "ro /tmp/a\\040b tmpfs ro,nodev,relatime 0 0\n") != NULL);
+	CHECK_EQ(mnt_(NULL, "/tmp/a b", NULL, MS_REMOUNT), 0);
+	CHECK_EQ(mkd("/tmp/a b/dir"), 0);
+	CHECK_EQ(mnt_(NULL, "/tmp/a b/dir", NULL, MS_REMOUNT), -EINVAL);   /* not a mount's root */
+
+	/* a bind mount of a directory of it, read-only on its own */
+	CHECK_EQ(mkd("/tmp/bind"), 0);
+	CHECK_EQ(mnt_("/tmp/a b/dir", "/tmp/bind", NULL, MS_BIND), 0);
+	f = op("/tmp/bind/through", O_CREAT | O_RDWR, 0644);
+	CHECK(f >= 0);
+	sys_close(f);
+	CHECK(exists("/tmp/a b/dir/through"));
+	struct linux_stat s1, s2;
+	CHECK_EQ(stp("/tmp/bind/..", &s1, 0), 0);                      /* ".." of a bind's root: /tmp */
+	CHECK_EQ(stp("/tmp", &s2, 0), 0);
+	CHECK_EQ(s1.st_ino, s2.st_ino);
+	CHECK_EQ(mnt_(NULL, "/tmp/bind", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY), 0);
+	CHECK_EQ(op("/tmp/bind/through", O_WRONLY, 0), -EROFS);
+	f = op("/tmp/a b/dir/through", O_WRONLY, 0);
+	CHECK(f >= 0);
+	sys_close(f);
+	CHECK_EQ(mnt_(NULL, "/tmp/bind", NULL, MS_PRIVATE), 0);
+	CHECK_EQ(sys_umount2(ustr("/tmp/a b"), 0), 0);               /* the bind keeps the tmpfs */
+	CHECK(exists("/tmp/bind/through"));
+	CHECK(!exists("/tmp/a b/dir"));
+	CHECK_EQ(sys_umount2(ustr("/tmp/bind"), 0), 0);
+	CHECK_EQ(unl("/tmp/bind", AT_REMOVEDIR), 0);
+	CHECK_EQ(unl("/tmp/a b", AT_REMOVEDIR), 0);
+	end();
+}
+
+TEST(sync_copy_and_fallocate)
+{
+	begin();
+	int p[2];
+	uintptr_t fds = ubuf(8);
+	CHECK_EQ(sys_pipe2(fds, 0), 0);
+	memcpy(p, (void *)fds, 8);
+	int f = op("/tmp/src", O_CREAT | O_RDWR | O_SYNC, 0644);
+	static char pattern[20000];
+	for (size_t i = 0; i < sizeof(pattern); i++)
+		pattern[i] = (char)(i * 13 + 1);
+	uintptr_t u = ubuf(sizeof(pattern));
+	memcpy((void *)u, pattern, sizeof(pattern));
+	CHECK_EQ(sys_write(f, u, sizeof(pattern)), sizeof(pattern));
+	CHECK_EQ(sys_fsync(f), 0);
+	CHECK_EQ(sys_fdatasync(f), 0);
+	CHECK_EQ(sys_syncfs(f), 0);
+	CHECK_EQ(sys_sync(), 0);
+	CHECK_EQ(sys_fsync(p[0]), -EINVAL);
+	CHECK_EQ(sys_fsync(99), -EBADF);
+	int g = op("/tmp/dst", O_CREAT | O_RDWR, 0644);
+	uintptr_t off = ubuf(8);
+	*(int64_t *)off = 100;
+	CHECK_EQ(sendfile_files(g, f, off, 5000), 5000);
+	CHECK_EQ(*(int64_t *)off, 5100);
+	CHECK_EQ(sendfile_files(p[1], f, off, 10), -EINVAL);          /* pipes: callers fall back */
+	CHECK_EQ(sys_lseek(f, 0, SEEK_SET), 0);
+	CHECK_EQ(sys_copy_file_range(f, 0, g, 0, 100000, 0), sizeof(pattern));
+	CHECK_EQ(sys_lseek(g, 0, SEEK_CUR), 5000 + sizeof(pattern));
+	uintptr_t back = ubuf(30000);
+	CHECK_EQ(sys_pread64(g, back, 30000, 0), 25000);
+	CHECK(memcmp((void *)back, pattern + 100, 5000) == 0);
+	CHECK(memcmp((char *)back + 5000, pattern, sizeof(pattern)) == 0);
+	*(int64_t *)off = 0;
+	uintptr_t off2 = ubuf(8);
+	*(int64_t *)off2 = 10;
+	CHECK_EQ(sys_copy_file_range(f, off, f, off2, 100, 0), -EINVAL);  /* overlap */
+	CHECK_EQ(sys_copy_file_range(f, off, g, off2, 100, 1), -EINVAL);
+	CHECK_EQ(sys_copy_file_range(f, BAD, g, 0, 100, 0), -EFAULT);
+	CHECK_EQ(sys_fallocate(g, 0, 0, 1 << 20), 0);
+	struct linux_stat st;
+	CHECK_EQ(stp("/tmp/dst", &st, 0), 0);
+	CHECK_EQ(st.st_size, 1 << 20);
+	CHECK_EQ(st.st_blocks, (1 << 20) / 512);
+	CHECK_EQ(sys_fallocate(g, FALLOC_FL_KEEP_SIZE, 0, 2 << 20), 0);
+	CHECK_EQ(stp("/tmp/dst", &st, 0), 0);
+	CHECK_EQ(st.st_size, 1 << 20);
+	CHECK_EQ(sys_fallocate(g, FALLOC_FL_PUNCH_HOLE, 0, 10), -EOPNOTSUPP);
+	CHECK_EQ(sys_fallocate(p[1], 0, 0, 10), -ESPIPE);
+	CHECK_EQ(sys_fallocate(g, 0, -1, 10), -EINVAL);
+	uintptr_t sfb = ubuf(sizeof(struct linux_statfs));
+	CHECK_EQ(sys_fstatfs(p[0], sfb), 0);
+	CHECK_EQ(((struct linux_statfs *)sfb)->f_type, 0x50495045);
+	CHECK_EQ(sys_statfs(ustr("/proc"), sfb), 0);
+	CHECK_EQ(((struct linux_statfs *)sfb)->f_type, 0x9fa0);
+	CHECK_EQ(((struct linux_statfs *)sfb)->f_blocks, 0);
+	CHECK_EQ(((struct linux_statfs *)sfb)->f_namelen, 255);
+	CHECK_EQ(sys_statfs(ustr("/tmp"), BAD), -EFAULT);
+	sys_close(f);
+	sys_close(g);
+	sys_close(p[0]);
+	sys_close(p[1]);
+	CHECK_EQ(unl("/tmp/src", 0), 0);
+	CHECK_EQ(unl("/tmp/dst", 0), 0);
+	end();
+}
+
+/* A RAM block device for the node and the disk-fs mount path. */
+#define RAM_BLOCKS 64
+#define RAM_BS 512
+static uint8_t ramdisk[RAM_BLOCKS * RAM_BS];
+static int flushes;
+static int ram_read(void *priv, uint64_t blk, uint32_t count, void *buf)
+{
+	(void)priv;
+	if (blk + count > RAM_BLOCKS)
+		return -EIO;
+	memcpy(buf, ramdisk + blk * RAM_BS, count * RAM_BS);
+	return 0;
+}
+static int ram_write(void *priv, uint64_t blk, uint32_t count, const void *buf)
+{
+	(void)priv;
+	if (blk + count > RAM_BLOCKS)
+		return -EIO;
+	memcpy(ramdisk + blk * RAM_BS, buf, count * RAM_BS);
+	return 0;
+}
+static int ram_flush(void *priv) { (void)priv; flushes++; return 0; }
+static const struct blkdev_ops ram_ops = { .read_blocks = ram_read, .write_blocks = ram_write, .flush = ram_flush };
+
+/* A disk file system type that records the device it was given and shows a tmpfs. */
+static struct blkdev *mounted_bdev;
+static int fake_mount(const struct fs_type *t, struct blkdev *bdev, unsigned long flags, const char *data,
+		      struct super_block **out)
+{
+	(void)flags; (void)data;
+	mounted_bdev = bdev;
+	return (*out = tmpfs_sb_new(t, 0xEF53, 0755)) ? 0 : -ENOMEM;
+}
+static struct fs_type fake_disk_type = { .name = "fakedisk", .flags = FS_REQUIRES_DEV, .mount = fake_mount };
+
+TEST(block_device_nodes)
+{
+	int err;
+	struct blkdev_geom geom = { .block_size = RAM_BS, .block_count = RAM_BLOCKS, .major = 254, .minor = 0 };
+	struct blkdev *bd = blkdev_register_node("ram0", &ram_ops, NULL, &geom, &err);   /* before begin: lives on */
+	CHECK(bd != NULL);
+	CHECK(blkdev_register_node("ram0", &ram_ops, NULL, &geom, &err) == NULL && err == -EEXIST);
+	geom.block_size = 1000;
+	CHECK(blkdev_register_node("ram1", &ram_ops, NULL, &geom, &err) == NULL && err == -EINVAL);
+	CHECK_EQ(register_filesystem(&fake_disk_type), 0);
+	begin();
+	struct linux_stat st;
+	CHECK_EQ(stp("/dev/ram0", &st, 0), 0);
+	CHECK_EQ(st.st_mode & S_IFMT, S_IFBLK);
+	CHECK_EQ(st.st_rdev, linux_dev(254, 0));
+	int f = op("/dev/ram0", O_RDWR, 0);
+	CHECK(f >= 0);
+	char data[1000];
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (char)(i * 3 + 7);
+	uintptr_t u = ubuf(sizeof(data));
+	memcpy((void *)u, data, sizeof(data));
+	memset(ramdisk, 0xAA, sizeof(ramdisk));
+	CHECK_EQ(sys_pwrite64(f, u, sizeof(data), 700), 1000);          /* unaligned at both ends */
+	CHECK(memcmp(ramdisk + 700, data, sizeof(data)) == 0);
+	CHECK(ramdisk[699] == 0xAA && ramdisk[1700] == 0xAA);
+	uintptr_t r = ubuf(2000);
+	CHECK_EQ(sys_pread64(f, r, 1000, 700), 1000);
+	CHECK(memcmp((void *)r, data, sizeof(data)) == 0);
+	CHECK_EQ(sys_lseek(f, 0, SEEK_END), RAM_BLOCKS * RAM_BS);
+	CHECK_EQ(sys_read(f, r, 10), 0);
+	CHECK_EQ(sys_write(f, u, 10), -ENOSPC);
+	CHECK_EQ(sys_pread64(f, r, 2000, RAM_BLOCKS * RAM_BS - 100), 100);
+	CHECK_EQ(sys_pwrite64(f, BAD, 10, 0), -EFAULT);
+	uintptr_t sz = ubuf(8);
+	CHECK_EQ(sys_ioctl(f, 0x80081272UL, sz), 0);
+	CHECK_EQ(*(uint64_t *)sz, RAM_BLOCKS * RAM_BS);
+	flushes = 0;
+	CHECK_EQ(sys_fsync(f), 0);
+	CHECK_EQ(flushes, 1);
+	sys_close(f);
+	/* a disk file system mounts from the node */
+	CHECK_EQ(mkd("/tmp/disk"), 0);
+	CHECK_EQ(mnt_("/dev/ram0", "/tmp/disk", "fakedisk", MS_RDONLY), 0);
+	CHECK(mounted_bdev == bd);
+	uintptr_t sfb = ubuf(sizeof(struct linux_statfs));
+	CHECK_EQ(sys_statfs(ustr("/tmp/disk"), sfb), 0);
+	CHECK_EQ(((struct linux_statfs *)sfb)->f_type, 0xEF53);
+	CHECK(((struct linux_statfs *)sfb)->f_flags & ST_RDONLY);
+	CHECK_EQ(sys_umount2(ustr("/tmp/disk"), 0), 0);
+	CHECK_EQ(mnt_("/tmp", "/tmp/disk", "fakedisk", 0), -ENOTBLK);
+	CHECK_EQ(mnt_("/dev/none", "/tmp/disk", "fakedisk", 0), -ENOENT);
+	CHECK_EQ(mnt_(NULL, "/tmp/disk", "fakedisk", 0), -EINVAL);
+	CHECK_EQ(unl("/tmp/disk", AT_REMOVEDIR), 0);
+	end();
+}
+
 UNIT_TESTS(CASE(open_read_write_seek), CASE(errors_of_open), CASE(paths_dots_and_symlinks),
 	   CASE(rmdir_and_unlink_rules), CASE(unlinked_file_lives_while_open), CASE(big_and_sparse_files),
 	   CASE(rename_cases), CASE(getdents), CASE(fd_table), CASE(pipes), CASE(devices_and_console),
-	   CASE(stat_and_statx), CASE(o_path_and_tmpfile), CASE(initramfs), CASE(proc_files))
+	   CASE(stat_and_statx), CASE(o_path_and_tmpfile), CASE(initramfs), CASE(proc_files),
+	   CASE(mount_and_umount), CASE(mount_detach_remount_bind), CASE(sync_copy_and_fallocate),
+	   CASE(block_device_nodes))

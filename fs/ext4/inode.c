@@ -1,0 +1,546 @@
+/*
+ * Inodes: reading and writing them in the inode tables (with their checksums), sizes, block
+ * counts and nanosecond timestamps, and the data of regular files, directories and slow symlinks
+ * through their extent trees (inline-data inodes are read from i_block and the "system.data"
+ * attribute in the inode's extra space). Writes fill holes with freshly allocated blocks, trying
+ * to continue the previous block on disk so the extent tree merges them.
+ */
+#include "fs/ext4/ext4_fs.h"
+
+#define EXT4_MAX_LBLK   0xFFFFFFFEu          /* last logical block a file may use */
+
+static uint64_t inode_block(struct ext4_fs *fs, uint32_t ino, uint32_t *off)
+{
+	uint32_t g = (ino - 1) / fs->ipg, idx = (ino - 1) % fs->ipg;
+	*off = (idx % fs->inodes_per_block) * fs->inode_size;
+	return ext4_gd_inode_table(fs, ext4_gd(fs, g)) + idx / fs->inodes_per_block;
+}
+
+bool ext4_is_dir(const struct ext4_iref *ir)
+{
+	return (ir->i.i_mode & EXT4_S_IFMT) == EXT4_S_IFDIR;
+}
+
+static void set_seed(struct ext4_fs *fs, struct ext4_iref *ir)
+{
+	uint32_t c = ext4_csum(fs, fs->csum_seed, &ir->ino, 4);
+	ir->csum_seed = ext4_csum(fs, c, &ir->i.i_generation, 4);
+}
+
+int ext4_iget(struct ext4_fs *fs, uint32_t ino, struct ext4_iref **out)
+{
+	*out = NULL;
+	if (ino < 1 || ino > fs->sb.s_inodes_count)
+		return ext4_corrupt(fs);
+	struct ext4_iref *ir = ext4_zalloc(sizeof(*ir));
+	uint8_t *buf = ext4_malloc(fs->bs);
+	int r = -ENOMEM;
+	if (!ir || !buf)
+		goto fail;
+	uint32_t off;
+	r = ext4_bread(fs, inode_block(fs, ino, &off), buf);
+	if (r < 0)
+		goto fail;
+	ir->ino = ino;
+	memcpy(ir->raw, buf + off, fs->inode_size);
+	r = -EUCLEAN;
+	if (fs->inode_size > EXT4_GOOD_OLD_INODE_SIZE) {
+		uint32_t ex = ir->i.i_extra_isize;
+		if (ex > fs->inode_size - EXT4_GOOD_OLD_INODE_SIZE || (ex & 3))
+			goto bad;
+	}
+	if (!ext4_inode_csum_ok(fs, ir))
+		goto bad;
+	set_seed(fs, ir);
+	/* A free inode (a name pointing at one is corruption) has mode 0 or, with no links, a real
+	 * deletion time; an orphan (open, unlinked) has no links and i_dtime = the next orphan. */
+	if (ir->i.i_mode == 0 || (ir->i.i_links_count == 0 && ir->i.i_dtime > fs->sb.s_inodes_count))
+		goto bad;
+	if ((ir->i.i_flags & EXT4_EXTENTS_FL) && !(ir->i.i_flags & EXT4_INLINE_DATA_FL) &&
+	    ext4_ext_check_root(fs, ir) < 0)
+		goto bad;
+	uint64_t size = ext4_isize(ir);
+	if (size > ((uint64_t)EXT4_MAX_LBLK + 1) * fs->bs)
+		goto bad;
+	if (ext4_is_dir(ir) && !(ir->i.i_flags & EXT4_INLINE_DATA_FL) && (size % fs->bs))
+		goto bad;
+	ext4_free(buf);
+	*out = ir;
+	return 0;
+bad:
+	r = ext4_corrupt(fs);
+fail:
+	ext4_free(buf);
+	ext4_free(ir);
+	return r;
+}
+
+void ext4_iput(struct ext4_iref *ir)
+{
+	ext4_free(ir);
+}
+
+int ext4_iwrite(struct ext4_fs *fs, struct ext4_iref *ir)
+{
+	if (fs->ro)
+		return -EROFS;
+	uint8_t *buf = ext4_malloc(fs->bs);
+	if (!buf)
+		return -ENOMEM;
+	uint32_t off;
+	uint64_t blk = inode_block(fs, ir->ino, &off);
+	int r = ext4_bread(fs, blk, buf);
+	if (r == 0) {
+		ext4_inode_csum_set(fs, ir);
+		memcpy(buf + off, ir->raw, fs->inode_size);
+		r = ext4_bwrite(fs, blk, buf);
+	}
+	ext4_free(buf);
+	return r;
+}
+
+/* A fresh in-use inode: zeroed, the given mode, times now, extra_isize as mkfs wants. */
+int ext4_inew(struct ext4_fs *fs, uint32_t ino, uint32_t mode, uint32_t uid, uint32_t gid,
+	      struct ext4_iref **out)
+{
+	struct ext4_iref *ir = ext4_zalloc(sizeof(*ir));
+	if (!ir)
+		return -ENOMEM;
+	ir->ino = ino;
+	struct ext4_inode *di = &ir->i;
+	di->i_mode = (uint16_t)mode;
+	di->i_uid = (uint16_t)uid;
+	di->i_uid_high = (uint16_t)(uid >> 16);
+	di->i_gid = (uint16_t)gid;
+	di->i_gid_high = (uint16_t)(gid >> 16);
+	di->i_links_count = 1;
+	if (fs->inode_size > EXT4_GOOD_OLD_INODE_SIZE) {
+		uint32_t want = fs->sb.s_want_extra_isize;
+		if (want < EXT4_INODE_EXTRA_END(i_crtime_extra))
+			want = EXT4_INODE_EXTRA_END(i_crtime_extra);
+		if (want > fs->inode_size - EXT4_GOOD_OLD_INODE_SIZE)
+			want = fs->inode_size - EXT4_GOOD_OLD_INODE_SIZE;
+		di->i_extra_isize = (uint16_t)want;
+	}
+	di->i_generation = fs->gen_next = fs->gen_next * 1103515245u + 12345u;
+	set_seed(fs, ir);
+	ext4_touch(fs, ir, EXT4_T_ATIME | EXT4_T_MTIME | EXT4_T_CTIME | EXT4_T_CRTIME);
+	*out = ir;
+	return 0;
+}
+
+uint64_t ext4_isize(const struct ext4_iref *ir)
+{
+	return ir->i.i_size_lo | (uint64_t)ir->i.i_size_high << 32;
+}
+
+void ext4_set_isize(struct ext4_iref *ir, uint64_t size)
+{
+	ir->i.i_size_lo = (uint32_t)size;
+	ir->i.i_size_high = (uint32_t)(size >> 32);
+}
+
+uint64_t ext4_iblocks(struct ext4_fs *fs, const struct ext4_iref *ir)
+{
+	uint64_t v = ir->i.i_blocks_lo;
+	if (fs->sb.s_feature_ro_compat & EXT4_FEATURE_RO_COMPAT_HUGE_FILE) {
+		v |= (uint64_t)ir->i.i_blocks_high << 32;
+		if (ir->i.i_flags & EXT4_HUGE_FILE_FL)
+			v <<= (fs->log_bs - 9);
+	}
+	return v;
+}
+
+void ext4_iblocks_add(struct ext4_fs *fs, struct ext4_iref *ir, int64_t fs_blocks)
+{
+	uint64_t v = ext4_iblocks(fs, ir);
+	int64_t d = fs_blocks * (int64_t)(fs->bs / 512);
+	v = (d < 0 && (uint64_t)-d > v) ? 0 : v + (uint64_t)d;
+	ir->i.i_flags &= ~EXT4_HUGE_FILE_FL;
+	ir->i.i_blocks_lo = (uint32_t)v;
+	ir->i.i_blocks_high = (uint16_t)(v >> 32);
+}
+
+/* ---- timestamps: 32-bit seconds + (nsec << 2 | epoch bits) in the extra fields ---- */
+static bool has_extra(const struct ext4_iref *ir, size_t end)
+{
+	return ir->i.i_extra_isize >= end;
+}
+
+static void enc_time(const struct ext4_time *t, uint32_t *lo, uint32_t *extra, bool ex)
+{
+	*lo = (uint32_t)t->sec;
+	if (ex)
+		*extra = (uint32_t)(((uint64_t)(t->sec - (int32_t)(uint32_t)t->sec) >> 32) & EXT4_EPOCH_MASK) |
+			 (t->nsec << EXT4_EPOCH_BITS);
+}
+
+static void dec_time(struct ext4_time *t, uint32_t lo, uint32_t extra, bool ex)
+{
+	t->sec = (int32_t)lo;
+	t->nsec = 0;
+	if (ex) {
+		t->sec += (int64_t)(extra & EXT4_EPOCH_MASK) << 32;
+		t->nsec = extra >> EXT4_EPOCH_BITS;
+	}
+}
+
+void ext4_iset_time(struct ext4_iref *ir, int which, const struct ext4_time *t)
+{
+	struct ext4_inode *di = &ir->i;
+	if (which & EXT4_T_ATIME)
+		enc_time(t, &di->i_atime, &di->i_atime_extra, has_extra(ir, EXT4_INODE_EXTRA_END(i_atime_extra)));
+	if (which & EXT4_T_MTIME)
+		enc_time(t, &di->i_mtime, &di->i_mtime_extra, has_extra(ir, EXT4_INODE_EXTRA_END(i_mtime_extra)));
+	if (which & EXT4_T_CTIME)
+		enc_time(t, &di->i_ctime, &di->i_ctime_extra, has_extra(ir, EXT4_INODE_EXTRA_END(i_ctime_extra)));
+	if ((which & EXT4_T_CRTIME) && has_extra(ir, EXT4_INODE_EXTRA_END(i_crtime)))
+		enc_time(t, &di->i_crtime, &di->i_crtime_extra, has_extra(ir, EXT4_INODE_EXTRA_END(i_crtime_extra)));
+}
+
+void ext4_touch(struct ext4_fs *fs, struct ext4_iref *ir, int which)
+{
+	struct ext4_time t;
+	ext4_now(fs, &t);
+	ext4_iset_time(ir, which, &t);
+}
+
+void ext4_iget_stat(struct ext4_fs *fs, struct ext4_iref *ir, struct ext4_stat *st)
+{
+	struct ext4_inode *di = &ir->i;
+	memset(st, 0, sizeof(*st));
+	st->ino = ir->ino;
+	st->mode = di->i_mode;
+	st->nlink = di->i_links_count;
+	st->uid = di->i_uid | (uint32_t)di->i_uid_high << 16;
+	st->gid = di->i_gid | (uint32_t)di->i_gid_high << 16;
+	st->size = ext4_isize(ir);
+	st->blocks = ext4_iblocks(fs, ir);
+	st->flags = di->i_flags;
+	st->generation = di->i_generation;
+	uint32_t ft = di->i_mode & EXT4_S_IFMT;
+	if (ft == EXT4_S_IFCHR || ft == EXT4_S_IFBLK)
+		st->rdev = di->i_block[0] ? di->i_block[0] : di->i_block[1];
+	dec_time(&st->atime, di->i_atime, di->i_atime_extra, has_extra(ir, EXT4_INODE_EXTRA_END(i_atime_extra)));
+	dec_time(&st->mtime, di->i_mtime, di->i_mtime_extra, has_extra(ir, EXT4_INODE_EXTRA_END(i_mtime_extra)));
+	dec_time(&st->ctime, di->i_ctime, di->i_ctime_extra, has_extra(ir, EXT4_INODE_EXTRA_END(i_ctime_extra)));
+	if (has_extra(ir, EXT4_INODE_EXTRA_END(i_crtime)))
+		dec_time(&st->crtime, di->i_crtime, di->i_crtime_extra,
+			 has_extra(ir, EXT4_INODE_EXTRA_END(i_crtime_extra)));
+}
+
+/* ---- inline data: i_block then the value of the in-inode attribute system.data ---- */
+int ext4_inline_get(struct ext4_fs *fs, struct ext4_iref *ir, const uint8_t **xval, uint32_t *xlen)
+{
+	*xval = NULL;
+	*xlen = 0;
+	if (fs->inode_size <= EXT4_GOOD_OLD_INODE_SIZE)
+		return 0;
+	uint32_t start = EXT4_GOOD_OLD_INODE_SIZE + ir->i.i_extra_isize;
+	uint32_t end = fs->inode_size;
+	uint32_t magic;
+	if (start + 4 > end)
+		return 0;
+	memcpy(&magic, ir->raw + start, 4);
+	if (magic != EXT4_XATTR_MAGIC)
+		return 0;
+	uint32_t base = start + 4, p = base;
+	while (p + 4 <= end) {
+		uint32_t first;
+		memcpy(&first, ir->raw + p, 4);
+		if (first == 0)
+			break;
+		if (p + EXT4_XATTR_ENTRY_SIZE > end)
+			return ext4_corrupt(fs);
+		const struct ext4_xattr_entry *e = (const void *)(ir->raw + p);
+		uint32_t elen = (EXT4_XATTR_ENTRY_SIZE + e->e_name_len + 3) & ~3u;
+		if (p + elen > end)
+			return ext4_corrupt(fs);
+		if (e->e_name_index == EXT4_XATTR_INDEX_SYSTEM && e->e_name_len == 4 &&
+		    memcmp(e->e_name, "data", 4) == 0) {
+			if (e->e_value_inum || base + e->e_value_offs + (uint64_t)e->e_value_size > end)
+				return ext4_corrupt(fs);
+			*xval = ir->raw + base + e->e_value_offs;
+			*xlen = e->e_value_size;
+			return 0;
+		}
+		p += elen;
+	}
+	return 0;
+}
+
+static int read_inline(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, uint8_t *buf, size_t len)
+{
+	const uint8_t *xv;
+	uint32_t xl;
+	int r = ext4_inline_get(fs, ir, &xv, &xl);
+	if (r < 0)
+		return r;
+	if (off + len > EXT4_INLINE_SIZE + (uint64_t)xl)
+		return ext4_corrupt(fs);
+	for (size_t k = 0; k < len; k++) {
+		uint64_t o = off + k;
+		buf[k] = o < EXT4_INLINE_SIZE ? ((const uint8_t *)ir->i.i_block)[o] : xv[o - EXT4_INLINE_SIZE];
+	}
+	return 0;
+}
+
+/* ---- file data ---- */
+static int dev_io(struct ext4_fs *fs, uint64_t pblk, uint32_t n, void *buf, bool write)
+{
+	if (pblk >= fs->blocks_count || n > fs->blocks_count - pblk)
+		return ext4_corrupt(fs);
+	if (write && fs->ro)
+		return -EROFS;
+	int r = write ? fs->bd->write_blocks(fs->bd, pblk * fs->dev_per_block, n * fs->dev_per_block, buf)
+		      : fs->bd->read_blocks(fs->bd, pblk * fs->dev_per_block, n * fs->dev_per_block, buf);
+	return r < 0 ? r : 0;
+}
+
+/* Read [off, off+len) of the inode's data (the caller clamps to i_size); holes are zeros. */
+int ext4_iread_data(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, void *dst, size_t len)
+{
+	uint8_t *out = dst;
+	if (ir->i.i_flags & EXT4_INLINE_DATA_FL)
+		return read_inline(fs, ir, off, out, len);
+	if (!(ir->i.i_flags & EXT4_EXTENTS_FL))
+		return ir->i.i_blocks_lo ? -EOPNOTSUPP : (memset(out, 0, len), 0);  /* block maps: no */
+	uint8_t *bounce = NULL;
+	int r = 0;
+	while (len) {
+		uint64_t lblk = off >> fs->log_bs;
+		uint32_t boff = (uint32_t)(off & (fs->bs - 1));
+		if (lblk > EXT4_MAX_LBLK) {
+			r = ext4_corrupt(fs);
+			break;
+		}
+		uint64_t pblk;
+		uint32_t run;
+		bool unwritten;
+		r = ext4_ext_map(fs, ir, (uint32_t)lblk, &pblk, &run, &unwritten);
+		if (r < 0)
+			break;
+		if (run == 0)
+			run = 1;
+		uint64_t span = (uint64_t)run * fs->bs - boff;
+		size_t n = span < len ? (size_t)span : len;
+		if (!pblk || unwritten) {
+			memset(out, 0, n);
+		} else if (boff == 0 && n >= fs->bs) {
+			uint32_t whole = (uint32_t)(n >> fs->log_bs);
+			r = dev_io(fs, pblk, whole, out, false);
+			n = (size_t)whole << fs->log_bs;
+		} else {
+			if (!bounce && !(bounce = ext4_malloc(fs->bs))) {
+				r = -ENOMEM;
+				break;
+			}
+			n = ext4_min32((uint32_t)(fs->bs - boff), (uint32_t)(len < fs->bs ? len : fs->bs));
+			r = ext4_bread(fs, pblk, bounce);
+			if (r == 0)
+				memcpy(out, bounce + boff, n);
+		}
+		if (r < 0)
+			break;
+		out += n;
+		off += n;
+		len -= n;
+	}
+	ext4_free(bounce);
+	return r;
+}
+
+static uint64_t alloc_goal(struct ext4_fs *fs, struct ext4_iref *ir, uint32_t lblk)
+{
+	uint64_t pblk;
+	uint32_t run;
+	bool uw;
+	if (lblk > 0 && ext4_ext_map(fs, ir, lblk - 1, &pblk, &run, &uw) == 0 && pblk)
+		return pblk + 1;
+	return ext4_group_first_block(fs, (ir->ino - 1) / fs->ipg);
+}
+
+/* Write [off, off+len) allocating what is a hole; i_size grows to cover it. Caller writes ir. */
+long ext4_iwrite_data(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, const void *src, size_t len)
+{
+	const uint8_t *in = src;
+	if (fs->ro)
+		return -EROFS;
+	if (ir->i.i_flags & EXT4_INLINE_DATA_FL)
+		return -EOPNOTSUPP;
+	if (!(ir->i.i_flags & EXT4_EXTENTS_FL)) {
+		if (ir->i.i_blocks_lo || ext4_isize(ir))
+			return -EOPNOTSUPP;                 /* indirect-block files: read only */
+		ir->i.i_flags |= EXT4_EXTENTS_FL;
+		ext4_ext_init_root(ir);
+	}
+	if (len == 0)
+		return 0;
+	if (off + len < off || ((off + len - 1) >> fs->log_bs) > EXT4_MAX_LBLK)
+		return -EFBIG;
+	uint8_t *bounce = ext4_malloc(fs->bs);
+	if (!bounce)
+		return -ENOMEM;
+	size_t done = 0;
+	int r = 0;
+	uint64_t goal = 0;
+	while (done < len) {
+		uint64_t pos = off + done;
+		uint32_t lblk = (uint32_t)(pos >> fs->log_bs);
+		uint32_t boff = (uint32_t)(pos & (fs->bs - 1));
+		uint64_t pblk;
+		uint32_t run;
+		bool unwritten;
+		r = ext4_ext_map(fs, ir, lblk, &pblk, &run, &unwritten);
+		if (r < 0)
+			break;
+		if (unwritten) {
+			r = -EOPNOTSUPP;
+			break;
+		}
+		uint32_t nblk = (uint32_t)((boff + (len - done) + fs->bs - 1) >> fs->log_bs);  /* blocks left */
+		if (run == 0)
+			run = 1;
+		if (!pblk) {
+			/* A hole: allocate up to the end of the write or the hole, whichever is first. */
+			uint32_t want = ext4_min32(ext4_min32(run, nblk), EXT4_EXT_INIT_MAX_LEN);
+			uint32_t got;
+			if (!goal)
+				goal = alloc_goal(fs, ir, lblk);
+			r = ext4_alloc_blocks(fs, goal, want, &pblk, &got);
+			if (r < 0)
+				break;
+			/* Fill the new blocks: whole ones straight from the caller, partial ones zero-padded. */
+			uint32_t k = 0;
+			size_t used = 0;
+			while (k < got && r == 0) {
+				uint32_t bo = k == 0 ? boff : 0;
+				size_t left = len - done - used;
+				size_t n = left < fs->bs - bo ? left : fs->bs - bo;
+				if (bo == 0 && n == fs->bs) {
+					uint32_t whole = ext4_min32(got - k, (uint32_t)((len - done - used) >> fs->log_bs));
+					r = dev_io(fs, pblk + k, whole, (void *)(in + done + used), true);
+					k += whole;
+					used += (size_t)whole << fs->log_bs;
+				} else {
+					memset(bounce, 0, fs->bs);
+					memcpy(bounce + bo, in + done + used, n);
+					r = ext4_bwrite_raw(fs, pblk + k, bounce);
+					k++;
+					used += n;
+				}
+			}
+			if (r == 0)
+				r = ext4_ext_insert(fs, ir, lblk, pblk, got);
+			if (r < 0) {
+				ext4_free_blocks(fs, pblk, got);
+				break;
+			}
+			ext4_iblocks_add(fs, ir, got);
+			goal = pblk + got;
+			done += used;
+		} else {
+			uint32_t n = ext4_min32(fs->bs - boff, (uint32_t)((len - done) > fs->bs ? fs->bs : (len - done)));
+			if (boff == 0 && n == fs->bs) {
+				uint32_t whole = ext4_min32(run, (uint32_t)((len - done) >> fs->log_bs));
+				r = dev_io(fs, pblk, whole, (void *)(in + done), true);
+				done += (size_t)whole << fs->log_bs;
+			} else {
+				r = ext4_bread(fs, pblk, bounce);
+				if (r == 0) {
+					memcpy(bounce + boff, in + done, n);
+					r = ext4_bwrite_raw(fs, pblk, bounce);
+				}
+				done += n;
+			}
+			if (r < 0)
+				break;
+			goal = pblk + run;
+		}
+		if (off + done > ext4_isize(ir))
+			ext4_set_isize(ir, off + done);
+	}
+	ext4_free(bounce);
+	if (done)
+		ext4_touch(fs, ir, EXT4_T_MTIME | EXT4_T_CTIME);
+	if (done == 0 && r < 0)
+		return r;
+	return r < 0 && r != -ENOSPC ? r : (long)done;
+}
+
+int ext4_itruncate(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t size)
+{
+	if (fs->ro)
+		return -EROFS;
+	uint64_t old = ext4_isize(ir);
+	if (size > ((uint64_t)EXT4_MAX_LBLK + 1) * fs->bs)
+		return -EFBIG;
+	if (ir->i.i_flags & EXT4_INLINE_DATA_FL)
+		return size == old ? 0 : -EOPNOTSUPP;
+	if (!(ir->i.i_flags & EXT4_EXTENTS_FL)) {
+		if (ir->i.i_blocks_lo)
+			return -EOPNOTSUPP;
+		ir->i.i_flags |= EXT4_EXTENTS_FL;
+		ext4_ext_init_root(ir);
+	}
+	int r = 0;
+	if (size < old) {
+		uint32_t from = (uint32_t)((size + fs->bs - 1) >> fs->log_bs);
+		r = ext4_ext_truncate(fs, ir, from);
+		uint32_t tail = (uint32_t)(size & (fs->bs - 1));
+		if (r == 0 && tail) {
+			/* Zero the rest of the last block so a later extension reads zeros. */
+			uint64_t pblk;
+			uint32_t run;
+			bool uw;
+			r = ext4_ext_map(fs, ir, (uint32_t)(size >> fs->log_bs), &pblk, &run, &uw);
+			if (r == 0 && pblk && !uw) {
+				uint8_t *b = ext4_malloc(fs->bs);
+				if (!b)
+					return -ENOMEM;
+				r = ext4_bread(fs, pblk, b);
+				if (r == 0) {
+					memset(b + tail, 0, fs->bs - tail);
+					r = ext4_bwrite_raw(fs, pblk, b);
+				}
+				ext4_free(b);
+			}
+		}
+	}
+	if (r < 0)
+		return r;
+	ext4_set_isize(ir, size);
+	ext4_touch(fs, ir, EXT4_T_MTIME | EXT4_T_CTIME);
+	return 0;
+}
+
+/* Free the inode and everything it holds (its link count already 0). */
+int ext4_ifree(struct ext4_fs *fs, struct ext4_iref *ir)
+{
+	int r = 0;
+	bool dir = ext4_is_dir(ir);
+	if ((ir->i.i_flags & EXT4_EXTENTS_FL) && !(ir->i.i_flags & EXT4_INLINE_DATA_FL))
+		r = ext4_ext_truncate(fs, ir, 0);
+	if (r < 0)
+		return r;
+	ir->i.i_links_count = 0;
+	ext4_set_isize(ir, 0);
+	struct ext4_time t;
+	ext4_now(fs, &t);
+	/* e2fsck reads a dtime below s_inodes_count as an orphan-list link: never store one. */
+	ir->i.i_dtime = (uint32_t)t.sec > fs->sb.s_inodes_count ? (uint32_t)t.sec : fs->sb.s_inodes_count + 1;
+	r = ext4_iwrite(fs, ir);
+	if (r == 0)
+		r = ext4_free_inode(fs, ir->ino, dir);
+	return r;
+}
+
+int ext4_drop_link(struct ext4_fs *fs, struct ext4_iref *ir)
+{
+	if (ir->i.i_links_count > 1) {
+		ir->i.i_links_count--;
+		ext4_touch(fs, ir, EXT4_T_CTIME);
+		return ext4_iwrite(fs, ir);
+	}
+	return ext4_last_link(fs, ir);
+}
