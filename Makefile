@@ -197,8 +197,10 @@ $(B)/virt.dtb: | deps
 
 # /init runs busybox's login shell (/etc/profile) and powers off when it exits.
 RUN_APPEND ?= rdinit=/init -- /bin/sh -l
+# more QEMU arguments, e.g. a disk: make run RUN_EXTRA="-drive file=IMG,if=none,format=raw,id=d0 -device virtio-blk-device,drive=d0"
+RUN_EXTRA ?=
 run: $(B)/kernel.elf $(B)/initramfs.cpio
-	$(QEMU_BASE) -kernel $< -initrd $(B)/initramfs.cpio -append "$(RUN_APPEND)"
+	$(QEMU_BASE) -kernel $< -initrd $(B)/initramfs.cpio -append "$(RUN_APPEND)" $(RUN_EXTRA)
 
 gdb: $(B)/kernel.elf
 	@echo "QEMU is halted with a gdb stub on localhost:1234. In another terminal:"
