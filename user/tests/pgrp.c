@@ -38,7 +38,9 @@ int main(void)
 {
 	pid_t me = getpid(), pg = getpgrp();
 	CHECK("getpgid_self", getpgid(0) == pg && getpgid(me) == pg, "%d %d", getpgid(0), pg);
-	CHECK("getsid_self", getsid(0) > 0 && getsid(me) == getsid(0), "%d", getsid(0));
+	/* 0 is legal: in a PID namespace whose session leader lives outside
+	 * (CI containers), Linux reports the session id as 0. */
+	CHECK("getsid_self", getsid(0) >= 0 && getsid(me) == getsid(0), "%d", getsid(0));
 
 	pid_t a = spawn_sleeper(), b = spawn_sleeper();
 	CHECK("child_inherits_group", getpgid(a) == pg, "%d vs %d", getpgid(a), pg);
