@@ -216,6 +216,8 @@ struct fs_type {
 
 int register_filesystem(struct fs_type *t);
 const struct fs_type *find_filesystem(const char *name);
+/* The registered types one by one (NULL: the first); types are never unregistered. */
+const struct fs_type *fs_type_next(const struct fs_type *prev);
 /* A new super block (refcount 1, a fresh anonymous st_dev) for a file system's mount op. */
 struct super_block *sb_alloc(const struct fs_type *t, const struct super_ops *ops, uint64_t magic);
 void sb_get(struct super_block *sb);

@@ -14,6 +14,11 @@
  * below it at once; each goes away (and its super block with its last mount) when its last path
  * is put. The root mount is never unmounted.
  *
+ * The root: rootfs (tmpfs) at boot. With a disk root (fs/do_mounts.c) the disk is mounted on
+ * rootfs's /root and then made the root (mount_make_root): root_mount points at it, so every
+ * path walk, "..", getcwd and /proc/mounts stop there, and rootfs with whatever is mounted on it
+ * falls out of sight, as after Linux's mount --move of the new root onto / and chroot.
+ *
  * Locks: mount_sem (sleeplock) serializes mount, umount, remount and /proc/mounts, which may
  * sleep (lookups, a file system's mount or sync). mount_lock (spinlock) guards the list and
  * each mount's parent/mountpoint/attached, and is what the path walk takes; it is taken inside
@@ -375,6 +380,41 @@ int kern_mount(const char *type, const char *source, const char *path, unsigned 
 		return err;
 	sleep_lock(&mount_sem);
 	err = mount_new(type, source, &tp, flags, NULL);
+	sleep_unlock(&mount_sem);
+	path_put(&tp);
+	return err;
+}
+
+int kern_umount(const char *path)
+{
+	struct path root, tp;
+	root_path(&root);
+	int err = walk(&root, path, true, &tp);
+	path_put(&root);
+	if (err)
+		return err;
+	sleep_lock(&mount_sem);
+	err = tp.ino != tp.mnt->root ? -EINVAL : do_umount(tp.mnt, 0);
+	sleep_unlock(&mount_sem);
+	path_put(&tp);
+	return err;
+}
+
+int mount_make_root(const char *path)
+{
+	struct path root, tp;
+	root_path(&root);
+	int err = walk(&root, path, true, &tp);
+	path_put(&root);
+	if (err)
+		return err;
+	sleep_lock(&mount_sem);
+	if (tp.ino != tp.mnt->root || tp.mnt == root_mount) {
+		err = -EINVAL;
+	} else {
+		mnt_get(tp.mnt);                     /* root_mount's own reference */
+		WRITE_ONCE(root_mount, tp.mnt);      /* the old root keeps the table's reference */
+	}
 	sleep_unlock(&mount_sem);
 	path_put(&tp);
 	return err;

@@ -46,6 +46,11 @@ int mount_attach(struct super_block *sb, struct inode *root, const struct path *
 bool mnt_readonly(const struct mount *m);           /* the mount or its super block is read-only */
 /* Mounts a file system of the named type at an absolute path (boot: /proc, /dev). */
 int kern_mount(const char *type, const char *source, const char *path, unsigned flags);
+/* Unmounts what is mounted at an absolute path (no MNT_DETACH): boot's undo of a trial mount. */
+int kern_umount(const char *path);
+/* Boot only, before user space starts: the mount at path becomes the root of every path walk
+ * (fs/do_mounts.c's disk root). */
+int mount_make_root(const char *path);
 void mount_init(struct super_block *root_sb);        /* the root mount */
 int mount_proc_init(void);                          /* /proc/mounts, /proc/self/mounts */
 /* sync(2): every super block's sync op; the first error */

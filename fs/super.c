@@ -53,6 +53,14 @@ const struct fs_type *find_filesystem(const char *name)
 	return p;
 }
 
+const struct fs_type *fs_type_next(const struct fs_type *prev)
+{
+	spin_lock(&types_lock);                      /* types are never unregistered */
+	const struct fs_type *p = prev ? prev->next : types;
+	spin_unlock(&types_lock);
+	return p;
+}
+
 struct super_block *sb_alloc(const struct fs_type *t, const struct super_ops *ops, uint64_t magic)
 {
 	struct super_block *sb = kzalloc(sizeof(*sb));

@@ -18,6 +18,7 @@
 #include "lib/string.h"
 #include "kernel/systime.h"
 #include "fs/fs.h"
+#include "fs/do_mounts.h"
 #include "kernel/power.h"
 #include "drivers/plic/plic.h"
 #include "kernel/init.h"
@@ -153,8 +154,12 @@ static void start_secondaries(void)
 #define INIT_MAX_ARGS 16
 #define CMDLINE_MAX 512
 
-/* Unpack an initramfs and run /init (or rdinit=/init= from the command line); arguments after
- * "--" on the command line go to init, as on Linux. */
+/* User space, as Linux starts it: an initramfs (-initrd, else kernel-rv's built-in one) is unpacked
+ * and its rdinit= (default /init) runs; without one, or when it lacks that program, the root is a
+ * disk: root= (rootfstype=, ro/rw), or with no initramfs and no root= the first disk holding an
+ * init program (fs/do_mounts.c), and init= or the usual candidates run from it. Arguments after
+ * "--" on the command line go to init. Nothing at all: the no-init handler (the test kernel's
+ * monitor) or power-off. */
 static void (*no_init_handler)(void);
 
 void set_no_init_handler(void (*fn)(void)) { no_init_handler = fn; }
@@ -166,18 +171,17 @@ static size_t builtin_initramfs_size(void)
 	return (size_t)((uintptr_t)__builtin_initramfs_end - (uintptr_t)__builtin_initramfs_start);
 }
 
-static void start_user_space(const void *data, size_t len)
+struct boot_args {
+	const char *rdinit, *init;          /* NULL: not given */
+	const char *root, *rootfstype;
+	bool rw;                            /* "rw": the disk root read-write (Linux: ro by default) */
+	int argc;                           /* argv[1..argc-1]: after "--" */
+};
+
+static void parse_cmdline(char *cmdline, struct boot_args *ba, char **argv)
 {
-	static char cmdline[CMDLINE_MAX];
-	static char *argv[INIT_MAX_ARGS + 2];
-	static char *envp[] = { "HOME=/", "TERM=linux", "PATH=/bin:/sbin:/usr/bin", NULL };
-	int r = initramfs_unpack(data, len);
-	if (r < 0)
-		printk("initramfs: unpack failed (%d)\n", r);
-	strlcpy(cmdline, platform.bootargs ? platform.bootargs : "", sizeof(cmdline));
-	const char *init = "/init";
-	int argc = 1;
 	bool after_dashes = false;
+	ba->argc = 1;
 	for (char *p = cmdline; *p;) {
 		while (*p == ' ')
 			*p++ = 0;
@@ -189,18 +193,81 @@ static void start_user_space(const void *data, size_t len)
 		if (*p)
 			*p++ = 0;
 		if (after_dashes) {
-			if (argc <= INIT_MAX_ARGS)
-				argv[argc++] = tok;
+			if (ba->argc <= INIT_MAX_ARGS)
+				argv[ba->argc++] = tok;
 		} else if (!strcmp(tok, "--")) {
 			after_dashes = true;
 		} else if (!strncmp(tok, "rdinit=", 7)) {
-			init = tok + 7;
+			ba->rdinit = tok + 7;
 		} else if (!strncmp(tok, "init=", 5)) {
-			init = tok + 5;
+			ba->init = tok + 5;
+		} else if (!strncmp(tok, "root=", 5)) {
+			ba->root = tok + 5;
+		} else if (!strncmp(tok, "rootfstype=", 11)) {
+			ba->rootfstype = tok + 11;
+		} else if (!strcmp(tok, "rw")) {
+			ba->rw = true;
+		} else if (!strcmp(tok, "ro")) {
+			ba->rw = false;
+		}
+	}
+}
+
+static bool program_exists(const char *path)
+{
+	int err;
+	struct file *f = kernel_open(path, O_RDONLY, &err);
+	if (f)
+		file_put(f);
+	return f != NULL;
+}
+
+static void no_init(const char *why)
+{
+	if (no_init_handler) {
+		no_init_handler();
+		return;
+	}
+	printk("%s; powering off\n", why);
+	power_fail(1);
+}
+
+static void start_user_space(void)
+{
+	static char cmdline[CMDLINE_MAX];
+	static char *argv[INIT_MAX_ARGS + 2];
+	static char *envp[] = { "HOME=/", "TERM=linux", "PATH=/bin:/sbin:/usr/bin", NULL };
+	struct boot_args ba = { 0 };
+	strlcpy(cmdline, platform.bootargs ? platform.bootargs : "", sizeof(cmdline));
+	parse_cmdline(cmdline, &ba, argv);
+
+	bool ramfs = true;
+	int r = 0;
+	if (platform.initrd_end > platform.initrd_start)        /* -initrd wins over a built-in one */
+		r = initramfs_unpack(pa_to_va(platform.initrd_start), platform.initrd_end - platform.initrd_start);
+	else if (builtin_initramfs_size())
+		r = initramfs_unpack(__builtin_initramfs_start, builtin_initramfs_size());
+	else
+		ramfs = false;
+	if (r < 0)
+		printk("initramfs: unpack failed (%d)\n", r);
+
+	const char *init = ba.rdinit ? ba.rdinit : "/init";
+	if (!ramfs || !program_exists(init)) {
+		if (ba.root) {
+			if (mount_root(ba.root, ba.rootfstype, ba.rw ? 0 : MS_RDONLY))
+				power_fail(1);                  /* Linux: "VFS: Unable to mount root fs" */
+		} else if (!ramfs && mount_root_auto()) {
+			no_init("no init: boot with an initramfs (-initrd) or a disk holding one");
+			return;
+		}
+		if (!(init = root_init(ba.init))) {
+			no_init("no init program found (tried /sbin/init, /etc/init, /bin/init, /bin/sh)");
+			return;
 		}
 	}
 	argv[0] = (char *)init;
-	argv[argc] = NULL;
+	argv[ba.argc] = NULL;
 	printk("starting %s\n", init);
 	proc_start_init(init, argv, envp);
 }
@@ -245,15 +312,6 @@ void kmain(unsigned long hartid, paddr_t dtb_pa)
 	       (unsigned long long)(ps.free * PAGE_SIZE / 1024), (unsigned long long)(ps.used * PAGE_SIZE / 1024));
 	systime_init();
 	initcalls_run();                   /* subsystems, drivers, buses, the stack (kernel/init.h) */
-	if (platform.initrd_end > platform.initrd_start)        /* -initrd wins over a built-in one */
-		start_user_space(pa_to_va(platform.initrd_start), platform.initrd_end - platform.initrd_start);
-	else if (builtin_initramfs_size())
-		start_user_space(__builtin_initramfs_start, builtin_initramfs_size());
-	else if (no_init_handler)
-		no_init_handler();
-	else {
-		printk("no init: boot with an initramfs (-initrd); powering off\n");
-		power_fail(1);
-	}
+	start_user_space();
 	sched_idle_loop();
 }
