@@ -135,6 +135,9 @@ int ext4_symlink(struct ext4_fs *fs, uint32_t dir, const char *name, size_t len,
 /* Bytes written (all of len, or an error with nothing partially visible beyond i_size). */
 long ext4_write(struct ext4_fs *fs, uint32_t ino, uint64_t off, const void *buf, size_t len);
 int ext4_truncate(struct ext4_fs *fs, uint32_t ino, uint64_t size);
+/* Allocates [off, off+len) as unwritten extents (read as zeros until written); the size grows to
+ * off+len unless keep_size (FALLOC_FL_KEEP_SIZE). Blocks allocated before an ENOSPC stay. */
+int ext4_fallocate(struct ext4_fs *fs, uint32_t ino, bool keep_size, uint64_t off, uint64_t len);
 int ext4_setattr(struct ext4_fs *fs, uint32_t ino, const struct ext4_setattr *sa);
 int ext4_link(struct ext4_fs *fs, uint32_t ino, uint32_t dir, const char *name, size_t len);
 int ext4_unlink(struct ext4_fs *fs, uint32_t dir, const char *name, size_t len);

@@ -158,6 +158,7 @@ struct ext4_iref {
 #define EXT4_EXT_MAX_DEPTH    5
 #define EXT4_EXT_INIT_MAX_LEN 32768u
 #define EXT4_EXT_UNWRITTEN_MAX_LEN (EXT4_EXT_INIT_MAX_LEN - 1)
+#define EXT4_MAX_LBLK   0xFFFFFFFEu          /* last logical block a file may use */
 struct ext4_extent_header { uint16_t eh_magic, eh_entries, eh_max, eh_depth; uint32_t eh_generation; };
 struct ext4_extent { uint32_t ee_block; uint16_t ee_len, ee_start_hi; uint32_t ee_start_lo; };
 struct ext4_extent_idx { uint32_t ei_block, ei_leaf_lo; uint16_t ei_leaf_hi, ei_unused; };
@@ -282,6 +283,7 @@ void ext4_iset_time(struct ext4_iref *ir, int which, const struct ext4_time *t);
 void ext4_touch(struct ext4_fs *fs, struct ext4_iref *ir, int which);
 int ext4_iread_data(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, void *buf, size_t len);
 int ext4_inline_get(struct ext4_fs *fs, struct ext4_iref *ir, const uint8_t **xval, uint32_t *xlen);
+int ext4_iallocate(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, uint64_t len);
 int ext4_itruncate(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t size);
 long ext4_iwrite_data(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, const void *buf, size_t len);
 int ext4_drop_link(struct ext4_fs *fs, struct ext4_iref *ir);  /* nlink-1, free at 0 */
@@ -293,8 +295,15 @@ void ext4_iget_stat(struct ext4_fs *fs, struct ext4_iref *ir, struct ext4_stat *
 
 /* extents.c */
 int ext4_ext_check_root(struct ext4_fs *fs, struct ext4_iref *ir);
+/* lblk -> pblk (0: a hole); *run: blocks from lblk to the end of that extent or hole (a hole after the
+ * last extent runs to the end of the file's block range). */
 int ext4_ext_map(struct ext4_fs *fs, struct ext4_iref *ir, uint32_t lblk, uint64_t *pblk, uint32_t *run, bool *unwritten);
 int ext4_ext_insert(struct ext4_fs *fs, struct ext4_iref *ir, uint32_t lblk, uint64_t pblk, uint32_t len);
+/* The same, into a hole, as an unwritten extent (reads as zeros) when unwritten is set. */
+int ext4_ext_insert_flags(struct ext4_fs *fs, struct ext4_iref *ir, uint32_t lblk, uint64_t pblk, uint32_t len,
+			  bool unwritten);
+/* [lblk, lblk+n), inside one unwritten extent, becomes written (its data is on disk already). */
+int ext4_ext_mark_written(struct ext4_fs *fs, struct ext4_iref *ir, uint32_t lblk, uint32_t n);
 int ext4_ext_truncate(struct ext4_fs *fs, struct ext4_iref *ir, uint32_t from);
 void ext4_ext_init_root(struct ext4_iref *ir);
 

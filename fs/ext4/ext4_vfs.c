@@ -480,6 +480,20 @@ static int e4v_setattr(struct inode *ino, const struct iattr *ia)
 	return err;
 }
 
+static int e4v_fallocate(struct inode *ino, int mode, uint64_t off, uint64_t len)
+{
+	if (mode & ~FALLOC_FL_KEEP_SIZE)
+		return -EOPNOTSUPP;                  /* punch hole, zero range ...: not yet */
+	struct ext4_mount *em = EM(ino->sb);
+	sleep_lock(&ino->rw);
+	sleep_lock(&em->lock);
+	int err = ext4_fallocate(em->fs, ino->ino, mode & FALLOC_FL_KEEP_SIZE, off, len);
+	sleep_unlock(&em->lock);
+	sleep_unlock(&ino->rw);
+	refresh(ino->sb, ino->ino);
+	return err;
+}
+
 static int e4v_fsync(struct inode *ino, bool datasync)
 {
 	(void)datasync;                              /* the library syncs the whole file system */
@@ -508,6 +522,7 @@ static const struct inode_ops e4v_file_iops = {
 	.read = e4v_read,
 	.write = e4v_write,
 	.setattr = e4v_setattr,
+	.fallocate = e4v_fallocate,
 	.fsync = e4v_fsync,
 };
 

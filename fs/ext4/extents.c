@@ -11,6 +11,13 @@
  * build one extent per 32768 blocks). Appends split a full node 'all but the last entry left'
  * so that trees grown by appending stay nearly full.
  *
+ * Unwritten extents (fallocate's, or Linux's) are allocated blocks that read as zeros. A write into
+ * one marks its blocks written (ext4_ext_mark_written): the extent is cut in place down to its
+ * first piece, which keeps the extent's first block and with it every index key above, and the
+ * other pieces (at most two) are inserted into the hole that leaves. An error between the two
+ * steps (ENOSPC for a new tree node) leaves blocks allocated but unmapped, as e2fsck would find
+ * them; the data written is never exposed wrongly.
+ *
  * Every node read from disk is checked (magic, entries <= max, max fits the node, depth exactly
  * one less than its parent's, checksum) before it is used; depth strictly decreases, so a
  * corrupted tree cannot make us loop.
@@ -143,6 +150,7 @@ int ext4_ext_map(struct ext4_fs *fs, struct ext4_iref *ir, uint32_t lblk, uint64
 		return ext4_corrupt(fs);
 	uint8_t *buf = NULL;
 	int r = 0;
+	uint64_t bound = (uint64_t)EXT4_MAX_LBLK + 1;   /* where the subtree we are in ends */
 	while (h->eh_depth > 0) {
 		int i = find(h, lblk);
 		if (i < 0) {
@@ -150,6 +158,8 @@ int ext4_ext_map(struct ext4_fs *fs, struct ext4_iref *ir, uint32_t lblk, uint64
 				*run = key(h, 0) - lblk;
 			goto out;
 		}
+		if ((uint32_t)(i + 1) < h->eh_entries)
+			bound = key(h, (uint32_t)(i + 1));
 		if (!buf && !(buf = ext4_malloc(fs->bs)))
 			return -ENOMEM;
 		r = read_node(fs, ir, idx_pblk(idx_at(h, (uint32_t)i)), h->eh_depth - 1, buf);
@@ -174,6 +184,8 @@ int ext4_ext_map(struct ext4_fs *fs, struct ext4_iref *ir, uint32_t lblk, uint64
 	}
 	if ((uint32_t)(i + 1) < h->eh_entries && key(h, (uint32_t)(i + 1)) > lblk)
 		*run = key(h, (uint32_t)(i + 1)) - lblk;
+	else if ((uint32_t)(i + 1) >= h->eh_entries && bound > lblk)
+		*run = (uint32_t)(bound - lblk > UINT32_MAX ? UINT32_MAX : bound - lblk);   /* to the subtree's end */
 out:
 	ext4_free(buf);
 	return r;
@@ -274,7 +286,13 @@ static void insert_entry(struct ext4_extent_header *h, uint32_t pos)
 
 int ext4_ext_insert(struct ext4_fs *fs, struct ext4_iref *ir, uint32_t lblk, uint64_t pblk, uint32_t len)
 {
-	if (len == 0 || len > EXT4_EXT_INIT_MAX_LEN)
+	return ext4_ext_insert_flags(fs, ir, lblk, pblk, len, false);
+}
+
+int ext4_ext_insert_flags(struct ext4_fs *fs, struct ext4_iref *ir, uint32_t lblk, uint64_t pblk, uint32_t len,
+			  bool unwritten)
+{
+	if (len == 0 || len > (unwritten ? EXT4_EXT_UNWRITTEN_MAX_LEN : EXT4_EXT_INIT_MAX_LEN))
 		return -EINVAL;
 	struct ext4_extent_header *h = root_hdr(ir);
 	if (!node_ok(h, EXT4_INLINE_SIZE, -1))
@@ -283,7 +301,7 @@ int ext4_ext_insert(struct ext4_fs *fs, struct ext4_iref *ir, uint32_t lblk, uin
 	int r = -ENOMEM;
 	if (!cur || !child || !tmp)
 		goto out;
-	r = try_merge(fs, ir, lblk, pblk, len, cur);
+	r = unwritten ? 1 : try_merge(fs, ir, lblk, pblk, len, cur);
 	if (r <= 0)
 		goto out;
 	if (h->eh_entries >= h->eh_max) {
@@ -342,11 +360,59 @@ int ext4_ext_insert(struct ext4_fs *fs, struct ext4_iref *ir, uint32_t lblk, uin
 	}
 	insert_entry(h, pos);
 	set_ext(ext_at(h, pos), lblk, pblk, len);
+	if (unwritten)
+		ext_at(h, pos)->ee_len = (uint16_t)(len + EXT4_EXT_INIT_MAX_LEN);
 	r = curblk ? write_node(fs, ir, curblk, cur) : 0;
 out:
 	ext4_free(cur);
 	ext4_free(child);
 	ext4_free(tmp);
+	return r;
+}
+
+int ext4_ext_mark_written(struct ext4_fs *fs, struct ext4_iref *ir, uint32_t lblk, uint32_t n)
+{
+	struct ext4_extent_header *h = root_hdr(ir);
+	if (n == 0 || !node_ok(h, EXT4_INLINE_SIZE, -1))
+		return n ? ext4_corrupt(fs) : -EINVAL;
+	uint8_t *buf = ext4_malloc(fs->bs);
+	if (!buf)
+		return -ENOMEM;
+	uint64_t nodeblk = 0;                /* 0: the leaf is the root in the inode */
+	int r = 0;
+	while (h->eh_depth > 0) {
+		int i = find(h, lblk);
+		if (i < 0) {
+			r = ext4_corrupt(fs);
+			goto out;
+		}
+		nodeblk = idx_pblk(idx_at(h, (uint32_t)i));
+		if ((r = read_node(fs, ir, nodeblk, h->eh_depth - 1, buf)) < 0)
+			goto out;
+		h = (struct ext4_extent_header *)buf;
+	}
+	int i = find(h, lblk);
+	struct ext4_extent *e = i >= 0 ? ext_at(h, (uint32_t)i) : NULL;
+	if (!e || !ext_unwritten(e) || lblk + n < lblk || lblk + n > e->ee_block + ext_len(e) ||
+	    lblk < e->ee_block) {
+		r = ext4_corrupt(fs);        /* the caller found [lblk, lblk+n) inside one unwritten extent */
+		goto out;
+	}
+	uint32_t start = e->ee_block, end = e->ee_block + ext_len(e);
+	uint64_t p = ext_pblk(e);
+	/* the first piece stays in place: unwritten [start, lblk), or the written [lblk, lblk+n) */
+	if (lblk > start)
+		e->ee_len = (uint16_t)(lblk - start + EXT4_EXT_INIT_MAX_LEN);
+	else
+		e->ee_len = (uint16_t)n;
+	if (nodeblk && (r = write_node(fs, ir, nodeblk, buf)) < 0)
+		goto out;
+	if (lblk > start && (r = ext4_ext_insert_flags(fs, ir, lblk, p + (lblk - start), n, false)) < 0)
+		goto out;
+	if (lblk + n < end)
+		r = ext4_ext_insert_flags(fs, ir, lblk + n, p + (lblk + n - start), end - lblk - n, true);
+out:
+	ext4_free(buf);
 	return r;
 }
 

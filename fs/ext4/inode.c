@@ -7,7 +7,6 @@
  */
 #include "fs/ext4/ext4_fs.h"
 
-#define EXT4_MAX_LBLK   0xFFFFFFFEu          /* last logical block a file may use */
 
 static uint64_t inode_block(struct ext4_fs *fs, uint32_t ino, uint32_t *off)
 {
@@ -360,6 +359,34 @@ static uint64_t alloc_goal(struct ext4_fs *fs, struct ext4_iref *ir, uint32_t lb
 	return ext4_group_first_block(fs, (ir->ino - 1) / fs->ipg);
 }
 
+/* Writes count new (or unwritten) blocks from pblk with the caller's bytes: the first block from
+ * byte boff, whole blocks straight from src, partial ones zero-padded; *used: bytes of src taken. */
+static int fill_blocks(struct ext4_fs *fs, uint64_t pblk, uint32_t count, uint32_t boff, const uint8_t *src,
+		       size_t left, uint8_t *bounce, size_t *used)
+{
+	uint32_t k = 0;
+	int r = 0;
+	*used = 0;
+	while (k < count && r == 0) {
+		uint32_t bo = k == 0 ? boff : 0;
+		size_t rest = left - *used;
+		size_t n = rest < fs->bs - bo ? rest : fs->bs - bo;
+		if (bo == 0 && n == fs->bs) {
+			uint32_t whole = ext4_min32(count - k, (uint32_t)(rest >> fs->log_bs));
+			r = dev_io(fs, pblk + k, whole, (void *)(src + *used), true);
+			k += whole;
+			*used += (size_t)whole << fs->log_bs;
+		} else {
+			memset(bounce, 0, fs->bs);
+			memcpy(bounce + bo, src + *used, n);
+			r = ext4_bwrite_raw(fs, pblk + k, bounce);
+			k++;
+			*used += n;
+		}
+	}
+	return r;
+}
+
 /* Write [off, off+len) allocating what is a hole; i_size grows to cover it. Caller writes ir. */
 long ext4_iwrite_data(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, const void *src, size_t len)
 {
@@ -394,14 +421,21 @@ long ext4_iwrite_data(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, co
 		r = ext4_ext_map(fs, ir, lblk, &pblk, &run, &unwritten);
 		if (r < 0)
 			break;
-		if (unwritten) {
-			r = -EOPNOTSUPP;
-			break;
-		}
 		uint32_t nblk = (uint32_t)((boff + (len - done) + fs->bs - 1) >> fs->log_bs);  /* blocks left */
 		if (run == 0)
 			run = 1;
-		if (!pblk) {
+		if (pblk && unwritten) {
+			/* Allocated but reading as zeros: write the data (zero-padded), then mark it written. */
+			uint32_t n = ext4_min32(run, nblk);
+			size_t used;
+			r = fill_blocks(fs, pblk, n, boff, in + done, len - done, bounce, &used);
+			if (r == 0)
+				r = ext4_ext_mark_written(fs, ir, lblk, n);
+			if (r < 0)
+				break;
+			goal = pblk + n;
+			done += used;
+		} else if (!pblk) {
 			/* A hole: allocate up to the end of the write or the hole, whichever is first. */
 			uint32_t want = ext4_min32(ext4_min32(run, nblk), EXT4_EXT_INIT_MAX_LEN);
 			uint32_t got;
@@ -410,26 +444,8 @@ long ext4_iwrite_data(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, co
 			r = ext4_alloc_blocks(fs, goal, want, &pblk, &got);
 			if (r < 0)
 				break;
-			/* Fill the new blocks: whole ones straight from the caller, partial ones zero-padded. */
-			uint32_t k = 0;
-			size_t used = 0;
-			while (k < got && r == 0) {
-				uint32_t bo = k == 0 ? boff : 0;
-				size_t left = len - done - used;
-				size_t n = left < fs->bs - bo ? left : fs->bs - bo;
-				if (bo == 0 && n == fs->bs) {
-					uint32_t whole = ext4_min32(got - k, (uint32_t)((len - done - used) >> fs->log_bs));
-					r = dev_io(fs, pblk + k, whole, (void *)(in + done + used), true);
-					k += whole;
-					used += (size_t)whole << fs->log_bs;
-				} else {
-					memset(bounce, 0, fs->bs);
-					memcpy(bounce + bo, in + done + used, n);
-					r = ext4_bwrite_raw(fs, pblk + k, bounce);
-					k++;
-					used += n;
-				}
-			}
+			size_t used;
+			r = fill_blocks(fs, pblk, got, boff, in + done, len - done, bounce, &used);
 			if (r == 0)
 				r = ext4_ext_insert(fs, ir, lblk, pblk, got);
 			if (r < 0) {
@@ -466,6 +482,58 @@ long ext4_iwrite_data(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, co
 	if (done == 0 && r < 0)
 		return r;
 	return r < 0 && r != -ENOSPC ? r : (long)done;
+}
+
+/* Allocates every hole of [off, off+len) as unwritten extents (fallocate); i_size is the caller's.
+ * Blocks already mapped, written or not, stay as they are. Caller writes ir. */
+int ext4_iallocate(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, uint64_t len)
+{
+	if (fs->ro)
+		return -EROFS;
+	if (ir->i.i_flags & EXT4_INLINE_DATA_FL)
+		return -EOPNOTSUPP;
+	if (!(ir->i.i_flags & EXT4_EXTENTS_FL)) {
+		if (ir->i.i_blocks_lo || ext4_isize(ir))
+			return -EOPNOTSUPP;                 /* indirect-block files: Linux says the same */
+		ir->i.i_flags |= EXT4_EXTENTS_FL;
+		ext4_ext_init_root(ir);
+	}
+	if (len == 0)
+		return 0;
+	if (off + len < off || ((off + len - 1) >> fs->log_bs) > EXT4_MAX_LBLK)
+		return -EFBIG;
+	uint32_t lblk = (uint32_t)(off >> fs->log_bs), last = (uint32_t)((off + len - 1) >> fs->log_bs);
+	uint64_t goal = 0;
+	for (;;) {
+		uint64_t pblk;
+		uint32_t run;
+		bool unwritten;
+		int r = ext4_ext_map(fs, ir, lblk, &pblk, &run, &unwritten);
+		if (r < 0)
+			return r;
+		if (run == 0)
+			run = 1;
+		uint32_t left = last - lblk + 1;
+		if (pblk) {
+			goal = pblk + ext4_min32(run, left);
+		} else {
+			uint32_t want = ext4_min32(ext4_min32(run, left), EXT4_EXT_UNWRITTEN_MAX_LEN), got;
+			if (!goal)
+				goal = alloc_goal(fs, ir, lblk);
+			if ((r = ext4_alloc_blocks(fs, goal, want, &pblk, &got)) < 0)
+				return r;
+			if ((r = ext4_ext_insert_flags(fs, ir, lblk, pblk, got, true)) < 0) {
+				ext4_free_blocks(fs, pblk, got);
+				return r;
+			}
+			ext4_iblocks_add(fs, ir, got);
+			goal = pblk + got;
+			run = got;
+		}
+		if (run >= left)
+			return 0;
+		lblk += run;
+	}
 }
 
 int ext4_itruncate(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t size)

@@ -298,6 +298,29 @@ static long write_op(struct ext4_fs *fs, uint32_t ino, uint64_t off, const void 
 	return w;
 }
 
+static int fallocate_op(struct ext4_fs *fs, uint32_t ino, bool keep_size, uint64_t off, uint64_t len)
+{
+	if (fs->ro)
+		return -EROFS;
+	struct ext4_iref *ir;
+	int r = ext4_iget(fs, ino, &ir);
+	if (r < 0)
+		return r;
+	if ((ir->i.i_mode & EXT4_S_IFMT) != EXT4_S_IFREG)
+		r = ext4_is_dir(ir) ? -EISDIR : -ENODEV;
+	else
+		r = ext4_iallocate(fs, ir, off, len);
+	if (r == 0) {
+		bool grows = !keep_size && off + len > ext4_isize(ir);
+		if (grows)
+			ext4_set_isize(ir, off + len);
+		ext4_touch(fs, ir, grows ? EXT4_T_MTIME | EXT4_T_CTIME : EXT4_T_CTIME);
+	}
+	int w = ext4_iwrite(fs, ir);                 /* what was allocated stays, even after ENOSPC */
+	ext4_iput(ir);
+	return r < 0 ? r : w;
+}
+
 int ext4_truncate(struct ext4_fs *fs, uint32_t ino, uint64_t size)
 {
 	struct ext4_setattr sa = { .valid = EXT4_SET_SIZE, .size = size };
@@ -657,6 +680,12 @@ long ext4_write(struct ext4_fs *fs, uint32_t ino, uint64_t off, const void *buf,
 	long w = write_op(fs, ino, off, buf, len);
 	int r = ext4_tx_end(fs, w < 0 ? (int)w : 0);
 	return r < 0 ? r : w;
+}
+
+int ext4_fallocate(struct ext4_fs *fs, uint32_t ino, bool keep_size, uint64_t off, uint64_t len)
+{
+	ext4_tx_begin(fs);
+	return ext4_tx_end(fs, fallocate_op(fs, ino, keep_size, off, len));
 }
 
 int ext4_setattr(struct ext4_fs *fs, uint32_t ino, const struct ext4_setattr *sa)

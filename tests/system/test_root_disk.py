@@ -6,6 +6,8 @@ script; the shipping kernel (build/kernel.elf) boots it:
   with devtmpfs on /dev and proc on /proc, and runs /sbin/init as pid 1;
 - with root=/dev/vda (read-only by default, as Linux) and init=/bin/other -- args;
 - with root= and rw;
+- with a test program as init (user/tests/mount's file calls: renameat2, the sync family,
+  fallocate, sendfile, copy_file_range) on the ext4 root, as under Linux on any file system;
 - with a disk that holds no init program, or a root= device that does not exist: a clear message
   and a failing exit, never a panic.
 After a read-write boot the host's e2fsck -fn finds the image clean and debugfs reads what init
@@ -18,7 +20,7 @@ import tempfile
 
 import pytest
 
-from qemu import KERNEL, Qemu
+from qemu import BUILD, KERNEL, Qemu
 from test_contest_disk import static_busybox, tool
 
 INIT = """\
@@ -35,7 +37,7 @@ $B poweroff -f
 """
 
 
-def make_disk(d, with_init=True):
+def make_disk(d, with_init=True, extra_files=()):
     busybox = static_busybox()
     if not busybox:
         pytest.skip("no static riscv64 busybox (build/busybox/busybox or ../shared/anchors/linux-guest/bin)")
@@ -51,6 +53,8 @@ def make_disk(d, with_init=True):
             with open(os.path.join(src, p), "w") as f:
                 f.write(INIT)
             os.chmod(os.path.join(src, p), 0o755)
+    for path in extra_files:
+        shutil.copy(path, os.path.join(src, os.path.basename(path)))
     with open(os.path.join(src, "data.txt"), "w") as f:
         f.write("data on the disk root\n")
     img = os.path.join(d, "root.img")
@@ -138,3 +142,14 @@ def test_root_device_missing_is_an_error():
         rc, out = boot(img, "root=/dev/vdq", name="root-missing")
         assert rc != 0, out[-4000:]
         assert "root: cannot mount /dev/vdq" in out, out[-4000:]
+
+
+def test_file_calls_on_the_ext4_root():
+    prog = os.path.join(BUILD, "user", "tests", "mount")
+    with tempfile.TemporaryDirectory() as d:
+        img = make_disk(d, extra_files=[prog])
+        rc, out = boot(img, "root=/dev/vda rw init=/mount -- /", name="root-filecalls")
+        assert re.search(r"^\d+ passed, 0 failed$", out, re.M) and rc == 0, out[-4000:]
+        assert "PASS fallocate KEEP_SIZE allocates" in out and "PASS write into allocated blocks past EOF" in out, out[-4000:]
+        fsck = subprocess.run([tool("e2fsck"), "-fn", img], capture_output=True, timeout=120)
+        assert fsck.returncode == 0, "e2fsck -fn: " + fsck.stdout.decode() + fsck.stderr.decode()

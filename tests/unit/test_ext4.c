@@ -604,6 +604,89 @@ TEST(enospc_and_inodes)
 	CHECK_EQ(sh("e2fsck -fn %s >/dev/null 2>&1", img), 0);
 }
 
+/* fallocate: unwritten extents read as zeros; writes into them split them (start, middle, end,
+ * across two extents); KEEP_SIZE allocates past EOF; e2fsck agrees, debugfs shows the unwritten
+ * extents, and the bytes match a shadow copy. Then an image whose unwritten extents Linux's own
+ * tools wrote (mke2fs -d keeps none, so debugfs's fallocate) is read and written the same way. */
+static void fallocate_case(unsigned bs, bool host_made)
+{
+	setup_work();
+	char img[300], tree[300];
+	snprintf(img, sizeof(img), "%s/falloc%u.img", work, bs);
+	snprintf(tree, sizeof(tree), "%s/emptytree", work);
+	sh("rm -rf %s && mkdir -p %s", tree, tree);
+	CHECK_EQ(sh("mkfs.ext4 -q -F -b %u -d %s %s 16M >/dev/null 2>&1", bs, tree, img), 0);
+	if (host_made) {
+		CHECK_EQ(sh("printf 'write /dev/null f\\nfallocate f 0 %u\\nsif f size %u\\n' | debugfs -w -f - %s >/dev/null 2>&1",
+			    (1u << 20) / bs - 1, 1u << 20, img), 0);
+		CHECK_EQ(sh("debugfs -R 'ex f' %s 2>/dev/null | grep -q Uninit", img), 0);
+	}
+	struct img im;
+	CHECK_EQ(img_open(&im, img, 512), 0);
+	struct ext4_fs *fs;
+	CHECK_EQ(ext4_mount(&im.bd, 0, &fs), 0);
+	if (!fs)
+		return;
+	static uint8_t shadow[6u << 20], buf[6u << 20], data[300000];
+	memset(shadow, 0, sizeof(shadow));
+	uint32_t ino;
+	if (host_made)
+		CHECK_EQ(ext4_lookup(fs, EXT4_ROOT_INO, "f", 1, &ino), 0);
+	else {
+		CHECK_EQ(ext4_create(fs, EXT4_ROOT_INO, "f", 1, 0644, 0, 0, &ino), 0);
+		CHECK_EQ(ext4_fallocate(fs, ino, false, 0, 1u << 20), 0);
+	}
+	struct ext4_stat st;
+	CHECK_EQ(ext4_stat(fs, ino, &st), 0);
+	CHECK_EQ(st.size, 1u << 20);
+	CHECK(st.blocks * 512 >= (1u << 20));                 /* allocated, not a hole */
+	memset(buf, 0xee, 1u << 20);
+	CHECK_EQ(ext4_read(fs, ino, 0, buf, 1u << 20), (long)(1u << 20));
+	CHECK(!memcmp(buf, shadow, 1u << 20));                /* unwritten reads as zeros */
+	/* writes: inside one block in the middle, at the start, at the end, then one long write */
+	const struct { uint64_t off; size_t len; } w[] = {
+		{ 100000, 5000 }, { 0, 3000 }, { (1u << 20) - 700, 700 }, { 200000, 300000 }, { 4, 1 },
+	};
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+		fill_content(data, w[i].off, w[i].len, (unsigned)i + 3);
+		CHECK_EQ(ext4_write(fs, ino, w[i].off, data, w[i].len), (long)w[i].len);
+		memcpy(shadow + w[i].off, data, w[i].len);
+	}
+	/* KEEP_SIZE past EOF, then a write that lands there */
+	CHECK_EQ(ext4_fallocate(fs, ino, true, 3u << 20, 2u << 20), 0);
+	CHECK_EQ(ext4_stat(fs, ino, &st), 0);
+	CHECK_EQ(st.size, 1u << 20);
+	CHECK(st.blocks * 512 >= (3u << 20));
+	fill_content(data, (4u << 20) + 123, 9000, 77);
+	CHECK_EQ(ext4_write(fs, ino, (4u << 20) + 123, data, 9000), 9000);
+	memcpy(shadow + (4u << 20) + 123, data, 9000);
+	size_t size = (4u << 20) + 123 + 9000;
+	/* fallocate over written and unwritten blocks changes nothing written */
+	CHECK_EQ(ext4_fallocate(fs, ino, false, 0, 2u << 20), 0);
+	CHECK_EQ(ext4_stat(fs, ino, &st), 0);
+	CHECK_EQ(st.size, size);
+	CHECK_EQ(ext4_read(fs, ino, 0, buf, size), (long)size);
+	CHECK(!memcmp(buf, shadow, size));
+	CHECK_EQ(ext4_umount(fs), 0);
+	img_close(&im);
+	CHECK_EQ(sh("e2fsck -fn %s >%s/falloc%u.log 2>&1", img, work, bs), 0);
+	CHECK_EQ(sh("debugfs -R 'ex f' %s 2>/dev/null | grep -q Uninit", img), 0);   /* some stay unwritten */
+	char out[320];
+	snprintf(out, sizeof(out), "%s/falloc.out", work);
+	CHECK_EQ(sh("debugfs -R 'dump f %s' %s >/dev/null 2>&1", out, img), 0);
+	FILE *fp = fopen(out, "rb");
+	CHECK(fp != NULL);
+	if (fp) {
+		CHECK_EQ(fread(buf, 1, sizeof(buf), fp), size);
+		CHECK(!memcmp(buf, shadow, size));
+		fclose(fp);
+	}
+}
+
+TEST(fallocate_1k) { fallocate_case(1024, false); }
+TEST(fallocate_4k) { fallocate_case(4096, false); }
+TEST(unwritten_extents_made_by_debugfs) { fallocate_case(4096, true); }
+
 /* Targeted corruptions give the documented errors. */
 TEST(corruption_errors)
 {
@@ -1084,5 +1167,6 @@ TEST(cleanup)
 }
 
 UNIT_TESTS(CASE(read_1k), CASE(read_4k), CASE(read_inline_data), CASE(write_1k), CASE(write_4k),
-	   CASE(enospc_and_inodes), CASE(corruption_errors), CASE(journal_replay_csum_v3),
+	   CASE(enospc_and_inodes), CASE(fallocate_1k), CASE(fallocate_4k), CASE(unwritten_extents_made_by_debugfs),
+	   CASE(corruption_errors), CASE(journal_replay_csum_v3),
 	   CASE(journal_replay_plain), CASE(crash_consistency), CASE(crash_consistency_csum_v3), CASE(orphans), CASE(cleanup))
