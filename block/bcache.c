@@ -190,6 +190,32 @@ unsigned bcache_shrink(unsigned nr)
 	return done;
 }
 
+unsigned bcache_forget(struct block_device *dev)
+{
+	unsigned freed = 0;
+	for (unsigned k = 0; buckets && k < nbuckets; k++) {
+		for (;;) {
+			struct buf *victim = NULL;
+			struct list_head *p;
+			spin_lock(&buckets[k].lock);
+			list_for_each(p, &buckets[k].bufs) {
+				struct buf *b = list_entry(p, struct buf, node);
+				if (b->dev == dev && evictable(b)) {
+					victim = b;
+					list_del(&b->node);
+					break;
+				}
+			}
+			spin_unlock(&buckets[k].lock);
+			if (!victim)
+				break;
+			free_buf(victim);
+			freed++;
+		}
+	}
+	return freed;
+}
+
 static size_t cache_bytes(void)
 {
 	spin_lock(&stats_lock);
@@ -229,6 +255,7 @@ static struct buf *alloc_buf(struct block_device *dev, uint64_t blkno, uint32_t 
 	b->blkno = blkno;
 	b->size = size;
 	b->data = data;
+	__atomic_fetch_or(&dev->bcache_sizes, size, __ATOMIC_RELAXED);
 	sleeplock_init(&b->io, "buf_io");
 	return b;
 }
@@ -295,6 +322,21 @@ struct buf *bget(struct block_device *dev, uint64_t blkno, uint32_t size, int *e
 		return NULL;
 	}
 	return getblk(dev, blkno, size, err);
+}
+
+struct buf *bpeek(struct block_device *dev, uint64_t blkno, uint32_t size)
+{
+	if (!buckets)
+		return NULL;
+	struct bcache_bucket *bk = &buckets[hash(dev, blkno)];
+	spin_lock(&bk->lock);
+	struct buf *b = find_locked(bk, dev, blkno, size);
+	if (b && (b->flags & B_VALID))
+		b->refcount++;
+	else
+		b = NULL;
+	spin_unlock(&bk->lock);
+	return b;
 }
 
 void buf_set_valid(struct buf *b)

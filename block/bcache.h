@@ -50,6 +50,9 @@ int bcache_init(unsigned nbuckets, size_t max_bytes);
 
 struct buf *bread(struct block_device *dev, uint64_t blkno, uint32_t size, int *err);
 struct buf *bget(struct block_device *dev, uint64_t blkno, uint32_t size, int *err);
+/* The valid buffer of (dev, blkno, size) with a reference if it is cached, else NULL: no I/O, no
+ * allocation (a writer that bypasses the cache updates cached copies with it). */
+struct buf *bpeek(struct block_device *dev, uint64_t blkno, uint32_t size);
 void buf_set_valid(struct buf *b);
 void brelse(struct buf *b);
 void mark_dirty(struct buf *b);
@@ -63,6 +66,9 @@ unsigned bcache_writeback(struct block_device *dev, unsigned max);
 /* Evict up to nr clean, unreferenced buffers, least recently used first: what the page
  * allocator's pressure hook (or anyone short of memory) calls. Returns how many were freed. */
 unsigned bcache_shrink(unsigned nr);
+/* Drops every clean, unreferenced buffer of dev (a file system let go of it: what others write
+ * through the node next must not meet stale copies). Returns how many. */
+unsigned bcache_forget(struct block_device *dev);
 
 struct bcache_stats {
 	uint64_t hits, misses, evictions, writebacks, write_errors;

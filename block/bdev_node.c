@@ -158,12 +158,69 @@ static const struct file_ops bdev_fops = {
 
 /* The VFS side (fs/blkdev.h): whole device blocks of block_size bytes, for disk file systems'
  * glue (ext4) and the VFS's own node code; fsync on the node and a file system's flush come here
- * as flush (write back the buffer cache's dirty blocks of the device, then FLUSH). */
+ * as flush (write back the buffer cache's dirty blocks of the device, then FLUSH).
+ *
+ * A transfer of exactly one block of the file system mounted on the device (its glue says the
+ * size through cache_blocks: metadata, a small file's block) goes through the buffer cache:
+ * reads are hits after the first time, writes go through it to the disk at once, so the file
+ * system's own ordering (its journal and its flushes) stays exactly what it was without a cache.
+ * Other transfers (file data runs, the superblock read at mount) go straight to the disk, and a
+ * write updates whatever whole buffers of its range are cached, of any size (bcache_sizes). */
+#define CACHED_MAX 4096                     /* the buffer cache's largest buffers */
+
+static bool one_buffer(struct block_device *bd, uint64_t sector, uint32_t nsect)
+{
+	uint32_t size = READ_ONCE(bd->fs_block_size);
+	return size && ((uint64_t)nsect << SECTOR_SHIFT) == size && !((sector << SECTOR_SHIFT) & (size - 1));
+}
+
+static void vfs_cache_blocks(void *priv, uint32_t size)
+{
+	struct block_device *bd = priv;
+	bool ok = size >= bd->block_size && size >= SECTOR_SIZE && size <= CACHED_MAX && !(size & (size - 1));
+	WRITE_ONCE(bd->fs_block_size, ok ? size : 0);
+	if (!size)
+		bcache_forget(bd);                   /* unmounted: nothing stale for the next user */
+}
+
+/* Cached whole buffers of [sector, sector+nsect), of every size but skip, get the bytes written. */
+static void update_cached(struct block_device *bd, uint64_t sector, uint32_t nsect, const uint8_t *src,
+			  uint32_t skip)
+{
+	uint32_t sizes = __atomic_load_n(&bd->bcache_sizes, __ATOMIC_RELAXED) & ~skip;
+	for (uint32_t size = SECTOR_SIZE; size <= CACHED_MAX; size <<= 1) {
+		if (!(sizes & size))
+			continue;
+		uint32_t spb = size >> SECTOR_SHIFT;
+		for (uint64_t blk = (sector + spb - 1) / spb; (blk + 1) * spb <= sector + nsect; blk++) {
+			struct buf *b = bpeek(bd, blk, size);
+			if (b) {
+				memcpy(b->data, src + ((blk * spb - sector) << SECTOR_SHIFT), size);
+				brelse(b);
+			}
+		}
+	}
+}
+
 static int vfs_read_blocks(void *priv, uint64_t blk, uint32_t count, void *buf)
 {
 	struct block_device *bd = priv;
 	uint32_t spb = bd->block_size >> SECTOR_SHIFT;
-	int err = blk_rw(bd, BIO_READ, blk * spb, count * spb, buf);
+	uint64_t sector = blk * spb;
+	uint32_t nsect = count * spb;
+	int err = 0;
+	if (one_buffer(bd, sector, nsect)) {
+		uint32_t size = nsect << SECTOR_SHIFT;
+		struct buf *b = bread(bd, sector / nsect, size, &err);
+		if (b) {
+			memcpy(buf, b->data, size);
+			brelse(b);
+			return 0;
+		}
+		if (err != -ENOMEM)
+			return -EIO;
+	}
+	err = blk_rw(bd, BIO_READ, sector, nsect, buf);
 	return err == -EINVAL || err == -EOPNOTSUPP ? -EIO : err;
 }
 
@@ -171,7 +228,24 @@ static int vfs_write_blocks(void *priv, uint64_t blk, uint32_t count, const void
 {
 	struct block_device *bd = priv;
 	uint32_t spb = bd->block_size >> SECTOR_SHIFT;
-	int err = blk_rw(bd, BIO_WRITE, blk * spb, count * spb, (void *)buf);
+	uint64_t sector = blk * spb;
+	uint32_t nsect = count * spb;
+	int err = 0;
+	if (one_buffer(bd, sector, nsect)) {
+		uint32_t size = nsect << SECTOR_SHIFT;
+		struct buf *b = bget(bd, sector / nsect, size, &err);
+		if (b) {
+			memcpy(b->data, buf, size);
+			buf_set_valid(b);
+			err = bwrite(b);                 /* through to the disk now */
+			brelse(b);
+			update_cached(bd, sector, nsect, buf, size);
+			return err ? -EIO : 0;
+		}
+	}
+	err = blk_rw(bd, BIO_WRITE, sector, nsect, (void *)buf);
+	if (!err)
+		update_cached(bd, sector, nsect, buf, 0);
 	return err == -EINVAL || err == -EOPNOTSUPP ? -EIO : err;
 }
 
@@ -181,6 +255,7 @@ static const struct blkdev_ops vfs_blkdev_ops = {
 	.read_blocks = vfs_read_blocks,
 	.write_blocks = vfs_write_blocks,
 	.flush = vfs_flush,
+	.cache_blocks = vfs_cache_blocks,
 	.fops = &bdev_fops,                 /* the node: bounce-buffered direct I/O, BLK* ioctls */
 };
 

@@ -77,6 +77,8 @@ struct block_device {
 	int partno;                    /* 0 for the disk */
 	unsigned major, minor;         /* device number of the /dev node */
 	int wb_err;                    /* a write-back error not yet reported by sync (bcache) */
+	uint32_t bcache_sizes;         /* OR of the buffer sizes ever cached for it (bcache; atomic) */
+	uint32_t fs_block_size;        /* what its file system's blocks are: cached (bdev_node.c), 0: none */
 	/* disks: request counters (atomic) */
 	uint32_t inflight, max_inflight;   /* requests queued on the device and not yet done */
 	uint64_t nrequests, nbios;         /* requests sent, bios they carried */

@@ -22,6 +22,9 @@ struct blkdev_ops {
 	int (*read_blocks)(void *priv, uint64_t blk, uint32_t count, void *buf);
 	int (*write_blocks)(void *priv, uint64_t blk, uint32_t count, const void *buf);
 	int (*flush)(void *priv);                   /* durable; NULL: nothing to do */
+	/* A file system mounted on it reads and writes metadata in blocks of size bytes (0: none
+	 * now): the block layer may cache those. NULL: no cache. */
+	void (*cache_blocks)(void *priv, uint32_t size);
 	const struct file_ops *fops;                /* the node's file ops instead of the generic ones */
 };
 

@@ -75,7 +75,37 @@ static bool is_fixed_metadata(struct ext4_fs *fs, uint64_t b)
 	return b < fs->first_data_block + 1 + fs->gdt_blocks + fs->sb.s_reserved_gdt_blocks;
 }
 
-int ext4_alloc_blocks(struct ext4_fs *fs, uint64_t goal, uint32_t want, uint64_t *first, uint32_t *got)
+/* Blocks freed in a running batched transaction stay unallocatable until it commits (journal.c
+ * explains why): one bitmap per group that had frees, made on the first. */
+static bool batching(struct ext4_fs *fs) { return ext4_journal_batching(fs); }
+
+static int pending_add(struct ext4_fs *fs, uint32_t g, uint32_t off, uint32_t n)
+{
+	if (!fs->pending_free && !(fs->pending_free = ext4_zalloc(fs->groups * sizeof(uint8_t *))))
+		return -ENOMEM;
+	if (!fs->pending_free[g] && !(fs->pending_free[g] = ext4_zalloc(fs->bs)))
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++)
+		bit_set(fs->pending_free[g], off + i);
+	return 0;
+}
+
+static bool pending(struct ext4_fs *fs, uint32_t g, uint32_t i)
+{
+	return fs->pending_free && fs->pending_free[g] && bit_test(fs->pending_free[g], i);
+}
+
+void ext4_pending_clear(struct ext4_fs *fs)
+{
+	if (!fs->pending_free)
+		return;
+	for (uint32_t g = 0; g < fs->groups; g++)
+		ext4_free(fs->pending_free[g]);
+	ext4_free(fs->pending_free);
+	fs->pending_free = NULL;
+}
+
+static int alloc_blocks(struct ext4_fs *fs, uint64_t goal, uint32_t want, uint64_t *first, uint32_t *got)
 {
 	if (fs->ro)
 		return -EROFS;
@@ -110,7 +140,7 @@ int ext4_alloc_blocks(struct ext4_fs *fs, uint64_t goal, uint32_t want, uint64_t
 					i += 7;
 					continue;
 				}
-				if (!bit_test(bm, i) && !is_fixed_metadata(fs, gstart + i)) {
+				if (!bit_test(bm, i) && !is_fixed_metadata(fs, gstart + i) && !pending(fs, g, i)) {
 					found = i;
 					break;
 				}
@@ -119,7 +149,8 @@ int ext4_alloc_blocks(struct ext4_fs *fs, uint64_t goal, uint32_t want, uint64_t
 		if (found == n)
 			continue;            /* the count lied; try elsewhere */
 		uint32_t len = 0;
-		while (found + len < n && len < want && len < nfree && !bit_test(bm, found + len)) {
+		while (found + len < n && len < want && len < nfree && !bit_test(bm, found + len) &&
+		       !pending(fs, g, found + len)) {
 			bit_set(bm, found + len);
 			len++;
 		}
@@ -133,6 +164,14 @@ int ext4_alloc_blocks(struct ext4_fs *fs, uint64_t goal, uint32_t want, uint64_t
 		break;
 	}
 	ext4_free(bm);
+	return r;
+}
+
+int ext4_alloc_blocks(struct ext4_fs *fs, uint64_t goal, uint32_t want, uint64_t *first, uint32_t *got)
+{
+	int r = alloc_blocks(fs, goal, want, first, got);
+	if (r == -ENOSPC && fs->pending_free && ext4_journal_commit_now(fs) == 0)
+		r = alloc_blocks(fs, goal, want, first, got);   /* what the commit gave back */
 	return r;
 }
 
@@ -155,6 +194,8 @@ int ext4_free_blocks(struct ext4_fs *fs, uint64_t first, uint32_t count)
 		uint32_t off = (uint32_t)(first - gstart);
 		uint32_t n = ext4_min32(count, fs->bpg - off);
 		r = load_bitmap(fs, g, false, bm);
+		if (r == 0 && batching(fs))
+			r = pending_add(fs, g, off, n);  /* before any change: a failure leaves none */
 		if (r < 0)
 			break;
 		for (uint32_t i = 0; i < n; i++) {

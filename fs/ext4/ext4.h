@@ -103,9 +103,14 @@ typedef int (*ext4_filldir_t)(void *arg, const char *name, size_t len, uint32_t 
 /* ---- mount ---- */
 int ext4_mount(struct ext4_bdev *bd, unsigned flags, struct ext4_fs **out);
 int ext4_umount(struct ext4_fs *fs);      /* writes the superblock back, flushes, frees fs */
-int ext4_sync(struct ext4_fs *fs);        /* superblock counters to disk and a device flush */
+int ext4_sync(struct ext4_fs *fs);        /* the running transaction committed, the superblock, a device flush */
+/* Batched commits (journal.c): operations share a transaction, committed by ext4_sync/umount, when
+ * it is JNL_BATCH_AGE_S old, or full; without (the default) each operation commits at its end. */
+void ext4_journal_batch(struct ext4_fs *fs, bool on);
+int ext4_journal_commit(struct ext4_fs *fs);    /* commit the running transaction now */
 int ext4_statfs(struct ext4_fs *fs, struct ext4_statfs *st);
 bool ext4_is_readonly(struct ext4_fs *fs);
+uint32_t ext4_block_size(struct ext4_fs *fs);
 /* Where the current time comes from for new timestamps (default: 0 until set). */
 void ext4_set_clock(struct ext4_fs *fs, void (*now)(struct ext4_time *t));
 

@@ -211,6 +211,7 @@ struct ext4_fs {
 	uint32_t journal_replayed;        /* blocks the mount replayed from the journal */
 	void (*now)(struct ext4_time *t);
 	struct ext4_jnl *jnl;             /* journal writer (journal.c); NULL: write in place */
+	uint8_t **pending_free;           /* per group: blocks freed in the running batched transaction (alloc.c) */
 	bool (*in_use)(void *arg, uint32_t ino);   /* the VFS: is this inode open? (orphan.c) */
 	void *in_use_arg;
 	bool orphan_dirty;                /* s_last_orphan changed: superblock after the commit */
@@ -312,7 +313,13 @@ int ext4_journal_recover(struct ext4_fs *fs, uint32_t *replayed);
 int ext4_journal_start(struct ext4_fs *fs);          /* rw mount: set up fs->jnl (or leave NULL) */
 int ext4_journal_stop(struct ext4_fs *fs);           /* commit what is pending, free fs->jnl */
 void ext4_tx_begin(struct ext4_fs *fs);              /* around each public write operation */
-int ext4_tx_end(struct ext4_fs *fs, int r);          /* commits at the outermost end; returns r or the commit error */
+int ext4_tx_end(struct ext4_fs *fs, int r);          /* commits at the outermost end (unless batching); returns r or the commit error */
+bool ext4_journal_batching(struct ext4_fs *fs);
+/* Commits inside an operation too (its first part then commits alone): only to get back blocks
+ * freed in the running transaction when nothing else is free, as Linux's ENOSPC retry does. */
+int ext4_journal_commit_now(struct ext4_fs *fs);
+/* alloc.c: blocks freed in the running transaction, kept from reuse until it commits */
+void ext4_pending_clear(struct ext4_fs *fs);
 bool ext4_tx_active(struct ext4_fs *fs);
 bool ext4_tx_get(struct ext4_fs *fs, uint64_t blk, void *buf);
 int ext4_tx_put(struct ext4_fs *fs, uint64_t blk, const void *buf);

@@ -36,7 +36,10 @@
 #include "mm/uaccess.h"
 
 #define EXT4_SUPER_MAGIC_NR 0xEF53
-#define BOUNCE_SIZE (16 * 1024)                 /* bytes per library call for user buffers */
+/* Bytes per library call for user buffers: each call is one journal transaction (writes) and one
+ * device request per contiguous run, so big chunks matter; under memory pressure a small one. */
+#define BOUNCE_MAX (1024 * 1024)
+#define BOUNCE_MIN (16 * 1024)
 #define NSEC 1000000000ULL
 
 struct ext4_mount {
@@ -44,6 +47,7 @@ struct ext4_mount {
 	struct ext4_bdev bd;
 	struct blkdev *bdev;
 	struct sleeplock lock;                  /* one library call at a time */
+	bool unflushed;                         /* written since the last device flush (lock) */
 };
 
 static struct ext4_mount *EM(struct super_block *sb) { return sb->priv; }
@@ -72,16 +76,27 @@ static int bd_read(struct ext4_bdev *bd, uint64_t blk, uint32_t count, void *buf
 	return b->ops->read_blocks(b->priv, blk, count, buf);
 }
 
+/* The library calls these with em->lock held. */
 static int bd_write(struct ext4_bdev *bd, uint64_t blk, uint32_t count, const void *buf)
 {
 	struct blkdev *b = bd->priv;
+	container_of(bd, struct ext4_mount, bd)->unflushed = true;
 	return b->geom.readonly ? -EROFS : b->ops->write_blocks(b->priv, blk, count, buf);
 }
 
+/* A flush with nothing written since the last one is skipped: the periodic sync (fs/writeback.c)
+ * costs an idle disk nothing. */
 static int bd_flush(struct ext4_bdev *bd)
 {
 	struct blkdev *b = bd->priv;
-	return b->ops->flush ? b->ops->flush(b->priv) : 0;
+	struct ext4_mount *em = container_of(bd, struct ext4_mount, bd);
+	if (!em->unflushed)
+		return 0;
+	em->unflushed = false;
+	int r = b->ops->flush ? b->ops->flush(b->priv) : 0;
+	if (r < 0)
+		em->unflushed = true;
+	return r;
 }
 
 static void now_clock(struct ext4_time *t)
@@ -371,6 +386,19 @@ static long e4v_readlink(struct inode *ino, char *buf, size_t size)
 
 /* ---- file data ---- */
 
+/* A bounce buffer for a transfer of n bytes: up to BOUNCE_MAX, BOUNCE_MIN if memory is short. */
+static char *bounce_alloc(size_t n, size_t *size)
+{
+	size_t want = BOUNCE_MIN;
+	while (want < n && want < BOUNCE_MAX)
+		want <<= 1;
+	char *b = kmalloc(want);
+	if (!b && want > BOUNCE_MIN)
+		b = kmalloc(want = BOUNCE_MIN);
+	*size = want;
+	return b;
+}
+
 static long e4v_read(struct inode *ino, void *buf, size_t n, uint64_t pos, bool user)
 {
 	struct ext4_mount *em = EM(ino->sb);
@@ -380,13 +408,14 @@ static long e4v_read(struct inode *ino, void *buf, size_t n, uint64_t pos, bool 
 		sleep_unlock(&em->lock);
 		return r;
 	}
-	char *bounce = kmalloc(BOUNCE_SIZE);
+	size_t bsize;
+	char *bounce = bounce_alloc(n, &bsize);
 	if (!bounce)
 		return -ENOMEM;
 	size_t done = 0;
 	long err = 0;
 	while (done < n) {
-		size_t k = MIN(n - done, (size_t)BOUNCE_SIZE);
+		size_t k = MIN(n - done, bsize);
 		sleep_lock(&em->lock);
 		long r = ext4_read(em->fs, ino->ino, pos + done, bounce, k);
 		sleep_unlock(&em->lock);
@@ -409,7 +438,8 @@ static long e4v_read(struct inode *ino, void *buf, size_t n, uint64_t pos, bool 
 static long e4v_write(struct inode *ino, const void *buf, size_t n, uint64_t *pos, bool append, bool user)
 {
 	struct ext4_mount *em = EM(ino->sb);
-	char *bounce = user ? kmalloc(BOUNCE_SIZE) : NULL;
+	size_t bsize = 0;
+	char *bounce = user ? bounce_alloc(n, &bsize) : NULL;
 	if (user && !bounce)
 		return -ENOMEM;
 	sleep_lock(&ino->rw);                        /* appends and extensions are atomic */
@@ -417,7 +447,7 @@ static long e4v_write(struct inode *ino, const void *buf, size_t n, uint64_t *po
 	size_t done = 0;
 	long err = 0;
 	while (done < n) {
-		size_t k = user ? MIN(n - done, (size_t)BOUNCE_SIZE) : n - done;
+		size_t k = user ? MIN(n - done, bsize) : n - done;
 		const void *src = (const char *)buf + done;
 		if (user) {
 			if (copy_from_user(bounce, (uintptr_t)src, k)) {
@@ -603,6 +633,8 @@ static void e4v_kill(struct super_block *sb)
 	sleep_lock(&em->lock);
 	ext4_umount(em->fs);                         /* writes back and frees the library's state */
 	sleep_unlock(&em->lock);
+	if (em->bdev->ops->cache_blocks)
+		em->bdev->ops->cache_blocks(em->bdev->priv, 0);
 	icache_destroy(sb);
 	kfree(em);
 	kfree(sb);
@@ -636,6 +668,9 @@ static int e4v_mount(const struct fs_type *t, struct blkdev *bdev, unsigned long
 		goto fail;
 	ext4_set_clock(em->fs, now_clock);
 	ext4_set_in_use(em->fs, in_use, sb);
+	ext4_journal_batch(em->fs, true);       /* commits every few seconds and at sync, as JBD2 */
+	if (bdev->ops->cache_blocks)            /* metadata blocks through the buffer cache */
+		bdev->ops->cache_blocks(bdev->priv, ext4_block_size(em->fs));
 	sb->priv = em;
 	sb->bdev = bdev;
 	sb->dev = linux_dev(bdev->geom.major, bdev->geom.minor);

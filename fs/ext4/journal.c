@@ -376,6 +376,16 @@ out:
  *   2. the commit block; flush (the transaction now survives a crash: replay redoes it);
  *   3. every block to its home; flush;
  *   4. the journal superblock says the log is empty again (s_start = 0, next sequence).
+ * Batching (ext4_journal_batch, the VFS turns it on): an operation's end no longer commits; the
+ * running transaction gathers the blocks of many operations, each whole (an operation starts a
+ * new transaction first when less than half the log's room is left), and is committed by
+ * ext4_journal_commit (fsync, sync, umount), by an operation ending when the transaction is
+ * older than JNL_BATCH_AGE_S, or when full: Linux's JBD2 commit interval. A crash then loses
+ * the operations of the running transaction, never a part of one, and never anything a sync
+ * had returned for. Blocks freed in the running transaction must not be reused before it
+ * commits (a new owner's data, written straight home, would land in blocks the committed
+ * metadata still gives to the old owner): alloc.c keeps them in per-group pending bitmaps,
+ * which the commit clears (ext4_pending_clear).
  * So the log holds at most one transaction and is always replayed from s_first; there is
  * nothing to revoke (a block freed by the operation is dropped from the list, ext4_tx_forget),
  * and a crash anywhere leaves either the old or the new metadata. While mounted the superblock
@@ -383,6 +393,7 @@ out:
  * max_tx blocks) is cut into several transactions.
  */
 #define JNL_MAX_TX        1024          /* blocks per transaction, whatever the log size */
+#define JNL_BATCH_AGE_S   5             /* a batched transaction commits once this old */
 
 struct tx_block { uint64_t blk; uint8_t *data; };
 
@@ -396,6 +407,8 @@ struct ext4_jnl {
 	uint32_t ntx, cap;
 	int depth;                       /* nesting of ext4_tx_begin */
 	uint8_t *buf;
+	bool batch;                      /* commit lazily (see above) */
+	int64_t opened;                  /* seconds (fs clock) of the running transaction's first block */
 };
 
 static uint32_t jnl_tag_space(struct journal *j)
@@ -619,6 +632,8 @@ static int commit(struct ext4_fs *fs)
 	}
 	if (r == 0)
 		r = jflush(fs);
+	if (r == 0)
+		ext4_pending_clear(fs);          /* the frees are committed: their blocks may be reused */
 	/* 3. home */
 	for (uint32_t i = 0; i < n->ntx && r == 0; i++)
 		r = ext4_bwrite_raw(fs, n->tx[i].blk, n->tx[i].data);
@@ -662,14 +677,45 @@ int ext4_tx_put(struct ext4_fs *fs, uint64_t blk, const void *buf)
 	if (!d)
 		return -ENOMEM;
 	memcpy(d, buf, fs->bs);
+	if (n->ntx == 0) {
+		struct ext4_time t;
+		ext4_now(fs, &t);
+		n->opened = t.sec;
+	}
 	n->tx[n->ntx++] = (struct tx_block){ blk, d };
 	return 0;
 }
 
 void ext4_tx_begin(struct ext4_fs *fs)
 {
+	struct ext4_jnl *n = fs->jnl;
+	if (n && n->depth++ == 0 && n->batch && n->ntx > n->max_tx / 2)
+		commit(fs);                      /* room for a whole operation; an error sets fs->ro */
+}
+
+static bool tx_old(struct ext4_jnl *n)
+{
+	struct ext4_time t;
+	ext4_now(n->j.fs, &t);
+	return t.sec - n->opened >= JNL_BATCH_AGE_S || t.sec < n->opened;
+}
+
+void ext4_journal_batch(struct ext4_fs *fs, bool on)
+{
 	if (fs->jnl)
-		fs->jnl->depth++;
+		fs->jnl->batch = on;
+}
+
+bool ext4_journal_batching(struct ext4_fs *fs) { return fs->jnl && fs->jnl->batch; }
+
+int ext4_journal_commit(struct ext4_fs *fs)
+{
+	return fs->jnl && fs->jnl->depth == 0 ? commit(fs) : 0;
+}
+
+int ext4_journal_commit_now(struct ext4_fs *fs)
+{
+	return fs->jnl ? commit(fs) : 0;
 }
 
 /* The superblock (the orphan list head) as part of the transaction: its block goes to the log. */
@@ -709,7 +755,7 @@ int ext4_tx_end(struct ext4_fs *fs, int r)
 			c = ext4_write_super(fs);
 		}
 	}
-	int cc = fs->jnl ? commit(fs) : 0;
+	int cc = fs->jnl && (!fs->jnl->batch || tx_old(fs->jnl)) ? commit(fs) : 0;
 	if (c == 0)
 		c = cc;
 	return r < 0 ? r : c;
@@ -723,6 +769,7 @@ int ext4_journal_stop(struct ext4_fs *fs)
 	n->depth = 0;
 	int r = commit(fs);
 	tx_drop(n);
+	ext4_pending_clear(fs);
 	ext4_free(n->tx);
 	ext4_iput(n->j.ir);
 	ext4_free(n->j.sb);

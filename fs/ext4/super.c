@@ -401,10 +401,12 @@ fail:
 	return r;
 }
 
+uint32_t ext4_block_size(struct ext4_fs *fs) { return fs->bs; }
+
 int ext4_sync(struct ext4_fs *fs)
 {
-	int r = 0;
-	if (!fs->ro && fs->sb_dirty)
+	int r = fs->ro ? 0 : ext4_journal_commit(fs);
+	if (r == 0 && !fs->ro && fs->sb_dirty)
 		r = ext4_write_super(fs);
 	if (r == 0 && !fs->ro && fs->bd->flush)
 		r = fs->bd->flush(fs->bd);

@@ -279,7 +279,34 @@ TEST(many_buckets_shrink_only_clean_unreferenced)
 	teardown();
 }
 
-UNIT_TESTS(CASE(hit_and_miss_share_one_buffer), CASE(lru_evicts_least_recently_used),
+/* bpeek finds only valid cached buffers, never reads; bcache_forget drops a device's clean,
+ * unreferenced buffers and keeps the referenced and the dirty ones. */
+TEST(peek_and_forget)
+{
+	setup(8, 1 << 20);
+	CHECK(bpeek(&disk, 3, BS) == NULL);
+	CHECK_EQ(nreads, 0);
+	struct buf *a = get(3), *d = get(4), *r = get(6);
+	brelse(a);
+	CHECK(bpeek(&disk, 3, BS) == a);
+	CHECK(bpeek(&disk, 3, BS / 2) == NULL);      /* another size is another buffer */
+	brelse(a);
+	CHECK_EQ(nreads, 3);
+	mark_dirty(d);
+	brelse(d);
+	CHECK(disk.bcache_sizes & BS);
+	CHECK_EQ(bcache_forget(&disk), 1);          /* 3 goes; 4 is dirty, 6 is referenced */
+	CHECK(bpeek(&disk, 3, BS) == NULL);
+	struct buf *again = bpeek(&disk, 4, BS);
+	CHECK(again == d);
+	brelse(again);
+	brelse(r);
+	bcache_writeback(&disk, 16);
+	CHECK_EQ(bcache_forget(&disk), 2);
+	teardown();
+}
+
+UNIT_TESTS(CASE(peek_and_forget), CASE(hit_and_miss_share_one_buffer), CASE(lru_evicts_least_recently_used),
 	   CASE(referenced_and_dirty_buffers_stay), CASE(dirty_buffers_are_written_to_keep_the_bound),
 	   CASE(writeback_batches_neighbours_in_one_plug),
 	   CASE(bwrite_and_bget), CASE(errors_are_eio), CASE(many_buckets_shrink_only_clean_unreferenced))
