@@ -43,6 +43,7 @@ echo "#### OS COMP TEST GROUP START basic-{tree} ####"
 echo "written by {tree}" > ./out.txt
 ./busybox cat ./out.txt
 ./busybox ls /lib
+./hashbang.sh
 echo "#### OS COMP TEST GROUP END basic-{tree} ####"
 """
 
@@ -60,6 +61,10 @@ def make_sdcard(d, busybox):
             f.write(f"data of the {tree} tree\n")
         with open(os.path.join(t, "basic_testcode.sh"), "w") as f:
             f.write(SCRIPT.format(tree=tree))
+        # the suite's run-all.sh starts with #!/bin/sh: the runner links /bin/sh to the tree's busybox
+        with open(os.path.join(t, "hashbang.sh"), "w") as f:
+            f.write(f"#!/bin/sh\necho \"/bin/sh ran in the $(/bin/busybox basename $PWD) tree\"\n")
+        os.chmod(os.path.join(t, "hashbang.sh"), 0o755)
     img = os.path.join(d, "sdcard-rv.img")
     subprocess.run([tool("mkfs.ext4"), "-q", "-F", "-b", "1024", "-d", src, img, "48M"],
                    check=True, capture_output=True, timeout=120)
@@ -91,6 +96,7 @@ def test_kernel_rv_runs_groups_from_the_ext4_sdcard():
             assert f"busybox runs from the {tree} tree" in out, out[-4000:]
             assert f"data of the {tree} tree" in out, out[-4000:]
             assert re.search(rf"^written by {tree}$", out, re.M), out[-4000:]
+            assert re.search(rf"^/bin/sh ran in the {tree} tree$", out, re.M), out[-4000:]
         assert "libc.so" in out and "ld-musl-riscv64.so.1" in out, "the runner links lib/ into /lib"
         fsck = subprocess.run([tool("e2fsck"), "-fn", img], capture_output=True, timeout=120)
         assert fsck.returncode == 0, "e2fsck -fn: " + fsck.stdout.decode() + fsck.stderr.decode()

@@ -16,6 +16,10 @@
  * removed before the next tree. Links rather than bind mounts or a mount namespace: they need
  * nothing from the kernel beyond symlink(2), and the two trees never run at the same time.
  *
+ * Shell. The suite's own scripts (basic/run-all.sh, for one) start with #!/bin/sh, which a disk
+ * holding only ./busybox does not provide: /bin/sh and /bin/busybox are made links to the tree's
+ * busybox the same way, and exchanged with the tree.
+ *
  * A disk without /musl or /glibc is not a contest disk: the runner says so and powers off.
  * Usage (for tests): runner [DEVICE [GROUP...]]: another disk than /dev/vda, or only some groups.
  */
@@ -39,6 +43,7 @@
 #define DISK_DEFAULT "/dev/vda"
 #define MNT "/mnt"
 #define LIBDIR "/lib"
+#define BINDIR "/bin"
 #define PATH_LEN 512
 #define MAX_GROUPS 32
 #define TOTAL_BUDGET_S 3300           /* the judge allows 3600 s for the whole run */
@@ -114,19 +119,37 @@ static int find_groups(const char *dir, char *names[], int max)
 	return n;
 }
 
-static void clear_lib(void)
+static void clear_dir(const char *dir)
 {
-	DIR *d = opendir(LIBDIR);
+	DIR *d = opendir(dir);
 	if (!d)
 		return;
 	char path[2 * PATH_LEN];
 	for (struct dirent *e; (e = readdir(d));) {
 		if (e->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof(path), LIBDIR "/%s", e->d_name);
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		unlink(path);
 	}
 	closedir(d);
+}
+
+static void clear_lib(void)
+{
+	clear_dir(LIBDIR);
+	clear_dir(BINDIR);
+}
+
+/* /bin/sh and /bin/busybox -> <tree>/busybox (see "Shell" above). */
+static void link_bin(const char *tree_dir)
+{
+	static const char *const names[] = { BINDIR "/sh", BINDIR "/busybox" };
+	char src[PATH_LEN + 16];
+	mkdir(BINDIR, 0755);
+	snprintf(src, sizeof(src), "%s/busybox", tree_dir);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (symlink(src, names[i]) < 0)
+			say("runner: symlink %s: %s\n", names[i], strerror(errno));
 }
 
 /* /lib/<name> -> <tree>/lib/<name> for every file there; musl's libc.so is also its loader. */
@@ -240,6 +263,7 @@ int main(int argc, char **argv)
 		char *groups[MAX_GROUPS];
 		int n = find_groups(dir, groups, MAX_GROUPS);
 		link_lib(dir, trees[t]);
+		link_bin(dir);
 		for (int g = 0; g < n; g++) {
 			bool wanted = argc <= 2;
 			for (int a = 2; a < argc; a++)
