@@ -103,7 +103,7 @@ for libc in musl glibc; do
 		cp "$suite/config/busybox-config-riscv64" "$bo/.config"
 		bbmake() { make -s -C "$root/third_party/busybox" O="$bo" CC="$cc -static" \
 			CROSS_COMPILE=riscv64-linux-gnu- KCONFIG_NOTIMESTAMP=1 "$@"; }
-		{ yes "" | bbmake oldconfig && bbmake -j"$jobs" busybox; } > "$bo/build.log" 2>&1 ||
+		{ bbmake oldconfig < <(yes "") && bbmake -j"$jobs" busybox; } > "$bo/build.log" 2>&1 ||
 			{ grep -B2 -A6 -m5 error "$bo/build.log" | head -60; exit 1; }
 	fi
 	cp "$bo/busybox" "$t/busybox"
