@@ -44,6 +44,8 @@ echo "written by {tree}" > ./out.txt
 ./busybox cat ./out.txt
 ./busybox ls /lib
 ./hashbang.sh
+./busybox which ls
+./busybox setsid ./busybox sleep 600 &
 i=0; while [ $i -lt 30 ] && ! ./busybox dmesg | ./busybox grep -q '(dhcp)'; do ./busybox sleep 1; i=$((i+1)); done
 ./busybox dmesg | ./busybox grep '(dhcp)'
 echo "#### OS COMP TEST GROUP END basic-{tree} ####"
@@ -99,6 +101,10 @@ def test_kernel_rv_runs_groups_from_the_ext4_sdcard():
             assert f"data of the {tree} tree" in out, out[-4000:]
             assert re.search(rf"^written by {tree}$", out, re.M), out[-4000:]
             assert re.search(rf"^/bin/sh ran in the {tree} tree$", out, re.M), out[-4000:]
+        # applets are linked in /bin (on PATH), as a busybox root would have them
+        assert len(re.findall(r"^/bin/ls$", out, re.M)) == 2, out[-4000:]
+        # the sleep left in its own session by each script is killed: the disk unmounts
+        assert "runner: umount" not in out, out[-4000:]
         assert "libc.so" in out and "ld-musl-riscv64.so.1" in out, "the runner links lib/ into /lib"
         # the runner turns printk off the console (syslog CONSOLE_OFF): the DHCP lease, which comes
         # while the groups run, is in the log (dmesg's "<time>" form) but not on the console itself

@@ -115,8 +115,11 @@ for libc in musl glibc; do
 		if [ ! -x "$lo/lua" ]; then
 			log "lua ($libc)"
 			mkdir -p "$lo"
+			# the header debian/rules writes before building (luaconf.h includes it)
+			printf '#ifndef _LUA_DEB_MULTIARCH_\n#define _LUA_DEB_MULTIARCH_\n#define DEB_HOST_MULTIARCH "riscv64-linux-gnu"\n#endif\n' \
+				> "$lo/lua5.4-deb-multiarch.h"
 			srcs=$(ls "$src/lua5.4/src/"*.c | grep -v '/luac\.c$')
-			$cc -static -std=gnu99 -O2 -DLUA_USE_POSIX -o "$lo/lua" $srcs -lm > "$lo/build.log" 2>&1 ||
+			$cc -static -std=gnu99 -O2 -DLUA_USE_POSIX -I"$lo" -o "$lo/lua" $srcs -lm > "$lo/build.log" 2>&1 ||
 				{ tail -20 "$lo/build.log"; exit 1; }
 		fi
 		cp "$lo/lua" "$t/lua"

@@ -17,8 +17,15 @@
  * nothing from the kernel beyond symlink(2), and the two trees never run at the same time.
  *
  * Shell. The suite's own scripts (basic/run-all.sh, for one) start with #!/bin/sh, which a disk
- * holding only ./busybox does not provide: /bin/sh and /bin/busybox are made links to the tree's
- * busybox the same way, and exchanged with the tree.
+ * holding only ./busybox does not provide: /bin (on PATH, which the kernel sets for init) gets a
+ * link to the tree's busybox for /bin/busybox and for every applet it lists (`busybox --list`:
+ * sh, ls, ...), the root file system a busybox system would have; busybox's `which ls` finds one.
+ * The links are exchanged with the tree, like /lib's.
+ *
+ * Leftovers. A group may leave daemons behind (iperf3 -s -D detaches into its own session, so
+ * killing the script's process group misses it). After each group the runner, which is init,
+ * kills every other process (kill(-1, SIGKILL)) so that nothing holds ports, CPU or the disk
+ * when the next group starts or the disk is unmounted.
  *
  * Kernel messages. The judge reads the console line by line; a kernel message landing inside a
  * test's output (the DHCP lease arrives a second or two after boot, while basic runs) breaks that
@@ -64,6 +71,7 @@ static const struct { const char *name; int limit_s; } known_groups[] = {
 	{ "cyclictest", 300 }, { "netperf", 300 }, { "ltp", 900 },
 };
 #define DEFAULT_LIMIT_S 300
+#define REAP_LIMIT_S 10                /* for the killed leftovers to be reaped */
 
 static const char *const trees[] = { "musl", "glibc" };
 static time_t start_time;
@@ -147,16 +155,44 @@ static void clear_lib(void)
 	clear_dir(BINDIR);
 }
 
-/* /bin/sh and /bin/busybox -> <tree>/busybox (see "Shell" above). */
+/* /bin/busybox and /bin/<applet> -> <tree>/busybox for every applet of `busybox --list`. */
 static void link_bin(const char *tree_dir)
 {
-	static const char *const names[] = { BINDIR "/sh", BINDIR "/busybox" };
-	char src[PATH_LEN + 16];
+	char src[PATH_LEN + 16], dst[PATH_LEN], name[PATH_LEN];
 	mkdir(BINDIR, 0755);
 	snprintf(src, sizeof(src), "%s/busybox", tree_dir);
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (symlink(src, names[i]) < 0)
-			say("runner: symlink %s: %s\n", names[i], strerror(errno));
+	if (symlink(src, BINDIR "/busybox") < 0)
+		say("runner: symlink " BINDIR "/busybox: %s\n", strerror(errno));
+	int fd[2];
+	if (pipe(fd) < 0)
+		return;
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(fd[1], STDOUT_FILENO);
+		close(fd[0]);
+		close(fd[1]);
+		execl(src, "busybox", "--list", (char *)NULL);
+		_exit(127);
+	}
+	close(fd[1]);
+	FILE *f = fdopen(fd[0], "r");
+	int n = 0;
+	while (f && fgets(name, sizeof(name), f)) {
+		name[strcspn(name, "\n")] = 0;
+		if (!name[0] || strchr(name, '/'))
+			continue;
+		snprintf(dst, sizeof(dst), BINDIR "/%s", name);
+		if (symlink(src, dst) == 0)
+			n++;
+	}
+	if (f)
+		fclose(f);
+	else
+		close(fd[0]);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	if (!n && symlink(src, BINDIR "/sh") < 0)   /* a busybox without --list: sh at least */
+		say("runner: symlink " BINDIR "/sh: %s\n", strerror(errno));
 }
 
 /* /lib/<name> -> <tree>/lib/<name> for every file there; musl's libc.so is also its loader. */
@@ -234,8 +270,12 @@ static void run_group(const char *tree_dir, const char *tree, const char *group)
 	}
 	alarm(0);
 	kill(-pid, SIGKILL);                 /* anything the script left running in its group */
-	while (waitpid(-1, NULL, WNOHANG) > 0)
+	kill(-1, SIGKILL);                   /* and daemons that left it (see "Leftovers") */
+	timed_out = 0;
+	alarm(REAP_LIMIT_S);                 /* a process that cannot die must not stop the run */
+	while (waitpid(-1, NULL, 0) > 0 || (errno == EINTR && !timed_out))
 		;
+	alarm(0);
 }
 
 /* The disk is left clean (journal empty, e2fsck -fn finds nothing) when umount works. */
