@@ -22,6 +22,12 @@
  * sh, ls, ...), the root file system a busybox system would have; busybox's `which ls` finds one.
  * The links are exchanged with the tree, like /lib's.
  *
+ * Warm-up. Before a tree's groups run, the runner reads every regular file at the tree's top
+ * level (the programs, up to PRELOAD_MAX bytes each) once, so that the disk's blocks are cached.
+ * The suite's scripts start servers in the background and their clients right after
+ * (`./netserver ... &` then `./netperf`): a server still paging its binary in from the disk when
+ * the client connects makes the case fail, where a server started from the cache listens in time.
+ *
  * Leftovers. A group may leave daemons behind (iperf3 -s -D detaches into its own session, so
  * killing the script's process group misses it). After each group the runner, which is init,
  * kills every other process (kill(-1, SIGKILL)) so that nothing holds ports, CPU or the disk
@@ -71,6 +77,7 @@ static const struct { const char *name; int limit_s; } known_groups[] = {
 	{ "cyclictest", 300 }, { "netperf", 300 }, { "ltp", 900 },
 };
 #define DEFAULT_LIMIT_S 300
+#define PRELOAD_MAX (16L << 20)        /* bytes: larger files are not read ahead */
 #define REAP_LIMIT_S 10                /* for the killed leftovers to be reaped */
 
 static const char *const trees[] = { "musl", "glibc" };
@@ -158,7 +165,7 @@ static void clear_lib(void)
 /* /bin/busybox and /bin/<applet> -> <tree>/busybox for every applet of `busybox --list`. */
 static void link_bin(const char *tree_dir)
 {
-	char src[PATH_LEN + 16], dst[PATH_LEN], name[PATH_LEN];
+	char src[PATH_LEN + 16], dst[PATH_LEN + 8], name[PATH_LEN];
 	mkdir(BINDIR, 0755);
 	snprintf(src, sizeof(src), "%s/busybox", tree_dir);
 	if (symlink(src, BINDIR "/busybox") < 0)
@@ -221,6 +228,29 @@ static void link_lib(const char *tree_dir, const char *tree)
 		if (symlink(src, LIBDIR "/ld-musl-riscv64.so.1") < 0 && errno != EEXIST)
 			say("runner: symlink ld-musl: %s\n", strerror(errno));
 	}
+}
+
+/* Reads the tree's top-level regular files once (see "Warm-up"). */
+static void preload(const char *tree_dir)
+{
+	static char buf[64 * 1024];
+	char path[2 * PATH_LEN];
+	DIR *d = opendir(tree_dir);
+	if (!d)
+		return;
+	for (struct dirent *e; (e = readdir(d));) {
+		struct stat st;
+		snprintf(path, sizeof(path), "%s/%s", tree_dir, e->d_name);
+		if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > PRELOAD_MAX)
+			continue;
+		int fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		while (read(fd, buf, sizeof(buf)) > 0)
+			;
+		close(fd);
+	}
+	closedir(d);
 }
 
 /* Runs one group's script; kills its whole process group at the time limit. */
@@ -312,6 +342,7 @@ int main(int argc, char **argv)
 		int n = find_groups(dir, groups, MAX_GROUPS);
 		link_lib(dir, trees[t]);
 		link_bin(dir);
+		preload(dir);
 		for (int g = 0; g < n; g++) {
 			bool wanted = argc <= 2;
 			for (int a = 2; a < argc; a++)
