@@ -24,8 +24,10 @@ import subprocess
 import sys
 import time
 
-START = re.compile(r"#### OS COMP TEST GROUP START (\S+) ####")
-END = re.compile(r"#### OS COMP TEST GROUP END (\S+) ####")
+# As the judge's run.py (parse_serial_out): a START opens a group, any line holding an END marker
+# (of whatever group) or another START closes the open one.
+START = re.compile(r"#### OS COMP TEST GROUP START ([a-zA-Z0-9-]+) ####")
+END = "#### OS COMP TEST GROUP END"
 BENCH = {"iperf", "netperf", "cyclictest", "libcbench", "lmbench", "iozone", "unixbench"}
 ORDER = ["basic", "busybox", "lua", "libctest", "iozone", "unixbench", "iperf", "libcbench",
          "lmbench", "cyclictest", "netperf", "ltp"]
@@ -80,19 +82,18 @@ def boot(cmd, timeout, log_path):
 
 
 def split_groups(text):
-    """{group-libc: [lines]} for every START marker; a group with no END runs to the text's end."""
+    """{group-libc: [lines]} for every START marker (see START/END above); ended: closed by an END."""
     groups, cur, ended = {}, None, set()
     for raw in text.splitlines():
         line = raw.rstrip("\r")
         m = START.search(line)
-        if m:
-            cur = m.group(1)
-            groups[cur] = []
-            continue
-        m = END.search(line)
-        if m and m.group(1) == cur:
-            ended.add(cur)
+        if END in line or m:
+            if cur is not None and not m:
+                ended.add(cur)
             cur = None
+            if m:
+                cur = m.group(1)
+                groups[cur] = []
             continue
         if cur is not None:
             groups[cur].append(line)
