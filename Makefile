@@ -108,6 +108,14 @@ $(B)/kernel-rv: $(OBJS) $(B)/obj-rv/builtin_initramfs.o arch/riscv/kernel.ld scr
 kernel-rv: $(B)/kernel-rv
 	@cp $< $@
 
+# make contest [SMP=1|4] (tools/contest/README.md; not part of make test): a local sdcard-rv.img laid
+# out as ../shared/oscomp/suite's Makefile does, from Debian's packages, booted with the judge's QEMU
+# line (-m 1G for SMP=1, 2G otherwise) and scored by ../shared/oscomp/judge; JSON in bench/results/.
+.PHONY: contest
+contest: kernel-rv
+	@bash tools/contest/build-sdcard.sh $(B)/contest/sdcard-rv.img
+	@python3 tools/contest/run.py --kernel kernel-rv --img $(B)/contest/sdcard-rv.img --smp $(SMP)
+
 # User programs: static Linux riscv64 binaries, packed into a newc initramfs.
 UCC := riscv64-linux-gnu-gcc
 UCFLAGS := -static -O2 -g -Iinclude/uapi -Wall -Wno-stringop-overread -Wno-stringop-overflow -Wno-array-bounds

@@ -7,6 +7,7 @@
  * The walk stops at the first frame pointer that leaves the current kernel stack. Symbol names come
  * from the table scripts/ksyms.sh generates from the first link (.ksyms section).
  */
+#include "kernel/klog.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
 #include "kernel/console.h"
@@ -94,6 +95,7 @@ static void panic_begin(void)
 			wfi();
 	}
 	console_panic_mode();
+	klog_console_verbose();
 	ipi_send_others(IPI_STOP);
 }
 

@@ -140,7 +140,8 @@ void vprintk(const char *fmt, va_list ap)
 	char buf[PRINTK_MAX];
 	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	klog_write(buf, n < PRINTK_MAX ? (size_t)n : PRINTK_MAX - 1);     /* for dmesg: kernel/klog.c */
-	console_write(buf, n < PRINTK_MAX ? (size_t)n : PRINTK_MAX - 1);
+	if (klog_console_on())                        /* syslog(2)'s console level */
+		console_write(buf, n < PRINTK_MAX ? (size_t)n : PRINTK_MAX - 1);
 }
 
 void printk(const char *fmt, ...)

@@ -43,6 +43,11 @@ echo "#### OS COMP TEST GROUP START basic-{tree} ####"
 echo "written by {tree}" > ./out.txt
 ./busybox cat ./out.txt
 ./busybox ls /lib
+./hashbang.sh
+./busybox which ls
+./busybox setsid ./busybox sleep 600 &
+i=0; while [ $i -lt 30 ] && ! ./busybox dmesg | ./busybox grep -q '(dhcp)'; do ./busybox sleep 1; i=$((i+1)); done
+./busybox dmesg | ./busybox grep '(dhcp)'
 echo "#### OS COMP TEST GROUP END basic-{tree} ####"
 """
 
@@ -60,6 +65,10 @@ def make_sdcard(d, busybox):
             f.write(f"data of the {tree} tree\n")
         with open(os.path.join(t, "basic_testcode.sh"), "w") as f:
             f.write(SCRIPT.format(tree=tree))
+        # the suite's run-all.sh starts with #!/bin/sh: the runner links /bin/sh to the tree's busybox
+        with open(os.path.join(t, "hashbang.sh"), "w") as f:
+            f.write(f"#!/bin/sh\necho \"/bin/sh ran in the $(/bin/busybox basename $PWD) tree\"\n")
+        os.chmod(os.path.join(t, "hashbang.sh"), 0o755)
     img = os.path.join(d, "sdcard-rv.img")
     subprocess.run([tool("mkfs.ext4"), "-q", "-F", "-b", "1024", "-d", src, img, "48M"],
                    check=True, capture_output=True, timeout=120)
@@ -91,7 +100,17 @@ def test_kernel_rv_runs_groups_from_the_ext4_sdcard():
             assert f"busybox runs from the {tree} tree" in out, out[-4000:]
             assert f"data of the {tree} tree" in out, out[-4000:]
             assert re.search(rf"^written by {tree}$", out, re.M), out[-4000:]
+            assert re.search(rf"^/bin/sh ran in the {tree} tree$", out, re.M), out[-4000:]
+        # applets are linked in /bin (on PATH), as a busybox root would have them
+        assert len(re.findall(r"^/bin/ls$", out, re.M)) == 2, out[-4000:]
+        # the sleep left in its own session by each script is killed: the disk unmounts
+        assert "runner: umount" not in out, out[-4000:]
         assert "libc.so" in out and "ld-musl-riscv64.so.1" in out, "the runner links lib/ into /lib"
+        # the runner turns printk off the console (syslog CONSOLE_OFF): the DHCP lease, which comes
+        # while the groups run, is in the log (dmesg's "<time>" form) but not on the console itself
+        groups = out[starts[0]:]
+        assert re.search(r"^\[\s*\d+\.\d+\] net: eth0 inet .*\(dhcp\)$", groups, re.M), groups[-4000:]
+        assert not re.search(r"^net: eth0 inet", groups, re.M), "a kernel message on the console: " + groups[-4000:]
         fsck = subprocess.run([tool("e2fsck"), "-fn", img], capture_output=True, timeout=120)
         assert fsck.returncode == 0, "e2fsck -fn: " + fsck.stdout.decode() + fsck.stderr.decode()
         for tree in ("musl", "glibc"):

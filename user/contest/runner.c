@@ -16,6 +16,28 @@
  * removed before the next tree. Links rather than bind mounts or a mount namespace: they need
  * nothing from the kernel beyond symlink(2), and the two trees never run at the same time.
  *
+ * Shell. The suite's own scripts (basic/run-all.sh, for one) start with #!/bin/sh, which a disk
+ * holding only ./busybox does not provide: /bin (on PATH, which the kernel sets for init) gets a
+ * link to the tree's busybox for /bin/busybox and for every applet it lists (`busybox --list`:
+ * sh, ls, ...), the root file system a busybox system would have; busybox's `which ls` finds one.
+ * The links are exchanged with the tree, like /lib's.
+ *
+ * Warm-up. Before a tree's groups run, the runner reads every regular file at the tree's top
+ * level (the programs, up to PRELOAD_MAX bytes each) once, so that the disk's blocks are cached.
+ * The suite's scripts start servers in the background and their clients right after
+ * (`./netserver ... &` then `./netperf`): a server still paging its binary in from the disk when
+ * the client connects makes the case fail, where a server started from the cache listens in time.
+ *
+ * Leftovers. A group may leave daemons behind (iperf3 -s -D detaches into its own session, so
+ * killing the script's process group misses it). After each group the runner, which is init,
+ * kills every other process (kill(-1, SIGKILL)) so that nothing holds ports, CPU or the disk
+ * when the next group starts or the disk is unmounted.
+ *
+ * Kernel messages. The judge reads the console line by line; a kernel message landing inside a
+ * test's output (the DHCP lease arrives a second or two after boot, while basic runs) breaks that
+ * test's expected lines. The runner starts with syslog(2) CONSOLE_OFF (as `dmesg -n 1` in an init
+ * script): the kernel still logs everything (dmesg), and panics still reach the console.
+ *
  * A disk without /musl or /glibc is not a contest disk: the runner says so and powers off.
  * Usage (for tests): runner [DEVICE [GROUP...]]: another disk than /dev/vda, or only some groups.
  */
@@ -29,6 +51,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/klog.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
@@ -38,7 +61,9 @@
 
 #define DISK_DEFAULT "/dev/vda"
 #define MNT "/mnt"
+#define SYSLOG_ACTION_CONSOLE_OFF 6
 #define LIBDIR "/lib"
+#define BINDIR "/bin"
 #define PATH_LEN 512
 #define MAX_GROUPS 32
 #define TOTAL_BUDGET_S 3300           /* the judge allows 3600 s for the whole run */
@@ -52,6 +77,8 @@ static const struct { const char *name; int limit_s; } known_groups[] = {
 	{ "cyclictest", 300 }, { "netperf", 300 }, { "ltp", 900 },
 };
 #define DEFAULT_LIMIT_S 300
+#define PRELOAD_MAX (16L << 20)        /* bytes: larger files are not read ahead */
+#define REAP_LIMIT_S 10                /* for the killed leftovers to be reaped */
 
 static const char *const trees[] = { "musl", "glibc" };
 static time_t start_time;
@@ -114,19 +141,65 @@ static int find_groups(const char *dir, char *names[], int max)
 	return n;
 }
 
-static void clear_lib(void)
+static void clear_dir(const char *dir)
 {
-	DIR *d = opendir(LIBDIR);
+	DIR *d = opendir(dir);
 	if (!d)
 		return;
 	char path[2 * PATH_LEN];
 	for (struct dirent *e; (e = readdir(d));) {
 		if (e->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof(path), LIBDIR "/%s", e->d_name);
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		unlink(path);
 	}
 	closedir(d);
+}
+
+static void clear_lib(void)
+{
+	clear_dir(LIBDIR);
+	clear_dir(BINDIR);
+}
+
+/* /bin/busybox and /bin/<applet> -> <tree>/busybox for every applet of `busybox --list`. */
+static void link_bin(const char *tree_dir)
+{
+	char src[PATH_LEN + 16], dst[PATH_LEN + 8], name[PATH_LEN];
+	mkdir(BINDIR, 0755);
+	snprintf(src, sizeof(src), "%s/busybox", tree_dir);
+	if (symlink(src, BINDIR "/busybox") < 0)
+		say("runner: symlink " BINDIR "/busybox: %s\n", strerror(errno));
+	int fd[2];
+	if (pipe(fd) < 0)
+		return;
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(fd[1], STDOUT_FILENO);
+		close(fd[0]);
+		close(fd[1]);
+		execl(src, "busybox", "--list", (char *)NULL);
+		_exit(127);
+	}
+	close(fd[1]);
+	FILE *f = fdopen(fd[0], "r");
+	int n = 0;
+	while (f && fgets(name, sizeof(name), f)) {
+		name[strcspn(name, "\n")] = 0;
+		if (!name[0] || strchr(name, '/'))
+			continue;
+		snprintf(dst, sizeof(dst), BINDIR "/%s", name);
+		if (symlink(src, dst) == 0)
+			n++;
+	}
+	if (f)
+		fclose(f);
+	else
+		close(fd[0]);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	if (!n && symlink(src, BINDIR "/sh") < 0)   /* a busybox without --list: sh at least */
+		say("runner: symlink " BINDIR "/sh: %s\n", strerror(errno));
 }
 
 /* /lib/<name> -> <tree>/lib/<name> for every file there; musl's libc.so is also its loader. */
@@ -155,6 +228,29 @@ static void link_lib(const char *tree_dir, const char *tree)
 		if (symlink(src, LIBDIR "/ld-musl-riscv64.so.1") < 0 && errno != EEXIST)
 			say("runner: symlink ld-musl: %s\n", strerror(errno));
 	}
+}
+
+/* Reads the tree's top-level regular files once (see "Warm-up"). */
+static void preload(const char *tree_dir)
+{
+	static char buf[64 * 1024];
+	char path[2 * PATH_LEN];
+	DIR *d = opendir(tree_dir);
+	if (!d)
+		return;
+	for (struct dirent *e; (e = readdir(d));) {
+		struct stat st;
+		snprintf(path, sizeof(path), "%s/%s", tree_dir, e->d_name);
+		if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > PRELOAD_MAX)
+			continue;
+		int fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		while (read(fd, buf, sizeof(buf)) > 0)
+			;
+		close(fd);
+	}
+	closedir(d);
 }
 
 /* Runs one group's script; kills its whole process group at the time limit. */
@@ -204,8 +300,12 @@ static void run_group(const char *tree_dir, const char *tree, const char *group)
 	}
 	alarm(0);
 	kill(-pid, SIGKILL);                 /* anything the script left running in its group */
-	while (waitpid(-1, NULL, WNOHANG) > 0)
+	kill(-1, SIGKILL);                   /* and daemons that left it (see "Leftovers") */
+	timed_out = 0;
+	alarm(REAP_LIMIT_S);                 /* a process that cannot die must not stop the run */
+	while (waitpid(-1, NULL, 0) > 0 || (errno == EINTR && !timed_out))
 		;
+	alarm(0);
 }
 
 /* The disk is left clean (journal empty, e2fsck -fn finds nothing) when umount works. */
@@ -222,6 +322,7 @@ int main(int argc, char **argv)
 {
 	const char *disk = argc > 1 ? argv[1] : DISK_DEFAULT;
 	start_time = time(NULL);
+	klogctl(SYSLOG_ACTION_CONSOLE_OFF, NULL, 0);   /* see "Kernel messages" above */
 	struct sigaction sa = { .sa_handler = on_alarm };   /* no SA_RESTART: waitpid returns EINTR */
 	sigaction(SIGALRM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
@@ -240,6 +341,8 @@ int main(int argc, char **argv)
 		char *groups[MAX_GROUPS];
 		int n = find_groups(dir, groups, MAX_GROUPS);
 		link_lib(dir, trees[t]);
+		link_bin(dir);
+		preload(dir);
 		for (int g = 0; g < n; g++) {
 			bool wanted = argc <= 2;
 			for (int a = 2; a < argc; a++)
