@@ -304,6 +304,7 @@ static long do_clone(unsigned long flags, uintptr_t newsp, uintptr_t ptid, uintp
 		memcpy(p->exe, pp->exe, sizeof(p->exe));
 		memcpy(p->comm, pp->comm, sizeof(p->comm));
 		memcpy(p->rlim, pp->rlim, sizeof(p->rlim));
+		p->oom_score_adj = pp->oom_score_adj;
 	}
 	struct thread *t = new_user_thread(p, -1);
 	long err = -ENOMEM;
@@ -446,7 +447,9 @@ void thread_exit_user(int status)
 	futex_exit_robust_list(t);
 	intr_off();
 	struct mm *mm = t->mm;
+	spin_lock(&proc_lock);                  /* mm/oom.c reads t->mm under proc_lock */
 	t->mm = NULL;
+	spin_unlock(&proc_lock);
 	mm_activate(NULL);
 	intr_on();
 	mm_put(mm);
