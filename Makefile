@@ -114,6 +114,8 @@ UCFLAGS := -static -O2 -g -Iinclude/uapi -Wall -Wno-stringop-overread -Wno-strin
 USER_PROGS := $(B)/user/init $(B)/user/hello $(B)/user/cat $(B)/user/flowstat $(B)/user/nettool
 USER_TESTS := $(patsubst user/tests/%.c,$(B)/user/tests/%,$(wildcard user/tests/*.c))
 USER_BENCH := $(patsubst user/bench/%.c,$(B)/user/bench/%,$(wildcard user/bench/*.c))
+# stress programs (/stress/): run inside Ember only, by system tests (not differential)
+USER_STRESS := $(patsubst user/stress/%.c,$(B)/user/stress/%,$(wildcard user/stress/*.c))
 
 $(B)/user/%: user/%.c $(wildcard user/tests/*.h user/bench/*.h) include/uapi/ember/netstat.h | deps
 	@mkdir -p $(dir $@)
@@ -164,7 +166,7 @@ $(B)/user/tests-musl/%: user/tests/%.c $(wildcard user/tests/*.h) include/uapi/e
 	@echo "  MUSLCC $<"
 	@$(MUSL_GCC) $(UDYNFLAGS) -isystem $(MUSL_KINC) -o $@ $< -pthread
 
-$(B)/initramfs.cpio: $(USER_PROGS) $(USER_TESTS) $(USER_BENCH) $(BUSYBOX) $(B)/user/hello-musl $(ROOTFS_FILES) \
+$(B)/initramfs.cpio: $(USER_PROGS) $(USER_TESTS) $(USER_BENCH) $(USER_STRESS) $(BUSYBOX) $(B)/user/hello-musl $(ROOTFS_FILES) \
 		$(USER_TESTS_DYN) $(USER_DYN_PROGS) $(USER_TESTS_MUSL)
 	@rm -rf $(B)/rootfs && mkdir -p $(B)/rootfs/bin $(B)/rootfs/tests $(B)/rootfs/bench $(B)/rootfs/tmp
 	@mkdir -p $(B)/rootfs/lib $(B)/rootfs/lib64 $(B)/rootfs/tests-dyn
@@ -179,6 +181,7 @@ $(B)/initramfs.cpio: $(USER_PROGS) $(USER_TESTS) $(USER_BENCH) $(BUSYBOX) $(B)/u
 	@cp $(B)/user/nettool $(B)/rootfs/bin/nettool
 	@cp $(USER_TESTS) $(B)/rootfs/tests/
 	@cp $(USER_BENCH) $(B)/rootfs/bench/
+	@mkdir -p $(B)/rootfs/stress && cp $(USER_STRESS) $(B)/rootfs/stress/
 	@# busybox: /bin/busybox, every applet a symlink to it (busybox cat replaces user/cat.c's)
 	@cp $(BUSYBOX) $(B)/rootfs/bin/busybox
 	@while read -r l; do mkdir -p $(B)/rootfs$$(dirname $$l); \
