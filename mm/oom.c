@@ -22,6 +22,10 @@
  * next), an innocent process that merely touched its own memory is not punished for someone
  * else's appetite.
  *
+ * When much memory is still free (more than 1/FRAGMENTED_FREE_DIV of RAM) the failure was not a
+ * shortage but fragmentation (a multi-page block such as a kernel stack) or pages parked in other
+ * CPUs' caches: nobody is killed, the caller just waits a moment and retries (bounded).
+ *
  * /proc/<pid>/oom_score shows Linux's (1000 + badness * 1000 / totalpages) * 2 / 3 (0 for
  * unkillable ones), so a process with the largest score is the one that would go.
  *
@@ -40,6 +44,7 @@
 #include "kernel/spinlock.h"
 #include "kernel/timer.h"
 #include "lib/string.h"
+#include "mm/kmalloc.h"
 #include "mm/mm.h"
 #include "mm/page.h"
 #include "mm/uvm.h"
@@ -47,6 +52,7 @@
 #define OOM_WAIT_MS 3000                 /* longest one caller waits for a victim to go */
 #define OOM_POLL_MS 5                    /* how often it looks */
 #define OOM_VICTIM_STUCK_MS 10000        /* a victim still alive after this is passed over */
+#define FRAGMENTED_FREE_DIV 32            /* more than 1/32 of RAM free: the failure was fragmentation */
 #define INIT_PID 1
 #define KB_PER_PAGE (PAGE_SIZE / 1024)
 #define BADNESS_NONE (-(long)(~0UL >> 1) - 1)   /* LONG_MIN: never chosen */
@@ -148,6 +154,15 @@ bool out_of_memory(const char *why)
 {
 	if (oom_current_dying())
 		return false;
+	kmalloc_shrink();                       /* the slabs' cached empty pages first */
+	struct page_stats ps;
+	page_get_stats(&ps);
+	if (ps.free > ps.total / FRAGMENTED_FREE_DIV) {
+		/* plenty free, but not as asked (a multi-page block, or pages in other CPUs' caches):
+		 * killing would not help; let the caller try again a bounded number of times */
+		msleep(OOM_POLL_MS);
+		return !oom_current_dying();
+	}
 	struct victim v;
 	bool killed = false;
 	int pid;

@@ -13,7 +13,8 @@
  * Out of memory: a fault (or fork) that finds no free page drops its locks and asks the OOM policy
  * (mm/oom.c), which kills the process with the largest footprint and waits for its memory to come
  * back; then the fault is retried (at most OOM_RETRIES times). -ENOMEM reaches the caller only
- * when the faulting thread is itself being killed or nothing could be killed.
+ * when the faulting thread is itself being killed or nothing could be killed. (fork does the same
+ * around its whole copy: kernel/proc.c.)
  *
  * Locking: mm->lock (spinlock) guards the VMA list and every PTE of the user half. Nothing under it
  * sleeps: allocation does not sleep and file pages come from the RAM file system. Lock order:
@@ -41,7 +42,7 @@
 #define SIGRETURN_INSN_ECALL 0x00000073U
 #define MAP_SHARED_ANON_MAX (256UL << 20)
 #define FAULT_AROUND_PAGES 16          /* 64 KiB, Linux's fault_around_bytes */
-#define OOM_RETRIES 16                 /* rounds of the OOM policy one fault or fork may ask for */
+#define OOM_RETRIES 16                 /* rounds of the OOM policy one fault may ask for */
 
 static bool vma_shared(const struct vma *v) { return (v->flags & MAP_TYPE) == MAP_SHARED; }
 
@@ -266,7 +267,8 @@ static void fork_pte(pte_t *pte, uintptr_t va, void *arg)
 	*c = *pte;
 }
 
-static struct mm *fork_once(struct mm *parent)
+/* Out of memory: NULL (the caller, kernel/proc.c's clone, asks mm/oom.c and tries again). */
+struct mm *mm_fork(struct mm *parent)
 {
 	struct mm *child = mm_create();
 	if (!child)
@@ -301,18 +303,6 @@ static struct mm *fork_once(struct mm *parent)
 	}
 	return child;
 }
-
-/* fork: a copy that finds no memory asks the OOM policy and tries again (as Linux's fork, whose
- * allocations enter the OOM killer), so fork fails with ENOMEM only when nothing can be freed. */
-struct mm *mm_fork(struct mm *parent)
-{
-	for (int tries = 0;; tries++) {
-		struct mm *child = fork_once(parent);
-		if (child || tries >= OOM_RETRIES || !out_of_memory("fork"))
-			return child;
-	}
-}
-
 
 static void count_pte(pte_t *pte __unused, uintptr_t va __unused, void *arg)
 {
