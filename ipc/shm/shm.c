@@ -19,6 +19,8 @@
  * VMA, munmap/shmdt, exec and exit keep nattch true through the ops' open and close. IPC_RMID
  * hides the key at once and frees the pages when the last attachment goes.
  *
+ * /proc/sys/kernel/shmmax, shmall and shmmni show the limits (read-only: Ember's are fixed).
+ *
  * Locking: shm_lock (a spinlock) guards the segment table and every segment's fields. It is taken
  * under mm->lock (VMA teardown), never the other way round; nothing under it sleeps.
  * Ember has one user (root), so the mode bits never refuse access (as for Linux's root).
@@ -37,6 +39,9 @@
 #include "kernel/timer.h"
 #include "mm/uaccess.h"
 #include "mm/uvm.h"
+#include "fs/fs.h"
+#include "kernel/init.h"
+#include "kernel/printk.h"
 
 #define IPC_PRIVATE 0
 #define IPC_CREAT 01000
@@ -385,3 +390,18 @@ long sys_shmctl(int id, int cmd, uintptr_t buf)
 		return -EFAULT;
 	return r;
 }
+
+/* ---- /proc/sys/kernel/shm* ---- */
+
+static size_t show_shmmax(char *buf, size_t size) { return MIN((size_t)snprintf(buf, size, "%lu\n", SHMMAX), size); }
+static size_t show_shmall(char *buf, size_t size) { return MIN((size_t)snprintf(buf, size, "%lu\n", SHMALL), size); }
+static size_t show_shmmni(char *buf, size_t size) { return MIN((size_t)snprintf(buf, size, "%d\n", SHMMNI), size); }
+
+static void shm_proc_init(void)
+{
+	if (proc_create("/proc/sys/kernel/shmmax", show_shmmax) < 0 ||
+	    proc_create("/proc/sys/kernel/shmall", show_shmall) < 0 ||
+	    proc_create("/proc/sys/kernel/shmmni", show_shmmni) < 0)
+		printk("shm: /proc/sys/kernel/shm* not created\n");
+}
+late_init(shm_proc_init);

@@ -48,6 +48,20 @@ static long read_long(const char *path, int *err)
 	return strtol(b, NULL, 10);
 }
 
+static unsigned long read_ulong(const char *path, int *err)
+{
+	char b[64] = { 0 };
+	int fd = open(path, O_RDONLY);
+	*err = fd < 0 ? errno : 0;
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, b, sizeof(b) - 1);
+	close(fd);
+	if (n <= 0)
+		*err = EIO;
+	return strtoul(b, NULL, 10);
+}
+
 static int write_str(const char *path, const char *s)
 {
 	int fd = open(path, O_WRONLY);
@@ -131,6 +145,14 @@ static void test_too_big(void)
 	struct shminfo in;
 	CHECK("ipc_info", shmctl(0, IPC_INFO, (struct shmid_ds *)&in) >= 0 && in.shmmni > 0 && in.shmmax >= size,
 	      "shmmni %lu shmmax %lu", in.shmmni, in.shmmax);
+	/* the sysctls say the same as IPC_INFO (Linux's defaults unless an administrator changed them) */
+	int e1, e2, e3;
+	unsigned long shmmax = read_ulong("/proc/sys/kernel/shmmax", &e1);
+	unsigned long shmall = read_ulong("/proc/sys/kernel/shmall", &e2);
+	unsigned long shmmni = read_ulong("/proc/sys/kernel/shmmni", &e3);
+	CHECK("sysctl_shm", !e1 && !e2 && !e3 && shmmax == in.shmmax && shmall == in.shmall &&
+	      shmmni == in.shmmni, "shmmax %lu/%lu shmall %lu/%lu shmmni %lu/%lu", shmmax, in.shmmax,
+	      shmall, in.shmall, shmmni, in.shmmni);
 }
 
 static void test_oom_adj(void)
