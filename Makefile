@@ -40,7 +40,7 @@ SRCS := $(sort $(wildcard arch/riscv/*.c arch/riscv/*.S kernel/*.c mm/*.c fs/*.c
 DEBUG_SRCS := $(sort $(wildcard kernel/debug/*.c net/debug/*.c block/debug/*.c))
 QEMU_BASE = $(QEMU) -machine virt -smp $(SMP) -m $(MEM) -bios $(OPENSBI) -nographic
 
-.PHONY: all deps lwip-check run test unit systest bench gdb clean kernel-rv
+.PHONY: all deps lwip-check run test unit systest bench soak gdb clean kernel-rv
 all: $(B)/kernel.elf $(B)/kernel-test.elf $(B)/initramfs.cpio kernel-rv
 
 deps:
@@ -222,6 +222,10 @@ test: deps
 
 bench: all
 	python3 bench/run.py
+
+# the soak (tests/system/test_soak.py; not in make test): SECONDS=600 by default
+soak: $(B)/kernel.elf $(B)/initramfs.cpio
+	SOAK_SECONDS=$(or $(SECONDS),600) $(PYTEST) -v -s tests/system/test_soak.py
 
 clean:
 	rm -rf $(B) kernel-rv
