@@ -13,10 +13,12 @@ from qemu import BUILD, KERNEL, Qemu
 RESULT = re.compile(r"^(\d+) passed, (\d+) failed$", re.M)
 
 
-@pytest.mark.parametrize("mem", ["256M", "512M"])
-def test_oom_kills_the_aggressor(mem):
-    q = Qemu(kernel=KERNEL, mem=mem, name=f"oom-{mem}",
-             extra=("-initrd", os.path.join(BUILD, "initramfs.cpio"), "-append", "rdinit=/stress/oomstress"))
+@pytest.mark.parametrize("mem,args", [("256M", ""), ("512M", ""), ("256M", "--no-protected")],
+                         ids=["256M", "512M", "256M-no-protected"])
+def test_oom_kills_the_aggressor(mem, args):
+    append = "rdinit=/stress/oomstress" + (f" -- {args}" if args else "")
+    q = Qemu(kernel=KERNEL, mem=mem, name=f"oom-{mem}{args}",
+             extra=("-initrd", os.path.join(BUILD, "initramfs.cpio"), "-append", append))
     try:
         q.expect(r"init exited with status \d+", 400)
         q.wait_exit(30)

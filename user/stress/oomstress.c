@@ -183,8 +183,11 @@ static bool klog_names(pid_t pid)
 	return found;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	/* --no-protected: the plain aggressor-and-victim reproducer, without the oom_score_adj=-1000
+	 * process (runs on a kernel without oom_score_adj: the pre-OOM-policy one, for comparison) */
+	bool with_protected = !(argc > 1 && strcmp(argv[1], "--no-protected") == 0);
 	setvbuf(stdout, NULL, _IONBF, 0);
 	alarm(AGGRESSOR_DEADLINE_S + 60);
 	sh = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -194,10 +197,10 @@ int main(void)
 	long baseline = free_bytes();
 	printf("free at start: %ld KiB\n", baseline >> 10);
 
-	pid_t prot = fork();
-	if (prot == 0)
+	pid_t prot = with_protected ? fork() : 0;
+	if (with_protected && prot == 0)
 		_exit(protected_main((size_t)baseline / 2 & ~(PAGE - 1)));
-	while (!sh->protected_ready) {
+	while (with_protected && !sh->protected_ready) {
 		int st;
 		if (waitpid(prot, &st, WNOHANG) == prot) {
 			FAIL("protected_start", "status %#x", st);
@@ -208,8 +211,9 @@ int main(void)
 	pid_t by = spawn(bystander_main);
 	pid_t vic = spawn(victim_main);
 	sleep(1);
-	CHECK("protected_score_zero", read_proc_long(prot, "oom_score") == 0, "score %ld",
-	      read_proc_long(prot, "oom_score"));
+	if (with_protected)
+		CHECK("protected_score_zero", read_proc_long(prot, "oom_score") == 0, "score %ld",
+		      read_proc_long(prot, "oom_score"));
 	CHECK("bystander_score_positive", read_proc_long(by, "oom_score") > 0, "score %ld",
 	      read_proc_long(by, "oom_score"));
 
@@ -236,7 +240,7 @@ int main(void)
 	sh->stop = 1;
 	pid_t kids[3] = { prot, by, vic };
 	const char *names[3] = { "protected_survives", "bystander_survives", "victim_survives" };
-	for (int i = 0; i < 3; i++) {
+	for (int i = with_protected ? 0 : 1; i < 3; i++) {
 		int s = -1;
 		waitpid(kids[i], &s, 0);
 		CHECK(names[i], WIFEXITED(s) && WEXITSTATUS(s) == 0, "status %#x", s);
