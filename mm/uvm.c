@@ -7,8 +7,8 @@
  * page of a private, writable VMA is copy-on-write: the page is copied unless this mm holds its
  * only reference (struct page refcount), in which case it just becomes writable. So a private file
  * page is copied at its first write (the file holds a reference too), as with Linux's page cache.
- * MAP_SHARED|MAP_ANONYMOUS memory is allocated at mmap time so that fork shares every page of it.
- * Owner-backed mappings (System V shm) get each page from their owner at its first touch.
+ * Owner-backed mappings (System V shm, and MAP_SHARED|MAP_ANONYMOUS memory, which is an unnamed
+ * segment as on Linux) get each page from their owner at its first touch, so fork shares them.
  *
  * Out of memory: a fault (or fork) that finds no free page drops its locks and asks the OOM policy
  * (mm/oom.c), which kills the process with the largest footprint and waits for its memory to come
@@ -35,12 +35,12 @@
 #include "mm/uaccess.h"
 #include "fs/fs.h"
 #include "fs/abi.h"
+#include "ipc/shm/shm.h"
 #include "arch/riscv/riscv.h"
 #include "arch/riscv/sbi.h"
 
 #define SIGRETURN_INSN_LI_A7 0x08b00893U   /* li a7, 139 (rt_sigreturn) */
 #define SIGRETURN_INSN_ECALL 0x00000073U
-#define MAP_SHARED_ANON_MAX (256UL << 20)
 #define FAULT_AROUND_PAGES 16          /* 64 KiB, Linux's fault_around_bytes */
 #define OOM_RETRIES 16                 /* rounds of the OOM policy one fault may ask for */
 
@@ -475,7 +475,8 @@ int mm_fault(struct mm *mm, uintptr_t addr, uint64_t cause)
 {
 	for (int tries = 0;; tries++) {
 		int r = fault_once(mm, addr, cause);
-		if (r != -ENOMEM || tries >= OOM_RETRIES || !out_of_memory("page fault"))
+		/* (a fault with interrupts off, inside a user copy made under a spinlock, cannot wait) */
+		if (r != -ENOMEM || tries >= OOM_RETRIES || !intr_enabled() || !out_of_memory("page fault"))
 			return r;
 	}
 }
@@ -509,6 +510,8 @@ int mm_lookup_pa(struct mm *mm, uintptr_t addr, paddr_t *pa)
 int mm_write(struct mm *mm, uintptr_t uaddr, const void *src, size_t n)
 {
 	const uint8_t *s = src;
+	int oom_tries = 0;
+	bool can_wait = intr_enabled();         /* (read before the spinlock turns interrupts off) */
 	spin_lock(&mm->lock);
 	while (n) {
 		uintptr_t va = ALIGN_DOWN(uaddr, PAGE_SIZE);
@@ -522,7 +525,15 @@ int mm_write(struct mm *mm, uintptr_t uaddr, const void *src, size_t n)
 			}
 			continue;                                 /* the lock was dropped: look again */
 		}
-		if (!v || fault_locked(mm, v, va, true, true) < 0) {
+		int r = v ? fault_locked(mm, v, va, true, true) : -EFAULT;
+		if (r == -ENOMEM && can_wait && oom_tries++ < OOM_RETRIES) {
+			spin_unlock(&mm->lock);                   /* the OOM policy sleeps */
+			bool again = out_of_memory("exec");
+			spin_lock(&mm->lock);
+			if (again)
+				continue;                         /* the lock was dropped: look again */
+		}
+		if (r < 0) {
 			spin_unlock(&mm->lock);
 			return -EFAULT;
 		}
@@ -585,7 +596,7 @@ static long map_new(struct mm *mm, uintptr_t addr, bool anywhere, bool noreplace
 		insert_vma(mm, v);
 		inserted = true;
 	}
-	if (r == 0 && vma_shared(v) && !file) {        /* shared anonymous: populate now, see above */
+	if (r == 0 && vma_shared(v) && !file) {        /* shared anonymous from the kernel (sys_mmap uses ipc/shm/) */
 		for (uintptr_t va = v->start; va < v->end && r == 0; va += PAGE_SIZE)
 			r = fault_locked(mm, v, va, false, false);
 	}
@@ -748,15 +759,18 @@ long sys_mmap(uintptr_t addr, size_t len, int prot, int flags, int fd, long off)
 			file_put(f);
 			return -EACCES;
 		}
-	} else if ((flags & MAP_TYPE) == MAP_SHARED && len > MAP_SHARED_ANON_MAX) {
-		return -ENOMEM;
 	}
 	long r;
-	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
-		if ((addr & (PAGE_SIZE - 1)) || !access_ok(addr, len) || addr < USER_MIN_ADDR) {
-			r = -EINVAL;
-			goto out;
-		}
+	bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
+	if (fixed && ((addr & (PAGE_SIZE - 1)) || !access_ok(addr, len) || addr < USER_MIN_ADDR)) {
+		r = -EINVAL;
+		goto out;
+	}
+	if (!f && (flags & MAP_TYPE) == MAP_SHARED) {       /* shared anonymous: ipc/shm/ */
+		r = shm_map_anon(mm, addr, len, prot, fixed, flags & MAP_FIXED_NOREPLACE);
+		goto out;
+	}
+	if (fixed) {
 		if (flags & MAP_FIXED_NOREPLACE) {
 			r = mm_map_noreplace(mm, addr, len, prot, flags, f, (uint64_t)off >> PAGE_SHIFT);
 			if (r == 0)

@@ -19,6 +19,10 @@
  * VMA, munmap/shmdt, exec and exit keep nattch true through the ops' open and close. IPC_RMID
  * hides the key at once and frees the pages when the last attachment goes.
  *
+ * MAP_SHARED|MAP_ANONYMOUS memory is an unnamed segment (shm_map_anon, Linux's shmem_zero_setup):
+ * removed from birth and in no table, so it lives exactly as long as some mapping of it (fork
+ * shares it), with pages at first touch like any segment.
+ *
  * /proc/sys/kernel/shmmax, shmall and shmmni show the limits (read-only: Ember's are fixed).
  *
  * Locking: shm_lock (a spinlock) guards the segment table and every segment's fields. It is taken
@@ -146,8 +150,10 @@ static struct shm_seg *maybe_destroy(struct shm_seg *s)
 {
 	if (!s->removed || s->nattch)
 		return NULL;
-	segs[s->index] = NULL;
-	shm_tot -= s->npages;
+	if (s->index >= 0) {                    /* not an unnamed one (shm_map_anon) */
+		segs[s->index] = NULL;
+		shm_tot -= s->npages;
+	}
 	return s;
 }
 
@@ -199,6 +205,50 @@ static paddr_t shm_vma_page(struct vma *v, uint64_t pgoff)
 }
 
 static const struct vm_ops shm_vm_ops = { .open = shm_vma_open, .close = shm_vma_close, .page = shm_vma_page };
+/* the same for unnamed segments (MAP_SHARED|MAP_ANONYMOUS): a distinct table so shmdt refuses them */
+static const struct vm_ops shm_anon_vm_ops = { .open = shm_vma_open, .close = shm_vma_close, .page = shm_vma_page };
+
+/* A segment of npages with its empty page table, or NULL (kzalloc'd fields otherwise). */
+static struct shm_seg *seg_new(uint64_t npages)
+{
+	struct shm_seg *s = kzalloc(sizeof(*s));
+	paddr_t **dir = s ? kzalloc(dir_len(npages) * sizeof(*dir)) : NULL;
+	if (!dir) {
+		kfree(s);
+		return NULL;
+	}
+	s->dir = dir;
+	s->npages = npages;
+	return s;
+}
+
+long shm_map_anon(struct mm *mm, uintptr_t addr, size_t len, int prot, bool fixed, bool noreplace)
+{
+	uint64_t npages = ALIGN_UP(len, PAGE_SIZE) / PAGE_SIZE;
+	struct page_stats ps;
+	page_get_stats(&ps);
+	if (npages > ps.total)
+		return -ENOMEM;                         /* Linux's overcommit heuristic: more than RAM */
+	struct shm_seg *s = seg_new(npages);
+	if (!s)
+		return -ENOMEM;
+	s->index = -1;                              /* in no table: freed with its last mapping */
+	s->removed = true;
+	s->mode = 0600;
+	s->cpid = current->proc ? current->proc->pid : 0;
+	s->ctime = now_s();
+	s->nattch = 1;                              /* held while mapping; the VMA takes its own */
+	long r = mm_map_owned(mm, fixed ? addr : 0, npages * PAGE_SIZE, prot, &shm_anon_vm_ops, s, !noreplace);
+	if (r == -EINVAL && noreplace)
+		r = -EEXIST;
+	spin_lock(&shm_lock);
+	s->nattch--;
+	struct shm_seg *dead = maybe_destroy(s);
+	spin_unlock(&shm_lock);
+	if (dead)
+		free_seg(dead);
+	return r;
+}
 
 long sys_shmget(int key, size_t size, int flags)
 {
@@ -219,14 +269,8 @@ long sys_shmget(int key, size_t size, int flags)
 	page_get_stats(&ps);
 	if (npages > ps.total)
 		return -ENOMEM;                         /* Linux's overcommit heuristic: more than RAM */
-	s = kzalloc(sizeof(*s));
-	paddr_t **dir = s ? kzalloc(dir_len(npages) * sizeof(*dir)) : NULL;
-	if (!dir) {
-		kfree(s);
+	if (!(s = seg_new(npages)))
 		return -ENOMEM;
-	}
-	s->dir = dir;
-	s->npages = npages;
 	s->key = key;
 	s->size = size;
 	s->mode = (unsigned)flags & MODE_BITS;

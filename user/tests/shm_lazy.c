@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/ipc.h>
+#include <sys/mman.h>
 #include <sys/shm.h>
 #include <sys/sysinfo.h>
 #include <sys/wait.h>
@@ -129,6 +130,40 @@ static void test_lazy_segment(void)
 	CHECK("shmdt", shmdt(p) == 0, "errno %d", errno);
 }
 
+/* MAP_SHARED|MAP_ANONYMOUS is shmem on Linux: the same laziness, shared with children */
+static void test_shared_anon(void)
+{
+	struct sysinfo si;
+	sysinfo(&si);
+	size_t size = (size_t)(si.totalram * si.mem_unit / 2) & ~(PAGE - 1);
+	long before = free_bytes();
+	char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	CHECK("mmap_shared_anon_half_ram", p != MAP_FAILED, "errno %d", errno);
+	if (p == MAP_FAILED)
+		return;
+	long after = free_bytes();
+	CHECK("mmap_shared_anon_no_memory", before - after < (long)(size / 8), "free %ld -> %ld for %zu bytes",
+	      before, after, size);
+	pid_t c = fork();
+	if (c == 0) {
+		p[size - 1] = 7;                 /* untouched before the fork: still shared */
+		p[0] = 9;
+		_exit(0);
+	}
+	int st;
+	waitpid(c, &st, 0);
+	CHECK("shared_anon_child_writes_seen", p[size - 1] == 7 && p[0] == 9, "got %d %d", p[size - 1], p[0]);
+	/* Linux: EEXIST; qemu-user (older mmap emulation) may take it as a hint and map elsewhere */
+	char *nr = mmap(p, PAGE, PROT_READ, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	CHECK("shared_anon_fixed_noreplace", nr == MAP_FAILED ? errno == EEXIST : nr != p, "errno %d", errno);
+	if (nr != MAP_FAILED && nr != p)
+		munmap(nr, PAGE);
+	char *q = mmap(p + PAGE, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	CHECK("shared_anon_fixed_replaces", q == p + PAGE && q[0] == 0 && p[0] == 9, "q %p", (void *)q);
+	CHECK("shmdt_refuses_shared_anon", shmdt(p) < 0 && errno == EINVAL, "errno %d", errno);
+	CHECK("munmap_shared_anon", munmap(p, size) == 0, "errno %d", errno);
+}
+
 static void test_too_big(void)
 {
 	struct sysinfo si;
@@ -215,6 +250,7 @@ int main(void)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
 	test_lazy_segment();
+	test_shared_anon();
 	test_too_big();
 	test_oom_adj();
 	return t_finish();
