@@ -40,7 +40,7 @@ SRCS := $(sort $(wildcard arch/riscv/*.c arch/riscv/*.S kernel/*.c mm/*.c fs/*.c
 DEBUG_SRCS := $(sort $(wildcard kernel/debug/*.c net/debug/*.c block/debug/*.c))
 QEMU_BASE = $(QEMU) -machine virt -smp $(SMP) -m $(MEM) -bios $(OPENSBI) -nographic
 
-.PHONY: all deps lwip-check run test unit systest bench gdb clean kernel-rv
+.PHONY: all deps lwip-check run test unit systest bench soak gdb clean kernel-rv
 all: $(B)/kernel.elf $(B)/kernel-test.elf $(B)/initramfs.cpio kernel-rv
 
 deps:
@@ -122,6 +122,8 @@ UCFLAGS := -static -O2 -g -Iinclude/uapi -Wall -Wno-stringop-overread -Wno-strin
 USER_PROGS := $(B)/user/init $(B)/user/hello $(B)/user/cat $(B)/user/flowstat $(B)/user/nettool
 USER_TESTS := $(patsubst user/tests/%.c,$(B)/user/tests/%,$(wildcard user/tests/*.c))
 USER_BENCH := $(patsubst user/bench/%.c,$(B)/user/bench/%,$(wildcard user/bench/*.c))
+# stress programs (/stress/): run inside Ember only, by system tests (not differential)
+USER_STRESS := $(patsubst user/stress/%.c,$(B)/user/stress/%,$(wildcard user/stress/*.c))
 
 $(B)/user/%: user/%.c $(wildcard user/tests/*.h user/bench/*.h) include/uapi/ember/netstat.h | deps
 	@mkdir -p $(dir $@)
@@ -172,7 +174,7 @@ $(B)/user/tests-musl/%: user/tests/%.c $(wildcard user/tests/*.h) include/uapi/e
 	@echo "  MUSLCC $<"
 	@$(MUSL_GCC) $(UDYNFLAGS) -isystem $(MUSL_KINC) -o $@ $< -pthread
 
-$(B)/initramfs.cpio: $(USER_PROGS) $(USER_TESTS) $(USER_BENCH) $(BUSYBOX) $(B)/user/hello-musl $(ROOTFS_FILES) \
+$(B)/initramfs.cpio: $(USER_PROGS) $(USER_TESTS) $(USER_BENCH) $(USER_STRESS) $(BUSYBOX) $(B)/user/hello-musl $(ROOTFS_FILES) \
 		$(USER_TESTS_DYN) $(USER_DYN_PROGS) $(USER_TESTS_MUSL)
 	@rm -rf $(B)/rootfs && mkdir -p $(B)/rootfs/bin $(B)/rootfs/tests $(B)/rootfs/bench $(B)/rootfs/tmp
 	@mkdir -p $(B)/rootfs/lib $(B)/rootfs/lib64 $(B)/rootfs/tests-dyn
@@ -187,6 +189,7 @@ $(B)/initramfs.cpio: $(USER_PROGS) $(USER_TESTS) $(USER_BENCH) $(BUSYBOX) $(B)/u
 	@cp $(B)/user/nettool $(B)/rootfs/bin/nettool
 	@cp $(USER_TESTS) $(B)/rootfs/tests/
 	@cp $(USER_BENCH) $(B)/rootfs/bench/
+	@mkdir -p $(B)/rootfs/stress && cp $(USER_STRESS) $(B)/rootfs/stress/
 	@# busybox: /bin/busybox, every applet a symlink to it (busybox cat replaces user/cat.c's)
 	@cp $(BUSYBOX) $(B)/rootfs/bin/busybox
 	@while read -r l; do mkdir -p $(B)/rootfs$$(dirname $$l); \
@@ -227,6 +230,10 @@ test: deps
 
 bench: all
 	python3 bench/run.py
+
+# the soak (tests/system/test_soak.py; not in make test): SECONDS=600 by default
+soak: $(B)/kernel.elf $(B)/initramfs.cpio
+	SOAK_SECONDS=$(or $(SECONDS),600) $(PYTEST) -v -s tests/system/test_soak.py
 
 clean:
 	rm -rf $(B) kernel-rv

@@ -7,6 +7,7 @@
  * /proc/<pid> holds
  *   stat, status, cmdline, comm   generated at open (a snapshot, proc.c) from the process table
  *   exe                           a symlink to the executable
+ *   oom_score, oom_score_adj      mm/oom.c's figures; oom_score_adj is writable (-1000..1000)
  * The files carry no allocated state: an inode's priv encodes (pid, which file), so an open file
  * that outlives its process just fails to open again (ESRCH) and removal frees nothing else.
  * /proc/self is a symlink whose target, the reader's pid, is computed at each lookup.
@@ -26,6 +27,7 @@
 #include "kernel/errno.h"
 #include "mm/kmalloc.h"
 #include "mm/mm.h"
+#include "mm/oom.h"
 #include "kernel/printk.h"
 #include "kernel/proc.h"
 #include "lib/string.h"
@@ -39,8 +41,10 @@
 #define PID_PATH_MAX 32
 #define PID_FILE_BITS 4
 
-enum pid_file { PF_STAT, PF_STATUS, PF_CMDLINE, PF_COMM, PF_EXE, PF_MOUNTS, PF_COUNT };
-static const char *const pid_file_name[PF_COUNT] = { "stat", "status", "cmdline", "comm", "exe", "mounts" };
+enum pid_file { PF_STAT, PF_STATUS, PF_CMDLINE, PF_COMM, PF_EXE, PF_MOUNTS, PF_OOM_SCORE, PF_OOM_SCORE_ADJ,
+		PF_COUNT };
+static const char *const pid_file_name[PF_COUNT] = { "stat", "status", "cmdline", "comm", "exe", "mounts",
+						     "oom_score", "oom_score_adj" };
 
 static void *pid_priv(int pid, enum pid_file which)
 {
@@ -304,6 +308,8 @@ static size_t show_pid_file(char *buf, size_t size, void *priv)
 	case PF_CMDLINE: n = show_cmdline(buf, size, pi.pid); break;
 	case PF_COMM: OUT("%s\n", pi.comm); break;
 	case PF_MOUNTS: n = mounts_show(buf, size); break;
+	case PF_OOM_SCORE: OUT("%ld\n", MAX(oom_score(pi.pid), 0L)); break;
+	case PF_OOM_SCORE_ADJ: OUT("%ld\n", oom_score_adj_get(pi.pid)); break;
 	default: break;
 	}
 	if (pi.mm)
@@ -319,6 +325,43 @@ static int pid_file_open(struct inode *ino, struct file *f)
 static const struct file_ops pid_file_ops = {
 	.open = pid_file_open,
 	.read = proc_snapshot_read,
+	.llseek = proc_snapshot_llseek,
+	.release = proc_snapshot_release,
+};
+
+#define ADJ_INPUT_MAX 24
+
+/* oom_score_adj: a decimal number in [-1000, 1000] (spaces and a newline around it allowed). */
+static long oom_adj_write(struct file *f, uintptr_t ubuf, size_t n, uint64_t *pos __unused)
+{
+	char b[ADJ_INPUT_MAX];
+	size_t len = MIN(n, sizeof(b) - 1);
+	if (copy_from_user(b, ubuf, len))
+		return -EFAULT;
+	b[len] = 0;
+	char *s = b;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	bool neg = *s == '-';
+	if (*s == '-' || *s == '+')
+		s++;
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	long v = 0;
+	while (*s >= '0' && *s <= '9' && v <= OOM_SCORE_ADJ_MAX)
+		v = v * 10 + (*s++ - '0');
+	while (*s == ' ' || *s == '\t' || *s == '\n')
+		s++;
+	if (*s)
+		return -EINVAL;
+	long r = oom_score_adj_set(priv_pid(f->inode->priv), neg ? -v : v);
+	return r < 0 ? r : (long)n;
+}
+
+static const struct file_ops oom_adj_file_ops = {
+	.open = pid_file_open,
+	.read = proc_snapshot_read,
+	.write = oom_adj_write,
 	.llseek = proc_snapshot_llseek,
 	.release = proc_snapshot_release,
 };
@@ -383,6 +426,8 @@ void procfs_pid_add(int pid, int parent_pid)
 		snprintf(path, sizeof(path), "/proc/%d/%s", pid, pid_file_name[f]);
 		int err = f == PF_EXE
 			? proc_node(path, S_IFLNK | 0777, NULL, &exe_iops, pid_priv(pid, f))
+			: f == PF_OOM_SCORE_ADJ
+			? proc_node(path, S_IFREG | 0644, &oom_adj_file_ops, &pid_file_iops, pid_priv(pid, f))
 			: proc_node(path, S_IFREG | 0444, &pid_file_ops, &pid_file_iops, pid_priv(pid, f));
 		if (err && err != -EEXIST)
 			printk("proc: /proc/%d: error %d\n", pid, err);

@@ -9,6 +9,9 @@
  * written or mapped). Data pages are refcounted (page_get/page_put) so a mapped or in-flight page
  * survives truncation; nodes belong to the tree alone.
  *
+ * Pages are allocated (and so charged) when first written or faulted in, never at truncate; a
+ * write that finds no memory asks the OOM policy (mm/oom.c) and retries before it is ENOSPC.
+ *
  * Locks: inode->lock (spinlock) guards size, the tree and the times; it is held only to find or
  * allocate a page and take a reference, never across a user copy (a copy may fault on a mapping
  * of this very file, and the fault handler calls file_get_page). inode->rw (sleeplock) serializes
@@ -17,6 +20,7 @@
 #include "fs/internal.h"
 #include "fs/tmpfs.h"
 #include "kernel/errno.h"
+#include "mm/oom.h"
 #include "mm/page.h"
 #include "lib/string.h"
 #include "mm/uaccess.h"
@@ -24,6 +28,7 @@
 #define TREE_SHIFT 9
 #define TREE_FANOUT (1UL << TREE_SHIFT)       /* PAGE_SIZE / sizeof(paddr_t) */
 #define TREE_MAX_HEIGHT 4                     /* 512^4 pages = 2^48 bytes >= TMPFS_MAX_SIZE */
+#define WRITE_OOM_RETRIES 16                  /* rounds of mm/oom.c one page of a write may ask for */
 
 static paddr_t *node_slots(paddr_t node) { return pa_to_va(node); }
 
@@ -182,6 +187,8 @@ long tmpfs_write(struct inode *ino, const void *buf, size_t n, uint64_t *pos, bo
 		uint64_t p = at + done;
 		size_t off = p % PAGE_SIZE, chunk = MIN(PAGE_SIZE - off, n - done);
 		paddr_t pa = page_ref(ino, p / PAGE_SIZE, true);
+		for (int tries = 0; !pa && tries < WRITE_OOM_RETRIES && out_of_memory("tmpfs write"); tries++)
+			pa = page_ref(ino, p / PAGE_SIZE, true);
 		if (!pa) {
 			ret = -ENOSPC;
 			break;

@@ -312,7 +312,9 @@ static long exec_elf(struct binprm *bp)
 	struct proc *p = t->proc;
 	struct mm *old = t->mm;
 	intr_off();
+	spin_lock(&proc_lock);                  /* mm/oom.c reads t->mm under proc_lock */
 	t->mm = mm;
+	spin_unlock(&proc_lock);
 	mm_activate(mm);
 	intr_on();
 	if (old)

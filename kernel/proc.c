@@ -30,6 +30,7 @@
 #include "kernel/timer.h"
 #include "mm/uaccess.h"
 #include "mm/uvm.h"
+#include "mm/oom.h"
 #include "fs/fs.h"
 #include "fs/abi.h"
 #include "arch/riscv/riscv.h"
@@ -304,6 +305,7 @@ static long do_clone(unsigned long flags, uintptr_t newsp, uintptr_t ptid, uintp
 		memcpy(p->exe, pp->exe, sizeof(p->exe));
 		memcpy(p->comm, pp->comm, sizeof(p->comm));
 		memcpy(p->rlim, pp->rlim, sizeof(p->rlim));
+		p->oom_score_adj = pp->oom_score_adj;
 	}
 	struct thread *t = new_user_thread(p, -1);
 	long err = -ENOMEM;
@@ -383,9 +385,23 @@ fail_proc:
 	return err;
 }
 
+/* Out of memory (a kernel stack, the address space's copy, a table): ask the OOM policy
+ * (mm/oom.c) and try again, as Linux's fork does from inside its allocations; ENOMEM only when
+ * nothing could be freed. */
+#define CLONE_OOM_RETRIES 16
+
+static long clone_retrying(unsigned long flags, uintptr_t newsp, uintptr_t ptid, uintptr_t tls, uintptr_t ctid)
+{
+	for (int tries = 0;; tries++) {
+		long r = do_clone(flags, newsp, ptid, tls, ctid);
+		if (r != -ENOMEM || tries >= CLONE_OOM_RETRIES || !out_of_memory("fork"))
+			return r;
+	}
+}
+
 long sys_clone(unsigned long flags, uintptr_t newsp, uintptr_t ptid, uintptr_t tls, uintptr_t ctid)
 {
-	return do_clone(flags, newsp, ptid, tls, ctid);
+	return clone_retrying(flags, newsp, ptid, tls, ctid);
 }
 
 struct clone_args {
@@ -405,7 +421,7 @@ long sys_clone3(uintptr_t uargs, size_t size)
 	if ((a.flags & CSIGNAL) || a.set_tid || a.set_tid_size || a.cgroup || a.exit_signal > 64)
 		return -EINVAL;
 	uintptr_t sp = a.stack ? a.stack + a.stack_size : 0;
-	return do_clone(a.flags | a.exit_signal, sp, a.parent_tid, a.tls, a.child_tid);
+	return clone_retrying(a.flags | a.exit_signal, sp, a.parent_tid, a.tls, a.child_tid);
 }
 
 /* ---- exit ---- */
@@ -446,7 +462,9 @@ void thread_exit_user(int status)
 	futex_exit_robust_list(t);
 	intr_off();
 	struct mm *mm = t->mm;
+	spin_lock(&proc_lock);                  /* mm/oom.c reads t->mm under proc_lock */
 	t->mm = NULL;
+	spin_unlock(&proc_lock);
 	mm_activate(NULL);
 	intr_on();
 	mm_put(mm);

@@ -7,7 +7,14 @@
  * page of a private, writable VMA is copy-on-write: the page is copied unless this mm holds its
  * only reference (struct page refcount), in which case it just becomes writable. So a private file
  * page is copied at its first write (the file holds a reference too), as with Linux's page cache.
- * MAP_SHARED|MAP_ANONYMOUS memory is allocated at mmap time so that fork shares every page of it.
+ * Owner-backed mappings (System V shm, and MAP_SHARED|MAP_ANONYMOUS memory, which is an unnamed
+ * segment as on Linux) get each page from their owner at its first touch, so fork shares them.
+ *
+ * Out of memory: a fault (or fork) that finds no free page drops its locks and asks the OOM policy
+ * (mm/oom.c), which kills the process with the largest footprint and waits for its memory to come
+ * back; then the fault is retried (at most OOM_RETRIES times). -ENOMEM reaches the caller only
+ * when the faulting thread is itself being killed or nothing could be killed. (fork does the same
+ * around its whole copy: kernel/proc.c.)
  *
  * Locking: mm->lock (spinlock) guards the VMA list and every PTE of the user half. Nothing under it
  * sleeps: allocation does not sleep and file pages come from the RAM file system. Lock order:
@@ -21,19 +28,21 @@
 #include "mm/kmalloc.h"
 #include "mm/mm.h"
 #include "mm/page.h"
+#include "mm/oom.h"
 #include "kernel/printk.h"
 #include "kernel/sched.h"
 #include "lib/string.h"
 #include "mm/uaccess.h"
 #include "fs/fs.h"
 #include "fs/abi.h"
+#include "ipc/shm/shm.h"
 #include "arch/riscv/riscv.h"
 #include "arch/riscv/sbi.h"
 
 #define SIGRETURN_INSN_LI_A7 0x08b00893U   /* li a7, 139 (rt_sigreturn) */
 #define SIGRETURN_INSN_ECALL 0x00000073U
-#define MAP_SHARED_ANON_MAX (256UL << 20)
 #define FAULT_AROUND_PAGES 16          /* 64 KiB, Linux's fault_around_bytes */
+#define OOM_RETRIES 16                 /* rounds of the OOM policy one fault may ask for */
 
 static bool vma_shared(const struct vma *v) { return (v->flags & MAP_TYPE) == MAP_SHARED; }
 
@@ -258,6 +267,7 @@ static void fork_pte(pte_t *pte, uintptr_t va, void *arg)
 	*c = *pte;
 }
 
+/* Out of memory: NULL (the caller, kernel/proc.c's clone, asks mm/oom.c and tries again). */
 struct mm *mm_fork(struct mm *parent)
 {
 	struct mm *child = mm_create();
@@ -294,6 +304,36 @@ struct mm *mm_fork(struct mm *parent)
 	return child;
 }
 
+static void count_pte(pte_t *pte __unused, uintptr_t va __unused, void *arg)
+{
+	(*(uint64_t *)arg)++;
+}
+
+static uint64_t count_tables(pte_t *pt, int level)
+{
+	uint64_t n = 1;
+	int entries = level == 2 ? PT_USER_ENTRIES : PT_ENTRIES;
+	for (int i = 0; level > 0 && i < entries; i++)
+		if ((pt[i] & PTE_V) && !(pt[i] & PTE_LEAF_BITS))
+			n += count_tables(pa_to_va(PTE_PA(pt[i])), level - 1);
+	return n;
+}
+
+void mm_get_usage(struct mm *mm, struct mm_usage *u)
+{
+	memset(u, 0, sizeof(*u));
+	spin_lock(&mm->lock);
+	struct list_head *p;
+	list_for_each(p, &mm->vmas) {
+		struct vma *v = list_entry(p, struct vma, node);
+		u->total_vm += (v->end - v->start) >> PAGE_SHIFT;
+		uint64_t *c = v->ops ? &u->shmem_rss : v->file ? &u->file_rss : &u->anon_rss;
+		each_pte(mm, v->start, v->end, count_pte, c);
+	}
+	u->pgtables = count_tables(mm->pgtable, 2);
+	spin_unlock(&mm->lock);
+}
+
 /* ---- faults ---- */
 
 /* A fresh anonymous page (zeroed), or the owner's page (ops, with a reference). 0 when out of
@@ -311,14 +351,16 @@ static paddr_t new_page(struct vma *v, uintptr_t va)
  * translation cache, keyed by physical address, keeps what it translated for the next exec).
  * Beyond EOF a private mapping gets a zeroed page of its own. May sleep (the file system's
  * locks), so it runs without mm->lock. 0 on failure. */
-static paddr_t file_page(struct file *f, uint64_t pgoff, bool shared)
+static paddr_t file_page(struct file *f, uint64_t pgoff, bool shared, int *err)
 {
 	paddr_t pa;
 	int r = file_get_page(f, pgoff, &pa);
+	*err = r == -ENOMEM ? -ENOMEM : -EFAULT;        /* no memory: the OOM policy, then again */
 	if (r == 0)
 		return pa;
 	if (shared || r != -ENXIO)
 		return 0;
+	*err = -ENOMEM;
 	return page_alloc(0, PAGE_ZERO);
 }
 
@@ -368,8 +410,9 @@ static int fault_file_page(struct mm *mm, struct vma *v, uintptr_t va)
 	uint64_t pgoff = v->pgoff + ((va - v->start) >> PAGE_SHIFT);
 	file_get(f);
 	spin_unlock(&mm->lock);
-	paddr_t pa = file_page(f, pgoff, shared);
-	int r = pa ? 0 : -EFAULT;
+	int err;
+	paddr_t pa = file_page(f, pgoff, shared, &err);
+	int r = pa ? 0 : err;
 	spin_lock(&mm->lock);
 	v = find_vma(mm, va);
 	pte_t *pte = pa ? vm_walk(mm->pgtable, va, true) : NULL;
@@ -402,7 +445,7 @@ static void fault_around_locked(struct mm *mm, struct vma *v, uintptr_t va)
 	}
 }
 
-int mm_fault(struct mm *mm, uintptr_t addr, uint64_t cause)
+static int fault_once(struct mm *mm, uintptr_t addr, uint64_t cause)
 {
 	if (!mm || addr >= USER_TOP)
 		return -EFAULT;
@@ -425,6 +468,17 @@ int mm_fault(struct mm *mm, uintptr_t addr, uint64_t cause)
 	int r = fault_locked(mm, v, va, need == PROT_WRITE, false);
 	spin_unlock(&mm->lock);
 	return r;
+}
+
+/* May sleep (the OOM policy waits for its victim). */
+int mm_fault(struct mm *mm, uintptr_t addr, uint64_t cause)
+{
+	for (int tries = 0;; tries++) {
+		int r = fault_once(mm, addr, cause);
+		/* (a fault with interrupts off, inside a user copy made under a spinlock, cannot wait) */
+		if (r != -ENOMEM || tries >= OOM_RETRIES || !intr_enabled() || !out_of_memory("page fault"))
+			return r;
+	}
 }
 
 int mm_pin_pa(struct mm *mm, uintptr_t addr, paddr_t *pa)
@@ -456,6 +510,8 @@ int mm_lookup_pa(struct mm *mm, uintptr_t addr, paddr_t *pa)
 int mm_write(struct mm *mm, uintptr_t uaddr, const void *src, size_t n)
 {
 	const uint8_t *s = src;
+	int oom_tries = 0;
+	bool can_wait = intr_enabled();         /* (read before the spinlock turns interrupts off) */
 	spin_lock(&mm->lock);
 	while (n) {
 		uintptr_t va = ALIGN_DOWN(uaddr, PAGE_SIZE);
@@ -469,7 +525,15 @@ int mm_write(struct mm *mm, uintptr_t uaddr, const void *src, size_t n)
 			}
 			continue;                                 /* the lock was dropped: look again */
 		}
-		if (!v || fault_locked(mm, v, va, true, true) < 0) {
+		int r = v ? fault_locked(mm, v, va, true, true) : -EFAULT;
+		if (r == -ENOMEM && can_wait && oom_tries++ < OOM_RETRIES) {
+			spin_unlock(&mm->lock);                   /* the OOM policy sleeps */
+			bool again = out_of_memory("exec");
+			spin_lock(&mm->lock);
+			if (again)
+				continue;                         /* the lock was dropped: look again */
+		}
+		if (r < 0) {
 			spin_unlock(&mm->lock);
 			return -EFAULT;
 		}
@@ -532,7 +596,7 @@ static long map_new(struct mm *mm, uintptr_t addr, bool anywhere, bool noreplace
 		insert_vma(mm, v);
 		inserted = true;
 	}
-	if (r == 0 && vma_shared(v) && !file) {        /* shared anonymous: populate now, see above */
+	if (r == 0 && vma_shared(v) && !file) {        /* shared anonymous from the kernel (sys_mmap uses ipc/shm/) */
 		for (uintptr_t va = v->start; va < v->end && r == 0; va += PAGE_SIZE)
 			r = fault_locked(mm, v, va, false, false);
 	}
@@ -582,9 +646,7 @@ long mm_map_owned(struct mm *mm, uintptr_t addr, size_t len, int prot, const str
 	if (r == 0)
 		r = unmap_locked(mm, v->start, v->end);
 	if (r == 0)
-		insert_vma(mm, v);
-	for (uintptr_t va = v->start; r == 0 && va < v->end; va += PAGE_SIZE)
-		r = fault_locked(mm, v, va, false, false);
+		insert_vma(mm, v);                      /* pages come at their first touch (ops->page) */
 	spin_unlock(&mm->lock);
 	if (r < 0 && list_empty(&v->node))
 		free_vma(v);
@@ -697,15 +759,18 @@ long sys_mmap(uintptr_t addr, size_t len, int prot, int flags, int fd, long off)
 			file_put(f);
 			return -EACCES;
 		}
-	} else if ((flags & MAP_TYPE) == MAP_SHARED && len > MAP_SHARED_ANON_MAX) {
-		return -ENOMEM;
 	}
 	long r;
-	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
-		if ((addr & (PAGE_SIZE - 1)) || !access_ok(addr, len) || addr < USER_MIN_ADDR) {
-			r = -EINVAL;
-			goto out;
-		}
+	bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
+	if (fixed && ((addr & (PAGE_SIZE - 1)) || !access_ok(addr, len) || addr < USER_MIN_ADDR)) {
+		r = -EINVAL;
+		goto out;
+	}
+	if (!f && (flags & MAP_TYPE) == MAP_SHARED) {       /* shared anonymous: ipc/shm/ */
+		r = shm_map_anon(mm, addr, len, prot, fixed, flags & MAP_FIXED_NOREPLACE);
+		goto out;
+	}
+	if (fixed) {
 		if (flags & MAP_FIXED_NOREPLACE) {
 			r = mm_map_noreplace(mm, addr, len, prot, flags, f, (uint64_t)off >> PAGE_SHIFT);
 			if (r == 0)

@@ -97,14 +97,18 @@ int mm_map_noreplace(struct mm *mm, uintptr_t addr, size_t len, int prot, int fl
 /* The same at a free range chosen atomically with the mapping: the address, or -errno. */
 long mm_map_anywhere(struct mm *mm, size_t len, int prot, int flags, struct file *file, uint64_t pgoff);
 int mm_unmap(struct mm *mm, uintptr_t addr, size_t len);
-/* An owner-backed shared mapping (System V shm): every page of [addr, addr+len) from ops->page at
- * once. addr 0: anywhere (chosen atomically with the mapping); an occupied range is -EINVAL unless
+/* An owner-backed shared mapping (System V shm): the pages of [addr, addr+len) come from ops->page
+ * at their first touch (a fault), as Linux's shmem does. addr 0: anywhere (chosen atomically with the mapping); an occupied range is -EINVAL unless
  * remap. The address, or -errno. */
 long mm_map_owned(struct mm *mm, uintptr_t addr, size_t len, int prot, const struct vm_ops *ops, void *priv,
 		  bool remap);
 /* Unmap the attachment that starts at addr: the VMA there (which must use ops) and those right
  * after it that continue it (one that was split). -EINVAL if none starts at addr. */
 long mm_unmap_owned(struct mm *mm, uintptr_t addr, const struct vm_ops *ops);
+/* What an address space holds, in pages (the OOM policy's footprint, mm/oom.c): the size of its
+ * VMAs, its present pages by kind (anonymous, file, owner-backed shm) and its page-table pages. */
+struct mm_usage { uint64_t total_vm, anon_rss, file_rss, shmem_rss, pgtables; };
+void mm_get_usage(struct mm *mm, struct mm_usage *u);
 /* Write into another (not yet active) address space, faulting pages in: exec's loader. */
 int mm_write(struct mm *mm, uintptr_t uaddr, const void *src, size_t n);
 void mm_map_sigpage(struct mm *mm);

@@ -155,7 +155,10 @@ void trap_user(struct trapframe *tf)
 		tf->regs[10] = (uint64_t)syscall_dispatch(tf);
 	} else if (is_page_fault(cause)) {
 		intr_on();
-		if (mm_fault(t->mm, tf->stval, cause) < 0)
+		int r = mm_fault(t->mm, tf->stval, cause);
+		if (r == -ENOMEM)                       /* out of memory and mm/oom.c freed nothing */
+			signal_send_thread(t, SIGKILL);
+		else if (r < 0)
 			signal_fault(SIGSEGV, SEGV_MAPERR, tf->stval);
 	} else {
 		intr_on();

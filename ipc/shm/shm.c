@@ -1,13 +1,29 @@
 /*
  * System V shared memory: shmget, shmat, shmdt, shmctl with Linux's semantics.
  *
- * Theory. A segment is an array of zeroed pages allocated at shmget (so every attachment, in any
- * process, maps the very same pages) plus the Linux bookkeeping (key, mode, sizes, times, pids,
- * nattch). shmat maps all its pages at once into a MAP_SHARED VMA whose vm_ops (mm/uvm.h) lead back
- * to the segment;
+ * Theory. A segment is a sparse table of pages plus the Linux bookkeeping (key, mode, sizes,
+ * times, pids, nattch). As on Linux (where a segment is a shmem file), shmget allocates no page:
+ * a page is allocated, zeroed and charged at the first touch of it through any attachment (the
+ * fault calls the VMA's ops->page, mm/uvm.h), and every later attachment, in any process, maps
+ * that very page. The table is two levels: a directory of ceil(npages / SLOT_FANOUT) pointers
+ * (kzalloc at shmget, 8 bytes per 2 MiB of segment) to leaf pages of SLOT_FANOUT physical
+ * addresses, each leaf allocated with the first page it holds. So a huge segment costs nothing
+ * until used, and running out of memory happens at a fault, where the OOM policy (mm/oom.c) can
+ * pick a victim, not at shmget.
+ * Limits are Linux's defaults (ipc/shm.c, include/uapi/linux/shm.h): SHMMAX bytes per segment,
+ * SHMALL pages in all segments, SHMMNI segments; and, as Linux's overcommit heuristic
+ * (__vm_enough_memory, mode 0) refuses a single request larger than RAM, a segment bigger than
+ * RAM is ENOMEM.
+ * shmat maps the segment into a MAP_SHARED VMA whose vm_ops lead back to the segment;
  * every VMA mapping a segment counts one attachment, so fork (which copies VMAs), a split of the
  * VMA, munmap/shmdt, exec and exit keep nattch true through the ops' open and close. IPC_RMID
  * hides the key at once and frees the pages when the last attachment goes.
+ *
+ * MAP_SHARED|MAP_ANONYMOUS memory is an unnamed segment (shm_map_anon, Linux's shmem_zero_setup):
+ * removed from birth and in no table, so it lives exactly as long as some mapping of it (fork
+ * shares it), with pages at first touch like any segment.
+ *
+ * /proc/sys/kernel/shmmax, shmall and shmmni show the limits (read-only: Ember's are fixed).
  *
  * Locking: shm_lock (a spinlock) guards the segment table and every segment's fields. It is taken
  * under mm->lock (VMA teardown), never the other way round; nothing under it sleeps.
@@ -27,6 +43,9 @@
 #include "kernel/timer.h"
 #include "mm/uaccess.h"
 #include "mm/uvm.h"
+#include "fs/fs.h"
+#include "kernel/init.h"
+#include "kernel/printk.h"
 
 #define IPC_PRIVATE 0
 #define IPC_CREAT 01000
@@ -48,8 +67,10 @@
 #define SHMMIN 1UL
 #define SHMMNI 4096
 #define SHMSEG SHMMNI
-#define SHMMAX (~0UL - (1UL << 24))
-#define SHMALL (~0UL - (1UL << 24))
+#define SHMMAX (~0UL - (1UL << 24))  /* bytes per segment (Linux's default) */
+#define SHMALL (~0UL - (1UL << 24))  /* pages in all segments (Linux's default) */
+#define SLOT_SHIFT 9
+#define SLOT_FANOUT (1UL << SLOT_SHIFT)    /* physical addresses per leaf page */
 #define IPCMNI_SEQ_SHIFT 15          /* id = seq << 15 | index, as Linux */
 #define MODE_BITS 0777
 
@@ -58,7 +79,8 @@ struct shm_seg {
 	unsigned seq;
 	size_t size;
 	uint64_t npages;
-	paddr_t *pages;
+	paddr_t **dir;                  /* ceil(npages / SLOT_FANOUT) leaves, NULL until touched */
+	uint64_t resident;              /* pages allocated so far */
 	unsigned mode;
 	unsigned uid, gid, cuid, cgid;
 	int cpid, lpid;
@@ -82,16 +104,26 @@ static struct spinlock shm_lock = SPINLOCK_INIT("shm");
 static struct shm_seg *segs[SHMMNI];
 static unsigned next_seq;
 static int max_index = -1;
+static uint64_t shm_tot;              /* pages of all segments (SHMALL) */
 
 static long now_s(void) { return (long)((time_ns() + realtime_offset_ns()) / NSEC_PER_SEC); }
 static int seg_id(const struct shm_seg *s) { return (int)(s->seq << IPCMNI_SEQ_SHIFT | (unsigned)s->index); }
 
+static uint64_t dir_len(uint64_t npages) { return (npages + SLOT_FANOUT - 1) >> SLOT_SHIFT; }
+
+/* Drops the segment's pages (a mapping that still holds one keeps it: page refcounts). No lock:
+ * the segment is out of the table and has no attachment. */
 static void free_seg(struct shm_seg *s)
 {
-	for (uint64_t i = 0; i < s->npages; i++)
-		if (s->pages[i])
-			page_put(s->pages[i]);
-	kfree(s->pages);
+	for (uint64_t d = 0; s->dir && d < dir_len(s->npages); d++) {
+		if (!s->dir[d])
+			continue;
+		for (uint64_t i = 0; i < SLOT_FANOUT; i++)
+			if (s->dir[d][i])
+				page_put(s->dir[d][i]);
+		free_pages(s->dir[d], 0);
+	}
+	kfree(s->dir);
 	kfree(s);
 }
 
@@ -118,7 +150,10 @@ static struct shm_seg *maybe_destroy(struct shm_seg *s)
 {
 	if (!s->removed || s->nattch)
 		return NULL;
-	segs[s->index] = NULL;
+	if (s->index >= 0) {                    /* not an unnamed one (shm_map_anon) */
+		segs[s->index] = NULL;
+		shm_tot -= s->npages;
+	}
 	return s;
 }
 
@@ -146,17 +181,74 @@ static void shm_vma_close(struct vma *v)
 		free_seg(dead);
 }
 
-/* The segment's page (with a reference for the mapping); 0 outside the segment. */
+/* The segment's page (with a reference for the mapping), allocated and zeroed at its first touch;
+ * 0 outside the segment or when memory is out (the fault then asks mm/oom.c and retries). */
 static paddr_t shm_vma_page(struct vma *v, uint64_t pgoff)
 {
 	struct shm_seg *seg = v->priv;
 	if (pgoff >= seg->npages)
 		return 0;
-	page_get(seg->pages[pgoff]);
-	return seg->pages[pgoff];
+	paddr_t pa = 0;
+	spin_lock(&shm_lock);
+	paddr_t **leaf = &seg->dir[pgoff >> SLOT_SHIFT];
+	if (!*leaf)
+		*leaf = alloc_pages(0, PAGE_ZERO);
+	paddr_t *slot = *leaf ? &(*leaf)[pgoff & (SLOT_FANOUT - 1)] : NULL;
+	if (slot && !*slot && (*slot = page_alloc(0, PAGE_ZERO)))
+		seg->resident++;
+	if (slot && *slot) {
+		pa = *slot;
+		page_get(pa);
+	}
+	spin_unlock(&shm_lock);
+	return pa;
 }
 
 static const struct vm_ops shm_vm_ops = { .open = shm_vma_open, .close = shm_vma_close, .page = shm_vma_page };
+/* the same for unnamed segments (MAP_SHARED|MAP_ANONYMOUS): a distinct table so shmdt refuses them */
+static const struct vm_ops shm_anon_vm_ops = { .open = shm_vma_open, .close = shm_vma_close, .page = shm_vma_page };
+
+/* A segment of npages with its empty page table, or NULL (kzalloc'd fields otherwise). */
+static struct shm_seg *seg_new(uint64_t npages)
+{
+	struct shm_seg *s = kzalloc(sizeof(*s));
+	paddr_t **dir = s ? kzalloc(dir_len(npages) * sizeof(*dir)) : NULL;
+	if (!dir) {
+		kfree(s);
+		return NULL;
+	}
+	s->dir = dir;
+	s->npages = npages;
+	return s;
+}
+
+long shm_map_anon(struct mm *mm, uintptr_t addr, size_t len, int prot, bool fixed, bool noreplace)
+{
+	uint64_t npages = ALIGN_UP(len, PAGE_SIZE) / PAGE_SIZE;
+	struct page_stats ps;
+	page_get_stats(&ps);
+	if (npages > ps.total)
+		return -ENOMEM;                         /* Linux's overcommit heuristic: more than RAM */
+	struct shm_seg *s = seg_new(npages);
+	if (!s)
+		return -ENOMEM;
+	s->index = -1;                              /* in no table: freed with its last mapping */
+	s->removed = true;
+	s->mode = 0600;
+	s->cpid = current->proc ? current->proc->pid : 0;
+	s->ctime = now_s();
+	s->nattch = 1;                              /* held while mapping; the VMA takes its own */
+	long r = mm_map_owned(mm, fixed ? addr : 0, npages * PAGE_SIZE, prot, &shm_anon_vm_ops, s, !noreplace);
+	if (r == -EINVAL && noreplace)
+		r = -EEXIST;
+	spin_lock(&shm_lock);
+	s->nattch--;
+	struct shm_seg *dead = maybe_destroy(s);
+	spin_unlock(&shm_lock);
+	if (dead)
+		free_seg(dead);
+	return r;
+}
 
 long sys_shmget(int key, size_t size, int flags)
 {
@@ -175,22 +267,10 @@ long sys_shmget(int key, size_t size, int flags)
 	uint64_t npages = ALIGN_UP(size, PAGE_SIZE) / PAGE_SIZE;
 	struct page_stats ps;
 	page_get_stats(&ps);
-	if (npages > ps.free / 2)
+	if (npages > ps.total)
+		return -ENOMEM;                         /* Linux's overcommit heuristic: more than RAM */
+	if (!(s = seg_new(npages)))
 		return -ENOMEM;
-	s = kzalloc(sizeof(*s));
-	paddr_t *pages = s ? kzalloc(npages * sizeof(paddr_t)) : NULL;
-	if (!pages) {
-		kfree(s);
-		return -ENOMEM;
-	}
-	s->pages = pages;
-	s->npages = npages;
-	for (uint64_t i = 0; i < npages; i++) {
-		if (!(pages[i] = page_alloc(0, PAGE_ZERO))) {
-			free_seg(s);
-			return -ENOMEM;
-		}
-	}
 	s->key = key;
 	s->size = size;
 	s->mode = (unsigned)flags & MODE_BITS;
@@ -208,7 +288,7 @@ long sys_shmget(int key, size_t size, int flags)
 	for (int i = 0; i < SHMMNI && index < 0; i++)
 		if (!segs[i])
 			index = i;
-	if (index < 0) {
+	if (index < 0 || shm_tot + npages > SHMALL || shm_tot + npages < shm_tot) {
 		spin_unlock(&shm_lock);
 		free_seg(s);
 		return -ENOSPC;
@@ -216,6 +296,7 @@ long sys_shmget(int key, size_t size, int flags)
 	s->index = index;
 	s->seq = next_seq++ & 0xffff;
 	segs[index] = s;
+	shm_tot += npages;
 	if (index > max_index)
 		max_index = index;
 	long id = seg_id(s);
@@ -308,7 +389,7 @@ long sys_shmctl(int id, int cmd, uintptr_t buf)
 			if (segs[i]) {
 				in.used_ids++;
 				in.shm_tot += segs[i]->npages;
-				in.shm_rss += segs[i]->npages;
+				in.shm_rss += segs[i]->resident;
 			}
 		long r = max_index < 0 ? 0 : max_index;
 		spin_unlock(&shm_lock);
@@ -353,3 +434,18 @@ long sys_shmctl(int id, int cmd, uintptr_t buf)
 		return -EFAULT;
 	return r;
 }
+
+/* ---- /proc/sys/kernel/shm* ---- */
+
+static size_t show_shmmax(char *buf, size_t size) { return MIN((size_t)snprintf(buf, size, "%lu\n", SHMMAX), size); }
+static size_t show_shmall(char *buf, size_t size) { return MIN((size_t)snprintf(buf, size, "%lu\n", SHMALL), size); }
+static size_t show_shmmni(char *buf, size_t size) { return MIN((size_t)snprintf(buf, size, "%d\n", SHMMNI), size); }
+
+static void shm_proc_init(void)
+{
+	if (proc_create("/proc/sys/kernel/shmmax", show_shmmax) < 0 ||
+	    proc_create("/proc/sys/kernel/shmall", show_shmall) < 0 ||
+	    proc_create("/proc/sys/kernel/shmmni", show_shmmni) < 0)
+		printk("shm: /proc/sys/kernel/shm* not created\n");
+}
+late_init(shm_proc_init);

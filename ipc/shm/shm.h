@@ -8,5 +8,10 @@ long sys_shmget(int key, size_t size, int flags);
 long sys_shmat(int id, uintptr_t addr, int flags);
 long sys_shmdt(uintptr_t addr);
 long sys_shmctl(int id, int cmd, uintptr_t buf);
+struct mm;
+/* MAP_SHARED|MAP_ANONYMOUS (mm/uvm.c's mmap): an unnamed segment mapped at addr (fixed; replacing
+ * what is there unless noreplace, then -EEXIST) or anywhere; pages at first touch. The address or
+ * -errno. */
+long shm_map_anon(struct mm *mm, uintptr_t addr, size_t len, int prot, bool fixed, bool noreplace);
 
 #endif
