@@ -9,6 +9,7 @@
 #include "lib/string.h"
 #include "lwip/netif.h"
 #include "lwip/ip6_addr.h"
+#include "fs/fs.h"
 
 #define V4MAPPED_WORD2 0x0000ffffu     /* ::ffff:0:0/96, the third 32-bit word (host order) */
 
@@ -124,6 +125,29 @@ unsigned inet_ifindex_of_zone(unsigned zone)
 		}
 	}
 	return 0;
+}
+
+void inet_proc_addr(char *out, const ip_addr_t *addr, uint16_t port)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	uint8_t a[16];
+	inet_addr_to16(addr, a);
+	int k = 0;
+	for (int w = 0; w < 4; w++)
+		for (int b = 3; b >= 0; b--) {              /* the word's bytes, most significant first */
+			out[k++] = hex[a[w * 4 + b] >> 4];
+			out[k++] = hex[a[w * 4 + b] & 0xf];
+		}
+	out[k++] = ':';
+	for (int sh = 12; sh >= 0; sh -= 4)
+		out[k++] = hex[(port >> sh) & 0xf];
+	out[k] = 0;
+}
+
+uint64_t inet_sock_ino(struct socket *s)
+{
+	struct file *f = READ_ONCE(s->file);
+	return f && f->inode ? f->inode->ino : 0;
 }
 
 uint32_t inet_addr_flow(const ip_addr_t *a)

@@ -43,6 +43,15 @@ unsigned inet_ifindex_of_zone(unsigned zone);
 /* A 16-byte IPv6 form of a (v4-mapped for IPv4; network order), for /proc and flow records. */
 void inet_addr_to16(const ip_addr_t *a, uint8_t out[16]);
 
+/* /proc/net/tcp6 and udp6's "<32 hex>:<4 hex>" for addr:port (Linux prints each 32-bit word of
+ * the address as the CPU holds it, little-endian here). out: INET_PROC_ADDR_LEN bytes. */
+#define INET_PROC_ADDR_LEN 38
+void inet_proc_addr(char *out, const ip_addr_t *addr, uint16_t port);
+/* The column header both files share, and the inode number of a socket's file (0 without one). */
+#define INET6_PROC_HEADER "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode"
+struct socket;
+uint64_t inet_sock_ino(struct socket *s);
+
 /* The flow-table key fields of an address (net/flow.h: IPv4 host order, IPv6 folded). */
 uint32_t inet_addr_flow(const ip_addr_t *a);
 

@@ -13,6 +13,7 @@
 #include "net/stack.h"
 #include "net/tcp_synq.h"
 #include "net/stack6.h"
+#include "net/flow_stats.h"
 #include "kernel/panic.h"
 #include "lwip/stats.h"
 #include "fs/fs.h"
@@ -136,7 +137,8 @@ void net_proc_init(void)
 	if (proc_create("/proc/net/dev", show_net_dev) < 0 || proc_create("/proc/net/squeue", squeue_show) < 0 ||
 	    proc_create("/proc/net/netstat", show_netstat) < 0 ||
 	    proc_create("/proc/net/if_inet6", stack6_show_if_inet6) < 0 ||
-	    proc_create("/proc/net/ipv6_route", stack6_show_ipv6_route) < 0)
+	    proc_create("/proc/net/ipv6_route", stack6_show_ipv6_route) < 0 ||
+	    proc_create("/proc/net/tcp6", tcp6_proc_show) < 0 || proc_create("/proc/net/udp6", udp6_proc_show) < 0)
 		printk("net: cannot create the /proc files\n");
 }
 late_init(net_proc_init);

@@ -58,6 +58,7 @@
 #include "net/flow_stats.h"
 #include "net/tcp_synq.h"
 #include "net/inet_addr.h"
+#include "kernel/printk.h"
 #include "kernel/errno.h"
 #include "mm/kmalloc.h"
 #include "fs/poll.h"
@@ -1502,6 +1503,35 @@ static uint8_t linux_state_of(struct tcp_sock *ts)
 	case TS_CONNECTED: return ts->rx_eof ? (ts->shut_wr ? 9 : 8) : (ts->shut_wr ? 4 : 1);
 	default: return 7;
 	}
+}
+
+/* /proc/net/tcp6: Linux's tcp6_seq_show lines for the AF_INET6 sockets (their IPv4 connections
+ * v4-mapped). Timers and uids are not kept: those columns are 0. Thread context. */
+size_t tcp6_proc_show(char *buf, size_t size)
+{
+	size_t n = 0;
+	int sl = 0;
+	bufprintf(buf, size, &n, "%s\n", INET6_PROC_HEADER);
+	spin_lock(&all_lock);
+	struct list_head *pos;
+	list_for_each(pos, &all_socks) {
+		struct tcp_sock *ts = list_entry(pos, struct tcp_sock, all_node);
+		if (ts->s->family != AF_INET6)
+			continue;
+		char la[INET_PROC_ADDR_LEN], ra[INET_PROC_ADDR_LEN];
+		ip_addr_t l = ts->laddr, r = ts->raddr;
+		inet_proc_addr(la, &l, ts->lport);
+		inet_proc_addr(ra, &r, ts->rport);
+		uint8_t st = linux_state_of(ts);
+		uint32_t txq = st == 10 ? 0 : (uint32_t)TCP_SND_BUF - MIN((uint32_t)TCP_SND_BUF, READ_ONCE(ts->snd_space));
+		uint32_t rxq = st == 10 ? READ_ONCE(ts->acceptq_len) : (uint32_t)MIN(READ_ONCE(ts->rx_bytes), (size_t)0xffffffffu);
+		if (st == 7 || st == 2)
+			txq = 0;
+		bufprintf(buf, size, &n, "%4d: %s %s %02X %08X:%08X 00:00000000 00000000 %5u %8d %lu 1 0000000000000000 0 0 0 10 -1\n",
+			  sl++, la, ra, st, txq, rxq, 0u, 0, (unsigned long)inet_sock_ino(ts->s));
+	}
+	spin_unlock(&all_lock);
+	return n;
 }
 
 size_t tcp_flow_stats(struct ember_flow_stat *out, size_t max)

@@ -53,6 +53,8 @@
 #include "net/sock_dgram.h"
 #include "net/stack.h"
 #include "net/inet_addr.h"
+#include "net/flow_stats.h"
+#include "kernel/printk.h"
 #include "kernel/errno.h"
 #include "mm/kmalloc.h"
 #include "lib/string.h"
@@ -612,6 +614,45 @@ static int udp_getsockopt(struct socket *s, int level, int name, void *val, int 
 	if (level == SOL_UDP)
 		return -ENOPROTOOPT;
 	return -EOPNOTSUPP;                      /* Linux's ip_getsockopt for a level it does not know */
+}
+
+/* /proc/net/udp6: Linux's udp6 lines for the AF_INET6 sockets, from lwIP's pcb list (stack lock;
+ * the reader's thread enters its squeue). */
+struct udp6_show_req {
+	char *buf;
+	size_t size, n;
+};
+
+static void udp6_show_fn(void *arg)
+{
+	struct udp6_show_req *r = arg;
+	int sl = 0;
+	bufprintf(r->buf, r->size, &r->n, "%s ref pointer drops\n", INET6_PROC_HEADER);
+	for (struct udp_pcb *pcb = udp_pcbs; pcb; pcb = pcb->next) {
+		if (pcb->recv != udp_recv_cb)
+			continue;
+		struct udp_sock *us = pcb->recv_arg;
+		if (us->s->family != AF_INET6)
+			continue;
+		char la[INET_PROC_ADDR_LEN], ra[INET_PROC_ADDR_LEN];
+		ip_addr_t remote = pcb->remote_ip;
+		if (!(pcb->flags & UDP_FLAGS_CONNECTED))
+			ip_addr_set_zero_ip6(&remote);
+		inet_proc_addr(la, &pcb->local_ip, pcb->local_port);
+		inet_proc_addr(ra, &remote, pcb->remote_port);
+		bufprintf(r->buf, r->size, &r->n,
+			  "%5d: %s %s %02X %08X:%08X 00:00000000 00000000 %5u %8d %lu 2 0000000000000000 %u\n", sl++, la, ra,
+			  pcb->flags & UDP_FLAGS_CONNECTED ? 1 : 7, 0u, (uint32_t)READ_ONCE(us->q.charged), 0u, 0,
+			  (unsigned long)inet_sock_ino(us->s), (uint32_t)READ_ONCE(us->q.drops));
+	}
+}
+
+size_t udp6_proc_show(char *buf, size_t size)
+{
+	struct udp6_show_req r = { buf, size, 0 };
+	if (stack_ready())
+		squeue_call(squeue_local(), udp6_show_fn, &r);
+	return r.n;
 }
 
 const struct sock_ops udp_sock_ops = {

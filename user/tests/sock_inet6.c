@@ -17,12 +17,16 @@
  *     socket hears an AF_INET sender as ::ffff:127.0.0.1 and its reply to that address reaches
  *     the IPv4 socket; connect + getpeername; a v6only socket's sendto to a v4-mapped address
  *     ENETUNREACH
+ *   - /proc/net/tcp6 and udp6 (Linux's format): a listener on [::1] is "<::1 as Linux prints
+ *     it>:<port> ... 0A" with its socket's inode, a connection accepted from IPv4 on [::] shows
+ *     the v4-mapped addresses in state 01, a UDP socket on [::1] is in state 07 with its inode
  *   - options: IPV6_UNICAST_HOPS (64 by default, set, -1 resets, 256 EINVAL), IPV6_MULTICAST_HOPS
  *     (1), IPV6_MULTICAST_LOOP (1), IPV6_TCLASS; SOL_IPV6 on an AF_INET socket ENOPROTOOPT
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include "sockutil.h"
 
 #define ECHO_BYTES (1 << 20)
@@ -373,6 +377,81 @@ static void test_options(void)
 	close(t);
 }
 
+/* The line of /proc/net/<file> whose local address column is local and whose state is st; its
+ * inode column to *ino. */
+static bool proc_line(const char *file, const char *local, const char *remote, unsigned st, unsigned long *ino)
+{
+	char path[64], line[512];
+	snprintf(path, sizeof(path), "/proc/net/%s", file);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	bool found = false;
+	if (!fgets(line, sizeof(line), f) || !strstr(line, "local_address"))
+		goto out;
+	while (fgets(line, sizeof(line), f)) {
+		char la[64], ra[64];
+		unsigned state, txq, rxq, uid;
+		unsigned long inode;
+		int sl, tr, retr, timeout;
+		unsigned long when;
+		if (sscanf(line, "%d: %63s %63s %x %x:%x %x:%lx %x %u %d %lu", &sl, la, ra, &state, &txq, &rxq, &tr, &when,
+			   &retr, &uid, &timeout, &inode) != 12)
+			continue;
+		if (strcmp(la, local) == 0 && (!remote || strcmp(ra, remote) == 0) && state == st) {
+			*ino = inode;
+			found = true;
+			break;
+		}
+	}
+out:
+	fclose(f);
+	return found;
+}
+
+static unsigned long ino_of(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 ? (unsigned long)st.st_ino : 0;
+}
+
+#define LO6_PROC "00000000000000000000000001000000"      /* ::1, each word as a little-endian CPU prints it */
+#define MAPPED_LO_PROC "0000000000000000FFFF00000100007F" /* ::ffff:127.0.0.1 */
+
+static void test_proc(void)
+{
+	uint16_t port = 0;
+	int l = listener6("::1", -1, &port);
+	char want[64];
+	unsigned long ino = 0;
+	snprintf(want, sizeof(want), "%s:%04X", LO6_PROC, port);
+	CHECK("tcp6: the [::1] listener, LISTEN, its inode", proc_line("tcp6", want, NULL, 0x0A, &ino) && ino == ino_of(l),
+	      "want %s ino %lu (fd's %lu)", want, ino, ino_of(l));
+	close(l);
+	port = 0;
+	l = listener6("::", 0, &port);
+	int c4 = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a4 = lo_addr(port);
+	connect(c4, (struct sockaddr *)&a4, sizeof(a4));
+	int s = accept(l, NULL, NULL);
+	char rem[64];
+	snprintf(want, sizeof(want), "%s:%04X", MAPPED_LO_PROC, port);
+	snprintf(rem, sizeof(rem), "%s:%04X", MAPPED_LO_PROC, local_port(c4));
+	CHECK("tcp6: the connection from IPv4, v4-mapped, ESTABLISHED", s >= 0 && proc_line("tcp6", want, rem, 0x01, &ino) &&
+	      ino == ino_of(s), "want %s %s", want, rem);
+	close(s);
+	close(c4);
+	close(l);
+	int u = socket(AF_INET6, SOCK_DGRAM, 0);
+	struct sockaddr_in6 ua = addr6("::1", 0);
+	bind(u, (struct sockaddr *)&ua, sizeof(ua));
+	name6(u, &ua, false);
+	snprintf(want, sizeof(want), "%s:%04X", LO6_PROC, ntohs(ua.sin6_port));
+	CHECK("udp6: the [::1] socket, state 07, its inode", proc_line("udp6", want, NULL, 0x07, &ino) && ino == ino_of(u),
+	      "want %s", want);
+	close(u);
+}
+
 int main(void)
 {
 	start_watchdog(120);
@@ -391,5 +470,6 @@ int main(void)
 	test_dual_stack();
 	test_udp();
 	test_options();
+	test_proc();
 	return t_finish();
 }
