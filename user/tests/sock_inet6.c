@@ -20,6 +20,8 @@
  *   - /proc/net/tcp6 and udp6 (Linux's format): a listener on [::1] is "<::1 as Linux prints
  *     it>:<port> ... 0A" with its socket's inode, a connection accepted from IPv4 on [::] shows
  *     the v4-mapped addresses in state 01, a UDP socket on [::1] is in state 07 with its inode
+ *   - /proc/net/snmp6: "Name<TAB>value" lines; Ip6InReceives and Ip6OutRequests grow with traffic
+ *     over ::1
  *   - options: IPV6_UNICAST_HOPS (64 by default, set, -1 resets, 256 EINVAL), IPV6_MULTICAST_HOPS
  *     (1), IPV6_MULTICAST_LOOP (1), IPV6_TCLASS; SOL_IPV6 on an AF_INET socket ENOPROTOOPT
  */
@@ -452,6 +454,44 @@ static void test_proc(void)
 	close(u);
 }
 
+/* A counter of /proc/net/snmp6 (-1 when absent or the line is not "Name<spaces/tab>value"). */
+static long snmp6(const char *name)
+{
+	FILE *f = fopen("/proc/net/snmp6", "r");
+	char line[256];
+	long v = -1;
+	while (f && fgets(line, sizeof(line), f)) {
+		char n[64];
+		unsigned long x;
+		if (sscanf(line, "%63s %lu", n, &x) == 2 && strcmp(n, name) == 0 && strchr(line, '\t'))
+			v = (long)x;
+	}
+	if (f)
+		fclose(f);
+	return v;
+}
+
+static void test_snmp6(void)
+{
+	long in0 = snmp6("Ip6InReceives"), out0 = snmp6("Ip6OutRequests");
+	CHECK("snmp6 has Ip6InReceives, Ip6OutRequests, Icmp6InMsgs", in0 >= 0 && out0 >= 0 && snmp6("Icmp6InMsgs") >= 0,
+	      "%ld %ld", in0, out0);
+	uint16_t port = 0;
+	int l = listener6("::1", -1, &port);
+	int c = connect6("::1", port);
+	int s = accept(l, NULL, NULL);
+	char b[8];
+	for (int i = 0; i < 10; i++)
+		if (write(c, "1234", 4) != 4 || read(s, b, 4) != 4)
+			break;
+	close(s);
+	close(c);
+	close(l);
+	long in1 = snmp6("Ip6InReceives"), out1 = snmp6("Ip6OutRequests");
+	CHECK("snmp6 counts traffic over ::1", in1 >= in0 + 10 && out1 >= out0 + 10, "in %ld -> %ld, out %ld -> %ld", in0,
+	      in1, out0, out1);
+}
+
 int main(void)
 {
 	start_watchdog(120);
@@ -471,5 +511,6 @@ int main(void)
 	test_udp();
 	test_options();
 	test_proc();
+	test_snmp6();
 	return t_finish();
 }
