@@ -108,6 +108,7 @@ struct tcp_sock {
 	ip_addr_t laddr, raddr;          /* either family (an AF_INET6 socket's IPv4 peers too) */
 	uint16_t lport, rport;
 	bool v6only;                     /* IPV6_V6ONLY (AF_INET6; set before bind) */
+	uint8_t family;                  /* s->family, for readers of all_socks (s may go first) */
 	bool nodelay;
 	uint16_t mss;                    /* TCP_MAXSEG set before connect (0 = default) */
 	uint8_t ttl, tos;                /* IP_TTL (0 = default), IP_TOS */
@@ -263,6 +264,7 @@ static struct tcp_sock *tcp_sock_new(struct socket *s)
 	if (!ts)
 		return NULL;
 	ts->s = s;
+	ts->family = (uint8_t)s->family;
 	s->proto = ts;
 	spin_lock(&all_lock);
 	list_add_tail(&ts->all_node, &all_socks);
@@ -1050,8 +1052,9 @@ static void close_fn(void *arg)
 			struct tcp_sock *next = c->acceptq_next;
 			close_pcb(c, true);
 			rx_free_all(c);
-			sock_free(c->s);
-			tcp_sock_free(c);
+			struct socket *cs = c->s;
+			tcp_sock_free(c);        /* off all_socks first: /proc/net/tcp6 looks at c->s */
+			sock_free(cs);
 			c = next;
 		}
 		return;
@@ -1516,7 +1519,7 @@ size_t tcp6_proc_show(char *buf, size_t size)
 	struct list_head *pos;
 	list_for_each(pos, &all_socks) {
 		struct tcp_sock *ts = list_entry(pos, struct tcp_sock, all_node);
-		if (ts->s->family != AF_INET6)
+		if (ts->family != AF_INET6)
 			continue;
 		char la[INET_PROC_ADDR_LEN], ra[INET_PROC_ADDR_LEN];
 		ip_addr_t l = ts->laddr, r = ts->raddr;
@@ -1544,7 +1547,7 @@ size_t tcp_flow_stats(struct ember_flow_stat *out, size_t max)
 		if (n < max) {
 			struct ember_flow_stat *f = &out[n];
 			memset(f, 0, sizeof(*f));
-			f->family = (uint8_t)ts->s->family;
+			f->family = ts->family;
 			if (!IP_IS_V6_VAL(ts->laddr))
 				f->laddr = ip4_addr_get_u32(ip_2_ip4(&ts->laddr));
 			if (!IP_IS_V6_VAL(ts->raddr))
