@@ -147,7 +147,8 @@ def main():
     for r in measure(a.reps, a.seconds):
         v, l = r["value"], r["anchor"]
         ratio = f"{v / l:.2f}x" if v and l else "-"
-        print(f"{r['name']:44} {v if v is None else f'{v:.4g}':>10} {l if l is None else f'{l:.4g}':>10} {ratio:>7}"
+        vs, ls = "-" if v is None else f"{v:.4g}", "-" if l is None else f"{l:.4g}"
+        print(f"{r['name']:44} {vs:>10} {ls:>10} {ratio:>7}"
               f"  {r['unit']}  ({r['note']})")
 
 
