@@ -5,7 +5,7 @@ Linux 6.1 guest (../shared/anchors/linux-guest/Image), side by side in one run, 
 Each rep boots Ember, then Linux (alternating), on the same QEMU line (-smp 4 -m 512M, one
 virtio-net-device on user networking so glibc's getaddrinfo finds an address), and runs every row
 once inside the guest from a script (tests/system/realtools.py): iperf3 TCP 1 and 4 streams, -R,
-UDP -b 1000G (-t SECONDS against an iperf3 -s -D); netperf TCP_STREAM, TCP_RR, TCP_CRR, UDP_RR with
+UDP -b 1000G, TCP 1 and 4 streams over IPv6 (-6 -c ::1) (-t SECONDS against an iperf3 -s -D); netperf TCP_STREAM, TCP_RR, TCP_CRR, UDP_RR with
 the contest's flags (-l 1). A row's value is Ember's median over the reps, its anchor the Linux
 guest's median from this same run; the note has min/median/max of both. A failed run counts as
 missing (the note says how many).
@@ -41,6 +41,7 @@ def rows_spec(secs):
     """(row name, step name, command, parser, unit)"""
     ip = "127.0.0.1"
     ic = f"iperf3 -c {ip} -p 5201 -t {secs} -i 0"
+    ic6 = f"iperf3 -c ::1 -p 5201 -t {secs} -i 0"
     nc = f"netperf -H {ip} -p 12865 -l 1 -t"
     it, nt = realtools.iperf_rate, realtools.netperf_rate
     return [
@@ -48,6 +49,9 @@ def rows_spec(secs):
         ("real iperf3 lo tcp -P 4", "tcp4", f"{ic} -P 4", it, "Mbit/s"),
         ("real iperf3 lo tcp -R", "tcpR", f"{ic} -R", it, "Mbit/s"),
         ("real iperf3 lo udp -b 1000G", "udp", f"{ic} -u -b 1000G", it, "Mbit/s"),
+        # IPv6 over ::1, against the same server (dual-stack: iperf3 -s asks for AF_INET6 first)
+        ("real iperf3 lo6 tcp 1 stream (::1)", "tcp1_6", f"{ic6} -6", it, "Mbit/s"),
+        ("real iperf3 lo6 tcp -P 4 (::1)", "tcp4_6", f"{ic6} -6 -P 4", it, "Mbit/s"),
         ("real netperf lo TCP_STREAM (contest flags)", "TCP_STREAM", f"{nc} TCP_STREAM -- {CONTEST}", nt, "Mbit/s"),
         ("real netperf lo TCP_RR (contest flags)", "TCP_RR", f"{nc} TCP_RR -- {CONTEST_RR}", nt, "trans/s"),
         ("real netperf lo TCP_CRR (contest flags)", "TCP_CRR", f"{nc} TCP_CRR -- {CONTEST_RR}", nt, "trans/s"),
@@ -143,7 +147,8 @@ def main():
     for r in measure(a.reps, a.seconds):
         v, l = r["value"], r["anchor"]
         ratio = f"{v / l:.2f}x" if v and l else "-"
-        print(f"{r['name']:44} {v if v is None else f'{v:.4g}':>10} {l if l is None else f'{l:.4g}':>10} {ratio:>7}"
+        vs, ls = "-" if v is None else f"{v:.4g}", "-" if l is None else f"{l:.4g}"
+        print(f"{r['name']:44} {vs:>10} {ls:>10} {ratio:>7}"
               f"  {r['unit']}  ({r['note']})")
 
 

@@ -13,6 +13,7 @@
 #include "net/stack.h"
 #include "net/tcp_synq.h"
 #include "net/stack6.h"
+#include "net/flow_stats.h"
 #include "kernel/panic.h"
 #include "lwip/stats.h"
 #include "fs/fs.h"
@@ -105,6 +106,28 @@ static size_t show_netstat(char *buf, size_t size)
 	return n;
 }
 
+/* ---- /proc/net/snmp6 ----
+ * Linux's layout (net/ipv6/proc.c, snmp6_seq_show): one "Name<spaces>value" line per counter, the
+ * name padded to 32 columns. The IPv6 and ICMPv6 counters lwIP keeps, under Linux's names (lwIP's
+ * UDP counters do not tell the families apart: no Udp6 lines). Read without the stack lock. */
+
+static size_t show_snmp6(char *buf, size_t size)
+{
+	const struct stats_proto *ip = &lwip_stats.ip6, *fr = &lwip_stats.ip6_frag, *ic = &lwip_stats.icmp6;
+	const struct { const char *name; uint32_t v; } rows[] = {
+		{ "Ip6InReceives", ip->recv }, { "Ip6InHdrErrors", ip->err + ip->lenerr },
+		{ "Ip6InUnknownProtos", ip->proterr }, { "Ip6InDiscards", ip->drop },
+		{ "Ip6OutRequests", ip->xmit }, { "Ip6OutNoRoutes", ip->rterr },
+		{ "Ip6ReasmReqds", fr->recv }, { "Ip6ReasmFails", fr->drop }, { "Ip6FragCreates", fr->xmit },
+		{ "Icmp6InMsgs", ic->recv }, { "Icmp6InErrors", ic->chkerr + ic->lenerr + ic->err },
+		{ "Icmp6OutMsgs", ic->xmit },
+	};
+	size_t n = 0;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		bufprintf(buf, size, &n, "%-32s\t%u\n", rows[i].name, rows[i].v);
+	return n;
+}
+
 /* ---- lwIP's protocol counters (monitor: netstat) ---- */
 
 extern uint64_t ember_lwip_asserts, ember_lwip_unlocked_calls;
@@ -136,7 +159,9 @@ void net_proc_init(void)
 	if (proc_create("/proc/net/dev", show_net_dev) < 0 || proc_create("/proc/net/squeue", squeue_show) < 0 ||
 	    proc_create("/proc/net/netstat", show_netstat) < 0 ||
 	    proc_create("/proc/net/if_inet6", stack6_show_if_inet6) < 0 ||
-	    proc_create("/proc/net/ipv6_route", stack6_show_ipv6_route) < 0)
+	    proc_create("/proc/net/ipv6_route", stack6_show_ipv6_route) < 0 ||
+	    proc_create("/proc/net/tcp6", tcp6_proc_show) < 0 || proc_create("/proc/net/udp6", udp6_proc_show) < 0 ||
+	    proc_create("/proc/net/snmp6", show_snmp6) < 0)
 		printk("net: cannot create the /proc files\n");
 }
 late_init(net_proc_init);

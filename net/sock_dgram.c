@@ -29,6 +29,8 @@
 #include "mm/uaccess.h"
 #include "lwip/ip.h"
 #include "lwip/ip4.h"
+#include "lwip/ip6.h"
+#include "net/inet_addr.h"
 #include "lwip/pbuf.h"
 
 #define MSG_ERRQUEUE_K 0x2000        /* Linux's MSG_ERRQUEUE */
@@ -278,9 +280,10 @@ int inet_dgram_connect(struct inet_dgram_req *r, const struct sockaddr_k *a, int
 		squeue_call(squeue_local(), disconnect, r);
 		return 0;
 	}
-	int e = sockaddr_in_get(a, len, &r->addr, &r->port);
+	int e = inet_sockaddr_get(r->s->family, a, len, &r->ip, &r->port, NULL);
 	if (e < 0)
 		return e;
+	r->addr = IP_IS_V6_VAL(r->ip) ? 0 : lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(&r->ip)));
 	squeue_call(squeue_local(), connect, r);
 	return (int)r->result;
 }
@@ -289,13 +292,36 @@ int inet_dgram_dest(struct inet_dgram_req *r, const struct sock_msg *m, bool con
 {
 	if (!m->addrlen)
 		return connected ? 0 : -EDESTADDRREQ;
+	if (r->s->family == AF_INET6) {
+		if (m->addrlen >= (int)sizeof(m->addr.family) && m->addr.family == AF_UNSPEC)
+			return connected ? 0 : -EDESTADDRREQ;          /* Linux's udpv6_sendmsg: no address */
+		int e = inet_sockaddr_get(AF_INET6, &m->addr, m->addrlen, &r->ip, &r->port, NULL);
+		if (e < 0)
+			return e;
+		r->has_addr = true;
+		return 0;
+	}
 	if (m->addrlen < (int)sizeof(struct sockaddr_in_k))
 		return -EINVAL;
 	if (m->addr.family != AF_INET && (!allow_unspec || m->addr.family != AF_UNSPEC))
 		return -EAFNOSUPPORT;
 	r->addr = lwip_ntohl(m->addr.in.sin_addr);
+	ip_addr_set_ip4_u32_val(r->ip, m->addr.in.sin_addr);
 	r->port = lwip_ntohs(m->addr.in.sin_port);
 	r->has_addr = true;
+	return 0;
+}
+
+int inet_route_ip(struct socket *s, ip_addr_t *dst, struct netif **out)
+{
+	if (!IP_IS_V6_VAL(*dst))
+		return inet_route(s, lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(dst))), out);
+	struct netif *n = ip6_route(IP6_ADDR_ANY6, ip_2_ip6(dst));
+	if (!n)
+		return -ENETUNREACH;
+	if (ip6_addr_lacks_zone(ip_2_ip6(dst), IP6_UNKNOWN))
+		ip6_addr_assign_zone(ip_2_ip6(dst), IP6_UNKNOWN, n);
+	*out = n;
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 #define NET_SOCK_DGRAM_H
 #include "net/socket.h"
 #include "lib/list.h"
+#include "lwip/ip_addr.h"
 
 struct pbuf;
 struct netif;
@@ -31,6 +32,7 @@ struct dgram {
 	int addrlen;                /* of addr: the source as recvfrom reports it */
 	union {
 		struct sockaddr_in_k in;
+		struct sockaddr_in6_k in6;
 		struct sockaddr_ll_k ll;
 	} addr;
 	uint8_t data[];             /* the payload when p is NULL */
@@ -85,22 +87,29 @@ typedef uint8_t *(*inet_opt_field_fn)(struct socket *s, int name);
  * send): the socket, the destination and the datagram; they answer in result. */
 struct inet_dgram_req {
 	struct socket *s;
-	uint32_t addr;                   /* host order */
+	uint32_t addr;                   /* host order (IPv4 only: the raw and ping sockets use it) */
+	ip_addr_t ip;                    /* the same address as lwIP takes it, of either family (UDP) */
 	uint16_t port;
 	bool has_addr;                   /* send: an address was given (else the connected peer) */
 	struct pbuf *p;                  /* send: the datagram */
 	size_t len;
 	long result;                     /* -errno, 0, or bytes sent */
 };
-/* connect(): AF_UNSPEC runs disconnect, an AF_INET address connect (r->addr, r->port set), on the
- * local squeue. Returns r->result, or the address's error (-EINVAL, -EAFNOSUPPORT). */
+/* connect(): AF_UNSPEC runs disconnect, an address of the socket's family connect (r->addr or
+ * r->ip, r->port set; net/inet_addr.h for AF_INET6's), on the local squeue. Returns r->result, or
+ * the address's error (-EINVAL, -EAFNOSUPPORT). */
 int inet_dgram_connect(struct inet_dgram_req *r, const struct sockaddr_k *a, int len, void (*connect)(void *),
 		       void (*disconnect)(void *));
 /* The destination of a sendmsg: none (then the socket must be connected: else -EDESTADDRREQ), or
  * an AF_INET address (or AF_UNSPEC if allow_unspec, as UDP and raw sockets take it), which sets
- * r->addr, r->port, r->has_addr. 0, -EINVAL for a short address, -EAFNOSUPPORT. */
+ * r->addr, r->ip, r->port, r->has_addr; on an AF_INET6 socket a sockaddr_in6 (AF_UNSPEC: none).
+ * 0, -EINVAL for a short address, -EAFNOSUPPORT. */
 int inet_dgram_dest(struct inet_dgram_req *r, const struct sock_msg *m, bool connected, bool allow_unspec);
 int inet_setsockopt(struct socket *s, inet_opt_field_fn field, int name, const void *val, int len);
+/* Where a datagram to dst (either family) goes (stack lock held): inet_route's rules for IPv4; an
+ * IPv6 destination takes lwIP's route and, if it is link-local without a zone, that route's zone.
+ * -ENETUNREACH without a route. */
+int inet_route_ip(struct socket *s, ip_addr_t *dst, struct netif **out);
 int inet_getsockopt(struct socket *s, inet_opt_field_fn field, int name, void *val, int *len);
 
 #endif

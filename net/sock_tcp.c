@@ -1,6 +1,14 @@
 /*
- * TCP sockets: AF_INET SOCK_STREAM over lwIP's raw TCP API (net/socket.h has the socket layer's
- * theory, net/stack.h the rules for entering lwIP).
+ * TCP sockets: AF_INET and AF_INET6 SOCK_STREAM over lwIP's raw TCP API (net/socket.h has the
+ * socket layer's theory, net/stack.h the rules for entering lwIP, net/inet_addr.h the addresses).
+ *
+ * Families. An AF_INET socket's pcb is IPv4 (IPADDR_TYPE_V4). An AF_INET6 socket's pcb starts as
+ * IPADDR_TYPE_ANY, lwIP's dual stack: bound to the wildcard it stays ANY, so a listener hears IPv4
+ * and IPv6 SYNs alike and the connections it accepts have IPv4 or IPv6 addresses (IPv4 ones are
+ * reported v4-mapped); bound to an address it takes that address's family (a v4-mapped address
+ * is IPv4 inside). IPV6_V6ONLY makes the wildcard IPv6's :: (an IPv6-only listener) and refuses
+ * v4-mapped addresses, as Linux does. Addresses are kept as ip_addr_t (with the zone of a
+ * link-local one) and turned into the user's sockaddr at getsockname/getpeername/accept.
  *
  * One struct tcp_sock per socket, tied to one lwIP pcb. The pcb is touched only under the stack
  * lock, inside squeue callbacks: either ours (squeue_call from a thread, or the receive-window
@@ -49,6 +57,8 @@
 #include "net/stack.h"
 #include "net/flow_stats.h"
 #include "net/tcp_synq.h"
+#include "net/inet_addr.h"
+#include "kernel/printk.h"
 #include "kernel/errno.h"
 #include "mm/kmalloc.h"
 #include "fs/poll.h"
@@ -95,8 +105,10 @@ struct tcp_sock {
 	size_t rx_bytes;                 /* bytes queued in total (beyond rx_off) */
 	uint32_t snd_space;              /* tcp_sndbuf, or 0 while the segment queue is full */
 	bool tx_drained;                 /* all queued data acknowledged (kept up to date while lingering) */
-	uint32_t laddr, raddr;           /* host order */
+	ip_addr_t laddr, raddr;          /* either family (an AF_INET6 socket's IPv4 peers too) */
 	uint16_t lport, rport;
+	bool v6only;                     /* IPV6_V6ONLY (AF_INET6; set before bind) */
+	uint8_t family;                  /* s->family, for readers of all_socks (s may go first) */
 	bool nodelay;
 	uint16_t mss;                    /* TCP_MAXSEG set before connect (0 = default) */
 	uint8_t ttl, tos;                /* IP_TTL (0 = default), IP_TOS */
@@ -127,7 +139,6 @@ static struct list_head all_socks = LIST_HEAD_INIT(all_socks);
 
 static struct tcp_sock *ts_of(struct socket *s) { return s->proto; }
 
-static uint32_t host_ip(const ip_addr_t *a) { return lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(a))); }
 
 /* ---- callbacks (squeue context, stack lock held) ---- */
 
@@ -253,6 +264,7 @@ static struct tcp_sock *tcp_sock_new(struct socket *s)
 	if (!ts)
 		return NULL;
 	ts->s = s;
+	ts->family = (uint8_t)s->family;
 	s->proto = ts;
 	spin_lock(&all_lock);
 	list_add_tail(&ts->all_node, &all_socks);
@@ -277,7 +289,7 @@ static err_t tcp_accept_cb(void *arg, struct tcp_pcb *newpcb, err_t err)
 	if (err != ERR_OK || !newpcb || !lts)
 		return ERR_VAL;
 	struct socket *ls = lts->s;
-	struct socket *s = sock_alloc(AF_INET, SOCK_STREAM, IPPROTO_TCP, &tcp_sock_ops);
+	struct socket *s = sock_alloc(ls->family, SOCK_STREAM, IPPROTO_TCP, &tcp_sock_ops);
 	struct tcp_sock *ts = s ? tcp_sock_new(s) : NULL;
 	if (!ts) {
 		if (s)
@@ -289,10 +301,13 @@ static err_t tcp_accept_cb(void *arg, struct tcp_pcb *newpcb, err_t err)
 	ts->connect_reported = true;
 	ts->bound = true;
 	ts->snd_space = send_space(newpcb);
-	ts->laddr = host_ip(&newpcb->local_ip);
+	ip_addr_copy(ts->laddr, newpcb->local_ip);
 	ts->lport = newpcb->local_port;
-	ts->raddr = host_ip(&newpcb->remote_ip);
+	ip_addr_copy(ts->raddr, newpcb->remote_ip);
 	ts->rport = newpcb->remote_port;
+	ts->v6only = lts->v6only;
+	ts->ttl = lts->ttl;
+	ts->tos = lts->tos;
 	/* inherited from the listener, as Linux does */
 	s->keepalive = ls->keepalive;
 	s->rcvbuf = ls->rcvbuf;
@@ -349,7 +364,7 @@ static void ipopt_fn(void *arg);
 
 struct tcp_req {
 	struct tcp_sock *ts;
-	uint32_t addr;
+	ip_addr_t addr;
 	uint16_t port;
 	int arg;
 	const void *data;
@@ -361,7 +376,7 @@ struct tcp_req {
 static void create_fn(void *arg)
 {
 	struct tcp_req *r = arg;
-	struct tcp_pcb *pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
+	struct tcp_pcb *pcb = tcp_new_ip_type(r->ts->s->family == AF_INET6 ? IPADDR_TYPE_ANY : IPADDR_TYPE_V4);
 	if (!pcb) {
 		r->result = -ENOBUFS;
 		return;
@@ -376,6 +391,8 @@ static int tcp_create(struct socket *s)
 	if (!ts)
 		return -ENOMEM;
 	ts->sq = squeue_local();
+	inet_addr_any(s->family, false, &ts->laddr);
+	inet_addr_any(s->family, false, &ts->raddr);
 	struct tcp_req r = { .ts = ts };
 	squeue_call(ts->sq, create_fn, &r);
 	if (r.result < 0) {
@@ -386,12 +403,18 @@ static int tcp_create(struct socket *s)
 }
 
 /* Is port (host order) taken by a listener, whatever SO_REUSEADDR says (Linux refuses a second
- * listener on the same address and port)? */
-static bool listener_on(uint32_t addr, uint16_t port)
+ * listener on the same address and port)? A dual-stack wildcard (IPADDR_TYPE_ANY) overlaps both
+ * families; otherwise only addresses of one family overlap (a wildcard, or the same address). */
+static bool listener_on(const ip_addr_t *addr, uint16_t port)
 {
 	for (struct tcp_pcb_listen *l = tcp_listen_pcbs.listen_pcbs; l; l = l->next) {
-		uint32_t la = host_ip(&l->local_ip);
-		if (l->local_port == port && (la == 0 || addr == 0 || la == addr))
+		if (l->local_port != port)
+			continue;
+		if (IP_IS_ANY_TYPE_VAL(l->local_ip) || IP_IS_ANY_TYPE_VAL(*addr))
+			return true;
+		if (IP_IS_V6_VAL(l->local_ip) != IP_IS_V6(addr))
+			continue;
+		if (ip_addr_isany(&l->local_ip) || ip_addr_isany(addr) || ip_addr_cmp_zoneless(&l->local_ip, addr))
 			return true;
 	}
 	return false;
@@ -406,11 +429,11 @@ static void bind_fn(void *arg)
 		r->result = -EINVAL;
 		return;
 	}
-	if (!stack_addr_local(r->addr)) {
+	if (!inet_addr_local(&r->addr)) {
 		r->result = -EADDRNOTAVAIL;
 		return;
 	}
-	if (r->port && listener_on(r->addr, r->port)) {
+	if (r->port && listener_on(&r->addr, r->port)) {
 		r->result = -EADDRINUSE;
 		return;
 	}
@@ -418,16 +441,14 @@ static void bind_fn(void *arg)
 		ip_set_option(pcb, SOF_REUSEADDR);
 	else
 		ip_reset_option(pcb, SOF_REUSEADDR);
-	ip_addr_t a;
-	ip_addr_set_ip4_u32_val(a, lwip_htonl(r->addr));
-	err_t e = tcp_bind(pcb, &a, r->port);
+	err_t e = tcp_bind(pcb, &r->addr, r->port);
 	if (e != ERR_OK) {
 		r->result = e == ERR_USE ? -EADDRINUSE : -lwip_to_errno(e);
 		return;
 	}
 	spin_lock(&ts->s->lock);
 	ts->bound = true;
-	ts->laddr = r->addr;
+	ip_addr_copy(ts->laddr, pcb->local_ip);
 	ts->lport = pcb->local_port;
 	spin_unlock(&ts->s->lock);
 	r->result = 0;
@@ -437,9 +458,14 @@ static int tcp_bind_op(struct socket *s, const struct sockaddr_k *a, int len)
 {
 	struct tcp_sock *ts = ts_of(s);
 	struct tcp_req r = { .ts = ts };
-	int e = sockaddr_in_get(a, len, &r.addr, &r.port);
+	bool mapped;
+	int e = inet_sockaddr_get(s->family, a, len, &r.addr, &r.port, &mapped);
 	if (e < 0)
 		return e;
+	if (mapped && ts->v6only)
+		return -EINVAL;                   /* Linux: no IPv4 for an IPv6-only socket */
+	if (s->family == AF_INET6 && IP_IS_V6_VAL(r.addr) && ip_addr_isany_val(r.addr))
+		inet_addr_any(AF_INET6, ts->v6only, &r.addr);   /* ::, dual-stack unless v6only */
 	spin_lock(&s->lock);
 	bool bad = ts->bound || ts->state != TS_NEW;
 	spin_unlock(&s->lock);
@@ -467,12 +493,14 @@ static void listen_fn(void *arg)
 	if (!ts->bound) {
 		if (s->reuseaddr)
 			ip_set_option(ts->pcb, SOF_REUSEADDR);
-		err_t e = tcp_bind(ts->pcb, IP4_ADDR_ANY, 0);
+		ip_addr_t any;
+		inet_addr_any(s->family, ts->v6only, &any);
+		err_t e = tcp_bind(ts->pcb, &any, 0);
 		if (e != ERR_OK) {
 			r->result = -EADDRINUSE;
 			return;
 		}
-	} else if (listener_on(ts->laddr, ts->lport)) {
+	} else if (listener_on(&ts->laddr, ts->lport)) {
 		r->result = -EADDRINUSE;
 		return;
 	}
@@ -488,7 +516,7 @@ static void listen_fn(void *arg)
 	spin_lock(&s->lock);
 	ts->state = TS_LISTEN;
 	ts->bound = true;
-	ts->laddr = host_ip(&lpcb->local_ip);
+	ip_addr_copy(ts->laddr, lpcb->local_ip);
 	ts->lport = lpcb->local_port;
 	ts->backlog = r->arg;
 	spin_unlock(&s->lock);
@@ -562,12 +590,14 @@ static void connect_fn(void *arg)
 	if (ts->mss)
 		pcb->mss = ts->mss;
 	ipopt_fn(ts);
-	ip_addr_t a;
-	ip_addr_set_ip4_u32_val(a, lwip_htonl(r->addr));
+	if (!IP_IS_ANY_TYPE_VAL(pcb->local_ip) && IP_IS_V6_VAL(pcb->local_ip) != IP_IS_V6(&r->addr)) {
+		r->result = -ENETUNREACH;         /* bound to one family, connecting to the other */
+		return;
+	}
 	spin_lock(&ts->s->lock);
 	ts->state = TS_CONNECTING;
 	spin_unlock(&ts->s->lock);
-	err_t e = tcp_connect(pcb, &a, r->port, tcp_connected_cb);
+	err_t e = tcp_connect(pcb, &r->addr, r->port, tcp_connected_cb);
 	if (e != ERR_OK) {
 		spin_lock(&ts->s->lock);
 		ts->state = TS_NEW;
@@ -577,18 +607,18 @@ static void connect_fn(void *arg)
 	}
 	spin_lock(&ts->s->lock);
 	ts->bound = true;
-	ts->laddr = host_ip(&pcb->local_ip);
+	ip_addr_copy(ts->laddr, pcb->local_ip);
 	ts->lport = pcb->local_port;
-	ts->raddr = r->addr;
+	ip_addr_copy(ts->raddr, pcb->remote_ip);     /* with the zone tcp_connect gave it */
 	ts->rport = r->port;
 	spin_unlock(&ts->s->lock);
-	stack_flow_bind(&ts->flow, IP_PROTO_TCP, ts->laddr, ts->lport, ts->raddr, ts->rport, ts->sq);
+	stack_flow_bind_ip(&ts->flow, IP_PROTO_TCP, &ts->laddr, ts->lport, &ts->raddr, ts->rport, ts->sq);
 	ts->flow_bound = true;
-	if (stack_addr_local(ts->raddr)) {
+	if (inet_addr_local(&ts->raddr)) {
 		/* Both ends are ours (loopback): steer the other end's frames, the SYN first, to the
 		 * same squeue, so the accepted side lives there too and the connection's two halves
 		 * never bounce between CPUs (each crossing is an IPI and a wake-up). */
-		stack_flow_bind(&ts->flow_loop, IP_PROTO_TCP, ts->raddr, ts->rport, ts->laddr, ts->lport, ts->sq);
+		stack_flow_bind_ip(&ts->flow_loop, IP_PROTO_TCP, &ts->raddr, ts->rport, &ts->laddr, ts->lport, ts->sq);
 		ts->loop_bound = true;
 	}
 	r->result = 0;
@@ -626,9 +656,14 @@ static int tcp_connect_op(struct socket *s, const struct sockaddr_k *a, int len,
 {
 	struct tcp_sock *ts = ts_of(s);
 	struct tcp_req r = { .ts = ts };
-	int e = sockaddr_in_get(a, len, &r.addr, &r.port);
+	bool mapped;
+	int e = inet_sockaddr_get(s->family, a, len, &r.addr, &r.port, &mapped);
 	if (e < 0)
 		return e;
+	if (mapped && ts->v6only)
+		return -ENETUNREACH;              /* Linux's tcp_v6_connect */
+	if (s->family == AF_INET6 && IP_IS_V6_VAL(r.addr) && ip_addr_isany_val(r.addr))
+		ip_addr_set_loopback(true, &r.addr);   /* Linux: :: means this host */
 	spin_lock(&s->lock);
 	enum ts_state st = ts->state;
 	spin_unlock(&s->lock);
@@ -1017,8 +1052,9 @@ static void close_fn(void *arg)
 			struct tcp_sock *next = c->acceptq_next;
 			close_pcb(c, true);
 			rx_free_all(c);
-			sock_free(c->s);
-			tcp_sock_free(c);
+			struct socket *cs = c->s;
+			tcp_sock_free(c);        /* off all_socks first: /proc/net/tcp6 looks at c->s */
+			sock_free(cs);
 			c = next;
 		}
 		return;
@@ -1085,12 +1121,12 @@ static int tcp_getname(struct socket *s, struct sockaddr_k *a, int *len, bool pe
 	struct tcp_sock *ts = ts_of(s);
 	spin_lock(&s->lock);
 	bool connected = ts->state == TS_CONNECTED;
-	uint32_t addr = peer ? ts->raddr : ts->laddr;
+	ip_addr_t addr = peer ? ts->raddr : ts->laddr;
 	uint16_t port = peer ? ts->rport : ts->lport;
 	spin_unlock(&s->lock);
 	if (peer && !connected)
 		return -ENOTCONN;
-	sockaddr_in_set(a, len, addr, port);
+	inet_sockaddr_set(s->family, a, len, &addr, port);
 	return 0;
 }
 
@@ -1256,6 +1292,59 @@ static int ip_getsockopt(struct tcp_sock *ts, int name, void *val, int *len)
 	return 0;
 }
 
+/* SOL_IPV6 on an AF_INET6 socket: IPV6_V6ONLY (before bind, as Linux), IPV6_UNICAST_HOPS and
+ * IPV6_TCLASS (the pcb's ttl and tos fields, which lwIP's ip6_output takes as hop limit and
+ * traffic class). */
+static int ipv6_setsockopt(struct tcp_sock *ts, int name, const void *val, int len)
+{
+	int v;
+	if (ts->s->family != AF_INET6)
+		return -ENOPROTOOPT;
+	if (len < (int)sizeof(int))
+		return -EINVAL;
+	memcpy(&v, val, sizeof(v));
+	switch (name) {
+	case IPV6_V6ONLY: {
+		spin_lock(&ts->s->lock);
+		bool bound = ts->bound || ts->state != TS_NEW;
+		if (!bound)
+			ts->v6only = v != 0;
+		spin_unlock(&ts->s->lock);
+		return bound ? -EINVAL : 0;
+	}
+	case IPV6_UNICAST_HOPS:
+		if (v < -1 || v > 255)
+			return -EINVAL;
+		ts->ttl = v == -1 ? 0 : (uint8_t)v;
+		break;
+	case IPV6_TCLASS:
+		if (v < -1 || v > 255)
+			return -EINVAL;
+		ts->tos = v == -1 ? 0 : (uint8_t)v;
+		break;
+	default:
+		return -ENOPROTOOPT;
+	}
+	squeue_call(ts->sq, ipopt_fn, ts);
+	return 0;
+}
+
+static int ipv6_getsockopt(struct tcp_sock *ts, int name, void *val, int *len)
+{
+	int v;
+	if (ts->s->family != AF_INET6)
+		return -EOPNOTSUPP;
+	switch (name) {
+	case IPV6_V6ONLY: v = ts->v6only; break;
+	case IPV6_UNICAST_HOPS: v = ts->ttl ? ts->ttl : IP_DEFAULT_TTL; break;
+	case IPV6_TCLASS: v = ts->tos; break;
+	default: return -ENOPROTOOPT;
+	}
+	*len = MIN(*len, (int)sizeof(v));
+	memcpy(val, &v, *len);
+	return 0;
+}
+
 static int tcp_setsockopt(struct socket *s, int level, int name, const void *val, int len)
 {
 	struct tcp_sock *ts = ts_of(s);
@@ -1268,6 +1357,8 @@ static int tcp_setsockopt(struct socket *s, int level, int name, const void *val
 	}
 	if (level == SOL_IP)
 		return ip_setsockopt(ts, name, val, len);
+	if (level == SOL_IPV6)
+		return ipv6_setsockopt(ts, name, val, len);
 	if (level != SOL_TCP)
 		return -ENOPROTOOPT;
 	if (name == TCP_CONGESTION) {
@@ -1326,6 +1417,8 @@ static int tcp_getsockopt(struct socket *s, int level, int name, void *val, int 
 	}
 	if (level == SOL_IP)
 		return ip_getsockopt(ts, name, val, len);
+	if (level == SOL_IPV6)
+		return ipv6_getsockopt(ts, name, val, len);
 	if (level != SOL_TCP)
 		return -EOPNOTSUPP;               /* Linux's answer for a level TCP does not know */
 	switch (name) {
@@ -1415,6 +1508,35 @@ static uint8_t linux_state_of(struct tcp_sock *ts)
 	}
 }
 
+/* /proc/net/tcp6: Linux's tcp6_seq_show lines for the AF_INET6 sockets (their IPv4 connections
+ * v4-mapped). Timers and uids are not kept: those columns are 0. Thread context. */
+size_t tcp6_proc_show(char *buf, size_t size)
+{
+	size_t n = 0;
+	int sl = 0;
+	bufprintf(buf, size, &n, "%s\n", INET6_PROC_HEADER);
+	spin_lock(&all_lock);
+	struct list_head *pos;
+	list_for_each(pos, &all_socks) {
+		struct tcp_sock *ts = list_entry(pos, struct tcp_sock, all_node);
+		if (ts->family != AF_INET6)
+			continue;
+		char la[INET_PROC_ADDR_LEN], ra[INET_PROC_ADDR_LEN];
+		ip_addr_t l = ts->laddr, r = ts->raddr;
+		inet_proc_addr(la, &l, ts->lport);
+		inet_proc_addr(ra, &r, ts->rport);
+		uint8_t st = linux_state_of(ts);
+		uint32_t txq = st == 10 ? 0 : (uint32_t)TCP_SND_BUF - MIN((uint32_t)TCP_SND_BUF, READ_ONCE(ts->snd_space));
+		uint32_t rxq = st == 10 ? READ_ONCE(ts->acceptq_len) : (uint32_t)MIN(READ_ONCE(ts->rx_bytes), (size_t)0xffffffffu);
+		if (st == 7 || st == 2)
+			txq = 0;
+		bufprintf(buf, size, &n, "%4d: %s %s %02X %08X:%08X 00:00000000 00000000 %5u %8d %lu 1 0000000000000000 0 0 0 10 -1\n",
+			  sl++, la, ra, st, txq, rxq, 0u, 0, (unsigned long)inet_sock_ino(ts->s));
+	}
+	spin_unlock(&all_lock);
+	return n;
+}
+
 size_t tcp_flow_stats(struct ember_flow_stat *out, size_t max)
 {
 	size_t n = 0;
@@ -1425,8 +1547,13 @@ size_t tcp_flow_stats(struct ember_flow_stat *out, size_t max)
 		if (n < max) {
 			struct ember_flow_stat *f = &out[n];
 			memset(f, 0, sizeof(*f));
-			f->laddr = swab32(ts->laddr);
-			f->raddr = swab32(ts->raddr);
+			f->family = ts->family;
+			if (!IP_IS_V6_VAL(ts->laddr))
+				f->laddr = ip4_addr_get_u32(ip_2_ip4(&ts->laddr));
+			if (!IP_IS_V6_VAL(ts->raddr))
+				f->raddr = ip4_addr_get_u32(ip_2_ip4(&ts->raddr));
+			inet_addr_to16(&ts->laddr, f->laddr6);
+			inet_addr_to16(&ts->raddr, f->raddr6);
 			f->lport = ts->lport;
 			f->rport = ts->rport;
 			f->proto = IPPROTO_TCP;

@@ -1,6 +1,13 @@
 /*
- * UDP sockets: AF_INET SOCK_DGRAM over lwIP's raw UDP API (net/socket.h has the socket layer's
- * theory, net/stack.h the rules for entering lwIP, net/sock_dgram.c the receive queue).
+ * UDP sockets: AF_INET and AF_INET6 SOCK_DGRAM over lwIP's raw UDP API (net/socket.h has the
+ * socket layer's theory, net/stack.h the rules for entering lwIP, net/sock_dgram.c the receive
+ * queue, net/inet_addr.h the addresses).
+ *
+ * AF_INET6: the pcb is lwIP's dual-stack IPADDR_TYPE_ANY until bound (as TCP's, net/sock_tcp.c),
+ * so an unbound or ::-bound socket hears and sends IPv4 too, its IPv4 peers v4-mapped; bound to
+ * an address it has that address's family; IPV6_V6ONLY makes the wildcard IPv6's ::. The IPV6_*
+ * options map onto the pcb's fields: UNICAST_HOPS ttl, TCLASS tos, MULTICAST_HOPS mcast_ttl,
+ * MULTICAST_IF mcast_ifindex (the interface's lwIP index), MULTICAST_LOOP the pcb flag.
  *
  * One struct udp_sock per socket, owning one lwIP udp_pcb. The pcb is touched only under the
  * stack lock: in squeue_call'd functions (bind, connect, send, names, options, release) or in
@@ -45,6 +52,9 @@
  */
 #include "net/sock_dgram.h"
 #include "net/stack.h"
+#include "net/inet_addr.h"
+#include "net/flow_stats.h"
+#include "kernel/printk.h"
 #include "kernel/errno.h"
 #include "mm/kmalloc.h"
 #include "lib/string.h"
@@ -59,7 +69,6 @@
 #define ICMP_HDR_LEN 8
 #define ICMP_DUR_PROTO_CODE 2
 #define ICMP_DUR_PORT_CODE 3
-#define INADDR_LOOPBACK_H 0x7f000001u
 
 struct udp_sock {
 	struct dgram_queue q;            /* first (net/sock_dgram.h) */
@@ -68,13 +77,13 @@ struct udp_sock {
 	bool addr_bound, port_bound;     /* stack lock: bind() set them (connect(AF_UNSPEC) keeps them) */
 	bool addr_from_connect;          /* stack lock: the local address came with connect() */
 	bool connected;                  /* s->lock (written with the stack lock held too) */
+	bool v6only;                     /* stack lock: IPV6_V6ONLY */
 };
 
 /* The raw pcb that hears ICMP errors for all UDP sockets (stack lock). */
 static struct raw_pcb *icmp_err_pcb;
 
 static struct udp_sock *us_of(struct socket *s) { return s->proto; }
-static uint32_t host_ip(const ip_addr_t *a) { return lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(a))); }
 static void set_ip(ip_addr_t *a, uint32_t host) { ip_addr_set_ip4_u32(a, lwip_htonl(host)); }
 
 static bool is_connected(struct udp_sock *us)
@@ -96,9 +105,15 @@ static void udp_recv_cb(void *arg, struct udp_pcb *pcb __unused, struct pbuf *p,
 		pbuf_free(p);
 		return;
 	}
-	d->addr.in = (struct sockaddr_in_k){ .sin_family = AF_INET, .sin_port = lwip_htons(port),
-					     .sin_addr = ip4_addr_get_u32(ip_2_ip4(addr)) };
-	d->addrlen = sizeof(d->addr.in);
+	if (us->s->family == AF_INET6) {
+		int len;
+		inet_sockaddr_set(AF_INET6, (struct sockaddr_k *)&d->addr, &len, addr, port);
+		d->addrlen = len;
+	} else {
+		d->addr.in = (struct sockaddr_in_k){ .sin_family = AF_INET, .sin_port = lwip_htons(port),
+						     .sin_addr = ip4_addr_get_u32(ip_2_ip4(addr)) };
+		d->addrlen = sizeof(d->addr.in);
+	}
 	dgq_push(us->s, d);
 }
 
@@ -123,6 +138,7 @@ static u8_t icmp_err_cb(void *arg __unused, struct raw_pcb *rpcb __unused, struc
 	uint16_t sport = (uint16_t)(uh[0] << 8 | uh[1]), dport = (uint16_t)(uh[2] << 8 | uh[3]);
 	for (struct udp_pcb *pcb = udp_pcbs; pcb; pcb = pcb->next) {
 		if (pcb->recv != udp_recv_cb || !(pcb->flags & UDP_FLAGS_CONNECTED) || pcb->local_port != sport ||
+		    IP_IS_V6_VAL(pcb->remote_ip) ||
 		    pcb->remote_port != dport || ip4_addr_get_u32(ip_2_ip4(&pcb->remote_ip)) != inner->dest.addr ||
 		    (!ip_addr_isany(&pcb->local_ip) && ip4_addr_get_u32(ip_2_ip4(&pcb->local_ip)) != inner->src.addr))
 			continue;
@@ -148,9 +164,12 @@ static void create_fn(void *arg)
 	struct udp_sock *us = us_of(r->s);
 	if (!icmp_err_pcb && (icmp_err_pcb = raw_new(IP_PROTO_ICMP)))
 		raw_recv(icmp_err_pcb, icmp_err_cb, NULL);
-	us->pcb = udp_new();
-	if (us->pcb)
-		udp_recv(us->pcb, udp_recv_cb, us);
+	us->pcb = udp_new_ip_type(r->s->family == AF_INET6 ? IPADDR_TYPE_ANY : IPADDR_TYPE_V4);
+	if (!us->pcb)
+		return;
+	udp_recv(us->pcb, udp_recv_cb, us);
+	us->pcb->mcast_ttl = 1;                          /* Linux's defaults: hop limit 1, looped back */
+	us->pcb->flags |= UDP_FLAGS_MULTICAST_LOOP;
 }
 
 static int udp_create(struct socket *s)
@@ -220,7 +239,7 @@ static void bind_fn(void *arg)
 	struct inet_dgram_req *r = arg;
 	struct udp_sock *us = us_of(r->s);
 	struct udp_pcb *pcb = us->pcb;
-	if (!stack_addr_local(r->addr)) {
+	if (!inet_addr_local(&r->ip)) {
 		r->result = -EADDRNOTAVAIL;
 		return;
 	}
@@ -241,14 +260,14 @@ static void bind_fn(void *arg)
 		ip_set_option(pcb, SOF_REUSEADDR);
 	else
 		ip_reset_option(pcb, SOF_REUSEADDR);
-	ip_addr_t a;
-	set_ip(&a, r->addr);
-	err_t e = udp_bind(pcb, &a, r->port);
+	if (IP_IS_V6_VAL(r->ip) && ip_addr_isany_val(r->ip))
+		inet_addr_any(AF_INET6, us->v6only, &r->ip);   /* ::, dual-stack unless v6only */
+	err_t e = udp_bind(pcb, &r->ip, r->port);
 	if (e != ERR_OK) {
 		r->result = e == ERR_USE ? -EADDRINUSE : -lwip_to_errno(e);
 		return;
 	}
-	us->addr_bound = r->addr != 0;
+	us->addr_bound = !ip_addr_isany(&r->ip);
 	us->port_bound = r->port != 0;
 	if (us->addr_bound)
 		move_to_tail(pcb);
@@ -258,9 +277,18 @@ static void bind_fn(void *arg)
 static int udp_bind_op(struct socket *s, const struct sockaddr_k *a, int len)
 {
 	struct inet_dgram_req r = { .s = s };
-	int e = inet_bind_addr(a, len, &r.addr, &r.port);
-	if (e < 0)
-		return e;
+	int e;
+	if (s->family == AF_INET6) {
+		bool mapped;
+		if ((e = inet_sockaddr_get(AF_INET6, a, len, &r.ip, &r.port, &mapped)) < 0)
+			return e;
+		if (mapped && READ_ONCE(us_of(s)->v6only))
+			return -EINVAL;
+	} else {
+		if ((e = inet_bind_addr(a, len, &r.addr, &r.port)) < 0)
+			return e;
+		set_ip(&r.ip, r.addr);
+	}
 	squeue_call(squeue_local(), bind_fn, &r);
 	return (int)r.result;
 }
@@ -269,14 +297,19 @@ static int udp_bind_op(struct socket *s, const struct sockaddr_k *a, int len)
  * port back. Keeps the old one if there is no memory. */
 static void replace_pcb(struct udp_sock *us)
 {
-	struct udp_pcb *old = us->pcb, *n = udp_new();
+	struct udp_pcb *old = us->pcb, *n = udp_new_ip_type(IP_GET_TYPE(&old->local_ip));
 	if (!n)
 		return;
 	n->so_options = old->so_options;
 	n->ttl = old->ttl;
 	n->tos = old->tos;
+	n->mcast_ttl = old->mcast_ttl;
+	n->mcast_ifindex = old->mcast_ifindex;
+	n->flags |= old->flags & UDP_FLAGS_MULTICAST_LOOP;
 	if (us->addr_bound)
 		ip_addr_copy(n->local_ip, old->local_ip);
+	else
+		inet_addr_any(us->s->family, us->v6only, &n->local_ip);
 	udp_recv(n, udp_recv_cb, us);
 	udp_remove(old);
 	us->pcb = n;
@@ -288,7 +321,7 @@ static void disconnect_fn(void *arg)
 	struct udp_sock *us = us_of(r->s);
 	udp_disconnect(us->pcb);
 	if (us->addr_from_connect)
-		ip_addr_set_any(false, &us->pcb->local_ip);
+		inet_addr_any(us->s->family, us->v6only, &us->pcb->local_ip);
 	us->addr_from_connect = false;
 	if (us->pcb->local_port && !us->port_bound)
 		replace_pcb(us);
@@ -304,8 +337,18 @@ static void connect_fn(void *arg)
 	struct udp_sock *us = us_of(r->s);
 	struct udp_pcb *pcb = us->pcb;
 	struct netif *n;
-	uint32_t dst = r->addr ? r->addr : INADDR_LOOPBACK_H;     /* Linux: INADDR_ANY means this host */
-	int e = inet_route(us->s, dst, &n);
+	ip_addr_t dst = r->ip;
+	if (ip_addr_isany_val(dst))                   /* Linux: INADDR_ANY / :: mean this host */
+		ip_addr_set_loopback(IP_IS_V6_VAL(dst), &dst);
+	if (IP_IS_V4_VAL(dst) && us->v6only) {
+		r->result = -ENETUNREACH;
+		return;
+	}
+	if (!IP_IS_ANY_TYPE_VAL(pcb->local_ip) && IP_IS_V6_VAL(pcb->local_ip) != IP_IS_V6_VAL(dst)) {
+		r->result = -ENETUNREACH;             /* bound to one family, connecting to the other */
+		return;
+	}
+	int e = inet_route_ip(us->s, &dst, &n);
 	if (e < 0) {
 		r->result = e;
 		return;
@@ -315,12 +358,15 @@ static void connect_fn(void *arg)
 		return;
 	}
 	if (ip_addr_isany(&pcb->local_ip)) {
-		ip_addr_copy(pcb->local_ip, *netif_ip_addr4(n));
+		const ip_addr_t *src = ip_netif_get_local_ip(n, &dst);
+		if (!src) {
+			r->result = -EADDRNOTAVAIL;
+			return;
+		}
+		ip_addr_copy(pcb->local_ip, *src);
 		us->addr_from_connect = true;
 	}
-	ip_addr_t a;
-	set_ip(&a, dst);
-	udp_connect(pcb, &a, r->port);
+	udp_connect(pcb, &dst, r->port);
 	spin_lock(&us->s->lock);
 	us->connected = true;
 	spin_unlock(&us->s->lock);
@@ -351,15 +397,22 @@ static void send_fn(void *arg)
 		ip_addr_copy(dst, pcb->remote_ip);
 		port = pcb->remote_port;
 	} else {
-		set_ip(&dst, r->addr ? r->addr : INADDR_LOOPBACK_H);
+		dst = r->ip;
+		if (ip_addr_isany_val(dst))
+			ip_addr_set_loopback(IP_IS_V6_VAL(dst), &dst);
 		port = r->port;
+		if ((IP_IS_V4_VAL(dst) && us->v6only) ||
+		    (!IP_IS_ANY_TYPE_VAL(pcb->local_ip) && IP_IS_V6_VAL(pcb->local_ip) != IP_IS_V6_VAL(dst))) {
+			r->result = -ENETUNREACH;
+			return;
+		}
 	}
 	if (autobind(pcb) != ERR_OK) {
 		r->result = -EAGAIN;
 		return;
 	}
 	struct netif *n;
-	int e = inet_route(us->s, host_ip(&dst), &n);
+	int e = inet_route_ip(us->s, &dst, &n);
 	if (e < 0) {
 		r->result = e;
 		return;
@@ -427,7 +480,7 @@ static int udp_shutdown(struct socket *s, int how)
 struct name_req {
 	struct udp_sock *us;
 	bool peer;
-	uint32_t addr;
+	ip_addr_t addr;
 	uint16_t port;
 	int result;
 };
@@ -440,7 +493,7 @@ static void name_fn(void *arg)
 		r->result = -ENOTCONN;
 		return;
 	}
-	r->addr = host_ip(r->peer ? &pcb->remote_ip : &pcb->local_ip);
+	r->addr = r->peer ? pcb->remote_ip : pcb->local_ip;
 	r->port = r->peer ? pcb->remote_port : pcb->local_port;
 	r->result = 0;
 }
@@ -450,7 +503,7 @@ static int udp_getname(struct socket *s, struct sockaddr_k *a, int *len, bool pe
 	struct name_req r = { .us = us_of(s), .peer = peer };
 	squeue_call(squeue_local(), name_fn, &r);
 	if (r.result == 0)
-		sockaddr_in_set(a, len, r.addr, r.port);
+		inet_sockaddr_set(s->family, a, len, &r.addr, r.port);
 	return r.result;
 }
 
@@ -461,8 +514,92 @@ static uint8_t *ipopt_field(struct socket *s, int name)
 	return name == IP_TTL ? &pcb->ttl : &pcb->tos;
 }
 
+/* SOL_IPV6 options (AF_INET6 sockets), applied to the pcb in squeue context. */
+struct ipv6_opt_req {
+	struct udp_sock *us;
+	int name, v;
+	bool set;
+	int result;
+};
+
+static void ipv6_opt_fn(void *arg)
+{
+	struct ipv6_opt_req *o = arg;
+	struct udp_sock *us = o->us;
+	struct udp_pcb *pcb = us->pcb;
+	o->result = 0;
+	if (!o->set) {
+		switch (o->name) {
+		case IPV6_V6ONLY: o->v = us->v6only; break;
+		case IPV6_UNICAST_HOPS: o->v = pcb->ttl; break;
+		case IPV6_TCLASS: o->v = pcb->tos; break;
+		case IPV6_MULTICAST_HOPS: o->v = pcb->mcast_ttl; break;
+		case IPV6_MULTICAST_LOOP: o->v = (pcb->flags & UDP_FLAGS_MULTICAST_LOOP) != 0; break;
+		case IPV6_MULTICAST_IF: o->v = (int)inet_ifindex_of_zone(pcb->mcast_ifindex); break;
+		default: o->result = -ENOPROTOOPT;
+		}
+		return;
+	}
+	int v = o->v;
+	switch (o->name) {
+	case IPV6_V6ONLY:
+		if (pcb->local_port) {
+			o->result = -EINVAL;             /* Linux: only before bind */
+			return;
+		}
+		us->v6only = v != 0;
+		if (!us->addr_bound)
+			inet_addr_any(AF_INET6, us->v6only, &pcb->local_ip);
+		return;
+	case IPV6_UNICAST_HOPS: pcb->ttl = (u8_t)(v == -1 ? IP_DEFAULT_TTL : v); return;
+	case IPV6_TCLASS: pcb->tos = (u8_t)(v == -1 ? 0 : v); return;
+	case IPV6_MULTICAST_HOPS: pcb->mcast_ttl = (u8_t)(v == -1 ? 1 : v); return;
+	case IPV6_MULTICAST_LOOP:
+		if (v)
+			pcb->flags |= UDP_FLAGS_MULTICAST_LOOP;
+		else
+			pcb->flags &= (u8_t)~UDP_FLAGS_MULTICAST_LOOP;
+		return;
+	case IPV6_MULTICAST_IF: {
+		unsigned zone = v ? inet_zone_of_ifindex((unsigned)v) : 0;
+		if (v && !zone) {
+			o->result = -ENODEV;
+			return;
+		}
+		pcb->mcast_ifindex = (u8_t)zone;
+		return;
+	}
+	}
+	o->result = -ENOPROTOOPT;
+}
+
+static int ipv6_opt(struct socket *s, int name, const void *val, int len, bool set, void *out, int *outlen)
+{
+	struct ipv6_opt_req o = { .us = us_of(s), .name = name, .set = set };
+	if (s->family != AF_INET6)
+		return set ? -ENOPROTOOPT : -EOPNOTSUPP;
+	if (set) {
+		if (len < (int)sizeof(int))
+			return -EINVAL;
+		memcpy(&o.v, val, sizeof(int));
+		bool hops = name == IPV6_UNICAST_HOPS || name == IPV6_MULTICAST_HOPS || name == IPV6_TCLASS;
+		if (hops && (o.v < -1 || o.v > 255))
+			return -EINVAL;
+		if (name == IPV6_MULTICAST_LOOP && (o.v < 0 || o.v > 1))
+			return -EINVAL;
+	}
+	squeue_call(squeue_local(), ipv6_opt_fn, &o);
+	if (o.result == 0 && !set) {
+		*outlen = MIN(*outlen, (int)sizeof(int));
+		memcpy(out, &o.v, (size_t)*outlen);
+	}
+	return o.result;
+}
+
 static int udp_setsockopt(struct socket *s, int level, int name, const void *val, int len)
 {
+	if (level == SOL_IPV6)
+		return ipv6_opt(s, name, val, len, true, NULL, NULL);
 	if (level == SOL_IP)
 		return inet_setsockopt(s, ipopt_field, name, val, len);
 	return -ENOPROTOOPT;                     /* Linux's ip_setsockopt for a level it does not know */
@@ -470,11 +607,52 @@ static int udp_setsockopt(struct socket *s, int level, int name, const void *val
 
 static int udp_getsockopt(struct socket *s, int level, int name, void *val, int *len)
 {
+	if (level == SOL_IPV6)
+		return ipv6_opt(s, name, NULL, 0, false, val, len);
 	if (level == SOL_IP)
 		return inet_getsockopt(s, ipopt_field, name, val, len);
 	if (level == SOL_UDP)
 		return -ENOPROTOOPT;
 	return -EOPNOTSUPP;                      /* Linux's ip_getsockopt for a level it does not know */
+}
+
+/* /proc/net/udp6: Linux's udp6 lines for the AF_INET6 sockets, from lwIP's pcb list (stack lock;
+ * the reader's thread enters its squeue). */
+struct udp6_show_req {
+	char *buf;
+	size_t size, n;
+};
+
+static void udp6_show_fn(void *arg)
+{
+	struct udp6_show_req *r = arg;
+	int sl = 0;
+	bufprintf(r->buf, r->size, &r->n, "%s ref pointer drops\n", INET6_PROC_HEADER);
+	for (struct udp_pcb *pcb = udp_pcbs; pcb; pcb = pcb->next) {
+		if (pcb->recv != udp_recv_cb)
+			continue;
+		struct udp_sock *us = pcb->recv_arg;
+		if (us->s->family != AF_INET6)
+			continue;
+		char la[INET_PROC_ADDR_LEN], ra[INET_PROC_ADDR_LEN];
+		ip_addr_t remote = pcb->remote_ip;
+		if (!(pcb->flags & UDP_FLAGS_CONNECTED))
+			ip_addr_set_zero_ip6(&remote);
+		inet_proc_addr(la, &pcb->local_ip, pcb->local_port);
+		inet_proc_addr(ra, &remote, pcb->remote_port);
+		bufprintf(r->buf, r->size, &r->n,
+			  "%5d: %s %s %02X %08X:%08X 00:00000000 00000000 %5u %8d %lu 2 0000000000000000 %u\n", sl++, la, ra,
+			  pcb->flags & UDP_FLAGS_CONNECTED ? 1 : 7, 0u, (uint32_t)READ_ONCE(us->q.charged), 0u, 0,
+			  (unsigned long)inet_sock_ino(us->s), (uint32_t)READ_ONCE(us->q.drops));
+	}
+}
+
+size_t udp6_proc_show(char *buf, size_t size)
+{
+	struct udp6_show_req r = { buf, size, 0 };
+	if (stack_ready())
+		squeue_call(squeue_local(), udp6_show_fn, &r);
+	return r.n;
 }
 
 const struct sock_ops udp_sock_ops = {

@@ -4,7 +4,8 @@
  *
  * What is decided here rather than by a protocol:
  *   - family/type/protocol -> sock_ops (socket_lookup): AF_INET STREAM (TCP), DGRAM (UDP, or ICMP
- *     ping sockets with IPPROTO_ICMP), RAW with IPPROTO_ICMP; AF_PACKET RAW and DGRAM. Linux's
+ *     ping sockets with IPPROTO_ICMP), RAW with IPPROTO_ICMP; AF_INET6 STREAM and DGRAM (the same
+ *     TCP and UDP, dual-stack); AF_PACKET RAW and DGRAM. Linux's
  *     errors otherwise: EAFNOSUPPORT for a family, EINVAL for a type (or bad flags),
  *     EPROTONOSUPPORT for a protocol the type does not have, ESOCKTNOSUPPORT for a type the
  *     family lacks.
@@ -350,7 +351,7 @@ static struct socket *sock_get(int fd, struct file **fp, long *err)
 
 static const struct sock_ops *socket_lookup(int family, int type, int *protocol, long *err)
 {
-	if (family == AF_INET) {
+	if (family == AF_INET || family == AF_INET6) {     /* AF_INET6: TCP and UDP (net/inet_addr.h) */
 		switch (type) {
 		case SOCK_STREAM:
 			if (*protocol == IPPROTO_IP || *protocol == IPPROTO_TCP) {
@@ -363,11 +364,11 @@ static const struct sock_ops *socket_lookup(int family, int type, int *protocol,
 				*protocol = IPPROTO_UDP;
 				return &udp_sock_ops;
 			}
-			if (*protocol == IPPROTO_ICMP)
+			if (*protocol == IPPROTO_ICMP && family == AF_INET)
 				return &icmp_sock_ops;
 			break;
 		case SOCK_RAW:
-			if (*protocol == IPPROTO_ICMP)
+			if (*protocol == IPPROTO_ICMP && family == AF_INET)
 				return &icmp_sock_ops;
 			break;
 		default:
@@ -437,7 +438,7 @@ long sys_socketpair(int family, int type_arg, int protocol, uintptr_t usv)
 	if (err < 0)
 		return err;
 	if (family != AF_UNIX)
-		return family == AF_INET ? -EOPNOTSUPP : -EAFNOSUPPORT;
+		return family == AF_INET || family == AF_INET6 ? -EOPNOTSUPP : -EAFNOSUPPORT;
 	if (!access_ok(usv, 2 * sizeof(int)))
 		return -EFAULT;
 	struct socket *sv[2];

@@ -2,8 +2,8 @@
  * BSD sockets with the Linux riscv64 ABI. net/socket.c holds the system calls, the socket file and
  * what every family shares (options of level SOL_SOCKET, timeouts, the pending error, blocking);
  * each protocol lives in its own file behind struct sock_ops:
- *   net/sock_tcp.c     AF_INET SOCK_STREAM        (lwIP raw TCP)
- *   net/sock_udp.c     AF_INET SOCK_DGRAM         (lwIP raw UDP)
+ *   net/sock_tcp.c     AF_INET/AF_INET6 SOCK_STREAM  (lwIP raw TCP; addresses: net/inet_addr.h)
+ *   net/sock_udp.c     AF_INET/AF_INET6 SOCK_DGRAM   (lwIP raw UDP)
  *   net/sock_raw.c     AF_INET SOCK_RAW / SOCK_DGRAM with IPPROTO_ICMP (ping sockets)
  *   net/sock_packet.c  AF_PACKET SOCK_RAW / SOCK_DGRAM (frames of one interface or all)
  *   net/sock_unix.c    AF_UNIX socket pairs (socketpair only: no paths)
@@ -55,12 +55,15 @@
 #define IPPROTO_TCP 6
 #define IPPROTO_UDP 17
 #define IPPROTO_RAW 255
+#define IPPROTO_IPV6 41
+#define IPPROTO_ICMPV6 58
 
 #define SOL_SOCKET 1
 #define SOL_IP 0
 #define SOL_TCP 6
 #define SOL_UDP 17
 #define SOL_PACKET 263
+#define SOL_IPV6 41
 
 #define SO_DEBUG 1
 #define SO_REUSEADDR 2
@@ -106,6 +109,14 @@
 #define IP_HDRINCL 3
 #define IP_RECVERR 11
 
+#define IPV6_UNICAST_HOPS 16
+#define IPV6_MULTICAST_IF 17
+#define IPV6_MULTICAST_HOPS 18
+#define IPV6_MULTICAST_LOOP 19
+#define IPV6_V6ONLY 26
+#define IPV6_RECVPKTINFO 49
+#define IPV6_TCLASS 67
+
 #define MSG_OOB 0x1
 #define MSG_PEEK 0x2
 #define MSG_DONTROUTE 0x4
@@ -137,6 +148,15 @@ struct sockaddr_in_k {               /* struct sockaddr_in */
 	uint8_t sin_zero[8];
 };
 
+struct sockaddr_in6_k {              /* struct sockaddr_in6 */
+	uint16_t sin6_family;
+	uint16_t sin6_port;          /* network order */
+	uint32_t sin6_flowinfo;
+	uint8_t sin6_addr[16];
+	uint32_t sin6_scope_id;      /* an ifindex, for link-local addresses */
+};
+#define SIN6_LEN_RFC2133 24          /* the shortest sockaddr_in6 Linux takes (no scope id) */
+
 struct sockaddr_ll_k {               /* struct sockaddr_ll */
 	uint16_t sll_family;
 	uint16_t sll_protocol;       /* network order */
@@ -152,6 +172,7 @@ struct sockaddr_k {
 	union {
 		uint16_t family;
 		struct sockaddr_in_k in;
+		struct sockaddr_in6_k in6;
 		struct sockaddr_ll_k ll;
 		uint8_t raw[SOCKADDR_MAX];
 	};

@@ -31,6 +31,7 @@
 #include "lwip/ip.h"
 #include "lwip/ip4.h"
 #include "lwip/ip6.h"
+#include "net/inet_addr.h"
 #include "lwip/prot/ip6.h"
 #include "lwip/etharp.h"
 #include "lwip/dhcp.h"
@@ -256,6 +257,14 @@ void stack_flow_bind(struct flow_binding *b, uint8_t proto, uint32_t local_ip, u
 {
 	struct flow_key k = { .saddr = peer_ip, .daddr = local_ip, .sport = peer_port, .dport = local_port,
 			      .proto = proto };
+	flow_bind(b, &k, sq);
+}
+
+void stack_flow_bind_ip(struct flow_binding *b, uint8_t proto, const ip_addr_t *local, uint16_t local_port,
+			const ip_addr_t *peer, uint16_t peer_port, struct squeue *sq)
+{
+	struct flow_key k = { .saddr = inet_addr_flow(peer), .daddr = inet_addr_flow(local), .sport = peer_port,
+			      .dport = local_port, .proto = proto, .v6 = IP_IS_V6(peer) };
 	flow_bind(b, &k, sq);
 }
 

@@ -99,6 +99,10 @@ struct squeue *stack_classify(const struct flow_key *k);
  * connection sees them). b is the caller's memory, bound until unbound. Any context. */
 void stack_flow_bind(struct flow_binding *b, uint8_t proto, uint32_t local_ip, uint16_t local_port,
 		     uint32_t peer_ip, uint16_t peer_port, struct squeue *sq);
+/* The same for addresses of either family (lwIP's ip_addr_t; IPv6 keys fold the addresses). */
+struct ip_addr;
+void stack_flow_bind_ip(struct flow_binding *b, uint8_t proto, const struct ip_addr *local, uint16_t local_port,
+			const struct ip_addr *peer, uint16_t peer_port, struct squeue *sq);
 void stack_flow_unbind(struct flow_binding *b);
 
 /* From a callback (stack lock held): may a socket bind to addr (host order)? INADDR_ANY, 127/8

@@ -36,9 +36,14 @@ static int show_flows(void)
 	printf("%-21s %-21s %-11s %3s %12s %12s %8s %8s\n", "local", "remote", "state", "cpu", "bytes_in",
 	       "bytes_out", "rx_q", "tx_space");
 	for (long i = 0; i < n && i < MAX_RECORDS; i++) {
-		char la[32], ra[32], ip[INET_ADDRSTRLEN];
-		snprintf(la, sizeof(la), "%s:%u", inet_ntop(AF_INET, &f[i].laddr, ip, sizeof(ip)), f[i].lport);
-		snprintf(ra, sizeof(ra), "%s:%u", inet_ntop(AF_INET, &f[i].raddr, ip, sizeof(ip)), f[i].rport);
+		char la[64], ra[64], ip[INET6_ADDRSTRLEN];
+		if (f[i].family == AF_INET6) {         /* IPv6 flows (IPv4 peers of IPv6 sockets v4-mapped) */
+			snprintf(la, sizeof(la), "[%s]:%u", inet_ntop(AF_INET6, f[i].laddr6, ip, sizeof(ip)), f[i].lport);
+			snprintf(ra, sizeof(ra), "[%s]:%u", inet_ntop(AF_INET6, f[i].raddr6, ip, sizeof(ip)), f[i].rport);
+		} else {
+			snprintf(la, sizeof(la), "%s:%u", inet_ntop(AF_INET, &f[i].laddr, ip, sizeof(ip)), f[i].lport);
+			snprintf(ra, sizeof(ra), "%s:%u", inet_ntop(AF_INET, &f[i].raddr, ip, sizeof(ip)), f[i].rport);
+		}
 		printf("%-21s %-21s %-11s %3u %12llu %12llu %8u %8u\n", la, ra, state_name(f[i].state), f[i].cpu,
 		       (unsigned long long)f[i].bytes_in, (unsigned long long)f[i].bytes_out, f[i].rx_queued,
 		       f[i].tx_space);

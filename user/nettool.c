@@ -4,7 +4,9 @@
  * key=value lines the tests parse, and exits 0 only when everything checked out.
  *
  *   nettool xfer serve PORT BYTES SEED [duplex]       accept one connection, then exchange a stream
- *   nettool xfer connect ADDR PORT BYTES SEED [duplex] with a peer (the protocol below)
+ *   nettool xfer connect ADDR PORT BYTES SEED [duplex] with a peer (the protocol below); serve6
+ *       listens on AF_INET6 [::] (dual-stack, prints the peer as it names it), ADDR may be IPv6
+ *       (fe80::...%IFNAME: with the interface's scope id)
  *   nettool echo PORT CONNS          TCP echo server: a thread per connection, exits after CONNS
  *                                    connections closed; counts the most that were open at once
  *   nettool ping ADDR COUNT          ICMP echo through SOCK_RAW/IPPROTO_ICMP, prints the replies
@@ -284,6 +286,50 @@ static int parse_addr(const char *s, uint16_t port, struct sockaddr_in *a)
 	return inet_pton(AF_INET, s, &a->sin_addr) == 1 ? 0 : -1;
 }
 
+/* An address of either family: IPv4 dotted, or IPv6 with an optional %IFNAME for a link-local
+ * one (its scope id). 0, or -1 when it is neither. */
+static int parse_addr_any(const char *s, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (!strchr(s, ':')) {
+		*len = sizeof(struct sockaddr_in);
+		return parse_addr(s, port, (struct sockaddr_in *)ss);
+	}
+	struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+	char buf[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+	snprintf(buf, sizeof(buf), "%s", s);
+	char *pct = strchr(buf, '%');
+	if (pct) {
+		*pct = 0;
+		a->sin6_scope_id = if_nametoindex(pct + 1);
+		if (!a->sin6_scope_id)
+			return -1;
+	}
+	a->sin6_family = AF_INET6;
+	a->sin6_port = htons(port);
+	*len = sizeof(*a);
+	return inet_pton(AF_INET6, buf, &a->sin6_addr) == 1 ? 0 : -1;
+}
+
+/* serve6: an AF_INET6 listener on [::] (dual-stack: IPv4 clients come v4-mapped). */
+static int listener6(uint16_t port, int backlog)
+{
+	int fd = socket(AF_INET6, SOCK_STREAM, 0);
+	if (fd < 0)
+		die("socket(AF_INET6): %s", strerror(errno));
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	struct sockaddr_in6 a;
+	memset(&a, 0, sizeof(a));
+	a.sin6_family = AF_INET6;
+	a.sin6_port = htons(port);
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		die("bind [::]:%u: %s", port, strerror(errno));
+	if (listen(fd, backlog) < 0)
+		die("listen: %s", strerror(errno));
+	return fd;
+}
+
 static int listener(uint16_t port, int backlog)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -394,37 +440,46 @@ static int xfer(int fd, uint64_t bytes, uint64_t send_seed, uint64_t recv_seed, 
 
 static int cmd_xfer(int argc, char **argv)
 {
-	if (argc >= 5 && !strcmp(argv[1], "serve")) {
+	if (argc >= 5 && (!strcmp(argv[1], "serve") || !strcmp(argv[1], "serve6"))) {
 		uint16_t port = (uint16_t)atoi(argv[2]);
 		uint64_t bytes = strtoull(argv[3], NULL, 0), seed = strtoull(argv[4], NULL, 0);
 		bool duplex = argc > 5 && !strcmp(argv[5], "duplex");
-		int l = listener(port, 4);
+		bool six = !strcmp(argv[1], "serve6");
+		int l = six ? listener6(port, 4) : listener(port, 4);
 		printf("xfer: listening on %u\n", port);
 		fflush(stdout);
-		int fd = accept(l, NULL, NULL);
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		int fd = accept(l, (struct sockaddr *)&peer, &plen);
 		if (fd < 0)
 			die("accept: %s", strerror(errno));
+		if (six) {                              /* who connected, as the AF_INET6 socket names it */
+			char ip[INET6_ADDRSTRLEN] = "?";
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&peer)->sin6_addr, ip, sizeof(ip));
+			printf("xfer: peer family=%d addr=%s len=%u\n", peer.ss_family, ip, (unsigned)plen);
+		}
 		close(l);
 		int r = xfer(fd, bytes, seed + 1, seed, false, duplex);
 		close(fd);
 		return r;
 	}
 	if (argc >= 6 && !strcmp(argv[1], "connect")) {
-		struct sockaddr_in a;
-		if (parse_addr(argv[2], (uint16_t)atoi(argv[3]), &a) < 0)
+		struct sockaddr_storage a;
+		socklen_t alen;
+		if (parse_addr_any(argv[2], (uint16_t)atoi(argv[3]), &a, &alen) < 0)
 			die("bad address %s", argv[2]);
 		uint64_t bytes = strtoull(argv[4], NULL, 0), seed = strtoull(argv[5], NULL, 0);
 		bool duplex = argc > 6 && !strcmp(argv[6], "duplex");
-		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		int fd = socket(a.ss_family, SOCK_STREAM, 0);
 		if (fd < 0)
 			die("socket: %s", strerror(errno));
-		if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		if (connect(fd, (struct sockaddr *)&a, alen) < 0)
 			die("connect %s:%s: %s", argv[2], argv[3], strerror(errno));
 		int r = xfer(fd, bytes, seed, seed + 1, true, duplex);
 		close(fd);
 		return r;
 	}
-	return die("usage: xfer serve PORT BYTES SEED [duplex] | xfer connect ADDR PORT BYTES SEED [duplex]");
+	return die("usage: xfer serve|serve6 PORT BYTES SEED [duplex] | xfer connect ADDR[%IF] PORT BYTES SEED [duplex]");
 }
 
 /* ---- echo ---- */

@@ -4,7 +4,8 @@ user-networking test calls it in-process) and as a script run inside the test's 
 READY first, once listening).
 
   hostsock.py xfer-client ADDR PORT BYTES SEED [--duplex]   the connecting side of nettool's
-  hostsock.py xfer-server PORT BYTES SEED [--duplex]        stream protocol (see user/nettool.c)
+  hostsock.py xfer-server PORT BYTES SEED [--duplex] [--v6] stream protocol (see user/nettool.c;
+      --v6 listens on [::])
   hostsock.py echo-clients ADDR PORT --conns N [--size B]   N connections opened before any data
       moves, then each sends a distinct message and reads it back
   hostsock.py hostile IFACE GUEST_IP PORT                   malformed IPv4/TCP/UDP/ICMP frames
@@ -159,10 +160,10 @@ def xfer_client(addr, port, nbytes, seed, duplex=False, timeout=300):
         s.close()
 
 
-def xfer_server(port, nbytes, seed, duplex=False, timeout=300, ready=lambda: print("READY", flush=True)):
-    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+def xfer_server(port, nbytes, seed, duplex=False, timeout=300, ready=lambda: print("READY", flush=True), v6=False):
+    ls = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("0.0.0.0", port))
+    ls.bind(("::" if v6 else "0.0.0.0", port))
     ls.listen(4)
     ls.settimeout(timeout)
     ready()
@@ -424,6 +425,7 @@ def main():
     p.add_argument("bytes", type=int)
     p.add_argument("seed", type=int)
     p.add_argument("--duplex", action="store_true")
+    p.add_argument("--v6", action="store_true", help="listen on [::] (AF_INET6)")
     p = sub.add_parser("echo-clients")
     p.add_argument("addr")
     p.add_argument("port", type=int)
@@ -439,7 +441,7 @@ def main():
     if a.cmd == "xfer-client":
         r = xfer_client(a.addr, a.port, a.bytes, a.seed, a.duplex)
     elif a.cmd == "xfer-server":
-        r = xfer_server(a.port, a.bytes, a.seed, a.duplex)
+        r = xfer_server(a.port, a.bytes, a.seed, a.duplex, v6=a.v6)
     elif a.cmd == "echo-clients":
         r = echo_clients(a.addr, a.port, a.conns, a.size)
     elif a.cmd == "hostile":

@@ -6,7 +6,11 @@ once as a daemon (-s -D) and serves every client mode in turn, the contest's ipe
 PARALLEL_UDP, -u -b 1000G -P 5, which once took the server down); then netserver and every netperf
 test with the contest's flags and with defaults. Each mode is one pytest item that checks its exit
 status and a plausible result (non-zero Mbit/s, transactions/s > 0). Skips, saying why, where the
-binaries are absent."""
+binaries are absent.
+
+IPv6: the server is started without -4, so iperf3 asks for an AF_INET6 socket first and the same
+dual-stack listener serves the IPv4 clients above (v4-mapped) and the -6 clients over ::1 (IPERF6);
+a second netserver listens on ::1 for netperf -6 (NETPERF6)."""
 import os
 
 import pytest
@@ -43,6 +47,16 @@ NETPERF = [
     ("UDP_STREAM", CONTEST), ("TCP_STREAM", CONTEST), ("UDP_RR", CONTEST_RR), ("TCP_RR", CONTEST_RR),
     ("TCP_CRR", CONTEST_RR), ("TCP_MAERTS", CONTEST), ("TCP_SENDFILE", CONTEST),
 ]
+IP6 = "::1"
+IPERF6 = [
+    ("TCP", ""),
+    ("UDP", "-u -b 1000G"),
+    ("REVERSE_TCP", "-R"),
+    ("PARALLEL_TCP", "-P 4"),
+    ("bidir", "--bidir"),
+]
+NETPERF6 = [("TCP_STREAM", CONTEST), ("TCP_MAERTS", CONTEST), ("UDP_STREAM", CONTEST), ("TCP_RR", CONTEST_RR),
+            ("TCP_CRR", CONTEST_RR), ("UDP_RR", CONTEST_RR)]
 NETPERF_DEFAULT = ["TCP_STREAM", "TCP_MAERTS", "TCP_SENDFILE", "UDP_STREAM", "TCP_RR", "TCP_CRR", "UDP_RR"]
 
 
@@ -52,12 +66,17 @@ def steps():
         # iperf3's server closes its listening socket after a test and opens a new one: a client
         # that starts in between is refused (on Linux too), so give the daemon a moment first
         s.append((f"iperf_{name}", f"sh -c 'sleep 1; exec iperf3 -c {IP} -p 5001 {T} -i 0 {args}'"))
+    for name, args in IPERF6:
+        s.append((f"iperf6_{name}", f"sh -c 'sleep 1; exec iperf3 -6 -c {IP6} -p 5001 {T} -i 0 {args}'"))
     s.append(("iperf_alive", "pidof iperf3"))
     s.append(("netserver", f"netserver -L {IP} -p 12865"))
     for test, flags in NETPERF:
         s.append((f"netperf_{test}_contest", f"netperf -H {IP} -p 12865 -t {test} -l 1 -- {flags}"))
     for test in NETPERF_DEFAULT:
         s.append((f"netperf_{test}_default", f"netperf -H {IP} -p 12865 -t {test} -l 1"))
+    s.append(("netserver6", f"netserver -6 -L {IP6} -p 12866"))
+    for test, flags in NETPERF6:
+        s.append((f"netperf6_{test}", f"netperf -6 -H {IP6} -p 12866 -t {test} -l 1 -- {flags}"))
     return s
 
 
@@ -123,5 +142,25 @@ def test_netperf_contest(results, test, flags):
 def test_netperf_default(results, test):
     rc, out = section(results, f"netperf_{test}_default")
     assert rc == 0, f"exit {rc}\n{out}"
+    rate = realtools.netperf_rate(out)
+    assert rate and rate > 0, f"no non-zero result\n{out}"
+
+
+@pytest.mark.parametrize("name,args", IPERF6, ids=[n for n, _ in IPERF6])
+def test_iperf6(results, name, args):
+    rc, out = section(results, f"iperf6_{name}")
+    assert rc == 0, f"exit {rc}\n{out}"
+    assert "::1" in out, f"not an IPv6 connection\n{out}"
+    rate = realtools.iperf_rate(out)
+    assert rate and rate > 0, f"no non-zero receiver rate\n{out}"
+
+
+@pytest.mark.parametrize("test,flags", NETPERF6, ids=[t for t, _ in NETPERF6])
+def test_netperf6(results, test, flags):
+    rc, out = section(results, "netserver6")
+    assert rc == 0, out
+    rc, out = section(results, f"netperf6_{test}")
+    assert rc == 0, f"exit {rc}\n{out}"
+    assert "::1" in out or "AF_INET6" in out, f"not over IPv6\n{out}"
     rate = realtools.netperf_rate(out)
     assert rate and rate > 0, f"no non-zero result\n{out}"

@@ -19,18 +19,19 @@
 #define EMBER_NETSTAT_SQUEUES 2
 
 struct ember_flow_stat {
-	uint32_t laddr, raddr;       /* IPv4, network byte order (as in struct sockaddr_in) */
+	uint32_t laddr, raddr;       /* IPv4, network byte order (as in struct sockaddr_in); 0 for IPv6 */
 	uint16_t lport, rport;       /* host byte order */
 	uint8_t proto;               /* 6 = TCP */
 	uint8_t state;               /* Linux's TCP state numbers: 1 ESTABLISHED ... 10 LISTEN */
 	uint8_t cpu;                 /* the squeue (CPU) the connection lives on */
-	uint8_t pad;
+	uint8_t family;              /* the socket's: AF_INET (2) or AF_INET6 (10) */
 	uint32_t rx_queued;          /* bytes received, not yet read */
 	uint32_t tx_space;           /* free send buffer */
 	uint64_t bytes_in;           /* payload bytes received from the peer */
 	uint64_t bytes_out;          /* payload bytes the peer acknowledged */
 	uint64_t segs_in;            /* receive callbacks (data deliveries) */
 	uint64_t sends;              /* writes handed to TCP */
+	uint8_t laddr6[16], raddr6[16];  /* both families as IPv6 (IPv4 v4-mapped), network order */
 };
 
 struct ember_sq_stat {

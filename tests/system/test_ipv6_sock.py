@@ -1,0 +1,130 @@
+"""AF_INET6 sockets of guest user programs against the host over a NIC (tap in a network namespace
+with IPv6 on; root, skipped saying why without it). One guest per NIC model, booted with the
+initramfs (/init's shell, test_sock_host.Guest) and a fixed MAC; the host sends a router
+advertisement of fd77::/64 (hostra.py), so the guest has fd77:: + its EUI-64 by SLAAC besides its
+link-local address, and the host has fd77::1:
+- TCP streams over IPv6, checksummed and compared byte for byte both ways at once (duplex): guest
+  server on [::] (nettool xfer serve6) / host client to the guest's SLAAC address, and host
+  server on [::] / guest client to fd77::1; 32 MiB each way on virtio-net-device, 4 MiB on the
+  other models;
+- the same dual-stack guest listener accepting an IPv4 client over the wire (the peer as the
+  AF_INET6 socket names it: ::ffff:192.168.77.1);
+- a guest client connecting to the host's link-local address with a scope id (fe80::...%eth0).
+Throughput goes to build/test-logs/sock-host-throughput.txt (never asserted)."""
+import json
+import os
+import re
+import time
+
+import pytest
+
+import hostsock
+from nics import NICS, PYTHON, TapNamespace, qemu_cmd, tap_unavailable
+from qemu import KERNEL, Qemu
+from test_sock_host import (INITRD, MIB, STREAM_WD, Guest, HostServer, check_xfer, hostsock_ns, kv_line, nettool,
+                            report, wait_log)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+HOSTRA = os.path.join(HERE, "hostra.py")
+HOSTPING = os.path.join(HERE, "hostping.py")
+GUEST_MAC = "52:54:00:12:34:78"
+GUEST_SLAAC = "fd77::5054:ff:fe12:3478"      # EUI-64 of GUEST_MAC
+HOST6 = "fd77::1"
+GUEST_IP, HOST_IP = "192.168.77.2", "192.168.77.1"
+IP_ARG = f"ip={GUEST_IP}::{HOST_IP}:255.255.255.0::eth0:off"
+HEAVY_NIC = "virtio-net-device"
+SLAAC_WAIT_S = 20
+
+
+def ping6(tap, addr, count=1):
+    r = tap.ns([PYTHON, HOSTPING, addr, "--count", str(count), "--interval", "0.2"], timeout=60, check=False)
+    try:
+        return json.loads(r.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return {"received": 0, "out": r.stdout + r.stderr}
+
+
+class Vm6:
+    def __init__(self, nic):
+        self.nic = nic
+        self.tap = TapNamespace(f"embs6{os.getpid() % 100000}-{NICS.index(nic)}", mtu=1500, addr6=f"{HOST6}/64")
+        cmd = qemu_cmd([*self.tap.netdev("n0"), *nic.extra, "-device", f"{nic.device},mac={GUEST_MAC},netdev=n0",
+                        "-initrd", INITRD, "-append", IP_ARG], kernel=KERNEL, prefix=self.tap.prefix())
+        self.q = Qemu(name=f"ipv6-sock-{nic.id}", cmd=cmd)
+        self.g = Guest(self.q).boot()
+        wait_log(self.q, r"net: eth0 inet 192\.168\.77\.2/24 gw 192\.168\.77\.1 \(static\)")
+        deadline = time.monotonic() + SLAAC_WAIT_S
+        while True:                              # an RA until the guest answers on its SLAAC address
+            self.tap.ns([PYTHON, HOSTRA, "tap0", "fd77::", "--count", "1"])
+            if ping6(self.tap, GUEST_SLAAC)["received"]:
+                break
+            if time.monotonic() > deadline:
+                self.q.fail(f"the guest never answered on {GUEST_SLAAC}")
+            time.sleep(1)
+
+    def close(self):
+        self.q.close()
+        self.tap.close()
+
+
+@pytest.fixture(scope="module", params=NICS, ids=lambda n: n.id)
+def vm6(request):
+    reason = tap_unavailable()
+    if reason:
+        pytest.skip(reason)
+    vm = Vm6(request.param)
+    request.addfinalizer(vm.close)
+    return vm
+
+
+def size(nic):
+    return (32 if nic.id == HEAVY_NIC else 4) * MIB
+
+
+def test_tcp6_guest_server_duplex(vm6):
+    g, tap, n, seed = vm6.g, vm6.tap, size(vm6.nic), 21
+    g.start(nettool(f"xfer serve6 5101 {n} {seed} duplex", STREAM_WD), r"xfer: listening on 5101")
+    host = hostsock_ns(g, tap, "xfer-client", GUEST_SLAAC, 5101, n, seed, "--duplex")
+    out, st = g.finish(STREAM_WD + 30)
+    peer = kv_line(out, "xfer: peer")
+    # the host's source: fd77::1 or the address it formed from its own RA (both in fd77::/64)
+    g.check(peer and peer["family"] == 10 and str(peer["addr"]).startswith("fd77:") and peer["len"] == 28,
+            f"peer: {out}")
+    check_xfer(g, kv_line(out, "xfer"), host, n, seed + 1, seed)
+    g.check(st == 0, f"nettool exited {st}: {out}")
+    report(f"{vm6.nic.id}: IPv6 guest server duplex {n // MIB} MiB: host->guest {kv_line(out, 'xfer')['recv_mbps']} "
+           f"Mbit/s, guest->host {host['recv_mbps']} Mbit/s")
+
+
+def test_tcp6_host_server_duplex(vm6):
+    g, tap, n, seed = vm6.g, vm6.tap, size(vm6.nic), 23
+    srv = HostServer(g, tap, 5102, n, seed, "--duplex", "--v6")
+    out, st = g.run(nettool(f"xfer connect {HOST6} 5102 {n} {seed} duplex", STREAM_WD), timeout=STREAM_WD + 30)
+    host = srv.result()
+    check_xfer(g, kv_line(out, "xfer"), host, n, seed, seed + 1)
+    g.check(st == 0, f"nettool exited {st}: {out}")
+
+
+def test_dual_stack_listener_takes_ipv4_over_the_wire(vm6):
+    g, tap, n, seed = vm6.g, vm6.tap, 1 * MIB, 25
+    g.start(nettool(f"xfer serve6 5103 {n} {seed}", 120), r"xfer: listening on 5103")
+    host = hostsock_ns(g, tap, "xfer-client", GUEST_IP, 5103, n, seed)
+    out, st = g.finish(150)
+    peer = kv_line(out, "xfer: peer")
+    g.check(peer and peer["family"] == 10 and peer["addr"] == f"::ffff:{HOST_IP}", f"peer: {out}")
+    check_xfer(g, kv_line(out, "xfer"), host, n, seed + 1, seed)
+    g.check(st == 0, f"nettool exited {st}: {out}")
+
+
+def test_link_local_with_scope_id(vm6):
+    g, tap = vm6.g, vm6.tap
+    addrs = tap.ns(["ip", "-6", "addr", "show", "dev", "tap0", "scope", "link"]).stdout
+    m = re.search(r"inet6 (fe80::[0-9a-f:]+)/64", addrs)
+    assert m, addrs
+    n, seed = 1 * MIB, 27
+    srv = HostServer(g, tap, 5104, n, seed, "--v6")
+    out, st = g.run(nettool(f"xfer connect {m.group(1)}%eth0 5104 {n} {seed}", 120), timeout=150)
+    host = srv.result()
+    check_xfer(g, kv_line(out, "xfer"), host, n, seed, seed + 1)
+    g.check(st == 0, f"nettool exited {st}: {out}")
+    g.alive()
