@@ -41,6 +41,7 @@ DEBUG_SRCS := $(sort $(wildcard kernel/debug/*.c net/debug/*.c block/debug/*.c))
 QEMU_BASE = $(QEMU) -machine virt -smp $(SMP) -m $(MEM) -bios $(OPENSBI) -nographic
 
 .PHONY: all deps lwip-check run test unit systest bench gdb clean kernel-rv
+.PHONY: fuzz
 all: $(B)/kernel.elf $(B)/kernel-test.elf $(B)/initramfs.cpio kernel-rv
 
 deps:
@@ -112,6 +113,8 @@ kernel-rv: $(B)/kernel-rv
 UCC := riscv64-linux-gnu-gcc
 UCFLAGS := -static -O2 -g -Iinclude/uapi -Wall -Wno-stringop-overread -Wno-stringop-overflow -Wno-array-bounds
 USER_PROGS := $(B)/user/init $(B)/user/hello $(B)/user/cat $(B)/user/flowstat $(B)/user/nettool
+# the system-call fuzzer (issue 17): /bin/sysfuzz; tests/system/test_fuzz.py, make fuzz
+USER_PROGS += $(B)/user/fuzz/sysfuzz
 USER_TESTS := $(patsubst user/tests/%.c,$(B)/user/tests/%,$(wildcard user/tests/*.c))
 USER_BENCH := $(patsubst user/bench/%.c,$(B)/user/bench/%,$(wildcard user/bench/*.c))
 
@@ -177,6 +180,7 @@ $(B)/initramfs.cpio: $(USER_PROGS) $(USER_TESTS) $(USER_BENCH) $(BUSYBOX) $(B)/u
 	@cp $(B)/user/hello $(B)/rootfs/bin/hello
 	@cp $(B)/user/flowstat $(B)/rootfs/bin/flowstat
 	@cp $(B)/user/nettool $(B)/rootfs/bin/nettool
+	@cp $(B)/user/fuzz/sysfuzz $(B)/rootfs/bin/sysfuzz
 	@cp $(USER_TESTS) $(B)/rootfs/tests/
 	@cp $(USER_BENCH) $(B)/rootfs/bench/
 	@# busybox: /bin/busybox, every applet a symlink to it (busybox cat replaces user/cat.c's)
@@ -219,6 +223,13 @@ test: deps
 
 bench: all
 	python3 bench/run.py
+
+# System-call fuzzing campaigns (scripts/fuzz.py; issue 17): SEEDS x SECONDS inside Ember -smp 4;
+# findings are kept as reproducers in tests/fuzz-corpus/.
+SECONDS ?= 300
+SEEDS ?= 1 2 3
+fuzz: all
+	python3 scripts/fuzz.py --seconds $(SECONDS) --seeds $(SEEDS)
 
 clean:
 	rm -rf $(B) kernel-rv
