@@ -106,7 +106,7 @@ struct wslot {
 	volatile int pid;
 	volatile uint64_t seed;
 	volatile uint64_t calls;
-	volatile uint64_t selfsig;      /* bit s: the worker sent signal s to itself or its group */
+	volatile uint64_t selfsig;      /* bit s-1: the worker sent signal s to itself or its group */
 	volatile int lastnr;
 	volatile uint64_t fault_pc, fault_addr, fault_ra;  /* a fatal fault's pc and address (0: none) */
 	volatile int fault_sig;
@@ -1080,8 +1080,8 @@ static void run_worker(int idx, uint64_t seed, uint64_t ncalls)
 			break;
 		case 129: case 130: case 131: {
 			int sig = (int)a[c->nr == 131 ? 2 : 1];
-			if (sig > 0 && sig < 64)
-				w->selfsig |= 1ULL << sig;
+			if (sig > 0 && sig <= 64)
+				w->selfsig |= 1ULL << (sig - 1);
 			if (c->nr == 131) a[0] = (uint64_t)my_pid;
 			break;
 		}
@@ -1189,12 +1189,13 @@ static int explained(int i, int status)
 	int inflight = r->seq == w->calls && r->nr && r->ret == RET_RUNNING;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 1;
-	if (!in_ember && inflight && !(w->selfsig & (1ULL << (WIFSIGNALED(status) ? WTERMSIG(status) : 0))))
+	int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	if (!in_ember && inflight && !(sig > 0 && sig <= 64 && (w->selfsig & (1ULL << (sig - 1)))))
 		return 2;
 	if (WIFEXITED(status))
 		return 0;
 	int s = WTERMSIG(status);
-	if (s > 0 && s < 64 && (w->selfsig & (1ULL << s)))
+	if (s > 0 && s <= 64 && (w->selfsig & (1ULL << (s - 1))))
 		return 1;
 	if (s == SIGPIPE && is_write_call(w->lastnr))
 		return 1;
