@@ -459,11 +459,20 @@ static void fill_random(uint8_t *p, size_t n)
 	}
 }
 
+/* a pointer no read can go through (a readable "hostile" one could smuggle in any mask) */
+static uint64_t unreadable_ptr(void)
+{
+	if (chance(3))
+		return (uint64_t)arena + ARENA_BYTES + below(4096);     /* the guard page */
+	return PICK(((const uint64_t[]){ 0xffffffc000000000ULL, 0xffffffc080200000ULL, 0xfffffffffffff000ULL,
+					 0x4000000000ULL, 0x8000000000000000ULL, 0xffffffffffffffffULL }));
+}
+
 /* a signal mask that never blocks SIGALRM (the worker's way out of blocking calls) */
 static uint64_t sigset_of(void)
 {
 	if (chance(6))
-		return chance(2) ? 0 : hostile_ptr();
+		return chance(2) ? 0 : unreadable_ptr();
 	uint64_t m = chance(2) ? rnd() : 0;
 	m &= ~(1ULL << (SIGALRM - 1));
 	uint64_t *p = (uint64_t *)aalloc(16);
@@ -597,7 +606,7 @@ static uint64_t addr_of(void)
 		return maps[i].addr;
 	}
 	if (r == 6) {          /* page 0: lengths stay below the lowest text address */
-		cur_addr_lim = 0x10000;
+		cur_addr_lim = 0xf000;
 		return 0;
 	}
 	cur_addr_lim = 0;      /* outside every user mapping: any length */
@@ -608,7 +617,8 @@ static uint64_t mmlen_of(void)
 {
 	if (!cur_addr_lim)     /* the address is 0 or hostile: any length, huge ones included */
 		return chance(2) ? hostile_num() : below(1 << 20);
-	return below(cur_addr_lim / 4096 + 1) * 4096 + (chance(10) ? below(4096) : 0) % (cur_addr_lim + 1);
+	uint64_t len = below(cur_addr_lim / 4096 + 1) * 4096 + (chance(10) ? below(4096) : 0);
+	return len > cur_addr_lim ? cur_addr_lim : len;
 }
 
 static const uint64_t ioctls[] = { 0x541B /* FIONREAD */, 0x5421 /* FIONBIO */, 0x5451 /* FIOCLEX */,
@@ -729,10 +739,10 @@ static int gen_arg(const struct sc *c, int i, uint64_t *a, uint64_t *prevlen, in
 	}
 	case A_SIGACT: {   /* rt_sigaction's act, sigaltstack's ss */
 		uint64_t *s = (uint64_t *)aalloc(32);
-		if (c->nr == 132) {
+		if (c->nr == 132) {    /* an alternate stack inside the arena: a frame never lands elsewhere */
 			s[0] = (uint64_t)aalloc(4096);       /* ss_sp */
-			s[1] = flags_of(F_NONE) & 3;         /* ss_flags: SS_ONSTACK/SS_DISABLE bits */
-			s[2] = chance(4) ? hostile_num() : below(8192);
+			s[1] = chance(4) ? rnd() & 0xffffffff : PICK(((const uint64_t[]){ 0, 1, 2, 1U << 31 }));
+			s[2] = below((uint64_t)arena + ARENA_BYTES - s[0] + 1);
 		} else {
 			s[0] = PICK(((const uint64_t[]){ (uint64_t)SIG_DFL, (uint64_t)SIG_IGN, (uint64_t)noop_handler }));
 			s[1] = (chance(2) ? SA_RESTART : 0) | (chance(3) ? SA_SIGINFO : 0) | (chance(4) ? SA_NODEFER : 0) |
@@ -1018,6 +1028,13 @@ static void run_worker(int idx, uint64_t seed, uint64_t ncalls)
 		/* containment fixes for particular calls */
 		switch (c->nr) {
 		case 36: a[0] = path_of(0); break;                  /* symlink targets: relative names */
+		case 72: if (a[5] >= (uint64_t)arena && a[5] < (uint64_t)arena + ARENA_BYTES - 4096) {
+				uint64_t *sp = (uint64_t *)aalloc(16);   /* { const sigset_t *ss; size_t ss_len } */
+				sp[0] = sigset_of();
+				sp[1] = chance(8) ? hostile_num() : 8;
+				a[5] = (uint64_t)sp;
+			}
+			break;
 		case 220: a[0] = SIGCHLD | (chance(4) ? (rnd() & (CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID)) : 0);
 			a[1] = 0; a[2] = a[3] = a[4] = (uint64_t)(futexes + 7); break;
 		case 435: a[0] = chance(2) ? hostile_ptr() : (uint64_t)aalloc(128); a[1] = chance(2) ? below(128) : hostile_num();
@@ -1098,6 +1115,8 @@ static void run_worker(int idx, uint64_t seed, uint64_t ncalls)
 		if (c->nr == 220 && ret == 0 && getpid() != my_pid)
 			_exit(0);
 		__atomic_store_n(&r->ret, ret, __ATOMIC_RELEASE);
+		if (ret == -EPIPE)     /* a SIGPIPE may now be pending (blocked, delivered later) */
+			w->selfsig |= 1ULL << (SIGPIPE - 1);
 		__atomic_store_n(&w->calls, w->calls + 1, __ATOMIC_RELEASE);
 		if (logf)
 			print_rec(logf, "", r);
