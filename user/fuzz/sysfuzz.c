@@ -483,6 +483,7 @@ static uint64_t sigset_of(void)
 
 static const int sigs_safe[] = { 0, SIGUSR1, SIGUSR2, SIGCHLD, SIGCONT, SIGWINCH, SIGURG, SIGTERM,
 	SIGINT, SIGHUP, SIGKILL, SIGSEGV, SIGPIPE, SIGALRM, 34, 40, 64, 65, -1, 1000 };
+static const int sigs_mild[] = { 0, SIGUSR1, SIGUSR2, SIGCHLD, SIGCONT, SIGWINCH, SIGURG, SIGALRM, 65, -1, 1000 };
 /* signals whose action the fuzzer may change (never SIGALRM, the faults, SIGIO, the itimers') */
 static const int sigs_action[] = { SIGUSR1, SIGUSR2, SIGCHLD, SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGURG,
 	SIGWINCH, SIGCONT, 34, 64, 0, 65, SIGKILL, SIGSTOP, -1 };
@@ -676,7 +677,8 @@ static int gen_arg(const struct sc *c, int i, uint64_t *a, uint64_t *prevlen, in
 	}
 	case A_PGID: *a = chance(2) ? 0 : (uint64_t)(int64_t)my_pid; return 0;
 	case A_SIG:
-		*a = (uint64_t)(int64_t)(c->nr == 134 ? PICK(sigs_action) : PICK(sigs_safe));
+		/* lethal signals rarely, so a worker lives long enough to chain calls */
+		*a = (uint64_t)(int64_t)(c->nr == 134 ? PICK(sigs_action) : chance(8) ? PICK(sigs_safe) : PICK(sigs_mild));
 		return 0;
 	case A_ADDR: *a = addr_of(); return 0;
 	case A_MMLEN: *a = mmlen_of(); return 0;
