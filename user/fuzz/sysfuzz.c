@@ -751,7 +751,9 @@ static int gen_arg(const struct sc *c, int i, uint64_t *a, uint64_t *prevlen, in
 			       (chance(4) ? SA_RESETHAND : 0) | (chance(6) ? SA_ONSTACK : 0) | (chance(10) ? rnd() & 0xffff0000 : 0);
 			s[2] = rnd() & ~(1ULL << (SIGALRM - 1));
 		}
-		*a = chance(3) ? 0 : chance(8) ? hostile_ptr() : (uint64_t)s;
+		/* never a readable "hostile" pointer: Ember's signal trampoline page (0x3ffffff000) read
+		 * as a sigaction installs a garbage handler */
+		*a = chance(3) ? 0 : chance(8) ? unreadable_ptr() : (uint64_t)s;
 		return 0;
 	}
 	case A_ITIMER: {
