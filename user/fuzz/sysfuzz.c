@@ -1062,9 +1062,13 @@ static void run_worker(int idx, uint64_t seed, uint64_t ncalls)
 			break;
 		case 167: if (a[0] == 1) a[1] = SIGUSR1;    /* PDEATHSIG: a harmless one */
 			break;
-		case 194: if (nshm >= shm_segs) { a[1] = hostile_num(); a[2] &= ~(uint64_t)IPC_CREAT; }
-			a[0] = 0;                                   /* IPC_PRIVATE */
-			if (a[1] > SHM_MAX_BYTES && (a[2] & IPC_CREAT) && a[1] < (1ULL << 40)) a[1] = SHM_MAX_BYTES;
+		case 194: /* IPC_PRIVATE always creates (IPC_CREAT or not): small segments, few of them;
+			   * beyond the quota only sizes no kernel can grant (1 TiB and up) */
+			a[0] = 0;
+			if (nshm >= shm_segs)
+				a[1] = (1ULL << 40) | hostile_num();
+			else if (a[1] > SHM_MAX_BYTES && a[1] < (1ULL << 40))
+				a[1] = SHM_MAX_BYTES;
 			break;
 		case 195: if (a[1] == IPC_SET) a[2] = chance(2) ? hostile_ptr() : 0; break;
 		case 47: if (!(a[1] & 2) && a[3] > FILE_CAP && a[3] < (1ULL << 62)) a[3] = FILE_CAP; break;
