@@ -33,6 +33,12 @@ from hostsock import csum, ip_of, mac_of, neigh_mac  # noqa: E402
 
 ETH_P_ALL, ETH_P_IP, ETH_P_ARP = 0x0003, 0x0800, 0x0806
 PACKET_OUTGOING = 4
+_RB = random.Random(0)
+
+
+def RB(n):
+    """Random bytes from the seeded generator (main() seeds it): a batch is reproducible."""
+    return _RB.randbytes(n)
 
 
 def tcp_seg(src, dst, sport, dport, seq, ack, flags, opts=b"", payload=b"", rng=None, bad=False):
@@ -64,8 +70,8 @@ def rand_opts(rng):
     kinds = [b"\x02\x04" + struct.pack("!H", rng.choice([0, 1, 536, 1460, 65535])),   # MSS
              b"\x03\x03" + bytes([rng.randrange(256)]),                            # window scale
              b"\x04\x02",                                                          # SACK permitted
-             b"\x08\x0a" + os.urandom(8),                                          # timestamps
-             b"\x05" + bytes([rng.choice([2, 10, 18, 34, 255])]) + os.urandom(rng.randrange(0, 34)),   # SACK blocks
+             b"\x08\x0a" + RB(8),                                          # timestamps
+             b"\x05" + bytes([rng.choice([2, 10, 18, 34, 255])]) + RB(rng.randrange(0, 34)),   # SACK blocks
              bytes([rng.randrange(256), rng.randrange(256)]),                      # unknown kind, any length
              b"\x01" * rng.randrange(4), b"\x00", bytes([rng.randrange(256)])]      # NOPs, EOL, a lone kind
     return b"".join(rng.choice(kinds) for _ in range(rng.randrange(0, 5)))[:40]
@@ -87,7 +93,7 @@ class Gen:
     def listener(self):
         r = self.rng
         src = r.choice(self.spoofed)
-        payload = os.urandom(r.choice([0, 0, 1, 100, 1400]))
+        payload = RB(r.choice([0, 0, 1, 100, 1400]))
         seg = tcp_seg(src, self.gip, r.randrange(1024, 65536), self.port, r.randrange(1 << 32),
                       r.randrange(1 << 32), self.flags(), rand_opts(r), payload, r, bad=r.random() < 0.1)
         frame = self.eth(ETH_P_IP, ipv4(src, self.gip, 6, seg, r, ident=r.randrange(65536)))
@@ -98,7 +104,7 @@ class Gen:
         sport, snd, rcv = self.live
         seq = snd + r.choice([0, 0, 1, -1, r.randrange(-70000, 70000), r.randrange(1 << 32)])
         ack = rcv + r.choice([0, 0, 1, -1, r.randrange(-70000, 70000), r.randrange(1 << 32)])
-        payload = os.urandom(r.choice([0, 0, 1, 10, 536, 1400]))
+        payload = RB(r.choice([0, 0, 1, 10, 536, 1400]))
         seg = tcp_seg(self.hip, self.gip, sport, self.port, seq, ack, self.flags(), rand_opts(r), payload, r,
                       bad=r.random() < 0.1)
         return self.eth(ETH_P_IP, ipv4(self.hip, self.gip, 6, seg, r, ident=r.randrange(65536)))
@@ -110,11 +116,11 @@ class Gen:
         if kind == 0:      # ICMP of any type and code, sometimes quoting the live connection
             quote = ipv4(self.gip, self.hip, 6, struct.pack("!HHI", self.port, self.live[0], self.live[2]), r)
             body = struct.pack("!BBHI", r.randrange(20), r.randrange(16), 0, r.randrange(1 << 32)) + \
-                (quote if r.random() < 0.5 else os.urandom(r.randrange(0, 64)))
+                (quote if r.random() < 0.5 else RB(r.randrange(0, 64)))
             body = body[:2] + struct.pack("!H", csum(body)) + body[4:]
             proto, payload = 1, body
         elif kind == 1:    # UDP with honest or lying lengths
-            data = os.urandom(r.randrange(0, 600))
+            data = RB(r.randrange(0, 600))
             ln = r.choice([8 + len(data), 0, 7, 65535, r.randrange(65536)])
             payload = struct.pack("!HHHH", r.randrange(65536), r.choice([self.port, 7, 53, r.randrange(65536)]), ln, 0) + data
             proto = 17
@@ -123,9 +129,9 @@ class Gen:
                               rand_opts(r), b"", r)
             proto = 6
         else:              # a random protocol and payload
-            proto, payload = r.randrange(256), os.urandom(r.randrange(0, 1400))
+            proto, payload = r.randrange(256), RB(r.randrange(0, 1400))
         frag = r.choice([0x4000, 0, 0x2000, 0x2000 | r.randrange(0x2000), r.randrange(0x2000), r.randrange(65536)])
-        opts = os.urandom(r.choice([0, 0, 4, 8, 40])) if r.random() < 0.3 else b""
+        opts = RB(r.choice([0, 0, 4, 8, 40])) if r.random() < 0.3 else b""
         tot = None if r.random() < 0.8 else r.choice([0, 19, 20, 65535, r.randrange(65536)])
         ihl = None if r.random() < 0.9 else r.randrange(16)
         return self.eth(ETH_P_IP, ipv4(src, self.gip, proto, payload, r, ident=r.randrange(65536), frag=frag,
@@ -135,12 +141,12 @@ class Gen:
         r = self.rng
         body = struct.pack("!HHBBH", r.choice([1, 1, 6, r.randrange(65536)]), r.choice([0x0800, 0x0800, r.randrange(65536)]),
                            r.choice([6, 6, 0, 255]), r.choice([4, 4, 0, 16, 255]), r.choice([1, 2, r.randrange(65536)]))
-        body += self.hmac[:3] + os.urandom(3) + r.choice(self.spoofed) + os.urandom(6) + r.choice([self.gip, os.urandom(4)])
+        body += self.hmac[:3] + RB(3) + r.choice(self.spoofed) + RB(6) + r.choice([self.gip, RB(4)])
         return self.eth(ETH_P_ARP, body[:r.randrange(0, len(body) + 1)] if r.random() < 0.2 else body)
 
     def raw(self):
         r = self.rng
-        return self.eth(r.choice([0x86DD, 0x8100, 0x88CC, r.randrange(65536)]), os.urandom(r.choice([0, 1, 46, 200, 1486, 1600])))
+        return self.eth(r.choice([0x86DD, 0x8100, 0x88CC, r.randrange(65536)]), RB(r.choice([0, 1, 46, 200, 1486, 1600])))
 
     def frame(self):
         r = self.rng.random()
@@ -186,7 +192,7 @@ def echo_once(gip, port, timeout=10):
     ct = time.monotonic() - t0
     try:
         s.settimeout(timeout)
-        msg = os.urandom(64)
+        msg = RB(64)
         s.sendall(msg)
         got = b""
         while len(got) < len(msg):
@@ -209,6 +215,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
     rng = random.Random(a.seed)
+    _RB.seed(a.seed * 7919 + 1)
     gip, hip = socket.inet_aton(a.guest_ip), ip_of(a.iface)
     live = socket.create_connection((a.guest_ip, a.port), timeout=10)
     live.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

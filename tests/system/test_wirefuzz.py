@@ -4,7 +4,8 @@ inside a live connection (sequence numbers learned from the wire), broken IPv4 (
 fragments), ICMP, UDP, ARP and raw frames. After each batch a new connection to the fuzzed port
 must complete at once (CONNECT_LIMIT_S) and echo byte-exact: the issue's first finding was a 19 s
 stall once a batch's spoofed SYNs filled the listen backlog. At the end the guest answers ping
-and printed nothing alarming. Root is needed for the tap (skipped, saying why, otherwise).
+and printed nothing alarming. The live connection's fate is printed, not judged: segments injected
+inside its window (data, RST) may legitimately desynchronize or end it, on Linux too. Root is needed for the tap (skipped, saying why, otherwise).
 Bounded for `make test`: BATCHES x FRAMES frames per seed (WIREFUZZ_FRAMES overrides FRAMES)."""
 import json
 import os
@@ -49,7 +50,8 @@ def test_fuzzed_frames_never_delay_new_connections(wirevm, seed):
         g.check(b["connect_s"] <= CONNECT_LIMIT_S, f"batch {i}: connect() took {b['connect_s']} s: {res}")
     p = host_ping(tap, GUEST_IP)
     g.check(p["received"] == 3, f"the guest stopped answering ping after the fuzzed frames: {p}")
-    g.q.send("\x03")          # end the echo server (^C), then: forks, execs, nothing alarming
-    g.finish(30)
-    g.alive()
+    out = wirevm.q.log()
+    for bad in ("KERNEL PANIC", "lwip: assertion", "lwip: core entered without", "unhandled signal", "Assertion",
+                "nettool: watchdog"):
+        g.check(bad not in out, f"{bad!r} in the console log")
     wirevm.q.close()          # the echo server still waits for connections: a fresh guest next time
