@@ -40,7 +40,7 @@ SRCS := $(sort $(wildcard arch/riscv/*.c arch/riscv/*.S kernel/*.c mm/*.c fs/*.c
 DEBUG_SRCS := $(sort $(wildcard kernel/debug/*.c net/debug/*.c block/debug/*.c))
 QEMU_BASE = $(QEMU) -machine virt -smp $(SMP) -m $(MEM) -bios $(OPENSBI) -nographic
 
-.PHONY: all deps lwip-check run test unit systest bench soak gdb clean kernel-rv
+.PHONY: all deps lwip-check run test unit systest bench soak fuzz gdb clean kernel-rv
 all: $(B)/kernel.elf $(B)/kernel-test.elf $(B)/initramfs.cpio kernel-rv
 
 deps:
@@ -120,6 +120,8 @@ contest: kernel-rv
 UCC := riscv64-linux-gnu-gcc
 UCFLAGS := -static -O2 -g -Iinclude/uapi -Wall -Wno-stringop-overread -Wno-stringop-overflow -Wno-array-bounds
 USER_PROGS := $(B)/user/init $(B)/user/hello $(B)/user/cat $(B)/user/flowstat $(B)/user/nettool
+# the system-call fuzzer (issue 17): /bin/sysfuzz; tests/system/test_fuzz.py, make fuzz
+USER_PROGS += $(B)/user/fuzz/sysfuzz
 USER_TESTS := $(patsubst user/tests/%.c,$(B)/user/tests/%,$(wildcard user/tests/*.c))
 USER_BENCH := $(patsubst user/bench/%.c,$(B)/user/bench/%,$(wildcard user/bench/*.c))
 # stress programs (/stress/): run inside Ember only, by system tests (not differential)
@@ -187,6 +189,7 @@ $(B)/initramfs.cpio: $(USER_PROGS) $(USER_TESTS) $(USER_BENCH) $(USER_STRESS) $(
 	@cp $(B)/user/hello $(B)/rootfs/bin/hello
 	@cp $(B)/user/flowstat $(B)/rootfs/bin/flowstat
 	@cp $(B)/user/nettool $(B)/rootfs/bin/nettool
+	@cp $(B)/user/fuzz/sysfuzz $(B)/rootfs/bin/sysfuzz
 	@cp $(USER_TESTS) $(B)/rootfs/tests/
 	@cp $(USER_BENCH) $(B)/rootfs/bench/
 	@mkdir -p $(B)/rootfs/stress && cp $(USER_STRESS) $(B)/rootfs/stress/
@@ -234,6 +237,12 @@ bench: all
 # the soak (tests/system/test_soak.py; not in make test): SECONDS=600 by default
 soak: $(B)/kernel.elf $(B)/initramfs.cpio
 	SOAK_SECONDS=$(or $(SECONDS),600) $(PYTEST) -v -s tests/system/test_soak.py
+
+# System-call fuzzing campaigns (scripts/fuzz.py; issue 17): SEEDS x SECONDS (300 s each by
+# default) inside Ember -smp 4; findings are kept as reproducers in tests/fuzz-corpus/.
+SEEDS ?= 1 2 3
+fuzz: all
+	python3 scripts/fuzz.py --seconds $(or $(SECONDS),300) --seeds $(SEEDS)
 
 clean:
 	rm -rf $(B) kernel-rv

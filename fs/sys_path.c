@@ -362,6 +362,10 @@ static int rename_op(struct nameidata *on, struct nameidata *nn, unsigned flags)
 		err = -EBUSY;
 	else if (!odir->iops->rename)
 		err = -EPERM;
+	else if (src == dst)
+		err = 0;                             /* one file under both names (even one entry): as Linux's
+						      * vfs_rename, nothing to do; RENAME_EXCHANGE of an entry
+						      * with itself unlinked it twice (found by sysfuzz) */
 	else if (odir != ndir && S_ISDIR(src->mode) && is_ancestor(src, ndir, on->dir.mnt->root))
 		err = -EINVAL;                       /* a directory into itself */
 	else if (odir != ndir && dst && (flags & RENAME_EXCHANGE) && S_ISDIR(dst->mode) &&
