@@ -309,6 +309,11 @@ int initramfs_unpack(const void *data, size_t len);
 /* Creates a file in /proc (or anywhere) whose contents show() writes at open: up to size bytes
  * into buf, returning the length. For /proc/net/dev, /proc/interrupts ... */
 int proc_create(const char *path, size_t (*show)(char *buf, size_t size));
+/* fs/sock_node.c: AF_UNIX pathname sockets. create: a new S_IFSOCK node at path (mode less the
+ * umask), referenced in *out; -EEXIST if the name exists. lookup: the inode path names (symlinks
+ * followed), referenced. Thread context, may sleep. */
+int sock_node_create(const char *path, uint32_t mode, struct inode **out);
+int sock_node_lookup(const char *path, struct inode **out);
 /* Creates a character device node at path with the given ops. */
 int dev_create(const char *path, uint32_t perm, unsigned major, unsigned minor,
 	       const struct file_ops *fops, void *priv);
