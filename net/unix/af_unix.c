@@ -71,7 +71,7 @@
 #include "mm/uaccess.h"
 
 #define SOCK_RAW_K 3                        /* Linux treats a SOCK_RAW unix socket as SOCK_DGRAM */
-#define OVERFLOW_ID 65534                   /* SO_PEERCRED uid/gid of an unconnected socket */
+#define NO_ID 0xffffffffu                   /* SO_PEERCRED uid/gid of an unconnected socket: -1 */
 
 struct spinlock unix_lock = SPINLOCK_INIT("unix");
 struct list_head unix_all = LIST_HEAD_INIT(unix_all);
@@ -98,7 +98,7 @@ struct unix_sock *unix_sock_new(int type)
 	list_init(&u->bound_node);
 	waitq_init(&u->peer_wait, "unix_peer");
 	unix_current_cred(&u->owncred);
-	u->peercred = (struct unix_cred){ 0, OVERFLOW_ID, OVERFLOW_ID };
+	u->peercred = (struct unix_cred){ 0, NO_ID, NO_ID };
 	spin_lock(&unix_lock);
 	list_add_tail(&u->all_node, &unix_all);
 	spin_unlock(&unix_lock);
