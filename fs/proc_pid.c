@@ -6,7 +6,8 @@
  * so readdir of /proc lists live processes (and zombies) and lookups need no special case. Each
  * /proc/<pid> holds
  *   stat, status, cmdline, comm   generated at open (a snapshot, proc.c) from the process table
- *   exe                           a symlink to the executable
+ *   exe, cwd                      symlinks to the executable and the working directory
+ *   maps                          the address space's VMAs (generated, as stat)
  * The files carry no allocated state: an inode's priv encodes (pid, which file), so an open file
  * that outlives its process just fails to open again (ESRCH) and removal frees nothing else.
  * /proc/self is a symlink whose target, the reader's pid, is computed at each lookup.
@@ -39,8 +40,9 @@
 #define PID_PATH_MAX 32
 #define PID_FILE_BITS 4
 
-enum pid_file { PF_STAT, PF_STATUS, PF_CMDLINE, PF_COMM, PF_EXE, PF_MOUNTS, PF_COUNT };
-static const char *const pid_file_name[PF_COUNT] = { "stat", "status", "cmdline", "comm", "exe", "mounts" };
+enum pid_file { PF_STAT, PF_STATUS, PF_CMDLINE, PF_COMM, PF_EXE, PF_MOUNTS, PF_MAPS, PF_CWD, PF_COUNT };
+static const char *const pid_file_name[PF_COUNT] = { "stat", "status", "cmdline", "comm", "exe", "mounts",
+						     "maps", "cwd" };
 
 static void *pid_priv(int pid, enum pid_file which)
 {
@@ -291,6 +293,81 @@ static size_t show_cmdline(char *buf, size_t size, int pid)
 	return n;
 }
 
+/* /proc/<pid>/maps in Linux's format (fs/proc/task_mmu.c show_map_vma): one line per VMA,
+ * "start-end perms offset major:minor inode", then (after 73 characters, as Linux pads) the name:
+ * [heap] for the brk area, [stack] for the main stack. A file mapping shows its device and inode
+ * but no path (Ember keeps no path in an open file). The VMAs are copied under mm->lock and
+ * formatted after it. */
+struct map_line {
+	uintptr_t start, end;
+	int prot, flags;
+	uint64_t pgoff;
+	uint32_t dev;
+	uint64_t ino;
+	bool file;
+};
+#define MAPS_NAME_COL 73                   /* characters before the name */
+#define PROT_R 1
+#define PROT_W 2
+#define PROT_X 4
+#define MAP_SHARED_K 1
+
+static size_t show_maps(char *buf, size_t size, struct mm *mm)
+{
+	size_t n = 0;
+	if (!mm)
+		return 0;
+	int cap = 0, cnt = 0;
+	struct map_line *v = NULL;
+	for (;;) {                                  /* size the copy, then take it */
+		spin_lock(&mm->lock);
+		struct list_head *q;
+		int need = 0;
+		list_for_each(q, &mm->vmas)
+			need++;
+		if (need <= cap) {
+			list_for_each(q, &mm->vmas) {
+				struct vma *a = list_entry(q, struct vma, node);
+				struct inode *ino = a->file ? a->file->inode : NULL;
+				v[cnt++] = (struct map_line){ a->start, a->end, a->prot, a->flags, a->pgoff,
+							      ino && ino->sb ? ino->sb->dev : 0, ino ? ino->ino : 0,
+							      ino != NULL };
+			}
+			spin_unlock(&mm->lock);
+			break;
+		}
+		spin_unlock(&mm->lock);
+		kfree(v);
+		cap = need + 8;
+		if (!(v = kmalloc((size_t)cap * sizeof(*v))))
+			return 0;
+	}
+	uintptr_t brk_start = mm->brk_start, brk = mm->brk;
+	for (int i = 0; i < cnt; i++) {
+		struct map_line *a = &v[i];
+		size_t line = n;
+		OUT("%08lx-%08lx %c%c%c%c %08llx %02x:%02x %llu ", (unsigned long)a->start, (unsigned long)a->end,
+		    a->prot & PROT_R ? 'r' : '-', a->prot & PROT_W ? 'w' : '-', a->prot & PROT_X ? 'x' : '-',
+		    a->flags & MAP_SHARED_K ? 's' : 'p', (unsigned long long)(a->pgoff * PAGE_SIZE),
+		    (a->dev >> 8) & 0xfff, (a->dev & 0xff) | ((a->dev >> 12) & ~0xffu), (unsigned long long)a->ino);
+		const char *name = NULL;
+		if (!a->file && a->start < USER_STACK_TOP && a->end >= USER_STACK_TOP)
+			name = "[stack]";
+		else if (!a->file && brk > brk_start && a->start < brk && a->end > brk_start)
+			name = "[heap]";
+		if (name) {
+			while (n - line < MAPS_NAME_COL)
+				OUT(" ");
+			OUT("%s", name);
+		} else if (n > line) {
+			n--;                                /* Linux: no trailing space without a name */
+		}
+		OUT("\n");
+	}
+	kfree(v);
+	return n;
+}
+
 static size_t show_pid_file(char *buf, size_t size, void *priv)
 {
 	struct pid_info pi;
@@ -304,6 +381,7 @@ static size_t show_pid_file(char *buf, size_t size, void *priv)
 	case PF_CMDLINE: n = show_cmdline(buf, size, pi.pid); break;
 	case PF_COMM: OUT("%s\n", pi.comm); break;
 	case PF_MOUNTS: n = mounts_show(buf, size); break;
+	case PF_MAPS: n = show_maps(buf, size, pi.mm); break;
 	default: break;
 	}
 	if (pi.mm)
@@ -360,7 +438,37 @@ static long exe_link(struct inode *ino, char *buf, size_t size)
 	return copy_target(b, buf, size);
 }
 
+/* /proc/<pid>/cwd: the absolute path of the process's working directory (its first thread's). */
+static long cwd_link(struct inode *ino, char *buf, size_t size)
+{
+	int pid = priv_pid(ino->priv);
+	struct fs_ctx *fs = NULL;
+	spin_lock(&proc_lock);
+	struct proc *p = proc_find(pid);
+	if (p && !list_empty(&p->threads)) {
+		struct thread *t = list_first_entry(&p->threads, struct thread, thread_node);
+		if ((fs = t->fs))
+			fs_ctx_get(fs);
+	}
+	spin_unlock(&proc_lock);
+	if (!fs)
+		return -ENOENT;
+	spin_lock(&fs->lock);
+	struct path cwd = fs->cwd;
+	path_get(&cwd);
+	spin_unlock(&fs->lock);
+	fs_ctx_put(fs);
+	char *b = kmalloc(PATH_MAX);
+	long r = b ? path_name(&cwd, b, PATH_MAX) : -ENOMEM;
+	path_put(&cwd);
+	if (r >= 0)
+		r = copy_target(b, buf, size);
+	kfree(b);
+	return r;
+}
+
 static const struct inode_ops pid_file_iops = { 0 };   /* generated: no tmpfs data behind it */
+static const struct inode_ops cwd_iops = { .readlink = cwd_link };
 static const struct inode_ops self_iops = { .readlink = self_link };
 static const struct inode_ops exe_iops = { .readlink = exe_link };
 
@@ -381,8 +489,8 @@ void procfs_pid_add(int pid, int parent_pid)
 		;
 	for (int f = 0; f < PF_COUNT; f++) {
 		snprintf(path, sizeof(path), "/proc/%d/%s", pid, pid_file_name[f]);
-		int err = f == PF_EXE
-			? proc_node(path, S_IFLNK | 0777, NULL, &exe_iops, pid_priv(pid, f))
+		int err = f == PF_EXE || f == PF_CWD
+			? proc_node(path, S_IFLNK | 0777, NULL, f == PF_EXE ? &exe_iops : &cwd_iops, pid_priv(pid, f))
 			: proc_node(path, S_IFREG | 0444, &pid_file_ops, &pid_file_iops, pid_priv(pid, f));
 		if (err && err != -EEXIST)
 			printk("proc: /proc/%d: error %d\n", pid, err);
