@@ -231,6 +231,8 @@ struct file {
 	struct mount *mnt;             /* holds a reference; NULL for anonymous files */
 	void *priv;
 	struct list_head ep_links;     /* epoll items watching this file (fs/epoll.c guards it) */
+	char *path;                    /* absolute path it was opened by (fs/open_path.c), or NULL:
+					* /proc/<pid>/fd and maps show it; immutable once set */
 };
 
 /* ---- fd tables (file.c) ---- */

@@ -8,6 +8,9 @@
  *   stat, status, cmdline, comm   generated at open (a snapshot, proc.c) from the process table
  *   exe, cwd                      symlinks to the executable and the working directory
  *   maps                          the address space's VMAs (generated, as stat)
+ *   fd/                           a directory generated from the fd table at each lookup and
+ *                                 readdir: symlinks to the open files (their path, socket:[ino],
+ *                                 pipe:[ino]); readlink only (no Linux-style reopen through them)
  * The files carry no allocated state: an inode's priv encodes (pid, which file), so an open file
  * that outlives its process just fails to open again (ESRCH) and removal frees nothing else.
  * /proc/self is a symlink whose target, the reader's pid, is computed at each lookup.
@@ -40,9 +43,9 @@
 #define PID_PATH_MAX 32
 #define PID_FILE_BITS 4
 
-enum pid_file { PF_STAT, PF_STATUS, PF_CMDLINE, PF_COMM, PF_EXE, PF_MOUNTS, PF_MAPS, PF_CWD, PF_COUNT };
+enum pid_file { PF_STAT, PF_STATUS, PF_CMDLINE, PF_COMM, PF_EXE, PF_MOUNTS, PF_MAPS, PF_CWD, PF_FD, PF_COUNT };
 static const char *const pid_file_name[PF_COUNT] = { "stat", "status", "cmdline", "comm", "exe", "mounts",
-						     "maps", "cwd" };
+						     "maps", "cwd", "fd" };
 
 static void *pid_priv(int pid, enum pid_file which)
 {
@@ -295,9 +298,9 @@ static size_t show_cmdline(char *buf, size_t size, int pid)
 
 /* /proc/<pid>/maps in Linux's format (fs/proc/task_mmu.c show_map_vma): one line per VMA,
  * "start-end perms offset major:minor inode", then (after 73 characters, as Linux pads) the name:
- * [heap] for the brk area, [stack] for the main stack. A file mapping shows its device and inode
- * but no path (Ember keeps no path in an open file). The VMAs are copied under mm->lock and
- * formatted after it. */
+ * [heap] for the brk area, [stack] for the main stack, the path a file was opened by (struct
+ * file's path; none for files not opened by path). The VMAs are copied under mm->lock (with
+ * references to their files) and formatted after it. */
 struct map_line {
 	uintptr_t start, end;
 	int prot, flags;
@@ -305,6 +308,7 @@ struct map_line {
 	uint32_t dev;
 	uint64_t ino;
 	bool file;
+	struct file *f;                 /* a reference while formatting (its path), or NULL */
 };
 #define MAPS_NAME_COL 73                   /* characters before the name */
 #define PROT_R 1
@@ -331,7 +335,9 @@ static size_t show_maps(char *buf, size_t size, struct mm *mm)
 				struct inode *ino = a->file ? a->file->inode : NULL;
 				v[cnt++] = (struct map_line){ a->start, a->end, a->prot, a->flags, a->pgoff,
 							      ino && ino->sb ? ino->sb->dev : 0, ino ? ino->ino : 0,
-							      ino != NULL };
+							      ino != NULL, a->file };
+				if (a->file)
+					file_get(a->file);
 			}
 			spin_unlock(&mm->lock);
 			break;
@@ -355,6 +361,8 @@ static size_t show_maps(char *buf, size_t size, struct mm *mm)
 			name = "[stack]";
 		else if (!a->file && brk > brk_start && a->start < brk && a->end > brk_start)
 			name = "[heap]";
+		else if (a->f && a->f->path)
+			name = a->f->path;
 		if (name) {
 			while (n - line < MAPS_NAME_COL)
 				OUT(" ");
@@ -364,6 +372,9 @@ static size_t show_maps(char *buf, size_t size, struct mm *mm)
 		}
 		OUT("\n");
 	}
+	for (int i = 0; i < cnt; i++)
+		if (v[i].f)
+			file_put(v[i].f);
 	kfree(v);
 	return n;
 }
@@ -467,6 +478,150 @@ static long cwd_link(struct inode *ino, char *buf, size_t size)
 	return r;
 }
 
+/* ---- /proc/<pid>/fd: a directory generated from the fd table ---- */
+
+#define FD_BITS 12                        /* FD_MAX fits */
+static void *fd_priv(int pid, int fd) { return (void *)(((uintptr_t)pid << FD_BITS) | (uintptr_t)fd); }
+
+/* The process's fd table (its first thread's), referenced, or NULL. */
+static struct files *pid_files(int pid)
+{
+	struct files *fs = NULL;
+	spin_lock(&proc_lock);
+	struct proc *p = proc_find(pid);
+	if (p && !list_empty(&p->threads)) {
+		struct thread *t = list_first_entry(&p->threads, struct thread, thread_node);
+		if ((fs = t->files))
+			files_get(fs);
+	}
+	spin_unlock(&proc_lock);
+	return fs;
+}
+
+static struct file *pid_fd_file(int pid, int fd)
+{
+	struct files *fs = pid_files(pid);
+	if (!fs)
+		return NULL;
+	struct file *f = NULL;
+	spin_lock(&fs->lock);
+	if (fd >= 0 && fd < fs->max && fs->fd[fd]) {
+		f = fs->fd[fd];
+		file_get(f);
+	}
+	spin_unlock(&fs->lock);
+	files_put(fs);
+	return f;
+}
+
+/* Linux's names: the path, socket:[ino], pipe:[ino], anon_inode:[...] for the rest. */
+static long fd_link(struct inode *ino, char *buf, size_t size)
+{
+	uintptr_t pv = (uintptr_t)ino->priv;
+	struct file *f = pid_fd_file((int)(pv >> FD_BITS), (int)(pv & ((1u << FD_BITS) - 1)));
+	if (!f)
+		return -ENOENT;
+	char *b = kmalloc(PATH_MAX);
+	long r = b ? 0 : -ENOMEM;
+	uint32_t type = f->inode->mode & S_IFMT;
+	if (r) {
+		;
+	} else if (f->path) {
+		strlcpy(b, f->path, PATH_MAX);
+	} else if (type == S_IFSOCK) {
+		snprintf(b, PATH_MAX, "socket:[%llu]", (unsigned long long)f->inode->ino);
+	} else if (type == S_IFIFO) {
+		snprintf(b, PATH_MAX, "pipe:[%llu]", (unsigned long long)f->inode->ino);
+	} else if (type == S_IFDIR && f->mnt) {
+		struct path p = { f->mnt, f->inode };
+		r = path_name(&p, b, PATH_MAX);
+	} else {
+		snprintf(b, PATH_MAX, "anon_inode:[%llu]", (unsigned long long)f->inode->ino);
+	}
+	if (r >= 0)
+		r = copy_target(b, buf, size);
+	kfree(b);
+	file_put(f);
+	return r;
+}
+
+static const struct inode_ops fd_link_iops = { .readlink = fd_link };
+
+static struct inode *fd_dir_lookup(struct inode *dir, const char *name, size_t len, int *err)
+{
+	int pid = priv_pid(dir->priv);
+	if (len == 2 && name[0] == '.' && name[1] == '.') {
+		spin_lock(&ns_lock);
+		struct inode *up = TMPFS_I(dir)->parent;
+		if (up)
+			inode_get(up);
+		spin_unlock(&ns_lock);
+		*err = up ? 0 : -ENOENT;
+		return up;
+	}
+	int fd = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (name[i] < '0' || name[i] > '9' || fd >= FD_MAX || (i == 0 && name[0] == '0' && len > 1)) {
+			*err = -ENOENT;
+			return NULL;
+		}
+		fd = fd * 10 + (name[i] - '0');
+	}
+	struct file *f = len && fd < FD_MAX ? pid_fd_file(pid, fd) : NULL;
+	if (!f) {
+		*err = -ENOENT;
+		return NULL;
+	}
+	bool rd = (f->f_flags & O_ACCMODE) != O_WRONLY, wr = (f->f_flags & O_ACCMODE) != O_RDONLY;
+	file_put(f);
+	struct inode *ino = inode_new(S_IFLNK | (rd ? 0500 : 0) | (wr ? 0200 : 0));   /* Linux: the open mode */
+	if (!ino) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	ino->iops = &fd_link_iops;
+	ino->priv = fd_priv(pid, fd);
+	return ino;
+}
+
+static int fd_dir_readdir(struct inode *dir, uint64_t *cookie, filldir_t fn, void *arg)
+{
+	int pid = priv_pid(dir->priv);
+	if (*cookie == 0) {
+		if (fn(arg, ".", 1, dir->ino, DT_DIR, 1))
+			return 0;
+		*cookie = 1;
+	}
+	if (*cookie == 1) {
+		if (fn(arg, "..", 2, dir->ino, DT_DIR, 2))
+			return 0;
+		*cookie = 2;
+	}
+	uint64_t open[FD_MAX / 64] = { 0 };           /* a snapshot: fn may fault on user memory */
+	struct files *fs = pid_files(pid);
+	if (!fs)
+		return 0;
+	spin_lock(&fs->lock);
+	for (int fd = 0; fd < fs->max && fd < FD_MAX; fd++)
+		if (fs->fd[fd])
+			open[fd / 64] |= 1ULL << (fd % 64);
+	spin_unlock(&fs->lock);
+	files_put(fs);
+	for (int fd = (int)*cookie - 2; fd < FD_MAX; fd++) {
+		if (!(open[fd / 64] & (1ULL << (fd % 64))))
+			continue;
+		char name[16];
+		int len = snprintf(name, sizeof(name), "%d", fd);
+		if (fn(arg, name, (size_t)len, inode_next_ino(), DT_LNK, (uint64_t)fd + 3))
+			return 0;
+		*cookie = (uint64_t)fd + 3;
+	}
+	*cookie = FD_MAX + 2;
+	return 0;
+}
+
+static const struct inode_ops fd_dir_iops = { .lookup = fd_dir_lookup, .readdir = fd_dir_readdir };
+
 static const struct inode_ops pid_file_iops = { 0 };   /* generated: no tmpfs data behind it */
 static const struct inode_ops cwd_iops = { .readlink = cwd_link };
 static const struct inode_ops self_iops = { .readlink = self_link };
@@ -489,7 +644,9 @@ void procfs_pid_add(int pid, int parent_pid)
 		;
 	for (int f = 0; f < PF_COUNT; f++) {
 		snprintf(path, sizeof(path), "/proc/%d/%s", pid, pid_file_name[f]);
-		int err = f == PF_EXE || f == PF_CWD
+		int err = f == PF_FD
+			? proc_node(path, S_IFDIR | 0500, &generic_dir_ops, &fd_dir_iops, pid_priv(pid, f))
+			: f == PF_EXE || f == PF_CWD
 			? proc_node(path, S_IFLNK | 0777, NULL, f == PF_EXE ? &exe_iops : &cwd_iops, pid_priv(pid, f))
 			: proc_node(path, S_IFREG | 0444, &pid_file_ops, &pid_file_iops, pid_priv(pid, f));
 		if (err && err != -EEXIST)
@@ -527,8 +684,12 @@ void procfs_pid_remove(int pid)
 		struct list_head *p, *n;
 		list_for_each_safe(p, n, &TMPFS_I(dir)->dir.entries) {
 			struct dirent_node *e = list_entry(p, struct dirent_node, node);
-			if (ngone < PF_COUNT)
-				gone[ngone++] = tmpfs_dir_unlink(dir, e);
+			if (ngone < PF_COUNT) {
+				struct inode *x = tmpfs_dir_unlink(dir, e);
+				if (S_ISDIR(x->mode))
+					x->nlink = 0;                /* fd/: its "." goes too (as rmdir) */
+				gone[ngone++] = x;
+			}
 		}
 		if (list_empty(&TMPFS_I(dir)->dir.entries)) {
 			gone[ngone++] = tmpfs_dir_unlink(proc_dir, d);

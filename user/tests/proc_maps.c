@@ -6,8 +6,12 @@
  *     device and inode; the main stack's line (holding a local variable's address) is named
  *     [stack] at column 73; after munmap the anonymous range is gone
  *   - cwd: readlink gives getcwd's answer, follows chdir, and shows a child's own directory
+ *   - fd/: readdir lists 0, 1, 2 and our open fds (not closed ones); readlink of a file's entry is
+ *     its path (also for a relative open with "." and ".."), of a pipe "pipe:[ino]", of a socket
+ *     "socket:[ino]", of a directory its path; a closed fd is ENOENT; a child's table is its own
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/mman.h>
@@ -81,7 +85,8 @@ static void test_maps(void)
 			anon_ok = !strcmp(m->perms, "r--p") && m->off == 0 && m->maj == 0 && m->min == 0 && m->ino == 0;
 		if (m->start == (unsigned long)fm && m->end == (unsigned long)fm + 2 * pg)
 			file_ok = !strcmp(m->perms, "rw-s") && m->off == (unsigned long long)pg && m->ino == st.st_ino &&
-				  m->maj == major(st.st_dev) && m->min == minor(st.st_dev);
+				  m->maj == major(st.st_dev) && m->min == minor(st.st_dev) && !strcmp(m->name, fname) &&
+				  m->name_col == 74;
 		if (m->start <= here && here < m->end)
 			stack_ok = !strcmp(m->name, "[stack]") && m->name_col == 74 && m->perms[0] == 'r' && m->perms[1] == 'w';
 	}
@@ -136,10 +141,107 @@ static void test_cwd(void)
 	rmdir(dir);
 }
 
+static bool link_is(const char *path, const char *want)
+{
+	char got[PATH_MAX];
+	long r = readlink(path, got, sizeof(got) - 1);
+	got[r > 0 ? r : 0] = 0;
+	if (r <= 0 || strcmp(got, want))
+		printf("readlink %s: %s (want %s)\n", path, got, want);
+	return r > 0 && !strcmp(got, want);
+}
+
+static bool fd_listed(int fd)
+{
+	DIR *d = opendir("/proc/self/fd");
+	bool found = false;
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		if (atoi(e->d_name) == fd && e->d_name[0] >= '0' && e->d_name[0] <= '9')
+			found = true;
+	if (d)
+		closedir(d);
+	return found;
+}
+
+static void test_fd(void)
+{
+	char dir[64], fname[96], rel[128], lnk[64], want[64];
+	snprintf(dir, sizeof(dir), "/tmp/ember-fd-%d", getpid());
+	mkdir(dir, 0755);
+	snprintf(fname, sizeof(fname), "%s/file", dir);
+	int f = open(fname, O_RDWR | O_CREAT, 0600);
+	snprintf(lnk, sizeof(lnk), "/proc/self/fd/%d", f);
+	CHECK("fd_file_link", link_is(lnk, fname), "fd=%d", f);
+	char cwd[PATH_MAX];
+	getcwd(cwd, sizeof(cwd));
+	chdir(dir);
+	snprintf(rel, sizeof(rel), "./../ember-fd-%d//file", getpid());
+	int f2 = open(rel, O_RDONLY);
+	chdir(cwd);
+	snprintf(lnk, sizeof(lnk), "/proc/self/fd/%d", f2);
+	CHECK("fd_relative_open_link", link_is(lnk, fname), "fd=%d", f2);
+	int p[2];
+	pipe(p);
+	struct stat st;
+	fstat(p[0], &st);
+	snprintf(lnk, sizeof(lnk), "/proc/self/fd/%d", p[0]);
+	snprintf(want, sizeof(want), "pipe:[%lu]", (unsigned long)st.st_ino);
+	CHECK("fd_pipe_link", link_is(lnk, want), "fd=%d", p[0]);
+	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+	fstat(s, &st);
+	snprintf(lnk, sizeof(lnk), "/proc/self/fd/%d", s);
+	snprintf(want, sizeof(want), "socket:[%lu]", (unsigned long)st.st_ino);
+	CHECK("fd_socket_link", link_is(lnk, want), "fd=%d", s);
+	int d = open(dir, O_RDONLY | O_DIRECTORY);
+	snprintf(lnk, sizeof(lnk), "/proc/self/fd/%d", d);
+	CHECK("fd_dir_link", link_is(lnk, dir), "fd=%d", d);
+	CHECK("fd_listed", fd_listed(0) && fd_listed(1) && fd_listed(2) && fd_listed(f) && fd_listed(p[1]) && fd_listed(s),
+	      "missing");
+	close(f2);
+	dup2(f, 100);                            /* a high number opendir's own fd will not take */
+	bool was = fd_listed(100);
+	close(100);
+	CHECK("fd_closed_not_listed", was && !fd_listed(100), "was=%d", was);
+	snprintf(lnk, sizeof(lnk), "/proc/self/fd/%d", f2);
+	char buf[64];
+	errno = 0;
+	CHECK("fd_closed_enoent", readlink(lnk, buf, sizeof(buf)) < 0 && errno == ENOENT, "errno=%d", errno);
+	int sync[2];
+	pipe(sync);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(f);
+		write(sync[1], "x", 1);
+		pause();
+		_exit(0);
+	}
+	char c;
+	read(sync[0], &c, 1);
+	snprintf(lnk, sizeof(lnk), "/proc/%d/fd/%d", pid, f);
+	errno = 0;
+	CHECK("fd_child_table_own", readlink(lnk, buf, sizeof(buf)) < 0 && errno == ENOENT, "errno=%d", errno);
+	snprintf(lnk, sizeof(lnk), "/proc/%d/fd/%d", pid, s);
+	snprintf(want, sizeof(want), "socket:[%lu]", (unsigned long)st.st_ino);
+	CHECK("fd_child_inherited", link_is(lnk, want), "pid=%d", pid);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	close(sync[0]);
+	close(sync[1]);
+	close(f);
+	close(p[0]);
+	close(p[1]);
+	close(s);
+	close(d);
+	unlink(fname);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
 	test_maps();
 	test_cwd();
+	test_fd();
 	return t_finish();
 }
