@@ -18,7 +18,8 @@
  * cmdline: the kernel keeps no copy of a process's arguments, so execve (sys_execve_cmdline, in
  * the syscall table) copies the NUL-separated argv strings (at most CMDLINE_MAX bytes) before the
  * old image goes, and keeps them here when the exec succeeds; a child inherits its parent's at
- * fork, as its memory holds the same strings on Linux.
+ * fork, as its memory holds the same strings on Linux. environ is kept the same way (the envp
+ * strings of the last execve, at most ENVIRON_MAX bytes; setenv does not change it, as on Linux).
  *
  * Locks: proc_lock is taken inside ns_lock (symlink targets are computed during path walks) and
  * never the other way round: the hooks are called without proc_lock. cmd_lock (a leaf) guards the
@@ -40,12 +41,14 @@
 
 #define CLK_TCK 100                       /* USER_HZ: the unit of times in stat */
 #define CMDLINE_MAX 4096                  /* bytes of argv kept per process (Linux ps reads a page) */
+#define ENVIRON_MAX 16384                 /* bytes of the environment kept per process */
 #define PID_PATH_MAX 32
 #define PID_FILE_BITS 4
 
-enum pid_file { PF_STAT, PF_STATUS, PF_CMDLINE, PF_COMM, PF_EXE, PF_MOUNTS, PF_MAPS, PF_CWD, PF_FD, PF_COUNT };
+enum pid_file { PF_STAT, PF_STATUS, PF_CMDLINE, PF_COMM, PF_EXE, PF_MOUNTS, PF_MAPS, PF_CWD, PF_FD, PF_ENVIRON,
+		PF_COUNT };
 static const char *const pid_file_name[PF_COUNT] = { "stat", "status", "cmdline", "comm", "exe", "mounts",
-						     "maps", "cwd", "fd" };
+						     "maps", "cwd", "fd", "environ" };
 
 static void *pid_priv(int pid, enum pid_file which)
 {
@@ -62,7 +65,8 @@ static enum pid_file priv_file(const void *priv)
 struct cmdline {
 	struct list_head node;
 	int pid;
-	size_t len;
+	size_t len;                     /* argv bytes */
+	size_t envlen;                  /* environment bytes, after them */
 	char data[];
 };
 static struct spinlock cmd_lock = SPINLOCK_INIT("proc_cmdline");
@@ -97,8 +101,10 @@ static void cmd_set(int pid, struct cmdline *c)
 static struct cmdline *cmd_new(size_t len)
 {
 	struct cmdline *c = kmalloc(sizeof(*c) + len);
-	if (c)
+	if (c) {
 		c->len = len;
+		c->envlen = 0;
+	}
 	return c;
 }
 
@@ -122,31 +128,42 @@ void procfs_set_cmdline(int pid, char *const argv[])
 
 /* The argv strings of a user execve, NUL-separated, truncated at CMDLINE_MAX. NULL when argv is
  * unreadable or memory is short: execve itself then reports the error (or runs without a record). */
-static struct cmdline *cmd_from_user(uintptr_t uargv)
+/* NUL-separated strings of a user vector into buf (at most max bytes): their length. */
+static size_t strings_from_user(uintptr_t uvec, char *buf, size_t max)
 {
-	char *buf = kmalloc(CMDLINE_MAX);
-	if (!buf)
-		return NULL;
 	size_t len = 0;
-	for (int i = 0; uargv && len < CMDLINE_MAX; i++) {
+	for (int i = 0; uvec && len < max; i++) {
 		uintptr_t s;
-		if (copy_from_user(&s, uargv + i * sizeof(s), sizeof(s)) || !s)
+		if (copy_from_user(&s, uvec + i * sizeof(s), sizeof(s)) || !s)
 			break;
-		long n = strncpy_from_user(buf + len, s, CMDLINE_MAX - len);
+		long n = strncpy_from_user(buf + len, s, max - len);
 		if (n < 0)
 			break;
-		len += MIN((size_t)n + 1, CMDLINE_MAX - len);   /* with its NUL when it fits */
+		len += MIN((size_t)n + 1, max - len);   /* with its NUL when it fits */
 	}
-	struct cmdline *c = cmd_new(len);
-	if (c)
-		memcpy(c->data, buf, len);
+	return len;
+}
+
+static struct cmdline *cmd_from_user(uintptr_t uargv, uintptr_t uenvp)
+{
+	char *buf = kmalloc(CMDLINE_MAX + ENVIRON_MAX);
+	if (!buf)
+		return NULL;
+	size_t len = strings_from_user(uargv, buf, CMDLINE_MAX);
+	size_t envlen = strings_from_user(uenvp, buf + len, ENVIRON_MAX);
+	struct cmdline *c = cmd_new(len + envlen);
+	if (c) {
+		memcpy(c->data, buf, len + envlen);
+		c->len = len;
+		c->envlen = envlen;
+	}
 	kfree(buf);
 	return c;
 }
 
 long sys_execve_cmdline(uintptr_t upath, uintptr_t uargv, uintptr_t uenvp)
 {
-	struct cmdline *c = cmd_from_user(uargv);
+	struct cmdline *c = cmd_from_user(uargv, uenvp);
 	int pid = current->proc->pid;
 	long r = sys_execve(upath, uargv, uenvp);
 	if (r < 0)
@@ -285,6 +302,17 @@ static size_t show_status(char *buf, size_t size, struct pid_info *pi)
 	return n;
 }
 
+static size_t show_environ(char *buf, size_t size, int pid)
+{
+	spin_lock(&cmd_lock);
+	struct cmdline *c = cmd_find(pid);
+	size_t n = c ? MIN(c->envlen, size) : 0;
+	if (c)
+		memcpy(buf, c->data + c->len, n);
+	spin_unlock(&cmd_lock);
+	return n;
+}
+
 static size_t show_cmdline(char *buf, size_t size, int pid)
 {
 	spin_lock(&cmd_lock);
@@ -390,6 +418,7 @@ static size_t show_pid_file(char *buf, size_t size, void *priv)
 	case PF_STAT: n = show_stat(buf, size, &pi); break;
 	case PF_STATUS: n = show_status(buf, size, &pi); break;
 	case PF_CMDLINE: n = show_cmdline(buf, size, pi.pid); break;
+	case PF_ENVIRON: n = show_environ(buf, size, pi.pid); break;
 	case PF_COMM: OUT("%s\n", pi.comm); break;
 	case PF_MOUNTS: n = mounts_show(buf, size); break;
 	case PF_MAPS: n = show_maps(buf, size, pi.mm); break;
@@ -656,14 +685,18 @@ void procfs_pid_add(int pid, int parent_pid)
 		struct cmdline *c = NULL;
 		spin_lock(&cmd_lock);
 		struct cmdline *pc = cmd_find(parent_pid);
-		size_t len = pc ? pc->len : 0;
+		size_t len = pc ? pc->len + pc->envlen : 0;
 		spin_unlock(&cmd_lock);
 		if (len && (c = cmd_new(len))) {
 			spin_lock(&cmd_lock);
 			pc = cmd_find(parent_pid);
-			c->len = pc ? MIN(pc->len, len) : 0;
-			if (pc)
-				memcpy(c->data, pc->data, c->len);
+			if (pc && pc->len + pc->envlen <= len) {
+				c->len = pc->len;
+				c->envlen = pc->envlen;
+				memcpy(c->data, pc->data, c->len + c->envlen);
+			} else {
+				c->len = 0;                  /* the parent exec'd meanwhile */
+			}
 			spin_unlock(&cmd_lock);
 		}
 		cmd_set(pid, c);

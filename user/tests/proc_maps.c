@@ -9,6 +9,8 @@
  *   - fd/: readdir lists 0, 1, 2 and our open fds (not closed ones); readlink of a file's entry is
  *     its path (also for a relative open with "." and ".."), of a pipe "pipe:[ino]", of a socket
  *     "socket:[ino]", of a directory its path; a closed fd is ENOENT; a child's table is its own
+ *   - environ: a program exec'd with envp {"EMBER_A=1", "B=two"} reads exactly those strings (each
+ *     with its NUL) from /proc/self/environ, also after setenv
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -237,11 +239,47 @@ static void test_fd(void)
 	rmdir(dir);
 }
 
-int main(void)
+static const char environ_want[] = "EMBER_A=1\0B=two\0";
+
+static int environ_child(void)
 {
+	setenv("LATER", "x", 1);                 /* not in /proc/self/environ, as on Linux */
+	char buf[256];
+	int fd = open("/proc/self/environ", O_RDONLY);
+	long n = read(fd, buf, sizeof(buf));
+	close(fd);
+	return n == (long)sizeof(environ_want) - 1 && !memcmp(buf, environ_want, sizeof(environ_want) - 1) ? 0 : 1;
+}
+
+static void test_environ(const char *self)
+{
+	if (!running_in_ember()) {               /* the host cannot execve a riscv64 program */
+		SKIP("environ_of_exec", "qemu-user cannot exec a riscv64 program");
+		return;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		char *argv[] = { (char *)self, "--environ-child", NULL };
+		char *envp[] = { "EMBER_A=1", "B=two", NULL };
+		execve(self, argv, envp);
+		_exit(2);
+	}
+	int status = -1;
+	waitpid(pid, &status, 0);
+	CHECK("environ_of_exec", WIFEXITED(status) && WEXITSTATUS(status) == 0, "status=%#x", status);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "--environ-child"))
+		return environ_child();
 	setvbuf(stdout, NULL, _IONBF, 0);
 	test_maps();
 	test_cwd();
 	test_fd();
+	char self[PATH_MAX];
+	long r = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[r > 0 ? r : 0] = 0;
+	test_environ(self);
 	return t_finish();
 }
