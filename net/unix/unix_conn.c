@@ -196,6 +196,7 @@ int unix_listen(struct socket *s, int backlog)
 		u->state = UNIX_LISTENING;
 		u->backlog = backlog;
 		unix_current_cred(&u->owncred);     /* what connecting peers see as SO_PEERCRED */
+		u->peercred = u->owncred;           /* and the listener itself, as Linux's init_peercred */
 		wake_all(&u->peer_wait);            /* a larger backlog: waiting connectors retry */
 	}
 	spin_unlock(&unix_lock);

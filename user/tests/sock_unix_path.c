@@ -138,6 +138,9 @@ static void test_stream_path(void)
 	crlen = sizeof(cr);
 	CHECK("path_peercred_unconnected", getsockopt(other, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) == 0 &&
 	      cr.pid == 0 && cr.uid == (uid_t)-1 && cr.gid == (gid_t)-1, "pid=%d uid=%d gid=%d", cr.pid, cr.uid, cr.gid);
+	crlen = sizeof(cr);
+	CHECK("path_peercred_listener_own", getsockopt(srv, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) == 0 &&
+	      cr.pid == getpid() && cr.uid == getuid(), "pid=%d uid=%d", cr.pid, cr.uid);
 	int v = -1;
 	socklen_t vlen = sizeof(v);
 	CHECK("path_acceptconn", getsockopt(srv, SOL_SOCKET, SO_ACCEPTCONN, &v, &vlen) == 0 && v == 1, "v=%d", v);
