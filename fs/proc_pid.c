@@ -11,6 +11,8 @@
  *   fd/                           a directory generated from the fd table at each lookup and
  *                                 readdir: symlinks to the open files (their path, socket:[ino],
  *                                 pipe:[ino]); readlink only (no Linux-style reopen through them)
+ *   task/                         generated: a directory per thread (tid) holding stat, status
+ *                                 and comm, which show the process's figures
  * The files carry no allocated state: an inode's priv encodes (pid, which file), so an open file
  * that outlives its process just fails to open again (ESRCH) and removal frees nothing else.
  * /proc/self is a symlink whose target, the reader's pid, is computed at each lookup.
@@ -46,9 +48,9 @@
 #define PID_FILE_BITS 4
 
 enum pid_file { PF_STAT, PF_STATUS, PF_CMDLINE, PF_COMM, PF_EXE, PF_MOUNTS, PF_MAPS, PF_CWD, PF_FD, PF_ENVIRON,
-		PF_COUNT };
+		PF_TASK, PF_COUNT };
 static const char *const pid_file_name[PF_COUNT] = { "stat", "status", "cmdline", "comm", "exe", "mounts",
-						     "maps", "cwd", "fd", "environ" };
+						     "maps", "cwd", "fd", "environ", "task" };
 
 static void *pid_priv(int pid, enum pid_file which)
 {
@@ -653,6 +655,172 @@ static const struct inode_ops fd_dir_iops = { .lookup = fd_dir_lookup, .readdir 
 
 static const struct inode_ops pid_file_iops = { 0 };   /* generated: no tmpfs data behind it */
 static const struct inode_ops cwd_iops = { .readlink = cwd_link };
+
+/* ---- /proc/<pid>/task: a directory per thread, generated ---- */
+
+#define TASK_FILES 3
+static const enum pid_file task_file[TASK_FILES] = { PF_STAT, PF_STATUS, PF_COMM };
+
+static bool thread_of(int pid, int tid)
+{
+	bool found = false;
+	spin_lock(&proc_lock);
+	struct proc *p = proc_find(pid);
+	struct list_head *q;
+	if (p)
+		list_for_each(q, &p->threads)
+			if (list_entry(q, struct thread, thread_node)->tid == tid)
+				found = true;
+	spin_unlock(&proc_lock);
+	return found;
+}
+
+/* /proc/<pid>/task itself (a tmpfs node), referenced, for "..". */
+static struct inode *task_dir_of(int pid)
+{
+	char name[PID_PATH_MAX];
+	int len = snprintf(name, sizeof(name), "%d", pid);
+	spin_lock(&ns_lock);
+	struct inode *d = tmpfs_dir_lookup(proc_sb->root, name, (size_t)len);
+	struct inode *t = d ? tmpfs_dir_lookup(d, "task", 4) : NULL;
+	if (t)
+		inode_get(t);
+	spin_unlock(&ns_lock);
+	return t;
+}
+
+static bool parse_num(const char *name, size_t len, int *out)
+{
+	int v = 0;
+	if (!len || len > 9 || (name[0] == '0' && len > 1))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (name[i] < '0' || name[i] > '9')
+			return false;
+		v = v * 10 + (name[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+/* task/<tid>: stat, status, comm (the process's figures: Ember keeps them per process). */
+static struct inode *tid_dir_lookup(struct inode *dir, const char *name, size_t len, int *err)
+{
+	uintptr_t pv = (uintptr_t)dir->priv;
+	int pid = (int)(pv >> FD_BITS);
+	if (len == 2 && name[0] == '.' && name[1] == '.') {
+		struct inode *t = task_dir_of(pid);
+		*err = t ? 0 : -ENOENT;
+		return t;
+	}
+	for (int i = 0; i < TASK_FILES; i++) {
+		const char *fn = pid_file_name[task_file[i]];
+		if (strlen(fn) == len && !memcmp(fn, name, len)) {
+			struct inode *ino = inode_new(S_IFREG | 0444);
+			if (!ino) {
+				*err = -ENOMEM;
+				return NULL;
+			}
+			ino->fops = &pid_file_ops;
+			ino->iops = &pid_file_iops;
+			ino->priv = pid_priv(pid, task_file[i]);
+			return ino;
+		}
+	}
+	*err = -ENOENT;
+	return NULL;
+}
+
+static int tid_dir_readdir(struct inode *dir, uint64_t *cookie, filldir_t fn, void *arg)
+{
+	if (*cookie == 0) {
+		if (fn(arg, ".", 1, dir->ino, DT_DIR, 1))
+			return 0;
+		*cookie = 1;
+	}
+	if (*cookie == 1) {
+		if (fn(arg, "..", 2, dir->ino, DT_DIR, 2))
+			return 0;
+		*cookie = 2;
+	}
+	for (uint64_t i = *cookie - 2; i < TASK_FILES; i++) {
+		const char *n = pid_file_name[task_file[i]];
+		if (fn(arg, n, strlen(n), inode_next_ino(), DT_REG, i + 3))
+			return 0;
+		*cookie = i + 3;
+	}
+	return 0;
+}
+
+static const struct inode_ops tid_dir_iops = { .lookup = tid_dir_lookup, .readdir = tid_dir_readdir };
+
+static struct inode *task_dir_lookup(struct inode *dir, const char *name, size_t len, int *err)
+{
+	int pid = priv_pid(dir->priv), tid;
+	if (len == 2 && name[0] == '.' && name[1] == '.') {
+		spin_lock(&ns_lock);
+		struct inode *up = TMPFS_I(dir)->parent;
+		if (up)
+			inode_get(up);
+		spin_unlock(&ns_lock);
+		*err = up ? 0 : -ENOENT;
+		return up;
+	}
+	if (!parse_num(name, len, &tid) || !thread_of(pid, tid)) {
+		*err = -ENOENT;
+		return NULL;
+	}
+	struct inode *ino = inode_new(S_IFDIR | 0555);
+	if (!ino) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	ino->fops = &generic_dir_ops;
+	ino->iops = &tid_dir_iops;
+	ino->priv = (void *)(((uintptr_t)pid << FD_BITS) | 0);
+	ino->nlink = 2;
+	return ino;
+}
+
+#define TASK_LIST_MAX 256                 /* threads listed at most */
+
+static int task_dir_readdir(struct inode *dir, uint64_t *cookie, filldir_t fn, void *arg)
+{
+	int pid = priv_pid(dir->priv);
+	if (*cookie == 0) {
+		if (fn(arg, ".", 1, dir->ino, DT_DIR, 1))
+			return 0;
+		*cookie = 1;
+	}
+	if (*cookie == 1) {
+		if (fn(arg, "..", 2, dir->ino, DT_DIR, 2))
+			return 0;
+		*cookie = 2;
+	}
+	int *tids = kmalloc(TASK_LIST_MAX * sizeof(int));
+	if (!tids)
+		return -ENOMEM;
+	int n = 0;
+	spin_lock(&proc_lock);
+	struct proc *p = proc_find(pid);
+	struct list_head *q;
+	if (p)
+		list_for_each(q, &p->threads)
+			if (n < TASK_LIST_MAX)
+				tids[n++] = list_entry(q, struct thread, thread_node)->tid;
+	spin_unlock(&proc_lock);
+	for (int i = (int)*cookie - 2; i < n; i++) {
+		char name[16];
+		int len = snprintf(name, sizeof(name), "%d", tids[i]);
+		if (fn(arg, name, (size_t)len, inode_next_ino(), DT_DIR, (uint64_t)i + 3))
+			break;
+		*cookie = (uint64_t)i + 3;
+	}
+	kfree(tids);
+	return 0;
+}
+
+static const struct inode_ops task_dir_iops = { .lookup = task_dir_lookup, .readdir = task_dir_readdir };
 static const struct inode_ops self_iops = { .readlink = self_link };
 static const struct inode_ops exe_iops = { .readlink = exe_link };
 
@@ -673,8 +841,9 @@ void procfs_pid_add(int pid, int parent_pid)
 		;
 	for (int f = 0; f < PF_COUNT; f++) {
 		snprintf(path, sizeof(path), "/proc/%d/%s", pid, pid_file_name[f]);
-		int err = f == PF_FD
-			? proc_node(path, S_IFDIR | 0500, &generic_dir_ops, &fd_dir_iops, pid_priv(pid, f))
+		int err = f == PF_FD || f == PF_TASK
+			? proc_node(path, S_IFDIR | (f == PF_FD ? 0500 : 0555), &generic_dir_ops,
+				    f == PF_FD ? &fd_dir_iops : &task_dir_iops, pid_priv(pid, f))
 			: f == PF_EXE || f == PF_CWD
 			? proc_node(path, S_IFLNK | 0777, NULL, f == PF_EXE ? &exe_iops : &cwd_iops, pid_priv(pid, f))
 			: proc_node(path, S_IFREG | 0444, &pid_file_ops, &pid_file_iops, pid_priv(pid, f));

@@ -9,6 +9,8 @@
  *   - fd/: readdir lists 0, 1, 2 and our open fds (not closed ones); readlink of a file's entry is
  *     its path (also for a relative open with "." and ".."), of a pipe "pipe:[ino]", of a socket
  *     "socket:[ino]", of a directory its path; a closed fd is ENOENT; a child's table is its own
+ *   - task/: one directory per thread (the main thread's tid is the pid; a second thread appears
+ *     while it lives and goes when it ends), each with a comm equal to the process's; ".." leads back to task/
  *   - environ: a program exec'd with envp {"EMBER_A=1", "B=two"} reads exactly those strings (each
  *     with its NUL) from /proc/self/environ, also after setenv
  */
@@ -19,6 +21,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include "sockutil.h"
 
@@ -239,6 +242,67 @@ static void test_fd(void)
 	rmdir(dir);
 }
 
+static volatile int thread_stop;
+static volatile pid_t thread_tid;
+
+static void *sleeper(void *arg)
+{
+	(void)arg;
+	thread_tid = (pid_t)syscall(SYS_gettid);
+	while (!thread_stop)
+		sleep_ms(5);
+	return NULL;
+}
+
+static int count_tasks(pid_t want_tid, bool *found)
+{
+	DIR *d = opendir("/proc/self/task");
+	int n = 0;
+	*found = false;
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		n++;
+		if (atoi(e->d_name) == want_tid)
+			*found = true;
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static void test_task(void)
+{
+	bool found;
+	/* counts relative to the start: qemu-user has a thread of its own */
+	int n0 = count_tasks(getpid(), &found), n;
+	CHECK("task_main_thread", n0 >= 1 && found && (n0 == 1 || !running_in_ember()), "n=%d found=%d", n0, found);
+	pthread_t th;
+	start_thread(&th, sleeper, NULL);
+	while (!thread_tid)
+		sleep_ms(1);
+	n = count_tasks(thread_tid, &found);
+	CHECK("task_second_thread", n == n0 + 1 && found, "n=%d found=%d", n, found);
+	char path[96], a[64] = "", b[64] = "";
+	snprintf(path, sizeof(path), "/proc/self/task/%d/comm", (int)thread_tid);
+	int fd = open(path, O_RDONLY);
+	long ra = fd >= 0 ? read(fd, a, sizeof(a) - 1) : -1;
+	close(fd);
+	fd = open("/proc/self/comm", O_RDONLY);
+	long rb = read(fd, b, sizeof(b) - 1);
+	close(fd);
+	CHECK("task_comm", ra > 0 && ra == rb && !strcmp(a, b), "a=%s b=%s", a, b);
+	struct stat s1, s2;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/..", (int)thread_tid);
+	CHECK("task_dotdot", stat(path, &s1) == 0 && stat("/proc/self/task", &s2) == 0 && s1.st_ino == s2.st_ino,
+	      "errno=%d", errno);
+	thread_stop = 1;
+	pthread_join(th, NULL);
+	n = count_tasks(thread_tid, &found);
+	CHECK("task_thread_gone", n == n0 && !found, "n=%d found=%d", n, found);
+}
+
 static const char environ_want[] = "EMBER_A=1\0B=two\0";
 
 static int environ_child(void)
@@ -277,6 +341,7 @@ int main(int argc, char **argv)
 	test_maps();
 	test_cwd();
 	test_fd();
+	test_task();
 	char self[PATH_MAX];
 	long r = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	self[r > 0 ? r : 0] = 0;
