@@ -299,7 +299,9 @@ static void test_task(void)
 	      "errno=%d", errno);
 	thread_stop = 1;
 	pthread_join(th, NULL);
-	n = count_tasks(thread_tid, &found);
+	/* join returns when the thread's tid is cleared, a moment before the kernel removes it */
+	for (int i = 0; i < 200 && (n = count_tasks(thread_tid, &found)) != n0; i++)
+		sleep_ms(5);
 	CHECK("task_thread_gone", n == n0 && !found, "n=%d found=%d", n, found);
 }
 
