@@ -75,6 +75,7 @@ void file_put(struct file *f)
 		__atomic_fetch_sub(&f->inode->writers, 1, __ATOMIC_RELEASE);
 	inode_put(f->inode);
 	mnt_put(f->mnt);
+	kfree(f->path);
 	kfree(f);
 }
 

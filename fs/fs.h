@@ -233,6 +233,8 @@ struct file {
 	struct mount *mnt;             /* holds a reference; NULL for anonymous files */
 	void *priv;
 	struct list_head ep_links;     /* epoll items watching this file (fs/epoll.c guards it) */
+	char *path;                    /* absolute path it was opened by (fs/open_path.c), or NULL:
+					* /proc/<pid>/fd and maps show it; immutable once set */
 };
 
 /* ---- fd tables (file.c) ---- */
@@ -311,6 +313,18 @@ int initramfs_unpack(const void *data, size_t len);
 /* Creates a file in /proc (or anywhere) whose contents show() writes at open: up to size bytes
  * into buf, returning the length. For /proc/net/dev, /proc/interrupts ... */
 int proc_create(const char *path, size_t (*show)(char *buf, size_t size));
+/* Event files (each file's top comment has its theory): eventfd.c, timerfd.c, signalfd.c, memfd.c */
+long sys_eventfd2(unsigned initval, int flags);
+long sys_timerfd_create(int clockid, int flags);
+long sys_timerfd_settime(int fd, int flags, uintptr_t unew, uintptr_t uold);
+long sys_timerfd_gettime(int fd, uintptr_t ucur);
+long sys_signalfd4(int fd, uintptr_t umask, size_t sizemask, int flags);
+long sys_memfd_create(uintptr_t uname, unsigned flags);
+/* fs/sock_node.c: AF_UNIX pathname sockets. create: a new S_IFSOCK node at path (mode less the
+ * umask), referenced in *out; -EEXIST if the name exists. lookup: the inode path names (symlinks
+ * followed), referenced. Thread context, may sleep. */
+int sock_node_create(const char *path, uint32_t mode, struct inode **out);
+int sock_node_lookup(const char *path, struct inode **out);
 /* Creates a character device node at path with the given ops. */
 int dev_create(const char *path, uint32_t perm, unsigned major, unsigned minor,
 	       const struct file_ops *fops, void *priv);

@@ -55,6 +55,9 @@ unsigned current_umask(void);
 char *getname(uintptr_t upath, int *err);             /* kmalloc'd copy of a user path */
 void putname(char *name);
 int do_open(int dirfd, const char *path, int flags, unsigned mode, struct file **out);
+/* open_path.c: the absolute, lexically normalized path of (dirfd, path), kmalloc'd; NULL when it
+ * cannot be made (no memory, a detached cwd). Symlinks are not resolved. */
+char *open_path(int dirfd, const char *path);
 void stat_fill(struct inode *ino, struct linux_stat *st);
 /* The held path (dirfd, path) names; at_flags: AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH. */
 int lookup_at(int dirfd, const char *path, int at_flags, struct path *out);

@@ -6,7 +6,13 @@
  * so readdir of /proc lists live processes (and zombies) and lookups need no special case. Each
  * /proc/<pid> holds
  *   stat, status, cmdline, comm   generated at open (a snapshot, proc.c) from the process table
- *   exe                           a symlink to the executable
+ *   exe, cwd                      symlinks to the executable and the working directory
+ *   maps                          the address space's VMAs (generated, as stat)
+ *   fd/                           a directory generated from the fd table at each lookup and
+ *                                 readdir: symlinks to the open files (their path, socket:[ino],
+ *                                 pipe:[ino]); readlink only (no Linux-style reopen through them)
+ *   task/                         generated: a directory per thread (tid) holding stat, status
+ *                                 and comm, which show the process's figures
  *   oom_score, oom_score_adj      mm/oom.c's figures; oom_score_adj is writable (-1000..1000)
  * The files carry no allocated state: an inode's priv encodes (pid, which file), so an open file
  * that outlives its process just fails to open again (ESRCH) and removal frees nothing else.
@@ -15,7 +21,8 @@
  * cmdline: the kernel keeps no copy of a process's arguments, so execve (sys_execve_cmdline, in
  * the syscall table) copies the NUL-separated argv strings (at most CMDLINE_MAX bytes) before the
  * old image goes, and keeps them here when the exec succeeds; a child inherits its parent's at
- * fork, as its memory holds the same strings on Linux.
+ * fork, as its memory holds the same strings on Linux. environ is kept the same way (the envp
+ * strings of the last execve, at most ENVIRON_MAX bytes; setenv does not change it, as on Linux).
  *
  * Locks: proc_lock is taken inside ns_lock (symlink targets are computed during path walks) and
  * never the other way round: the hooks are called without proc_lock. cmd_lock (a leaf) guards the
@@ -38,13 +45,15 @@
 
 #define CLK_TCK 100                       /* USER_HZ: the unit of times in stat */
 #define CMDLINE_MAX 4096                  /* bytes of argv kept per process (Linux ps reads a page) */
+#define ENVIRON_MAX 16384                 /* bytes of the environment kept per process */
 #define PID_PATH_MAX 32
 #define PID_FILE_BITS 4
 
-enum pid_file { PF_STAT, PF_STATUS, PF_CMDLINE, PF_COMM, PF_EXE, PF_MOUNTS, PF_OOM_SCORE, PF_OOM_SCORE_ADJ,
-		PF_COUNT };
+enum pid_file { PF_STAT, PF_STATUS, PF_CMDLINE, PF_COMM, PF_EXE, PF_MOUNTS, PF_MAPS, PF_CWD, PF_FD, PF_ENVIRON,
+		PF_TASK, PF_OOM_SCORE, PF_OOM_SCORE_ADJ, PF_COUNT };
 static const char *const pid_file_name[PF_COUNT] = { "stat", "status", "cmdline", "comm", "exe", "mounts",
-						     "oom_score", "oom_score_adj" };
+						     "maps", "cwd", "fd", "environ", "task", "oom_score",
+						     "oom_score_adj" };
 
 static void *pid_priv(int pid, enum pid_file which)
 {
@@ -61,7 +70,8 @@ static enum pid_file priv_file(const void *priv)
 struct cmdline {
 	struct list_head node;
 	int pid;
-	size_t len;
+	size_t len;                     /* argv bytes */
+	size_t envlen;                  /* environment bytes, after them */
 	char data[];
 };
 static struct spinlock cmd_lock = SPINLOCK_INIT("proc_cmdline");
@@ -96,8 +106,10 @@ static void cmd_set(int pid, struct cmdline *c)
 static struct cmdline *cmd_new(size_t len)
 {
 	struct cmdline *c = kmalloc(sizeof(*c) + len);
-	if (c)
+	if (c) {
 		c->len = len;
+		c->envlen = 0;
+	}
 	return c;
 }
 
@@ -121,31 +133,42 @@ void procfs_set_cmdline(int pid, char *const argv[])
 
 /* The argv strings of a user execve, NUL-separated, truncated at CMDLINE_MAX. NULL when argv is
  * unreadable or memory is short: execve itself then reports the error (or runs without a record). */
-static struct cmdline *cmd_from_user(uintptr_t uargv)
+/* NUL-separated strings of a user vector into buf (at most max bytes): their length. */
+static size_t strings_from_user(uintptr_t uvec, char *buf, size_t max)
 {
-	char *buf = kmalloc(CMDLINE_MAX);
-	if (!buf)
-		return NULL;
 	size_t len = 0;
-	for (int i = 0; uargv && len < CMDLINE_MAX; i++) {
+	for (int i = 0; uvec && len < max; i++) {
 		uintptr_t s;
-		if (copy_from_user(&s, uargv + i * sizeof(s), sizeof(s)) || !s)
+		if (copy_from_user(&s, uvec + i * sizeof(s), sizeof(s)) || !s)
 			break;
-		long n = strncpy_from_user(buf + len, s, CMDLINE_MAX - len);
+		long n = strncpy_from_user(buf + len, s, max - len);
 		if (n < 0)
 			break;
-		len += MIN((size_t)n + 1, CMDLINE_MAX - len);   /* with its NUL when it fits */
+		len += MIN((size_t)n + 1, max - len);   /* with its NUL when it fits */
 	}
-	struct cmdline *c = cmd_new(len);
-	if (c)
-		memcpy(c->data, buf, len);
+	return len;
+}
+
+static struct cmdline *cmd_from_user(uintptr_t uargv, uintptr_t uenvp)
+{
+	char *buf = kmalloc(CMDLINE_MAX + ENVIRON_MAX);
+	if (!buf)
+		return NULL;
+	size_t len = strings_from_user(uargv, buf, CMDLINE_MAX);
+	size_t envlen = strings_from_user(uenvp, buf + len, ENVIRON_MAX);
+	struct cmdline *c = cmd_new(len + envlen);
+	if (c) {
+		memcpy(c->data, buf, len + envlen);
+		c->len = len;
+		c->envlen = envlen;
+	}
 	kfree(buf);
 	return c;
 }
 
 long sys_execve_cmdline(uintptr_t upath, uintptr_t uargv, uintptr_t uenvp)
 {
-	struct cmdline *c = cmd_from_user(uargv);
+	struct cmdline *c = cmd_from_user(uargv, uenvp);
 	int pid = current->proc->pid;
 	long r = sys_execve(upath, uargv, uenvp);
 	if (r < 0)
@@ -284,6 +307,17 @@ static size_t show_status(char *buf, size_t size, struct pid_info *pi)
 	return n;
 }
 
+static size_t show_environ(char *buf, size_t size, int pid)
+{
+	spin_lock(&cmd_lock);
+	struct cmdline *c = cmd_find(pid);
+	size_t n = c ? MIN(c->envlen, size) : 0;
+	if (c)
+		memcpy(buf, c->data + c->len, n);
+	spin_unlock(&cmd_lock);
+	return n;
+}
+
 static size_t show_cmdline(char *buf, size_t size, int pid)
 {
 	spin_lock(&cmd_lock);
@@ -292,6 +326,89 @@ static size_t show_cmdline(char *buf, size_t size, int pid)
 	if (c)
 		memcpy(buf, c->data, n);
 	spin_unlock(&cmd_lock);
+	return n;
+}
+
+/* /proc/<pid>/maps in Linux's format (fs/proc/task_mmu.c show_map_vma): one line per VMA,
+ * "start-end perms offset major:minor inode", then (after 73 characters, as Linux pads) the name:
+ * [heap] for the brk area, [stack] for the main stack, the path a file was opened by (struct
+ * file's path; none for files not opened by path). The VMAs are copied under mm->lock (with
+ * references to their files) and formatted after it. */
+struct map_line {
+	uintptr_t start, end;
+	int prot, flags;
+	uint64_t pgoff;
+	uint32_t dev;
+	uint64_t ino;
+	bool file;
+	struct file *f;                 /* a reference while formatting (its path), or NULL */
+};
+#define MAPS_NAME_COL 73                   /* characters before the name */
+#define PROT_R 1
+#define PROT_W 2
+#define PROT_X 4
+#define MAP_SHARED_K 1
+
+static size_t show_maps(char *buf, size_t size, struct mm *mm)
+{
+	size_t n = 0;
+	if (!mm)
+		return 0;
+	int cap = 0, cnt = 0;
+	struct map_line *v = NULL;
+	for (;;) {                                  /* size the copy, then take it */
+		spin_lock(&mm->lock);
+		struct list_head *q;
+		int need = 0;
+		list_for_each(q, &mm->vmas)
+			need++;
+		if (need <= cap) {
+			list_for_each(q, &mm->vmas) {
+				struct vma *a = list_entry(q, struct vma, node);
+				struct inode *ino = a->file ? a->file->inode : NULL;
+				v[cnt++] = (struct map_line){ a->start, a->end, a->prot, a->flags, a->pgoff,
+							      ino && ino->sb ? ino->sb->dev : 0, ino ? ino->ino : 0,
+							      ino != NULL, a->file };
+				if (a->file)
+					file_get(a->file);
+			}
+			spin_unlock(&mm->lock);
+			break;
+		}
+		spin_unlock(&mm->lock);
+		kfree(v);
+		cap = need + 8;
+		if (!(v = kmalloc((size_t)cap * sizeof(*v))))
+			return 0;
+	}
+	uintptr_t brk_start = mm->brk_start, brk = mm->brk;
+	for (int i = 0; i < cnt; i++) {
+		struct map_line *a = &v[i];
+		size_t line = n;
+		OUT("%08lx-%08lx %c%c%c%c %08llx %02x:%02x %llu ", (unsigned long)a->start, (unsigned long)a->end,
+		    a->prot & PROT_R ? 'r' : '-', a->prot & PROT_W ? 'w' : '-', a->prot & PROT_X ? 'x' : '-',
+		    a->flags & MAP_SHARED_K ? 's' : 'p', (unsigned long long)(a->pgoff * PAGE_SIZE),
+		    (a->dev >> 8) & 0xfff, (a->dev & 0xff) | ((a->dev >> 12) & ~0xffu), (unsigned long long)a->ino);
+		const char *name = NULL;
+		if (!a->file && a->start < USER_STACK_TOP && a->end >= USER_STACK_TOP)
+			name = "[stack]";
+		else if (!a->file && brk > brk_start && a->start < brk && a->end > brk_start)
+			name = "[heap]";
+		else if (a->f && a->f->path)
+			name = a->f->path;
+		if (name) {
+			while (n - line < MAPS_NAME_COL)
+				OUT(" ");
+			OUT("%s", name);
+		} else if (n > line) {
+			n--;                                /* Linux: no trailing space without a name */
+		}
+		OUT("\n");
+	}
+	for (int i = 0; i < cnt; i++)
+		if (v[i].f)
+			file_put(v[i].f);
+	kfree(v);
 	return n;
 }
 
@@ -306,8 +423,10 @@ static size_t show_pid_file(char *buf, size_t size, void *priv)
 	case PF_STAT: n = show_stat(buf, size, &pi); break;
 	case PF_STATUS: n = show_status(buf, size, &pi); break;
 	case PF_CMDLINE: n = show_cmdline(buf, size, pi.pid); break;
+	case PF_ENVIRON: n = show_environ(buf, size, pi.pid); break;
 	case PF_COMM: OUT("%s\n", pi.comm); break;
 	case PF_MOUNTS: n = mounts_show(buf, size); break;
+	case PF_MAPS: n = show_maps(buf, size, pi.mm); break;
 	case PF_OOM_SCORE: OUT("%ld\n", MAX(oom_score(pi.pid), 0L)); break;
 	case PF_OOM_SCORE_ADJ: OUT("%ld\n", oom_score_adj_get(pi.pid)); break;
 	default: break;
@@ -403,7 +522,347 @@ static long exe_link(struct inode *ino, char *buf, size_t size)
 	return copy_target(b, buf, size);
 }
 
+/* /proc/<pid>/cwd: the absolute path of the process's working directory (its first thread's). */
+static long cwd_link(struct inode *ino, char *buf, size_t size)
+{
+	int pid = priv_pid(ino->priv);
+	struct fs_ctx *fs = NULL;
+	spin_lock(&proc_lock);
+	struct proc *p = proc_find(pid);
+	if (p && !list_empty(&p->threads)) {
+		struct thread *t = list_first_entry(&p->threads, struct thread, thread_node);
+		if ((fs = t->fs))
+			fs_ctx_get(fs);
+	}
+	spin_unlock(&proc_lock);
+	if (!fs)
+		return -ENOENT;
+	spin_lock(&fs->lock);
+	struct path cwd = fs->cwd;
+	path_get(&cwd);
+	spin_unlock(&fs->lock);
+	fs_ctx_put(fs);
+	char *b = kmalloc(PATH_MAX);
+	long r = b ? path_name(&cwd, b, PATH_MAX) : -ENOMEM;
+	path_put(&cwd);
+	if (r >= 0)
+		r = copy_target(b, buf, size);
+	kfree(b);
+	return r;
+}
+
+/* ---- /proc/<pid>/fd: a directory generated from the fd table ---- */
+
+#define FD_BITS 12                        /* FD_MAX fits */
+static void *fd_priv(int pid, int fd) { return (void *)(((uintptr_t)pid << FD_BITS) | (uintptr_t)fd); }
+
+/* The process's fd table (its first thread's), referenced, or NULL. */
+static struct files *pid_files(int pid)
+{
+	struct files *fs = NULL;
+	spin_lock(&proc_lock);
+	struct proc *p = proc_find(pid);
+	if (p && !list_empty(&p->threads)) {
+		struct thread *t = list_first_entry(&p->threads, struct thread, thread_node);
+		if ((fs = t->files))
+			files_get(fs);
+	}
+	spin_unlock(&proc_lock);
+	return fs;
+}
+
+static struct file *pid_fd_file(int pid, int fd)
+{
+	struct files *fs = pid_files(pid);
+	if (!fs)
+		return NULL;
+	struct file *f = NULL;
+	spin_lock(&fs->lock);
+	if (fd >= 0 && fd < fs->max && fs->fd[fd]) {
+		f = fs->fd[fd];
+		file_get(f);
+	}
+	spin_unlock(&fs->lock);
+	files_put(fs);
+	return f;
+}
+
+/* Linux's names: the path, socket:[ino], pipe:[ino], anon_inode:[...] for the rest. */
+static long fd_link(struct inode *ino, char *buf, size_t size)
+{
+	uintptr_t pv = (uintptr_t)ino->priv;
+	struct file *f = pid_fd_file((int)(pv >> FD_BITS), (int)(pv & ((1u << FD_BITS) - 1)));
+	if (!f)
+		return -ENOENT;
+	char *b = kmalloc(PATH_MAX);
+	long r = b ? 0 : -ENOMEM;
+	uint32_t type = f->inode->mode & S_IFMT;
+	if (r) {
+		;
+	} else if (f->path) {
+		strlcpy(b, f->path, PATH_MAX);
+	} else if (type == S_IFSOCK) {
+		snprintf(b, PATH_MAX, "socket:[%llu]", (unsigned long long)f->inode->ino);
+	} else if (type == S_IFIFO) {
+		snprintf(b, PATH_MAX, "pipe:[%llu]", (unsigned long long)f->inode->ino);
+	} else if (type == S_IFDIR && f->mnt) {
+		struct path p = { f->mnt, f->inode };
+		r = path_name(&p, b, PATH_MAX);
+	} else {
+		snprintf(b, PATH_MAX, "anon_inode:[%llu]", (unsigned long long)f->inode->ino);
+	}
+	if (r >= 0)
+		r = copy_target(b, buf, size);
+	kfree(b);
+	file_put(f);
+	return r;
+}
+
+static const struct inode_ops fd_link_iops = { .readlink = fd_link };
+
+static struct inode *fd_dir_lookup(struct inode *dir, const char *name, size_t len, int *err)
+{
+	int pid = priv_pid(dir->priv);
+	if (len == 2 && name[0] == '.' && name[1] == '.') {
+		spin_lock(&ns_lock);
+		struct inode *up = TMPFS_I(dir)->parent;
+		if (up)
+			inode_get(up);
+		spin_unlock(&ns_lock);
+		*err = up ? 0 : -ENOENT;
+		return up;
+	}
+	int fd = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (name[i] < '0' || name[i] > '9' || fd >= FD_MAX || (i == 0 && name[0] == '0' && len > 1)) {
+			*err = -ENOENT;
+			return NULL;
+		}
+		fd = fd * 10 + (name[i] - '0');
+	}
+	struct file *f = len && fd < FD_MAX ? pid_fd_file(pid, fd) : NULL;
+	if (!f) {
+		*err = -ENOENT;
+		return NULL;
+	}
+	bool rd = (f->f_flags & O_ACCMODE) != O_WRONLY, wr = (f->f_flags & O_ACCMODE) != O_RDONLY;
+	file_put(f);
+	struct inode *ino = inode_new(S_IFLNK | (rd ? 0500 : 0) | (wr ? 0200 : 0));   /* Linux: the open mode */
+	if (!ino) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	ino->iops = &fd_link_iops;
+	ino->priv = fd_priv(pid, fd);
+	return ino;
+}
+
+static int fd_dir_readdir(struct inode *dir, uint64_t *cookie, filldir_t fn, void *arg)
+{
+	int pid = priv_pid(dir->priv);
+	if (*cookie == 0) {
+		if (fn(arg, ".", 1, dir->ino, DT_DIR, 1))
+			return 0;
+		*cookie = 1;
+	}
+	if (*cookie == 1) {
+		if (fn(arg, "..", 2, dir->ino, DT_DIR, 2))
+			return 0;
+		*cookie = 2;
+	}
+	uint64_t open[FD_MAX / 64] = { 0 };           /* a snapshot: fn may fault on user memory */
+	struct files *fs = pid_files(pid);
+	if (!fs)
+		return 0;
+	spin_lock(&fs->lock);
+	for (int fd = 0; fd < fs->max && fd < FD_MAX; fd++)
+		if (fs->fd[fd])
+			open[fd / 64] |= 1ULL << (fd % 64);
+	spin_unlock(&fs->lock);
+	files_put(fs);
+	for (int fd = (int)*cookie - 2; fd < FD_MAX; fd++) {
+		if (!(open[fd / 64] & (1ULL << (fd % 64))))
+			continue;
+		char name[16];
+		int len = snprintf(name, sizeof(name), "%d", fd);
+		if (fn(arg, name, (size_t)len, inode_next_ino(), DT_LNK, (uint64_t)fd + 3))
+			return 0;
+		*cookie = (uint64_t)fd + 3;
+	}
+	*cookie = FD_MAX + 2;
+	return 0;
+}
+
+static const struct inode_ops fd_dir_iops = { .lookup = fd_dir_lookup, .readdir = fd_dir_readdir };
+
 static const struct inode_ops pid_file_iops = { 0 };   /* generated: no tmpfs data behind it */
+static const struct inode_ops cwd_iops = { .readlink = cwd_link };
+
+/* ---- /proc/<pid>/task: a directory per thread, generated ---- */
+
+#define TASK_FILES 3
+static const enum pid_file task_file[TASK_FILES] = { PF_STAT, PF_STATUS, PF_COMM };
+
+static bool thread_of(int pid, int tid)
+{
+	bool found = false;
+	spin_lock(&proc_lock);
+	struct proc *p = proc_find(pid);
+	struct list_head *q;
+	if (p)
+		list_for_each(q, &p->threads)
+			if (list_entry(q, struct thread, thread_node)->tid == tid)
+				found = true;
+	spin_unlock(&proc_lock);
+	return found;
+}
+
+/* /proc/<pid>/task itself (a tmpfs node), referenced, for "..". */
+static struct inode *task_dir_of(int pid)
+{
+	char name[PID_PATH_MAX];
+	int len = snprintf(name, sizeof(name), "%d", pid);
+	spin_lock(&ns_lock);
+	struct inode *d = tmpfs_dir_lookup(proc_sb->root, name, (size_t)len);
+	struct inode *t = d ? tmpfs_dir_lookup(d, "task", 4) : NULL;
+	if (t)
+		inode_get(t);
+	spin_unlock(&ns_lock);
+	return t;
+}
+
+static bool parse_num(const char *name, size_t len, int *out)
+{
+	int v = 0;
+	if (!len || len > 9 || (name[0] == '0' && len > 1))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (name[i] < '0' || name[i] > '9')
+			return false;
+		v = v * 10 + (name[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+/* task/<tid>: stat, status, comm (the process's figures: Ember keeps them per process). */
+static struct inode *tid_dir_lookup(struct inode *dir, const char *name, size_t len, int *err)
+{
+	uintptr_t pv = (uintptr_t)dir->priv;
+	int pid = (int)(pv >> FD_BITS);
+	if (len == 2 && name[0] == '.' && name[1] == '.') {
+		struct inode *t = task_dir_of(pid);
+		*err = t ? 0 : -ENOENT;
+		return t;
+	}
+	for (int i = 0; i < TASK_FILES; i++) {
+		const char *fn = pid_file_name[task_file[i]];
+		if (strlen(fn) == len && !memcmp(fn, name, len)) {
+			struct inode *ino = inode_new(S_IFREG | 0444);
+			if (!ino) {
+				*err = -ENOMEM;
+				return NULL;
+			}
+			ino->fops = &pid_file_ops;
+			ino->iops = &pid_file_iops;
+			ino->priv = pid_priv(pid, task_file[i]);
+			return ino;
+		}
+	}
+	*err = -ENOENT;
+	return NULL;
+}
+
+static int tid_dir_readdir(struct inode *dir, uint64_t *cookie, filldir_t fn, void *arg)
+{
+	if (*cookie == 0) {
+		if (fn(arg, ".", 1, dir->ino, DT_DIR, 1))
+			return 0;
+		*cookie = 1;
+	}
+	if (*cookie == 1) {
+		if (fn(arg, "..", 2, dir->ino, DT_DIR, 2))
+			return 0;
+		*cookie = 2;
+	}
+	for (uint64_t i = *cookie - 2; i < TASK_FILES; i++) {
+		const char *n = pid_file_name[task_file[i]];
+		if (fn(arg, n, strlen(n), inode_next_ino(), DT_REG, i + 3))
+			return 0;
+		*cookie = i + 3;
+	}
+	return 0;
+}
+
+static const struct inode_ops tid_dir_iops = { .lookup = tid_dir_lookup, .readdir = tid_dir_readdir };
+
+static struct inode *task_dir_lookup(struct inode *dir, const char *name, size_t len, int *err)
+{
+	int pid = priv_pid(dir->priv), tid;
+	if (len == 2 && name[0] == '.' && name[1] == '.') {
+		spin_lock(&ns_lock);
+		struct inode *up = TMPFS_I(dir)->parent;
+		if (up)
+			inode_get(up);
+		spin_unlock(&ns_lock);
+		*err = up ? 0 : -ENOENT;
+		return up;
+	}
+	if (!parse_num(name, len, &tid) || !thread_of(pid, tid)) {
+		*err = -ENOENT;
+		return NULL;
+	}
+	struct inode *ino = inode_new(S_IFDIR | 0555);
+	if (!ino) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	ino->fops = &generic_dir_ops;
+	ino->iops = &tid_dir_iops;
+	ino->priv = (void *)(((uintptr_t)pid << FD_BITS) | 0);
+	ino->nlink = 2;
+	return ino;
+}
+
+#define TASK_LIST_MAX 256                 /* threads listed at most */
+
+static int task_dir_readdir(struct inode *dir, uint64_t *cookie, filldir_t fn, void *arg)
+{
+	int pid = priv_pid(dir->priv);
+	if (*cookie == 0) {
+		if (fn(arg, ".", 1, dir->ino, DT_DIR, 1))
+			return 0;
+		*cookie = 1;
+	}
+	if (*cookie == 1) {
+		if (fn(arg, "..", 2, dir->ino, DT_DIR, 2))
+			return 0;
+		*cookie = 2;
+	}
+	int *tids = kmalloc(TASK_LIST_MAX * sizeof(int));
+	if (!tids)
+		return -ENOMEM;
+	int n = 0;
+	spin_lock(&proc_lock);
+	struct proc *p = proc_find(pid);
+	struct list_head *q;
+	if (p)
+		list_for_each(q, &p->threads)
+			if (n < TASK_LIST_MAX)
+				tids[n++] = list_entry(q, struct thread, thread_node)->tid;
+	spin_unlock(&proc_lock);
+	for (int i = (int)*cookie - 2; i < n; i++) {
+		char name[16];
+		int len = snprintf(name, sizeof(name), "%d", tids[i]);
+		if (fn(arg, name, (size_t)len, inode_next_ino(), DT_DIR, (uint64_t)i + 3))
+			break;
+		*cookie = (uint64_t)i + 3;
+	}
+	kfree(tids);
+	return 0;
+}
+
+static const struct inode_ops task_dir_iops = { .lookup = task_dir_lookup, .readdir = task_dir_readdir };
 static const struct inode_ops self_iops = { .readlink = self_link };
 static const struct inode_ops exe_iops = { .readlink = exe_link };
 
@@ -424,8 +883,11 @@ void procfs_pid_add(int pid, int parent_pid)
 		;
 	for (int f = 0; f < PF_COUNT; f++) {
 		snprintf(path, sizeof(path), "/proc/%d/%s", pid, pid_file_name[f]);
-		int err = f == PF_EXE
-			? proc_node(path, S_IFLNK | 0777, NULL, &exe_iops, pid_priv(pid, f))
+		int err = f == PF_FD || f == PF_TASK
+			? proc_node(path, S_IFDIR | (f == PF_FD ? 0500 : 0555), &generic_dir_ops,
+				    f == PF_FD ? &fd_dir_iops : &task_dir_iops, pid_priv(pid, f))
+			: f == PF_EXE || f == PF_CWD
+			? proc_node(path, S_IFLNK | 0777, NULL, f == PF_EXE ? &exe_iops : &cwd_iops, pid_priv(pid, f))
 			: f == PF_OOM_SCORE_ADJ
 			? proc_node(path, S_IFREG | 0644, &oom_adj_file_ops, &pid_file_iops, pid_priv(pid, f))
 			: proc_node(path, S_IFREG | 0444, &pid_file_ops, &pid_file_iops, pid_priv(pid, f));
@@ -436,14 +898,18 @@ void procfs_pid_add(int pid, int parent_pid)
 		struct cmdline *c = NULL;
 		spin_lock(&cmd_lock);
 		struct cmdline *pc = cmd_find(parent_pid);
-		size_t len = pc ? pc->len : 0;
+		size_t len = pc ? pc->len + pc->envlen : 0;
 		spin_unlock(&cmd_lock);
 		if (len && (c = cmd_new(len))) {
 			spin_lock(&cmd_lock);
 			pc = cmd_find(parent_pid);
-			c->len = pc ? MIN(pc->len, len) : 0;
-			if (pc)
-				memcpy(c->data, pc->data, c->len);
+			if (pc && pc->len + pc->envlen <= len) {
+				c->len = pc->len;
+				c->envlen = pc->envlen;
+				memcpy(c->data, pc->data, c->len + c->envlen);
+			} else {
+				c->len = 0;                  /* the parent exec'd meanwhile */
+			}
 			spin_unlock(&cmd_lock);
 		}
 		cmd_set(pid, c);
@@ -464,8 +930,12 @@ void procfs_pid_remove(int pid)
 		struct list_head *p, *n;
 		list_for_each_safe(p, n, &TMPFS_I(dir)->dir.entries) {
 			struct dirent_node *e = list_entry(p, struct dirent_node, node);
-			if (ngone < PF_COUNT)
-				gone[ngone++] = tmpfs_dir_unlink(dir, e);
+			if (ngone < PF_COUNT) {
+				struct inode *x = tmpfs_dir_unlink(dir, e);
+				if (S_ISDIR(x->mode))
+					x->nlink = 0;                /* fd/: its "." goes too (as rmdir) */
+				gone[ngone++] = x;
+			}
 		}
 		if (list_empty(&TMPFS_I(dir)->dir.entries)) {
 			gone[ngone++] = tmpfs_dir_unlink(proc_dir, d);

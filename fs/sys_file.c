@@ -187,6 +187,7 @@ int do_open(int dirfd, const char *path, int flags, unsigned mode, struct file *
 		file_put(f);
 		return err;
 	}
+	f->path = open_path(dirfd, path);                   /* for /proc/<pid>/fd and maps */
 	*out = f;
 	return 0;
 }

@@ -155,6 +155,7 @@ void signal_send_thread(struct thread *t, int sig)
 {
 	__atomic_fetch_or(&t->sigpending, SIGBIT(sig), __ATOMIC_RELEASE);
 	signal_kick(t);
+	signalfd_notify();
 }
 
 void signal_send_proc_locked(struct proc *p, int sig)
@@ -165,6 +166,7 @@ void signal_send_proc_locked(struct proc *p, int sig)
 	if (h == SIG_IGN || (h == SIG_DFL && default_ignored(sig)))
 		return;                          /* discarded at once, as Linux does */
 	__atomic_fetch_or(&p->shared_pending, SIGBIT(sig), __ATOMIC_RELEASE);
+	signalfd_notify();
 	struct list_head *q;
 	list_for_each(q, &p->threads) {
 		struct thread *t = list_entry(q, struct thread, thread_node);

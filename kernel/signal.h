@@ -30,6 +30,8 @@
 struct thread;
 bool signal_pending(void);                    /* the current thread has a deliverable signal */
 void signal_send_thread(struct thread *t, int sig);
+/* fs/signalfd.c: a signal was made pending; wake signalfd readers and watchers (any context) */
+void signalfd_notify(void);
 void signal_raise(int sig);                   /* to the current thread (e.g. SIGPIPE) */
 size_t signal_frame_size(void);               /* bytes a handler's frame takes (AT_MINSIGSTKSZ) */
 

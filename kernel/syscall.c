@@ -113,6 +113,9 @@ static const syscall_fn table[SYSCALL_MAX] = {
 	/* readiness: fs/poll.c, fs/epoll.c */
 	S(20, sys_epoll_create1), S(21, sys_epoll_ctl), S(22, sys_epoll_pwait), S(72, sys_pselect6),
 	S(73, sys_ppoll), S(441, sys_epoll_pwait2),
+	/* event files: fs/eventfd.c, fs/timerfd.c, fs/signalfd.c, fs/memfd.c */
+	S(19, sys_eventfd2), S(74, sys_signalfd4), S(85, sys_timerfd_create), S(86, sys_timerfd_settime),
+	S(87, sys_timerfd_gettime), S(279, sys_memfd_create),
 	/* sockets: net/socket.c */
 	S(198, sys_socket), S(199, sys_socketpair), S(200, sys_bind), S(201, sys_listen), S(202, sys_accept),
 	S(203, sys_connect), S(204, sys_getsockname), S(205, sys_getpeername), S(206, sys_sendto),

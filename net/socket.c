@@ -378,6 +378,8 @@ static const struct sock_ops *socket_lookup(int family, int type, int *protocol,
 		*err = -EPROTONOSUPPORT;
 		return NULL;
 	}
+	if (family == AF_UNIX)                      /* net/unix/: the type and protocol are checked there */
+		return &unix_sock_ops;
 	if (family == AF_PACKET) {
 		if (type == SOCK_RAW || type == SOCK_DGRAM)
 			return &packet_sock_ops;
@@ -410,7 +412,7 @@ static long socket_create(int family, int type_arg, int protocol, struct socket 
 	const struct sock_ops *ops = socket_lookup(family, type, &protocol, &err);
 	if (!ops)
 		return err;
-	if (stack_wait_ready(SOCK_READY_TIMEOUT_NS) < 0)
+	if (family != AF_UNIX && stack_wait_ready(SOCK_READY_TIMEOUT_NS) < 0)
 		return -ENETDOWN;
 	struct socket *s = sock_alloc(family, type, protocol, ops);
 	if (!s)
@@ -431,7 +433,7 @@ long sys_socket(int family, int type, int protocol)
 	return r < 0 ? r : sock_install(s, type);
 }
 
-/* AF_UNIX pairs only (net/sock_unix.c); AF_INET has none (Linux: EOPNOTSUPP). */
+/* AF_UNIX pairs only (net/unix/af_unix.c); AF_INET has none (Linux: EOPNOTSUPP). */
 long sys_socketpair(int family, int type_arg, int protocol, uintptr_t usv)
 {
 	long err = check_family_type(family, type_arg);
@@ -675,6 +677,8 @@ static long msg_call(int fd, uintptr_t umsg, int flags, bool send)
 		if (mh.name && (r = addr_in(&m.addr, mh.name, mh.namelen)) < 0)
 			goto out;
 		m.addrlen = mh.name ? mh.namelen : 0;
+		m.control = mh.control;                  /* ancillary data: AF_UNIX reads it */
+		m.controllen = mh.controllen;
 		r = sock_send_uio(f, &m);
 		goto out;
 	}
@@ -682,13 +686,15 @@ static long msg_call(int fd, uintptr_t umsg, int flags, bool send)
 		r = -EINVAL;
 		goto out;
 	}
+	m.control = mh.control;                      /* room for ancillary data (AF_UNIX fills it) */
+	m.controllen = mh.controllen;
 	r = sock_recv_uio(f, &m);
 	if (r < 0)
 		goto out;
-	/* out: the name (truncated to namelen, namelen set to the full length), no control data,
-	 * the flags */
+	/* out: the name (truncated to namelen, namelen set to the full length), the control bytes
+	 * written, the flags */
 	int32_t namelen = mh.name ? m.addrlen : 0;
-	uint64_t controllen = 0;
+	uint64_t controllen = m.control_out;
 	int32_t oflags = m.flags & (MSG_TRUNC | MSG_CTRUNC | MSG_EOR);
 	if ((mh.name && m.addrlen && copy_to_user(mh.name, &m.addr, MIN(mh.namelen, m.addrlen))) ||
 	    copy_to_user(umsg + offsetof(struct msghdr_k, namelen), &namelen, sizeof(namelen)) ||
@@ -845,7 +851,8 @@ static int sol_socket_set(struct socket *s, int name, const void *val, int len)
 	case SO_TYPE: case SO_ERROR: case SO_ACCEPTCONN: case SO_PROTOCOL: case SO_DOMAIN:
 		return -ENOPROTOOPT;
 	}
-	return -ENOPROTOOPT;
+	/* others the protocol may know (AF_UNIX: SO_PASSCRED) */
+	return s->family == AF_UNIX ? s->ops->setsockopt(s, SOL_SOCKET, name, val, len) : -ENOPROTOOPT;
 }
 
 static int sol_socket_get(struct socket *s, int name, void *val, int *len)
@@ -887,8 +894,8 @@ static int sol_socket_get(struct socket *s, int name, void *val, int *len)
 	case SO_REUSEPORT:
 		v = 0;
 		break;
-	default:
-		return -ENOPROTOOPT;
+	default:                                      /* others the protocol may know (SO_PASSCRED) */
+		return s->family == AF_UNIX ? s->ops->getsockopt(s, SOL_SOCKET, name, val, len) : -ENOPROTOOPT;
 	}
 	memcpy(val, &v, sizeof(v));
 	*len = MIN(*len, (int)sizeof(v));

@@ -108,6 +108,11 @@ SCRIPT = [
      "over-tcp", 0),
     ("mkdir -p www && echo page > www/x.html && httpd -p 8080 -h /tmp/www && sleep 0.3 && "
      "wget -q -O - http://127.0.0.1:8080/x.html", "page", 0),
+    # AF_UNIX: syslogd binds the datagram socket /dev/log, logger sends to it, netstat -x lists it
+    # from /proc/net/unix
+    ("syslogd -O /tmp/unix.log && sleep 0.5 && logger -t ember over-unix-socket && sleep 0.5 && "
+     "grep -o 'ember: over-unix-socket' /tmp/unix.log && netstat -x | grep -c ' /dev/log$'; "
+     "kill $(pidof syslogd)", "ember: over-unix-socket\n1", 0),
     # job control basics (a non-interactive shell, as scripts run them; see test_jobs for timing)
     ("sh -c 'sleep 10 & kill %1; wait; echo waited'", "waited", 0),
     ("(sleep 0.2; echo bg) & wait; echo fg", "bg\nfg", 0),
