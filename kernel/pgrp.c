@@ -21,7 +21,7 @@
 
 bool pgrp_in_session_locked(int pgid, int sid)
 {
-	for (struct proc *p = proc_next_locked(NULL); p; p = proc_next_locked(p))
+	for (struct proc *p = proc_next_any_locked(NULL); p; p = proc_next_any_locked(p))
 		if (p->pgid == pgid && p->sid == sid)
 			return true;
 	return false;

@@ -101,6 +101,12 @@ struct proc *proc_next_locked(struct proc *prev)
 	return NULL;
 }
 
+struct proc *proc_next_any_locked(struct proc *prev)
+{
+	struct list_head *n = prev ? prev->all_node.next : all_procs.next;
+	return n == &all_procs ? NULL : list_entry(n, struct proc, all_node);
+}
+
 struct thread *thread_find(int tid)
 {
 	struct list_head *p, *q;

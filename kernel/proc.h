@@ -58,6 +58,9 @@ void fpu_restore(struct fpstate *fp);
 struct trapframe *thread_tf(struct thread *t);   /* user registers of a user thread */
 struct proc *proc_find(int pid);                /* proc_lock held */
 struct proc *proc_next_locked(struct proc *prev);   /* live processes in turn (NULL: first); proc_lock held */
+/* The same with zombies too: a zombie still belongs to its process group and session until it is
+ * reaped (pgrp.c: a group whose leader exited first still exists, as on Linux). */
+struct proc *proc_next_any_locked(struct proc *prev);
 struct thread *thread_find(int tid);            /* proc_lock held */
 extern struct spinlock proc_lock;
 

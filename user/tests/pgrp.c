@@ -114,6 +114,25 @@ int main(void)
 	write(down[1], "g", 1);
 	waitpid(d, &st, 0);
 
+	/* A group whose leader has exited but is not reaped yet still exists (a shell's pipeline: the
+	 * first command ends before the second joins its group). */
+	pid_t lead = fork();
+	if (lead == 0) {
+		setpgid(0, 0);
+		_exit(0);
+	}
+	setpgid(lead, lead);
+	siginfo_t si;
+	waitid(P_PID, lead, &si, WEXITED | WNOWAIT);  /* a zombie now, not reaped */
+	pid_t joiner = spawn_sleeper();
+	CHECK("setpgid_join_group_of_zombie_leader", setpgid(joiner, lead) == 0 && getpgid(joiner) == lead,
+	      "errno %d pgid %d", errno, getpgid(joiner));
+	kill(joiner, SIGKILL);
+	waitpid(joiner, &st, 0);
+	waitpid(lead, &st, 0);
+	errno = 0;
+	CHECK("setpgid_group_gone_after_reap", setpgid(0, lead) == -1 && errno == EPERM, "errno %d", errno);
+
 	int null = open("/dev/null", O_RDWR);
 	errno = 0;
 	CHECK("tcgetpgrp_not_tty", tcgetpgrp(null) == -1 && errno == ENOTTY, "errno %d", errno);
