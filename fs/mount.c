@@ -370,55 +370,55 @@ long sys_umount2(uintptr_t utarget, int flags)
 	return err;
 }
 
+/* The boot-time callers below: walk an absolute path from the root, then op on it under mount_sem. */
+static int at_path(const char *path, int (*op)(struct path *tp, const void *arg), const void *arg)
+{
+	struct path root, tp;
+	root_path(&root);
+	int err = walk(&root, path, true, &tp);
+	path_put(&root);
+	if (err)
+		return err;
+	sleep_lock(&mount_sem);
+	err = op(&tp, arg);
+	sleep_unlock(&mount_sem);
+	path_put(&tp);
+	return err;
+}
+
+struct kern_mount_args { const char *type, *source; unsigned flags; };
+
+static int kern_mount_op(struct path *tp, const void *arg)
+{
+	const struct kern_mount_args *a = arg;
+	return mount_new(a->type, a->source, tp, a->flags, NULL);
+}
+
 int kern_mount(const char *type, const char *source, const char *path, unsigned flags)
 {
-	struct path root, tp;
-	root_path(&root);
-	int err = walk(&root, path, true, &tp);
-	path_put(&root);
-	if (err)
-		return err;
-	sleep_lock(&mount_sem);
-	err = mount_new(type, source, &tp, flags, NULL);
-	sleep_unlock(&mount_sem);
-	path_put(&tp);
-	return err;
+	struct kern_mount_args a = { type, source, flags };
+	return at_path(path, kern_mount_op, &a);
 }
 
-int kern_umount(const char *path)
+static int kern_umount_op(struct path *tp, const void *arg)
 {
-	struct path root, tp;
-	root_path(&root);
-	int err = walk(&root, path, true, &tp);
-	path_put(&root);
-	if (err)
-		return err;
-	sleep_lock(&mount_sem);
-	err = tp.ino != tp.mnt->root ? -EINVAL : do_umount(tp.mnt, 0);
-	sleep_unlock(&mount_sem);
-	path_put(&tp);
-	return err;
+	(void)arg;
+	return tp->ino != tp->mnt->root ? -EINVAL : do_umount(tp->mnt, 0);
 }
 
-int mount_make_root(const char *path)
+int kern_umount(const char *path) { return at_path(path, kern_umount_op, NULL); }
+
+static int make_root_op(struct path *tp, const void *arg)
 {
-	struct path root, tp;
-	root_path(&root);
-	int err = walk(&root, path, true, &tp);
-	path_put(&root);
-	if (err)
-		return err;
-	sleep_lock(&mount_sem);
-	if (tp.ino != tp.mnt->root || tp.mnt == root_mount) {
-		err = -EINVAL;
-	} else {
-		mnt_get(tp.mnt);                     /* root_mount's own reference */
-		WRITE_ONCE(root_mount, tp.mnt);      /* the old root keeps the table's reference */
-	}
-	sleep_unlock(&mount_sem);
-	path_put(&tp);
-	return err;
+	(void)arg;
+	if (tp->ino != tp->mnt->root || tp->mnt == root_mount)
+		return -EINVAL;
+	mnt_get(tp->mnt);                            /* root_mount's own reference */
+	WRITE_ONCE(root_mount, tp->mnt);             /* the old root keeps the table's reference */
+	return 0;
 }
+
+int mount_make_root(const char *path) { return at_path(path, make_root_op, NULL); }
 
 int sync_all(void)
 {
