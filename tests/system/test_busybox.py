@@ -145,8 +145,10 @@ def test_free_and_df_true_figures(sh):
 
 
 def test_ps_sees_a_background_job(sh):
-    out, rc = sh.run("sleep 30 & p=$!; ps -o pid,stat,args | grep \"^ *$p \"; kill $p; wait")
-    # S once it sleeps; R while the child is still being exec'd on a loaded host
+    # wait until the child has exec'd sleep (before that, ps shows it as a copy of the shell)
+    out, rc = sh.run("sleep 30 & p=$!; i=0; while [ \"$(cat /proc/$p/comm)\" != sleep ] && [ $i -lt 50 ]; "
+                     "do sleep 0.1; i=$((i + 1)); done; ps -o pid,stat,args | grep \"^ *$p \"; kill $p; wait")
+    # S once it sleeps; R if it has not gone to sleep yet on a loaded host
     assert re.search(r"^\s*\d+ [RS]\s+sleep 30$", out, re.M), out
 
 
