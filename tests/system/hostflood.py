@@ -192,10 +192,14 @@ def race(iface, guest_ip, port, fill, seed):
     if not mode_on:
         return {**r, "error": f"no cookie for any of {filled} spoofed SYNs"}
     # The same SYN again. One SYN per 250 ms still goes through lwIP as cookie mode's probe
-    # (net/tcp_synq.c), and lwIP answers a retransmission with its entry's own SYN-ACK: on a slow
-    # host ours may be that probe, so the client retransmits once more, as real clients do.
+    # (net/tcp_synq.c), and lwIP answers a retransmission with its entry's own SYN-ACK, so a lone
+    # SYN after a pause is always that probe: a spoofed SYN just before ours takes the probe's turn
+    # (the flood goes on, as it would), and should ours still be the probe on a slow host, the
+    # client retransmits, as real clients do.
     cookie = None
     for attempt in range(6):
+        p.send_tcp(rng.randrange(1024, 65536), port, rng.randrange(1 << 32), 0, 0x02, MSS_OPT,
+                   src=p.ip[:3] + bytes([rng.choice(hosts)]))
         p.send_tcp(sport, port, isn, 0, 0x02, opts)
         cookie = p.wait(lambda g: from_guest(0x17, 0x12)(g) and g["seq"] != first["seq"], 0.5)
         if cookie:
