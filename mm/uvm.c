@@ -18,9 +18,22 @@
  *
  * Locking: mm->lock (spinlock) guards the VMA list and every PTE of the user half. Nothing under it
  * sleeps: allocation does not sleep and file pages come from the RAM file system. Lock order:
- * mm->lock -> page allocator / file page locks. TLB: removing or write-protecting a mapping fences
- * this hart and every hart in mm->cpumask (SBI remote fence, synchronous); adding one needs nothing
- * (a hart that cached the old, more restrictive entry simply faults again and finds it fixed).
+ * mm->map_lock -> mm->lock -> page allocator / file page locks. TLB: removing or write-protecting a
+ * mapping fences this hart and every hart in mm->cpumask (SBI remote fence, synchronous); adding
+ * one needs nothing (a hart that cached the old, more restrictive entry simply faults again and
+ * finds it fixed).
+ *
+ * The fence after munmap and mprotect runs after mm->lock is dropped. Under TCG a remote fence
+ * waits for every other hart of the mm to be scheduled by the host (~1 ms on a loaded host);
+ * held under the spinlock, the other threads' faults spun with interrupts off for all of it, their
+ * vCPUs busy, and 4 threads doing mmap/munmap took minutes for what 2 did in 3 s (musl's malloc,
+ * which maps and unmaps its large chunks, from 8 threads). So those calls hold mm->map_lock, a
+ * sleeping lock taken by everything that changes the VMA list, across the fence, and drop the
+ * removed pages only after it (struct unmap_batch): until then a hart's stale TLB entry reaches a
+ * page that is still allocated, and no new mapping can take the range (its map call waits for
+ * map_lock), so no stale entry can alias a new page. Faults take only mm->lock: they never wait
+ * for a fence. A replacing map (MAP_FIXED over a mapping) still fences under mm->lock, since the
+ * new VMA is visible to faults as soon as it is inserted.
  */
 #include "mm/uvm.h"
 #include "kernel/cpu.h"
@@ -117,11 +130,43 @@ static void each_pte(struct mm *mm, uintptr_t start, uintptr_t end, pte_fn fn, v
 	walk_range(mm->pgtable, 2, 0, start, end, fn, arg);
 }
 
-static void drop_pte(pte_t *pte, uintptr_t va __unused, void *arg __unused)
+/*
+ * Pages taken out of the page table by munmap, put only after the TLB fence (see the theory
+ * above). When the batch fills, the walk fences and puts at once, under mm->lock (still correct,
+ * just the slow way).
+ */
+#define UNMAP_BATCH 64
+struct unmap_batch {
+	struct mm *mm;
+	bool dropped;               /* a present page was removed: a fence is due */
+	int n;
+	paddr_t pages[UNMAP_BATCH];
+};
+
+static void unmap_batch_flush(struct unmap_batch *b)
 {
+	if (b->dropped)
+		mm_flush_tlb(b->mm);
+	for (int i = 0; i < b->n; i++)
+		page_put(b->pages[i]);
+	b->n = 0;
+	b->dropped = false;
+}
+
+/* arg: a struct unmap_batch, or NULL to put each page at once (no other hart can see it). */
+static void drop_pte(pte_t *pte, uintptr_t va __unused, void *arg)
+{
+	struct unmap_batch *b = arg;
 	paddr_t pa = PTE_PA(*pte);
 	*pte = 0;
-	page_put(pa);
+	if (!b) {
+		page_put(pa);
+		return;
+	}
+	if (b->n == UNMAP_BATCH)
+		unmap_batch_flush(b);
+	b->pages[b->n++] = pa;
+	b->dropped = true;
 }
 
 static void free_tables(pte_t *pt, int level)
@@ -184,8 +229,12 @@ static struct vma *split_vma(struct vma *v, uintptr_t addr)
 	return hi;
 }
 
-/* Remove [start, end) from the VMA list and the page table. mm->lock held. */
-static int unmap_locked(struct mm *mm, uintptr_t start, uintptr_t end)
+/*
+ * Remove [start, end) from the VMA list and the page table. mm->lock held. With a batch the fence
+ * and the pages' release are left to the caller (unmap_batch_flush after dropping mm->lock, with
+ * map_lock still held); without one they happen here.
+ */
+static int unmap_locked(struct mm *mm, uintptr_t start, uintptr_t end, struct unmap_batch *b)
 {
 	bool any = false;
 	for (struct list_head *p = mm->vmas.next; p != &mm->vmas;) {
@@ -207,9 +256,12 @@ static int unmap_locked(struct mm *mm, uintptr_t start, uintptr_t end)
 		free_vma(v);
 		any = true;
 	}
-	if (any) {
-		each_pte(mm, start, end, drop_pte, NULL);
-		mm_flush_tlb(mm);
+	if (any && b) {
+		each_pte(mm, start, end, drop_pte, b);
+	} else if (any) {
+		struct unmap_batch now = { .mm = mm };
+		each_pte(mm, start, end, drop_pte, &now);
+		unmap_batch_flush(&now);
 	}
 	return 0;
 }
@@ -229,6 +281,7 @@ struct mm *mm_create(void)
 	for (int i = PT_USER_ENTRIES; i < PT_ENTRIES; i++)
 		mm->pgtable[i] = kernel_pagetable[i];
 	spin_init(&mm->lock, "mm");
+	sleeplock_init(&mm->map_lock, "mm_map");
 	list_init(&mm->vmas);
 	mm->refcount = 1;
 	return mm;
@@ -581,6 +634,7 @@ static long map_new(struct mm *mm, uintptr_t addr, bool anywhere, bool noreplace
 	v->pgoff = pgoff;
 	if (file)
 		file_get(file);
+	sleep_lock(&mm->map_lock);
 	spin_lock(&mm->lock);
 	int r = 0;
 	bool inserted = false;
@@ -591,7 +645,7 @@ static long map_new(struct mm *mm, uintptr_t addr, bool anywhere, bool noreplace
 	if (r == 0 && noreplace && range_busy_locked(mm, v->start, v->end))
 		r = -EEXIST;
 	if (r == 0)
-		r = unmap_locked(mm, v->start, v->end);
+		r = unmap_locked(mm, v->start, v->end, NULL);
 	if (r == 0) {
 		insert_vma(mm, v);
 		inserted = true;
@@ -600,11 +654,12 @@ static long map_new(struct mm *mm, uintptr_t addr, bool anywhere, bool noreplace
 		for (uintptr_t va = v->start; va < v->end && r == 0; va += PAGE_SIZE)
 			r = fault_locked(mm, v, va, false, false);
 	}
+	if (r < 0 && inserted)
+		unmap_locked(mm, v->start, v->end, NULL);
 	spin_unlock(&mm->lock);
+	sleep_unlock(&mm->map_lock);
 	if (r < 0 && !inserted)
 		free_vma(v);
-	else if (r < 0)
-		mm_unmap(mm, v->start, v->end - v->start);
 	return r < 0 ? r : (long)addr;
 }
 
@@ -635,6 +690,7 @@ long mm_map_owned(struct mm *mm, uintptr_t addr, size_t len, int prot, const str
 	*v = (struct vma){ .prot = prot, .flags = MAP_SHARED, .ops = ops, .priv = priv };
 	list_init(&v->node);
 	ops->open(v);
+	sleep_lock(&mm->map_lock);
 	spin_lock(&mm->lock);
 	int r = 0;
 	if (!addr && !(addr = find_free_locked(mm, len)))   /* chosen under the same hold as the insert */
@@ -644,23 +700,25 @@ long mm_map_owned(struct mm *mm, uintptr_t addr, size_t len, int prot, const str
 	v->start = addr;
 	v->end = addr + len;
 	if (r == 0)
-		r = unmap_locked(mm, v->start, v->end);
+		r = unmap_locked(mm, v->start, v->end, NULL);
 	if (r == 0)
 		insert_vma(mm, v);                      /* pages come at their first touch (ops->page) */
 	spin_unlock(&mm->lock);
-	if (r < 0 && list_empty(&v->node))
-		free_vma(v);
-	else if (r < 0)
-		mm_unmap(mm, addr, len);
+	sleep_unlock(&mm->map_lock);
+	if (r < 0)
+		free_vma(v);                            /* never inserted: every failure is before that */
 	return r < 0 ? r : (long)addr;
 }
 
 long mm_unmap_owned(struct mm *mm, uintptr_t addr, const struct vm_ops *ops)
 {
+	struct unmap_batch b = { .mm = mm };
+	sleep_lock(&mm->map_lock);
 	spin_lock(&mm->lock);
 	struct vma *v = find_vma(mm, addr);
 	if (!v || v->start != addr || v->ops != ops) {
 		spin_unlock(&mm->lock);
+		sleep_unlock(&mm->map_lock);
 		return -EINVAL;
 	}
 	/* the attachment: this VMA and the ones right after it that continue the same object
@@ -672,16 +730,22 @@ long mm_unmap_owned(struct mm *mm, uintptr_t addr, const struct vm_ops *ops)
 			break;
 		end = n->end;
 	}
-	int r = unmap_locked(mm, addr, end);
+	int r = unmap_locked(mm, addr, end, &b);
 	spin_unlock(&mm->lock);
+	unmap_batch_flush(&b);
+	sleep_unlock(&mm->map_lock);
 	return r;
 }
 
 int mm_unmap(struct mm *mm, uintptr_t addr, size_t len)
 {
+	struct unmap_batch b = { .mm = mm };
+	sleep_lock(&mm->map_lock);
 	spin_lock(&mm->lock);
-	int r = unmap_locked(mm, addr, addr + ALIGN_UP(len, PAGE_SIZE));
+	int r = unmap_locked(mm, addr, addr + ALIGN_UP(len, PAGE_SIZE), &b);
 	spin_unlock(&mm->lock);
+	unmap_batch_flush(&b);
+	sleep_unlock(&mm->map_lock);
 	return r;
 }
 
@@ -819,13 +883,15 @@ long sys_mprotect(uintptr_t addr, size_t len, int prot)
 	if ((addr & (PAGE_SIZE - 1)) || !access_ok(addr, len) || (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)))
 		return -EINVAL;
 	uintptr_t end = addr + ALIGN_UP(len, PAGE_SIZE);
+	int r = 0;
+	sleep_lock(&mm->map_lock);
 	spin_lock(&mm->lock);
 	/* every page of the range must be mapped (Linux: ENOMEM otherwise) */
 	for (uintptr_t a = addr; a < end;) {
 		struct vma *v = find_vma(mm, a);
 		if (!v) {
-			spin_unlock(&mm->lock);
-			return -ENOMEM;
+			r = -ENOMEM;
+			goto out;
 		}
 		a = v->end;
 	}
@@ -841,15 +907,20 @@ long sys_mprotect(uintptr_t addr, size_t len, int prot)
 		if (v->end > end && !split_vma(v, end))
 			break;
 		if (v->file && vma_shared(v) && (prot & PROT_WRITE) && (v->file->f_flags & O_ACCMODE) == O_RDONLY) {
-			spin_unlock(&mm->lock);
-			return -EACCES;
+			r = -EACCES;
+			goto out;
 		}
 		v->prot = prot;
 	}
 	each_pte(mm, addr, end, protect_pte, &prot);
-	mm_flush_tlb(mm);
 	spin_unlock(&mm->lock);
+	mm_flush_tlb(mm);               /* map_lock held: see the theory on fences after the unlock */
+	sleep_unlock(&mm->map_lock);
 	return 0;
+out:
+	spin_unlock(&mm->lock);
+	sleep_unlock(&mm->map_lock);
+	return r;
 }
 
 /* The advice values Linux 6.1 knows (MADV_NORMAL .. MADV_COLLAPSE, HWPOISON, SOFT_OFFLINE). */

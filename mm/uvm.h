@@ -12,6 +12,7 @@
 #include "kernel/types.h"
 #include "lib/list.h"
 #include "kernel/spinlock.h"
+#include "lib/sleeplock.h"
 #include "arch/riscv/vm.h"
 
 #define PROT_NONE 0x0
@@ -69,6 +70,7 @@ struct vma {
 struct mm {
 	pte_t *pgtable;
 	struct spinlock lock;
+	struct sleeplock map_lock;  /* held by whoever changes the VMA list, across its TLB fence */
 	struct list_head vmas;
 	int refcount;               /* threads using it (atomic) */
 	uintptr_t brk_start, brk;   /* heap: [brk_start, brk) */

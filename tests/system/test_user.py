@@ -23,10 +23,7 @@ VARIANTS = [("", "tests"), ("dyn-", "tests-dyn")]
 if os.path.isdir(os.path.join(BUILD, "rootfs", "tests-musl")):       # packed into this initramfs
     VARIANTS.append(("musl-", "tests-musl"))
 # Known failures, each a bug to fix (not skipped: pytest reports them as xfail, never as passed).
-KNOWN_BAD = {
-    ("tests-musl", "malloc_threads"): "musl's malloc with 8 threads does not finish within its 120 s alarm "
-                                      "inside Ember (passes under Linux and with glibc): under investigation",
-}
+KNOWN_BAD = {}
 TESTS = [pytest.param(d, n, id=p + n, marks=[pytest.mark.xfail(reason=KNOWN_BAD[(d, n)], strict=False)]
                       if (d, n) in KNOWN_BAD else []) for p, d in VARIANTS for n in NAMES]
 SYSROOT = tempfile.mkdtemp(prefix="ember-sysroot-")   # only lib/ and lib64/: qemu's -L redirects any
