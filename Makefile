@@ -19,7 +19,7 @@ B := build
 ARCHFLAGS := -march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany
 CFLAGS := $(ARCHFLAGS) -std=gnu11 -O2 -g -ffreestanding -nostdlib -fno-common -fno-stack-protector \
 	-fno-pie -fno-omit-frame-pointer -Wall -Wextra -Werror -I. -Iinclude/uapi -MMD -MP
-ASFLAGS := $(ARCHFLAGS) -g -I. -MMD -MP
+ASFLAGS := $(ARCHFLAGS) -g -I. -MMD -MP -DVDSO_SO='"$(abspath build/vdso/vdso.so)"'
 LDFLAGS := -nostdlib -static -T arch/riscv/kernel.ld --no-warn-rwx-segments
 
 # lwIP 2.1.3 (third_party/lwip: Debian's source package, fetched by scripts/deps.sh, never committed).
@@ -88,6 +88,15 @@ OBJS$(1) := $$(patsubst %,$(B)/obj$(1)/%.o,$$(basename $(4)))
 $(3): $$(OBJS$(1)) arch/riscv/kernel.ld scripts/ksyms.sh
 	$$(call LINK_KERNEL,$$(OBJS$(1)),$(B)/obj$(1),$$@)
 endef
+
+# The vDSO (arch/riscv/vdso/): a shared object built with the user toolchain, embedded by vdso_blob.S.
+$(B)/vdso/vdso.so: arch/riscv/vdso/vdso.c arch/riscv/vdso/vdso_data.h arch/riscv/vdso/vdso.lds | deps
+	@mkdir -p $(dir $@)
+	@echo "  VDSO  $@"
+	@$(UCC) -I. -O2 -fPIC -fno-stack-protector -fno-asynchronous-unwind-tables -nostdlib -shared \
+		-Wall -Wextra -Werror -Wl,-T,arch/riscv/vdso/vdso.lds -Wl,--hash-style=both \
+		-Wl,-soname=linux-vdso.so.1 -Wl,--build-id=none -o $@ $<
+$(B)/obj/arch/riscv/vdso_blob.o $(B)/obj-test/arch/riscv/vdso_blob.o: $(B)/vdso/vdso.so
 
 $(eval $(call KERNEL_template,,,$(B)/kernel.elf,$(SRCS)))
 $(eval $(call KERNEL_template,-test,-DCONFIG_SELFTEST,$(B)/kernel-test.elf,$(SRCS) $(DEBUG_SRCS)))

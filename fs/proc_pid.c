@@ -342,6 +342,7 @@ struct map_line {
 	uint64_t ino;
 	bool file;
 	struct file *f;                 /* a reference while formatting (its path), or NULL */
+	const char *special;            /* an owner's name for its mapping ([vdso]), or NULL */
 };
 #define MAPS_NAME_COL 73                   /* characters before the name */
 #define PROT_R 1
@@ -368,7 +369,8 @@ static size_t show_maps(char *buf, size_t size, struct mm *mm)
 				struct inode *ino = a->file ? a->file->inode : NULL;
 				v[cnt++] = (struct map_line){ a->start, a->end, a->prot, a->flags, a->pgoff,
 							      ino && ino->sb ? ino->sb->dev : 0, ino ? ino->ino : 0,
-							      ino != NULL, a->file };
+							      ino != NULL, a->file,
+							      a->ops && a->ops->name ? a->ops->name(a) : NULL };
 				if (a->file)
 					file_get(a->file);
 			}
@@ -396,6 +398,8 @@ static size_t show_maps(char *buf, size_t size, struct mm *mm)
 			name = "[heap]";
 		else if (a->f && a->f->path)
 			name = a->f->path;
+		else if (a->special)
+			name = a->special;
 		if (name) {
 			while (n - line < MAPS_NAME_COL)
 				OUT(" ");

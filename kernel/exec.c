@@ -48,6 +48,7 @@
 #include "mm/uaccess.h"
 #include "mm/uvm.h"
 #include "fs/fs.h"
+#include "kernel/vdso.h"
 #include "arch/riscv/riscv.h"
 #include "arch/riscv/trap.h"
 
@@ -74,6 +75,7 @@
 #define AT_SECURE 23
 #define AT_RANDOM 25
 #define AT_EXECFN 31
+#define AT_SYSINFO_EHDR 33
 #define AT_MINSIGSTKSZ 51
 #define HWCAP_IMAFDC ((1UL << ('i' - 'a')) | (1UL << ('m' - 'a')) | (1UL << ('a' - 'a')) | \
 		      (1UL << ('f' - 'a')) | (1UL << ('d' - 'a')) | (1UL << ('c' - 'a')))
@@ -176,6 +178,7 @@ struct exec_layout {
 	struct elf_image prog, interp;
 	bool has_interp;
 	uint16_t phnum;
+	uintptr_t vdso;                 /* the vDSO's ELF header (AT_SYSINFO_EHDR) */
 };
 
 /* Strings, random bytes, argc/argv/envp/auxv. Returns sp, or 0 (E2BIG/EFAULT). */
@@ -225,6 +228,8 @@ static uintptr_t build_stack(struct mm *mm, struct binprm *bp, const struct exec
 	AUX(AT_SECURE, 0);
 	AUX(AT_RANDOM, urandom);
 	AUX(AT_EXECFN, execfn);
+	if (lay->vdso)
+		AUX(AT_SYSINFO_EHDR, lay->vdso);
 	AUX(AT_MINSIGSTKSZ, signal_frame_size());
 	AUX(AT_NULL, 0);
 #undef AUX
@@ -301,6 +306,12 @@ static long exec_elf(struct binprm *bp)
 			MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0)) < 0)
 		goto out;
 	mm_map_sigpage(mm);
+	long vdso = vdso_map(mm);
+	if (vdso < 0) {
+		r = (int)vdso;
+		goto out;
+	}
+	lay.vdso = (uintptr_t)vdso;
 	uintptr_t sp = build_stack(mm, bp, &lay);
 	if (!sp) {
 		r = -E2BIG;

@@ -17,6 +17,7 @@
 #include "kernel/proc.h"
 #include "lib/string.h"
 #include "kernel/systime.h"
+#include "kernel/vdso.h"
 #include "fs/fs.h"
 #include "fs/do_mounts.h"
 #include "kernel/power.h"
@@ -311,6 +312,7 @@ void kmain(unsigned long hartid, paddr_t dtb_pa)
 	printk("%d of %d harts online; memory %llu KiB free, %llu KiB used\n", online, platform.nharts,
 	       (unsigned long long)(ps.free * PAGE_SIZE / 1024), (unsigned long long)(ps.used * PAGE_SIZE / 1024));
 	systime_init();
+	vdso_init();
 	initcalls_run();                   /* subsystems, drivers, buses, the stack (kernel/init.h) */
 	start_user_space();
 	sched_idle_loop();

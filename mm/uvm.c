@@ -906,7 +906,8 @@ long sys_mprotect(uintptr_t addr, size_t len, int prot)
 		}
 		if (v->end > end && !split_vma(v, end))
 			break;
-		if (v->file && vma_shared(v) && (prot & PROT_WRITE) && (v->file->f_flags & O_ACCMODE) == O_RDONLY) {
+		if ((prot & PROT_WRITE) && ((v->file && vma_shared(v) && (v->file->f_flags & O_ACCMODE) == O_RDONLY) ||
+					    (v->ops && v->ops->readonly))) {
 			r = -EACCES;
 			goto out;
 		}

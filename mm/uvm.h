@@ -48,12 +48,15 @@ struct vma;
  * ops and the owner's priv instead of a file. open runs for every new VMA that maps priv (a split,
  * fork, the first map), close for every one that goes away; page returns the physical page for
  * pgoff with a reference taken for the mapping (0: none, the access faults). Called with mm->lock
- * held: they must not sleep.
+ * held: they must not sleep. name (optional) is what /proc/<pid>/maps shows; readonly mappings
+ * never become writable (mprotect: EACCES).
  */
 struct vm_ops {
 	void (*open)(struct vma *v);
 	void (*close)(struct vma *v);
 	paddr_t (*page)(struct vma *v, uint64_t pgoff);
+	const char *(*name)(const struct vma *v);
+	bool readonly;
 };
 
 struct vma {

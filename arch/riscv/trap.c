@@ -52,6 +52,8 @@ const char *trap_cause_name(uint64_t scause)
 	return "unknown exception";
 }
 
+#define SCOUNTEREN_TM (1UL << 1)
+
 /*
  * sstatus.SUM (S-mode may access user pages) is set once per hart here and stays set: every trap
  * frame carries it, so sret and the frame restores never change it. Toggling it around each user
@@ -67,6 +69,7 @@ void trap_init_cpu(void)
 	csr_write(sscratch, 0);
 	csr_set(sstatus, SSTATUS_SUM);
 	csr_set(sie, SIE_SSIE);
+	csr_write(scounteren, SCOUNTEREN_TM);   /* rdtime from U-mode: the vDSO's clock (kernel/vdso.c) */
 }
 
 extern char uaccess_start[], uaccess_end[];
