@@ -1,4 +1,4 @@
-// unit-sources: fs/ext4/orphan.c fs/ext4/journal.c fs/ext4/hash.c fs/ext4/super.c fs/ext4/csum.c fs/ext4/alloc.c fs/ext4/inode.c fs/ext4/extents.c fs/ext4/dir.c fs/ext4/namei.c lib/crc32c.c
+// unit-sources: fs/ext4/orphan.c fs/ext4/journal.c fs/ext4/hash.c fs/ext4/super.c fs/ext4/csum.c fs/ext4/alloc.c fs/ext4/inode.c fs/ext4/extents.c fs/ext4/dir.c fs/ext4/htree.c fs/ext4/namei.c lib/crc32c.c
 /*
  * fs/ext4 on the host against e2fsprogs (the oracle). Images are made by the host's mkfs.ext4 -d
  * from a generated tree (sizes around block boundaries, a sparse file, a fragmented file with an
