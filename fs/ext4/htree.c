@@ -649,10 +649,12 @@ int ext4_dx_add(struct ext4_fs *fs, struct ext4_iref *dir, const char *name, siz
 		}
 		if (tries) {
 			/* the index changed: read the root again */
+			uint32_t h = p.hash;
 			path_free(&p);
 			r = path_init(&p, fs, dir);
 			if (r < 0)
 				break;
+			p.hash = h;
 		}
 		uint32_t lblk, end;
 		uint64_t pblk;
