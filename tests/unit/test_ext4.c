@@ -395,8 +395,8 @@ static void write_check(unsigned bs, uint32_t dev_bs)
 		w_write(w, p, 0, (size_t)(i * 37 % 9000), (unsigned)i, true);
 	}
 	tick("1500 files");
-	/* names added to htree directories: while the leaf a name hashes to has room the index stays
-	 * (e2fsck checks it at the end); when one is full the directory becomes a plain one */
+	/* names added to htree directories: the index stays valid (leaves split, htree.c), e2fsck
+	 * checks it at the end */
 	CHECK_EQ(ext4_stat(w->fs, ipath(w, "/big"), &st), 0);
 	CHECK(st.flags & EXT4_INDEX_FL);
 	for (int i = 0; i < 60; i++) {
@@ -412,7 +412,9 @@ static void write_check(unsigned bs, uint32_t dev_bs)
 		w_write(w, p, 0, (size_t)i, (unsigned)i + 6000, true);
 	}
 	CHECK_EQ(ext4_stat(w->fs, ipath(w, "/big2"), &st), 0);
-	CHECK(!(st.flags & EXT4_INDEX_FL));
+	CHECK(st.flags & EXT4_INDEX_FL);
+	CHECK_EQ(ext4_stat(w->fs, ipath(w, "/w"), &st), 0);
+	CHECK(st.flags & EXT4_INDEX_FL);                /* grown past one block by us: indexed */
 	tick("htree adds");
 	/* unlinks */
 	for (int i = 0; i < 1500; i += 3) {

@@ -215,6 +215,180 @@ static void grow_case(unsigned bs, bool csum)
 	check_image(img, "/e", in_e);
 }
 
+
+/*
+ * A directory indexed by e2fsprogs (mkfs.ext4 -d, e2fsck -fyD) with the given hash algorithm,
+ * signed or unsigned (s_flags), names with bytes >= 0x80 among them: Ember finds every name,
+ * adds, removes and renames through that index, and e2fsck must still find it clean.
+ */
+static void e2fs_case(const char *alg, bool unsig)
+{
+	setup_work();
+	char tree[300], img[300], p[600], b[128], c[128];
+	int n = 2500;
+	snprintf(tree, sizeof(tree), "%s/tree", work);
+	snprintf(img, sizeof(img), "%s/x-%s-%d.img", work, alg, unsig);
+	static bool made;
+	if (!made) {
+		sh("rm -rf %s && mkdir -p %s/big", tree, tree);
+		for (int i = 0; i < n; i++) {
+			name_of(b, sizeof(b), i % 5 ? "orig" : "\xc3\xa9t\xc3\xa9", i);
+			snprintf(p, sizeof(p), "%s/big/%s", tree, b);
+			host_file(p, 0, 0);
+		}
+		made = true;
+	}
+	CHECK_EQ(sh("mkfs.ext4 -q -F -b 1024 -N 12000 -d %s %s 64M >/dev/null 2>&1", tree, img), 0);
+	/* e2fsck -D indexes with s_def_hash_version; s_flags 2: unsigned, 1: signed */
+	CHECK_EQ(sh("debugfs -w -R 'ssv def_hash_version %s' %s >/dev/null 2>&1", alg, img), 0);
+	CHECK_EQ(sh("debugfs -w -R 'ssv flags %d' %s >/dev/null 2>&1", unsig ? 2 : 1, img), 0);
+	int r = sh("e2fsck -fyD %s >/dev/null 2>&1", img);
+	CHECK(r == 0 || r == 1);
+	CHECK_EQ(sh("e2fsck -fn %s >/dev/null 2>&1", img), 0);
+	struct img im;
+	struct ext4_fs *fs = NULL;
+	CHECK_EQ(img_open(&im, img, 1024), 0);
+	CHECK_EQ(ext4_mount(&im.bd, 0, &fs), 0);
+	if (!fs)
+		return;
+	ext4_journal_batch(fs, true);
+	uint32_t d, ino;
+	CHECK_EQ(ext4_lookup_path(fs, "/big", &d), 0);
+	CHECK(dir_flags(fs, d) & EXT4_INDEX_FL);
+	int bad = 0;
+	for (int i = 0; i < n; i++) {
+		name_of(b, sizeof(b), i % 5 ? "orig" : "\xc3\xa9t\xc3\xa9", i);
+		if (ext4_lookup(fs, d, b, strlen(b), &ino) && bad++ < 5)
+			printf("  lookup %s failed\n", b);
+	}
+	for (int i = 0; i < 2000; i++) {
+		name_of(b, sizeof(b), i % 3 ? "new" : "n\xc3\xbc", i);
+		if (ext4_create(fs, d, b, strlen(b), 0644, 0, 0, &ino) && bad++ < 5)
+			printf("  create %s failed\n", b);
+	}
+	for (int i = 0; i < n; i += 3) {
+		name_of(b, sizeof(b), i % 5 ? "orig" : "\xc3\xa9t\xc3\xa9", i);
+		if (ext4_unlink(fs, d, b, strlen(b)) && bad++ < 5)
+			printf("  unlink %s failed\n", b);
+	}
+	for (int i = 1; i < 2000; i += 3) {
+		name_of(b, sizeof(b), i % 3 ? "new" : "n\xc3\xbc", i);
+		name_of(c, sizeof(c), "renamed", i);
+		if (ext4_rename(fs, d, b, strlen(b), d, c, strlen(c), 0) && bad++ < 5)
+			printf("  rename %s failed\n", b);
+	}
+	CHECK_EQ(check_names(fs, d, "renamed", 1, 2000, 3, true), 0);
+	CHECK_EQ(check_names(fs, d, "new", 1, 2000, 3, false), 0);
+	CHECK_EQ(bad, 0);
+	int left = n - (n + 2) / 3 + 2000;
+	CHECK_EQ(ext4_umount(fs), 0);
+	img_close(&im);
+	check_image(img, "/big", left);
+	int ver = strcmp(alg, "legacy") == 0 ? 0 : strcmp(alg, "half_md4") == 0 ? 1 : 2;
+	CHECK_EQ(sh("grep -q 'Hash Version: %d' %s/htree.out", ver, work), 0);   /* the algorithm asked for */
+}
+
+TEST(e2fs_indexed_legacy) { e2fs_case("legacy", false); }
+TEST(e2fs_indexed_half_md4) { e2fs_case("half_md4", false); }
+TEST(e2fs_indexed_tea) { e2fs_case("tea", false); }
+TEST(e2fs_indexed_legacy_unsigned) { e2fs_case("legacy", true); }
+TEST(e2fs_indexed_half_md4_unsigned) { e2fs_case("half_md4", true); }
+TEST(e2fs_indexed_tea_unsigned) { e2fs_case("tea", true); }
+
+/*
+ * Names of equal hash. Long names (3 to a 1 KiB leaf) found by a birthday search with the
+ * file system's own hash (half-MD4, its seed) pair up; created in an order that puts pairs side
+ * by side, splits must fall between equal hashes, so the index gets entries with the
+ * continuation bit, and lookups have to follow it into the next leaf. e2fsck recomputes the hashes.
+ */
+struct hn { uint32_t h; uint32_t i; };
+static int hn_cmp(const void *a, const void *b)
+{
+	const struct hn *x = a, *y = b;
+	return x->h < y->h ? -1 : x->h > y->h ? 1 : (x->i < y->i ? -1 : x->i > y->i);
+}
+
+static void long_name(char *b, size_t n, uint32_t i)
+{
+	char pad[241];
+	memset(pad, 'x', 240);
+	pad[240] = 0;
+	snprintf(b, n, "%s-%u", pad, i);
+}
+
+TEST(hash_collisions)
+{
+	setup_work();
+	char img[300], b[300];
+	snprintf(img, sizeof(img), "%s/coll.img", work);
+	CHECK_EQ(sh("mkfs.ext4 -q -F -b 1024 -N 4000 -O metadata_csum %s 32M >/dev/null 2>&1", img), 0);
+	CHECK_EQ(sh("debugfs -w -R 'ssv def_hash_version half_md4' %s >/dev/null 2>&1", img), 0);
+	struct img im;
+	struct ext4_fs *fs = NULL;
+	CHECK_EQ(img_open(&im, img, 1024), 0);
+	CHECK_EQ(ext4_mount(&im.bd, 0, &fs), 0);
+	if (!fs)
+		return;
+	unsigned ver = EXT4_DX_HASH_HALF_MD4;
+	/* the superblock through the internal structure (ext4_fs.h): seed and signedness */
+	struct ext4_fs *f = fs;
+	if (f->sb.s_flags & EXT2_FLAGS_UNSIGNED_HASH)
+		ver += EXT4_DX_HASH_LEGACY_UNSIGNED;
+	CHECK_EQ(f->sb.s_def_hash_version, EXT4_DX_HASH_HALF_MD4);
+	uint32_t N = 400000;
+	struct hn *v = malloc(N * sizeof(*v));
+	for (uint32_t i = 0; i < N; i++) {
+		long_name(b, sizeof(b), i);
+		CHECK_EQ(ext4_dx_hash(b, strlen(b), ver, f->sb.s_hash_seed, &v[i].h), 0);
+		v[i].i = i;
+	}
+	qsort(v, N, sizeof(*v), hn_cmp);
+	uint32_t pairs[64][2];
+	int np = 0;
+	for (uint32_t k = 1; k < N && np < 64; k++)
+		if (v[k].h == v[k - 1].h && (k < 2 || v[k - 2].h != v[k].h))
+			pairs[np][0] = v[k - 1].i, pairs[np][1] = v[k].i, np++;
+	free(v);
+	CHECK(np >= 8);
+	printf("  %d colliding pairs\n", np);
+	uint32_t d, ino;
+	CHECK_EQ(ext4_mkdir(fs, EXT4_ROOT_INO, "c", 1, 0755, 0, 0, &d), 0);
+	int bad = 0;
+	/* pairs, each followed by one ordinary long name */
+	for (int k = 0; k < np; k++) {
+		for (int j = 0; j < 3; j++) {
+			long_name(b, sizeof(b), j < 2 ? pairs[k][j] : 1000000 + (uint32_t)k);
+			if (ext4_create(fs, d, b, strlen(b), 0644, 0, 0, &ino) && bad++ < 5)
+				printf("  create %d/%d failed\n", k, j);
+		}
+	}
+	CHECK_EQ(bad, 0);
+	for (int k = 0; k < np; k++) {
+		for (int j = 0; j < 3; j++) {
+			long_name(b, sizeof(b), j < 2 ? pairs[k][j] : 1000000 + (uint32_t)k);
+			if (ext4_lookup(fs, d, b, strlen(b), &ino) && bad++ < 5)
+				printf("  lookup %d/%d failed\n", k, j);
+		}
+	}
+	CHECK_EQ(bad, 0);
+	/* remove the first of each pair: the second must still be found across the continuation */
+	for (int k = 0; k < np; k++) {
+		long_name(b, sizeof(b), pairs[k][0]);
+		CHECK_EQ(ext4_unlink(fs, d, b, strlen(b)), 0);
+		long_name(b, sizeof(b), pairs[k][1]);
+		if (ext4_lookup(fs, d, b, strlen(b), &ino) && bad++ < 5)
+			printf("  lookup second of %d failed\n", k);
+		long_name(b, sizeof(b), pairs[k][0]);
+		CHECK_EQ(ext4_lookup(fs, d, b, strlen(b), &ino), -ENOENT);
+	}
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(ext4_umount(fs), 0);
+	img_close(&im);
+	check_image(img, "/c", 2 * np);
+	/* the index has entries with the continuation bit (an odd hash) */
+	CHECK_EQ(sh("grep -q 'Hash 0x[0-9a-f]*[13579bdf], block' %s/htree.out", work), 0);
+}
+
 TEST(grow_1k_csum) { grow_case(1024, true); }
 TEST(grow_4k_csum) { grow_case(4096, true); }
 TEST(grow_1k_plain) { grow_case(1024, false); }
@@ -225,4 +399,6 @@ TEST(cleanup)
 	if (work[0] && !getenv("EXT4_KEEP"))
 		sh("rm -rf %s", work);
 }
-UNIT_TESTS(CASE(grow_1k_csum), CASE(grow_4k_csum), CASE(grow_1k_plain), CASE(grow_4k_plain), CASE(cleanup))
+UNIT_TESTS(CASE(grow_1k_csum), CASE(grow_4k_csum), CASE(grow_1k_plain), CASE(grow_4k_plain), CASE(e2fs_indexed_legacy),
+	   CASE(e2fs_indexed_half_md4), CASE(e2fs_indexed_tea), CASE(e2fs_indexed_legacy_unsigned),
+	   CASE(e2fs_indexed_half_md4_unsigned), CASE(e2fs_indexed_tea_unsigned), CASE(hash_collisions), CASE(cleanup))
