@@ -389,6 +389,75 @@ TEST(hash_collisions)
 	CHECK_EQ(sh("grep -q 'Hash 0x[0-9a-f]*[13579bdf], block' %s/htree.out", work), 0);
 }
 
+
+/*
+ * The depth limit: 1 KiB blocks and 250-byte names (three to a leaf) fill a two-level index
+ * (root and one level of nodes) until the insert gets -ENOSPC ("Directory index full"), as
+ * without largedir; then `tune2fs -O large_dir` allows a third level and the same directory
+ * grows on. e2fsck checks both.
+ */
+TEST(index_depth_largedir)
+{
+	setup_work();
+	char img[300], b[300];
+	snprintf(img, sizeof(img), "%s/deep.img", work);
+	CHECK_EQ(sh("mkfs.ext4 -q -F -b 1024 -N 48000 -O metadata_csum %s 128M >/dev/null 2>&1", img), 0);
+	struct img im;
+	struct ext4_fs *fs = NULL;
+	CHECK_EQ(img_open(&im, img, 1024), 0);
+	CHECK_EQ(ext4_mount(&im.bd, 0, &fs), 0);
+	if (!fs)
+		return;
+	ext4_journal_batch(fs, true);
+	uint32_t d, ino;
+	CHECK_EQ(ext4_mkdir(fs, EXT4_ROOT_INO, "d", 1, 0755, 0, 0, &d), 0);
+	int n = 0, r = 0;
+	while (n < 60000) {
+		long_name(b, sizeof(b), (uint32_t)n);
+		r = ext4_create(fs, d, b, strlen(b), 0644, 0, 0, &ino);
+		if (r)
+			break;
+		n++;
+	}
+	printf("  %d names before %d\n", n, r);
+	CHECK_EQ(r, -ENOSPC);
+	CHECK(n > 20000);
+	CHECK_EQ(levels_of(fs, d), 1);
+	int bad = 0;
+	for (int i = 0; i < n; i += 7) {
+		long_name(b, sizeof(b), (uint32_t)i);
+		if (ext4_lookup(fs, d, b, strlen(b), &ino) && bad++ < 5)
+			printf("  lookup %d failed\n", i);
+	}
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(ext4_umount(fs), 0);
+	img_close(&im);
+	check_image(img, "/d", n);
+	CHECK_EQ(sh("tune2fs -O large_dir %s >/dev/null 2>&1", img), 0);
+	CHECK_EQ(img_open(&im, img, 1024), 0);
+	fs = NULL;
+	CHECK_EQ(ext4_mount(&im.bd, 0, &fs), 0);
+	if (!fs)
+		return;
+	ext4_journal_batch(fs, true);
+	for (int i = n; i < n + 3000; i++) {
+		long_name(b, sizeof(b), (uint32_t)i);
+		if (ext4_create(fs, d, b, strlen(b), 0644, 0, 0, &ino) && bad++ < 5)
+			printf("  create %d failed\n", i);
+	}
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(levels_of(fs, d), 2);
+	for (int i = 0; i < n + 3000; i += 5) {
+		long_name(b, sizeof(b), (uint32_t)i);
+		if (ext4_lookup(fs, d, b, strlen(b), &ino) && bad++ < 5)
+			printf("  lookup %d failed\n", i);
+	}
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(ext4_umount(fs), 0);
+	img_close(&im);
+	check_image(img, "/d", n + 3000);
+}
+
 TEST(grow_1k_csum) { grow_case(1024, true); }
 TEST(grow_4k_csum) { grow_case(4096, true); }
 TEST(grow_1k_plain) { grow_case(1024, false); }
@@ -401,4 +470,5 @@ TEST(cleanup)
 }
 UNIT_TESTS(CASE(grow_1k_csum), CASE(grow_4k_csum), CASE(grow_1k_plain), CASE(grow_4k_plain), CASE(e2fs_indexed_legacy),
 	   CASE(e2fs_indexed_half_md4), CASE(e2fs_indexed_tea), CASE(e2fs_indexed_legacy_unsigned),
-	   CASE(e2fs_indexed_half_md4_unsigned), CASE(e2fs_indexed_tea_unsigned), CASE(hash_collisions), CASE(cleanup))
+	   CASE(e2fs_indexed_half_md4_unsigned), CASE(e2fs_indexed_tea_unsigned), CASE(hash_collisions),
+	   CASE(index_depth_largedir), CASE(cleanup))
