@@ -417,7 +417,8 @@ int ext4_dx_find(struct ext4_fs *fs, struct ext4_iref *dir, const char *name, si
 	if (r == 0)
 		r = path_probe(&p, &leaf);
 	/* at most every block once: a looping index cannot keep us here */
-	for (uint32_t n = 0; r == 0 && n < p.nblocks; n++) {
+	uint32_t n = 0;
+	for (; r == 0 && n < p.nblocks; n++) {
 		uint32_t end;
 		r = leaf_read(&p, leaf, hit->blk, &hit->pblk, &end);
 		if (r < 0)
@@ -429,6 +430,8 @@ int ext4_dx_find(struct ext4_fs *fs, struct ext4_iref *dir, const char *name, si
 		r = path_next(&p, &leaf);
 		r = r == 1 ? 0 : (r == 0 ? -ENOENT : r);
 	}
+	if (r == 0 && n == p.nblocks)
+		r = ext4_corrupt(fs);          /* more leaves in one hash run than the directory has */
 	path_free(&p);
 	return r;
 }
@@ -644,7 +647,7 @@ int ext4_dx_add(struct ext4_fs *fs, struct ext4_iref *dir, const char *name, siz
 	r = ext4_dx_hash(name, len, p.version, fs->sb.s_hash_seed, &p.hash);
 	for (int tries = 0; r == 0; tries++) {
 		if (tries == DX_MAX_RESTARTS) {
-			r = ext4_corrupt(fs);
+			r = -ENOSPC;             /* no split made room (not expected: each half has room for a name) */
 			break;
 		}
 		if (tries) {
