@@ -352,12 +352,12 @@ static int leaf_read(struct dx_path *p, uint32_t lblk, uint8_t *buf, uint64_t *p
 	return 0;
 }
 
-static void leaf_write_prep(struct ext4_fs *fs, struct ext4_iref *ir, uint8_t *buf)
+/* Entries end at `end`: bs, or bs - 12 and a tail (always with metadata_csum, kept without). */
+static void leaf_write_prep(struct ext4_fs *fs, struct ext4_iref *ir, uint8_t *buf, uint32_t end)
 {
-	if (fs->csum) {
+	if (end < fs->bs)
 		ext4_dirblock_init_tail(fs, buf);
-		ext4_dirblock_csum_set(fs, ir, buf);
-	}
+	ext4_dirblock_csum_set(fs, ir, buf);
 }
 
 /* First fit of a new entry in a checked leaf (add_dirent_to_buf). */
@@ -555,8 +555,8 @@ static int split_leaf(struct dx_path *p, uint8_t *leafbuf, uint64_t pblk, uint32
 	pack_entries(leafbuf, map, split, n, hi, end);
 	uint8_t *target = p->hash >= hash2 ? hi : lo;
 	*added = leaf_insert(fs, target, end, name, len, ino, ftype);
-	leaf_write_prep(fs, p->ir, lo);
-	leaf_write_prep(fs, p->ir, hi);
+	leaf_write_prep(fs, p->ir, lo, end);
+	leaf_write_prep(fs, p->ir, hi, end);
 	uint32_t nlblk;
 	uint64_t npblk;
 	r = dblock_append(p, hi, &nlblk, &npblk);
@@ -667,7 +667,7 @@ int ext4_dx_add(struct ext4_fs *fs, struct ext4_iref *dir, const char *name, siz
 		if (r < 0)
 			break;
 		if (leaf_insert(fs, leaf, end, name, len, ino, ftype)) {
-			leaf_write_prep(fs, dir, leaf);
+			leaf_write_prep(fs, dir, leaf, end);
 			r = ext4_bwrite(fs, pblk, leaf);
 			break;
 		}
@@ -744,7 +744,7 @@ int ext4_dx_make_indexed(struct ext4_fs *fs, struct ext4_iref *dir, const char *
 		((struct ext4_dirent *)b1)->rec_len = (uint16_t)bend;
 	else
 		((struct ext4_dirent *)(b1 + last))->rec_len = (uint16_t)(bend - last);
-	leaf_write_prep(fs, dir, b1);
+	leaf_write_prep(fs, dir, b1, bend);
 	uint32_t lblk1;
 	uint64_t pblk1;
 	r = dblock_append(&p, b1, &lblk1, &pblk1);
