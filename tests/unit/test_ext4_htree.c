@@ -209,6 +209,12 @@ static void grow_case(unsigned bs, bool csum)
 	CHECK_EQ(bad, 0);
 	in_d += n / 2;
 	in_e = (n + 2) / 4 + 2000 + 25 + 1;
+	/* our readdir walks what we built: every name once */
+	struct rd_count rc = { 0, 0 };
+	uint64_t cookie = 0;
+	CHECK_EQ(ext4_readdir(fs, d, &cookie, rd_count_cb, &rc), 0);
+	CHECK_EQ(rc.n, in_d);
+	CHECK_EQ(rc.dots, 2);
 	CHECK_EQ(ext4_umount(fs), 0);
 	img_close(&im);
 	check_image(img, "/d", in_d);
