@@ -464,6 +464,36 @@ TEST(index_depth_largedir)
 	check_image(img, "/d", n + 3000);
 }
 
+/* Without dir_index a directory stays linear however large it grows (Linux's ext4_add_entry). */
+TEST(no_dir_index_stays_linear)
+{
+	setup_work();
+	char img[300], b[128];
+	snprintf(img, sizeof(img), "%s/lin.img", work);
+	CHECK_EQ(sh("mkfs.ext4 -q -F -b 1024 -N 4000 -O ^dir_index %s 32M >/dev/null 2>&1", img), 0);
+	struct img im;
+	struct ext4_fs *fs = NULL;
+	CHECK_EQ(img_open(&im, img, 1024), 0);
+	CHECK_EQ(ext4_mount(&im.bd, 0, &fs), 0);
+	if (!fs)
+		return;
+	ext4_journal_batch(fs, true);
+	uint32_t d, ino;
+	CHECK_EQ(ext4_mkdir(fs, EXT4_ROOT_INO, "d", 1, 0755, 0, 0, &d), 0);
+	int bad = 0;
+	for (int i = 0; i < 600; i++) {
+		name_of(b, sizeof(b), "f", i);
+		if (ext4_create(fs, d, b, strlen(b), 0644, 0, 0, &ino) && bad++ < 5)
+			printf("  create %s failed\n", b);
+	}
+	CHECK_EQ(bad, 0);
+	CHECK(!(dir_flags(fs, d) & EXT4_INDEX_FL));
+	CHECK_EQ(check_names(fs, d, "f", 0, 600, 1, true), 0);
+	CHECK_EQ(ext4_umount(fs), 0);
+	img_close(&im);
+	CHECK_EQ(sh("e2fsck -fn %s >/dev/null 2>&1", img), 0);
+}
+
 TEST(grow_1k_csum) { grow_case(1024, true); }
 TEST(grow_4k_csum) { grow_case(4096, true); }
 TEST(grow_1k_plain) { grow_case(1024, false); }
@@ -477,4 +507,4 @@ TEST(cleanup)
 UNIT_TESTS(CASE(grow_1k_csum), CASE(grow_4k_csum), CASE(grow_1k_plain), CASE(grow_4k_plain), CASE(e2fs_indexed_legacy),
 	   CASE(e2fs_indexed_half_md4), CASE(e2fs_indexed_tea), CASE(e2fs_indexed_legacy_unsigned),
 	   CASE(e2fs_indexed_half_md4_unsigned), CASE(e2fs_indexed_tea_unsigned), CASE(hash_collisions),
-	   CASE(index_depth_largedir), CASE(cleanup))
+	   CASE(index_depth_largedir), CASE(no_dir_index_stays_linear), CASE(cleanup))
