@@ -494,6 +494,71 @@ TEST(no_dir_index_stays_linear)
 	CHECK_EQ(sh("e2fsck -fn %s >/dev/null 2>&1", img), 0);
 }
 
+/*
+ * A damaged index is caught, not followed: a dx root whose checksum no longer matches, or whose
+ * count is above its limit, gives -EUCLEAN on every lookup and the mount turns read-only
+ * (errors=remount-ro), so inserts get -EROFS.
+ */
+static void corrupt_case(int what)
+{
+	setup_work();
+	char img[300], b[128];
+	snprintf(img, sizeof(img), "%s/bad%d.img", work, what);
+	CHECK_EQ(sh("mkfs.ext4 -q -F -b 1024 -N 4000 -O metadata_csum %s 32M >/dev/null 2>&1", img), 0);
+	struct img im;
+	struct ext4_fs *fs = NULL;
+	CHECK_EQ(img_open(&im, img, 1024), 0);
+	CHECK_EQ(ext4_mount(&im.bd, 0, &fs), 0);
+	if (!fs)
+		return;
+	uint32_t d, ino;
+	CHECK_EQ(ext4_mkdir(fs, EXT4_ROOT_INO, "d", 1, 0755, 0, 0, &d), 0);
+	for (int i = 0; i < 300; i++) {
+		name_of(b, sizeof(b), "f", i);
+		CHECK_EQ(ext4_create(fs, d, b, strlen(b), 0644, 0, 0, &ino), 0);
+	}
+	uint64_t root;
+	CHECK_EQ(ext4_bmap(fs, d, 0, &root), 0);
+	CHECK_EQ(ext4_umount(fs), 0);
+	img_close(&im);
+	/* the root: count/limit at 32, entries from 36; info at 24 */
+	int fd = open(img, O_RDWR);
+	uint8_t blk[1024];
+	CHECK_EQ(pread(fd, blk, 1024, (off_t)root * 1024), 1024);
+	uint16_t count;
+	memcpy(&count, blk + 34, 2);
+	CHECK(count > 2);
+	if (what == 0) {
+		blk[40] ^= 0x40;                         /* a hash: the dx_tail checksum fails */
+	} else {
+		uint16_t big = 1000;                     /* count above limit */
+		memcpy(blk + 34, &big, 2);
+	}
+	CHECK_EQ(pwrite(fd, blk, 1024, (off_t)root * 1024), 1024);
+	close(fd);
+	CHECK_EQ(img_open(&im, img, 1024), 0);
+	fs = NULL;
+	CHECK_EQ(ext4_mount(&im.bd, 0, &fs), 0);
+	if (!fs)
+		return;
+	int found = 0, eu = 0;
+	for (int i = 0; i < 300; i++) {
+		name_of(b, sizeof(b), "f", i);
+		int r = ext4_lookup(fs, d, b, strlen(b), &ino);
+		found += r == 0;
+		eu += r == -EUCLEAN;
+	}
+	CHECK_EQ(found, 0);
+	CHECK_EQ(eu, 300);
+	CHECK(ext4_is_readonly(fs));
+	CHECK_EQ(ext4_create(fs, d, "new", 3, 0644, 0, 0, &ino), -EROFS);
+	ext4_umount(fs);
+	img_close(&im);
+}
+
+TEST(corrupt_index_csum) { corrupt_case(0); }
+TEST(corrupt_index_count) { corrupt_case(1); }
+
 TEST(grow_1k_csum) { grow_case(1024, true); }
 TEST(grow_4k_csum) { grow_case(4096, true); }
 TEST(grow_1k_plain) { grow_case(1024, false); }
@@ -507,4 +572,5 @@ TEST(cleanup)
 UNIT_TESTS(CASE(grow_1k_csum), CASE(grow_4k_csum), CASE(grow_1k_plain), CASE(grow_4k_plain), CASE(e2fs_indexed_legacy),
 	   CASE(e2fs_indexed_half_md4), CASE(e2fs_indexed_tea), CASE(e2fs_indexed_legacy_unsigned),
 	   CASE(e2fs_indexed_half_md4_unsigned), CASE(e2fs_indexed_tea_unsigned), CASE(hash_collisions),
-	   CASE(index_depth_largedir), CASE(no_dir_index_stays_linear), CASE(cleanup))
+	   CASE(index_depth_largedir), CASE(no_dir_index_stays_linear),
+	   CASE(corrupt_index_csum), CASE(corrupt_index_count), CASE(cleanup))
