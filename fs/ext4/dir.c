@@ -3,12 +3,13 @@
  * ending (with metadata_csum) in a 12-byte fake entry that holds the block's crc32c.
  *
  * Hashed (dir_index) directories keep their entries in ordinary leaf blocks too; block 0 (the dx
- * root: "." and ".." then the index) and the interior index blocks hold none. We read them by
- * marking the index blocks first (walking the index from the root, checking counts and limits)
- * and then scanning every other block linearly, so lookup never depends on the hash function.
- * Removing a name from a leaf keeps the index valid. Adding a name to a hashed directory first
- * turns it into a plain one, as Linux does when it cannot keep an index: block 0 and the
- * interior blocks are rewritten as empty entry blocks (with tails) and EXT4_INDEX_FL is cleared.
+ * root: "." and ".." then the index) and the interior index blocks hold none. Lookups, inserts,
+ * removals and renames of a name go through the index (htree.c: one leaf read by hash, leaves
+ * split and the index grown as Linux does); a one-block linear directory that fills up becomes
+ * indexed there too. readdir and the emptiness check mark the index blocks first (walking the
+ * index from the root, checking counts and limits) and then scan every other block in order.
+ * An index whose hash we cannot compute is dropped at the next insert (block 0 and the interior
+ * blocks rewritten as empty entry blocks, EXT4_INDEX_FL cleared) and scanned linearly before.
  *
  * Inline-data directories (i_block: the parent's inode number then entries; more entries in the
  * system.data attribute) are read; adding to or removing from them gives -EOPNOTSUPP.
@@ -275,97 +276,26 @@ static int walk(struct dirctx *d, uint64_t start, walk_fn fn, void *arg)
 	return r;
 }
 
-/*
- * dx: the leaf block where `name` belongs, then the leaves that continue a hash collision.
- * *more is set when the collision chain may go on past this index node (then the caller scans
- * linearly). Uses the index only as a hint for where to look: a wrong index can hide a name,
- * never crash.
- */
-#define DX_MAX_LEAVES 8
-static int dx_leaves(struct dirctx *d, const char *name, size_t len, uint32_t *leaves, int *n, bool *more)
+/* An indexed directory whose index we follow (htree.c). */
+static bool use_dx(struct ext4_fs *fs, struct ext4_iref *dir)
 {
-	struct ext4_fs *fs = d->fs;
-	uint32_t h;
-	*n = 0;
-	*more = false;
-	if (ext4_dx_hash(name, len, d->hash_version, fs->sb.s_hash_seed, &h) < 0) {
-		*more = true;
-		return 0;
-	}
-	uint8_t *node = ext4_malloc(fs->bs);
-	if (!node)
-		return -ENOMEM;
-	uint32_t off = DX_ROOT_ENTRIES_OFF, lblk = 0;
-	int r = 0;
-	for (unsigned lev = 0;; lev++) {
-		uint64_t pb;
-		r = read_dir_block(d, lblk, node, &pb);
-		if (r == 1)
-			r = ext4_corrupt(fs);
-		if (r < 0)
-			break;
-		struct ext4_dx_countlimit cl;
-		memcpy(&cl, node + off, sizeof(cl));
-		if (cl.count == 0 || cl.count > cl.limit || off + cl.count * 8u > fs->bs) {
-			r = ext4_corrupt(fs);
-			break;
-		}
-		uint32_t i = 0, k;
-		for (k = 1; k < cl.count; k++) {
-			uint32_t hk;
-			memcpy(&hk, node + off + 8 * k, 4);
-			if (hk > h)
-				break;
-			i = k;
-		}
-		uint32_t blk;
-		memcpy(&blk, node + off + 8 * i + 4, 4);
-		if (blk >= d->nblocks) {
-			r = ext4_corrupt(fs);
-			break;
-		}
-		if (lev == d->levels) {
-			if (blk == 0 || is_dx_block(d, blk)) {
-				r = ext4_corrupt(fs);   /* a leaf pointer at an index block */
-				break;
-			}
-			leaves[(*n)++] = blk;
-			for (k = i + 1; k < cl.count && *n < DX_MAX_LEAVES; k++) {
-				uint32_t hk, bk;
-				memcpy(&hk, node + off + 8 * k, 4);
-				memcpy(&bk, node + off + 8 * k + 4, 4);
-				if (!(hk & 1) || (hk & ~1u) != h || bk == 0 || bk >= d->nblocks || is_dx_block(d, bk))
-					break;
-				leaves[(*n)++] = bk;
-			}
-			if (k == cl.count || *n == DX_MAX_LEAVES)
-				*more = d->levels > 0 || *n == DX_MAX_LEAVES;
-			break;
-		}
-		lblk = blk;
-		off = DX_NODE_ENTRIES_OFF;
-	}
-	ext4_free(node);
-	return r;
+	return ext4_is_dir(dir) && (dir->i.i_flags & EXT4_INDEX_FL) && !(dir->i.i_flags & EXT4_INLINE_DATA_FL) &&
+	       (fs->sb.s_feature_compat & COMPAT_DIR_INDEX);
 }
 
-/* Walk only the leaves the index names for `name`; 1 if fn stopped, 0 if not, 2: scan all. */
-static int walk_dx(struct dirctx *d, const char *name, size_t len, walk_fn fn, void *arg)
+/* Look name up through the index; 0 found (hit filled), -ENOENT, -EAGAIN: scan linearly. */
+static int dx_lookup(struct ext4_fs *fs, struct ext4_iref *dir, const char *name, size_t len, struct ext4_dx_hit *hit)
 {
-	uint32_t leaves[DX_MAX_LEAVES];
-	int n;
-	bool more;
-	int r = dx_leaves(d, name, len, leaves, &n, &more);
-	if (r < 0)
-		return r;
-	uint8_t *blk = ext4_malloc(d->fs->bs);
-	if (!blk)
+	if (!use_dx(fs, dir) || (len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.'))
+		return -EAGAIN;                /* "." and ".." live in the root block, found by the scan's first block */
+	hit->blk = ext4_malloc(fs->bs);
+	if (!hit->blk)
 		return -ENOMEM;
-	for (int i = 0; i < n && r == 0; i++)
-		r = walk_one(d, leaves[i], 0, fn, arg, blk);
-	ext4_free(blk);
-	if (r == 0 && more)
-		r = 2;
+	int r = ext4_dx_find(fs, dir, name, len, hit);
+	if (r < 0) {
+		ext4_free(hit->blk);
+		hit->blk = NULL;
+	}
 	return r;
 }
 
@@ -475,14 +405,21 @@ int ext4_dir_find(struct ext4_fs *fs, struct ext4_iref *dir, const char *name, s
 		*ino = f.ino;
 		return 0;
 	}
+	struct ext4_dx_hit hit;
+	int r = dx_lookup(fs, dir, name, len, &hit);
+	if (r != -EAGAIN) {
+		if (r == 0) {
+			*ino = ((const struct ext4_dirent *)(hit.blk + hit.off))->inode;
+			ext4_free(hit.blk);
+		}
+		return r;
+	}
 	struct dirctx d;
-	int r = dirctx_init(fs, dir, &d);
+	r = dirctx_init(fs, dir, &d);
 	if (r < 0)
 		return r;
 	struct find_arg a = { name, len, 0, 0, 0, FIND_ONLY };
-	r = d.dx ? walk_dx(&d, name, len, find_cb, &a) : 2;
-	if (r == 2)
-		r = walk(&d, 0, find_cb, &a);
+	r = walk(&d, 0, find_cb, &a);
 	dirctx_done(&d);
 	if (r < 0)
 		return r;
@@ -564,14 +501,31 @@ int ext4_dir_remove(struct ext4_fs *fs, struct ext4_iref *dir, const char *name,
 {
 	if (dir->i.i_flags & EXT4_INLINE_DATA_FL)
 		return -EOPNOTSUPP;
+	struct ext4_dx_hit hit;
+	int r = dx_lookup(fs, dir, name, len, &hit);
+	if (r != -EAGAIN) {
+		if (r == 0) {
+			/* the entry joins the one before it, or becomes unused at the start of the block */
+			struct ext4_dirent *de = (void *)(hit.blk + hit.off);
+			if (hit.prev != UINT32_MAX) {
+				struct ext4_dirent *pd = (void *)(hit.blk + hit.prev);
+				pd->rec_len = (uint16_t)(pd->rec_len + de->rec_len);
+				memset(de, 0, EXT4_DIRENT_HDR + de->name_len);
+			} else {
+				de->inode = 0;
+			}
+			ext4_dirblock_csum_set(fs, dir, hit.blk);
+			r = ext4_bwrite(fs, hit.pblk, hit.blk);
+			ext4_free(hit.blk);
+		}
+		return r;
+	}
 	struct dirctx d;
-	int r = dirctx_init(fs, dir, &d);
+	r = dirctx_init(fs, dir, &d);
 	if (r < 0)
 		return r;
 	struct find_arg a = { name, len, 0, 0, 0, FIND_REMOVE };
-	r = d.dx ? walk_dx(&d, name, len, find_cb, &a) : 2;
-	if (r == 2)
-		r = walk(&d, 0, find_cb, &a);
+	r = walk(&d, 0, find_cb, &a);
 	dirctx_done(&d);
 	if (r < 0)
 		return r;
@@ -645,8 +599,23 @@ int ext4_dir_set_ino(struct ext4_fs *fs, struct ext4_iref *dir, const char *name
 {
 	if (dir->i.i_flags & EXT4_INLINE_DATA_FL)
 		return -EOPNOTSUPP;
+	bool dotdot = len == 2 && name[0] == '.' && name[1] == '.';
+	struct ext4_dx_hit hit;
+	int r = dotdot ? -EAGAIN : dx_lookup(fs, dir, name, len, &hit);
+	if (r != -EAGAIN) {
+		if (r == 0) {
+			struct ext4_dirent *de = (void *)(hit.blk + hit.off);
+			de->inode = ino;
+			if (fs->sb.s_feature_incompat & EXT4_FEATURE_INCOMPAT_FILETYPE)
+				de->file_type = ftype;
+			ext4_dirblock_csum_set(fs, dir, hit.blk);
+			r = ext4_bwrite(fs, hit.pblk, hit.blk);
+			ext4_free(hit.blk);
+		}
+		return r;
+	}
 	struct dirctx d;
-	int r = dirctx_init(fs, dir, &d);
+	r = dirctx_init(fs, dir, &d);
 	if (r < 0)
 		return r;
 	struct set_arg a = { name, len, ino, ftype, false };
@@ -740,26 +709,20 @@ int ext4_dir_add(struct ext4_fs *fs, struct ext4_iref *dir, const char *name, si
 	if (dir->i.i_flags & EXT4_INLINE_DATA_FL)
 		return -EOPNOTSUPP;
 	struct dirctx d;
-	int r = dirctx_init(fs, dir, &d);
+	int r;
+	memset(&d, 0, sizeof(d));
+	if (use_dx(fs, dir)) {
+		r = ext4_dx_add(fs, dir, name, len, ino, ftype);
+		if (r != -EAGAIN)
+			goto out;
+	}
+	r = dirctx_init(fs, dir, &d);
 	if (r < 0)
 		return r;
 	struct add_arg a = { name, len, ino, ftype, false,
 			     (fs->sb.s_feature_incompat & EXT4_FEATURE_INCOMPAT_FILETYPE) != 0 };
 	if (d.dx) {
-		/* Room in the leaf the name hashes to keeps the index valid; else drop the index. */
-		uint32_t leaves[DX_MAX_LEAVES];
-		int n;
-		bool more;
-		r = dx_leaves(&d, name, len, leaves, &n, &more);
-		uint8_t *blk = r == 0 && n > 0 ? ext4_malloc(fs->bs) : NULL;
-		if (blk) {
-			r = walk_one(&d, leaves[0], 0, add_cb, &a, blk);
-			ext4_free(blk);
-			if (r > 0)
-				r = 0;
-		}
-		if (r < 0 || a.done)
-			goto out;
+		/* An index we cannot follow (unknown hash): drop it, as Linux does for a bad one. */
 		r = dx_clear(&d);
 		if (r < 0)
 			goto out;
@@ -769,6 +732,12 @@ int ext4_dir_add(struct ext4_fs *fs, struct ext4_iref *dir, const char *name, si
 		r = 0;
 	if (r < 0 || a.done)
 		goto out;
+	/* One full block: the directory becomes indexed (with dir_index), as make_indexed_dir. */
+	if (d.nblocks == 1) {
+		r = ext4_dx_make_indexed(fs, dir, name, len, ino, ftype);
+		if (r != -EAGAIN)
+			goto out;
+	}
 	/* No room anywhere: a new block at the end holding just this entry. */
 	uint8_t *blk = ext4_zalloc(fs->bs);
 	if (!blk) {
@@ -786,11 +755,11 @@ int ext4_dir_add(struct ext4_fs *fs, struct ext4_iref *dir, const char *name, si
 	r = w < 0 ? (int)w : (w == fs->bs ? 0 : -ENOSPC);
 out:
 	dirctx_done(&d);
-	if (r == 0) {
+	if (r == 0)
 		ext4_touch(fs, dir, EXT4_T_MTIME | EXT4_T_CTIME);
-		r = ext4_iwrite(fs, dir);
-	}
-	return r;
+	/* also after a failed insert: blocks it appended (size, extents) must reach the inode */
+	int iw = ext4_iwrite(fs, dir);
+	return r == 0 ? iw : r;
 }
 
 int ext4_dir_init(struct ext4_fs *fs, struct ext4_iref *dir, uint32_t parent)

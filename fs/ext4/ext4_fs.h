@@ -332,6 +332,13 @@ int ext4_orphan_cleanup(struct ext4_fs *fs, uint32_t *freed);
 /* hash.c */
 int ext4_dx_hash(const char *name, size_t len, unsigned version, const uint32_t seed[4], uint32_t *out);
 
+/* htree.c: indexed directories. -EAGAIN: the index cannot be used (unknown hash): go linear. */
+struct ext4_dx_hit { uint8_t *blk; uint64_t pblk; uint32_t lblk, off, prev; };   /* blk: caller's bs buffer */
+int ext4_dx_find(struct ext4_fs *fs, struct ext4_iref *dir, const char *name, size_t len, struct ext4_dx_hit *hit);
+int ext4_dx_add(struct ext4_fs *fs, struct ext4_iref *dir, const char *name, size_t len, uint32_t ino, uint8_t ftype);
+int ext4_dx_make_indexed(struct ext4_fs *fs, struct ext4_iref *dir, const char *name, size_t len, uint32_t ino,
+			 uint8_t ftype);
+
 /* dir.c */
 int ext4_dir_find(struct ext4_fs *fs, struct ext4_iref *dir, const char *name, size_t len, uint32_t *ino);
 int ext4_dir_add(struct ext4_fs *fs, struct ext4_iref *dir, const char *name, size_t len, uint32_t ino, uint8_t ftype);

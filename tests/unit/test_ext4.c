@@ -1,4 +1,4 @@
-// unit-sources: fs/ext4/orphan.c fs/ext4/journal.c fs/ext4/hash.c fs/ext4/super.c fs/ext4/csum.c fs/ext4/alloc.c fs/ext4/inode.c fs/ext4/extents.c fs/ext4/dir.c fs/ext4/namei.c lib/crc32c.c
+// unit-sources: fs/ext4/orphan.c fs/ext4/journal.c fs/ext4/hash.c fs/ext4/super.c fs/ext4/csum.c fs/ext4/alloc.c fs/ext4/inode.c fs/ext4/extents.c fs/ext4/dir.c fs/ext4/htree.c fs/ext4/namei.c lib/crc32c.c
 /*
  * fs/ext4 on the host against e2fsprogs (the oracle). Images are made by the host's mkfs.ext4 -d
  * from a generated tree (sizes around block boundaries, a sparse file, a fragmented file with an
@@ -395,8 +395,8 @@ static void write_check(unsigned bs, uint32_t dev_bs)
 		w_write(w, p, 0, (size_t)(i * 37 % 9000), (unsigned)i, true);
 	}
 	tick("1500 files");
-	/* names added to htree directories: while the leaf a name hashes to has room the index stays
-	 * (e2fsck checks it at the end); when one is full the directory becomes a plain one */
+	/* names added to htree directories: the index stays valid (leaves split, htree.c), e2fsck
+	 * checks it at the end */
 	CHECK_EQ(ext4_stat(w->fs, ipath(w, "/big"), &st), 0);
 	CHECK(st.flags & EXT4_INDEX_FL);
 	for (int i = 0; i < 60; i++) {
@@ -412,7 +412,9 @@ static void write_check(unsigned bs, uint32_t dev_bs)
 		w_write(w, p, 0, (size_t)i, (unsigned)i + 6000, true);
 	}
 	CHECK_EQ(ext4_stat(w->fs, ipath(w, "/big2"), &st), 0);
-	CHECK(!(st.flags & EXT4_INDEX_FL));
+	CHECK(st.flags & EXT4_INDEX_FL);
+	CHECK_EQ(ext4_stat(w->fs, ipath(w, "/w"), &st), 0);
+	CHECK(st.flags & EXT4_INDEX_FL);                /* grown past one block by us: indexed */
 	tick("htree adds");
 	/* unlinks */
 	for (int i = 0; i < 1500; i += 3) {

@@ -1,4 +1,4 @@
-// unit-sources: fs/ext4/orphan.c fs/ext4/journal.c fs/ext4/hash.c fs/ext4/super.c fs/ext4/csum.c fs/ext4/alloc.c fs/ext4/inode.c fs/ext4/extents.c fs/ext4/dir.c fs/ext4/namei.c lib/crc32c.c
+// unit-sources: fs/ext4/orphan.c fs/ext4/journal.c fs/ext4/hash.c fs/ext4/super.c fs/ext4/csum.c fs/ext4/alloc.c fs/ext4/inode.c fs/ext4/extents.c fs/ext4/dir.c fs/ext4/htree.c fs/ext4/namei.c lib/crc32c.c
 /*
  * A seeded corruption fuzzer for fs/ext4: 640 images (1 KiB and 4 KiB blocks) made from a clean
  * mkfs.ext4 image by flipping bytes in the superblock, the group descriptors, bitmaps, the inode
