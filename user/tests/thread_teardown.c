@@ -4,13 +4,17 @@
  * referenced). Round after round, NCHILD forked children with several threads each die in every
  * way at once while their threads wake each other with futexes (short timeouts), sleep, yield,
  * hop between CPUs (sched_setaffinity), take SIGALRM every millisecond and keep creating
- * short-lived threads:
+ * short-lived threads (so that death often meets a thread clone has not started yet):
  *
  *   kill      the parent SIGKILLs the child after a random 0..4 ms;
  *   group     one thread calls exit_group(GROUP_CODE) after a random number of steps;
  *   threads   every thread, the leader first, leaves with exit(0): the last one ends the process;
  *   race      two threads call exit_group(RACE_CODE_A / _B) at the same moment and the parent's
- *             SIGKILL comes at about that time too.
+ *             SIGKILL comes at about that time too;
+ *   pgkill    the child leads a process group and its spawners fork grandchildren (which leave
+ *             at once) instead of creating threads; the parent SIGKILLs the whole group, which
+ *             often finds a process fork has published but not yet started (the fuzzer's
+ *             parent kills its workers' groups the same way).
  *
  * The parent reaps every child and checks its status is one the mode allows (the kernel must not
  * panic, hang or lose a child on the way). Runs RACE_SECONDS (or MAX_ROUNDS rounds).
@@ -38,8 +42,9 @@
 #define MAX_ROUNDS 5000
 #define MIN_ROUNDS 5
 #define NCHILD 4
-#define NWORKERS 5               /* threads per child besides the leader and the spawner */
-#define MAX_SPAWNS 16            /* short-lived threads each child's spawner creates */
+#define NWORKERS 5               /* threads per child besides the leader and the spawners */
+#define NSPAWNERS 2              /* threads per child that keep creating short-lived threads */
+#define MAX_SPAWNS 16            /* ... how many each creates in "threads" mode */
 #define GROUP_CODE 17
 #define RACE_CODE_A 21
 #define RACE_CODE_B 22
@@ -47,8 +52,8 @@
 #define REAP_TIMEOUT_S 20
 #define MAX_CPUS 64
 
-enum mode { M_KILL, M_GROUP, M_THREADS, M_RACE, NMODES };
-static const char *const mode_names[NMODES] = { "kill", "group", "threads", "race" };
+enum mode { M_KILL, M_GROUP, M_THREADS, M_RACE, M_PGKILL, NMODES };
+static const char *const mode_names[NMODES] = { "kill", "group", "threads", "race", "pgkill" };
 
 static int cpus[MAX_CPUS], ncpus;
 
@@ -147,15 +152,22 @@ static void *spawner(void *arg)
 	pthread_attr_init(&a);
 	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&a, 64 << 10);
-	for (int i = 0; i < MAX_SPAWNS; i++) {
+	/* until the process dies (in "threads" mode: MAX_SPAWNS, then leave): a SIGKILL or an
+	 * exit_group then often finds a thread that clone has published but not yet started */
+	for (int i = 0; cmode != M_THREADS || i < MAX_SPAWNS; i++) {
+		if (cmode == M_PGKILL) {
+			pid_t g = fork();
+			if (g == 0)
+				_exit(0);
+			while (waitpid(-1, NULL, WNOHANG | __WALL) > 0)
+				;
+			continue;
+		}
 		pthread_t t;
 		pthread_create(&t, &a, short_lived, (void *)(intptr_t)(i % (NWORKERS + 1)));
 		sched_yield();
 	}
-	if (cmode == M_THREADS)
-		syscall(SYS_exit, 0);
-	for (;;)
-		pause();
+	syscall(SYS_exit, 0);
 	return NULL;
 }
 
@@ -163,6 +175,8 @@ static void __attribute__((noreturn)) child(enum mode m, uint32_t seed)
 {
 	cmode = m;
 	child_seed = seed;
+	if (m == M_PGKILL)
+		setpgid(0, 0);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_alarm;
@@ -177,8 +191,9 @@ static void __attribute__((noreturn)) child(enum mode m, uint32_t seed)
 	for (int i = 0; i < NWORKERS; i++)
 		if (pthread_create(&t, &a, worker, (void *)(intptr_t)i) != 0)
 			syscall(SYS_exit_group, 99);
-	if (pthread_create(&t, &a, spawner, NULL) != 0)
-		syscall(SYS_exit_group, 99);
+	for (int i = 0; i < NSPAWNERS; i++)
+		if (pthread_create(&t, &a, spawner, NULL) != 0)
+			syscall(SYS_exit_group, 99);
 	atomic_store(&race_go, 1);
 	if (m == M_THREADS)
 		syscall(SYS_exit, 0);           /* the leader leaves first */
@@ -201,6 +216,7 @@ static bool status_ok(enum mode m, int st)
 {
 	switch (m) {
 	case M_KILL:
+	case M_PGKILL:
 		return WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
 	case M_GROUP:
 		return WIFEXITED(st) && WEXITSTATUS(st) == GROUP_CODE;
@@ -244,9 +260,14 @@ int main(void)
 		}
 		struct timespec ts = { 0, (long)(rnd(&s) % KILL_DELAY_US) * 1000 };
 		nanosleep(&ts, NULL);
-		for (int k = 0; k < NCHILD; k++)
+		for (int k = 0; k < NCHILD; k++) {
 			if (pids[k] > 0 && (modes[k] == M_KILL || modes[k] == M_RACE))
 				kill(pids[k], SIGKILL);
+			if (pids[k] > 0 && modes[k] == M_PGKILL) {
+				setpgid(pids[k], pids[k]);      /* whichever of us runs first */
+				kill(-pids[k], SIGKILL);
+			}
+		}
 		for (int k = 0; k < NCHILD; k++) {
 			if (pids[k] <= 0)
 				continue;
@@ -276,9 +297,14 @@ int main(void)
 			}
 		}
 		rounds++;
+		while (waitpid(-1, NULL, WNOHANG) > 0)  /* orphaned grandchildren (we may be init) */
+			;
 	}
-	printf("thread_teardown: %d rounds, %d children (kill %d group %d threads %d race %d) in %.1f s\n", rounds,
-	       reaped, per_mode[M_KILL], per_mode[M_GROUP], per_mode[M_THREADS], per_mode[M_RACE], now_s() - start);
+	while (waitpid(-1, NULL, 0) > 0)                /* the last ones, killed with their group */
+		;
+	printf("thread_teardown: %d rounds, %d children (kill %d group %d threads %d race %d pgkill %d) in %.1f s\n",
+	       rounds, reaped, per_mode[M_KILL], per_mode[M_GROUP], per_mode[M_THREADS], per_mode[M_RACE],
+	       per_mode[M_PGKILL], now_s() - start);
 	CHECK("teardown: enough rounds ran", rounds >= MIN_ROUNDS, "%d rounds", rounds);
 	CHECK("teardown: every fork succeeded", fork_fail == 0, "%d failed", fork_fail);
 	CHECK("teardown: every child reaped with the status its way out allows", bad == 0 && reaped > 0,
