@@ -8,7 +8,8 @@
  *
  *   kill      the parent SIGKILLs the child after a random 0..4 ms;
  *   group     one thread calls exit_group(GROUP_CODE) after a random number of steps;
- *   threads   every thread, the leader first, leaves with exit(0): the last one ends the process;
+ *   threads   every thread leaves with the exit system call (the leader first, directly; the others
+ *             through pthread_exit, whose last thread calls exit(0)), the last one ending the process;
  *   race      two threads call exit_group(RACE_CODE_A / _B) at the same moment and the parent's
  *             SIGKILL comes at about that time too;
  *   pgkill    the child leads a process group and its spawners fork grandchildren (which leave
@@ -130,7 +131,7 @@ static void *worker(void *arg)
 			if (cmode == M_GROUP && me == 0)
 				syscall(SYS_exit_group, GROUP_CODE);
 			if (cmode == M_THREADS)
-				syscall(SYS_exit, 0);
+				pthread_exit(NULL);
 		}
 		step(me, &s);
 	}
@@ -150,7 +151,6 @@ static void *spawner(void *arg)
 	(void)arg;
 	pthread_attr_t a;
 	pthread_attr_init(&a);
-	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&a, 64 << 10);
 	/* until the process dies (in "threads" mode: MAX_SPAWNS, then leave): a SIGKILL or an
 	 * exit_group then often finds a thread that clone has published but not yet started */
@@ -164,10 +164,11 @@ static void *spawner(void *arg)
 			continue;
 		}
 		pthread_t t;
-		pthread_create(&t, &a, short_lived, (void *)(intptr_t)(i % (NWORKERS + 1)));
+		if (pthread_create(&t, &a, short_lived, (void *)(intptr_t)(i % (NWORKERS + 1))) == 0)
+			pthread_join(t, NULL);
 		sched_yield();
 	}
-	syscall(SYS_exit, 0);
+	pthread_exit(NULL);
 	return NULL;
 }
 
@@ -196,7 +197,10 @@ static void __attribute__((noreturn)) child(enum mode m, uint32_t seed)
 			syscall(SYS_exit_group, 99);
 	atomic_store(&race_go, 1);
 	if (m == M_THREADS)
-		syscall(SYS_exit, 0);           /* the leader leaves first */
+		syscall(SYS_exit, 0);           /* the leader leaves first: the bare system call, as
+						 * musl's pthread_exit in a forked child's main thread
+						 * keeps its thread-list lock across the exit and only
+						 * clear_child_tid (not set after fork) would free it */
 	worker((void *)(intptr_t)NWORKERS);
 	syscall(SYS_exit_group, 98);            /* not reached */
 	for (;;)
@@ -281,6 +285,14 @@ int main(void)
 			if (r == 0) {
 				printf("child %d (%s) still running after %d s\n", pids[k], mode_names[modes[k]], REAP_TIMEOUT_S);
 				hung++;
+				char path[64], buf[512];
+				snprintf(path, sizeof(path), "/proc/%d/status", pids[k]);
+				FILE *f = fopen(path, "r");
+				while (f && fgets(buf, sizeof(buf), f))
+					if (!strncmp(buf, "State", 5) || !strncmp(buf, "Threads", 7) || !strncmp(buf, "Sig", 3) || !strncmp(buf, "Shd", 3))
+						printf("  %s", buf);
+				if (f)
+					fclose(f);
 				kill(pids[k], SIGKILL);
 				r = waitpid(pids[k], &st, 0);
 			}
