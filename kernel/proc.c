@@ -468,16 +468,18 @@ void thread_exit_user(int status)
 	futex_exit_robust_list(t);
 	intr_off();
 	struct mm *mm = t->mm;
-	spin_lock(&proc_lock);                  /* mm/oom.c reads t->mm under proc_lock */
+	struct files *files = t->files;
+	struct fs_ctx *fs = t->fs;
+	spin_lock(&proc_lock);                  /* mm/oom.c, fs/proc_pid.c read these under proc_lock */
 	t->mm = NULL;
+	t->files = NULL;
+	t->fs = NULL;
 	spin_unlock(&proc_lock);
 	mm_activate(NULL);
 	intr_on();
 	mm_put(mm);
-	files_put(t->files);
-	fs_ctx_put(t->fs);
-	t->files = NULL;
-	t->fs = NULL;
+	files_put(files);
+	fs_ctx_put(fs);
 	if (this_cpu()->fp_owner == t)
 		this_cpu()->fp_owner = NULL;
 	for (int i = 0; i < ncpus; i++) {       /* no hart may keep a pointer to the dying thread */
@@ -492,6 +494,9 @@ void thread_exit_user(int status)
 	bool last = --p->nthreads == 0;
 	if (p->nthreads == 1)
 		wake_all(&p->child_wait);       /* an exec may wait for the others to leave */
+	if (last && p->exiting)
+		status = p->group_status;       /* exit_group's code (or the fatal signal) wins, as in
+						 * Linux; a caller may have read exiting before it was set */
 	if (last) {
 		sighand_put(p->sighand);
 		p->sighand = NULL;

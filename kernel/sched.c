@@ -2,8 +2,8 @@
  * The scheduler: per-CPU run queues, round robin, kernel preemption on the timer tick.
  *
  * Theory. Each CPU owns a run queue (a FIFO of RUNNABLE threads) guarded by its lock. A thread
- * belongs to exactly one run queue at a time (t->cpu); it changes queue only while that queue's
- * lock and the destination's are held (work stealing by an idle CPU). The running thread is not on
+ * belongs to exactly one run queue at a time (t->cpu); it changes queue only under the lock of the
+ * queue it leaves (work stealing by an idle CPU, a migration: below). The running thread is not on
  * any queue. schedule() takes the local queue lock, puts the outgoing thread back unless it is going
  * to sleep, picks the next one (or steals one, or falls back to the idle thread) and switches
  * stacks with the lock still held; the thread switched to releases it (finish_switch). Holding the
@@ -17,6 +17,32 @@
  *   - Preemption (timer tick at trap return) puts the thread back on the queue whatever its state,
  *     so a thread preempted between "SLEEPING" and schedule() is not lost; on_rq tells the waker it
  *     is queued already.
+ *
+ * Which queue, which lock. t->cpu names the queue that owns t and is written only under that
+ * queue's lock (steal holds both; a migration sets it before finish_switch drops the old queue's
+ * lock and queues t under the new one's). So a running thread always has t->cpu == the CPU it runs
+ * on, and sched_wake, which locks runqs[t->cpu] and re-checks t->cpu, serialises with everything
+ * that thread's CPU does to it. A thread's own state writes (SLEEPING, RUNNING) race with a
+ * waker's SLEEPING -> RUNNABLE harmlessly (a spurious wake-up, which every sleep loop tolerates);
+ * THREAD_DEAD is written under the run-queue lock (kthread_exit) so that a waker which read SLEEPING
+ * before the thread's last sleep ended cannot turn a dead thread back into a runnable one.
+ *
+ * Who starts a thread. thread_alloc makes it THREAD_NEW and only kthread_start makes it runnable,
+ * once, after linking it. A wake-up cannot: clone puts the new thread on its process's thread list
+ * (where kill, exit_group and SIGKILL's kick find it) before its creator starts it, and when that
+ * kick could start it (a new thread used to be SLEEPING), it ran half-built, saw its process
+ * exiting and died before kthread_start linked it: free_thread's list_del stored through NULL
+ * (issue 17, fuzz-corpus/004; user/tests/thread_teardown.c reproduced it in seconds).
+ *
+ * Who frees a thread. A dead thread is freed exactly once, by the next thread to run on the CPU
+ * it died on, in finish_switch, after the
+ * switch away from it is complete (its stack is no longer in use) and after the run-queue lock
+ * has been dropped. By then nothing may point at it: it left its process's thread list under
+ * proc_lock, every wait-queue entry was removed under its queue's lock (finish_wait), a futex
+ * waiter hands off under its bucket lock before returning (ipc/futex), its sleep timer was
+ * cancelled (timer_cancel waits for a running handler), and it was on no run queue since DEAD is
+ * never queued (enqueue refuses DEAD and NEW threads). A wake-up that reached a freed thread would
+ * be a use after free.
  *
  * Interrupts: the run-queue lock is a spinlock, so interrupts are off from schedule() until the
  * next thread releases the lock; each thread's own interrupt state (cpu->intena) is carried across
@@ -38,6 +64,7 @@ struct runq {
 	struct spinlock lock;
 	struct list_head queue;      /* RUNNABLE threads, FIFO */
 	uint64_t nr_running;         /* threads on the queue */
+	bool prev_migrates;          /* __schedule left the outgoing thread for finish_switch to move */
 };
 
 static struct runq runqs[NCPU];
@@ -52,6 +79,8 @@ static bool on_rq(struct thread *t) { return !list_empty(&t->rq_node); }
 
 static void enqueue(struct runq *rq, struct thread *t)
 {
+	if (t->state == THREAD_DEAD || t->state == THREAD_NEW || !t->all_node.next)
+		panic("sched: queueing thread %d (%s) in state %d", t->tid, t->name, t->state);
 	list_add_tail(&t->rq_node, &rq->queue);
 	rq->nr_running++;
 }
@@ -124,6 +153,8 @@ static struct thread *steal(struct cpu *c)
 
 static void free_thread(struct thread *t)
 {
+	if (!t->all_node.next)                  /* never started: something ran it early */
+		panic("sched: freeing thread %d (%s), never started", t->tid, t->name);
 	if (t->fp)
 		kfree(t->fp);
 	spin_lock(&threads_lock);
@@ -134,37 +165,46 @@ static void free_thread(struct thread *t)
 	kfree(t);
 }
 
-static void __schedule(bool preempt);
+static void __schedule(bool preempt, bool exiting);
 
 /* Runs first in the thread switched to, with the local queue lock still held. A thread that may
- * no longer run here (affinity changed) was left off every queue by __schedule: it is queued on an
- * allowed CPU now, once it is off this one. */
+ * no longer run here (affinity changed) was left off every queue by __schedule: it is given to an
+ * allowed CPU (t->cpu, under this queue's lock) and queued there once it is off this one. A dead
+ * thread is freed here, once, after the switch away from it: see the theory. */
 static void finish_switch(void)
 {
 	struct cpu *c = this_cpu();
+	struct runq *rq = &runqs[c->id];
 	struct thread *prev = c->switch_prev;
 	bool dead = prev->state == THREAD_DEAD;
-	bool migrate = !dead && prev != c->idle && !(prev->affinity & (1UL << c->id)) &&
-		       prev->state == THREAD_RUNNABLE && !on_rq(prev);
+	bool migrate = rq->prev_migrates;
+	int target = c->id;
+	rq->prev_migrates = false;
+	if (migrate) {
+		unsigned long allowed = READ_ONCE(prev->affinity) & ((1UL << ncpus) - 1);
+		if (allowed && !(allowed & (1UL << c->id)))
+			target = ctz64(allowed);
+		prev->cpu = target;             /* still under the old queue's lock */
+	}
 	__atomic_store_n(&prev->on_cpu, false, __ATOMIC_RELEASE);
-	spin_unlock(&runqs[c->id].lock);
+	spin_unlock(&rq->lock);
 	if (dead)
 		free_thread(prev);
 	if (migrate) {
-		int target = ctz64(prev->affinity);
-		struct runq *rq = &runqs[target];
-		spin_lock(&rq->lock);
-		prev->cpu = target;
-		enqueue(rq, prev);
-		spin_unlock(&rq->lock);
+		/* RUNNABLE and off every queue: no waker queues it (not SLEEPING), no CPU steals it */
+		struct runq *trq = &runqs[target];
+		spin_lock(&trq->lock);
+		enqueue(trq, prev);
+		spin_unlock(&trq->lock);
 		if (target != cpu_id())
 			ipi_send(target, IPI_RESCHED);
 	}
 }
 
-void sched_migrate_current(void) { __schedule(true); }
+void sched_migrate_current(void) { __schedule(true, false); }
 
-static void __schedule(bool preempt)
+/* preempt: the caller stays runnable whatever its state; exiting: the caller is dead (kthread_exit) */
+static void __schedule(bool preempt, bool exiting)
 {
 	/* interrupts off before looking at this_cpu(): a preempted caller may move to another CPU */
 	bool on = intr_enabled();
@@ -179,13 +219,18 @@ static void __schedule(bool preempt)
 	c->intena = on;                 /* the caller's state, not the one intr_off made */
 	prev->intena = c->intena;
 	c->need_resched = false;
+	if (exiting)
+		prev->state = THREAD_DEAD;      /* under the lock every waker of prev takes (theory) */
 
 	if (prev != c->idle && prev->state != THREAD_DEAD && !on_rq(prev) &&
 	    (preempt || prev->state != THREAD_SLEEPING)) {
 		if (prev->state == THREAD_RUNNING)
 			prev->state = THREAD_RUNNABLE;
-		if (prev->affinity & (1UL << c->id))
-			enqueue(rq, prev);      /* else finish_switch moves it */
+		/* affinity is read once: finish_switch moves it iff it was not queued here */
+		if (prev->state == THREAD_RUNNABLE && !(READ_ONCE(prev->affinity) & (1UL << c->id)))
+			rq->prev_migrates = true;
+		else
+			enqueue(rq, prev);      /* a preempted sleeper stays here until it runs again */
 	}
 
 	struct thread *next = NULL;
@@ -224,15 +269,15 @@ static void __schedule(bool preempt)
 	finish_switch();
 }
 
-void schedule(void) { __schedule(false); }
+void schedule(void) { __schedule(false, false); }
 
-void sched_yield(void) { __schedule(true); }
+void sched_yield(void) { __schedule(true, false); }
 
 void sched_preempt_check(void)
 {
 	struct cpu *c = this_cpu();
 	if (c->need_resched && c->noff == 0)
-		__schedule(true);
+		__schedule(true, false);
 }
 
 void sched_tick(void)
@@ -250,29 +295,39 @@ void sched_tick(void)
 		c->need_resched = true;
 }
 
-void sched_wake(struct thread *t)
+/* Lock the queue that owns t (t->cpu may change until we hold it). */
+static struct runq *lock_rq_of(struct thread *t)
 {
-	struct runq *rq;
 	for (;;) {
 		int cpu = READ_ONCE(t->cpu);
-		rq = &runqs[cpu];
+		struct runq *rq = &runqs[cpu];
 		spin_lock(&rq->lock);
 		if (t->cpu == cpu)
-			break;
+			return rq;
 		spin_unlock(&rq->lock);
 	}
+}
+
+/* Queue a thread that just became RUNNABLE and kick its CPU if idle. Its queue's lock held. */
+static void enqueue_woken(struct runq *rq, struct thread *t)
+{
+	enqueue(rq, t);
+	struct cpu *target = &cpus[t->cpu];
+	if (target->cur == target->idle) {
+		if (target == this_cpu())
+			target->need_resched = true;
+		else
+			ipi_send(target->id, IPI_RESCHED);
+	}
+}
+
+void sched_wake(struct thread *t)
+{
+	struct runq *rq = lock_rq_of(t);
 	if (t->state == THREAD_SLEEPING) {
 		t->state = THREAD_RUNNABLE;
-		if (!on_rq(t) && !__atomic_load_n(&t->on_cpu, __ATOMIC_ACQUIRE)) {
-			enqueue(rq, t);
-			struct cpu *target = &cpus[t->cpu];
-			if (target->cur == target->idle) {
-				if (target == this_cpu())
-					target->need_resched = true;
-				else
-					ipi_send(target->id, IPI_RESCHED);
-			}
-		}
+		if (!on_rq(t) && !__atomic_load_n(&t->on_cpu, __ATOMIC_ACQUIRE))
+			enqueue_woken(rq, t);
 	}
 	spin_unlock(&rq->lock);
 }
@@ -306,7 +361,7 @@ struct thread *thread_alloc(void (*fn)(void *), void *arg, const char *name, int
 	t->ctx.sp = (uint64_t)t->kstack + KSTACK_SIZE;
 	t->affinity = cpu >= 0 ? 1UL << cpu : CPU_MASK_ALL;
 	t->cpu = cpu >= 0 ? cpu : cpu_id();
-	t->state = THREAD_SLEEPING;
+	t->state = THREAD_NEW;                  /* kthread_start runs it, nothing else */
 	t->fp_cpu = -1;
 	list_init(&t->rq_node);
 	list_init(&t->thread_node);
@@ -316,7 +371,12 @@ struct thread *thread_alloc(void (*fn)(void *), void *arg, const char *name, int
 void kthread_start(struct thread *t)
 {
 	thread_link(t);
-	sched_wake(t);
+	struct runq *rq = lock_rq_of(t);
+	if (t->state != THREAD_NEW)
+		panic("sched: thread %d (%s) started twice", t->tid, t->name);
+	t->state = THREAD_RUNNABLE;
+	enqueue_woken(rq, t);
+	spin_unlock(&rq->lock);
 }
 
 struct thread *kthread_create(void (*fn)(void *), void *arg, const char *name, int cpu)
@@ -330,8 +390,7 @@ struct thread *kthread_create(void (*fn)(void *), void *arg, const char *name, i
 void kthread_exit(void)
 {
 	intr_off();
-	current->state = THREAD_DEAD;
-	schedule();
+	__schedule(false, true);
 	panic("dead thread ran");
 }
 
@@ -384,8 +443,8 @@ void sched_get_stats(struct sched_stats *st)
 
 static const char *state_name(int s)
 {
-	static const char *names[] = { "runnable", "running", "sleeping", "dead" };
-	return s >= 0 && s <= THREAD_DEAD ? names[s] : "?";
+	static const char *names[] = { "runnable", "running", "sleeping", "dead", "new" };
+	return s >= 0 && s <= THREAD_NEW ? names[s] : "?";
 }
 
 void sched_dump(void)

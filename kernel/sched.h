@@ -20,7 +20,10 @@ struct context {
 	uint64_t s[12];
 };
 
-enum thread_state { THREAD_RUNNABLE, THREAD_RUNNING, THREAD_SLEEPING, THREAD_DEAD };
+/* NEW: allocated, not started: only kthread_start makes it runnable, so a wake-up (a signal's
+ * kick, say) reaching a thread whose creator has published it but not finished it cannot run it
+ * early (issue 17, fuzz-corpus/004). */
+enum thread_state { THREAD_RUNNABLE, THREAD_RUNNING, THREAD_SLEEPING, THREAD_DEAD, THREAD_NEW };
 
 struct files;
 struct fs_ctx;

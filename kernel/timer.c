@@ -84,8 +84,11 @@ void timer_interrupt(void)
 	c->timer_irqs++;
 	spin_lock(&tc->lock);
 	while ((t = timerq_pop_expired(&tc->queue, now)) != NULL) {
-		t->cpu = -1;
+		/* running before cpu: a timer_cancel that reads cpu == -1 without the lock must
+		 * then see running == t and wait (else it could return while t->fn is about to run
+		 * on a thread that is then freed: issue 17, fuzz-corpus/004) */
 		tc->running = t;
+		__atomic_store_n(&t->cpu, -1, __ATOMIC_RELEASE);
 		spin_unlock(&tc->lock);
 		t->fn(t->arg);
 		spin_lock(&tc->lock);
@@ -128,7 +131,7 @@ void timer_add(struct timer *t, uint64_t deadline)
 
 void timer_cancel(struct timer *t)
 {
-	int cpu = READ_ONCE(t->cpu);
+	int cpu = __atomic_load_n(&t->cpu, __ATOMIC_ACQUIRE);    /* pairs with timer_interrupt */
 	if (cpu >= 0) {
 		struct timer_cpu *tc = &timer_cpus[cpu];
 		spin_lock(&tc->lock);

@@ -153,9 +153,10 @@ static int wake_locked(struct futex_bucket *b, const struct futex_key *k, int nr
 		struct futex_waiter *w = list_entry(p, struct futex_waiter, node);
 		if (!key_eq(&w->key, k) || !(w->bitset & bitset))
 			continue;
+		struct thread *t = w->thread;  /* before woken: the waiter may leave once it sees it */
 		list_del(&w->node);
 		__atomic_store_n(&w->woken, true, __ATOMIC_RELEASE);
-		sched_wake(w->thread);
+		sched_wake(t);
 		n++;
 	}
 	return n;
@@ -219,21 +220,26 @@ static long futex_wait(uintptr_t uaddr, bool private_, uint32_t val, uint64_t de
 	t->state = THREAD_RUNNING;
 	if (deadline != TIMER_NONE)
 		timer_cancel(&t->sleep_timer);
-	if (ret) {
-		for (;;) {              /* leave whichever bucket we are on now */
-			struct futex_bucket *cb = w.bucket;
-			spin_lock(&cb->lock);
-			if (cb != w.bucket) {
-				spin_unlock(&cb->lock);
-				continue;
-			}
-			if (!w.woken)
-				list_del(&w.node);
-			else
-				ret = 0;        /* woken after all: report the wake */
+	/*
+	 * Leave whichever bucket we are on now. Even when woken: the waker sets woken and then calls
+	 * sched_wake(t) under the bucket lock, so taking that lock is what tells us it is done with
+	 * w and with this thread. Returning at once could let the thread exit and be freed while the
+	 * waker still wakes it (issue 17, fuzz-corpus/004: the freed struct, reused by a new thread,
+	 * was run before it was set up).
+	 */
+	for (;;) {
+		struct futex_bucket *cb = w.bucket;
+		spin_lock(&cb->lock);
+		if (cb != w.bucket) {
 			spin_unlock(&cb->lock);
-			break;
+			continue;
 		}
+		if (!w.woken)
+			list_del(&w.node);
+		else
+			ret = 0;                /* woken after all: report the wake */
+		spin_unlock(&cb->lock);
+		break;
 	}
 	/* FUTEX_WAIT is restarted with the remaining time by Linux; absolute waits restart as is */
 	return ret == -ERESTARTSYS && deadline != TIMER_NONE ? -EINTR : ret;

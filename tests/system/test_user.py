@@ -24,6 +24,11 @@ if os.path.isdir(os.path.join(BUILD, "rootfs", "tests-musl")):       # packed in
     VARIANTS.append(("musl-", "tests-musl"))
 # Known failures, each a bug to fix (not skipped: pytest reports them as xfail, never as passed).
 KNOWN_BAD = {}
+# qemu-user's own failures (the Linux side of the comparison, not Ember): xfail there only when it fails.
+QEMU_USER_FLAKY = {
+    ("tests-musl", "thread_teardown"): "under qemu-user with musl a 'threads' child (the leader leaves by the bare "
+                                       "exit call) now and then dies of SIGSEGV (about 1 in 40; never inside Ember)",
+}
 TESTS = [pytest.param(d, n, id=p + n, marks=[pytest.mark.xfail(reason=KNOWN_BAD[(d, n)], strict=False)]
                       if (d, n) in KNOWN_BAD else []) for p, d in VARIANTS for n in NAMES]
 SYSROOT = tempfile.mkdtemp(prefix="ember-sysroot-")   # only lib/ and lib64/: qemu's -L redirects any
@@ -47,6 +52,12 @@ def test_under_linux(variant, name):
         ld_prefix = ["-L", SYSROOT] if variant != "tests" else []
         p = subprocess.run(["qemu-riscv64-static", *ld_prefix, binary], cwd=d, capture_output=True, timeout=300)
     out = p.stdout.decode(errors="replace")
+    if p.returncode != 0 and (variant, name) in QEMU_USER_FLAKY:
+        fails = re.findall(r"^FAIL (.*?):  ", out, re.M)
+        deaths = re.findall(r"^child \d+ \((\w+)\): status (0x[0-9a-f]+)$", out, re.M)
+        if fails == ["teardown: every child reaped with the status its way out allows"] and deaths and \
+                all(d == ("threads", "0xb") for d in deaths):
+            pytest.xfail(f"{QEMU_USER_FLAKY[(variant, name)]}\n{out[-2000:]}")
     assert p.returncode == 0, f"exit {p.returncode}\n{out[-4000:]}{p.stderr.decode(errors='replace')[-2000:]}"
     check_output(out, "qemu-user")
 
