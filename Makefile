@@ -35,7 +35,7 @@ CFLAGS += -Inet/lwip -Inet/lwip/compat -I$(LWIP)/include
 CFLAGS_3P := $(filter-out -Werror -Wextra,$(CFLAGS))
 
 SRCS := $(sort $(wildcard arch/riscv/*.c arch/riscv/*.S kernel/*.c mm/*.c fs/*.c fs/ext4/*.c lib/*.c block/*.c drivers/*/*.c ipc/*/*.c \
-	net/*.c net/lwip/*.c net/unix/*.c)) $(LWIP_SRCS)
+	net/*.c net/lwip/*.c net/unix/*.c net/netlink/*.c)) $(LWIP_SRCS)
 # Self-tests, stress generators and monitor commands: only in the test kernel (kernel/init.h, debug_init).
 DEBUG_SRCS := $(sort $(wildcard kernel/debug/*.c net/debug/*.c block/debug/*.c))
 QEMU_BASE = $(QEMU) -machine virt -smp $(SMP) -m $(MEM) -bios $(OPENSBI) -nographic

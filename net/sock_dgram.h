@@ -1,6 +1,6 @@
 /*
  * What the datagram sockets share (UDP: net/sock_udp.c; ICMP raw and ping sockets: net/sock_raw.c;
- * AF_PACKET: net/sock_packet.c): the receive queue of whole datagrams bounded by SO_RCVBUF, the
+ * AF_PACKET: net/sock_packet.c; AF_NETLINK: net/netlink/): the receive queue of whole datagrams bounded by SO_RCVBUF, the
  * blocking recvmsg over it, poll, FIONREAD, shutdown's flags, and the IP-level options and address
  * rules of the two AF_INET kinds. Theory in net/sock_dgram.c.
  *
@@ -34,6 +34,7 @@ struct dgram {
 		struct sockaddr_in_k in;
 		struct sockaddr_in6_k in6;
 		struct sockaddr_ll_k ll;
+		struct sockaddr_nl_k nl;
 	} addr;
 	uint8_t data[];             /* the payload when p is NULL */
 };

@@ -11,6 +11,7 @@
  *                   device and its link are), IFF_UP|IFF_LOOPBACK|IFF_RUNNING for lo
  *   SIOCGIFHWADDR   ARPHRD_ETHER and the MAC; ARPHRD_LOOPBACK and zeros for lo
  *   SIOCGIFINDEX, SIOCGIFMTU, SIOCGIFNAME (by ifr_ifindex)
+ *   SIOCGIFTXQLEN   1000, Linux's default tx_queue_len (the drivers' rings are what really queue)
  * A name nobody has is ENODEV, a bad pointer EFAULT. Devices come from the netdev registry
  * (net/netdev.h); addresses from the stack (stack_if_info, which enters an squeue: thread context,
  * no lock held). Names carry no alias part ("eth0:1").
@@ -30,6 +31,8 @@
 #define SIOCGIFMTU 0x8921
 #define SIOCGIFHWADDR 0x8927
 #define SIOCGIFINDEX 0x8933
+#define SIOCGIFTXQLEN 0x8942
+#define TX_QUEUE_LEN 1000
 
 #define IFF_UP 0x1
 #define IFF_BROADCAST 0x2
@@ -53,6 +56,7 @@ struct ifreq_k {                     /* struct ifreq (40 bytes) */
 		int16_t flags;
 		int32_t ifindex;
 		int32_t mtu;
+		int32_t qlen;
 		uint8_t pad[24];             /* struct ifmap, the union's largest member */
 	};
 };
@@ -126,7 +130,7 @@ long netif_ioctl(unsigned long cmd, unsigned long arg)
 {
 	switch (cmd) {
 	case SIOCGIFNAME: case SIOCGIFCONF: case SIOCGIFFLAGS: case SIOCGIFADDR: case SIOCGIFBRDADDR:
-	case SIOCGIFNETMASK: case SIOCGIFMTU: case SIOCGIFHWADDR: case SIOCGIFINDEX:
+	case SIOCGIFNETMASK: case SIOCGIFMTU: case SIOCGIFHWADDR: case SIOCGIFINDEX: case SIOCGIFTXQLEN:
 		break;
 	default:
 		return -ENOTTY;                  /* not ours: before the argument is read */
@@ -165,6 +169,9 @@ long netif_ioctl(unsigned long cmd, unsigned long arg)
 		break;
 	case SIOCGIFMTU:
 		r.mtu = (int32_t)d->mtu;
+		break;
+	case SIOCGIFTXQLEN:
+		r.qlen = TX_QUEUE_LEN;
 		break;
 	default:
 		return -ENOTTY;

@@ -380,9 +380,9 @@ static const struct sock_ops *socket_lookup(int family, int type, int *protocol,
 	}
 	if (family == AF_UNIX)                      /* net/unix/: the type and protocol are checked there */
 		return &unix_sock_ops;
-	if (family == AF_PACKET) {
+	if (family == AF_PACKET || family == AF_NETLINK) {   /* netlink: the protocol is checked in create */
 		if (type == SOCK_RAW || type == SOCK_DGRAM)
-			return &packet_sock_ops;
+			return family == AF_PACKET ? &packet_sock_ops : &netlink_sock_ops;
 		*err = -ESOCKTNOSUPPORT;
 		return NULL;
 	}

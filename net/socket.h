@@ -7,6 +7,7 @@
  *   net/sock_raw.c     AF_INET SOCK_RAW / SOCK_DGRAM with IPPROTO_ICMP (ping sockets)
  *   net/sock_packet.c  AF_PACKET SOCK_RAW / SOCK_DGRAM (frames of one interface or all)
  *   net/unix/          AF_UNIX SOCK_STREAM / SOCK_DGRAM / SOCK_SEQPACKET (names, pairs, SCM_RIGHTS)
+ *   net/netlink/       AF_NETLINK SOCK_RAW / SOCK_DGRAM, NETLINK_ROUTE (interfaces, addresses, routes)
  *
  * A socket is an open file (anon_file_new(S_IFSOCK)) whose priv is the struct socket. The file's
  * last reference runs sock_ops.release, which detaches the protocol state from lwIP (entering its
@@ -38,6 +39,7 @@
 #define AF_UNIX 1
 #define AF_INET 2
 #define AF_INET6 10
+#define AF_NETLINK 16
 #define AF_PACKET 17
 #define AF_MAX_K 46                  /* families run 0 .. AF_MAX - 1 */
 
@@ -167,6 +169,13 @@ struct sockaddr_ll_k {               /* struct sockaddr_ll */
 	uint8_t sll_addr[8];
 };
 
+struct sockaddr_nl_k {               /* struct sockaddr_nl */
+	uint16_t nl_family;
+	uint16_t nl_pad;
+	uint32_t nl_pid;             /* port id: the kernel is 0 */
+	uint32_t nl_groups;          /* multicast groups (a mask) */
+};
+
 #define SOCKADDR_MAX 128             /* struct sockaddr_storage */
 struct sockaddr_k {
 	union {
@@ -174,6 +183,7 @@ struct sockaddr_k {
 		struct sockaddr_in_k in;
 		struct sockaddr_in6_k in6;
 		struct sockaddr_ll_k ll;
+		struct sockaddr_nl_k nl;
 		uint8_t raw[SOCKADDR_MAX];
 	};
 };
@@ -270,6 +280,7 @@ void sockaddr_in_set(struct sockaddr_k *a, int *len, uint32_t addr, uint16_t por
 /* The protocols (their files) */
 extern const struct sock_ops tcp_sock_ops, udp_sock_ops, icmp_sock_ops, packet_sock_ops;
 extern const struct sock_ops unix_sock_ops;     /* net/unix/af_unix.c */
+extern const struct sock_ops netlink_sock_ops;  /* net/netlink/af_netlink.c */
 /* net/unix/af_unix.c: a connected AF_UNIX pair of the type (SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET;
  * SOCK_RAW is SOCK_DGRAM), sockets without files yet. -EPROTONOSUPPORT, -ESOCKTNOSUPPORT, -ENOMEM. */
 int unix_socketpair(int type, int protocol, struct socket *sv[2]);

@@ -63,7 +63,7 @@ void stack6_lo_init(struct netif *n)
 	ip6_addr_set_loopback(&a);
 	n->output_ip6 = lo_output6;
 	netif_ip6_addr_set(n, LO_ADDR6_INDEX, &a);
-	netif_ip6_addr_set_state(n, LO_ADDR6_INDEX, IP6_ADDR_VALID);
+	netif_ip6_addr_set_state(n, LO_ADDR6_INDEX, IP6_ADDR_PREFERRED);   /* as Linux's (not deprecated) */
 }
 
 /* A NIC's IPv6 output: to ourselves through lo (as eth_output does for IPv4), else ND + Ethernet. */
@@ -232,4 +232,55 @@ static size_t show(void (*fn)(void *), char *buf, size_t size)
 }
 
 size_t stack6_show_if_inet6(char *buf, size_t size) { return show(if_inet6_fn, buf, size); }
+
+#define RT_SCOPE_UNIVERSE 0
+#define RT_SCOPE_SITE     200
+#define RT_SCOPE_LINK     253
+#define RT_SCOPE_HOST     254
+
+struct addrs_req {
+	struct stack6_addr *out;
+	int max, n;
+};
+
+static uint8_t rt_scope(const ip6_addr_t *a)
+{
+	switch (addr_scope(a)) {
+	case IPV6_SCOPE_HOST: return RT_SCOPE_HOST;
+	case IPV6_SCOPE_LINK: return RT_SCOPE_LINK;
+	case IPV6_SCOPE_SITE: return RT_SCOPE_SITE;
+	default: return RT_SCOPE_UNIVERSE;
+	}
+}
+
+static void addrs_fn(void *arg)
+{
+	struct addrs_req *r = arg;
+	struct netif *n;
+	NETIF_FOREACH(n) {
+		struct net_device *dev = stack_netif_dev(n);
+		for (int i = 0; dev && i < LWIP_IPV6_NUM_ADDRESSES && r->n < r->max; i++) {
+			u8_t st = netif_ip6_addr_state(n, i);
+			if (ip6_addr_isinvalid(st))
+				continue;
+			const ip6_addr_t *a = netif_ip6_addr(n, i);
+			struct stack6_addr *o = &r->out[r->n++];
+			memcpy(o->addr, a->addr, sizeof(o->addr));
+			o->ifindex = dev->ifindex;
+			o->plen = (uint8_t)addr_plen(a);
+			o->scope = rt_scope(a);
+			o->flags = (uint8_t)((ip6_addr_istentative(st) ? IFA_F_TENTATIVE : 0) |
+					     (ip6_addr_isdeprecated(st) ? IFA_F_DEPRECATED : 0) |
+					     (ip6_addr_life_isstatic(netif_ip6_addr_valid_life(n, i)) ? IFA_F_PERMANENT : 0));
+		}
+	}
+}
+
+int stack6_addrs(struct stack6_addr *out, int max)
+{
+	struct addrs_req r = { out, max, 0 };
+	if (stack_ready())
+		squeue_call(squeue_local(), addrs_fn, &r);
+	return r.n;
+}
 size_t stack6_show_ipv6_route(char *buf, size_t size) { return show(ipv6_route_fn, buf, size); }

@@ -26,6 +26,13 @@ bool stack6_addr_local(const ip6_addr_t *a);
 /* /proc/net/if_inet6 and /proc/net/ipv6_route in Linux's formats (thread context). */
 size_t stack6_show_if_inet6(char *buf, size_t size);
 size_t stack6_show_ipv6_route(char *buf, size_t size);
+/* Every interface's IPv6 addresses (rtnetlink's RTM_GETADDR), at most max: how many (thread context). */
+struct stack6_addr {
+	uint8_t addr[16];
+	int ifindex;
+	uint8_t plen, scope, flags;     /* prefix length, Linux's RT_SCOPE_* value, IFA_F_* */
+};
+int stack6_addrs(struct stack6_addr *out, int max);
 
 /* net/stack.c: copy p and deliver it through lo (the squeue of its flow). */
 err_t stack_loop_output(struct pbuf *p);

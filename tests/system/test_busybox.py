@@ -102,6 +102,10 @@ SCRIPT = [
     ("kill -0 $$ && echo alive", "alive", 0),
     # network over loopback
     ("ifconfig lo | grep -o 'inet addr:[0-9.]*'", "inet addr:127.0.0.1", 0),
+    # ip reads links and addresses over NETLINK_ROUTE (net/netlink/), the queue length by ioctl
+    ("ip link show lo | head -n 1", "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qlen 1000", 0),
+    ("ip addr show lo | grep -o 'inet6* [^ ]* scope host'", "inet 127.0.0.1/8 scope host\ninet6 ::1/128 scope host", 0),
+    ("ip addr show lo | grep -c -e deprecated -e dynamic", "0", 1),
     ("ping -c 1 127.0.0.1 | grep -o '1 packets received'", "1 packets received", 0),
     # (a background job must not read the console: Ember does not stop it with SIGTTIN)
     ("nc -l -p 5555 < /dev/null > got.txt & sleep 0.5; echo over-tcp | nc 127.0.0.1 5555; wait; cat got.txt",
