@@ -52,6 +52,7 @@ struct dgram *dgram_new(size_t len)
 	d->len = (uint32_t)len;
 	d->charge = (uint32_t)len + DGRAM_OVERHEAD;
 	d->addrlen = 0;
+	d->info.valid = false;
 	return d;
 }
 
@@ -64,6 +65,7 @@ struct dgram *dgram_new_pbuf(struct pbuf *p)
 	d->len = p->tot_len;
 	d->charge = p->tot_len + DGRAM_OVERHEAD;
 	d->addrlen = 0;
+	d->info.valid = false;
 	return d;
 }
 
@@ -167,6 +169,8 @@ long dgq_recvmsg(struct socket *s, struct sock_msg *m, bool nonblock)
 		if (d) {
 			/* a fault loses an unlinked datagram, as Linux's does */
 			r = dgram_copy_out(d, m);
+			if (r >= 0 && inet_cmsg_put(m, READ_ONCE(q->cmsg_flags), s->family, &d->info) < 0)
+				r = -EFAULT;
 			if (!peek)
 				dgram_free(d);
 			break;

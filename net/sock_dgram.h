@@ -12,6 +12,7 @@
 #include "net/socket.h"
 #include "lib/list.h"
 #include "lwip/ip_addr.h"
+#include "net/inet_cmsg.h"
 
 struct pbuf;
 struct netif;
@@ -35,6 +36,7 @@ struct dgram {
 		struct sockaddr_in6_k in6;
 		struct sockaddr_ll_k ll;
 	} addr;
+	struct inet_rx_info info;   /* its IP header, for control messages (info.valid: captured) */
 	uint8_t data[];             /* the payload when p is NULL */
 };
 
@@ -43,6 +45,7 @@ struct dgram_queue {
 	size_t charged;             /* s->lock: sum of the queued datagrams' charge */
 	uint64_t received, drops;   /* s->lock: datagrams queued / dropped (queue full or no memory), ever */
 	bool shut_rd, shut_wr;      /* s->lock: shutdown() */
+	unsigned cmsg_flags;        /* CM_* (net/inet_cmsg.h): control messages recvmsg reports (READ_ONCE) */
 };
 
 /* ---- the queue (any context unless noted; none of them may be called with s->lock held) ---- */
@@ -60,7 +63,7 @@ bool dgq_push(struct socket *s, struct dgram *d);
 void dgq_count_drop(struct socket *s);          /* a datagram lost before it was a struct dgram */
 /* recvmsg (thread context): the pending error first, then the oldest datagram: MSG_PEEK leaves it
  * queued, MSG_TRUNC returns its real length, m->flags gets MSG_TRUNC when it did not fit, m->addr
- * its source. Blocks (SO_RCVTIMEO, signals) unless nonblock; after SHUT_RD an empty queue gives 0
+ * its source, m's control buffer the messages cmsg_flags asks for (inet sockets). Blocks (SO_RCVTIMEO, signals) unless nonblock; after SHUT_RD an empty queue gives 0
  * (EAGAIN when non-blocking), as Linux does. */
 long dgq_recvmsg(struct socket *s, struct sock_msg *m, bool nonblock);
 unsigned dgq_poll(struct socket *s);            /* Linux's datagram_poll; always writable */

@@ -23,7 +23,11 @@
  * the identifier and checksum) and raw_sendto. The pcb, the identifier and the list of ping
  * sockets live under the stack lock; the peer as getpeername reports it under s->lock.
  *
- * Not done: IP_HDRINCL, ICMP_FILTER, IP_RECVERR (ICMP errors are not reported to these sockets).
+ * Received packets carry their IP header's fields for IP_PKTINFO / IP_RECVTTL / IP_RECVTOS control
+ * messages (net/inet_cmsg.h).
+ *
+ * Not done: IP_HDRINCL, ICMP_FILTER, IP_RECVERR (ICMP errors are not reported to these sockets),
+ * IP_PKTINFO in sendmsg (ignored here).
  */
 #include "net/sock_dgram.h"
 #include "net/stack.h"
@@ -95,6 +99,7 @@ static u8_t icmp_recv_cb(void *arg, struct raw_pcb *pcb __unused, struct pbuf *p
 	pbuf_copy_partial(p, d->data, (u16_t)len, off);
 	d->addr.in = (struct sockaddr_in_k){ .sin_family = AF_INET, .sin_addr = ip4_addr_get_u32(ip_2_ip4(addr)) };
 	d->addrlen = sizeof(d->addr.in);
+	inet_rx_info_capture(&d->info);
 	dgq_push(is->s, d);
 	return 0;
 }
@@ -409,6 +414,9 @@ static uint8_t *ipopt_field(struct socket *s, int name)
 
 static int icmp_setsockopt(struct socket *s, int level, int name, const void *val, int len)
 {
+	int e = inet_cmsg_setsockopt(&is_of(s)->q.cmsg_flags, AF_INET, level, name, val, len);
+	if (e != -ENOPROTOOPT)
+		return e;
 	if (level == SOL_IP)
 		return inet_setsockopt(s, ipopt_field, name, val, len);
 	return -ENOPROTOOPT;
@@ -416,6 +424,9 @@ static int icmp_setsockopt(struct socket *s, int level, int name, const void *va
 
 static int icmp_getsockopt(struct socket *s, int level, int name, void *val, int *len)
 {
+	int e = inet_cmsg_getsockopt(READ_ONCE(is_of(s)->q.cmsg_flags), AF_INET, level, name, val, len);
+	if (e != -ENOPROTOOPT)
+		return e;
 	if (level == SOL_IP)
 		return inet_getsockopt(s, ipopt_field, name, val, len);
 	return -EOPNOTSUPP;

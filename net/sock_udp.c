@@ -46,9 +46,17 @@
  * UDP pcb list, stack lock held) and sets the socket's pending error: ECONNREFUSED for a closed
  * port, ENOPROTOOPT for an unknown protocol (Linux's "fatal" codes). It never eats the packet.
  * Unconnected sockets are not told, as on Linux without IP_RECVERR; other codes are not reported.
+ * ICMPv6 the same way (icmp6_err_cb, a raw ICMPv6 pcb): lwIP answers a datagram to a closed IPv6
+ * port with a port unreachable, which a connected socket's next send or recv reports as
+ * ECONNREFUSED; Linux's other fatal ICMPv6 errors (prohibited, policy, reject route: EACCES;
+ * parameter problem: EPROTO) too.
+ *
+ * Control messages (net/inet_cmsg.h): the receive callback keeps each datagram's header fields;
+ * recvmsg reports IP_PKTINFO / IP_TTL / IP_TOS and IPV6_PKTINFO / HOPLIMIT / TCLASS as asked; a
+ * sendmsg's IP_PKTINFO / IPV6_PKTINFO picks the datagram's source address (udp_sendto_if_src).
  *
  * Not done: IP options other than IP_TTL and IP_TOS, SOL_UDP options (UDP_CORK, GSO), multicast
- * membership, IP_RECVERR and control messages.
+ * membership, IP_RECVERR / IPV6_RECVERR error queues.
  */
 #include "net/sock_dgram.h"
 #include "net/stack.h"
@@ -63,6 +71,8 @@
 #include "lwip/udp.h"
 #include "lwip/prot/icmp.h"
 #include "lwip/prot/ip4.h"
+#include "lwip/prot/ip6.h"
+#include "lwip/prot/icmp6.h"
 
 #define UDP_MAX_PAYLOAD 65507          /* 65535 - IP header - UDP header */
 #define UDP_HDR_LEN 8
@@ -80,8 +90,8 @@ struct udp_sock {
 	bool v6only;                     /* stack lock: IPV6_V6ONLY */
 };
 
-/* The raw pcb that hears ICMP errors for all UDP sockets (stack lock). */
-static struct raw_pcb *icmp_err_pcb;
+/* The raw pcbs that hear ICMP and ICMPv6 errors for all UDP sockets (stack lock). */
+static struct raw_pcb *icmp_err_pcb, *icmp6_err_pcb;
 
 static struct udp_sock *us_of(struct socket *s) { return s->proto; }
 static void set_ip(ip_addr_t *a, uint32_t host) { ip_addr_set_ip4_u32(a, lwip_htonl(host)); }
@@ -114,6 +124,7 @@ static void udp_recv_cb(void *arg, struct udp_pcb *pcb __unused, struct pbuf *p,
 						     .sin_addr = ip4_addr_get_u32(ip_2_ip4(addr)) };
 		d->addrlen = sizeof(d->addr.in);
 	}
+	inet_rx_info_capture(&d->info);
 	dgq_push(us->s, d);
 }
 
@@ -148,12 +159,59 @@ static u8_t icmp_err_cb(void *arg __unused, struct raw_pcb *rpcb __unused, struc
 	return 0;
 }
 
+/* ICMPv6 errors Linux counts as fatal (icmpv6_err_convert): the errno a connected socket gets,
+ * or 0 for the others (reported only with IPV6_RECVERR, which Ember lacks). */
+#define ICMP6_DUR_ADMIN 1
+#define ICMP6_DUR_PORT 4
+#define ICMP6_DUR_POLICY 5
+#define ICMP6_DUR_REJECT 6
+static int icmp6_fatal_errno(uint8_t type, uint8_t code)
+{
+	if (type == ICMP6_TYPE_PP)
+		return EPROTO;
+	if (type != ICMP6_TYPE_DUR)
+		return 0;
+	if (code == ICMP6_DUR_PORT)
+		return ECONNREFUSED;
+	return code == ICMP6_DUR_ADMIN || code == ICMP6_DUR_POLICY || code == ICMP6_DUR_REJECT ? EACCES : 0;
+}
+
+/* The IPv6 twin of icmp_err_cb: p starts at the IPv6 header of an ICMPv6 message; an error that
+ * quotes a UDP datagram of a connected socket (an IPv6 header without extension headers, then the
+ * UDP header) becomes that socket's pending error. Never eats the packet. */
+static u8_t icmp6_err_cb(void *arg __unused, struct raw_pcb *rpcb __unused, struct pbuf *p, const ip_addr_t *src __unused)
+{
+	uint8_t b[ICMP_HDR_LEN + IP6_HLEN + UDP_HDR_LEN];
+	if (!ip_current_is_v6() || pbuf_copy_partial(p, b, sizeof(b), ip_current_header_tot_len()) != sizeof(b))
+		return 0;
+	int err = icmp6_fatal_errno(b[0], b[1]);
+	const uint8_t *ip6 = b + ICMP_HDR_LEN, *uh = ip6 + IP6_HLEN;
+	if (!err || ip6[6] != IP6_NEXTH_UDP)
+		return 0;
+	ip6_addr_t isrc, idst;
+	memcpy(isrc.addr, ip6 + 8, 16);
+	memcpy(idst.addr, ip6 + 24, 16);
+	uint16_t sport = (uint16_t)(uh[0] << 8 | uh[1]), dport = (uint16_t)(uh[2] << 8 | uh[3]);
+	for (struct udp_pcb *pcb = udp_pcbs; pcb; pcb = pcb->next) {
+		if (pcb->recv != udp_recv_cb || !(pcb->flags & UDP_FLAGS_CONNECTED) || pcb->local_port != sport ||
+		    !IP_IS_V6_VAL(pcb->remote_ip) || pcb->remote_port != dport ||
+		    !ip6_addr_cmp_zoneless(ip_2_ip6(&pcb->remote_ip), &idst) ||
+		    (IP_IS_V6_VAL(pcb->local_ip) && !ip6_addr_isany(ip_2_ip6(&pcb->local_ip)) &&
+		     !ip6_addr_cmp_zoneless(ip_2_ip6(&pcb->local_ip), &isrc)))
+			continue;
+		sock_set_error(((struct udp_sock *)pcb->recv_arg)->s, err);
+		break;
+	}
+	return 0;
+}
+
 /* ---- create, release ---- */
 
 /* A thread's request to an squeue: the *_fn functions below run there, with the stack lock held
  * (no sleeping, no user memory); the thread reads the result after squeue_call returns. */
 struct udp_req {
 	struct inet_dgram_req d;         /* first: connect and send take it as their arg too */
+	struct inet_tx_info tx;          /* send: IP_PKTINFO / IPV6_PKTINFO */
 	struct stack_lo_ticket lo;       /* send: the datagram looped back through lo */
 	bool looped;
 };
@@ -164,6 +222,8 @@ static void create_fn(void *arg)
 	struct udp_sock *us = us_of(r->s);
 	if (!icmp_err_pcb && (icmp_err_pcb = raw_new(IP_PROTO_ICMP)))
 		raw_recv(icmp_err_pcb, icmp_err_cb, NULL);
+	if (!icmp6_err_pcb && (icmp6_err_pcb = raw_new_ip_type(IPADDR_TYPE_V6, IP6_NEXTH_ICMP6)))
+		raw_recv(icmp6_err_pcb, icmp6_err_cb, NULL);
 	us->pcb = udp_new_ip_type(r->s->family == AF_INET6 ? IPADDR_TYPE_ANY : IPADDR_TYPE_V4);
 	if (!us->pcb)
 		return;
@@ -413,6 +473,10 @@ static void send_fn(void *arg)
 	}
 	struct netif *n;
 	int e = inet_route_ip(us->s, &dst, &n);
+	if (e == 0)
+		e = inet_tx_info_check(&u->tx, &n);
+	if (e == 0 && u->tx.has_src && IP_IS_V6_VAL(u->tx.src) != IP_IS_V6_VAL(dst))
+		e = -EINVAL;                             /* a source of the other family */
 	if (e < 0) {
 		r->result = e;
 		return;
@@ -430,7 +494,8 @@ static void send_fn(void *arg)
 		return;
 	}
 	stack_lo_track();
-	err_t le = udp_sendto_if(pcb, r->p, &dst, port, n);
+	err_t le = u->tx.has_src ? udp_sendto_if_src(pcb, r->p, &dst, port, n, &u->tx.src)
+				 : udp_sendto_if(pcb, r->p, &dst, port, n);
 	u->looped = stack_lo_tracked(&u->lo);
 	if (le == ERR_OK || le == ERR_MEM || le == ERR_BUF)
 		r->result = (long)r->len;                /* a drop for want of memory is silent, as on Linux */
@@ -451,6 +516,8 @@ static long udp_sendmsg(struct socket *s, struct sock_msg *m, bool nonblock __un
 		return e;
 	if (r->has_addr && !r->port)
 		return -EINVAL;
+	if ((e = inet_cmsg_parse(m, s->family, &u.tx)) < 0)
+		return e;
 	r->p = pbuf_alloc(PBUF_TRANSPORT, (u16_t)r->len, PBUF_RAM);
 	if (!r->p)
 		return -ENOBUFS;
@@ -598,6 +665,9 @@ static int ipv6_opt(struct socket *s, int name, const void *val, int len, bool s
 
 static int udp_setsockopt(struct socket *s, int level, int name, const void *val, int len)
 {
+	int e = inet_cmsg_setsockopt(&us_of(s)->q.cmsg_flags, s->family, level, name, val, len);
+	if (e != -ENOPROTOOPT)
+		return e;
 	if (level == SOL_IPV6)
 		return ipv6_opt(s, name, val, len, true, NULL, NULL);
 	if (level == SOL_IP)
@@ -607,6 +677,9 @@ static int udp_setsockopt(struct socket *s, int level, int name, const void *val
 
 static int udp_getsockopt(struct socket *s, int level, int name, void *val, int *len)
 {
+	int e = inet_cmsg_getsockopt(READ_ONCE(us_of(s)->q.cmsg_flags), s->family, level, name, val, len);
+	if (e != -ENOPROTOOPT)
+		return e;
 	if (level == SOL_IPV6)
 		return ipv6_opt(s, name, NULL, 0, false, val, len);
 	if (level == SOL_IP)
