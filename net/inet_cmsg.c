@@ -14,8 +14,8 @@
  *
  * Send. IP_PKTINFO's ipi_spec_dst (AF_INET) or IPV6_PKTINFO's ipi6_addr (AF_INET6; v4-mapped is
  * IPv4) becomes the datagram's source if it is not the wildcard; their ifindex the interface. The
- * source must be one of ours (EINVAL otherwise, as Linux's route lookup / ip6_datagram_send_ctl
- * answer). Other messages of the socket's IP level (IP_TTL, IP_TOS, IPV6_HOPLIMIT, IPV6_TCLASS ...)
+ * source must be one of ours (otherwise IPv4's route lookup answers ENETUNREACH, IPv6's
+ * ip6_datagram_send_ctl EINVAL). Other messages of the socket's IP level (IP_TTL, IP_TOS, IPV6_HOPLIMIT, IPV6_TCLASS ...)
  * are EINVAL here (Linux honours them: not done); other levels are ignored as Linux ignores them.
  */
 #include "net/inet_cmsg.h"
@@ -288,7 +288,7 @@ int inet_cmsg_parse(const struct sock_msg *m, int family, struct inet_tx_info *t
 int inet_tx_info_check(const struct inet_tx_info *t, struct netif **n)
 {
 	if (t->has_src && !inet_addr_local(&t->src))
-		return -EINVAL;
+		return IP_IS_V6_VAL(t->src) ? -EINVAL : -ENETUNREACH;   /* ip_route_output_key's answer for IPv4 */
 	if (t->ifindex) {
 		struct netif *x;
 		NETIF_FOREACH(x) {

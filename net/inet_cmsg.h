@@ -72,7 +72,7 @@ struct inet_tx_info {
 /* 0, -EINVAL (a malformed message, or an IP-level one Ember does not know), -EFAULT, -ENOBUFS. */
 int inet_cmsg_parse(const struct sock_msg *m, int family, struct inet_tx_info *t);
 /* Squeue context: check t's source is ours and pick the interface (*n is the route's and may be
- * replaced by t's ifindex). 0, -EINVAL for a foreign source, -ENODEV for an unknown ifindex. */
+ * replaced by t's ifindex). 0, -ENETUNREACH (IPv4) or -EINVAL (IPv6) for a foreign source, -ENODEV for an unknown ifindex. */
 struct netif;
 int inet_tx_info_check(const struct inet_tx_info *t, struct netif **n);
 
