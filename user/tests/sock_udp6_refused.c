@@ -8,6 +8,8 @@
  *   - a dual-stack socket connected to ::ffff:127.0.0.1's closed port gets ECONNREFUSED too
  *     (the ICMPv4 error, v4-mapped peer)
  *   - a raw ICMPv6 socket sees the port unreachable (type 1 code 4) quoting the datagram
+ * With an address argument only the connected case runs, against that host's closed port
+ * (tests/system/test_ipv6_sock.py: the host's Linux sends the port unreachable over the wire).
  */
 #define _GNU_SOURCE
 #include <netinet/icmp6.h>
@@ -127,10 +129,14 @@ static void test_raw_sees_unreachable(void)
 	close(r);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	start_watchdog(60);
+	if (argc > 1) {                  /* a remote peer's closed port (tests/system/test_ipv6_sock.py) */
+		test_connected(argv[1], "udp6_remote_refused");
+		return t_finish();
+	}
 	test_connected("::1", "udp6_refused");
 	test_connected("::ffff:127.0.0.1", "udp6_mapped_refused");
 	test_unconnected();
