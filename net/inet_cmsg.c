@@ -157,6 +157,12 @@ int inet_cmsg_put(struct sock_msg *m, unsigned flags, int family, const struct i
 	return e;
 }
 
+int inet_cmsg_put_one(struct sock_msg *m, int level, int type, const void *data, size_t len)
+{
+	struct cmsg_out o = { m->control + m->control_out, m->control ? m->controllen - m->control_out : 0, m };
+	return put(&o, level, type, data, len);
+}
+
 /* ---- the options ---- */
 
 static unsigned flag_of(int family, int level, int name)

@@ -63,6 +63,11 @@ int inet_cmsg_getsockopt(unsigned flags, int family, int level, int name, void *
  * MSG_CTRUNC in m->flags). 0 or -EFAULT. */
 int inet_cmsg_put(struct sock_msg *m, unsigned flags, int family, const struct inet_rx_info *i);
 
+/* One message of level/type with len bytes of data, laid out as put_cmsg does (the error
+ * queue's IPV6_RECVERR). 0 or -EFAULT. */
+#define IPV6_RECVERR_K 25
+int inet_cmsg_put_one(struct sock_msg *m, int level, int type, const void *data, size_t len);
+
 /* sendmsg: the IP_PKTINFO (AF_INET) or IPV6_PKTINFO (AF_INET6) of m's control buffer. */
 struct inet_tx_info {
 	bool has_src;                /* a source address was chosen */

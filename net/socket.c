@@ -699,7 +699,7 @@ static long msg_call(int fd, uintptr_t umsg, int flags, bool send)
 	 * written, the flags */
 	int32_t namelen = mh.name ? m.addrlen : 0;
 	uint64_t controllen = m.control_out;
-	int32_t oflags = m.flags & (MSG_TRUNC | MSG_CTRUNC | MSG_EOR);
+	int32_t oflags = m.flags & (MSG_TRUNC | MSG_CTRUNC | MSG_EOR | MSG_ERRQUEUE);
 	if ((mh.name && m.addrlen && copy_to_user(mh.name, &m.addr, MIN(mh.namelen, m.addrlen))) ||
 	    copy_to_user(umsg + offsetof(struct msghdr_k, namelen), &namelen, sizeof(namelen)) ||
 	    copy_to_user(umsg + offsetof(struct msghdr_k, controllen), &controllen, sizeof(controllen)) ||
