@@ -12,7 +12,8 @@ link-local address, and the host has fd77::1:
 - a guest client connecting to the host's link-local address with a scope id (fe80::...%eth0).
 - busybox's ping -6 / ping6 from the guest to fd77::1 (raw ICMPv6 sockets), also while the host
   pings the guest;
-- a connected guest UDP socket told ECONNREFUSED by the host's ICMPv6 port unreachable.
+- a connected guest UDP socket told ECONNREFUSED by the host's ICMPv6 port unreachable;
+- IPV6_PKTINFO / IPV6_HOPLIMIT of a host datagram received by the guest.
 Throughput goes to build/test-logs/sock-host-throughput.txt (never asserted)."""
 import json
 import os
@@ -164,3 +165,19 @@ def test_udp6_connected_to_closed_host_port_is_refused(vm6):
     g = vm6.g
     out, st = g.run(f"/tests/sock_udp6_refused {HOST6}", timeout=90)
     g.check(re.search(r"^4 passed, 0 failed", out, re.M) and st == 0, out)
+
+
+def test_udp6_pktinfo_and_hop_limit_from_the_wire(vm6):
+    """A host datagram to the guest's SLAAC address, sent with hop limit 7: the guest's recvmsg
+    reports IPV6_PKTINFO (that address, eth0's ifindex) and IPV6_HOPLIMIT 7
+    (user/tests/sock_inet_cmsg.c recv6)."""
+    g, tap = vm6.g, vm6.tap
+    g.start("/tests/sock_inet_cmsg recv6 5300", r"recv6: listening on 5300")
+    send = ("import socket; s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); "
+            "s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, 7); "
+            f"s.sendto(b'over-the-wire', ('{GUEST_SLAAC}', 5300))")
+    g.host("host send", tap.ns, [PYTHON, "-c", send])
+    out, st = g.finish(60)
+    m = re.search(r"pktinfo n=(\d+) addr=(\S+) ifindex=(\d+) eth0=(\d+) hoplimit=(-?\d+)", out)
+    g.check(m and m.group(1) == "13" and m.group(2) == GUEST_SLAAC and m.group(3) == m.group(4) != "0"
+            and m.group(5) == "7" and st == 0, out)

@@ -12,7 +12,10 @@
  *     ::ffff:127.0.0.3 to a v4-mapped peer) chooses the source the receiver sees; a source that
  *     is not ours is ENETUNREACH for IPv4 (the route lookup's answer), EINVAL for IPv6; a
  *     malformed message is EINVAL
+ *   - a raw ICMP socket: IP_PKTINFO on send sets the echo request's source, IP_RECVTTL shows the
+ *     TTL it was sent with
  * qemu-user's translation of control messages loses MSG_CTRUNC: that check runs inside Ember only.
+ * "recv6 PORT" receives one datagram from a host peer instead (tests/system/test_ipv6_sock.py).
  */
 #define _GNU_SOURCE
 #include <net/if.h>
@@ -247,11 +250,118 @@ static void test_ipv6(void)
 	close(s);
 }
 
-int main(void)
+static uint16_t csum(const void *buf, size_t n)
+{
+	const uint8_t *p = buf;
+	uint32_t sum = 0;
+	for (; n > 1; n -= 2, p += 2)
+		sum += (uint32_t)(p[0] << 8 | p[1]);
+	if (n)
+		sum += (uint32_t)(p[0] << 8);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* A raw ICMP socket: IP_PKTINFO on send picks the request's source, IP_RECVTTL shows its TTL. */
+static void test_raw4(void)
+{
+	int r = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+	if (r < 0 && !running_in_ember()) {
+		SKIP("raw4_cmsg", "raw sockets need CAP_NET_RAW on this host");
+		return;
+	}
+	int ttl = 9, one = 1;
+	setsockopt(r, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl));
+	setsockopt(r, IPPROTO_IP, IP_RECVTTL, &one, sizeof(one));
+	uint16_t id = (uint16_t)(getpid() ^ 0x3c3c);
+	unsigned char req[16] = { 8, 0, 0, 0, (uint8_t)(id >> 8), (uint8_t)id, 0, 77, 'c', 'm', 's', 'g', 1, 2, 3, 4 };
+	uint16_t c = csum(req, sizeof(req));
+	req[2] = (uint8_t)(c >> 8);
+	req[3] = (uint8_t)c;
+	struct sockaddr_in to = lo_addr(0);
+	struct in_pktinfo spi = { 0 };
+	inet_pton(AF_INET, "127.0.0.2", &spi.ipi_spec_dst);
+	char sb[CMSG_SPACE(sizeof(spi))] __attribute__((aligned(8))) = { 0 };
+	struct iovec iv = { req, sizeof(req) };
+	struct msghdr sm = { .msg_name = &to, .msg_namelen = sizeof(to), .msg_iov = &iv, .msg_iovlen = 1, .msg_control = sb,
+			     .msg_controllen = sizeof(sb) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&sm);
+	cm->cmsg_level = IPPROTO_IP;
+	cm->cmsg_type = IP_PKTINFO;
+	cm->cmsg_len = CMSG_LEN(sizeof(spi));
+	memcpy(CMSG_DATA(cm), &spi, sizeof(spi));
+	long w = sendmsg(r, &sm, 0);
+	bool seen = false;
+	int got_ttl = -1;
+	uint32_t saddr = 0;
+	long deadline = now_ms() + 2000;
+	while (!seen && now_ms() < deadline) {
+		union cbuf cb;
+		struct msghdr msg;
+		struct sockaddr_storage from;
+		long n = recv_cm(r, &cb, sizeof(cb.buf), &msg, &from);
+		unsigned char *pkt = msg.msg_iov[0].iov_base;
+		if (n < 20 + 8 || pkt[20] != 8 || pkt[24] != (uint8_t)(id >> 8) || pkt[25] != (uint8_t)id || pkt[27] != 77)
+			continue;
+		seen = true;
+		memcpy(&saddr, pkt + 12, 4);
+		for (struct cmsghdr *x = CMSG_FIRSTHDR(&msg); x; x = CMSG_NXTHDR(&msg, x))
+			if (x->cmsg_level == IPPROTO_IP && x->cmsg_type == IP_TTL)
+				memcpy(&got_ttl, CMSG_DATA(x), sizeof(int));
+	}
+	CHECK("raw4_pktinfo_send_source", w == (long)sizeof(req) && seen && saddr == spi.ipi_spec_dst.s_addr,
+	      "w=%ld errno=%d seen=%d saddr=%#x", w, errno, seen, ntohl(saddr));
+	CHECK("raw4_recvttl_cmsg", got_ttl == 9, "ttl=%d", got_ttl);
+	close(r);
+}
+
+/* recv6 PORT: one datagram on [::]:PORT from a host peer (tests/system/test_ipv6_sock.py), its
+ * IPV6_PKTINFO and IPV6_HOPLIMIT printed as "pktinfo addr=A ifindex=N eth0=N hoplimit=H". */
+static int recv6_main(uint16_t port)
+{
+	uint16_t p = port;
+	int r = socket(AF_INET6, SOCK_DGRAM, 0);
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons(p) };
+	int one = 1;
+	if (bind(r, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    setsockopt(r, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) < 0 ||
+	    setsockopt(r, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof(one)) < 0) {
+		printf("recv6: setup failed: errno %d\n", errno);
+		return 1;
+	}
+	printf("recv6: listening on %u\n", p);
+	union cbuf cb;
+	struct msghdr msg;
+	struct sockaddr_storage from;
+	struct pollfd pf = { r, POLLIN, 0 };
+	if (poll(&pf, 1, 30000) != 1) {
+		printf("recv6: nothing came\n");
+		return 1;
+	}
+	long n = recv_cm(r, &cb, sizeof(cb.buf), &msg, &from);
+	struct in6_pktinfo pi = { 0 };
+	int hl = -1;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO)
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT)
+			memcpy(&hl, CMSG_DATA(c), sizeof(hl));
+	}
+	char s[INET6_ADDRSTRLEN] = "?";
+	inet_ntop(AF_INET6, &pi.ipi6_addr, s, sizeof(s));
+	printf("pktinfo n=%ld addr=%s ifindex=%u eth0=%u hoplimit=%d\n", n, s, pi.ipi6_ifindex, if_nametoindex("eth0"), hl);
+	return n > 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	start_watchdog(60);
+	if (argc == 3 && !strcmp(argv[1], "recv6"))
+		return recv6_main((uint16_t)atoi(argv[2]));
 	test_ipv4();
 	test_ipv6();
+	test_raw4();
 	return t_finish();
 }
