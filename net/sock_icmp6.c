@@ -27,8 +27,9 @@
  * Locks: the pcb, the identifier, the filter and the list of ping sockets live under the stack
  * lock; the peer as getpeername reports it under s->lock.
  *
- * Not done: IPV6_HDRINCL, ICMPv6 errors to these sockets (IPV6_RECVERR), IPV6_* options other
- * than the hop limits, IPV6_V6ONLY (always on for ICMPv6) and the control-message requests.
+ * Not done: IPV6_HDRINCL, ICMPv6 errors to ping sockets (IPV6_RECVERR; raw sockets see the error
+ * messages themselves), IPV6_* options other than the hop limits and the control-message requests
+ * (IPV6_TCLASS, multicast membership), a sticky IPV6_PKTINFO option, SO_BINDTODEVICE.
  */
 #include "net/sock_dgram.h"
 #include "net/stack.h"
