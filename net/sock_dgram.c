@@ -33,7 +33,6 @@
 #include "net/inet_addr.h"
 #include "lwip/pbuf.h"
 
-#define MSG_ERRQUEUE_K 0x2000        /* Linux's MSG_ERRQUEUE */
 
 static struct dgram_queue *dgq(struct socket *s) { return s->proto; }
 
@@ -41,6 +40,7 @@ void dgq_init(struct dgram_queue *q)
 {
 	memset(q, 0, sizeof(*q));
 	list_init(&q->list);
+	list_init(&q->errq);
 }
 
 struct dgram *dgram_new(size_t len)
@@ -52,6 +52,7 @@ struct dgram *dgram_new(size_t len)
 	d->len = (uint32_t)len;
 	d->charge = (uint32_t)len + DGRAM_OVERHEAD;
 	d->addrlen = 0;
+	d->info.valid = false;
 	return d;
 }
 
@@ -64,6 +65,7 @@ struct dgram *dgram_new_pbuf(struct pbuf *p)
 	d->len = p->tot_len;
 	d->charge = p->tot_len + DGRAM_OVERHEAD;
 	d->addrlen = 0;
+	d->info.valid = false;
 	return d;
 }
 
@@ -107,6 +109,54 @@ void dgq_count_drop(struct socket *s)
 	spin_unlock(&s->lock);
 }
 
+void dgq_err_push(struct socket *s, struct dgram_err *e)
+{
+	struct dgram_queue *q = dgq(s);
+	e->charge = e->len + DGRAM_OVERHEAD;
+	spin_lock(&s->lock);
+	bool ok = q->charged + e->charge < (size_t)s->rcvbuf;     /* sock_queue_err_skb's test */
+	if (ok) {
+		list_add_tail(&e->node, &q->errq);
+		q->charged += e->charge;
+	}
+	s->error = (int)e->ee.ee_errno;
+	spin_unlock(&s->lock);
+	if (!ok)
+		kfree(e);
+	sock_wake(s);
+}
+
+/* recvmsg(MSG_ERRQUEUE): Linux's ipv6_recv_error (thread context, rx_lock held). */
+static long dgq_recv_err(struct socket *s, struct sock_msg *m)
+{
+	struct dgram_queue *q = dgq(s);
+	spin_lock(&s->lock);
+	struct dgram_err *e = list_empty(&q->errq) ? NULL : list_first_entry(&q->errq, struct dgram_err, node);
+	if (e) {
+		list_del(&e->node);
+		q->charged -= e->charge;
+		s->error = list_empty(&q->errq) ? 0 : (int)list_first_entry(&q->errq, struct dgram_err, node)->ee.ee_errno;
+	}
+	spin_unlock(&s->lock);
+	if (!e)
+		return -EAGAIN;
+	size_t n = MIN(m->data.resid, (size_t)e->len);
+	long r = (long)n;
+	m->flags = (e->len > n ? MSG_TRUNC : 0) | MSG_ERRQUEUE_K;
+	if (uio_copy_out(&m->data, e->data, n) < 0) {
+		r = -EFAULT;
+	} else {
+		memset(&m->addr, 0, sizeof(m->addr));
+		memcpy(&m->addr, &e->dst, sizeof(e->dst));
+		m->addrlen = sizeof(e->dst);
+		struct { struct sock_ee_k ee; struct sockaddr_in6_k offender; } h = { e->ee, e->offender };
+		if (inet_cmsg_put_one(m, SOL_IPV6, IPV6_RECVERR_K, &h, sizeof(h)) < 0)
+			r = -EFAULT;
+	}
+	kfree(e);
+	return r;
+}
+
 /* sock_wait's condition: something for a reader to act on. */
 static bool dgq_ready(struct socket *s)
 {
@@ -147,8 +197,12 @@ long dgq_recvmsg(struct socket *s, struct sock_msg *m, bool nonblock)
 	bool peek = m->flags & MSG_PEEK;
 	uint64_t deadline = 0;
 	long r;
-	if (m->flags & MSG_ERRQUEUE_K)
-		return -EAGAIN;                   /* ICMP errors are never queued (no IP_RECVERR) */
+	if (m->flags & MSG_ERRQUEUE_K) {
+		sleep_lock(&s->rx_lock);
+		r = dgq_recv_err(s, m);
+		sleep_unlock(&s->rx_lock);
+		return r;
+	}
 	sleep_lock(&s->rx_lock);
 	for (;;) {
 		int err = sock_take_error(s);
@@ -167,6 +221,8 @@ long dgq_recvmsg(struct socket *s, struct sock_msg *m, bool nonblock)
 		if (d) {
 			/* a fault loses an unlinked datagram, as Linux's does */
 			r = dgram_copy_out(d, m);
+			if (r >= 0 && inet_cmsg_put(m, READ_ONCE(q->cmsg_flags), s->family, &d->info) < 0)
+				r = -EFAULT;
 			if (!peek)
 				dgram_free(d);
 			break;
@@ -187,7 +243,7 @@ unsigned dgq_poll(struct socket *s)
 	struct dgram_queue *q = dgq(s);
 	unsigned mask = EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND;
 	spin_lock(&s->lock);
-	if (s->error)
+	if (s->error || !list_empty(&q->errq))
 		mask |= EPOLLERR;
 	if (q->shut_rd)
 		mask |= EPOLLRDHUP | EPOLLIN | EPOLLRDNORM;
@@ -242,6 +298,11 @@ void dgq_flush(struct socket *s)
 		struct dgram *d = list_first_entry(&q->list, struct dgram, node);
 		list_del(&d->node);
 		dgram_free(d);
+	}
+	while (!list_empty(&q->errq)) {
+		struct dgram_err *e = list_first_entry(&q->errq, struct dgram_err, node);
+		list_del(&e->node);
+		kfree(e);
 	}
 	q->charged = 0;
 }

@@ -12,6 +12,7 @@
 #include "net/socket.h"
 #include "lib/list.h"
 #include "lwip/ip_addr.h"
+#include "net/inet_cmsg.h"
 
 struct pbuf;
 struct netif;
@@ -36,7 +37,27 @@ struct dgram {
 		struct sockaddr_ll_k ll;
 		struct sockaddr_nl_k nl;
 	} addr;
+	struct inet_rx_info info;   /* its IP header, for control messages (info.valid: captured) */
 	uint8_t data[];             /* the payload when p is NULL */
+};
+
+/* An ICMP error queued for recvmsg(MSG_ERRQUEUE) (IPV6_RECVERR): Linux's sock_extended_err, the
+ * sender of the ICMP message (the offender), the failed datagram's destination and the part of its
+ * payload the ICMP message quoted. */
+#define MSG_ERRQUEUE_K 0x2000        /* Linux's MSG_ERRQUEUE */
+#define SO_EE_ORIGIN_ICMP6_K 3
+struct sock_ee_k {                   /* struct sock_extended_err */
+	uint32_t ee_errno;
+	uint8_t ee_origin, ee_type, ee_code, ee_pad;
+	uint32_t ee_info, ee_data;
+};
+struct dgram_err {
+	struct list_head node;       /* on dgram_queue.errq (s->lock) */
+	struct sock_ee_k ee;
+	struct sockaddr_in6_k offender;
+	struct sockaddr_in6_k dst;   /* msg_name of the error's recvmsg */
+	uint32_t len, charge;
+	uint8_t data[];
 };
 
 struct dgram_queue {
@@ -44,6 +65,9 @@ struct dgram_queue {
 	size_t charged;             /* s->lock: sum of the queued datagrams' charge */
 	uint64_t received, drops;   /* s->lock: datagrams queued / dropped (queue full or no memory), ever */
 	bool shut_rd, shut_wr;      /* s->lock: shutdown() */
+	unsigned cmsg_flags;        /* CM_* (net/inet_cmsg.h): control messages recvmsg reports (READ_ONCE) */
+	struct list_head errq;      /* s->lock: struct dgram_err, oldest first (charged like datagrams) */
+	bool recverr6;              /* IPV6_RECVERR (READ_ONCE) */
 };
 
 /* ---- the queue (any context unless noted; none of them may be called with s->lock held) ---- */
@@ -59,9 +83,16 @@ bool dgq_full(struct socket *s);
 /* Queue d (or drop and free it when the queue is over SO_RCVBUF, as Linux drops), wake readers. */
 bool dgq_push(struct socket *s, struct dgram *d);
 void dgq_count_drop(struct socket *s);          /* a datagram lost before it was a struct dgram */
-/* recvmsg (thread context): the pending error first, then the oldest datagram: MSG_PEEK leaves it
+/* Queue an ICMP error (kmalloc'd, len bytes of data) and make e->ee.ee_errno the pending error, as
+ * Linux's ipv6_icmp_error + sk_err; dropped and freed when the queue is over SO_RCVBUF (the pending
+ * error is still set). Wakes readers and poll (EPOLLERR). */
+void dgq_err_push(struct socket *s, struct dgram_err *e);
+/* recvmsg (thread context): with MSG_ERRQUEUE the oldest queued ICMP error (never blocks: -EAGAIN
+ * when none; msg_name its datagram's destination, an IPV6_RECVERR message, MSG_ERRQUEUE in
+ * m->flags; the pending error becomes the next one's, or none, as Linux's sock_dequeue_err_skb).
+ * Otherwise the pending error first, then the oldest datagram: MSG_PEEK leaves it
  * queued, MSG_TRUNC returns its real length, m->flags gets MSG_TRUNC when it did not fit, m->addr
- * its source. Blocks (SO_RCVTIMEO, signals) unless nonblock; after SHUT_RD an empty queue gives 0
+ * its source, m's control buffer the messages cmsg_flags asks for (inet sockets). Blocks (SO_RCVTIMEO, signals) unless nonblock; after SHUT_RD an empty queue gives 0
  * (EAGAIN when non-blocking), as Linux does. */
 long dgq_recvmsg(struct socket *s, struct sock_msg *m, bool nonblock);
 unsigned dgq_poll(struct socket *s);            /* Linux's datagram_poll; always writable */

@@ -23,6 +23,9 @@
  * the identifier and checksum) and raw_sendto. The pcb, the identifier and the list of ping
  * sockets live under the stack lock; the peer as getpeername reports it under s->lock.
  *
+ * Received packets carry their IP header's fields for IP_PKTINFO / IP_RECVTTL / IP_RECVTOS control
+ * messages (net/inet_cmsg.h); IP_PKTINFO in sendmsg chooses the source (raw_sendto_if_src).
+ *
  * Not done: IP_HDRINCL, ICMP_FILTER, IP_RECVERR (ICMP errors are not reported to these sockets).
  */
 #include "net/sock_dgram.h"
@@ -95,6 +98,7 @@ static u8_t icmp_recv_cb(void *arg, struct raw_pcb *pcb __unused, struct pbuf *p
 	pbuf_copy_partial(p, d->data, (u16_t)len, off);
 	d->addr.in = (struct sockaddr_in_k){ .sin_family = AF_INET, .sin_addr = ip4_addr_get_u32(ip_2_ip4(addr)) };
 	d->addrlen = sizeof(d->addr.in);
+	inet_rx_info_capture(&d->info);
 	dgq_push(is->s, d);
 	return 0;
 }
@@ -273,9 +277,16 @@ static int icmp_connect_op(struct socket *s, const struct sockaddr_k *a, int len
 
 /* ---- send ---- */
 
+/* A send: the datagram and its IP_PKTINFO. */
+struct raw_req {
+	struct inet_dgram_req d;
+	struct inet_tx_info tx;
+};
+
 static void send_fn(void *arg)
 {
-	struct inet_dgram_req *r = arg;
+	struct raw_req *q = arg;
+	struct inet_dgram_req *r = &q->d;
 	struct icmp_sock *is = is_of(r->s);
 	ip_addr_t dst;
 	if (!r->has_addr) {
@@ -291,6 +302,8 @@ static void send_fn(void *arg)
 	int e = ping_autobind(is);
 	if (e == 0)
 		e = inet_route(is->s, lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(&dst))), &n);
+	if (e == 0)
+		e = inet_tx_info_check(&q->tx, &n);
 	if (e == 0 && r->len > ICMP_MAX_MSG)
 		e = -EMSGSIZE;
 	if (e == 0 && dgq_shut_wr(is->s))
@@ -305,7 +318,7 @@ static void send_fn(void *arg)
 		h->chksum = 0;
 		h->chksum = inet_chksum_pbuf(r->p);
 	}
-	err_t le = raw_sendto(is->pcb, r->p, &dst);
+	err_t le = q->tx.has_src ? raw_sendto_if_src(is->pcb, r->p, &dst, n, &q->tx.src) : raw_sendto(is->pcb, r->p, &dst);
 	if (le == ERR_OK || le == ERR_MEM || le == ERR_BUF)
 		r->result = (long)r->len;        /* a drop for want of memory is silent, as on Linux */
 	else
@@ -321,34 +334,37 @@ static int send_addr(struct icmp_sock *is, const struct sock_msg *m, struct inet
 static long icmp_sendmsg(struct socket *s, struct sock_msg *m, bool nonblock __unused)
 {
 	struct icmp_sock *is = is_of(s);
-	struct inet_dgram_req r = { .s = s, .len = m->data.resid };
+	struct raw_req q = { .d = { .s = s, .len = m->data.resid } };
+	struct inet_dgram_req *r = &q.d;
 	int e;
-	if (r.len > 0xffff)
+	if (r->len > 0xffff)
 		return -EMSGSIZE;
-	if (is->ping && r.len < ICMP_HDR_LEN)
+	if (is->ping && r->len < ICMP_HDR_LEN)
 		return -EINVAL;
 	if (m->flags & MSG_OOB)
 		return -EOPNOTSUPP;
 	/* Linux looks at a raw socket's address before the data, at a ping socket's after its header */
-	if (!is->ping && (e = send_addr(is, m, &r)) < 0)
+	if (!is->ping && (e = send_addr(is, m, r)) < 0)
 		return e;
-	r.p = pbuf_alloc(PBUF_IP, (u16_t)r.len, PBUF_RAM);
-	if (!r.p)
+	r->p = pbuf_alloc(PBUF_IP, (u16_t)r->len, PBUF_RAM);
+	if (!r->p)
 		return -ENOBUFS;
-	if (uio_copy_in(&m->data, r.p->payload, r.len) < 0) {
+	if (uio_copy_in(&m->data, r->p->payload, r->len) < 0) {
 		e = -EFAULT;
 	} else if (is->ping) {
-		const struct icmp_echo_hdr *h = r.p->payload;
-		e = h->type != ICMP_ECHO || h->code != 0 ? -EINVAL : send_addr(is, m, &r);
+		const struct icmp_echo_hdr *h = r->p->payload;
+		e = h->type != ICMP_ECHO || h->code != 0 ? -EINVAL : send_addr(is, m, r);
 	} else {
 		e = 0;
 	}
+	if (e == 0)
+		e = inet_cmsg_parse(m, AF_INET, &q.tx);
 	if (e == 0) {
-		squeue_call(squeue_local(), send_fn, &r);
-		e = (int)r.result;
+		squeue_call(squeue_local(), send_fn, &q);
+		e = (int)r->result;
 	}
-	pbuf_free(r.p);
-	return e < 0 ? e : (long)r.len;
+	pbuf_free(r->p);
+	return e < 0 ? e : (long)r->len;
 }
 
 /* ---- the rest ---- */
@@ -409,6 +425,9 @@ static uint8_t *ipopt_field(struct socket *s, int name)
 
 static int icmp_setsockopt(struct socket *s, int level, int name, const void *val, int len)
 {
+	int e = inet_cmsg_setsockopt(&is_of(s)->q.cmsg_flags, AF_INET, level, name, val, len);
+	if (e != -ENOPROTOOPT)
+		return e;
 	if (level == SOL_IP)
 		return inet_setsockopt(s, ipopt_field, name, val, len);
 	return -ENOPROTOOPT;
@@ -416,6 +435,9 @@ static int icmp_setsockopt(struct socket *s, int level, int name, const void *va
 
 static int icmp_getsockopt(struct socket *s, int level, int name, void *val, int *len)
 {
+	int e = inet_cmsg_getsockopt(READ_ONCE(is_of(s)->q.cmsg_flags), AF_INET, level, name, val, len);
+	if (e != -ENOPROTOOPT)
+		return e;
 	if (level == SOL_IP)
 		return inet_getsockopt(s, ipopt_field, name, val, len);
 	return -EOPNOTSUPP;

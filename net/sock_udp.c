@@ -46,9 +46,20 @@
  * UDP pcb list, stack lock held) and sets the socket's pending error: ECONNREFUSED for a closed
  * port, ENOPROTOOPT for an unknown protocol (Linux's "fatal" codes). It never eats the packet.
  * Unconnected sockets are not told, as on Linux without IP_RECVERR; other codes are not reported.
+ * ICMPv6 the same way (icmp6_err_cb, a raw ICMPv6 pcb): lwIP answers a datagram to a closed IPv6
+ * port with a port unreachable, which a connected socket's next send or recv reports as
+ * ECONNREFUSED; Linux's other fatal ICMPv6 errors (prohibited, policy, reject route: EACCES;
+ * parameter problem: EPROTO) too. With IPV6_RECVERR every ICMPv6 error for the socket (connected
+ * or not) is queued for recvmsg(MSG_ERRQUEUE) with its sock_extended_err, offender, destination
+ * and quoted payload (net/sock_dgram.h) and becomes the pending error, as Linux's.
+ *
+ * Control messages (net/inet_cmsg.h): the receive callback keeps each datagram's header fields;
+ * recvmsg reports IP_PKTINFO / IP_TTL / IP_TOS and IPV6_PKTINFO / HOPLIMIT / TCLASS as asked; a
+ * sendmsg's IP_PKTINFO / IPV6_PKTINFO picks the datagram's source address (udp_sendto_if_src).
  *
  * Not done: IP options other than IP_TTL and IP_TOS, SOL_UDP options (UDP_CORK, GSO), multicast
- * membership, IP_RECVERR and control messages.
+ * membership, IP_RECVERR (lwIP's ICMPv4 errors quote 8 bytes only, so the error queue would lack
+ * Linux's payload), control messages (IPV6_PKTINFO ...) on an error-queue read.
  */
 #include "net/sock_dgram.h"
 #include "net/stack.h"
@@ -63,6 +74,8 @@
 #include "lwip/udp.h"
 #include "lwip/prot/icmp.h"
 #include "lwip/prot/ip4.h"
+#include "lwip/prot/ip6.h"
+#include "lwip/prot/icmp6.h"
 
 #define UDP_MAX_PAYLOAD 65507          /* 65535 - IP header - UDP header */
 #define UDP_HDR_LEN 8
@@ -80,8 +93,8 @@ struct udp_sock {
 	bool v6only;                     /* stack lock: IPV6_V6ONLY */
 };
 
-/* The raw pcb that hears ICMP errors for all UDP sockets (stack lock). */
-static struct raw_pcb *icmp_err_pcb;
+/* The raw pcbs that hear ICMP and ICMPv6 errors for all UDP sockets (stack lock). */
+static struct raw_pcb *icmp_err_pcb, *icmp6_err_pcb;
 
 static struct udp_sock *us_of(struct socket *s) { return s->proto; }
 static void set_ip(ip_addr_t *a, uint32_t host) { ip_addr_set_ip4_u32(a, lwip_htonl(host)); }
@@ -114,6 +127,7 @@ static void udp_recv_cb(void *arg, struct udp_pcb *pcb __unused, struct pbuf *p,
 						     .sin_addr = ip4_addr_get_u32(ip_2_ip4(addr)) };
 		d->addrlen = sizeof(d->addr.in);
 	}
+	inet_rx_info_capture(&d->info);
 	dgq_push(us->s, d);
 }
 
@@ -148,12 +162,113 @@ static u8_t icmp_err_cb(void *arg __unused, struct raw_pcb *rpcb __unused, struc
 	return 0;
 }
 
+/* Linux's icmpv6_err_convert: the errno of an ICMPv6 error (0: not an error message) and whether
+ * it is "fatal" (reported to a connected socket without IPV6_RECVERR). */
+#define ICMP6_DUR_CODES 7
+static int icmp6_err_convert(uint8_t type, uint8_t code, bool *fatal)
+{
+	static const struct { int err; bool fatal; } unreach[ICMP6_DUR_CODES] = {
+		{ ENETUNREACH, false }, { EACCES, true }, { EHOSTUNREACH, false }, { EHOSTUNREACH, false },
+		{ ECONNREFUSED, true }, { EACCES, true }, { EACCES, true },
+	};
+	*fatal = false;
+	switch (type) {
+	case ICMP6_TYPE_DUR:
+		if (code >= ICMP6_DUR_CODES) {
+			*fatal = true;
+			return EPROTO;
+		}
+		*fatal = unreach[code].fatal;
+		return unreach[code].err;
+	case ICMP6_TYPE_PTB: return EMSGSIZE;
+	case ICMP6_TYPE_PP: *fatal = true; return EPROTO;
+	case ICMP6_TYPE_TE: return EHOSTUNREACH;
+	}
+	return 0;
+}
+
+/* IPV6_RECVERR: queue the error for recvmsg(MSG_ERRQUEUE) with what Linux's ipv6_icmp_error keeps
+ * (p at the IPv6 header, off at the ICMPv6 header; the datagram's payload follows the quoted UDP
+ * header). */
+static void queue_icmp6_error(struct udp_sock *us, struct pbuf *p, u16_t off, const uint8_t *b, int err,
+			      const ip6_addr_t *idst, uint16_t dport)
+{
+	u16_t at = (u16_t)(off + ICMP_HDR_LEN + IP6_HLEN + UDP_HDR_LEN);
+	u16_t len = p->tot_len > at ? (u16_t)(p->tot_len - at) : 0;
+	struct dgram_err *e = kmalloc(sizeof(*e) + len);
+	if (!e)
+		return;
+	memset(e, 0, sizeof(*e));
+	e->ee.ee_errno = (uint32_t)err;
+	e->ee.ee_origin = SO_EE_ORIGIN_ICMP6_K;
+	e->ee.ee_type = b[0];
+	e->ee.ee_code = b[1];
+	e->ee.ee_info = (uint32_t)(b[4] << 24 | b[5] << 16 | b[6] << 8 | b[7]);   /* MTU, pointer or 0 */
+	int alen;
+	ip_addr_t a;
+	ip_addr_copy_from_ip6(a, *idst);
+	inet_sockaddr_set(AF_INET6, (struct sockaddr_k *)&e->dst, &alen, &a, dport);
+	ip_addr_copy_from_ip6(a, *ip6_current_src_addr());
+	inet_sockaddr_set(AF_INET6, (struct sockaddr_k *)&e->offender, &alen, &a, 0);
+	e->len = pbuf_copy_partial(p, e->data, len, at);
+	dgq_err_push(us->s, e);
+}
+
+/* The IPv6 twin of icmp_err_cb: p starts at the IPv6 header of an ICMPv6 message. An error that
+ * quotes a UDP datagram of ours (an IPv6 header without extension headers, then the UDP header)
+ * goes to the connected socket that sent it, or with IPV6_RECVERR to an unconnected one bound to
+ * its port: with IPV6_RECVERR queued and made the pending error, without it the pending error if
+ * fatal and the socket connected (Linux's __udp6_lib_err). Never eats the packet. */
+static u8_t icmp6_err_cb(void *arg __unused, struct raw_pcb *rpcb __unused, struct pbuf *p, const ip_addr_t *src __unused)
+{
+	uint8_t b[ICMP_HDR_LEN + IP6_HLEN + UDP_HDR_LEN];
+	u16_t off = ip_current_header_tot_len();
+	if (!ip_current_is_v6() || pbuf_copy_partial(p, b, sizeof(b), off) != sizeof(b))
+		return 0;
+	bool fatal;
+	int err = icmp6_err_convert(b[0], b[1], &fatal);
+	const uint8_t *ip6 = b + ICMP_HDR_LEN, *uh = ip6 + IP6_HLEN;
+	if (!err || ip6[6] != IP6_NEXTH_UDP)
+		return 0;
+	ip6_addr_t isrc, idst;
+	memcpy(isrc.addr, ip6 + 8, 16);
+	memcpy(idst.addr, ip6 + 24, 16);
+	ip6_addr_clear_zone(&isrc);
+	ip6_addr_clear_zone(&idst);
+	uint16_t sport = (uint16_t)(uh[0] << 8 | uh[1]), dport = (uint16_t)(uh[2] << 8 | uh[3]);
+	struct udp_sock *hit = NULL;
+	for (struct udp_pcb *pcb = udp_pcbs; pcb; pcb = pcb->next) {
+		if (pcb->recv != udp_recv_cb || pcb->local_port != sport || IP_IS_V4_VAL(pcb->local_ip) ||
+		    (IP_IS_V6_VAL(pcb->local_ip) && !ip6_addr_isany(ip_2_ip6(&pcb->local_ip)) &&
+		     !ip6_addr_cmp_zoneless(ip_2_ip6(&pcb->local_ip), &isrc)))
+			continue;
+		struct udp_sock *us = pcb->recv_arg;
+		if (pcb->flags & UDP_FLAGS_CONNECTED) {
+			if (!IP_IS_V6_VAL(pcb->remote_ip) || pcb->remote_port != dport ||
+			    !ip6_addr_cmp_zoneless(ip_2_ip6(&pcb->remote_ip), &idst))
+				continue;
+			hit = us;
+			break;                       /* the exact match wins */
+		}
+		if (!hit && READ_ONCE(us->q.recverr6))
+			hit = us;
+	}
+	if (!hit)
+		return 0;
+	if (READ_ONCE(hit->q.recverr6))
+		queue_icmp6_error(hit, p, off, b, err, &idst, dport);
+	else if (fatal && (hit->pcb->flags & UDP_FLAGS_CONNECTED))
+		sock_set_error(hit->s, err);
+	return 0;
+}
+
 /* ---- create, release ---- */
 
 /* A thread's request to an squeue: the *_fn functions below run there, with the stack lock held
  * (no sleeping, no user memory); the thread reads the result after squeue_call returns. */
 struct udp_req {
 	struct inet_dgram_req d;         /* first: connect and send take it as their arg too */
+	struct inet_tx_info tx;          /* send: IP_PKTINFO / IPV6_PKTINFO */
 	struct stack_lo_ticket lo;       /* send: the datagram looped back through lo */
 	bool looped;
 };
@@ -164,6 +279,8 @@ static void create_fn(void *arg)
 	struct udp_sock *us = us_of(r->s);
 	if (!icmp_err_pcb && (icmp_err_pcb = raw_new(IP_PROTO_ICMP)))
 		raw_recv(icmp_err_pcb, icmp_err_cb, NULL);
+	if (!icmp6_err_pcb && (icmp6_err_pcb = raw_new_ip_type(IPADDR_TYPE_V6, IP6_NEXTH_ICMP6)))
+		raw_recv(icmp6_err_pcb, icmp6_err_cb, NULL);
 	us->pcb = udp_new_ip_type(r->s->family == AF_INET6 ? IPADDR_TYPE_ANY : IPADDR_TYPE_V4);
 	if (!us->pcb)
 		return;
@@ -413,6 +530,10 @@ static void send_fn(void *arg)
 	}
 	struct netif *n;
 	int e = inet_route_ip(us->s, &dst, &n);
+	if (e == 0)
+		e = inet_tx_info_check(&u->tx, &n);
+	if (e == 0 && u->tx.has_src && IP_IS_V6_VAL(u->tx.src) != IP_IS_V6_VAL(dst))
+		e = -EINVAL;                             /* a source of the other family */
 	if (e < 0) {
 		r->result = e;
 		return;
@@ -430,7 +551,8 @@ static void send_fn(void *arg)
 		return;
 	}
 	stack_lo_track();
-	err_t le = udp_sendto_if(pcb, r->p, &dst, port, n);
+	err_t le = u->tx.has_src ? udp_sendto_if_src(pcb, r->p, &dst, port, n, &u->tx.src)
+				 : udp_sendto_if(pcb, r->p, &dst, port, n);
 	u->looped = stack_lo_tracked(&u->lo);
 	if (le == ERR_OK || le == ERR_MEM || le == ERR_BUF)
 		r->result = (long)r->len;                /* a drop for want of memory is silent, as on Linux */
@@ -451,6 +573,8 @@ static long udp_sendmsg(struct socket *s, struct sock_msg *m, bool nonblock __un
 		return e;
 	if (r->has_addr && !r->port)
 		return -EINVAL;
+	if ((e = inet_cmsg_parse(m, s->family, &u.tx)) < 0)
+		return e;
 	r->p = pbuf_alloc(PBUF_TRANSPORT, (u16_t)r->len, PBUF_RAM);
 	if (!r->p)
 		return -ENOBUFS;
@@ -598,6 +722,17 @@ static int ipv6_opt(struct socket *s, int name, const void *val, int len, bool s
 
 static int udp_setsockopt(struct socket *s, int level, int name, const void *val, int len)
 {
+	if (level == SOL_IPV6 && name == IPV6_RECVERR_K && s->family == AF_INET6) {
+		if (len < (int)sizeof(int))
+			return -EINVAL;
+		int v;
+		memcpy(&v, val, sizeof(v));
+		WRITE_ONCE(us_of(s)->q.recverr6, v != 0);
+		return 0;
+	}
+	int e = inet_cmsg_setsockopt(&us_of(s)->q.cmsg_flags, s->family, level, name, val, len);
+	if (e != -ENOPROTOOPT)
+		return e;
 	if (level == SOL_IPV6)
 		return ipv6_opt(s, name, val, len, true, NULL, NULL);
 	if (level == SOL_IP)
@@ -607,6 +742,17 @@ static int udp_setsockopt(struct socket *s, int level, int name, const void *val
 
 static int udp_getsockopt(struct socket *s, int level, int name, void *val, int *len)
 {
+	if (level == SOL_IPV6 && name == IPV6_RECVERR_K && s->family == AF_INET6) {
+		int v = READ_ONCE(us_of(s)->q.recverr6);
+		if (*len < 0)
+			return -EINVAL;
+		*len = MIN(*len, (int)sizeof(int));
+		memcpy(val, &v, (size_t)*len);
+		return 0;
+	}
+	int e = inet_cmsg_getsockopt(READ_ONCE(us_of(s)->q.cmsg_flags), s->family, level, name, val, len);
+	if (e != -ENOPROTOOPT)
+		return e;
 	if (level == SOL_IPV6)
 		return ipv6_opt(s, name, NULL, 0, false, val, len);
 	if (level == SOL_IP)

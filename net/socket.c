@@ -5,7 +5,7 @@
  * What is decided here rather than by a protocol:
  *   - family/type/protocol -> sock_ops (socket_lookup): AF_INET STREAM (TCP), DGRAM (UDP, or ICMP
  *     ping sockets with IPPROTO_ICMP), RAW with IPPROTO_ICMP; AF_INET6 STREAM and DGRAM (the same
- *     TCP and UDP, dual-stack); AF_PACKET RAW and DGRAM. Linux's
+ *     TCP and UDP, dual-stack), DGRAM and RAW with IPPROTO_ICMPV6; AF_PACKET RAW and DGRAM. Linux's
  *     errors otherwise: EAFNOSUPPORT for a family, EINVAL for a type (or bad flags),
  *     EPROTONOSUPPORT for a protocol the type does not have, ESOCKTNOSUPPORT for a type the
  *     family lacks.
@@ -366,10 +366,14 @@ static const struct sock_ops *socket_lookup(int family, int type, int *protocol,
 			}
 			if (*protocol == IPPROTO_ICMP && family == AF_INET)
 				return &icmp_sock_ops;
+			if (*protocol == IPPROTO_ICMPV6 && family == AF_INET6)
+				return &icmp6_sock_ops;          /* net/sock_icmp6.c */
 			break;
 		case SOCK_RAW:
 			if (*protocol == IPPROTO_ICMP && family == AF_INET)
 				return &icmp_sock_ops;
+			if (*protocol == IPPROTO_ICMPV6 && family == AF_INET6)
+				return &icmp6_sock_ops;
 			break;
 		default:
 			*err = -ESOCKTNOSUPPORT;
@@ -695,7 +699,7 @@ static long msg_call(int fd, uintptr_t umsg, int flags, bool send)
 	 * written, the flags */
 	int32_t namelen = mh.name ? m.addrlen : 0;
 	uint64_t controllen = m.control_out;
-	int32_t oflags = m.flags & (MSG_TRUNC | MSG_CTRUNC | MSG_EOR);
+	int32_t oflags = m.flags & (MSG_TRUNC | MSG_CTRUNC | MSG_EOR | MSG_ERRQUEUE);
 	if ((mh.name && m.addrlen && copy_to_user(mh.name, &m.addr, MIN(mh.namelen, m.addrlen))) ||
 	    copy_to_user(umsg + offsetof(struct msghdr_k, namelen), &namelen, sizeof(namelen)) ||
 	    copy_to_user(umsg + offsetof(struct msghdr_k, controllen), &controllen, sizeof(controllen)) ||

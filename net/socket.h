@@ -5,6 +5,7 @@
  *   net/sock_tcp.c     AF_INET/AF_INET6 SOCK_STREAM  (lwIP raw TCP; addresses: net/inet_addr.h)
  *   net/sock_udp.c     AF_INET/AF_INET6 SOCK_DGRAM   (lwIP raw UDP)
  *   net/sock_raw.c     AF_INET SOCK_RAW / SOCK_DGRAM with IPPROTO_ICMP (ping sockets)
+ *   net/sock_icmp6.c   AF_INET6 SOCK_RAW / SOCK_DGRAM with IPPROTO_ICMPV6 (ping sockets)
  *   net/sock_packet.c  AF_PACKET SOCK_RAW / SOCK_DGRAM (frames of one interface or all)
  *   net/unix/          AF_UNIX SOCK_STREAM / SOCK_DGRAM / SOCK_SEQPACKET (names, pairs, SCM_RIGHTS)
  *   net/netlink/       AF_NETLINK SOCK_RAW / SOCK_DGRAM, NETLINK_ROUTE (interfaces, addresses, routes)
@@ -127,6 +128,7 @@
 #define MSG_DONTWAIT 0x40
 #define MSG_EOR 0x80
 #define MSG_WAITALL 0x100
+#define MSG_ERRQUEUE 0x2000
 #define MSG_NOSIGNAL 0x4000
 #define MSG_WAITFORONE 0x10000
 #define MSG_MORE 0x8000
@@ -195,7 +197,7 @@ struct sock_msg {
 	struct sockaddr_k addr;      /* send: destination if addrlen > 0; recv: source, filled in */
 	int addrlen;                 /* send: given length (0 = none); recv: set by the protocol */
 	int flags;                   /* MSG_* in; recv: the msg_flags out (MSG_TRUNC ...) */
-	/* ancillary data (AF_UNIX only; other protocols ignore it): the user's msg_control buffer.
+	/* ancillary data (AF_UNIX; inet datagram sockets: net/inet_cmsg.h): the user's msg_control buffer.
 	 * send: its cmsgs; recv: room for them, control_out the bytes the protocol wrote there. */
 	uintptr_t control;
 	size_t controllen;
@@ -278,7 +280,7 @@ int sockaddr_in_get(const struct sockaddr_k *a, int len, uint32_t *addr, uint16_
 void sockaddr_in_set(struct sockaddr_k *a, int *len, uint32_t addr, uint16_t port);
 
 /* The protocols (their files) */
-extern const struct sock_ops tcp_sock_ops, udp_sock_ops, icmp_sock_ops, packet_sock_ops;
+extern const struct sock_ops tcp_sock_ops, udp_sock_ops, icmp_sock_ops, icmp6_sock_ops, packet_sock_ops;
 extern const struct sock_ops unix_sock_ops;     /* net/unix/af_unix.c */
 extern const struct sock_ops netlink_sock_ops;  /* net/netlink/af_netlink.c */
 /* net/unix/af_unix.c: a connected AF_UNIX pair of the type (SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET;

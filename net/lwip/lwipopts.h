@@ -100,6 +100,7 @@ void *ember_lwip_calloc(size_t n, size_t size);
 #define LWIP_ND6_ALLOW_RA_UPDATES       1
 #define LWIP_IPV6_DHCP6                 0
 #define LWIP_ICMP6                      1
+#define LWIP_ICMP6_HL                   64     /* echo replies and errors: Linux's default hop limit (ND keeps its 255) */
 
 /* ---- UDP, DHCP ---- */
 #define LWIP_UDP                        1

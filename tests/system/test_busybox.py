@@ -107,6 +107,10 @@ SCRIPT = [
     ("ip addr show lo | grep -o 'inet6* [^ ]* scope host'", "inet 127.0.0.1/8 scope host\ninet6 ::1/128 scope host", 0),
     ("ip addr show lo | grep -c -e deprecated -e dynamic", "0", 1),
     ("ping -c 1 127.0.0.1 | grep -o '1 packets received'", "1 packets received", 0),
+    # ICMPv6 raw sockets (ICMP6_FILTER, the kernel's checksum, the hop limit of IPV6_2292HOPLIMIT's message)
+    ("ping -6 -c 2 ::1 | grep -o -e 'seq=1 ttl=64' -e '2 packets received'", "seq=1 ttl=64\n2 packets received", 0),
+    ("ping6 -c 1 -s 3000 ::1 | grep -o -e '^3008 bytes from ::1' -e '1 packets received'",
+     "3008 bytes from ::1\n1 packets received", 0),
     # (a background job must not read the console: Ember does not stop it with SIGTTIN)
     ("nc -l -p 5555 < /dev/null > got.txt & sleep 0.5; echo over-tcp | nc 127.0.0.1 5555; wait; cat got.txt",
      "over-tcp", 0),

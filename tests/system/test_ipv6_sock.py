@@ -10,6 +10,10 @@ link-local address, and the host has fd77::1:
 - the same dual-stack guest listener accepting an IPv4 client over the wire (the peer as the
   AF_INET6 socket names it: ::ffff:192.168.77.1);
 - a guest client connecting to the host's link-local address with a scope id (fe80::...%eth0).
+- busybox's ping -6 / ping6 from the guest to fd77::1 (raw ICMPv6 sockets), also while the host
+  pings the guest;
+- a connected guest UDP socket told ECONNREFUSED by the host's ICMPv6 port unreachable;
+- IPV6_PKTINFO / IPV6_HOPLIMIT of a host datagram received by the guest.
 Throughput goes to build/test-logs/sock-host-throughput.txt (never asserted)."""
 import json
 import os
@@ -128,3 +132,52 @@ def test_link_local_with_scope_id(vm6):
     check_xfer(g, kv_line(out, "xfer"), host, n, seed, seed + 1)
     g.check(st == 0, f"nettool exited {st}: {out}")
     g.alive()
+
+
+
+def test_guest_busybox_ping6_host(vm6):
+    """busybox's ping -6 (a raw ICMPv6 socket with ICMP6_FILTER, the kernel's checksum, the hop
+    limit from IPV6_2292HOPLIMIT's control message) to the host's fd77::1, small and fragmented."""
+    g = vm6.g
+    out, st = g.run("/bin/ping -6 -c 3 -i 0.2 fd77::1", timeout=60)
+    replies = re.findall(r"^64 bytes from fd77::1: seq=(\d+) ttl=64 time=[\d.]+ ms$", out, re.M)
+    g.check(replies == ["0", "1", "2"] and "3 packets transmitted, 3 packets received" in out and st == 0, out)
+    out, st = g.run("/bin/ping6 -c 2 -i 0.2 -s 3000 fd77::1", timeout=60)
+    g.check(len(re.findall(r"^3008 bytes from fd77::1: seq=\d+ ttl=64", out, re.M)) == 2 and st == 0, out)
+
+
+def test_host_ping6_guest_while_guest_pings(vm6):
+    """The host's echo requests to the guest are still answered (by lwIP) while a guest raw ICMPv6
+    socket sees every ICMPv6 message: the host pings while the guest's ping runs."""
+    g, tap = vm6.g, vm6.tap
+    g.start("/bin/ping -6 -c 10 -i 0.2 fd77::1", r"bytes from fd77::1")
+    r = ping6(tap, GUEST_SLAAC, count=5)
+    out, st = g.finish(60)
+    g.check(r["received"] == 5, f"host ping: {r}")
+    g.check("10 packets transmitted, 10 packets received" in out and st == 0, out)
+
+
+
+def test_udp6_connected_to_closed_host_port_is_refused(vm6):
+    """The host's Linux answers a datagram to a closed port with an ICMPv6 port unreachable; the
+    guest's connected UDP socket then reports ECONNREFUSED (POLLERR, recv, SO_ERROR, send:
+    user/tests/sock_udp6_refused.c with the host's address)."""
+    g = vm6.g
+    out, st = g.run(f"/tests/sock_udp6_refused {HOST6}", timeout=90)
+    g.check(re.search(r"^4 passed, 0 failed", out, re.M) and st == 0, out)
+
+
+def test_udp6_pktinfo_and_hop_limit_from_the_wire(vm6):
+    """A host datagram to the guest's SLAAC address, sent with hop limit 7: the guest's recvmsg
+    reports IPV6_PKTINFO (that address, eth0's ifindex) and IPV6_HOPLIMIT 7
+    (user/tests/sock_inet_cmsg.c recv6)."""
+    g, tap = vm6.g, vm6.tap
+    g.start("/tests/sock_inet_cmsg recv6 5300", r"recv6: listening on 5300")
+    send = ("import socket; s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); "
+            "s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, 7); "
+            f"s.sendto(b'over-the-wire', ('{GUEST_SLAAC}', 5300))")
+    g.host("host send", tap.ns, [PYTHON, "-c", send])
+    out, st = g.finish(60)
+    m = re.search(r"pktinfo n=(\d+) addr=(\S+) ifindex=(\d+) eth0=(\d+) hoplimit=(-?\d+)", out)
+    g.check(m and m.group(1) == "13" and m.group(2) == GUEST_SLAAC and m.group(3) == m.group(4) != "0"
+            and m.group(5) == "7" and st == 0, out)
