@@ -236,6 +236,8 @@ static int pid_info_get(int pid, struct pid_info *pi)
 			}
 		}
 	}
+	if (p->stopped)                 /* job control (kernel/jobctl.c) */
+		pi->state = 'T';
 	spin_unlock(&proc_lock);
 	return 0;
 }
@@ -287,7 +289,8 @@ static size_t show_status(char *buf, size_t size, struct pid_info *pi)
 	uint64_t vsize, rss;
 	mm_sizes(pi->mm, &vsize, &rss);
 	uint64_t heap = pi->mm ? pi->mm->brk - pi->mm->brk_start : 0;
-	static const char *const state_name[128] = { ['R'] = "R (running)", ['S'] = "S (sleeping)" };
+	static const char *const state_name[128] = { ['R'] = "R (running)", ['S'] = "S (sleeping)",
+						     ['T'] = "T (stopped)" };
 	size_t n = 0;
 	OUT("Name:\t%s\nUmask:\t0022\nState:\t%s\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\n"
 	    "TracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t64\nGroups:\t\n",

@@ -46,6 +46,10 @@ struct proc {
 	struct list_head all_node;
 	int oom_score_adj;              /* mm/oom.c: -1000..1000, inherited at fork; proc_lock */
 	struct itimer *itimer;          /* setitimer(ITIMER_REAL), kernel/itimer.c; NULL until used */
+	/* job control (kernel/jobctl.c), proc_lock */
+	bool stopped;                   /* the group is stopped (SIGSTOP, SIGTSTP ...) */
+	int stop_report;                /* stop signal wait(WUNTRACED) has not reported yet, or 0 */
+	bool cont_report;               /* a SIGCONT wait(WCONTINUED) has not reported yet */
 };
 
 /* FP state of a user thread: f0-f31, fcsr (layout known to arch/riscv/fpu.S) */
