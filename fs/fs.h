@@ -255,6 +255,7 @@ void files_close_on_exec(struct files *fs);
  * success. -EMFILE (the caller keeps its reference) when full. */
 int fd_install(struct files *fs, struct file *f, bool cloexec);
 int fd_install_from(struct files *fs, struct file *f, int min_fd, bool cloexec);
+int fd_limit(void);             /* the caller's bound on fd numbers: RLIMIT_NOFILE, at most FD_MAX */
 struct file *fd_get(int fd);                         /* current's fd with a reference, or NULL */
 void file_get(struct file *f);
 void file_put(struct file *f);

@@ -18,6 +18,7 @@
 #include "kernel/proc.h"
 #include "kernel/itimer.h"
 #include "kernel/jobctl.h"
+#include "kernel/rlimit.h"
 #include "kernel/cpu.h"
 #include "kernel/errno.h"
 #include "ipc/futex/futex.h"
@@ -63,11 +64,6 @@
 #define CLD_KILLED 2
 #define CLD_DUMPED 3
 
-#define RLIMIT_STACK 3
-#define RLIMIT_NOFILE 7
-#define RLIM_INFINITY (~0UL)
-#define STACK_RLIM (8UL << 20)
-#define NOFILE_RLIM 1024
 
 struct spinlock proc_lock = SPINLOCK_INIT("proc");
 static struct list_head all_procs = LIST_HEAD_INIT(all_procs);
@@ -131,10 +127,7 @@ static struct proc *proc_alloc(void)
 	list_init(&p->sibling);
 	list_init(&p->threads);
 	waitq_init(&p->child_wait, "child_wait");
-	for (int i = 0; i < RLIM_NLIMITS; i++)
-		p->rlim[i] = (struct k_rlimit){ RLIM_INFINITY, RLIM_INFINITY };
-	p->rlim[RLIMIT_STACK].cur = STACK_RLIM;
-	p->rlim[RLIMIT_NOFILE] = (struct k_rlimit){ NOFILE_RLIM, NOFILE_RLIM };
+	rlimit_init_defaults(p->rlim);          /* fork copies the parent's over them */
 	p->start_ns = time_ns();
 	return p;
 }
@@ -757,27 +750,6 @@ long sys_set_tid_address(uintptr_t tidptr)
 {
 	current->clear_child_tid = tidptr;
 	return current->tid;
-}
-
-long sys_prlimit64(int pid, int resource, uintptr_t new_limit, uintptr_t old_limit)
-{
-	if (resource < 0 || resource >= RLIM_NLIMITS)
-		return -EINVAL;
-	if (pid != 0 && pid != current->proc->pid)
-		return -ESRCH;
-	struct proc *p = current->proc;
-	struct k_rlimit nl;
-	if (new_limit) {
-		if (copy_from_user(&nl, new_limit, sizeof(nl)) < 0)
-			return -EFAULT;
-		if (nl.cur > nl.max)
-			return -EINVAL;
-	}
-	if (old_limit && copy_to_user(old_limit, &p->rlim[resource], sizeof(struct k_rlimit)) < 0)
-		return -EFAULT;
-	if (new_limit)
-		p->rlim[resource] = nl;
-	return 0;
 }
 
 #define RUSAGE_SELF 0

@@ -19,7 +19,7 @@
 struct sighand;
 struct trapframe;
 
-struct k_rlimit { uint64_t cur, max; };
+struct k_rlimit { uint64_t cur, max; };     /* kernel/rlimit.c */
 #define RLIM_NLIMITS 16
 
 struct proc {
@@ -91,7 +91,6 @@ long sys_gettid(void);
 long sys_set_tid_address(uintptr_t tidptr);
 long sys_set_robust_list(uintptr_t head, size_t len);
 long sys_get_robust_list(int pid, uintptr_t head_ptr, uintptr_t len_ptr);
-long sys_prlimit64(int pid, int resource, uintptr_t new_limit, uintptr_t old_limit);
 long sys_getrusage(int who, uintptr_t usage);
 long sys_times(uintptr_t buf);
 long sys_reboot(int magic1, int magic2, unsigned cmd, uintptr_t arg);   /* reboot.c */

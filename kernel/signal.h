@@ -21,6 +21,7 @@
 #define SIGCHLD 17
 #define SIGCONT 18
 #define SIGSTOP 19
+#define SIGXFSZ 25
 #define NSIG 64
 
 /* Restart codes a blocking call returns when a signal interrupted it (never seen by user space):

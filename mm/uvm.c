@@ -724,6 +724,8 @@ long sys_brk(uintptr_t addr)
 		return (long)old;
 	uintptr_t old_end = ALIGN_UP(old, PAGE_SIZE), new_end = ALIGN_UP(addr, PAGE_SIZE);
 	if (new_end > old_end) {
+		if (mm_may_expand(mm, new_end - old_end, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS) < 0)
+			return (long)old;                   /* RLIMIT_AS / RLIMIT_DATA (vm_limit.c) */
 		if (mm_map_noreplace(mm, old_end, new_end - old_end, PROT_READ | PROT_WRITE,
 				     MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0) < 0)
 			return (long)old;                   /* no memory, or something is mapped there */
@@ -760,7 +762,9 @@ long sys_mmap(uintptr_t addr, size_t len, int prot, int flags, int fd, long off)
 			return -EACCES;
 		}
 	}
-	long r;
+	long r = mm_may_expand(mm, len, prot, flags);     /* RLIMIT_AS / RLIMIT_DATA (vm_limit.c) */
+	if (r < 0)
+		goto out;
 	bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
 	if (fixed && ((addr & (PAGE_SIZE - 1)) || !access_ok(addr, len) || addr < USER_MIN_ADDR)) {
 		r = -EINVAL;
