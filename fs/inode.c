@@ -272,6 +272,9 @@ int vfs_truncate(struct inode *ino, uint64_t size)
 		signal_raise(SIGXFSZ);
 		return -EFBIG;
 	}
+	int err = ino->seals ? memfd_seal_check_size(ino, size) : 0;      /* memfd_seal.c */
+	if (err)
+		return err;
 	struct iattr ia = { .valid = ATTR_SIZE, .size = size };
 	return vfs_setattr(ino, &ia);
 }
@@ -334,10 +337,13 @@ static long fsize_check(uint64_t pos, size_t n)
 static long file_write(struct file *f, uintptr_t ubuf, size_t n, uint64_t *pos)
 {
 	struct inode *ino = f->inode;
-	long lim = fsize_check((f->f_flags & O_APPEND) ? READ_ONCE(ino->size) : *pos, n);
+	uint64_t at = (f->f_flags & O_APPEND) ? READ_ONCE(ino->size) : *pos;
+	long lim = fsize_check(at, n);
 	if (lim < 0)
 		return lim;
 	n = (size_t)lim;
+	if (ino->seals && (lim = memfd_seal_check_write(ino, at, n)) < 0)     /* memfd_seal.c */
+		return lim;
 	long r = ino->iops->write(ino, (const void *)ubuf, n, pos, f->f_flags & O_APPEND, true);
 	if (r > 0 && (f->f_flags & O_DSYNC)) {             /* O_SYNC includes O_DSYNC's bit */
 		int err = vfs_fsync(f, (f->f_flags & O_SYNC) != O_SYNC);

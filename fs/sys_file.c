@@ -481,6 +481,10 @@ long sys_fcntl(int fd, int cmd, unsigned long arg)
 	case F_SETLKW:                               /* granted: one process only sees its own */
 		r = is_path(f) ? -EBADF : 0;
 		break;
+	case 1033:                                   /* F_ADD_SEALS, F_GET_SEALS: memfd_seal.c */
+	case 1034:
+		r = memfd_seal_fcntl(f, cmd, arg);
+		break;
 	case F_GETPIPE_SZ:
 		r = S_ISFIFO(f->inode->mode) ? PIPE_SIZE_REPORTED : -EBADF;
 		break;

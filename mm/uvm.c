@@ -157,8 +157,18 @@ static void insert_vma(struct mm *mm, struct vma *n)
 	__list_add(&n->node, p->prev, p);
 }
 
+/* memfd seals (fs/memfd_seal.c) need to know whether an inode has writable shared mappings:
+ * every VMA mapping a file MAP_SHARED with PROT_WRITE counts in inode->mmap_writers from its
+ * creation (map, split, fork) to free_vma; mprotect moves it. */
+static void vma_count_writer(struct vma *v, int delta)
+{
+	if (v->file && (v->flags & MAP_TYPE) == MAP_SHARED && (v->prot & PROT_WRITE))
+		__atomic_fetch_add(&v->file->inode->mmap_writers, delta, __ATOMIC_RELAXED);
+}
+
 static void free_vma(struct vma *v)
 {
+	vma_count_writer(v, -1);
 	if (v->file)
 		file_put(v->file);
 	if (v->ops)
@@ -176,6 +186,7 @@ static struct vma *split_vma(struct vma *v, uintptr_t addr)
 	hi->start = addr;
 	if (hi->file)
 		file_get(hi->file);
+	vma_count_writer(hi, 1);
 	if (hi->ops)
 		hi->ops->open(hi);
 	hi->pgoff += (addr - v->start) >> PAGE_SHIFT;
@@ -287,6 +298,7 @@ struct mm *mm_fork(struct mm *parent)
 		*n = *v;
 		if (n->file)
 			file_get(n->file);
+		vma_count_writer(n, 1);
 		if (n->ops)
 			n->ops->open(n);
 		list_add_tail(&n->node, &child->vmas);
@@ -581,6 +593,7 @@ static long map_new(struct mm *mm, uintptr_t addr, bool anywhere, bool noreplace
 	v->pgoff = pgoff;
 	if (file)
 		file_get(file);
+	vma_count_writer(v, 1);
 	spin_lock(&mm->lock);
 	int r = 0;
 	bool inserted = false;
@@ -761,6 +774,11 @@ long sys_mmap(uintptr_t addr, size_t len, int prot, int flags, int fd, long off)
 			file_put(f);
 			return -EACCES;
 		}
+		int err = memfd_seal_check_mmap(f->inode, prot, flags);      /* fs/memfd_seal.c */
+		if (err) {
+			file_put(f);
+			return err;
+		}
 	}
 	long r = mm_may_expand(mm, len, prot, flags);     /* RLIMIT_AS / RLIMIT_DATA (vm_limit.c) */
 	if (r < 0)
@@ -844,11 +862,14 @@ long sys_mprotect(uintptr_t addr, size_t len, int prot)
 		}
 		if (v->end > end && !split_vma(v, end))
 			break;
-		if (v->file && vma_shared(v) && (prot & PROT_WRITE) && (v->file->f_flags & O_ACCMODE) == O_RDONLY) {
+		if (v->file && vma_shared(v) && (prot & PROT_WRITE) && !(v->prot & PROT_WRITE) &&
+		    ((v->file->f_flags & O_ACCMODE) == O_RDONLY || memfd_seal_denies_write(v->file->inode))) {
 			spin_unlock(&mm->lock);
 			return -EACCES;
 		}
+		vma_count_writer(v, -1);
 		v->prot = prot;
+		vma_count_writer(v, 1);
 	}
 	each_pte(mm, addr, end, protect_pte, &prot);
 	mm_flush_tlb(mm);
