@@ -103,7 +103,7 @@ SCRIPT = [
     # network over loopback
     ("ifconfig lo | grep -o 'inet addr:[0-9.]*'", "inet addr:127.0.0.1", 0),
     ("ping -c 1 127.0.0.1 | grep -o '1 packets received'", "1 packets received", 0),
-    # (a background job must not read the console: Ember does not stop it with SIGTTIN)
+    # (a background job must not read the console: SIGTTIN would stop it, as on Linux)
     ("nc -l -p 5555 < /dev/null > got.txt & sleep 0.5; echo over-tcp | nc 127.0.0.1 5555; wait; cat got.txt",
      "over-tcp", 0),
     ("mkdir -p www && echo page > www/x.html && httpd -p 8080 -h /tmp/www && sleep 0.3 && "
