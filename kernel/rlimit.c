@@ -68,9 +68,9 @@ int rlimit_get_pid(int pid, struct k_rlimit *out)
 }
 
 /* Reads (old) and sets (nl) one limit of pid (0: the caller). */
-static long do_prlimit(int pid, int resource, const struct k_rlimit *nl, struct k_rlimit *old)
+static long do_prlimit(int pid, unsigned resource, const struct k_rlimit *nl, struct k_rlimit *old)
 {
-	if (resource < 0 || resource >= RLIM_NLIMITS)
+	if (resource >= RLIM_NLIMITS)
 		return -EINVAL;
 	if (nl) {
 		if (nl->cur > nl->max)
@@ -95,8 +95,13 @@ static long do_prlimit(int pid, int resource, const struct k_rlimit *nl, struct 
 	return 0;
 }
 
-long sys_prlimit64(int pid, int resource, uintptr_t new_limit, uintptr_t old_limit)
+/* The register arguments are taken whole and narrowed here, as Linux's int pid and unsigned int
+ * resource: the upper 32 bits of a register are ignored (the syscall table passes raw registers,
+ * which a C int parameter would trust to be sign-extended). */
+long sys_prlimit64(unsigned long pid_reg, unsigned long resource_reg, uintptr_t new_limit, uintptr_t old_limit)
 {
+	int pid = (int)(uint32_t)pid_reg;
+	unsigned resource = (uint32_t)resource_reg;
 	struct k_rlimit nl, old;
 	if (new_limit && copy_from_user(&nl, new_limit, sizeof(nl)) < 0)
 		return -EFAULT;
@@ -106,8 +111,9 @@ long sys_prlimit64(int pid, int resource, uintptr_t new_limit, uintptr_t old_lim
 	return r;
 }
 
-long sys_getrlimit(int resource, uintptr_t rlim)
+long sys_getrlimit(unsigned long resource_reg, uintptr_t rlim)
 {
+	unsigned resource = (uint32_t)resource_reg;
 	struct k_rlimit old;
 	long r = do_prlimit(0, resource, NULL, &old);
 	if (!r && copy_to_user(rlim, &old, sizeof(old)) < 0)
@@ -115,8 +121,9 @@ long sys_getrlimit(int resource, uintptr_t rlim)
 	return r;
 }
 
-long sys_setrlimit(int resource, uintptr_t rlim)
+long sys_setrlimit(unsigned long resource_reg, uintptr_t rlim)
 {
+	unsigned resource = (uint32_t)resource_reg;
 	struct k_rlimit nl;
 	if (copy_from_user(&nl, rlim, sizeof(nl)) < 0)
 		return -EFAULT;

@@ -31,7 +31,7 @@ uint64_t rlimit_cur(int resource);
 /* a copy of pid's limits (all RLIM_NLIMITS): 0 or -ESRCH */
 int rlimit_get_pid(int pid, struct k_rlimit *out);
 
-long sys_getrlimit(int resource, uintptr_t rlim);
-long sys_setrlimit(int resource, uintptr_t rlim);
-long sys_prlimit64(int pid, int resource, uintptr_t new_limit, uintptr_t old_limit);
+long sys_getrlimit(unsigned long resource, uintptr_t rlim);
+long sys_setrlimit(unsigned long resource, uintptr_t rlim);
+long sys_prlimit64(unsigned long pid, unsigned long resource, uintptr_t new_limit, uintptr_t old_limit);
 #endif
