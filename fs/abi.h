@@ -282,6 +282,7 @@ struct linux_winsize { uint16_t ws_row, ws_col, ws_xpixel, ws_ypixel; };
 #define TIO_ECHOCTL 0x200
 #define TIO_ECHOKE 0x800
 #define TIO_IEXTEN 0x8000
+#define TIO_TOSTOP 0x100
 #define VINTR  0
 #define VQUIT  1
 #define VERASE 2
@@ -289,6 +290,7 @@ struct linux_winsize { uint16_t ws_row, ws_col, ws_xpixel, ws_ypixel; };
 #define VEOF   4
 #define VTIME  5
 #define VMIN   6
+#define VSUSP  10
 
 /* new_encode_dev: the st_dev/st_rdev encoding */
 static inline unsigned long linux_dev(unsigned major, unsigned minor)

@@ -9,7 +9,7 @@
  * not take is kept for the next read. With ICANON off each read returns one byte as it arrives.
  * TCGETS/TCSETS* read and set a struct termios (only ICANON, ECHO and ICRNL change behaviour),
  * TIOCGWINSZ/TIOCSWINSZ a window size (24x80 by default). Job control (the foreground process
- * group, ^C and ^\ with ISIG): tty_job.c.
+ * group, ^C, ^\ and ^Z with ISIG, background reads and TOSTOP writes): tty_job.c.
  *
  * Reads sleep in console_getc and are interrupted by signals (-ERESTARTSYS: restarted or EINTR as
  * the handler says); a line being edited when the signal came stays in the buffer (done false)
@@ -44,6 +44,9 @@
 #define CTRL(c) ((c) & 0x1f)
 #define LINUX_SIGINT 2
 #define LINUX_SIGQUIT 3
+#define LINUX_SIGTSTP 20
+#define LINUX_SIGTTIN 21
+#define LINUX_SIGTTOU 22
 #define ASCII_DEL 0x7f
 
 static struct {
@@ -138,6 +141,9 @@ static long tty_read(struct file *f, uintptr_t ubuf, size_t n, uint64_t *pos)
 	(void)f; (void)pos;
 	if (n == 0)
 		return 0;
+	long bg = tty_job_check(LINUX_SIGTTIN);      /* a background job's read: tty_job.c */
+	if (bg)
+		return bg;
 	sleep_lock(&tty.rlock);
 	long ret;
 	bool canon = READ_ONCE(tty.tio.c_lflag) & TIO_ICANON;
@@ -175,6 +181,11 @@ static long tty_write(struct file *f, uintptr_t ubuf, size_t n, uint64_t *pos)
 	char buf[WRITE_CHUNK];
 	size_t done = 0;
 	(void)f; (void)pos;
+	if (READ_ONCE(tty.tio.c_lflag) & TIO_TOSTOP) {
+		long bg = tty_job_check(LINUX_SIGTTOU);
+		if (bg)
+			return bg;
+	}
 	while (done < n) {
 		size_t k = MIN(n - done, sizeof(buf));
 		if (copy_from_user(buf, ubuf + done, k))
@@ -221,7 +232,7 @@ static long tty_ioctl(struct file *f, unsigned long cmd, unsigned long arg)
 	return tty_job_ioctl(cmd, arg);          /* TIOCGPGRP, TIOCSPGRP ...: tty_job.c */
 }
 
-/* Interrupt context: byte c arrived. With ISIG, ^C and ^\ signal the foreground process group
+/* Interrupt context: byte c arrived. With ISIG, ^C, ^\ and ^Z signal the foreground process group
  * (tty_job.c) and are consumed; a line being typed stays (Linux would flush it). With no
  * foreground group the byte goes on to the line editor, which drops the line on ^C. True: do
  * not buffer it. */
@@ -232,7 +243,8 @@ static bool tty_intr(char c)
 	spin_unlock(&tty.lock);
 	if (!(t.c_lflag & TIO_ISIG))
 		return false;
-	int sig = is_cc(&t, VINTR, (uint8_t)c) ? LINUX_SIGINT : is_cc(&t, VQUIT, (uint8_t)c) ? LINUX_SIGQUIT : 0;
+	int sig = is_cc(&t, VINTR, (uint8_t)c) ? LINUX_SIGINT : is_cc(&t, VQUIT, (uint8_t)c) ? LINUX_SIGQUIT :
+		  is_cc(&t, VSUSP, (uint8_t)c) ? LINUX_SIGTSTP : 0;
 	return sig && tty_job_signal(sig);
 }
 

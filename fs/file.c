@@ -13,6 +13,7 @@
  */
 #include "fs/internal.h"
 #include "kernel/errno.h"
+#include "kernel/rlimit.h"
 #include "kernel/syscall.h"
 #include "mm/kmalloc.h"
 #include "kernel/sched.h"
@@ -198,15 +199,19 @@ static int files_grow(struct files *fs, int fd)
 	return 0;
 }
 
+/* The caller's fd bound: RLIMIT_NOFILE's soft limit (kernel/rlimit.c), at most FD_MAX. */
+int fd_limit(void) { return (int)MIN(rlimit_cur(RLIMIT_NOFILE), (uint64_t)FD_MAX); }
+
 int fd_install_from(struct files *fs, struct file *f, int min_fd, bool cloexec)
 {
-	if (min_fd < 0 || min_fd >= FD_MAX)
+	int limit = fd_limit();
+	if (min_fd < 0 || min_fd >= limit)
 		return -EINVAL;
 	spin_lock(&fs->lock);
 	int fd = min_fd;
 	while (fd < fs->max && fs->fd[fd])
 		fd++;
-	int err = fd >= FD_MAX ? -EMFILE : files_grow(fs, fd);
+	int err = fd >= limit ? -EMFILE : files_grow(fs, fd);
 	if (!err) {
 		fs->fd[fd] = f;
 		cloexec_set(fs, fd, cloexec);
@@ -270,7 +275,7 @@ long sys_dup3(int oldfd, int newfd, int flags)
 		return -EINVAL;
 	if (oldfd == newfd)
 		return -EINVAL;
-	if (newfd < 0 || newfd >= FD_MAX)
+	if (newfd < 0 || newfd >= fd_limit())
 		return -EBADF;
 	struct file *f = fd_get(oldfd), *old = NULL;
 	if (!f)

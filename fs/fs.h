@@ -170,7 +170,18 @@ struct inode {
 	void *priv;                    /* devices, pipes, /proc files: their owner's */
 	struct list_head hash;         /* sb->icache (its lock), for file systems that use one */
 	bool hashed;
+	uint32_t seals;                /* memfd seals (fs/memfd_seal.c); 0 for other files */
+	uint32_t mmap_writers;         /* atomic: VMAs mapping it MAP_SHARED with PROT_WRITE (mm/uvm.c) */
 };
+
+/* fs/memfd_seal.c: memfd seals and their checks (each 0 or -EPERM; no-ops without seals) */
+bool memfd_inode(struct inode *ino);                           /* fs/memfd.c: made by memfd_create */
+bool memfd_seal_cmd(int cmd);                                  /* F_ADD_SEALS, F_GET_SEALS */
+long memfd_seal_fcntl(struct file *f, int cmd, unsigned long arg);
+int memfd_seal_check_write(struct inode *ino, uint64_t pos, size_t n);
+int memfd_seal_check_size(struct inode *ino, uint64_t size);    /* truncate, fallocate */
+int memfd_seal_check_mmap(struct inode *ino, int prot, int flags);
+bool memfd_seal_denies_write(struct inode *ino);               /* mprotect of a shared mapping */
 
 /* Operations on a super block. */
 struct super_ops {
@@ -255,6 +266,7 @@ void files_close_on_exec(struct files *fs);
  * success. -EMFILE (the caller keeps its reference) when full. */
 int fd_install(struct files *fs, struct file *f, bool cloexec);
 int fd_install_from(struct files *fs, struct file *f, int min_fd, bool cloexec);
+int fd_limit(void);             /* the caller's bound on fd numbers: RLIMIT_NOFILE, at most FD_MAX */
 struct file *fd_get(int fd);                         /* current's fd with a reference, or NULL */
 void file_get(struct file *f);
 void file_put(struct file *f);

@@ -12,10 +12,16 @@
  * Directories open with generic_dir_ops: getdents formats linux_dirent64 records from
  * iops->readdir into a kernel buffer, then copies them out (the fs may hold a spinlock while it
  * calls back).
+ *
+ * RLIMIT_FSIZE (kernel/rlimit.c), as Linux's generic_write_check_limits and inode_newsize_ok: a
+ * write that starts at or beyond the limit raises SIGXFSZ and fails with EFBIG; one that crosses
+ * it is cut short at the limit; a truncate that grows a file beyond it raises SIGXFSZ and fails.
  */
 #include "fs/internal.h"
 #include "fs/vfs_disk.h"
 #include "kernel/errno.h"
+#include "kernel/rlimit.h"
+#include "kernel/signal.h"
 #include "mm/kmalloc.h"
 #include "mm/mm.h"
 #include "mm/page.h"
@@ -261,6 +267,14 @@ int vfs_truncate(struct inode *ino, uint64_t size)
 		return -EISDIR;
 	if (!S_ISREG(ino->mode) || !ino->iops || !ino->iops->write)
 		return -EINVAL;
+	if (size > READ_ONCE(ino->size) && rlimit_cur(RLIMIT_FSIZE) != RLIM_INFINITY &&
+	    size > rlimit_cur(RLIMIT_FSIZE)) {
+		signal_raise(SIGXFSZ);
+		return -EFBIG;
+	}
+	int err = ino->seals ? memfd_seal_check_size(ino, size) : 0;      /* memfd_seal.c */
+	if (err)
+		return err;
 	struct iattr ia = { .valid = ATTR_SIZE, .size = size };
 	return vfs_setattr(ino, &ia);
 }
@@ -306,9 +320,30 @@ static long file_read(struct file *f, uintptr_t ubuf, size_t n, uint64_t *pos)
 	return r;
 }
 
+
+/* RLIMIT_FSIZE: how much of a write of n bytes at pos may go ahead, or -EFBIG (SIGXFSZ sent) */
+static long fsize_check(uint64_t pos, size_t n)
+{
+	uint64_t limit = rlimit_cur(RLIMIT_FSIZE);
+	if (limit == RLIM_INFINITY || n == 0)
+		return (long)n;
+	if (pos >= limit) {
+		signal_raise(SIGXFSZ);
+		return -EFBIG;
+	}
+	return (long)MIN((uint64_t)n, limit - pos);
+}
+
 static long file_write(struct file *f, uintptr_t ubuf, size_t n, uint64_t *pos)
 {
 	struct inode *ino = f->inode;
+	uint64_t at = (f->f_flags & O_APPEND) ? READ_ONCE(ino->size) : *pos;
+	long lim = fsize_check(at, n);
+	if (lim < 0)
+		return lim;
+	n = (size_t)lim;
+	if (ino->seals && (lim = memfd_seal_check_write(ino, at, n)) < 0)     /* memfd_seal.c */
+		return lim;
 	long r = ino->iops->write(ino, (const void *)ubuf, n, pos, f->f_flags & O_APPEND, true);
 	if (r > 0 && (f->f_flags & O_DSYNC)) {             /* O_SYNC includes O_DSYNC's bit */
 		int err = vfs_fsync(f, (f->f_flags & O_SYNC) != O_SYNC);

@@ -68,7 +68,9 @@ int dev_init(void);
 int dev_mem_init(void);                             /* dev_mem.c */
 int dev_rtc_init(void);                             /* dev_rtc.c */
 long tty_job_ioctl(unsigned long cmd, unsigned long arg);   /* tty_job.c: the console's job control */
-bool tty_job_signal(int sig);                       /* any context: signal the foreground group */
+bool tty_job_signal(int sig);
+size_t proc_limits_show(char *buf, size_t size, int pid);   /* proc_limits.c: /proc/<pid>/limits */
+long tty_job_check(int sig);   /* tty_job.c: a background read (SIGTTIN) or write (SIGTTOU): 0, -EIO, -ERESTARTSYS */                       /* any context: signal the foreground group */
 int procfs_init(void);
 extern struct super_block *dev_sb, *proc_sb;
 /* procfs.c: a generated file's contents are a snapshot taken at open by show() (which may return

@@ -4,8 +4,8 @@
  * memfds (made at the first call, never mounted), so read/write/lseek/ftruncate, fstat and mmap
  * (MAP_SHARED pages are the inode's page-cache pages, shared by every process that maps it, also
  * across fork and through SCM_RIGHTS) are tmpfs's own. The name is only checked (Linux shows it
- * as /proc/self/fd's "memfd:name", which Ember does not). File seals (MFD_ALLOW_SEALING,
- * F_ADD_SEALS) are not implemented: MFD_ALLOW_SEALING is accepted and F_GET_SEALS stays EINVAL.
+ * as /proc/self/fd's "memfd:name", which Ember does not). File seals: fs/memfd_seal.c; a memfd
+ * made without MFD_ALLOW_SEALING starts sealed with F_SEAL_SEAL.
  * Thread context; memfd_sb is set once under memfd_lock.
  */
 #include "fs/internal.h"
@@ -20,6 +20,7 @@
 #define MFD_ALLOW_SEALING 2u
 #define MFD_NAME_MAX 249                    /* NAME_MAX less "memfd:" */
 #define MEMFD_MODE (S_IFREG | 0777)         /* Linux's memfd inode: 0777 */
+#define F_SEAL_SEAL 0x0001
 
 static struct sleeplock memfd_lock = SLEEPLOCK_INIT(memfd_lock, "memfd");
 static struct super_block *memfd_sb;
@@ -35,6 +36,8 @@ static struct super_block *memfd_super(void)
 	sleep_unlock(&memfd_lock);
 	return memfd_sb;
 }
+
+bool memfd_inode(struct inode *ino) { return ino->sb && ino->sb == READ_ONCE(memfd_sb); }
 
 long sys_memfd_create(uintptr_t uname, unsigned flags)
 {
@@ -55,6 +58,7 @@ long sys_memfd_create(uintptr_t uname, unsigned flags)
 	struct inode *root = sb->root;
 	if ((err = root->iops->tmpfile(root, MEMFD_MODE, &ino)))
 		return err;
+	ino->seals = (flags & MFD_ALLOW_SEALING) ? 0 : F_SEAL_SEAL;
 	struct file *f = file_alloc(ino, ino->fops ? ino->fops : &generic_file_ops, O_RDWR | O_LARGEFILE, NULL);
 	inode_put(ino);
 	if (!f)

@@ -14,6 +14,7 @@
  *   task/                         generated: a directory per thread (tid) holding stat, status
  *                                 and comm, which show the process's figures
  *   oom_score, oom_score_adj      mm/oom.c's figures; oom_score_adj is writable (-1000..1000)
+ *   limits                        resource limits (proc_limits.c)
  * The files carry no allocated state: an inode's priv encodes (pid, which file), so an open file
  * that outlives its process just fails to open again (ESRCH) and removal frees nothing else.
  * /proc/self is a symlink whose target, the reader's pid, is computed at each lookup.
@@ -50,10 +51,10 @@
 #define PID_FILE_BITS 4
 
 enum pid_file { PF_STAT, PF_STATUS, PF_CMDLINE, PF_COMM, PF_EXE, PF_MOUNTS, PF_MAPS, PF_CWD, PF_FD, PF_ENVIRON,
-		PF_TASK, PF_OOM_SCORE, PF_OOM_SCORE_ADJ, PF_COUNT };
+		PF_TASK, PF_OOM_SCORE, PF_OOM_SCORE_ADJ, PF_LIMITS, PF_COUNT };
 static const char *const pid_file_name[PF_COUNT] = { "stat", "status", "cmdline", "comm", "exe", "mounts",
 						     "maps", "cwd", "fd", "environ", "task", "oom_score",
-						     "oom_score_adj" };
+						     "oom_score_adj", "limits" };
 
 static void *pid_priv(int pid, enum pid_file which)
 {
@@ -236,6 +237,8 @@ static int pid_info_get(int pid, struct pid_info *pi)
 			}
 		}
 	}
+	if (p->stopped)                 /* job control (kernel/jobctl.c) */
+		pi->state = 'T';
 	spin_unlock(&proc_lock);
 	return 0;
 }
@@ -287,7 +290,8 @@ static size_t show_status(char *buf, size_t size, struct pid_info *pi)
 	uint64_t vsize, rss;
 	mm_sizes(pi->mm, &vsize, &rss);
 	uint64_t heap = pi->mm ? pi->mm->brk - pi->mm->brk_start : 0;
-	static const char *const state_name[128] = { ['R'] = "R (running)", ['S'] = "S (sleeping)" };
+	static const char *const state_name[128] = { ['R'] = "R (running)", ['S'] = "S (sleeping)",
+						     ['T'] = "T (stopped)" };
 	size_t n = 0;
 	OUT("Name:\t%s\nUmask:\t0022\nState:\t%s\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\n"
 	    "TracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t64\nGroups:\t\n",
@@ -433,6 +437,7 @@ static size_t show_pid_file(char *buf, size_t size, void *priv)
 	case PF_MAPS: n = show_maps(buf, size, pi.mm); break;
 	case PF_OOM_SCORE: OUT("%ld\n", MAX(oom_score(pi.pid), 0L)); break;
 	case PF_OOM_SCORE_ADJ: OUT("%ld\n", oom_score_adj_get(pi.pid)); break;
+	case PF_LIMITS: n = proc_limits_show(buf, size, pi.pid); break;      /* proc_limits.c */
 	default: break;
 	}
 	if (pi.mm)

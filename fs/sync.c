@@ -147,6 +147,11 @@ long sys_fallocate(int fd, int mode, long off, long len)
 		r = -ENODEV;
 	else if ((uint64_t)off + (uint64_t)len > (uint64_t)LINUX_SSIZE_MAX)
 		r = -EFBIG;
+	else if (ino->seals && !(mode & FALLOC_FL_KEEP_SIZE) &&
+		 (r = memfd_seal_check_size(ino, MAX(ino->size, (uint64_t)off + (uint64_t)len))) < 0)
+		;                                    /* F_SEAL_GROW (memfd_seal.c) */
+	else if ((mode & FALLOC_FL_PUNCH_HOLE) && memfd_seal_denies_write(ino))
+		r = -EPERM;
 	else if (!ino->iops || !ino->iops->fallocate)
 		r = -EOPNOTSUPP;
 	else

@@ -439,7 +439,7 @@ long sys_fcntl(int fd, int cmd, unsigned long arg)
 	switch (cmd) {
 	case F_DUPFD:
 	case F_DUPFD_CLOEXEC:
-		if (arg >= FD_MAX) {
+		if (arg >= (unsigned long)fd_limit()) {     /* RLIMIT_NOFILE */
 			r = -EINVAL;
 			break;
 		}
@@ -480,6 +480,10 @@ long sys_fcntl(int fd, int cmd, unsigned long arg)
 	case F_SETLK:
 	case F_SETLKW:                               /* granted: one process only sees its own */
 		r = is_path(f) ? -EBADF : 0;
+		break;
+	case 1033:                                   /* F_ADD_SEALS, F_GET_SEALS: memfd_seal.c */
+	case 1034:
+		r = memfd_seal_fcntl(f, cmd, arg);
 		break;
 	case F_GETPIPE_SZ:
 		r = S_ISFIFO(f->inode->mode) ? PIPE_SIZE_REPORTED : -EBADF;

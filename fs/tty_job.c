@@ -10,16 +10,25 @@
  * nobody, so programs that never use job control see the old behaviour. TIOCSCTTY lets a
  * session leader take the console, TIOCNOTTY lets its session leader give it up, TIOCGSID names
  * the session. Callers outside the owning session get ENOTTY, as Linux answers for a terminal
- * that is not the caller's controlling terminal. Not modelled: stopping jobs (SIGTSTP, SIGTTIN,
- * SIGTTOU: Ember has no stopped state) and SIGHUP when the session leader exits.
+ * that is not the caller's controlling terminal. Not modelled: SIGHUP when the session leader exits.
+ *
+ * Stopping jobs (kernel/jobctl.c has the stopped state): ^Z (VSUSP) with ISIG sends SIGTSTP to
+ * the foreground group. A process of the owning session outside the foreground group that reads
+ * the console (tty_job_check(SIGTTIN)), writes it while TOSTOP is set (SIGTTOU) or sets the
+ * foreground group (SIGTTOU) signals its own group and the call restarts once it is continued
+ * (-ERESTARTSYS), as Linux's __tty_check_change: unless the signal is ignored or blocked (the read
+ * fails with EIO, the write or TIOCSPGRP goes ahead) or the group is orphaned (EIO: nobody would
+ * continue it). With no foreground group set (fg_pgrp 0) nobody is in the background.
  *
  * Locks: tty_sid and fg_pgrp are guarded by proc_lock, like the pgid/sid they name.
  */
 #include "fs/internal.h"
 #include "kernel/errno.h"
+#include "kernel/jobctl.h"
 #include "kernel/pgrp.h"
 #include "kernel/proc.h"
 #include "kernel/sched.h"
+#include "kernel/signal.h"
 #include "mm/uaccess.h"
 
 #define INIT_SID 1
@@ -36,6 +45,31 @@ bool tty_job_signal(int sig)
 	bool sent = fg_pgrp > 0 && signal_pgrp_locked(fg_pgrp, sig) == 0;
 	spin_unlock(&proc_lock);
 	return sent;
+}
+
+/* proc_lock held: 0 (go ahead) or -EIO/-ERESTARTSYS for a background caller, as above */
+static long background_check_locked(int sig)
+{
+	struct thread *t = current;
+	struct proc *self = t->proc;
+	if (!tty_sid || self->sid != tty_sid || fg_pgrp <= 0 || self->pgid == fg_pgrp)
+		return 0;
+	if (signal_ignored_or_blocked(t, sig))
+		return sig == SIGTTIN ? -EIO : 0;
+	if (pgrp_orphaned_locked(self->pgid))
+		return -EIO;
+	signal_pgrp_locked(self->pgid, sig);
+	return -ERESTARTSYS;
+}
+
+long tty_job_check(int sig)
+{
+	if (!current || !current->proc)
+		return 0;
+	spin_lock(&proc_lock);
+	long r = background_check_locked(sig);
+	spin_unlock(&proc_lock);
+	return r;
 }
 
 long tty_job_ioctl(unsigned long cmd, unsigned long arg)
@@ -62,7 +96,7 @@ long tty_job_ioctl(unsigned long cmd, unsigned long arg)
 			r = -EINVAL;
 		else if (!pgrp_in_session_locked(v, tty_sid))
 			r = -EPERM;
-		else
+		else if (!(r = background_check_locked(SIGTTOU)))
 			fg_pgrp = v;
 		break;
 	case TIOCSCTTY:

@@ -49,6 +49,7 @@
 #include "mm/uvm.h"
 #include "fs/fs.h"
 #include "kernel/vdso.h"
+#include "kernel/rlimit.h"
 #include "arch/riscv/riscv.h"
 #include "arch/riscv/trap.h"
 
@@ -56,7 +57,18 @@
 #define MAX_INTERP_DEPTH 5               /* script rewrites before ELOOP (Linux's exec_binprm) */
 #define PIE_BASE 0x2aaaa000UL            /* see "Layout" above */
 #define PIE_RANDOM_PAGES 4096UL          /* 16 MiB of randomization, in pages */
-#define STACK_STRINGS_MAX (USER_STACK_MAX / 4)   /* Linux: a quarter of the stack limit */
+#define STACK_MIN (64UL << 10)           /* the smallest stack RLIMIT_STACK can ask for */
+
+/* The main thread's stack: RLIMIT_STACK's soft limit (kernel/rlimit.c), page-aligned, between
+ * STACK_MIN and USER_STACK_MAX (the mmap area starts below the largest stack). Linux grows the
+ * stack on demand up to the limit; Ember maps it whole at exec, pages arriving at first touch. */
+static size_t exec_stack_size(void)
+{
+	uint64_t lim = rlimit_cur(RLIMIT_STACK);
+	return ALIGN_DOWN(MAX(MIN(lim, (uint64_t)USER_STACK_MAX), (uint64_t)STACK_MIN), PAGE_SIZE);
+}
+
+#define STACK_STRINGS_MAX (exec_stack_size() / 4)   /* Linux: a quarter of the stack limit */
 
 #define AT_NULL 0
 #define AT_PHDR 3
@@ -302,7 +314,7 @@ static long exec_elf(struct binprm *bp)
 		if ((r = elf_map(mm, &ief, 0, &lay.interp)) < 0)
 			goto out;
 	}
-	if ((r = mm_map(mm, USER_STACK_TOP - USER_STACK_MAX, USER_STACK_MAX, stack_prot,
+	if ((r = mm_map(mm, USER_STACK_TOP - exec_stack_size(), exec_stack_size(), stack_prot,
 			MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0)) < 0)
 		goto out;
 	mm_map_sigpage(mm);

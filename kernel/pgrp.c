@@ -27,6 +27,22 @@ bool pgrp_in_session_locked(int pgid, int sid)
 	return false;
 }
 
+/* POSIX's orphaned process group, as Linux's will_become_orphaned_pgrp: no live member has a
+ * parent in another group of the same session (a parent that is init does not count). Job
+ * control's stop signals are discarded in such a group (kernel/jobctl.c), and a background read
+ * from the terminal fails with EIO (fs/tty_job.c). */
+bool pgrp_orphaned_locked(int pgid)
+{
+	for (struct proc *p = proc_next_locked(NULL); p; p = proc_next_locked(p)) {
+		struct proc *pp = p->parent;
+		if (p->pgid != pgid || !pp || pp->zombie || pp->pid == 1)
+			continue;
+		if (pp->pgid != pgid && pp->sid == p->sid)
+			return false;
+	}
+	return true;
+}
+
 int signal_pgrp_locked(int pgid, int sig)
 {
 	int r = -ESRCH;

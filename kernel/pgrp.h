@@ -3,6 +3,7 @@
 #define KERNEL_PGRP_H
 #include "kernel/types.h"
 bool pgrp_in_session_locked(int pgid, int sid);        /* proc_lock held */
+bool pgrp_orphaned_locked(int pgid);                   /* proc_lock held */
 int signal_pgrp_locked(int pgid, int sig);             /* 0, or -ESRCH: no such group */
 int signal_pgrp(int pgid, int sig);                    /* takes proc_lock; any context */
 long sys_setpgid(int pid, int pgid);

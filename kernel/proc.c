@@ -17,6 +17,8 @@
  */
 #include "kernel/proc.h"
 #include "kernel/itimer.h"
+#include "kernel/jobctl.h"
+#include "kernel/rlimit.h"
 #include "kernel/cpu.h"
 #include "kernel/errno.h"
 #include "ipc/futex/futex.h"
@@ -62,11 +64,6 @@
 #define CLD_KILLED 2
 #define CLD_DUMPED 3
 
-#define RLIMIT_STACK 3
-#define RLIMIT_NOFILE 7
-#define RLIM_INFINITY (~0UL)
-#define STACK_RLIM (8UL << 20)
-#define NOFILE_RLIM 1024
 
 struct spinlock proc_lock = SPINLOCK_INIT("proc");
 static struct list_head all_procs = LIST_HEAD_INIT(all_procs);
@@ -130,10 +127,7 @@ static struct proc *proc_alloc(void)
 	list_init(&p->sibling);
 	list_init(&p->threads);
 	waitq_init(&p->child_wait, "child_wait");
-	for (int i = 0; i < RLIM_NLIMITS; i++)
-		p->rlim[i] = (struct k_rlimit){ RLIM_INFINITY, RLIM_INFINITY };
-	p->rlim[RLIMIT_STACK].cur = STACK_RLIM;
-	p->rlim[RLIMIT_NOFILE] = (struct k_rlimit){ NOFILE_RLIM, NOFILE_RLIM };
+	rlimit_init_defaults(p->rlim);          /* fork copies the parent's over them */
 	p->start_ns = time_ns();
 	return p;
 }
@@ -204,6 +198,10 @@ void proc_return_to_user(void)
 		intr_on();
 		if (t->killed || t->proc->exiting)
 			thread_exit_user(t->proc->group_status);
+		if (jobctl_must_park(t)) {              /* job control: park until SIGCONT (jobctl.c) */
+			jobctl_wait_continue();
+			continue;
+		}
 		signal_deliver(tf);
 		intr_off();
 		if (this_cpu()->need_resched) {
@@ -211,7 +209,8 @@ void proc_return_to_user(void)
 			sched_yield();
 			continue;
 		}
-		if (!((t->sigpending | t->proc->shared_pending) & ~t->sigmask) && !t->killed)
+		if (!((t->sigpending | t->proc->shared_pending) & ~t->sigmask) && !t->killed &&
+		    !jobctl_must_park(t))
 			break;
 	}
 	/* FP registers: restore ours unless they are still live in this hart */
@@ -450,6 +449,8 @@ static void proc_become_zombie(struct proc *p, int status)
 	}
 	p->zombie = true;
 	p->exit_status = status;
+	p->stopped = p->cont_report = false;
+	p->stop_report = 0;
 	if (p->parent) {
 		signal_send_proc_locked(p->parent, SIGCHLD);
 		wake_all(&p->parent->child_wait);
@@ -547,17 +548,38 @@ static bool wait_match(struct proc *c, int pid)
 	return pid == -1 || (pid < -1 && c->pgid == -pid) || c->pid == pid;
 }
 
-/* A zombie child matching pid, or NULL; *any says whether any child matches. proc_lock held. */
-static struct proc *find_zombie(struct proc *p, int pid, bool *any)
+/* What a waiter wants reported (wait4: exits always; waitid: WEXITED), Linux's order per child:
+ * an exit (zombie), then an unreported stop (WUNTRACED/WSTOPPED), then an unreported continue
+ * (WCONTINUED). Stops and continues come from job control (kernel/jobctl.c). */
+#define WANT_EXITED 1
+#define WANT_STOPPED 2
+#define WANT_CONTINUED 4
+#define WCONTINUED 8
+#define CLD_STOPPED 5
+#define CLD_CONTINUED 6
+#define STOPPED_STATUS(sig) (((sig) << 8) | 0x7f)
+#define CONTINUED_STATUS 0xffff
+
+static bool child_has_event(struct proc *ch, int want)
+{
+	if (ch->zombie)
+		return want & WANT_EXITED;
+	return ((want & WANT_STOPPED) && ch->stopped && ch->stop_report) ||
+	       ((want & WANT_CONTINUED) && ch->cont_report);
+}
+
+/* A child matching pid with an event to report, or NULL; *any says whether any child matches.
+ * proc_lock held. */
+static struct proc *find_event(struct proc *p, int pid, int want, bool *any)
 {
 	struct list_head *c;
 	*any = false;
 	list_for_each(c, &p->children) {
 		struct proc *ch = list_entry(c, struct proc, sibling);
-		if (!wait_match(ch, pid))
-			continue;
+		if (!wait_match(ch, pid) || (ch->zombie && !(want & WANT_EXITED)))
+			continue;                   /* Linux: a zombie counts only for WEXITED */
 		*any = true;
-		if (ch->zombie)
+		if (child_has_event(ch, want))
 			return ch;
 	}
 	return NULL;
@@ -576,11 +598,11 @@ static struct itimer *reap(struct proc *parent, struct proc *z)
 	return it;
 }
 
-static bool zombie_ready(struct proc *p, int pid)
+static bool event_ready(struct proc *p, int pid, int want)
 {
 	bool any;
 	spin_lock(&proc_lock);
-	bool r = find_zombie(p, pid, &any) != NULL || !any;
+	bool r = find_event(p, pid, want, &any) != NULL || !any;
 	spin_unlock(&proc_lock);
 	return r || signal_pending();
 }
@@ -596,23 +618,37 @@ static void fill_rusage(struct k_rusage *ru, uint64_t u, uint64_t s)
 	ru->stime[1] = (long)(s % NSEC_PER_SEC / 1000);
 }
 
-/* Wait for a zombie child; returns its pid and status, 0 (WNOHANG), or -errno. */
-static long do_wait(int pid, int options, int *status, uint64_t *utime, uint64_t *stime, bool reap_it)
+/* Wait for a child's event (want: WANT_*); returns its pid and wait status (an exit's, or
+ * STOPPED_STATUS/CONTINUED_STATUS), 0 (WNOHANG), or -errno. consume: reap a zombie, clear a
+ * stop or continue report (false for WNOWAIT). */
+static long do_wait(int pid, int options, int want, int *status, uint64_t *utime, uint64_t *stime, bool consume)
 {
 	struct proc *p = current->proc;
 	for (;;) {
 		bool any;
 		spin_lock(&proc_lock);
-		struct proc *z = find_zombie(p, pid, &any);
+		struct proc *z = find_event(p, pid, want, &any);
+		if (z && !z->zombie) {                  /* a stop or a continue */
+			int zpid = z->pid;
+			*status = z->stopped && z->stop_report ? STOPPED_STATUS(z->stop_report) : CONTINUED_STATUS;
+			*utime = z->utime_ns;
+			*stime = z->stime_ns;
+			if (consume && z->stopped && z->stop_report)
+				z->stop_report = 0;
+			else if (consume)
+				z->cont_report = false;
+			spin_unlock(&proc_lock);
+			return zpid;
+		}
 		if (z) {
 			int zpid = z->pid;
 			*status = z->exit_status;
 			*utime = z->utime_ns + z->cutime_ns;
 			*stime = z->stime_ns + z->cstime_ns;
-			struct itimer *it = reap_it ? reap(p, z) : NULL;
+			struct itimer *it = consume ? reap(p, z) : NULL;
 			spin_unlock(&proc_lock);
 			itimer_free(it);
-			if (reap_it)
+			if (consume)
 				procfs_pid_remove(zpid);
 			return zpid;
 		}
@@ -621,7 +657,7 @@ static long do_wait(int pid, int options, int *status, uint64_t *utime, uint64_t
 			return -ECHILD;
 		if (options & WNOHANG)
 			return 0;
-		wait_event(&p->child_wait, zombie_ready(p, pid));
+		wait_event(&p->child_wait, event_ready(p, pid, want));
 		if (signal_pending())
 			return -ERESTARTSYS;
 	}
@@ -629,11 +665,12 @@ static long do_wait(int pid, int options, int *status, uint64_t *utime, uint64_t
 
 long sys_wait4(int pid, uintptr_t ustatus, int options, uintptr_t rusage)
 {
-	if (options & ~(WNOHANG | WUNTRACED | 8 /* WCONTINUED */ | 0x40000000 /* __WALL */ | 0x80000000))
+	if (options & ~(WNOHANG | WUNTRACED | WCONTINUED | 0x40000000 /* __WALL */ | 0x80000000))
 		return -EINVAL;
+	int want = WANT_EXITED | (options & WUNTRACED ? WANT_STOPPED : 0) | (options & WCONTINUED ? WANT_CONTINUED : 0);
 	int status;
 	uint64_t u, s;
-	long r = do_wait(pid, options, &status, &u, &s, true);
+	long r = do_wait(pid, options, want, &status, &u, &s, true);
 	if (r > 0 && ustatus && copy_to_user(ustatus, &status, sizeof(status)) < 0)
 		return -EFAULT;
 	if (r > 0 && rusage) {
@@ -649,15 +686,18 @@ struct k_siginfo_chld { int signo, errno_, code, pad; int pid, uid, status; int 
 
 long sys_waitid(int idtype, int id, uintptr_t info, int options, uintptr_t rusage)
 {
-	if (!(options & (WEXITED | WUNTRACED | 8)) || (options & ~(WNOHANG | WEXITED | WUNTRACED | 8 | WNOWAIT)))
+	if (!(options & (WEXITED | WUNTRACED | WCONTINUED)) ||
+	    (options & ~(WNOHANG | WEXITED | WUNTRACED | WCONTINUED | WNOWAIT)))
 		return -EINVAL;
 	/* P_PGID: do_wait takes -pgid (0: the caller's group; pgid 1 reads as -1, any child) */
 	if ((idtype != P_ALL && idtype != P_PID && idtype != P_PGID) || (idtype == P_PID && id <= 0))
 		return -EINVAL;
 	int pid = idtype == P_ALL ? -1 : idtype == P_PID ? id : (id > 0 ? -id : 0);
+	int want = (options & WEXITED ? WANT_EXITED : 0) | (options & WUNTRACED ? WANT_STOPPED : 0) |
+		   (options & WCONTINUED ? WANT_CONTINUED : 0);
 	int status;
 	uint64_t u, s;
-	long r = do_wait(pid, options, &status, &u, &s, !(options & WNOWAIT));
+	long r = do_wait(pid, options, want, &status, &u, &s, !(options & WNOWAIT));
 	if (r < 0)
 		return r;
 	struct k_siginfo_chld si;
@@ -665,7 +705,13 @@ long sys_waitid(int idtype, int id, uintptr_t info, int options, uintptr_t rusag
 	if (r > 0) {
 		si.signo = SIGCHLD;
 		si.pid = (int)r;
-		if (status & 0x7f) {
+		if (status == CONTINUED_STATUS) {
+			si.code = CLD_CONTINUED;
+			si.status = SIGCONT;
+		} else if ((status & 0xff) == 0x7f) {
+			si.code = CLD_STOPPED;
+			si.status = (status >> 8) & 0xff;
+		} else if (status & 0x7f) {
 			si.code = (status & 0x80) ? CLD_DUMPED : CLD_KILLED;
 			si.status = status & 0x7f;
 		} else {
@@ -709,27 +755,6 @@ long sys_set_tid_address(uintptr_t tidptr)
 {
 	current->clear_child_tid = tidptr;
 	return current->tid;
-}
-
-long sys_prlimit64(int pid, int resource, uintptr_t new_limit, uintptr_t old_limit)
-{
-	if (resource < 0 || resource >= RLIM_NLIMITS)
-		return -EINVAL;
-	if (pid != 0 && pid != current->proc->pid)
-		return -ESRCH;
-	struct proc *p = current->proc;
-	struct k_rlimit nl;
-	if (new_limit) {
-		if (copy_from_user(&nl, new_limit, sizeof(nl)) < 0)
-			return -EFAULT;
-		if (nl.cur > nl.max)
-			return -EINVAL;
-	}
-	if (old_limit && copy_to_user(old_limit, &p->rlim[resource], sizeof(struct k_rlimit)) < 0)
-		return -EFAULT;
-	if (new_limit)
-		p->rlim[resource] = nl;
-	return 0;
 }
 
 #define RUSAGE_SELF 0

@@ -19,7 +19,7 @@
 struct sighand;
 struct trapframe;
 
-struct k_rlimit { uint64_t cur, max; };
+struct k_rlimit { uint64_t cur, max; };     /* kernel/rlimit.c */
 #define RLIM_NLIMITS 16
 
 struct proc {
@@ -46,6 +46,10 @@ struct proc {
 	struct list_head all_node;
 	int oom_score_adj;              /* mm/oom.c: -1000..1000, inherited at fork; proc_lock */
 	struct itimer *itimer;          /* setitimer(ITIMER_REAL), kernel/itimer.c; NULL until used */
+	/* job control (kernel/jobctl.c), proc_lock */
+	bool stopped;                   /* the group is stopped (SIGSTOP, SIGTSTP ...) */
+	int stop_report;                /* stop signal wait(WUNTRACED) has not reported yet, or 0 */
+	bool cont_report;               /* a SIGCONT wait(WCONTINUED) has not reported yet */
 };
 
 /* FP state of a user thread: f0-f31, fcsr (layout known to arch/riscv/fpu.S) */
@@ -87,7 +91,6 @@ long sys_gettid(void);
 long sys_set_tid_address(uintptr_t tidptr);
 long sys_set_robust_list(uintptr_t head, size_t len);
 long sys_get_robust_list(int pid, uintptr_t head_ptr, uintptr_t len_ptr);
-long sys_prlimit64(int pid, int resource, uintptr_t new_limit, uintptr_t old_limit);
 long sys_getrusage(int who, uintptr_t usage);
 long sys_times(uintptr_t buf);
 long sys_reboot(int magic1, int magic2, unsigned cmd, uintptr_t arg);   /* reboot.c */

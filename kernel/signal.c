@@ -19,6 +19,7 @@
 #include "kernel/cpu.h"
 #include "kernel/errno.h"
 #include "kernel/ipi.h"
+#include "kernel/jobctl.h"
 #include "kernel/printk.h"
 #include "mm/kmalloc.h"
 #include "kernel/pgrp.h"
@@ -158,10 +159,33 @@ void signal_send_thread(struct thread *t, int sig)
 	signalfd_notify();
 }
 
+unsigned long signal_action_flags(struct proc *p, int sig)
+{
+	struct sighand *sh = p->sighand;
+	if (!sh)
+		return 0;
+	spin_lock(&sh->lock);
+	unsigned long f = sh->action[sig - 1].flags;
+	spin_unlock(&sh->lock);
+	return f;
+}
+
+bool signal_ignored_or_blocked(struct thread *t, int sig)
+{
+	if (t->sigmask & SIGBIT(sig))
+		return true;
+	struct sighand *sh = t->proc->sighand;
+	spin_lock(&sh->lock);
+	uintptr_t h = sh->action[sig - 1].handler;
+	spin_unlock(&sh->lock);
+	return h == SIG_IGN;
+}
+
 void signal_send_proc_locked(struct proc *p, int sig)
 {
 	if (!p->sighand)
 		return;
+	jobctl_send_locked(p, sig);              /* SIGCONT resumes; stop and continue cancel */
 	uintptr_t h = p->sighand->action[sig - 1].handler;
 	if (h == SIG_IGN || (h == SIG_DFL && default_ignored(sig)))
 		return;                          /* discarded at once, as Linux does */
@@ -184,7 +208,7 @@ bool signal_pending(void)
 	struct thread *t = current;
 	if (!t->proc)
 		return false;
-	return t->killed || t->proc->exiting ||
+	return t->killed || t->proc->exiting || READ_ONCE(t->proc->stopped) ||
 	       ((READ_ONCE(t->sigpending) | READ_ONCE(t->proc->shared_pending)) & ~t->sigmask);
 }
 
@@ -194,6 +218,10 @@ static int next_signal(struct thread *t, bool *shared)
 {
 	uint64_t own = READ_ONCE(t->sigpending) & ~t->sigmask;
 	uint64_t sh = READ_ONCE(t->proc->shared_pending) & ~t->sigmask;
+	if ((own | sh) & SIGBIT(SIGKILL)) {       /* first: it also ends a stop */
+		*shared = !(own & SIGBIT(SIGKILL));
+		return SIGKILL;
+	}
 	if (own) {
 		*shared = false;
 		return ctz64(own) + 1;
@@ -270,18 +298,22 @@ void signal_deliver(struct trapframe *tf)
 		t->in_syscall = false;
 		return;
 	}
-	if (shared)
-		__atomic_fetch_and(&t->proc->shared_pending, ~SIGBIT(sig), __ATOMIC_ACQ_REL);
-	else
-		__atomic_fetch_and(&t->sigpending, ~SIGBIT(sig), __ATOMIC_ACQ_REL);
 	struct sighand *sh = t->proc->sighand;
 	spin_lock(&sh->lock);
 	struct k_sigaction ka = sh->action[sig - 1];
+	bool stop = ka.handler == SIG_DFL && sig_is_stop(sig);
 	if (ka.handler > SIG_IGN && (ka.flags & SA_RESETHAND))
 		sh->action[sig - 1] = (struct k_sigaction){ SIG_DFL, 0, 0 };
 	spin_unlock(&sh->lock);
+	if (stop)                               /* dequeued under proc_lock (jobctl.c) */
+		jobctl_stop(sig, shared);
+	else if (shared)
+		__atomic_fetch_and(&t->proc->shared_pending, ~SIGBIT(sig), __ATOMIC_ACQ_REL);
+	else
+		__atomic_fetch_and(&t->sigpending, ~SIGBIT(sig), __ATOMIC_ACQ_REL);
 
-	if (ka.handler == SIG_IGN || (ka.handler == SIG_DFL && default_ignored(sig))) {
+	/* ignored, or a stop (the thread parks in proc_return_to_user; the call restarts after) */
+	if (stop || ka.handler == SIG_IGN || (ka.handler == SIG_DFL && default_ignored(sig))) {
 		if (t->has_saved_sigmask) {     /* sigsuspend/ppoll: back to the caller's mask */
 			t->sigmask = t->saved_sigmask;
 			t->has_saved_sigmask = false;
@@ -503,6 +535,8 @@ static long send_tid(int tgid, int tid, int sig)
 	long r = -ESRCH;
 	if (t && (tgid < 0 || t->proc->pid == tgid)) {
 		if (sig) {
+			if (t->proc->sighand)
+				jobctl_send_locked(t->proc, sig);
 			__atomic_fetch_or(&t->sig_tkill, SIGBIT(sig), __ATOMIC_RELAXED);
 			signal_send_thread(t, sig);
 		}

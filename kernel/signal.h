@@ -21,6 +21,7 @@
 #define SIGCHLD 17
 #define SIGCONT 18
 #define SIGSTOP 19
+#define SIGXFSZ 25
 #define NSIG 64
 
 /* Restart codes a blocking call returns when a signal interrupted it (never seen by user space):
@@ -40,6 +41,8 @@ size_t signal_frame_size(void);               /* bytes a handler's frame takes (
 struct proc;
 void signal_send_proc_locked(struct proc *p, int sig);   /* proc_lock held */
 void signal_kick(struct thread *t);
+bool signal_ignored_or_blocked(struct thread *t, int sig);   /* t's mask has it, or its action is SIG_IGN */
+unsigned long signal_action_flags(struct proc *p, int sig);   /* sa_flags of p's action for sig */
 long signal_all_locked(int sig, struct proc *self);    /* kill(-1): proc_lock held */                      /* make t notice a signal or kill */
 long sys_rt_sigaction(int sig, uintptr_t act, uintptr_t oact, size_t sigsetsize);
 long sys_rt_sigprocmask(int how, uintptr_t set, uintptr_t oset, size_t sigsetsize);

@@ -13,6 +13,7 @@
 #include "fs/poll.h"
 #include "kernel/proc.h"
 #include "kernel/random.h"
+#include "kernel/rlimit.h"
 #include "kernel/sched.h"
 #include "kernel/signal.h"
 #include "kernel/systime.h"
@@ -100,7 +101,7 @@ static const syscall_fn table[SYSCALL_MAX] = {
 	S(133, sys_rt_sigsuspend), S(134, sys_rt_sigaction), S(135, sys_rt_sigprocmask),
 	S(136, sys_rt_sigpending), S(139, sys_rt_sigreturn), S(142, sys_reboot), S(153, sys_times), S(154, sys_setpgid),
 	S(155, sys_getpgid), S(156, sys_getsid), S(157, sys_setsid), S(160, sys_uname),
-	S(165, sys_getrusage), S(166, sys_umask), S(167, sys_prctl), S(168, sys_getcpu), S(169, sys_gettimeofday),
+	S(163, sys_getrlimit), S(164, sys_setrlimit), S(165, sys_getrusage), S(166, sys_umask), S(167, sys_prctl), S(168, sys_getcpu), S(169, sys_gettimeofday),
 	S(172, sys_getpid), S(173, sys_getppid), S(174, sys_zero), S(175, sys_zero), S(176, sys_zero),
 	S(177, sys_zero), S(178, sys_gettid), S(179, sys_sysinfo), S(194, sys_shmget), S(195, sys_shmctl), S(196, sys_shmat), S(197, sys_shmdt), S(214, sys_brk), S(215, sys_munmap),
 	S(220, sys_clone), S(221, sys_execve_cmdline) /* fs/proc_pid.c */, S(222, sys_mmap), S(226, sys_mprotect),

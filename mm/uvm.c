@@ -202,8 +202,18 @@ static void insert_vma(struct mm *mm, struct vma *n)
 	__list_add(&n->node, p->prev, p);
 }
 
+/* memfd seals (fs/memfd_seal.c) need to know whether an inode has writable shared mappings:
+ * every VMA mapping a file MAP_SHARED with PROT_WRITE counts in inode->mmap_writers from its
+ * creation (map, split, fork) to free_vma; mprotect moves it. */
+static void vma_count_writer(struct vma *v, int delta)
+{
+	if (v->file && (v->flags & MAP_TYPE) == MAP_SHARED && (v->prot & PROT_WRITE))
+		__atomic_fetch_add(&v->file->inode->mmap_writers, delta, __ATOMIC_RELAXED);
+}
+
 static void free_vma(struct vma *v)
 {
+	vma_count_writer(v, -1);
 	if (v->file)
 		file_put(v->file);
 	if (v->ops)
@@ -221,6 +231,7 @@ static struct vma *split_vma(struct vma *v, uintptr_t addr)
 	hi->start = addr;
 	if (hi->file)
 		file_get(hi->file);
+	vma_count_writer(hi, 1);
 	if (hi->ops)
 		hi->ops->open(hi);
 	hi->pgoff += (addr - v->start) >> PAGE_SHIFT;
@@ -340,6 +351,7 @@ struct mm *mm_fork(struct mm *parent)
 		*n = *v;
 		if (n->file)
 			file_get(n->file);
+		vma_count_writer(n, 1);
 		if (n->ops)
 			n->ops->open(n);
 		list_add_tail(&n->node, &child->vmas);
@@ -634,6 +646,7 @@ static long map_new(struct mm *mm, uintptr_t addr, bool anywhere, bool noreplace
 	v->pgoff = pgoff;
 	if (file)
 		file_get(file);
+	vma_count_writer(v, 1);
 	sleep_lock(&mm->map_lock);
 	spin_lock(&mm->lock);
 	int r = 0;
@@ -788,6 +801,8 @@ long sys_brk(uintptr_t addr)
 		return (long)old;
 	uintptr_t old_end = ALIGN_UP(old, PAGE_SIZE), new_end = ALIGN_UP(addr, PAGE_SIZE);
 	if (new_end > old_end) {
+		if (mm_may_expand(mm, new_end - old_end, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS) < 0)
+			return (long)old;                   /* RLIMIT_AS / RLIMIT_DATA (vm_limit.c) */
 		if (mm_map_noreplace(mm, old_end, new_end - old_end, PROT_READ | PROT_WRITE,
 				     MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0) < 0)
 			return (long)old;                   /* no memory, or something is mapped there */
@@ -823,8 +838,15 @@ long sys_mmap(uintptr_t addr, size_t len, int prot, int flags, int fd, long off)
 			file_put(f);
 			return -EACCES;
 		}
+		int err = memfd_seal_check_mmap(f->inode, prot, flags);      /* fs/memfd_seal.c */
+		if (err) {
+			file_put(f);
+			return err;
+		}
 	}
-	long r;
+	long r = mm_may_expand(mm, len, prot, flags);     /* RLIMIT_AS / RLIMIT_DATA (vm_limit.c) */
+	if (r < 0)
+		goto out;
 	bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
 	if (fixed && ((addr & (PAGE_SIZE - 1)) || !access_ok(addr, len) || addr < USER_MIN_ADDR)) {
 		r = -EINVAL;
@@ -906,12 +928,16 @@ long sys_mprotect(uintptr_t addr, size_t len, int prot)
 		}
 		if (v->end > end && !split_vma(v, end))
 			break;
-		if ((prot & PROT_WRITE) && ((v->file && vma_shared(v) && (v->file->f_flags & O_ACCMODE) == O_RDONLY) ||
-					    (v->ops && v->ops->readonly))) {
+		if ((prot & PROT_WRITE) &&
+		    ((v->file && vma_shared(v) && !(v->prot & PROT_WRITE) &&
+		      ((v->file->f_flags & O_ACCMODE) == O_RDONLY || memfd_seal_denies_write(v->file->inode))) ||
+		     (v->ops && v->ops->readonly))) {
 			r = -EACCES;
 			goto out;
 		}
+		vma_count_writer(v, -1);
 		v->prot = prot;
+		vma_count_writer(v, 1);
 	}
 	each_pte(mm, addr, end, protect_pte, &prot);
 	spin_unlock(&mm->lock);

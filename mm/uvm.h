@@ -124,4 +124,7 @@ long sys_munmap(uintptr_t addr, size_t len);
 long sys_mprotect(uintptr_t addr, size_t len, int prot);
 long sys_madvise(uintptr_t addr, size_t len, int advice);
 
+/* mm/vm_limit.c: may mm grow by len bytes of a mapping (prot, flags) under RLIMIT_AS and
+ * RLIMIT_DATA? 0 or -ENOMEM */
+int mm_may_expand(struct mm *mm, size_t len, int prot, int flags);
 #endif

@@ -10,5 +10,6 @@ size_t tcp_flow_stats(struct ember_flow_stat *out, size_t max);
 /* /proc/net/tcp6 (net/sock_tcp.c) and /proc/net/udp6 (net/sock_udp.c) in Linux's formats. */
 size_t tcp6_proc_show(char *buf, size_t size);
 size_t udp6_proc_show(char *buf, size_t size);
+size_t udp4_proc_show(char *buf, size_t size);        /* /proc/net/udp (net/sock_udp.c) */
 
 #endif

@@ -161,6 +161,7 @@ void net_proc_init(void)
 	    proc_create("/proc/net/if_inet6", stack6_show_if_inet6) < 0 ||
 	    proc_create("/proc/net/ipv6_route", stack6_show_ipv6_route) < 0 ||
 	    proc_create("/proc/net/tcp6", tcp6_proc_show) < 0 || proc_create("/proc/net/udp6", udp6_proc_show) < 0 ||
+	    proc_create("/proc/net/udp", udp4_proc_show) < 0 ||
 	    proc_create("/proc/net/snmp6", show_snmp6) < 0)
 		printk("net: cannot create the /proc files\n");
 }

@@ -762,44 +762,82 @@ static int udp_getsockopt(struct socket *s, int level, int name, void *val, int 
 	return -EOPNOTSUPP;                      /* Linux's ip_getsockopt for a level it does not know */
 }
 
-/* /proc/net/udp6: Linux's udp6 lines for the AF_INET6 sockets, from lwIP's pcb list (stack lock;
- * the reader's thread enters its squeue). */
-struct udp6_show_req {
+/* /proc/net/udp and /proc/net/udp6: Linux's lines (udp4_format_sock, udp6_sock_seq_show) for the
+ * AF_INET and AF_INET6 sockets, from lwIP's pcb list (stack lock; the reader's thread enters its
+ * squeue). IPv4 addresses are the network-order word as the CPU prints it (127.0.0.1 is
+ * 0100007F), each udp line padded to UDP4_LINE_WIDTH as Linux's seq_pad does. The slot is a
+ * running number (Linux prints the socket's hash bucket), the pointer zeros (%pK restricted). */
+#define UDP4_LINE_WIDTH 127
+#define UDP4_HEADER "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout " \
+		    "inode ref pointer drops"
+
+struct udp_show_req {
 	char *buf;
 	size_t size, n;
+	int family;
 };
 
-static void udp6_show_fn(void *arg)
+static void pad_line(struct udp_show_req *r, size_t start)
 {
-	struct udp6_show_req *r = arg;
+	while (r->n - start < UDP4_LINE_WIDTH && r->n + 1 < r->size)
+		bufprintf(r->buf, r->size, &r->n, " ");
+	bufprintf(r->buf, r->size, &r->n, "\n");
+}
+
+static void udp_show_fn(void *arg)
+{
+	struct udp_show_req *r = arg;
 	int sl = 0;
-	bufprintf(r->buf, r->size, &r->n, "%s ref pointer drops\n", INET6_PROC_HEADER);
+	size_t start = r->n;
+	if (r->family == AF_INET6) {
+		bufprintf(r->buf, r->size, &r->n, "%s ref pointer drops\n", INET6_PROC_HEADER);
+	} else {
+		bufprintf(r->buf, r->size, &r->n, "%s", UDP4_HEADER);
+		pad_line(r, start);
+	}
 	for (struct udp_pcb *pcb = udp_pcbs; pcb; pcb = pcb->next) {
 		if (pcb->recv != udp_recv_cb)
 			continue;
 		struct udp_sock *us = pcb->recv_arg;
-		if (us->s->family != AF_INET6)
+		if (us->s->family != r->family)
 			continue;
+		bool connected = pcb->flags & UDP_FLAGS_CONNECTED;
+		unsigned st = connected ? 1 : 7;          /* TCP_ESTABLISHED, TCP_CLOSE */
+		uint32_t rxq = (uint32_t)READ_ONCE(us->q.charged), drops = (uint32_t)READ_ONCE(us->q.drops);
+		unsigned long ino = (unsigned long)inet_sock_ino(us->s);
+		start = r->n;
+		if (r->family == AF_INET) {
+			uint32_t la = ip4_addr_get_u32(ip_2_ip4(&pcb->local_ip));
+			uint32_t ra = connected ? ip4_addr_get_u32(ip_2_ip4(&pcb->remote_ip)) : 0;
+			bufprintf(r->buf, r->size, &r->n,
+				  "%5d: %08X:%04X %08X:%04X %02X %08X:%08X 00:00000000 00000000 %5u %8d %lu 2 0000000000000000 %u",
+				  sl++, la, pcb->local_port, ra, connected ? pcb->remote_port : 0, st, 0u, rxq, 0u, 0,
+				  ino, drops);
+			pad_line(r, start);
+			continue;
+		}
 		char la[INET_PROC_ADDR_LEN], ra[INET_PROC_ADDR_LEN];
 		ip_addr_t remote = pcb->remote_ip;
-		if (!(pcb->flags & UDP_FLAGS_CONNECTED))
+		if (!connected)
 			ip_addr_set_zero_ip6(&remote);
 		inet_proc_addr(la, &pcb->local_ip, pcb->local_port);
 		inet_proc_addr(ra, &remote, pcb->remote_port);
 		bufprintf(r->buf, r->size, &r->n,
 			  "%5d: %s %s %02X %08X:%08X 00:00000000 00000000 %5u %8d %lu 2 0000000000000000 %u\n", sl++, la, ra,
-			  pcb->flags & UDP_FLAGS_CONNECTED ? 1 : 7, 0u, (uint32_t)READ_ONCE(us->q.charged), 0u, 0,
-			  (unsigned long)inet_sock_ino(us->s), (uint32_t)READ_ONCE(us->q.drops));
+			  st, 0u, rxq, 0u, 0, ino, drops);
 	}
 }
 
-size_t udp6_proc_show(char *buf, size_t size)
+static size_t udp_show(char *buf, size_t size, int family)
 {
-	struct udp6_show_req r = { buf, size, 0 };
+	struct udp_show_req r = { buf, size, 0, family };
 	if (stack_ready())
-		squeue_call(squeue_local(), udp6_show_fn, &r);
+		squeue_call(squeue_local(), udp_show_fn, &r);
 	return r.n;
 }
+
+size_t udp6_proc_show(char *buf, size_t size) { return udp_show(buf, size, AF_INET6); }
+size_t udp4_proc_show(char *buf, size_t size) { return udp_show(buf, size, AF_INET); }
 
 const struct sock_ops udp_sock_ops = {
 	.create = udp_create,

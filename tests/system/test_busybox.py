@@ -111,7 +111,7 @@ SCRIPT = [
     ("ping -6 -c 2 ::1 | grep -o -e 'seq=1 ttl=64' -e '2 packets received'", "seq=1 ttl=64\n2 packets received", 0),
     ("ping6 -c 1 -s 3000 ::1 | grep -o -e '^3008 bytes from ::1' -e '1 packets received'",
      "3008 bytes from ::1\n1 packets received", 0),
-    # (a background job must not read the console: Ember does not stop it with SIGTTIN)
+    # (a background job must not read the console: SIGTTIN would stop it, as on Linux)
     ("nc -l -p 5555 < /dev/null > got.txt & sleep 0.5; echo over-tcp | nc 127.0.0.1 5555; wait; cat got.txt",
      "over-tcp", 0),
     ("mkdir -p www && echo page > www/x.html && httpd -p 8080 -h /tmp/www && sleep 0.3 && "
@@ -187,6 +187,45 @@ def test_job_control_on_the_console(sh):
     sh.q.send("echo interrupted=$?\r")          # (run() would report its own echo's status)
     sh.q.expect(r"\ninterrupted=130\n", 10)
     sh.q.expect(PROMPT, 10)
+
+
+def test_stopped_jobs_on_the_console(sh):
+    """Stopped jobs as on Linux: ^Z sends SIGTSTP to the foreground job's group and the shell
+    reports it Stopped (its /proc stat state is T), `jobs` lists it, `bg` resumes it in the
+    background (Running, state S), `fg` brings it back to the foreground, where ^C ends it (130);
+    kill -STOP/-CONT stop and resume a background job; a background job that reads the console
+    is stopped by SIGTTIN instead of taking the shell's input."""
+    sh.q.send("sleep 100\r")
+    sh.q.expect(r"sleep 100\n", 10)
+    time.sleep(1)
+    sh.q.send("\x1a")                           # ^Z
+    sh.q.expect(r"\[1\]\+\s+Stopped\s+sleep 100", 10)
+    sh.q.expect(PROMPT, 10)
+    out, rc = sh.run("jobs; cut -d' ' -f3 /proc/$(pidof sleep)/stat")
+    assert re.search(r"^\[1\]\+\s+Stopped\s+sleep 100$", out, re.M), out
+    assert out.splitlines()[-1] == "T", out
+    out, rc = sh.run("bg; sleep 0.3; jobs; cut -d' ' -f3 /proc/$(pidof sleep)/stat")
+    assert re.search(r"^\[1\]\+\s+Running\s+sleep 100$", out, re.M), out
+    assert out.splitlines()[-1] in ("S", "R"), out
+    out, rc = sh.run("kill -STOP %1; sleep 0.3; jobs; cut -d' ' -f3 /proc/$(pidof sleep)/stat")
+    assert re.search(r"^\[1\]\+\s+Stopped", out, re.M) and out.splitlines()[-1] == "T", out
+    # (ash waits without WCONTINUED, so its `jobs` still says Stopped, on Linux too: ask /proc)
+    out, rc = sh.run("kill -CONT %1; sleep 0.3; cut -d' ' -f3 /proc/$(pidof sleep)/stat")
+    assert out in ("S", "R"), out
+    sh.q.send("fg\r")
+    sh.q.expect(r"\nsleep 100\n", 10)
+    time.sleep(1)
+    start = time.monotonic()
+    sh.q.send("\x03")
+    sh.q.expect(PROMPT, 10)
+    assert time.monotonic() - start < 5
+    sh.q.send("echo interrupted=$?\r")
+    sh.q.expect(r"\ninterrupted=130\n", 10)
+    sh.q.expect(PROMPT, 10)
+    # a background reader stops (SIGTTIN) and leaves the console to the shell
+    out, rc = sh.run("cat & sleep 0.5; jobs; cut -d' ' -f3 /proc/$!/stat; kill -9 %1; wait; echo still-here")
+    assert re.search(r"^\[1\]\+\s+Stopped.*\s+cat$", out, re.M), out
+    assert re.search(r"^T\nstill-here$", out, re.M), out
 
 
 def test_vi(sh):

@@ -58,6 +58,9 @@ int proc_sys_init(void) { return 0; }
 /* tty_job.c needs the process table: the console here has no job control. */
 long tty_job_ioctl(unsigned long cmd, unsigned long arg) { (void)cmd; (void)arg; return -ENOTTY; }
 bool tty_job_signal(int sig) { (void)sig; return false; }
+long tty_job_check(int sig) { (void)sig; return 0; }          /* nobody is in the background */
+/* kernel/rlimit.c: no limits here (fds stop at FD_MAX) */
+uint64_t rlimit_cur(int resource) { (void)resource; return ~0UL; }
 void console_set_intr_hook(bool (*hook)(char c)) { (void)hook; }
 
 static char console_out[4096];
