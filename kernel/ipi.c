@@ -2,6 +2,7 @@
  * through SBI; the target clears sip.SSIP, then takes all pending reasons at once. */
 #include "kernel/ipi.h"
 #include "kernel/cpu.h"
+#include "kernel/sysrq.h"
 #include "arch/riscv/riscv.h"
 #include "arch/riscv/sbi.h"
 
@@ -19,7 +20,7 @@ void ipi_send_others(unsigned reason)
 			ipi_send(i, reason);
 }
 
-void ipi_interrupt(void)
+void ipi_interrupt(struct trapframe *tf)
 {
 	struct cpu *c = this_cpu();
 	csr_clear(sip, SIE_SSIE);
@@ -34,4 +35,6 @@ void ipi_interrupt(void)
 	}
 	if (pending & IPI_RESCHED)
 		c->need_resched = true;
+	if (pending & IPI_BACKTRACE)
+		sysrq_ipi(tf);
 }

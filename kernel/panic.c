@@ -62,6 +62,11 @@ void backtrace(uint64_t fp, uint64_t pc, uint64_t ra)
 	struct thread *t = this_cpu()->cur;
 	uint64_t lo = t ? (uint64_t)t->kstack : fp, hi = t ? lo + KSTACK_SIZE : fp + KSTACK_SIZE;
 	printk("backtrace:\n");
+	backtrace_stack(lo, hi, fp, pc, ra);
+}
+
+void backtrace_stack(uint64_t lo, uint64_t hi, uint64_t fp, uint64_t pc, uint64_t ra)
+{
 	if (pc)
 		print_addr("  ", pc);
 	/* A trapped leaf function keeps its caller only in ra (its frame, if any, holds just fp, and

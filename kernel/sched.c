@@ -441,20 +441,28 @@ void sched_get_stats(struct sched_stats *st)
 	st->nthreads = nthreads;
 }
 
-static const char *state_name(int s)
+const char *sched_state_name(int s)
 {
 	static const char *names[] = { "runnable", "running", "sleeping", "dead", "new" };
 	return s >= 0 && s <= THREAD_NEW ? names[s] : "?";
 }
 
-void sched_dump(void)
+void sched_for_each_thread(void (*fn)(struct thread *t, void *arg), void *arg)
 {
 	struct list_head *p;
 	spin_lock(&threads_lock);
-	list_for_each(p, &all_threads) {
-		struct thread *t = list_entry(p, struct thread, all_node);
-		printk("  %4d %-16s cpu %d %-9s switches %llu\n", t->tid, t->name, t->cpu, state_name(t->state),
-		       (unsigned long long)t->switches);
-	}
+	list_for_each(p, &all_threads)
+		fn(list_entry(p, struct thread, all_node), arg);
 	spin_unlock(&threads_lock);
+}
+
+static void dump_one(struct thread *t, void *arg __unused)
+{
+	printk("  %4d %-16s cpu %d %-9s switches %llu\n", t->tid, t->name, t->cpu, sched_state_name(t->state),
+	       (unsigned long long)t->switches);
+}
+
+void sched_dump(void)
+{
+	sched_for_each_thread(dump_one, NULL);
 }

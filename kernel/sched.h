@@ -115,6 +115,10 @@ void msleep(uint64_t ms);
 struct sched_stats { uint64_t nr_running[NCPU]; int nthreads; };
 void sched_get_stats(struct sched_stats *st);
 void sched_dump(void);                        /* one line per thread, for the monitor */
+/* fn on every thread that exists, under the thread-list lock (a spinlock: fn must not sleep); no
+ * thread is freed meanwhile, so its stack may be read (kernel/sysrq.c). */
+void sched_for_each_thread(void (*fn)(struct thread *t, void *arg), void *arg);
+const char *sched_state_name(int state);
 unsigned sched_nr_active(void);                 /* running + runnable threads, all CPUs (racy snapshot) */
 void loadavg_tick(void);                        /* CPU 0's tick: fs/proc_sys.c */
 

@@ -123,6 +123,11 @@ def keep_findings(out, seed, verdict, detail, corpus, tag):
             f.write(f"campaign_seed={seed}\nworker_seed={wseed}\ncalls={ncalls}\nkind={kind.lower()}\n")
             f.write(f"replay: sysfuzz -r {wseed} -n {ncalls}\n# last calls:\n")
             f.write("".join(line.replace("sysfuzz:   ", "", 1) + "\n" for line in m.group(4).splitlines()))
+            report = out.find("sysrq: Show State", m.end())
+            if report >= 0:     # the kernel's side (sysfuzz's kernel_report): threads and CPUs
+                end = out.find("sysfuzz: kernel report ends", report)
+                f.write("# kernel report (/proc/sysrq-trigger tl):\n")
+                f.write("".join("# " + line + "\n" for line in out[report:end if end > 0 else None].splitlines()))
         files.append(path)
     if verdict in ("kernel-panic", "kernel-hang", "hang") or (verdict != "clean" and not files):
         path = os.path.join(corpus, f"{stamp}-{tag}-seed{seed}-{verdict}.txt")

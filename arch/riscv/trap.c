@@ -112,7 +112,7 @@ void trap_kernel(struct trapframe *tf)
 		timer_interrupt();
 		break;
 	case IRQ_S_SOFT:
-		ipi_interrupt();
+		ipi_interrupt(tf);
 		break;
 	case IRQ_S_EXT:
 		plic_handle();
@@ -124,11 +124,11 @@ void trap_kernel(struct trapframe *tf)
 		sched_preempt_check();
 }
 
-static void user_interrupt(uint64_t code)
+static void user_interrupt(struct trapframe *tf, uint64_t code)
 {
 	switch (code) {
 	case IRQ_S_TIMER: timer_interrupt(); break;
-	case IRQ_S_SOFT: ipi_interrupt(); break;
+	case IRQ_S_SOFT: ipi_interrupt(tf); break;
 	case IRQ_S_EXT: plic_handle(); break;
 	default: panic("unexpected interrupt %llu from user mode", (unsigned long long)code);
 	}
@@ -149,7 +149,7 @@ void trap_user(struct trapframe *tf)
 	}
 	uint64_t cause = tf->scause;
 	if (cause & SCAUSE_INTR) {
-		user_interrupt(cause & ~SCAUSE_INTR);
+		user_interrupt(tf, cause & ~SCAUSE_INTR);
 	} else if (cause == EXC_ECALL_U) {
 		tf->sepc += 4;
 		t->syscall_a0 = tf->regs[10];

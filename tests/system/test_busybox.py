@@ -160,6 +160,29 @@ def test_ps_sees_a_background_job(sh):
     assert re.search(r"^\s*\d+ [RS]\s+sleep 30$", out, re.M), out
 
 
+def test_sysrq_trigger(sh):
+    """/proc/sysrq-trigger (kernel/sysrq.c): 't' prints every thread with the kernel backtrace of
+    where a sleeping one sleeps, 'l' every CPU's backtrace (each CPU answers an IPI), anything
+    else the help line; the text reaches the console and the kernel log (dmesg) as on Linux."""
+    out, rc = sh.run("sleep 30 & p=$!; i=0; while [ \"$(cat /proc/$p/comm)\" != sleep ] && [ $i -lt 50 ]; "
+                     "do sleep 0.1; i=$((i + 1)); done; sleep 0.5; "
+                     "echo tl > /proc/sysrq-trigger; echo '?' > /proc/sysrq-trigger; kill $p; wait; "
+                     "dmesg | grep -c 'sysrq: Show State'")
+    # the sleeping `sleep`: its state line, then frames down to the system call's entry
+    m = re.search(r"^\s+\d+ sleep\s+sleeping cpu \d switches \d+\n((?:  0x[0-9a-f]+ \S+\n)+)", out, re.M)
+    assert m, out
+    frames = m.group(1)
+    assert "__schedule+" in frames and re.search(r"(nanosleep|sleep_ns_until)\+", frames), out
+    assert "trap_user+" in frames, out
+    assert re.search(r"^\s+\d+ squeue/0\s+\S+\s+cpu 0 .*\(kernel thread\)$", out, re.M), out
+    # 'l': the writer's CPU and each of the other three answer
+    assert "sysrq: Show backtrace of all active CPUs" in out, out
+    assert len(set(re.findall(r"^sysrq: CPU (\d) running", out, re.M))) == 4, out
+    assert "did not answer" not in out, out
+    assert "sysrq: HELP : " in out, out
+    assert int(out.splitlines()[-1]) >= 1, out      # the kernel log kept it
+
+
 def test_jobs(sh):
     """`sleep 10 &`, `kill %1`, `wait`: the job ends at once (well before its 10 s)."""
     out, rc = sh.run("s=$(date +%s); sleep 10 & sleep 0.5; jobs; kill %1; wait; e=$(date +%s); "

@@ -1188,6 +1188,20 @@ static int rm_one(const char *path, const struct stat *st, int type, struct FTW 
 	return type == FTW_DP ? rmdir(path) : unlink(path), 0;
 }
 
+/* In Ember, a stuck worker's kernel side: every thread's kernel backtrace and every CPU's
+ * (/proc/sysrq-trigger 't' and 'l', kernel/sysrq.c), printed on the console after the ring.
+ * Never under qemu-user: there the file would be the host's. */
+static void kernel_report(void)
+{
+	fflush(stdout);
+	int fd = open("/proc/sysrq-trigger", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "tl", 2) != 2)
+		printf("sysfuzz: /proc/sysrq-trigger: %s\n", strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	printf("sysfuzz: kernel report ends\n");
+}
+
 static void dump_ring(int i, const char *why)
 {
 	struct wslot *w = &sh->w[i];
@@ -1205,6 +1219,8 @@ static void dump_ring(int i, const char *why)
 		       (unsigned long long)w->fault_pc, (unsigned long long)w->fault_addr);
 	printf("sysfuzz: reproduce: sysfuzz -r %#llx -n %llu\n", (unsigned long long)w->seed,
 	       (unsigned long long)n + 1);
+	if (in_ember && strcmp(why, "UNEXPLAINED") != 0)
+		kernel_report();
 }
 
 static int explained(int i, int status)
