@@ -462,6 +462,16 @@ static void dump_one(struct thread *t, void *arg __unused)
 	       (unsigned long long)t->switches);
 }
 
+void sched_dump_cpu(int cpu)
+{
+	struct cpu *c = &cpus[cpu];
+	struct thread *cur = READ_ONCE(c->cur);
+	printk("  cpu %d: cur %d %s, run queue %llu, need_resched %d, switches %llu, timer irqs %llu, ipis %llu\n",
+	       cpu, cur ? cur->tid : -1, cur ? cur->name : "?", (unsigned long long)READ_ONCE(runqs[cpu].nr_running),
+	       (int)c->need_resched, (unsigned long long)c->ctx_switches, (unsigned long long)c->timer_irqs,
+	       (unsigned long long)c->ipi_irqs);
+}
+
 void sched_dump(void)
 {
 	sched_for_each_thread(dump_one, NULL);

@@ -119,6 +119,7 @@ void sched_dump(void);                        /* one line per thread, for the mo
  * thread is freed meanwhile, so its stack may be read (kernel/sysrq.c). */
 void sched_for_each_thread(void (*fn)(struct thread *t, void *arg), void *arg);
 const char *sched_state_name(int state);
+void sched_dump_cpu(int cpu);                  /* one line: its thread, run queue, counters (racy) */
 unsigned sched_nr_active(void);                 /* running + runnable threads, all CPUs (racy snapshot) */
 void loadavg_tick(void);                        /* CPU 0's tick: fs/proc_sys.c */
 

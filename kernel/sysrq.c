@@ -10,6 +10,7 @@
  *      turn prints its own from an IPI (IPI_BACKTRACE) with the interrupted frame; a CPU that does
  *      not answer within CPU_ANSWER_NS is reported as such (it runs with interrupts off)
  *   h  (and any other character) the list of commands
+ * plus what other subsystems register (sysrq_register): Q, the squeues (net/squeue.c).
  * Blanks and newlines are skipped. One writer reports at a time (the others get EBUSY).
  *
  * Contexts. sysrq_write runs in a system call and may spin waiting for another CPU's answer;
@@ -35,6 +36,11 @@
 #define SYSRQ_INPUT_MAX 16                  /* characters taken from one write */
 #define CPU_ANSWER_NS (1000 * 1000 * 1000ULL)
 #define SSTATUS_SPP (1UL << 8)              /* the trap came from supervisor mode */
+#define SYSRQ_EXTRA_MAX 8
+
+struct sysrq_key { char key; const char *help; void (*fn)(void); };
+static struct sysrq_key extra[SYSRQ_EXTRA_MAX];
+static int nextra;
 
 static int busy;                            /* a writer is reporting (atomic) */
 static volatile int answered_cpu = -1;      /* the last CPU that printed its 'l' report */
@@ -59,6 +65,7 @@ void sysrq_ipi(struct trapframe *tf)
 {
 	struct thread *t = this_cpu()->cur;
 	printk("sysrq: CPU %d running %d %s\n", cpu_id(), t ? t->tid : -1, t ? t->name : "?");
+	sched_dump_cpu(cpu_id());
 	if (tf->sstatus & SSTATUS_SPP) {
 		uint64_t lo = (uint64_t)t->kstack;
 		backtrace_stack(lo, lo + KSTACK_SIZE, tf->regs[TF_FP], tf->sepc, tf->regs[TF_RA]);
@@ -73,6 +80,9 @@ static void show_cpus(void)
 	printk("sysrq: Show backtrace of all active CPUs\n");
 	struct thread *me = current;
 	printk("sysrq: CPU %d running %d %s (the writer)\n", cpu_id(), me->tid, me->name);
+	for (int i = 0; i < ncpus; i++)     /* each CPU's state before the IPIs wake any of them */
+		if (cpus[i].online)
+			sched_dump_cpu(i);
 	backtrace_stack((uint64_t)me->kstack, (uint64_t)me->kstack + KSTACK_SIZE,
 			(uint64_t)__builtin_frame_address(0), 0, 0);
 	for (int i = 0; i < ncpus; i++) {
@@ -90,7 +100,30 @@ static void show_cpus(void)
 
 static void help(void)
 {
-	printk("sysrq: HELP : show-backtrace-all-active-cpus(l) show-task-states(t)\n");
+	char line[256];
+	size_t n = 0;
+	bufprintf(line, sizeof(line), &n, "sysrq: HELP : show-backtrace-all-active-cpus(l) show-task-states(t)");
+	for (int i = 0; i < nextra; i++)
+		bufprintf(line, sizeof(line), &n, " %s(%c)", extra[i].help, extra[i].key);
+	printk("%s\n", line);
+}
+
+int sysrq_register(char key, const char *help, void (*fn)(void))
+{
+	if (nextra == SYSRQ_EXTRA_MAX)
+		return -ENOSPC;
+	extra[nextra++] = (struct sysrq_key){ key, help, fn };
+	return 0;
+}
+
+static void run_key(char key)
+{
+	for (int i = 0; i < nextra; i++)
+		if (extra[i].key == key) {
+			extra[i].fn();
+			return;
+		}
+	help();
 }
 
 static long sysrq_write(struct file *f __unused, uintptr_t ubuf, size_t n, uint64_t *pos __unused)
@@ -113,7 +146,7 @@ static long sysrq_write(struct file *f __unused, uintptr_t ubuf, size_t n, uint6
 			irq_pop_off();
 			break;
 		}
-		default: help(); break;
+		default: run_key(b[i]); break;
 		}
 	}
 	__atomic_store_n(&busy, 0, __ATOMIC_RELEASE);

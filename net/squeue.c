@@ -77,6 +77,7 @@
 #include "lib/string.h"
 #ifndef HOST_TEST
 #include "arch/riscv/riscv.h"
+#include "kernel/sysrq.h"
 #endif
 
 #define SQS_PROC 0x1
@@ -512,6 +513,25 @@ void squeue_call(struct squeue *sq, void (*fn)(void *arg), void *arg)
 	wait_event(&sq->done_wq, __atomic_load_n(&c.done, __ATOMIC_ACQUIRE));
 }
 
+/* ---- diagnostics: sysrq Q (kernel/sysrq.c), racy reads ---- */
+
+#ifndef HOST_TEST
+static void squeue_sysrq(void)
+{
+	printk("sysrq: Show squeues (stack lock %s on cpu %d, %u delegated)\n",
+	       stack_lock.locked ? "held" : "free", stack_lock.cpu, READ_ONCE(ndeleg));
+	for (int i = 0; i < nonline; i++) {
+		struct squeue *sq = online[i];
+		struct thread *w = sq->worker;
+		struct squeue *in = READ_ONCE(running[sq->cpu]);
+		printk("  squeue/%d: len %u, %s, worker %s, sq_done waiters %s; cpu %d in a callback of squeue/%d\n",
+		       sq->cpu, READ_ONCE(sq->len), READ_ONCE(sq->state) & SQS_PROC ? "processing" : "idle",
+		       sched_state_name(w->state), waitq_active(&sq->done_wq) ? "yes" : "no", sq->cpu,
+		       in ? in->cpu : -1);
+	}
+}
+#endif
+
 /* ---- start-up ---- */
 
 void squeue_init(void)
@@ -538,4 +558,7 @@ void squeue_init(void)
 			panic("squeue: cannot start %s", name);
 		online[nonline++] = sq;
 	}
+#ifndef HOST_TEST
+	sysrq_register('Q', "show-squeues", squeue_sysrq);
+#endif
 }

@@ -166,7 +166,7 @@ def test_sysrq_trigger(sh):
     else the help line; the text reaches the console and the kernel log (dmesg) as on Linux."""
     out, rc = sh.run("sleep 30 & p=$!; i=0; while [ \"$(cat /proc/$p/comm)\" != sleep ] && [ $i -lt 50 ]; "
                      "do sleep 0.1; i=$((i + 1)); done; sleep 0.5; "
-                     "echo tl > /proc/sysrq-trigger; echo '?' > /proc/sysrq-trigger; kill $p; wait; "
+                     "echo tlQ > /proc/sysrq-trigger; echo '?' > /proc/sysrq-trigger; kill $p; wait; "
                      "dmesg | grep -c 'sysrq: Show State'")
     # the sleeping `sleep`: its state line, then frames down to the system call's entry
     m = re.search(r"^\s+\d+ sleep\s+sleeping cpu \d switches \d+\n((?:  0x[0-9a-f]+ \S+\n)+)", out, re.M)
@@ -179,7 +179,11 @@ def test_sysrq_trigger(sh):
     assert "sysrq: Show backtrace of all active CPUs" in out, out
     assert len(set(re.findall(r"^sysrq: CPU (\d) running", out, re.M))) == 4, out
     assert "did not answer" not in out, out
-    assert "sysrq: HELP : " in out, out
+    assert len(re.findall(r"^  cpu \d: cur -?\d+ \S+, run queue \d+", out, re.M)) >= 4 + 3, out
+    # 'Q' (net/squeue.c registers it): one line per squeue, nothing stuck at rest
+    assert "sysrq: Show squeues" in out, out
+    assert len(re.findall(r"^  squeue/\d: len 0, idle, worker sleeping, sq_done waiters no", out, re.M)) == 4, out
+    assert "sysrq: HELP : " in out and "show-squeues(Q)" in out, out
     assert int(out.splitlines()[-1]) >= 1, out      # the kernel log kept it
 
 

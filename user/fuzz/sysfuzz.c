@@ -1189,13 +1189,13 @@ static int rm_one(const char *path, const struct stat *st, int type, struct FTW 
 }
 
 /* In Ember, a stuck worker's kernel side: every thread's kernel backtrace and every CPU's
- * (/proc/sysrq-trigger 't' and 'l', kernel/sysrq.c), printed on the console after the ring.
+ * (/proc/sysrq-trigger 't', 'l' and 'Q', kernel/sysrq.c), printed on the console after the ring.
  * Never under qemu-user: there the file would be the host's. */
 static void kernel_report(void)
 {
 	fflush(stdout);
 	int fd = open("/proc/sysrq-trigger", O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, "tl", 2) != 2)
+	if (fd < 0 || write(fd, "tlQ", 3) != 3)
 		printf("sysfuzz: /proc/sysrq-trigger: %s\n", strerror(errno));
 	if (fd >= 0)
 		close(fd);
