@@ -7,7 +7,12 @@
  * does not move it; TFD_TIMER_CANCEL_ON_SET is accepted and never fires). Expirations are counted
  * lazily: whoever looks (read, poll, gettime, the kernel timer) first folds every deadline that
  * passed into `ticks` (one per interval, and the next deadline moves past now). The kernel timer
- * exists only to wake readers and poll/epoll watchers at the deadline; it re-arms for the next.
+ * exists only to wake readers and poll/epoll watchers at the deadline, so it is armed only while
+ * there is nothing to report (ticks == 0): once it fires and finds an expiration, it stays off
+ * until a read takes the count (the read re-arms it for the next deadline), as Linux's timerfd
+ * restarts its hrtimer only in timerfd_read. A timer re-armed from its own handler would, with an
+ * interval shorter than an interrupt's cost (1 ns is valid), keep its CPU in timer interrupts
+ * forever (issue 17: the fuzzer's stuck workers were threads queued on such a CPU).
  *
  * Locks: tfd->lock (spinlock, interrupts off: the timer handler takes it in interrupt context)
  * guards the state; wait-queue locks nest inside. settime is serialized by tfd->set_lock (a
@@ -44,6 +49,7 @@ struct timerfd {
 	uint64_t interval_ns;
 	uint64_t ticks;              /* expirations not yet read */
 	bool cancelling;
+	bool armed;                  /* t is queued (added, its handler not started yet) */
 };
 
 static const struct file_ops timerfd_ops;
@@ -66,8 +72,11 @@ static void tfd_update_locked(struct timerfd *t)
 
 static void tfd_arm_locked(struct timerfd *t)
 {
+	if (t->armed || t->cancelling || !t->expires_ns)
+		return;
 	uint64_t now = time_ns();
 	uint64_t left = t->expires_ns > now ? t->expires_ns - now : 0;
+	t->armed = true;
 	timer_add(&t->t, time_now() + ns_to_ticks(left));
 }
 
@@ -76,12 +85,13 @@ static void tfd_fire(void *arg)
 {
 	struct timerfd *t = arg;
 	spin_lock(&t->lock);
+	t->armed = false;
 	if (!t->cancelling && t->expires_ns) {
 		tfd_update_locked(t);
 		if (t->ticks)
-			wake_all(&t->wq);
-		if (t->expires_ns)
-			tfd_arm_locked(t);
+			wake_all(&t->wq);       /* and stay off until a read takes the count */
+		else
+			tfd_arm_locked(t);      /* early by a rounding: once more */
 	}
 	spin_unlock(&t->lock);
 }
@@ -100,6 +110,8 @@ static long timerfd_read(struct file *f, uintptr_t ubuf, size_t n, uint64_t *pos
 		tfd_update_locked(t);
 		v = t->ticks;
 		t->ticks = 0;
+		if (v)
+			tfd_arm_locked(t);      /* for the next deadline, if any */
 		spin_unlock(&t->lock);
 		if (v)
 			break;
@@ -229,6 +241,7 @@ long sys_timerfd_settime(int fd, int flags, uintptr_t unew, uintptr_t uold)
 	timer_cancel(&t->t);                      /* waits for a running handler: no spinlock held */
 	spin_lock(&t->lock);
 	t->cancelling = false;
+	t->armed = false;                         /* cancelled above */
 	tfd_get_locked(t, &ov);
 	uint64_t value = (uint64_t)nv.value.sec * NSEC_PER_SEC + (uint64_t)nv.value.nsec;
 	uint64_t now = time_ns();
@@ -246,8 +259,7 @@ long sys_timerfd_settime(int fd, int flags, uintptr_t unew, uintptr_t uold)
 	}
 	if (!t->expires_ns)
 		t->interval_ns = 0;
-	if (t->expires_ns)
-		tfd_arm_locked(t);
+	tfd_arm_locked(t);
 	spin_unlock(&t->lock);
 	sleep_unlock(&t->set_lock);
 	file_put(f);
