@@ -15,6 +15,7 @@
 #include "kernel/proc.h"
 #include "kernel/sched.h"
 #include "kernel/signal.h"
+#include "kernel/itimer.h"
 #include "mm/kmalloc.h"
 #include "mm/uaccess.h"
 
@@ -70,8 +71,11 @@ static int dequeue(uint64_t mask)
 			return 0;
 		int sig = ctz64(bits) + 1;
 		uint64_t old = __atomic_fetch_and(set, ~SIGBIT_K(sig), __ATOMIC_ACQ_REL);
-		if (old & SIGBIT_K(sig))
-			return sig;                   /* else another thread took it: look again */
+		if (old & SIGBIT_K(sig)) {
+			if (sig == SIGALRM && !own)
+				itimer_sigalrm_dequeued(t->proc);     /* a periodic itimer restarts */
+			return sig;
+		}                                     /* else another thread took it: look again */
 	}
 }
 

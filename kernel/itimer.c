@@ -3,8 +3,15 @@
  * ITIMER_VIRTUAL and ITIMER_PROF are not kept (EINVAL).
  *
  * A process's timer is a struct itimer of its own, allocated by the first setitimer. Its kernel
- * timer fires in interrupt context on the CPU that armed it, sends SIGALRM under proc_lock and
- * re-arms itself for the interval. Lock order: proc_lock -> it->lock.
+ * timer fires in interrupt context on the CPU that armed it and sends SIGALRM under proc_lock.
+ * Lock order: proc_lock -> it->lock.
+ * Periodic timers restart when their SIGALRM is dequeued (itimer_sigalrm_dequeued, from signal
+ * delivery and signalfd), at the next multiple of the interval after that moment, as Linux's
+ * dequeue_signal does "to prevent DoS attacks": a handler that re-added the timer itself would,
+ * with an interval shorter than an interrupt's cost (1 us is valid), keep its CPU in timer
+ * interrupts forever. Until then the timer is `waiting` and getitimer reads 0 left (Linux: not
+ * active). A blocked SIGALRM thus stops the timer until it is taken; an ignored one (discarded
+ * when sent) stops it for good, as on Linux.
  * Re-arming: setitimer calls are serialized by set_lock (a sleeplock: timer_cancel waits); one
  * first raises it->cancelling so that a handler running concurrently neither signals nor re-adds
  * the timer, then cancels it, then arms it anew.
@@ -33,6 +40,7 @@ struct itimer {
 	uint64_t interval_ns;
 	struct proc *proc;             /* NULL once the process was reaped */
 	bool cancelling;               /* setitimer is replacing the timer: the handler stays quiet */
+	bool waiting;                  /* fired, periodic: restarts when its SIGALRM is dequeued */
 };
 
 static struct sleeplock set_lock = SLEEPLOCK_INIT(set_lock, "setitimer");
@@ -48,16 +56,30 @@ static void itimer_fire(void *arg)
 	spin_lock(&it->lock);
 	struct proc *p = it->proc;
 	if (p && it->expires_ns && !it->cancelling) {
-		signal_send_proc_locked(p, SIGALRM);
-		if (it->interval_ns) {
-			it->expires_ns = time_ns() + it->interval_ns;
-			timer_add(&it->t, time_now() + ns_to_ticks(it->interval_ns));
-		} else {
+		if (it->interval_ns)
+			it->waiting = true;     /* expires_ns stays: the grid the restart follows */
+		else
 			it->expires_ns = 0;
-		}
+		signal_send_proc_locked(p, SIGALRM);
 	}
 	spin_unlock(&it->lock);
 	spin_unlock(&proc_lock);
+}
+
+void itimer_sigalrm_dequeued(struct proc *p)
+{
+	struct itimer *it = READ_ONCE(p->itimer);
+	if (!it)
+		return;
+	spin_lock(&it->lock);
+	if (it->waiting && !it->cancelling && it->proc) {
+		uint64_t now = time_ns();
+		if (it->expires_ns <= now)
+			it->expires_ns += (1 + (now - it->expires_ns) / it->interval_ns) * it->interval_ns;
+		it->waiting = false;
+		timer_add(&it->t, time_now() + ns_to_ticks(it->expires_ns - now));
+	}
+	spin_unlock(&it->lock);
 }
 
 void itimer_detach(struct proc *p)
@@ -90,7 +112,7 @@ static void ns_tv(uint64_t ns, int64_t *sec, int64_t *usec)
 static void itimer_get_locked(struct itimer *it, struct k_itimerval *v)
 {
 	uint64_t now = time_ns(), left = 0;
-	if (it && it->expires_ns)
+	if (it && it->expires_ns && !it->waiting)
 		left = it->expires_ns > now ? it->expires_ns - now : 1000;   /* firing now: 1 us */
 	ns_tv(left, &v->value.sec, &v->value.usec);
 	ns_tv(it ? it->interval_ns : 0, &v->interval.sec, &v->interval.usec);
@@ -152,6 +174,7 @@ long sys_setitimer(int which, uintptr_t unew, uintptr_t uold)
 	spin_lock(&it->lock);
 	it->cancelling = false;
 	itimer_get_locked(it, &ov);
+	it->waiting = false;
 	uint64_t value = tv_ns(nv.value.sec, nv.value.usec);
 	it->interval_ns = value ? tv_ns(nv.interval.sec, nv.interval.usec) : 0;
 	it->expires_ns = value ? time_ns() + value : 0;

@@ -16,6 +16,7 @@
  * proc_lock (senders), and read by their own thread.
  */
 #include "kernel/signal.h"
+#include "kernel/itimer.h"
 #include "kernel/cpu.h"
 #include "kernel/errno.h"
 #include "kernel/ipi.h"
@@ -307,10 +308,11 @@ void signal_deliver(struct trapframe *tf)
 	spin_unlock(&sh->lock);
 	if (stop)                               /* dequeued under proc_lock (jobctl.c) */
 		jobctl_stop(sig, shared);
-	else if (shared)
-		__atomic_fetch_and(&t->proc->shared_pending, ~SIGBIT(sig), __ATOMIC_ACQ_REL);
-	else
+	else if (!shared)
 		__atomic_fetch_and(&t->sigpending, ~SIGBIT(sig), __ATOMIC_ACQ_REL);
+	else if ((__atomic_fetch_and(&t->proc->shared_pending, ~SIGBIT(sig), __ATOMIC_ACQ_REL) & SIGBIT(sig)) &&
+		 sig == SIGALRM)
+		itimer_sigalrm_dequeued(t->proc);       /* a periodic itimer restarts */
 
 	/* ignored, or a stop (the thread parks in proc_return_to_user; the call restarts after) */
 	if (stop || ka.handler == SIG_IGN || (ka.handler == SIG_DFL && default_ignored(sig))) {

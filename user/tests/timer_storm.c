@@ -6,11 +6,15 @@
  * timer there with a 1 ns interval and measures again: it must still get a fair share (as on
  * Linux, where a timerfd's hrtimer is restarted only by a read, and an ITIMER_REAL one only when
  * its SIGALRM is dequeued). Then the timer's count and state are checked: a timerfd counts every
- * interval that passed, whoever reads it. */
+ * interval that passed, whoever reads it; an itimer whose signal waits reads 0 left and runs
+ * again once the signal is taken; a periodic itimer with a handler keeps its rate. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
 #include <sched.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/time.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/timerfd.h>
@@ -21,6 +25,9 @@
 #define WINDOW_MS 150
 #define WINDOWS 3
 #define FAIR_SHARE 4            /* with the timer armed, at least 1/FAIR_SHARE of the work */
+
+static volatile int alarms;
+static void on_alarm(int sig) { (void)sig; alarms++; }
 
 static uint64_t now_ns(void)
 {
@@ -85,5 +92,49 @@ int main(void)
 	CHECK("20 ms timerfd wakes poll 5 times", wakes == 5, "%d wakes", wakes);
 	CHECK("... in about 100 ms", el >= 90000000ULL && el < 2000000000ULL, "%llu ns", (unsigned long long)el);
 	close(fd);
+
+	/* ITIMER_REAL, 1 us interval, SIGALRM blocked: one expiry, then nothing until it is taken */
+	sigset_t alrm, old;
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	sigprocmask(SIG_BLOCK, &alrm, &old);
+	struct itimerval iv = { .it_interval = { 0, 1 }, .it_value = { 0, 1 } };
+	CHECK("setitimer 1 us interval", setitimer(ITIMER_REAL, &iv, NULL) == 0, "errno %d", errno);
+	with = work();
+	CHECK("itimer 1 us, SIGALRM blocked: the CPU still works", with * FAIR_SHARE >= base,
+	      "%llu iterations per window, %llu without the timer", (unsigned long long)with, (unsigned long long)base);
+	sigset_t pend;
+	sigpending(&pend);
+	CHECK("SIGALRM pending", sigismember(&pend, SIGALRM) == 1, "not pending");
+	struct itimerval cur;
+	CHECK("getitimer while its signal waits: 0 left, interval kept", getitimer(ITIMER_REAL, &cur) == 0 &&
+	      cur.it_value.tv_sec == 0 && cur.it_value.tv_usec == 0 && cur.it_interval.tv_usec == 1,
+	      "value %ld.%06ld interval %ld.%06ld", (long)cur.it_value.tv_sec, (long)cur.it_value.tv_usec,
+	      (long)cur.it_interval.tv_sec, (long)cur.it_interval.tv_usec);
+	int sfd = signalfd(-1, &alrm, SFD_CLOEXEC);
+	struct signalfd_siginfo ssi = { 0 };
+	CHECK("signalfd takes it", read(sfd, &ssi, sizeof(ssi)) == sizeof(ssi) && ssi.ssi_signo == SIGALRM,
+	      "signo %u errno %d", ssi.ssi_signo, errno);
+	/* taken: the timer runs again, and fires again at once */
+	usleep(20000);
+	sigpending(&pend);
+	CHECK("after it was taken the timer fired again", sigismember(&pend, SIGALRM) == 1, "not pending");
+	struct itimerval off = { { 0, 0 }, { 0, 0 } };
+	setitimer(ITIMER_REAL, &off, NULL);
+	CHECK("... and signalfd takes that one too", read(sfd, &ssi, sizeof(ssi)) == sizeof(ssi), "errno %d", errno);
+	close(sfd);
+
+	/* a 2 ms interval with a handler: every delivery restarts it, about 100 in 200 ms */
+	struct sigaction sa = { .sa_handler = on_alarm };
+	sigaction(SIGALRM, &sa, NULL);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	struct itimerval two = { .it_interval = { 0, 2000 }, .it_value = { 0, 2000 } };
+	setitimer(ITIMER_REAL, &two, NULL);
+	uint64_t end = now_ns() + 200000000ULL;
+	while (now_ns() < end)
+		;
+	setitimer(ITIMER_REAL, &off, NULL);
+	int n = alarms;
+	CHECK("2 ms itimer with a handler: 30..110 signals in 200 ms", n >= 30 && n <= 110, "%d signals", n);
 	return t_finish();
 }
