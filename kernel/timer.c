@@ -6,6 +6,13 @@
  * functions run in interrupt context on the queue's CPU with the queue unlocked; q->running names
  * the one running so timer_cancel can wait for it to finish (a timer often lives on a stack).
  * A timer is added to the current CPU's queue and remembers which (t->cpu) for cancellation.
+ *
+ * Storms. After an interrupt the hardware is never programmed sooner than TIMER_MIN_GAP_NS ahead
+ * (Linux's default timer slack, 50 us), whatever the queue asks: a timer that keeps expiring in
+ * the past (one re-added from its own handler with a tiny period, say) could otherwise keep the
+ * CPU taking timer interrupts back to back, and nothing queued on it would ever run (issue 17,
+ * fuzz-corpus/005, where a timerfd did it; fs/timerfd.c and kernel/itimer.c no longer re-arm from
+ * their handlers, and this bounds whatever may do it next to a fraction of the CPU).
  */
 #include "kernel/timer.h"
 #include "kernel/cpu.h"
@@ -15,6 +22,7 @@
 #include "arch/riscv/sbi.h"
 
 #define CSR_STIMECMP 0x14d
+#define TIMER_MIN_GAP_NS 50000ULL
 
 struct timer_cpu {
 	struct spinlock lock;
@@ -25,6 +33,7 @@ struct timer_cpu {
 
 uint64_t timebase_hz;
 static uint64_t tick_period;
+static uint64_t min_gap;                 /* TIMER_MIN_GAP_NS in timebase ticks */
 static bool use_sstc;
 static struct timer_cpu timer_cpus[NCPU];
 
@@ -46,6 +55,7 @@ void timer_init(uint64_t hz, bool sstc)
 {
 	timebase_hz = hz;
 	tick_period = hz / SCHED_HZ;
+	min_gap = ns_to_ticks(TIMER_MIN_GAP_NS);
 	use_sstc = sstc;
 	for (int i = 0; i < NCPU; i++) {
 		spin_init(&timer_cpus[i].lock, "timerq");
@@ -64,13 +74,13 @@ void timer_cpu_init(void)
 	csr_set(sie, SIE_STIE);
 }
 
-/* Program the hardware for the earliest event. Queue lock held. */
-static void reprogram(struct cpu *c, struct timer_cpu *tc)
+/* Program the hardware for the earliest event, not before `floor`. Queue lock held. */
+static void reprogram(struct cpu *c, struct timer_cpu *tc, uint64_t floor)
 {
 	uint64_t next = timerq_next_deadline(&tc->queue);
 	if (c->next_tick < next)
 		next = c->next_tick;
-	hw_program(tc, next);
+	hw_program(tc, next > floor ? next : floor);
 }
 
 void timer_interrupt(void)
@@ -100,7 +110,7 @@ void timer_interrupt(void)
 		if (c->next_tick <= now)
 			c->next_tick = now + tick_period;
 	}
-	reprogram(c, tc);
+	reprogram(c, tc, time_now() + min_gap);
 	spin_unlock(&tc->lock);
 	if (tick)
 		sched_tick();
@@ -124,7 +134,7 @@ void timer_add(struct timer *t, uint64_t deadline)
 	t->cpu = c->id;
 	timerq_insert(&tc->queue, t);
 	if (deadline < tc->armed)
-		reprogram(c, tc);
+		reprogram(c, tc, 0);
 	spin_unlock(&tc->lock);
 	irq_pop_off();
 }

@@ -5,6 +5,9 @@
  *   pingpong [rounds]: two threads on two different CPUs hand a token back and forth through two
  *       wait queues; every round must complete, in order.
  *   sleep [ms]: msleep and wait_event_timeout wake no earlier than asked and not much later.
+ *   storm: a kernel timer that re-adds itself from its handler 1 tick ahead (a timer storm)
+ *       must leave the CPU it runs on at least 1/STORM_FAIR_SHARE of a thread's progress there
+ *       (kernel/timer.c's minimum gap), and be stopped by timer_cancel.
  *   fault: a deliberate load from an unmapped address (panics with a backtrace).
  */
 #include "kernel/debug/selftest.h"
@@ -131,10 +134,69 @@ static void test_sleep(int argc, char **argv)
 	       (unsigned long long)waited);
 }
 
+/* ---- storm ---- */
+#define STORM_WINDOW_MS 200
+#define STORM_FAIR_SHARE 10
+static struct timer storm_timer;
+static volatile bool storm_on;
+static volatile uint64_t storm_fires;
+static uint64_t storm_base, storm_with;
+
+static void storm_fn(void *arg __unused)
+{
+	storm_fires++;
+	if (storm_on)
+		timer_add(&storm_timer, time_now() + 1);    /* in interrupt context, on this CPU */
+}
+
+static uint64_t storm_work(void)
+{
+	volatile uint64_t n = 0;
+	uint64_t end = time_ns() + STORM_WINDOW_MS * NSEC_PER_MSEC;
+	while (time_ns() < end)
+		for (int i = 0; i < 256; i++)
+			n++;
+	return n;
+}
+
+static void storm_worker(void *arg __unused)
+{
+	storm_base = storm_work();
+	timer_setup(&storm_timer, storm_fn, NULL);
+	storm_fires = 0;
+	storm_on = true;
+	timer_add(&storm_timer, time_now() + 1);
+	storm_with = storm_work();
+	storm_on = false;
+	timer_cancel(&storm_timer);
+	done = 1;
+	wake_all(&done_wq);
+}
+
+static void test_storm(void)
+{
+	done = 0;
+	int cpu = ncpus > 1 ? 1 : 0;
+	if (!kthread_create(storm_worker, NULL, "storm", cpu)) {
+		printk("selftest storm: FAIL no thread\n");
+		return;
+	}
+	wait_event(&done_wq, done);
+	uint64_t fires = storm_fires;
+	msleep(20);
+	bool stopped = storm_fires == fires;
+	bool ok = storm_with * STORM_FAIR_SHARE >= storm_base && fires > 0 && stopped;
+	printk("selftest storm: %s cpu %d work %llu with the storm, %llu without; %llu timer runs; stopped %d\n",
+	       ok ? "PASS" : "FAIL", cpu, (unsigned long long)storm_with, (unsigned long long)storm_base,
+	       (unsigned long long)fires, stopped);
+}
+
 void selftest_cmd(int argc, char **argv)
 {
 	if (argc < 2)
-		printk("usage: selftest spin|pingpong|sleep [args]\n");
+		printk("usage: selftest spin|pingpong|sleep|storm [args]\n");
+	else if (!strcmp(argv[1], "storm"))
+		test_storm();
 	else if (!strcmp(argv[1], "spin"))
 		test_spin(argc, argv);
 	else if (!strcmp(argv[1], "pingpong"))

@@ -70,6 +70,13 @@ def test_sleep_and_timeout(ember):
     assert "selftest sleep: PASS" in out, out
 
 
+def test_timer_storm_leaves_the_cpu_working(ember):
+    """A timer re-added from its own handler just ahead of now (kernel/timer.c's minimum gap
+    between timer interrupts): the thread on that CPU keeps at least a tenth of its progress (without the gap: none)."""
+    out = ember.command("selftest storm", timeout=60)
+    assert "selftest storm: PASS" in out, out
+
+
 def test_unknown_command(ember):
     assert "unknown command 'frobnicate'" in ember.command("frobnicate")
 
