@@ -43,17 +43,24 @@ bool pgrp_orphaned_locked(int pgid)
 	return true;
 }
 
-int signal_pgrp_locked(int pgid, int sig)
+int signal_pgrp_info_locked(int pgid, const struct ksiginfo *info)
 {
 	int r = -ESRCH;
 	for (struct proc *p = proc_next_locked(NULL); p; p = proc_next_locked(p)) {
 		if (p->pgid != pgid)
 			continue;
-		if (sig)
-			signal_send_proc_locked(p, sig);
+		if (info->signo)
+			signal_send_proc_info_locked(p, info);
 		r = 0;
 	}
 	return r;
+}
+
+int signal_pgrp_locked(int pgid, int sig)
+{
+	struct ksiginfo si;
+	siginfo_kernel(&si, sig);
+	return signal_pgrp_info_locked(pgid, &si);
 }
 
 int signal_pgrp(int pgid, int sig)

@@ -4,7 +4,9 @@
 #include "kernel/types.h"
 bool pgrp_in_session_locked(int pgid, int sid);        /* proc_lock held */
 bool pgrp_orphaned_locked(int pgid);                   /* proc_lock held */
-int signal_pgrp_locked(int pgid, int sig);             /* 0, or -ESRCH: no such group */
+int signal_pgrp_locked(int pgid, int sig);             /* 0, or -ESRCH: no such group; SI_KERNEL */
+struct ksiginfo;
+int signal_pgrp_info_locked(int pgid, const struct ksiginfo *info);   /* kill(-pgid): the caller's record */
 int signal_pgrp(int pgid, int sig);                    /* takes proc_lock; any context */
 long sys_setpgid(int pid, int pgid);
 long sys_getpgid(int pid);

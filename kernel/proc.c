@@ -173,7 +173,7 @@ void proc_kill_other_threads(void)
 }
 
 /* kill(-1, sig): every process but init and the sender. proc_lock held. */
-long signal_all_locked(int sig, struct proc *self)
+long signal_all_locked(const struct ksiginfo *info, struct proc *self)
 {
 	struct list_head *p;
 	long r = -ESRCH;
@@ -181,8 +181,8 @@ long signal_all_locked(int sig, struct proc *self)
 		struct proc *pr = list_entry(p, struct proc, all_node);
 		if (pr == init_proc || pr == self || pr->zombie)
 			continue;
-		if (sig)
-			signal_send_proc_locked(pr, sig);
+		if (info->signo)
+			signal_send_proc_info_locked(pr, info);
 		r = 0;
 	}
 	return r;
@@ -452,7 +452,7 @@ static void proc_become_zombie(struct proc *p, int status)
 	p->stopped = p->cont_report = false;
 	p->stop_report = 0;
 	if (p->parent) {
-		signal_send_proc_locked(p->parent, SIGCHLD);
+		signal_child_event_locked(p, status);
 		wake_all(&p->parent->child_wait);
 	}
 }
