@@ -18,6 +18,7 @@
 #include "kernel/proc.h"
 #include "kernel/itimer.h"
 #include "kernel/jobctl.h"
+#include "kernel/pgrp.h"
 #include "kernel/rlimit.h"
 #include "kernel/cpu.h"
 #include "kernel/errno.h"
@@ -435,6 +436,7 @@ long sys_clone3(uintptr_t uargs, size_t size)
 static void proc_become_zombie(struct proc *p, int status)
 {
 	struct list_head *c, *tmp;
+	pgrp_exit_locked(p);                            /* orphaned groups, the terminal (pgrp.c) */
 	list_for_each_safe(c, tmp, &p->children) {      /* orphans go to init */
 		struct proc *child = list_entry(c, struct proc, sibling);
 		list_del(&child->sibling);
