@@ -4,8 +4,9 @@
  * Theory. Every process has RLIM_NLIMITS (soft, hard) pairs in struct proc, copied at fork and
  * kept across exec. A soft limit may be anything up to the hard one; lowering the hard limit is
  * always allowed and raising it needs CAP_SYS_RESOURCE, which every Ember process has (everyone
- * is root), except that RLIMIT_NOFILE can never exceed the fd table's size (FD_MAX, Linux's
- * fs.nr_open: EPERM). prlimit64 reads and sets any process's limits (pid 0: the caller); the old
+ * is root), except that RLIMIT_NOFILE can never exceed NR_OPEN (Linux's fs.nr_open, 1048576,
+ * /proc/sys/fs/nr_open: EPERM); the fd table grows as fds are used (fs/file.c). Linux's defaults
+ * for NOFILE are 1024 soft, 4096 hard (INR_OPEN_CUR, INR_OPEN_MAX). prlimit64 reads and sets any process's limits (pid 0: the caller); the old
  * value it returns is the one before the change.
  *
  * Who enforces what (each reads the caller's soft limit with rlimit_cur):
@@ -33,6 +34,7 @@
 
 #define STACK_DEFAULT (8UL << 20)            /* _STK_LIM */
 #define NOFILE_SOFT 1024                     /* INR_OPEN_CUR */
+#define NOFILE_HARD 4096                     /* INR_OPEN_MAX */
 #define MEMLOCK_DEFAULT (8UL << 20)          /* MLOCK_LIMIT */
 #define MSGQUEUE_DEFAULT 819200              /* MQ_BYTES_MAX */
 
@@ -42,7 +44,7 @@ void rlimit_init_defaults(struct k_rlimit *rlim)
 		rlim[i] = (struct k_rlimit){ RLIM_INFINITY, RLIM_INFINITY };
 	rlim[RLIMIT_STACK].cur = STACK_DEFAULT;
 	rlim[RLIMIT_CORE].cur = 0;
-	rlim[RLIMIT_NOFILE] = (struct k_rlimit){ NOFILE_SOFT, FD_MAX };
+	rlim[RLIMIT_NOFILE] = (struct k_rlimit){ NOFILE_SOFT, NOFILE_HARD };
 	rlim[RLIMIT_MEMLOCK] = (struct k_rlimit){ MEMLOCK_DEFAULT, MEMLOCK_DEFAULT };
 	rlim[RLIMIT_MSGQUEUE] = (struct k_rlimit){ MSGQUEUE_DEFAULT, MSGQUEUE_DEFAULT };
 	rlim[RLIMIT_NICE] = (struct k_rlimit){ 0, 0 };
@@ -75,7 +77,7 @@ static long do_prlimit(int pid, unsigned resource, const struct k_rlimit *nl, st
 	if (nl) {
 		if (nl->cur > nl->max)
 			return -EINVAL;
-		if (resource == RLIMIT_NOFILE && nl->max > FD_MAX)
+		if (resource == RLIMIT_NOFILE && nl->max > NR_OPEN)
 			return -EPERM;
 	}
 	spin_lock(&proc_lock);
