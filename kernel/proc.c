@@ -199,6 +199,7 @@ void proc_return_to_user(void)
 		intr_on();
 		if (t->killed || t->proc->exiting)
 			thread_exit_user(t->proc->group_status);
+		rlimit_cpu_check();                     /* RLIMIT_CPU: SIGXCPU, SIGKILL (rlimit.c) */
 		if (jobctl_must_park(t)) {              /* job control: park until SIGCONT (jobctl.c) */
 			jobctl_wait_continue();
 			continue;

@@ -17,7 +17,11 @@
  *                  exceed it)
  *   RLIMIT_DATA    brk and private writable mmaps (mm/uvm.c), as Linux's data_vm accounting
  *   RLIMIT_STACK   the main thread's stack at exec (kernel/exec.c), at most USER_STACK_MAX
- * Accepted and reported but not enforced: CPU, CORE (Ember writes no core files), RSS, NPROC
+ *   RLIMIT_CPU     rlimit_cpu_check on every return to user mode (kernel/proc.c), as Linux's
+ *                  check_process_timers: once the process's CPU time (user + system, every
+ *                  thread) reaches the soft limit, SIGXCPU and the soft limit goes up by a second
+ *                  (so SIGXCPU comes again every CPU second); at the hard limit, SIGKILL
+ * Accepted and reported but not enforced: CORE (Ember writes no core files), RSS, NPROC
  * (Linux exempts root, and everyone is root), MEMLOCK, LOCKS, SIGPENDING, MSGQUEUE, NICE,
  * RTPRIO, RTTIME.
  *
@@ -28,6 +32,8 @@
 #include "kernel/errno.h"
 #include "kernel/proc.h"
 #include "kernel/sched.h"
+#include "kernel/signal.h"
+#include "kernel/timer.h"
 #include "fs/fs.h"
 #include "lib/string.h"
 #include "mm/uaccess.h"
@@ -57,6 +63,31 @@ uint64_t rlimit_cur(int resource)
 	if (!t || !t->proc)
 		return RLIM_INFINITY;
 	return READ_ONCE(t->proc->rlim[resource].cur);
+}
+
+#define CPU_LIMIT_MAX_SEC (~0UL / NSEC_PER_SEC)   /* beyond it a limit never comes */
+
+void rlimit_cpu_check(void)
+{
+	struct thread *t = current;
+	struct proc *p = t->proc;
+	if (!p || READ_ONCE(p->rlim[RLIMIT_CPU].cur) == RLIM_INFINITY)
+		return;                               /* the usual case: nothing to add up */
+	spin_lock(&proc_lock);
+	uint64_t soft = p->rlim[RLIMIT_CPU].cur, hard = p->rlim[RLIMIT_CPU].max;
+	uint64_t ns = p->utime_ns + p->stime_ns;
+	struct list_head *q;
+	list_for_each(q, &p->threads) {
+		struct thread *o = list_entry(q, struct thread, thread_node);
+		ns += o->utime_ns + o->stime_ns;
+	}
+	if (hard < CPU_LIMIT_MAX_SEC && ns >= hard * NSEC_PER_SEC) {
+		signal_send_proc_locked(p, SIGKILL);
+	} else if (soft < CPU_LIMIT_MAX_SEC && ns >= soft * NSEC_PER_SEC) {
+		signal_send_proc_locked(p, SIGXCPU);
+		p->rlim[RLIMIT_CPU].cur = soft + 1;    /* Linux: the next one a CPU second later */
+	}
+	spin_unlock(&proc_lock);
 }
 
 int rlimit_get_pid(int pid, struct k_rlimit *out)

@@ -21,6 +21,7 @@
 #define SIGCHLD 17
 #define SIGCONT 18
 #define SIGSTOP 19
+#define SIGXCPU 24
 #define SIGXFSZ 25
 #define NSIG 64
 
