@@ -14,7 +14,8 @@
  *
  * Hangup (Linux's disassociate_ctty): when the session leader exits, the console stops being the
  * session's terminal and its foreground group gets SIGHUP (Linux 6.1 sends SIGCONT too only when
- * the leader gives the terminal up with TIOCNOTTY, which sends both). Not modelled: Linux's
+ * the leader gives the terminal up with TIOCNOTTY, which sends both, with si_code SI_USER and the
+ * leader's pid where an exit's SIGHUP has SI_KERNEL). Not modelled: Linux's
  * vhangup of a non-pty terminal's open files (later reads and writes on them would fail); the
  * console stays usable by every descriptor.
  *
@@ -34,6 +35,7 @@
 #include "kernel/pgrp.h"
 #include "kernel/proc.h"
 #include "kernel/sched.h"
+#include "kernel/siginfo.h"
 #include "kernel/signal.h"
 #include "mm/uaccess.h"
 
@@ -51,11 +53,17 @@ static void hangup_locked(bool on_exit)
 {
 	int fg = fg_pgrp;
 	tty_sid = fg_pgrp = 0;
-	if (fg > 0) {
-		signal_pgrp_locked(fg, SIGHUP);
-		if (!on_exit)
-			signal_pgrp_locked(fg, SIGCONT);
+	if (fg <= 0)
+		return;
+	if (on_exit) {
+		signal_pgrp_locked(fg, SIGHUP);     /* SI_KERNEL (kill_pgrp with priv 1) */
+		return;
 	}
+	struct ksiginfo si;                     /* SI_USER from the leader (priv 0) */
+	siginfo_sender(&si, SIGHUP, SI_USER);
+	signal_pgrp_info_locked(fg, &si);
+	siginfo_sender(&si, SIGCONT, SI_USER);
+	signal_pgrp_info_locked(fg, &si);
 }
 
 void tty_session_leader_exit_locked(int sid)

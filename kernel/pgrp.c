@@ -63,10 +63,10 @@ static bool orphaned_without_locked(int pgid, struct proc *gone)
 	return true;
 }
 
-static bool has_stopped_locked(int pgid)
+static bool has_stopped_locked(int pgid, struct proc *gone)
 {
 	for (struct proc *p = proc_next_locked(NULL); p; p = proc_next_locked(p))
-		if (p->pgid == pgid && p->stopped)
+		if (p->pgid == pgid && p != gone && p->stopped)
 			return true;
 	return false;
 }
@@ -77,7 +77,7 @@ static void kill_orphaned_locked(int pgid, int sid, struct proc *parent, struct 
 {
 	if (!parent || parent->pgid == pgid || parent->sid != sid)
 		return;                   /* it did not keep pgid joined to the session */
-	if (orphaned_without_locked(pgid, gone) && has_stopped_locked(pgid)) {
+	if (orphaned_without_locked(pgid, gone) && has_stopped_locked(pgid, gone)) {
 		signal_pgrp_locked(pgid, SIGHUP);
 		signal_pgrp_locked(pgid, SIGCONT);
 	}

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -213,8 +214,10 @@ static int open_terminal(void)
 	return open("/dev/console", O_RDWR | O_NOCTTY);
 }
 
-/* The session leader exits: its terminal's foreground group gets SIGHUP (SI_KERNEL). */
-static void test_leader_exit(void)
+/* The session leader exits (or, notty, gives the terminal up with TIOCNOTTY): its terminal's
+ * foreground group gets SIGHUP (SI_KERNEL), or for TIOCNOTTY SIGHUP and SIGCONT (SI_USER: Linux's
+ * disassociate_ctty(0) sends them as from the leader). */
+static void leader_case(bool notty)
 {
 	int p[2];
 	pipe(p);
@@ -234,7 +237,7 @@ static void test_leader_exit(void)
 			setpgid(0, 0);
 			catch_hup_cont(p[1]);
 			write(ready[1], "r", 1);
-			report_until(1);
+			report_until(notty ? 3 : 1);
 		}
 		close(p[1]);
 		setpgid(f, f);
@@ -242,17 +245,33 @@ static void test_leader_exit(void)
 		read(ready[0], &c, 1);
 		if (tcsetpgrp(t, f) < 0)
 			_exit(2);
-		_exit(tcgetpgrp(t) == f ? 0 : 3);
+		if (tcgetpgrp(t) != f)
+			_exit(3);
+		if (notty) {
+			if (ioctl(t, TIOCNOTTY) < 0)
+				_exit(4);
+			errno = 0;                  /* no longer the controlling terminal */
+			_exit(tcgetpgrp(t) == -1 && errno == ENOTTY ? 0 : 5);
+		}
+		_exit(0);
 	}
 	close(p[1]);
 	int st;
 	waitpid(l, &st, 0);
 	char buf[16];
 	read_report(p[0], buf, 4);
-	CHECK("leader_exit_fg_hup", WIFEXITED(st) && WEXITSTATUS(st) == 0 && strcmp(buf, "Hk") == 0,
-	      "leader status %#x, got '%s'", st, buf);
+	sort_records(buf);
+	if (notty)
+		CHECK("notty_fg_hup_cont", WIFEXITED(st) && WEXITSTATUS(st) == 0 && strcmp(buf, "HuCu") == 0,
+		      "leader status %#x, got '%s'", st, buf);
+	else
+		CHECK("leader_exit_fg_hup", WIFEXITED(st) && WEXITSTATUS(st) == 0 && strcmp(buf, "Hk") == 0,
+		      "leader status %#x, got '%s'", st, buf);
 	close(p[0]);
 }
+
+static void test_leader_exit(void) { leader_case(false); }
+static void test_notty(void) { leader_case(true); }
 
 int main(void)
 {
@@ -262,6 +281,7 @@ int main(void)
 	test_orphan_own_group();
 	test_orphan_running();
 	test_leader_exit();
+	test_notty();
 	while (waitpid(-1, NULL, WNOHANG) > 0)   /* orphans reaped when this is init */
 		;
 	return t_finish();
