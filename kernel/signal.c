@@ -12,8 +12,17 @@
  * returned -ERESTARTSYS restarts when the handler has SA_RESTART (or there is no handler), else
  * fails with EINTR.
  *
- * Locking: sighand->lock guards actions; pending sets and masks are updated with atomics or under
- * proc_lock (senders), and read by their own thread.
+ * Each pending set (a thread's, a process's) has one siginfo record per signal number
+ * (kernel/siginfo.h): a sender fills it unless the signal is already pending (standard signals
+ * are not queued; the first record stays, Linux's legacy_queue), and whoever takes the signal
+ * (signal_deliver, signalfd, rt_sigtimedwait) takes the record with it under proc_lock. Linux's
+ * si_codes: SI_USER/SI_TKILL with the sender's pid for kill/tgkill, SI_QUEUE for sigqueue, CLD_*
+ * for SIGCHLD (signal_child_event_locked), SI_KERNEL for signals the kernel sends on its own, the
+ * fault's code and address for faults. A signal sent while blocked is kept even if its action
+ * ignores it (it may be taken by sigwaitinfo or the action may change), as Linux's sig_ignored.
+ *
+ * Locking: sighand->lock guards actions; pending bits are set and taken, with their records,
+ * under proc_lock (a few discards clear bits with atomics only); masks belong to their thread.
  */
 #include "kernel/signal.h"
 #include "kernel/cpu.h"
