@@ -7,8 +7,9 @@
  * last file_put removes the file from any epoll interest list, calls ops->release and drops the
  * inode.
  *
- * An fd table is an array that starts small and grows (up to FD_MAX) when an fd beyond it is
- * needed; a bitmap holds the close-on-exec flags. files->lock guards both; files are put after the
+ * An fd table is an array that starts small and doubles (up to NR_OPEN) when an fd beyond it is
+ * needed (RLIMIT_NOFILE bounds which fds may be used); a bitmap of the same capacity holds the
+ * close-on-exec flags. files->lock guards both; files are put after the
  * lock is dropped, since release may sleep or take other locks. fs_ctx->lock guards cwd and umask.
  */
 #include "fs/internal.h"
@@ -106,7 +107,10 @@ static struct files *files_alloc(int max)
 	if (!fs)
 		return NULL;
 	fs->fd = kzalloc(max * sizeof(struct file *));
-	if (!fs->fd) {
+	fs->cloexec = kzalloc(max / 64 * sizeof(uint64_t));
+	if (!fs->fd || !fs->cloexec) {
+		kfree(fs->fd);
+		kfree(fs->cloexec);
 		kfree(fs);
 		return NULL;
 	}
@@ -136,7 +140,7 @@ struct files *files_dup(struct files *old)
 		if ((fs->fd[i] = old->fd[i]))
 			file_get(fs->fd[i]);
 	}
-	memcpy(fs->cloexec, old->cloexec, sizeof(fs->cloexec));
+	memcpy(fs->cloexec, old->cloexec, max / 64 * sizeof(uint64_t));
 	spin_unlock(&old->lock);
 	return fs;
 }
@@ -150,12 +154,13 @@ void files_put(struct files *fs)
 	for (int i = 0; i < fs->max; i++)
 		file_put(fs->fd[i]);               /* nobody else can see the table now */
 	kfree(fs->fd);
+	kfree(fs->cloexec);
 	kfree(fs);
 }
 
 void files_close_on_exec(struct files *fs)
 {
-	for (int w = 0; w < FD_MAX / 64; w++) {
+	for (int w = 0; w < READ_ONCE(fs->max) / 64; w++) {   /* exec: no other thread grows it */
 		for (;;) {
 			struct file *f = NULL;
 			spin_lock(&fs->lock);
@@ -183,24 +188,31 @@ static int files_grow(struct files *fs, int fd)
 {
 	if (fd < fs->max)
 		return 0;
-	if (fd >= FD_MAX)
+	if (fd >= NR_OPEN)
 		return -EMFILE;
 	int max = fs->max;
 	while (max <= fd)
 		max *= 2;
-	max = MIN(max, FD_MAX);
+	max = MIN(max, NR_OPEN);
 	struct file **nfd = kzalloc(max * sizeof(struct file *));
-	if (!nfd)
+	uint64_t *ncloexec = kzalloc(max / 64 * sizeof(uint64_t));
+	if (!nfd || !ncloexec) {
+		kfree(nfd);
+		kfree(ncloexec);
 		return -ENOMEM;
+	}
 	memcpy(nfd, fs->fd, fs->max * sizeof(struct file *));
+	memcpy(ncloexec, fs->cloexec, fs->max / 64 * sizeof(uint64_t));
 	kfree(fs->fd);
+	kfree(fs->cloexec);
 	fs->fd = nfd;
+	fs->cloexec = ncloexec;
 	fs->max = max;
 	return 0;
 }
 
-/* The caller's fd bound: RLIMIT_NOFILE's soft limit (kernel/rlimit.c), at most FD_MAX. */
-int fd_limit(void) { return (int)MIN(rlimit_cur(RLIMIT_NOFILE), (uint64_t)FD_MAX); }
+/* The caller's fd bound: RLIMIT_NOFILE's soft limit (kernel/rlimit.c), at most NR_OPEN. */
+int fd_limit(void) { return (int)MIN(rlimit_cur(RLIMIT_NOFILE), (uint64_t)NR_OPEN); }
 
 int fd_install_from(struct files *fs, struct file *f, int min_fd, bool cloexec)
 {

@@ -43,7 +43,9 @@
 #include "fs/abi.h"
 #include "lib/sleeplock.h"
 
-#define FD_MAX 1024                 /* fds per process (RLIMIT_NOFILE) */
+#define NR_OPEN (1 << 20)           /* fds per process at most: RLIMIT_NOFILE's ceiling, Linux's
+					* fs.nr_open (/proc/sys/fs/nr_open) */
+#define FD_SETSIZE_MAX 1024          /* select's fd sets (fs/poll.c): FD_SETSIZE */
 
 struct file;
 struct inode;
@@ -252,9 +254,9 @@ struct file {
 struct files {
 	struct spinlock lock;          /* fd[], max, cloexec */
 	uint32_t refcount;             /* atomic: threads sharing the table */
-	int max;                       /* capacity of fd[] (grows up to FD_MAX) */
+	int max;                       /* capacity of fd[] (a multiple of 64; grows up to NR_OPEN) */
 	struct file **fd;
-	uint64_t cloexec[FD_MAX / 64];
+	uint64_t *cloexec;             /* max / 64 words */
 };
 
 struct files *files_new(void);                       /* empty table, refcount 1 (NULL: no memory) */
@@ -266,7 +268,7 @@ void files_close_on_exec(struct files *fs);
  * success. -EMFILE (the caller keeps its reference) when full. */
 int fd_install(struct files *fs, struct file *f, bool cloexec);
 int fd_install_from(struct files *fs, struct file *f, int min_fd, bool cloexec);
-int fd_limit(void);             /* the caller's bound on fd numbers: RLIMIT_NOFILE, at most FD_MAX */
+int fd_limit(void);             /* the caller's bound on fd numbers: RLIMIT_NOFILE, at most NR_OPEN */
 struct file *fd_get(int fd);                         /* current's fd with a reference, or NULL */
 void file_get(struct file *f);
 void file_put(struct file *f);

@@ -52,7 +52,7 @@
 #define UNBLOCKABLE (SIGBIT(SIGKILL) | SIGBIT(SIGSTOP))
 #define POLL_STACK_FDS 32                   /* pollfds copied to the stack; more go to kmalloc */
 #define POLL_STACK_ENTRIES 8                /* wait entries on the stack; more go to kmalloc */
-#define FDSET_WORDS (FD_MAX / 64)
+#define FDSET_WORDS (FD_SETSIZE_MAX / 64)
 /* what select counts as readable / writable / exceptional (Linux's POLLIN_SET ...) */
 #define POLLIN_SET (EPOLLRDNORM | EPOLLRDBAND | EPOLLIN | EPOLLHUP | EPOLLERR)
 #define POLLOUT_SET (EPOLLWRBAND | EPOLLWRNORM | EPOLLOUT | EPOLLERR)
@@ -411,6 +411,8 @@ static long do_select(int n, uintptr_t inp, uintptr_t outp, uintptr_t exp, const
 	int max = READ_ONCE(current->files->max);   /* as Linux: n is cut to the table's size */
 	if (n > max)
 		n = max;
+	if (n > FD_SETSIZE_MAX)                     /* Ember's sets end there (Linux's do not) */
+		n = FD_SETSIZE_MAX;
 	struct select_ctx *c = kzalloc(sizeof(*c));
 	if (!c)
 		return -ENOMEM;

@@ -562,7 +562,7 @@ static long cwd_link(struct inode *ino, char *buf, size_t size)
 
 /* ---- /proc/<pid>/fd: a directory generated from the fd table ---- */
 
-#define FD_BITS 12                        /* FD_MAX fits */
+#define FD_BITS 20                        /* NR_OPEN - 1 fits */
 static void *fd_priv(int pid, int fd) { return (void *)(((uintptr_t)pid << FD_BITS) | (uintptr_t)fd); }
 
 /* The process's fd table (its first thread's), referenced, or NULL. */
@@ -643,13 +643,13 @@ static struct inode *fd_dir_lookup(struct inode *dir, const char *name, size_t l
 	}
 	int fd = 0;
 	for (size_t i = 0; i < len; i++) {
-		if (name[i] < '0' || name[i] > '9' || fd >= FD_MAX || (i == 0 && name[0] == '0' && len > 1)) {
+		if (name[i] < '0' || name[i] > '9' || fd >= NR_OPEN || (i == 0 && name[0] == '0' && len > 1)) {
 			*err = -ENOENT;
 			return NULL;
 		}
 		fd = fd * 10 + (name[i] - '0');
 	}
-	struct file *f = len && fd < FD_MAX ? pid_fd_file(pid, fd) : NULL;
+	struct file *f = len && fd < NR_OPEN ? pid_fd_file(pid, fd) : NULL;
 	if (!f) {
 		*err = -ENOENT;
 		return NULL;
@@ -679,26 +679,34 @@ static int fd_dir_readdir(struct inode *dir, uint64_t *cookie, filldir_t fn, voi
 			return 0;
 		*cookie = 2;
 	}
-	uint64_t open[FD_MAX / 64] = { 0 };           /* a snapshot: fn may fault on user memory */
 	struct files *fs = pid_files(pid);
 	if (!fs)
 		return 0;
+	int max = READ_ONCE(fs->max);                 /* a snapshot: fn may fault on user memory */
+	uint64_t *open = kzalloc((size_t)max / 64 * sizeof(uint64_t));
+	if (!open) {
+		files_put(fs);
+		return -ENOMEM;
+	}
 	spin_lock(&fs->lock);
-	for (int fd = 0; fd < fs->max && fd < FD_MAX; fd++)
+	for (int fd = 0; fd < fs->max && fd < max; fd++)
 		if (fs->fd[fd])
 			open[fd / 64] |= 1ULL << (fd % 64);
 	spin_unlock(&fs->lock);
 	files_put(fs);
-	for (int fd = (int)*cookie - 2; fd < FD_MAX; fd++) {
+	for (int fd = (int)*cookie - 2; fd < max; fd++) {
 		if (!(open[fd / 64] & (1ULL << (fd % 64))))
 			continue;
 		char name[16];
 		int len = snprintf(name, sizeof(name), "%d", fd);
-		if (fn(arg, name, (size_t)len, inode_next_ino(), DT_LNK, (uint64_t)fd + 3))
+		if (fn(arg, name, (size_t)len, inode_next_ino(), DT_LNK, (uint64_t)fd + 3)) {
+			kfree(open);
 			return 0;
+		}
 		*cookie = (uint64_t)fd + 3;
 	}
-	*cookie = FD_MAX + 2;
+	kfree(open);
+	*cookie = NR_OPEN + 2;
 	return 0;
 }
 

@@ -2,9 +2,11 @@
  * signalfd4(fd, mask, sizemask, flags): a file from which the calling thread reads its pending
  * signals of the mask (normally blocked ones) as struct signalfd_siginfo records instead of
  * having them delivered. Each read takes at least one (waiting for it unless O_NONBLOCK) and as
- * many as fit, lowest number first, the thread's own pending set before the process's. Pending
- * signals are bit sets in Ember (kernel/signal.c), so a record carries the number and SI_USER,
- * not the sender's pid or uid. signalfd4 on an existing signalfd replaces its mask.
+ * many as fit, lowest number first, the thread's own pending set before the process's. Each
+ * record carries the fields of the signal's siginfo (kernel/signal.c keeps one per pending
+ * signal) that Linux's signalfd_copyinfo copies for its si_code: ssi_pid/ssi_uid for kill, tkill
+ * and sigqueue (with ssi_int/ssi_ptr), ssi_status/ssi_utime/ssi_stime for SIGCHLD, ssi_addr for
+ * faults. signalfd4 on an existing signalfd replaces its mask.
  *
  * Readiness (poll, epoll) is judged for the thread that looks, as on Linux. Every signal sent
  * wakes the one signalfd wait queue (signalfd_notify, called by kernel/signal.c's senders in any
@@ -14,8 +16,9 @@
 #include "kernel/errno.h"
 #include "kernel/proc.h"
 #include "kernel/sched.h"
+#include "kernel/siginfo.h"
 #include "kernel/signal.h"
-#include "kernel/itimer.h"
+#include "lib/string.h"
 #include "mm/kmalloc.h"
 #include "mm/uaccess.h"
 
@@ -23,7 +26,6 @@
 #define SIGSET_SIZE 8
 #define SIGBIT_K(s) (1ULL << ((s) - 1))
 #define SIG_UNBLOCKABLE (SIGBIT_K(SIGKILL) | SIGBIT_K(SIGSTOP))
-#define SI_USER_K 0
 
 struct signalfd_siginfo_k {
 	uint32_t signo;
@@ -59,23 +61,34 @@ static uint64_t pending_of(struct thread *t, uint64_t mask)
 	return (READ_ONCE(t->sigpending) | READ_ONCE(t->proc->shared_pending)) & mask;
 }
 
-/* Take the lowest pending signal of mask from the current thread (0: none). */
-static int dequeue(uint64_t mask)
+static bool is_fault_signal(int sig)
 {
-	struct thread *t = current;
-	for (;;) {
-		uint64_t own = READ_ONCE(t->sigpending) & mask;
-		uint64_t *set = own ? &t->sigpending : &t->proc->shared_pending;
-		uint64_t bits = own ? own : READ_ONCE(t->proc->shared_pending) & mask;
-		if (!bits)
-			return 0;
-		int sig = ctz64(bits) + 1;
-		uint64_t old = __atomic_fetch_and(set, ~SIGBIT_K(sig), __ATOMIC_ACQ_REL);
-		if (old & SIGBIT_K(sig)) {
-			if (sig == SIGALRM && !own)
-				itimer_sigalrm_dequeued(t->proc);     /* a periodic itimer restarts */
-			return sig;
-		}                                     /* else another thread took it: look again */
+	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP;
+}
+
+/* The record as Linux's signalfd_copyinfo lays it out for the si_code's siginfo layout. */
+static void to_ssi(const struct ksiginfo *k, struct signalfd_siginfo_k *si)
+{
+	memset(si, 0, sizeof(*si));
+	si->signo = (uint32_t)k->signo;
+	si->errno_ = k->errno_;
+	si->code = k->code;
+	if (k->code > SI_USER && k->code < SI_KERNEL && k->signo == SIGCHLD) {
+		si->pid = (uint32_t)k->chld.pid;
+		si->uid = (uint32_t)k->chld.uid;
+		si->status = k->chld.status;
+		si->utime = (uint64_t)k->chld.utime;
+		si->stime = (uint64_t)k->chld.stime;
+	} else if (k->code > SI_USER && k->code < SI_KERNEL && is_fault_signal(k->signo)) {
+		si->addr = k->fault.addr;
+	} else if (k->code == SI_USER || k->code == SI_KERNEL) {
+		si->pid = (uint32_t)k->kill.pid;
+		si->uid = (uint32_t)k->kill.uid;
+	} else if (k->code < 0) {              /* SI_QUEUE, SI_TKILL, ...: the rt layout */
+		si->pid = (uint32_t)k->kill.pid;
+		si->uid = (uint32_t)k->kill.uid;
+		si->ptr = k->kill.value;
+		si->int_ = (int32_t)k->kill.value;
 	}
 }
 
@@ -90,9 +103,10 @@ static long signalfd_read(struct file *f, uintptr_t ubuf, size_t n, uint64_t *po
 	int r = 0;
 	for (;;) {
 		prepare_to_wait(&signalfd_wq, &e);
-		int sig;
-		while (got < max && (sig = dequeue(READ_ONCE(sfd->mask)))) {
-			struct signalfd_siginfo_k si = { .signo = (uint32_t)sig, .code = SI_USER_K };
+		struct ksiginfo k;
+		while (got < max && signal_dequeue(READ_ONCE(sfd->mask), &k)) {
+			struct signalfd_siginfo_k si;
+			to_ssi(&k, &si);
 			if (copy_to_user(ubuf + got * sizeof(si), &si, sizeof(si))) {
 				r = -EFAULT;
 				break;

@@ -10,7 +10,14 @@
  * nobody, so programs that never use job control see the old behaviour. TIOCSCTTY lets a
  * session leader take the console, TIOCNOTTY lets its session leader give it up, TIOCGSID names
  * the session. Callers outside the owning session get ENOTTY, as Linux answers for a terminal
- * that is not the caller's controlling terminal. Not modelled: SIGHUP when the session leader exits.
+ * that is not the caller's controlling terminal.
+ *
+ * Hangup (Linux's disassociate_ctty): when the session leader exits, the console stops being the
+ * session's terminal and its foreground group gets SIGHUP (Linux 6.1 sends SIGCONT too only when
+ * the leader gives the terminal up with TIOCNOTTY, which sends both, with si_code SI_USER and the
+ * leader's pid where an exit's SIGHUP has SI_KERNEL). Not modelled: Linux's
+ * vhangup of a non-pty terminal's open files (later reads and writes on them would fail); the
+ * console stays usable by every descriptor.
  *
  * Stopping jobs (kernel/jobctl.c has the stopped state): ^Z (VSUSP) with ISIG sends SIGTSTP to
  * the foreground group. A process of the owning session outside the foreground group that reads
@@ -28,6 +35,7 @@
 #include "kernel/pgrp.h"
 #include "kernel/proc.h"
 #include "kernel/sched.h"
+#include "kernel/siginfo.h"
 #include "kernel/signal.h"
 #include "mm/uaccess.h"
 
@@ -38,6 +46,31 @@
 
 static int tty_sid = INIT_SID;            /* owning session, 0: none */
 static int fg_pgrp;                       /* foreground group, 0: the session leader's */
+
+/* The session loses the console; its foreground group gets SIGHUP (and SIGCONT unless the leader
+ * is exiting), as disassociate_ctty. proc_lock held. */
+static void hangup_locked(bool on_exit)
+{
+	int fg = fg_pgrp;
+	tty_sid = fg_pgrp = 0;
+	if (fg <= 0)
+		return;
+	if (on_exit) {
+		signal_pgrp_locked(fg, SIGHUP);     /* SI_KERNEL (kill_pgrp with priv 1) */
+		return;
+	}
+	struct ksiginfo si;                     /* SI_USER from the leader (priv 0) */
+	siginfo_sender(&si, SIGHUP, SI_USER);
+	signal_pgrp_info_locked(fg, &si);
+	siginfo_sender(&si, SIGCONT, SI_USER);
+	signal_pgrp_info_locked(fg, &si);
+}
+
+void tty_session_leader_exit_locked(int sid)
+{
+	if (tty_sid && tty_sid == sid)
+		hangup_locked(true);
+}
 
 bool tty_job_signal(int sig)
 {
@@ -113,7 +146,7 @@ long tty_job_ioctl(unsigned long cmd, unsigned long arg)
 		if (!ours)
 			r = -ENOTTY;
 		else if (self->sid == self->pid)
-			tty_sid = fg_pgrp = 0;
+			hangup_locked(false);
 		break;
 	default:
 		r = -ENOTTY;

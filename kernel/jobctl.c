@@ -38,6 +38,8 @@
 #define SIGBIT(s) (1UL << ((s) - 1))
 #define STOP_MASK (SIGBIT(SIGSTOP) | SIGBIT(SIGTSTP) | SIGBIT(SIGTTIN) | SIGBIT(SIGTTOU))
 #define SA_NOCLDSTOP 0x1
+#define STOPPED_STATUS(sig) (((sig) << 8) | 0x7f)   /* wait(2)'s words */
+#define CONTINUED_STATUS 0xffff
 
 static struct waitq stop_wq = WAITQ_INIT(stop_wq, "jobstop");
 
@@ -54,14 +56,15 @@ static void discard_pending_locked(struct proc *p, uint64_t mask)
 	}
 }
 
-/* A child stopped or continued: SIGCHLD (unless SA_NOCLDSTOP) and a wake-up for wait. proc_lock held. */
-static void notify_parent_locked(struct proc *p)
+/* A child stopped or continued (wstatus: wait's word for it): SIGCHLD with CLD_STOPPED or
+ * CLD_CONTINUED (unless SA_NOCLDSTOP) and a wake-up for wait. proc_lock held. */
+static void notify_parent_locked(struct proc *p, int wstatus)
 {
 	struct proc *pp = p->parent;
 	if (!pp || pp->zombie)
 		return;
 	if (!(signal_action_flags(pp, SIGCHLD) & SA_NOCLDSTOP))
-		signal_send_proc_locked(pp, SIGCHLD);
+		signal_child_event_locked(p, wstatus);
 	wake_all(&pp->child_wait);
 }
 
@@ -73,7 +76,7 @@ void jobctl_send_locked(struct proc *p, int sig)
 			p->stopped = false;
 			p->stop_report = 0;
 			p->cont_report = true;
-			notify_parent_locked(p);
+			notify_parent_locked(p, CONTINUED_STATUS);
 			wake_all(&stop_wq);
 		}
 	} else if (sig_is_stop(sig)) {
@@ -100,7 +103,7 @@ void jobctl_stop(int sig, bool shared)
 			if (o != t)
 				signal_kick(o);
 		}
-		notify_parent_locked(p);
+		notify_parent_locked(p, STOPPED_STATUS(sig));
 	}
 	spin_unlock(&proc_lock);
 }

@@ -11,6 +11,12 @@
  * caller already leads a group. A group exists while a live process has that pgid; there is no
  * group object, so membership is found by a walk over the process table.
  *
+ * A process's exit may orphan process groups (POSIX; Linux's kill_orphaned_pgrp): its own group,
+ * if it was the member whose parent sat in another group of the session, and the groups of its
+ * children, whose parent it was. A group orphaned that way with a stopped member gets SIGHUP then
+ * SIGCONT (si_code SI_KERNEL): nobody is left to continue it. A session leader's exit also hangs
+ * up its controlling terminal (fs/tty_job.c).
+ *
  * Locks: proc_lock guards pgid and sid (a process reads its own without it) and the walk.
  */
 #include "kernel/pgrp.h"
@@ -43,17 +49,71 @@ bool pgrp_orphaned_locked(int pgid)
 	return true;
 }
 
-int signal_pgrp_locked(int pgid, int sig)
+/* Linux's will_become_orphaned_pgrp(pgrp, gone): as pgrp_orphaned_locked, with gone counted
+ * neither as a member nor as a parent (it is exiting; its children go to init). */
+static bool orphaned_without_locked(int pgid, struct proc *gone)
+{
+	for (struct proc *p = proc_next_locked(NULL); p; p = proc_next_locked(p)) {
+		struct proc *pp = p->parent;
+		if (p == gone || p->pgid != pgid || !pp || pp == gone || pp->zombie || pp->pid == 1)
+			continue;
+		if (pp->pgid != pgid && pp->sid == p->sid)
+			return false;
+	}
+	return true;
+}
+
+static bool has_stopped_locked(int pgid, struct proc *gone)
+{
+	for (struct proc *p = proc_next_locked(NULL); p; p = proc_next_locked(p))
+		if (p->pgid == pgid && p != gone && p->stopped)
+			return true;
+	return false;
+}
+
+/* Linux's kill_orphaned_pgrp: parent is the process whose exit may orphan pgid (the exiting one
+ * for its children's groups, the exiting one's parent for its own group). */
+static void kill_orphaned_locked(int pgid, int sid, struct proc *parent, struct proc *gone)
+{
+	if (!parent || parent->pgid == pgid || parent->sid != sid)
+		return;                   /* it did not keep pgid joined to the session */
+	if (orphaned_without_locked(pgid, gone) && has_stopped_locked(pgid, gone)) {
+		signal_pgrp_locked(pgid, SIGHUP);
+		signal_pgrp_locked(pgid, SIGCONT);
+	}
+}
+
+void pgrp_exit_locked(struct proc *p)
+{
+	kill_orphaned_locked(p->pgid, p->sid, p->parent, p);
+	struct list_head *c;
+	list_for_each(c, &p->children) {
+		struct proc *child = list_entry(c, struct proc, sibling);
+		if (!child->zombie)
+			kill_orphaned_locked(child->pgid, child->sid, p, p);
+	}
+	if (p->sid == p->pid)
+		tty_session_leader_exit_locked(p->sid);
+}
+
+int signal_pgrp_info_locked(int pgid, const struct ksiginfo *info)
 {
 	int r = -ESRCH;
 	for (struct proc *p = proc_next_locked(NULL); p; p = proc_next_locked(p)) {
 		if (p->pgid != pgid)
 			continue;
-		if (sig)
-			signal_send_proc_locked(p, sig);
+		if (info->signo)
+			signal_send_proc_info_locked(p, info);
 		r = 0;
 	}
 	return r;
+}
+
+int signal_pgrp_locked(int pgid, int sig)
+{
+	struct ksiginfo si;
+	siginfo_kernel(&si, sig);
+	return signal_pgrp_info_locked(pgid, &si);
 }
 
 int signal_pgrp(int pgid, int sig)

@@ -18,6 +18,7 @@
 #include "kernel/proc.h"
 #include "kernel/itimer.h"
 #include "kernel/jobctl.h"
+#include "kernel/pgrp.h"
 #include "kernel/rlimit.h"
 #include "kernel/cpu.h"
 #include "kernel/errno.h"
@@ -173,7 +174,7 @@ void proc_kill_other_threads(void)
 }
 
 /* kill(-1, sig): every process but init and the sender. proc_lock held. */
-long signal_all_locked(int sig, struct proc *self)
+long signal_all_locked(const struct ksiginfo *info, struct proc *self)
 {
 	struct list_head *p;
 	long r = -ESRCH;
@@ -181,8 +182,8 @@ long signal_all_locked(int sig, struct proc *self)
 		struct proc *pr = list_entry(p, struct proc, all_node);
 		if (pr == init_proc || pr == self || pr->zombie)
 			continue;
-		if (sig)
-			signal_send_proc_locked(pr, sig);
+		if (info->signo)
+			signal_send_proc_info_locked(pr, info);
 		r = 0;
 	}
 	return r;
@@ -198,6 +199,7 @@ void proc_return_to_user(void)
 		intr_on();
 		if (t->killed || t->proc->exiting)
 			thread_exit_user(t->proc->group_status);
+		rlimit_cpu_check();                     /* RLIMIT_CPU: SIGXCPU, SIGKILL (rlimit.c) */
 		if (jobctl_must_park(t)) {              /* job control: park until SIGCONT (jobctl.c) */
 			jobctl_wait_continue();
 			continue;
@@ -435,6 +437,7 @@ long sys_clone3(uintptr_t uargs, size_t size)
 static void proc_become_zombie(struct proc *p, int status)
 {
 	struct list_head *c, *tmp;
+	pgrp_exit_locked(p);                            /* orphaned groups, the terminal (pgrp.c) */
 	list_for_each_safe(c, tmp, &p->children) {      /* orphans go to init */
 		struct proc *child = list_entry(c, struct proc, sibling);
 		list_del(&child->sibling);
@@ -452,7 +455,7 @@ static void proc_become_zombie(struct proc *p, int status)
 	p->stopped = p->cont_report = false;
 	p->stop_report = 0;
 	if (p->parent) {
-		signal_send_proc_locked(p->parent, SIGCHLD);
+		signal_child_event_locked(p, status);
 		wake_all(&p->parent->child_wait);
 	}
 }

@@ -37,6 +37,7 @@ struct proc {
 	struct waitq child_wait;        /* wait4/waitid sleep here */
 	struct sighand *sighand;
 	uint64_t shared_pending;        /* process-directed signals */
+	struct ksiginfo shared_info[KSIG_MAX];   /* their records (proc_lock; kernel/signal.c) */
 	char exe[PROC_PATH_MAX];
 	char comm[PROC_COMM_LEN];
 	struct k_rlimit rlim[RLIM_NLIMITS];

@@ -4,8 +4,9 @@
  * Theory. Every process has RLIM_NLIMITS (soft, hard) pairs in struct proc, copied at fork and
  * kept across exec. A soft limit may be anything up to the hard one; lowering the hard limit is
  * always allowed and raising it needs CAP_SYS_RESOURCE, which every Ember process has (everyone
- * is root), except that RLIMIT_NOFILE can never exceed the fd table's size (FD_MAX, Linux's
- * fs.nr_open: EPERM). prlimit64 reads and sets any process's limits (pid 0: the caller); the old
+ * is root), except that RLIMIT_NOFILE can never exceed NR_OPEN (Linux's fs.nr_open, 1048576,
+ * /proc/sys/fs/nr_open: EPERM); the fd table grows as fds are used (fs/file.c). Linux's defaults
+ * for NOFILE are 1024 soft, 4096 hard (INR_OPEN_CUR, INR_OPEN_MAX). prlimit64 reads and sets any process's limits (pid 0: the caller); the old
  * value it returns is the one before the change.
  *
  * Who enforces what (each reads the caller's soft limit with rlimit_cur):
@@ -16,7 +17,11 @@
  *                  exceed it)
  *   RLIMIT_DATA    brk and private writable mmaps (mm/uvm.c), as Linux's data_vm accounting
  *   RLIMIT_STACK   the main thread's stack at exec (kernel/exec.c), at most USER_STACK_MAX
- * Accepted and reported but not enforced: CPU, CORE (Ember writes no core files), RSS, NPROC
+ *   RLIMIT_CPU     rlimit_cpu_check on every return to user mode (kernel/proc.c), as Linux's
+ *                  check_process_timers: once the process's CPU time (user + system, every
+ *                  thread) reaches the soft limit, SIGXCPU and the soft limit goes up by a second
+ *                  (so SIGXCPU comes again every CPU second); at the hard limit, SIGKILL
+ * Accepted and reported but not enforced: CORE (Ember writes no core files), RSS, NPROC
  * (Linux exempts root, and everyone is root), MEMLOCK, LOCKS, SIGPENDING, MSGQUEUE, NICE,
  * RTPRIO, RTTIME.
  *
@@ -27,12 +32,15 @@
 #include "kernel/errno.h"
 #include "kernel/proc.h"
 #include "kernel/sched.h"
+#include "kernel/signal.h"
+#include "kernel/timer.h"
 #include "fs/fs.h"
 #include "lib/string.h"
 #include "mm/uaccess.h"
 
 #define STACK_DEFAULT (8UL << 20)            /* _STK_LIM */
 #define NOFILE_SOFT 1024                     /* INR_OPEN_CUR */
+#define NOFILE_HARD 4096                     /* INR_OPEN_MAX */
 #define MEMLOCK_DEFAULT (8UL << 20)          /* MLOCK_LIMIT */
 #define MSGQUEUE_DEFAULT 819200              /* MQ_BYTES_MAX */
 
@@ -42,7 +50,7 @@ void rlimit_init_defaults(struct k_rlimit *rlim)
 		rlim[i] = (struct k_rlimit){ RLIM_INFINITY, RLIM_INFINITY };
 	rlim[RLIMIT_STACK].cur = STACK_DEFAULT;
 	rlim[RLIMIT_CORE].cur = 0;
-	rlim[RLIMIT_NOFILE] = (struct k_rlimit){ NOFILE_SOFT, FD_MAX };
+	rlim[RLIMIT_NOFILE] = (struct k_rlimit){ NOFILE_SOFT, NOFILE_HARD };
 	rlim[RLIMIT_MEMLOCK] = (struct k_rlimit){ MEMLOCK_DEFAULT, MEMLOCK_DEFAULT };
 	rlim[RLIMIT_MSGQUEUE] = (struct k_rlimit){ MSGQUEUE_DEFAULT, MSGQUEUE_DEFAULT };
 	rlim[RLIMIT_NICE] = (struct k_rlimit){ 0, 0 };
@@ -55,6 +63,31 @@ uint64_t rlimit_cur(int resource)
 	if (!t || !t->proc)
 		return RLIM_INFINITY;
 	return READ_ONCE(t->proc->rlim[resource].cur);
+}
+
+#define CPU_LIMIT_MAX_SEC (~0UL / NSEC_PER_SEC)   /* beyond it a limit never comes */
+
+void rlimit_cpu_check(void)
+{
+	struct thread *t = current;
+	struct proc *p = t->proc;
+	if (!p || READ_ONCE(p->rlim[RLIMIT_CPU].cur) == RLIM_INFINITY)
+		return;                               /* the usual case: nothing to add up */
+	spin_lock(&proc_lock);
+	uint64_t soft = p->rlim[RLIMIT_CPU].cur, hard = p->rlim[RLIMIT_CPU].max;
+	uint64_t ns = p->utime_ns + p->stime_ns;
+	struct list_head *q;
+	list_for_each(q, &p->threads) {
+		struct thread *o = list_entry(q, struct thread, thread_node);
+		ns += o->utime_ns + o->stime_ns;
+	}
+	if (hard < CPU_LIMIT_MAX_SEC && ns >= hard * NSEC_PER_SEC) {
+		signal_send_proc_locked(p, SIGKILL);
+	} else if (soft < CPU_LIMIT_MAX_SEC && ns >= soft * NSEC_PER_SEC) {
+		signal_send_proc_locked(p, SIGXCPU);
+		p->rlim[RLIMIT_CPU].cur = soft + 1;    /* Linux: the next one a CPU second later */
+	}
+	spin_unlock(&proc_lock);
 }
 
 int rlimit_get_pid(int pid, struct k_rlimit *out)
@@ -75,7 +108,7 @@ static long do_prlimit(int pid, unsigned resource, const struct k_rlimit *nl, st
 	if (nl) {
 		if (nl->cur > nl->max)
 			return -EINVAL;
-		if (resource == RLIMIT_NOFILE && nl->max > FD_MAX)
+		if (resource == RLIMIT_NOFILE && nl->max > NR_OPEN)
 			return -EPERM;
 	}
 	spin_lock(&proc_lock);

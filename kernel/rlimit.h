@@ -26,6 +26,8 @@
 struct k_rlimit;
 /* Linux's boot-time limits (init_task), for the first process */
 void rlimit_init_defaults(struct k_rlimit *rlim);
+/* RLIMIT_CPU: on the way back to user mode, SIGXCPU past the soft limit, SIGKILL at the hard one */
+void rlimit_cpu_check(void);
 /* the current process's soft limit (RLIM_INFINITY for kernel threads) */
 uint64_t rlimit_cur(int resource);
 /* a copy of pid's limits (all RLIM_NLIMITS): 0 or -ESRCH */

@@ -8,6 +8,7 @@
 #include "lib/list.h"
 #include "kernel/cpu.h"
 #include "kernel/timerq.h"
+#include "kernel/siginfo.h"
 
 #define KSTACK_ORDER 2                       /* 16 KiB kernel stacks */
 #define KSTACK_SIZE (4096UL << KSTACK_ORDER)
@@ -57,8 +58,9 @@ struct thread {
 	size_t robust_len;
 	uint64_t sigmask;               /* blocked signals */
 	uint64_t sigpending;            /* thread-directed pending signals */
-	uint64_t sig_tkill;             /* pending signals sent by tkill/tgkill (si_code SI_TKILL) */
+	struct ksiginfo sig_info[KSIG_MAX];   /* each pending signal's record (proc_lock; kernel/signal.c) */
 	uint64_t saved_sigmask;         /* rt_sigsuspend: the mask to restore after the handler */
+	uint64_t real_blocked;          /* rt_sigtimedwait: the mask while it waits with its set open */
 	bool has_saved_sigmask;
 	uintptr_t altstack_sp;          /* sigaltstack */
 	size_t altstack_size;

@@ -12,8 +12,17 @@
  * returned -ERESTARTSYS restarts when the handler has SA_RESTART (or there is no handler), else
  * fails with EINTR.
  *
- * Locking: sighand->lock guards actions; pending sets and masks are updated with atomics or under
- * proc_lock (senders), and read by their own thread.
+ * Each pending set (a thread's, a process's) has one siginfo record per signal number
+ * (kernel/siginfo.h): a sender fills it unless the signal is already pending (standard signals
+ * are not queued; the first record stays, Linux's legacy_queue), and whoever takes the signal
+ * (signal_deliver, signalfd, rt_sigtimedwait) takes the record with it under proc_lock. Linux's
+ * si_codes: SI_USER/SI_TKILL with the sender's pid for kill/tgkill, SI_QUEUE for sigqueue, CLD_*
+ * for SIGCHLD (signal_child_event_locked), SI_KERNEL for signals the kernel sends on its own, the
+ * fault's code and address for faults. A signal sent while blocked is kept even if its action
+ * ignores it (it may be taken by sigwaitinfo or the action may change), as Linux's sig_ignored.
+ *
+ * Locking: sighand->lock guards actions; pending bits are set and taken, with their records,
+ * under proc_lock (a few discards clear bits with atomics only); masks belong to their thread.
  */
 #include "kernel/signal.h"
 #include "kernel/itimer.h"
@@ -26,6 +35,7 @@
 #include "kernel/pgrp.h"
 #include "kernel/proc.h"
 #include "kernel/sched.h"
+#include "kernel/timer.h"
 #include "lib/string.h"
 #include "mm/uaccess.h"
 #include "mm/uvm.h"
@@ -46,11 +56,10 @@
 #define SS_ONSTACK 1
 #define SS_DISABLE 2
 #define MINSIGSTKSZ 2048
-#define SI_USER 0
-#define SI_TKILL (-6)
 #define SIGINFO_SIZE 128
 #define UC_UNUSED_BYTES (1024 / 8 - 8)
 #define CORE_FLAG 0x80
+#define USER_HZ 100                     /* clock_t ticks of si_utime/si_stime */
 
 #define SIGBIT(s) (1UL << ((s) - 1))
 #define UNBLOCKABLE (SIGBIT(SIGKILL) | SIGBIT(SIGSTOP))
@@ -63,13 +72,9 @@ struct sighand {
 	struct k_sigaction action[NSIG];
 };
 
-struct k_siginfo {
-	int signo, errno_, code, pad;
-	union {
-		struct { int pid, uid; } kill;
-		struct { uintptr_t addr; } fault;
-		char bytes[SIGINFO_SIZE - 16];
-	};
+struct k_siginfo {                      /* siginfo_t: the record, then zeros */
+	struct ksiginfo head;
+	uint8_t rest[SIGINFO_SIZE - sizeof(struct ksiginfo)];
 };
 
 struct k_stack { uintptr_t sp; int flags; int pad; size_t size; };
@@ -153,11 +158,47 @@ void signal_kick(struct thread *t)
 		ipi_send(t->cpu, IPI_RESCHED);
 }
 
-void signal_send_thread(struct thread *t, int sig)
+void siginfo_kernel(struct ksiginfo *si, int sig)
 {
-	__atomic_fetch_or(&t->sigpending, SIGBIT(sig), __ATOMIC_RELEASE);
+	memset(si, 0, sizeof(*si));
+	si->signo = sig;
+	si->code = SI_KERNEL;
+}
+
+void siginfo_sender(struct ksiginfo *si, int sig, int code)
+{
+	memset(si, 0, sizeof(*si));
+	si->signo = sig;
+	si->code = code;
+	struct thread *t = current;
+	si->kill.pid = t && t->proc ? t->proc->pid : 0;
+	si->kill.uid = 0;                       /* everyone is root */
+}
+
+/* Make info->signo pending in a set with its record, unless it already is: then the first
+ * record stays (Linux's legacy_queue; Ember queues no signal twice). proc_lock held. */
+static void queue_locked(uint64_t *pending, struct ksiginfo *records, const struct ksiginfo *info)
+{
+	uint64_t bit = SIGBIT(info->signo);
+	if (!(READ_ONCE(*pending) & bit))
+		records[info->signo - 1] = *info;
+	__atomic_fetch_or(pending, bit, __ATOMIC_RELEASE);
+}
+
+void signal_send_thread_info_locked(struct thread *t, const struct ksiginfo *info)
+{
+	queue_locked(&t->sigpending, t->sig_info, info);
 	signal_kick(t);
 	signalfd_notify();
+}
+
+void signal_send_thread(struct thread *t, int sig)
+{
+	struct ksiginfo si;
+	siginfo_kernel(&si, sig);
+	spin_lock(&proc_lock);
+	signal_send_thread_info_locked(t, &si);
+	spin_unlock(&proc_lock);
 }
 
 unsigned long signal_action_flags(struct proc *p, int sig)
@@ -182,15 +223,37 @@ bool signal_ignored_or_blocked(struct thread *t, int sig)
 	return h == SIG_IGN;
 }
 
+/* Linux's sig_ignored: a blocked signal is never discarded when sent (its action may change
+ * before it is unblocked, or sigwaitinfo/signalfd takes it). Linux looks at the thread the pid
+ * names; Ember at every thread of the process. proc_lock held. */
+static bool blocked_by_any(struct proc *p, int sig)
+{
+	struct list_head *q;
+	list_for_each(q, &p->threads) {
+		struct thread *t = list_entry(q, struct thread, thread_node);
+		if ((t->sigmask | t->real_blocked) & SIGBIT(sig))
+			return true;
+	}
+	return false;
+}
+
 void signal_send_proc_locked(struct proc *p, int sig)
 {
+	struct ksiginfo si;
+	siginfo_kernel(&si, sig);
+	signal_send_proc_info_locked(p, &si);
+}
+
+void signal_send_proc_info_locked(struct proc *p, const struct ksiginfo *info)
+{
+	int sig = info->signo;
 	if (!p->sighand)
 		return;
 	jobctl_send_locked(p, sig);              /* SIGCONT resumes; stop and continue cancel */
 	uintptr_t h = p->sighand->action[sig - 1].handler;
-	if (h == SIG_IGN || (h == SIG_DFL && default_ignored(sig)))
+	if ((h == SIG_IGN || (h == SIG_DFL && default_ignored(sig))) && !blocked_by_any(p, sig))
 		return;                          /* discarded at once, as Linux does */
-	__atomic_fetch_or(&p->shared_pending, SIGBIT(sig), __ATOMIC_RELEASE);
+	queue_locked(&p->shared_pending, p->shared_info, info);
 	signalfd_notify();
 	struct list_head *q;
 	list_for_each(q, &p->threads) {
@@ -202,7 +265,86 @@ void signal_send_proc_locked(struct proc *p, int sig)
 	}
 }
 
-void signal_raise(int sig) { signal_send_thread(current, sig); }
+/* SIGPIPE, SIGXFSZ: Linux's send_sig(sig, current, 0), si_code SI_USER from the caller itself */
+void signal_raise(int sig)
+{
+	struct ksiginfo si;
+	siginfo_sender(&si, sig, SI_USER);
+	spin_lock(&proc_lock);
+	signal_send_thread_info_locked(current, &si);
+	spin_unlock(&proc_lock);
+}
+
+/* wstatus in wait(2)'s encoding (an exit, a fatal signal with the core flag, a stop, a continue):
+ * SIGCHLD to child's parent with the si_code, si_status and the child's CPU times. */
+#define STATUS_CONTINUED 0xffff
+
+void signal_child_event_locked(struct proc *child, int wstatus)
+{
+	struct proc *pp = child->parent;
+	if (!pp || pp->zombie)
+		return;
+	struct ksiginfo si;
+	memset(&si, 0, sizeof(si));
+	si.signo = SIGCHLD;
+	si.chld.pid = child->pid;
+	if (wstatus == STATUS_CONTINUED) {
+		si.code = CLD_CONTINUED;
+		si.chld.status = SIGCONT;
+	} else if ((wstatus & 0xff) == 0x7f) {
+		si.code = CLD_STOPPED;
+		si.chld.status = (wstatus >> 8) & 0xff;
+	} else if (wstatus & 0x7f) {
+		si.code = (wstatus & CORE_FLAG) ? CLD_DUMPED : CLD_KILLED;
+		si.chld.status = wstatus & 0x7f;
+	} else {
+		si.code = CLD_EXITED;
+		si.chld.status = (wstatus >> 8) & 0xff;
+	}
+	uint64_t u = child->utime_ns, s = child->stime_ns;
+	struct list_head *q;
+	list_for_each(q, &child->threads) {
+		struct thread *t = list_entry(q, struct thread, thread_node);
+		u += t->utime_ns;
+		s += t->stime_ns;
+	}
+	si.chld.utime = (int64_t)(u / (NSEC_PER_SEC / USER_HZ));
+	si.chld.stime = (int64_t)(s / (NSEC_PER_SEC / USER_HZ));
+	signal_send_proc_info_locked(pp, &si);
+}
+
+/* Take sig from the current thread's own set or its process's (shared) with its record: false if
+ * another thread took it first. proc_lock held. */
+static bool take_locked(struct thread *t, int sig, bool shared, struct ksiginfo *out)
+{
+	uint64_t *set = shared ? &t->proc->shared_pending : &t->sigpending;
+	struct ksiginfo *records = shared ? t->proc->shared_info : t->sig_info;
+	uint64_t old = __atomic_fetch_and(set, ~SIGBIT(sig), __ATOMIC_ACQ_REL);
+	if (!(old & SIGBIT(sig)))
+		return false;
+	*out = records[sig - 1];
+	out->signo = sig;
+	if (shared && sig == SIGALRM)
+		itimer_sigalrm_dequeued(t->proc);       /* a periodic itimer restarts (proc_lock -> it->lock) */
+	return true;
+}
+
+int signal_dequeue(uint64_t mask, struct ksiginfo *out)
+{
+	struct thread *t = current;
+	int sig = 0;
+	spin_lock(&proc_lock);
+	uint64_t own = READ_ONCE(t->sigpending) & mask;
+	uint64_t sh = READ_ONCE(t->proc->shared_pending) & mask;
+	if (own)
+		sig = ctz64(own) + 1;
+	else if (sh)
+		sig = ctz64(sh) + 1;
+	if (sig && !take_locked(t, sig, !own, out))
+		sig = 0;
+	spin_unlock(&proc_lock);
+	return sig;
+}
 
 bool signal_pending(void)
 {
@@ -233,8 +375,6 @@ static int next_signal(struct thread *t, bool *shared)
 	}
 	return 0;
 }
-
-static struct k_siginfo fault_info[NCPU];   /* not used across sleeps: filled and consumed at once */
 
 static int setup_frame(struct trapframe *tf, int sig, struct k_sigaction *ka, const struct k_siginfo *info)
 {
@@ -302,20 +442,22 @@ void signal_deliver(struct trapframe *tf)
 	struct sighand *sh = t->proc->sighand;
 	spin_lock(&sh->lock);
 	struct k_sigaction ka = sh->action[sig - 1];
-	bool stop = ka.handler == SIG_DFL && sig_is_stop(sig);
-	if (ka.handler > SIG_IGN && (ka.flags & SA_RESETHAND))
-		sh->action[sig - 1] = (struct k_sigaction){ SIG_DFL, 0, 0 };
 	spin_unlock(&sh->lock);
-	if (stop)                               /* dequeued under proc_lock (jobctl.c) */
+	bool stop = ka.handler == SIG_DFL && sig_is_stop(sig);
+	struct k_siginfo info;
+	memset(&info, 0, sizeof(info));
+	bool taken = false;
+	if (stop) {                             /* dequeued under proc_lock (jobctl.c) */
 		jobctl_stop(sig, shared);
-	else if (!shared)
-		__atomic_fetch_and(&t->sigpending, ~SIGBIT(sig), __ATOMIC_ACQ_REL);
-	else if ((__atomic_fetch_and(&t->proc->shared_pending, ~SIGBIT(sig), __ATOMIC_ACQ_REL) & SIGBIT(sig)) &&
-		 sig == SIGALRM)
-		itimer_sigalrm_dequeued(t->proc);       /* a periodic itimer restarts */
+	} else {
+		spin_lock(&proc_lock);
+		taken = take_locked(t, sig, shared, &info.head);
+		spin_unlock(&proc_lock);
+	}
 
-	/* ignored, or a stop (the thread parks in proc_return_to_user; the call restarts after) */
-	if (stop || ka.handler == SIG_IGN || (ka.handler == SIG_DFL && default_ignored(sig))) {
+	/* ignored, a stop (the thread parks in proc_return_to_user; the call restarts after), or
+	 * another thread took the process's signal first */
+	if (stop || !taken || ka.handler == SIG_IGN || (ka.handler == SIG_DFL && default_ignored(sig))) {
 		if (t->has_saved_sigmask) {     /* sigsuspend/ppoll: back to the caller's mask */
 			t->sigmask = t->saved_sigmask;
 			t->has_saved_sigmask = false;
@@ -329,6 +471,11 @@ void signal_deliver(struct trapframe *tf)
 	}
 	if (ka.handler == SIG_DFL || sig == SIGKILL)
 		die(sig);
+	if (ka.flags & SA_RESETHAND) {
+		spin_lock(&sh->lock);
+		sh->action[sig - 1] = (struct k_sigaction){ SIG_DFL, 0, 0 };
+		spin_unlock(&sh->lock);
+	}
 	if (was_restart) {
 		if (ka.flags & SA_RESTART) {
 			tf->regs[10] = t->syscall_a0;
@@ -338,17 +485,6 @@ void signal_deliver(struct trapframe *tf)
 		}
 	}
 	t->in_syscall = false;
-	struct k_siginfo info;
-	memset(&info, 0, sizeof(info));
-	struct k_siginfo *fi = &fault_info[cpu_id()];
-	if (fi->signo == sig) {
-		info = *fi;
-		fi->signo = 0;
-	} else {
-		info.signo = sig;
-		info.code = (t->sig_tkill & SIGBIT(sig)) ? SI_TKILL : SI_USER;
-		__atomic_fetch_and(&t->sig_tkill, ~SIGBIT(sig), __ATOMIC_RELAXED);
-	}
 	if (setup_frame(tf, sig, &ka, &info) < 0)
 		die(SIGSEGV);
 	t->has_saved_sigmask = false;
@@ -366,12 +502,15 @@ void signal_fault(int sig, int code, uintptr_t addr)
 		       (unsigned long)addr, (unsigned long)thread_tf(t)->sepc);
 	if ((t->sigmask & SIGBIT(sig)) || h == SIG_IGN)
 		die(sig);                   /* a blocked or ignored fault signal kills, as on Linux */
-	struct k_siginfo *fi = &fault_info[cpu_id()];
-	memset(fi, 0, sizeof(*fi));
-	fi->signo = sig;
-	fi->code = code;
-	fi->fault.addr = addr;
+	struct ksiginfo si;
+	memset(&si, 0, sizeof(si));
+	si.signo = sig;
+	si.code = code;
+	si.fault.addr = addr;
+	spin_lock(&proc_lock);
+	t->sig_info[sig - 1] = si;              /* the fault's record wins, as force_sig_fault */
 	__atomic_fetch_or(&t->sigpending, SIGBIT(sig), __ATOMIC_RELEASE);
+	spin_unlock(&proc_lock);
 }
 
 long sys_rt_sigreturn(void)
@@ -511,18 +650,20 @@ long sys_kill(int pid, int sig)
 	if (sig < 0 || sig > NSIG)
 		return -EINVAL;
 	long r = -ESRCH;
+	struct ksiginfo si;
+	siginfo_sender(&si, sig, SI_USER);
 	spin_lock(&proc_lock);
 	if (pid > 0) {
 		struct proc *p = proc_find(pid);
 		if (p) {
 			if (sig)
-				signal_send_proc_locked(p, sig);
+				signal_send_proc_info_locked(p, &si);
 			r = 0;
 		}
 	} else if (pid == -1) {                 /* all but init and the sender */
-		r = signal_all_locked(sig, current->proc);
+		r = signal_all_locked(&si, current->proc);
 	} else {                                /* 0: the sender's group; -pgid: that group */
-		r = signal_pgrp_locked(pid == 0 ? current->proc->pgid : -pid, sig);
+		r = signal_pgrp_info_locked(pid == 0 ? current->proc->pgid : -pid, &si);
 	}
 	spin_unlock(&proc_lock);
 	return r;
@@ -532,6 +673,14 @@ static long send_tid(int tgid, int tid, int sig)
 {
 	if (sig < 0 || sig > NSIG || tid <= 0)
 		return -EINVAL;
+	struct ksiginfo si;
+	siginfo_sender(&si, sig, SI_TKILL);
+	return signal_send_tid(tgid, tid, &si);
+}
+
+long signal_send_tid(int tgid, int tid, const struct ksiginfo *info)
+{
+	int sig = info->signo;
 	spin_lock(&proc_lock);
 	struct thread *t = thread_find(tid);
 	long r = -ESRCH;
@@ -539,8 +688,7 @@ static long send_tid(int tgid, int tid, int sig)
 		if (sig) {
 			if (t->proc->sighand)
 				jobctl_send_locked(t->proc, sig);
-			__atomic_fetch_or(&t->sig_tkill, SIGBIT(sig), __ATOMIC_RELAXED);
-			signal_send_thread(t, sig);
+			signal_send_thread_info_locked(t, info);
 		}
 		r = 0;
 	}

@@ -122,6 +122,8 @@ static const syscall_fn table[SYSCALL_MAX] = {
 	S(203, sys_connect), S(204, sys_getsockname), S(205, sys_getpeername), S(206, sys_sendto),
 	S(207, sys_recvfrom), S(208, sys_setsockopt), S(209, sys_getsockopt), S(210, sys_shutdown),
 	S(211, sys_sendmsg), S(212, sys_recvmsg), S(242, sys_accept4), S(243, sys_recvmmsg), S(269, sys_sendmmsg),
+	/* signals taken synchronously and queued with a siginfo: kernel/sigwait.c */
+	S(137, sys_rt_sigtimedwait), S(138, sys_rt_sigqueueinfo), S(240, sys_rt_tgsigqueueinfo),
 	S(SYS_ember_netstat, sys_ember_netstat),      /* Ember's own: include/uapi/ember/netstat.h */
 };
 

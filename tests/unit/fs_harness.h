@@ -17,6 +17,7 @@
 #include "fs/internal.h"
 #include "fs/cpio.h"
 #include "fs/blkdev.h"
+#include "kernel/rlimit.h"
 #include "fs/tmpfs.h"
 #include "kernel/errno.h"
 #include "mm/kmalloc.h"
@@ -59,8 +60,9 @@ int proc_sys_init(void) { return 0; }
 long tty_job_ioctl(unsigned long cmd, unsigned long arg) { (void)cmd; (void)arg; return -ENOTTY; }
 bool tty_job_signal(int sig) { (void)sig; return false; }
 long tty_job_check(int sig) { (void)sig; return 0; }          /* nobody is in the background */
-/* kernel/rlimit.c: no limits here (fds stop at FD_MAX) */
-uint64_t rlimit_cur(int resource) { (void)resource; return ~0UL; }
+/* kernel/rlimit.c: no limits here but RLIMIT_NOFILE's default soft one (fds stop at TEST_NOFILE) */
+#define TEST_NOFILE 1024
+uint64_t rlimit_cur(int resource) { return resource == RLIMIT_NOFILE ? TEST_NOFILE : ~0UL; }
 void console_set_intr_hook(bool (*hook)(char c)) { (void)hook; }
 
 static char console_out[4096];

@@ -479,7 +479,7 @@ TEST(fd_table)
 	CHECK_EQ(sys_dup3(a, 1, 0), 1);                      /* replaces an open fd */
 	CHECK_EQ(sys_dup3(a, a, 0), -EINVAL);
 	CHECK_EQ(sys_dup3(a, 5, 0x1), -EINVAL);
-	CHECK_EQ(sys_dup3(a, FD_MAX, 0), -EBADF);
+	CHECK_EQ(sys_dup3(a, TEST_NOFILE, 0), -EBADF);
 	CHECK_EQ(sys_dup3(77, 5, 0), -EBADF);
 	CHECK_EQ(sys_dup3(a, 700, O_CLOEXEC), 700);          /* grows the table */
 	CHECK_EQ(sys_fcntl(700, F_GETFD, 0), FD_CLOEXEC);
@@ -489,7 +489,7 @@ TEST(fd_table)
 	CHECK_EQ(sys_fcntl(a, F_DUPFD, 10), 10);
 	CHECK_EQ(sys_fcntl(a, F_DUPFD_CLOEXEC, 10), 11);
 	CHECK_EQ(sys_fcntl(11, F_GETFD, 0), FD_CLOEXEC);
-	CHECK_EQ(sys_fcntl(a, F_DUPFD, FD_MAX), -EINVAL);
+	CHECK_EQ(sys_fcntl(a, F_DUPFD, TEST_NOFILE), -EINVAL);
 	CHECK_EQ(sys_fcntl(a, 9999, 0), -EINVAL);
 	CHECK_EQ(sys_fcntl(55, F_GETFD, 0), -EBADF);
 	CHECK_EQ(sys_fcntl(a, F_GETFL, 0) & O_ACCMODE, O_RDWR);
@@ -509,12 +509,12 @@ TEST(fd_table)
 	me.files = mine;
 	CHECK_EQ(sys_fcntl(10, F_GETFD, 0), 0);              /* still open in the parent */
 	files_put(child);
-	/* fill the table: EMFILE at FD_MAX */
+	/* fill the table: EMFILE at TEST_NOFILE */
 	int last = -1, n;
 	while ((n = sys_dup(1)) >= 0)
 		last = n;
 	CHECK_EQ(n, -EMFILE);
-	CHECK_EQ(last, FD_MAX - 1);
+	CHECK_EQ(last, TEST_NOFILE - 1);
 	CHECK_EQ(op("/dev/null", O_RDONLY, 0), -EMFILE);
 	end();
 }

@@ -124,6 +124,17 @@ int main(void)
 	CHECK("... and signalfd takes that one too", read(sfd, &ssi, sizeof(ssi)) == sizeof(ssi), "errno %d", errno);
 	close(sfd);
 
+	/* taken by sigwait (rt_sigtimedwait) instead: the same restart */
+	setitimer(ITIMER_REAL, &iv, NULL);
+	usleep(20000);
+	int sig = 0;
+	CHECK("sigwait takes it", sigwait(&alrm, &sig) == 0 && sig == SIGALRM, "sig %d", sig);
+	usleep(20000);
+	sigpending(&pend);
+	CHECK("after sigwait the timer fired again", sigismember(&pend, SIGALRM) == 1, "not pending");
+	setitimer(ITIMER_REAL, &off, NULL);
+	sigwait(&alrm, &sig);
+
 	/* a 2 ms interval with a handler: every delivery restarts it, about 100 in 200 ms */
 	struct sigaction sa = { .sa_handler = on_alarm };
 	sigaction(SIGALRM, &sa, NULL);
