@@ -931,7 +931,7 @@ int ext4_dx_readdir(struct ext4_fs *fs, struct ext4_iref *dir, uint64_t *cookie,
 		goto done;
 	uint64_t from = *cookie;
 	p.hash = (uint32_t)((from - DX_POS_FIRST) >> 31) << 1;
-	uint32_t lblk, next_lblk, next_hash;
+	uint32_t lblk = 0, next_lblk = 0, next_hash = 0;
 	r = path_probe(&p, &lblk);
 	int more = 1;
 	while (r == 0 && more == 1) {
