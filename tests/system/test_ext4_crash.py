@@ -14,8 +14,8 @@ QEMU after a random delay (seeded). Then, as Linux's guarantees say:
   file found at all holds a prefix of its pattern (ordered mode: never stale or zero blocks).
 The next round runs on the image Ember recovered, so replayed images are written again.
 
-CRASH_ROUNDS (default 5; 10 gives the issue's 20 seeds) rounds per block size; CRASH_SEED (default 1) seeds the delays and the
-workload."""
+CRASH_ROUNDS (default 5; 10 gives the issue's 20 seeds) rounds per block size; CRASH_SEED
+(default 1) seeds the delays and the workload."""
 import os
 import random
 import re
