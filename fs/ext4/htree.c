@@ -289,26 +289,17 @@ static int path_probe(struct dx_path *p, uint32_t *leaf)
 	}
 }
 
-/*
- * After the leaf of frame `levels` was searched: move to the next leaf if it continues the
- * run of p->hash (ext4_htree_next_block). 1: *leaf is the next one, 0: no more.
- */
-static int path_next(struct dx_path *p, uint32_t *leaf)
+/* Step the path to the next leaf in hash order (whatever its hash); 1: *leaf and *hash (with the
+ * continuation bit) are its, 0: that was the last leaf. */
+static int leaf_step(struct dx_path *p, uint32_t *leaf, uint32_t *hash)
 {
 	int lev = (int)p->levels;
-	while (lev >= 0) {
-		struct dx_frame *f = &p->f[lev];
-		if (f->at + 1 < cl_count(f->buf, f->off)) {
-			f->at++;
-			break;
-		}
+	while (lev >= 0 && p->f[lev].at + 1 >= cl_count(p->f[lev].buf, p->f[lev].off))
 		lev--;
-	}
 	if (lev < 0)
 		return 0;
-	struct dx_frame *f = &p->f[lev];
-	if ((ent_hash(f->buf, f->off, f->at) & ~DX_CONTINUED) != p->hash)
-		return 0;
+	p->f[lev].at++;
+	*hash = ent_hash(p->f[lev].buf, p->f[lev].off, p->f[lev].at);
 	for (; lev < (int)p->levels; lev++) {
 		uint32_t blk = ent_block(p->f[lev].buf, p->f[lev].off, p->f[lev].at);
 		int r = node_read(p, &p->f[lev + 1], blk);
@@ -316,12 +307,24 @@ static int path_next(struct dx_path *p, uint32_t *leaf)
 			return r;
 		p->f[lev + 1].at = 0;
 	}
-	f = &p->f[p->levels];
-	uint32_t blk = ent_block(f->buf, f->off, f->at);
-	if (blk == 0 || blk >= p->nblocks)
+	struct dx_frame *f = &p->f[p->levels];
+	*leaf = ent_block(f->buf, f->off, f->at);
+	if (*leaf == 0 || *leaf >= p->nblocks)
 		return ext4_corrupt(p->fs);
-	*leaf = blk;
 	return 1;
+}
+
+/*
+ * After the leaf of frame `levels` was searched: move to the next leaf if it continues the
+ * run of p->hash (ext4_htree_next_block). 1: *leaf is the next one, 0: no more.
+ */
+static int path_next(struct dx_path *p, uint32_t *leaf)
+{
+	uint32_t hash;
+	int r = leaf_step(p, leaf, &hash);
+	if (r <= 0)
+		return r;
+	return (hash & ~DX_CONTINUED) == p->hash;
 }
 
 /* ---- leaves ---- */
@@ -861,31 +864,6 @@ static void group_sort(struct dx_group *g)
 		}
 		g->e[j] = x;
 	}
-}
-
-/* Step the path to the next leaf in hash order (whatever its hash); 1: *leaf and *hash (with the
- * continuation bit) are its, 0: that was the last leaf. */
-static int leaf_step(struct dx_path *p, uint32_t *leaf, uint32_t *hash)
-{
-	int lev = (int)p->levels;
-	while (lev >= 0 && p->f[lev].at + 1 >= cl_count(p->f[lev].buf, p->f[lev].off))
-		lev--;
-	if (lev < 0)
-		return 0;
-	p->f[lev].at++;
-	*hash = ent_hash(p->f[lev].buf, p->f[lev].off, p->f[lev].at);
-	for (; lev < (int)p->levels; lev++) {
-		uint32_t blk = ent_block(p->f[lev].buf, p->f[lev].off, p->f[lev].at);
-		int r = node_read(p, &p->f[lev + 1], blk);
-		if (r < 0)
-			return r;
-		p->f[lev + 1].at = 0;
-	}
-	struct dx_frame *f = &p->f[p->levels];
-	*leaf = ent_block(f->buf, f->off, f->at);
-	if (*leaf == 0 || *leaf >= p->nblocks)
-		return ext4_corrupt(p->fs);
-	return 1;
 }
 
 /* Hand the sorted group to fn; 1 when fn stopped. `after`: where the next group starts. */
