@@ -6,8 +6,10 @@
  * root: "." and ".." then the index) and the interior index blocks hold none. Lookups, inserts,
  * removals and renames of a name go through the index (htree.c: one leaf read by hash, leaves
  * split and the index grown as Linux does); a one-block linear directory that fills up becomes
- * indexed there too. readdir and the emptiness check mark the index blocks first (walking the
- * index from the root, checking counts and limits) and then scan every other block in order.
+ * indexed there too. readdir of an indexed directory goes in hash order with hash positions as
+ * cookies (htree.c: a split between two getdents calls neither repeats nor skips a name); the
+ * emptiness check, and readdir of an index we cannot follow, mark the index blocks first (walking
+ * the index from the root, checking counts and limits) and then scan every other block in order.
  * An index whose hash we cannot compute is dropped at the next insert (block 0 and the interior
  * blocks rewritten as empty entry blocks, EXT4_INDEX_FL cleared) and scanned linearly before.
  *
@@ -49,7 +51,7 @@ uint8_t ext4_mode_to_ftype(uint32_t mode)
 	return 0;
 }
 
-static unsigned ftype_to_dt(uint8_t ft)
+unsigned ext4_ftype_to_dt(uint8_t ft)
 {
 	static const uint8_t dt[FT_MAX] = { EXT4_DT_UNKNOWN, EXT4_DT_REG, EXT4_DT_DIR, EXT4_DT_CHR,
 					    EXT4_DT_BLK, EXT4_DT_FIFO, EXT4_DT_SOCK, EXT4_DT_LNK };
@@ -335,7 +337,7 @@ static int inline_walk(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t *cooki
 				return ext4_corrupt(fs);
 			uint64_t here = base + off, next = here + de->rec_len;
 			if (here >= *cookie && de->inode) {
-				if (fn(arg, de->name, de->name_len, de->inode, ftype_to_dt(de->file_type), next))
+				if (fn(arg, de->name, de->name_len, de->inode, ext4_ftype_to_dt(de->file_type), next))
 					return 0;
 			}
 			if (here >= *cookie)
@@ -442,7 +444,7 @@ static int iter_cb(struct dirctx *d, uint8_t *blk, uint32_t lblk, uint32_t off, 
 	if (d->dx && lblk == 0 && off != 0)
 		next = a->bs;                  /* after ".." of a dx root comes block 1 */
 	if (de->inode) {
-		unsigned dt = ftype_to_dt(de->file_type);
+		unsigned dt = ext4_ftype_to_dt(de->file_type);
 		if (a->fn(a->arg, de->name, de->name_len, de->inode, dt, next))
 			return WALK_STOP;
 	}
@@ -454,6 +456,11 @@ int ext4_dir_iterate(struct ext4_fs *fs, struct ext4_iref *dir, uint64_t *cookie
 {
 	if (dir->i.i_flags & EXT4_INLINE_DATA_FL)
 		return ext4_is_dir(dir) ? inline_walk(fs, dir, cookie, fn, arg) : -ENOTDIR;
+	if (use_dx(fs, dir)) {
+		int r = ext4_dx_readdir(fs, dir, cookie, fn, arg);
+		if (r != -EAGAIN)
+			return r;
+	}
 	struct dirctx d;
 	int r = dirctx_init(fs, dir, &d);
 	if (r < 0)

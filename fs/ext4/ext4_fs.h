@@ -331,6 +331,8 @@ int ext4_orphan_cleanup(struct ext4_fs *fs, uint32_t *freed);
 
 /* hash.c */
 int ext4_dx_hash(const char *name, size_t len, unsigned version, const uint32_t seed[4], uint32_t *out);
+int ext4_dx_hash2(const char *name, size_t len, unsigned version, const uint32_t seed[4], uint32_t *out,
+		  uint32_t *minor);
 
 /* htree.c: indexed directories. -EAGAIN: the index cannot be used (unknown hash): go linear. */
 struct ext4_dx_hit { uint8_t *blk; uint64_t pblk; uint32_t lblk, off, prev; };   /* blk: caller's bs buffer */
@@ -338,6 +340,9 @@ int ext4_dx_find(struct ext4_fs *fs, struct ext4_iref *dir, const char *name, si
 int ext4_dx_add(struct ext4_fs *fs, struct ext4_iref *dir, const char *name, size_t len, uint32_t ino, uint8_t ftype);
 int ext4_dx_make_indexed(struct ext4_fs *fs, struct ext4_iref *dir, const char *name, size_t len, uint32_t ino,
 			 uint8_t ftype);
+/* readdir of an indexed directory in hash order: cookies are hash positions (see htree.c). */
+int ext4_dx_readdir(struct ext4_fs *fs, struct ext4_iref *dir, uint64_t *cookie, ext4_filldir_t fn, void *arg);
+unsigned ext4_ftype_to_dt(uint8_t ft);   /* dir.c */
 
 /* dir.c */
 int ext4_dir_find(struct ext4_fs *fs, struct ext4_iref *dir, const char *name, size_t len, uint32_t *ino);

@@ -19,8 +19,10 @@
  * inode cache (more references than the VFS's own during the operation), and then the library
  * keeps it on the on-disk orphan list until the glue's evict calls ext4_release at the last
  * close. An inode that lost its last name is marked gone (nlink 0); one the library freed at
- * once leaves the inode cache, since its number may come back as another inode. Directory ops on
- * a gone directory are ENOENT without asking the library.
+ * once leaves the inode cache right then (under em->lock), since its number may come back as
+ * another inode with the next create. For the same reason a lookup or create and the inode cache
+ * lookup of the number it found happen under one em->lock hold. Directory ops on a gone
+ * directory are ENOENT without asking the library.
  *
  * Locks: em->lock (sleeplock) is held around every library call (the library wants one caller
  * at a time per mount); user copies and inode_put happen outside it. Evict only frees memory,
@@ -142,45 +144,46 @@ static void refresh(struct super_block *sb, uint32_t nr)
 	inode_put(ino);
 }
 
-/* Inode nr lost its last name (the library freed it): the VFS copy says so. Never ext4_stat it:
- * a freed inode is corruption to the library. */
-static void gone(struct super_block *sb, uint32_t nr)
-{
-	struct inode *ino = icache_find(sb, nr);
-	if (ino) {
-		WRITE_ONCE(ino->nlink, 0);
-		if (READ_ONCE(ino->refcount) <= REFS_DURING_OP + 1) {
-			E4V_I(ino)->freed = true;    /* not in use, so not orphaned: freed */
-			icache_remove(ino);          /* the number may come back as another inode */
-		}
-		inode_put(ino);
-	}
-}
-
-/* The library's question at a last unlink (em->lock held): does the VFS still have nr? */
+/*
+ * The library's question when inode nr loses its last name (em->lock held): does the VFS still
+ * have it? Yes: the library keeps it on the orphan list, and the VFS copy says it has no links
+ * (its last close releases it). No: the library frees it now, so the VFS copy leaves the inode
+ * cache at once, before em->lock is let go: the number may come back as another inode with the
+ * very next create, which must not find this one (found by tests/system/test_ext4_crash.py:
+ * done after the unlock, a create on another hart got the removed directory's inode and
+ * open(O_CREAT) said EISDIR). Never ext4_stat a freed inode: it is corruption to the library.
+ */
 static bool in_use(void *arg, uint32_t nr)
 {
-	return icache_refs(arg, nr) > REFS_DURING_OP;
+	struct inode *ino = icache_find(arg, nr);
+	if (!ino)
+		return false;
+	bool used = READ_ONCE(ino->refcount) > REFS_DURING_OP + 1;      /* + 1: icache_find's */
+	WRITE_ONCE(ino->nlink, 0);
+	if (!used) {
+		E4V_I(ino)->freed = true;            /* so evict never releases the number */
+		icache_remove(ino);
+	}
+	inode_put(ino);                              /* never the last: the operation holds one */
+	return used;
 }
 
-/* After a name of nr went away: refresh it, or mark it gone if that was its last name. */
+/* After a name of nr went away: a last name was handled by in_use, others refresh. */
 static void name_dropped(struct super_block *sb, uint32_t nr, bool last)
 {
-	if (last)
-		gone(sb, nr);
-	else
+	if (!last)
 		refresh(sb, nr);
 }
 
-static struct inode *e4v_iget(struct super_block *sb, uint32_t nr, int *err)
+/* The VFS inode of nr, em->lock held: a number found by a lookup or made by a create under the
+ * same hold, so it cannot have been freed (and given to another inode) meanwhile. */
+static struct inode *iget_locked(struct super_block *sb, uint32_t nr, int *err)
 {
 	struct inode *ino = icache_find(sb, nr);
 	if (ino)
 		return ino;
 	struct ext4_stat st;
-	sleep_lock(&EM(sb)->lock);
 	*err = ext4_stat(EM(sb)->fs, nr, &st);
-	sleep_unlock(&EM(sb)->lock);
 	if (*err)
 		return NULL;
 	struct e4v_inode *ei = kzalloc(sizeof(*ei));
@@ -202,6 +205,14 @@ static struct inode *e4v_iget(struct super_block *sb, uint32_t nr, int *err)
 		kfree(ei);                           /* someone else read it first */
 	*err = 0;
 	return won;
+}
+
+static struct inode *e4v_iget(struct super_block *sb, uint32_t nr, int *err)
+{
+	sleep_lock(&EM(sb)->lock);
+	struct inode *ino = iget_locked(sb, nr, err);
+	sleep_unlock(&EM(sb)->lock);
+	return ino;
 }
 
 static struct inode *e4v_evict(struct inode *ino)
@@ -234,8 +245,9 @@ static struct inode *e4v_lookup(struct inode *dir, const char *name, size_t len,
 	}
 	sleep_lock(&em->lock);
 	*err = ext4_lookup(em->fs, dir->ino, name, len, &nr);
+	struct inode *ino = *err ? NULL : iget_locked(dir->sb, nr, err);
 	sleep_unlock(&em->lock);
-	return *err ? NULL : e4v_iget(dir->sb, nr, err);
+	return ino;
 }
 
 static uint32_t cur_uid(void) { return 0; }        /* everyone is root */
@@ -250,12 +262,12 @@ static int e4v_create(struct inode *dir, const char *name, size_t len, uint32_t 
 	sleep_lock(&em->lock);
 	int err = S_ISREG(mode) ? ext4_create(em->fs, dir->ino, name, len, mode, cur_uid(), 0, &nr)
 				: ext4_mknod(em->fs, dir->ino, name, len, mode, rdev, cur_uid(), 0, &nr);
+	if (!err && out)
+		*out = iget_locked(dir->sb, nr, &err);
 	sleep_unlock(&em->lock);
 	if (err)
 		return err;
 	refresh(dir->sb, dir->ino);
-	if (out && !(*out = e4v_iget(dir->sb, nr, &err)))
-		return err;
 	return 0;
 }
 

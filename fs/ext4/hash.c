@@ -2,7 +2,8 @@
  * The htree (dir_index) name hashes, as ext4 and e2fsprogs define them: "legacy" (dx_hack_hash),
  * half-MD4 and TEA, each in a signed-char and an unsigned-char flavour (the superblock's
  * s_flags says which one this file system's directories used). The seed is s_hash_seed
- * (MD4's initial words when it is all zero). Returns the major hash with bit 0 clear.
+ * (MD4's initial words when it is all zero). Returns the major hash with bit 0 clear (and, for
+ * readdir's positions, the minor hash: 0 for legacy, as Linux's ext4fs_dirhash).
  */
 #include "fs/ext4/ext4_fs.h"
 
@@ -102,7 +103,14 @@ static void str2hashbuf(const char *msg, size_t len, uint32_t *buf, int num, boo
 
 int ext4_dx_hash(const char *name, size_t len, unsigned version, const uint32_t seed[4], uint32_t *out)
 {
-	uint32_t buf[4] = { 0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476 }, in[8], hash;
+	uint32_t minor;
+	return ext4_dx_hash2(name, len, version, seed, out, &minor);
+}
+
+int ext4_dx_hash2(const char *name, size_t len, unsigned version, const uint32_t seed[4], uint32_t *out,
+		  uint32_t *minor_out)
+{
+	uint32_t buf[4] = { 0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476 }, in[8], hash, minor = 0;
 	if (seed && (seed[0] | seed[1] | seed[2] | seed[3]))
 		memcpy(buf, seed, sizeof(buf));
 	bool unsig = version >= EXT4_DX_HASH_LEGACY_UNSIGNED;
@@ -122,6 +130,7 @@ int ext4_dx_hash(const char *name, size_t len, unsigned version, const uint32_t 
 			p += 32;
 		}
 		hash = buf[1];
+		minor = buf[2];
 		break;
 	case EXT4_DX_HASH_TEA:
 	case EXT4_DX_HASH_TEA_UNSIGNED:
@@ -132,6 +141,7 @@ int ext4_dx_hash(const char *name, size_t len, unsigned version, const uint32_t 
 			p += 16;
 		}
 		hash = buf[0];
+		minor = buf[1];
 		break;
 	default:
 		return -EOPNOTSUPP;      /* siphash (casefolded directories) */
@@ -140,5 +150,6 @@ int ext4_dx_hash(const char *name, size_t len, unsigned version, const uint32_t 
 	if (hash == (HTREE_EOF_32BIT << 1))
 		hash = (HTREE_EOF_32BIT - 1) << 1;
 	*out = hash;
+	*minor_out = minor;
 	return 0;
 }

@@ -289,26 +289,17 @@ static int path_probe(struct dx_path *p, uint32_t *leaf)
 	}
 }
 
-/*
- * After the leaf of frame `levels` was searched: move to the next leaf if it continues the
- * run of p->hash (ext4_htree_next_block). 1: *leaf is the next one, 0: no more.
- */
-static int path_next(struct dx_path *p, uint32_t *leaf)
+/* Step the path to the next leaf in hash order (whatever its hash); 1: *leaf and *hash (with the
+ * continuation bit) are its, 0: that was the last leaf. */
+static int leaf_step(struct dx_path *p, uint32_t *leaf, uint32_t *hash)
 {
 	int lev = (int)p->levels;
-	while (lev >= 0) {
-		struct dx_frame *f = &p->f[lev];
-		if (f->at + 1 < cl_count(f->buf, f->off)) {
-			f->at++;
-			break;
-		}
+	while (lev >= 0 && p->f[lev].at + 1 >= cl_count(p->f[lev].buf, p->f[lev].off))
 		lev--;
-	}
 	if (lev < 0)
 		return 0;
-	struct dx_frame *f = &p->f[lev];
-	if ((ent_hash(f->buf, f->off, f->at) & ~DX_CONTINUED) != p->hash)
-		return 0;
+	p->f[lev].at++;
+	*hash = ent_hash(p->f[lev].buf, p->f[lev].off, p->f[lev].at);
 	for (; lev < (int)p->levels; lev++) {
 		uint32_t blk = ent_block(p->f[lev].buf, p->f[lev].off, p->f[lev].at);
 		int r = node_read(p, &p->f[lev + 1], blk);
@@ -316,12 +307,24 @@ static int path_next(struct dx_path *p, uint32_t *leaf)
 			return r;
 		p->f[lev + 1].at = 0;
 	}
-	f = &p->f[p->levels];
-	uint32_t blk = ent_block(f->buf, f->off, f->at);
-	if (blk == 0 || blk >= p->nblocks)
+	struct dx_frame *f = &p->f[p->levels];
+	*leaf = ent_block(f->buf, f->off, f->at);
+	if (*leaf == 0 || *leaf >= p->nblocks)
 		return ext4_corrupt(p->fs);
-	*leaf = blk;
 	return 1;
+}
+
+/*
+ * After the leaf of frame `levels` was searched: move to the next leaf if it continues the
+ * run of p->hash (ext4_htree_next_block). 1: *leaf is the next one, 0: no more.
+ */
+static int path_next(struct dx_path *p, uint32_t *leaf)
+{
+	uint32_t hash;
+	int r = leaf_step(p, leaf, &hash);
+	if (r <= 0)
+		return r;
+	return (hash & ~DX_CONTINUED) == p->hash;
 }
 
 /* ---- leaves ---- */
@@ -574,25 +577,32 @@ out:
 	return r;
 }
 
-/* The root and every node down to frame `levels` are full: push the root's entries one level down. */
-static int add_level(struct dx_path *p)
+/* A new index node holding the count entries at src (the first one's hash slot, which a node's
+ * count/limit header takes, aside), appended to the directory; *nlblk: its logical block. */
+static int node_append(struct dx_path *p, const uint8_t *src, uint16_t count, uint32_t *nlblk)
 {
 	struct ext4_fs *fs = p->fs;
-	if (p->levels + 1 >= p->maxlev)
-		return -ENOSPC;              /* "Directory index full" */
 	uint8_t *nb = ext4_malloc(fs->bs);
 	if (!nb)
 		return -ENOMEM;
-	struct dx_frame *root = &p->f[0];
-	uint16_t count = cl_count(root->buf, root->off);
 	node_init(fs, nb);
-	memcpy(nb + DX_NODE_ENTRIES_OFF + 4, root->buf + root->off + 4, count * DX_ENTRY_SIZE - 4);
+	memcpy(nb + DX_NODE_ENTRIES_OFF + 4, src + 4, count * DX_ENTRY_SIZE - 4);
 	cl_set_count(nb, DX_NODE_ENTRIES_OFF, count);
 	dx_csum_set(fs, p->ir, nb, DX_NODE_ENTRIES_OFF);
-	uint32_t nlblk;
 	uint64_t npblk;
-	int r = dblock_append(p, nb, &nlblk, &npblk);
+	int r = dblock_append(p, nb, nlblk, &npblk);
 	ext4_free(nb);
+	return r;
+}
+
+/* The root and every node down to frame `levels` are full: push the root's entries one level down. */
+static int add_level(struct dx_path *p)
+{
+	if (p->levels + 1 >= p->maxlev)
+		return -ENOSPC;              /* "Directory index full" */
+	struct dx_frame *root = &p->f[0];
+	uint32_t nlblk;
+	int r = node_append(p, root->buf + root->off, cl_count(root->buf, root->off), &nlblk);
 	if (r < 0)
 		return r;
 	cl_set_count(root->buf, root->off, 1);
@@ -607,22 +617,12 @@ static int add_level(struct dx_path *p)
 /* Split the full index node of frame k (k >= 1); frame k - 1 has room. */
 static int split_node(struct dx_path *p, unsigned k)
 {
-	struct ext4_fs *fs = p->fs;
 	struct dx_frame *f = &p->f[k];
 	uint16_t count = cl_count(f->buf, f->off);
 	uint16_t c1 = count / 2, c2 = (uint16_t)(count - c1);
 	uint32_t hash2 = ent_hash(f->buf, f->off, c1);
-	uint8_t *nb = ext4_malloc(fs->bs);
-	if (!nb)
-		return -ENOMEM;
-	node_init(fs, nb);
-	memcpy(nb + DX_NODE_ENTRIES_OFF + 4, f->buf + f->off + c1 * DX_ENTRY_SIZE + 4, c2 * DX_ENTRY_SIZE - 4);
-	cl_set_count(nb, DX_NODE_ENTRIES_OFF, c2);
-	dx_csum_set(fs, p->ir, nb, DX_NODE_ENTRIES_OFF);
 	uint32_t nlblk;
-	uint64_t npblk;
-	int r = dblock_append(p, nb, &nlblk, &npblk);
-	ext4_free(nb);
+	int r = node_append(p, f->buf + f->off + c1 * DX_ENTRY_SIZE, c2, &nlblk);
 	if (r < 0)
 		return r;
 	cl_set_count(f->buf, f->off, c1);
@@ -767,5 +767,180 @@ int ext4_dx_make_indexed(struct ext4_fs *fs, struct ext4_iref *dir, const char *
 out:
 	ext4_free(root);
 	ext4_free(b1);
+	return r;
+}
+
+/*
+ * ---- readdir in hash order (Linux's ext4_dx_readdir) ----
+ *
+ * The cookie of a name is its hash position, not a byte offset: leaf splits move entries to new
+ * blocks and pack the old one, so a reader holding a byte offset would see a moved name twice or
+ * skip one that slid below its offset. Positions: "." 0, ".." 1, a name 2 + (major hash >> 1 <<
+ * 31 | minor hash >> 1) (below DX_POS_EOF, which ends the directory; Linux: hash2pos and
+ * EXT4_HTREE_EOF_64BIT). A call resumes at the leaf whose range holds the cookie's major hash and
+ * returns names in position order: a group of leaves (a leaf and those continuing its last hash)
+ * is read, its names at or after the cookie sorted by position, then the next group. So a name
+ * that stays in the directory while it is read is returned exactly once, whatever splits happen
+ * between the calls, unless two names share a whole position (then the second may come twice,
+ * never be skipped).
+ */
+#define DX_POS_DOTDOT 1
+#define DX_POS_FIRST 2
+#define DX_POS_EOF 0x7fffffffffffffffull
+
+struct dx_rent { uint64_t pos; uint32_t ino, name; uint8_t len, ftype; };
+
+struct dx_group {
+	struct dx_rent *e;
+	uint32_t n, cap;
+	char *names;
+	uint32_t used, names_cap;
+};
+
+static uint64_t dx_pos(uint32_t major, uint32_t minor)
+{
+	return DX_POS_FIRST + (((uint64_t)(major >> 1) << 31) | (minor >> 1));
+}
+
+static int group_add(struct dx_group *g, uint64_t pos, const struct ext4_dirent *de)
+{
+	if (g->n == g->cap) {
+		uint32_t cap = g->cap ? g->cap * 2 : 64;
+		struct dx_rent *e = ext4_malloc(cap * sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		if (g->e)
+			memcpy(e, g->e, g->n * sizeof(*e));
+		ext4_free(g->e);
+		g->e = e;
+		g->cap = cap;
+	}
+	if (g->used + de->name_len > g->names_cap) {
+		uint32_t cap = g->names_cap ? g->names_cap * 2 : 4096;
+		while (cap < g->used + de->name_len)
+			cap *= 2;
+		char *nm = ext4_malloc(cap);
+		if (!nm)
+			return -ENOMEM;
+		if (g->names)
+			memcpy(nm, g->names, g->used);
+		ext4_free(g->names);
+		g->names = nm;
+		g->names_cap = cap;
+	}
+	memcpy(g->names + g->used, de->name, de->name_len);
+	g->e[g->n++] = (struct dx_rent){ pos, de->inode, g->used, de->name_len, de->file_type };
+	g->used += de->name_len;
+	return 0;
+}
+
+/* The live names of the leaf in buf at positions >= from. */
+static int group_leaf(struct dx_path *p, struct dx_group *g, const uint8_t *buf, uint32_t end, uint64_t from)
+{
+	for (uint32_t off = 0; off < end;) {
+		const struct ext4_dirent *de = (const void *)(buf + off);
+		off += de->rec_len;
+		if (!de->inode || !de->name_len)
+			continue;
+		uint32_t major, minor;
+		int r = ext4_dx_hash2(de->name, de->name_len, p->version, p->fs->sb.s_hash_seed, &major, &minor);
+		if (r < 0)
+			return r;
+		uint64_t pos = dx_pos(major, minor);
+		if (pos >= from && (r = group_add(g, pos, de)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+static void group_sort(struct dx_group *g)
+{
+	for (uint32_t i = 1; i < g->n; i++) {
+		struct dx_rent x = g->e[i];
+		uint32_t j = i;
+		while (j > 0 && g->e[j - 1].pos > x.pos) {
+			g->e[j] = g->e[j - 1];
+			j--;
+		}
+		g->e[j] = x;
+	}
+}
+
+/* Hand the sorted group to fn; 1 when fn stopped. `after`: where the next group starts. */
+static int group_emit(struct dx_group *g, uint64_t *cookie, uint64_t after, ext4_filldir_t fn, void *arg)
+{
+	for (uint32_t i = 0; i < g->n; i++) {
+		struct dx_rent *e = &g->e[i];
+		uint64_t next = e->pos + 1;
+		if (i + 1 < g->n && g->e[i + 1].pos == e->pos)
+			next = e->pos;                   /* a shared position: may repeat, never skip */
+		else if (i + 1 == g->n && after > next)
+			next = after;
+		if (fn(arg, g->names + e->name, e->len, e->ino, ext4_ftype_to_dt(e->ftype), next))
+			return 1;
+		*cookie = next;
+	}
+	return 0;
+}
+
+int ext4_dx_readdir(struct ext4_fs *fs, struct ext4_iref *dir, uint64_t *cookie, ext4_filldir_t fn, void *arg)
+{
+	struct dx_path p;
+	int r = path_init(&p, fs, dir);
+	if (r < 0)
+		return r;
+	if (*cookie == 0) {
+		if (fn(arg, ".", 1, dir->ino, EXT4_DT_DIR, DX_POS_DOTDOT))
+			goto out;
+		*cookie = DX_POS_DOTDOT;
+	}
+	if (*cookie == DX_POS_DOTDOT) {
+		const struct ext4_dirent *dd = (const void *)(p.f[0].buf + DX_DOT_REC_LEN);
+		if (fn(arg, "..", 2, dd->inode, EXT4_DT_DIR, DX_POS_FIRST))
+			goto out;
+		*cookie = DX_POS_FIRST;
+	}
+	if (*cookie >= DX_POS_EOF)
+		goto out;
+	struct dx_group g = { 0 };
+	uint8_t *leaf = ext4_malloc(fs->bs);
+	r = -ENOMEM;
+	if (!leaf)
+		goto done;
+	uint64_t from = *cookie;
+	p.hash = (uint32_t)((from - DX_POS_FIRST) >> 31) << 1;
+	uint32_t lblk = 0, next_lblk = 0, next_hash = 0;
+	r = path_probe(&p, &lblk);
+	int more = 1;
+	while (r == 0 && more == 1) {
+		/* one group: this leaf and every following one that continues its last hash */
+		g.n = g.used = 0;
+		for (;;) {
+			uint32_t end;
+			uint64_t pblk;
+			if ((r = leaf_read(&p, lblk, leaf, &pblk, &end)) < 0 ||
+			    (r = group_leaf(&p, &g, leaf, end, from)) < 0)
+				goto done;
+			more = leaf_step(&p, &next_lblk, &next_hash);
+			if (more < 0) {
+				r = more;
+				goto done;
+			}
+			lblk = next_lblk;
+			if (more == 0 || !(next_hash & DX_CONTINUED))
+				break;
+		}
+		group_sort(&g);
+		uint64_t after = more ? dx_pos(next_hash & ~DX_CONTINUED, 0) : DX_POS_EOF;
+		if (group_emit(&g, cookie, after, fn, arg))
+			goto done;
+		*cookie = after;
+	}
+done:
+	ext4_free(g.e);
+	ext4_free(g.names);
+	ext4_free(leaf);
+out:
+	path_free(&p);
 	return r;
 }

@@ -153,3 +153,27 @@ def test_file_calls_on_the_ext4_root():
         assert "PASS fallocate KEEP_SIZE allocates" in out and "PASS write into allocated blocks past EOF" in out, out[-4000:]
         fsck = subprocess.run([tool("e2fsck"), "-fn", img], capture_output=True, timeout=120)
         assert fsck.returncode == 0, "e2fsck -fn: " + fsck.stdout.decode() + fsck.stderr.decode()
+
+
+def test_readdir_of_a_changing_directory_on_the_ext4_root():
+    """user/tests/dirchurn on ext4 (test_user.py runs it on Linux and on Ember's tmpfs): an htree
+    directory read a few entries per getdents64 while names come and go; hash-order cookies."""
+    prog = os.path.join(BUILD, "user", "tests", "dirchurn")
+    with tempfile.TemporaryDirectory() as d:
+        img = make_disk(d, extra_files=[prog])
+        rc, out = boot(img, "root=/dev/vda rw init=/dirchurn -- /", name="root-dirchurn")
+        assert re.search(r"^9 passed, 0 failed$", out, re.M) and rc == 0, out[-4000:]
+        fsck = subprocess.run([tool("e2fsck"), "-fn", img], capture_output=True, timeout=120)
+        assert fsck.returncode == 0, "e2fsck -fn: " + fsck.stdout.decode() + fsck.stderr.decode()
+
+
+def test_inode_numbers_coming_back_on_the_ext4_root():
+    """user/tests/inoreuse on ext4: a directory made and removed while a file is created and
+    unlinked, each getting the number the other freed; the VFS must never hand out the old one."""
+    prog = os.path.join(BUILD, "user", "tests", "inoreuse")
+    with tempfile.TemporaryDirectory() as d:
+        img = make_disk(d, extra_files=[prog])
+        rc, out = boot(img, "root=/dev/vda rw init=/inoreuse -- /", name="root-inoreuse")
+        assert re.search(r"^3 passed, 0 failed$", out, re.M) and rc == 0, out[-4000:]
+        fsck = subprocess.run([tool("e2fsck"), "-fn", img], capture_output=True, timeout=120)
+        assert fsck.returncode == 0, "e2fsck -fn: " + fsck.stdout.decode() + fsck.stderr.decode()
