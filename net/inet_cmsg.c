@@ -15,8 +15,12 @@
  * Send. IP_PKTINFO's ipi_spec_dst (AF_INET) or IPV6_PKTINFO's ipi6_addr (AF_INET6; v4-mapped is
  * IPv4) becomes the datagram's source if it is not the wildcard; their ifindex the interface. The
  * source must be one of ours (otherwise IPv4's route lookup answers ENETUNREACH, IPv6's
- * ip6_datagram_send_ctl EINVAL). Other messages of the socket's IP level (IP_TTL, IP_TOS, IPV6_HOPLIMIT, IPV6_TCLASS ...)
- * are EINVAL here (Linux honours them: not done); other levels are ignored as Linux ignores them.
+ * ip6_datagram_send_ctl EINVAL). IP_TTL (1..255) and IP_TOS (an int or a byte), IPV6_HOPLIMIT /
+ * IPV6_2292HOPLIMIT and IPV6_TCLASS (an int, -1..255; -1 the socket's) set that datagram's TTL /
+ * hop limit (unicast and multicast alike, as Linux's cork) and TOS / traffic class: the sender
+ * puts them into its pcb for the one send (inet_tx_override). Other messages of the socket's IP
+ * level are EINVAL here (Linux honours some: not done); other levels are ignored as Linux ignores
+ * them.
  */
 #include "net/inet_cmsg.h"
 #include "net/inet_addr.h"
@@ -191,13 +195,7 @@ int inet_cmsg_setsockopt(unsigned *flags, int family, int level, int name, const
 	if (!f)
 		return -ENOPROTOOPT;
 	int v;
-	if (len >= (int)sizeof(int))
-		memcpy(&v, val, sizeof(v));
-	else if (level == SOL_IP && len >= 1)
-		v = *(const uint8_t *)val;               /* ip_setsockopt takes a char too */
-	else if (level == SOL_IP)
-		v = 0;
-	else
+	if (inet_opt_get_int(level, val, len, &v) < 0)
 		return -EINVAL;
 	unsigned old = READ_ONCE(*flags);
 	WRITE_ONCE(*flags, v ? old | f : old & ~f);
@@ -209,9 +207,26 @@ int inet_cmsg_getsockopt(unsigned flags, int family, int level, int name, void *
 	unsigned f = flag_of(family, level, name);
 	if (!f)
 		return -ENOPROTOOPT;
+	return inet_opt_put_int(level, (flags & f) != 0, val, len);
+}
+
+int inet_opt_get_int(int level, const void *val, int len, int *v)
+{
+	if (len >= (int)sizeof(int))
+		memcpy(v, val, sizeof(*v));
+	else if (level == SOL_IP && len >= 1)
+		*v = *(const uint8_t *)val;              /* ip_setsockopt takes a char too */
+	else if (level == SOL_IP)
+		*v = 0;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+int inet_opt_put_int(int level, int v, void *val, int *len)
+{
 	if (*len < 0)
 		return -EINVAL;
-	int v = (flags & f) != 0;
 	if (level == SOL_IP && *len > 0 && *len < (int)sizeof(int)) {
 		*(uint8_t *)val = (uint8_t)v;            /* ip_getsockopt's one-byte answer */
 		*len = 1;
@@ -245,6 +260,7 @@ static void set_src16(struct inet_tx_info *t, const uint8_t a[16])
 int inet_cmsg_parse(const struct sock_msg *m, int family, struct inet_tx_info *t)
 {
 	memset(t, 0, sizeof(*t));
+	t->ttl = t->tos = -1;
 	if (!m->control || m->controllen < CMSG_HDR)
 		return 0;                            /* CMSG_FIRSTHDR is NULL: no messages */
 	size_t n = MIN(m->controllen, (size_t)CMSG_IN_MAX);
@@ -261,7 +277,37 @@ int inet_cmsg_parse(const struct sock_msg *m, int family, struct inet_tx_info *t
 		}
 		const uint8_t *data = buf + off + CMSG_HDR;
 		size_t dlen = h.len - CMSG_HDR;
-		if (h.level == SOL_IP && family == AF_INET) {
+		if (h.level == SOL_IP && family == AF_INET && (h.type == IP_TTL || h.type == IP_TOS)) {
+			int v = -1;                      /* ip_cmsg_send: an int, or IP_TOS's byte */
+			if (dlen == sizeof(int))
+				memcpy(&v, data, sizeof(v));
+			else if (h.type == IP_TOS && dlen == 1)
+				v = data[0];
+			if (v < (h.type == IP_TTL ? 1 : 0) || v > 255) {
+				err = -EINVAL;
+				break;
+			}
+			if (h.type == IP_TTL)
+				t->ttl = v;
+			else
+				t->tos = v;
+		} else if (h.level == SOL_IPV6 && family == AF_INET6 &&
+			   (h.type == IPV6_HOPLIMIT || h.type == IPV6_2292HOPLIMIT || h.type == IPV6_TCLASS)) {
+			int v;                           /* ip6_datagram_send_ctl: an int, -1 the default */
+			if (dlen != sizeof(int)) {
+				err = -EINVAL;
+				break;
+			}
+			memcpy(&v, data, sizeof(v));
+			if (v < -1 || v > 255) {
+				err = -EINVAL;
+				break;
+			}
+			if (h.type == IPV6_TCLASS)
+				t->tos = v;
+			else
+				t->ttl = v;
+		} else if (h.level == SOL_IP && family == AF_INET) {
 			struct in_pktinfo_k pi;
 			if (h.type != IP_PKTINFO || dlen != sizeof(pi)) {
 				err = -EINVAL;
@@ -307,4 +353,21 @@ int inet_tx_info_check(const struct inet_tx_info *t, struct netif **n)
 		return -ENODEV;
 	}
 	return 0;
+}
+
+void inet_tx_override(const struct inet_tx_info *t, uint8_t *ttl, uint8_t *mcast_ttl, uint8_t *tos,
+		      struct inet_tx_saved *saved)
+{
+	*saved = (struct inet_tx_saved){ *ttl, *mcast_ttl, *tos };
+	if (t->ttl >= 0)
+		*ttl = *mcast_ttl = (uint8_t)t->ttl;
+	if (t->tos >= 0)
+		*tos = (uint8_t)t->tos;
+}
+
+void inet_tx_restore(const struct inet_tx_saved *saved, uint8_t *ttl, uint8_t *mcast_ttl, uint8_t *tos)
+{
+	*ttl = saved->ttl;
+	*mcast_ttl = saved->mcast_ttl;
+	*tos = saved->tos;
 }

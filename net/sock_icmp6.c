@@ -22,13 +22,18 @@
  *
  * Send: the user's bytes are copied into a PBUF_RAM pbuf outside the stack lock; one squeue_call
  * checks the route and shutdown, fills in the identifier (ping) and sends with raw_sendto_if_src,
- * whose chksum_reqd computes the ICMPv6 checksum. IPV6_PKTINFO in sendmsg chooses the source.
+ * whose chksum_reqd computes the ICMPv6 checksum. IPV6_PKTINFO in sendmsg chooses the source,
+ * IPV6_HOPLIMIT and IPV6_TCLASS that message's header fields.
  *
  * Locks: the pcb, the identifier, the filter and the list of ping sockets live under the stack
  * lock; the peer as getpeername reports it under s->lock.
  *
- * Not done: IPV6_HDRINCL, ICMPv6 errors to ping sockets (IPV6_RECVERR; raw sockets see the error
- * messages themselves), IPV6_* options other than the hop limits and the control-message requests
+ * ICMPv6 errors to ping sockets (Linux's ping_err): an error quoting an echo request with the
+ * socket's identifier goes to the error queue (net/sock_errq.c): queued with IPV6_RECVERR, else
+ * a fatal one (port unreachable, prohibited ...) is a connected socket's pending error.
+ *
+ * Not done: IPV6_HDRINCL, IPV6_RECVERR on raw sockets (they see the error messages themselves),
+ * IPV6_* options other than the hop limits and the control-message requests
  * (IPV6_TCLASS, multicast membership), a sticky IPV6_PKTINFO option, SO_BINDTODEVICE.
  */
 #include "net/sock_dgram.h"
@@ -85,6 +90,37 @@ static bool is_connected(struct icmp6_sock *is)
 
 /* ---- receive (squeue context, stack lock held) ---- */
 
+/* Linux's ping_err for ICMPv6 (icmpv6_err): an error message (p at the IPv6 header, off at the
+ * ICMPv6 one) quoting an echo request (an IPv6 header without extension headers) that carries
+ * this socket's identifier, sent from its bound address if it has one. The payload queued with
+ * IPV6_RECVERR starts at the quoted echo header. */
+static void ping_error(struct icmp6_sock *is, struct pbuf *p, u16_t off)
+{
+	uint8_t b[ICMP6_HDR_LEN + IP6_HLEN + ICMP6_HDR_LEN];
+	if (pbuf_copy_partial(p, b, sizeof(b), off) != sizeof(b))
+		return;
+	const uint8_t *ip6 = b + ICMP6_HDR_LEN;
+	const struct icmp6_echo_hdr *echo = (const struct icmp6_echo_hdr *)(ip6 + IP6_HLEN);
+	if (ip6[6] != IP6_NEXTH_ICMP6 || echo->type != ICMP6_TYPE_EREQ || echo->code != 0 ||
+	    lwip_ntohs(echo->id) != is->ident)
+		return;
+	ip_addr_t src, dst;
+	IP_SET_TYPE_VAL(src, IPADDR_TYPE_V6);
+	IP_SET_TYPE_VAL(dst, IPADDR_TYPE_V6);
+	memcpy(ip_2_ip6(&src)->addr, ip6 + 8, 16);
+	memcpy(ip_2_ip6(&dst)->addr, ip6 + 24, 16);
+	ip6_addr_clear_zone(ip_2_ip6(&src));
+	ip6_addr_clear_zone(ip_2_ip6(&dst));
+	if (!ip_addr_isany(&is->pcb->local_ip) && !ip_addr_cmp_zoneless(&is->pcb->local_ip, &src))
+		return;
+	uint32_t info;
+	bool fatal;
+	int err = icmp6_err_convert(b, &info, &fatal);
+	if (err)
+		dgq_icmp_error(is->s, err, fatal, is->pcb->flags & RAW_FLAGS_CONNECTED, b, info, &dst, 0, p,
+			       (uint16_t)(off + ICMP6_HDR_LEN + IP6_HLEN));
+}
+
 static u8_t icmp6_recv_cb(void *arg, struct raw_pcb *pcb, struct pbuf *p, const ip_addr_t *addr)
 {
 	struct icmp6_sock *is = arg;
@@ -93,6 +129,8 @@ static u8_t icmp6_recv_cb(void *arg, struct raw_pcb *pcb, struct pbuf *p, const 
 	if (!ip_current_is_v6() || pbuf_copy_partial(p, &e, sizeof(e), off) < ICMP6_MIN_RAW)
 		return 0;
 	if (is->ping) {
+		if (is->ident && e.type < ICMP6_TYPE_EREQ)
+			ping_error(is, p, off);          /* an error message (types below 128) */
 		if (p->tot_len < off + ICMP6_HDR_LEN || !is->ident || e.type != ICMP6_TYPE_EREP || e.code != 0 ||
 		    lwip_ntohs(e.id) != is->ident)
 			return 0;
@@ -399,7 +437,10 @@ static void send_fn(void *arg)
 	}
 	if (is->pcb->chksum_reqd)                /* lwIP sums the field as it is: Linux zeroes it first */
 		memset((uint8_t *)r->p->payload + is->pcb->chksum_offset, 0, 2);
+	struct inet_tx_saved saved;
+	inet_tx_override(&r->tx, &is->pcb->ttl, &is->pcb->mcast_ttl, &is->pcb->tos, &saved);
 	err_t le = raw_sendto_if_src(is->pcb, r->p, &dst, n, src);
+	inet_tx_restore(&saved, &is->pcb->ttl, &is->pcb->mcast_ttl, &is->pcb->tos);
 	if (le == ERR_OK || le == ERR_MEM || le == ERR_BUF)
 		r->result = (long)r->len;        /* a drop for want of memory is silent, as on Linux */
 	else
@@ -576,7 +617,10 @@ static int icmp6_setsockopt(struct socket *s, int level, int name, const void *v
 {
 	struct icmp6_sock *is = is_of(s);
 	struct opt_req o = { .is = is, .level = level, .name = name, .set = true };
-	int e = inet_cmsg_setsockopt(&is->q.cmsg_flags, AF_INET6, level, name, val, len);
+	int e = is->ping ? dgq_recverr_setsockopt(s, level, name, val, len) : -ENOPROTOOPT;
+	if (e != -ENOPROTOOPT)
+		return e;
+	e = inet_cmsg_setsockopt(&is->q.cmsg_flags, AF_INET6, level, name, val, len);
 	if (e != -ENOPROTOOPT)
 		return e;
 	if (level == SOL_ICMPV6_K) {
@@ -618,7 +662,10 @@ static int icmp6_getsockopt(struct socket *s, int level, int name, void *val, in
 {
 	struct icmp6_sock *is = is_of(s);
 	struct opt_req o = { .is = is, .level = level, .name = name };
-	int e = inet_cmsg_getsockopt(READ_ONCE(is->q.cmsg_flags), AF_INET6, level, name, val, len);
+	int e = is->ping ? dgq_recverr_getsockopt(s, level, name, val, len) : -ENOPROTOOPT;
+	if (e != -ENOPROTOOPT)
+		return e;
+	e = inet_cmsg_getsockopt(READ_ONCE(is->q.cmsg_flags), AF_INET6, level, name, val, len);
 	if (e != -ENOPROTOOPT)
 		return e;
 	if (*len < 0)

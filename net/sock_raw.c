@@ -24,9 +24,15 @@
  * sockets live under the stack lock; the peer as getpeername reports it under s->lock.
  *
  * Received packets carry their IP header's fields for IP_PKTINFO / IP_RECVTTL / IP_RECVTOS control
- * messages (net/inet_cmsg.h); IP_PKTINFO in sendmsg chooses the source (raw_sendto_if_src).
+ * messages (net/inet_cmsg.h); IP_PKTINFO in sendmsg chooses the source (raw_sendto_if_src), IP_TTL
+ * and IP_TOS that datagram's header fields.
  *
- * Not done: IP_HDRINCL, ICMP_FILTER, IP_RECVERR (ICMP errors are not reported to these sockets).
+ * ICMP errors to ping sockets (Linux's ping_err): an error quoting an echo request with the
+ * socket's identifier goes to the error queue (net/sock_errq.c): queued with IP_RECVERR, else a
+ * fatal one is a connected socket's pending error.
+ *
+ * Not done: IP_HDRINCL, ICMP_FILTER, IP_RECVERR on raw sockets (raw sockets see the error
+ * messages themselves).
  */
 #include "net/sock_dgram.h"
 #include "net/stack.h"
@@ -75,6 +81,39 @@ static bool is_connected(struct icmp_sock *is)
 
 /* ---- receive (squeue context, stack lock held) ---- */
 
+#define ICMP_SQ_K 4                       /* source quench */
+#define ICMP_RD_K 5                       /* redirect */
+
+/* Linux's ping_err: an ICMP error (p at its IP header, hlen long) quoting an echo request that
+ * carries this socket's identifier, sent from its bound address if it has one. Source quench
+ * and redirect are EREMOTEIO, not fatal; the rest as UDP's (net/sock_errq.c). The payload
+ * queued with IP_RECVERR starts at the quoted echo header. */
+static void ping_error(struct icmp_sock *is, struct pbuf *p, u16_t hlen)
+{
+	uint8_t b[ICMP_HDR_LEN + IP_HLEN_MAX + ICMP_HDR_LEN];
+	u16_t n = pbuf_copy_partial(p, b, sizeof(b), hlen);
+	if (n < ICMP_HDR_LEN + IP_HLEN)
+		return;
+	const struct ip_hdr *inner = (const struct ip_hdr *)(b + ICMP_HDR_LEN);
+	u16_t ihl = IPH_HL_BYTES(inner);
+	if (ihl < IP_HLEN || n < ICMP_HDR_LEN + ihl + ICMP_HDR_LEN || IPH_PROTO(inner) != IP_PROTO_ICMP)
+		return;
+	const struct icmp_echo_hdr *echo = (const struct icmp_echo_hdr *)(b + ICMP_HDR_LEN + ihl);
+	if (echo->type != ICMP_ECHO || echo->code != 0 || lwip_ntohs(echo->id) != is->ident)
+		return;
+	if (!ip_addr_isany(&is->pcb->local_ip) && ip4_addr_get_u32(ip_2_ip4(&is->pcb->local_ip)) != inner->src.addr)
+		return;
+	uint32_t info = 0;
+	bool fatal = false;
+	int err = b[0] == ICMP_SQ_K || b[0] == ICMP_RD_K ? EREMOTEIO : icmp_err_convert(b, &info, &fatal);
+	if (!err)
+		return;
+	ip_addr_t dst;
+	ip_addr_set_ip4_u32_val(dst, inner->dest.addr);
+	dgq_icmp_error(is->s, err, fatal, is->pcb->flags & RAW_FLAGS_CONNECTED, b, info, &dst, 0, p,
+		       (uint16_t)(hlen + ICMP_HDR_LEN + ihl));
+}
+
 static u8_t icmp_recv_cb(void *arg, struct raw_pcb *pcb __unused, struct pbuf *p, const ip_addr_t *addr)
 {
 	struct icmp_sock *is = arg;
@@ -84,8 +123,13 @@ static u8_t icmp_recv_cb(void *arg, struct raw_pcb *pcb __unused, struct pbuf *p
 	u16_t off = 0, hlen = IPH_HL_BYTES(&iph);
 	if (is->ping) {
 		struct icmp_echo_hdr e;
-		if (!is->ident || pbuf_copy_partial(p, &e, sizeof(e), hlen) != sizeof(e) || e.type != ICMP_ER ||
-		    e.code != 0 || lwip_ntohs(e.id) != is->ident)
+		if (!is->ident || pbuf_copy_partial(p, &e, sizeof(e), hlen) != sizeof(e))
+			return 0;
+		if (e.type != ICMP_ER) {
+			ping_error(is, p, hlen);
+			return 0;
+		}
+		if (e.code != 0 || lwip_ntohs(e.id) != is->ident)
 			return 0;
 		off = hlen;
 	}
@@ -318,7 +362,10 @@ static void send_fn(void *arg)
 		h->chksum = 0;
 		h->chksum = inet_chksum_pbuf(r->p);
 	}
+	struct inet_tx_saved saved;
+	inet_tx_override(&q->tx, &is->pcb->ttl, &is->pcb->mcast_ttl, &is->pcb->tos, &saved);
 	err_t le = q->tx.has_src ? raw_sendto_if_src(is->pcb, r->p, &dst, n, &q->tx.src) : raw_sendto(is->pcb, r->p, &dst);
+	inet_tx_restore(&saved, &is->pcb->ttl, &is->pcb->mcast_ttl, &is->pcb->tos);
 	if (le == ERR_OK || le == ERR_MEM || le == ERR_BUF)
 		r->result = (long)r->len;        /* a drop for want of memory is silent, as on Linux */
 	else
@@ -425,7 +472,10 @@ static uint8_t *ipopt_field(struct socket *s, int name)
 
 static int icmp_setsockopt(struct socket *s, int level, int name, const void *val, int len)
 {
-	int e = inet_cmsg_setsockopt(&is_of(s)->q.cmsg_flags, AF_INET, level, name, val, len);
+	int e = is_of(s)->ping ? dgq_recverr_setsockopt(s, level, name, val, len) : -ENOPROTOOPT;
+	if (e != -ENOPROTOOPT)
+		return e;
+	e = inet_cmsg_setsockopt(&is_of(s)->q.cmsg_flags, AF_INET, level, name, val, len);
 	if (e != -ENOPROTOOPT)
 		return e;
 	if (level == SOL_IP)
@@ -435,7 +485,10 @@ static int icmp_setsockopt(struct socket *s, int level, int name, const void *va
 
 static int icmp_getsockopt(struct socket *s, int level, int name, void *val, int *len)
 {
-	int e = inet_cmsg_getsockopt(READ_ONCE(is_of(s)->q.cmsg_flags), AF_INET, level, name, val, len);
+	int e = is_of(s)->ping ? dgq_recverr_getsockopt(s, level, name, val, len) : -ENOPROTOOPT;
+	if (e != -ENOPROTOOPT)
+		return e;
+	e = inet_cmsg_getsockopt(READ_ONCE(is_of(s)->q.cmsg_flags), AF_INET, level, name, val, len);
 	if (e != -ENOPROTOOPT)
 		return e;
 	if (level == SOL_IP)

@@ -25,6 +25,7 @@
 #include "net/ipconfig.h"
 #include "net/tcp_synq.h"
 #include "net/stack6.h"
+#include "net/udp_unreach.h"
 #include "lwip/init.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
@@ -955,6 +956,7 @@ static void configure(struct stack_if *sif, const struct ipconfig *cfg)
 static void bringup_fn(void *arg __unused)
 {
 	lwip_init();
+	udp_unreach_init();              /* Linux's port unreachable (net/udp_unreach.c) */
 	for (struct net_device *d = netdev_next(NULL); d; d = netdev_next(d))
 		attach(d);
 	const struct ipconfig *cfg = &bootcfg;
