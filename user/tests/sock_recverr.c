@@ -19,12 +19,15 @@
  *     IP_RECVERR / IPV6_RECVERR (EHOSTUNREACH, the quoted echo header as payload, the echo's
  *     destination as msg_name); a connected ping socket without the option gets a fatal one
  *     (ICMPv6 port unreachable: ECONNREFUSED) as its pending error
+ * With "ADDR PORT" only a host's closed port is tried (tests/system/test_ipv6_sock.py: the host's
+ * Linux sends the port unreachable over the wire).
  */
 #define _GNU_SOURCE
 #include <netinet/icmp6.h>
 #include <netinet/ip.h>
 #include <netinet/ip_icmp.h>
 #include <poll.h>
+#include <stdlib.h>
 #include "sockutil.h"
 #include <linux/errqueue.h>
 
@@ -380,10 +383,37 @@ static void test_ping6(void)
 	close(raw);
 }
 
-int main(void)
+/* A remote host's closed port (tests/system/test_ipv6_sock.py): its Linux's port unreachable,
+ * from its address, quoting the whole datagram. */
+static void test_remote(const char *addr, uint16_t port)
+{
+	int u = socket(AF_INET, SOCK_DGRAM, 0);
+	int one = 1;
+	setsockopt(u, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(port) };
+	inet_pton(AF_INET, addr, &to.sin_addr);
+	long n = sendto(u, "over-the-wire", 13, 0, (struct sockaddr *)&to, sizeof(to));
+	int rev = wait_err(u);
+	struct errq_read e;
+	read_errq(u, &e);
+	struct sockaddr_in *nm = (struct sockaddr_in *)&e.name, *off = (struct sockaddr_in *)&e.offender;
+	CHECK("remote_ip_recverr", n == 13 && (rev & POLLERR) && e.n == 13 && !memcmp(e.data, "over-the-wire", 13) &&
+	      e.level == IPPROTO_IP && e.type == IP_RECVERR && e.ee.ee_errno == ECONNREFUSED &&
+	      e.ee.ee_origin == SO_EE_ORIGIN_ICMP && e.ee.ee_type == ICMP_DEST_UNREACH && e.ee.ee_code == ICMP_PORT_UNREACH &&
+	      nm->sin_addr.s_addr == to.sin_addr.s_addr && nm->sin_port == to.sin_port &&
+	      off->sin_addr.s_addr == to.sin_addr.s_addr, "n=%ld revents=%#x read=%ld errno=%u origin=%u type=%u code=%u",
+	      n, rev, e.n, e.ee.ee_errno, e.ee.ee_origin, e.ee.ee_type, e.ee.ee_code);
+	close(u);
+}
+
+int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	start_watchdog(60);
+	if (argc == 3) {
+		test_remote(argv[1], (uint16_t)atoi(argv[2]));
+		return t_finish();
+	}
 	test_udp4();
 	test_udp6_mapped();
 	test_ping4();
