@@ -23,6 +23,7 @@
  * them.
  */
 #include "net/inet_cmsg.h"
+#include "net/cmsg.h"
 #include "net/inet_addr.h"
 #include "net/stack.h"
 #include "net/netdev.h"
@@ -35,13 +36,6 @@
 #include "lwip/prot/ip4.h"
 #include "lwip/prot/ip6.h"
 
-struct cmsghdr_k {                          /* struct cmsghdr (64-bit) */
-	uint64_t len;
-	int32_t level;
-	int32_t type;
-};
-#define CMSG_HDR ((size_t)sizeof(struct cmsghdr_k))
-#define CMSG_ALIGN_K(n) (((n) + 7) & ~(size_t)7)
 #define SCM_RIGHTS_K 1
 #define SCM_CREDENTIALS_K 2
 #define CMSG_IN_MAX 4096                    /* control bytes sendmsg looks at (Linux: optmem_max is larger) */
@@ -82,52 +76,24 @@ void inet_rx_info_capture(struct inet_rx_info *i)
 	i->valid = true;
 }
 
-struct cmsg_out {
-	uintptr_t at;
-	size_t room;
-	struct sock_msg *m;
-};
-
-/* Linux's put_cmsg: 0 or -EFAULT. */
-static int put(struct cmsg_out *o, int level, int type, const void *data, size_t len)
+static int put_int(struct sock_msg *m, int level, int type, int v)
 {
-	if (!o->at || o->room < CMSG_HDR) {
-		o->m->flags |= MSG_CTRUNC;
-		return 0;
-	}
-	size_t cmlen = CMSG_HDR + len;
-	if (o->room < cmlen) {
-		o->m->flags |= MSG_CTRUNC;
-		cmlen = o->room;
-	}
-	struct cmsghdr_k h = { cmlen, level, type };
-	if (copy_to_user(o->at, &h, sizeof(h)) || copy_to_user(o->at + CMSG_HDR, data, cmlen - CMSG_HDR))
-		return -EFAULT;
-	size_t space = MIN(CMSG_HDR + CMSG_ALIGN_K(len), o->room);
-	o->at += space;
-	o->room -= space;
-	o->m->control_out += space;
-	return 0;
+	return put_cmsg(m, level, type, &v, sizeof(v));
 }
 
-static int put_int(struct cmsg_out *o, int level, int type, int v)
-{
-	return put(o, level, type, &v, sizeof(v));
-}
-
-static int put_ip4(struct cmsg_out *o, unsigned flags, const struct inet_rx_info *i)
+static int put_ip4(struct sock_msg *m, unsigned flags, const struct inet_rx_info *i)
 {
 	int e = 0;
 	if (flags & CM_IP_PKTINFO) {
 		struct in_pktinfo_k pi = { .ipi_ifindex = (int32_t)i->ifindex };
 		memcpy(&pi.ipi_spec_dst, i->dst, 4);
 		memcpy(&pi.ipi_addr, i->dst, 4);
-		e = put(o, SOL_IP, IP_PKTINFO, &pi, sizeof(pi));
+		e = put_cmsg(m, SOL_IP, IP_PKTINFO, &pi, sizeof(pi));
 	}
 	if (!e && (flags & CM_IP_TTL))
-		e = put_int(o, SOL_IP, IP_TTL, i->ttl);
+		e = put_int(m, SOL_IP, IP_TTL, i->ttl);
 	if (!e && (flags & CM_IP_TOS))
-		e = put(o, SOL_IP, IP_TOS, &i->tos, 1);        /* one byte, as Linux */
+		e = put_cmsg(m, SOL_IP, IP_TOS, &i->tos, 1);        /* one byte, as Linux */
 	return e;
 }
 
@@ -135,9 +101,8 @@ int inet_cmsg_put(struct sock_msg *m, unsigned flags, int family, const struct i
 {
 	if (!flags || !i->valid)
 		return 0;
-	struct cmsg_out o = { m->control + m->control_out, m->control ? m->controllen - m->control_out : 0, m };
 	if (family == AF_INET)
-		return i->v6 ? 0 : put_ip4(&o, flags, i);
+		return i->v6 ? 0 : put_ip4(m, flags, i);
 	struct in6_pktinfo_k pi = { .ipi6_ifindex = (int32_t)i->ifindex };
 	if (i->v6) {
 		memcpy(pi.ipi6_addr, i->dst, 16);
@@ -147,24 +112,18 @@ int inet_cmsg_put(struct sock_msg *m, unsigned flags, int family, const struct i
 	}
 	int e = 0;
 	if (flags & CM_IP6_PKTINFO)
-		e = put(&o, SOL_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
+		e = put_cmsg(m, SOL_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
 	if (!i->v6)
-		return e ? e : put_ip4(&o, flags, i);
+		return e ? e : put_ip4(m, flags, i);
 	if (!e && (flags & CM_IP6_HOPLIMIT))
-		e = put_int(&o, SOL_IPV6, IPV6_HOPLIMIT, i->ttl);
+		e = put_int(m, SOL_IPV6, IPV6_HOPLIMIT, i->ttl);
 	if (!e && (flags & CM_IP6_TCLASS))
-		e = put_int(&o, SOL_IPV6, IPV6_TCLASS, i->tos);
+		e = put_int(m, SOL_IPV6, IPV6_TCLASS, i->tos);
 	if (!e && (flags & CM_IP6_2292PKTINFO))
-		e = put(&o, SOL_IPV6, IPV6_2292PKTINFO, &pi, sizeof(pi));
+		e = put_cmsg(m, SOL_IPV6, IPV6_2292PKTINFO, &pi, sizeof(pi));
 	if (!e && (flags & CM_IP6_2292HOPLIMIT))
-		e = put_int(&o, SOL_IPV6, IPV6_2292HOPLIMIT, i->ttl);
+		e = put_int(m, SOL_IPV6, IPV6_2292HOPLIMIT, i->ttl);
 	return e;
-}
-
-int inet_cmsg_put_one(struct sock_msg *m, int level, int type, const void *data, size_t len)
-{
-	struct cmsg_out o = { m->control + m->control_out, m->control ? m->controllen - m->control_out : 0, m };
-	return put(&o, level, type, data, len);
 }
 
 /* ---- the options ---- */

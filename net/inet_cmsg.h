@@ -68,10 +68,8 @@ int inet_opt_put_int(int level, int v, void *val, int *len);
  * MSG_CTRUNC in m->flags). 0 or -EFAULT. */
 int inet_cmsg_put(struct sock_msg *m, unsigned flags, int family, const struct inet_rx_info *i);
 
-/* One message of level/type with len bytes of data, laid out as put_cmsg does (the error
- * queue's IPV6_RECVERR). 0 or -EFAULT. */
+/* The error queue's message (net/sock_errq.c: IP_RECVERR is net/socket.h's) */
 #define IPV6_RECVERR_K 25
-int inet_cmsg_put_one(struct sock_msg *m, int level, int type, const void *data, size_t len);
 
 /* sendmsg: the IP_PKTINFO, IP_TTL, IP_TOS (AF_INET) or IPV6_PKTINFO, IPV6_HOPLIMIT, IPV6_TCLASS
  * (AF_INET6) of m's control buffer. */

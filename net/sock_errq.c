@@ -22,6 +22,7 @@
  */
 #include "net/sock_dgram.h"
 #include "net/inet_addr.h"
+#include "net/cmsg.h"
 #include "kernel/errno.h"
 #include "mm/kmalloc.h"
 #include "mm/uaccess.h"
@@ -196,8 +197,8 @@ long dgq_recv_err(struct socket *s, struct sock_msg *m)
 		int olen;
 		inet_sockaddr_set(s->family, (struct sockaddr_k *)&h.offender, &olen, &e->offender, 0);
 		size_t hlen = sizeof(h.ee) + (s->family == AF_INET6 ? sizeof(struct sockaddr_in6_k) : sizeof(struct sockaddr_in_k));
-		int e2 = s->family == AF_INET6 ? inet_cmsg_put_one(m, SOL_IPV6, IPV6_RECVERR_K, &h, hlen)
-					       : inet_cmsg_put_one(m, SOL_IP, IP_RECVERR, &h, hlen);
+		int e2 = s->family == AF_INET6 ? put_cmsg(m, SOL_IPV6, IPV6_RECVERR_K, &h, hlen)
+					       : put_cmsg(m, SOL_IP, IP_RECVERR, &h, hlen);
 		if (e2 < 0)
 			r = -EFAULT;
 	}
