@@ -646,7 +646,7 @@ int stack_tcp_reply(struct netif *n, struct pbuf *p)
 	struct eth_hdr *eh = p->payload;
 	memcpy(&eh->dest, rx_src_mac, ETH_ALEN);
 	memcpy(&eh->src, n->hwaddr, ETH_ALEN);
-	eh->type = lwip_htons(ETHTYPE_IP);
+	eh->type = lwip_htons(IP_HDR_GET_VERSION((uint8_t *)p->payload + ETH_HLEN) == 6 ? ETHTYPE_IPV6 : ETHTYPE_IP);
 	err_t e = n->linkoutput(n, p);
 	pbuf_remove_header(p, ETH_HLEN);
 	return e;

@@ -15,6 +15,8 @@ link-local address, and the host has fd77::1:
 - a connected guest UDP socket told ECONNREFUSED by the host's ICMPv6 port unreachable;
 - IPV6_PKTINFO / IPV6_HOPLIMIT of a host datagram received by the guest;
 - IP_RECVERR: the host's ICMP port unreachable in a guest socket's error queue;
+- SYN cookies for an IPv6 listener: spoofed SYNs fill its half-open queue, a real client still
+  connects through a cookie;
 - IP_TTL / IP_TOS and IPV6_HOPLIMIT / IPV6_TCLASS control messages on a guest's send, as the host
   receives them.
 Throughput goes to build/test-logs/sock-host-throughput.txt (never asserted)."""
@@ -238,3 +240,51 @@ def test_send_cmsg_ttl_tos_on_the_wire(vm6):
     v4, v6 = got.get("v4", {}), got.get("v6", {})
     g.check(v4.get("data") == "wire-v4" and v4.get("0/2") == 13 and v4.get("0/1") == 0x20, f"IPv4 at the host: {got} {err}")
     g.check(v6.get("data") == "wire-v6" and v6.get("41/52") == 9 and v6.get("41/67") == 0x40, f"IPv6 at the host: {got} {err}")
+
+
+HOST_SYN6_FLOOD = """
+import random, socket, struct, sys
+sys.path.insert(0, sys.argv[1])
+from hostsock import csum, mac_of
+iface, gmac, dst, port, count = sys.argv[2], bytes.fromhex(sys.argv[3].replace(":", "")), sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
+hmac, d = mac_of(iface), socket.inet_pton(socket.AF_INET6, dst)
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((iface, 0))
+rng = random.Random(5)
+mss = struct.pack("!BBH", 2, 4, 1440)
+for i in range(count):
+    src = socket.inet_pton(socket.AF_INET6, "fd77::") [:8] + bytes([0x02] + [rng.randrange(256) for _ in range(7)])
+    tcp = struct.pack("!HHIIBBHHH", 30000 + i, port, rng.getrandbits(32), 0, (5 + len(mss) // 4) << 4, 0x02, 64240, 0, 0) + mss
+    c = csum(src + d + struct.pack("!IxxxB", len(tcp), 6) + tcp)
+    tcp = tcp[:16] + struct.pack("!H", c) + tcp[18:]
+    ip6 = struct.pack("!IHBB", 6 << 28, len(tcp), 6, 64) + src + d
+    s.send(gmac + hmac + struct.pack("!H", 0x86DD) + ip6 + tcp)
+print(count, flush=True)
+"""
+
+
+def tcp_ext(g):
+    out, st = g.run("/bin/cat /proc/net/netstat")
+    lines = re.findall(r"^TcpExt: (.*)$", out, re.M)
+    g.check(st == 0 and len(lines) == 2, f"/proc/net/netstat: {out!r}")
+    return dict(zip(lines[0].split(), map(int, lines[1].split())))
+
+
+def test_syn_cookies_for_an_ipv6_listener(vm6):
+    """Spoofed IPv6 SYNs (fd77::/64 sources nobody answers for) fill a guest [::] listener's
+    half-open queue (backlog 4); the next SYNs get cookies, and a real host client's IPv6
+    connection comes in through one (net/tcp_synq.c) and moves 1 MiB byte-exact."""
+    g, tap, n, seed = vm6.g, vm6.tap, 1 * MIB, 29
+    base = tcp_ext(g)
+    g.start(nettool(f"xfer serve6 5105 {n} {seed}", 120), r"xfer: listening on 5105")
+    r = tap.ns([PYTHON, "-c", HOST_SYN6_FLOOD, HERE, "tap0", GUEST_MAC, GUEST_SLAAC, "5105", "200"], timeout=60)
+    g.check(r.stdout.strip() == "200", f"flood: {r.stdout} {r.stderr}")
+    time.sleep(1)
+    host = hostsock_ns(g, tap, "xfer-client", GUEST_SLAAC, 5105, n, seed)
+    out, st = g.finish(150)
+    check_xfer(g, kv_line(out, "xfer"), host, n, seed + 1, seed)
+    g.check(st == 0, f"nettool exited {st}: {out}")
+    grew = {k: v - base.get(k, 0) for k, v in tcp_ext(g).items()}
+    g.check(grew["SyncookiesSent"] >= 150 and grew["SyncookiesRecv"] >= 1 and grew["ListenDrops"] == 0,
+            f"TcpExt grew by {grew}")
+    g.alive()
