@@ -109,6 +109,8 @@ void dgq_flush(struct socket *s);               /* release: free what is queued 
  * IP_RECVERR / IPV6_RECVERR) and the sock_extended_err's ee_info (MTU, pointer). */
 int icmp_err_convert(const uint8_t icmp[8], uint32_t *info, bool *fatal);
 int icmp6_err_convert(const uint8_t icmp[8], uint32_t *info, bool *fatal);
+/* The source and destination (zoneless) of the IPv6 header an ICMPv6 error quotes. */
+void icmp6_quoted_addrs(const uint8_t *ip6, ip_addr_t *src, ip_addr_t *dst);
 /* Did s ask for the errors of dst's family (IP_RECVERR for IPv4, IPV6_RECVERR for IPv6)? */
 bool dgq_wants_errors(struct socket *s, const ip_addr_t *dst);
 /* In an ICMP error listener (squeue context, stack lock held; the current packet is the ICMP

@@ -75,6 +75,8 @@ int icmp_err_convert(const uint8_t icmp[8], uint32_t *info, bool *fatal)
 }
 
 #define ICMP6_DUR_CODES 7
+#define IP6_SRC_OFFSET 8                  /* in an IPv6 header */
+#define IP6_DST_OFFSET 24
 int icmp6_err_convert(const uint8_t icmp[8], uint32_t *info, bool *fatal)
 {
 	static const struct { int err; bool fatal; } unreach[ICMP6_DUR_CODES] = {
@@ -97,6 +99,16 @@ int icmp6_err_convert(const uint8_t icmp[8], uint32_t *info, bool *fatal)
 	case ICMP6_TYPE_TE: return EHOSTUNREACH;
 	}
 	return 0;
+}
+
+void icmp6_quoted_addrs(const uint8_t *ip6, ip_addr_t *src, ip_addr_t *dst)
+{
+	IP_SET_TYPE_VAL(*src, IPADDR_TYPE_V6);
+	IP_SET_TYPE_VAL(*dst, IPADDR_TYPE_V6);
+	memcpy(ip_2_ip6(src)->addr, ip6 + IP6_SRC_OFFSET, 16);
+	memcpy(ip_2_ip6(dst)->addr, ip6 + IP6_DST_OFFSET, 16);
+	ip6_addr_clear_zone(ip_2_ip6(src));
+	ip6_addr_clear_zone(ip_2_ip6(dst));
 }
 
 /* ---- queueing (squeue context) ---- */

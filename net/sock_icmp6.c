@@ -77,12 +77,7 @@ static void ping_error(struct icmp_sock *is, struct pbuf *p, u16_t off)
 	    lwip_ntohs(echo->id) != is->ident)
 		return;
 	ip_addr_t src, dst;
-	IP_SET_TYPE_VAL(src, IPADDR_TYPE_V6);
-	IP_SET_TYPE_VAL(dst, IPADDR_TYPE_V6);
-	memcpy(ip_2_ip6(&src)->addr, ip6 + 8, 16);
-	memcpy(ip_2_ip6(&dst)->addr, ip6 + 24, 16);
-	ip6_addr_clear_zone(ip_2_ip6(&src));
-	ip6_addr_clear_zone(ip_2_ip6(&dst));
+	icmp6_quoted_addrs(ip6, &src, &dst);
 	if (!ip_addr_isany(&is->pcb->local_ip) && !ip_addr_cmp_zoneless(&is->pcb->local_ip, &src))
 		return;
 	uint32_t info;

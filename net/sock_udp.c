@@ -207,12 +207,7 @@ static u8_t icmp6_err_cb(void *arg __unused, struct raw_pcb *rpcb __unused, stru
 	if (!err || ip6[6] != IP6_NEXTH_UDP)
 		return 0;
 	ip_addr_t isrc, idst;
-	IP_SET_TYPE_VAL(isrc, IPADDR_TYPE_V6);
-	IP_SET_TYPE_VAL(idst, IPADDR_TYPE_V6);
-	memcpy(ip_2_ip6(&isrc)->addr, ip6 + 8, 16);
-	memcpy(ip_2_ip6(&idst)->addr, ip6 + 24, 16);
-	ip6_addr_clear_zone(ip_2_ip6(&isrc));
-	ip6_addr_clear_zone(ip_2_ip6(&idst));
+	icmp6_quoted_addrs(ip6, &isrc, &idst);
 	uint16_t sport = (uint16_t)(uh[0] << 8 | uh[1]), dport = (uint16_t)(uh[2] << 8 | uh[3]);
 	bool connected;
 	struct udp_sock *us = err_lookup(&isrc, sport, &idst, dport, &connected);
