@@ -15,10 +15,15 @@
  * Send. IP_PKTINFO's ipi_spec_dst (AF_INET) or IPV6_PKTINFO's ipi6_addr (AF_INET6; v4-mapped is
  * IPv4) becomes the datagram's source if it is not the wildcard; their ifindex the interface. The
  * source must be one of ours (otherwise IPv4's route lookup answers ENETUNREACH, IPv6's
- * ip6_datagram_send_ctl EINVAL). Other messages of the socket's IP level (IP_TTL, IP_TOS, IPV6_HOPLIMIT, IPV6_TCLASS ...)
- * are EINVAL here (Linux honours them: not done); other levels are ignored as Linux ignores them.
+ * ip6_datagram_send_ctl EINVAL). IP_TTL (1..255) and IP_TOS (an int or a byte), IPV6_HOPLIMIT /
+ * IPV6_2292HOPLIMIT and IPV6_TCLASS (an int, -1..255; -1 the socket's) set that datagram's TTL /
+ * hop limit (unicast and multicast alike, as Linux's cork) and TOS / traffic class: the sender
+ * puts them into its pcb for the one send (inet_tx_override). Other messages of the socket's IP
+ * level are EINVAL here (Linux honours some: not done); other levels are ignored as Linux ignores
+ * them.
  */
 #include "net/inet_cmsg.h"
+#include "net/cmsg.h"
 #include "net/inet_addr.h"
 #include "net/stack.h"
 #include "net/netdev.h"
@@ -31,13 +36,6 @@
 #include "lwip/prot/ip4.h"
 #include "lwip/prot/ip6.h"
 
-struct cmsghdr_k {                          /* struct cmsghdr (64-bit) */
-	uint64_t len;
-	int32_t level;
-	int32_t type;
-};
-#define CMSG_HDR ((size_t)sizeof(struct cmsghdr_k))
-#define CMSG_ALIGN_K(n) (((n) + 7) & ~(size_t)7)
 #define SCM_RIGHTS_K 1
 #define SCM_CREDENTIALS_K 2
 #define CMSG_IN_MAX 4096                    /* control bytes sendmsg looks at (Linux: optmem_max is larger) */
@@ -78,52 +76,24 @@ void inet_rx_info_capture(struct inet_rx_info *i)
 	i->valid = true;
 }
 
-struct cmsg_out {
-	uintptr_t at;
-	size_t room;
-	struct sock_msg *m;
-};
-
-/* Linux's put_cmsg: 0 or -EFAULT. */
-static int put(struct cmsg_out *o, int level, int type, const void *data, size_t len)
+static int put_int(struct sock_msg *m, int level, int type, int v)
 {
-	if (!o->at || o->room < CMSG_HDR) {
-		o->m->flags |= MSG_CTRUNC;
-		return 0;
-	}
-	size_t cmlen = CMSG_HDR + len;
-	if (o->room < cmlen) {
-		o->m->flags |= MSG_CTRUNC;
-		cmlen = o->room;
-	}
-	struct cmsghdr_k h = { cmlen, level, type };
-	if (copy_to_user(o->at, &h, sizeof(h)) || copy_to_user(o->at + CMSG_HDR, data, cmlen - CMSG_HDR))
-		return -EFAULT;
-	size_t space = MIN(CMSG_HDR + CMSG_ALIGN_K(len), o->room);
-	o->at += space;
-	o->room -= space;
-	o->m->control_out += space;
-	return 0;
+	return put_cmsg(m, level, type, &v, sizeof(v));
 }
 
-static int put_int(struct cmsg_out *o, int level, int type, int v)
-{
-	return put(o, level, type, &v, sizeof(v));
-}
-
-static int put_ip4(struct cmsg_out *o, unsigned flags, const struct inet_rx_info *i)
+static int put_ip4(struct sock_msg *m, unsigned flags, const struct inet_rx_info *i)
 {
 	int e = 0;
 	if (flags & CM_IP_PKTINFO) {
 		struct in_pktinfo_k pi = { .ipi_ifindex = (int32_t)i->ifindex };
 		memcpy(&pi.ipi_spec_dst, i->dst, 4);
 		memcpy(&pi.ipi_addr, i->dst, 4);
-		e = put(o, SOL_IP, IP_PKTINFO, &pi, sizeof(pi));
+		e = put_cmsg(m, SOL_IP, IP_PKTINFO, &pi, sizeof(pi));
 	}
 	if (!e && (flags & CM_IP_TTL))
-		e = put_int(o, SOL_IP, IP_TTL, i->ttl);
+		e = put_int(m, SOL_IP, IP_TTL, i->ttl);
 	if (!e && (flags & CM_IP_TOS))
-		e = put(o, SOL_IP, IP_TOS, &i->tos, 1);        /* one byte, as Linux */
+		e = put_cmsg(m, SOL_IP, IP_TOS, &i->tos, 1);        /* one byte, as Linux */
 	return e;
 }
 
@@ -131,9 +101,8 @@ int inet_cmsg_put(struct sock_msg *m, unsigned flags, int family, const struct i
 {
 	if (!flags || !i->valid)
 		return 0;
-	struct cmsg_out o = { m->control + m->control_out, m->control ? m->controllen - m->control_out : 0, m };
 	if (family == AF_INET)
-		return i->v6 ? 0 : put_ip4(&o, flags, i);
+		return i->v6 ? 0 : put_ip4(m, flags, i);
 	struct in6_pktinfo_k pi = { .ipi6_ifindex = (int32_t)i->ifindex };
 	if (i->v6) {
 		memcpy(pi.ipi6_addr, i->dst, 16);
@@ -143,24 +112,18 @@ int inet_cmsg_put(struct sock_msg *m, unsigned flags, int family, const struct i
 	}
 	int e = 0;
 	if (flags & CM_IP6_PKTINFO)
-		e = put(&o, SOL_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
+		e = put_cmsg(m, SOL_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
 	if (!i->v6)
-		return e ? e : put_ip4(&o, flags, i);
+		return e ? e : put_ip4(m, flags, i);
 	if (!e && (flags & CM_IP6_HOPLIMIT))
-		e = put_int(&o, SOL_IPV6, IPV6_HOPLIMIT, i->ttl);
+		e = put_int(m, SOL_IPV6, IPV6_HOPLIMIT, i->ttl);
 	if (!e && (flags & CM_IP6_TCLASS))
-		e = put_int(&o, SOL_IPV6, IPV6_TCLASS, i->tos);
+		e = put_int(m, SOL_IPV6, IPV6_TCLASS, i->tos);
 	if (!e && (flags & CM_IP6_2292PKTINFO))
-		e = put(&o, SOL_IPV6, IPV6_2292PKTINFO, &pi, sizeof(pi));
+		e = put_cmsg(m, SOL_IPV6, IPV6_2292PKTINFO, &pi, sizeof(pi));
 	if (!e && (flags & CM_IP6_2292HOPLIMIT))
-		e = put_int(&o, SOL_IPV6, IPV6_2292HOPLIMIT, i->ttl);
+		e = put_int(m, SOL_IPV6, IPV6_2292HOPLIMIT, i->ttl);
 	return e;
-}
-
-int inet_cmsg_put_one(struct sock_msg *m, int level, int type, const void *data, size_t len)
-{
-	struct cmsg_out o = { m->control + m->control_out, m->control ? m->controllen - m->control_out : 0, m };
-	return put(&o, level, type, data, len);
 }
 
 /* ---- the options ---- */
@@ -191,13 +154,7 @@ int inet_cmsg_setsockopt(unsigned *flags, int family, int level, int name, const
 	if (!f)
 		return -ENOPROTOOPT;
 	int v;
-	if (len >= (int)sizeof(int))
-		memcpy(&v, val, sizeof(v));
-	else if (level == SOL_IP && len >= 1)
-		v = *(const uint8_t *)val;               /* ip_setsockopt takes a char too */
-	else if (level == SOL_IP)
-		v = 0;
-	else
+	if (inet_opt_get_int(level, val, len, &v) < 0)
 		return -EINVAL;
 	unsigned old = READ_ONCE(*flags);
 	WRITE_ONCE(*flags, v ? old | f : old & ~f);
@@ -209,9 +166,26 @@ int inet_cmsg_getsockopt(unsigned flags, int family, int level, int name, void *
 	unsigned f = flag_of(family, level, name);
 	if (!f)
 		return -ENOPROTOOPT;
+	return inet_opt_put_int(level, (flags & f) != 0, val, len);
+}
+
+int inet_opt_get_int(int level, const void *val, int len, int *v)
+{
+	if (len >= (int)sizeof(int))
+		memcpy(v, val, sizeof(*v));
+	else if (level == SOL_IP && len >= 1)
+		*v = *(const uint8_t *)val;              /* ip_setsockopt takes a char too */
+	else if (level == SOL_IP)
+		*v = 0;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+int inet_opt_put_int(int level, int v, void *val, int *len)
+{
 	if (*len < 0)
 		return -EINVAL;
-	int v = (flags & f) != 0;
 	if (level == SOL_IP && *len > 0 && *len < (int)sizeof(int)) {
 		*(uint8_t *)val = (uint8_t)v;            /* ip_getsockopt's one-byte answer */
 		*len = 1;
@@ -245,6 +219,7 @@ static void set_src16(struct inet_tx_info *t, const uint8_t a[16])
 int inet_cmsg_parse(const struct sock_msg *m, int family, struct inet_tx_info *t)
 {
 	memset(t, 0, sizeof(*t));
+	t->ttl = t->tos = -1;
 	if (!m->control || m->controllen < CMSG_HDR)
 		return 0;                            /* CMSG_FIRSTHDR is NULL: no messages */
 	size_t n = MIN(m->controllen, (size_t)CMSG_IN_MAX);
@@ -261,7 +236,37 @@ int inet_cmsg_parse(const struct sock_msg *m, int family, struct inet_tx_info *t
 		}
 		const uint8_t *data = buf + off + CMSG_HDR;
 		size_t dlen = h.len - CMSG_HDR;
-		if (h.level == SOL_IP && family == AF_INET) {
+		if (h.level == SOL_IP && family == AF_INET && (h.type == IP_TTL || h.type == IP_TOS)) {
+			int v = -1;                      /* ip_cmsg_send: an int, or IP_TOS's byte */
+			if (dlen == sizeof(int))
+				memcpy(&v, data, sizeof(v));
+			else if (h.type == IP_TOS && dlen == 1)
+				v = data[0];
+			if (v < (h.type == IP_TTL ? 1 : 0) || v > 255) {
+				err = -EINVAL;
+				break;
+			}
+			if (h.type == IP_TTL)
+				t->ttl = v;
+			else
+				t->tos = v;
+		} else if (h.level == SOL_IPV6 && family == AF_INET6 &&
+			   (h.type == IPV6_HOPLIMIT || h.type == IPV6_2292HOPLIMIT || h.type == IPV6_TCLASS)) {
+			int v;                           /* ip6_datagram_send_ctl: an int, -1 the default */
+			if (dlen != sizeof(int)) {
+				err = -EINVAL;
+				break;
+			}
+			memcpy(&v, data, sizeof(v));
+			if (v < -1 || v > 255) {
+				err = -EINVAL;
+				break;
+			}
+			if (h.type == IPV6_TCLASS)
+				t->tos = v;
+			else
+				t->ttl = v;
+		} else if (h.level == SOL_IP && family == AF_INET) {
 			struct in_pktinfo_k pi;
 			if (h.type != IP_PKTINFO || dlen != sizeof(pi)) {
 				err = -EINVAL;
@@ -307,4 +312,21 @@ int inet_tx_info_check(const struct inet_tx_info *t, struct netif **n)
 		return -ENODEV;
 	}
 	return 0;
+}
+
+void inet_tx_override(const struct inet_tx_info *t, uint8_t *ttl, uint8_t *mcast_ttl, uint8_t *tos,
+		      struct inet_tx_saved *saved)
+{
+	*saved = (struct inet_tx_saved){ *ttl, *mcast_ttl, *tos };
+	if (t->ttl >= 0)
+		*ttl = *mcast_ttl = (uint8_t)t->ttl;
+	if (t->tos >= 0)
+		*tos = (uint8_t)t->tos;
+}
+
+void inet_tx_restore(const struct inet_tx_saved *saved, uint8_t *ttl, uint8_t *mcast_ttl, uint8_t *tos)
+{
+	*ttl = saved->ttl;
+	*mcast_ttl = saved->mcast_ttl;
+	*tos = saved->tos;
 }

@@ -57,22 +57,28 @@ void inet_rx_info_capture(struct inet_rx_info *i);
  * caller goes on with its own options); else 0 or -EINVAL. */
 int inet_cmsg_setsockopt(unsigned *flags, int family, int level, int name, const void *val, int len);
 int inet_cmsg_getsockopt(unsigned flags, int family, int level, int name, void *val, int *len);
+/* A boolean or small int option's value as Linux's ip_setsockopt / ipv6_setsockopt read it (SOL_IP
+ * also takes one byte, or nothing as 0; else an int): 0 or -EINVAL. And the answer getsockopt
+ * writes (SOL_IP answers one byte to a shorter buffer): 0 or -EINVAL for a negative *len. */
+int inet_opt_get_int(int level, const void *val, int len, int *v);
+int inet_opt_put_int(int level, int v, void *val, int *len);
 
 /* recvmsg: append the messages flags asks for, for a datagram with info i, to m's control
  * buffer as Linux's put_cmsg lays them out (m->control_out grows; what does not fit sets
  * MSG_CTRUNC in m->flags). 0 or -EFAULT. */
 int inet_cmsg_put(struct sock_msg *m, unsigned flags, int family, const struct inet_rx_info *i);
 
-/* One message of level/type with len bytes of data, laid out as put_cmsg does (the error
- * queue's IPV6_RECVERR). 0 or -EFAULT. */
+/* The error queue's message (net/sock_errq.c: IP_RECVERR is net/socket.h's) */
 #define IPV6_RECVERR_K 25
-int inet_cmsg_put_one(struct sock_msg *m, int level, int type, const void *data, size_t len);
 
-/* sendmsg: the IP_PKTINFO (AF_INET) or IPV6_PKTINFO (AF_INET6) of m's control buffer. */
+/* sendmsg: the IP_PKTINFO, IP_TTL, IP_TOS (AF_INET) or IPV6_PKTINFO, IPV6_HOPLIMIT, IPV6_TCLASS
+ * (AF_INET6) of m's control buffer. */
 struct inet_tx_info {
 	bool has_src;                /* a source address was chosen */
 	ip_addr_t src;               /* IPv4 for a v4-mapped or AF_INET one */
 	unsigned ifindex;            /* 0: route decides */
+	int ttl;                     /* TTL / hop limit of this datagram, unicast or multicast; -1: the socket's */
+	int tos;                     /* TOS / traffic class; -1: the socket's */
 };
 /* 0, -EINVAL (a malformed message, or an IP-level one Ember does not know), -EFAULT, -ENOBUFS. */
 int inet_cmsg_parse(const struct sock_msg *m, int family, struct inet_tx_info *t);
@@ -80,5 +86,11 @@ int inet_cmsg_parse(const struct sock_msg *m, int family, struct inet_tx_info *t
  * replaced by t's ifindex). 0, -ENETUNREACH (IPv4) or -EINVAL (IPv6) for a foreign source, -ENODEV for an unknown ifindex. */
 struct netif;
 int inet_tx_info_check(const struct inet_tx_info *t, struct netif **n);
+/* Squeue context, around one send: put t's TTL / TOS (if given) into the pcb's fields (ttl,
+ * mcast_ttl, tos), keeping the socket's in *saved; inet_tx_restore puts them back. */
+struct inet_tx_saved { uint8_t ttl, mcast_ttl, tos; };
+void inet_tx_override(const struct inet_tx_info *t, uint8_t *ttl, uint8_t *mcast_ttl, uint8_t *tos,
+		      struct inet_tx_saved *saved);
+void inet_tx_restore(const struct inet_tx_saved *saved, uint8_t *ttl, uint8_t *mcast_ttl, uint8_t *tos);
 
 #endif

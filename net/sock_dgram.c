@@ -109,54 +109,6 @@ void dgq_count_drop(struct socket *s)
 	spin_unlock(&s->lock);
 }
 
-void dgq_err_push(struct socket *s, struct dgram_err *e)
-{
-	struct dgram_queue *q = dgq(s);
-	e->charge = e->len + DGRAM_OVERHEAD;
-	spin_lock(&s->lock);
-	bool ok = q->charged + e->charge < (size_t)s->rcvbuf;     /* sock_queue_err_skb's test */
-	if (ok) {
-		list_add_tail(&e->node, &q->errq);
-		q->charged += e->charge;
-	}
-	s->error = (int)e->ee.ee_errno;
-	spin_unlock(&s->lock);
-	if (!ok)
-		kfree(e);
-	sock_wake(s);
-}
-
-/* recvmsg(MSG_ERRQUEUE): Linux's ipv6_recv_error (thread context, rx_lock held). */
-static long dgq_recv_err(struct socket *s, struct sock_msg *m)
-{
-	struct dgram_queue *q = dgq(s);
-	spin_lock(&s->lock);
-	struct dgram_err *e = list_empty(&q->errq) ? NULL : list_first_entry(&q->errq, struct dgram_err, node);
-	if (e) {
-		list_del(&e->node);
-		q->charged -= e->charge;
-		s->error = list_empty(&q->errq) ? 0 : (int)list_first_entry(&q->errq, struct dgram_err, node)->ee.ee_errno;
-	}
-	spin_unlock(&s->lock);
-	if (!e)
-		return -EAGAIN;
-	size_t n = MIN(m->data.resid, (size_t)e->len);
-	long r = (long)n;
-	m->flags = (e->len > n ? MSG_TRUNC : 0) | MSG_ERRQUEUE_K;
-	if (uio_copy_out(&m->data, e->data, n) < 0) {
-		r = -EFAULT;
-	} else {
-		memset(&m->addr, 0, sizeof(m->addr));
-		memcpy(&m->addr, &e->dst, sizeof(e->dst));
-		m->addrlen = sizeof(e->dst);
-		struct { struct sock_ee_k ee; struct sockaddr_in6_k offender; } h = { e->ee, e->offender };
-		if (inet_cmsg_put_one(m, SOL_IPV6, IPV6_RECVERR_K, &h, sizeof(h)) < 0)
-			r = -EFAULT;
-	}
-	kfree(e);
-	return r;
-}
-
 /* sock_wait's condition: something for a reader to act on. */
 static bool dgq_ready(struct socket *s)
 {

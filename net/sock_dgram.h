@@ -41,10 +41,12 @@ struct dgram {
 	uint8_t data[];             /* the payload when p is NULL */
 };
 
-/* An ICMP error queued for recvmsg(MSG_ERRQUEUE) (IPV6_RECVERR): Linux's sock_extended_err, the
- * sender of the ICMP message (the offender), the failed datagram's destination and the part of its
- * payload the ICMP message quoted. */
+/* An ICMP error queued for recvmsg(MSG_ERRQUEUE) (IP_RECVERR, IPV6_RECVERR: net/sock_errq.c):
+ * Linux's sock_extended_err, the sender of the ICMP message (the offender), the failed datagram's
+ * destination and port and the part of its payload the ICMP message quoted. Family-neutral: the
+ * reader's socket family decides how it is reported. */
 #define MSG_ERRQUEUE_K 0x2000        /* Linux's MSG_ERRQUEUE */
+#define SO_EE_ORIGIN_ICMP_K 2
 #define SO_EE_ORIGIN_ICMP6_K 3
 struct sock_ee_k {                   /* struct sock_extended_err */
 	uint32_t ee_errno;
@@ -54,8 +56,9 @@ struct sock_ee_k {                   /* struct sock_extended_err */
 struct dgram_err {
 	struct list_head node;       /* on dgram_queue.errq (s->lock) */
 	struct sock_ee_k ee;
-	struct sockaddr_in6_k offender;
-	struct sockaddr_in6_k dst;   /* msg_name of the error's recvmsg */
+	ip_addr_t offender;          /* the ICMP message's source */
+	ip_addr_t dst;               /* the failed datagram's destination: msg_name of the error's recvmsg */
+	uint16_t port;               /* its destination port (host order; 0 for ping sockets) */
 	uint32_t len, charge;
 	uint8_t data[];
 };
@@ -67,7 +70,7 @@ struct dgram_queue {
 	bool shut_rd, shut_wr;      /* s->lock: shutdown() */
 	unsigned cmsg_flags;        /* CM_* (net/inet_cmsg.h): control messages recvmsg reports (READ_ONCE) */
 	struct list_head errq;      /* s->lock: struct dgram_err, oldest first (charged like datagrams) */
-	bool recverr6;              /* IPV6_RECVERR (READ_ONCE) */
+	bool recverr, recverr6;     /* IP_RECVERR, IPV6_RECVERR (READ_ONCE) */
 };
 
 /* ---- the queue (any context unless noted; none of them may be called with s->lock held) ---- */
@@ -83,10 +86,6 @@ bool dgq_full(struct socket *s);
 /* Queue d (or drop and free it when the queue is over SO_RCVBUF, as Linux drops), wake readers. */
 bool dgq_push(struct socket *s, struct dgram *d);
 void dgq_count_drop(struct socket *s);          /* a datagram lost before it was a struct dgram */
-/* Queue an ICMP error (kmalloc'd, len bytes of data) and make e->ee.ee_errno the pending error, as
- * Linux's ipv6_icmp_error + sk_err; dropped and freed when the queue is over SO_RCVBUF (the pending
- * error is still set). Wakes readers and poll (EPOLLERR). */
-void dgq_err_push(struct socket *s, struct dgram_err *e);
 /* recvmsg (thread context): with MSG_ERRQUEUE the oldest queued ICMP error (never blocks: -EAGAIN
  * when none; msg_name its datagram's destination, an IPV6_RECVERR message, MSG_ERRQUEUE in
  * m->flags; the pending error becomes the next one's, or none, as Linux's sock_dequeue_err_skb).
@@ -103,6 +102,33 @@ long dgq_ioctl(struct socket *s, unsigned long cmd, unsigned long arg);
 int dgq_shutdown(struct socket *s, int how, bool connected);
 bool dgq_shut_wr(struct socket *s);
 void dgq_flush(struct socket *s);               /* release: free what is queued (no callback can run) */
+
+/* ---- the error queue (net/sock_errq.c) ---- */
+/* An ICMP message (its first 8 bytes) as Linux's __udp4_lib_err / icmpv6_err_convert see it: the
+ * errno (0: not an error a socket is told of), *fatal (reported to a connected socket without
+ * IP_RECVERR / IPV6_RECVERR) and the sock_extended_err's ee_info (MTU, pointer). */
+int icmp_err_convert(const uint8_t icmp[8], uint32_t *info, bool *fatal);
+int icmp6_err_convert(const uint8_t icmp[8], uint32_t *info, bool *fatal);
+/* The source and destination (zoneless) of the IPv6 header an ICMPv6 error quotes. */
+void icmp6_quoted_addrs(const uint8_t *ip6, ip_addr_t *src, ip_addr_t *dst);
+/* Did s ask for the errors of dst's family (IP_RECVERR for IPv4, IPV6_RECVERR for IPv6)? */
+bool dgq_wants_errors(struct socket *s, const ip_addr_t *dst);
+/* In an ICMP error listener (squeue context, stack lock held; the current packet is the ICMP
+ * message, p from its IP header): tell s of error err about its datagram to dst:port. If s wants
+ * errors of dst's family, queue it (the quoted payload: p's bytes from at; the offender: the
+ * current packet's source) and make it the pending error (Linux's ip_icmp_error /
+ * ipv6_icmp_error + sk_err; dropped when the queue is over SO_RCVBUF, the pending error still
+ * set); otherwise only a fatal error of a connected socket becomes its pending error. Wakes. */
+void dgq_icmp_error(struct socket *s, int err, bool fatal, bool connected, const uint8_t icmp[8], uint32_t info,
+		    const ip_addr_t *dst, uint16_t port, struct pbuf *p, uint16_t at);
+/* recvmsg(MSG_ERRQUEUE) (thread context, rx_lock held): the oldest error, -EAGAIN when none;
+ * msg_name its datagram's destination and an IP_RECVERR (AF_INET) or IPV6_RECVERR (AF_INET6)
+ * message in the socket's family's form; the pending error becomes the next one's, or none. */
+long dgq_recv_err(struct socket *s, struct sock_msg *m);
+/* SOL_IP IP_RECVERR (both families) and SOL_IPV6 IPV6_RECVERR (AF_INET6); turning one off purges
+ * the queue. -ENOPROTOOPT for other options (the caller goes on with its own). */
+int dgq_recverr_setsockopt(struct socket *s, int level, int name, const void *val, int len);
+int dgq_recverr_getsockopt(struct socket *s, int level, int name, void *val, int *len);
 
 /* ---- AF_INET datagram sockets (UDP, raw, ping) ---- */
 /* bind()'s address: -EINVAL for a short one, -EAFNOSUPPORT for another family (AF_UNSPEC with

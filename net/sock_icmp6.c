@@ -22,16 +22,21 @@
  *
  * Send: the user's bytes are copied into a PBUF_RAM pbuf outside the stack lock; one squeue_call
  * checks the route and shutdown, fills in the identifier (ping) and sends with raw_sendto_if_src,
- * whose chksum_reqd computes the ICMPv6 checksum. IPV6_PKTINFO in sendmsg chooses the source.
+ * whose chksum_reqd computes the ICMPv6 checksum. IPV6_PKTINFO in sendmsg chooses the source,
+ * IPV6_HOPLIMIT and IPV6_TCLASS that message's header fields.
  *
  * Locks: the pcb, the identifier, the filter and the list of ping sockets live under the stack
  * lock; the peer as getpeername reports it under s->lock.
  *
- * Not done: IPV6_HDRINCL, ICMPv6 errors to ping sockets (IPV6_RECVERR; raw sockets see the error
- * messages themselves), IPV6_* options other than the hop limits and the control-message requests
+ * ICMPv6 errors to ping sockets (Linux's ping_err): an error quoting an echo request with the
+ * socket's identifier goes to the error queue (net/sock_errq.c): queued with IPV6_RECVERR, else
+ * a fatal one (port unreachable, prohibited ...) is a connected socket's pending error.
+ *
+ * Not done: IPV6_HDRINCL, IPV6_RECVERR on raw sockets (they see the error messages themselves),
+ * IPV6_* options other than the hop limits and the control-message requests
  * (IPV6_TCLASS, multicast membership), a sticky IPV6_PKTINFO option, SO_BINDTODEVICE.
  */
-#include "net/sock_dgram.h"
+#include "net/sock_icmp_core.h"
 #include "net/stack.h"
 #include "net/inet_addr.h"
 #include "kernel/errno.h"
@@ -52,47 +57,47 @@
 #define SOL_ICMPV6_K 58
 #define IPV6_CHECKSUM_K 7
 #define ICMP6_FILTER_K 1
-#define ICMP6_FILTER_WORDS 8         /* struct icmp6_filter: 256 bits, a set bit blocks the type */
 
-struct icmp6_sock {
-	struct dgram_queue q;            /* first (net/sock_dgram.h) */
-	struct socket *s;
-	struct raw_pcb *pcb;             /* stack lock */
-	bool ping;                       /* SOCK_DGRAM: a ping socket (fixed) */
-	/* stack lock */
-	uint16_t ident;                  /* ping: the echo identifier ("port"); 0 until bound */
-	bool ident_bound, addr_bound, addr_from_connect;
-	uint32_t filter[ICMP6_FILTER_WORDS];
-	struct list_head ping_node;      /* ping sockets: on ping6_socks */
-	/* s->lock (written with the stack lock held too) */
-	bool connected;
-	ip_addr_t peer;
-	uint16_t peer_port;              /* as connect() gave it (Linux keeps it as inet_dport) */
-};
-
-static struct list_head ping6_socks = LIST_HEAD_INIT(ping6_socks);  /* stack lock */
-static uint16_t ident_rover;                                          /* stack lock */
-
-static struct icmp6_sock *is_of(struct socket *s) { return s->proto; }
-
-static bool is_connected(struct icmp6_sock *is)
-{
-	spin_lock(&is->s->lock);
-	bool c = is->connected;
-	spin_unlock(&is->s->lock);
-	return c;
-}
+static struct icmp_idents idents = { LIST_HEAD_INIT(idents.socks), 0 };   /* stack lock */
 
 /* ---- receive (squeue context, stack lock held) ---- */
 
+/* Linux's ping_err for ICMPv6 (icmpv6_err): an error message (p at the IPv6 header, off at the
+ * ICMPv6 one) quoting an echo request (an IPv6 header without extension headers) that carries
+ * this socket's identifier, sent from its bound address if it has one. The payload queued with
+ * IPV6_RECVERR starts at the quoted echo header. */
+static void ping_error(struct icmp_sock *is, struct pbuf *p, u16_t off)
+{
+	uint8_t b[ICMP6_HDR_LEN + IP6_HLEN + ICMP6_HDR_LEN];
+	if (pbuf_copy_partial(p, b, sizeof(b), off) != sizeof(b))
+		return;
+	const uint8_t *ip6 = b + ICMP6_HDR_LEN;
+	const struct icmp6_echo_hdr *echo = (const struct icmp6_echo_hdr *)(ip6 + IP6_HLEN);
+	if (ip6[6] != IP6_NEXTH_ICMP6 || echo->type != ICMP6_TYPE_EREQ || echo->code != 0 ||
+	    lwip_ntohs(echo->id) != is->ident)
+		return;
+	ip_addr_t src, dst;
+	icmp6_quoted_addrs(ip6, &src, &dst);
+	if (!ip_addr_isany(&is->pcb->local_ip) && !ip_addr_cmp_zoneless(&is->pcb->local_ip, &src))
+		return;
+	uint32_t info;
+	bool fatal;
+	int err = icmp6_err_convert(b, &info, &fatal);
+	if (err)
+		dgq_icmp_error(is->s, err, fatal, is->pcb->flags & RAW_FLAGS_CONNECTED, b, info, &dst, 0, p,
+			       (uint16_t)(off + ICMP6_HDR_LEN + IP6_HLEN));
+}
+
 static u8_t icmp6_recv_cb(void *arg, struct raw_pcb *pcb, struct pbuf *p, const ip_addr_t *addr)
 {
-	struct icmp6_sock *is = arg;
+	struct icmp_sock *is = arg;
 	u16_t off = ip_current_header_tot_len();
 	struct icmp6_echo_hdr e;
 	if (!ip_current_is_v6() || pbuf_copy_partial(p, &e, sizeof(e), off) < ICMP6_MIN_RAW)
 		return 0;
 	if (is->ping) {
+		if (is->ident && e.type < ICMP6_TYPE_EREQ)
+			ping_error(is, p, off);          /* an error message (types below 128) */
 		if (p->tot_len < off + ICMP6_HDR_LEN || !is->ident || e.type != ICMP6_TYPE_EREP || e.code != 0 ||
 		    lwip_ntohs(e.id) != is->ident)
 			return 0;
@@ -120,33 +125,6 @@ static u8_t icmp6_recv_cb(void *arg, struct raw_pcb *pcb, struct pbuf *p, const 
 	return 0;
 }
 
-/* ---- identifiers of ping sockets (stack lock) ---- */
-
-static bool ident_in_use(uint16_t id)
-{
-	struct list_head *p;
-	list_for_each(p, &ping6_socks) {
-		if (list_entry(p, struct icmp6_sock, ping_node)->ident == id)
-			return true;
-	}
-	return false;
-}
-
-/* An unused identifier for an unbound ping socket (Linux's autobind); -EAGAIN when none is left. */
-static int ping_autobind(struct icmp6_sock *is)
-{
-	if (!is->ping || is->ident)
-		return 0;
-	for (unsigned i = 0; i < 0xffff; i++) {
-		uint16_t id = ++ident_rover;
-		if (id && !ident_in_use(id)) {
-			is->ident = id;
-			return 0;
-		}
-	}
-	return -EAGAIN;
-}
-
 /* ---- create, release ---- */
 
 /* A thread's request to an squeue: the *_fn functions below run there, with the stack lock held
@@ -164,53 +142,18 @@ struct icmp6_req {
 
 static void create_fn(void *arg)
 {
-	struct icmp6_sock *is = arg;
+	struct icmp_sock *is = arg;
 	is->pcb = raw_new_ip_type(IPADDR_TYPE_V6, IP6_NEXTH_ICMP6);
 	if (!is->pcb)
 		return;
 	is->pcb->chksum_reqd = 1;
 	is->pcb->chksum_offset = ICMP6_CKSUM_OFFSET;
-	raw_recv(is->pcb, icmp6_recv_cb, is);
-	if (is->ping)
-		list_add_tail(&is->ping_node, &ping6_socks);
+	icmp_sock_attach(is, icmp6_recv_cb, &idents);
 }
 
 static int icmp6_create(struct socket *s)
 {
-	struct icmp6_sock *is = kzalloc(sizeof(*is));
-	if (!is)
-		return -ENOMEM;
-	dgq_init(&is->q);
-	is->s = s;
-	is->ping = s->type == SOCK_DGRAM;
-	s->proto = is;                   /* before the pcb exists: its callback finds the queue there */
-	s->rcvbuf = s->sndbuf = DGRAM_BUF_DEFAULT;
-	s->reuseaddr = true;             /* Linux's INET_PROTOSW_REUSE for raw and ping sockets */
-	squeue_call(squeue_local(), create_fn, is);
-	if (!is->pcb) {
-		s->proto = NULL;
-		kfree(is);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static void release_fn(void *arg)
-{
-	struct icmp6_sock *is = arg;
-	raw_remove(is->pcb);
-	if (is->ping)
-		list_del(&is->ping_node);
-}
-
-/* After release_fn no callback can reach is. */
-static void icmp6_release(struct socket *s)
-{
-	struct icmp6_sock *is = is_of(s);
-	squeue_call(squeue_local(), release_fn, is);
-	dgq_flush(s);
-	kfree(is);
-	s->proto = NULL;
+	return icmp_sock_create(s, create_fn);
 }
 
 /* ---- bind, connect ---- */
@@ -218,31 +161,12 @@ static void icmp6_release(struct socket *s)
 static void bind_fn(void *arg)
 {
 	struct icmp6_req *r = arg;
-	struct icmp6_sock *is = is_of(r->s);
-	if (!inet_addr_local(&r->ip)) {
-		r->result = -EADDRNOTAVAIL;
-		return;
-	}
-	if (is->ping && is->ident) {
-		r->result = -EINVAL;
-		return;
-	}
-	if (is->ping) {
-		/* a given identifier may be shared, as Linux lets ping sockets (SO_REUSEADDR is on) */
-		is->ident = r->port;
-		if ((r->result = ping_autobind(is)) < 0)
-			return;
-		is->ident_bound = r->port != 0;
-	}
-	raw_bind(is->pcb, &r->ip);
-	is->addr_bound = !ip_addr_isany_val(r->ip);
-	is->addr_from_connect = false;
-	r->result = 0;
+	r->result = icmp_sock_bind(icmp_sock_of(r->s), &r->ip, r->port, &idents);
 }
 
 /* bind()'s and a ping socket's send address: Linux's checks for each kind (0 or -errno; the address
  * IPv6 and zoned in r->ip). A v4-mapped address is no IPv6 host's. */
-static int get_addr(struct icmp6_sock *is, const struct sockaddr_k *a, int len, struct icmp6_req *r, bool bind)
+static int get_addr(struct icmp_sock *is, const struct sockaddr_k *a, int len, struct icmp6_req *r, bool bind)
 {
 	int minlen = is->ping ? (int)sizeof(struct sockaddr_in6_k) : SIN6_LEN_RFC2133;
 	if (len < minlen)
@@ -263,9 +187,9 @@ static int get_addr(struct icmp6_sock *is, const struct sockaddr_k *a, int len, 
 
 static int icmp6_bind_op(struct socket *s, const struct sockaddr_k *a, int len)
 {
-	struct icmp6_sock *is = is_of(s);
+	struct icmp_sock *is = icmp_sock_of(s);
 	struct icmp6_req r = { .s = s };
-	if (!is->ping && is_connected(is))
+	if (!is->ping && icmp_sock_connected(is))
 		return -EINVAL;                  /* rawv6_bind: only before connect */
 	int e = get_addr(is, a, len, &r, true);
 	if (e < 0)
@@ -279,50 +203,14 @@ static int icmp6_bind_op(struct socket *s, const struct sockaddr_k *a, int len)
 static void disconnect_fn(void *arg)
 {
 	struct icmp6_req *r = arg;
-	struct icmp6_sock *is = is_of(r->s);
-	raw_disconnect(is->pcb);
-	if (is->addr_from_connect)
-		raw_bind(is->pcb, IP6_ADDR_ANY);
-	is->addr_from_connect = false;
-	if (!is->ident_bound)
-		is->ident = 0;
-	spin_lock(&is->s->lock);
-	is->connected = false;
-	spin_unlock(&is->s->lock);
+	icmp_sock_disconnect(icmp_sock_of(r->s));
 	r->result = 0;
 }
 
 static void connect_fn(void *arg)
 {
 	struct icmp6_req *r = arg;
-	struct icmp6_sock *is = is_of(r->s);
-	struct netif *n;
-	ip_addr_t dst = r->ip;
-	if (ip_addr_isany_val(dst))
-		ip_addr_set_loopback(true, &dst);        /* Linux: :: means this host */
-	int e = inet_route_ip(is->s, &dst, &n);
-	if (e == 0)
-		e = ping_autobind(is);
-	if (e < 0) {
-		r->result = e;
-		return;
-	}
-	if (ip_addr_isany(&is->pcb->local_ip)) {
-		const ip_addr_t *src = ip_netif_get_local_ip(n, &dst);
-		if (!src) {
-			r->result = -EADDRNOTAVAIL;
-			return;
-		}
-		raw_bind(is->pcb, src);
-		is->addr_from_connect = true;
-	}
-	raw_connect(is->pcb, &dst);
-	spin_lock(&is->s->lock);
-	is->connected = true;
-	is->peer = dst;
-	is->peer_port = r->port;
-	spin_unlock(&is->s->lock);
-	r->result = 0;
+	r->result = icmp_sock_connect(icmp_sock_of(r->s), &r->ip, r->port, &idents);
 }
 
 static int icmp6_connect_op(struct socket *s, const struct sockaddr_k *a, int len, bool nonblock __unused)
@@ -351,7 +239,7 @@ static int icmp6_connect_op(struct socket *s, const struct sockaddr_k *a, int le
 static void send_fn(void *arg)
 {
 	struct icmp6_req *r = arg;
-	struct icmp6_sock *is = is_of(r->s);
+	struct icmp_sock *is = icmp_sock_of(r->s);
 	ip_addr_t dst;
 	if (!r->has_addr) {
 		if (!(is->pcb->flags & RAW_FLAGS_CONNECTED)) {    /* disconnected since the caller looked */
@@ -365,7 +253,7 @@ static void send_fn(void *arg)
 			ip_addr_set_loopback(true, &dst);
 	}
 	struct netif *n;
-	int e = ping_autobind(is);
+	int e = icmp_ping_autobind(is, &idents);
 	if (e == 0)
 		e = inet_route_ip(is->s, &dst, &n);
 	if (e == 0)
@@ -399,7 +287,10 @@ static void send_fn(void *arg)
 	}
 	if (is->pcb->chksum_reqd)                /* lwIP sums the field as it is: Linux zeroes it first */
 		memset((uint8_t *)r->p->payload + is->pcb->chksum_offset, 0, 2);
+	struct inet_tx_saved saved;
+	inet_tx_override(&r->tx, &is->pcb->ttl, &is->pcb->mcast_ttl, &is->pcb->tos, &saved);
 	err_t le = raw_sendto_if_src(is->pcb, r->p, &dst, n, src);
+	inet_tx_restore(&saved, &is->pcb->ttl, &is->pcb->mcast_ttl, &is->pcb->tos);
 	if (le == ERR_OK || le == ERR_MEM || le == ERR_BUF)
 		r->result = (long)r->len;        /* a drop for want of memory is silent, as on Linux */
 	else
@@ -407,10 +298,10 @@ static void send_fn(void *arg)
 }
 
 /* The destination of a send: 0 or -errno, as each kind checks it. */
-static int send_addr(struct icmp6_sock *is, const struct sock_msg *m, struct icmp6_req *r)
+static int send_addr(struct icmp_sock *is, const struct sock_msg *m, struct icmp6_req *r)
 {
 	if (!m->addrlen)
-		return is_connected(is) ? 0 : -EDESTADDRREQ;
+		return icmp_sock_connected(is) ? 0 : -EDESTADDRREQ;
 	if (is->ping) {
 		int e = get_addr(is, &m->addr, m->addrlen, r, false);
 		if (e < 0)
@@ -440,7 +331,7 @@ static int send_addr(struct icmp6_sock *is, const struct sock_msg *m, struct icm
 
 static long icmp6_sendmsg(struct socket *s, struct sock_msg *m, bool nonblock __unused)
 {
-	struct icmp6_sock *is = is_of(s);
+	struct icmp_sock *is = icmp_sock_of(s);
 	struct icmp6_req r = { .s = s, .len = m->data.resid };
 	int e;
 	if (r.len > ICMP6_MAX_MSG)
@@ -475,22 +366,8 @@ static long icmp6_sendmsg(struct socket *s, struct sock_msg *m, bool nonblock __
 
 /* ---- the rest ---- */
 
-static long icmp6_recvmsg(struct socket *s, struct sock_msg *m, bool nonblock)
-{
-	if (m->flags & MSG_OOB)
-		return -EOPNOTSUPP;
-	if (is_of(s)->ping)
-		m->flags &= ~MSG_TRUNC;          /* Linux's ping sockets return what they copied */
-	return dgq_recvmsg(s, m, nonblock);
-}
-
-static int icmp6_shutdown(struct socket *s, int how)
-{
-	return dgq_shutdown(s, how, is_connected(is_of(s)));
-}
-
 struct name_req {
-	struct icmp6_sock *is;
+	struct icmp_sock *is;
 	ip_addr_t addr;
 	uint16_t port;
 };
@@ -504,7 +381,7 @@ static void name_fn(void *arg)
 
 static int icmp6_getname(struct socket *s, struct sockaddr_k *a, int *len, bool peer)
 {
-	struct icmp6_sock *is = is_of(s);
+	struct icmp_sock *is = icmp_sock_of(s);
 	if (peer) {
 		spin_lock(&s->lock);
 		bool c = is->connected;
@@ -526,7 +403,7 @@ static int icmp6_getname(struct socket *s, struct sockaddr_k *a, int *len, bool 
 
 /* Options (squeue context): IPV6_UNICAST_HOPS, IPV6_MULTICAST_HOPS, the checksum offset, the filter. */
 struct opt_req {
-	struct icmp6_sock *is;
+	struct icmp_sock *is;
 	int level, name, v;
 	bool set;
 	uint32_t filter[ICMP6_FILTER_WORDS];
@@ -574,9 +451,12 @@ static void opt_fn(void *arg)
 
 static int icmp6_setsockopt(struct socket *s, int level, int name, const void *val, int len)
 {
-	struct icmp6_sock *is = is_of(s);
+	struct icmp_sock *is = icmp_sock_of(s);
 	struct opt_req o = { .is = is, .level = level, .name = name, .set = true };
-	int e = inet_cmsg_setsockopt(&is->q.cmsg_flags, AF_INET6, level, name, val, len);
+	int e = is->ping ? dgq_recverr_setsockopt(s, level, name, val, len) : -ENOPROTOOPT;
+	if (e != -ENOPROTOOPT)
+		return e;
+	e = inet_cmsg_setsockopt(&is->q.cmsg_flags, AF_INET6, level, name, val, len);
 	if (e != -ENOPROTOOPT)
 		return e;
 	if (level == SOL_ICMPV6_K) {
@@ -616,9 +496,12 @@ static int icmp6_setsockopt(struct socket *s, int level, int name, const void *v
 
 static int icmp6_getsockopt(struct socket *s, int level, int name, void *val, int *len)
 {
-	struct icmp6_sock *is = is_of(s);
+	struct icmp_sock *is = icmp_sock_of(s);
 	struct opt_req o = { .is = is, .level = level, .name = name };
-	int e = inet_cmsg_getsockopt(READ_ONCE(is->q.cmsg_flags), AF_INET6, level, name, val, len);
+	int e = is->ping ? dgq_recverr_getsockopt(s, level, name, val, len) : -ENOPROTOOPT;
+	if (e != -ENOPROTOOPT)
+		return e;
+	e = inet_cmsg_getsockopt(READ_ONCE(is->q.cmsg_flags), AF_INET6, level, name, val, len);
 	if (e != -ENOPROTOOPT)
 		return e;
 	if (*len < 0)
@@ -645,24 +528,17 @@ static int icmp6_getsockopt(struct socket *s, int level, int name, void *val, in
 	return 0;
 }
 
-static long icmp6_ioctl(struct socket *s, unsigned long cmd, unsigned long arg)
-{
-	if (is_of(s)->ping)
-		return -ENOTTY;                  /* Linux's ping sockets have no FIONREAD */
-	return dgq_ioctl(s, cmd, arg);
-}
-
 const struct sock_ops icmp6_sock_ops = {
 	.create = icmp6_create,
-	.release = icmp6_release,
+	.release = icmp_sock_release,
 	.bind = icmp6_bind_op,
 	.connect = icmp6_connect_op,
 	.sendmsg = icmp6_sendmsg,
-	.recvmsg = icmp6_recvmsg,
-	.shutdown = icmp6_shutdown,
+	.recvmsg = icmp_sock_recvmsg,
+	.shutdown = icmp_sock_shutdown,
 	.getname = icmp6_getname,
 	.poll = dgq_poll,
 	.setsockopt = icmp6_setsockopt,
 	.getsockopt = icmp6_getsockopt,
-	.ioctl = icmp6_ioctl,
+	.ioctl = icmp_sock_ioctl,
 };

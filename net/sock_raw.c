@@ -24,11 +24,17 @@
  * sockets live under the stack lock; the peer as getpeername reports it under s->lock.
  *
  * Received packets carry their IP header's fields for IP_PKTINFO / IP_RECVTTL / IP_RECVTOS control
- * messages (net/inet_cmsg.h); IP_PKTINFO in sendmsg chooses the source (raw_sendto_if_src).
+ * messages (net/inet_cmsg.h); IP_PKTINFO in sendmsg chooses the source (raw_sendto_if_src), IP_TTL
+ * and IP_TOS that datagram's header fields.
  *
- * Not done: IP_HDRINCL, ICMP_FILTER, IP_RECVERR (ICMP errors are not reported to these sockets).
+ * ICMP errors to ping sockets (Linux's ping_err): an error quoting an echo request with the
+ * socket's identifier goes to the error queue (net/sock_errq.c): queued with IP_RECVERR, else a
+ * fatal one is a connected socket's pending error.
+ *
+ * Not done: IP_HDRINCL, ICMP_FILTER, IP_RECVERR on raw sockets (raw sockets see the error
+ * messages themselves).
  */
-#include "net/sock_dgram.h"
+#include "net/sock_icmp_core.h"
 #include "net/stack.h"
 #include "kernel/errno.h"
 #include "mm/kmalloc.h"
@@ -43,37 +49,44 @@
 #define ICMP_MAX_MSG (0xffff - IP_HLEN)    /* an ICMP message in one IPv4 datagram */
 #define INADDR_LOOPBACK_H 0x7f000001u
 
-struct icmp_sock {
-	struct dgram_queue q;            /* first (net/sock_dgram.h) */
-	struct socket *s;
-	struct raw_pcb *pcb;             /* stack lock */
-	bool ping;                       /* SOCK_DGRAM: a ping socket (fixed) */
-	/* stack lock */
-	uint16_t ident;                  /* ping: the echo identifier ("port"); 0 until bound */
-	bool ident_bound, addr_bound;    /* bind() chose them (connect(AF_UNSPEC) keeps them) */
-	bool addr_from_connect;
-	struct list_head ping_node;      /* ping sockets: on ping_socks */
-	/* s->lock (written with the stack lock held too) */
-	bool connected;
-	uint32_t peer;                   /* host order, as connect() gave it */
-	uint16_t peer_port;
-};
+static struct icmp_idents idents = { LIST_HEAD_INIT(idents.socks), 0 };   /* stack lock */
 
-static struct list_head ping_socks = LIST_HEAD_INIT(ping_socks);   /* stack lock */
-static uint16_t ident_rover;                                         /* stack lock */
-
-static struct icmp_sock *is_of(struct socket *s) { return s->proto; }
 static void set_ip(ip_addr_t *a, uint32_t host) { ip_addr_set_ip4_u32(a, lwip_htonl(host)); }
 
-static bool is_connected(struct icmp_sock *is)
-{
-	spin_lock(&is->s->lock);
-	bool c = is->connected;
-	spin_unlock(&is->s->lock);
-	return c;
-}
-
 /* ---- receive (squeue context, stack lock held) ---- */
+
+#define ICMP_SQ_K 4                       /* source quench */
+#define ICMP_RD_K 5                       /* redirect */
+
+/* Linux's ping_err: an ICMP error (p at its IP header, hlen long) quoting an echo request that
+ * carries this socket's identifier, sent from its bound address if it has one. Source quench
+ * and redirect are EREMOTEIO, not fatal; the rest as UDP's (net/sock_errq.c). The payload
+ * queued with IP_RECVERR starts at the quoted echo header. */
+static void ping_error(struct icmp_sock *is, struct pbuf *p, u16_t hlen)
+{
+	uint8_t b[ICMP_HDR_LEN + IP_HLEN_MAX + ICMP_HDR_LEN];
+	u16_t n = pbuf_copy_partial(p, b, sizeof(b), hlen);
+	if (n < ICMP_HDR_LEN + IP_HLEN)
+		return;
+	const struct ip_hdr *inner = (const struct ip_hdr *)(b + ICMP_HDR_LEN);
+	u16_t ihl = IPH_HL_BYTES(inner);
+	if (ihl < IP_HLEN || n < ICMP_HDR_LEN + ihl + ICMP_HDR_LEN || IPH_PROTO(inner) != IP_PROTO_ICMP)
+		return;
+	const struct icmp_echo_hdr *echo = (const struct icmp_echo_hdr *)(b + ICMP_HDR_LEN + ihl);
+	if (echo->type != ICMP_ECHO || echo->code != 0 || lwip_ntohs(echo->id) != is->ident)
+		return;
+	if (!ip_addr_isany(&is->pcb->local_ip) && ip4_addr_get_u32(ip_2_ip4(&is->pcb->local_ip)) != inner->src.addr)
+		return;
+	uint32_t info = 0;
+	bool fatal = false;
+	int err = b[0] == ICMP_SQ_K || b[0] == ICMP_RD_K ? EREMOTEIO : icmp_err_convert(b, &info, &fatal);
+	if (!err)
+		return;
+	ip_addr_t dst;
+	ip_addr_set_ip4_u32_val(dst, inner->dest.addr);
+	dgq_icmp_error(is->s, err, fatal, is->pcb->flags & RAW_FLAGS_CONNECTED, b, info, &dst, 0, p,
+		       (uint16_t)(hlen + ICMP_HDR_LEN + ihl));
+}
 
 static u8_t icmp_recv_cb(void *arg, struct raw_pcb *pcb __unused, struct pbuf *p, const ip_addr_t *addr)
 {
@@ -84,8 +97,13 @@ static u8_t icmp_recv_cb(void *arg, struct raw_pcb *pcb __unused, struct pbuf *p
 	u16_t off = 0, hlen = IPH_HL_BYTES(&iph);
 	if (is->ping) {
 		struct icmp_echo_hdr e;
-		if (!is->ident || pbuf_copy_partial(p, &e, sizeof(e), hlen) != sizeof(e) || e.type != ICMP_ER ||
-		    e.code != 0 || lwip_ntohs(e.id) != is->ident)
+		if (!is->ident || pbuf_copy_partial(p, &e, sizeof(e), hlen) != sizeof(e))
+			return 0;
+		if (e.type != ICMP_ER) {
+			ping_error(is, p, hlen);
+			return 0;
+		}
+		if (e.code != 0 || lwip_ntohs(e.id) != is->ident)
 			return 0;
 		off = hlen;
 	}
@@ -103,33 +121,6 @@ static u8_t icmp_recv_cb(void *arg, struct raw_pcb *pcb __unused, struct pbuf *p
 	return 0;
 }
 
-/* ---- identifiers of ping sockets (stack lock) ---- */
-
-static bool ident_in_use(uint16_t id)
-{
-	struct list_head *p;
-	list_for_each(p, &ping_socks) {
-		if (list_entry(p, struct icmp_sock, ping_node)->ident == id)
-			return true;
-	}
-	return false;
-}
-
-/* An unused identifier for an unbound ping socket (Linux's autobind); -EAGAIN when none is left. */
-static int ping_autobind(struct icmp_sock *is)
-{
-	if (!is->ping || is->ident)
-		return 0;
-	for (unsigned i = 0; i < 0xffff; i++) {
-		uint16_t id = ++ident_rover;
-		if (id && !ident_in_use(id)) {
-			is->ident = id;
-			return 0;
-		}
-	}
-	return -EAGAIN;
-}
-
 /* ---- create, release ---- */
 
 /* A thread's request to an squeue: the *_fn functions below run there, with the stack lock held
@@ -139,49 +130,13 @@ static void create_fn(void *arg)
 {
 	struct icmp_sock *is = arg;
 	is->pcb = raw_new(IP_PROTO_ICMP);
-	if (!is->pcb)
-		return;
-	raw_recv(is->pcb, icmp_recv_cb, is);
-	if (is->ping)
-		list_add_tail(&is->ping_node, &ping_socks);
+	if (is->pcb)
+		icmp_sock_attach(is, icmp_recv_cb, &idents);
 }
 
 static int icmp_create(struct socket *s)
 {
-	struct icmp_sock *is = kzalloc(sizeof(*is));
-	if (!is)
-		return -ENOMEM;
-	dgq_init(&is->q);
-	is->s = s;
-	is->ping = s->type == SOCK_DGRAM;
-	s->proto = is;                   /* before the pcb exists: its callback finds the queue there */
-	s->rcvbuf = s->sndbuf = DGRAM_BUF_DEFAULT;
-	s->reuseaddr = true;             /* Linux's INET_PROTOSW_REUSE for raw and ping sockets */
-	squeue_call(squeue_local(), create_fn, is);
-	if (!is->pcb) {
-		s->proto = NULL;
-		kfree(is);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static void release_fn(void *arg)
-{
-	struct icmp_sock *is = arg;
-	raw_remove(is->pcb);
-	if (is->ping)
-		list_del(&is->ping_node);
-}
-
-/* After release_fn no callback can reach is. */
-static void icmp_release(struct socket *s)
-{
-	struct icmp_sock *is = is_of(s);
-	squeue_call(squeue_local(), release_fn, is);
-	dgq_flush(s);
-	kfree(is);
-	s->proto = NULL;
+	return icmp_sock_create(s, create_fn);
 }
 
 /* ---- bind, connect ---- */
@@ -189,34 +144,14 @@ static void icmp_release(struct socket *s)
 static void bind_fn(void *arg)
 {
 	struct inet_dgram_req *r = arg;
-	struct icmp_sock *is = is_of(r->s);
-	if (!stack_addr_local(r->addr)) {
-		r->result = -EADDRNOTAVAIL;
-		return;
-	}
-	if (is->ping && is->ident) {
-		r->result = -EINVAL;
-		return;
-	}
-	if (is->ping) {
-		/* a given identifier may be shared, as Linux lets ping sockets (SO_REUSEADDR is on) */
-		is->ident = r->port;
-		if ((r->result = ping_autobind(is)) < 0)
-			return;
-		is->ident_bound = r->port != 0;
-	}
-	ip_addr_t a;
-	set_ip(&a, r->addr);
-	raw_bind(is->pcb, &a);
-	is->addr_bound = r->addr != 0;
-	is->addr_from_connect = false;
-	r->result = 0;
+	set_ip(&r->ip, r->addr);
+	r->result = icmp_sock_bind(icmp_sock_of(r->s), &r->ip, r->port, &idents);
 }
 
 static int icmp_bind_op(struct socket *s, const struct sockaddr_k *a, int len)
 {
 	struct inet_dgram_req r = { .s = s };
-	if (!is_of(s)->ping && is_connected(is_of(s)))
+	if (!icmp_sock_of(s)->ping && icmp_sock_connected(icmp_sock_of(s)))
 		return -EINVAL;                  /* Linux's raw_bind: only before connect */
 	int e = inet_bind_addr(a, len, &r.addr, &r.port);
 	if (e < 0)
@@ -228,45 +163,14 @@ static int icmp_bind_op(struct socket *s, const struct sockaddr_k *a, int len)
 static void disconnect_fn(void *arg)
 {
 	struct inet_dgram_req *r = arg;
-	struct icmp_sock *is = is_of(r->s);
-	raw_disconnect(is->pcb);
-	if (is->addr_from_connect)
-		raw_bind(is->pcb, IP4_ADDR_ANY);
-	is->addr_from_connect = false;
-	if (!is->ident_bound)
-		is->ident = 0;
-	spin_lock(&is->s->lock);
-	is->connected = false;
-	spin_unlock(&is->s->lock);
+	icmp_sock_disconnect(icmp_sock_of(r->s));
 	r->result = 0;
 }
 
 static void connect_fn(void *arg)
 {
 	struct inet_dgram_req *r = arg;
-	struct icmp_sock *is = is_of(r->s);
-	struct netif *n;
-	uint32_t dst = r->addr ? r->addr : INADDR_LOOPBACK_H;     /* Linux: INADDR_ANY means this host */
-	int e = inet_route(is->s, dst, &n);
-	if (e == 0)
-		e = ping_autobind(is);
-	if (e < 0) {
-		r->result = e;
-		return;
-	}
-	if (ip_addr_isany(&is->pcb->local_ip)) {
-		raw_bind(is->pcb, netif_ip_addr4(n));
-		is->addr_from_connect = true;
-	}
-	ip_addr_t a;
-	set_ip(&a, dst);
-	raw_connect(is->pcb, &a);
-	spin_lock(&is->s->lock);
-	is->connected = true;
-	is->peer = dst;
-	is->peer_port = r->port;
-	spin_unlock(&is->s->lock);
-	r->result = 0;
+	r->result = icmp_sock_connect(icmp_sock_of(r->s), &r->ip, r->port, &idents);
 }
 
 static int icmp_connect_op(struct socket *s, const struct sockaddr_k *a, int len, bool nonblock __unused)
@@ -287,7 +191,7 @@ static void send_fn(void *arg)
 {
 	struct raw_req *q = arg;
 	struct inet_dgram_req *r = &q->d;
-	struct icmp_sock *is = is_of(r->s);
+	struct icmp_sock *is = icmp_sock_of(r->s);
 	ip_addr_t dst;
 	if (!r->has_addr) {
 		if (!(is->pcb->flags & RAW_FLAGS_CONNECTED)) {    /* disconnected since the caller looked */
@@ -299,7 +203,7 @@ static void send_fn(void *arg)
 		set_ip(&dst, r->addr ? r->addr : INADDR_LOOPBACK_H);
 	}
 	struct netif *n;
-	int e = ping_autobind(is);
+	int e = icmp_ping_autobind(is, &idents);
 	if (e == 0)
 		e = inet_route(is->s, lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(&dst))), &n);
 	if (e == 0)
@@ -318,7 +222,10 @@ static void send_fn(void *arg)
 		h->chksum = 0;
 		h->chksum = inet_chksum_pbuf(r->p);
 	}
+	struct inet_tx_saved saved;
+	inet_tx_override(&q->tx, &is->pcb->ttl, &is->pcb->mcast_ttl, &is->pcb->tos, &saved);
 	err_t le = q->tx.has_src ? raw_sendto_if_src(is->pcb, r->p, &dst, n, &q->tx.src) : raw_sendto(is->pcb, r->p, &dst);
+	inet_tx_restore(&saved, &is->pcb->ttl, &is->pcb->mcast_ttl, &is->pcb->tos);
 	if (le == ERR_OK || le == ERR_MEM || le == ERR_BUF)
 		r->result = (long)r->len;        /* a drop for want of memory is silent, as on Linux */
 	else
@@ -328,12 +235,12 @@ static void send_fn(void *arg)
 /* The destination of a send, Linux's checks for each kind (ping sockets want AF_INET): 0 or -errno. */
 static int send_addr(struct icmp_sock *is, const struct sock_msg *m, struct inet_dgram_req *r)
 {
-	return inet_dgram_dest(r, m, is_connected(is), !is->ping);
+	return inet_dgram_dest(r, m, icmp_sock_connected(is), !is->ping);
 }
 
 static long icmp_sendmsg(struct socket *s, struct sock_msg *m, bool nonblock __unused)
 {
-	struct icmp_sock *is = is_of(s);
+	struct icmp_sock *is = icmp_sock_of(s);
 	struct raw_req q = { .d = { .s = s, .len = m->data.resid } };
 	struct inet_dgram_req *r = &q.d;
 	int e;
@@ -369,20 +276,6 @@ static long icmp_sendmsg(struct socket *s, struct sock_msg *m, bool nonblock __u
 
 /* ---- the rest ---- */
 
-static long icmp_recvmsg(struct socket *s, struct sock_msg *m, bool nonblock)
-{
-	if (m->flags & MSG_OOB)
-		return -EOPNOTSUPP;
-	if (is_of(s)->ping)
-		m->flags &= ~MSG_TRUNC;          /* Linux's ping sockets return what they copied */
-	return dgq_recvmsg(s, m, nonblock);
-}
-
-static int icmp_shutdown(struct socket *s, int how)
-{
-	return dgq_shutdown(s, how, is_connected(is_of(s)));
-}
-
 struct name_req {
 	struct icmp_sock *is;
 	uint32_t addr;
@@ -398,11 +291,11 @@ static void name_fn(void *arg)
 
 static int icmp_getname(struct socket *s, struct sockaddr_k *a, int *len, bool peer)
 {
-	struct icmp_sock *is = is_of(s);
+	struct icmp_sock *is = icmp_sock_of(s);
 	if (peer) {
 		spin_lock(&s->lock);
 		bool c = is->connected;
-		uint32_t addr = is->peer;
+		uint32_t addr = lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(&is->peer)));
 		uint16_t port = is->peer_port;
 		spin_unlock(&s->lock);
 		if (!c || !port)
@@ -419,13 +312,16 @@ static int icmp_getname(struct socket *s, struct sockaddr_k *a, int *len, bool p
 /* IP_TTL / IP_TOS field of s's pcb (stack lock held) */
 static uint8_t *ipopt_field(struct socket *s, int name)
 {
-	struct raw_pcb *pcb = is_of(s)->pcb;
+	struct raw_pcb *pcb = icmp_sock_of(s)->pcb;
 	return name == IP_TTL ? &pcb->ttl : &pcb->tos;
 }
 
 static int icmp_setsockopt(struct socket *s, int level, int name, const void *val, int len)
 {
-	int e = inet_cmsg_setsockopt(&is_of(s)->q.cmsg_flags, AF_INET, level, name, val, len);
+	int e = icmp_sock_of(s)->ping ? dgq_recverr_setsockopt(s, level, name, val, len) : -ENOPROTOOPT;
+	if (e != -ENOPROTOOPT)
+		return e;
+	e = inet_cmsg_setsockopt(&icmp_sock_of(s)->q.cmsg_flags, AF_INET, level, name, val, len);
 	if (e != -ENOPROTOOPT)
 		return e;
 	if (level == SOL_IP)
@@ -435,7 +331,10 @@ static int icmp_setsockopt(struct socket *s, int level, int name, const void *va
 
 static int icmp_getsockopt(struct socket *s, int level, int name, void *val, int *len)
 {
-	int e = inet_cmsg_getsockopt(READ_ONCE(is_of(s)->q.cmsg_flags), AF_INET, level, name, val, len);
+	int e = icmp_sock_of(s)->ping ? dgq_recverr_getsockopt(s, level, name, val, len) : -ENOPROTOOPT;
+	if (e != -ENOPROTOOPT)
+		return e;
+	e = inet_cmsg_getsockopt(READ_ONCE(icmp_sock_of(s)->q.cmsg_flags), AF_INET, level, name, val, len);
 	if (e != -ENOPROTOOPT)
 		return e;
 	if (level == SOL_IP)
@@ -443,24 +342,17 @@ static int icmp_getsockopt(struct socket *s, int level, int name, void *val, int
 	return -EOPNOTSUPP;
 }
 
-static long icmp_ioctl(struct socket *s, unsigned long cmd, unsigned long arg)
-{
-	if (is_of(s)->ping)
-		return -ENOTTY;                  /* Linux's ping sockets have no FIONREAD */
-	return dgq_ioctl(s, cmd, arg);
-}
-
 const struct sock_ops icmp_sock_ops = {
 	.create = icmp_create,
-	.release = icmp_release,
+	.release = icmp_sock_release,
 	.bind = icmp_bind_op,
 	.connect = icmp_connect_op,
 	.sendmsg = icmp_sendmsg,
-	.recvmsg = icmp_recvmsg,
-	.shutdown = icmp_shutdown,
+	.recvmsg = icmp_sock_recvmsg,
+	.shutdown = icmp_sock_shutdown,
 	.getname = icmp_getname,
 	.poll = dgq_poll,
 	.setsockopt = icmp_setsockopt,
 	.getsockopt = icmp_getsockopt,
-	.ioctl = icmp_ioctl,
+	.ioctl = icmp_sock_ioctl,
 };

@@ -40,26 +40,26 @@
  * SO_REUSEADDR (lwIP's SOF_REUSEADDR, synced from every socket's option at each bind, since
  * Linux looks at the option's value at the time of the later bind).
  *
- * ICMP errors. lwIP's UDP answers a datagram to a closed port with an ICMP port unreachable but has
- * no way to tell the sender's pcb. A raw ICMP pcb of our own (created with the first UDP socket)
- * looks at every destination unreachable, finds the connected pcb whose datagram it quotes (by the
- * UDP pcb list, stack lock held) and sets the socket's pending error: ECONNREFUSED for a closed
- * port, ENOPROTOOPT for an unknown protocol (Linux's "fatal" codes). It never eats the packet.
- * Unconnected sockets are not told, as on Linux without IP_RECVERR; other codes are not reported.
- * ICMPv6 the same way (icmp6_err_cb, a raw ICMPv6 pcb): lwIP answers a datagram to a closed IPv6
- * port with a port unreachable, which a connected socket's next send or recv reports as
- * ECONNREFUSED; Linux's other fatal ICMPv6 errors (prohibited, policy, reject route: EACCES;
- * parameter problem: EPROTO) too. With IPV6_RECVERR every ICMPv6 error for the socket (connected
- * or not) is queued for recvmsg(MSG_ERRQUEUE) with its sock_extended_err, offender, destination
- * and quoted payload (net/sock_dgram.h) and becomes the pending error, as Linux's.
+ * ICMP errors. A raw ICMP pcb and a raw ICMPv6 pcb of our own (created with the first UDP socket)
+ * look at every ICMP error that arrives, find the socket whose datagram it quotes as Linux's
+ * __udp4_lib_err / __udp6_lib_err do (the connected pcb that sent it, else one bound to its
+ * source port) and hand it to the error queue (net/sock_errq.c): with IP_RECVERR (ICMP) or
+ * IPV6_RECVERR (ICMPv6) queued for recvmsg(MSG_ERRQUEUE) with its sock_extended_err, offender,
+ * destination and quoted payload, and made the pending error; without, Linux's "fatal" errors
+ * (port unreachable: ECONNREFUSED, protocol unreachable: ENOPROTOOPT, prohibited: EACCES, ...)
+ * become a connected socket's pending error, which its next send or recv reports; unconnected
+ * sockets are not told. They never eat the packet. An AF_INET6 socket's IPv4 flows get ICMP's
+ * errors (IP_RECVERR), read back in its family's form. lwIP's own IPv4 port unreachable quotes 8
+ * bytes only: net/udp_unreach.c sends Linux's instead, so a local sender's queue gets the payload.
  *
  * Control messages (net/inet_cmsg.h): the receive callback keeps each datagram's header fields;
  * recvmsg reports IP_PKTINFO / IP_TTL / IP_TOS and IPV6_PKTINFO / HOPLIMIT / TCLASS as asked; a
- * sendmsg's IP_PKTINFO / IPV6_PKTINFO picks the datagram's source address (udp_sendto_if_src).
+ * sendmsg's IP_PKTINFO / IPV6_PKTINFO picks the datagram's source address (udp_sendto_if_src),
+ * its IP_TTL / IP_TOS / IPV6_HOPLIMIT / IPV6_TCLASS that datagram's header fields.
  *
  * Not done: IP options other than IP_TTL and IP_TOS, SOL_UDP options (UDP_CORK, GSO), multicast
- * membership, IP_RECVERR (lwIP's ICMPv4 errors quote 8 bytes only, so the error queue would lack
- * Linux's payload), control messages (IPV6_PKTINFO ...) on an error-queue read.
+ * membership, control messages (IP_PKTINFO, IPV6_PKTINFO ...) on an error-queue read, errors of
+ * locally refused sends (SO_EE_ORIGIN_LOCAL).
  */
 #include "net/sock_dgram.h"
 #include "net/stack.h"
@@ -80,8 +80,6 @@
 #define UDP_MAX_PAYLOAD 65507          /* 65535 - IP header - UDP header */
 #define UDP_HDR_LEN 8
 #define ICMP_HDR_LEN 8
-#define ICMP_DUR_PROTO_CODE 2
-#define ICMP_DUR_PORT_CODE 3
 
 struct udp_sock {
 	struct dgram_queue q;            /* first (net/sock_dgram.h) */
@@ -131,134 +129,91 @@ static void udp_recv_cb(void *arg, struct udp_pcb *pcb __unused, struct pbuf *p,
 	dgq_push(us->s, d);
 }
 
-/* Destination unreachable quoting one of our datagrams: the pending error of the connected socket
- * that sent it. p starts at the IP header of the ICMP message. */
+/* The socket an ICMP error about our datagram src:sport -> dst:dport is for (Linux's
+ * __udp4_lib_lookup / __udp6_lib_lookup on the quoted addresses): the connected pcb that sent it
+ * (the exact match wins), else an unconnected one bound to sport (and src, or the wildcard of
+ * src's family; a dual-stack wildcard takes IPv4 too). Stack lock held. */
+static struct udp_sock *err_lookup(const ip_addr_t *src, uint16_t sport, const ip_addr_t *dst, uint16_t dport,
+				   bool *connected)
+{
+	bool v6 = IP_IS_V6(dst);
+	struct udp_sock *hit = NULL;
+	*connected = false;
+	for (struct udp_pcb *pcb = udp_pcbs; pcb; pcb = pcb->next) {
+		if (pcb->recv != udp_recv_cb || pcb->local_port != sport)
+			continue;
+		if (!IP_IS_ANY_TYPE_VAL(pcb->local_ip) &&
+		    (IP_IS_V6_VAL(pcb->local_ip) != v6 ||
+		     (!ip_addr_isany(&pcb->local_ip) && !ip_addr_cmp_zoneless(&pcb->local_ip, src))))
+			continue;
+		if (pcb->flags & UDP_FLAGS_CONNECTED) {
+			if (IP_IS_V6_VAL(pcb->remote_ip) != v6 || pcb->remote_port != dport ||
+			    !ip_addr_cmp_zoneless(&pcb->remote_ip, dst))
+				continue;
+			*connected = true;
+			return pcb->recv_arg;
+		}
+		if (!hit)
+			hit = pcb->recv_arg;
+	}
+	return hit;
+}
+
+/* Linux's __udp4_lib_err: an ICMP error quoting a UDP datagram of ours (p starts at the IP header
+ * of the ICMP message) goes to the socket err_lookup finds; net/sock_errq.c decides whether it
+ * is queued (IP_RECVERR) or only the pending error. Never eats the packet. */
 static u8_t icmp_err_cb(void *arg __unused, struct raw_pcb *rpcb __unused, struct pbuf *p, const ip_addr_t *src __unused)
 {
 	uint8_t b[2 * IP_HLEN_MAX + ICMP_HDR_LEN + UDP_HDR_LEN];
 	u16_t n = pbuf_copy_partial(p, b, sizeof(b), 0);
-	if (n < IP_HLEN)
+	if (ip_current_is_v6() || n < IP_HLEN)
 		return 0;
 	size_t hl = IPH_HL_BYTES((struct ip_hdr *)b);
-	if (hl < IP_HLEN || hl + ICMP_HDR_LEN + IP_HLEN > n || b[hl] != ICMP_DUR ||
-	    (b[hl + 1] != ICMP_DUR_PORT_CODE && b[hl + 1] != ICMP_DUR_PROTO_CODE))
+	if (hl < IP_HLEN || hl + ICMP_HDR_LEN + IP_HLEN > n)
 		return 0;
-	int err = b[hl + 1] == ICMP_DUR_PORT_CODE ? ECONNREFUSED : ENOPROTOOPT;
-	const struct ip_hdr *inner = (const struct ip_hdr *)(b + hl + ICMP_HDR_LEN);
+	const uint8_t *icmp = b + hl;
+	uint32_t info;
+	bool fatal;
+	int err = icmp_err_convert(icmp, &info, &fatal);
+	const struct ip_hdr *inner = (const struct ip_hdr *)(icmp + ICMP_HDR_LEN);
 	size_t ihl = IPH_HL_BYTES(inner);
-	if (IPH_PROTO(inner) != IP_PROTO_UDP || ihl < IP_HLEN || hl + ICMP_HDR_LEN + ihl + UDP_HDR_LEN > n)
+	if (!err || IPH_PROTO(inner) != IP_PROTO_UDP || ihl < IP_HLEN || hl + ICMP_HDR_LEN + ihl + UDP_HDR_LEN > n)
 		return 0;
-	const uint8_t *uh = b + hl + ICMP_HDR_LEN + ihl;
+	const uint8_t *uh = icmp + ICMP_HDR_LEN + ihl;
 	uint16_t sport = (uint16_t)(uh[0] << 8 | uh[1]), dport = (uint16_t)(uh[2] << 8 | uh[3]);
-	for (struct udp_pcb *pcb = udp_pcbs; pcb; pcb = pcb->next) {
-		if (pcb->recv != udp_recv_cb || !(pcb->flags & UDP_FLAGS_CONNECTED) || pcb->local_port != sport ||
-		    IP_IS_V6_VAL(pcb->remote_ip) ||
-		    pcb->remote_port != dport || ip4_addr_get_u32(ip_2_ip4(&pcb->remote_ip)) != inner->dest.addr ||
-		    (!ip_addr_isany(&pcb->local_ip) && ip4_addr_get_u32(ip_2_ip4(&pcb->local_ip)) != inner->src.addr))
-			continue;
-		sock_set_error(((struct udp_sock *)pcb->recv_arg)->s, err);
-		break;
-	}
+	ip_addr_t isrc, idst;
+	ip_addr_set_ip4_u32_val(isrc, inner->src.addr);
+	ip_addr_set_ip4_u32_val(idst, inner->dest.addr);
+	bool connected;
+	struct udp_sock *us = err_lookup(&isrc, sport, &idst, dport, &connected);
+	if (us)
+		dgq_icmp_error(us->s, err, fatal, connected, icmp, info, &idst, dport, p,
+			       (uint16_t)(hl + ICMP_HDR_LEN + ihl + UDP_HDR_LEN));
 	return 0;
 }
 
-/* Linux's icmpv6_err_convert: the errno of an ICMPv6 error (0: not an error message) and whether
- * it is "fatal" (reported to a connected socket without IPV6_RECVERR). */
-#define ICMP6_DUR_CODES 7
-static int icmp6_err_convert(uint8_t type, uint8_t code, bool *fatal)
-{
-	static const struct { int err; bool fatal; } unreach[ICMP6_DUR_CODES] = {
-		{ ENETUNREACH, false }, { EACCES, true }, { EHOSTUNREACH, false }, { EHOSTUNREACH, false },
-		{ ECONNREFUSED, true }, { EACCES, true }, { EACCES, true },
-	};
-	*fatal = false;
-	switch (type) {
-	case ICMP6_TYPE_DUR:
-		if (code >= ICMP6_DUR_CODES) {
-			*fatal = true;
-			return EPROTO;
-		}
-		*fatal = unreach[code].fatal;
-		return unreach[code].err;
-	case ICMP6_TYPE_PTB: return EMSGSIZE;
-	case ICMP6_TYPE_PP: *fatal = true; return EPROTO;
-	case ICMP6_TYPE_TE: return EHOSTUNREACH;
-	}
-	return 0;
-}
-
-/* IPV6_RECVERR: queue the error for recvmsg(MSG_ERRQUEUE) with what Linux's ipv6_icmp_error keeps
- * (p at the IPv6 header, off at the ICMPv6 header; the datagram's payload follows the quoted UDP
- * header). */
-static void queue_icmp6_error(struct udp_sock *us, struct pbuf *p, u16_t off, const uint8_t *b, int err,
-			      const ip6_addr_t *idst, uint16_t dport)
-{
-	u16_t at = (u16_t)(off + ICMP_HDR_LEN + IP6_HLEN + UDP_HDR_LEN);
-	u16_t len = p->tot_len > at ? (u16_t)(p->tot_len - at) : 0;
-	struct dgram_err *e = kmalloc(sizeof(*e) + len);
-	if (!e)
-		return;
-	memset(e, 0, sizeof(*e));
-	e->ee.ee_errno = (uint32_t)err;
-	e->ee.ee_origin = SO_EE_ORIGIN_ICMP6_K;
-	e->ee.ee_type = b[0];
-	e->ee.ee_code = b[1];
-	e->ee.ee_info = (uint32_t)(b[4] << 24 | b[5] << 16 | b[6] << 8 | b[7]);   /* MTU, pointer or 0 */
-	int alen;
-	ip_addr_t a;
-	ip_addr_copy_from_ip6(a, *idst);
-	inet_sockaddr_set(AF_INET6, (struct sockaddr_k *)&e->dst, &alen, &a, dport);
-	ip_addr_copy_from_ip6(a, *ip6_current_src_addr());
-	inet_sockaddr_set(AF_INET6, (struct sockaddr_k *)&e->offender, &alen, &a, 0);
-	e->len = pbuf_copy_partial(p, e->data, len, at);
-	dgq_err_push(us->s, e);
-}
-
-/* The IPv6 twin of icmp_err_cb: p starts at the IPv6 header of an ICMPv6 message. An error that
- * quotes a UDP datagram of ours (an IPv6 header without extension headers, then the UDP header)
- * goes to the connected socket that sent it, or with IPV6_RECVERR to an unconnected one bound to
- * its port: with IPV6_RECVERR queued and made the pending error, without it the pending error if
- * fatal and the socket connected (Linux's __udp6_lib_err). Never eats the packet. */
+/* The IPv6 twin (Linux's __udp6_lib_err): p starts at the IPv6 header of an ICMPv6 message that
+ * quotes an IPv6 header without extension headers, then the UDP header. */
 static u8_t icmp6_err_cb(void *arg __unused, struct raw_pcb *rpcb __unused, struct pbuf *p, const ip_addr_t *src __unused)
 {
 	uint8_t b[ICMP_HDR_LEN + IP6_HLEN + UDP_HDR_LEN];
 	u16_t off = ip_current_header_tot_len();
 	if (!ip_current_is_v6() || pbuf_copy_partial(p, b, sizeof(b), off) != sizeof(b))
 		return 0;
+	uint32_t info;
 	bool fatal;
-	int err = icmp6_err_convert(b[0], b[1], &fatal);
+	int err = icmp6_err_convert(b, &info, &fatal);
 	const uint8_t *ip6 = b + ICMP_HDR_LEN, *uh = ip6 + IP6_HLEN;
 	if (!err || ip6[6] != IP6_NEXTH_UDP)
 		return 0;
-	ip6_addr_t isrc, idst;
-	memcpy(isrc.addr, ip6 + 8, 16);
-	memcpy(idst.addr, ip6 + 24, 16);
-	ip6_addr_clear_zone(&isrc);
-	ip6_addr_clear_zone(&idst);
+	ip_addr_t isrc, idst;
+	icmp6_quoted_addrs(ip6, &isrc, &idst);
 	uint16_t sport = (uint16_t)(uh[0] << 8 | uh[1]), dport = (uint16_t)(uh[2] << 8 | uh[3]);
-	struct udp_sock *hit = NULL;
-	for (struct udp_pcb *pcb = udp_pcbs; pcb; pcb = pcb->next) {
-		if (pcb->recv != udp_recv_cb || pcb->local_port != sport || IP_IS_V4_VAL(pcb->local_ip) ||
-		    (IP_IS_V6_VAL(pcb->local_ip) && !ip6_addr_isany(ip_2_ip6(&pcb->local_ip)) &&
-		     !ip6_addr_cmp_zoneless(ip_2_ip6(&pcb->local_ip), &isrc)))
-			continue;
-		struct udp_sock *us = pcb->recv_arg;
-		if (pcb->flags & UDP_FLAGS_CONNECTED) {
-			if (!IP_IS_V6_VAL(pcb->remote_ip) || pcb->remote_port != dport ||
-			    !ip6_addr_cmp_zoneless(ip_2_ip6(&pcb->remote_ip), &idst))
-				continue;
-			hit = us;
-			break;                       /* the exact match wins */
-		}
-		if (!hit && READ_ONCE(us->q.recverr6))
-			hit = us;
-	}
-	if (!hit)
-		return 0;
-	if (READ_ONCE(hit->q.recverr6))
-		queue_icmp6_error(hit, p, off, b, err, &idst, dport);
-	else if (fatal && (hit->pcb->flags & UDP_FLAGS_CONNECTED))
-		sock_set_error(hit->s, err);
+	bool connected;
+	struct udp_sock *us = err_lookup(&isrc, sport, &idst, dport, &connected);
+	if (us)
+		dgq_icmp_error(us->s, err, fatal, connected, b, info, &idst, dport, p,
+			       (uint16_t)(off + ICMP_HDR_LEN + IP6_HLEN + UDP_HDR_LEN));
 	return 0;
 }
 
@@ -550,9 +505,15 @@ static void send_fn(void *arg)
 		r->result = -EPIPE;
 		return;
 	}
+	struct inet_tx_info tx = u->tx;
+	if (us->s->family == AF_INET6 && !IP_IS_V6_VAL(dst))
+		tx.ttl = tx.tos = -1;                    /* udp_sendmsg's ip_cmsg_send skips SOL_IPV6's */
+	struct inet_tx_saved saved;
+	inet_tx_override(&tx, &pcb->ttl, &pcb->mcast_ttl, &pcb->tos, &saved);
 	stack_lo_track();
 	err_t le = u->tx.has_src ? udp_sendto_if_src(pcb, r->p, &dst, port, n, &u->tx.src)
 				 : udp_sendto_if(pcb, r->p, &dst, port, n);
+	inet_tx_restore(&saved, &pcb->ttl, &pcb->mcast_ttl, &pcb->tos);
 	u->looped = stack_lo_tracked(&u->lo);
 	if (le == ERR_OK || le == ERR_MEM || le == ERR_BUF)
 		r->result = (long)r->len;                /* a drop for want of memory is silent, as on Linux */
@@ -722,15 +683,10 @@ static int ipv6_opt(struct socket *s, int name, const void *val, int len, bool s
 
 static int udp_setsockopt(struct socket *s, int level, int name, const void *val, int len)
 {
-	if (level == SOL_IPV6 && name == IPV6_RECVERR_K && s->family == AF_INET6) {
-		if (len < (int)sizeof(int))
-			return -EINVAL;
-		int v;
-		memcpy(&v, val, sizeof(v));
-		WRITE_ONCE(us_of(s)->q.recverr6, v != 0);
-		return 0;
-	}
-	int e = inet_cmsg_setsockopt(&us_of(s)->q.cmsg_flags, s->family, level, name, val, len);
+	int e = dgq_recverr_setsockopt(s, level, name, val, len);
+	if (e != -ENOPROTOOPT)
+		return e;
+	e = inet_cmsg_setsockopt(&us_of(s)->q.cmsg_flags, s->family, level, name, val, len);
 	if (e != -ENOPROTOOPT)
 		return e;
 	if (level == SOL_IPV6)
@@ -742,15 +698,10 @@ static int udp_setsockopt(struct socket *s, int level, int name, const void *val
 
 static int udp_getsockopt(struct socket *s, int level, int name, void *val, int *len)
 {
-	if (level == SOL_IPV6 && name == IPV6_RECVERR_K && s->family == AF_INET6) {
-		int v = READ_ONCE(us_of(s)->q.recverr6);
-		if (*len < 0)
-			return -EINVAL;
-		*len = MIN(*len, (int)sizeof(int));
-		memcpy(val, &v, (size_t)*len);
-		return 0;
-	}
-	int e = inet_cmsg_getsockopt(READ_ONCE(us_of(s)->q.cmsg_flags), s->family, level, name, val, len);
+	int e = dgq_recverr_getsockopt(s, level, name, val, len);
+	if (e != -ENOPROTOOPT)
+		return e;
+	e = inet_cmsg_getsockopt(READ_ONCE(us_of(s)->q.cmsg_flags), s->family, level, name, val, len);
 	if (e != -ENOPROTOOPT)
 		return e;
 	if (level == SOL_IPV6)

@@ -25,6 +25,7 @@
 #include "net/ipconfig.h"
 #include "net/tcp_synq.h"
 #include "net/stack6.h"
+#include "net/udp_unreach.h"
 #include "lwip/init.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
@@ -645,7 +646,7 @@ int stack_tcp_reply(struct netif *n, struct pbuf *p)
 	struct eth_hdr *eh = p->payload;
 	memcpy(&eh->dest, rx_src_mac, ETH_ALEN);
 	memcpy(&eh->src, n->hwaddr, ETH_ALEN);
-	eh->type = lwip_htons(ETHTYPE_IP);
+	eh->type = lwip_htons(IP_HDR_GET_VERSION((uint8_t *)p->payload + ETH_HLEN) == 6 ? ETHTYPE_IPV6 : ETHTYPE_IP);
 	err_t e = n->linkoutput(n, p);
 	pbuf_remove_header(p, ETH_HLEN);
 	return e;
@@ -955,6 +956,7 @@ static void configure(struct stack_if *sif, const struct ipconfig *cfg)
 static void bringup_fn(void *arg __unused)
 {
 	lwip_init();
+	udp_unreach_init();              /* Linux's port unreachable (net/udp_unreach.c) */
 	for (struct net_device *d = netdev_next(NULL); d; d = netdev_next(d))
 		attach(d);
 	const struct ipconfig *cfg = &bootcfg;

@@ -19,9 +19,28 @@ uint32_t syncookie_counter(uint64_t seconds) { return (uint32_t)(seconds / SYNCO
 
 /* SipHash of the tuple and counter under key k[which], serialized byte by byte (no padding, the
  * same on any host). */
+static uint32_t cookie_hash6(const struct syncookie_key *key, int which, const struct syncookie_tuple *t,
+			     uint32_t counter)
+{
+	uint8_t m[40];
+	for (int i = 0; i < 16; i++) {
+		m[i] = t->peer6[i];
+		m[16 + i] = t->local6[i];
+	}
+	m[32] = (uint8_t)t->peer_port;
+	m[33] = (uint8_t)(t->peer_port >> 8);
+	m[34] = (uint8_t)t->local_port;
+	m[35] = (uint8_t)(t->local_port >> 8);
+	for (int i = 0; i < 4; i++)
+		m[36 + i] = (uint8_t)(counter >> (8 * i));
+	return (uint32_t)siphash_2_4(key->k[which], m, sizeof(m));
+}
+
 static uint32_t cookie_hash(const struct syncookie_key *key, int which, const struct syncookie_tuple *t,
 			    uint32_t counter)
 {
+	if (t->v6)
+		return cookie_hash6(key, which, t, counter);
 	uint8_t m[16];
 	uint32_t words[3] = { t->peer_addr, t->local_addr, counter };
 	for (int i = 0; i < 4; i++) {

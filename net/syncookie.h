@@ -31,10 +31,14 @@ struct syncookie_key {
 	uint8_t k[2][SIPHASH_KEY_LEN];     /* H0's and H1's keys */
 };
 
-/* A connection's 4-tuple, host byte order, as the peer's segments carry it. */
+/* A connection's 4-tuple, host byte order, as the peer's segments carry it. An IPv6 one has its
+ * addresses in peer6 / local6 (network order, v6 set; peer_addr and local_addr unused): the
+ * hashes then cover all 128 bits of each, as Linux's IPv6 cookies do. */
 struct syncookie_tuple {
 	uint32_t peer_addr, local_addr;
 	uint16_t peer_port, local_port;
+	bool v6;
+	uint8_t peer6[16], local6[16];
 };
 
 /* The index of the largest table MSS not above the peer's (0 when the peer's is below them all). */

@@ -45,6 +45,10 @@
  *   - a half-open pcb whose client's retransmitted SYN was answered by the shortcut (which cannot
  *     see pcbs) gets the client's ACK of the cookie, which lwIP would reset: the hook (also
  *     called for SYN_RCVD pcbs) checks the cookie and makes the pcb the cookie's connection.
+ * IPv6 listeners get the same queues and cookies through the hook (the tuple hashes both 128-bit
+ * addresses; the SYN-ACK carries an IPv6 header and the interface's MSS less IPv6's 20 extra
+ * header bytes; an ACK fed back in loses any extension headers). The poll threads' shortcut stays
+ * IPv4's: an IPv6 listener's SYNs all take the squeue path.
  * What a cookie cannot carry: window scaling and SACK (Linux keeps them in the TCP timestamp
  * option, which lwIP does not use), so a cookie connection has a 64 KiB window and no SACK. The
  * MSS is rounded down to Linux's table (536, 1300, 1440, 1460). The first backlog + 1 SYNs of a
@@ -70,6 +74,8 @@
 #include "lwip/inet_chksum.h"
 #include "lwip/prot/tcp.h"
 #include "lwip/prot/ip4.h"
+#include "lwip/prot/ip6.h"
+#include "lwip/ip6.h"
 #include "lwip/prot/ethernet.h"
 
 #define TCP_OPT_END 0
@@ -160,12 +166,16 @@ bool tcp_synq_cookie_mode(uint32_t addr, uint16_t port)
 /* The 4-tuple of the segment being received (lwIP already turned the ports to host order). */
 static struct syncookie_tuple tuple_of(const struct tcp_hdr *h)
 {
-	return (struct syncookie_tuple){
-		.peer_addr = lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(ip_current_src_addr()))),
-		.local_addr = lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(ip_current_dest_addr()))),
-		.peer_port = h->src,
-		.local_port = h->dest,
-	};
+	struct syncookie_tuple t = { .peer_port = h->src, .local_port = h->dest };
+	if (ip_current_is_v6()) {
+		t.v6 = true;
+		memcpy(t.peer6, ip6_current_src_addr()->addr, 16);
+		memcpy(t.local6, ip6_current_dest_addr()->addr, 16);
+	} else {
+		t.peer_addr = lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(ip_current_src_addr())));
+		t.local_addr = lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(ip_current_dest_addr())));
+	}
+	return t;
 }
 
 /* The MSS option among a SYN's optlen option bytes (the first opt1len at opt1, the rest at opt2),
@@ -219,12 +229,28 @@ static bool send_cookie(struct netif *n, const struct tcp_hdr *h, uint32_t cooki
 	t->chksum = 0;
 	t->urgp = 0;
 	uint8_t *o = (uint8_t *)(t + 1);
-	unsigned mss = stack_rx_mss(n);
+	unsigned mss = stack_rx_mss(n) - (ip_current_is_v6() ? IP6_HLEN - IP_HLEN : 0);
 	o[0] = TCP_OPT_MSS;
 	o[1] = TCP_OPT_MSS_LEN;
 	o[2] = (uint8_t)(mss >> 8);
 	o[3] = (uint8_t)mss;
 	t->chksum = ip_chksum_pseudo(q, IP_PROTO_TCP, q->tot_len, ip_current_dest_addr(), ip_current_src_addr());
+	if (ip_current_is_v6()) {
+		if (pbuf_add_header(q, IP6_HLEN)) {
+			pbuf_free(q);
+			return false;
+		}
+		struct ip6_hdr *ip6 = q->payload;
+		IP6H_VTCFL_SET(ip6, 6, 0, 0);
+		IP6H_PLEN_SET(ip6, (u16_t)(q->tot_len - IP6_HLEN));
+		IP6H_NEXTH_SET(ip6, IP6_NEXTH_TCP);
+		IP6H_HOPLIM_SET(ip6, TCP_TTL);
+		ip6_addr_copy_to_packed(ip6->src, *ip6_current_dest_addr());
+		ip6_addr_copy_to_packed(ip6->dest, *ip6_current_src_addr());
+		int e = stack_tcp_reply(n, q);
+		pbuf_free(q);
+		return e == ERR_OK;
+	}
 	if (pbuf_add_header(q, IP_HLEN)) {
 		pbuf_free(q);
 		return false;
@@ -251,8 +277,9 @@ static bool send_cookie(struct netif *n, const struct tcp_hdr *h, uint32_t cooki
 static struct pbuf *wire_copy(const struct tcp_hdr *h, uint16_t optlen, uint16_t opt1len, const uint8_t *opt2,
 			      struct pbuf *p)
 {
-	const struct ip_hdr *iph = ip4_current_header();
-	uint16_t iphl = (uint16_t)IPH_HL_BYTES(iph);
+	bool v6 = ip_current_is_v6();
+	const void *iph = v6 ? (const void *)ip6_current_header() : (const void *)ip4_current_header();
+	uint16_t iphl = v6 ? IP6_HLEN : (uint16_t)IPH_HL_BYTES((const struct ip_hdr *)iph);
 	uint32_t len = (uint32_t)iphl + TCP_HLEN + optlen + p->tot_len;
 	if (len > 0xffff || (optlen > opt1len && !opt2))
 		return NULL;
@@ -261,6 +288,11 @@ static struct pbuf *wire_copy(const struct tcp_hdr *h, uint16_t optlen, uint16_t
 		return NULL;
 	uint8_t *d = q->payload;
 	memcpy(d, iph, iphl);
+	if (v6) {                                         /* extension headers left out */
+		struct ip6_hdr *ip6 = (struct ip6_hdr *)d;
+		IP6H_PLEN_SET(ip6, (u16_t)(len - IP6_HLEN));
+		IP6H_NEXTH_SET(ip6, IP6_NEXTH_TCP);
+	}
 	struct tcp_hdr *t = (struct tcp_hdr *)(d + iphl);
 	memcpy(t, h, TCP_HLEN);
 	t->src = lwip_htons(h->src);
@@ -321,7 +353,8 @@ static int listen_syn(struct tcp_pcb_listen *l, const struct tcp_hdr *h, uint16_
 	}
 	struct syncookie_tuple t = tuple_of(h);
 	if (l->accepts_pending < l->backlog) {
-		mode_end(t.local_addr, t.local_port);
+		if (!t.v6)
+			mode_end(t.local_addr, t.local_port);
 		return ERR_OK;                            /* room: lwIP's own half-open entry */
 	}
 	uint64_t now = now_s();
@@ -332,7 +365,8 @@ static int listen_syn(struct tcp_pcb_listen *l, const struct tcp_hdr *h, uint16_
 		return ERR_ABRT;
 	}
 	cookie_went_out(now);
-	mode_arm(t.local_addr, t.local_port, now);        /* the poll threads answer the next ones (again) */
+	if (!t.v6)                                        /* the poll threads answer the next ones (again) */
+		mode_arm(t.local_addr, t.local_port, now);
 	return ERR_ABRT;                                  /* no state kept */
 }
 

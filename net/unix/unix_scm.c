@@ -7,6 +7,7 @@
  * descriptors that do not fit are closed. Thread context; no locks held (files are closed here).
  */
 #include "net/unix/unix.h"
+#include "net/cmsg.h"
 #include "kernel/errno.h"
 #include "kernel/sched.h"
 #include "fs/fs.h"
@@ -16,13 +17,6 @@
 
 #define O_CLOEXEC_K 02000000
 
-struct cmsghdr_k {                          /* struct cmsghdr (64-bit) */
-	uint64_t len;
-	int32_t level;
-	int32_t type;
-};
-#define CMSG_HDR ((size_t)sizeof(struct cmsghdr_k))
-#define CMSG_ALIGN_K(n) (((n) + 7) & ~(size_t)7)
 
 void unix_fds_free(struct unix_fds *fds)
 {
@@ -102,46 +96,16 @@ int unix_scm_parse(uintptr_t control, size_t controllen, struct unix_fds **fds, 
 	return err;
 }
 
-struct cmsg_out {
-	uintptr_t at;                           /* where the next message goes */
-	size_t room;
-	size_t used;
-	int *flags;
-};
-
-/* Linux's put_cmsg: 0 or -EFAULT. */
-static int put_cmsg(struct cmsg_out *o, int type, const void *data, size_t len)
-{
-	if (!o->at || o->room < CMSG_HDR) {
-		*o->flags |= MSG_CTRUNC;
-		return 0;
-	}
-	size_t cmlen = CMSG_HDR + len;
-	if (o->room < cmlen) {
-		*o->flags |= MSG_CTRUNC;
-		cmlen = o->room;
-	}
-	struct cmsghdr_k h = { cmlen, SOL_SOCKET_K, type };
-	if (copy_to_user(o->at, &h, sizeof(h)) || copy_to_user(o->at + CMSG_HDR, data, cmlen - CMSG_HDR))
-		return -EFAULT;
-	size_t space = MIN(CMSG_HDR + CMSG_ALIGN_K(len), o->room);
-	o->at += space;
-	o->room -= space;
-	o->used += space;
-	return 0;
-}
-
 int unix_scm_deliver(struct sock_msg *m, const struct unix_cred *cred, bool want_cred,
 		     struct unix_fds *fds, bool consume, bool cloexec)
 {
-	struct cmsg_out o = { m->control, m->control ? m->controllen : 0, 0, &m->flags };
+	m->control_out = 0;
 	int err = 0;
 	if (want_cred)
-		err = put_cmsg(&o, SCM_CREDENTIALS_K, cred, sizeof(*cred));
+		err = put_cmsg(m, SOL_SOCKET_K, SCM_CREDENTIALS_K, cred, sizeof(*cred));
 	if (fds && !err) {
-		int fdmax = o.room <= CMSG_HDR ? 0 : (int)((o.room - CMSG_HDR) / sizeof(int));
-		if (!o.at)
-			fdmax = 0;
+		size_t room = cmsg_room(m);
+		int fdmax = room <= CMSG_HDR ? 0 : (int)((room - CMSG_HDR) / sizeof(int));
 		fdmax = MIN(fdmax, fds->n);
 		int *out = fdmax ? kmalloc((size_t)fdmax * sizeof(int)) : NULL;
 		int i = 0;
@@ -159,22 +123,13 @@ int unix_scm_deliver(struct sock_msg *m, const struct unix_cred *cred, bool want
 				fds->f[i] = NULL;            /* the reference is the new fd's */
 			out[i] = fd;
 		}
-		if (i > 0) {
-			size_t len = (size_t)i * sizeof(int);
-			struct cmsghdr_k h = { CMSG_HDR + len, SOL_SOCKET_K, SCM_RIGHTS_K };
-			if (copy_to_user(o.at, &h, sizeof(h)) || copy_to_user(o.at + CMSG_HDR, out, len))
-				err = -EFAULT;
-			size_t space = MIN(CMSG_HDR + CMSG_ALIGN_K(len), o.room);
-			o.at += space;
-			o.room -= space;
-			o.used += space;
-		}
+		if (i > 0)                               /* fits: fdmax saw to it */
+			err = put_cmsg(m, SOL_SOCKET_K, SCM_RIGHTS_K, out, (size_t)i * sizeof(int));
 		if (i < fds->n)
 			m->flags |= MSG_CTRUNC;
 		kfree(out);
 	}
 	if (consume)
 		unix_fds_free(fds);                  /* what was not delivered is closed */
-	m->control_out = o.used;
 	return err;
 }

@@ -13,11 +13,17 @@ link-local address, and the host has fd77::1:
 - busybox's ping -6 / ping6 from the guest to fd77::1 (raw ICMPv6 sockets), also while the host
   pings the guest;
 - a connected guest UDP socket told ECONNREFUSED by the host's ICMPv6 port unreachable;
-- IPV6_PKTINFO / IPV6_HOPLIMIT of a host datagram received by the guest.
+- IPV6_PKTINFO / IPV6_HOPLIMIT of a host datagram received by the guest;
+- IP_RECVERR: the host's ICMP port unreachable in a guest socket's error queue;
+- SYN cookies for an IPv6 listener: spoofed SYNs fill its half-open queue, a real client still
+  connects through a cookie;
+- IP_TTL / IP_TOS and IPV6_HOPLIMIT / IPV6_TCLASS control messages on a guest's send, as the host
+  receives them.
 Throughput goes to build/test-logs/sock-host-throughput.txt (never asserted)."""
 import json
 import os
 import re
+import subprocess
 import time
 
 import pytest
@@ -181,3 +187,104 @@ def test_udp6_pktinfo_and_hop_limit_from_the_wire(vm6):
     m = re.search(r"pktinfo n=(\d+) addr=(\S+) ifindex=(\d+) eth0=(\d+) hoplimit=(-?\d+)", out)
     g.check(m and m.group(1) == "13" and m.group(2) == GUEST_SLAAC and m.group(3) == m.group(4) != "0"
             and m.group(5) == "7" and st == 0, out)
+
+
+def test_ip_recverr_from_the_wire(vm6):
+    """A guest UDP socket with IP_RECVERR sends to a closed host port: the host's Linux answers with
+    an ICMP port unreachable quoting the datagram, which the guest reads from its error queue
+    (offender the host, ECONNREFUSED, type 3 code 3, the whole payload: user/tests/sock_recverr.c)."""
+    g = vm6.g
+    out, st = g.run(f"/tests/sock_recverr {HOST_IP} 5399", timeout=90)
+    g.check(re.search(r"^1 passed, 0 failed", out, re.M) and st == 0, out)
+
+
+HOST_CMSG_RECEIVER = """
+import json, select, socket, struct
+s4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s4.bind(("0.0.0.0", 5301))
+s4.setsockopt(socket.IPPROTO_IP, 12, 1)                          # IP_RECVTTL
+s4.setsockopt(socket.IPPROTO_IP, socket.IP_RECVTOS, 1)
+s6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s6.bind(("::", 5302))
+s6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
+s6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVTCLASS, 1)
+print("READY", flush=True)
+got = {}
+for _ in range(40):
+    if len(got) == 2:
+        break
+    for s in select.select([s4, s6], [], [], 1)[0]:
+        data, anc, _, src = s.recvmsg(100, 256)
+        f = {"data": data.decode()}
+        for level, typ, v in anc:
+            f[f"{level}/{typ}"] = v[0] if len(v) == 1 else struct.unpack("i", v[:4])[0]
+        got["v4" if s is s4 else "v6"] = f
+print(json.dumps(got), flush=True)
+"""
+
+
+def test_send_cmsg_ttl_tos_on_the_wire(vm6):
+    """A guest's sendmsg with IP_TTL 13 + IP_TOS 0x20 (IPv4) and IPV6_HOPLIMIT 9 + IPV6_TCLASS 0x40
+    (IPv6): the host receives the datagrams with those header fields (user/tests/sock_send_cmsg.c
+    wire)."""
+    g, tap = vm6.g, vm6.tap
+    p = subprocess.Popen([*tap.prefix(), PYTHON, "-c", HOST_CMSG_RECEIVER], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        line = p.stdout.readline()
+        g.check(line.strip() == "READY", f"host receiver: {line!r}")
+        out, st = g.run(f"/tests/sock_send_cmsg wire {HOST_IP} 5301 {HOST6} 5302", timeout=60)
+        res, err = p.communicate(timeout=60)
+    finally:
+        p.kill()
+    got = json.loads(res.strip().splitlines()[-1])
+    g.check(st == 0 and re.search(r"^1 passed, 0 failed", out, re.M), out)
+    v4, v6 = got.get("v4", {}), got.get("v6", {})
+    g.check(v4.get("data") == "wire-v4" and v4.get("0/2") == 13 and v4.get("0/1") == 0x20, f"IPv4 at the host: {got} {err}")
+    g.check(v6.get("data") == "wire-v6" and v6.get("41/52") == 9 and v6.get("41/67") == 0x40, f"IPv6 at the host: {got} {err}")
+
+
+HOST_SYN6_FLOOD = """
+import random, socket, struct, sys
+sys.path.insert(0, sys.argv[1])
+from hostsock import csum, mac_of
+iface, gmac, dst, port, count = sys.argv[2], bytes.fromhex(sys.argv[3].replace(":", "")), sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
+hmac, d = mac_of(iface), socket.inet_pton(socket.AF_INET6, dst)
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((iface, 0))
+rng = random.Random(5)
+mss = struct.pack("!BBH", 2, 4, 1440)
+for i in range(count):
+    src = socket.inet_pton(socket.AF_INET6, "fd77::") [:8] + bytes([0x02] + [rng.randrange(256) for _ in range(7)])
+    tcp = struct.pack("!HHIIBBHHH", 30000 + i, port, rng.getrandbits(32), 0, (5 + len(mss) // 4) << 4, 0x02, 64240, 0, 0) + mss
+    c = csum(src + d + struct.pack("!IxxxB", len(tcp), 6) + tcp)
+    tcp = tcp[:16] + struct.pack("!H", c) + tcp[18:]
+    ip6 = struct.pack("!IHBB", 6 << 28, len(tcp), 6, 64) + src + d
+    s.send(gmac + hmac + struct.pack("!H", 0x86DD) + ip6 + tcp)
+print(count, flush=True)
+"""
+
+
+def tcp_ext(g):
+    out, st = g.run("/bin/cat /proc/net/netstat")
+    lines = re.findall(r"^TcpExt: (.*)$", out, re.M)
+    g.check(st == 0 and len(lines) == 2, f"/proc/net/netstat: {out!r}")
+    return dict(zip(lines[0].split(), map(int, lines[1].split())))
+
+
+def test_syn_cookies_for_an_ipv6_listener(vm6):
+    """Spoofed IPv6 SYNs (fd77::/64 sources nobody answers for) fill a guest [::] listener's
+    half-open queue (backlog 4); the next SYNs get cookies, and a real host client's IPv6
+    connection comes in through one (net/tcp_synq.c) and moves 1 MiB byte-exact."""
+    g, tap, n, seed = vm6.g, vm6.tap, 1 * MIB, 29
+    base = tcp_ext(g)
+    g.start(nettool(f"xfer serve6 5105 {n} {seed}", 120), r"xfer: listening on 5105")
+    r = tap.ns([PYTHON, "-c", HOST_SYN6_FLOOD, HERE, "tap0", GUEST_MAC, GUEST_SLAAC, "5105", "200"], timeout=60)
+    g.check(r.stdout.strip() == "200", f"flood: {r.stdout} {r.stderr}")
+    time.sleep(1)
+    host = hostsock_ns(g, tap, "xfer-client", GUEST_SLAAC, 5105, n, seed)
+    out, st = g.finish(150)
+    check_xfer(g, kv_line(out, "xfer"), host, n, seed + 1, seed)
+    g.check(st == 0, f"nettool exited {st}: {out}")
+    grew = {k: v - base.get(k, 0) for k, v in tcp_ext(g).items()}
+    g.check(grew["SyncookiesSent"] >= 150 and grew["SyncookiesRecv"] >= 1 and grew["ListenDrops"] == 0,
+            f"TcpExt grew by {grew}")
+    g.alive()

@@ -43,7 +43,8 @@ static void random_key(struct syncookie_key *k)
 
 static struct syncookie_tuple random_tuple(void)
 {
-	return (struct syncookie_tuple){ 0xc0a84d00 | (next32() & 0xff), 0xc0a84d02, (uint16_t)next32(), 5000 };
+	return (struct syncookie_tuple){ .peer_addr = 0xc0a84d00 | (next32() & 0xff), .local_addr = 0xc0a84d02,
+					 .peer_port = (uint16_t)next32(), .local_port = 5000 };
 }
 
 TEST(mss_index_picks_largest_not_above)
@@ -132,6 +133,41 @@ TEST(bound_to_tuple_isn_and_keys)
 	CHECK(accepted <= 1);
 }
 
+/* IPv6 tuples: the cookie covers every bit of both 128-bit addresses */
+static struct syncookie_tuple random_tuple6(void)
+{
+	struct syncookie_tuple t = { .peer_port = (uint16_t)next32(), .local_port = 5000, .v6 = true };
+	for (int i = 0; i < 16; i++) {
+		t.peer6[i] = (uint8_t)next32();
+		t.local6[i] = (uint8_t)next32();
+	}
+	return t;
+}
+
+TEST(ipv6_round_trip_and_bound_to_all_address_bits)
+{
+	struct syncookie_key k;
+	int accepted = 0, tries = 0;
+	for (int round = 0; round < 2000; round++) {
+		random_key(&k);
+		struct syncookie_tuple t = random_tuple6();
+		uint32_t isn = next32(), counter = next32();
+		unsigned idx = next32() % SYNCOOKIE_MSS_COUNT;
+		uint32_t c = syncookie_make(&k, &t, isn, counter, idx);
+		CHECK_EQ(syncookie_check(&k, &t, c, isn, counter), idx);
+		CHECK_EQ(syncookie_check(&k, &t, c, isn, counter + SYNCOOKIE_MAX_AGE - 1), idx);
+		CHECK_EQ(syncookie_check(&k, &t, c, isn, counter + SYNCOOKIE_MAX_AGE), -1);
+		struct syncookie_tuple v[3] = { t, t, t };
+		v[0].peer6[next32() % 16] ^= (uint8_t)(1u << (next32() % 8));
+		v[1].local6[next32() % 16] ^= (uint8_t)(1u << (next32() % 8));
+		v[2].v6 = false;                          /* the same ports as an IPv4 tuple */
+		for (int i = 0; i < 3; i++, tries++)
+			accepted += syncookie_check(&k, &v[i], c, isn, counter) >= 0;
+	}
+	CHECK(tries == 6000);
+	CHECK(accepted <= 1);
+}
+
 TEST(forged_cookies_rarely_pass)
 {
 	struct syncookie_key k;
@@ -146,4 +182,4 @@ TEST(forged_cookies_rarely_pass)
 
 UNIT_TESTS(CASE(siphash_reference_vectors), CASE(mss_index_picks_largest_not_above), CASE(counter_ticks_every_period),
 	   CASE(round_trip_every_mss_and_age), CASE(sequence_numbers_wrap), CASE(bound_to_tuple_isn_and_keys),
-	   CASE(forged_cookies_rarely_pass))
+	   CASE(forged_cookies_rarely_pass), CASE(ipv6_round_trip_and_bound_to_all_address_bits))
