@@ -122,6 +122,18 @@ static uint8_t *slurp(const char *path, size_t *len)
 	return b;
 }
 
+/* The test's scratch directory, /tmp/ember-<tag>-XXXXXX, made by the first setup_work. */
+static char work[256];
+
+static void setup_work(const char *tag)
+{
+	if (!work[0]) {
+		snprintf(work, sizeof(work), "/tmp/ember-%s-XXXXXX", tag);
+		if (!mkdtemp(work))
+			abort();
+	}
+}
+
 /* Run a shell command; returns its exit status (or -1). */
 __attribute__((format(printf, 1, 2)))
 static int sh(const char *fmt, ...)

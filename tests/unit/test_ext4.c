@@ -13,8 +13,6 @@
 #include "tests/unit/ext4_host.h"
 #include "fs/ext4/ext4_fs.h"
 
-static char work[256];
-
 /* Phase timings, to keep the whole test near its time budget. */
 static void tick(const char *what)
 {
@@ -32,15 +30,6 @@ static void now_clock(struct ext4_time *t)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	t->sec = ts.tv_sec;
 	t->nsec = (uint32_t)ts.tv_nsec;
-}
-
-static void setup_work(void)
-{
-	if (!work[0]) {
-		strcpy(work, "/tmp/ember-ext4-XXXXXX");
-		if (!mkdtemp(work))
-			abort();
-	}
 }
 
 static void pw(int fd, const void *b, size_t n, off_t off)
@@ -141,7 +130,7 @@ static int extent_depth(struct ext4_fs *fs, uint32_t ino)
 
 static void read_check(unsigned bs, uint32_t dev_bs)
 {
-	setup_work();
+	setup_work("ext4");
 	char tree[300], img[300];
 	snprintf(tree, sizeof(tree), "%s/rtree", work);
 	snprintf(img, sizeof(img), "%s/r%u.img", work, bs);
@@ -193,7 +182,7 @@ TEST(read_4k) { read_check(4096, 4096); }
 
 TEST(read_inline_data)
 {
-	setup_work();
+	setup_work("ext4");
 	char tree[300], img[300], p[400];
 	snprintf(tree, sizeof(tree), "%s/itree", work);
 	snprintf(img, sizeof(img), "%s/inline.img", work);
@@ -365,7 +354,7 @@ static void w_rmdir(struct wctx *w, const char *path)
 
 static void write_check(unsigned bs, uint32_t dev_bs)
 {
-	setup_work();
+	setup_work("ext4");
 	struct wctx wc = { 0 }, *w = &wc;
 	char tree[300], img[300], out[300], p[600], q[700];
 	snprintf(tree, sizeof(tree), "%s/wtree%u", work, bs);
@@ -553,7 +542,7 @@ TEST(write_4k) { write_check(4096, 1024); }
 
 TEST(enospc_and_inodes)
 {
-	setup_work();
+	setup_work("ext4");
 	char img[300], tree[300];
 	snprintf(img, sizeof(img), "%s/small.img", work);
 	snprintf(tree, sizeof(tree), "%s/emptytree", work);
@@ -612,7 +601,7 @@ TEST(enospc_and_inodes)
  * tools wrote (mke2fs -d keeps none, so debugfs's fallocate) is read and written the same way. */
 static void fallocate_case(unsigned bs, bool host_made)
 {
-	setup_work();
+	setup_work("ext4");
 	char img[300], tree[300];
 	snprintf(img, sizeof(img), "%s/falloc%u.img", work, bs);
 	snprintf(tree, sizeof(tree), "%s/emptytree", work);
@@ -692,7 +681,7 @@ TEST(unwritten_extents_made_by_debugfs) { fallocate_case(4096, true); }
 /* Targeted corruptions give the documented errors. */
 TEST(corruption_errors)
 {
-	setup_work();
+	setup_work("ext4");
 	char img[300], tree[300], p[400];
 	snprintf(img, sizeof(img), "%s/c.img", work);
 	snprintf(tree, sizeof(tree), "%s/ctree", work);
@@ -791,7 +780,7 @@ TEST(corruption_errors)
  */
 static void journal_case(bool csum)
 {
-	setup_work();
+	setup_work("ext4");
 	char img[300], ref[300], tree[300], a[300], b[300], cmds[300];
 	snprintf(img, sizeof(img), "%s/j.img", work);
 	snprintf(ref, sizeof(ref), "%s/jref.img", work);
@@ -972,7 +961,7 @@ static int crash_check(struct ext4_fs *fs, uint32_t dir, int done, int skip, boo
 static void crash_case(bool v3, bool batch)
 {
 	crash_sync_every = batch ? CRASH_SYNC_EVERY : 0;
-	setup_work();
+	setup_work("ext4");
 	char img[300], tree[300];
 	snprintf(img, sizeof(img), "%s/crash.img", work);
 	snprintf(tree, sizeof(tree), "%s/crtree", work);
@@ -1096,7 +1085,7 @@ static bool test_in_use(void *arg, uint32_t ino)
 
 TEST(orphans)
 {
-	setup_work();
+	setup_work("ext4");
 	char img[300], tree[300];
 	snprintf(img, sizeof(img), "%s/orphan.img", work);
 	snprintf(tree, sizeof(tree), "%s/otree", work);

@@ -14,17 +14,6 @@
 #include "tests/unit/ext4_host.h"
 #include "fs/ext4/ext4_fs.h"
 
-static char work[256];
-
-static void setup_work(void)
-{
-	if (!work[0]) {
-		strcpy(work, "/tmp/ember-htree-XXXXXX");
-		if (!mkdtemp(work))
-			abort();
-	}
-}
-
 static void name_of(char *b, size_t n, const char *prefix, int i)
 {
 	/* lengths vary from short to long so leaves split at different entry counts */
@@ -96,7 +85,7 @@ static void check_image(const char *img, const char *dir, int want)
 
 static void grow_case(unsigned bs, bool csum)
 {
-	setup_work();
+	setup_work("htree");
 	char img[300];
 	snprintf(img, sizeof(img), "%s/g%u%d.img", work, bs, csum);
 	CHECK_EQ(sh("mkfs.ext4 -q -F -b %u -N 20000 %s %s 64M >/dev/null 2>&1", bs,
@@ -229,7 +218,7 @@ static void grow_case(unsigned bs, bool csum)
  */
 static void e2fs_case(const char *alg, bool unsig)
 {
-	setup_work();
+	setup_work("htree");
 	char tree[300], img[300], p[600], b[128], c[128];
 	int n = 2500;
 	snprintf(tree, sizeof(tree), "%s/tree", work);
@@ -324,7 +313,7 @@ static void long_name(char *b, size_t n, uint32_t i)
 
 TEST(hash_collisions)
 {
-	setup_work();
+	setup_work("htree");
 	char img[300], b[300];
 	snprintf(img, sizeof(img), "%s/coll.img", work);
 	CHECK_EQ(sh("mkfs.ext4 -q -F -b 1024 -N 4000 -O metadata_csum %s 32M >/dev/null 2>&1", img), 0);
@@ -404,7 +393,7 @@ TEST(hash_collisions)
  */
 TEST(index_depth_largedir)
 {
-	setup_work();
+	setup_work("htree");
 	char img[300], b[300];
 	snprintf(img, sizeof(img), "%s/deep.img", work);
 	CHECK_EQ(sh("mkfs.ext4 -q -F -b 1024 -N 48000 -O metadata_csum %s 128M >/dev/null 2>&1", img), 0);
@@ -467,7 +456,7 @@ TEST(index_depth_largedir)
 /* Without dir_index a directory stays linear however large it grows (Linux's ext4_add_entry). */
 TEST(no_dir_index_stays_linear)
 {
-	setup_work();
+	setup_work("htree");
 	char img[300], b[128];
 	snprintf(img, sizeof(img), "%s/lin.img", work);
 	CHECK_EQ(sh("mkfs.ext4 -q -F -b 1024 -N 4000 -O ^dir_index %s 32M >/dev/null 2>&1", img), 0);
@@ -501,7 +490,7 @@ TEST(no_dir_index_stays_linear)
  */
 static void corrupt_case(int what)
 {
-	setup_work();
+	setup_work("htree");
 	char img[300], b[128];
 	snprintf(img, sizeof(img), "%s/bad%d.img", work, what);
 	CHECK_EQ(sh("mkfs.ext4 -q -F -b 1024 -N 4000 -O metadata_csum %s 32M >/dev/null 2>&1", img), 0);

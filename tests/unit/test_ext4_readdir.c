@@ -22,17 +22,6 @@
 #define ADD_PER_CALL 13
 #define DEL_PER_CALL 5
 
-static char work[256];
-
-static void setup_work(void)
-{
-	if (!work[0]) {
-		strcpy(work, "/tmp/ember-readdir-XXXXXX");
-		if (!mkdtemp(work))
-			abort();
-	}
-}
-
 /* lengths vary so leaves split at different entry counts */
 static void name_of(char *b, size_t n, const char *prefix, int i)
 {
@@ -78,7 +67,7 @@ static int count_name(void *arg, const char *name, size_t len, uint32_t ino, uns
 
 static void readdir_case(unsigned bs, const char *opts, const char *hash, bool change)
 {
-	setup_work();
+	setup_work("readdir");
 	char img[300], b[128];
 	snprintf(img, sizeof(img), "%s/r%u.img", work, bs);
 	CHECK_EQ(sh("mkfs.ext4 -q -F -b %u -N 20000 %s %s 64M >/dev/null 2>&1", bs, opts, img), 0);
