@@ -402,6 +402,36 @@ static int listen_ack(struct tcp_pcb_listen *l, const struct tcp_hdr *h, uint16_
 	return ERR_ABRT;                                  /* this copy is done; the other completes it */
 }
 
+/* A listener on the local port of this TIME_WAIT pcb (lwIP's matching, both families). */
+static bool listener_for(const struct tcp_pcb *tw)
+{
+	for (struct tcp_pcb_listen *l = tcp_listen_pcbs.listen_pcbs; l; l = l->next)
+		if (l->local_port == tw->local_port && IP_ADDR_PCB_VERSION_MATCH_EXACT(l, ip_current_dest_addr()) &&
+		    (ip_addr_isany(&l->local_ip) || ip_addr_cmp(&l->local_ip, ip_current_dest_addr())))
+			return true;
+	return false;
+}
+
+/* A new SYN for the 4-tuple of a connection in TIME_WAIT, whose port has a listener: the peer
+ * starts a new connection (a client reusing its port, as netperf's TCP_CRR does). lwIP would
+ * answer an in-window SYN with a reset (the client's connect fails with ECONNREFUSED) and any
+ * other with an ACK the client resets, until TIME_WAIT ends; Linux takes the SYN as a new
+ * connection (tcp_timewait_state_process: TCP_TW_SYN). Ember's ISNs are not the clock-driven
+ * ones that let Linux insist on a sequence number past the old one, so any SYN is taken: the
+ * TIME_WAIT pcb goes and the SYN is input again, to meet the listener. */
+static int timewait_syn(struct tcp_pcb *pcb, const struct tcp_hdr *h, uint16_t optlen, uint16_t opt1len,
+			uint8_t *opt2, struct pbuf *p)
+{
+	if ((TCPH_FLAGS(h) & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN || !listener_for(pcb))
+		return ERR_OK;
+	struct pbuf *again = wire_copy(h, optlen, opt1len, opt2, p);
+	if (!again)
+		return ERR_OK;
+	tcp_abort(pcb);                                   /* TIME_WAIT: removed and freed, nothing sent */
+	stack_input_again(ip_current_input_netif(), again);
+	return ERR_ABRT;
+}
+
 /* An ACK for a half-open connection that lwIP would refuse, because it acknowledges a cookie: the
  * peer's SYN made this pcb, a retransmission of that SYN came while the queue was full and was
  * answered with a cookie (by a poll thread, which cannot see pcbs), and the peer took that one.
@@ -441,6 +471,8 @@ int tcp_synq_listen_input(struct tcp_pcb *pcb, struct tcp_hdr *hdr, uint16_t opt
 {
 	if (pcb->state == SYN_RCVD)
 		return synrcvd_ack(pcb, hdr);
+	if (pcb->state == TIME_WAIT)
+		return timewait_syn(pcb, hdr, optlen, opt1len, opt2, p);
 	struct tcp_pcb_listen *l = (struct tcp_pcb_listen *)pcb;
 	u8_t flags = TCPH_FLAGS(hdr);
 	if (flags & TCP_RST)

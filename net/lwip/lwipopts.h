@@ -157,11 +157,13 @@ uint32_t *stack_tcp_opts(struct pbuf *p, struct tcp_hdr *h, const struct tcp_pcb
 #define TCP_SYNMAXRTX                   6
 /* Listeners under a SYN flood (net/tcp_synq.c, both families): every segment lwIP matched to a listening pcb or a
  * half-open (SYN_RCVD) one goes through tcp_synq_listen_input first (the half-open queue's bound,
- * SYN cookies, their ACKs); segments of connections only pay the state test. */
+ * SYN cookies, their ACKs), and so does one for a TIME_WAIT pcb (a new SYN reusing the 4-tuple
+ * becomes a new connection, as Linux); segments of connections only pay the state test. */
 int tcp_synq_listen_input(struct tcp_pcb *lpcb, struct tcp_hdr *hdr, uint16_t optlen, uint16_t opt1len,
 			  uint8_t *opt2, struct pbuf *p);
 #define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) \
-	(((pcb)->state == LISTEN || (pcb)->state == SYN_RCVD) ? (err_t)tcp_synq_listen_input((pcb), (hdr), (optlen), (opt1len), (opt2), (p)) : ERR_OK)
+	(((pcb)->state == LISTEN || (pcb)->state == SYN_RCVD || (pcb)->state == TIME_WAIT) ? \
+	 (err_t)tcp_synq_listen_input((pcb), (hdr), (optlen), (opt1len), (opt2), (p)) : ERR_OK)
 
 /* ---- statistics: /proc/net/... and the monitor's netstat ---- */
 #define LWIP_STATS                      1
