@@ -524,10 +524,12 @@ static void squeue_sysrq(void)
 		struct squeue *sq = online[i];
 		struct thread *w = sq->worker;
 		struct squeue *in = READ_ONCE(running[sq->cpu]);
-		printk("  squeue/%d: len %u, %s, worker %s, sq_done waiters %s; cpu %d in a callback of squeue/%d\n",
+		printk("  squeue/%d: len %u, %s, worker %s, sq_done waiters %s",
 		       sq->cpu, READ_ONCE(sq->len), READ_ONCE(sq->state) & SQS_PROC ? "processing" : "idle",
-		       sched_state_name(w->state), waitq_active(&sq->done_wq) ? "yes" : "no", sq->cpu,
-		       in ? in->cpu : -1);
+		       sched_state_name(w->state), waitq_active(&sq->done_wq) ? "yes" : "no");
+		if (in)
+			printk("; cpu %d in a callback of squeue/%d", sq->cpu, in->cpu);
+		printk("\n");
 	}
 }
 #endif
