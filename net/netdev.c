@@ -32,8 +32,11 @@
  * samples tx_wake_gen before the attempt and flushes again if it moved after the frame was queued,
  * while netdev_tx_wake reads txq_len after bumping tx_wake_gen (both sequentially consistent).
  *
- * Receive: netdev_rx validates and counts the frame, shows it to the packet taps and hands it to
- * the protocol handler registered for its ethertype (netdev_add_proto: the stack registers IPv4
+ * Receive: netdev_rx validates and counts the frame, on a NIC without LRO passes it through
+ * software GRO (net/gro.c: a poll's consecutive segments of a TCP connection become one frame,
+ * and the poll thread flushes what GRO holds after each ops->poll, so nothing is held across
+ * polls), shows it to the packet taps and hands it to the protocol handler registered for its
+ * ethertype (netdev_add_proto: the stack registers IPv4
  * and ARP at stack_init); frames of other types are counted as rx_nohandler and dropped. The
  * handler table is written only at boot, before any device polls, so readers take no lock.
  *
@@ -51,6 +54,7 @@
 #include "kernel/init.h"
 #include "net/netdev.h"
 #include "net/squeue.h"
+#include "net/gro.h"
 #include "kernel/irq.h"
 #include "kernel/errno.h"
 #include "mm/kmalloc.h"
@@ -120,6 +124,43 @@ int netdev_set_irq_affinity(struct net_device *dev, int cpu)
 	return 0;
 }
 
+/* ---- software GRO (net/gro.c) ---- */
+
+static void rx_deliver(struct net_device *dev, const uint8_t *f, size_t len, unsigned flags);
+
+static void gro_deliver(void *ctx, const uint8_t *frame, size_t len, unsigned flags, unsigned segs)
+{
+	struct net_device *dev = ctx;
+	if (segs > 1)
+		NETDEV_STAT_INC(dev, rx_gro);
+	rx_deliver(dev, frame, len, flags);
+}
+
+/* Without memory the device simply goes without GRO. */
+static void gro_attach(struct net_device *dev)
+{
+	struct gro *g = kmalloc(sizeof(*g));
+	uint8_t *buf = g ? kmalloc(GRO_MAX) : NULL;
+	if (!buf) {
+		kfree(g);
+		return;
+	}
+	gro_init(g, buf, gro_deliver, dev);
+	dev->gro = g;
+	dev->features |= NETDEV_F_GRO;
+}
+
+static void gro_detach(struct net_device *dev)
+{
+	struct gro *g = dev->gro;
+	if (!g)
+		return;
+	dev->gro = NULL;
+	dev->features &= ~NETDEV_F_GRO;
+	kfree(g->buf);
+	kfree(g);
+}
+
 int netdev_register(struct net_device *dev, const char *name_prefix)
 {
 	if (!dev->ops || !dev->ops->start_xmit || !dev->ops->poll)
@@ -140,6 +181,9 @@ int netdev_register(struct net_device *dev, const char *name_prefix)
 	dev->flags &= ~NETDEV_UP;
 	if (!dev->mtu)
 		dev->mtu = ETH_DATA_LEN;
+	dev->gro = NULL;
+	if (!(dev->flags & NETDEV_LOOPBACK) && !(dev->features & NETDEV_F_LRO))
+		gro_attach(dev);
 
 	spin_lock(&registry_lock);
 	int unit = 0;
@@ -175,6 +219,7 @@ void netdev_unregister(struct net_device *dev)
 {
 	if (dev->ops->stop)
 		dev->ops->stop(dev);
+	gro_detach(dev);
 	dev->flags &= ~NETDEV_UP;
 	spin_lock(&dev->poll_lock);
 	if (dev->poll_state == POLL_SCHEDULED) {
@@ -252,6 +297,7 @@ void netdev_get_stats(struct net_device *dev, struct netdev_stats *sum)
 		sum->tx_busy += READ_ONCE(s->tx_busy);
 		sum->tx_tso += READ_ONCE(s->tx_tso);
 		sum->rx_lro += READ_ONCE(s->rx_lro);
+		sum->rx_gro += READ_ONCE(s->rx_gro);
 	}
 	if (dev->ops->get_stats)
 		dev->ops->get_stats(dev, sum);
@@ -329,6 +375,8 @@ static void poll_thread(void *arg)
 			txq_flush(dev);
 		NETDEV_STAT_INC(dev, polls);
 		int done = dev->ops->poll(dev, NETDEV_POLL_BUDGET);
+		if (dev->gro)
+			gro_flush(dev->gro);             /* a poll's frames go up before it ends */
 		bool unmasked = false;
 		if (done < NETDEV_POLL_BUDGET && !READ_ONCE(dev->poll_again) && dev->irq > 0) {
 			/* unmask first, then look once more (see "Unmask, then look" above) */
@@ -336,6 +384,8 @@ static void poll_thread(void *arg)
 			unmasked = true;
 			NETDEV_STAT_INC(dev, polls);
 			done = dev->ops->poll(dev, NETDEV_POLL_BUDGET);
+			if (dev->gro)
+				gro_flush(dev->gro);
 		}
 
 		spin_lock(&dev->poll_lock);
@@ -375,11 +425,20 @@ void netdev_rx_offload(struct net_device *dev, const void *frame, size_t len, un
 	if (flags & NETDEV_RX_LRO)
 		s->rx_lro++;
 	irq_pop_off();
+	if (dev->gro && !(flags & NETDEV_RX_LRO))
+		gro_receive(dev->gro, f, len, flags);    /* merged, held, or delivered through rx_deliver */
+	else
+		rx_deliver(dev, f, len, flags);
+}
+
+/* A frame (as received, or as GRO built it) to the packet taps and its protocol's handler. */
+static void rx_deliver(struct net_device *dev, const uint8_t *f, size_t len, unsigned flags)
+{
 	netdev_tap(dev, f, f + ETH_HLEN, len - ETH_HLEN, false);
 	uint16_t type = (uint16_t)(f[2 * ETH_ALEN] << 8 | f[2 * ETH_ALEN + 1]);
 	for (int i = 0; i < nprotos; i++) {
 		if (protos[i].type == type) {
-			protos[i].fn(dev, frame, len, flags);
+			protos[i].fn(dev, f, len, flags);
 			return;
 		}
 	}
@@ -666,8 +725,9 @@ void netdev_tap_frame(struct net_device *dev, const uint8_t *hdr, const void *da
 
 static void format_features(unsigned f, char *buf, size_t size)
 {
-	snprintf(buf, size, "%s%s%s%s%s%s", f & NETDEV_F_RXCSUM ? "rxcsum," : "", f & NETDEV_F_TXCSUM ? "txcsum," : "",
-		 f & NETDEV_F_SG ? "sg," : "", f & NETDEV_F_TSO ? "tso," : "", f & NETDEV_F_LRO ? "lro," : "", f ? "" : "-");
+	snprintf(buf, size, "%s%s%s%s%s%s%s", f & NETDEV_F_RXCSUM ? "rxcsum," : "", f & NETDEV_F_TXCSUM ? "txcsum," : "",
+		 f & NETDEV_F_SG ? "sg," : "", f & NETDEV_F_TSO ? "tso," : "", f & NETDEV_F_LRO ? "lro," : "",
+		 f & NETDEV_F_GRO ? "gro," : "", f ? "" : "-");
 	size_t n = strlen(buf);
 	if (n && buf[n - 1] == ',')
 		buf[n - 1] = 0;

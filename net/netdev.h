@@ -121,6 +121,9 @@ uint16_t netdev_tso_pseudo_sum(const uint8_t *frame, const struct netdev_tso_fra
  * says the device vouches for the frame's TCP/UDP checksum (verified, or a local sender's partial
  * one: Linux's CHECKSUM_UNNECESSARY and CHECKSUM_PARTIAL), so the stack does not check it. */
 #define NETDEV_F_LRO    0x10
+/* Software GRO (net/gro.c): set by netdev_register on every NIC without NETDEV_F_LRO. Within one
+ * poll, consecutive TCP/IPv4 segments of a connection go up as one NETDEV_RX_LRO frame. */
+#define NETDEV_F_GRO    0x20
 #define NETDEV_LRO_MAX  65535
 #define NETDEV_RX_CSUM_OK 0x1
 #define NETDEV_RX_LRO     0x2
@@ -136,6 +139,8 @@ struct netdev_stats {
 	uint64_t interrupts, polls, tx_busy;
 	uint64_t tx_tso;             /* TSO frames handed to the device (each counted once in tx_packets) */
 	uint64_t rx_lro;             /* LRO frames received (each counted once in rx_packets) */
+	uint64_t rx_gro;             /* frames GRO handed up for several received ones (each of those
+					counted in rx_packets) */
 	uint64_t rx_nohandler;       /* valid frames of an ethertype nobody handles (Linux's too) */
 };
 
@@ -173,6 +178,7 @@ struct net_device {
 	int irq_cpu;                 /* CPU its IRQ is routed to */
 	volatile uint32_t tx_wake_gen;   /* bumped by netdev_tx_wake */
 	int ntaps;                   /* packet taps bound to this device (atomic; netdev_tapped) */
+	struct gro *gro;             /* NETDEV_F_GRO's state: used only by the device's poll */
 	struct stack_if *stack;      /* the stack's interface (lwIP netif); NULL until attached */
 	/* transmit backlog for netdev_xmit_nosleep (txq_lock) */
 	struct spinlock txq_lock;
@@ -191,6 +197,7 @@ struct net_device {
 
 /* Registry */
 int netdev_register(struct net_device *dev, const char *name_prefix);   /* "eth" -> eth0, eth1 ... */
+/* Only while the device's poll cannot run: before its IRQ is registered (a failed probe). */
 void netdev_unregister(struct net_device *dev);
 struct net_device *netdev_get_by_name(const char *name);
 struct net_device *netdev_get_by_index(int ifindex);

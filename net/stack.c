@@ -63,7 +63,7 @@ struct stack_if {
 	enum ipcfg_mode mode;              /* how it was configured (DHCP or static or none) */
 	uint32_t shown_addr;               /* last address announced on the console */
 	bool link;                         /* link state last given to lwIP */
-	/* interrupt steering (steer_irqs): frames classified to each squeue since the last tick
+	/* interrupt steering (steer_irqs): bytes classified to each squeue since the last tick
 	 * (atomic: the device's poll adds, the tick takes), and how often the IRQ was moved */
 	uint32_t rx_to_sq[NCPU];
 	uint64_t steer_moves;
@@ -245,6 +245,14 @@ int stack_tcp_write_chunk(struct tcp_pcb *pcb, struct stack_chunk *c, size_t off
 	return ERR_OK;
 }
 
+/* lwIP's tcp_input, with the header removed (p holds the data), before the state machine; stack
+ * lock held. TF_ACK_DELAY makes the tcp_ack of in-order data an immediate ACK (lwipopts.h). */
+void stack_tcp_big_segment(struct tcp_pcb *pcb, const struct pbuf *p)
+{
+	if (p->tot_len > pcb->mss)
+		tcp_set_flags(pcb, TF_ACK_DELAY);
+}
+
 /* ---- classification ---- */
 
 struct squeue *stack_classify(const struct flow_key *k)
@@ -373,7 +381,7 @@ void stack_input(struct net_device *dev, const void *frame, size_t len, unsigned
 	memcpy(pkt_bytes(pkt), frame, len);
 	pkt->netif = &sif->netif;
 	pkt->csum_ok = flags & NETDEV_RX_CSUM_OK;
-	__atomic_add_fetch(&sif->rx_to_sq[sq->cpu], 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&sif->rx_to_sq[sq->cpu], (uint32_t)len, __ATOMIC_RELAXED);
 	squeue_enter(sq, &pkt->item, eth_deliver, pkt, SQ_PROCESS);
 }
 
@@ -819,11 +827,12 @@ static void link_sync(void)
 
 /*
  * Interrupt steering: a NIC's IRQ, and with it the device's poll, follows the squeue most of its
- * frames went to in the last tick, so they enter that squeue inline instead of being queued across
- * CPUs and waking its worker. Moves only for a clear majority (STEER_SHARE of at least
- * STEER_MIN_FRAMES frames), so mixed traffic stays where it is. Squeue context (the tick).
+ * traffic went to in the last tick, so its frames enter that squeue inline instead of being queued
+ * across CPUs and waking its worker. Traffic is counted in bytes, so an LRO or GRO frame weighs as
+ * the segments it stands for. Moves only for a clear majority (STEER_SHARE of at least
+ * STEER_MIN_BYTES), so mixed traffic stays where it is. Squeue context (the tick).
  */
-#define STEER_MIN_FRAMES 64
+#define STEER_MIN_BYTES (64 * ETH_FRAME_LEN)     /* 64 full frames */
 #define STEER_SHARE_NUM 3                  /* 3/4 of the frames */
 #define STEER_SHARE_DEN 4
 
@@ -843,7 +852,7 @@ static void steer_irqs(void)
 				best_cpu = c;
 			}
 		}
-		if (total < STEER_MIN_FRAMES || (uint64_t)best * STEER_SHARE_DEN < (uint64_t)total * STEER_SHARE_NUM ||
+		if (total < STEER_MIN_BYTES || (uint64_t)best * STEER_SHARE_DEN < (uint64_t)total * STEER_SHARE_NUM ||
 		    best_cpu == sif->dev->irq_cpu)
 			continue;
 		if (netdev_set_irq_affinity(sif->dev, best_cpu) == 0)

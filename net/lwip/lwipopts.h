@@ -161,9 +161,15 @@ uint32_t *stack_tcp_opts(struct pbuf *p, struct tcp_hdr *h, const struct tcp_pcb
  * becomes a new connection, as Linux); segments of connections only pay the state test. */
 int tcp_synq_listen_input(struct tcp_pcb *lpcb, struct tcp_hdr *hdr, uint16_t optlen, uint16_t opt1len,
 			  uint8_t *opt2, struct pbuf *p);
+/* A connection's segment carrying more than one MSS of data (an LRO or GRO frame: net/gro.c) is
+ * acknowledged at once, as Linux does when more than one full segment is unacknowledged
+ * (__tcp_ack_snd_check): lwIP's own rule counts segments, and would delay the ACK of a lone
+ * merged frame standing for dozens of them (stack_tcp_big_segment, net/stack.c). */
+void stack_tcp_big_segment(struct tcp_pcb *pcb, const struct pbuf *p);
 #define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) \
 	(((pcb)->state == LISTEN || (pcb)->state == SYN_RCVD || (pcb)->state == TIME_WAIT) ? \
-	 (err_t)tcp_synq_listen_input((pcb), (hdr), (optlen), (opt1len), (opt2), (p)) : ERR_OK)
+	 (err_t)tcp_synq_listen_input((pcb), (hdr), (optlen), (opt1len), (opt2), (p)) : \
+	 (stack_tcp_big_segment((pcb), (p)), ERR_OK))
 
 /* ---- statistics: /proc/net/... and the monitor's netstat ---- */
 #define LWIP_STATS                      1

@@ -1,0 +1,335 @@
+// unit-sources: net/gro.c lib/string.c
+/*
+ * Software GRO (net/gro.c): which segments merge, what the merged frame looks like (lengths, IP
+ * checksum, payload, flags, window), what ends a frame, and that every other frame passes through
+ * unchanged and in arrival order, with nothing lost or duplicated.
+ */
+#include <string.h>
+#include "tests/unit/unit.h"
+#include "net/gro.h"
+#include "net/netdev.h"
+
+#define ETH 14
+#define MSS 1000
+#define OPTS 12                      /* a timestamp option's 12 bytes: merged only when equal */
+#define MAXD 128
+
+struct got { uint8_t *f; size_t len; unsigned flags, segs; };
+static struct got got[MAXD];
+static int ngot;
+static uint8_t gbuf[GRO_MAX];
+static struct gro g;
+
+static void deliver(void *ctx, const uint8_t *f, size_t len, unsigned flags, unsigned segs)
+{
+	CHECK(ctx == &g);
+	if (ngot == MAXD)
+		return;
+	got[ngot].f = malloc(len);
+	memcpy(got[ngot].f, f, len);
+	got[ngot].len = len;
+	got[ngot].flags = flags;
+	got[ngot].segs = segs;
+	ngot++;
+}
+
+static void reset(void)
+{
+	for (int i = 0; i < ngot; i++)
+		free(got[i].f);
+	ngot = 0;
+	gro_init(&g, gbuf, deliver, &g);
+}
+
+static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static uint32_t rd32(const uint8_t *p) { return (uint32_t)rd16(p) << 16 | rd16(p + 2); }
+static void wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static void wr32(uint8_t *p, uint32_t v) { wr16(p, (uint16_t)(v >> 16)); wr16(p + 2, (uint16_t)v); }
+
+/* the test's own, plain one's-complement sum */
+static uint32_t sum16(const uint8_t *p, size_t n, uint32_t s)
+{
+	for (size_t i = 0; i + 1 < n; i += 2)
+		s += rd16(p + i);
+	if (n & 1)
+		s += (uint32_t)p[n - 1] << 8;
+	return s;
+}
+static uint16_t fold(uint32_t s) { while (s >> 16) s = (s & 0xffff) + (s >> 16); return (uint16_t)s; }
+
+struct seg {
+	uint16_t sport;              /* the flow */
+	uint32_t seq, ack;
+	uint16_t win;
+	uint8_t flags;               /* TCP flags; 0 means ACK */
+	unsigned payload;
+	uint8_t ts;                  /* the option bytes' value */
+	uint8_t tos, ttl;
+};
+
+/* Seg as a frame: payload bytes are (seq + i) & 0xff, so a merged payload can be checked. */
+static size_t mkseg(uint8_t *f, const struct seg *s)
+{
+	size_t thl = 20 + OPTS, tot = 20 + thl + s->payload;
+	memset(f, 0, ETH + tot);
+	memset(f, 0x52, 12);
+	f[12] = 0x08;
+	uint8_t *ip = f + ETH, *t = ip + 20;
+	ip[0] = 0x45;
+	ip[1] = s->tos;
+	wr16(ip + 2, (uint16_t)tot);
+	wr16(ip + 6, 0x4000);                          /* DF */
+	ip[8] = s->ttl ? s->ttl : 64;
+	ip[9] = 6;
+	wr32(ip + 12, 0x0a000001);
+	wr32(ip + 16, 0x0a000002);
+	wr16(ip + 10, (uint16_t)~fold(sum16(ip, 20, 0)));
+	wr16(t, s->sport);
+	wr16(t + 2, 5001);
+	wr32(t + 4, s->seq);
+	wr32(t + 8, s->ack);
+	t[12] = (uint8_t)((thl / 4) << 4);
+	t[13] = s->flags ? s->flags : 0x10;
+	wr16(t + 14, s->win ? s->win : 500);
+	memset(t + 20, s->ts, OPTS);
+	for (unsigned i = 0; i < s->payload; i++)
+		t[thl + i] = (uint8_t)(s->seq + i);
+	uint32_t ps = sum16(ip + 12, 8, 0) + 6 + (uint32_t)(thl + s->payload);
+	wr16(t + 16, (uint16_t)~fold(sum16(t, thl + s->payload, ps)));
+	return ETH + tot;
+}
+
+static void feed(const struct seg *s, unsigned flags)
+{
+	uint8_t f[ETH + 20 + 20 + OPTS + 2 * MSS];
+	size_t len = mkseg(f, s);
+	gro_receive(&g, f, len, flags);
+}
+
+static struct seg data(uint16_t sport, uint32_t seq) { return (struct seg){ .sport = sport, .seq = seq, .ack = 7, .payload = MSS, .ts = 1 }; }
+
+/* A delivered frame: a valid IPv4 header whose length matches, the expected flow, sequence number,
+ * and payload bytes in order. */
+static void check_frame(const struct got *d, uint16_t sport, uint32_t seq, unsigned payload)
+{
+	const uint8_t *ip = d->f + ETH, *t = ip + 20;
+	CHECK_EQ(d->len, ETH + 20 + 20 + OPTS + payload);
+	CHECK_EQ(rd16(ip + 2), d->len - ETH);
+	CHECK_EQ(fold(sum16(ip, 20, 0)), 0xffff);
+	CHECK_EQ(rd16(t), sport);
+	CHECK_EQ(rd32(t + 4), seq);
+	int bad = 0;
+	for (unsigned i = 0; i < payload; i++)
+		bad += t[20 + OPTS + i] != (uint8_t)(seq + i);
+	CHECK_EQ(bad, 0);
+}
+
+TEST(consecutive_segments_merge)
+{
+	reset();
+	for (int i = 0; i < 5; i++) {
+		struct seg s = data(40000, 1000000 + (uint32_t)i * MSS);
+		s.win = (uint16_t)(500 + i);
+		feed(&s, 0);
+	}
+	CHECK_EQ(ngot, 0);                       /* all held until the poll ends */
+	gro_flush(&g);
+	CHECK_EQ(ngot, 1);
+	check_frame(&got[0], 40000, 1000000, 5 * MSS);
+	CHECK_EQ(got[0].segs, 5);
+	CHECK_EQ(got[0].flags, NETDEV_RX_LRO | NETDEV_RX_CSUM_OK);
+	CHECK_EQ(rd16(got[0].f + ETH + 20 + 14), 504);     /* the newest window */
+	gro_flush(&g);
+	CHECK_EQ(ngot, 1);                       /* nothing held twice */
+}
+
+TEST(single_segment_goes_up_as_it_came)
+{
+	reset();
+	struct seg s = data(40000, 5);
+	uint8_t f[4096];
+	size_t len = mkseg(f, &s);
+	gro_receive(&g, f, len, 0);
+	gro_flush(&g);
+	CHECK_EQ(ngot, 1);
+	CHECK_EQ(got[0].segs, 1);
+	CHECK_EQ(got[0].flags, NETDEV_RX_CSUM_OK);          /* checked here, not LRO */
+	CHECK(got[0].len == len && memcmp(got[0].f, f, len) == 0);
+}
+
+TEST(psh_and_short_segments_end_a_frame)
+{
+	reset();
+	struct seg a = data(1, 100), b = data(1, 100 + MSS), c = data(1, 100 + 2 * MSS);
+	b.flags = 0x18;                          /* ACK|PSH */
+	feed(&a, 0);
+	feed(&b, 0);
+	CHECK_EQ(ngot, 1);                       /* delivered at once, PSH kept */
+	CHECK_EQ(got[0].segs, 2);
+	CHECK(got[0].f[ETH + 20 + 13] & 0x08);
+	check_frame(&got[0], 1, 100, 2 * MSS);
+	feed(&c, 0);
+	struct seg d = data(1, 100 + 3 * MSS);
+	d.payload = 10;                          /* shorter than the MSS: the end of a burst */
+	feed(&d, 0);
+	CHECK_EQ(ngot, 2);
+	check_frame(&got[1], 1, 100 + 2 * MSS, MSS + 10);
+	struct seg e = data(1, 100 + 3 * MSS + 10);
+	e.payload = MSS + 1;                     /* longer than the first: starts a new frame */
+	feed(&e, 0);
+	gro_flush(&g);
+	CHECK_EQ(ngot, 3);
+	check_frame(&got[2], 1, 100 + 3 * MSS + 10, MSS + 1);
+	CHECK_EQ(got[2].segs, 1);
+}
+
+TEST(gaps_and_other_flows_keep_arrival_order)
+{
+	reset();
+	struct seg a1 = data(1, 0), b1 = data(2, 5000), a2 = data(1, MSS), a3 = data(1, 3 * MSS);
+	feed(&a1, 0);
+	feed(&b1, 0);                            /* another connection: a1 goes up first */
+	feed(&a2, 0);
+	feed(&a3, 0);                            /* a gap (a retransmission will fill it) */
+	gro_flush(&g);
+	CHECK_EQ(ngot, 4);
+	check_frame(&got[0], 1, 0, MSS);
+	check_frame(&got[1], 2, 5000, MSS);
+	check_frame(&got[2], 1, MSS, MSS);
+	check_frame(&got[3], 1, 3 * MSS, MSS);
+}
+
+TEST(differing_headers_do_not_merge)
+{
+	struct seg base = data(1, 0);
+	for (int k = 0; k < 5; k++) {
+		reset();
+		struct seg n = data(1, MSS);
+		if (k == 0) n.ack = 8;
+		if (k == 1) n.ts = 2;
+		if (k == 2) n.tos = 0x10;
+		if (k == 3) n.ttl = 63;
+		if (k == 4) n.flags = 0x10 | 0x40;           /* ECE */
+		feed(&base, 0);
+		feed(&n, 0);
+		gro_flush(&g);
+		CHECK_EQ(ngot, 2);
+		CHECK_EQ(got[0].segs + got[1].segs, 2);
+	}
+}
+
+TEST(other_frames_pass_through_unchanged_in_order)
+{
+	reset();
+	uint8_t f[8][2048];
+	size_t len[8];
+	struct seg ack = data(1, MSS);
+	ack.payload = 0;                         /* a pure ACK */
+	struct seg syn = data(1, 0), fin = data(1, MSS), rst = data(1, MSS);
+	syn.flags = 0x02;
+	fin.flags = 0x11;
+	rst.flags = 0x04;
+	struct seg held = data(1, 0);
+	len[0] = mkseg(f[0], &ack);
+	len[1] = mkseg(f[1], &syn);
+	len[2] = mkseg(f[2], &fin);
+	len[3] = mkseg(f[3], &rst);
+	len[4] = mkseg(f[4], &held);             /* then bent into: a fragment, UDP, IP options, ARP */
+	f[4][ETH + 6] = 0x20;                    /* MF */
+	len[5] = mkseg(f[5], &held);
+	f[5][ETH + 9] = 17;
+	len[6] = mkseg(f[6], &held);
+	f[6][ETH] = 0x46;
+	len[7] = 60;
+	memset(f[7], 0xff, 60);
+	f[7][12] = 0x08;
+	f[7][13] = 0x06;
+	for (int i = 0; i < 8; i++) {
+		feed(&held, 0);                      /* a held frame must go up before each */
+		gro_receive(&g, f[i], len[i], 0);
+	}
+	CHECK_EQ(ngot, 16);
+	for (int i = 0; i < 8 && ngot == 16; i++) {
+		check_frame(&got[2 * i], 1, 0, MSS);
+		CHECK(got[2 * i + 1].len == len[i] && memcmp(got[2 * i + 1].f, f[i], len[i]) == 0);
+		CHECK_EQ(got[2 * i + 1].flags, 0);
+		CHECK_EQ(got[2 * i + 1].segs, 1);
+	}
+}
+
+TEST(bad_checksums_are_left_to_the_stack)
+{
+	reset();
+	uint8_t f[4096];
+	struct seg a = data(1, 0), b = data(1, MSS), c = data(1, 2 * MSS);
+	feed(&a, 0);
+	size_t len = mkseg(f, &b);
+	f[len - 1] ^= 1;                         /* corrupted payload */
+	gro_receive(&g, f, len, 0);
+	feed(&c, 0);
+	gro_flush(&g);
+	CHECK_EQ(ngot, 3);
+	CHECK_EQ(got[1].flags, 0);               /* not vouched for: lwIP checks it and drops it */
+	CHECK(got[1].len == len && memcmp(got[1].f, f, len) == 0);
+	/* a bad IP header checksum is not merged either (the merged header gets a fresh one) */
+	reset();
+	feed(&a, 0);
+	len = mkseg(f, &b);
+	f[ETH + 10] ^= 1;
+	gro_receive(&g, f, len, 0);
+	gro_flush(&g);
+	CHECK_EQ(ngot, 2);
+	CHECK_EQ(got[1].flags, 0);
+	/* a device's NETDEV_RX_CSUM_OK is trusted: no second look */
+	reset();
+	feed(&a, NETDEV_RX_CSUM_OK);
+	len = mkseg(f, &b);
+	f[len - 1] ^= 1;
+	gro_receive(&g, f, len, NETDEV_RX_CSUM_OK);
+	gro_flush(&g);
+	CHECK_EQ(ngot, 1);
+	CHECK_EQ(got[0].segs, 2);
+}
+
+TEST(merged_frames_stay_within_gro_max)
+{
+	reset();
+	const int n = 150;                       /* 150 KB: at least three frames */
+	for (int i = 0; i < n; i++) {
+		struct seg s = data(1, 77 + (uint32_t)i * MSS);
+		feed(&s, 0);
+	}
+	gro_flush(&g);
+	CHECK(ngot >= 3);
+	uint32_t seq = 77;
+	unsigned segs = 0;
+	for (int i = 0; i < ngot; i++) {
+		CHECK(got[i].len <= GRO_MAX);
+		unsigned payload = (unsigned)got[i].len - (ETH + 20 + 20 + OPTS);
+		check_frame(&got[i], 1, seq, payload);
+		seq += payload;
+		segs += got[i].segs;
+	}
+	CHECK_EQ(seq, 77 + n * MSS);
+	CHECK_EQ(segs, n);
+}
+
+TEST(ethernet_padding_is_trimmed)
+{
+	reset();
+	uint8_t f[128] = { 0 };
+	struct seg s = data(1, 0);
+	s.payload = 2;                           /* 14 + 20 + 32 + 2 = 68 bytes, padded to 80 */
+	size_t len = mkseg(f, &s);
+	memset(f + len, 0xee, 12);
+	gro_receive(&g, f, len + 12, 0);
+	gro_flush(&g);
+	CHECK_EQ(ngot, 1);
+	check_frame(&got[0], 1, 0, 2);
+}
+
+UNIT_TESTS(CASE(consecutive_segments_merge), CASE(single_segment_goes_up_as_it_came),
+	   CASE(psh_and_short_segments_end_a_frame), CASE(gaps_and_other_flows_keep_arrival_order),
+	   CASE(differing_headers_do_not_merge), CASE(other_frames_pass_through_unchanged_in_order),
+	   CASE(bad_checksums_are_left_to_the_stack), CASE(merged_frames_stay_within_gro_max),
+	   CASE(ethernet_padding_is_trimmed))
