@@ -578,6 +578,26 @@ static int tcp_accept_op(struct socket *s, struct socket **out, bool nonblock)
 	}
 }
 
+/* A connect from an explicitly bound port to a loopback peer whose previous connection on the same
+ * four addresses and ports is still in TIME_WAIT here: the old connection goes and the new one
+ * proceeds, as Linux's tcp_tw_reuse (default 2: loopback only) lets it, where lwIP would refuse
+ * (EADDRNOTAVAIL). Nothing of the old connection can still be in flight on loopback. netperf's
+ * TCP_CRR binds its client ports in sequence and meets its own TIME_WAITs this way. Stack lock. */
+static void reuse_timewait(struct tcp_pcb *pcb, const ip_addr_t *addr, uint16_t port)
+{
+	if (!pcb->local_port || !inet_addr_local(addr))
+		return;
+	/* unbound to an address, the connection's source will be the peer's own (a local address) */
+	const ip_addr_t *src = ip_addr_isany(&pcb->local_ip) ? addr : &pcb->local_ip;
+	for (struct tcp_pcb *tw = tcp_tw_pcbs; tw; tw = tw->next) {
+		if (tw->local_port == pcb->local_port && tw->remote_port == port &&
+		    ip_addr_cmp(&tw->local_ip, src) && ip_addr_cmp(&tw->remote_ip, addr)) {
+			tcp_abort(tw);                   /* TIME_WAIT: removed and freed, nothing sent */
+			return;
+		}
+	}
+}
+
 static void connect_fn(void *arg)
 {
 	struct tcp_req *r = arg;
@@ -597,6 +617,7 @@ static void connect_fn(void *arg)
 	spin_lock(&ts->s->lock);
 	ts->state = TS_CONNECTING;
 	spin_unlock(&ts->s->lock);
+	reuse_timewait(pcb, &r->addr, r->port);
 	err_t e = tcp_connect(pcb, &r->addr, r->port, tcp_connected_cb);
 	if (e != ERR_OK) {
 		spin_lock(&ts->s->lock);
