@@ -86,7 +86,8 @@ static int put_ip4(struct sock_msg *m, unsigned flags, const struct inet_rx_info
 	int e = 0;
 	if (flags & CM_IP_PKTINFO) {
 		struct in_pktinfo_k pi = { .ipi_ifindex = (int32_t)i->ifindex };
-		memcpy(&pi.ipi_spec_dst, i->dst, 4);
+		if (!i->errq)                            /* Linux: the error's cb holds none */
+			memcpy(&pi.ipi_spec_dst, i->dst, 4);
 		memcpy(&pi.ipi_addr, i->dst, 4);
 		e = put_cmsg(m, SOL_IP, IP_PKTINFO, &pi, sizeof(pi));
 	}

@@ -43,6 +43,7 @@
 struct inet_rx_info {
 	bool valid;                  /* captured (false: AF_PACKET, or none) */
 	bool v6;                     /* an IPv6 header (else IPv4) */
+	bool errq;                   /* an ICMP error's, on the error queue: IP_PKTINFO's ipi_spec_dst is 0 */
 	uint8_t ttl;                 /* TTL / hop limit */
 	uint8_t tos;                 /* TOS / traffic class */
 	uint32_t ifindex;            /* the interface it came in on (0: unknown) */

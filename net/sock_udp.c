@@ -58,13 +58,15 @@
  * its IP_TTL / IP_TOS / IPV6_HOPLIMIT / IPV6_TCLASS that datagram's header fields.
  *
  * Not done: IP options other than IP_TTL and IP_TOS, SOL_UDP options (UDP_CORK, GSO), multicast
- * membership, control messages (IP_PKTINFO, IPV6_PKTINFO ...) on an error-queue read, errors of
- * locally refused sends (SO_EE_ORIGIN_LOCAL).
+ * membership, path MTU discovery (IP_MTU_DISCOVER: a datagram is refused only above the IP
+ * limit, then with a SO_EE_ORIGIN_LOCAL error under IP_RECVERR / IPV6_RECVERR; above 65535 bytes
+ * the plain EMSGSIZE comes first, for IPv6 too).
  */
 #include "net/sock_dgram.h"
 #include "net/stack.h"
 #include "net/inet_addr.h"
 #include "net/flow_stats.h"
+#include "net/netdev.h"
 #include "kernel/printk.h"
 #include "kernel/errno.h"
 #include "mm/kmalloc.h"
@@ -78,6 +80,8 @@
 #include "lwip/prot/icmp6.h"
 
 #define UDP_MAX_PAYLOAD 65507          /* 65535 - IP header - UDP header */
+#define UDP6_MAX_PAYLOAD 65527         /* 65535 (IPv6's payload length) - UDP header */
+#define IP_MAX_MTU_K 0xffff            /* Linux's IP_MAX_MTU: an IPv4 route's MTU is at most this */
 #define UDP_HDR_LEN 8
 #define ICMP_HDR_LEN 8
 
@@ -453,6 +457,17 @@ static int udp_connect_op(struct socket *s, const struct sockaddr_k *a, int len,
 
 /* ---- send ---- */
 
+/* The MTU a local EMSGSIZE error reports for route n (Linux: the device's, lo's 65536; IPv4's
+ * capped at IP_MAX_MTU; IPv6's the netif's mtu6 when a router advertised less). */
+static uint32_t route_mtu(struct netif *n, bool v6)
+{
+	struct net_device *dev = stack_netif_dev(n);
+	uint32_t mtu = dev ? dev->mtu : n->mtu;
+	if (v6 && netif_mtu6(n) < mtu && !(dev && (dev->flags & NETDEV_LOOPBACK)))
+		mtu = netif_mtu6(n);
+	return v6 ? mtu : MIN(mtu, (uint32_t)IP_MAX_MTU_K);
+}
+
 static void send_fn(void *arg)
 {
 	struct udp_req *u = arg;
@@ -493,7 +508,11 @@ static void send_fn(void *arg)
 		r->result = e;
 		return;
 	}
-	if (r->len > UDP_MAX_PAYLOAD) {
+	if (r->len > (IP_IS_V6_VAL(dst) ? UDP6_MAX_PAYLOAD : UDP_MAX_PAYLOAD)) {
+		/* ip_local_error reports the connected port (inet_dport), ipv6_local_error the flow's */
+		bool v6 = IP_IS_V6_VAL(dst);
+		uint16_t eport = v6 ? port : (pcb->flags & UDP_FLAGS_CONNECTED) ? pcb->remote_port : 0;
+		dgq_local_error(us->s, EMSGSIZE, &dst, eport, route_mtu(n, v6));
 		r->result = -EMSGSIZE;
 		return;
 	}
