@@ -58,7 +58,7 @@
 #define IPV6_CHECKSUM_K 7
 #define ICMP6_FILTER_K 1
 
-static struct icmp_idents idents = { LIST_HEAD_INIT(idents.socks), 0 };   /* stack lock */
+static struct icmp_idents idents = ICMP_IDENTS_INIT(idents);   /* stack lock */
 
 /* ---- receive (squeue context, stack lock held) ---- */
 
