@@ -11,11 +11,17 @@
  *   - without the option an unconnected socket is not told; a connected one gets a fatal error
  *     (port unreachable: ECONNREFUSED) as its pending error and not a non-fatal one (host
  *     unreachable)
+ * The same for raw ICMPv6 sockets and IPV6_RECVERR (Linux's raw6_icmp_error / rawv6_err): an
+ * ICMPv6 address unreachable quoting an ICMPv6 echo ::1 -> 2001:db8::9 is queued (EHOSTUNREACH,
+ * SO_EE_ORIGIN_ICMP6, the quoted echo as payload, msg_name the quoted destination, offender ::1);
+ * a connected socket without the option gets port unreachable (ECONNREFUSED) as its pending error,
+ * and not the non-fatal address unreachable.
  * The errors are forged (a raw socket sends them to 127.0.0.1); under Linux raw sockets need
  * CAP_NET_RAW (skipped without). Every forged packet carries this run's echo identifier, and only
  * queued errors quoting it count, so other ICMP traffic on the host's loopback does not disturb.
  */
 #define _GNU_SOURCE
+#include <netinet/icmp6.h>
 #include <netinet/ip.h>
 #include <netinet/ip_icmp.h>
 #include <poll.h>
@@ -142,6 +148,131 @@ static int so_error(int fd)
 	return e;
 }
 
+#define FAR6 "2001:db8::9"
+
+/* An ICMPv6 type/code from ::1 quoting an IPv6 packet ::1 -> dst of next header nh carrying an
+ * echo request with our identifier; the kernel sums a raw ICMPv6 socket's message. */
+static long forge6(int f, int type, int code, int nh, const char *dst)
+{
+	uint8_t pkt[8 + 40 + ECHO_LEN];
+	memset(pkt, 0, sizeof(pkt));
+	pkt[0] = (uint8_t)type;
+	pkt[1] = (uint8_t)code;
+	uint8_t *ip6 = pkt + 8;
+	ip6[0] = 0x60;
+	ip6[5] = ECHO_LEN;
+	ip6[6] = (uint8_t)nh;
+	ip6[7] = 64;
+	memcpy(ip6 + 8, &in6addr_loopback, 16);
+	inet_pton(AF_INET6, dst, ip6 + 24);
+	uint8_t *echo = ip6 + 40;
+	echo[0] = ICMP6_ECHO_REQUEST;
+	echo[4] = (uint8_t)(ident >> 8);
+	echo[5] = (uint8_t)ident;
+	echo[7] = 1;
+	memcpy(echo + 8, "ping", 4);
+	struct sockaddr_in6 lo = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	return sendto(f, pkt, sizeof(pkt), 0, (struct sockaddr *)&lo, sizeof(lo));
+}
+
+static bool ours6(const uint8_t *echo, long n)
+{
+	return n >= ECHO_LEN && echo[0] == ICMP6_ECHO_REQUEST && echo[4] == (uint8_t)(ident >> 8) &&
+	       echo[5] == (uint8_t)ident && !memcmp(echo + 8, "ping", 4);
+}
+
+struct errq6 {
+	long n;
+	int ncmsg, level, type;
+	struct sock_extended_err ee;
+	struct sockaddr_in6 offender, name;
+	socklen_t namelen;
+	uint8_t data[256];
+};
+
+static void read_errq6(int fd, struct errq6 *r)
+{
+	long t0 = now_ms();
+	for (;;) {
+		memset(r, 0, sizeof(*r));
+		union {
+			char buf[256];
+			struct cmsghdr align;
+		} cb;
+		struct iovec iv = { r->data, sizeof(r->data) };
+		struct msghdr m = { .msg_name = &r->name, .msg_namelen = sizeof(r->name), .msg_iov = &iv, .msg_iovlen = 1,
+				    .msg_control = cb.buf, .msg_controllen = sizeof(cb.buf) };
+		errno = 0;
+		r->n = recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT);
+		if (r->n < 0 && errno == EAGAIN && now_ms() - t0 < 500) {
+			sleep_ms(10);                /* the forged error may still be on its way */
+			continue;
+		}
+		if (r->n < 0)
+			return;
+		r->namelen = m.msg_namelen;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+			r->ncmsg++;
+			r->level = c->cmsg_level;
+			r->type = c->cmsg_type;
+			memcpy(&r->ee, CMSG_DATA(c), sizeof(r->ee));
+			memcpy(&r->offender, CMSG_DATA(c) + sizeof(r->ee), sizeof(r->offender));
+		}
+		if (ours6(r->data, r->n))
+			return;
+	}
+}
+
+static void test_raw6(void)
+{
+	int r = socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6), f = socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6);
+	if (r < 0 || f < 0) {
+		CHECK("raw6_sockets", running_in_ember() ? false : true, "errno=%d", errno);
+		return;
+	}
+	int one = 1, v = -1;
+	socklen_t vl = sizeof(v);
+	int s1 = setsockopt(r, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof(one));
+	int g1 = getsockopt(r, IPPROTO_IPV6, IPV6_RECVERR, &v, &vl);
+	CHECK("raw6_ipv6_recverr_option", s1 == 0 && g1 == 0 && v == 1, "set %d get %d (%d) errno=%d", s1, g1, v, errno);
+	long n = forge6(f, ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_ADDR, IPPROTO_ICMPV6, FAR6);
+	struct errq6 e;
+	read_errq6(r, &e);
+	struct in6_addr far;
+	inet_pton(AF_INET6, FAR6, &far);
+	CHECK("raw6_errq_queued", n == (long)(8 + 40 + ECHO_LEN) && e.n == ECHO_LEN, "sent %ld read %ld errno=%d", n, e.n,
+	      errno);
+	CHECK("raw6_errq_fields", e.ncmsg == 1 && e.level == IPPROTO_IPV6 && e.type == IPV6_RECVERR &&
+	      e.ee.ee_errno == EHOSTUNREACH && e.ee.ee_origin == SO_EE_ORIGIN_ICMP6 && e.ee.ee_type == ICMP6_DST_UNREACH &&
+	      e.ee.ee_code == ICMP6_DST_UNREACH_ADDR && e.namelen == sizeof(e.name) && !memcmp(&e.name.sin6_addr, &far, 16) &&
+	      e.name.sin6_port == 0 && IN6_IS_ADDR_LOOPBACK(&e.offender.sin6_addr),
+	      "ncmsg=%d level=%d type=%d errno=%u origin=%u type=%u code=%u namelen=%u", e.ncmsg, e.level, e.type,
+	      e.ee.ee_errno, e.ee.ee_origin, e.ee.ee_type, e.ee.ee_code, e.namelen);
+	/* quoting UDP: not this socket's */
+	forge6(f, ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_ADDR, IPPROTO_UDP, FAR6);
+	read_errq6(r, &e);
+	CHECK("raw6_errq_other_protocol_not_ours", e.n == -1 && errno == EAGAIN, "n=%ld errno=%d", e.n, errno);
+	close(r);
+
+	/* connected to ::1 (which binds it to ::1), no IPV6_RECVERR: an error quoting ::1 -> ::1 with
+	 * the fatal port unreachable is its pending error; a non-fatal address unreachable is not */
+	int c = socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6);
+	struct sockaddr_in6 peer = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	int cr = connect(c, (struct sockaddr *)&peer, sizeof(peer));
+	forge6(f, ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_ADDR, IPPROTO_ICMPV6, "::1");
+	sleep_ms(200);
+	int se0 = so_error(c);
+	CHECK("raw6_connected_nonfatal_quiet", cr == 0 && se0 == 0, "connect=%d so_error=%d", cr, se0);
+	forge6(f, ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOPORT, IPPROTO_ICMPV6, "::1");
+	long t0 = now_ms();
+	int se;
+	while ((se = so_error(c)) == 0 && now_ms() - t0 < 2000)
+		sleep_ms(10);
+	CHECK("raw6_connected_fatal_pending", cr == 0 && se == ECONNREFUSED, "connect=%d errno=%d so_error=%d", cr, errno, se);
+	close(c);
+	close(f);
+}
+
 int main(void)
 {
 	start_watchdog(60);
@@ -225,5 +356,6 @@ int main(void)
 	close(c);
 	close(r);
 	close(f);
+	test_raw6();
 	return t_finish();
 }
