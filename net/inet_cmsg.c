@@ -18,9 +18,10 @@
  * ip6_datagram_send_ctl EINVAL). IP_TTL (1..255) and IP_TOS (an int or a byte), IPV6_HOPLIMIT /
  * IPV6_2292HOPLIMIT and IPV6_TCLASS (an int, -1..255; -1 the socket's) set that datagram's TTL /
  * hop limit (unicast and multicast alike, as Linux's cork) and TOS / traffic class: the sender
- * puts them into its pcb for the one send (inet_tx_override). Other messages of the socket's IP
- * level are EINVAL here (Linux honours some: not done); other levels are ignored as Linux ignores
- * them.
+ * puts them into its pcb for the one send (inet_tx_override). An AF_INET6 socket's SOL_IP IP_TTL /
+ * IP_TOS are kept apart (ttl4, tos4) for a v4-mapped datagram, which takes them and not the
+ * SOL_IPV6 ones, as Linux's udp_sendmsg. Other messages of the socket's IP level are EINVAL here
+ * (Linux honours some: not done); other levels are ignored as Linux ignores them.
  */
 #include "net/inet_cmsg.h"
 #include "net/cmsg.h"
@@ -86,7 +87,8 @@ static int put_ip4(struct sock_msg *m, unsigned flags, const struct inet_rx_info
 	int e = 0;
 	if (flags & CM_IP_PKTINFO) {
 		struct in_pktinfo_k pi = { .ipi_ifindex = (int32_t)i->ifindex };
-		memcpy(&pi.ipi_spec_dst, i->dst, 4);
+		if (!i->errq)                            /* Linux: the error's cb holds none */
+			memcpy(&pi.ipi_spec_dst, i->dst, 4);
 		memcpy(&pi.ipi_addr, i->dst, 4);
 		e = put_cmsg(m, SOL_IP, IP_PKTINFO, &pi, sizeof(pi));
 	}
@@ -219,7 +221,7 @@ static void set_src16(struct inet_tx_info *t, const uint8_t a[16])
 int inet_cmsg_parse(const struct sock_msg *m, int family, struct inet_tx_info *t)
 {
 	memset(t, 0, sizeof(*t));
-	t->ttl = t->tos = -1;
+	t->ttl = t->tos = t->ttl4 = t->tos4 = -1;
 	if (!m->control || m->controllen < CMSG_HDR)
 		return 0;                            /* CMSG_FIRSTHDR is NULL: no messages */
 	size_t n = MIN(m->controllen, (size_t)CMSG_IN_MAX);
@@ -236,20 +238,26 @@ int inet_cmsg_parse(const struct sock_msg *m, int family, struct inet_tx_info *t
 		}
 		const uint8_t *data = buf + off + CMSG_HDR;
 		size_t dlen = h.len - CMSG_HDR;
-		if (h.level == SOL_IP && family == AF_INET && (h.type == IP_TTL || h.type == IP_TOS)) {
+		if (h.level == SOL_IP && (h.type == IP_TTL || h.type == IP_TOS)) {
 			int v = -1;                      /* ip_cmsg_send: an int, or IP_TOS's byte */
 			if (dlen == sizeof(int))
 				memcpy(&v, data, sizeof(v));
 			else if (h.type == IP_TOS && dlen == 1)
 				v = data[0];
-			if (v < (h.type == IP_TTL ? 1 : 0) || v > 255) {
+			bool bad = v < (h.type == IP_TTL ? 1 : 0) || v > 255;
+			if (family == AF_INET6) {        /* for a v4-mapped datagram only */
+				if (bad && !t->err4)
+					t->err4 = -EINVAL;
+				*(h.type == IP_TTL ? &t->ttl4 : &t->tos4) = v;
+			} else if (bad) {
 				err = -EINVAL;
 				break;
+			} else {
+				*(h.type == IP_TTL ? &t->ttl : &t->tos) = v;
 			}
-			if (h.type == IP_TTL)
-				t->ttl = v;
-			else
-				t->tos = v;
+		} else if (h.level == SOL_IP && family == AF_INET6) {
+			if (h.type != IP_PKTINFO && !t->err4)
+				t->err4 = -EINVAL;           /* ip_cmsg_send's default */
 		} else if (h.level == SOL_IPV6 && family == AF_INET6 &&
 			   (h.type == IPV6_HOPLIMIT || h.type == IPV6_2292HOPLIMIT || h.type == IPV6_TCLASS)) {
 			int v;                           /* ip6_datagram_send_ctl: an int, -1 the default */

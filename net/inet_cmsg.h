@@ -43,6 +43,7 @@
 struct inet_rx_info {
 	bool valid;                  /* captured (false: AF_PACKET, or none) */
 	bool v6;                     /* an IPv6 header (else IPv4) */
+	bool errq;                   /* an ICMP error's, on the error queue: IP_PKTINFO's ipi_spec_dst is 0 */
 	uint8_t ttl;                 /* TTL / hop limit */
 	uint8_t tos;                 /* TOS / traffic class */
 	uint32_t ifindex;            /* the interface it came in on (0: unknown) */
@@ -79,6 +80,10 @@ struct inet_tx_info {
 	unsigned ifindex;            /* 0: route decides */
 	int ttl;                     /* TTL / hop limit of this datagram, unicast or multicast; -1: the socket's */
 	int tos;                     /* TOS / traffic class; -1: the socket's */
+	/* An AF_INET6 socket's SOL_IP IP_TTL / IP_TOS messages (-1: none), which only a v4-mapped
+	 * datagram takes (Linux's ip_cmsg_send in udp_sendmsg), and the error they or another SOL_IP
+	 * message (other than IP_PKTINFO, ignored) make such a send fail with (0: none). */
+	int ttl4, tos4, err4;
 };
 /* 0, -EINVAL (a malformed message, or an IP-level one Ember does not know), -EFAULT, -ENOBUFS. */
 int inet_cmsg_parse(const struct sock_msg *m, int family, struct inet_tx_info *t);

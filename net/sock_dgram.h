@@ -46,6 +46,7 @@ struct dgram {
  * destination and port and the part of its payload the ICMP message quoted. Family-neutral: the
  * reader's socket family decides how it is reported. */
 #define MSG_ERRQUEUE_K 0x2000        /* Linux's MSG_ERRQUEUE */
+#define SO_EE_ORIGIN_LOCAL_K 1
 #define SO_EE_ORIGIN_ICMP_K 2
 #define SO_EE_ORIGIN_ICMP6_K 3
 struct sock_ee_k {                   /* struct sock_extended_err */
@@ -59,6 +60,7 @@ struct dgram_err {
 	ip_addr_t offender;          /* the ICMP message's source */
 	ip_addr_t dst;               /* the failed datagram's destination: msg_name of the error's recvmsg */
 	uint16_t port;               /* its destination port (host order; 0 for ping sockets) */
+	struct inet_rx_info info;    /* the ICMP message's IP header (not valid for a local error) */
 	uint32_t len, charge;
 	uint8_t data[];
 };
@@ -121,9 +123,14 @@ bool dgq_wants_errors(struct socket *s, const ip_addr_t *dst);
  * set); otherwise only a fatal error of a connected socket becomes its pending error. Wakes. */
 void dgq_icmp_error(struct socket *s, int err, bool fatal, bool connected, const uint8_t icmp[8], uint32_t info,
 		    const ip_addr_t *dst, uint16_t port, struct pbuf *p, uint16_t at);
+/* A send s's stack refused (any context, no lock held): with errors of dst's family asked for,
+ * queue a SO_EE_ORIGIN_LOCAL error err (ee_info info) about a datagram to dst:port and make it
+ * the pending error (Linux's ip_local_error / ipv6_local_error); otherwise nothing. */
+void dgq_local_error(struct socket *s, int err, const ip_addr_t *dst, uint16_t port, uint32_t info);
 /* recvmsg(MSG_ERRQUEUE) (thread context, rx_lock held): the oldest error, -EAGAIN when none;
  * msg_name its datagram's destination and an IP_RECVERR (AF_INET) or IPV6_RECVERR (AF_INET6)
- * message in the socket's family's form; the pending error becomes the next one's, or none. */
+ * message in the socket's family's form, after the control messages the socket asked for about
+ * an ICMP error's packet; the pending error becomes the next one's, or none. */
 long dgq_recv_err(struct socket *s, struct sock_msg *m);
 /* SOL_IP IP_RECVERR (both families) and SOL_IPV6 IPV6_RECVERR (AF_INET6); turning one off purges
  * the queue. -ENOPROTOOPT for other options (the caller goes on with its own). */

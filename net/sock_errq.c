@@ -15,6 +15,15 @@
  * kept family-neutral (lwIP addresses); the reader formats it for its socket: an AF_INET socket
  * gets a sockaddr_in msg_name and a SOL_IP IP_RECVERR message (sock_extended_err + sockaddr_in
  * offender), an AF_INET6 socket sockaddr_in6 ones (IPv4 v4-mapped) under SOL_IPV6 IPV6_RECVERR.
+ * Before that message come the control messages the socket asked for (IP_PKTINFO, IP_TTL,
+ * IPV6_PKTINFO, IPV6_HOPLIMIT ...: net/inet_cmsg.c) describing the ICMP message's own IP header
+ * (the interface it came in on, its TTL, TOS ...), as Linux's ip_recv_error / ipv6_recv_error do
+ * for ICMP-originated errors (ipv4_datagram_support_cmsg, ip6_datagram_support_cmsg).
+ *
+ * Local errors (SO_EE_ORIGIN_LOCAL, Linux's ip_local_error / ipv6_local_error): a send the
+ * stack refused (EMSGSIZE above the IP limit, ee_info the MTU) queues an error without payload
+ * when the socket asked for errors of the destination's family; it has no offender (zeroed) and
+ * no control messages besides the error itself.
  *
  * Locks: the queue (dgram_queue.errq, charged against SO_RCVBUF with the datagrams) is under
  * s->lock; readers hold s->rx_lock as for datagrams (net/sock_dgram.c). The option flags are
@@ -119,6 +128,24 @@ bool dgq_wants_errors(struct socket *s, const ip_addr_t *dst)
 	return IP_IS_V6(dst) ? READ_ONCE(q->recverr6) : READ_ONCE(q->recverr);
 }
 
+/* Queue e (allocated, filled) on s as its pending error, or drop it when the queue is over
+ * SO_RCVBUF (sock_queue_err_skb's test; the pending error is set all the same). Wakes. */
+static void queue_err(struct socket *s, struct dgram_err *e)
+{
+	e->charge = e->len + DGRAM_OVERHEAD;
+	spin_lock(&s->lock);
+	bool ok = dgq(s)->charged + e->charge < (size_t)s->rcvbuf;
+	if (ok) {
+		list_add_tail(&e->node, &dgq(s)->errq);
+		dgq(s)->charged += e->charge;
+	}
+	s->error = (int)e->ee.ee_errno;
+	spin_unlock(&s->lock);
+	if (!ok)
+		kfree(e);
+	sock_wake(s);
+}
+
 void dgq_icmp_error(struct socket *s, int err, bool fatal, bool connected, const uint8_t icmp[8], uint32_t info,
 		    const ip_addr_t *dst, uint16_t port, struct pbuf *p, uint16_t at)
 {
@@ -143,20 +170,29 @@ void dgq_icmp_error(struct socket *s, int err, bool fatal, bool connected, const
 	ip_addr_copy(e->offender, *ip_current_src_addr());
 	if (IP_IS_V6(&e->offender))
 		ip6_addr_clear_zone(ip_2_ip6(&e->offender));
+	inet_rx_info_capture(&e->info);           /* the ICMP message's header: control messages */
+	e->info.errq = true;
 	e->port = port;
 	e->len = pbuf_copy_partial(p, e->data, len, at);
-	e->charge = e->len + DGRAM_OVERHEAD;
-	spin_lock(&s->lock);
-	bool ok = dgq(s)->charged + e->charge < (size_t)s->rcvbuf;     /* sock_queue_err_skb's test */
-	if (ok) {
-		list_add_tail(&e->node, &dgq(s)->errq);
-		dgq(s)->charged += e->charge;
-	}
-	s->error = err;
-	spin_unlock(&s->lock);
-	if (!ok)
-		kfree(e);
-	sock_wake(s);
+	queue_err(s, e);
+}
+
+void dgq_local_error(struct socket *s, int err, const ip_addr_t *dst, uint16_t port, uint32_t info)
+{
+	if (!dgq_wants_errors(s, dst))
+		return;
+	struct dgram_err *e = kmalloc(sizeof(*e));
+	if (!e)
+		return;
+	memset(e, 0, sizeof(*e));
+	e->ee.ee_errno = (uint32_t)err;
+	e->ee.ee_origin = SO_EE_ORIGIN_LOCAL_K;
+	e->ee.ee_info = info;
+	ip_addr_copy(e->dst, *dst);
+	if (IP_IS_V6(&e->dst))
+		ip6_addr_clear_zone(ip_2_ip6(&e->dst));
+	e->port = port;
+	queue_err(s, e);
 }
 
 /* ---- reading (thread context) ---- */
@@ -206,11 +242,15 @@ long dgq_recv_err(struct socket *s, struct sock_msg *m)
 		struct { struct sock_ee_k ee; struct sockaddr_in6_k offender; } h;
 		memset(&h, 0, sizeof(h));
 		h.ee = e->ee;
-		int olen;
-		inet_sockaddr_set(s->family, (struct sockaddr_k *)&h.offender, &olen, &e->offender, 0);
+		int olen, e2 = 0;
+		if (e->ee.ee_origin != SO_EE_ORIGIN_LOCAL_K) {     /* a local error: no offender, no messages */
+			inet_sockaddr_set(s->family, (struct sockaddr_k *)&h.offender, &olen, &e->offender, 0);
+			e2 = inet_cmsg_put(m, READ_ONCE(q->cmsg_flags), s->family, &e->info);
+		}
 		size_t hlen = sizeof(h.ee) + (s->family == AF_INET6 ? sizeof(struct sockaddr_in6_k) : sizeof(struct sockaddr_in_k));
-		int e2 = s->family == AF_INET6 ? put_cmsg(m, SOL_IPV6, IPV6_RECVERR_K, &h, hlen)
-					       : put_cmsg(m, SOL_IP, IP_RECVERR, &h, hlen);
+		if (e2 == 0)
+			e2 = s->family == AF_INET6 ? put_cmsg(m, SOL_IPV6, IPV6_RECVERR_K, &h, hlen)
+						   : put_cmsg(m, SOL_IP, IP_RECVERR, &h, hlen);
 		if (e2 < 0)
 			r = -EFAULT;
 	}

@@ -32,8 +32,13 @@
  * socket's identifier goes to the error queue (net/sock_errq.c): queued with IPV6_RECVERR, else
  * a fatal one (port unreachable, prohibited ...) is a connected socket's pending error.
  *
- * Not done: IPV6_HDRINCL, IPV6_RECVERR on raw sockets (they see the error messages themselves),
- * IPV6_* options other than the hop limits and the control-message requests
+ * ICMPv6 errors to raw sockets (Linux's raw6_icmp_error / rawv6_err): an error quoting an
+ * ICMPv6 packet to the socket's peer (if connected) from its bound address (if bound) goes to the
+ * error queue too: queued with IPV6_RECVERR, else a fatal one is a connected socket's pending
+ * error (raw6_err_cb, one listener pcb walking idents.raws); the message itself is delivered as
+ * to every raw socket.
+ *
+ * Not done: IPV6_HDRINCL, quoted packets with extension headers, IPV6_* options other than the hop limits and the control-message requests
  * (IPV6_TCLASS, multicast membership), a sticky IPV6_PKTINFO option, SO_BINDTODEVICE.
  */
 #include "net/sock_icmp_core.h"
@@ -58,7 +63,8 @@
 #define IPV6_CHECKSUM_K 7
 #define ICMP6_FILTER_K 1
 
-static struct icmp_idents idents = { LIST_HEAD_INIT(idents.socks), 0 };   /* stack lock */
+static struct icmp_idents idents = ICMP_IDENTS_INIT(idents);   /* stack lock */
+static struct raw_pcb *err_pcb;     /* stack lock: hears ICMPv6 errors for the raw sockets */
 
 /* ---- receive (squeue context, stack lock held) ---- */
 
@@ -86,6 +92,47 @@ static void ping_error(struct icmp_sock *is, struct pbuf *p, u16_t off)
 	if (err)
 		dgq_icmp_error(is->s, err, fatal, is->pcb->flags & RAW_FLAGS_CONNECTED, b, info, &dst, 0, p,
 			       (uint16_t)(off + ICMP6_HDR_LEN + IP6_HLEN));
+}
+
+/* Linux's raw6_icmp_error + rawv6_err: an ICMPv6 error (p at the IPv6 header; one with a bad
+ * checksum is icmpv6_rcv's to drop) quoting an IPv6 header without extension headers whose next
+ * header is ICMPv6 goes to every raw socket whose peer (if connected) is the quoted destination
+ * and whose bound address (if any) the quoted source. With IPV6_RECVERR it is queued (the
+ * payload from the end of the quoted IPv6 header); without, an unconnected socket is not told
+ * and a connected one only of a fatal error. A listener pcb of its own, because a connected
+ * socket's pcb only hears its peer. Never eats the packet. */
+static u8_t raw6_err_cb(void *arg __unused, struct raw_pcb *pcb __unused, struct pbuf *p, const ip_addr_t *src __unused)
+{
+	uint8_t b[ICMP6_HDR_LEN + IP6_HLEN];
+	u16_t off = ip_current_header_tot_len();
+	if (!ip_current_is_v6() || list_empty(&idents.raws) || pbuf_copy_partial(p, b, sizeof(b), off) != sizeof(b))
+		return 0;
+	uint32_t info;
+	bool fatal;
+	int err = icmp6_err_convert(b, &info, &fatal);
+	const uint8_t *ip6 = b + ICMP6_HDR_LEN;
+	if (!err || ip6[6] != IP6_NEXTH_ICMP6 || pbuf_remove_header(p, off) != 0)
+		return 0;
+	u16_t sum = ip6_chksum_pseudo(p, IP6_NEXTH_ICMP6, p->tot_len, ip6_current_src_addr(), ip6_current_dest_addr());
+	pbuf_add_header_force(p, off);
+	if (sum != 0)
+		return 0;
+	ip_addr_t qsrc, qdst;
+	icmp6_quoted_addrs(ip6, &qsrc, &qdst);
+	struct list_head *l;
+	list_for_each(l, &idents.raws) {
+		struct icmp_sock *is = list_entry(l, struct icmp_sock, ping_node);
+		struct raw_pcb *rp = is->pcb;
+		bool connected = rp->flags & RAW_FLAGS_CONNECTED;
+		if (connected && !ip_addr_cmp_zoneless(&rp->remote_ip, &qdst))
+			continue;
+		if (!ip_addr_isany(&rp->local_ip) && !ip_addr_cmp_zoneless(&rp->local_ip, &qsrc))
+			continue;
+		if (!connected && !READ_ONCE(is->q.recverr6))
+			continue;
+		dgq_icmp_error(is->s, err, fatal, connected, b, info, &qdst, 0, p, (uint16_t)(off + ICMP6_HDR_LEN + IP6_HLEN));
+	}
+	return 0;
 }
 
 static u8_t icmp6_recv_cb(void *arg, struct raw_pcb *pcb, struct pbuf *p, const ip_addr_t *addr)
@@ -143,6 +190,8 @@ struct icmp6_req {
 static void create_fn(void *arg)
 {
 	struct icmp_sock *is = arg;
+	if (!is->ping && !err_pcb && (err_pcb = raw_new_ip_type(IPADDR_TYPE_V6, IP6_NEXTH_ICMP6)))
+		raw_recv(err_pcb, raw6_err_cb, NULL);
 	is->pcb = raw_new_ip_type(IPADDR_TYPE_V6, IP6_NEXTH_ICMP6);
 	if (!is->pcb)
 		return;
@@ -453,7 +502,8 @@ static int icmp6_setsockopt(struct socket *s, int level, int name, const void *v
 {
 	struct icmp_sock *is = icmp_sock_of(s);
 	struct opt_req o = { .is = is, .level = level, .name = name, .set = true };
-	int e = is->ping ? dgq_recverr_setsockopt(s, level, name, val, len) : -ENOPROTOOPT;
+	/* a raw socket's SOL_IP is not ipv6_setsockopt's (ping sockets take IP_RECVERR too) */
+	int e = is->ping || level == SOL_IPV6 ? dgq_recverr_setsockopt(s, level, name, val, len) : -ENOPROTOOPT;
 	if (e != -ENOPROTOOPT)
 		return e;
 	e = inet_cmsg_setsockopt(&is->q.cmsg_flags, AF_INET6, level, name, val, len);
@@ -498,7 +548,7 @@ static int icmp6_getsockopt(struct socket *s, int level, int name, void *val, in
 {
 	struct icmp_sock *is = icmp_sock_of(s);
 	struct opt_req o = { .is = is, .level = level, .name = name };
-	int e = is->ping ? dgq_recverr_getsockopt(s, level, name, val, len) : -ENOPROTOOPT;
+	int e = is->ping || level == SOL_IPV6 ? dgq_recverr_getsockopt(s, level, name, val, len) : -ENOPROTOOPT;
 	if (e != -ENOPROTOOPT)
 		return e;
 	e = inet_cmsg_getsockopt(READ_ONCE(is->q.cmsg_flags), AF_INET6, level, name, val, len);

@@ -49,8 +49,7 @@ int icmp_ping_autobind(struct icmp_sock *is, struct icmp_idents *ids)
 void icmp_sock_attach(struct icmp_sock *is, raw_recv_fn recv, struct icmp_idents *ids)
 {
 	raw_recv(is->pcb, recv, is);
-	if (is->ping)
-		list_add_tail(&is->ping_node, &ids->socks);
+	list_add_tail(&is->ping_node, is->ping ? &ids->socks : &ids->raws);
 }
 
 int icmp_sock_create(struct socket *s, void (*create_fn)(void *))
@@ -77,8 +76,7 @@ static void release_fn(void *arg)
 {
 	struct icmp_sock *is = arg;
 	raw_remove(is->pcb);
-	if (is->ping)
-		list_del(&is->ping_node);
+	list_del(&is->ping_node);
 }
 
 void icmp_sock_release(struct socket *s)

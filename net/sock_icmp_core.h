@@ -23,7 +23,7 @@ struct icmp_sock {
 	uint16_t ident;                  /* ping: the echo identifier ("port"); 0 until bound */
 	bool ident_bound, addr_bound;    /* bind() chose them (connect(AF_UNSPEC) keeps them) */
 	bool addr_from_connect;
-	struct list_head ping_node;      /* ping sockets: on their family's icmp_idents.socks */
+	struct list_head ping_node;      /* on their family's icmp_idents: ping sockets .socks, raw .raws */
 	uint32_t filter[ICMP6_FILTER_WORDS];   /* ICMPv6 raw sockets: ICMP6_FILTER */
 	/* s->lock (written with the stack lock held too) */
 	bool connected;
@@ -35,7 +35,9 @@ struct icmp_sock {
 struct icmp_idents {
 	struct list_head socks;          /* its ping sockets */
 	uint16_t rover;
+	struct list_head raws;           /* its raw sockets (the ICMP error listener walks them) */
 };
+#define ICMP_IDENTS_INIT(x) { LIST_HEAD_INIT((x).socks), 0, LIST_HEAD_INIT((x).raws) }
 
 static inline struct icmp_sock *icmp_sock_of(struct socket *s) { return s->proto; }
 bool icmp_sock_connected(struct icmp_sock *is);
@@ -47,7 +49,7 @@ int icmp_ping_autobind(struct icmp_sock *is, struct icmp_idents *ids);
 /* create(): the socket's state, then create_fn(is) in squeue context, which makes is->pcb (NULL:
  * no memory) and calls icmp_sock_attach. 0 or -ENOMEM. */
 int icmp_sock_create(struct socket *s, void (*create_fn)(void *));
-/* Squeue context: is's pcb delivers to recv; a ping socket joins ids. */
+/* Squeue context: is's pcb delivers to recv; it joins ids (socks or raws). */
 void icmp_sock_attach(struct icmp_sock *is, raw_recv_fn recv, struct icmp_idents *ids);
 /* release(): the pcb removed (no callback can reach is after it), the queue flushed, is freed. */
 void icmp_sock_release(struct socket *s);

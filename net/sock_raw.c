@@ -31,8 +31,13 @@
  * socket's identifier goes to the error queue (net/sock_errq.c): queued with IP_RECVERR, else a
  * fatal one is a connected socket's pending error.
  *
- * Not done: IP_HDRINCL, ICMP_FILTER, IP_RECVERR on raw sockets (raw sockets see the error
- * messages themselves).
+ * ICMP errors to raw sockets (Linux's raw_icmp_error / raw_err): besides the error message
+ * itself, which every raw socket receives, an error quoting an ICMP packet to the socket's peer
+ * (if connected) from its bound address (if bound) goes to the error queue: queued with
+ * IP_RECVERR, else a fatal one is a connected socket's pending error (raw_err_cb, one listener
+ * pcb for all raw sockets, which walk idents.raws).
+ *
+ * Not done: IP_HDRINCL, ICMP_FILTER, raw sockets of protocols other than ICMP.
  */
 #include "net/sock_icmp_core.h"
 #include "net/stack.h"
@@ -49,7 +54,8 @@
 #define ICMP_MAX_MSG (0xffff - IP_HLEN)    /* an ICMP message in one IPv4 datagram */
 #define INADDR_LOOPBACK_H 0x7f000001u
 
-static struct icmp_idents idents = { LIST_HEAD_INIT(idents.socks), 0 };   /* stack lock */
+static struct icmp_idents idents = ICMP_IDENTS_INIT(idents);   /* stack lock */
+static struct raw_pcb *err_pcb;     /* stack lock: hears ICMP errors for the raw sockets */
 
 static void set_ip(ip_addr_t *a, uint32_t host) { ip_addr_set_ip4_u32(a, lwip_htonl(host)); }
 
@@ -86,6 +92,49 @@ static void ping_error(struct icmp_sock *is, struct pbuf *p, u16_t hlen)
 	ip_addr_set_ip4_u32_val(dst, inner->dest.addr);
 	dgq_icmp_error(is->s, err, fatal, is->pcb->flags & RAW_FLAGS_CONNECTED, b, info, &dst, 0, p,
 		       (uint16_t)(hlen + ICMP_HDR_LEN + ihl));
+}
+
+/* Linux's raw_icmp_error + raw_err: an ICMP error (p at its IP header, hlen long) quoting an
+ * IPv4 packet of protocol ICMP goes to every raw socket whose peer (if connected) is the quoted
+ * destination and whose bound address (if any) the quoted source. With IP_RECVERR it is queued
+ * (the payload from the end of the quoted IP header); without, an unconnected socket is not
+ * told and a connected one only of a fatal error (net/sock_errq.c decides). A listener pcb of
+ * its own, because a connected socket's pcb only hears its peer. Never eats the packet. */
+static u8_t raw_err_cb(void *arg __unused, struct raw_pcb *pcb __unused, struct pbuf *p, const ip_addr_t *src __unused)
+{
+	uint8_t b[IP_HLEN_MAX + ICMP_HDR_LEN + IP_HLEN_MAX];
+	if (ip_current_is_v6() || list_empty(&idents.raws))
+		return 0;
+	u16_t n = pbuf_copy_partial(p, b, sizeof(b), 0);
+	if (n < IP_HLEN)
+		return 0;
+	u16_t hlen = IPH_HL_BYTES((struct ip_hdr *)b);
+	if (hlen < IP_HLEN || n < hlen + ICMP_HDR_LEN + IP_HLEN)
+		return 0;
+	const uint8_t *icmp = b + hlen;
+	uint32_t info;
+	bool fatal;
+	int err = icmp_err_convert(icmp, &info, &fatal);   /* raw_err's table is the same */
+	const struct ip_hdr *inner = (const struct ip_hdr *)(icmp + ICMP_HDR_LEN);
+	u16_t ihl = IPH_HL_BYTES(inner);
+	if (!err || ihl < IP_HLEN || n < hlen + ICMP_HDR_LEN + ihl || IPH_PROTO(inner) != IP_PROTO_ICMP)
+		return 0;
+	ip_addr_t dst;
+	ip_addr_set_ip4_u32_val(dst, inner->dest.addr);
+	struct list_head *l;
+	list_for_each(l, &idents.raws) {
+		struct icmp_sock *is = list_entry(l, struct icmp_sock, ping_node);
+		struct raw_pcb *rp = is->pcb;
+		bool connected = rp->flags & RAW_FLAGS_CONNECTED;
+		if (connected && ip4_addr_get_u32(ip_2_ip4(&rp->remote_ip)) != inner->dest.addr)
+			continue;
+		if (!ip_addr_isany(&rp->local_ip) && ip4_addr_get_u32(ip_2_ip4(&rp->local_ip)) != inner->src.addr)
+			continue;
+		if (!connected && !READ_ONCE(is->q.recverr))
+			continue;
+		dgq_icmp_error(is->s, err, fatal, connected, icmp, info, &dst, 0, p, (uint16_t)(hlen + ICMP_HDR_LEN + ihl));
+	}
+	return 0;
 }
 
 static u8_t icmp_recv_cb(void *arg, struct raw_pcb *pcb __unused, struct pbuf *p, const ip_addr_t *addr)
@@ -129,6 +178,8 @@ static u8_t icmp_recv_cb(void *arg, struct raw_pcb *pcb __unused, struct pbuf *p
 static void create_fn(void *arg)
 {
 	struct icmp_sock *is = arg;
+	if (!is->ping && !err_pcb && (err_pcb = raw_new(IP_PROTO_ICMP)))
+		raw_recv(err_pcb, raw_err_cb, NULL);
 	is->pcb = raw_new(IP_PROTO_ICMP);
 	if (is->pcb)
 		icmp_sock_attach(is, icmp_recv_cb, &idents);
@@ -318,7 +369,7 @@ static uint8_t *ipopt_field(struct socket *s, int name)
 
 static int icmp_setsockopt(struct socket *s, int level, int name, const void *val, int len)
 {
-	int e = icmp_sock_of(s)->ping ? dgq_recverr_setsockopt(s, level, name, val, len) : -ENOPROTOOPT;
+	int e = dgq_recverr_setsockopt(s, level, name, val, len);
 	if (e != -ENOPROTOOPT)
 		return e;
 	e = inet_cmsg_setsockopt(&icmp_sock_of(s)->q.cmsg_flags, AF_INET, level, name, val, len);
@@ -331,7 +382,7 @@ static int icmp_setsockopt(struct socket *s, int level, int name, const void *va
 
 static int icmp_getsockopt(struct socket *s, int level, int name, void *val, int *len)
 {
-	int e = icmp_sock_of(s)->ping ? dgq_recverr_getsockopt(s, level, name, val, len) : -ENOPROTOOPT;
+	int e = dgq_recverr_getsockopt(s, level, name, val, len);
 	if (e != -ENOPROTOOPT)
 		return e;
 	e = inet_cmsg_getsockopt(READ_ONCE(icmp_sock_of(s)->q.cmsg_flags), AF_INET, level, name, val, len);

@@ -57,14 +57,22 @@
  * sendmsg's IP_PKTINFO / IPV6_PKTINFO picks the datagram's source address (udp_sendto_if_src),
  * its IP_TTL / IP_TOS / IPV6_HOPLIMIT / IPV6_TCLASS that datagram's header fields.
  *
+ * A dual-stack socket's IPv4 datagrams (v4-mapped destinations) take the TTL and TOS of its
+ * SOL_IP options and messages (IP_TTL, IP_TOS), its IPv6 ones those of SOL_IPV6
+ * (IPV6_UNICAST_HOPS, IPV6_TCLASS, IPV6_HOPLIMIT), as Linux sends mapped ones through IPv4's
+ * udp_sendmsg: the pcb's ttl / tos hold the IPv6 values and the IPv4 pair is swapped in for a
+ * mapped send.
+ *
  * Not done: IP options other than IP_TTL and IP_TOS, SOL_UDP options (UDP_CORK, GSO), multicast
- * membership, control messages (IP_PKTINFO, IPV6_PKTINFO ...) on an error-queue read, errors of
- * locally refused sends (SO_EE_ORIGIN_LOCAL).
+ * membership, path MTU discovery (IP_MTU_DISCOVER: a datagram is refused only above the IP
+ * limit, then with a SO_EE_ORIGIN_LOCAL error under IP_RECVERR / IPV6_RECVERR; above 65535 bytes
+ * the plain EMSGSIZE comes first, for IPv6 too).
  */
 #include "net/sock_dgram.h"
 #include "net/stack.h"
 #include "net/inet_addr.h"
 #include "net/flow_stats.h"
+#include "net/netdev.h"
 #include "kernel/printk.h"
 #include "kernel/errno.h"
 #include "mm/kmalloc.h"
@@ -78,6 +86,8 @@
 #include "lwip/prot/icmp6.h"
 
 #define UDP_MAX_PAYLOAD 65507          /* 65535 - IP header - UDP header */
+#define UDP6_MAX_PAYLOAD 65527         /* 65535 (IPv6's payload length) - UDP header */
+#define IP_MAX_MTU_K 0xffff            /* Linux's IP_MAX_MTU: an IPv4 route's MTU is at most this */
 #define UDP_HDR_LEN 8
 #define ICMP_HDR_LEN 8
 
@@ -89,6 +99,8 @@ struct udp_sock {
 	bool addr_from_connect;          /* stack lock: the local address came with connect() */
 	bool connected;                  /* s->lock (written with the stack lock held too) */
 	bool v6only;                     /* stack lock: IPV6_V6ONLY */
+	uint8_t ip_ttl, ip_tos;          /* stack lock: an AF_INET6 socket's IP_TTL / IP_TOS, for its
+					  * v4-mapped datagrams (the pcb's ttl / tos are IPv6's) */
 };
 
 /* The raw pcbs that hear ICMP and ICMPv6 errors for all UDP sockets (stack lock). */
@@ -251,6 +263,7 @@ static int udp_create(struct socket *s)
 		return -ENOMEM;
 	dgq_init(&us->q);
 	us->s = s;
+	us->ip_ttl = IP_DEFAULT_TTL;
 	s->proto = us;                   /* before the pcb exists: its callbacks find the queue there */
 	s->rcvbuf = s->sndbuf = DGRAM_BUF_DEFAULT;
 	struct inet_dgram_req r = { .s = s };
@@ -453,6 +466,17 @@ static int udp_connect_op(struct socket *s, const struct sockaddr_k *a, int len,
 
 /* ---- send ---- */
 
+/* The MTU a local EMSGSIZE error reports for route n (Linux: the device's, lo's 65536; IPv4's
+ * capped at IP_MAX_MTU; IPv6's the netif's mtu6 when a router advertised less). */
+static uint32_t route_mtu(struct netif *n, bool v6)
+{
+	struct net_device *dev = stack_netif_dev(n);
+	uint32_t mtu = dev ? dev->mtu : n->mtu;
+	if (v6 && netif_mtu6(n) < mtu && !(dev && (dev->flags & NETDEV_LOOPBACK)))
+		mtu = netif_mtu6(n);
+	return v6 ? mtu : MIN(mtu, (uint32_t)IP_MAX_MTU_K);
+}
+
 static void send_fn(void *arg)
 {
 	struct udp_req *u = arg;
@@ -493,7 +517,11 @@ static void send_fn(void *arg)
 		r->result = e;
 		return;
 	}
-	if (r->len > UDP_MAX_PAYLOAD) {
+	if (r->len > (IP_IS_V6_VAL(dst) ? UDP6_MAX_PAYLOAD : UDP_MAX_PAYLOAD)) {
+		/* ip_local_error reports the connected port (inet_dport), ipv6_local_error the flow's */
+		bool v6 = IP_IS_V6_VAL(dst);
+		uint16_t eport = v6 ? port : (pcb->flags & UDP_FLAGS_CONNECTED) ? pcb->remote_port : 0;
+		dgq_local_error(us->s, EMSGSIZE, &dst, eport, route_mtu(n, v6));
 		r->result = -EMSGSIZE;
 		return;
 	}
@@ -506,14 +534,26 @@ static void send_fn(void *arg)
 		return;
 	}
 	struct inet_tx_info tx = u->tx;
-	if (us->s->family == AF_INET6 && !IP_IS_V6_VAL(dst))
-		tx.ttl = tx.tos = -1;                    /* udp_sendmsg's ip_cmsg_send skips SOL_IPV6's */
+	bool mapped = us->s->family == AF_INET6 && !IP_IS_V6_VAL(dst);
+	uint8_t ttl6 = pcb->ttl, tclass = pcb->tos;
+	if (mapped) {                                /* udp_sendmsg with the socket's inet part */
+		if (tx.err4) {
+			r->result = tx.err4;
+			return;
+		}
+		tx.ttl = tx.ttl4;                    /* SOL_IP's messages; SOL_IPV6's are skipped */
+		tx.tos = tx.tos4;
+		pcb->ttl = us->ip_ttl;
+		pcb->tos = us->ip_tos;
+	}
 	struct inet_tx_saved saved;
 	inet_tx_override(&tx, &pcb->ttl, &pcb->mcast_ttl, &pcb->tos, &saved);
 	stack_lo_track();
 	err_t le = u->tx.has_src ? udp_sendto_if_src(pcb, r->p, &dst, port, n, &u->tx.src)
 				 : udp_sendto_if(pcb, r->p, &dst, port, n);
 	inet_tx_restore(&saved, &pcb->ttl, &pcb->mcast_ttl, &pcb->tos);
+	pcb->ttl = ttl6;
+	pcb->tos = tclass;
 	u->looped = stack_lo_tracked(&u->lo);
 	if (le == ERR_OK || le == ERR_MEM || le == ERR_BUF)
 		r->result = (long)r->len;                /* a drop for want of memory is silent, as on Linux */
@@ -592,11 +632,15 @@ static int udp_getname(struct socket *s, struct sockaddr_k *a, int *len, bool pe
 	return r.result;
 }
 
-/* IP_TTL / IP_TOS field of s's pcb (stack lock held) */
+/* IP_TTL / IP_TOS field of s (stack lock held): an AF_INET socket's pcb's; an AF_INET6 socket's
+ * own pair, which only its v4-mapped datagrams take (Linux: the socket's inet part, as IPv4's
+ * udp_sendmsg sends them; IPV6_UNICAST_HOPS / IPV6_TCLASS are the pcb's fields there). */
 static uint8_t *ipopt_field(struct socket *s, int name)
 {
-	struct udp_pcb *pcb = us_of(s)->pcb;
-	return name == IP_TTL ? &pcb->ttl : &pcb->tos;
+	struct udp_sock *us = us_of(s);
+	if (s->family == AF_INET6)
+		return name == IP_TTL ? &us->ip_ttl : &us->ip_tos;
+	return name == IP_TTL ? &us->pcb->ttl : &us->pcb->tos;
 }
 
 /* SOL_IPV6 options (AF_INET6 sockets), applied to the pcb in squeue context. */

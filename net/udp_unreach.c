@@ -11,12 +11,14 @@
  * match: local port, then address); when there is none and udp_input would answer (a unicast to
  * the receiving interface's address with a good checksum), it sends Linux's port unreachable (the
  * datagram's destination as source, TTL 64, TOS internetwork control over the datagram's TOS
- * bits) and eats the datagram, counting it as udp_input would. Everything else it leaves to
+ * bits) unless Linux's rate limits hold it back (net/icmp_ratelimit.c) and eats the datagram,
+ * counting it as udp_input would. Everything else it leaves to
  * udp_input. IPv6 needs none of this: lwIP's ICMPv6 errors already quote up to the minimum MTU.
  *
  * Context: the callback runs in squeue context with the stack lock held (net/stack.h).
  */
 #include "net/udp_unreach.h"
+#include "net/icmp_ratelimit.h"
 #include "lib/string.h"
 #include "lwip/inet_chksum.h"
 #include "lwip/ip.h"
@@ -57,6 +59,11 @@ static bool udp_has_listener(uint16_t dport, struct netif *inp)
 
 static void send_unreach(struct pbuf *p, const struct ip_hdr *iph)
 {
+	ip4_addr_t to;
+	ip4_addr_copy(to, iph->src);
+	struct netif *out = ip4_route(&to);
+	if (!out || !icmp_rate_allow(ICMP_DUR, ICMP_DUR_PORT_CODE, ip4_addr_get_u32(&to), ip_current_input_netif(), out))
+		return;                          /* no route, or rate limited (net/icmp_ratelimit.c) */
 	u16_t quote = (u16_t)MIN((size_t)p->tot_len, (size_t)(ICMP_ERR_MAX_PKT - IP_HLEN - ICMP_HDR_LEN));
 	struct pbuf *q = pbuf_alloc(PBUF_IP, (u16_t)(ICMP_HDR_LEN + quote), PBUF_RAM);
 	if (!q)

@@ -19,6 +19,9 @@ link-local address, and the host has fd77::1:
   connects through a cookie;
 - IP_TTL / IP_TOS and IPV6_HOPLIMIT / IPV6_TCLASS control messages on a guest's send, as the host
   receives them.
+- ICMP rate limits (Linux's icmp_ratelimit / icmp_ratemask): a burst of host datagrams to a
+  closed guest port gets 6 port unreachables, all of them with icmp_ratelimit 0 or icmp_ratemask 0
+  (/proc/sys/net/ipv4, read and written in the guest).
 Throughput goes to build/test-logs/sock-host-throughput.txt (never asserted)."""
 import json
 import os
@@ -288,3 +291,76 @@ def test_syn_cookies_for_an_ipv6_listener(vm6):
     g.check(grew["SyncookiesSent"] >= 150 and grew["SyncookiesRecv"] >= 1 and grew["ListenDrops"] == 0,
             f"TcpExt grew by {grew}")
     g.alive()
+
+
+HOST_UNREACH_COUNTER = """
+import socket, struct, sys, time
+dst, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, 11, 1)                           # IP_RECVERR
+for i in range(n):
+    while True:
+        try:
+            s.sendto(b"burst %d" % i, (dst, port))
+            break
+        except ConnectionRefusedError:                           # the pending error, taken: again
+            pass
+got, end = 0, time.monotonic() + 1.5
+while time.monotonic() < end:
+    try:
+        _, anc, _, _ = s.recvmsg(64, 512, socket.MSG_ERRQUEUE | socket.MSG_DONTWAIT)
+    except BlockingIOError:
+        time.sleep(0.02)
+        continue
+    for level, typ, v in anc:
+        errno_, origin, itype, code = struct.unpack("IBBB", v[:7])
+        if level == socket.IPPROTO_IP and typ == 11 and origin == 2 and itype == 3 and code == 3:
+            got += 1
+print("unreachables", got, flush=True)
+"""
+RATE_SYSCTLS = {"icmp_ratelimit": "1000", "icmp_ratemask": "6168", "icmp_msgs_per_sec": "1000", "icmp_msgs_burst": "50"}
+BURST = 20
+PEER_REFILL_S = 6.5                     # 6 x icmp_ratelimit: the host's bucket in the guest is full again
+
+
+def test_icmp_ratelimit(vm6):
+    """Linux's ICMP rate limits on the port unreachables the guest sends (net/icmp_ratelimit.c):
+    the /proc/sys/net/ipv4 settings read Linux's defaults; with icmp_ratelimit 0 a burst of 20
+    datagrams to a closed port gets 20 answers; with the default 1000 ms, after the host's bucket
+    had time to fill, 6 (XRLIM_BURST_FACTOR: 7 if the burst took over a second); with
+    icmp_ratemask 0 (destination unreachable not limited) 20 again; bad writes are EINVAL."""
+    g, tap = vm6.g, vm6.tap
+
+    def sysctl(name):
+        out, st = g.run(f"/bin/cat /proc/sys/net/ipv4/{name}", timeout=30)
+        return out.strip().splitlines()[-1].strip() if st == 0 and out.strip() else f"<{out!r} {st}>"
+
+    def setctl(name, value):
+        out, st = g.run(f"/sbin/sysctl -w net.ipv4.{name}={value}", timeout=30)
+        return st
+
+    def burst():
+        r = g.host("host burst", tap.ns, [PYTHON, "-c", HOST_UNREACH_COUNTER, GUEST_IP, "5397", str(BURST)], timeout=60)
+        m = re.search(r"unreachables (\d+)", r.stdout)
+        g.check(m, f"host counter: {r.stdout} {r.stderr}")
+        return int(m.group(1))
+
+    for name, want in RATE_SYSCTLS.items():
+        got = sysctl(name)
+        g.check(got == want, f"{name}: {got} (Linux's default {want})")
+    g.check(setctl("icmp_ratelimit", 0) == 0 and sysctl("icmp_ratelimit") == "0", "icmp_ratelimit not written")
+    try:
+        n = burst()
+        g.check(n == BURST, f"icmp_ratelimit 0: {n} of {BURST} answered")
+        g.check(setctl("icmp_ratelimit", 1000) == 0, "icmp_ratelimit not written back")
+        time.sleep(PEER_REFILL_S)
+        n = burst()
+        g.check(6 <= n <= 7, f"icmp_ratelimit 1000: {n} of {BURST} answered (Linux: 6)")
+        g.check(setctl("icmp_ratemask", 0) == 0, "icmp_ratemask not written")
+        n = burst()
+        g.check(n == BURST, f"icmp_ratemask 0: {n} of {BURST} answered")
+        g.check(setctl("icmp_msgs_burst", "-1") != 0 and setctl("icmp_ratelimit", "abc") != 0
+                and sysctl("icmp_msgs_burst") == "50" and sysctl("icmp_ratelimit") == "1000", "bad writes taken")
+    finally:
+        setctl("icmp_ratelimit", 1000)
+        setctl("icmp_ratemask", 6168)
