@@ -105,10 +105,11 @@ long sys_rt_sigqueueinfo(int pid, int sig, uintptr_t uinfo)
 		return -ESRCH;
 	spin_lock(&proc_lock);
 	struct proc *p = proc_find(pid);
+	r = p ? 0 : -ESRCH;
 	if (p && sig)
-		signal_send_proc_info_locked(p, &k);
+		r = signal_send_proc_info_locked(p, &k);    /* -EAGAIN: RLIMIT_SIGPENDING */
 	spin_unlock(&proc_lock);
-	return p ? 0 : -ESRCH;
+	return r;
 }
 
 long sys_rt_tgsigqueueinfo(int tgid, int tid, int sig, uintptr_t uinfo)
