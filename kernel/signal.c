@@ -6,7 +6,8 @@
  * sender then kicks one thread that does not block it: a sleeping thread is woken, and blocking
  * calls notice signal_pending() and return -ERESTARTSYS. On every return to user mode
  * signal_deliver takes the lowest pending unblocked signal: ignored ones vanish, default actions
- * terminate the process (with a core flag for core signals), and a handler gets a Linux riscv64
+ * terminate the process (with a core flag for core signals when RLIMIT_CORE would let Linux
+ * write a core), and a handler gets a Linux riscv64
  * rt_sigframe (siginfo + ucontext with all registers and FP state) on the user stack (or the
  * alternate stack) with ra pointing at the sigreturn trampoline page. An interrupted syscall that
  * returned -ERESTARTSYS restarts when the handler has SA_RESTART (or there is no handler), else
@@ -34,6 +35,7 @@
 #include "kernel/jobctl.h"
 #include "kernel/printk.h"
 #include "mm/kmalloc.h"
+#include "mm/mm.h"
 #include "kernel/pgrp.h"
 #include "kernel/proc.h"
 #include "kernel/rlimit.h"
@@ -419,9 +421,18 @@ static int setup_frame(struct trapframe *tf, int sig, struct k_sigaction *ka, co
 	return 0;
 }
 
+/* Linux sets the wait status's core flag (CLD_DUMPED) only when do_coredump wrote a core, and
+ * with core_pattern "core" it writes none below a page of RLIMIT_CORE (the ELF binfmt's
+ * min_coredump): so no flag with the default soft limit 0. Ember writes no core file; the flag
+ * says a core would have been dumped, as shells then report. */
+static bool would_dump_core(int sig)
+{
+	return default_core(sig) && rlimit_cur(RLIMIT_CORE) >= PAGE_SIZE;
+}
+
 static void __noreturn die(int sig)
 {
-	proc_exit_group(sig | (default_core(sig) ? CORE_FLAG : 0));
+	proc_exit_group(sig | (would_dump_core(sig) ? CORE_FLAG : 0));
 	__builtin_unreachable();
 }
 
