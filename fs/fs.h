@@ -45,7 +45,6 @@
 
 #define NR_OPEN (1 << 20)           /* fds per process at most: RLIMIT_NOFILE's ceiling, Linux's
 					* fs.nr_open (/proc/sys/fs/nr_open) */
-#define FD_SETSIZE_MAX 1024          /* select's fd sets (fs/poll.c): FD_SETSIZE */
 
 struct file;
 struct inode;
