@@ -566,7 +566,7 @@ static long cwd_link(struct inode *ino, char *buf, size_t size)
 
 /* ---- /proc/<pid>/fd: a directory generated from the fd table ---- */
 
-#define FD_BITS 20                        /* NR_OPEN - 1 fits */
+#define FD_BITS 31                        /* NR_OPEN_MAX - 1 fits */
 static void *fd_priv(int pid, int fd) { return (void *)(((uintptr_t)pid << FD_BITS) | (uintptr_t)fd); }
 
 /* The process's fd table (its first thread's), referenced, or NULL. */
@@ -710,7 +710,7 @@ static int fd_dir_readdir(struct inode *dir, uint64_t *cookie, filldir_t fn, voi
 		*cookie = (uint64_t)fd + 3;
 	}
 	kfree(open);
-	*cookie = NR_OPEN + 2;
+	*cookie = (uint64_t)NR_OPEN_MAX + 2;
 	return 0;
 }
 
