@@ -4,9 +4,10 @@
  * Theory. Every process has RLIM_NLIMITS (soft, hard) pairs in struct proc, copied at fork and
  * kept across exec. A soft limit may be anything up to the hard one; lowering the hard limit is
  * always allowed and raising it needs CAP_SYS_RESOURCE, which every Ember process has (everyone
- * is root), except that RLIMIT_NOFILE can never exceed nr_open (Linux's fs.nr_open, 1048576 unless root writes
- * /proc/sys/fs/nr_open: EPERM); the fd table grows as fds are used (fs/file.c). Linux's defaults
- * for NOFILE are 1024 soft, 4096 hard (INR_OPEN_CUR, INR_OPEN_MAX). prlimit64 reads and sets any process's limits (pid 0: the caller); the old
+ * is root), except that RLIMIT_NOFILE can never exceed nr_open (Linux's fs.nr_open, 1048576
+ * unless root writes /proc/sys/fs/nr_open: EPERM); the fd table grows as fds are used
+ * (fs/file.c). Linux's defaults for NOFILE are 1024 soft, 4096 hard (INR_OPEN_CUR,
+ * INR_OPEN_MAX). prlimit64 reads and sets any process's limits (pid 0: the caller); the old
  * value it returns is the one before the change.
  *
  * Who enforces what (each reads the caller's soft limit with rlimit_cur):
