@@ -183,17 +183,22 @@ void files_close_on_exec(struct files *fs)
 	}
 }
 
-/* Makes room for fd (lock held; kmalloc does not sleep). */
+unsigned int nr_open = NR_OPEN_DEFAULT;
+
+/* Makes room for fd (lock held; kmalloc does not sleep). The table ends at nr_open rounded up to
+ * whole cloexec words. */
 static int files_grow(struct files *fs, int fd)
 {
 	if (fd < fs->max)
 		return 0;
-	if (fd >= NR_OPEN)
+	int limit = NR_OPEN;
+	if (fd >= limit)
 		return -EMFILE;
-	int max = fs->max;
-	while (max <= fd)
+	int cap = (int)ALIGN_UP((unsigned)limit, 64u);
+	long max = fs->max;
+	while (max <= fd && max < cap)
 		max *= 2;
-	max = MIN(max, NR_OPEN);
+	max = MIN(max, (long)cap);
 	struct file **nfd = kzalloc(max * sizeof(struct file *));
 	uint64_t *ncloexec = kzalloc(max / 64 * sizeof(uint64_t));
 	if (!nfd || !ncloexec) {
@@ -207,12 +212,13 @@ static int files_grow(struct files *fs, int fd)
 	kfree(fs->cloexec);
 	fs->fd = nfd;
 	fs->cloexec = ncloexec;
-	fs->max = max;
+	fs->max = (int)max;
 	return 0;
 }
 
-/* The caller's fd bound: RLIMIT_NOFILE's soft limit (kernel/rlimit.c), at most NR_OPEN. */
-int fd_limit(void) { return (int)MIN(rlimit_cur(RLIMIT_NOFILE), (uint64_t)NR_OPEN); }
+/* The caller's fd bound: RLIMIT_NOFILE's soft limit (kernel/rlimit.c), which setrlimit keeps at
+ * most nr_open; nr_open lowered since bounds the table's growth instead (files_grow: EMFILE). */
+int fd_limit(void) { return (int)MIN(rlimit_cur(RLIMIT_NOFILE), (uint64_t)NR_OPEN_MAX); }
 
 int fd_install_from(struct files *fs, struct file *f, int min_fd, bool cloexec)
 {
@@ -302,7 +308,7 @@ long sys_dup3(int oldfd, int newfd, int flags)
 	spin_unlock(&fs->lock);
 	if (err) {
 		file_put(f);
-		return err;
+		return err == -EMFILE ? -EBADF : err;   /* past nr_open: Linux's dup3 says EBADF */
 	}
 	file_put(old);
 	return newfd;

@@ -43,9 +43,14 @@
 #include "fs/abi.h"
 #include "lib/sleeplock.h"
 
-#define NR_OPEN (1 << 20)           /* fds per process at most: RLIMIT_NOFILE's ceiling, Linux's
-					* fs.nr_open (/proc/sys/fs/nr_open) */
-#define FD_SETSIZE_MAX 1024          /* select's fd sets (fs/poll.c): FD_SETSIZE */
+/* fds per process at most: RLIMIT_NOFILE's ceiling, Linux's fs.nr_open, which root may change
+ * through /proc/sys/fs/nr_open (fs/proc_nr_open.c) within Linux's bounds */
+#define NR_OPEN_DEFAULT (1 << 20)
+#define NR_OPEN_MIN 64                 /* sysctl_nr_open_min: BITS_PER_LONG */
+#define NR_OPEN_MAX 0x7fffffc0         /* sysctl_nr_open_max: INT_MAX rounded down to BITS_PER_LONG */
+extern unsigned int nr_open;           /* fs/file.c */
+#define NR_OPEN ((int)READ_ONCE(nr_open))
+int proc_nr_open_init(void);           /* /proc/sys/fs/nr_open */
 
 struct file;
 struct inode;

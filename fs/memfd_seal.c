@@ -13,8 +13,12 @@
  *   F_SEAL_FUTURE_WRITE  like F_SEAL_WRITE for new writes and mappings; existing mappings stay
  * A shared mapping made while a write seal holds cannot be made writable with mprotect (EACCES),
  * as Linux clears VM_MAYWRITE. F_ADD_SEALS needs a file opened for writing (EPERM), known seal
- * bits (EINVAL) and a memfd (EINVAL; Linux also answers for files of a mounted tmpfs, which Ember
- * does not). F_SEAL_EXEC (Linux 6.3) is not known here.
+ * bits (EINVAL) and a file that has seals (EINVAL). Linux keeps seals on every shmem file: a
+ * regular file of a tmpfs (Ember's tmpfs mounts, the root file system and /dev, which are tmpfs
+ * on Linux too when it boots from an initramfs without root=) that memfd_create did not make is
+ * born with F_SEAL_SEAL (shmem_get_inode), so F_GET_SEALS says 1 and F_ADD_SEALS fails with
+ * EPERM; any other file (pipes, devices, directories, ext4) is EINVAL for both. F_SEAL_EXEC
+ * (Linux 6.3) is not known here.
  *
  * Locks: seals change under inode->rw (the sleeplock tmpfs's writers and truncation hold), so
  * adding a seal waits for a write in progress. The checks read seals without it: a write that
@@ -23,6 +27,7 @@
 #include "fs/internal.h"
 #include "kernel/errno.h"
 #include "lib/sleeplock.h"
+#include "lib/string.h"
 #include "mm/uvm.h"
 
 #define F_ADD_SEALS 1033
@@ -37,6 +42,15 @@
 
 bool memfd_seal_cmd(int cmd) { return cmd == F_ADD_SEALS || cmd == F_GET_SEALS; }
 
+/* A regular file of a tmpfs instance not made by memfd_create: Linux's other shmem files. */
+static bool shmem_file(struct inode *ino)
+{
+	if (!S_ISREG(ino->mode) || !ino->sb || !ino->sb->type)
+		return false;
+	const char *t = ino->sb->type->name;
+	return strcmp(t, "tmpfs") == 0 || strcmp(t, "rootfs") == 0 || strcmp(t, "devtmpfs") == 0;
+}
+
 static long add_seals(struct file *f, unsigned seals)
 {
 	unsigned acc = f->f_flags & O_ACCMODE;
@@ -46,7 +60,7 @@ static long add_seals(struct file *f, unsigned seals)
 		return -EINVAL;
 	struct inode *ino = f->inode;
 	if (!memfd_inode(ino))
-		return -EINVAL;
+		return shmem_file(ino) ? -EPERM : -EINVAL;     /* F_SEAL_SEAL from birth */
 	long r = 0;
 	sleep_lock(&ino->rw);
 	unsigned old = READ_ONCE(ino->seals);
@@ -64,7 +78,9 @@ long memfd_seal_fcntl(struct file *f, int cmd, unsigned long arg)
 {
 	if (cmd == F_ADD_SEALS)
 		return add_seals(f, (unsigned)arg);
-	return memfd_inode(f->inode) ? (long)READ_ONCE(f->inode->seals) : -EINVAL;
+	if (memfd_inode(f->inode))
+		return (long)READ_ONCE(f->inode->seals);
+	return shmem_file(f->inode) ? F_SEAL_SEAL : -EINVAL;
 }
 
 int memfd_seal_check_write(struct inode *ino, uint64_t pos, size_t n)

@@ -52,7 +52,6 @@
 #define UNBLOCKABLE (SIGBIT(SIGKILL) | SIGBIT(SIGSTOP))
 #define POLL_STACK_FDS 32                   /* pollfds copied to the stack; more go to kmalloc */
 #define POLL_STACK_ENTRIES 8                /* wait entries on the stack; more go to kmalloc */
-#define FDSET_WORDS (FD_SETSIZE_MAX / 64)
 /* what select counts as readable / writable / exceptional (Linux's POLLIN_SET ...) */
 #define POLLIN_SET (EPOLLRDNORM | EPOLLRDBAND | EPOLLIN | EPOLLHUP | EPOLLERR)
 #define POLLOUT_SET (EPOLLWRBAND | EPOLLWRNORM | EPOLLOUT | EPOLLERR)
@@ -344,10 +343,12 @@ long sys_ppoll(unsigned long ufds, unsigned long nfds, unsigned long tsp, unsign
 
 /* ---- select ---- */
 
+/* The six bitmaps, each (n + 63) / 64 words, sized by the call's n (at most the fd table's
+ * size, so fds of any number work as in Linux, not only those below FD_SETSIZE). */
 struct select_ctx {
 	int n;
-	uint64_t in[FDSET_WORDS], out[FDSET_WORDS], ex[FDSET_WORDS];
-	uint64_t rin[FDSET_WORDS], rout[FDSET_WORDS], rex[FDSET_WORDS];
+	uint64_t *in, *out, *ex;
+	uint64_t *rin, *rout, *rex;
 };
 
 static long scan_fdsets(void *arg, struct poll_table *pt)
@@ -390,7 +391,7 @@ static long scan_fdsets(void *arg, struct poll_table *pt)
 static int get_fdset(uintptr_t u, uint64_t *set, int n)
 {
 	int words = (n + 63) / 64;
-	memset(set, 0, FDSET_WORDS * sizeof(uint64_t));
+	memset(set, 0, words * sizeof(uint64_t));
 	if (u && words && copy_from_user(set, u, words * sizeof(uint64_t)) < 0)
 		return -EFAULT;
 	if (n % 64)
@@ -411,14 +412,20 @@ static long do_select(int n, uintptr_t inp, uintptr_t outp, uintptr_t exp, const
 	int max = READ_ONCE(current->files->max);   /* as Linux: n is cut to the table's size */
 	if (n > max)
 		n = max;
-	if (n > FD_SETSIZE_MAX)                     /* Ember's sets end there (Linux's do not) */
-		n = FD_SETSIZE_MAX;
-	struct select_ctx *c = kzalloc(sizeof(*c));
+	size_t words = ((size_t)n + 63) / 64;
+	struct select_ctx *c = kzalloc(sizeof(*c) + 6 * words * sizeof(uint64_t));
 	if (!c)
 		return -ENOMEM;
 	struct poll_table pt;
 	long ret = -EFAULT;
 	c->n = n;
+	uint64_t *sets = (uint64_t *)(c + 1);
+	c->in = sets;
+	c->out = sets + words;
+	c->ex = sets + 2 * words;
+	c->rin = sets + 3 * words;
+	c->rout = sets + 4 * words;
+	c->rex = sets + 5 * words;
 	if (get_fdset(inp, c->in, n) || get_fdset(outp, c->out, n) || get_fdset(exp, c->ex, n))
 		goto out;
 	/* every fd in the sets must be open (Linux's max_select_fd) */

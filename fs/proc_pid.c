@@ -38,6 +38,8 @@
 #include "mm/oom.h"
 #include "kernel/printk.h"
 #include "kernel/proc.h"
+#include "kernel/rlimit.h"
+#include "kernel/sigqueue.h"
 #include "lib/string.h"
 #include "kernel/timer.h"
 #include "mm/uaccess.h"
@@ -188,6 +190,7 @@ struct pid_info {
 	char exe[PROC_PATH_MAX];
 	uint64_t utime, stime, cutime, cstime, start_ns;
 	uint64_t sigpnd, shdpnd, sigblk;
+	uint64_t sigq_limit;            /* RLIMIT_SIGPENDING's soft limit */
 	unsigned long affinity;
 	struct mm *mm;                  /* referenced (mm_put when done), or NULL */
 };
@@ -216,6 +219,7 @@ static int pid_info_get(int pid, struct pid_info *pi)
 	pi->cstime = p->cstime_ns;
 	pi->start_ns = p->start_ns;
 	pi->shdpnd = p->shared_pending;
+	pi->sigq_limit = p->rlim[RLIMIT_SIGPENDING].cur;
 	pi->state = 'S';
 	struct list_head *q;
 	bool first = true;
@@ -303,10 +307,10 @@ static size_t show_status(char *buf, size_t size, struct pid_info *pi)
 		    (unsigned long)(vsize >> 10), (unsigned long)(vsize >> 10), (unsigned long)(rss * PAGE_SIZE >> 10),
 		    (unsigned long)(rss * PAGE_SIZE >> 10), (unsigned long)(rss * PAGE_SIZE >> 10),
 		    (unsigned long)(heap >> 10), (unsigned long)(USER_STACK_MAX >> 10));
-	OUT("Threads:\t%d\nSigQ:\t0/0\nSigPnd:\t%016lx\nShdPnd:\t%016lx\nSigBlk:\t%016lx\n"
+	OUT("Threads:\t%d\nSigQ:\t%ld/%lu\nSigPnd:\t%016lx\nShdPnd:\t%016lx\nSigBlk:\t%016lx\n"
 	    "SigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\nCpus_allowed:\t%lx\n"
 	    "voluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
-	    pi->nthreads, (unsigned long)pi->sigpnd, (unsigned long)pi->shdpnd, (unsigned long)pi->sigblk,
+	    pi->nthreads, sigqueue_count(), (unsigned long)pi->sigq_limit, (unsigned long)pi->sigpnd, (unsigned long)pi->shdpnd, (unsigned long)pi->sigblk,
 	    pi->affinity);
 	return n;
 }
@@ -562,7 +566,7 @@ static long cwd_link(struct inode *ino, char *buf, size_t size)
 
 /* ---- /proc/<pid>/fd: a directory generated from the fd table ---- */
 
-#define FD_BITS 20                        /* NR_OPEN - 1 fits */
+#define FD_BITS 31                        /* NR_OPEN_MAX - 1 fits */
 static void *fd_priv(int pid, int fd) { return (void *)(((uintptr_t)pid << FD_BITS) | (uintptr_t)fd); }
 
 /* The process's fd table (its first thread's), referenced, or NULL. */
@@ -706,7 +710,7 @@ static int fd_dir_readdir(struct inode *dir, uint64_t *cookie, filldir_t fn, voi
 		*cookie = (uint64_t)fd + 3;
 	}
 	kfree(open);
-	*cookie = NR_OPEN + 2;
+	*cookie = (uint64_t)NR_OPEN_MAX + 2;
 	return 0;
 }
 

@@ -10,7 +10,7 @@
  *                      thread, "idle" the idle thread; plus context switches, boot time, forks
  *   /proc/filesystems  the registered types (fs/super.c); /proc/mounts is fs/mount.c's
  *   /proc/version, /proc/cpuinfo
- *   /proc/sys/fs/nr_open  RLIMIT_NOFILE's ceiling
+ *   /proc/sys/fs/nr_open  RLIMIT_NOFILE's ceiling (fs/proc_nr_open.c, writable)
  * (statfs(2)/fstatfs(2) are the VFS's: fs/sync.c.)
  *
  * Everything is read without locks (counters are racy snapshots, as on Linux); loadavg_tick runs
@@ -154,9 +154,6 @@ static size_t show_cpuinfo(char *buf, size_t size)
 	return MIN(n, size);
 }
 
-/* RLIMIT_NOFILE's ceiling (fs/fs.h NR_OPEN); read-only in Ember */
-static size_t show_nr_open(char *buf, size_t size) { return (size_t)snprintf(buf, size, "%d\n", NR_OPEN); }
-
 int proc_sys_init(void)
 {
 	int err = 0;
@@ -167,7 +164,7 @@ int proc_sys_init(void)
 	err = err ?: proc_create("/proc/filesystems", filesystems_show);
 	err = err ?: proc_create("/proc/version", show_version);
 	err = err ?: proc_create("/proc/cpuinfo", show_cpuinfo);
-	err = err ?: proc_create("/proc/sys/fs/nr_open", show_nr_open);
+	err = err ?: proc_nr_open_init();
 	return err;
 }
 

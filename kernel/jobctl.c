@@ -33,6 +33,7 @@
 #include "kernel/proc.h"
 #include "kernel/sched.h"
 #include "kernel/signal.h"
+#include "kernel/sigqueue.h"
 #include "kernel/wait.h"
 
 #define SIGBIT(s) (1UL << ((s) - 1))
@@ -48,11 +49,11 @@ bool sig_is_stop(int sig) { return sig >= 1 && sig <= NSIG && (STOP_MASK & SIGBI
 /* proc_lock held */
 static void discard_pending_locked(struct proc *p, uint64_t mask)
 {
-	__atomic_fetch_and(&p->shared_pending, ~mask, __ATOMIC_ACQ_REL);
+	sigqueue_discard_locked(signal_proc_set(p), mask);
 	struct list_head *q;
 	list_for_each(q, &p->threads) {
 		struct thread *t = list_entry(q, struct thread, thread_node);
-		__atomic_fetch_and(&t->sigpending, ~mask, __ATOMIC_ACQ_REL);
+		sigqueue_discard_locked(signal_thread_set(t), mask);
 	}
 }
 
@@ -89,9 +90,9 @@ void jobctl_stop(int sig, bool shared)
 	struct thread *t = current;
 	struct proc *p = t->proc;
 	spin_lock(&proc_lock);
-	uint64_t *set = shared ? &p->shared_pending : &t->sigpending;
-	uint64_t old = __atomic_fetch_and(set, ~SIGBIT(sig), __ATOMIC_ACQ_REL);
-	bool stop = (old & SIGBIT(sig)) && !p->exiting && !p->stopped &&
+	struct ksiginfo info;
+	bool taken = sigqueue_take_locked(shared ? signal_proc_set(p) : signal_thread_set(t), sig, &info);
+	bool stop = taken && !p->exiting && !p->stopped &&
 		    (sig == SIGSTOP || !pgrp_orphaned_locked(p->pgid));
 	if (stop) {
 		p->stopped = true;

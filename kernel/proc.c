@@ -29,6 +29,7 @@
 #include "kernel/power.h"
 #include "kernel/printk.h"
 #include "kernel/signal.h"
+#include "kernel/sigqueue.h"
 #include "lib/string.h"
 #include "kernel/timer.h"
 #include "mm/uaccess.h"
@@ -493,6 +494,7 @@ void thread_exit_user(int status)
 
 	spin_lock(&proc_lock);
 	list_del(&t->thread_node);
+	sigqueue_discard_locked(signal_thread_set(t), ~0ULL);   /* its own pending signals go */
 	p->utime_ns += t->utime_ns;
 	p->stime_ns += t->stime_ns;
 	bool last = --p->nthreads == 0;
@@ -502,6 +504,7 @@ void thread_exit_user(int status)
 		status = p->group_status;       /* exit_group's code (or the fatal signal) wins, as in
 						 * Linux; a caller may have read exiting before it was set */
 	if (last) {
+		sigqueue_discard_locked(signal_proc_set(p), ~0ULL);
 		sighand_put(p->sighand);
 		p->sighand = NULL;
 		if (p == init_proc) {

@@ -38,6 +38,7 @@ struct proc {
 	struct sighand *sighand;
 	uint64_t shared_pending;        /* process-directed signals */
 	struct ksiginfo shared_info[KSIG_MAX];   /* their records (proc_lock; kernel/signal.c) */
+	struct sigqueue shared_sigq;    /* counted records, queued RT instances (kernel/sigqueue.c) */
 	char exe[PROC_PATH_MAX];
 	char comm[PROC_COMM_LEN];
 	struct k_rlimit rlim[RLIM_NLIMITS];

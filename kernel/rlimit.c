@@ -4,9 +4,10 @@
  * Theory. Every process has RLIM_NLIMITS (soft, hard) pairs in struct proc, copied at fork and
  * kept across exec. A soft limit may be anything up to the hard one; lowering the hard limit is
  * always allowed and raising it needs CAP_SYS_RESOURCE, which every Ember process has (everyone
- * is root), except that RLIMIT_NOFILE can never exceed NR_OPEN (Linux's fs.nr_open, 1048576,
- * /proc/sys/fs/nr_open: EPERM); the fd table grows as fds are used (fs/file.c). Linux's defaults
- * for NOFILE are 1024 soft, 4096 hard (INR_OPEN_CUR, INR_OPEN_MAX). prlimit64 reads and sets any process's limits (pid 0: the caller); the old
+ * is root), except that RLIMIT_NOFILE can never exceed nr_open (Linux's fs.nr_open, 1048576
+ * unless root writes /proc/sys/fs/nr_open: EPERM); the fd table grows as fds are used
+ * (fs/file.c). Linux's defaults for NOFILE are 1024 soft, 4096 hard (INR_OPEN_CUR,
+ * INR_OPEN_MAX). prlimit64 reads and sets any process's limits (pid 0: the caller); the old
  * value it returns is the one before the change.
  *
  * Who enforces what (each reads the caller's soft limit with rlimit_cur):
@@ -21,9 +22,11 @@
  *                  check_process_timers: once the process's CPU time (user + system, every
  *                  thread) reaches the soft limit, SIGXCPU and the soft limit goes up by a second
  *                  (so SIGXCPU comes again every CPU second); at the hard limit, SIGKILL
+ *   RLIMIT_SIGPENDING  queued signal records (kernel/sigqueue.c: sigqueue's EAGAIN). The default
+ *                  is Linux's fork_init one, max_threads / 2 with max_threads = RAM / (8 *
+ *                  THREAD_SIZE) and riscv64's 16 KiB THREAD_SIZE: 2048 for 512 MiB of RAM
  * Accepted and reported but not enforced: CORE (Ember writes no core files), RSS, NPROC
- * (Linux exempts root, and everyone is root), MEMLOCK, LOCKS, SIGPENDING, MSGQUEUE, NICE,
- * RTPRIO, RTTIME.
+ * (Linux exempts root, and everyone is root), MEMLOCK, LOCKS, MSGQUEUE, NICE, RTPRIO, RTTIME.
  *
  * Locks: proc_lock guards another process's limits; a process reads its own without it (a
  * word-sized read of a limit being changed sees the old or the new value).
@@ -36,6 +39,8 @@
 #include "kernel/timer.h"
 #include "fs/fs.h"
 #include "lib/string.h"
+#include "mm/mm.h"
+#include "mm/page.h"
 #include "mm/uaccess.h"
 
 #define STACK_DEFAULT (8UL << 20)            /* _STK_LIM */
@@ -43,6 +48,21 @@
 #define NOFILE_HARD 4096                     /* INR_OPEN_MAX */
 #define MEMLOCK_DEFAULT (8UL << 20)          /* MLOCK_LIMIT */
 #define MSGQUEUE_DEFAULT 819200              /* MQ_BYTES_MAX */
+#define LINUX_THREAD_SIZE (16UL << 10)       /* riscv64's THREAD_SIZE */
+#define MIN_THREADS 20                       /* Linux's floor for max_threads */
+
+/* Linux's init_task RLIMIT_SIGPENDING: max_threads / 2, from the RAM size (computed once) */
+static uint64_t sigpending_default(void)
+{
+	static uint64_t value;
+	if (!READ_ONCE(value)) {
+		struct page_stats st;
+		page_get_stats(&st);
+		uint64_t threads = st.total * PAGE_SIZE / (8 * LINUX_THREAD_SIZE);
+		WRITE_ONCE(value, (threads < MIN_THREADS ? MIN_THREADS : threads) / 2);
+	}
+	return value;
+}
 
 void rlimit_init_defaults(struct k_rlimit *rlim)
 {
@@ -55,6 +75,8 @@ void rlimit_init_defaults(struct k_rlimit *rlim)
 	rlim[RLIMIT_MSGQUEUE] = (struct k_rlimit){ MSGQUEUE_DEFAULT, MSGQUEUE_DEFAULT };
 	rlim[RLIMIT_NICE] = (struct k_rlimit){ 0, 0 };
 	rlim[RLIMIT_RTPRIO] = (struct k_rlimit){ 0, 0 };
+	uint64_t sigpending = sigpending_default();
+	rlim[RLIMIT_SIGPENDING] = (struct k_rlimit){ sigpending, sigpending };
 }
 
 uint64_t rlimit_cur(int resource)
@@ -108,7 +130,7 @@ static long do_prlimit(int pid, unsigned resource, const struct k_rlimit *nl, st
 	if (nl) {
 		if (nl->cur > nl->max)
 			return -EINVAL;
-		if (resource == RLIMIT_NOFILE && nl->max > NR_OPEN)
+		if (resource == RLIMIT_NOFILE && nl->max > (uint64_t)NR_OPEN)
 			return -EPERM;
 	}
 	spin_lock(&proc_lock);

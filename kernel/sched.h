@@ -59,6 +59,7 @@ struct thread {
 	uint64_t sigmask;               /* blocked signals */
 	uint64_t sigpending;            /* thread-directed pending signals */
 	struct ksiginfo sig_info[KSIG_MAX];   /* each pending signal's record (proc_lock; kernel/signal.c) */
+	struct sigqueue sigq;           /* counted records, queued RT instances (kernel/sigqueue.c) */
 	uint64_t saved_sigmask;         /* rt_sigsuspend: the mask to restore after the handler */
 	uint64_t real_blocked;          /* rt_sigtimedwait: the mask while it waits with its set open */
 	bool has_saved_sigmask;

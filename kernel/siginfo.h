@@ -3,13 +3,15 @@
  * Linux's siginfo_t (riscv64 generic layout), which is all any si_code's fields use. Standard
  * signals are not queued: one record per signal number per pending set (a thread's, a process's),
  * and a second send while the signal is pending keeps the first record (Linux's legacy_queue).
- * Real-time signals are not queued either in Ember (one instance, the first one's record).
+ * Real-time signals (SIGRTMIN 32 .. 64) are queued: each send adds one instance with its own
+ * record to the set's FIFO (struct sigqueue, kernel/sigqueue.c), bounded by RLIMIT_SIGPENDING.
  */
 #ifndef KERNEL_SIGINFO_H
 #define KERNEL_SIGINFO_H
 #include "kernel/types.h"
 
 #define KSIG_MAX 64                   /* NSIG */
+#define KSIG_RTMIN 32                 /* the kernel's SIGRTMIN (glibc keeps 32, 33 for itself) */
 
 /* si_code values (include/uapi/asm-generic/siginfo.h) */
 #define SI_USER 0
@@ -34,5 +36,14 @@ struct ksiginfo {
 	};
 };
 _Static_assert(sizeof(struct ksiginfo) == 48, "the head of siginfo_t");
+
+/* What a pending set (a thread's, a process's) keeps besides its bits and standard records: which
+ * standard records count against RLIMIT_SIGPENDING, and the queued real-time instances in the
+ * order they were sent. All zeros is empty. proc_lock. */
+struct sigq_entry;
+struct sigqueue {
+	uint64_t counted;
+	struct sigq_entry *head, *tail;
+};
 
 #endif

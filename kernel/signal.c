@@ -6,15 +6,18 @@
  * sender then kicks one thread that does not block it: a sleeping thread is woken, and blocking
  * calls notice signal_pending() and return -ERESTARTSYS. On every return to user mode
  * signal_deliver takes the lowest pending unblocked signal: ignored ones vanish, default actions
- * terminate the process (with a core flag for core signals), and a handler gets a Linux riscv64
+ * terminate the process (with a core flag for core signals when RLIMIT_CORE would let Linux
+ * write a core), and a handler gets a Linux riscv64
  * rt_sigframe (siginfo + ucontext with all registers and FP state) on the user stack (or the
  * alternate stack) with ra pointing at the sigreturn trampoline page. An interrupted syscall that
  * returned -ERESTARTSYS restarts when the handler has SA_RESTART (or there is no handler), else
  * fails with EINTR.
  *
- * Each pending set (a thread's, a process's) has one siginfo record per signal number
- * (kernel/siginfo.h): a sender fills it unless the signal is already pending (standard signals
- * are not queued; the first record stays, Linux's legacy_queue), and whoever takes the signal
+ * Each pending set (a thread's, a process's) has one siginfo record per standard signal and a
+ * queue of real-time instances (kernel/sigqueue.c): a sender fills the record unless the signal
+ * is already pending (standard signals are not queued; the first record stays, Linux's
+ * legacy_queue) or adds an instance (real-time ones, bounded by RLIMIT_SIGPENDING: sigqueue's
+ * EAGAIN), and whoever takes the signal
  * (signal_deliver, signalfd, rt_sigtimedwait) takes the record with it under proc_lock. Linux's
  * si_codes: SI_USER/SI_TKILL with the sender's pid for kill/tgkill, SI_QUEUE for sigqueue, CLD_*
  * for SIGCHLD (signal_child_event_locked), SI_KERNEL for signals the kernel sends on its own, the
@@ -32,9 +35,12 @@
 #include "kernel/jobctl.h"
 #include "kernel/printk.h"
 #include "mm/kmalloc.h"
+#include "mm/mm.h"
 #include "kernel/pgrp.h"
 #include "kernel/proc.h"
+#include "kernel/rlimit.h"
 #include "kernel/sched.h"
+#include "kernel/sigqueue.h"
 #include "kernel/timer.h"
 #include "lib/string.h"
 #include "mm/uaccess.h"
@@ -175,21 +181,24 @@ void siginfo_sender(struct ksiginfo *si, int sig, int code)
 	si->kill.uid = 0;                       /* everyone is root */
 }
 
-/* Make info->signo pending in a set with its record, unless it already is: then the first
- * record stays (Linux's legacy_queue; Ember queues no signal twice). proc_lock held. */
-static void queue_locked(uint64_t *pending, struct ksiginfo *records, const struct ksiginfo *info)
+struct sigset_ref signal_thread_set(struct thread *t)
 {
-	uint64_t bit = SIGBIT(info->signo);
-	if (!(READ_ONCE(*pending) & bit))
-		records[info->signo - 1] = *info;
-	__atomic_fetch_or(pending, bit, __ATOMIC_RELEASE);
+	return (struct sigset_ref){ &t->sigpending, t->sig_info, &t->sigq };
 }
 
-void signal_send_thread_info_locked(struct thread *t, const struct ksiginfo *info)
+struct sigset_ref signal_proc_set(struct proc *p)
 {
-	queue_locked(&t->sigpending, t->sig_info, info);
+	return (struct sigset_ref){ &p->shared_pending, p->shared_info, &p->shared_sigq };
+}
+
+int signal_send_thread_info_locked(struct thread *t, const struct ksiginfo *info)
+{
+	int r = sigqueue_add_locked(signal_thread_set(t), info, READ_ONCE(t->proc->rlim[RLIMIT_SIGPENDING].cur));
+	if (r)
+		return r;
 	signal_kick(t);
 	signalfd_notify();
+	return 0;
 }
 
 void signal_send_thread(struct thread *t, int sig)
@@ -244,25 +253,28 @@ void signal_send_proc_locked(struct proc *p, int sig)
 	signal_send_proc_info_locked(p, &si);
 }
 
-void signal_send_proc_info_locked(struct proc *p, const struct ksiginfo *info)
+int signal_send_proc_info_locked(struct proc *p, const struct ksiginfo *info)
 {
 	int sig = info->signo;
 	if (!p->sighand)
-		return;
+		return 0;
 	jobctl_send_locked(p, sig);              /* SIGCONT resumes; stop and continue cancel */
 	uintptr_t h = p->sighand->action[sig - 1].handler;
 	if ((h == SIG_IGN || (h == SIG_DFL && default_ignored(sig))) && !blocked_by_any(p, sig))
-		return;                          /* discarded at once, as Linux does */
-	queue_locked(&p->shared_pending, p->shared_info, info);
+		return 0;                        /* discarded at once, as Linux does */
+	int r = sigqueue_add_locked(signal_proc_set(p), info, READ_ONCE(p->rlim[RLIMIT_SIGPENDING].cur));
+	if (r)
+		return r;
 	signalfd_notify();
 	struct list_head *q;
 	list_for_each(q, &p->threads) {
 		struct thread *t = list_entry(q, struct thread, thread_node);
 		if (!(t->sigmask & SIGBIT(sig)) || sig == SIGKILL) {
 			signal_kick(t);
-			return;
+			return 0;
 		}
 	}
+	return 0;
 }
 
 /* SIGPIPE, SIGXFSZ: Linux's send_sig(sig, current, 0), si_code SI_USER from the caller itself */
@@ -317,13 +329,8 @@ void signal_child_event_locked(struct proc *child, int wstatus)
  * another thread took it first. proc_lock held. */
 static bool take_locked(struct thread *t, int sig, bool shared, struct ksiginfo *out)
 {
-	uint64_t *set = shared ? &t->proc->shared_pending : &t->sigpending;
-	struct ksiginfo *records = shared ? t->proc->shared_info : t->sig_info;
-	uint64_t old = __atomic_fetch_and(set, ~SIGBIT(sig), __ATOMIC_ACQ_REL);
-	if (!(old & SIGBIT(sig)))
+	if (!sigqueue_take_locked(shared ? signal_proc_set(t->proc) : signal_thread_set(t), sig, out))
 		return false;
-	*out = records[sig - 1];
-	out->signo = sig;
 	if (shared && sig == SIGALRM)
 		itimer_sigalrm_dequeued(t->proc);       /* a periodic itimer restarts (proc_lock -> it->lock) */
 	return true;
@@ -414,9 +421,18 @@ static int setup_frame(struct trapframe *tf, int sig, struct k_sigaction *ka, co
 	return 0;
 }
 
+/* Linux sets the wait status's core flag (CLD_DUMPED) only when do_coredump wrote a core, and
+ * with core_pattern "core" it writes none below a page of RLIMIT_CORE (the ELF binfmt's
+ * min_coredump): so no flag with the default soft limit 0. Ember writes no core file; the flag
+ * says a core would have been dumped, as shells then report. */
+static bool would_dump_core(int sig)
+{
+	return default_core(sig) && rlimit_cur(RLIMIT_CORE) >= PAGE_SIZE;
+}
+
 static void __noreturn die(int sig)
 {
-	proc_exit_group(sig | (default_core(sig) ? CORE_FLAG : 0));
+	proc_exit_group(sig | (would_dump_core(sig) ? CORE_FLAG : 0));
 	__builtin_unreachable();
 }
 
@@ -508,8 +524,7 @@ void signal_fault(int sig, int code, uintptr_t addr)
 	si.code = code;
 	si.fault.addr = addr;
 	spin_lock(&proc_lock);
-	t->sig_info[sig - 1] = si;              /* the fault's record wins, as force_sig_fault */
-	__atomic_fetch_or(&t->sigpending, SIGBIT(sig), __ATOMIC_RELEASE);
+	sigqueue_force_locked(signal_thread_set(t), &si);   /* the fault's record wins, as force_sig_fault */
 	spin_unlock(&proc_lock);
 }
 
@@ -556,8 +571,13 @@ long sys_rt_sigaction(int sig, uintptr_t act, uintptr_t oact, size_t sigsetsize)
 	}
 	spin_unlock(&sh->lock);
 	if (act && (ka.handler == SIG_IGN || (ka.handler == SIG_DFL && default_ignored(sig)))) {
-		__atomic_fetch_and(&current->proc->shared_pending, ~SIGBIT(sig), __ATOMIC_ACQ_REL);
-		__atomic_fetch_and(&current->sigpending, ~SIGBIT(sig), __ATOMIC_ACQ_REL);
+		struct proc *p = current->proc;         /* every thread's instances go, as Linux's */
+		spin_lock(&proc_lock);                  /* flush_sigqueue_mask */
+		sigqueue_discard_locked(signal_proc_set(p), SIGBIT(sig));
+		struct list_head *q;
+		list_for_each(q, &p->threads)
+			sigqueue_discard_locked(signal_thread_set(list_entry(q, struct thread, thread_node)), SIGBIT(sig));
+		spin_unlock(&proc_lock);
 	}
 	if (oact && copy_to_user(oact, &old, sizeof(old)) < 0)
 		return -EFAULT;
@@ -685,12 +705,12 @@ long signal_send_tid(int tgid, int tid, const struct ksiginfo *info)
 	struct thread *t = thread_find(tid);
 	long r = -ESRCH;
 	if (t && (tgid < 0 || t->proc->pid == tgid)) {
+		r = 0;
 		if (sig) {
 			if (t->proc->sighand)
 				jobctl_send_locked(t->proc, sig);
-			signal_send_thread_info_locked(t, info);
+			r = signal_send_thread_info_locked(t, info);
 		}
-		r = 0;
 	}
 	spin_unlock(&proc_lock);
 	return r;

@@ -42,9 +42,10 @@ size_t signal_frame_size(void);               /* bytes a handler's frame takes (
 struct proc;
 struct ksiginfo;
 void signal_send_proc_locked(struct proc *p, int sig);   /* proc_lock held; si_code SI_KERNEL */
-/* With a record (kernel/siginfo.h): the first one stays while the signal is pending. proc_lock held. */
-void signal_send_proc_info_locked(struct proc *p, const struct ksiginfo *info);
-void signal_send_thread_info_locked(struct thread *t, const struct ksiginfo *info);
+/* With a record (kernel/siginfo.h): the first one stays while a standard signal is pending; a
+ * real-time one is queued (-EAGAIN: the receiver's RLIMIT_SIGPENDING is reached). proc_lock held. */
+int signal_send_proc_info_locked(struct proc *p, const struct ksiginfo *info);
+int signal_send_thread_info_locked(struct thread *t, const struct ksiginfo *info);
 long signal_send_tid(int tgid, int tid, const struct ksiginfo *info);   /* tgid -1: any; takes proc_lock */
 void siginfo_kernel(struct ksiginfo *si, int sig);               /* SI_KERNEL */
 void siginfo_sender(struct ksiginfo *si, int sig, int code);     /* si_pid/si_uid of the caller */

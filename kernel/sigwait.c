@@ -9,7 +9,9 @@
  * and the call takes a signal of the set if one is there; if not it fails with EAGAIN once the
  * timeout passed and EINTR otherwise (a handled signal, a stop: Linux does not restart it).
  * The sigqueue calls send the caller's siginfo record, except that (as Linux) only a process
- * signalling itself may claim a non-negative si_code or SI_TKILL: EPERM.
+ * signalling itself may claim a non-negative si_code or SI_TKILL: EPERM. A real-time signal is
+ * queued as one more instance, or refused with EAGAIN at the receiver's RLIMIT_SIGPENDING
+ * (kernel/sigqueue.c); each call here takes one instance.
  *
  * Context: system calls only; the sleeper holds no lock.
  */
@@ -105,10 +107,11 @@ long sys_rt_sigqueueinfo(int pid, int sig, uintptr_t uinfo)
 		return -ESRCH;
 	spin_lock(&proc_lock);
 	struct proc *p = proc_find(pid);
+	r = p ? 0 : -ESRCH;
 	if (p && sig)
-		signal_send_proc_info_locked(p, &k);
+		r = signal_send_proc_info_locked(p, &k);    /* -EAGAIN: RLIMIT_SIGPENDING */
 	spin_unlock(&proc_lock);
-	return p ? 0 : -ESRCH;
+	return r;
 }
 
 long sys_rt_tgsigqueueinfo(int tgid, int tid, int sig, uintptr_t uinfo)
