@@ -286,6 +286,8 @@ int ext4_iread_data(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, void
 int ext4_inline_get(struct ext4_fs *fs, struct ext4_iref *ir, const uint8_t **xval, uint32_t *xlen);
 int ext4_iallocate(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, uint64_t len);
 int ext4_itruncate(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t size);
+/* Zeros from byte `size` to the end of its block on the device (file data, in place). */
+int ext4_zero_tail(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t size);
 long ext4_iwrite_data(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, const void *buf, size_t len);
 int ext4_drop_link(struct ext4_fs *fs, struct ext4_iref *ir);  /* nlink-1, free at 0 */
 bool ext4_is_dir(const struct ext4_iref *ir);

@@ -405,6 +405,15 @@ long ext4_iwrite_data(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, co
 		return 0;
 	if (off + len < off || ((off + len - 1) >> fs->log_bs) > EXT4_MAX_LBLK)
 		return -EFBIG;
+	/* Past the old end: the old last block's tail must read as zeros (ext4_zero_tail). A write
+	 * into that block zeroes it in its read-modify-write below; one starting further on first. */
+	uint64_t old = ext4_isize(ir);
+	uint32_t old_lblk = (uint32_t)(old >> fs->log_bs), old_tail = (uint32_t)(old & (fs->bs - 1));
+	if (off + len > old && old_tail && (off >> fs->log_bs) > old_lblk) {
+		int z = ext4_zero_tail(fs, ir, old);
+		if (z < 0)
+			return z;
+	}
 	uint8_t *bounce = ext4_malloc(fs->bs);
 	if (!bounce)
 		return -ENOMEM;
@@ -464,6 +473,8 @@ long ext4_iwrite_data(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, co
 			} else {
 				r = ext4_bread(fs, pblk, bounce);
 				if (r == 0) {
+					if (lblk == old_lblk && old_tail)
+						memset(bounce + old_tail, 0, fs->bs - old_tail);
 					memcpy(bounce + boff, in + done, n);
 					r = ext4_bwrite_raw(fs, pblk, bounce);
 				}
@@ -536,6 +547,41 @@ int ext4_iallocate(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, uint6
 	}
 }
 
+/*
+ * The bytes of the block holding offset `size` from there to the block's end become zero on the
+ * device (nothing is written when they are already): the invariant that nothing but zeros lies
+ * past end-of-file in the last block, which truncate down keeps, and which every size increase
+ * (truncate up, a write or fallocate past the end) re-establishes first, since a write cut by a
+ * crash before its size committed leaves its bytes there. File data, written in place before the
+ * transaction that changes the size commits (ordered mode).
+ */
+int ext4_zero_tail(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t size)
+{
+	uint32_t tail = (uint32_t)(size & (fs->bs - 1));
+	if (!tail || !(ir->i.i_flags & EXT4_EXTENTS_FL) || (ir->i.i_flags & EXT4_INLINE_DATA_FL) ||
+	    (size >> fs->log_bs) > EXT4_MAX_LBLK)
+		return 0;
+	uint64_t pblk;
+	uint32_t run;
+	bool uw;
+	int r = ext4_ext_map(fs, ir, (uint32_t)(size >> fs->log_bs), &pblk, &run, &uw);
+	if (r < 0 || !pblk || uw)
+		return r;                               /* a hole or unwritten: reads as zeros */
+	uint8_t *b = ext4_malloc(fs->bs);
+	if (!b)
+		return -ENOMEM;
+	r = ext4_bread(fs, pblk, b);
+	bool dirty = false;
+	for (uint32_t i = tail; r == 0 && i < fs->bs && !dirty; i++)
+		dirty = b[i] != 0;
+	if (dirty) {
+		memset(b + tail, 0, fs->bs - tail);
+		r = ext4_bwrite_raw(fs, pblk, b);
+	}
+	ext4_free(b);
+	return r;
+}
+
 int ext4_itruncate(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t size)
 {
 	if (fs->ro)
@@ -555,25 +601,10 @@ int ext4_itruncate(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t size)
 	if (size < old) {
 		uint32_t from = (uint32_t)((size + fs->bs - 1) >> fs->log_bs);
 		r = ext4_ext_truncate(fs, ir, from);
-		uint32_t tail = (uint32_t)(size & (fs->bs - 1));
-		if (r == 0 && tail) {
-			/* Zero the rest of the last block so a later extension reads zeros. */
-			uint64_t pblk;
-			uint32_t run;
-			bool uw;
-			r = ext4_ext_map(fs, ir, (uint32_t)(size >> fs->log_bs), &pblk, &run, &uw);
-			if (r == 0 && pblk && !uw) {
-				uint8_t *b = ext4_malloc(fs->bs);
-				if (!b)
-					return -ENOMEM;
-				r = ext4_bread(fs, pblk, b);
-				if (r == 0) {
-					memset(b + tail, 0, fs->bs - tail);
-					r = ext4_bwrite_raw(fs, pblk, b);
-				}
-				ext4_free(b);
-			}
-		}
+		if (r == 0)
+			r = ext4_zero_tail(fs, ir, size);   /* a later extension reads zeros */
+	} else if (size > old) {
+		r = ext4_zero_tail(fs, ir, old);        /* whatever a cut write left past the end */
 	}
 	if (r < 0)
 		return r;

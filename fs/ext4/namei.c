@@ -313,6 +313,8 @@ static int fallocate_op(struct ext4_fs *fs, uint32_t ino, bool keep_size, uint64
 	if (r == 0) {
 		bool grows = !keep_size && off + len > ext4_isize(ir);
 		if (grows)
+			r = ext4_zero_tail(fs, ir, ext4_isize(ir));
+		if (grows && r == 0)
 			ext4_set_isize(ir, off + len);
 		ext4_touch(fs, ir, grows ? EXT4_T_MTIME | EXT4_T_CTIME : EXT4_T_CTIME);
 	}
