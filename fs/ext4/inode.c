@@ -486,6 +486,12 @@ long ext4_iwrite_data(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, co
 		}
 		if (off + done > ext4_isize(ir))
 			ext4_set_isize(ir, off + done);
+		if ((ir->i.i_mode & EXT4_S_IFMT) == EXT4_S_IFREG && done < len) {
+			ext4_touch(fs, ir, EXT4_T_MTIME | EXT4_T_CTIME);
+			r = ext4_tx_restart(fs, ir);     /* a huge write: its prefix commits */
+			if (r < 0)
+				break;
+		}
 	}
 	ext4_free(bounce);
 	if (done)
@@ -497,7 +503,7 @@ long ext4_iwrite_data(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, co
 
 /* Allocates every hole of [off, off+len) as unwritten extents (fallocate); i_size is the caller's.
  * Blocks already mapped, written or not, stay as they are. Caller writes ir. */
-int ext4_iallocate(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, uint64_t len)
+int ext4_iallocate(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, uint64_t len, bool grow)
 {
 	if (fs->ro)
 		return -EROFS;
@@ -544,6 +550,15 @@ int ext4_iallocate(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, uint6
 		if (run >= left)
 			return 0;
 		lblk += run;
+		/* A huge fallocate commits what is allocated so far; growing the size with it, as
+		 * Linux does, so that no committed state has its extents past the end of the file. */
+		uint64_t upto = (uint64_t)lblk << fs->log_bs;
+		if (grow && upto > ext4_isize(ir) && (r = ext4_zero_tail(fs, ir, ext4_isize(ir))) == 0)
+			ext4_set_isize(ir, upto);
+		if (r == 0)
+			r = ext4_tx_restart(fs, ir);
+		if (r < 0)
+			return r;
 	}
 }
 
@@ -582,6 +597,49 @@ int ext4_zero_tail(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t size)
 	return r;
 }
 
+/* Blocks freed per piece of a big truncation: a few dozen bitmaps, far below half the log. */
+#define TRUNC_PIECE_GROUPS 32
+
+static uint32_t trunc_piece(struct ext4_fs *fs)
+{
+	return fs->bpg * TRUNC_PIECE_GROUPS;
+}
+
+bool ext4_ibig(struct ext4_fs *fs, struct ext4_iref *ir)
+{
+	return fs->jnl && (ir->i.i_flags & EXT4_EXTENTS_FL) && !(ir->i.i_flags & EXT4_INLINE_DATA_FL) &&
+	       ext4_iblocks(fs, ir) / (fs->bs / 512) > trunc_piece(fs);
+}
+
+int ext4_itrunc_blocks(struct ext4_fs *fs, struct ext4_iref *ir, uint32_t from, bool restart)
+{
+	if (!(ir->i.i_flags & EXT4_EXTENTS_FL) || (ir->i.i_flags & EXT4_INLINE_DATA_FL))
+		return 0;
+	uint64_t prev = (uint64_t)EXT4_MAX_LBLK + 2;
+	for (;;) {
+		uint32_t start;
+		bool any;
+		int r = ext4_ext_last_chunk(fs, ir, from, trunc_piece(fs), &start, &any);
+		if (r < 0 || !any)
+			return r;
+		if (start >= prev)
+			start = from;           /* no progress (a damaged tree): all at once, as before */
+		prev = start;
+		r = ext4_ext_truncate(fs, ir, start);
+		if (r < 0 || start <= from)
+			return r;
+		if (restart) {
+			/* The file is now its first `start` blocks: a valid state to commit. */
+			uint64_t mid = (uint64_t)start << fs->log_bs;
+			if (mid < ext4_isize(ir) && ir->i.i_links_count)
+				ext4_set_isize(ir, mid);
+			r = ext4_tx_restart(fs, ir);
+			if (r < 0)
+				return r;
+		}
+	}
+}
+
 int ext4_itruncate(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t size)
 {
 	if (fs->ro)
@@ -600,7 +658,7 @@ int ext4_itruncate(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t size)
 	int r = 0;
 	if (size < old) {
 		uint32_t from = (uint32_t)((size + fs->bs - 1) >> fs->log_bs);
-		r = ext4_ext_truncate(fs, ir, from);
+		r = ext4_itrunc_blocks(fs, ir, from, (ir->i.i_mode & EXT4_S_IFMT) == EXT4_S_IFREG);
 		if (r == 0)
 			r = ext4_zero_tail(fs, ir, size);   /* a later extension reads zeros */
 	} else if (size > old) {
@@ -619,7 +677,7 @@ int ext4_ifree(struct ext4_fs *fs, struct ext4_iref *ir)
 	int r = 0;
 	bool dir = ext4_is_dir(ir);
 	if ((ir->i.i_flags & EXT4_EXTENTS_FL) && !(ir->i.i_flags & EXT4_INLINE_DATA_FL))
-		r = ext4_ext_truncate(fs, ir, 0);
+		r = ext4_itrunc_blocks(fs, ir, 0, false);
 	if (r < 0)
 		return r;
 	ir->i.i_links_count = 0;
