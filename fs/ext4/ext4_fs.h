@@ -284,8 +284,16 @@ void ext4_iset_time(struct ext4_iref *ir, int which, const struct ext4_time *t);
 void ext4_touch(struct ext4_fs *fs, struct ext4_iref *ir, int which);
 int ext4_iread_data(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, void *buf, size_t len);
 int ext4_inline_get(struct ext4_fs *fs, struct ext4_iref *ir, const uint8_t **xval, uint32_t *xlen);
-int ext4_iallocate(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, uint64_t len);
+/* grow: the size follows the allocation (not FALLOC_FL_KEEP_SIZE); the caller sets the final one. */
+int ext4_iallocate(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, uint64_t len, bool grow);
 int ext4_itruncate(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t size);
+/* Zeros from byte `size` to the end of its block on the device (file data, in place). */
+int ext4_zero_tail(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t size);
+/* Frees the blocks from file block `from` on, in pieces from the end; with `restart` each piece
+ * may end its transaction (ext4_tx_restart): only for an inode whose every intermediate state is
+ * valid (a regular file being truncated, or one on the orphan list). */
+int ext4_itrunc_blocks(struct ext4_fs *fs, struct ext4_iref *ir, uint32_t from, bool restart);
+bool ext4_ibig(struct ext4_fs *fs, struct ext4_iref *ir);     /* freeing it takes several pieces */
 long ext4_iwrite_data(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, const void *buf, size_t len);
 int ext4_drop_link(struct ext4_fs *fs, struct ext4_iref *ir);  /* nlink-1, free at 0 */
 bool ext4_is_dir(const struct ext4_iref *ir);
@@ -307,6 +315,8 @@ int ext4_ext_insert_flags(struct ext4_fs *fs, struct ext4_iref *ir, uint32_t lbl
 int ext4_ext_mark_written(struct ext4_fs *fs, struct ext4_iref *ir, uint32_t lblk, uint32_t n);
 int ext4_ext_truncate(struct ext4_fs *fs, struct ext4_iref *ir, uint32_t from);
 void ext4_ext_init_root(struct ext4_iref *ir);
+int ext4_ext_last_chunk(struct ext4_fs *fs, struct ext4_iref *ir, uint32_t from, uint32_t limit,
+			uint32_t *start, bool *any);
 
 /* journal.c */
 int ext4_journal_recover(struct ext4_fs *fs, uint32_t *replayed);
@@ -318,6 +328,12 @@ bool ext4_journal_batching(struct ext4_fs *fs);
 /* Commits inside an operation too (its first part then commits alone): only to get back blocks
  * freed in the running transaction when nothing else is free, as Linux's ENOSPC retry does. */
 int ext4_journal_commit_now(struct ext4_fs *fs);
+/* A point where the operation's on-disk state is valid once ir is written: when the running
+ * transaction holds more than half of what the log takes, write ir and commit, so the rest of a
+ * big operation (a huge write, fallocate or truncate) goes into new transactions instead of
+ * overflowing the log. */
+int ext4_tx_restart(struct ext4_fs *fs, struct ext4_iref *ir);
+uint32_t ext4_journal_commits(struct ext4_fs *fs);   /* transactions committed since the mount */
 /* alloc.c: blocks freed in the running transaction, kept from reuse until it commits */
 void ext4_pending_clear(struct ext4_fs *fs);
 bool ext4_tx_active(struct ext4_fs *fs);

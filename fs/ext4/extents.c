@@ -480,3 +480,51 @@ int ext4_ext_truncate(struct ext4_fs *fs, struct ext4_iref *ir, uint32_t from)
 		h->eh_depth = 0;
 	return r;
 }
+
+/*
+ * Where a truncation to `from` may cut first so that one piece frees at most `limit` blocks and
+ * empties at most the last leaf: the start of the last leaf's earliest extent reaching past
+ * `from`, moved up so that no more than `limit` blocks lie after it. *any: something is mapped at
+ * or after `from`. Truncating in such pieces from the end, each its own transaction, keeps every
+ * commit a valid file (a shorter one) however big the whole truncation is.
+ */
+int ext4_ext_last_chunk(struct ext4_fs *fs, struct ext4_iref *ir, uint32_t from, uint32_t limit,
+			uint32_t *start, bool *any)
+{
+	struct ext4_extent_header *h = root_hdr(ir);
+	*any = false;
+	*start = from;
+	if (!node_ok(h, EXT4_INLINE_SIZE, -1))
+		return ext4_corrupt(fs);
+	uint8_t *buf = NULL;
+	int r = 0;
+	while (h->eh_depth > 0) {
+		if (h->eh_entries == 0)
+			goto out;
+		if (!buf && !(buf = ext4_malloc(fs->bs)))
+			return -ENOMEM;
+		r = read_node(fs, ir, idx_pblk(idx_at(h, h->eh_entries - 1u)), h->eh_depth - 1, buf);
+		if (r < 0)
+			goto out;
+		h = (struct ext4_extent_header *)buf;
+		*any = true;                    /* an empty last leaf: one truncation from `from` */
+	}
+	uint64_t freed = 0;
+	for (int i = (int)h->eh_entries - 1; i >= 0; i--) {
+		struct ext4_extent *e = ext_at(h, (uint32_t)i);
+		uint64_t end = (uint64_t)e->ee_block + ext_len(e);
+		if (end <= from)
+			break;
+		*any = true;
+		uint32_t lo = e->ee_block < from ? from : e->ee_block;
+		if (freed + (end - lo) > limit) {
+			*start = (uint32_t)(end - (limit - freed));
+			break;
+		}
+		freed += end - lo;
+		*start = lo;
+	}
+out:
+	ext4_free(buf);
+	return r;
+}

@@ -405,6 +405,15 @@ long ext4_iwrite_data(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, co
 		return 0;
 	if (off + len < off || ((off + len - 1) >> fs->log_bs) > EXT4_MAX_LBLK)
 		return -EFBIG;
+	/* Past the old end: the old last block's tail must read as zeros (ext4_zero_tail). A write
+	 * into that block zeroes it in its read-modify-write below; one starting further on first. */
+	uint64_t old = ext4_isize(ir);
+	uint32_t old_lblk = (uint32_t)(old >> fs->log_bs), old_tail = (uint32_t)(old & (fs->bs - 1));
+	if (off + len > old && old_tail && (off >> fs->log_bs) > old_lblk) {
+		int z = ext4_zero_tail(fs, ir, old);
+		if (z < 0)
+			return z;
+	}
 	uint8_t *bounce = ext4_malloc(fs->bs);
 	if (!bounce)
 		return -ENOMEM;
@@ -464,6 +473,8 @@ long ext4_iwrite_data(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, co
 			} else {
 				r = ext4_bread(fs, pblk, bounce);
 				if (r == 0) {
+					if (lblk == old_lblk && old_tail)
+						memset(bounce + old_tail, 0, fs->bs - old_tail);
 					memcpy(bounce + boff, in + done, n);
 					r = ext4_bwrite_raw(fs, pblk, bounce);
 				}
@@ -475,6 +486,12 @@ long ext4_iwrite_data(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, co
 		}
 		if (off + done > ext4_isize(ir))
 			ext4_set_isize(ir, off + done);
+		if ((ir->i.i_mode & EXT4_S_IFMT) == EXT4_S_IFREG && done < len) {
+			ext4_touch(fs, ir, EXT4_T_MTIME | EXT4_T_CTIME);
+			r = ext4_tx_restart(fs, ir);     /* a huge write: its prefix commits */
+			if (r < 0)
+				break;
+		}
 	}
 	ext4_free(bounce);
 	if (done)
@@ -486,7 +503,7 @@ long ext4_iwrite_data(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, co
 
 /* Allocates every hole of [off, off+len) as unwritten extents (fallocate); i_size is the caller's.
  * Blocks already mapped, written or not, stay as they are. Caller writes ir. */
-int ext4_iallocate(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, uint64_t len)
+int ext4_iallocate(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, uint64_t len, bool grow)
 {
 	if (fs->ro)
 		return -EROFS;
@@ -533,6 +550,93 @@ int ext4_iallocate(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, uint6
 		if (run >= left)
 			return 0;
 		lblk += run;
+		/* A huge fallocate commits what is allocated so far; growing the size with it, as
+		 * Linux does, so that no committed state has its extents past the end of the file. */
+		uint64_t upto = (uint64_t)lblk << fs->log_bs;
+		if (grow && upto > ext4_isize(ir) && (r = ext4_zero_tail(fs, ir, ext4_isize(ir))) == 0)
+			ext4_set_isize(ir, upto);
+		if (r == 0)
+			r = ext4_tx_restart(fs, ir);
+		if (r < 0)
+			return r;
+	}
+}
+
+/*
+ * The bytes of the block holding offset `size` from there to the block's end become zero on the
+ * device (nothing is written when they are already): the invariant that nothing but zeros lies
+ * past end-of-file in the last block, which truncate down keeps, and which every size increase
+ * (truncate up, a write or fallocate past the end) re-establishes first, since a write cut by a
+ * crash before its size committed leaves its bytes there. File data, written in place before the
+ * transaction that changes the size commits (ordered mode).
+ */
+int ext4_zero_tail(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t size)
+{
+	uint32_t tail = (uint32_t)(size & (fs->bs - 1));
+	if (!tail || !(ir->i.i_flags & EXT4_EXTENTS_FL) || (ir->i.i_flags & EXT4_INLINE_DATA_FL) ||
+	    (size >> fs->log_bs) > EXT4_MAX_LBLK)
+		return 0;
+	uint64_t pblk;
+	uint32_t run;
+	bool uw;
+	int r = ext4_ext_map(fs, ir, (uint32_t)(size >> fs->log_bs), &pblk, &run, &uw);
+	if (r < 0 || !pblk || uw)
+		return r;                               /* a hole or unwritten: reads as zeros */
+	uint8_t *b = ext4_malloc(fs->bs);
+	if (!b)
+		return -ENOMEM;
+	r = ext4_bread(fs, pblk, b);
+	bool dirty = false;
+	for (uint32_t i = tail; r == 0 && i < fs->bs && !dirty; i++)
+		dirty = b[i] != 0;
+	if (dirty) {
+		memset(b + tail, 0, fs->bs - tail);
+		r = ext4_bwrite_raw(fs, pblk, b);
+	}
+	ext4_free(b);
+	return r;
+}
+
+/* Blocks freed per piece of a big truncation: a few dozen bitmaps, far below half the log. */
+#define TRUNC_PIECE_GROUPS 32
+
+static uint32_t trunc_piece(struct ext4_fs *fs)
+{
+	return fs->bpg * TRUNC_PIECE_GROUPS;
+}
+
+bool ext4_ibig(struct ext4_fs *fs, struct ext4_iref *ir)
+{
+	return fs->jnl && (ir->i.i_flags & EXT4_EXTENTS_FL) && !(ir->i.i_flags & EXT4_INLINE_DATA_FL) &&
+	       ext4_iblocks(fs, ir) / (fs->bs / 512) > trunc_piece(fs);
+}
+
+int ext4_itrunc_blocks(struct ext4_fs *fs, struct ext4_iref *ir, uint32_t from, bool restart)
+{
+	if (!(ir->i.i_flags & EXT4_EXTENTS_FL) || (ir->i.i_flags & EXT4_INLINE_DATA_FL))
+		return 0;
+	uint64_t prev = (uint64_t)EXT4_MAX_LBLK + 2;
+	for (;;) {
+		uint32_t start;
+		bool any;
+		int r = ext4_ext_last_chunk(fs, ir, from, trunc_piece(fs), &start, &any);
+		if (r < 0 || !any)
+			return r;
+		if (start >= prev)
+			start = from;           /* no progress (a damaged tree): all at once, as before */
+		prev = start;
+		r = ext4_ext_truncate(fs, ir, start);
+		if (r < 0 || start <= from)
+			return r;
+		if (restart) {
+			/* The file is now its first `start` blocks: a valid state to commit. */
+			uint64_t mid = (uint64_t)start << fs->log_bs;
+			if (mid < ext4_isize(ir) && ir->i.i_links_count)
+				ext4_set_isize(ir, mid);
+			r = ext4_tx_restart(fs, ir);
+			if (r < 0)
+				return r;
+		}
 	}
 }
 
@@ -554,26 +658,11 @@ int ext4_itruncate(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t size)
 	int r = 0;
 	if (size < old) {
 		uint32_t from = (uint32_t)((size + fs->bs - 1) >> fs->log_bs);
-		r = ext4_ext_truncate(fs, ir, from);
-		uint32_t tail = (uint32_t)(size & (fs->bs - 1));
-		if (r == 0 && tail) {
-			/* Zero the rest of the last block so a later extension reads zeros. */
-			uint64_t pblk;
-			uint32_t run;
-			bool uw;
-			r = ext4_ext_map(fs, ir, (uint32_t)(size >> fs->log_bs), &pblk, &run, &uw);
-			if (r == 0 && pblk && !uw) {
-				uint8_t *b = ext4_malloc(fs->bs);
-				if (!b)
-					return -ENOMEM;
-				r = ext4_bread(fs, pblk, b);
-				if (r == 0) {
-					memset(b + tail, 0, fs->bs - tail);
-					r = ext4_bwrite_raw(fs, pblk, b);
-				}
-				ext4_free(b);
-			}
-		}
+		r = ext4_itrunc_blocks(fs, ir, from, (ir->i.i_mode & EXT4_S_IFMT) == EXT4_S_IFREG);
+		if (r == 0)
+			r = ext4_zero_tail(fs, ir, size);   /* a later extension reads zeros */
+	} else if (size > old) {
+		r = ext4_zero_tail(fs, ir, old);        /* whatever a cut write left past the end */
 	}
 	if (r < 0)
 		return r;
@@ -588,7 +677,7 @@ int ext4_ifree(struct ext4_fs *fs, struct ext4_iref *ir)
 	int r = 0;
 	bool dir = ext4_is_dir(ir);
 	if ((ir->i.i_flags & EXT4_EXTENTS_FL) && !(ir->i.i_flags & EXT4_INLINE_DATA_FL))
-		r = ext4_ext_truncate(fs, ir, 0);
+		r = ext4_itrunc_blocks(fs, ir, 0, false);
 	if (r < 0)
 		return r;
 	ir->i.i_links_count = 0;

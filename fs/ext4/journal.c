@@ -389,8 +389,13 @@ out:
  * So the log holds at most one transaction and is always replayed from s_first; there is
  * nothing to revoke (a block freed by the operation is dropped from the list, ext4_tx_forget),
  * and a crash anywhere leaves either the old or the new metadata. While mounted the superblock
- * carries needs_recovery, as Linux's does. An operation too big for the log (more than
- * max_tx blocks) is cut into several transactions.
+ * carries needs_recovery, as Linux's does. An operation bigger than half the log (a huge write,
+ * fallocate or truncate, freeing a huge file) is split by its loop into several transactions at
+ * points where the file is valid (ext4_tx_restart: a prefix of a write, part of a fallocate, a
+ * truncation done from the end down to some size, an unlinked file on the orphan list partly
+ * freed), as Linux restarts its handles; a crash leaves one of those states, never a broken one.
+ * Only an operation that still fills the whole log by itself (more than max_tx blocks between
+ * two such points) is cut wherever it is, as a last resort.
  */
 #define JNL_MAX_TX        1024          /* blocks per transaction, whatever the log size */
 #define JNL_BATCH_AGE_S   5             /* a batched transaction commits once this old */
@@ -409,6 +414,7 @@ struct ext4_jnl {
 	uint8_t *buf;
 	bool batch;                      /* commit lazily (see above) */
 	int64_t opened;                  /* seconds (fs clock) of the running transaction's first block */
+	uint32_t commits;                /* transactions committed (tests) */
 };
 
 static uint32_t jnl_tag_space(struct journal *j)
@@ -643,6 +649,7 @@ static int commit(struct ext4_fs *fs)
 	if (r == 0)
 		r = write_jsb(n, 0, seq + 1);
 	n->seq = seq + 1;
+	n->commits++;
 	tx_drop(n);
 	if (r < 0)
 		fs->ro = true;                   /* the journal is unusable: stop writing */
@@ -735,6 +742,25 @@ static int super_to_tx(struct ext4_fs *fs)
 	}
 	ext4_free(b);
 	return r;
+}
+
+int ext4_tx_restart(struct ext4_fs *fs, struct ext4_iref *ir)
+{
+	struct ext4_jnl *n = fs->jnl;
+	if (!n || n->depth == 0 || n->ntx <= n->max_tx / 2 || fs->ro)
+		return 0;
+	int r = ext4_iwrite(fs, ir);
+	if (r == 0 && (fs->orphan_dirty || fs->sb_dirty)) {
+		fs->orphan_dirty = false;
+		fs->sb_dirty = false;
+		r = super_to_tx(fs);
+	}
+	return r < 0 ? r : commit(fs);
+}
+
+uint32_t ext4_journal_commits(struct ext4_fs *fs)
+{
+	return fs->jnl ? fs->jnl->commits : 0;
 }
 
 int ext4_tx_end(struct ext4_fs *fs, int r)

@@ -309,10 +309,12 @@ static int fallocate_op(struct ext4_fs *fs, uint32_t ino, bool keep_size, uint64
 	if ((ir->i.i_mode & EXT4_S_IFMT) != EXT4_S_IFREG)
 		r = ext4_is_dir(ir) ? -EISDIR : -ENODEV;
 	else
-		r = ext4_iallocate(fs, ir, off, len);
+		r = ext4_iallocate(fs, ir, off, len, !keep_size);
 	if (r == 0) {
 		bool grows = !keep_size && off + len > ext4_isize(ir);
 		if (grows)
+			r = ext4_zero_tail(fs, ir, ext4_isize(ir));
+		if (grows && r == 0)
 			ext4_set_isize(ir, off + len);
 		ext4_touch(fs, ir, grows ? EXT4_T_MTIME | EXT4_T_CTIME : EXT4_T_CTIME);
 	}

@@ -26,10 +26,26 @@ static int orphan_add(struct ext4_fs *fs, struct ext4_iref *ir)
 	return ext4_iwrite(fs, ir);
 }
 
+static int orphan_del(struct ext4_fs *fs, uint32_t ino, uint32_t next);
+
+/* An inode on the list, freed in pieces (each may commit: the list keeps it valid), then off the
+ * list and freed: what a huge unlinked file takes, as Linux frees one from its orphan list. */
+static int free_listed(struct ext4_fs *fs, struct ext4_iref *ir)
+{
+	int r = ext4_itrunc_blocks(fs, ir, 0, true);
+	if (r == 0)
+		r = orphan_del(fs, ir->ino, ir->i.i_dtime);
+	return r < 0 ? r : ext4_ifree(fs, ir);
+}
+
 int ext4_last_link(struct ext4_fs *fs, struct ext4_iref *ir)
 {
 	if (fs->in_use && fs->in_use(fs->in_use_arg, ir->ino))
 		return orphan_add(fs, ir);
+	if (ext4_ibig(fs, ir)) {
+		int r = orphan_add(fs, ir);
+		return r < 0 ? r : free_listed(fs, ir);
+	}
 	return ext4_ifree(fs, ir);
 }
 
@@ -68,11 +84,8 @@ static int release_op(struct ext4_fs *fs, uint32_t ino)
 	int r = ext4_iget(fs, ino, &ir);
 	if (r < 0)
 		return r;
-	if (ir->i.i_links_count == 0) {
-		r = orphan_del(fs, ino, ir->i.i_dtime);
-		if (r == 0)
-			r = ext4_ifree(fs, ir);
-	}
+	if (ir->i.i_links_count == 0)
+		r = free_listed(fs, ir);
 	ext4_iput(ir);
 	return r;
 }
@@ -99,11 +112,16 @@ int ext4_orphan_cleanup(struct ext4_fs *fs, uint32_t *freed)
 			break;
 		uint32_t next = ir->i.i_dtime;
 		if (ir->i.i_links_count == 0) {
-			r = ext4_ifree(fs, ir);
+			/* the list starts at cur while its blocks go in pieces (each may commit) */
+			r = ext4_itrunc_blocks(fs, ir, 0, true);
+			if (r == 0)
+				r = ext4_ifree(fs, ir);
 			(*freed)++;
 		}
 		ext4_iput(ir);
 		cur = next;
+		fs->sb.s_last_orphan = cur;
+		fs->orphan_dirty = true;
 	}
 	fs->sb.s_last_orphan = 0;          /* a broken chain is dropped: e2fsck finds the rest */
 	fs->orphan_dirty = true;

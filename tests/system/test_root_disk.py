@@ -177,3 +177,16 @@ def test_inode_numbers_coming_back_on_the_ext4_root():
         assert re.search(r"^3 passed, 0 failed$", out, re.M) and rc == 0, out[-4000:]
         fsck = subprocess.run([tool("e2fsck"), "-fn", img], capture_output=True, timeout=120)
         assert fsck.returncode == 0, "e2fsck -fn: " + fsck.stdout.decode() + fsck.stderr.decode()
+
+
+def test_truncate_tail_zeros_on_the_ext4_root():
+    """user/tests/truncate_tail on ext4: truncate into a block, extend (ftruncate, a write past the
+    end, fallocate): zeros past the short size, through read, mmap and after a reopen; then the
+    bytes past each file's end on the disk are zeros for e2fsck and debugfs too."""
+    prog = os.path.join(BUILD, "user", "tests", "truncate_tail")
+    with tempfile.TemporaryDirectory() as d:
+        img = make_disk(d, extra_files=[prog])
+        rc, out = boot(img, "root=/dev/vda rw init=/truncate_tail -- /", name="root-truncate-tail")
+        assert re.search(r"^21 passed, 0 failed$", out, re.M) and rc == 0, out[-4000:]
+        fsck = subprocess.run([tool("e2fsck"), "-fn", img], capture_output=True, timeout=120)
+        assert fsck.returncode == 0, "e2fsck -fn: " + fsck.stdout.decode() + fsck.stderr.decode()

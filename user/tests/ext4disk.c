@@ -17,6 +17,7 @@
  *   mkdir:PATH               mkdir PATH 0755
  *   count:DIR:N              DIR has N entries besides . and ..
  *   umount:DIR               umount(DIR)
+ *   say:WORD                 prints "say: WORD" (a marker for the host: the next step starts)
  * The pattern: byte i of a file is ((i * 2654435761 + SEED * 40503) >> 11) & 0xff
  * (tests/system/test_ext4_disk.py computes the same).
  */
@@ -169,7 +170,9 @@ static void step(char *arg)
 	snprintf(name, sizeof(name), "%s", arg);
 	char *f[5];
 	int n = split(arg, f, 5);
-	if (!strcmp(f[0], "mount") && n == 3) {
+	if (!strcmp(f[0], "say") && n == 2) {
+		printf("say: %s\n", f[1]);
+	} else if (!strcmp(f[0], "mount") && n == 3) {
 		mkdir(f[2], 0755);
 		CHECK(name, mount(f[1], f[2], "ext4", 0, NULL) == 0, "%s", strerror(errno));
 	} else if (!strcmp(f[0], "umount") && n == 2) {
