@@ -11,7 +11,6 @@ import os
 import re
 import shutil
 import stat
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -19,6 +18,8 @@ import tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "system"))
 from qemu import BUILD, KERNEL, Qemu  # noqa: E402
 import realtools  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sidebyside  # noqa: E402
 
 REPS = 3
 TIMEOUT = 600
@@ -66,10 +67,6 @@ def boot_once(kind, kernel, cpio, rep):
     return {m.group(1): float(m.group(2)) for m in LINE.finditer(out)}
 
 
-def fmt(v):
-    return "/".join(f"{x:.4g}" for x in (min(v), statistics.median(v), max(v))) if v else "-"
-
-
 def measure(reps=REPS):
     image = os.path.join(realtools.guest_dir() or "", "Image")
     kernels = {"ember": KERNEL}
@@ -91,10 +88,7 @@ def measure(reps=REPS):
     rows = []
     for r, name in ROWS:
         e, l = vals["ember"][r], vals.get("linux", {}).get(r, [])
-        rows.append({"name": name, "value": statistics.median(e) if e else None, "unit": "/s",
-                     "anchor": statistics.median(l) if l else None, "better": "higher",
-                     "note": f"min/med/max ember {fmt(e)} linux {fmt(l)}, {reps} runs each",
-                     "ember_runs": e, "linux_runs": l})
+        rows.append(sidebyside.row(name, "/s", e, l, reps))
     return rows
 
 
@@ -106,9 +100,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reps", type=int, default=REPS)
     a = ap.parse_args()
-    for r in measure(a.reps):
-        ratio = f"{r['value'] / r['anchor']:.2f}x" if r["value"] and r["anchor"] else "-"
-        print(f"{r['name']:42} {r['value'] or '-':>10} {r['anchor'] or '-':>10} {ratio:>7} {r['unit']}  ({r['note']})")
+    sidebyside.print_rows(measure(a.reps))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ import argparse
 import os
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -19,6 +18,8 @@ import tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "system"))
 from qemu import BUILD, KERNEL, ROOT, Qemu  # noqa: E402
 import realtools  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sidebyside  # noqa: E402
 
 REPS = 3
 SIZE_MIB = 256
@@ -69,10 +70,6 @@ def boot_once(kind, kernel, cpio, d, size_mib, rep):
     return vals, err
 
 
-def fmt(v):
-    return "/".join(f"{x:.4g}" for x in (min(v), statistics.median(v), max(v))) if v else "-"
-
-
 def measure(reps=REPS, size_mib=SIZE_MIB):
     image = os.path.join(realtools.guest_dir() or "", "Image-blk")
     if not realtools.guest_dir() or not os.path.isfile(image):
@@ -96,10 +93,7 @@ def measure(reps=REPS, size_mib=SIZE_MIB):
     rows = []
     for r, name in ROWS:
         e, l = vals["ember"][r], vals.get("linux", {}).get(r, [])
-        rows.append({"name": name, "value": statistics.median(e) if e else None, "unit": units.get(r, "MB/s"),
-                     "anchor": statistics.median(l) if l else None, "better": "higher",
-                     "note": f"min/med/max ember {fmt(e)} linux {fmt(l)}, {reps} runs each",
-                     "ember_runs": e, "linux_runs": l})
+        rows.append(sidebyside.row(name, units.get(r, "MB/s"), e, l, reps))
     return rows
 
 
@@ -112,9 +106,7 @@ def main():
     ap.add_argument("--reps", type=int, default=REPS)
     ap.add_argument("--size", type=int, default=SIZE_MIB)
     a = ap.parse_args()
-    for r in measure(a.reps, a.size):
-        ratio = f"{r['value'] / r['anchor']:.2f}x" if r["value"] and r["anchor"] else "-"
-        print(f"{r['name']:42} {r['value'] or '-':>10} {r['anchor'] or '-':>10} {ratio:>7} {r['unit']}  ({r['note']})")
+    sidebyside.print_rows(measure(a.reps, a.size))
 
 
 if __name__ == "__main__":

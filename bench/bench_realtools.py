@@ -14,13 +14,13 @@ missing (the note says how many).
 """
 import argparse
 import os
-import statistics
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "system"))
 
 import realtools  # noqa: E402
+import sidebyside  # noqa: E402
 from qemu import BUILD, KERNEL, OPENSBI, Qemu  # noqa: E402
 
 REPS = int(os.environ.get("REALTOOLS_REPS", "5"))
@@ -91,12 +91,6 @@ def boot_once(kind, kernel, cpio, append, rep):
         q.close()
 
 
-def fmt(vals):
-    if not vals:
-        return "none"
-    return f"{min(vals):.4g}/{statistics.median(vals):.4g}/{max(vals):.4g}"
-
-
 def measure(reps=REPS, secs=SECONDS):
     if not realtools.bin_dir() or not os.path.isfile(os.path.join(realtools.guest_dir(), "Image")):
         why = realtools.why_absent() if not realtools.bin_dir() else "no linux-guest/Image"
@@ -123,14 +117,8 @@ def measure(reps=REPS, secs=SECONDS):
                 + (f" ({err})" if err else ""), flush=True)
     rows = []
     for name, step, _, _, unit in spec:
-        e, l = vals["ember"][step], vals["linux"][step]
-        note = f"min/med/max ember {fmt(e)} linux {fmt(l)}, {reps} runs each"
-        for kind in kernels:
-            if fails[kind][step]:
-                note += f"; {kind} failed {fails[kind][step]}x"
-        rows.append({"name": name, "value": statistics.median(e) if e else None, "unit": unit,
-                     "anchor": statistics.median(l) if l else None, "better": "higher", "note": note,
-                     "ember_runs": e, "linux_runs": l})
+        failed = "".join(f"; {kind} failed {fails[kind][step]}x" for kind in kernels if fails[kind][step])
+        rows.append(sidebyside.row(name, unit, vals["ember"][step], vals["linux"][step], reps, failed))
     return rows
 
 
@@ -144,12 +132,7 @@ def main():
     ap.add_argument("--reps", type=int, default=REPS)
     ap.add_argument("-t", "--seconds", type=int, default=SECONDS)
     a = ap.parse_args()
-    for r in measure(a.reps, a.seconds):
-        v, l = r["value"], r["anchor"]
-        ratio = f"{v / l:.2f}x" if v and l else "-"
-        vs, ls = "-" if v is None else f"{v:.4g}", "-" if l is None else f"{l:.4g}"
-        print(f"{r['name']:44} {vs:>10} {ls:>10} {ratio:>7}"
-              f"  {r['unit']}  ({r['note']})")
+    sidebyside.print_rows(measure(a.reps, a.seconds))
 
 
 if __name__ == "__main__":

@@ -18,10 +18,8 @@ Needs root and network namespaces, the host's iperf3, and ../shared (skipped, sa
   bench/bench_taptools.py [-t SECONDS] [--reps N] [--models id,id]     (TAPTOOLS_REPS=N for make bench)
 """
 import argparse
-import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import time
@@ -30,6 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "system"))
 
 import realtools  # noqa: E402
+import sidebyside  # noqa: E402
 from nics import NICS, TapNamespace, qemu_cmd, tap_unavailable  # noqa: E402
 from qemu import BOOT_TIMEOUT, KERNEL, Qemu  # noqa: E402
 
@@ -109,12 +108,6 @@ def one_boot(nic, tap, kind, kernel, cpio, append, rep, secs):
     return vals, why
 
 
-def fmt(vals):
-    if not vals:
-        return "none"
-    return f"{min(vals):.4g}/{statistics.median(vals):.4g}/{max(vals):.4g}"
-
-
 def skipped(why):
     return [{"name": "real iperf3 tap", "value": None, "unit": "", "anchor": None, "note": "skipped: " + why}]
 
@@ -158,15 +151,10 @@ def measure(secs=SECONDS, reps=REPS, models=()):
         finally:
             tap.close()
         for d in DIRS:
-            e, l = vals["ember"][d], vals["linux"][d]
-            note = f"min/med/max ember {fmt(e)} linux {fmt(l)}, {reps} runs each"
-            for kind in kernels:
-                n = reps - len(vals[kind][d])
-                if n:
-                    note += f"; {kind} failed {n}x ({fails[kind][0] if fails[kind] else 'no result'})"
-            rows.append({"name": f"real iperf3 tap {nic.id} {d}", "value": statistics.median(e) if e else None,
-                         "unit": "Mbit/s", "anchor": statistics.median(l) if l else None, "better": "higher",
-                         "note": note, "ember_runs": e, "linux_runs": l})
+            failed = "".join(f"; {kind} failed {reps - len(vals[kind][d])}x ({fails[kind][0] if fails[kind] else 'no result'})"
+                             for kind in kernels if len(vals[kind][d]) < reps)
+            rows.append(sidebyside.row(f"real iperf3 tap {nic.id} {d}", "Mbit/s", vals["ember"][d], vals["linux"][d],
+                                       reps, failed))
     return rows
 
 
@@ -181,13 +169,7 @@ def main():
     ap.add_argument("-t", "--seconds", type=int, default=SECONDS)
     ap.add_argument("--models", default="", help="comma-separated NIC ids (default: all)")
     a = ap.parse_args()
-    rows = measure(a.seconds, a.reps, [m for m in a.models.split(",") if m])
-    for r in rows:
-        v, l = r["value"], r["anchor"]
-        ratio = f"{v / l:.2f}x" if v and l else "-"
-        vs, ls = "-" if v is None else f"{v:.4g}", "-" if l is None else f"{l:.4g}"
-        print(f"{r['name']:44} {vs:>10} {ls:>10} {ratio:>7}  {r['unit']}  ({r['note']})")
-    print(json.dumps([{k: r[k] for k in ("name", "value", "anchor")} for r in rows]))
+    sidebyside.print_rows(measure(a.seconds, a.reps, [m for m in a.models.split(",") if m]))
 
 
 if __name__ == "__main__":
