@@ -73,6 +73,7 @@
 #define TX_CHUNK (64 * 1024 - 64)       /* a send chunk's bytes: one 64 KiB allocation (tcp_write takes < 64 KiB) */
 #define RECVED_BATCH (TCP_WND / 4)      /* window bytes handed back to lwIP at a time */
 #define SND_LOWAT (32 * 1024)           /* poll reports writable above this much space */
+#define LOCAL_CONNECT_NS (200 * NSEC_PER_MSEC)  /* connect() to a local peer: no signals meanwhile */
 #define LISTEN_BACKLOG_MAX 255          /* lwIP's backlog (the half-open queue, net/tcp_synq.c) is a u8 */
 #define MSS_MIN 88                      /* Linux's TCP_MIN_MSS */
 #define MSS_MAX 32767
@@ -709,6 +710,14 @@ static int tcp_connect_op(struct socket *s, const struct sockaddr_k *a, int len,
 			return (int)r.result;
 		if (nonblock)
 			return -EINPROGRESS;
+		/* On Linux a handshake with a local peer completes inside connect() (lo's receive
+		 * runs in the caller's context), so no signal can cut it short. Here it takes a few
+		 * squeue passes, and a signal in between made connect fail with EINTR while the
+		 * connection went on being made: netperf's TCP_CRR then shut the socket down, found
+		 * it not connected, and waited for a reply to a request it never sent (5 s for a 1 s
+		 * test). So a local handshake is waited for without signals, for a bounded time. */
+		if (inet_addr_local(&ts->raddr))
+			wait_event_timeout(&s->wq, connect_done(s), LOCAL_CONNECT_NS);
 		break;
 	}
 	uint64_t deadline = 0;
