@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/klog.h>
+#include <unistd.h>
 #include "harness.h"
 
 #define BAD_PTR ((void *)0x10)
@@ -33,6 +34,9 @@ int main(void)
 	errno = 0;
 	CHECK("bad_action", klogctl(99, buf, 10) == -1 && errno == EINVAL, "errno %d", errno);
 	int unread = klogctl(SIZE_UNREAD, NULL, 0);
-	CHECK("size_unread", unread >= 0 && unread <= size, "%d errno %d", unread, errno);
+	/* Linux counts the unread records' text, which may pass the buffer's size when the ring is
+	 * full (133906 of 131072 on a busy 6.18 host); Ember's log is its buffer (Ember runs this as
+	 * init, pid 1) */
+	CHECK("size_unread", unread >= 0 && (getpid() != 1 || unread <= size), "%d of %d errno %d", unread, size, errno);
 	return t_finish();
 }
