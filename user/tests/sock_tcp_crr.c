@@ -80,7 +80,7 @@ int main(void)
 	pthread_create(&th, NULL, server, NULL);
 
 	uint16_t base = (uint16_t)(20000 + (getpid() % 200) * 200);
-	int done = 0, failed = 0;
+	int done = 0, failed = 0, host_skips = 0;
 	long long worst = 0;
 	const char *stage = "";
 	char req[MSG], resp[MSG];
@@ -98,9 +98,17 @@ int main(void)
 					  .sin_addr.s_addr = htonl(i & 1 ? INADDR_LOOPBACK : INADDR_ANY),
 					  .sin_port = htons((uint16_t)(base + i % PORTS)) };
 		stage = "bind";
-		if (bind(c, (struct sockaddr *)&me, sizeof(me)) < 0) {
-			failed = 1;
-		} else if ((stage = "connect", connect(c, (struct sockaddr *)&a, sizeof(a)) < 0)) {
+		int br = bind(c, (struct sockaddr *)&me, sizeof(me));
+		int cr = br < 0 ? -1 : (stage = "connect", connect(c, (struct sockaddr *)&a, sizeof(a)));
+		if (cr < 0 && getpid() != 1 && (errno == EADDRINUSE || errno == EADDRNOTAVAIL)) {
+			/* on a shared host another program may hold the port, or a TIME_WAIT of it
+			 * too young for Linux to reuse: take the next round's port, as netperf does
+			 * (inside Ember, pid 1, the ports are ours and each must work) */
+			close(c);
+			host_skips++;
+			continue;
+		}
+		if (cr < 0) {
 			failed = 1;
 		} else {
 			stage = "request";
@@ -131,7 +139,8 @@ int main(void)
 	}
 	if (!failed)
 		PASS("transactions");
-	CHECK("every round served", done == ROUNDS, "%d of %d (worst %lld ms)", done, ROUNDS, worst);
+	CHECK("every round served", done + host_skips == ROUNDS && host_skips < ROUNDS / 4,
+	      "%d of %d, %d ports in use elsewhere (worst %lld ms)", done, ROUNDS, host_skips, worst);
 	printf("worst transaction %lld ms\n", worst);
 	int r = t_finish();
 	_exit(r);             /* the server thread is blocked in accept */
