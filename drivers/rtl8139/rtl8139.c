@@ -25,8 +25,8 @@
  * Receive is NAPI-like (net/netdev.h): the interrupt handler acknowledges ISR, masks the PLIC
  * source and schedules the poll on its CPU. Poll reclaims finished transmit descriptors, then walks
  * the ring from the read offset up to CBR (re-read when reached), up to `budget` packets, handing
- * good frames to netdev_rx and advancing CAPR every RTL_CAPR_BATCH packets, before re-reading CBR
- * and when it stops (a CAPR write also lets the chip deliver packets it had to hold back for room). When it runs dry it unmasks the source, acknowledges the receive
+ * good frames to netdev_rx and advancing CAPR after each packet (which also lets the chip deliver
+ * packets it had to hold back). When it runs dry it unmasks the source, acknowledges the receive
  * and transmit bits that came in meanwhile and checks once more: a packet seen then keeps the
  * device in polling mode, one that lands later raises the line afresh and interrupts (kernel/irq.h:
  * leaving polling mode).
@@ -72,8 +72,6 @@
 #define RTL_RX_RBLEN     3                                  /* 8 KiB << 3 = 64 KiB */
 #define RTL_RX_RING_SIZE (RTL_RX_RING_MIN << RTL_RX_RBLEN)
 #define RTL_RX_ALLOC     (2 * RTL_RX_RING_SIZE)             /* ring + 16 + slack, a power of 2 */
-#define RTL_CAPR_BATCH   16      /* report the read offset at least this often (each write is an
-				    exit to the emulator; 16 packets are < 25 KiB of the 64 KiB ring) */
 #define RTL_TX_BUF_SIZE  2048                               /* per transmit descriptor */
 #define RTL_TX_FRAME_MAX ((ETH_HLEN + NETDEV_TSO_MAX + RTL_TX_BUF_SIZE - 1) / RTL_TX_BUF_SIZE)
 					     /* descriptors a frame may need (a TSO frame) */
@@ -250,15 +248,11 @@ static void rx_reset(struct rtl8139 *r, uint32_t hdr)
 static int rx_harvest(struct rtl8139 *r, int budget)
 {
 	struct net_device *dev = &r->ndev;
-	int n = 0, unreported = 0;
+	int n = 0;
 	uint32_t cbr = rd16(r, RTL_CBR);         /* the fence in mmio_read orders the ring reads */
 	while (n < budget) {
 		uint32_t pending = rtl_rx_pending(r->rx_off, cbr, RTL_RX_RING_SIZE);
 		if (pending == 0) {
-			if (unreported) {                /* the chip may be holding a packet for room */
-				wr16(r, RTL_CAPR, rtl_capr(r->rx_off));
-				unreported = 0;
-			}
 			cbr = rd16(r, RTL_CBR);          /* caught up: anything new? */
 			pending = rtl_rx_pending(r->rx_off, cbr, RTL_RX_RING_SIZE);
 			if (pending == 0)
@@ -283,14 +277,9 @@ static int rx_harvest(struct rtl8139 *r, int budget)
 			NETDEV_STAT_INC(dev, rx_errors);
 		}
 		r->rx_off = rtl_rx_advance(r->rx_off, hdr >> 16, RTL_RX_RING_SIZE);
-		if (++unreported == RTL_CAPR_BATCH) {
-			wr16(r, RTL_CAPR, rtl_capr(r->rx_off));
-			unreported = 0;
-		}
+		wr16(r, RTL_CAPR, rtl_capr(r->rx_off));
 		n++;
 	}
-	if (unreported)
-		wr16(r, RTL_CAPR, rtl_capr(r->rx_off));
 	return n;
 }
 
