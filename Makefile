@@ -21,6 +21,10 @@ CFLAGS := $(ARCHFLAGS) -std=gnu11 -O2 -g -ffreestanding -nostdlib -fno-common -f
 	-fno-pie -fno-omit-frame-pointer -Wall -Wextra -Werror -I. -Iinclude/uapi -MMD -MP
 ASFLAGS := $(ARCHFLAGS) -g -I. -MMD -MP -DVDSO_SO='"$(abspath build/vdso/vdso.so)"'
 LDFLAGS := -nostdlib -static -T arch/riscv/kernel.ld --no-warn-rwx-segments
+# lwIP's ICMP error senders go through Linux's rate limits (net/icmp_lwip_err.c says how).
+LWIP_WRAP := icmp_dest_unreach icmp_time_exceeded icmp6_dest_unreach icmp6_time_exceeded \
+	icmp6_time_exceeded_with_addrs icmp6_param_problem
+LDFLAGS += $(addprefix --wrap=,$(LWIP_WRAP))
 
 # lwIP 2.1.3 (third_party/lwip: Debian's source package, fetched by scripts/deps.sh, never committed).
 # Only the sources net/lwip/lwipopts.h's configuration uses. They are compiled with the kernel's flags

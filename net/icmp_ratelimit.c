@@ -1,6 +1,8 @@
 /*
- * Rate limits of the ICMP errors Ember sends, as Linux's icmp_send applies them (the interface:
- * net/icmp_ratelimit.h). Users: net/udp_unreach.c (the port unreachable for a closed UDP port).
+ * Rate limits of the ICMP and ICMPv6 errors Ember sends, as Linux's icmp_send and icmp6_send apply
+ * them (the interface: net/icmp_ratelimit.h). Users: net/udp_unreach.c (the port unreachable for a
+ * closed UDP port) and net/icmp_lwip_err.c (every error lwIP sends itself: protocol unreachable,
+ * time exceeded, ICMPv6 port unreachable, parameter problem ...).
  *
  * Theory. Two token buckets, in milliseconds and messages:
  *   - the global one (icmpv4_global_allow / icmp_global_allow): while it holds credit a message
@@ -18,8 +20,17 @@
  * The destinations live in a small table indexed by a hash of the address (DEST_SLOTS): a new
  * address takes over its slot with a full bucket (Linux keeps an inet_peer tree that ages).
  *
- * /proc/sys/net/ipv4/icmp_ratelimit (ms), icmp_ratemask, icmp_msgs_per_sec, icmp_msgs_burst read
- * and write the four settings as decimal integers (the last two must not be negative: EINVAL).
+ * ICMPv6 (icmpv6_mask_allow / icmpv6_xrlim_allow): types 0..127 but 2 (packet too big) are limited
+ * (Linux's default net.ipv6.icmp.ratemask "0-1,3-127", not settable here); the global bucket is the
+ * same one (Linux's icmp_global_allow is shared by both families), skipped for a packet from lo;
+ * the destination's bucket works as IPv4's with net.ipv6.icmp.ratelimit (1000 ms) shifted right
+ * by (128 - the route's prefix length) / 32, as Linux "gives more bandwidth to wider prefixes":
+ * a neighbour on a /64 gets one per 250 ms after its burst of 6, one behind the default route one
+ * per 62 ms. Ember's "route" is the /64 of one of our addresses (on link) or else the default (0).
+ *
+ * /proc/sys/net/ipv4/icmp_ratelimit (ms), icmp_ratemask, icmp_msgs_per_sec, icmp_msgs_burst and
+ * /proc/sys/net/ipv6/icmp/ratelimit (ms) read and write the settings as decimal integers
+ * (icmp_msgs_* must not be negative: EINVAL).
  *
  * Context and locks: icmp_rate_allow runs in squeue context with the stack lock held, which
  * serialises the buckets; the settings are single words written with WRITE_ONCE by /proc writers
@@ -37,6 +48,9 @@
 #include "mm/uaccess.h"
 
 #define NR_ICMP_TYPES_K 18
+#define ICMPV6_PKT_TOOBIG_K 2
+#define ICMPV6_INFO_MIN_K 128            /* informational messages are never limited */
+#define IPV6_PLEN_SHIFT 5                /* tmo >>= (128 - plen) >> 5 */
 #define ICMP_DEST_UNREACH_K 3
 #define ICMP_FRAG_NEEDED_K 4
 #define XRLIM_BURST_FACTOR 6
@@ -50,16 +64,18 @@ static int ratelimit_ms = 1000;        /* net.ipv4.icmp_ratelimit */
 static int ratemask = 0x1818;          /* net.ipv4.icmp_ratemask */
 static int msgs_per_sec = 1000;        /* net.ipv4.icmp_msgs_per_sec */
 static int msgs_burst = 50;            /* net.ipv4.icmp_msgs_burst */
+static int ratelimit6_ms = 1000;       /* net.ipv6.icmp.ratelimit */
 
 /* stack lock */
 static long global_credit;
 static uint64_t global_stamp;
 static bool global_started;
-static struct dest {
-	uint32_t addr;
+struct dest {
+	uint32_t addr[4];                /* IPv4: addr[0] */
 	bool used;
 	uint64_t tokens, last;           /* ms */
-} dests[DEST_SLOTS];
+};
+static struct dest dests[DEST_SLOTS], dests6[DEST_SLOTS];
 static uint64_t limited_global, limited_host;   /* Linux's OutRateLimitGlobal / OutRateLimitHost */
 
 static uint64_t now_ms(void) { return time_ns() / NSEC_PER_MSEC; }
@@ -89,23 +105,26 @@ static bool global_allow(uint64_t now)
 	return true;
 }
 
-static bool dest_allow(uint32_t addr, uint64_t now)
+/* inet_peer_xrlim_allow on the slot of addr (nwords 32-bit words) in table t. */
+static bool dest_allow(struct dest *t, const uint32_t *addr, int nwords, int timeout, uint64_t now)
 {
-	int timeout = READ_ONCE(ratelimit_ms);
 	if (timeout <= 0)
 		return true;
-	uint32_t h = addr * 2654435761u;
-	struct dest *d = &dests[h >> 26];        /* 64 slots: the hash's top 6 bits */
-	if (!d->used || d->addr != addr) {
-		*d = (struct dest){ .addr = addr, .used = true, .tokens = 0, .last = now - NEW_PEER_AGE_MS };
+	uint32_t h = 0;
+	for (int i = 0; i < nwords; i++)
+		h = (h ^ addr[i]) * 2654435761u;
+	struct dest *d = &t[h >> 26];            /* 64 slots: the hash's top 6 bits */
+	if (!d->used || memcmp(d->addr, addr, (size_t)nwords * 4)) {
+		*d = (struct dest){ .used = true, .tokens = 0, .last = now - NEW_PEER_AGE_MS };
+		memcpy(d->addr, addr, (size_t)nwords * 4);
 	}
-	uint64_t t = d->tokens + (now - d->last);
+	uint64_t t_ = d->tokens + (now - d->last);
 	d->last = now;
-	t = MIN(t, (uint64_t)XRLIM_BURST_FACTOR * (uint64_t)timeout);
-	bool ok = t >= (uint64_t)timeout;
+	t_ = MIN(t_, (uint64_t)XRLIM_BURST_FACTOR * (uint64_t)timeout);
+	bool ok = t_ >= (uint64_t)timeout;
 	if (ok)
-		t -= (uint64_t)timeout;
-	d->tokens = t;
+		t_ -= (uint64_t)timeout;
+	d->tokens = t_;
 	return ok;
 }
 
@@ -119,7 +138,7 @@ bool icmp_rate_allow(uint8_t type, uint8_t code, uint32_t dst, struct netif *in,
 		limited_global++;
 		return false;
 	}
-	if (!is_lo(out) && !dest_allow(dst, now)) {
+	if (!is_lo(out) && !dest_allow(dests, &dst, 1, READ_ONCE(ratelimit_ms), now)) {
 		limited_host++;
 		return false;
 	}
@@ -127,7 +146,29 @@ bool icmp_rate_allow(uint8_t type, uint8_t code, uint32_t dst, struct netif *in,
 	return true;
 }
 
-/* ---- /proc/sys/net/ipv4 ---- */
+bool icmp6_rate_allow(uint8_t type, const uint32_t dst[4], int plen, struct netif *in)
+{
+	if (type >= ICMPV6_INFO_MIN_K || type == ICMPV6_PKT_TOOBIG_K)
+		return true;
+	if (is_lo(in))                           /* from us: global skipped, and the route is lo */
+		return true;
+	uint64_t now = now_ms();
+	if (!global_allow(now)) {
+		limited_global++;
+		return false;
+	}
+	int tmo = READ_ONCE(ratelimit6_ms);
+	if (plen < 128 && tmo > 0)
+		tmo >>= (128 - plen) >> IPV6_PLEN_SHIFT;
+	if (!dest_allow(dests6, dst, 4, tmo, now)) {
+		limited_host++;
+		return false;
+	}
+	global_credit--;
+	return true;
+}
+
+/* ---- /proc/sys/net/ipv4, /proc/sys/net/ipv6/icmp ---- */
 
 struct sysctl_int {
 	const char *path;
@@ -141,6 +182,7 @@ static struct sysctl_int sysctls[] = {
 	{ "/proc/sys/net/ipv4/icmp_ratemask", &ratemask, NO_MIN },
 	{ "/proc/sys/net/ipv4/icmp_msgs_per_sec", &msgs_per_sec, 0 },
 	{ "/proc/sys/net/ipv4/icmp_msgs_burst", &msgs_burst, 0 },
+	{ "/proc/sys/net/ipv6/icmp/ratelimit", &ratelimit6_ms, NO_MIN },
 };
 
 static size_t show_int(char *buf, size_t size, void *arg)

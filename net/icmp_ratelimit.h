@@ -17,4 +17,9 @@ struct netif;
  * passes is charged to the global bucket. */
 bool icmp_rate_allow(uint8_t type, uint8_t code, uint32_t dst, struct netif *in, struct netif *out);
 
+/* The same for an ICMPv6 error of type to dst (network order words), a destination reached through
+ * a route of prefix length plen (64 on link, 0 through the default router), about a packet that
+ * came in through in: Linux's icmp6_send order (net.ipv6.icmp.ratelimit). */
+bool icmp6_rate_allow(uint8_t type, const uint32_t dst[4], int plen, struct netif *in);
+
 #endif

@@ -364,3 +364,119 @@ def test_icmp_ratelimit(vm6):
     finally:
         setctl("icmp_ratelimit", 1000)
         setctl("icmp_ratemask", 6168)
+
+
+HOST_ICMP_ERR_COUNTER = """
+import socket, sys, time
+kind, dst, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+v6 = kind == "udp6"
+# every ICMP (ICMPv6) message coming in, counted by type and code from the guest
+icmp = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_RAW,
+                     socket.IPPROTO_ICMPV6 if v6 else socket.IPPROTO_ICMP)
+if v6:
+    out = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    want, to = (1, 4), (dst, 5398)                               # port unreachable
+else:
+    out = socket.socket(socket.AF_INET, socket.SOCK_RAW, 253)    # a protocol nobody takes
+    want, to = (3, 2), (dst, 0)                                  # protocol unreachable
+for i in range(n):
+    out.sendto(b"burst %d" % i, to)
+got, end = 0, time.monotonic() + 1.5
+icmp.settimeout(0.1)
+while time.monotonic() < end:
+    try:
+        data, src = icmp.recvfrom(2048)
+    except socket.timeout:
+        continue
+    if not v6:
+        data = data[(data[0] & 15) * 4:]
+    if socket.inet_pton(icmp.family, src[0]) == socket.inet_pton(icmp.family, dst) and (data[0], data[1]) == want:
+        got += 1
+print("errors", got, flush=True)
+"""
+
+
+def test_icmp_ratelimit_lwip_errors_and_icmpv6(vm6):
+    """The same limits on the errors lwIP sends itself (net/icmp_lwip_err.c) and on ICMPv6 errors:
+    a burst of 20 host packets of IP protocol 253 gets 20 protocol unreachables with icmp_ratelimit
+    0 and 6 (7 if slow) with 1000; a burst of 20 IPv6 datagrams to a closed guest port gets 20
+    ICMPv6 port unreachables with net.ipv6.icmp.ratelimit 0 and 6 (up to 8 if slow: Linux's 1000 ms
+    shifted by 2 for a /64 neighbour, a token per 250 ms) with its default 1000."""
+    g, tap = vm6.g, vm6.tap
+
+    def sysctl(path):
+        out, st = g.run(f"/bin/cat /proc/sys/net/{path}", timeout=30)
+        return out.strip().splitlines()[-1].strip() if st == 0 and out.strip() else f"<{out!r} {st}>"
+
+    def setctl(name, value):
+        out, st = g.run(f"/sbin/sysctl -w net.{name}={value}", timeout=30)
+        return st
+
+    def burst(kind, dst):
+        r = g.host("host burst", tap.ns, [PYTHON, "-c", HOST_ICMP_ERR_COUNTER, kind, dst, str(BURST)], timeout=60)
+        m = re.search(r"errors (\d+)", r.stdout)
+        g.check(m, f"host counter: {r.stdout} {r.stderr}")
+        return int(m.group(1))
+
+    g.check(sysctl("ipv6/icmp/ratelimit") == "1000", f"ipv6 ratelimit: {sysctl('ipv6/icmp/ratelimit')}")
+    try:
+        g.check(setctl("ipv4.icmp_ratelimit", 0) == 0, "icmp_ratelimit not written")
+        n = burst("raw4", GUEST_IP)
+        g.check(n == BURST, f"protocol unreachable, icmp_ratelimit 0: {n} of {BURST} answered")
+        g.check(setctl("ipv4.icmp_ratelimit", 1000) == 0, "icmp_ratelimit not written back")
+        g.check(setctl("ipv6.icmp.ratelimit", 0) == 0 and sysctl("ipv6/icmp/ratelimit") == "0",
+                "ipv6 ratelimit not written")
+        n = burst("udp6", GUEST_SLAAC)
+        g.check(n == BURST, f"ICMPv6 port unreachable, ratelimit 0: {n} of {BURST} answered")
+        g.check(setctl("ipv6.icmp.ratelimit", 1000) == 0, "ipv6 ratelimit not written back")
+        time.sleep(PEER_REFILL_S)               # both buckets of the host are full again
+        n = burst("raw4", GUEST_IP)
+        g.check(6 <= n <= 7, f"protocol unreachable, icmp_ratelimit 1000: {n} of {BURST} answered (Linux: 6)")
+        n = burst("udp6", GUEST_SLAAC)
+        g.check(6 <= n <= 8, f"ICMPv6 port unreachable, ratelimit 1000: {n} of {BURST} answered (Linux: 6)")
+    finally:
+        setctl("ipv4.icmp_ratelimit", 1000)
+        setctl("ipv6.icmp.ratelimit", 1000)
+
+
+HOST_DF_RECEIVER = """
+import json, re, select, socket, struct, sys, time
+port = int(sys.argv[1])
+r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)   # every UDP packet, IP header included
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("0.0.0.0", port))   # no port unreachables
+print("READY", flush=True)
+got, end = {}, time.monotonic() + 30
+while len(got) < 7 and time.monotonic() < end:
+    if not select.select([r], [], [], 0.5)[0]:
+        continue
+    pkt = r.recv(4096)
+    ihl = (pkt[0] & 15) * 4
+    if struct.unpack("!H", pkt[ihl + 2:ihl + 4])[0] != port:
+        continue
+    m = re.match(rb"mode=(\\w+) len=(\\d+)", pkt[ihl + 8:])
+    if m:
+        got[f"{m.group(1).decode()} {m.group(2).decode()}"] = bool(struct.unpack("!H", pkt[6:8])[0] & 0x4000)
+print(json.dumps(got), flush=True)
+"""
+
+
+def test_ip_mtu_discover_df_on_the_wire(vm6):
+    """IP_MTU_DISCOVER on the wire (user/tests/sock_pmtudisc.c wire): a full 1500-byte datagram
+    leaves the guest with DF under WANT (the default), DO and PROBE, without it under DONT,
+    INTERFACE and OMIT, as Linux's ip_dont_fragment; 1473 bytes under DO are EMSGSIZE; under WANT
+    they are sent fragmented (no DF) and arrive whole."""
+    g, tap = vm6.g, vm6.tap
+    p = subprocess.Popen([*tap.prefix(), PYTHON, "-c", HOST_DF_RECEIVER, "5303"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        line = p.stdout.readline()
+        g.check(line.strip() == "READY", f"host receiver: {line!r}")
+        out, st = g.run(f"/tests/sock_pmtudisc wire {HOST_IP} 5303", timeout=60)
+        res, err = p.communicate(timeout=60)
+    finally:
+        p.kill()
+    g.check(st == 0 and re.search(r"^9 passed, 0 failed", out, re.M), out)
+    got = json.loads(res.strip().splitlines()[-1])
+    want = {"want 1472": True, "dont 1472": False, "do 1472": True, "probe 1472": True, "interface 1472": False,
+            "omit 1472": False, "want 1473": False}
+    g.check(got == want, f"DF bits at the host: {got} (want {want}) {err}")
