@@ -63,10 +63,22 @@
  * udp_sendmsg: the pcb's ttl / tos hold the IPv6 values and the IPv4 pair is swapped in for a
  * mapped send.
  *
- * Not done: IP options other than IP_TTL and IP_TOS, SOL_UDP options (UDP_CORK, GSO), multicast
- * membership, path MTU discovery (IP_MTU_DISCOVER: a datagram is refused only above the IP
- * limit, then with a SO_EE_ORIGIN_LOCAL error under IP_RECVERR / IPV6_RECVERR; above 65535 bytes
- * the plain EMSGSIZE comes first, for IPv6 too).
+ * Path MTU discovery modes (IP_MTU_DISCOVER at SOL_IP, IPV6_MTU_DISCOVER at SOL_IPV6 for AF_INET6
+ * sockets; Linux's values IP_PMTUDISC_DONT 0, WANT 1, DO 2, PROBE 3, INTERFACE 4, OMIT 5, others
+ * EINVAL; both WANT by default as Linux's UDP sockets with ip_no_pmtu_disc 0). As Linux's
+ * __ip_append_data / ip6_append_data: under DO, PROBE and INTERFACE (ip_sk_ignore_df false) a
+ * datagram whose IP packet would exceed the route's MTU is refused with EMSGSIZE (and the local
+ * error under IP_RECVERR / IPV6_RECVERR, ee_info the MTU); the others fragment it. An IPv4
+ * datagram that fits leaves with DF set under WANT, DO and PROBE (__ip_make_skb,
+ * ip_dont_fragment: net/stack.c's stack_set_tx_df), without it under DONT, INTERFACE and OMIT; a
+ * fragmented one never has it. A v4-mapped datagram of an AF_INET6 socket follows IP_MTU_DISCOVER
+ * (Linux sends it through IPv4's udp_sendmsg). Ember keeps no path MTU learnt from ICMP, so the
+ * route's MTU is the device's; IP_MTU / IPV6_MTU (getsockopt only) give it for a connected
+ * socket's peer (lo: 65536) and ENOTCONN otherwise, as Linux's dst_mtu(sk_dst_get).
+ *
+ * Not done: IP options other than IP_TTL, IP_TOS and the above, SOL_UDP options (UDP_CORK, GSO),
+ * multicast membership, setting IPV6_MTU. Above 65535 bytes the plain EMSGSIZE comes first, for
+ * IPv6 too.
  */
 #include "net/sock_dgram.h"
 #include "net/stack.h"
@@ -88,6 +100,20 @@
 #define UDP_MAX_PAYLOAD 65507          /* 65535 - IP header - UDP header */
 #define UDP6_MAX_PAYLOAD 65527         /* 65535 (IPv6's payload length) - UDP header */
 #define IP_MAX_MTU_K 0xffff            /* Linux's IP_MAX_MTU: an IPv4 route's MTU is at most this */
+/* <linux/in.h>, <linux/in6.h> */
+#define IP_MTU_DISCOVER_K 10
+#define IP_MTU_K 14
+#define IPV6_MTU_DISCOVER_K 23
+#define IPV6_MTU_K 24
+#define PMTUDISC_DONT 0
+#define PMTUDISC_WANT 1
+#define PMTUDISC_DO 2
+#define PMTUDISC_PROBE 3
+#define PMTUDISC_INTERFACE 4
+#define PMTUDISC_OMIT 5
+#define UDP_HDR_LEN 8
+#define IP4_HDR_LEN 20
+#define IP6_HDR_LEN 40
 #define UDP_HDR_LEN 8
 #define ICMP_HDR_LEN 8
 
@@ -101,6 +127,8 @@ struct udp_sock {
 	bool v6only;                     /* stack lock: IPV6_V6ONLY */
 	uint8_t ip_ttl, ip_tos;          /* stack lock: an AF_INET6 socket's IP_TTL / IP_TOS, for its
 					  * v4-mapped datagrams (the pcb's ttl / tos are IPv6's) */
+	uint8_t pmtudisc4, pmtudisc6;    /* IP_MTU_DISCOVER, IPV6_MTU_DISCOVER: one byte each, written
+					  * by setsockopt (WRITE_ONCE), read by send (READ_ONCE) */
 };
 
 /* The raw pcbs that hear ICMP and ICMPv6 errors for all UDP sockets (stack lock). */
@@ -264,6 +292,7 @@ static int udp_create(struct socket *s)
 	dgq_init(&us->q);
 	us->s = s;
 	us->ip_ttl = IP_DEFAULT_TTL;
+	us->pmtudisc4 = us->pmtudisc6 = PMTUDISC_WANT;
 	s->proto = us;                   /* before the pcb exists: its callbacks find the queue there */
 	s->rcvbuf = s->sndbuf = DGRAM_BUF_DEFAULT;
 	struct inet_dgram_req r = { .s = s };
@@ -525,6 +554,18 @@ static void send_fn(void *arg)
 		r->result = -EMSGSIZE;
 		return;
 	}
+	/* IP_MTU_DISCOVER / IPV6_MTU_DISCOVER (the theory above) */
+	bool v6dst = IP_IS_V6_VAL(dst);
+	int mode = v6dst ? READ_ONCE(us->pmtudisc6) : READ_ONCE(us->pmtudisc4);
+	uint32_t mtu = route_mtu(n, v6dst);
+	bool fits = r->len + UDP_HDR_LEN + (v6dst ? IP6_HDR_LEN : IP4_HDR_LEN) <= mtu;
+	if (!fits && mode >= PMTUDISC_DO && mode != PMTUDISC_OMIT) {
+		uint16_t eport = v6dst ? port : (pcb->flags & UDP_FLAGS_CONNECTED) ? pcb->remote_port : 0;
+		dgq_local_error(us->s, EMSGSIZE, &dst, eport, mtu);
+		r->result = -EMSGSIZE;
+		return;
+	}
+	bool df = !v6dst && fits && (mode == PMTUDISC_WANT || mode == PMTUDISC_DO || mode == PMTUDISC_PROBE);
 	if ((e = sock_take_error(us->s)) != 0) {
 		r->result = -e;
 		return;
@@ -549,8 +590,10 @@ static void send_fn(void *arg)
 	struct inet_tx_saved saved;
 	inet_tx_override(&tx, &pcb->ttl, &pcb->mcast_ttl, &pcb->tos, &saved);
 	stack_lo_track();
+	stack_set_tx_df(df);
 	err_t le = u->tx.has_src ? udp_sendto_if_src(pcb, r->p, &dst, port, n, &u->tx.src)
 				 : udp_sendto_if(pcb, r->p, &dst, port, n);
+	stack_set_tx_df(false);
 	inet_tx_restore(&saved, &pcb->ttl, &pcb->mcast_ttl, &pcb->tos);
 	pcb->ttl = ttl6;
 	pcb->tos = tclass;
@@ -725,8 +768,76 @@ static int ipv6_opt(struct socket *s, int name, const void *val, int len, bool s
 	return o.result;
 }
 
+/* IP_MTU / IPV6_MTU: the MTU of the route to a connected socket's peer (squeue context). */
+struct mtu_req {
+	struct udp_sock *us;
+	int result;
+};
+
+static void mtu_fn(void *arg)
+{
+	struct mtu_req *m = arg;
+	struct udp_pcb *pcb = m->us->pcb;
+	if (!(pcb->flags & UDP_FLAGS_CONNECTED)) {
+		m->result = -ENOTCONN;
+		return;
+	}
+	ip_addr_t dst = pcb->remote_ip;
+	struct netif *n;
+	if (inet_route_ip(m->us->s, &dst, &n) < 0) {
+		m->result = -ENOTCONN;           /* Linux: no dst, no MTU */
+		return;
+	}
+	struct net_device *dev = stack_netif_dev(n);
+	uint32_t mtu = dev ? dev->mtu : n->mtu;  /* lo: 65536, as Linux's dst_mtu */
+	if (IP_IS_V6_VAL(dst) && netif_mtu6(n) < mtu && !(dev && (dev->flags & NETDEV_LOOPBACK)))
+		mtu = netif_mtu6(n);
+	m->result = (int)mtu;
+}
+
+/* IP_MTU_DISCOVER, IPV6_MTU_DISCOVER, IP_MTU, IPV6_MTU; -ENOPROTOOPT for any other option. */
+static int pmtu_opt(struct socket *s, int level, int name, void *val, int *len, bool set)
+{
+	struct udp_sock *us = us_of(s);
+	bool v4 = level == SOL_IP && (name == IP_MTU_DISCOVER_K || name == IP_MTU_K);
+	bool v6 = level == SOL_IPV6 && s->family == AF_INET6 && (name == IPV6_MTU_DISCOVER_K || name == IPV6_MTU_K);
+	if (!v4 && !v6)
+		return -ENOPROTOOPT;
+	bool mtu_opt = name == IP_MTU_K || name == IPV6_MTU_K;
+	uint8_t *mode = v4 ? &us->pmtudisc4 : &us->pmtudisc6;
+	int v;
+	if (set) {
+		if (mtu_opt)
+			return v4 ? -ENOPROTOOPT : -EOPNOTSUPP;   /* IP_MTU is read-only; setting IPV6_MTU: not done */
+		if (*len < (int)sizeof(int))
+			return -EINVAL;
+		memcpy(&v, val, sizeof(v));
+		if (v < PMTUDISC_DONT || v > PMTUDISC_OMIT)
+			return -EINVAL;
+		WRITE_ONCE(*mode, (uint8_t)v);
+		return 0;
+	}
+	if (mtu_opt) {
+		struct mtu_req m = { .us = us };
+		squeue_call(squeue_local(), mtu_fn, &m);
+		if (m.result < 0)
+			return m.result;
+		v = m.result;
+	} else {
+		v = READ_ONCE(*mode);
+	}
+	if (*len < 0)
+		return -EINVAL;
+	*len = MIN(*len, (int)sizeof(int));
+	memcpy(val, &v, (size_t)*len);
+	return 0;
+}
+
 static int udp_setsockopt(struct socket *s, int level, int name, const void *val, int len)
 {
+	int pe = pmtu_opt(s, level, name, (void *)val, &len, true);
+	if (pe != -ENOPROTOOPT)
+		return pe;
 	int e = dgq_recverr_setsockopt(s, level, name, val, len);
 	if (e != -ENOPROTOOPT)
 		return e;
@@ -742,6 +853,9 @@ static int udp_setsockopt(struct socket *s, int level, int name, const void *val
 
 static int udp_getsockopt(struct socket *s, int level, int name, void *val, int *len)
 {
+	int pe = pmtu_opt(s, level, name, val, len, false);
+	if (pe != -ENOPROTOOPT)
+		return pe;
 	int e = dgq_recverr_getsockopt(s, level, name, val, len);
 	if (e != -ENOPROTOOPT)
 		return e;

@@ -37,6 +37,7 @@
 #include "lwip/etharp.h"
 #include "lwip/dhcp.h"
 #include "lwip/ip4_frag.h"
+#include "lwip/inet_chksum.h"
 #include "lwip/tcp.h"
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/timeouts.h"
@@ -339,13 +340,30 @@ static unsigned rx_mss(const struct netif *n);
 
 /* Is this frame (whose flow key k says IPv4 TCP, not a fragment) a connection request: SYN
  * without ACK? */
-static bool tcp_syn_frame(const uint8_t *frame, size_t len)
+static bool tcp_syn_frame(const uint8_t *frame, size_t len, bool v6)
 {
 	const uint8_t *ip = frame + ETH_HLEN;
-	size_t ihl = (size_t)(ip[0] & 0xf) * 4;
+	size_t ihl = v6 ? IP6_HLEN : (size_t)(ip[0] & 0xf) * 4;
+	if (v6 && ip[6] != IP6_NEXTH_TCP)
+		return false;                  /* behind extension headers: lwIP's path */
 	if (len < ETH_HLEN + ihl + TCP_HLEN)
 		return false;
 	return (ip[ihl + 13] & (TCP_SYN | TCP_ACK)) == TCP_SYN;
+}
+
+/* An IPv6 SYN to one of this interface's addresses whose listener is in cookie mode: answered by
+ * tcp_synq_answer6 (poll thread, no lock: the address slots are read as the IPv4 shortcut reads
+ * netif_ip4_addr). The MSS is the IPv4 one less IPv6's 20 extra header bytes, as send_cookie's. */
+static bool syn6_answered(struct stack_if *sif, struct net_device *dev, const uint8_t *frame, size_t len,
+			  uint16_t dport, unsigned flags)
+{
+	const uint8_t *dst = frame + ETH_HLEN + 24;        /* the IPv6 destination address */
+	bool ours = false;
+	for (int i = 0; i < LWIP_IPV6_NUM_ADDRESSES && !ours; i++)
+		ours = ip6_addr_isvalid(netif_ip6_addr_state(&sif->netif, i)) &&
+		       !memcmp(netif_ip6_addr(&sif->netif, i)->addr, dst, 16);
+	return ours && tcp_synq_cookie_mode6(dst, dport) &&
+	       tcp_synq_answer6(dev, frame, len, rx_mss(&sif->netif) - (IP6_HLEN - IP_HLEN), flags & NETDEV_RX_CSUM_OK);
 }
 
 void stack_input(struct net_device *dev, const void *frame, size_t len, unsigned flags)
@@ -357,13 +375,17 @@ void stack_input(struct net_device *dev, const void *frame, size_t len, unsigned
 	bool keyed = flow_key_from_eth(frame, len, &k);
 	struct squeue *sq = keyed ? stack_classify(&k) : squeue_local();
 	unsigned qlen = squeue_len(sq);
-	if (keyed && !k.v6 && k.proto == IP_PROTO_TCP && k.dport && tcp_syn_frame(frame, len)) {
+	if (keyed && k.proto == IP_PROTO_TCP && k.dport && tcp_syn_frame(frame, len, k.v6)) {
 		/* a SYN for a listener that answers with cookies: answered here, no lock, no queue
 		 * (net/tcp_synq.c); any other SYN may only join a short queue (STACK_RX_SYN_QUEUE_MAX) */
-		uint32_t local = lwip_ntohl(ip4_addr_get_u32(netif_ip4_addr(&sif->netif)));
-		if (k.daddr == local && tcp_synq_cookie_mode(k.daddr, k.dport) &&
-		    tcp_synq_answer(dev, frame, len, rx_mss(&sif->netif), flags & NETDEV_RX_CSUM_OK))
+		if (!k.v6) {
+			uint32_t local = lwip_ntohl(ip4_addr_get_u32(netif_ip4_addr(&sif->netif)));
+			if (k.daddr == local && tcp_synq_cookie_mode(k.daddr, k.dport) &&
+			    tcp_synq_answer(dev, frame, len, rx_mss(&sif->netif), flags & NETDEV_RX_CSUM_OK))
+				return;
+		} else if (syn6_answered(sif, dev, frame, len, k.dport, flags)) {
 			return;
+		}
 		if (qlen >= STACK_RX_SYN_QUEUE_MAX) {
 			NETDEV_STAT_INC(dev, rx_dropped);
 			return;
@@ -542,8 +564,33 @@ void stack_lo_sync(const struct stack_lo_ticket *t)
 		squeue_call(t->sq, lo_sync_fn, NULL);
 }
 
-static err_t lo_output(struct netif *n __unused, struct pbuf *p, const ip4_addr_t *dst __unused)
+/* ---- DF on a socket's datagrams (stack_set_tx_df) ----
+ * lwIP's ip4_output_if always writes a zero fragment field; Linux sets DF on a UDP datagram that
+ * fits the route's MTU under IP_PMTUDISC_WANT / DO / PROBE (__ip_make_skb, ip_dont_fragment). The
+ * sender says so with stack_set_tx_df, and the netif's output sets the bit in the header lwIP built
+ * (not on a fragment ip4_frag made of a bigger one) and redoes the header checksum when lwIP
+ * computed it. Stack lock held. */
+static bool tx_df;
+
+void stack_set_tx_df(bool df) { tx_df = df; }
+
+static void set_df(struct netif *n, struct pbuf *p)
 {
+	if (!tx_df || p->len < IP_HLEN)
+		return;
+	struct ip_hdr *iph = p->payload;
+	if (IPH_V(iph) != 4 || (IPH_OFFSET(iph) & PP_HTONS(IP_MF | IP_OFFMASK)))
+		return;
+	IPH_OFFSET_SET(iph, IPH_OFFSET(iph) | PP_HTONS(IP_DF));
+	IF__NETIF_CHECKSUM_ENABLED(n, NETIF_CHECKSUM_GEN_IP) {
+		IPH_CHKSUM_SET(iph, 0);
+		IPH_CHKSUM_SET(iph, inet_chksum(iph, (u16_t)(IPH_HL(iph) * 4)));
+	}
+}
+
+static err_t lo_output(struct netif *n, struct pbuf *p, const ip4_addr_t *dst __unused)
+{
+	set_df(n, p);
 	return stack_loop_output(p);
 }
 
@@ -685,6 +732,9 @@ static err_t frag_wire(struct netif *n, struct pbuf *p, const ip4_addr_t *dst)
 /* IP output of a NIC: our own addresses go through lo, the rest through ARP to the wire. */
 static err_t eth_output(struct netif *n, struct pbuf *p, const ip4_addr_t *dst)
 {
+	struct stack_if *sif_ = n->state;
+	if (p->tot_len <= sif_->dev->mtu)
+		set_df(n, p);
 	if (is_local_addr(dst))
 		return stack_loop_output(p);
 	struct stack_if *sif = n->state;

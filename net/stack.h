@@ -126,6 +126,11 @@ struct stack_lo_ticket {
 };
 void stack_lo_track(void);
 bool stack_lo_tracked(struct stack_lo_ticket *t);
+
+/* IPv4's DF bit on what a socket sends now (stack lock held, squeue context): a sender sets it
+ * around its lwIP output call (UDP: IP_MTU_DISCOVER, net/sock_udp.c) and clears it after; every
+ * unfragmented IPv4 packet output meanwhile through a NIC or lo leaves with DF set. */
+void stack_set_tx_df(bool df);
 void stack_lo_sync(const struct stack_lo_ticket *t);
 
 /* An interface as the socket layer's ioctls and ifconfig see it. */
