@@ -47,8 +47,11 @@
  *     called for SYN_RCVD pcbs) checks the cookie and makes the pcb the cookie's connection.
  * IPv6 listeners get the same queues and cookies through the hook (the tuple hashes both 128-bit
  * addresses; the SYN-ACK carries an IPv6 header and the interface's MSS less IPv6's 20 extra
- * header bytes; an ACK fed back in loses any extension headers). The poll threads' shortcut stays
- * IPv4's: an IPv6 listener's SYNs all take the squeue path.
+ * header bytes; an ACK fed back in loses any extension headers), and the same shortcut
+ * (tcp_synq_answer6, for a SYN right behind the IPv6 header, no extension headers): its cookie
+ * mode table is mode6[], whose words hold a 48-bit hash of the 128-bit address and the port in
+ * place of the address (a collision, 1 in 2^48 per pair of listeners in one slot, would only make
+ * the shortcut answer the other (address, port)'s SYNs with cookies, which its listener accepts).
  * What a cookie cannot carry: window scaling and SACK (Linux keeps them in the TCP timestamp
  * option, which lwIP does not use), so a cookie connection has a 64 KiB window and no SACK. The
  * MSS is rounded down to Linux's table (536, 1300, 1440, 1460). The first backlog + 1 SYNs of a
@@ -102,8 +105,8 @@ static uint64_t last_cookie_s;               /* when the last cookie went out */
 #define MODE_SLOTS 64
 #define MODE_HOLD_S 10
 #define MODE_PROBE_MS 250
-static uint64_t mode[MODE_SLOTS];
-static uint32_t probe[MODE_SLOTS];           /* atomic: milliseconds of the last probe */
+static uint64_t mode[MODE_SLOTS], mode6[MODE_SLOTS];
+static uint32_t probe[MODE_SLOTS], probe6[MODE_SLOTS];   /* atomic: milliseconds of the last probe */
 static struct tcp_synq_stats stats;
 
 #define STAT_INC(f) __atomic_add_fetch(&stats.f, 1, __ATOMIC_RELAXED)   /* poll threads count too */
@@ -136,31 +139,74 @@ static unsigned mode_slot(uint32_t addr, uint16_t port) { return (port ^ addr ^ 
 
 static uint64_t mode_word(uint32_t addr, uint16_t port) { return (uint64_t)addr << 32 | (uint64_t)port << 16; }
 
-static void mode_arm(uint32_t addr, uint16_t port, uint64_t now)
+/* IPv6: FNV-1a (64 bits) of the address and port; the word is its top 48 bits (never 0). */
+static uint64_t mode6_word(const uint8_t a[16], uint16_t port)
 {
-	__atomic_store_n(&mode[mode_slot(addr, port)], mode_word(addr, port) | (uint16_t)(now + MODE_HOLD_S),
-			 __ATOMIC_RELEASE);
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (int i = 0; i < 18; i++) {
+		h ^= i < 16 ? a[i] : (uint8_t)(port >> (i == 16 ? 8 : 0));
+		h *= 0x100000001b3ull;
+	}
+	return (h & ~0xffffull) | 0x10000ull;
 }
 
-/* The listener on (addr, port) has room again: SYNs go to lwIP. */
-static void mode_end(uint32_t addr, uint16_t port)
+static unsigned mode6_slot(uint64_t word) { return (unsigned)(word >> 16) % MODE_SLOTS; }
+
+static void arm(uint64_t *tab, unsigned slot, uint64_t word, uint64_t now)
 {
-	uint64_t *w = &mode[mode_slot(addr, port)];
-	if ((__atomic_load_n(w, __ATOMIC_RELAXED) & ~0xffffull) == mode_word(addr, port))
+	__atomic_store_n(&tab[slot], word | (uint16_t)(now + MODE_HOLD_S), __ATOMIC_RELEASE);
+}
+
+static void end(uint64_t *tab, unsigned slot, uint64_t word)
+{
+	uint64_t *w = &tab[slot];
+	if ((__atomic_load_n(w, __ATOMIC_RELAXED) & ~0xffffull) == word)
 		__atomic_store_n(w, 0, __ATOMIC_RELEASE);
+}
+
+/* Does the table's slot hold word's mode, and is this SYN not the probe? */
+static bool in_mode(const uint64_t *tab, uint32_t *probes, unsigned slot, uint64_t word)
+{
+	uint64_t w = __atomic_load_n(&tab[slot], __ATOMIC_ACQUIRE);
+	if (!w || (w & ~0xffffull) != word || (int16_t)((uint16_t)w - (uint16_t)now_s()) <= 0)
+		return false;
+	uint32_t ms = (uint32_t)(time_ns() / NSEC_PER_MSEC), last = __atomic_load_n(&probes[slot], __ATOMIC_RELAXED);
+	if (ms - last >= MODE_PROBE_MS &&
+	    __atomic_compare_exchange_n(&probes[slot], &last, ms, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return false;                             /* this one is the probe */
+	return true;
+}
+
+/* The listener of tuple t's local end is full (arm) or has room again (end: SYNs go to lwIP). */
+static void mode_arm(const struct syncookie_tuple *t, uint64_t now)
+{
+	if (t->v6) {
+		uint64_t w = mode6_word(t->local6, t->local_port);
+		arm(mode6, mode6_slot(w), w, now);
+	} else {
+		arm(mode, mode_slot(t->local_addr, t->local_port), mode_word(t->local_addr, t->local_port), now);
+	}
+}
+
+static void mode_end(const struct syncookie_tuple *t)
+{
+	if (t->v6) {
+		uint64_t w = mode6_word(t->local6, t->local_port);
+		end(mode6, mode6_slot(w), w);
+	} else {
+		end(mode, mode_slot(t->local_addr, t->local_port), mode_word(t->local_addr, t->local_port));
+	}
 }
 
 bool tcp_synq_cookie_mode(uint32_t addr, uint16_t port)
 {
-	unsigned slot = mode_slot(addr, port);
-	uint64_t w = __atomic_load_n(&mode[slot], __ATOMIC_ACQUIRE);
-	if (!w || (w & ~0xffffull) != mode_word(addr, port) || (int16_t)((uint16_t)w - (uint16_t)now_s()) <= 0)
-		return false;
-	uint32_t ms = (uint32_t)(time_ns() / NSEC_PER_MSEC), last = __atomic_load_n(&probe[slot], __ATOMIC_RELAXED);
-	if (ms - last >= MODE_PROBE_MS &&
-	    __atomic_compare_exchange_n(&probe[slot], &last, ms, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-		return false;                             /* this one is the probe */
-	return true;
+	return in_mode(mode, probe, mode_slot(addr, port), mode_word(addr, port));
+}
+
+bool tcp_synq_cookie_mode6(const uint8_t addr[16], uint16_t port)
+{
+	uint64_t w = mode6_word(addr, port);
+	return in_mode(mode6, probe6, mode6_slot(w), w);
 }
 
 /* The 4-tuple of the segment being received (lwIP already turned the ports to host order). */
@@ -353,8 +399,7 @@ static int listen_syn(struct tcp_pcb_listen *l, const struct tcp_hdr *h, uint16_
 	}
 	struct syncookie_tuple t = tuple_of(h);
 	if (l->accepts_pending < l->backlog) {
-		if (!t.v6)
-			mode_end(t.local_addr, t.local_port);
+		mode_end(&t);
 		return ERR_OK;                            /* room: lwIP's own half-open entry */
 	}
 	uint64_t now = now_s();
@@ -365,8 +410,7 @@ static int listen_syn(struct tcp_pcb_listen *l, const struct tcp_hdr *h, uint16_
 		return ERR_ABRT;
 	}
 	cookie_went_out(now);
-	if (!t.v6)                                        /* the poll threads answer the next ones (again) */
-		mode_arm(t.local_addr, t.local_port, now);
+	mode_arm(&t, now);                                /* the poll threads answer the next ones (again) */
 	return ERR_ABRT;                                  /* no state kept */
 }
 
@@ -529,6 +573,74 @@ static bool unicast_source(uint32_t a)
 	return a && a != 0xffffffffu && (a >> 28) != 0xe && (a >> 24) != 127;
 }
 
+/* The TCP part of a cookie SYN-ACK at rt (TCP_HLEN + the MSS option), checksum left 0. */
+static void put_synack(uint8_t *rt, const struct tcp_hdr *h, uint32_t cookie, unsigned mss)
+{
+	put16(rt, h->dest);
+	put16(rt + 2, h->src);
+	put32(rt + 4, cookie);
+	put32(rt + 8, h->seqno + 1);
+	rt[12] = (uint8_t)(((TCP_HLEN + TCP_OPT_MSS_LEN) / 4) << 4);
+	rt[13] = TCP_SYN | TCP_ACK;
+	put16(rt + 14, COOKIE_WND);
+	rt[20] = TCP_OPT_MSS;
+	rt[21] = TCP_OPT_MSS_LEN;
+	put16(rt + 22, (uint16_t)mss);
+}
+
+/* The TCP checksum over IPv6 (RFC 8200 8.1's pseudo-header) of n bytes at tcp. */
+static uint16_t tcp6_sum(const uint8_t *src, const uint8_t *dst, const uint8_t *tcp, size_t n)
+{
+	uint32_t sum = sum16(src, 16, sum16(dst, 16, 0)) + IP_PROTO_TCP + (uint32_t)(n >> 16) + (uint32_t)(n & 0xffff);
+	return fold(sum16(tcp, n, sum));
+}
+
+static bool unicast_source6(const uint8_t *a)
+{
+	static const uint8_t zero[16], loop[16] = { [15] = 1 };
+	return a[0] != 0xff && memcmp(a, zero, 16) && memcmp(a, loop, 16);
+}
+
+bool tcp_synq_answer6(struct net_device *dev, const uint8_t *frame, size_t len, unsigned mss, bool csum_ok)
+{
+	if (!__atomic_load_n(&key_ready, __ATOMIC_ACQUIRE) || len < ETH_HLEN + IP6_HLEN + TCP_HLEN || (frame[0] & 1))
+		return false;
+	const uint8_t *ip = frame + ETH_HLEN, *tcp = ip + IP6_HLEN;
+	size_t plen = be16(ip + 4), thl = (size_t)(tcp[12] >> 4) * 4;
+	if ((ip[0] >> 4) != 6 || ip[6] != IP6_NEXTH_TCP || plen < TCP_HLEN || ETH_HLEN + IP6_HLEN + plen > len ||
+	    thl < TCP_HLEN || thl > plen || (tcp[13] & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN ||
+	    !unicast_source6(ip + 8) || (!csum_ok && tcp6_sum(ip + 8, ip + 24, tcp, plen) != 0))
+		return false;
+	struct tcp_hdr h = { .src = be16(tcp), .dest = be16(tcp + 2), .seqno = be32(tcp + 4) };
+	struct syncookie_tuple t = { .v6 = true, .peer_port = h.src, .local_port = h.dest };
+	memcpy(t.peer6, ip + 8, 16);
+	memcpy(t.local6, ip + 24, 16);
+	uint64_t now = now_s();
+	unsigned idx = syncookie_mss_index(opts_mss(tcp + TCP_HLEN, (unsigned)(thl - TCP_HLEN), NULL, (unsigned)(thl - TCP_HLEN)));
+	uint32_t cookie = syncookie_make(&key, &t, h.seqno, syncookie_counter(now), idx);
+
+	uint8_t f[ETH_HLEN + IP6_HLEN + TCP_HLEN + TCP_OPT_MSS_LEN];
+	memset(f, 0, sizeof(f));
+	memcpy(f, frame + ETH_ALEN, ETH_ALEN);            /* back to the sender's MAC */
+	memcpy(f + ETH_ALEN, dev->mac, ETH_ALEN);
+	put16(f + 2 * ETH_ALEN, ETHTYPE_IPV6);
+	uint8_t *rip = f + ETH_HLEN, *rt = rip + IP6_HLEN;
+	rip[0] = 0x60;                                    /* version 6, traffic class and flow label 0 */
+	put16(rip + 4, TCP_HLEN + TCP_OPT_MSS_LEN);
+	rip[6] = IP6_NEXTH_TCP;
+	rip[7] = TCP_TTL;                                 /* lwIP's hop limit for TCP, as send_cookie */
+	memcpy(rip + 8, ip + 24, 16);
+	memcpy(rip + 24, ip + 8, 16);
+	put_synack(rt, &h, cookie, mss);
+	put16(rt + 16, tcp6_sum(rip + 8, rip + 24, rt, TCP_HLEN + TCP_OPT_MSS_LEN));
+	if (netdev_xmit_nosleep(dev, f, sizeof(f)) < 0) {
+		listen_drop(false);
+		return true;
+	}
+	cookie_went_out(now);
+	return true;
+}
+
 bool tcp_synq_answer(struct net_device *dev, const uint8_t *frame, size_t len, unsigned mss, bool csum_ok)
 {
 	if (!__atomic_load_n(&key_ready, __ATOMIC_ACQUIRE) || len < ETH_HLEN + IP_HLEN + TCP_HLEN || (frame[0] & 1))
@@ -564,16 +676,7 @@ bool tcp_synq_answer(struct net_device *dev, const uint8_t *frame, size_t len, u
 	put32(rip + 12, dst);
 	put32(rip + 16, src);
 	put16(rip + 10, fold(sum16(rip, IP_HLEN, 0)));
-	put16(rt, h.dest);
-	put16(rt + 2, h.src);
-	put32(rt + 4, cookie);
-	put32(rt + 8, h.seqno + 1);
-	rt[12] = (uint8_t)(((TCP_HLEN + TCP_OPT_MSS_LEN) / 4) << 4);
-	rt[13] = TCP_SYN | TCP_ACK;
-	put16(rt + 14, COOKIE_WND);
-	rt[20] = TCP_OPT_MSS;
-	rt[21] = TCP_OPT_MSS_LEN;
-	put16(rt + 22, (uint16_t)mss);
+	put_synack(rt, &h, cookie, mss);
 	put16(rt + 16, tcp_sum(dst, src, rt, TCP_HLEN + TCP_OPT_MSS_LEN));
 	if (netdev_xmit_nosleep(dev, f, sizeof(f)) < 0) {
 		listen_drop(false);

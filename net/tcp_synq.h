@@ -26,6 +26,10 @@ int tcp_synq_listen_input(struct tcp_pcb *lpcb, struct tcp_hdr *hdr, uint16_t op
 struct net_device;
 bool tcp_synq_cookie_mode(uint32_t addr, uint16_t port);
 bool tcp_synq_answer(struct net_device *dev, const uint8_t *frame, size_t len, unsigned mss, bool csum_ok);
+/* The same for IPv6: addr is the 128-bit destination (network order, as in the frame); mss the
+ * interface's IPv6 MSS. Only a SYN right behind the IPv6 header is answered. */
+bool tcp_synq_cookie_mode6(const uint8_t addr[16], uint16_t port);
+bool tcp_synq_answer6(struct net_device *dev, const uint8_t *frame, size_t len, unsigned mss, bool csum_ok);
 
 /* Provided by the socket layer (net/sock_tcp.c): is the accept queue of the socket listening on l
  * full (more than its backlog waiting for accept())? false for listeners that are not sockets.

@@ -9,6 +9,7 @@
  *       (fe80::...%IFNAME: with the interface's scope id)
  *   nettool echo PORT CONNS          TCP echo server: a thread per connection, exits after CONNS
  *                                    connections closed; counts the most that were open at once
+ *                                    (echo6: the same on AF_INET6 [::])
  *   nettool ping ADDR COUNT          ICMP echo through SOCK_RAW/IPPROTO_ICMP, prints the replies
  *   nettool capture IFNAME COUNT [ETHERTYPE]   AF_PACKET: prints COUNT received frames (of that
  *                                    ethertype, if given) and checks rawpkt.py's byte pattern
@@ -534,7 +535,7 @@ static int cmd_echo(int argc, char **argv)
 	/* a connection the peer reset is counted as an error (the wire fuzzer's RSTs may end one
 	 * legitimately); a write racing the reset must not kill the server with SIGPIPE */
 	signal(SIGPIPE, SIG_IGN);
-	int l = listener(port, 128);
+	int l = strcmp(argv[0], "echo6") ? listener(port, 128) : listener6(port, 128);
 	printf("echo: listening on %u\n", port);
 	fflush(stdout);
 	pthread_t th[ECHO_MAX];
@@ -810,7 +811,7 @@ int main(int argc, char **argv)
 	const char *m = argv[1];
 	if (!strcmp(m, "xfer"))
 		return cmd_xfer(argc - 1, argv + 1);
-	if (!strcmp(m, "echo"))
+	if (!strcmp(m, "echo") || !strcmp(m, "echo6"))
 		return cmd_echo(argc - 1, argv + 1);
 	if (!strcmp(m, "ping"))
 		return cmd_ping(argc - 1, argv + 1);

@@ -7,6 +7,8 @@ namespace. Prints one JSON line.
       guest's) and random ports, written as raw Ethernet frames (AF_PACKET) for S seconds, at R
       frames per second (0: as fast as the socket takes them). The frames carry an MSS option as a
       real client's do; nobody ever answers the guest's SYN-ACKs, so each one stays half-open.
+  hostflood.py flood6 IFACE GUEST_IP6 GUEST_MAC PORT --seconds S [--rate R] [--seed N]
+      The same over IPv6: SYNs to [GUEST_IP6]:PORT from random spoofed addresses of its /64.
   hostflood.py race IFACE GUEST_IP PORT [--fill N]
       A raw TCP peer at .200 of the /24 whose SYN the guest queued as half-open sends that SYN
       again once N spoofed SYNs filled the queue; the guest answers it with a cookie, the peer
@@ -30,6 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hostsock import csum, ip_of, mac_of, neigh_mac  # noqa: E402
 
 ETH_P_IP = 0x0800
+ETH_P_IPV6 = 0x86DD
 POOL = 32768                   # distinct SYNs; the flood cycles through them
 BATCH = 256                    # frames between two looks at the clock
 MSS_OPT = struct.pack("!BBH", 2, 4, 1460)
@@ -44,14 +47,29 @@ def syn_frame(gmac, hmac, src, dst, sport, dport, seq):
     return gmac + hmac + struct.pack("!H", ETH_P_IP) + ip + tcp
 
 
-def flood(iface, guest_ip, port, seconds, rate, seed):
+def syn6_frame(gmac, hmac, src, dst, sport, dport, seq):
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, 0, (5 + len(MSS_OPT) // 4) << 4, 0x02, 64240, 0, 0) + MSS_OPT
+    c = csum(src + dst + struct.pack("!IxxxB", len(tcp), 6) + tcp)
+    tcp = tcp[:16] + struct.pack("!H", c) + tcp[18:]
+    ip6 = struct.pack("!IHBB", 6 << 28, len(tcp), 6, 64) + src + dst
+    return gmac + hmac + struct.pack("!H", ETH_P_IPV6) + ip6 + tcp
+
+
+def flood(iface, guest_ip, port, seconds, rate, seed, guest_mac=None):
     rng = random.Random(seed)
-    gip, hip = socket.inet_aton(guest_ip), ip_of(iface)
-    gmac, hmac = neigh_mac(guest_ip), mac_of(iface)
-    net = hip[:3]
-    hosts = [h for h in range(1, 255) if h not in (hip[3], gip[3])]
-    frames = [syn_frame(gmac, hmac, net + bytes([rng.choice(hosts)]), gip, rng.randrange(1024, 65536), port,
-                        rng.randrange(1 << 32)) for _ in range(POOL)]
+    hmac = mac_of(iface)
+    if guest_mac:                      # IPv6: spoofed interface ids in the guest's /64
+        gip = socket.inet_pton(socket.AF_INET6, guest_ip)
+        gmac = bytes.fromhex(guest_mac.replace(":", ""))
+        frames = [syn6_frame(gmac, hmac, gip[:8] + bytes([0x02] + [rng.randrange(256) for _ in range(7)]), gip,
+                             rng.randrange(1024, 65536), port, rng.randrange(1 << 32)) for _ in range(POOL)]
+    else:
+        gip, hip = socket.inet_aton(guest_ip), ip_of(iface)
+        gmac = neigh_mac(guest_ip)
+        net = hip[:3]
+        hosts = [h for h in range(1, 255) if h not in (hip[3], gip[3])]
+        frames = [syn_frame(gmac, hmac, net + bytes([rng.choice(hosts)]), gip, rng.randrange(1024, 65536), port,
+                            rng.randrange(1 << 32)) for _ in range(POOL)]
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
     s.bind((iface, 0))
@@ -285,6 +303,14 @@ def main():
     p.add_argument("--seconds", type=float, default=12)
     p.add_argument("--rate", type=int, default=0)
     p.add_argument("--seed", type=int, default=17)
+    p = sub.add_parser("flood6")
+    p.add_argument("iface")
+    p.add_argument("guest_ip")
+    p.add_argument("guest_mac")
+    p.add_argument("port", type=int)
+    p.add_argument("--seconds", type=float, default=12)
+    p.add_argument("--rate", type=int, default=0)
+    p.add_argument("--seed", type=int, default=17)
     p = sub.add_parser("race")
     p.add_argument("iface")
     p.add_argument("guest_ip")
@@ -299,6 +325,8 @@ def main():
     a = ap.parse_args()
     if a.cmd == "flood":
         r = flood(a.iface, a.guest_ip, a.port, a.seconds, a.rate, a.seed)
+    elif a.cmd == "flood6":
+        r = flood(a.iface, a.guest_ip, a.port, a.seconds, a.rate, a.seed, a.guest_mac)
     elif a.cmd == "race":
         r = race(a.iface, a.guest_ip, a.port, a.fill, a.seed)
     else:

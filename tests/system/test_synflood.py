@@ -14,6 +14,11 @@ test_sock_host.py) on tap0 of a network namespace (root; skipped, saying why, wi
   4. /proc/net/netstat counted cookies sent (the flood), received (the clients' ACKs) and no
      listen drops; free pages come back to the baseline (within LEAK_SLACK_PAGES) once the
      flood's half-open connections expired; the kernel is alive and printed nothing alarming.
+The IPv6 variant (test_ipv6_server_keeps_serving_through_a_syn_flood): the guest has fd77::/64 by
+SLAAC (test_ipv6_sock.Vm6), its echo server listens on [::], the flood's SYNs come from spoofed
+addresses of that /64 (hostflood.py flood6) and the legitimate client connects to the guest's
+SLAAC address within CONNECT_LIMIT_S during the flood: the poll threads answer IPv6 SYNs with
+cookies too (net/tcp_synq.c: tcp_synq_answer6).
 Rates and times go to the test output and build/test-logs/sock-host-throughput.txt.
 
 The rate. FLOOD_RATE (SYNFLOOD_RATE in the environment overrides it; 0 = as fast as the host
@@ -80,8 +85,8 @@ def free_pages(g):
     return m["free_pages"]
 
 
-def host_echo(g, tap, nbytes):
-    r = g.host("hostflood.py echo", tap.ns, [PYTHON, HOSTFLOOD, "echo", GUEST_IP, str(PORT), str(nbytes),
+def host_echo(g, tap, nbytes, addr=GUEST_IP, port=PORT):
+    r = g.host("hostflood.py echo", tap.ns, [PYTHON, HOSTFLOOD, "echo", addr, str(port), str(nbytes),
                                              "--timeout", str(ECHO_TIMEOUT)], timeout=ECHO_TIMEOUT * 2 + 30)
     return g.host("hostflood.py echo output", lambda: json.loads(r.stdout.strip().splitlines()[-1]))
 
@@ -170,4 +175,51 @@ def test_cookie_answer_to_a_retransmitted_syn_completes_its_half_open_connection
     g.check(kv_line(out, "echo") == {"connections": 1, "bytes": 32, "max_open": 1, "errors": 0} and st == 0,
             f"guest echo server: {out}")
     g.check(after["SyncookiesRecv"] - base["SyncookiesRecv"] == 1, f"netstat {base} -> {after}")
+    g.alive()
+
+
+PORT6 = 5012
+
+
+@pytest.fixture(scope="module", params=[n for n in NICS if n.id in MODELS], ids=lambda n: n.id)
+def floodvm6(request):
+    reason = tap_unavailable()
+    if reason:
+        pytest.skip(reason)
+    from test_ipv6_sock import Vm6
+    vm = Vm6(request.param)
+    request.addfinalizer(vm.close)
+    return vm
+
+
+def test_ipv6_server_keeps_serving_through_a_syn_flood(floodvm6):
+    from test_ipv6_sock import GUEST_MAC, GUEST_SLAAC
+    nic, tap, g = floodvm6.nic, floodvm6.tap, floodvm6.g
+    base = netstat(g)
+    g.start(nettool(f"echo6 {PORT6} 1", FLOOD_S + ECHO_TIMEOUT + 60), rf"echo: listening on {PORT6}")
+    fl = subprocess.Popen([*tap.prefix(), PYTHON, HOSTFLOOD, "flood6", tap.iface, GUEST_SLAAC, GUEST_MAC, str(PORT6),
+                           "--seconds", str(FLOOD_S), "--rate", str(FLOOD_RATE)], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(FLOOD_LEAD_S)
+        during = host_echo(g, tap, MIB, GUEST_SLAAC, PORT6)
+        still_flooding = fl.poll() is None
+        out, err = fl.communicate(timeout=FLOOD_S + 60)
+    finally:
+        fl.kill()
+    g.check(fl.returncode == 0, f"hostflood.py flood6 failed: {err[-3000:]}")
+    flood = json.loads(out.strip().splitlines()[-1])
+    out, st = g.finish(ECHO_TIMEOUT + 60)
+    mid = netstat(g)
+    report(f"{nic.id}: IPv6 SYN flood {flood['sent']} SYNs in {flood['seconds']} s ({flood['rate']}/s); legitimate "
+           f"client during it: connect {during.get('connect_s')} s, 1 MiB echo {during.get('seconds')} s; netstat {mid}")
+    check_echo(g, during, "during the IPv6 flood")
+    g.check(still_flooding or FLOOD_LEAD_S + during["connect_s"] < FLOOD_S,
+            f"the client meant to connect during the flood connected after it: {during}")
+    g.check(kv_line(out, "echo") == {"connections": 1, "bytes": MIB, "max_open": 1, "errors": 0} and st == 0,
+            f"guest echo server: {out}")
+    grew = {f: mid[f] - base[f] for f in NETSTAT_FIELDS}
+    g.check(0 < grew["SyncookiesSent"] <= flood["sent"], f"cookies sent: {grew}, {flood}")
+    g.check(grew["SyncookiesRecv"] >= 1, f"no legitimate client came in through a cookie: {grew}")
+    g.check(grew["ListenOverflows"] == 0 and grew["ListenDrops"] == 0, f"the listener dropped SYNs: {grew}")
     g.alive()
