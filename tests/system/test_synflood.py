@@ -219,7 +219,11 @@ def test_ipv6_server_keeps_serving_through_a_syn_flood(floodvm6):
     g.check(kv_line(out, "echo") == {"connections": 1, "bytes": MIB, "max_open": 1, "errors": 0} and st == 0,
             f"guest echo server: {out}")
     grew = {f: mid[f] - base[f] for f in NETSTAT_FIELDS}
-    g.check(0 < grew["SyncookiesSent"] <= flood["sent"], f"cookies sent: {grew}, {flood}")
+    # The poll threads' shortcut answers nearly every SYN (85-90% of those sent, here, the rest lost
+    # on the link); through the squeues alone most SYNs were dropped at STACK_RX_SYN_QUEUE_MAX
+    # (16% answered, measured with the shortcut disabled) and the client's echo took 11.6 s.
+    g.check(flood["sent"] / 3 <= grew["SyncookiesSent"] <= flood["sent"],
+            f"cookies sent for under a third of the SYNs (the poll threads' shortcut idle?): {grew}, {flood}")
     g.check(grew["SyncookiesRecv"] >= 1, f"no legitimate client came in through a cookie: {grew}")
     g.check(grew["ListenOverflows"] == 0 and grew["ListenDrops"] == 0, f"the listener dropped SYNs: {grew}")
     g.alive()
