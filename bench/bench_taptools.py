@@ -8,6 +8,9 @@ namespace), each guest running the static iperf3 3.12 of linux-guest/bin as `ipe
 192.168.77.2. The host's own iperf3 (Debian's package) runs in the namespace as the client:
   host->guest: `iperf3 -c 192.168.77.2 -t SECONDS -O 1 -J`, the receiver's (the guest's) rate;
   guest->host: the same with -R, the receiver's (the host's) rate.
+and the same two over IPv6 (rows "... v6"): the client runs `iperf3 -6 -c fe80::...%tap0`, to the
+guest's link-local address, which both kernels form from the MAC the bench gives the NIC
+(GUEST_MAC, EUI-64); the namespace's tap has IPv6 on (fd77::1/64 and its own link-local address).
 A row's value is Ember's median over the reps, its anchor the Linux guest's median from this run;
 the note has min/median/max of both. A failed run (a guest that did not boot, a client that failed
 or a hang: the Linux guest's 8139cp is known to hang under load on QEMU 7.2) counts as missing and
@@ -39,7 +42,10 @@ REPS = int(os.environ.get("TAPTOOLS_REPS", "5"))
 MTU = 1500
 CLIENT_SLACK = 30            # seconds a client may run beyond its -t before it counts as hung
 READY_RETRY = 15             # seconds the first client keeps retrying a refused connection
-DIRS = ("host->guest", "guest->host")
+DIRS = ("host->guest", "guest->host", "host->guest v6", "guest->host v6")
+GUEST_MAC = "52:54:00:12:34:79"
+GUEST6 = "fe80::5054:ff:fe12:3479"           # the link-local address of GUEST_MAC (EUI-64)
+HOST6 = "fd77::1/64"
 LINUX_PROLOGUE = """
 /bin/busybox mkdir -p /proc /sys /dev /tmp /sbin /usr/bin /usr/sbin
 /bin/busybox --install -s
@@ -60,9 +66,10 @@ def linux_cpio(dest):
     return realtools.pack(dest, script, extra_files=[(busybox, "/bin/busybox")], dev_nodes=True)
 
 
-def client(tap, reverse, secs):
+def client(tap, reverse, secs, v6=False):
     """Mbit/s at the receiver of one host iperf3 run; raises RuntimeError saying why it failed."""
-    cmd = ["iperf3", "-c", GUEST, "-p", str(PORT), "-t", str(secs), "-O", "1", "-J", *(["-R"] if reverse else [])]
+    to = ["-6", "-c", f"{GUEST6}%{tap.iface}"] if v6 else ["-c", GUEST]
+    cmd = ["iperf3", *to, "-p", str(PORT), "-t", str(secs), "-O", "1", "-J", *(["-R"] if reverse else [])]
     deadline = time.monotonic() + READY_RETRY
     while True:
         try:
@@ -85,7 +92,9 @@ def client(tap, reverse, secs):
 
 def one_boot(nic, tap, kind, kernel, cpio, append, rep, secs):
     """{direction: Mbit/s or None}, [why a run failed]."""
-    cmd = qemu_cmd([*tap.netdev("n0"), *nic.args("n0"), "-initrd", cpio, "-append", append],
+    nic_args = nic.args("n0")
+    nic_args[-1] += f",mac={GUEST_MAC}"        # the -device argument: a MAC whose EUI-64 is GUEST6
+    cmd = qemu_cmd([*tap.netdev("n0"), *nic_args, "-initrd", cpio, "-append", append],
                    kernel=kernel, prefix=tap.prefix())
     q = Qemu(name=f"bench-taptools-{nic.id}-{kind}-{rep}", cmd=cmd)
     vals, why = dict.fromkeys(DIRS), []
@@ -96,7 +105,7 @@ def one_boot(nic, tap, kind, kernel, cpio, append, rep, secs):
             return vals, [f"{kind} did not boot: {str(e).splitlines()[0]}"]
         for d in DIRS:
             try:
-                vals[d] = client(tap, d == "guest->host", secs)
+                vals[d] = client(tap, d.startswith("guest->host"), secs, v6=d.endswith(" v6"))
             except RuntimeError as e:
                 why.append(f"{kind} {d}: {e}")
             if q.proc.poll() is not None:
@@ -136,7 +145,7 @@ def measure(secs=SECONDS, reps=REPS, models=()):
             continue
         vals = {k: {d: [] for d in DIRS} for k in kernels}
         fails = {k: [] for k in kernels}
-        tap = TapNamespace(f"bench-taptools-{os.getpid()}", addr=f"{HOST}/24", mtu=MTU, txqueuelen=1000)
+        tap = TapNamespace(f"bench-taptools-{os.getpid()}", addr=f"{HOST}/24", mtu=MTU, txqueuelen=1000, addr6=HOST6)
         try:
             for rep in range(reps):
                 for kind, (kernel, cpio, append) in kernels.items():
