@@ -21,7 +21,11 @@ link-local address, and the host has fd77::1:
   receives them.
 - ICMP rate limits (Linux's icmp_ratelimit / icmp_ratemask): a burst of host datagrams to a
   closed guest port gets 6 port unreachables, all of them with icmp_ratelimit 0 or icmp_ratemask 0
-  (/proc/sys/net/ipv4, read and written in the guest).
+  (/proc/sys/net/ipv4, read and written in the guest); the same limits on errors lwIP sends
+  itself (protocol unreachable for IP protocol 253) and on ICMPv6 port unreachables
+  (net.ipv6.icmp.ratelimit);
+- IP_MTU_DISCOVER on the wire: DF set or not per mode on full-size datagrams, EMSGSIZE under DO,
+  fragments under WANT (user/tests/sock_pmtudisc.c wire).
 Throughput goes to build/test-logs/sock-host-throughput.txt (never asserted)."""
 import json
 import os
