@@ -137,6 +137,17 @@ void unix_free_recs(struct list_head *recs)
 	}
 }
 
+void unix_queue_drain_locked(struct unix_sock *u, struct list_head *recs)
+{
+	while (!list_empty(&u->q)) {
+		struct unix_rec *r = list_first_entry(&u->q, struct unix_rec, node);
+		list_del(&r->node);
+		unix_inflight_del_locked(r->fds);
+		list_add_tail(&r->node, recs);
+	}
+	u->qbytes = u->qlen = u->off = 0;
+}
+
 int unix_wait(struct waitq *wq, bool (*cond)(void *arg), void *arg, bool nonblock, uint64_t timeo_ns,
 	      uint64_t *deadline, struct sleeplock *drop)
 {
@@ -182,13 +193,7 @@ static void unix_detach_locked(struct unix_sock *u, struct list_head *recs, stru
 	u->s = NULL;
 	list_del(&u->all_node);
 	unix_unbind_locked(u, ino);
-	while (!list_empty(&u->q)) {
-		struct unix_rec *r = list_first_entry(&u->q, struct unix_rec, node);
-		list_del(&r->node);
-		unix_inflight_del_locked(r->fds);
-		list_add_tail(&r->node, recs);
-	}
-	u->qbytes = u->qlen = u->off = 0;
+	unix_queue_drain_locked(u, recs);
 	u->rcv_shut = u->snd_shut = true;
 	while (!list_empty(&u->acceptq)) {
 		struct unix_sock *e = list_first_entry(&u->acceptq, struct unix_sock, accept_node);

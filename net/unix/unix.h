@@ -114,6 +114,8 @@ int unix_wait(struct waitq *wq, bool (*cond)(void *arg), void *arg, bool nonbloc
 /* Free records (their in-flight files are closed): a list of struct unix_rec. Thread context,
  * no lock held (closing a file may release a socket). */
 void unix_free_recs(struct list_head *recs);
+/* Move u's queued records to recs (unix_lock held): their descriptors leave flight. */
+void unix_queue_drain_locked(struct unix_sock *u, struct list_head *recs);
 
 /* unix_gc.c: descriptors in flight and the collector of unreachable cycles (theory there).
  * add: a record carrying fds was appended to a queue; del: fds left a queue (taken by a reader,

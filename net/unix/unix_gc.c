@@ -158,13 +158,7 @@ static void mark_reachable(struct unix_sock *c, struct list_head *work)
 /* Move q's records to hit; their descriptors leave flight. */
 static void purge_queue_locked(struct unix_sock *u, struct list_head *hit)
 {
-	while (!list_empty(&u->q)) {
-		struct unix_rec *r = list_first_entry(&u->q, struct unix_rec, node);
-		list_del(&r->node);
-		unix_inflight_del_locked(r->fds);
-		list_add_tail(&r->node, hit);
-	}
-	u->qbytes = u->qlen = u->off = 0;
+	unix_queue_drain_locked(u, hit);
 	wake_all(&u->peer_wait);                     /* a writer waiting for room (it will see EPIPE) */
 	if (u->peer)
 		unix_wake(u->peer);
