@@ -56,7 +56,7 @@ static void *cycler(void *arg)
 			b = cycle_listener(name, p[1]);
 		}
 		close(p[1]);
-		long r = b == 0 ? read_within(p[0], GC_WAIT_MS) : -3;
+		long r = b == 0 ? read_within(p[0], res->bad ? 0 : GC_WAIT_MS) : -3;   /* after a failure: go on fast */
 		close(p[0]);
 		if (r != 0)
 			note(res, "cycle %d: the pipe read %ld, not end of file (-2: still held, -3: set-up failed)", i, r);
