@@ -75,6 +75,17 @@ static inline uint16_t csum(const void *p, size_t n)
 #define FORGED_ECHO_LEN 12          /* a forged error's quoted echo request: its header and "ping" */
 #define FORGED4_LEN (8 + 20 + FORGED_ECHO_LEN)
 
+/* The quoted echo request of a forged error: type (ICMP_ECHO or ICMP6_ECHO_REQUEST), identifier
+ * ident, sequence 1, "ping"; its checksum is left to the caller. echo: FORGED_ECHO_LEN zeroed bytes. */
+static inline void forge_echo(uint8_t *echo, int type, uint16_t ident)
+{
+	echo[0] = (uint8_t)type;
+	echo[4] = (uint8_t)(ident >> 8);
+	echo[5] = (uint8_t)ident;
+	echo[7] = 1;
+	memcpy(echo + 8, "ping", 4);
+}
+
 /* Fill pkt (FORGED4_LEN bytes) with an ICMP error type/code quoting an IPv4 packet src -> dst
  * (network order) of protocol proto whose first bytes are an echo request with identifier
  * ident and "ping", checksums filled in: the quoted echo (inside pkt). */
@@ -94,11 +105,7 @@ static inline uint8_t *forge_icmp4_error(uint8_t *pkt, int type, int code, int p
 	ih->daddr = dst;
 	ih->check = csum(ih, 20);
 	uint8_t *echo = pkt + 28;
-	echo[0] = ICMP_ECHO;
-	echo[4] = (uint8_t)(ident >> 8);
-	echo[5] = (uint8_t)ident;
-	echo[7] = 1;
-	memcpy(echo + 8, "ping", 4);
+	forge_echo(echo, ICMP_ECHO, ident);
 	uint16_t s = csum(echo, FORGED_ECHO_LEN);
 	memcpy(echo + 2, &s, 2);
 	s = csum(pkt, FORGED4_LEN);

@@ -120,11 +120,7 @@ static long forge6(int f, int type, int code, int nh, const char *dst)
 	memcpy(ip6 + 8, &in6addr_loopback, 16);
 	inet_pton(AF_INET6, dst, ip6 + 24);
 	uint8_t *echo = ip6 + 40;
-	echo[0] = ICMP6_ECHO_REQUEST;
-	echo[4] = (uint8_t)(ident >> 8);
-	echo[5] = (uint8_t)ident;
-	echo[7] = 1;
-	memcpy(echo + 8, "ping", 4);
+	forge_echo(echo, ICMP6_ECHO_REQUEST, ident);
 	struct sockaddr_in6 lo = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
 	return sendto(f, pkt, sizeof(pkt), 0, (struct sockaddr *)&lo, sizeof(lo));
 }

@@ -256,11 +256,7 @@ static void test_ping6(void)
 	memcpy(ip6 + 8, &lo.sin6_addr, 16);
 	memcpy(ip6 + 24, &far.sin6_addr, 16);
 	uint8_t *echo = ip6 + 40;
-	echo[0] = ICMP6_ECHO_REQUEST;
-	echo[4] = (uint8_t)(ident >> 8);
-	echo[5] = (uint8_t)ident;
-	echo[7] = 1;
-	memcpy(echo + 8, "ping", 4);
+	forge_echo(echo, ICMP6_ECHO_REQUEST, ident);
 	long n = sendto(raw, pkt, sizeof(pkt), 0, (struct sockaddr *)&lo, sizeof(lo));
 	int rev = wait_err(p);
 	struct errq_read e;
