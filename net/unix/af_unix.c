@@ -7,6 +7,7 @@
  *   unix_conn.c  names in: bind (pathname and abstract, autobind), lookup; listen, connect, accept
  *   unix_msg.c   sendmsg/recvmsg on the record queues
  *   unix_scm.c   control messages: SCM_RIGHTS (descriptors in flight) and SCM_CREDENTIALS
+ *   unix_gc.c    in-flight accounting and the collector of unreachable cycles of sockets
  *   unix_proc.c  /proc/net/unix in Linux's format
  *   fs/sock_node.c  the S_IFSOCK node a pathname bind makes
  * No lwIP, no squeues: a unix socket is a struct unix_sock (Linux's name) behind the socket.
@@ -43,8 +44,9 @@
  * Descriptors in flight (SCM_RIGHTS) are file references owned by their record: delivered, they
  * become the receiver's fds (MSG_CTRUNC and closed when the control buffer is short; read(2)
  * gives no control buffer); a record dropped unread (the receiver closed) closes them. Cycles
- * (a socket sent over itself and then closed) are not collected: Linux's garbage collector is
- * not implemented, such sockets leak until reboot.
+ * (a socket sent over itself and then closed, rings of sockets queued on each other) are found
+ * by unix_gc.c's collector, which each release runs while any unix socket is in flight: it
+ * purges their queues, so they are released as any other socket (theory and locking there).
  *
  * Lifetime. refs counts: the struct socket (until release), a peer's pointer, a listener's accept
  * queue (for an embryo: it stands for the socket it will get) and a sleeper waiting on peer_wait.
@@ -96,6 +98,9 @@ struct unix_sock *unix_sock_new(int type)
 	list_init(&u->acceptq);
 	list_init(&u->accept_node);
 	list_init(&u->bound_node);
+	list_init(&u->inflight_node);
+	list_init(&u->gc_node);
+	list_init(&u->gc_work);
 	waitq_init(&u->peer_wait, "unix_peer");
 	unix_current_cred(&u->owncred);
 	u->peercred = (struct unix_cred){ 0, NO_ID, NO_ID };
@@ -130,6 +135,17 @@ void unix_free_recs(struct list_head *recs)
 		kfree(r->from);
 		kfree(r);
 	}
+}
+
+void unix_queue_drain_locked(struct unix_sock *u, struct list_head *recs)
+{
+	while (!list_empty(&u->q)) {
+		struct unix_rec *r = list_first_entry(&u->q, struct unix_rec, node);
+		list_del(&r->node);
+		unix_inflight_del_locked(r->fds);
+		list_add_tail(&r->node, recs);
+	}
+	u->qbytes = u->qlen = u->off = 0;
 }
 
 int unix_wait(struct waitq *wq, bool (*cond)(void *arg), void *arg, bool nonblock, uint64_t timeo_ns,
@@ -177,12 +193,7 @@ static void unix_detach_locked(struct unix_sock *u, struct list_head *recs, stru
 	u->s = NULL;
 	list_del(&u->all_node);
 	unix_unbind_locked(u, ino);
-	while (!list_empty(&u->q)) {
-		struct unix_rec *r = list_first_entry(&u->q, struct unix_rec, node);
-		list_del(&r->node);
-		list_add_tail(&r->node, recs);
-	}
-	u->qbytes = u->qlen = u->off = 0;
+	unix_queue_drain_locked(u, recs);
 	u->rcv_shut = u->snd_shut = true;
 	while (!list_empty(&u->acceptq)) {
 		struct unix_sock *e = list_first_entry(&u->acceptq, struct unix_sock, accept_node);
@@ -233,6 +244,8 @@ static void unix_release(struct socket *s)
 	if (ino)
 		inode_put(ino);
 	unix_put(u);
+	if (unix_gc_wanted())
+		unix_gc();                               /* this close may have left a cycle unreachable */
 }
 
 void unix_attach(struct socket *s, struct unix_sock *u)

@@ -81,6 +81,12 @@ struct unix_sock {
 	struct unix_cred owncred;               /* ours (creator's, or at listen) */
 	struct waitq peer_wait;                 /* senders waiting for room here, connectors for backlog */
 	size_t send_want;                       /* the blocked writer's record size */
+	/* descriptors in flight and their collector (unix_gc.c) */
+	int inflight;                           /* references to our file on queues */
+	struct list_head inflight_node;         /* on unix_gc.c's list while inflight > 0 */
+	struct list_head gc_node, gc_work;      /* a pass's candidates and work list */
+	int gc_refs;                            /* a pass: inflight minus references from candidates */
+	bool gc_cand, gc_reach;                 /* a pass: candidate, found reachable */
 };
 
 /* The one lock of the family (af_unix.c says why one): every field above, the tables. A leaf
@@ -108,6 +114,18 @@ int unix_wait(struct waitq *wq, bool (*cond)(void *arg), void *arg, bool nonbloc
 /* Free records (their in-flight files are closed): a list of struct unix_rec. Thread context,
  * no lock held (closing a file may release a socket). */
 void unix_free_recs(struct list_head *recs);
+/* Move u's queued records to recs (unix_lock held): their descriptors leave flight. */
+void unix_queue_drain_locked(struct unix_sock *u, struct list_head *recs);
+
+/* unix_gc.c: descriptors in flight and the collector of unreachable cycles (theory there).
+ * add: a record carrying fds was appended to a queue; del: fds left a queue (taken by a reader,
+ * or their record unlinked). take: r's fds out of r, leaving flight (r on a queue). */
+void unix_inflight_add_locked(const struct unix_fds *fds);
+void unix_inflight_del_locked(const struct unix_fds *fds);
+struct unix_fds *unix_rec_take_fds_locked(struct unix_rec *r);
+bool unix_gc_wanted(void);                          /* any unix socket in flight */
+void unix_gc(void);                                 /* thread context, nothing held */
+void unix_gc_maybe(void);                           /* sendmsg: unix_gc when very many are in flight */
 
 /* unix_conn.c: names and connections */
 int unix_bind(struct socket *s, const struct sockaddr_k *a, int len);

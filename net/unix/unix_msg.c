@@ -119,6 +119,8 @@ long unix_sendmsg(struct socket *s, struct sock_msg *m, bool nonblock)
 		unix_fds_free(fds);
 		return err;
 	}
+	if (fds)
+		unix_gc_maybe();
 	sleep_lock(&s->tx_lock);
 	uint64_t deadline = 0;
 	long done = 0;
@@ -160,6 +162,7 @@ long unix_sendmsg(struct socket *s, struct sock_msg *m, bool nonblock)
 			err = send_error_locked(u, t, addressed, &drop_peer);
 		if (!err) {
 			list_add_tail(&r->node, &t->q);
+			unix_inflight_add_locked(r->fds);
 			t->qbytes += n;
 			t->qlen++;
 			unix_wake(t);
@@ -209,6 +212,7 @@ static void take_first(struct unix_sock *u, struct unix_rec *r)
 {
 	spin_lock(&unix_lock);
 	list_del(&r->node);
+	unix_inflight_del_locked(r->fds);            /* normally taken already */
 	u->qlen--;
 	u->off = 0;
 	wake_writers_locked(u);
@@ -252,10 +256,10 @@ static long recv_record(struct unix_sock *u, struct sock_msg *m, bool peek, int 
 	}
 	name_out(m, r);
 	*cred = r->cred;
-	*fds = r->fds;
+	*fds = r->fds;                               /* peek: they stay the record's */
 	if (!peek) {
-		r->fds = NULL;
 		spin_lock(&unix_lock);
+		*fds = unix_rec_take_fds_locked(r);      /* out of flight while r is still queued */
 		u->qbytes -= r->len;
 		spin_unlock(&unix_lock);
 		take_first(u, r);
@@ -291,10 +295,12 @@ static long recv_stream(struct unix_sock *u, struct sock_msg *m, bool peek, long
 		got += (long)k;
 		off += k;
 		bool had_fds = r->fds != NULL;
-		if (had_fds) {
-			*fds = r->fds;
-			if (!peek)
-				r->fds = NULL;
+		if (had_fds && peek) {
+			*fds = r->fds;                   /* they stay the record's */
+		} else if (had_fds) {
+			spin_lock(&unix_lock);
+			*fds = unix_rec_take_fds_locked(r);   /* out of flight while r is still queued */
+			spin_unlock(&unix_lock);
 		}
 		struct unix_rec *next = next_rec(u, r);
 		bool partial = off < r->len;

@@ -20,14 +20,8 @@
  */
 #define _GNU_SOURCE
 #include <net/if.h>
-#include <poll.h>
 #include <stdlib.h>
-#include "sockutil.h"
-#include <linux/errqueue.h>
-
-#ifndef MIN
-#define MIN(a, b) ((a) < (b) ? (a) : (b))
-#endif
+#include "errqutil.h"
 
 #define ICMP_ERR_TTL 64            /* net.ipv4.ip_default_ttl: Linux's ICMP errors */
 #define ICMP_ERR_TOS 0xc0          /* IPTOS_PREC_INTERNETCONTROL */
@@ -35,32 +29,6 @@
 #define LO_MTU4 65535              /* IPv4's route MTU is at most IP_MAX_MTU */
 #define BIG4 65508                 /* 65535 - 20 - 8 + 1 */
 #define BIG6 65528                 /* 65535 - 8 + 1 */
-
-static uint16_t dead_port(int family)
-{
-	int t = socket(family, SOCK_DGRAM, 0);
-	struct sockaddr_storage a;
-	memset(&a, 0, sizeof(a));
-	a.ss_family = (sa_family_t)family;
-	socklen_t l = family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-	if (family == AF_INET)
-		((struct sockaddr_in *)&a)->sin_addr.s_addr = LOOPBACK;
-	else
-		((struct sockaddr_in6 *)&a)->sin6_addr = in6addr_loopback;
-	bind(t, (struct sockaddr *)&a, l);
-	getsockname(t, (struct sockaddr *)&a, &l);
-	close(t);
-	return ntohs(family == AF_INET ? ((struct sockaddr_in *)&a)->sin_port : ((struct sockaddr_in6 *)&a)->sin6_port);
-}
-
-static int wait_err(int fd)
-{
-	struct pollfd p = { fd, POLLIN, 0 };
-	long t0 = now_ms();
-	while (poll(&p, 1, 0) == 0 && now_ms() - t0 < 2000)
-		sleep_ms(5);
-	return p.revents;
-}
 
 #define MAX_CM 8
 struct cm {
@@ -80,21 +48,14 @@ struct errq_read {
 static void read_errq(int fd, struct errq_read *r)
 {
 	memset(r, 0, sizeof(*r));
-	union {
-		char buf[1024];
-		struct cmsghdr align;
-	} cb;
-	struct iovec iv = { r->data, sizeof(r->data) };
-	struct msghdr m = { .msg_name = &r->name, .msg_namelen = sizeof(r->name), .msg_iov = &iv, .msg_iovlen = 1,
-			    .msg_control = cb.buf, .msg_controllen = sizeof(cb.buf) };
+	struct errq_msg x;
 	memset(&r->name, 0xaa, sizeof(r->name));
-	errno = 0;
-	r->n = recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT);
+	r->n = errq_recv(fd, &x, &r->name, sizeof(r->name), r->data, sizeof(r->data));
 	if (r->n < 0)
 		return;
-	r->flags = m.msg_flags;
-	r->namelen = m.msg_namelen;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c && r->ncm < MAX_CM; c = CMSG_NXTHDR(&m, c)) {
+	r->flags = x.m.msg_flags;
+	r->namelen = x.m.msg_namelen;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&x.m); c && r->ncm < MAX_CM; c = CMSG_NXTHDR(&x.m, c)) {
 		struct cm *x = &r->cm[r->ncm++];
 		x->level = c->cmsg_level;
 		x->type = c->cmsg_type;

@@ -24,65 +24,34 @@
 #include <netinet/icmp6.h>
 #include <netinet/ip.h>
 #include <netinet/ip_icmp.h>
-#include <poll.h>
 #include <stdlib.h>
-#include "sockutil.h"
-#include <linux/errqueue.h>
+#include "errqutil.h"
 
 #define QUOTED_DST "127.0.0.9"
-#define ECHO_LEN 12                 /* the quoted echo request: header + "ping" */
-#define PKT_LEN (8 + 20 + ECHO_LEN)
+#define ECHO_LEN FORGED_ECHO_LEN    /* the quoted echo request: header + "ping" */
+#define PKT_LEN FORGED4_LEN
 
 static uint16_t ident;
-
-static uint16_t csum(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	uint32_t s = 0;
-	for (size_t i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(b[i] << 8 | b[i + 1]);
-	if (n & 1)
-		s += (uint32_t)(b[n - 1] << 8);
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return htons((uint16_t)~s);
-}
 
 /* An ICMP error type/code from 127.0.0.1 quoting a packet src -> QUOTED_DST of protocol proto
  * whose first bytes are an echo request with our identifier; sent by raw socket f. */
 static long forge(int f, int type, int code, int proto, const char *src)
 {
 	uint8_t pkt[PKT_LEN];
-	memset(pkt, 0, sizeof(pkt));
-	pkt[0] = (uint8_t)type;
-	pkt[1] = (uint8_t)code;
-	struct iphdr *ih = (struct iphdr *)(pkt + 8);
-	ih->version = 4;
-	ih->ihl = 5;
-	ih->tot_len = htons(20 + ECHO_LEN);
-	ih->ttl = 64;
-	ih->protocol = (uint8_t)proto;
-	inet_pton(AF_INET, src, &ih->saddr);
-	inet_pton(AF_INET, QUOTED_DST, &ih->daddr);
-	ih->check = csum(ih, 20);
-	uint8_t *echo = pkt + 28;
-	echo[0] = ICMP_ECHO;
-	echo[4] = (uint8_t)(ident >> 8);
-	echo[5] = (uint8_t)ident;
-	echo[7] = 1;
-	memcpy(echo + 8, "ping", 4);
-	uint16_t s = csum(echo, ECHO_LEN);
-	memcpy(echo + 2, &s, 2);
-	s = csum(pkt, sizeof(pkt));
-	memcpy(pkt + 2, &s, 2);
+	uint32_t from, to;
+	inet_pton(AF_INET, src, &from);
+	inet_pton(AF_INET, QUOTED_DST, &to);
+	forge_icmp4_error(pkt, type, code, proto, from, to, ident);
 	struct sockaddr_in lo = lo_addr(0);
 	return sendto(f, pkt, sizeof(pkt), 0, (struct sockaddr *)&lo, sizeof(lo));
 }
 
 struct errq_read {
 	long n;
-	int flags, ncmsg, level, type;
-	struct sock_extended_err ee;
+	union {
+		struct { ERRQ_LAST_FIELDS };
+		struct errq_last last;
+	};
 	struct sockaddr_in offender, name;
 	socklen_t namelen;
 	uint8_t data[256];
@@ -99,26 +68,11 @@ static void read_errq(int fd, struct errq_read *r)
 {
 	for (;;) {
 		memset(r, 0, sizeof(*r));
-		union {
-			char buf[256];
-			struct cmsghdr align;
-		} cb;
-		struct iovec iv = { r->data, sizeof(r->data) };
-		struct msghdr m = { .msg_name = &r->name, .msg_namelen = sizeof(r->name), .msg_iov = &iv, .msg_iovlen = 1,
-				    .msg_control = cb.buf, .msg_controllen = sizeof(cb.buf) };
-		errno = 0;
-		r->n = recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT);
+		r->namelen = sizeof(r->name);
+		r->n = errq_read_one(fd, &r->last, &r->name, &r->namelen, r->data, sizeof(r->data), &r->offender,
+				     sizeof(r->offender));
 		if (r->n < 0)
 			return;
-		r->flags = m.msg_flags;
-		r->namelen = m.msg_namelen;
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
-			r->ncmsg++;
-			r->level = c->cmsg_level;
-			r->type = c->cmsg_type;
-			memcpy(&r->ee, CMSG_DATA(c), sizeof(r->ee));
-			memcpy(&r->offender, CMSG_DATA(c) + sizeof(r->ee), sizeof(r->offender));
-		}
 		if (ours(r->data, r->n))
 			return;
 	}
@@ -166,11 +120,7 @@ static long forge6(int f, int type, int code, int nh, const char *dst)
 	memcpy(ip6 + 8, &in6addr_loopback, 16);
 	inet_pton(AF_INET6, dst, ip6 + 24);
 	uint8_t *echo = ip6 + 40;
-	echo[0] = ICMP6_ECHO_REQUEST;
-	echo[4] = (uint8_t)(ident >> 8);
-	echo[5] = (uint8_t)ident;
-	echo[7] = 1;
-	memcpy(echo + 8, "ping", 4);
+	forge_echo(echo, ICMP6_ECHO_REQUEST, ident);
 	struct sockaddr_in6 lo = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
 	return sendto(f, pkt, sizeof(pkt), 0, (struct sockaddr *)&lo, sizeof(lo));
 }
@@ -183,8 +133,10 @@ static bool ours6(const uint8_t *echo, long n)
 
 struct errq6 {
 	long n;
-	int ncmsg, level, type;
-	struct sock_extended_err ee;
+	union {
+		struct { ERRQ_LAST_FIELDS };
+		struct errq_last last;
+	};
 	struct sockaddr_in6 offender, name;
 	socklen_t namelen;
 	uint8_t data[256];
@@ -195,29 +147,15 @@ static void read_errq6(int fd, struct errq6 *r)
 	long t0 = now_ms();
 	for (;;) {
 		memset(r, 0, sizeof(*r));
-		union {
-			char buf[256];
-			struct cmsghdr align;
-		} cb;
-		struct iovec iv = { r->data, sizeof(r->data) };
-		struct msghdr m = { .msg_name = &r->name, .msg_namelen = sizeof(r->name), .msg_iov = &iv, .msg_iovlen = 1,
-				    .msg_control = cb.buf, .msg_controllen = sizeof(cb.buf) };
-		errno = 0;
-		r->n = recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT);
+		r->namelen = sizeof(r->name);
+		r->n = errq_read_one(fd, &r->last, &r->name, &r->namelen, r->data, sizeof(r->data), &r->offender,
+				     sizeof(r->offender));
 		if (r->n < 0 && errno == EAGAIN && now_ms() - t0 < 500) {
 			sleep_ms(10);                /* the forged error may still be on its way */
 			continue;
 		}
 		if (r->n < 0)
 			return;
-		r->namelen = m.msg_namelen;
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
-			r->ncmsg++;
-			r->level = c->cmsg_level;
-			r->type = c->cmsg_type;
-			memcpy(&r->ee, CMSG_DATA(c), sizeof(r->ee));
-			memcpy(&r->offender, CMSG_DATA(c) + sizeof(r->ee), sizeof(r->offender));
-		}
 		if (ours6(r->data, r->n))
 			return;
 	}

@@ -26,43 +26,15 @@
 #include <netinet/icmp6.h>
 #include <netinet/ip.h>
 #include <netinet/ip_icmp.h>
-#include <poll.h>
 #include <stdlib.h>
-#include "sockutil.h"
-#include <linux/errqueue.h>
-
-#ifndef MIN
-#define MIN(a, b) ((a) < (b) ? (a) : (b))
-#endif
-
-/* A closed port on 127.0.0.1: bound once, then closed. */
-static uint16_t dead_port(void)
-{
-	uint16_t p = 0;
-	int t = bound_socket(SOCK_DGRAM, &p);
-	close(t);
-	return p;
-}
-
-static int wait_err(int fd)
-{
-	struct pollfd p = { fd, POLLIN, 0 };
-	long t0 = now_ms();
-	while (poll(&p, 1, 0) == 0 && now_ms() - t0 < 2000)
-		sleep_ms(5);
-	return p.revents;
-}
-
-union cbuf {
-	char buf[512];
-	struct cmsghdr align;
-};
+#include "errqutil.h"
 
 struct errq_read {
 	long n;
-	int flags, ncmsg, level, type;
-	size_t cmsg_len;
-	struct sock_extended_err ee;
+	union {
+		struct { ERRQ_LAST_FIELDS };
+		struct errq_last last;
+	};
 	struct sockaddr_storage offender, name;
 	socklen_t namelen;
 	char data[2048];
@@ -71,30 +43,14 @@ struct errq_read {
 static void read_errq(int fd, struct errq_read *r)
 {
 	memset(r, 0, sizeof(*r));
-	union cbuf cb;
-	struct iovec iv = { r->data, sizeof(r->data) };
-	struct msghdr m = { .msg_name = &r->name, .msg_namelen = sizeof(r->name), .msg_iov = &iv, .msg_iovlen = 1,
-			    .msg_control = cb.buf, .msg_controllen = sizeof(cb.buf) };
-	errno = 0;
-	r->n = recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT);
-	if (r->n < 0)
-		return;
-	r->flags = m.msg_flags;
-	r->namelen = m.msg_namelen;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
-		r->ncmsg++;
-		r->level = c->cmsg_level;
-		r->type = c->cmsg_type;
-		r->cmsg_len = c->cmsg_len;
-		memcpy(&r->ee, CMSG_DATA(c), sizeof(r->ee));
-		size_t rest = c->cmsg_len - CMSG_LEN(sizeof(r->ee));
-		memcpy(&r->offender, CMSG_DATA(c) + sizeof(r->ee), MIN(rest, sizeof(r->offender)));
-	}
+	r->namelen = sizeof(r->name);
+	r->n = errq_read_one(fd, &r->last, &r->name, &r->namelen, r->data, sizeof(r->data), &r->offender,
+			     sizeof(r->offender));
 }
 
 static void test_udp4(void)
 {
-	uint16_t dead = dead_port();
+	uint16_t dead = dead_port(AF_INET);
 	int u = socket(AF_INET, SOCK_DGRAM, 0);
 	int one = 1, v = 0;
 	socklen_t vl = sizeof(v);
@@ -171,7 +127,7 @@ static void test_udp4(void)
 
 static void test_udp6_mapped(void)
 {
-	uint16_t dead = dead_port();
+	uint16_t dead = dead_port(AF_INET);
 	int u = socket(AF_INET6, SOCK_DGRAM, 0);
 	int one = 1;
 	struct sockaddr_in6 to = { .sin6_family = AF_INET6, .sin6_port = htons(dead) };
@@ -204,19 +160,6 @@ static void test_udp6_mapped(void)
 	close(u);
 }
 
-static uint16_t csum(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	uint32_t s = 0;
-	for (size_t i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(b[i] << 8 | b[i + 1]);
-	if (n & 1)
-		s += (uint32_t)(b[n - 1] << 8);
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return htons((uint16_t)~s);
-}
-
 /* A ping socket (NULL-terminated name for skips): -1 when this host does not allow one. */
 static int ping_socket(int family, const char *name)
 {
@@ -226,16 +169,6 @@ static int ping_socket(int family, const char *name)
 		return -1;
 	}
 	return p;
-}
-
-static int raw_socket(int family, const char *name)
-{
-	int r = socket(family, SOCK_RAW, family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6);
-	if (r < 0 && !running_in_ember() && (errno == EPERM || errno == EACCES)) {
-		SKIP(name, "raw sockets need CAP_NET_RAW on this host");
-		return -1;
-	}
-	return r;
 }
 
 static void test_ping4(void)
@@ -254,29 +187,11 @@ static void test_ping4(void)
 	int one = 1;
 	int r = setsockopt(p, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));
 	/* host unreachable from 127.0.0.1 quoting an echo 127.0.0.1 -> 127.0.0.9 with our identifier */
-	uint8_t pkt[8 + 20 + 12];
-	memset(pkt, 0, sizeof(pkt));
-	pkt[0] = ICMP_DEST_UNREACH;
-	pkt[1] = ICMP_HOST_UNREACH;
+	uint8_t pkt[FORGED4_LEN];
+	uint32_t far;
+	inet_pton(AF_INET, "127.0.0.9", &far);
+	uint8_t *echo = forge_icmp4_error(pkt, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, IPPROTO_ICMP, LOOPBACK, far, ident);
 	struct iphdr *ih = (struct iphdr *)(pkt + 8);
-	ih->version = 4;
-	ih->ihl = 5;
-	ih->tot_len = htons(20 + 12);
-	ih->ttl = 64;
-	ih->protocol = IPPROTO_ICMP;
-	ih->saddr = LOOPBACK;
-	inet_pton(AF_INET, "127.0.0.9", &ih->daddr);
-	ih->check = csum(ih, 20);
-	uint8_t *echo = pkt + 28;
-	echo[0] = ICMP_ECHO;
-	echo[4] = (uint8_t)(ident >> 8);
-	echo[5] = (uint8_t)ident;
-	echo[7] = 1;
-	memcpy(echo + 8, "ping", 4);
-	uint16_t s = csum(echo, 12);
-	memcpy(echo + 2, &s, 2);
-	s = csum(pkt, sizeof(pkt));
-	memcpy(pkt + 2, &s, 2);
 	struct sockaddr_in lo = lo_addr(0);
 	long n = sendto(raw, pkt, sizeof(pkt), 0, (struct sockaddr *)&lo, sizeof(lo));
 	int rev = wait_err(p);
@@ -293,7 +208,7 @@ static void test_ping4(void)
 	/* another identifier: not ours */
 	echo[5] ^= 0x55;
 	memset(echo + 2, 0, 2);
-	s = csum(echo, 12);
+	uint16_t s = csum(echo, 12);
 	memcpy(echo + 2, &s, 2);
 	memset(pkt + 2, 0, 2);
 	s = csum(pkt, sizeof(pkt));
@@ -341,11 +256,7 @@ static void test_ping6(void)
 	memcpy(ip6 + 8, &lo.sin6_addr, 16);
 	memcpy(ip6 + 24, &far.sin6_addr, 16);
 	uint8_t *echo = ip6 + 40;
-	echo[0] = ICMP6_ECHO_REQUEST;
-	echo[4] = (uint8_t)(ident >> 8);
-	echo[5] = (uint8_t)ident;
-	echo[7] = 1;
-	memcpy(echo + 8, "ping", 4);
+	forge_echo(echo, ICMP6_ECHO_REQUEST, ident);
 	long n = sendto(raw, pkt, sizeof(pkt), 0, (struct sockaddr *)&lo, sizeof(lo));
 	int rev = wait_err(p);
 	struct errq_read e;

@@ -17,9 +17,8 @@
 #include <netinet/icmp6.h>
 #include <netinet/ip.h>
 #include <netinet/ip_icmp.h>
-#include <poll.h>
 #include <stdlib.h>
-#include "sockutil.h"
+#include "errqutil.h"
 
 union cbuf {
 	char buf[256];
@@ -127,29 +126,6 @@ static void test_udp4(void)
 	CHECK("ip_tos_cmsg_256_einval", w == -1 && errno == EINVAL, "w=%ld errno=%d", w, errno);
 	close(r);
 	close(s);
-}
-
-static int raw_socket(int family, const char *name)
-{
-	int r = socket(family, SOCK_RAW, family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6);
-	if (r < 0 && !running_in_ember() && (errno == EPERM || errno == EACCES)) {
-		SKIP(name, "raw sockets need CAP_NET_RAW on this host");
-		return -1;
-	}
-	return r;
-}
-
-static uint16_t csum(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	uint32_t s = 0;
-	for (size_t i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(b[i] << 8 | b[i + 1]);
-	if (n & 1)
-		s += (uint32_t)(b[n - 1] << 8);
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return htons((uint16_t)~s);
 }
 
 static void test_raw4(void)
