@@ -26,6 +26,10 @@
  * lookup of the number it found happen under one em->lock hold. Directory ops on a gone
  * directory are ENOENT without asking the library.
  *
+ * A known window: evict writes an inode's mapped pages back after the inode left the inode
+ * cache, so an open of the same file in that moment makes a new VFS inode that reads the
+ * library's older bytes (closing it then needs the last close and an open to race).
+ *
  * Locks: inode->rw -> the inode's pc.io (fs/pcache.h) -> em->lock (sleeplock) around every
  * library call (the library wants one caller at a time per mount) -> em->mapped_lock (spinlock:
  * the mapped list). User copies and inode_put happen outside em->lock and pc.io. Evict writes
@@ -783,6 +787,9 @@ static int e4v_remount(struct super_block *sb, unsigned long flags)
 		return -EROFS;
 	if (ro != ext4_is_readonly(em->fs) && icache_any(sb, unlinked))
 		return -EBUSY;                       /* a swap would free open-but-unlinked files */
+	int wb = ro && !ext4_is_readonly(em->fs) ? writeback_mapped(sb) : 0;   /* stores in mapped pages */
+	if (wb)
+		return wb;
 	sleep_lock(&em->lock);
 	int err = 0;
 	if (ro != ext4_is_readonly(em->fs)) {
