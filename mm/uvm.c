@@ -17,7 +17,9 @@
  * around its whole copy: kernel/proc.c.)
  *
  * Locking: mm->lock (spinlock) guards the VMA list and every PTE of the user half. Nothing under it
- * sleeps: allocation does not sleep and file pages come from the RAM file system. Lock order:
+ * sleeps: allocation does not sleep, file pages are fetched with it dropped (a disk file system
+ * reads them), and VMAs taken out are freed after it (free_dead: their file's last reference may
+ * go, and a disk inode's evict writes its mapped pages back). Lock order:
  * mm->map_lock -> mm->lock -> page allocator / file page locks. TLB: removing or write-protecting a
  * mapping fences this hart and every hart in mm->cpumask (SBI remote fence, synchronous); adding
  * one needs nothing (a hart that cached the old, more restrictive entry simply faults again and
