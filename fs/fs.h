@@ -153,6 +153,10 @@ struct inode_ops {
 	 * not; file_find_page). Optional: without it fault-around maps nothing. */
 	int (*find_page)(struct inode *ino, uint64_t pgoff, paddr_t *pa);
 	int (*fsync)(struct inode *ino, bool datasync);                 /* NULL: nothing to write */
+	/* write pages stores through shared mappings may have changed to the file system (not
+	 * necessarily to stable storage: msync MS_ASYNC, munmap of the last writable mapping).
+	 * Optional: NULL when mapped pages are the file's own (tmpfs). */
+	int (*writeback)(struct inode *ino);
 	int (*fallocate)(struct inode *ino, int mode, uint64_t off, uint64_t len);  /* NULL: -EOPNOTSUPP */
 	/* any inode: chmod, truncate, utimes (NULL: the VFS updates its own fields) */
 	int (*setattr)(struct inode *ino, const struct iattr *ia);
@@ -179,6 +183,8 @@ struct inode {
 	bool hashed;
 	uint32_t seals;                /* memfd seals (fs/memfd_seal.c); 0 for other files */
 	uint32_t mmap_writers;         /* atomic: VMAs mapping it MAP_SHARED with PROT_WRITE (mm/uvm.c) */
+	uint32_t mmap_dirty;           /* atomic: such a VMA went away or lost PROT_WRITE since the
+					* last writeback of its pages (mm/uvm.c sets, fs/pcache.c clears) */
 };
 
 /* fs/memfd_seal.c: memfd seals and their checks (each 0 or -EPERM; no-ops without seals) */
@@ -321,6 +327,8 @@ int file_get_page(struct file *f, uint64_t pgoff, paddr_t *pa);
  * mm's fault-around maps these next to a faulting page. Spinlocks only, so mm->lock may be held. */
 int file_find_page(struct file *f, uint64_t pgoff, paddr_t *pa);
 bool file_is_regular(struct file *f);
+/* fsync(2) of f (msync MS_SYNC too): the inode's fsync op, else its super block's sync (fs/inode.c) */
+int vfs_fsync(struct file *f, bool datasync);
 /* exec: 0, or -EACCES unless f is a regular file with an x bit on a mount without noexec. */
 int file_exec_check(struct file *f);
 uint64_t file_size(struct file *f);

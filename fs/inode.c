@@ -401,9 +401,10 @@ long kernel_write(struct file *f, const void *kbuf, size_t n, uint64_t off)
 	return f->inode->iops->write(f->inode, kbuf, n, &off, false, false);
 }
 
-/* A file system without its own pages (a disk fs: ext4) gets a private copy of the page read
- * through iops->read: right for private mappings (exec, MAP_PRIVATE), which copy at the first
- * write anyway; a shared mapping of such a file does not see later writes nor write back. */
+/* A file system without get_page gets a private copy of the page read through iops->read:
+ * right for private mappings (exec, MAP_PRIVATE), which copy at the first write anyway; a shared
+ * mapping of such a file does not see later writes nor write back. (ext4 has get_page: its
+ * mapped pages live in fs/pcache.c's index.) */
 static int copy_page_of(struct file *f, uint64_t pgoff, paddr_t *pa)
 {
 	uint64_t size = file_size(f);

@@ -104,7 +104,7 @@ static const syscall_fn table[SYSCALL_MAX] = {
 	S(163, sys_getrlimit), S(164, sys_setrlimit), S(165, sys_getrusage), S(166, sys_umask), S(167, sys_prctl), S(168, sys_getcpu), S(169, sys_gettimeofday),
 	S(172, sys_getpid), S(173, sys_getppid), S(174, sys_zero), S(175, sys_zero), S(176, sys_zero),
 	S(177, sys_zero), S(178, sys_gettid), S(179, sys_sysinfo), S(194, sys_shmget), S(195, sys_shmctl), S(196, sys_shmat), S(197, sys_shmdt), S(214, sys_brk), S(215, sys_munmap),
-	S(220, sys_clone), S(221, sys_execve_cmdline) /* fs/proc_pid.c */, S(222, sys_mmap), S(226, sys_mprotect),
+	S(220, sys_clone), S(221, sys_execve_cmdline) /* fs/proc_pid.c */, S(222, sys_mmap), S(226, sys_mprotect), S(227, sys_msync),
 	S(233, sys_madvise), S(260, sys_wait4), S(261, sys_prlimit64), S(276, sys_renameat2),
 	S(278, sys_getrandom), S(283, sys_zero), S(291, sys_statx), S(293, sys_enosys),
 	S(435, sys_clone3), S(439, sys_faccessat2),

@@ -17,7 +17,9 @@
  * around its whole copy: kernel/proc.c.)
  *
  * Locking: mm->lock (spinlock) guards the VMA list and every PTE of the user half. Nothing under it
- * sleeps: allocation does not sleep and file pages come from the RAM file system. Lock order:
+ * sleeps: allocation does not sleep, file pages are fetched with it dropped (a disk file system
+ * reads them), and VMAs taken out are freed after it (free_dead: their file's last reference may
+ * go, and a disk inode's evict writes its mapped pages back). Lock order:
  * mm->map_lock -> mm->lock -> page allocator / file page locks. TLB: removing or write-protecting a
  * mapping fences this hart and every hart in mm->cpumask (SBI remote fence, synchronous); adding
  * one needs nothing (a hart that cached the old, more restrictive entry simply faults again and
@@ -205,10 +207,20 @@ static void insert_vma(struct mm *mm, struct vma *n)
 /* memfd seals (fs/memfd_seal.c) need to know whether an inode has writable shared mappings:
  * every VMA mapping a file MAP_SHARED with PROT_WRITE counts in inode->mmap_writers from its
  * creation (map, split, fork) to free_vma; mprotect moves it. */
+static bool vma_shared_writer(const struct vma *v)
+{
+	return v->file && (v->flags & MAP_TYPE) == MAP_SHARED && (v->prot & PROT_WRITE);
+}
+
+/* A writable shared VMA that goes (or loses PROT_WRITE) may have stored into the file's pages:
+ * inode->mmap_dirty tells the file's writeback (fs/pcache.c) that they need writing. */
 static void vma_count_writer(struct vma *v, int delta)
 {
-	if (v->file && (v->flags & MAP_TYPE) == MAP_SHARED && (v->prot & PROT_WRITE))
-		__atomic_fetch_add(&v->file->inode->mmap_writers, delta, __ATOMIC_RELAXED);
+	if (!vma_shared_writer(v))
+		return;
+	if (delta < 0)
+		__atomic_store_n(&v->file->inode->mmap_dirty, 1, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&v->file->inode->mmap_writers, delta, __ATOMIC_RELAXED);
 }
 
 static void free_vma(struct vma *v)
@@ -241,11 +253,37 @@ static struct vma *split_vma(struct vma *v, uintptr_t addr)
 }
 
 /*
+ * The VMAs unmap_locked took out, freed by free_dead once mm->lock is dropped: the last
+ * reference to a file may go with one, and its inode's evict may sleep (a disk file system
+ * writes back its mapped pages). With writeback, a file that lost its last writable shared
+ * mapping gets its pages written back (munmap: inode_ops->writeback), after map_lock too.
+ */
+static void free_dead(struct list_head *dead, bool writeback)
+{
+	struct list_head *p, *tmp;
+	list_for_each_safe(p, tmp, dead) {
+		struct vma *v = list_entry(p, struct vma, node);
+		struct file *f = writeback && vma_shared_writer(v) ? v->file : NULL;
+		list_del(&v->node);
+		if (f)
+			file_get(f);
+		free_vma(v);
+		if (f && !__atomic_load_n(&f->inode->mmap_writers, __ATOMIC_ACQUIRE) &&
+		    f->inode->iops && f->inode->iops->writeback)
+			f->inode->iops->writeback(f->inode);
+		if (f)
+			file_put(f);
+	}
+}
+
+/*
  * Remove [start, end) from the VMA list and the page table. mm->lock held. With a batch the fence
  * and the pages' release are left to the caller (unmap_batch_flush after dropping mm->lock, with
- * map_lock still held); without one they happen here.
+ * map_lock still held); without one they happen here. The removed VMAs go on dead (free_dead
+ * after the unlock).
  */
-static int unmap_locked(struct mm *mm, uintptr_t start, uintptr_t end, struct unmap_batch *b)
+static int unmap_locked(struct mm *mm, uintptr_t start, uintptr_t end, struct unmap_batch *b,
+			struct list_head *dead)
 {
 	bool any = false;
 	for (struct list_head *p = mm->vmas.next; p != &mm->vmas;) {
@@ -264,7 +302,7 @@ static int unmap_locked(struct mm *mm, uintptr_t start, uintptr_t end, struct un
 			return -ENOMEM;
 		p = p->next;
 		list_del(&v->node);
-		free_vma(v);
+		list_add_tail(&v->node, dead);
 		any = true;
 	}
 	if (any && b) {
@@ -304,13 +342,8 @@ void mm_put(struct mm *mm)
 {
 	if (__atomic_sub_fetch(&mm->refcount, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
-	struct list_head *p, *tmp;
 	each_pte(mm, 0, USER_TOP, drop_pte, NULL);
-	list_for_each_safe(p, tmp, &mm->vmas) {
-		struct vma *v = list_entry(p, struct vma, node);
-		list_del(&v->node);
-		free_vma(v);
-	}
+	free_dead(&mm->vmas, true);         /* the last writable mappings of files: written back */
 	free_tables(mm->pgtable, 2);
 	kfree(mm);
 }
@@ -420,7 +453,8 @@ static paddr_t file_page(struct file *f, uint64_t pgoff, bool shared, int *err)
 {
 	paddr_t pa;
 	int r = file_get_page(f, pgoff, &pa);
-	*err = r == -ENOMEM ? -ENOMEM : -EFAULT;        /* no memory: the OOM policy, then again */
+	/* no memory: the OOM policy, then again; a shared page wholly past EOF: SIGBUS */
+	*err = r == -ENOMEM ? -ENOMEM : r == -ENXIO ? -ENXIO : -EFAULT;
 	if (r == 0)
 		return pa;
 	if (shared || r != -ENXIO)
@@ -488,7 +522,11 @@ static int fault_file_page(struct mm *mm, struct vma *v, uintptr_t va)
 	} else if (pa) {
 		page_put(pa);
 	}
+	/* the file's last reference may be this one (the VMA went meanwhile): its evict may sleep
+	 * (a disk file system writes back its pages), so it is put without mm->lock */
+	spin_unlock(&mm->lock);
 	file_put(f);
+	spin_lock(&mm->lock);
 	return r;
 }
 
@@ -647,6 +685,8 @@ static long map_new(struct mm *mm, uintptr_t addr, bool anywhere, bool noreplace
 	if (file)
 		file_get(file);
 	vma_count_writer(v, 1);
+	struct list_head dead;
+	list_init(&dead);
 	sleep_lock(&mm->map_lock);
 	spin_lock(&mm->lock);
 	int r = 0;
@@ -658,7 +698,7 @@ static long map_new(struct mm *mm, uintptr_t addr, bool anywhere, bool noreplace
 	if (r == 0 && noreplace && range_busy_locked(mm, v->start, v->end))
 		r = -EEXIST;
 	if (r == 0)
-		r = unmap_locked(mm, v->start, v->end, NULL);
+		r = unmap_locked(mm, v->start, v->end, NULL, &dead);
 	if (r == 0) {
 		insert_vma(mm, v);
 		inserted = true;
@@ -668,9 +708,10 @@ static long map_new(struct mm *mm, uintptr_t addr, bool anywhere, bool noreplace
 			r = fault_locked(mm, v, va, false, false);
 	}
 	if (r < 0 && inserted)
-		unmap_locked(mm, v->start, v->end, NULL);
+		unmap_locked(mm, v->start, v->end, NULL, &dead);
 	spin_unlock(&mm->lock);
 	sleep_unlock(&mm->map_lock);
+	free_dead(&dead, true);
 	if (r < 0 && !inserted)
 		free_vma(v);
 	return r < 0 ? r : (long)addr;
@@ -703,6 +744,8 @@ long mm_map_owned(struct mm *mm, uintptr_t addr, size_t len, int prot, const str
 	*v = (struct vma){ .prot = prot, .flags = MAP_SHARED, .ops = ops, .priv = priv };
 	list_init(&v->node);
 	ops->open(v);
+	struct list_head dead;
+	list_init(&dead);
 	sleep_lock(&mm->map_lock);
 	spin_lock(&mm->lock);
 	int r = 0;
@@ -713,11 +756,12 @@ long mm_map_owned(struct mm *mm, uintptr_t addr, size_t len, int prot, const str
 	v->start = addr;
 	v->end = addr + len;
 	if (r == 0)
-		r = unmap_locked(mm, v->start, v->end, NULL);
+		r = unmap_locked(mm, v->start, v->end, NULL, &dead);
 	if (r == 0)
 		insert_vma(mm, v);                      /* pages come at their first touch (ops->page) */
 	spin_unlock(&mm->lock);
 	sleep_unlock(&mm->map_lock);
+	free_dead(&dead, true);
 	if (r < 0)
 		free_vma(v);                            /* never inserted: every failure is before that */
 	return r < 0 ? r : (long)addr;
@@ -743,22 +787,28 @@ long mm_unmap_owned(struct mm *mm, uintptr_t addr, const struct vm_ops *ops)
 			break;
 		end = n->end;
 	}
-	int r = unmap_locked(mm, addr, end, &b);
+	struct list_head dead;
+	list_init(&dead);
+	int r = unmap_locked(mm, addr, end, &b, &dead);
 	spin_unlock(&mm->lock);
 	unmap_batch_flush(&b);
 	sleep_unlock(&mm->map_lock);
+	free_dead(&dead, true);
 	return r;
 }
 
 int mm_unmap(struct mm *mm, uintptr_t addr, size_t len)
 {
 	struct unmap_batch b = { .mm = mm };
+	struct list_head dead;
+	list_init(&dead);
 	sleep_lock(&mm->map_lock);
 	spin_lock(&mm->lock);
-	int r = unmap_locked(mm, addr, addr + ALIGN_UP(len, PAGE_SIZE), &b);
+	int r = unmap_locked(mm, addr, addr + ALIGN_UP(len, PAGE_SIZE), &b, &dead);
 	spin_unlock(&mm->lock);
 	unmap_batch_flush(&b);
 	sleep_unlock(&mm->map_lock);
+	free_dead(&dead, true);
 	return r;
 }
 
@@ -985,4 +1035,72 @@ long sys_madvise(uintptr_t addr, size_t len, int advice)
 	}
 	spin_unlock(&mm->lock);
 	return 0;
+}
+
+/* ---- msync ---- */
+
+#define MS_ASYNC 1
+#define MS_INVALIDATE 2
+#define MS_SYNC 4
+
+/*
+ * msync(2) as Linux checks it: flags other than the three, both MS_ASYNC and MS_SYNC, or an
+ * unaligned start are EINVAL; a range that wraps, or has pages no VMA covers, is ENOMEM (after
+ * the mapped parts were synced, as Linux goes on). Each file mapped MAP_SHARED in the range is
+ * written back: MS_SYNC to stable storage (fsync), MS_ASYNC to the file system (its pages are
+ * then what read() and a later mapping see, and sync or the periodic writeback makes them
+ * durable; Linux's MS_ASYNC does even less). MS_INVALIDATE has nothing to drop: every shared
+ * mapping maps the file's own pages. One VMA at a time: the file is synced with no lock held.
+ */
+long sys_msync(uintptr_t addr, size_t len, int flags)
+{
+	if ((flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC)) || (addr & (PAGE_SIZE - 1)) ||
+	    ((flags & MS_ASYNC) && (flags & MS_SYNC)))
+		return -EINVAL;
+	size_t alen = ALIGN_UP(len, PAGE_SIZE);
+	uintptr_t end = addr + alen;
+	if ((len && !alen) || end < addr)
+		return -ENOMEM;
+	if (end == addr)
+		return 0;
+	struct mm *mm = cur_mm();
+	long err = 0;
+	bool unmapped = false;
+	for (uintptr_t a = addr; a < end;) {
+		spin_lock(&mm->lock);
+		struct vma *v = NULL;
+		struct list_head *p;
+		list_for_each(p, &mm->vmas) {
+			struct vma *c = list_entry(p, struct vma, node);
+			if (c->end > a) {
+				v = c;
+				break;
+			}
+		}
+		if (!v || v->start >= end) {
+			spin_unlock(&mm->lock);
+			unmapped = true;
+			break;
+		}
+		if (v->start > a)
+			unmapped = true;
+		struct file *f = v->file && vma_shared(v) ? v->file : NULL;
+		if (f)
+			file_get(f);
+		a = v->end;
+		spin_unlock(&mm->lock);
+		if (!f)
+			continue;
+		int r = 0;
+		if (flags & MS_SYNC)
+			r = vfs_fsync(f, false);
+		else if (f->inode->iops && f->inode->iops->writeback)
+			r = f->inode->iops->writeback(f->inode);
+		file_put(f);
+		if (r && !err)
+			err = r;
+	}
+	if (unmapped)
+		return -ENOMEM;
+	return err;
 }

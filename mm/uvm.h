@@ -123,6 +123,7 @@ long sys_mmap(uintptr_t addr, size_t len, int prot, int flags, int fd, long off)
 long sys_munmap(uintptr_t addr, size_t len);
 long sys_mprotect(uintptr_t addr, size_t len, int prot);
 long sys_madvise(uintptr_t addr, size_t len, int advice);
+long sys_msync(uintptr_t addr, size_t len, int flags);      /* writeback of shared file mappings */
 
 /* mm/vm_limit.c: may mm grow by len bytes of a mapping (prot, flags) under RLIMIT_AS and
  * RLIMIT_DATA? 0 or -ENOMEM */

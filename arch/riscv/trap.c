@@ -24,6 +24,7 @@
 #define ILL_ILLOPC 1
 #define TRAP_BRKPT 1
 #define BUS_ADRALN 1
+#define BUS_ADRERR 2                /* a file mapping's page wholly past EOF (mm/uvm.c) */
 
 extern char trap_vector[];
 
@@ -161,6 +162,8 @@ void trap_user(struct trapframe *tf)
 		int r = mm_fault(t->mm, tf->stval, cause);
 		if (r == -ENOMEM)                       /* out of memory and mm/oom.c freed nothing */
 			signal_send_thread(t, SIGKILL);
+		else if (r == -ENXIO)
+			signal_fault(SIGBUS, BUS_ADRERR, tf->stval);
 		else if (r < 0)
 			signal_fault(SIGSEGV, SEGV_MAPERR, tf->stval);
 	} else {

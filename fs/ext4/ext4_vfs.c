@@ -10,9 +10,11 @@
  * Inodes: one VFS inode per ext4 inode number through the VFS inode cache; its attributes are
  * copied from ext4_stat when it is first looked up and refreshed after every change this glue
  * makes (the library is the truth, the VFS fields a copy for stat and the generic ops). File
- * data goes straight through ext4_read/ext4_write with a kernel bounce buffer for user memory
- * (no page cache yet: that is block/'s; mmap MAP_SHARED of ext4 files needs it, MAP_PRIVATE and
- * exec work through read).
+ * data goes straight through ext4_read/ext4_write with a kernel bounce buffer for user memory.
+ * Mapped pages live in a per-inode page index (fs/pcache.c has the theory: write-through by
+ * write(), overlaid on read(), written back at msync/fsync/munmap/sync/evict), which every
+ * mapping of the file, shared or private, gets its pages from. The mount keeps a list of the
+ * inodes whose index holds pages (em->mapped) so sync can write theirs back.
  *
  * Unlinked but open: when an unlink, rmdir or rename-over drops the last link of an inode the
  * library asks the glue (ext4_set_in_use) whether the VFS still has it; the glue answers from the
@@ -24,12 +26,18 @@
  * lookup of the number it found happen under one em->lock hold. Directory ops on a gone
  * directory are ENOENT without asking the library.
  *
- * Locks: em->lock (sleeplock) is held around every library call (the library wants one caller
- * at a time per mount); user copies and inode_put happen outside it. Evict only frees memory,
- * so it never needs em->lock and inode_put may run anywhere the VFS allows.
+ * A known window: evict writes an inode's mapped pages back after the inode left the inode
+ * cache, so an open of the same file in that moment makes a new VFS inode that reads the
+ * library's older bytes (closing it then needs the last close and an open to race).
+ *
+ * Locks: inode->rw -> the inode's pc.io (fs/pcache.h) -> em->lock (sleeplock) around every
+ * library call (the library wants one caller at a time per mount) -> em->mapped_lock (spinlock:
+ * the mapped list). User copies and inode_put happen outside em->lock and pc.io. Evict writes
+ * back mapped pages and releases orphans, so it takes both: inode_put may sleep (fs/fs.h).
  */
 #include "fs/internal.h"
 #include "fs/vfs_disk.h"
+#include "fs/pcache.h"
 #include "fs/ext4/ext4.h"
 #include "kernel/errno.h"
 #include "kernel/systime.h"
@@ -50,6 +58,8 @@ struct ext4_mount {
 	struct blkdev *bdev;
 	struct sleeplock lock;                  /* one library call at a time */
 	bool unflushed;                         /* written since the last device flush (lock) */
+	struct spinlock mapped_lock;            /* mapped */
+	struct list_head mapped;                /* e4v_inodes whose page index may hold pages */
 };
 
 static struct ext4_mount *EM(struct super_block *sb) { return sb->priv; }
@@ -60,6 +70,9 @@ static struct ext4_mount *EM(struct super_block *sb) { return sb->priv; }
 struct e4v_inode {
 	struct inode vfs;
 	bool freed;
+	struct pcache pc;                       /* mapped pages (fs/pcache.c) */
+	struct list_head mapped;                /* in em->mapped (mapped_lock); init: not listed */
+	bool listed;                            /* mapped_lock */
 };
 #define E4V_I(ino) container_of(ino, struct e4v_inode, vfs)
 
@@ -69,6 +82,7 @@ struct e4v_inode {
 static bool dir_gone(struct inode *dir) { return READ_ONCE(dir->nlink) == 0; }
 
 static const struct inode_ops e4v_dir_iops, e4v_file_iops, e4v_link_iops, e4v_special_iops;
+static const struct pcache_ops e4v_pcache_ops;
 
 /* ---- the device ---- */
 
@@ -193,6 +207,8 @@ static struct inode *iget_locked(struct super_block *sb, uint32_t nr, int *err)
 	}
 	ino = &ei->vfs;
 	inode_init(ino, sb, st.mode, nr);
+	pcache_init(&ei->pc, &e4v_pcache_ops);
+	list_init(&ei->mapped);
 	fill(ino, &st);
 	switch (st.mode & S_IFMT) {
 	case S_IFDIR: ino->iops = &e4v_dir_iops; ino->fops = &generic_dir_ops; break;
@@ -217,6 +233,17 @@ static struct inode *e4v_iget(struct super_block *sb, uint32_t nr, int *err)
 
 static struct inode *e4v_evict(struct inode *ino)
 {
+	struct e4v_inode *ei = E4V_I(ino);
+	if (READ_ONCE(ino->nlink) != 0 && !ei->freed)
+		pcache_writeback(&ei->pc, ino);      /* stores through mappings now gone */
+	if (ei->listed) {
+		struct ext4_mount *em = EM(ino->sb);
+		spin_lock(&em->mapped_lock);
+		list_del(&ei->mapped);
+		ei->listed = false;
+		spin_unlock(&em->mapped_lock);
+	}
+	pcache_destroy(&ei->pc);
 	if (READ_ONCE(ino->nlink) == 0 && !E4V_I(ino)->freed) {
 		/* the last close of an inode without names: off the orphan list (0 if it had none) */
 		struct ext4_mount *em = EM(ino->sb);
@@ -411,15 +438,29 @@ static char *bounce_alloc(size_t n, size_t *size)
 	return b;
 }
 
-static long e4v_read(struct inode *ino, void *buf, size_t n, uint64_t pos, bool user)
+/* k bytes at pos into the kernel buffer kbuf, with the cached pages' bytes over the library's
+ * (fs/pcache.c): a file nobody mapped skips the index's lock. */
+static long read_some(struct inode *ino, uint64_t pos, void *kbuf, size_t k)
 {
 	struct ext4_mount *em = EM(ino->sb);
-	if (!user) {
-		sleep_lock(&em->lock);
-		long r = ext4_read(em->fs, ino->ino, pos, buf, n);
-		sleep_unlock(&em->lock);
-		return r;
-	}
+	struct pcache *pc = &E4V_I(ino)->pc;
+	bool mapped = !pcache_empty(pc);
+	if (mapped)
+		pcache_lock(pc);
+	sleep_lock(&em->lock);
+	long r = ext4_read(em->fs, ino->ino, pos, kbuf, k);
+	sleep_unlock(&em->lock);
+	if (mapped && r > 0)
+		pcache_overlay(pc, pos, kbuf, r);
+	if (mapped)
+		pcache_unlock(pc);
+	return r;
+}
+
+static long e4v_read(struct inode *ino, void *buf, size_t n, uint64_t pos, bool user)
+{
+	if (!user)
+		return read_some(ino, pos, buf, n);
 	size_t bsize;
 	char *bounce = bounce_alloc(n, &bsize);
 	if (!bounce)
@@ -428,9 +469,7 @@ static long e4v_read(struct inode *ino, void *buf, size_t n, uint64_t pos, bool 
 	long err = 0;
 	while (done < n) {
 		size_t k = MIN(n - done, bsize);
-		sleep_lock(&em->lock);
-		long r = ext4_read(em->fs, ino->ino, pos + done, bounce, k);
-		sleep_unlock(&em->lock);
+		long r = read_some(ino, pos + done, bounce, k);
 		if (r <= 0) {
 			err = r;
 			break;
@@ -456,6 +495,8 @@ static long e4v_write(struct inode *ino, const void *buf, size_t n, uint64_t *po
 		return -ENOMEM;
 	sleep_lock(&ino->rw);                        /* appends and extensions are atomic */
 	uint64_t at = append ? READ_ONCE(ino->size) : *pos;
+	uint64_t size = READ_ONCE(ino->size);        /* changes under rw only */
+	struct pcache *pc = &E4V_I(ino)->pc;
 	size_t done = 0;
 	long err = 0;
 	while (done < n) {
@@ -468,9 +509,18 @@ static long e4v_write(struct inode *ino, const void *buf, size_t n, uint64_t *po
 			}
 			src = bounce;
 		}
+		/* write-through: the library and the cached pages change under one hold of pc->io */
+		pcache_lock(pc);
+		if (at + done + k > size)
+			pcache_resize(pc, size, at + done + k);     /* stores past the old EOF: zeros */
 		sleep_lock(&em->lock);
 		long w = ext4_write(em->fs, ino->ino, at + done, src, k);
 		sleep_unlock(&em->lock);
+		if (w > 0) {
+			pcache_write_through(pc, at + done, src, w);
+			size = MAX(size, at + done + w);
+		}
+		pcache_unlock(pc);
 		if (w <= 0) {
 			err = w ? w : -EIO;
 			break;
@@ -511,13 +561,25 @@ static int e4v_setattr(struct inode *ino, const struct iattr *ia)
 	}
 	sa.valid |= EXT4_SET_CTIME;
 	sa.ctime = from_ns(fs_now() + realtime_offset_ns());
-	if (ia->valid & ATTR_SIZE)
+	struct pcache *pc = &E4V_I(ino)->pc;
+	if (ia->valid & ATTR_SIZE) {
 		sleep_lock(&ino->rw);
+		pcache_lock(pc);             /* no fill between the library's change and the index's */
+	}
+	uint64_t old = READ_ONCE(ino->size);
 	sleep_lock(&em->lock);
 	int err = ext4_setattr(em->fs, ino->ino, &sa);
 	sleep_unlock(&em->lock);
-	if (ia->valid & ATTR_SIZE)
+	if (ia->valid & ATTR_SIZE) {
+		if (!err) {
+			pcache_resize(pc, old, ia->size);   /* pages past the new EOF go */
+			spin_lock(&ino->lock);
+			ino->size = ia->size;
+			spin_unlock(&ino->lock);
+		}
+		pcache_unlock(pc);
 		sleep_unlock(&ino->rw);
+	}
 	refresh(ino->sb, ino->ino);
 	return err;
 }
@@ -527,12 +589,114 @@ static int e4v_fallocate(struct inode *ino, int mode, uint64_t off, uint64_t len
 	if (mode & ~FALLOC_FL_KEEP_SIZE)
 		return -EOPNOTSUPP;                  /* punch hole, zero range ...: not yet */
 	struct ext4_mount *em = EM(ino->sb);
+	struct pcache *pc = &E4V_I(ino)->pc;
 	sleep_lock(&ino->rw);
+	pcache_lock(pc);
+	uint64_t size = READ_ONCE(ino->size);
+	if (!(mode & FALLOC_FL_KEEP_SIZE) && off + len > size)
+		pcache_resize(pc, size, off + len);          /* stores past the old EOF: zeros */
 	sleep_lock(&em->lock);
 	int err = ext4_fallocate(em->fs, ino->ino, mode & FALLOC_FL_KEEP_SIZE, off, len);
 	sleep_unlock(&em->lock);
+	pcache_unlock(pc);
 	sleep_unlock(&ino->rw);
 	refresh(ino->sb, ino->ino);
+	return err;
+}
+
+/* ---- mapped pages (fs/pcache.c) ---- */
+
+static long pc_fill(struct inode *ino, uint64_t off, void *buf, size_t n)
+{
+	struct ext4_mount *em = EM(ino->sb);
+	sleep_lock(&em->lock);
+	long r = ext4_read(em->fs, ino->ino, off, buf, n);
+	sleep_unlock(&em->lock);
+	return r;
+}
+
+static long pc_store(struct inode *ino, uint64_t off, const void *buf, size_t n)
+{
+	struct ext4_mount *em = EM(ino->sb);
+	sleep_lock(&em->lock);
+	long r = ext4_write(em->fs, ino->ino, off, buf, n);
+	sleep_unlock(&em->lock);
+	return r;
+}
+
+static const struct pcache_ops e4v_pcache_ops = { .fill = pc_fill, .store = pc_store };
+
+static int e4v_get_page(struct inode *ino, uint64_t pgoff, paddr_t *pa)
+{
+	struct e4v_inode *ei = E4V_I(ino);
+	struct ext4_mount *em = EM(ino->sb);
+	if (!READ_ONCE(ei->listed)) {                /* so sync finds its pages */
+		spin_lock(&em->mapped_lock);
+		if (!ei->listed) {
+			list_add_tail(&ei->mapped, &em->mapped);
+			ei->listed = true;
+		}
+		spin_unlock(&em->mapped_lock);
+	}
+	return pcache_get_page(&ei->pc, ino, pgoff, pa);
+}
+
+static int e4v_find_page(struct inode *ino, uint64_t pgoff, paddr_t *pa)
+{
+	return pcache_find_page(&E4V_I(ino)->pc, ino, pgoff, pa);
+}
+
+/* Stores through shared mappings to the library (its journal); the attributes it changed. */
+static int e4v_writeback(struct inode *ino)
+{
+	struct pcache *pc = &E4V_I(ino)->pc;
+	if (!pcache_dirty(pc, ino))
+		return 0;
+	int err = pcache_writeback(pc, ino);
+	refresh(ino->sb, ino->ino);
+	return err;
+}
+
+/* Every listed inode with pages to write back (sync, syncfs, the periodic writeback): their
+ * numbers are taken under mapped_lock, each inode then through the inode cache (one being evicted
+ * is not found: its evict writes back itself). */
+#define WRITEBACK_STACK 32
+static int writeback_mapped(struct super_block *sb)
+{
+	struct ext4_mount *em = EM(sb);
+	uint32_t stack[WRITEBACK_STACK], *nrs = stack;
+	size_t cap = WRITEBACK_STACK, n = 0, listed = 0;
+	struct list_head *p;
+	spin_lock(&em->mapped_lock);
+	list_for_each(p, &em->mapped)
+		listed++;
+	spin_unlock(&em->mapped_lock);
+	if (listed > cap) {
+		uint32_t *big = kmalloc(listed * sizeof(*big));
+		if (big) {
+			nrs = big;
+			cap = listed;
+		}
+	}
+	spin_lock(&em->mapped_lock);
+	list_for_each(p, &em->mapped) {
+		struct e4v_inode *ei = list_entry(p, struct e4v_inode, mapped);
+		if (n < cap && pcache_dirty(&ei->pc, &ei->vfs))
+			nrs[n++] = (uint32_t)ei->vfs.ino;
+	}
+	spin_unlock(&em->mapped_lock);
+	int err = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct inode *ino = icache_find(sb, nrs[i]);
+		if (!ino)
+			continue;
+		int e = READ_ONCE(ino->nlink) ? e4v_writeback(ino) : 0;
+		if (e && !err)
+			err = e;
+		inode_put(ino);
+	}
+	if (nrs != stack)
+		kfree(nrs);
 	return err;
 }
 
@@ -540,10 +704,11 @@ static int e4v_fsync(struct inode *ino, bool datasync)
 {
 	(void)datasync;                              /* the library syncs the whole file system */
 	struct ext4_mount *em = EM(ino->sb);
+	int err = S_ISREG(ino->mode) ? e4v_writeback(ino) : 0;
 	sleep_lock(&em->lock);
-	int err = ext4_sync(em->fs);
+	int e = ext4_sync(em->fs);
 	sleep_unlock(&em->lock);
-	return err;
+	return err ? err : e;
 }
 
 static const struct inode_ops e4v_dir_iops = {
@@ -566,6 +731,9 @@ static const struct inode_ops e4v_file_iops = {
 	.setattr = e4v_setattr,
 	.fallocate = e4v_fallocate,
 	.fsync = e4v_fsync,
+	.get_page = e4v_get_page,
+	.find_page = e4v_find_page,
+	.writeback = e4v_writeback,
 };
 
 static const struct inode_ops e4v_link_iops = { .readlink = e4v_readlink, .setattr = e4v_setattr };
@@ -599,10 +767,11 @@ static int e4v_statfs(struct super_block *sb, struct linux_statfs *st)
 
 static int e4v_sync(struct super_block *sb)
 {
+	int wb = (sb->flags & SB_RDONLY) ? 0 : writeback_mapped(sb);
 	sleep_lock(&EM(sb)->lock);
 	int err = ext4_sync(EM(sb)->fs);
 	sleep_unlock(&EM(sb)->lock);
-	return err;
+	return err ? err : wb;
 }
 
 static bool unlinked(struct inode *ino) { return READ_ONCE(ino->nlink) == 0; }
@@ -618,6 +787,9 @@ static int e4v_remount(struct super_block *sb, unsigned long flags)
 		return -EROFS;
 	if (ro != ext4_is_readonly(em->fs) && icache_any(sb, unlinked))
 		return -EBUSY;                       /* a swap would free open-but-unlinked files */
+	int wb = ro && !ext4_is_readonly(em->fs) ? writeback_mapped(sb) : 0;   /* stores in mapped pages */
+	if (wb)
+		return wb;
 	sleep_lock(&em->lock);
 	int err = 0;
 	if (ro != ext4_is_readonly(em->fs)) {
@@ -670,6 +842,8 @@ static int e4v_mount(const struct fs_type *t, struct blkdev *bdev, unsigned long
 	if (!sb || icache_init(sb))
 		goto fail;
 	sleeplock_init(&em->lock, "ext4");
+	spin_init(&em->mapped_lock, "ext4_mapped");
+	list_init(&em->mapped);
 	em->bdev = bdev;
 	em->bd = (struct ext4_bdev){
 		.block_size = bdev->geom.block_size, .block_count = bdev->geom.block_count,

@@ -1,4 +1,4 @@
-// unit-sources: fs/tmpfs.c fs/tmpfs_data.c fs/inode.c fs/super.c fs/mount.c fs/blkdev.c fs/sync.c fs/copy.c fs/namei.c fs/file.c lib/sleeplock.c fs/sys_file.c fs/memfd.c fs/memfd_seal.c fs/open_path.c fs/sys_path.c fs/pipe.c fs/dev.c fs/dev_mem.c fs/dev_rtc.c fs/sys_utime.c fs/procfs.c fs/fs_init.c fs/initramfs.c fs/cpio.c mm/page.c mm/kmalloc.c fs/ext4/ext4_vfs.c fs/ext4/journal.c fs/ext4/hash.c fs/ext4/super.c fs/ext4/csum.c fs/ext4/alloc.c fs/ext4/inode.c fs/ext4/extents.c fs/ext4/dir.c fs/ext4/htree.c fs/ext4/namei.c fs/ext4/orphan.c lib/crc32c.c
+// unit-sources: fs/tmpfs.c fs/tmpfs_data.c fs/inode.c fs/super.c fs/mount.c fs/blkdev.c fs/sync.c fs/copy.c fs/namei.c fs/file.c lib/sleeplock.c fs/sys_file.c fs/memfd.c fs/memfd_seal.c fs/open_path.c fs/sys_path.c fs/pipe.c fs/dev.c fs/dev_mem.c fs/dev_rtc.c fs/sys_utime.c fs/procfs.c fs/fs_init.c fs/initramfs.c fs/cpio.c mm/page.c mm/kmalloc.c fs/ext4/ext4_vfs.c fs/pcache.c fs/ext4/journal.c fs/ext4/hash.c fs/ext4/super.c fs/ext4/csum.c fs/ext4/alloc.c fs/ext4/inode.c fs/ext4/extents.c fs/ext4/dir.c fs/ext4/htree.c fs/ext4/namei.c fs/ext4/orphan.c lib/crc32c.c
 /*
  * ext4 under the VFS (fs/ext4/ext4_vfs.c), on the host: an image made by the host's mkfs.ext4 -d
  * sits behind a block device node (fs/blkdev.h) and is mounted with mount(2) like any file
@@ -138,6 +138,83 @@ TEST(ext4_read_through_the_vfs)
 	end();
 }
 
+/* The page index of mapped ext4 pages (fs/pcache.c): file_get_page hands every caller the same
+ * page, read() sees stores into it, write() goes into it, pages past EOF are -ENXIO, truncation
+ * drops them, and fsync (with a writable mapping counted in mmap_writers) puts the stores on the
+ * disk, where debugfs reads them after the umount; every page comes back at the last close. */
+TEST(ext4_mapped_pages)
+{
+	begin();
+	CHECK_EQ(mkd("/tmp/e"), 0);
+	CHECK_EQ(mnt_("/dev/img0", "/tmp/e", "ext4", 0), 0);
+	static char pattern[10000];
+	for (size_t i = 0; i < sizeof(pattern); i++)
+		pattern[i] = (char)('a' + i % 26);
+	uintptr_t u = ubuf(sizeof(pattern));
+	memcpy((void *)u, pattern, sizeof(pattern));
+	int fd = op("/tmp/e/mapped", O_CREAT | O_RDWR, 0644);
+	CHECK_EQ(sys_write(fd, u, sizeof(pattern)), sizeof(pattern));
+	struct file *f = fd_get(fd);
+	paddr_t p0, p0b, p1, p2, px;
+	CHECK_EQ(file_get_page(f, 0, &p0), 0);
+	CHECK(memcmp(pa_to_va(p0), pattern, 4096) == 0);
+	CHECK_EQ(file_get_page(f, 0, &p0b), 0);
+	CHECK_EQ(p0b, p0);                                        /* one page for every mapping */
+	page_put(p0b);
+	CHECK_EQ(file_get_page(f, 1, &p1), 0);
+	CHECK_EQ(file_get_page(f, 2, &p2), 0);                    /* the last, partial page */
+	CHECK(memcmp(pa_to_va(p2), pattern + 8192, 10000 - 8192) == 0);
+	CHECK_EQ(((char *)pa_to_va(p2))[10000 - 8192], 0);        /* past EOF: zeros */
+	CHECK_EQ(file_get_page(f, 3, &px), -ENXIO);
+	CHECK_EQ(file_find_page(f, 1, &px), 0);
+	CHECK_EQ(px, p1);
+	page_put(px);
+	/* a store through a writable shared mapping, then read() */
+	__atomic_fetch_add(&f->inode->mmap_writers, 1, __ATOMIC_RELAXED);
+	memcpy((char *)pa_to_va(p0) + 10, "STORED", 6);
+	memcpy((char *)pa_to_va(p2) + 1808, "PAST", 4);           /* 8192 + 1808 = 10000: past EOF */
+	uintptr_t back = ubuf(sizeof(pattern) + 16);
+	CHECK_EQ(sys_pread64(fd, back, 16, 8), 16);
+	CHECK(memcmp((char *)back + 2, "STORED", 6) == 0);
+	CHECK_EQ(sys_pread64(fd, back, 100, 9990), 10);           /* the size did not move */
+	/* write() into the mapped pages, across two of them */
+	CHECK_EQ(sys_pwrite64(fd, ustr("abcdefghijkl"), 12, 4090), 12);
+	CHECK(memcmp((char *)pa_to_va(p0) + 4090, "abcdef", 6) == 0 && memcmp(pa_to_va(p1), "ghijkl", 6) == 0);
+	CHECK_EQ(sys_fsync(fd), 0);
+	/* truncation: page 2 leaves the file (the holder keeps it), page 1's tail is zeroed */
+	CHECK_EQ(sys_ftruncate(fd, 5000), 0);
+	CHECK_EQ(file_find_page(f, 2, &px), -ENXIO);
+	CHECK_EQ(((char *)pa_to_va(p1))[5000 - 4096], 0);
+	CHECK_EQ(sys_ftruncate(fd, 6000), 0);
+	CHECK_EQ(sys_pread64(fd, back, 1000, 5000), 1000);
+	static const char zeros[1000];
+	CHECK(memcmp((void *)back, zeros, 1000) == 0);
+	memcpy((char *)pa_to_va(p1) + 100, "LAST", 4);            /* written back at the last close */
+	page_put(p0);
+	page_put(p1);
+	page_put(p2);
+	__atomic_fetch_sub(&f->inode->mmap_writers, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&f->inode->mmap_dirty, 1, __ATOMIC_RELAXED);     /* as munmap does */
+	file_put(f);
+	sys_close(fd);
+	CHECK_EQ(sys_umount2(ustr("/tmp/e"), 0), 0);
+	CHECK_EQ(unl("/tmp/e", AT_REMOVEDIR), 0);
+	end();
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "debugfs -R 'cat /mapped' %s 2>/dev/null > %s/mapped", img_path, img_dir);
+	CHECK_EQ(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "%s/mapped", img_dir);
+	FILE *fp = fopen(cmd, "rb");
+	static char got[6001];
+	CHECK(fp && fread(got, 1, sizeof(got), fp) == 6000);
+	if (fp)
+		fclose(fp);
+	CHECK(memcmp(got + 10, "STORED", 6) == 0 && memcmp(got + 4090, "abcdefghijkl", 12) == 0);
+	CHECK(memcmp(got + 4196, "LAST", 4) == 0 && memcmp(got + 5000, zeros, 1000) == 0);
+	CHECK(memcmp(got, pattern, 10) == 0 && memcmp(got + 16, pattern + 16, 4090 - 16) == 0);
+	CHECK_EQ(sh("e2fsck -fn %s >/dev/null 2>&1", img_path), 0);
+}
+
 TEST(ext4_writes_checked_by_e2fsck)
 {
 	begin();
@@ -256,4 +333,4 @@ TEST(ext4_writes_checked_by_e2fsck)
 	sh("rm -rf %s", img_dir);
 }
 
-UNIT_TESTS(CASE(ext4_read_through_the_vfs), CASE(ext4_writes_checked_by_e2fsck))
+UNIT_TESTS(CASE(ext4_read_through_the_vfs), CASE(ext4_mapped_pages), CASE(ext4_writes_checked_by_e2fsck))
