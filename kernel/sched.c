@@ -44,6 +44,16 @@
  * never queued (enqueue refuses DEAD and NEW threads). A wake-up that reached a freed thread would
  * be a use after free.
  *
+ * Urgent threads. The kernel's service threads (squeue workers, NIC poll threads) are urgent: a
+ * wake-up puts one at the head of its run queue and, when its CPU runs a thread that is not urgent,
+ * preempts that thread at once (IPI_RESCHED, or need_resched on the waker's own CPU), as Solaris
+ * runs its squeue workers at system priority and Linux runs softirqs before returning to the task
+ * they interrupted. Without it a worker woken on a CPU busy with a user thread waited for the next
+ * tick (up to 10 ms): a socket call that went through that squeue (close of a listener, a connect)
+ * stalled for as long, and iperf3 clients were refused by a daemon that was still closing its old
+ * listener. Only the wake-up is favoured: a preempted urgent thread goes to the tail like any
+ * other, so a worker with endless work still shares its CPU tick by tick.
+ *
  * Interrupts: the run-queue lock is a spinlock, so interrupts are off from schedule() until the
  * next thread releases the lock; each thread's own interrupt state (cpu->intena) is carried across
  * the switch in t->intena. Lock order: wait-queue lock -> run-queue lock -> (another run-queue lock
@@ -308,12 +318,19 @@ static struct runq *lock_rq_of(struct thread *t)
 	}
 }
 
-/* Queue a thread that just became RUNNABLE and kick its CPU if idle. Its queue's lock held. */
+/* Queue a thread that just became RUNNABLE and kick its CPU if idle, or if the thread is urgent
+ * and its CPU runs one that is not (urgent threads go first: see the theory above). Its queue's
+ * lock held. */
 static void enqueue_woken(struct runq *rq, struct thread *t)
 {
 	enqueue(rq, t);
 	struct cpu *target = &cpus[t->cpu];
-	if (target->cur == target->idle) {
+	if (t->urgent) {
+		list_del(&t->rq_node);
+		list_add(&t->rq_node, &rq->queue);
+	}
+	struct thread *cur = READ_ONCE(target->cur);
+	if (cur == target->idle || (t->urgent && cur && !cur->urgent)) {
 		if (target == this_cpu())
 			target->need_resched = true;
 		else
@@ -384,6 +401,16 @@ struct thread *kthread_create(void (*fn)(void *), void *arg, const char *name, i
 	struct thread *t = thread_alloc(fn, arg, name, cpu);
 	if (t)
 		kthread_start(t);
+	return t;
+}
+
+struct thread *kthread_create_urgent(void (*fn)(void *), void *arg, const char *name, int cpu)
+{
+	struct thread *t = thread_alloc(fn, arg, name, cpu);
+	if (t) {
+		t->urgent = true;
+		kthread_start(t);
+	}
 	return t;
 }
 

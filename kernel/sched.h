@@ -41,6 +41,7 @@ struct thread {
 	volatile bool on_cpu;           /* still executing on t->cpu (cleared after the switch away) */
 	bool intena;                    /* interrupt state carried across context_switch */
 	unsigned long affinity;         /* CPU mask this thread may run on */
+	bool urgent;                    /* a service thread: woken, it runs at once (kernel/sched.c) */
 	struct list_head rq_node;       /* on its run queue while RUNNABLE */
 	struct list_head all_node;      /* on the global thread list */
 	void *kstack;                   /* base of the kernel stack (KSTACK_SIZE) */
@@ -106,6 +107,9 @@ void sched_tick(void);                         /* timer interrupt: preemption */
 void sched_preempt_check(void);                /* trap return: switch if the tick asked for it */
 
 struct thread *kthread_create(void (*fn)(void *), void *arg, const char *name, int cpu);
+/* As kthread_create, for a service thread others wait on (squeue workers, NIC poll threads): a
+ * wake-up puts it at the head of its run queue and preempts whatever non-urgent thread runs there. */
+struct thread *kthread_create_urgent(void (*fn)(void *), void *arg, const char *name, int cpu);
 /* Two steps, for callers that finish setting the thread up first (user threads): */
 struct thread *thread_alloc(void (*fn)(void *), void *arg, const char *name, int cpu);
 void kthread_start(struct thread *t);

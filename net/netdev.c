@@ -778,7 +778,7 @@ void net_init(void)
 			continue;
 		char name[THREAD_NAME_LEN];
 		snprintf(name, sizeof(name), "netpoll/%d", c);
-		pc->thread = kthread_create(poll_thread, pc, name, c);
+		pc->thread = kthread_create_urgent(poll_thread, pc, name, c);
 		if (!pc->thread)
 			panic("net: cannot start %s", name);
 	}

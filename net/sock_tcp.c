@@ -1010,18 +1010,54 @@ static void shutdown_fn(void *arg)
 	}
 }
 
+/* shutdown() of an attempt still in SYN_SENT: Linux's inet_shutdown disconnects it whatever `how`
+ * says (tcp_disconnect: nothing is sent in SYN_SENT, sk_err = ECONNRESET, the socket is closed),
+ * so a connect() waiting on it fails with ECONNRESET and shutdown() returns 0. result 1: the
+ * attempt had already ended (connected or failed), the caller shuts down as usual. Stack lock. */
+static void abort_connect_fn(void *arg)
+{
+	struct tcp_req *r = arg;
+	struct tcp_sock *ts = r->ts;
+	struct socket *s = ts->s;
+	struct tcp_pcb *pcb = ts->pcb;
+	r->result = 1;
+	if (!pcb || ts->state != TS_CONNECTING)  /* state changes only in stack context */
+		return;
+	ts->pcb = NULL;
+	detach_pcb(pcb);
+	tcp_abandon(pcb, 0);                     /* no reset: the peer has seen only our SYN */
+	spin_lock(&s->lock);
+	s->error = ECONNRESET;
+	ts->state = TS_CLOSED;
+	ts->rx_eof = true;
+	ts->snd_space = 0;
+	spin_unlock(&s->lock);
+	r->result = 0;
+}
+
 static int tcp_shutdown_op(struct socket *s, int how)
 {
 	struct tcp_sock *ts = ts_of(s);
 	spin_lock(&s->lock);
 	enum ts_state st = ts->state;
+	spin_unlock(&s->lock);
+	if (st == TS_CONNECTING) {
+		struct tcp_req q = { .ts = ts };
+		squeue_call(ts->sq, abort_connect_fn, &q);
+		if (q.result == 0) {
+			sock_wake(s);
+			return 0;
+		}
+	}
+	spin_lock(&s->lock);
+	st = ts->state;
 	if (how != SHUT_WR)
 		ts->shut_rd = true;
 	if (how != SHUT_RD && st == TS_CONNECTED)
 		ts->shut_wr = true;
 	spin_unlock(&s->lock);
 	int r = 0;
-	if (st == TS_NEW || st == TS_CLOSED || st == TS_CONNECTING) {
+	if (st == TS_NEW || st == TS_CLOSED) {
 		r = -ENOTCONN;
 	} else if (st == TS_CONNECTED && how != SHUT_RD) {
 		/* not under tx_lock: shutdown must be able to end a writer blocked on a full buffer */

@@ -20,7 +20,8 @@
  *   - inline, when the caller is allowed to run protocol code (thread context, no spinlock held,
  *     not SQ_FILL), runs on sq's CPU, and sq is idle: nobody is processing it (SQS_PROC clear).
  *     The caller then becomes sq's processor: it runs its item, and (SQ_PROCESS) drains whatever
- *     queued meanwhile, for at most SQ_DRAIN_NS, after which it hands the squeue to the worker.
+ *     queued meanwhile (squeue_call may also enter an idle, empty squeue from another CPU,
+ *     SQ_ANYCPU: it then runs only its own item), for at most SQ_DRAIN_NS, after which it hands the squeue to the worker.
  *     If items were already queued when it arrived, it queues its own behind them and drains,
  *     so order is kept. This is the fast path of a NIC poll thread whose frame belongs to its
  *     own CPU: no queueing, no wake-up, no context switch.
@@ -417,7 +418,10 @@ void squeue_enter(struct squeue *sq, struct sq_item *item, sq_proc_t fn, void *a
 	item->next = NULL;
 	bool may_inline = !(flags & SQ_FILL) && !atomic_context();
 	spin_lock(&sq->lock);
-	if (may_inline && !(sq->state & SQS_PROC) && cpu_id() == sq->cpu &&
+	bool here = cpu_id() == sq->cpu;        /* stable: sq->lock keeps interrupts off */
+	if (!here && (flags & SQ_ANYCPU) && !sq->head)
+		flags |= SQ_NODRAIN;             /* run ours, leave sq's own work to its CPU */
+	if (may_inline && !(sq->state & SQS_PROC) && (here || ((flags & SQ_ANYCPU) && !sq->head)) &&
 	    (!sq->head || !(flags & SQ_NODRAIN))) {
 		sq->state |= SQS_PROC;
 		if (sq->head) {
@@ -509,7 +513,7 @@ void squeue_call(struct squeue *sq, void (*fn)(void *arg), void *arg)
 	if (atomic_context())
 		panic("squeue_call from atomic context (interrupt, spinlock or squeue callback)");
 	struct sq_call c = { .fn = fn, .arg = arg, .sq = sq, .done = false };
-	squeue_enter(sq, &c.item, call_proc, &c, SQ_PROCESS);
+	squeue_enter(sq, &c.item, call_proc, &c, SQ_PROCESS | SQ_ANYCPU);
 	wait_event(&sq->done_wq, __atomic_load_n(&c.done, __ATOMIC_ACQUIRE));
 }
 
@@ -555,7 +559,7 @@ void squeue_init(void)
 			continue;
 		char name[THREAD_NAME_LEN];
 		snprintf(name, sizeof(name), "squeue/%u", (unsigned)c % NCPU);
-		sq->worker = kthread_create(worker, sq, name, c);
+		sq->worker = kthread_create_urgent(worker, sq, name, c);
 		if (!sq->worker)
 			panic("squeue: cannot start %s", name);
 		online[nonline++] = sq;

@@ -12,7 +12,7 @@
  *   - fn runs with the stack lock held (a spinlock: interrupts off, no sleeping, no copies to or
  *     from user memory) and must be short. fn may call squeue_enter on any squeue (that queues).
  *   - Inline processing happens only when the caller may run the stack: thread context, no
- *     spinlock held, on sq's CPU, sq idle, and not SQ_FILL. From interrupt context, with a spinlock
+ *     spinlock held, on sq's CPU (or any CPU with SQ_ANYCPU), sq idle, and not SQ_FILL. From interrupt context, with a spinlock
  *     held, or from inside an squeue callback, squeue_enter always queues (it never spins on the
  *     stack lock in those contexts and never recurses into lwIP).
  *   - squeue_call(sq, fn, arg): run fn(arg) on sq and sleep (wait queue) until it has run. Thread
@@ -23,6 +23,11 @@
  *               non-worker that reaches the limit hands the rest to the worker. The default.
  *   SQ_NODRAIN  run inline if allowed, but leave whatever else is queued to the worker.
  *   SQ_FILL     never inline: queue and wake the worker (interrupt context, deferral).
+ *   SQ_ANYCPU   also inline from another CPU, when nobody processes sq and nothing is queued on
+ *               it; then as SQ_NODRAIN (sq's own work stays with its CPU). squeue_call uses it: a
+ *               socket call on an idle squeue runs at once in the caller, instead of waking a
+ *               worker on a CPU that may be busy or, on a host with fewer cores than vCPUs, not
+ *               running at all (iperf3's daemon waited 40 ms to close its listener that way).
  *
  * Locks: sq->lock is taken inside nothing but may wrap a wake_up (waitq lock); the stack lock is
  * never taken while holding sq->lock (only tried). Order: stack lock -> sq->lock -> waitq lock ->
@@ -43,6 +48,7 @@
 #define SQ_PROCESS 0x1
 #define SQ_NODRAIN 0x2
 #define SQ_FILL    0x4
+#define SQ_ANYCPU  0x8   /* may also run inline off sq's CPU, when sq is idle and empty (as SQ_NODRAIN) */
 
 #define SQ_DRAIN_NS (2 * 1000 * 1000ULL)   /* a non-worker drains at most this long, then hands off */
 

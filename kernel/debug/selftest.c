@@ -8,6 +8,8 @@
  *   storm: a kernel timer that re-adds itself from its handler 1 tick ahead (a timer storm)
  *       must leave the CPU it runs on at least 1/STORM_FAIR_SHARE of a thread's progress there
  *       (kernel/timer.c's minimum gap), and be stopped by timer_cancel.
+ *   wake: an urgent thread woken onto a CPU kept busy by a spinning thread must preempt it and run
+ *       before that CPU's next tick (kernel/sched.c, "Urgent threads").
  *   fault: a deliberate load from an unmapped address (panics with a backtrace).
  */
 #include "kernel/debug/selftest.h"
@@ -191,12 +193,104 @@ static void test_storm(void)
 	       (unsigned long long)fires, stopped);
 }
 
+/* ---- wake ---- */
+
+#define WAKE_ROUNDS 20
+/* Rounds of WAKE_ROUNDS in which the woken urgent thread must run within the busy CPU's tick.
+ * Without urgent threads: 0 (the busy CPU's next tick is the first chance); with them 17-20. */
+#define WAKE_PASS 10
+#define WAKE_BUSY_CPU 1
+#define WAKE_WAIT_NS (200 * NSEC_PER_MSEC)
+
+static volatile bool busy_on, busy_done;
+static struct waitq wake_wq = WAITQ_INIT(wake_wq, "selftest_wake");
+static volatile int wake_go, wake_ready, wake_ran;
+static volatile uint64_t wake_tick;       /* the busy CPU's timer_irqs when the target ran */
+
+static void busy_fn(void *arg __unused)
+{
+	while (READ_ONCE(busy_on))
+		;
+	busy_done = true;
+}
+
+static void wake_target(void *arg __unused)
+{
+	for (int r = 0; r < WAKE_ROUNDS; r++) {
+		wake_ready = r + 1;
+		wait_event(&wake_wq, READ_ONCE(wake_go) > r);
+		wake_tick = cpus[WAKE_BUSY_CPU].timer_irqs;
+		__atomic_store_n(&wake_ran, r + 1, __ATOMIC_RELEASE);
+	}
+}
+
+/* From a controller on CPU 0: rounds in which the urgent target ran within the busy CPU's tick.
+ * -1 if something did not start or answer. */
+static int wake_rounds(void)
+{
+	wake_go = wake_ready = wake_ran = 0;
+	busy_on = true;
+	busy_done = false;
+	if (!kthread_create(busy_fn, NULL, "wake-busy", WAKE_BUSY_CPU))
+		return -1;
+	struct thread *t = kthread_create_urgent(wake_target, NULL, "wake-urgent", WAKE_BUSY_CPU);
+	int good = t ? 0 : -1;
+	for (int r = 0; t && r < WAKE_ROUNDS; r++) {
+		uint64_t end = time_ns() + WAKE_WAIT_NS;
+		while (READ_ONCE(wake_ready) <= r && time_ns() < end)
+			msleep(1);
+		msleep(2);                                     /* it is asleep by now */
+		uint64_t tick = cpus[WAKE_BUSY_CPU].timer_irqs;
+		wake_go = r + 1;
+		wake_all(&wake_wq);
+		end = time_ns() + WAKE_WAIT_NS;
+		while (__atomic_load_n(&wake_ran, __ATOMIC_ACQUIRE) <= r && time_ns() < end)
+			;
+		if (READ_ONCE(wake_ran) <= r) {
+			good = -1;
+			break;
+		}
+		if (wake_tick == tick)
+			good++;
+	}
+	busy_on = false;
+	while (!READ_ONCE(busy_done))
+		msleep(1);
+	msleep(5);                                             /* the target has returned */
+	return good;
+}
+
+static void wake_controller(void *arg __unused)
+{
+	int good = wake_rounds();
+	printk("selftest wake: %s urgent thread ran within the busy CPU's tick in %d/%d rounds\n",
+	       good >= WAKE_PASS ? "PASS" : "FAIL", good, WAKE_ROUNDS);
+	done = 1;
+	wake_all(&done_wq);
+}
+
+static void test_wake(void)
+{
+	if (ncpus <= WAKE_BUSY_CPU) {
+		printk("selftest wake: FAIL needs %d CPUs\n", WAKE_BUSY_CPU + 1);
+		return;
+	}
+	done = 0;
+	if (!kthread_create(wake_controller, NULL, "wake-ctl", 0)) {
+		printk("selftest wake: FAIL no thread\n");
+		return;
+	}
+	wait_event(&done_wq, done);
+}
+
 void selftest_cmd(int argc, char **argv)
 {
 	if (argc < 2)
-		printk("usage: selftest spin|pingpong|sleep|storm [args]\n");
+		printk("usage: selftest spin|pingpong|sleep|storm|wake [args]\n");
 	else if (!strcmp(argv[1], "storm"))
 		test_storm();
+	else if (!strcmp(argv[1], "wake"))
+		test_wake();
 	else if (!strcmp(argv[1], "spin"))
 		test_spin(argc, argv);
 	else if (!strcmp(argv[1], "pingpong"))

@@ -77,6 +77,14 @@ def test_timer_storm_leaves_the_cpu_working(ember):
     assert "selftest storm: PASS" in out, out
 
 
+def test_woken_thread_runs_before_the_busy_cpus_tick(ember):
+    """An urgent thread (squeue worker, NIC poll thread) woken onto a CPU a spinning thread keeps
+    busy preempts the spinner before that CPU's next tick (kernel/sched.c). Before, it waited for
+    the tick: 0/20 rounds."""
+    out = ember.command("selftest wake", timeout=60)
+    assert "selftest wake: PASS" in out, out
+
+
 def test_unknown_command(ember):
     assert "unknown command 'frobnicate'" in ember.command("frobnicate")
 

@@ -23,6 +23,10 @@ struct thread *kthread_create(void (*fn)(void *), void *arg, const char *name, i
 	(void)fn; (void)arg; (void)name; (void)cpu;
 	return &fake_threads[nthreads++ % NCPU];
 }
+struct thread *kthread_create_urgent(void (*fn)(void *), void *arg, const char *name, int cpu)
+{
+	return kthread_create(fn, arg, name, cpu);
+}
 static int nwakes;
 int wake_up(struct waitq *wq, int nr) { (void)wq; (void)nr; nwakes++; return 0; }
 void waitq_init(struct waitq *wq, const char *name) { spin_init(&wq->lock, name); list_init(&wq->head); }
@@ -95,6 +99,33 @@ TEST(inline_on_own_cpu)
 	CHECK_EQ(s.queued_entries, 0);
 	CHECK_EQ(s.items, 1);
 	CHECK_EQ(nwakes, 0);
+}
+
+/* SQ_ANYCPU (squeue_call's flag): an idle, empty squeue runs the item at once on the caller's
+ * CPU; a busy or non-empty one queues it behind the others, in order. */
+TEST(anycpu_inline_only_when_idle_and_empty)
+{
+	setup(4);
+	struct squeue *sq = squeue_of_cpu(0);
+	expect_sq = sq;
+	host_cpu_id = 2;
+	struct item a = { .v = 1 }, b = { .v = 2 }, c = { .v = 3 };
+	squeue_enter(sq, &a.it, record, &a, SQ_PROCESS | SQ_ANYCPU);
+	CHECK_EQ(nlog, 1);                                /* ran in the caller, on CPU 2 */
+	CHECK(lock_seen_held && running_ok);
+	CHECK_EQ(stats(sq).inline_entries, 1);
+	CHECK_EQ(nwakes, 0);
+	squeue_enter(sq, &b.it, record, &b, SQ_PROCESS);  /* without the flag: queued */
+	CHECK_EQ(nlog, 1);
+	squeue_enter(sq, &c.it, record, &c, SQ_PROCESS | SQ_ANYCPU);
+	CHECK_EQ(nlog, 1);                                /* b is waiting: c must not pass it */
+	CHECK_EQ(squeue_len(sq), 2);
+	host_cpu_id = 0;
+	CHECK(squeue_test_worker_step(sq));
+	CHECK_EQ(nlog, 3);
+	CHECK_EQ(log_v[1], 2);
+	CHECK_EQ(log_v[2], 3);
+	CHECK(!stack_lock_held());
 }
 
 TEST(other_cpu_queues_worker_drains_in_order)
@@ -247,7 +278,7 @@ TEST(squeue_call_and_lookup)
 	CHECK(hits[0] == 100 && hits[1] == 100 && hits[2] == 100 && hits[3] == 0);
 }
 
-UNIT_TESTS(CASE(inline_on_own_cpu), CASE(other_cpu_queues_worker_drains_in_order),
+UNIT_TESTS(CASE(inline_on_own_cpu), CASE(anycpu_inline_only_when_idle_and_empty), CASE(other_cpu_queues_worker_drains_in_order),
 	   CASE(fill_and_atomic_context_always_queue), CASE(reentry_from_a_callback_runs_after_it),
 	   CASE(nodrain_leaves_the_rest_to_the_worker), CASE(drain_limit_hands_off_in_order),
 	   CASE(squeue_call_and_lookup))
