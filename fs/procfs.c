@@ -14,7 +14,8 @@
 #include "lib/string.h"
 #include "mm/uaccess.h"
 
-#define PROC_BUF_SIZE (64 * 1024)            /* largest generated file */
+#define PROC_BUF_SIZE (64 * 1024)            /* a generated file's first buffer */
+#define PROC_BUF_MAX (2 * 1024 * 1024)       /* the largest generated file (in one 4 MiB block) */
 
 struct proc_entry { size_t (*show)(char *buf, size_t size); };
 struct proc_snapshot { size_t len; char data[]; };
@@ -24,18 +25,32 @@ static size_t show_plain(char *buf, size_t size, void *arg)
 	return ((struct proc_entry *)arg)->show(buf, size);
 }
 
+/* A snapshot as big as the file: a show() that filled its buffer (bufprintf stops one byte short
+ * of the end) runs again with twice the room, up to PROC_BUF_MAX; if memory runs out first, the
+ * largest complete-so-far snapshot is kept. /proc/net/unix stopped at 1,100 sockets with one
+ * 64 KiB buffer (and /proc/net/tcp likewise); Linux's seq_file has no such limit. */
 int proc_snapshot_open(struct file *f, size_t (*show)(char *buf, size_t size, void *arg), void *arg)
 {
-	struct proc_snapshot *s = kmalloc(sizeof(*s) + PROC_BUF_SIZE);
-	if (!s)
-		return -ENOMEM;
-	size_t len = show(s->data, PROC_BUF_SIZE, arg);
-	if ((long)len < 0) {                 /* the object is gone (-ESRCH) */
-		kfree(s);
-		return (int)(long)len;
+	struct proc_snapshot *best = NULL;
+	for (size_t size = PROC_BUF_SIZE; size <= PROC_BUF_MAX; size *= 2) {
+		struct proc_snapshot *s = kmalloc(sizeof(*s) + size);
+		if (!s)
+			break;
+		size_t len = show(s->data, size, arg);
+		if ((long)len < 0) {                 /* the object is gone (-ESRCH) */
+			kfree(s);
+			kfree(best);
+			return (int)(long)len;
+		}
+		kfree(best);
+		s->len = MIN(len, size);
+		best = s;
+		if (len + 1 < size)
+			break;                       /* it all fitted */
 	}
-	s->len = MIN(len, (size_t)PROC_BUF_SIZE);
-	f->priv = s;
+	if (!best)
+		return -ENOMEM;
+	f->priv = best;
 	return 0;
 }
 
