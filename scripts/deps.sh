@@ -21,6 +21,7 @@ need=(
   "sgdisk:gdisk"
   "bzip2:bzip2"
   "xz:xz-utils"
+  "file:file"                        # the disk tests check that busybox is a static RISC-V ELF
 )
 # files -> package
 need_files=(
