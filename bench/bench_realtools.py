@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The real, unmodified iperf3 3.12 and netperf 2.7.0 on Ember (the shipping kernel) and on the
-Linux 6.1 guest (../shared/anchors/linux-guest/Image), side by side in one run, over loopback.
+Linux 6.1 guest (../shared/anchors/linux-guest/Image-blk, which has IPv6 for the ::1 rows, else
+Image), side by side in one run, over loopback.
 
 Each rep boots Ember, then Linux (alternating), on the same QEMU line (-smp 4 -m 512M, one
 virtio-net-device on user networking so glibc's getaddrinfo finds an address), and runs every row
@@ -92,13 +93,13 @@ def boot_once(kind, kernel, cpio, append, rep):
 
 
 def measure(reps=REPS, secs=SECONDS):
-    if not realtools.bin_dir() or not os.path.isfile(os.path.join(realtools.guest_dir(), "Image")):
-        why = realtools.why_absent() if not realtools.bin_dir() else "no linux-guest/Image"
+    if not realtools.bin_dir() or not realtools.linux_image():
+        why = realtools.why_absent() if not realtools.bin_dir() else "no linux-guest/Image-blk or Image"
         return [{"name": "real tools", "value": None, "unit": "", "anchor": None, "note": "skipped: " + why}]
     spec = rows_spec(secs)
     kernels = {
         "ember": (KERNEL, ember_cpio(spec), "rdinit=/init -- /bin/sh /run.sh"),
-        "linux": (os.path.join(realtools.guest_dir(), "Image"), linux_cpio(spec), "console=ttyS0 rdinit=/run.sh"),
+        "linux": (realtools.linux_image(), linux_cpio(spec), "console=ttyS0 rdinit=/run.sh"),
     }
     vals = {k: {s[1]: [] for s in spec} for k in kernels}
     fails = {k: {s[1]: 0 for s in spec} for k in kernels}

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The real iperf3 between the host and a guest over a tap per NIC model, Ember (the shipping
-kernel) and the Linux 6.1 guest (../shared/anchors/linux-guest/Image) side by side in one run.
+kernel) and the Linux 6.1 guest (../shared/anchors/linux-guest/Image-blk, else Image:
+realtools.linux_image()) side by side in one run.
 
 For each model in tests/system/nics.NICS: a network namespace holding tap0 (192.168.77.1/24, MTU
 1500), and in each rep two boots, Ember then Linux (alternating, -smp 4 -m 512M, QEMU inside the
@@ -11,8 +12,8 @@ namespace), each guest running the static iperf3 3.12 of linux-guest/bin as `ipe
 and the same two over IPv6 (rows "... v6"): the client runs `iperf3 -6 -c fe80::...%tap0`, to the
 guest's link-local address, which both kernels form from the MAC the bench gives the NIC
 (GUEST_MAC, EUI-64); the namespace's tap has IPv6 on (fd77::1/64 and its own link-local address).
-A Linux guest kernel built without IPv6 (no "PF_INET6" at boot: linux-guest/Image as of this
-writing) has no anchor for those rows; the note says so.
+Image-blk has IPv6; a Linux guest kernel built without it (no "PF_INET6" at boot: linux-guest/Image)
+has no anchor for those rows, and the note says so.
 A row's value is Ember's median over the reps, its anchor the Linux guest's median from this run;
 the note has min/median/max of both. A failed run (a guest that did not boot, a client that failed
 or a hang: the Linux guest's 8139cp is known to hang under load on QEMU 7.2) counts as missing and
@@ -132,8 +133,8 @@ def measure(secs=SECONDS, reps=REPS, models=()):
         return skipped(why)
     if not shutil.which("iperf3"):
         return skipped("the host has no iperf3 (Debian package iperf3)")
-    if not realtools.bin_dir() or not os.path.isfile(os.path.join(realtools.guest_dir(), "Image")):
-        return skipped(realtools.why_absent() if not realtools.bin_dir() else "no linux-guest/Image")
+    if not realtools.bin_dir() or not realtools.linux_image():
+        return skipped(realtools.why_absent() if not realtools.bin_dir() else "no linux-guest/Image-blk or Image")
     work = os.path.join(os.path.dirname(KERNEL), "taptools")
     os.makedirs(work, exist_ok=True)
     ember_kernel = os.path.join(work, "kernel.elf")
@@ -141,7 +142,7 @@ def measure(secs=SECONDS, reps=REPS, models=()):
     ip = f"ip={GUEST}::{HOST}:255.255.255.0::eth0:off"
     kernels = {
         "ember": (ember_kernel, ember_cpio(os.path.join(work, "ember.cpio")), f"{ip} rdinit=/init -- /bin/sh /run.sh"),
-        "linux": (os.path.join(realtools.guest_dir(), "Image"), linux_cpio(os.path.join(work, "linux.cpio")),
+        "linux": (realtools.linux_image(), linux_cpio(os.path.join(work, "linux.cpio")),
                   "console=ttyS0 rdinit=/run.sh"),
     }
     rows = []

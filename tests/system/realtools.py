@@ -32,6 +32,17 @@ def guest_dir():
     return os.path.join(s, "anchors", "linux-guest") if s else None
 
 
+def linux_image():
+    """The Linux guest kernel for the network rows, or None: Image-blk when present (the same
+    drivers as Image plus IPv6, ext4 and virtio-blk, so the IPv6 rows have an anchor too), else
+    Image (IPv4 only)."""
+    g = guest_dir()
+    for name in ("Image-blk", "Image"):
+        if g and os.path.isfile(os.path.join(g, name)):
+            return os.path.join(g, name)
+    return None
+
+
 def bin_dir():
     """Where the real binaries are, or None."""
     g = guest_dir()
