@@ -10,7 +10,6 @@ void __noreturn panic_trap(struct trapframe *tf);  /* kernel exception */
 void backtrace(uint64_t fp, uint64_t pc, uint64_t ra);
 /* The same walk (without the heading) on the stack [lo, hi): another thread's, for kernel/sysrq.c. */
 void backtrace_stack(uint64_t lo, uint64_t hi, uint64_t fp, uint64_t pc, uint64_t ra);
-const char *ksym_lookup(uint64_t addr, uint64_t *offset);   /* NULL if not in the text */
 extern volatile int panicking;
 
 #endif

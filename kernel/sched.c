@@ -54,6 +54,14 @@
  * listener. Only the wake-up is favoured: a preempted urgent thread goes to the tail like any
  * other, so a worker with endless work still shares its CPU tick by tick.
  *
+ * Wake placement. A woken thread is queued on its own CPU (t->cpu). When that CPU runs another
+ * thread, a plain (not urgent) thread would wait there for it to block or for the next tick (up to
+ * 10 ms) while other CPUs idle: an idle CPU only steals when it schedules, and it sleeps in wfi.
+ * So sched_wake moves such a thread to an idle CPU it may run on and kicks that CPU, as Linux's
+ * select_task_rq picks an idle sibling. Not when its CPU is the waker's own: a waker that wakes
+ * its peer usually blocks next (a request/response, a pipe), and the peer then runs at once where
+ * it was. The move holds both queue locks (the second by trylock: a busy lock just means no move).
+ *
  * Interrupts: the run-queue lock is a spinlock, so interrupts are off from schedule() until the
  * next thread releases the lock; each thread's own interrupt state (cpu->intena) is carried across
  * the switch in t->intena. Lock order: wait-queue lock -> run-queue lock -> (another run-queue lock
@@ -338,13 +346,44 @@ static void enqueue_woken(struct runq *rq, struct thread *t)
 	}
 }
 
+/* An idle CPU other than t's own that t may run on, its queue locked (trylock: we hold t's), or
+ * NULL. Idle means running its idle thread with nothing queued. */
+static struct runq *lock_idle_rq_for(struct thread *t)
+{
+	for (int i = 1; i < ncpus; i++) {
+		int id = (t->cpu + i) % ncpus;
+		struct cpu *c = &cpus[id];
+		if (!(t->affinity & (1UL << id)) || !c->online || READ_ONCE(c->cur) != c->idle ||
+		    READ_ONCE(runqs[id].nr_running) || !spin_trylock(&runqs[id].lock))
+			continue;
+		if (READ_ONCE(c->cur) == c->idle && !runqs[id].nr_running)
+			return &runqs[id];
+		spin_unlock(&runqs[id].lock);
+	}
+	return NULL;
+}
+
+/* Wake placement (see "Wake placement" in the theory): a plain thread whose CPU is busy with
+ * another thread, and is not the waker's (the waker may be about to sleep and leave it the CPU),
+ * moves to an idle CPU. Both queue locks held, so t->cpu changes under both as steal() does. */
 void sched_wake(struct thread *t)
 {
 	struct runq *rq = lock_rq_of(t);
 	if (t->state == THREAD_SLEEPING) {
 		t->state = THREAD_RUNNABLE;
-		if (!on_rq(t) && !__atomic_load_n(&t->on_cpu, __ATOMIC_ACQUIRE))
-			enqueue_woken(rq, t);
+		if (!on_rq(t) && !__atomic_load_n(&t->on_cpu, __ATOMIC_ACQUIRE)) {
+			struct cpu *own = &cpus[t->cpu];
+			struct runq *idle_rq = NULL;
+			if (!t->urgent && own != this_cpu() && READ_ONCE(own->cur) != own->idle)
+				idle_rq = lock_idle_rq_for(t);
+			if (idle_rq) {
+				t->cpu = (int)(idle_rq - runqs);
+				enqueue_woken(idle_rq, t);
+				spin_unlock(&idle_rq->lock);
+			} else {
+				enqueue_woken(rq, t);
+			}
+		}
 	}
 	spin_unlock(&rq->lock);
 }

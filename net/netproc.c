@@ -14,7 +14,7 @@
 #include "net/tcp_synq.h"
 #include "net/stack6.h"
 #include "net/flow_stats.h"
-#include "kernel/panic.h"
+#include "kernel/kallsyms.h"
 #include "lwip/stats.h"
 #include "fs/fs.h"
 #include "kernel/printk.h"

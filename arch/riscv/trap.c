@@ -10,6 +10,7 @@
 #include "kernel/ipi.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
+#include "kernel/profile.h"
 #include "kernel/sched.h"
 #include "kernel/timer.h"
 #include "kernel/errno.h"
@@ -110,6 +111,7 @@ void trap_kernel(struct trapframe *tf)
 	}
 	switch (cause & ~SCAUSE_INTR) {
 	case IRQ_S_TIMER:
+		profile_hit(tf->sepc);
 		timer_interrupt();
 		break;
 	case IRQ_S_SOFT:

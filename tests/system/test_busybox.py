@@ -21,9 +21,10 @@ MEM_KB = 512 * 1024
 
 
 class Shell:
-    def __init__(self, name):
+    def __init__(self, name, args=""):
+        """args: kernel arguments before the usual ones."""
         self.q = Qemu(kernel=KERNEL, name=name, extra=(
-            "-initrd", os.path.join(BUILD, "initramfs.cpio"), "-append", "rdinit=/init -- /bin/sh -l"))
+            "-initrd", os.path.join(BUILD, "initramfs.cpio"), "-append", f"{args} rdinit=/init -- /bin/sh -l"))
         self.q.expect(r"Ember: busybox", 90)
         self.q.expect(PROMPT, 30)
         # a wide terminal: the line editor does not wrap long command lines
@@ -195,6 +196,45 @@ def test_sysrq_trigger(sh):
             break
         time.sleep(0.3)
     assert len(re.findall(rest, out, re.M)) == 4, out
+
+
+def readprofile(sh, cmd="readprofile -m /proc/kallsyms"):
+    """{function: samples} and the total from busybox readprofile's listing."""
+    out, rc = sh.run(cmd)
+    assert rc == 0, out
+    counts = {}
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) == 3 and f[0].isdigit():
+            counts[f[1]] = int(f[0])
+    assert "total" in counts, out
+    return counts
+
+
+def test_readprofile_with_profile_boot_argument(sh):
+    """/proc/profile (kernel/profile.c) as Linux's: booted with profile=2, each timer interrupt in
+    kernel mode counts its pc in 4-byte steps of the text; busybox readprofile reads it against
+    /proc/kallsyms (kernel/kallsyms.c, which has Linux's format and _stext); a write resets it.
+    Without profile= there is no /proc/profile."""
+    out, rc = sh.run("test -e /proc/profile")
+    assert rc == 1, "the default boot has no /proc/profile"
+    p = Shell("busybox-profile", args="profile=2")
+    try:
+        out, rc = p.run("readprofile -i; grep -c ' T ' /proc/kallsyms; grep ' T _stext$' /proc/kallsyms")
+        assert rc == 0, out
+        lines = out.splitlines()
+        assert lines[0] == "Sampling_step: 4", out
+        assert int(lines[1]) > 500 and re.fullmatch(r"ffffffc0[0-9a-f]{8} T _stext", lines[2]), out
+        # 400 MB from /dev/zero: the kernel clears user buffers (__uaccess_clear) for seconds
+        p.run("readprofile -r; dd if=/dev/zero of=/dev/null bs=64k count=6000 2>/dev/null")
+        busy = readprofile(p)
+        assert busy.get("__uaccess_clear", 0) >= 5, busy
+        assert busy["total"] >= busy["__uaccess_clear"] + busy.get("sched_idle_loop", 0), busy
+        # a reset: far fewer samples right after it than the idle CPUs alone gather over the dd
+        out, rc = p.run("readprofile -r; readprofile -m /proc/kallsyms | grep -w total")
+        assert rc == 0 and int(out.split()[0]) < busy["total"] // 4, (out, busy)
+    finally:
+        p.close()
 
 
 def test_jobs(sh):
