@@ -8,7 +8,10 @@
  * tick on every CPU, idle or not (the idle loop's wfi is where an idle CPU is seen), so over a run
  * the counters say where the kernel spends its time outside interrupts-off sections (a sample is
  * taken only when interrupts are on, as on Linux without NMI profiling). User-mode samples are not
- * counted (Linux's profile_tick does the same).
+ * counted (Linux's profile_tick does the same). A sample in the lock functions, where a timer
+ * interrupt held back by a spinlock is taken when the last lock is dropped, is charged to the
+ * function that dropped it (profile_pc, as Linux's profile_pc for in_lock_functions): the
+ * critical section that ended there.
  *
  * The file, as Linux's: one unsigned int, the step in bytes (1 << N), then one unsigned int per
  * step of text. A write of any bytes resets the counters. Without profile= there is no
@@ -22,6 +25,8 @@
 #include "kernel/profile.h"
 #include "kernel/platform.h"
 #include "kernel/printk.h"
+#include "kernel/sched.h"
+#include "kernel/spinlock.h"
 #include "kernel/errno.h"
 #include "fs/internal.h"
 #include "mm/kmalloc.h"
@@ -37,10 +42,26 @@ static uint32_t *counters;             /* [0]: the step; then one per step of te
 static size_t ncounters;               /* counters after the step word */
 static unsigned shift;
 
-void profile_hit(uint64_t pc)
+/* The pc a sample is charged to: a pc in the lock functions (where held-back timer interrupts
+ * land: kernel/spinlock.c) is replaced by their caller's, walking frame pointers (fp - 8: the
+ * return address, fp - 16: the caller's fp) within the running thread's kernel stack. */
+static uint64_t profile_pc(uint64_t pc, uint64_t fp)
+{
+	uint64_t lo = (uint64_t)current->kstack, hi = lo + KSTACK_SIZE;
+	while (pc >= (uint64_t)__lock_text_start && pc < (uint64_t)__lock_text_end) {
+		if (fp < lo + 16 || fp > hi || fp & 7)
+			break;
+		pc = ((uint64_t *)fp)[-1];
+		fp = ((uint64_t *)fp)[-2];
+	}
+	return pc;
+}
+
+void profile_hit(uint64_t pc, uint64_t fp)
 {
 	if (!counters)
 		return;
+	pc = profile_pc(pc, fp);
 	uint64_t off = pc - (uint64_t)_text_start;
 	if (pc < (uint64_t)_text_start || (off >> shift) >= ncounters)
 		return;

@@ -4,7 +4,7 @@
 
 #include "kernel/types.h"
 
-/* A timer interrupt taken in kernel mode at pc (interrupt context, any CPU). */
-void profile_hit(uint64_t pc);
+/* A timer interrupt taken in kernel mode at pc, with frame pointer fp (interrupt context). */
+void profile_hit(uint64_t pc, uint64_t fp);
 
 #endif

@@ -3,6 +3,11 @@
  * store with release ordering. Interrupt state is tracked per CPU in a push/pop nesting count
  * (cpu->noff, cpu->intena), as xv6 does; the scheduler carries `intena` across a context switch
  * because the run-queue lock is taken by one thread and released by the next.
+ *
+ * The functions that turn interrupts off and on are __lockfunc (section .text.lock, between
+ * __lock_text_start and __lock_text_end): a timer interrupt held back by them is taken right as
+ * irq_pop_off turns interrupts on again, and the profiler (kernel/profile.c) charges that sample to
+ * the code that called them, as Linux's profile_pc does for its lock functions.
  */
 #include "kernel/spinlock.h"
 #include "kernel/cpu.h"
@@ -16,7 +21,7 @@ void spin_init(struct spinlock *l, const char *name)
 	l->name = name;
 }
 
-void irq_push_off(void)
+__lockfunc void irq_push_off(void)
 {
 	bool on = intr_enabled();
 	intr_off();
@@ -26,7 +31,7 @@ void irq_push_off(void)
 	c->noff++;
 }
 
-void irq_pop_off(void)
+__lockfunc void irq_pop_off(void)
 {
 	struct cpu *c = this_cpu();
 	if (intr_enabled())
@@ -43,7 +48,7 @@ bool spin_holding(const struct spinlock *l)
 	return l->locked && l->cpu == cpu_id();
 }
 
-void spin_lock(struct spinlock *l)
+__lockfunc void spin_lock(struct spinlock *l)
 {
 	irq_push_off();
 	if (spin_holding(l))
@@ -55,7 +60,7 @@ void spin_lock(struct spinlock *l)
 	l->cpu = cpu_id();
 }
 
-bool spin_trylock(struct spinlock *l)
+__lockfunc bool spin_trylock(struct spinlock *l)
 {
 	irq_push_off();
 	if (__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE)) {
@@ -66,7 +71,7 @@ bool spin_trylock(struct spinlock *l)
 	return true;
 }
 
-void spin_unlock(struct spinlock *l)
+__lockfunc void spin_unlock(struct spinlock *l)
 {
 	if (!spin_holding(l))
 		panic("spin_unlock of '%s' not held by cpu %d", l->name, cpu_id());

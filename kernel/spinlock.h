@@ -16,6 +16,11 @@ struct spinlock {
 
 #define SPINLOCK_INIT(n) { 0, -1, (n) }
 
+/* The lock and interrupt on/off functions live in .text.lock (kernel.ld) so the profiler can tell
+ * them apart (kernel/spinlock.c). */
+#define __lockfunc __attribute__((section(".text.lock")))
+extern char __lock_text_start[], __lock_text_end[];
+
 void spin_init(struct spinlock *l, const char *name);
 void spin_lock(struct spinlock *l);
 void spin_unlock(struct spinlock *l);

@@ -111,7 +111,7 @@ void trap_kernel(struct trapframe *tf)
 	}
 	switch (cause & ~SCAUSE_INTR) {
 	case IRQ_S_TIMER:
-		profile_hit(tf->sepc);
+		profile_hit(tf->sepc, tf->regs[TF_FP]);
 		timer_interrupt();
 		break;
 	case IRQ_S_SOFT:
