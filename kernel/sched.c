@@ -60,7 +60,11 @@
  * So sched_wake moves such a thread to an idle CPU it may run on and kicks that CPU, as Linux's
  * select_task_rq picks an idle sibling. Not when its CPU is the waker's own: a waker that wakes
  * its peer usually blocks next (a request/response, a pipe), and the peer then runs at once where
- * it was. The move holds both queue locks (the second by trylock: a busy lock just means no move).
+ * it was. A new thread (kthread_start: fork, clone, a kernel thread) is placed the same way, even
+ * from its creator's CPU: the creator keeps running (Linux runs the parent first and balances the
+ * child onto the idlest CPU at fork), and a child left behind it waited for the creator to block
+ * or for a tick. The move holds both queue locks (the second by trylock: a busy lock just means
+ * no move).
  *
  * Interrupts: the run-queue lock is a spinlock, so interrupts are off from schedule() until the
  * next thread releases the lock; each thread's own interrupt state (cpu->intena) is carried across
@@ -363,27 +367,32 @@ static struct runq *lock_idle_rq_for(struct thread *t)
 	return NULL;
 }
 
-/* Wake placement (see "Wake placement" in the theory): a plain thread whose CPU is busy with
- * another thread, and is not the waker's (the waker may be about to sleep and leave it the CPU),
- * moves to an idle CPU. Both queue locks held, so t->cpu changes under both as steal() does. */
+/* Queue t, just RUNNABLE and off every CPU, on rq (its own CPU's, locked) or, when that CPU is
+ * busy with another thread, on an idle CPU's (see "Wake placement" in the theory). may_stay: the
+ * caller runs on t's CPU and is about to leave it (a waker of its peer), so t stays. The move
+ * holds both queue locks, so t->cpu changes under both as steal() does. */
+static void place_woken(struct runq *rq, struct thread *t, bool may_stay)
+{
+	struct cpu *own = &cpus[t->cpu];
+	struct runq *idle_rq = NULL;
+	if (!t->urgent && !(may_stay && own == this_cpu()) && READ_ONCE(own->cur) != own->idle)
+		idle_rq = lock_idle_rq_for(t);
+	if (!idle_rq) {
+		enqueue_woken(rq, t);
+		return;
+	}
+	t->cpu = (int)(idle_rq - runqs);
+	enqueue_woken(idle_rq, t);
+	spin_unlock(&idle_rq->lock);
+}
+
 void sched_wake(struct thread *t)
 {
 	struct runq *rq = lock_rq_of(t);
 	if (t->state == THREAD_SLEEPING) {
 		t->state = THREAD_RUNNABLE;
-		if (!on_rq(t) && !__atomic_load_n(&t->on_cpu, __ATOMIC_ACQUIRE)) {
-			struct cpu *own = &cpus[t->cpu];
-			struct runq *idle_rq = NULL;
-			if (!t->urgent && own != this_cpu() && READ_ONCE(own->cur) != own->idle)
-				idle_rq = lock_idle_rq_for(t);
-			if (idle_rq) {
-				t->cpu = (int)(idle_rq - runqs);
-				enqueue_woken(idle_rq, t);
-				spin_unlock(&idle_rq->lock);
-			} else {
-				enqueue_woken(rq, t);
-			}
-		}
+		if (!on_rq(t) && !__atomic_load_n(&t->on_cpu, __ATOMIC_ACQUIRE))
+			place_woken(rq, t, true);
 	}
 	spin_unlock(&rq->lock);
 }
@@ -431,7 +440,7 @@ void kthread_start(struct thread *t)
 	if (t->state != THREAD_NEW)
 		panic("sched: thread %d (%s) started twice", t->tid, t->name);
 	t->state = THREAD_RUNNABLE;
-	enqueue_woken(rq, t);
+	place_woken(rq, t, false);      /* its creator keeps running: Linux's fork balancing */
 	spin_unlock(&rq->lock);
 }
 
