@@ -3,6 +3,7 @@
 #include "kernel/ipi.h"
 #include "kernel/cpu.h"
 #include "kernel/sysrq.h"
+#include "mm/uvm.h"
 #include "arch/riscv/riscv.h"
 #include "arch/riscv/sbi.h"
 
@@ -37,4 +38,6 @@ void ipi_interrupt(struct trapframe *tf)
 		c->need_resched = true;
 	if (pending & IPI_BACKTRACE)
 		sysrq_ipi(tf);
+	if (pending & IPI_MM_LAZY)
+		mm_lazy_drop();
 }

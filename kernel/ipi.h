@@ -5,6 +5,7 @@
 #define IPI_RESCHED 0x1      /* look at the run queue */
 #define IPI_STOP    0x2      /* halt this hart (panic) */
 #define IPI_BACKTRACE 0x4    /* print where this CPU is (kernel/sysrq.c 'l') */
+#define IPI_MM_LAZY 0x8      /* drop a lazily kept address space (mm/uvm.c) */
 
 struct trapframe;
 

@@ -283,7 +283,7 @@ static void __schedule(bool preempt, bool exiting)
 			prev->stime_ns += now - prev->kernel_enter_ns;
 		next->kernel_enter_ns = now;
 	}
-	mm_activate(next->mm);
+	mm_switch_to(next->mm);        /* a kernel thread keeps prev's (lazy: mm/uvm.c) */
 	context_switch(&prev->ctx, &next->ctx);
 
 	/* back in prev, possibly on another CPU */

@@ -53,6 +53,7 @@
 #include "ipc/shm/shm.h"
 #include "arch/riscv/riscv.h"
 #include "arch/riscv/sbi.h"
+#include "kernel/ipi.h"
 
 #define SIGRETURN_INSN_LI_A7 0x08b00893U   /* li a7, 139 (rt_sigreturn) */
 #define SIGRETURN_INSN_ECALL 0x00000073U
@@ -88,6 +89,46 @@ static void mm_flush_tlb(struct mm *mm)
 			harts |= 1UL << cpus[i].hartid;
 	if (harts)
 		sbi_remote_sfence_vma(harts, 0, 0, (unsigned long)-1);
+}
+
+/* Lazy address spaces. A kernel thread (or the idle loop) has no address space of its own and
+ * touches only the kernel half, which every page table shares. So switching to one keeps the
+ * previous thread's user page table in satp (Linux's lazy TLB mode): user A -> squeue worker ->
+ * user A costs no satp write and no TLB flush (under TCG a flush empties the whole soft TLB, which
+ * every later access then refills). The CPU stays in the mm's cpumask meanwhile, so it still gets
+ * that mm's TLB fences. What must not happen is freeing a page table some CPU still has in satp:
+ * the last mm_put first drops the mm from every CPU (mm_unlazy: this one directly, the others by
+ * IPI_MM_LAZY, waited for with interrupts on; nothing can make the mm active again, as no thread
+ * holds it). */
+void mm_switch_to(struct mm *next)
+{
+	if (next)
+		mm_activate(next);
+}
+
+/* IPI_MM_LAZY (interrupts off): a CPU running a thread without an mm drops the one it keeps. */
+void mm_lazy_drop(void)
+{
+	struct cpu *c = this_cpu();
+	if (c->active_mm && !c->cur->mm)
+		mm_activate(NULL);
+}
+
+/* Before mm's tables are freed: no CPU may keep it in satp. Sleepable context (mm_put's last). */
+static void mm_unlazy(struct mm *mm)
+{
+	irq_push_off();
+	if (this_cpu()->active_mm == mm)
+		mm_activate(NULL);
+	irq_pop_off();
+	unsigned long sent = 0, left;
+	while ((left = READ_ONCE(mm->cpumask)) != 0) {
+		for (int i = 0; i < ncpus; i++)
+			if ((left & ~sent) & (1UL << i))
+				ipi_send(i, IPI_MM_LAZY);
+		sent |= left;
+		__asm__ volatile("nop");
+	}
 }
 
 void mm_activate(struct mm *mm)
@@ -342,6 +383,7 @@ void mm_put(struct mm *mm)
 {
 	if (__atomic_sub_fetch(&mm->refcount, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
+	mm_unlazy(mm);
 	each_pte(mm, 0, USER_TOP, drop_pte, NULL);
 	free_dead(&mm->vmas, true);         /* the last writable mappings of files: written back */
 	free_tables(mm->pgtable, 2);

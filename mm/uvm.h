@@ -86,6 +86,9 @@ void mm_get(struct mm *mm);
 void mm_put(struct mm *mm);                 /* last one frees pages, tables, VMAs */
 struct mm *mm_fork(struct mm *parent);      /* private pages become copy-on-write */
 void mm_activate(struct mm *mm);            /* satp for this CPU (NULL: kernel only) */
+/* The scheduler's switch: next's mm, or for a thread without one keep the current (lazy; uvm.c). */
+void mm_switch_to(struct mm *next);
+void mm_lazy_drop(void);                    /* IPI_MM_LAZY handler */
 
 /* Fault in addr for an access (cause: EXC_*_PAGE_FAULT). 0, or -EFAULT when no VMA allows it. */
 int mm_fault(struct mm *mm, uintptr_t addr, uint64_t cause);
