@@ -122,7 +122,7 @@ uint16_t netdev_tso_pseudo_sum(const uint8_t *frame, const struct netdev_tso_fra
  * one: Linux's CHECKSUM_UNNECESSARY and CHECKSUM_PARTIAL), so the stack does not check it. */
 #define NETDEV_F_LRO    0x10
 /* Software GRO (net/gro.c): set by netdev_register on every NIC without NETDEV_F_LRO. Within one
- * poll, consecutive TCP/IPv4 segments of a connection go up as one NETDEV_RX_LRO frame. */
+ * poll, consecutive TCP segments (IPv4 or IPv6) of a connection go up as one NETDEV_RX_LRO frame. */
 #define NETDEV_F_GRO    0x20
 #define NETDEV_LRO_MAX  65535
 #define NETDEV_RX_CSUM_OK 0x1
