@@ -707,7 +707,6 @@ unsigned stack_wire_mtu(struct netif *n)
 	return MIN(sif->dev->mtu, (unsigned)LO_MTU);
 }
 
-
 int stack_tcp_reply(struct netif *n, struct pbuf *p)
 {
 	if (n->state == lo_if)

@@ -14,14 +14,13 @@ with IPv6 on (nics.TapNamespace addr6; root, skipped saying why without it):
 import json
 import os
 import re
-import subprocess
 import time
 
 import pytest
 
 from nics import NICS, PYTHON, TapNamespace, qemu_cmd, tap_unavailable
 from qemu import Qemu
-from test_stack import HOSTTCP, host_ping, offload_frames, ping, wait_log
+from test_stack import HOSTTCP, host_ping, offload_frames, ping, tcpsend_to_host_sink, wait_log
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HOSTRA = os.path.join(HERE, "hostra.py")
@@ -113,16 +112,7 @@ def test_tcp6_offloads_both_ways(tap6):
     tap.ns([PYTHON, HOSTRA, "tap0", PREFIX, "--count", "1"])
     assert ping_until(tap, GUEST_SLAAC, SLAAC_WAIT_S, count=1)["received"] == 1
     tso0, lro0, gro0 = offload_frames(q)
-    # guest -> host
-    p = subprocess.Popen([*tap.prefix(), PYTHON, HOSTTCP, "sink", "5012", "--v6"], stdout=subprocess.PIPE, text=True)
-    try:
-        assert p.stdout.readline().strip() == "READY"
-        out = q.command(f"tcpsend {HOST6} 5012 {TCP6_MIB}", timeout=300)
-        res = json.loads(p.communicate(timeout=120)[0].strip().splitlines()[-1])
-    finally:
-        p.kill()
-    assert re.search(rf"tcpsend: 1 connection, {TCP6_MIB << 20} bytes acknowledged", out), out
-    assert res["bytes"] == [TCP6_MIB << 20], res
+    tcpsend_to_host_sink(q, tap, HOST6, 5012, TCP6_MIB, v6=True)      # guest -> host
     tso1, _, _ = offload_frames(q)
     assert (tso1 - tso0 > 0) == tso6, f"{tso1 - tso0} TSO frames"
     # host -> guest
