@@ -11,23 +11,27 @@
  * GRO builds exactly that kind of frame for the other NICs.
  *
  * The held frame. At most one frame is being built per device (struct gro). A frame that may
- * start or join one (a candidate) is an IPv4 TCP segment with data: no IP options, not a
- * fragment, a valid IP header checksum, ACK set and none of SYN/FIN/RST/URG/ECE/CWR, and a valid
- * TCP checksum (checked here unless the device vouched for it: the merged frame goes up with
- * NETDEV_RX_CSUM_OK, so nothing bad may enter it). A candidate joins the held frame when it is
- * the next segment of the same connection as Linux's tcp_gro_receive decides it: same MAC
- * header, addresses, TOS, TTL and DF, same ports, its sequence number where the held data ends,
+ * start or join one (a candidate) is a TCP segment with data over IPv4 or IPv6: for IPv4 no IP
+ * options, not a fragment and a valid IP header checksum; for IPv6 TCP as the next header of the
+ * fixed header (no extension headers, so no fragments and no jumbograms); then ACK set and none of
+ * SYN/FIN/RST/URG/ECE/CWR, and a valid TCP checksum (checked here unless the device vouched for
+ * it: the merged frame goes up with NETDEV_RX_CSUM_OK, so nothing bad may enter it). A candidate
+ * joins the held frame when it is the next segment of the same connection as Linux's
+ * inet_gro_receive/ipv6_gro_receive and tcp_gro_receive decide it: same MAC header (so the same
+ * family), addresses, for IPv4 the same TOS, TTL and DF, for IPv6 the same first word (version,
+ * traffic class, flow label) and hop limit, same ports, its sequence number where the held data ends,
  * the same acknowledgement number, the same TCP header length and option bytes, and a payload no
  * longer than the first segment's (the sender's MSS); and the result fits GRO_MAX. Its payload
  * is appended and its window taken. A segment with PSH, or shorter than the first, ends the
  * frame: it is delivered at once. Anything else (an ACK without data, another connection, a
- * gap, a bad checksum, ARP, IPv6, ...) first delivers the held frame, then is itself delivered
+ * gap, a bad checksum, ARP, ICMPv6, ...) first delivers the held frame, then is itself delivered
  * or, if it is a candidate, held to start a new frame. So frames are delivered in arrival order
  * and a connection's segments are never reordered; what the stack sees is what a sender with
  * TSO would have sent.
  *
  * The end of a poll delivers the held frame (gro_flush from net/netdev.c), so nothing waits for
- * later traffic. A merged frame gets its IP total length and header checksum rewritten and goes
+ * later traffic. A merged frame gets its IPv4 total length and header checksum (IPv6: its payload
+ * length) rewritten and goes
  * up flagged NETDEV_RX_LRO | NETDEV_RX_CSUM_OK; its TCP checksum field is the first segment's
  * (as on Linux, where packet captures of GRO frames show the same). A frame held alone goes up
  * as it came, with NETDEV_RX_CSUM_OK added since its checksum was checked.
@@ -39,7 +43,14 @@
 #define ETH_TYPE_OFF   12
 #define ETH_HDR        14
 #define ETHERTYPE_IPV4 0x0800
+#define ETHERTYPE_IPV6 0x86dd
 #define IP_HDR         20            /* IPv4 without options: the only kind merged */
+#define IP6_HDR        40            /* the IPv6 fixed header: extension headers are not merged */
+#define IP6_PLEN_OFF   4             /* its payload length */
+#define IP6_NEXT_OFF   6             /* its next header */
+#define IP6_HOP_OFF    7             /* its hop limit */
+#define IP6_ADDRS_OFF  8             /* source and destination, 32 bytes */
+#define IP6_ADDRS_LEN  32
 #define IP_PROTO_TCP_  6
 #define IP_FRAG_MASK   0x3fff        /* MF and the fragment offset */
 #define IP_DF          0x4000
@@ -77,46 +88,79 @@ static uint16_t csum_fold(uint64_t sum)
 /* A candidate's layout (see the theory); false for any other frame. */
 struct seg {
 	const uint8_t *ip, *tcp;
+	bool v6;
 	unsigned doff;                   /* TCP header length */
 	unsigned payload;                /* TCP data bytes */
 	size_t end;                      /* frame bytes that count (Ethernet padding excluded) */
 };
 
+/* The IP part of candidate(): s->ip, s->tcp, s->v6 and s->end (the TCP length is s->end less
+ * the headers), and the pseudo-header sum for the TCP checksum in *pseudo. */
+static bool ip_candidate(const uint8_t *f, size_t len, struct seg *s, uint64_t *pseudo)
+{
+	const uint8_t *ip = f + ETH_HDR;
+	if (len >= ETH_HDR + IP_HDR + TCP_HDR_MIN && be16(f + ETH_TYPE_OFF) == ETHERTYPE_IPV4) {
+		unsigned tot = be16(ip + 2);
+		if (ip[0] != 0x45 || ip[9] != IP_PROTO_TCP_ || (be16(ip + 6) & IP_FRAG_MASK) ||
+		    tot < IP_HDR + TCP_HDR_MIN || ETH_HDR + (size_t)tot > len)
+			return false;
+		if (csum_fold(csum_add(0, ip, IP_HDR)) != 0xffff)
+			return false;
+		*s = (struct seg){ .ip = ip, .tcp = ip + IP_HDR, .v6 = false, .end = ETH_HDR + (size_t)tot };
+		*pseudo = csum_add(0, ip + 12, 8) + IP_PROTO_TCP_ + (tot - IP_HDR);
+		return true;
+	}
+	if (len >= ETH_HDR + IP6_HDR + TCP_HDR_MIN && be16(f + ETH_TYPE_OFF) == ETHERTYPE_IPV6) {
+		unsigned plen = be16(ip + IP6_PLEN_OFF);
+		if (ip[0] >> 4 != 6 || ip[IP6_NEXT_OFF] != IP_PROTO_TCP_ || plen < TCP_HDR_MIN ||
+		    ETH_HDR + IP6_HDR + (size_t)plen > len)
+			return false;            /* extension headers, a jumbogram (length 0), truncated */
+		*s = (struct seg){ .ip = ip, .tcp = ip + IP6_HDR, .v6 = true, .end = ETH_HDR + IP6_HDR + (size_t)plen };
+		*pseudo = csum_add(0, ip + IP6_ADDRS_OFF, IP6_ADDRS_LEN) + IP_PROTO_TCP_ + plen;
+		return true;
+	}
+	return false;
+}
+
 static bool candidate(const uint8_t *f, size_t len, unsigned flags, struct seg *s)
 {
-	if (len < ETH_HDR + IP_HDR + TCP_HDR_MIN || be16(f + ETH_TYPE_OFF) != ETHERTYPE_IPV4)
+	uint64_t pseudo;
+	if (!ip_candidate(f, len, s, &pseudo))
 		return false;
-	const uint8_t *ip = f + ETH_HDR;
-	unsigned tot = be16(ip + 2);
-	if (ip[0] != 0x45 || ip[9] != IP_PROTO_TCP_ || (be16(ip + 6) & IP_FRAG_MASK) ||
-	    tot < IP_HDR + TCP_HDR_MIN || ETH_HDR + (size_t)tot > len)
-		return false;
-	if (csum_fold(csum_add(0, ip, IP_HDR)) != 0xffff)
-		return false;
-	const uint8_t *tcp = ip + IP_HDR;
+	const uint8_t *tcp = s->tcp;
+	unsigned tcp_len = (unsigned)(f + s->end - tcp);
 	unsigned doff = (unsigned)(tcp[12] >> 4) * 4;
-	if (doff < TCP_HDR_MIN || IP_HDR + doff >= tot)
+	if (doff < TCP_HDR_MIN || doff >= tcp_len)
 		return false;                    /* no data: an ACK, a window update, a probe */
 	if ((tcp[13] & TCP_F_NOMERGE) || !(tcp[13] & TCP_F_ACK))
 		return false;
-	unsigned tcp_len = tot - IP_HDR;
-	if (!(flags & NETDEV_RX_CSUM_OK)) {
-		uint64_t sum = csum_add(0, ip + 12, 8) + IP_PROTO_TCP_ + tcp_len;
-		if (csum_fold(csum_add(sum, tcp, tcp_len)) != 0xffff)
-			return false;                /* the stack will see it, count it and drop it */
-	}
-	*s = (struct seg){ ip, tcp, doff, tcp_len - doff, ETH_HDR + (size_t)tot };
+	if (!(flags & NETDEV_RX_CSUM_OK) && csum_fold(csum_add(pseudo, tcp, tcp_len)) != 0xffff)
+		return false;                    /* the stack will see it, count it and drop it */
+	s->doff = doff;
+	s->payload = tcp_len - doff;
 	return true;
+}
+
+/* Do s's IP header and the held frame's agree on everything but lengths and IPv4's checksum?
+ * (The MAC header, compared first, made the families equal.) */
+static bool same_ip(const struct gro *g, const struct seg *s)
+{
+	const uint8_t *hip = g->buf + g->ip_off;
+	if (s->v6)
+		return memcmp(s->ip, hip, 4) == 0 &&                        /* version, class, flow label */
+		       s->ip[IP6_HOP_OFF] == hip[IP6_HOP_OFF] &&
+		       memcmp(s->ip + IP6_ADDRS_OFF, hip + IP6_ADDRS_OFF, IP6_ADDRS_LEN) == 0;
+	return s->ip[1] == hip[1] && s->ip[8] == hip[8] &&                  /* TOS, TTL */
+	       (be16(s->ip + 6) & IP_DF) == (be16(hip + 6) & IP_DF) &&
+	       memcmp(s->ip + 12, hip + 12, 8) == 0;                        /* addresses */
 }
 
 /* Does s continue the held frame? */
 static bool joins(const struct gro *g, const uint8_t *f, const struct seg *s)
 {
-	const uint8_t *hip = g->buf + g->ip_off, *htcp = g->buf + g->tcp_off;
-	return memcmp(g->buf, f, ETH_TYPE_OFF) == 0 &&
-	       s->ip[1] == hip[1] && s->ip[8] == hip[8] &&                  /* TOS, TTL */
-	       (be16(s->ip + 6) & IP_DF) == (be16(hip + 6) & IP_DF) &&
-	       memcmp(s->ip + 12, hip + 12, 8) == 0 &&                      /* addresses */
+	const uint8_t *htcp = g->buf + g->tcp_off;
+	return memcmp(g->buf, f, ETH_TYPE_OFF + 2) == 0 &&                  /* MACs, ethertype */
+	       same_ip(g, s) &&
 	       memcmp(s->tcp, htcp, 4) == 0 &&                              /* ports */
 	       be32(s->tcp + 4) == g->next_seq &&
 	       memcmp(s->tcp + 8, htcp + 8, 4) == 0 &&                      /* acknowledgement */
@@ -142,9 +186,13 @@ void gro_flush(struct gro *g)
 	g->len = 0;
 	if (segs > 1) {
 		uint8_t *ip = g->buf + g->ip_off;
-		put16(ip + 2, (uint16_t)(len - g->ip_off));
-		put16(ip + 10, 0);
-		put16(ip + 10, (uint16_t)~csum_fold(csum_add(0, ip, IP_HDR)));
+		if (g->tcp_off - g->ip_off == IP6_HDR) {
+			put16(ip + IP6_PLEN_OFF, (uint16_t)(len - g->tcp_off));
+		} else {
+			put16(ip + 2, (uint16_t)(len - g->ip_off));
+			put16(ip + 10, 0);
+			put16(ip + 10, (uint16_t)~csum_fold(csum_add(0, ip, IP_HDR)));
+		}
 		flags |= NETDEV_RX_LRO;
 	}
 	g->deliver(g->ctx, g->buf, len, flags, segs);
@@ -180,7 +228,7 @@ void gro_receive(struct gro *g, const uint8_t *f, size_t len, unsigned flags)
 	g->flags = flags | NETDEV_RX_CSUM_OK;
 	g->segs = 1;
 	g->ip_off = ETH_HDR;
-	g->tcp_off = ETH_HDR + IP_HDR;
+	g->tcp_off = (unsigned)(s.tcp - f);
 	g->hdr_len = g->tcp_off + s.doff;
 	g->mss = s.payload;
 	g->next_seq = be32(s.tcp + 4) + s.payload;

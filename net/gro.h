@@ -1,5 +1,5 @@
 /*
- * Software receive coalescing (Linux's GRO) for NICs without LRO: consecutive in-order TCP/IPv4
+ * Software receive coalescing (Linux's GRO) for NICs without LRO: consecutive in-order TCP (IPv4 or IPv6)
  * segments of one connection that arrive in one poll are handed up as one frame. net/gro.c has
  * the theory and the rules.
  *

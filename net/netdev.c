@@ -462,19 +462,44 @@ int netdev_add_proto(uint16_t ethertype, netdev_proto_fn fn)
 
 static uint16_t be16_at(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 
+#define IPV6_HLEN 40
+#define IPV6_PLEN_OFF 4
+#define IPV6_NEXT_OFF 6
+#define IPV6_ADDRS_OFF 8
+#define IPV6_ADDRS_LEN 32
+
+/* The IP part of netdev_tso_frame: the IP header's length in *ihl, or false. */
+static bool tso_ip(const struct net_device *dev, const uint8_t *frame, size_t len, bool *v6, unsigned *ihl)
+{
+	const uint8_t *ip = frame + ETH_HLEN;
+	uint16_t type = be16_at(frame + 2 * ETH_ALEN);
+	if (type == ETH_P_IP && (dev->features & NETDEV_F_TSO)) {
+		*v6 = false;
+		*ihl = (ip[0] & 0xf) * 4u;
+		return ip[0] >> 4 == 4 && *ihl >= IPV4_HLEN_MIN && ip[9] == IP_PROTO_TCP_NUM &&
+		       be16_at(ip + 2) == len - ETH_HLEN && !(be16_at(ip + 6) & IPV4_FRAG_BITS);
+	}
+	if (type == ETH_P_IPV6 && (dev->features & NETDEV_F_TSO6)) {
+		*v6 = true;
+		*ihl = IPV6_HLEN;
+		return ip[0] >> 4 == 6 && ip[IPV6_NEXT_OFF] == IP_PROTO_TCP_NUM &&
+		       be16_at(ip + IPV6_PLEN_OFF) == len - ETH_HLEN - IPV6_HLEN;
+	}
+	return false;
+}
+
 bool netdev_tso_frame(const struct net_device *dev, const uint8_t *frame, size_t len, struct netdev_tso_frame *t)
 {
-	if (len < ETH_HLEN + IPV4_HLEN_MIN + TCP_HLEN_MIN || be16_at(frame + 2 * ETH_ALEN) != ETH_P_IP)
-		return false;
-	const uint8_t *ip = frame + ETH_HLEN;
-	unsigned ihl = (ip[0] & 0xf) * 4u;
-	if (ip[0] >> 4 != 4 || ihl < IPV4_HLEN_MIN || ip[9] != IP_PROTO_TCP_NUM ||
-	    be16_at(ip + 2) != len - ETH_HLEN || (be16_at(ip + 6) & IPV4_FRAG_BITS) ||
+	bool v6;
+	unsigned ihl;
+	if (len < ETH_HLEN + IPV6_HLEN + TCP_HLEN_MIN || !tso_ip(dev, frame, len, &v6, &ihl) ||
 	    ETH_HLEN + ihl + TCP_HLEN_MIN > len)
 		return false;
+	const uint8_t *ip = frame + ETH_HLEN;
 	unsigned thl = (ip[ihl + 12] >> 4) * 4u;
 	if (thl < TCP_HLEN_MIN || ETH_HLEN + ihl + thl >= len || ihl + thl >= dev->mtu)
 		return false;
+	t->v6 = v6;
 	t->ip_off = ETH_HLEN;
 	t->tcp_off = ETH_HLEN + ihl;
 	t->hdr_len = ETH_HLEN + ihl + thl;
@@ -486,8 +511,9 @@ enum netdev_tx_kind netdev_tx_kind(const struct net_device *dev, const void *fra
 				   struct netdev_tso_frame *t)
 {
 	const uint8_t *f = frame;
-	if (len > ETH_HLEN + dev->mtu && (dev->features & NETDEV_F_TSO) &&
-	    be16_at(f + 2 * ETH_ALEN) == ETH_P_IP)
+	uint16_t type = be16_at(f + 2 * ETH_ALEN);
+	if (len > ETH_HLEN + dev->mtu && (((dev->features & NETDEV_F_TSO) && type == ETH_P_IP) ||
+					  ((dev->features & NETDEV_F_TSO6) && type == ETH_P_IPV6)))
 		return len <= ETH_HLEN + NETDEV_TSO_MAX && netdev_tso_frame(dev, f, len, t) ? NETDEV_TX_TSO : NETDEV_TX_BAD;
 	return len <= max_plain ? NETDEV_TX_PLAIN : NETDEV_TX_BAD;
 }
@@ -495,8 +521,11 @@ enum netdev_tx_kind netdev_tx_kind(const struct net_device *dev, const void *fra
 uint16_t netdev_tso_pseudo_sum(const uint8_t *frame, const struct netdev_tso_frame *t, uint32_t tcp_len)
 {
 	const uint8_t *ip = frame + t->ip_off;
-	uint32_t sum = (uint32_t)be16_at(ip + 12) + be16_at(ip + 14) + be16_at(ip + 16) + be16_at(ip + 18) +
-		       IP_PROTO_TCP_NUM + (tcp_len >> 16) + (tcp_len & 0xffff);
+	const uint8_t *a = t->v6 ? ip + IPV6_ADDRS_OFF : ip + 12;
+	unsigned alen = t->v6 ? IPV6_ADDRS_LEN : 8;
+	uint32_t sum = IP_PROTO_TCP_NUM + (tcp_len >> 16) + (tcp_len & 0xffff);
+	for (unsigned i = 0; i < alen; i += 2)
+		sum += be16_at(a + i);
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	return (uint16_t)sum;
@@ -646,7 +675,7 @@ static int xmit_nosleep(struct net_device *dev, const void *frame, size_t len, s
 int netdev_xmit_nosleep(struct net_device *dev, const void *frame, size_t len)
 {
 	size_t max = max_frame(dev);
-	if (dev->features & NETDEV_F_TSO)
+	if (dev->features & (NETDEV_F_TSO | NETDEV_F_TSO6))
 		max = MAX(max, ETH_HLEN + NETDEV_TSO_MAX);
 	return xmit_nosleep(dev, frame, len, max, NULL);
 }
@@ -725,8 +754,9 @@ void netdev_tap_frame(struct net_device *dev, const uint8_t *hdr, const void *da
 
 static void format_features(unsigned f, char *buf, size_t size)
 {
-	snprintf(buf, size, "%s%s%s%s%s%s%s", f & NETDEV_F_RXCSUM ? "rxcsum," : "", f & NETDEV_F_TXCSUM ? "txcsum," : "",
-		 f & NETDEV_F_SG ? "sg," : "", f & NETDEV_F_TSO ? "tso," : "", f & NETDEV_F_LRO ? "lro," : "",
+	snprintf(buf, size, "%s%s%s%s%s%s%s%s", f & NETDEV_F_RXCSUM ? "rxcsum," : "", f & NETDEV_F_TXCSUM ? "txcsum," : "",
+		 f & NETDEV_F_SG ? "sg," : "", f & NETDEV_F_TSO ? "tso," : "", f & NETDEV_F_TSO6 ? "tso6," : "",
+		 f & NETDEV_F_LRO ? "lro," : "",
 		 f & NETDEV_F_GRO ? "gro," : "", f ? "" : "-");
 	size_t n = strlen(buf);
 	if (n && buf[n - 1] == ',')
@@ -735,7 +765,7 @@ static void format_features(unsigned f, char *buf, size_t size)
 
 void netdev_print(struct net_device *dev)
 {
-	char feat[32];
+	char feat[48];                 /* every feature's name, comma-separated */
 	format_features(dev->features, feat, sizeof(feat));
 	const uint8_t *m = dev->mac;
 	char irq[32] = "irq none";

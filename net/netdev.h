@@ -87,18 +87,22 @@
 #define NETDEV_F_TXCSUM 0x2    /* device computes transmit checksums */
 #define NETDEV_F_SG     0x4    /* scatter-gather transmit */
 #define NETDEV_F_TSO    0x8    /* TCP segmentation offload (IPv4): see NETDEV_TSO_MAX */
+#define NETDEV_F_TSO6   0x40   /* the same for TCP over IPv6 (Linux's NETIF_F_TSO6) */
 
 /* TSO: the stack may hand a device with NETDEV_F_TSO an IPv4/TCP frame whose IP packet is up to
  * NETDEV_TSO_MAX bytes (with no VLAN tag); the device cuts it into segments that fill its MTU
  * (payload mtu - IP header - TCP header each, the headers copied, IP ids and sequence numbers
- * advanced, checksums computed). Only the stack's transmit (netdev_xmit_nosleep) may pass such a
- * frame: netdev_xmit and packet sockets keep the MTU limit. */
+ * advanced, checksums computed). NETDEV_F_TSO6 says the same of an IPv6/TCP frame (TCP right
+ * behind the fixed header; each segment's payload length set). Only the stack's transmit
+ * (netdev_xmit_nosleep) may pass such a frame: netdev_xmit and packet sockets keep the MTU limit. */
 #define NETDEV_TSO_MAX  16384
 
 struct net_device;
-/* A TSO frame's layout, for drivers: checked by netdev_tso_frame (IPv4 without a VLAN tag, TCP,
- * not a fragment, the IP length matching the frame). */
+/* A TSO frame's layout, for drivers: checked by netdev_tso_frame (IPv4 or IPv6 as the device's
+ * NETDEV_F_TSO/TSO6 allow, without a VLAN tag, TCP, not a fragment, no IPv6 extension headers, the
+ * IP length matching the frame). */
 struct netdev_tso_frame {
+	bool v6;                     /* IPv6 (NETDEV_F_TSO6), else IPv4 */
 	unsigned ip_off, tcp_off;    /* where the IP and TCP headers start */
 	unsigned hdr_len;            /* all headers: the part every segment repeats */
 	unsigned mss;                /* payload per segment: the MTU less the IP and TCP headers */
@@ -115,14 +119,15 @@ enum netdev_tx_kind netdev_tx_kind(const struct net_device *dev, const void *fra
  * TCP length, e1000 with 0 (it adds each segment's). */
 uint16_t netdev_tso_pseudo_sum(const uint8_t *frame, const struct netdev_tso_frame *t, uint32_t tcp_len);
 
-/* Receive offloads. A device with NETDEV_F_LRO may hand up one IPv4/TCP frame standing for several
- * consecutive segments of a connection (virtio-net's GUEST_TSO4, Linux's LRO/GRO): up to
+/* Receive offloads. A device with NETDEV_F_LRO may hand up one TCP frame (IPv4, or IPv6 where the
+ * device coalesces it) standing for several consecutive segments of a connection (virtio-net's
+ * GUEST_TSO4/GUEST_TSO6, Linux's LRO/GRO): up to
  * NETDEV_LRO_MAX bytes (lwIP's packet length is 16 bits), flagged NETDEV_RX_LRO. NETDEV_RX_CSUM_OK
  * says the device vouches for the frame's TCP/UDP checksum (verified, or a local sender's partial
  * one: Linux's CHECKSUM_UNNECESSARY and CHECKSUM_PARTIAL), so the stack does not check it. */
 #define NETDEV_F_LRO    0x10
 /* Software GRO (net/gro.c): set by netdev_register on every NIC without NETDEV_F_LRO. Within one
- * poll, consecutive TCP/IPv4 segments of a connection go up as one NETDEV_RX_LRO frame. */
+ * poll, consecutive TCP segments (IPv4 or IPv6) of a connection go up as one NETDEV_RX_LRO frame. */
 #define NETDEV_F_GRO    0x20
 #define NETDEV_LRO_MAX  65535
 #define NETDEV_RX_CSUM_OK 0x1

@@ -649,17 +649,19 @@ bool stack_addr_local(uint32_t addr)
  *   - any other IP packet above it is fragmented here (eth_output) with the real MTU;
  *   - the MSS we advertise is the real MTU's (stack_tcp_opts), or a jumbo-MTU peer would send
  *     frames our receive buffers cannot hold;
+ *   - IPv6 likewise on a NETDEV_F_TSO6 device: its netif's mtu6 is NETDEV_TSO_MAX and net/stack6.c
+ *     fragments other IPv6 packets with the real MTU;
  *   - a connection sends big segments only once stack_tcp_offload says so (the peer's MSS covers
  *     the real MTU, so the device's MTU-sized cuts suit it).
  */
 #define TSO_INITIAL_SEGMENTS 2        /* initial congestion window, in big segments (lwIP's rule) */
 #define TSO_MSS 16128                  /* a TSO frame with its headers (and a driver's) in 16 KiB */
-_Static_assert(TSO_MSS + IP_HLEN + TCP_HLEN <= NETDEV_TSO_MAX, "TSO segments fit the netif MTU");
+_Static_assert(TSO_MSS + IP6_HLEN + TCP_HLEN <= NETDEV_TSO_MAX, "TSO segments fit the netif MTU");
 
-static bool tso_netif(const struct netif *n)
+static bool tso_netif(const struct netif *n, bool v6)
 {
 	const struct stack_if *sif = n->state;
-	return sif != lo_if && (sif->dev->features & NETDEV_F_TSO);
+	return sif != lo_if && (sif->dev->features & (v6 ? NETDEV_F_TSO6 : NETDEV_F_TSO));
 }
 
 /* The largest TCP payload a peer may send us through n (the device MTU less the headers). */
@@ -667,6 +669,14 @@ static unsigned rx_mss(const struct netif *n)
 {
 	const struct stack_if *sif = n->state;
 	return MIN(sif->dev->mtu, (unsigned)LO_MTU) - IP_HLEN - TCP_HLEN;
+}
+
+/* The route of a connection (stack lock held); NULL when there is none. */
+static struct netif *pcb_route(const struct tcp_pcb *pcb)
+{
+	if (IP_IS_V4_VAL(pcb->remote_ip))
+		return ip4_route_src(ip_2_ip4(&pcb->local_ip), ip_2_ip4(&pcb->remote_ip));
+	return ip6_route(ip_2_ip6(&pcb->local_ip), ip_2_ip6(&pcb->remote_ip));
 }
 
 /* LWIP_HOOK_TCP_OUT_ADD_TCPOPTS (lwipopts.h): lwIP computes the MSS option of a SYN from the
@@ -677,18 +687,25 @@ uint32_t *stack_tcp_opts(struct pbuf *p __unused, struct tcp_hdr *h, const struc
 	if (!pcb || !(TCPH_FLAGS(h) & TCP_SYN) || (uint8_t *)opts < o + LWIP_TCP_OPT_LEN_MSS ||
 	    o[0] != LWIP_TCP_OPT_MSS || o[1] != LWIP_TCP_OPT_LEN_MSS)
 		return opts;
-	if (!IP_IS_V4_VAL(pcb->remote_ip))
-		return opts;                   /* IPv6: the netif's mtu6 is the device's already (stack6.c) */
-	struct netif *n = ip4_route_src(ip_2_ip4(&pcb->local_ip), ip_2_ip4(&pcb->remote_ip));
+	struct netif *n = pcb_route(pcb);
+	if (!n || n->state == lo_if)
+		return opts;
 	unsigned mss = (unsigned)(o[2] << 8 | o[3]);
-	if (n && mss > rx_mss(n)) {
-		o[2] = (uint8_t)(rx_mss(n) >> 8);
-		o[3] = (uint8_t)rx_mss(n);
+	unsigned max = rx_mss(n) - (IP_IS_V4_VAL(pcb->remote_ip) ? 0 : IP6_HLEN - IP_HLEN);
+	if (mss > max) {
+		o[2] = (uint8_t)(max >> 8);
+		o[3] = (uint8_t)max;
 	}
 	return opts;
 }
 
 unsigned stack_rx_mss(struct netif *n) { return rx_mss(n); }
+
+unsigned stack_wire_mtu(struct netif *n)
+{
+	const struct stack_if *sif = n->state;
+	return MIN(sif->dev->mtu, (unsigned)LO_MTU);
+}
 
 int stack_tcp_reply(struct netif *n, struct pbuf *p)
 {
@@ -709,10 +726,10 @@ int stack_tcp_reply(struct netif *n, struct pbuf *p)
 
 void stack_tcp_offload(struct tcp_pcb *pcb)
 {
-	if (!IP_IS_V4_VAL(pcb->remote_ip))
-		return;                        /* TSO is for IPv4 (NETDEV_F_TSO: TSO4) */
-	struct netif *n = ip4_route_src(ip_2_ip4(&pcb->local_ip), ip_2_ip4(&pcb->remote_ip));
-	if (!n || !tso_netif(n) || pcb->mss < rx_mss(n) || is_local_addr(ip_2_ip4(&pcb->remote_ip)))
+	bool v6 = !IP_IS_V4_VAL(pcb->remote_ip);
+	struct netif *n = pcb_route(pcb);
+	if (!n || !tso_netif(n, v6) || pcb->mss < rx_mss(n) - (v6 ? IP6_HLEN - IP_HLEN : 0) ||
+	    (v6 ? stack6_addr_local(ip_2_ip6(&pcb->remote_ip)) : is_local_addr(ip_2_ip4(&pcb->remote_ip))))
 		return;
 	pcb->mss = (u16_t)MIN((unsigned)TCP_MSS, (unsigned)TSO_MSS);
 	pcb->cwnd = MAX(pcb->cwnd, (tcpwnd_size_t)(TSO_INITIAL_SEGMENTS * pcb->mss));
@@ -871,7 +888,7 @@ static void link_sync(void)
 			netif_set_link_up(&sif->netif);
 		else
 			netif_set_link_down(&sif->netif);
-		stack6_set_mtu(&sif->netif, sif->dev->mtu);   /* lwIP reset mtu6 to the netif's */
+		stack6_set_mtu(&sif->netif, sif->dev->mtu, sif->dev->features & NETDEV_F_TSO6);   /* lwIP reset mtu6 */
 	}
 }
 
@@ -979,7 +996,7 @@ static struct stack_if *attach(struct net_device *dev)
 	if (dev->flags & NETDEV_LOOPBACK)
 		lo_if = sif;
 	else
-		stack6_nic_up(n, dev->mtu, bootcfg.mode != IPCFG_OFF);   /* ip=off: silent, IPv6 included */
+		stack6_nic_up(n, dev->mtu, dev->features & NETDEV_F_TSO6, bootcfg.mode != IPCFG_OFF);   /* ip=off: silent */
 	ifs[nifs++] = sif;
 	/* publish: stack_input may now deliver this device's frames */
 	__atomic_store_n(&dev->stack, sif, __ATOMIC_RELEASE);

@@ -154,7 +154,7 @@ size_t stack_steer_show(char *buf, size_t size);
 /* Monitor output: lwIP's protocol counters; one line per squeue (/proc/net/squeue's text). */
 void stack_print_stats(void);
 /* A TCP connection is established (its callback, squeue context): if its route's device does TSO
- * and the peer's MSS covers the device MTU, the connection sends segments of up to 16128 bytes (the
+ * for the connection's family (NETDEV_F_TSO, NETDEV_F_TSO6) and the peer's MSS covers the device MTU, the connection sends segments of up to 16128 bytes (the
  * device cuts them) and its congestion window starts at two of them (lwIP never splits a queued
  * segment, so a window smaller than one would stall it). */
 struct tcp_pcb;
@@ -165,6 +165,8 @@ struct netif;
 struct pbuf;
 /* The MSS a SYN-ACK advertises on n (its device's MTU less the headers). */
 unsigned stack_rx_mss(struct netif *n);
+/* n's device's MTU (a TSO netif's own MTUs are bigger: net/stack6.c fragments by this one). */
+unsigned stack_wire_mtu(struct netif *n);
 /* Send p, an IPv4 packet with room for a link header in front, back to whoever sent the frame
  * being received on n: on Ethernet straight to that frame's source MAC (no ARP lookup, so a flood
  * from spoofed addresses neither queues packets on ARP nor evicts real neighbours), over lo

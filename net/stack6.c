@@ -11,9 +11,14 @@
  *   - each NIC gets fe80::/64 from its MAC (netif_create_ip6_linklocal_address, EUI-64) and
  *     router solicitation; its IPv6 output sends our own addresses through lo and the rest through
  *     ethip6_output (ND resolves the MAC).
- *   - IPv6 MTU: a TSO device's netif has a big mtu so IPv4 TCP segments pass down whole; IPv6 has
- *     no TSO here, so netif->mtu6 (what ip6_output fragments by, and what TCP's MSS comes from)
- *     is the device's real MTU.
+ *   - IPv6 MTU: netif->mtu6 is what ip6_output fragments by (through the ND destination cache,
+ *     whose entries start with it as their path MTU) and what TCP's MSS comes from. Without
+ *     NETDEV_F_TSO6 it is the device's real MTU. On a TSO6 device it is NETDEV_TSO_MAX, so that big
+ *     TCP segments pass down whole (net/stack.c's TSO section: the MSS we advertise is still the
+ *     real MTU's, and a connection sends big segments only once stack_tcp_offload allows); any
+ *     other IPv6 packet above the real MTU is fragmented here (eth_output6) with the real MTU, as
+ *     eth_output does for IPv4. (A router advertisement's MTU option lowers mtu6, as lwIP does:
+ *     then ip6_output fragments everything above it, big TCP segments included; they still arrive.)
  *   - Multicast reception: the drivers accept all multicast rather than program their filters
  *     from MLD joins (lwIP joins and leaves groups without a driver hook): e1000 sets RCTL.MPE,
  *     RTL8139 sets RCR.AM with every MAR hash bit; virtio-net negotiates no VIRTIO_NET_F_CTRL_RX,
@@ -26,12 +31,15 @@
  */
 #include "net/stack6.h"
 #include "lwip/ip6.h"
+#include "lwip/ip6_frag.h"
+#include "lwip/prot/ip6.h"
 #include "lwip/ip6_addr.h"
 #include "lwip/ethip6.h"
 #include "lwip/mld6.h"
 #include "lwip/nd6.h"
 #include "lwip/priv/nd6_priv.h"
 #include "net/stack.h"
+#include "net/netdev.h"
 #include "net/squeue.h"
 #include "kernel/printk.h"
 #include "lib/string.h"
@@ -66,11 +74,36 @@ void stack6_lo_init(struct netif *n)
 	netif_ip6_addr_set_state(n, LO_ADDR6_INDEX, IP6_ADDR_PREFERRED);   /* as Linux's (not deprecated) */
 }
 
-/* A NIC's IPv6 output: to ourselves through lo (as eth_output does for IPv4), else ND + Ethernet. */
+/* ip6_frag with the device's MTU (a TSO6 netif's mtu6, and the destination cache's path MTUs that
+ * start from it, are bigger): both are lowered to it for the call. Stack lock held. */
+static err_t frag_wire6(struct netif *n, struct pbuf *p, const ip6_addr_t *dst, u16_t wire)
+{
+	u16_t mtu6 = n->mtu6, pmtu = 0;
+	int d = -1;
+	for (int i = 0; i < LWIP_ND6_NUM_DESTINATIONS && d < 0; i++)
+		if (ip6_addr_cmp(dst, &destination_cache[i].destination_addr))
+			d = i;
+	if (d >= 0) {
+		pmtu = destination_cache[d].pmtu;
+		destination_cache[d].pmtu = (u16_t)MIN(pmtu, wire);
+	}
+	n->mtu6 = (u16_t)MIN(mtu6, wire);
+	err_t e = ip6_frag(p, n, dst);
+	n->mtu6 = mtu6;
+	if (d >= 0 && ip6_addr_cmp(dst, &destination_cache[d].destination_addr))
+		destination_cache[d].pmtu = pmtu;      /* unless ip6_frag's output reused the entry */
+	return e;
+}
+
+/* A NIC's IPv6 output: to ourselves through lo (as eth_output does for IPv4), else ND + Ethernet;
+ * on a TSO6 device anything but TCP above the device's MTU is fragmented to it first. */
 static err_t eth_output6(struct netif *n, struct pbuf *p, const ip6_addr_t *dst)
 {
 	if (stack6_addr_local(dst))
 		return stack_loop_output(p);
+	unsigned wire = stack_wire_mtu(n);
+	if (p->tot_len > wire && p->len >= IP6_HLEN && IP6H_NEXTH((struct ip6_hdr *)p->payload) != IP6_NEXTH_TCP)
+		return frag_wire6(n, p, dst, (u16_t)wire);
 	return ethip6_output(n, p, dst);
 }
 
@@ -80,14 +113,14 @@ void stack6_nic_init(struct netif *n)
 	n->flags |= NETIF_FLAG_MLD6;
 }
 
-void stack6_set_mtu(struct netif *n, unsigned dev_mtu)
+void stack6_set_mtu(struct netif *n, unsigned dev_mtu, bool tso6)
 {
-	n->mtu6 = (u16_t)MIN(dev_mtu, (unsigned)n->mtu);
+	n->mtu6 = (u16_t)(tso6 ? NETDEV_TSO_MAX : MIN(dev_mtu, (unsigned)n->mtu));
 }
 
-void stack6_nic_up(struct netif *n, unsigned dev_mtu, bool autoconf)
+void stack6_nic_up(struct netif *n, unsigned dev_mtu, bool tso6, bool autoconf)
 {
-	stack6_set_mtu(n, dev_mtu);     /* netif_add copied netif->mtu (a TSO netif's is big) */
+	stack6_set_mtu(n, dev_mtu, tso6);     /* netif_add copied netif->mtu (a TSO netif's is big) */
 	if (!autoconf)
 		return;
 	netif_create_ip6_linklocal_address(n, 1);

@@ -15,11 +15,12 @@
 void stack6_lo_init(struct netif *n);
 /* From a NIC's netif init: IPv6 output, MLD. */
 void stack6_nic_init(struct netif *n);
-/* After netif_add of a NIC: the device's MTU for IPv6; with autoconf (not ip=off, which keeps the
+/* After netif_add of a NIC: the device's MTU for IPv6 (NETDEV_TSO_MAX with tso6: net/stack6.c); with autoconf (not ip=off, which keeps the
  * stack silent) a link-local address from the MAC (DAD, router solicitation) and SLAAC on. */
-void stack6_nic_up(struct netif *n, unsigned dev_mtu, bool autoconf);
-/* IPv6's MTU is the device's (lwIP resets it to netif->mtu when the link changes). */
-void stack6_set_mtu(struct netif *n, unsigned dev_mtu);
+void stack6_nic_up(struct netif *n, unsigned dev_mtu, bool tso6, bool autoconf);
+/* IPv6's MTU is the device's, or NETDEV_TSO_MAX on a TSO6 device (lwIP resets it to netif->mtu when
+ * the link changes). */
+void stack6_set_mtu(struct netif *n, unsigned dev_mtu, bool tso6);
 /* Is a (an IPv6 address) one of our interfaces' valid or tentative addresses (or ::1)? */
 bool stack6_addr_local(const ip6_addr_t *a);
 

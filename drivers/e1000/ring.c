@@ -64,6 +64,37 @@ unsigned e1000_tx_post_tso_data(struct e1000_txq *q, struct e1000_tx_desc *ring,
 	return i;
 }
 
+unsigned e1000_tx_post_csum_ctx(struct e1000_txq *q, struct e1000_tx_desc *ring, unsigned tcp_off)
+{
+	unsigned i = q->tail;
+	struct e1000_tx_desc *d = &ring[i];
+	uint64_t tucss = tcp_off, tucso = tcp_off + E1000_TCP_CSUM_OFF;    /* TUCSE 0: to the end */
+	d->addr = tucss << 32 | tucso << 40;                               /* no IP checksum: IPCS* 0 */
+	d->length = 0;
+	d->cso = 0;                                                        /* DTYP 0: context */
+	d->cmd = E1000_TXD_CMD_DEXT | E1000_TXD_CTX_TCP | E1000_TXD_CMD_RS;
+	d->status = 0;
+	d->css = 0;
+	d->special = 0;
+	q->tail = e1000_ring_next(i, q->n);
+	return i;
+}
+
+unsigned e1000_tx_post_csum_data(struct e1000_txq *q, struct e1000_tx_desc *ring, paddr_t buf, uint16_t len)
+{
+	unsigned i = q->tail;
+	struct e1000_tx_desc *d = &ring[i];
+	d->addr = buf;
+	d->length = len;
+	d->cso = E1000_TXD_DTYP_DATA;
+	d->cmd = E1000_TXD_CMD_DEXT | E1000_TXD_CMD_IFCS | E1000_TXD_CMD_RS | E1000_TXD_CMD_EOP;
+	d->status = 0;
+	d->css = E1000_TXD_POPTS_TXSM;
+	d->special = 0;
+	q->tail = e1000_ring_next(i, q->n);
+	return i;
+}
+
 unsigned e1000_tx_reclaim(struct e1000_txq *q, struct e1000_tx_desc *ring)
 {
 	unsigned done = 0;

@@ -57,6 +57,13 @@ struct e1000_tso_ctx {
 unsigned e1000_tx_post_tso_ctx(struct e1000_txq *q, struct e1000_tx_desc *ring, const struct e1000_tso_ctx *c);
 unsigned e1000_tx_post_tso_data(struct e1000_txq *q, struct e1000_tx_desc *ring, paddr_t buf, uint16_t len,
 				bool last);
+/* Checksum offload without segmentation: a context descriptor naming the TCP checksum (TUCSS at
+ * tcp_off, TUCSO its checksum field, to the frame's end; no IP checksum), then whole frames in
+ * extended data descriptors asking for it (POPTS TXSM, EOP). The chip adds the bytes from TUCSS on
+ * to what the checksum field holds (the pseudo-header sum) and stores the complement. The context
+ * stays in force for later such frames. Precondition: e1000_tx_space(q) > 0 for each. */
+unsigned e1000_tx_post_csum_ctx(struct e1000_txq *q, struct e1000_tx_desc *ring, unsigned tcp_off);
+unsigned e1000_tx_post_csum_data(struct e1000_txq *q, struct e1000_tx_desc *ring, paddr_t buf, uint16_t len);
 /* Reclaim finished descriptors from clean on (stops at the first without DD, or at tail).
  * Clears their status. Returns how many were reclaimed. */
 unsigned e1000_tx_reclaim(struct e1000_txq *q, struct e1000_tx_desc *ring);

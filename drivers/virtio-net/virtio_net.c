@@ -14,17 +14,20 @@
  * ring's NO_INTERRUPT flag is the event suppression.
  *
  * LRO (GUEST_CSUM + GUEST_TSO4, when offered with MRG_RXBUF; NETDEV_F_LRO in net/netdev.h): the
- * host may hand us one TCP frame standing for up to 64 KiB of segments (gso_type TCPV4), spread
+ * host may hand us one TCP frame standing for up to 64 KiB of segments (gso_type TCPV4, and TCPV6
+ * when GUEST_TSO6 is offered too: a device that gives LRO gets no software GRO, so IPv6 would
+ * otherwise go up one wire frame at a time), spread
  * over merged buffers, and TCP/UDP frames whose checksum is partial (NEEDS_CSUM: a sender on the
  * host left it to "hardware") or already verified (DATA_VALID). Merged buffers are gathered into
  * rx_lro, one frame at a time (poll is single-threaded per device, so it needs no lock), and the
  * frame goes up with NETDEV_RX_LRO and NETDEV_RX_CSUM_OK. Without LRO a merged frame is over the
  * 1514-byte limit: it is counted as an error and all its buffers are dropped (the malformed-input
- * path), as is a frame whose gso_type is not TCPV4 or that would overflow rx_lro.
+ * path), as is a frame whose gso_type is not one we negotiated or that would overflow rx_lro.
  *
- * TSO (CSUM + HOST_TSO4, when offered; NETDEV_F_TSO in net/netdev.h): the stack sends TCP segments
- * of up to NETDEV_TSO_MAX bytes, and an IPv4/TCP frame longer than the MTU gets a header asking the
- * device to cut it into MTU-sized segments (gso_type TCPV4, gso_size = mtu - IP and TCP headers)
+ * TSO (CSUM + HOST_TSO4, when offered; NETDEV_F_TSO in net/netdev.h; HOST_TSO6 likewise gives
+ * NETDEV_F_TSO6): the stack sends TCP segments of up to NETDEV_TSO_MAX bytes, and an IPv4 (IPv6)
+ * TCP frame longer than the MTU gets a header asking the device to cut it into MTU-sized segments
+ * (gso_type TCPV4 or TCPV6, gso_size = mtu - IP and TCP headers)
  * and to checksum each (NEEDS_CSUM from the TCP header on; the TCP checksum field then holds the
  * pseudo-header sum, as the device adds the rest). A frame that does not fit a transmit buffer
  * gets its own allocation, freed when the device returns it. Frames within the MTU go out as
@@ -58,7 +61,9 @@
 #define VIRTIO_NET_F_CSUM 0
 #define VIRTIO_NET_F_GUEST_CSUM 1
 #define VIRTIO_NET_F_GUEST_TSO4 7
+#define VIRTIO_NET_F_GUEST_TSO6 8
 #define VIRTIO_NET_F_HOST_TSO4 11
+#define VIRTIO_NET_F_HOST_TSO6 12
 #define VIRTIO_NET_F_MAC 5
 #define VIRTIO_NET_F_MRG_RXBUF 15
 #define VIRTIO_NET_F_STATUS 16
@@ -69,6 +74,7 @@
 #define VIRTIO_NET_HDR_F_DATA_VALID 2
 #define VIRTIO_NET_HDR_GSO_NONE 0
 #define VIRTIO_NET_HDR_GSO_TCPV4 1
+#define VIRTIO_NET_HDR_GSO_TCPV6 4
 
 #define VNET_RXQ 0
 #define VNET_TXQ 1
@@ -138,7 +144,8 @@ static void rx_deliver(struct vnet *vn, const struct virtio_net_hdr *h, const ui
 	if (vn->rx_lro) {
 		if (h->flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID))
 			flags |= NETDEV_RX_CSUM_OK;
-		if (h->gso_type == VIRTIO_NET_HDR_GSO_TCPV4)
+		if (h->gso_type == VIRTIO_NET_HDR_GSO_TCPV4 ||
+		    (h->gso_type == VIRTIO_NET_HDR_GSO_TCPV6 && (vn->features & BIT(VIRTIO_NET_F_GUEST_TSO6))))
 			flags |= NETDEV_RX_LRO;
 		else if (h->gso_type != VIRTIO_NET_HDR_GSO_NONE) {
 			NETDEV_STAT_INC(dev, rx_errors);      /* a kind we did not negotiate */
@@ -235,7 +242,7 @@ static void tso_prepare(struct virtio_net_hdr *hdr, uint8_t *frame, size_t len, 
 	frame[t->tcp_off + TCP_CSUM_OFFSET] = (uint8_t)(sum >> 8);
 	frame[t->tcp_off + TCP_CSUM_OFFSET + 1] = (uint8_t)sum;
 	hdr->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-	hdr->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+	hdr->gso_type = t->v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
 	hdr->hdr_len = (uint16_t)t->hdr_len;
 	hdr->gso_size = (uint16_t)t->mss;
 	hdr->csum_start = (uint16_t)t->tcp_off;
@@ -432,7 +439,9 @@ static int virtio_net_probe(struct virtio_device *vd)
 	if ((offered & tso) == tso)
 		wanted |= tso;
 	if ((offered & lro) == lro)       /* 64 KiB frames in 2 KiB buffers need MRG_RXBUF */
-		wanted |= lro;
+		wanted |= lro | BIT(VIRTIO_NET_F_GUEST_TSO6);            /* TSO6 taken if offered */
+	if ((offered & tso) == tso)
+		wanted |= BIT(VIRTIO_NET_F_HOST_TSO6);
 	if (!vd->legacy && !(offered & BIT(VIRTIO_F_VERSION_1))) {
 		printk("virtio-net %s: device does not offer VERSION_1\n", vd->desc);
 		ops->set_status(vd, VIRTIO_STATUS_FAILED);
@@ -473,6 +482,8 @@ static int virtio_net_probe(struct virtio_device *vd)
 	dev->mtu = ETH_DATA_LEN;
 	dev->irq = vd->irq;
 	dev->features = (vn->features & BIT(VIRTIO_NET_F_HOST_TSO4)) ? NETDEV_F_TSO : 0;
+	if (vn->features & BIT(VIRTIO_NET_F_HOST_TSO6))
+		dev->features |= NETDEV_F_TSO6;
 	if (vn->features & BIT(VIRTIO_NET_F_GUEST_TSO4)) {
 		vn->rx_lro = kmalloc(NETDEV_LRO_MAX);
 		if (!vn->rx_lro)

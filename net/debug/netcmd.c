@@ -12,7 +12,7 @@
  *   netstat                           lwIP's protocol counters
  *   sqstat                            the squeues' counters (/proc/net/squeue)
  *   sqstress [items]                  squeue stress test (net/sqstress.c)
- *   tcpsink [port], tcpsend <a.b.c.d> <port> <MiB> [n]   raw-API TCP before sockets (net/tcptest.c)
+ *   tcpsink [port], tcpsend <addr> <port> <MiB> [n]   raw-API TCP before sockets (net/tcptest.c)
  * They run in the monitor thread (thread context: they may sleep, never holding a lock).
  */
 #include "net/netdev.h"
@@ -397,6 +397,6 @@ static void net_cmds_init(void)
 	monitor_add_command("sqstat", "squeue counters (as /proc/net/squeue)", cmd_sqstat);
 	monitor_add_command("sqstress", "sqstress [items]: cross-CPU squeue stress, checks order", cmd_sqstress);
 	monitor_add_command("tcpsink", "tcpsink [port]: in-kernel TCP discard server (no port: counters)", cmd_tcpsink);
-	monitor_add_command("tcpsend", "tcpsend <a.b.c.d> <port> <MiB> [conns]: in-kernel TCP sender", cmd_tcpsend);
+	monitor_add_command("tcpsend", "tcpsend <a.b.c.d|IPv6> <port> <MiB> [conns]: in-kernel TCP sender", cmd_tcpsend);
 }
 debug_init(net_cmds_init);

@@ -1,7 +1,8 @@
 /*
  * In-kernel TCP through lwIP's raw API, before there are sockets: the monitor's
  *   tcpsink [port]                        start a discard server on port (no port: its counters)
- *   tcpsend <a.b.c.d> <port> <MiB> [n]    n connections (default 1), each sending MiB MiB
+ *   tcpsend <addr> <port> <MiB> [n]       n connections (default 1), each sending MiB MiB (addr:
+ *                                         IPv4 a.b.c.d, or IPv6 without a scope: a global address)
  * They exercise the paths the socket layer will use (net/stack.h): connections bound to squeues,
  * flow bindings for connect(), callbacks waking a sleeping thread, and measure TCP throughput over
  * lo and the NICs (tests/system/test_stack.py, bench/bench_tcp.py).
@@ -22,7 +23,6 @@
  */
 #include "net/stack.h"
 #include "net/debug/debug.h"
-#include "net/ipconfig.h"
 #include "lwip/tcp.h"
 #include "lwip/ip_addr.h"
 #include "kernel/errno.h"
@@ -136,7 +136,7 @@ static err_t snd_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 static void snd_open_fn(void *arg)
 {
 	struct conn *c = arg;
-	c->pcb = tcp_new();
+	c->pcb = tcp_new_ip_type(IP_GET_TYPE(&snd.dst));
 	if (!c->pcb) {
 		conn_finish(c, ERR_MEM);
 		return;
@@ -153,9 +153,8 @@ static void snd_open_fn(void *arg)
 		return;
 	}
 	/* connect() binds the connection to the caller's squeue: steer the peer's frames to it */
-	stack_flow_bind(&c->flow, IP_PROTO_TCP, lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(&c->pcb->local_ip))),
-			c->pcb->local_port, lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(&c->pcb->remote_ip))),
-			c->pcb->remote_port, c->sq);
+	stack_flow_bind_ip(&c->flow, IP_PROTO_TCP, &c->pcb->local_ip, c->pcb->local_port, &c->pcb->remote_ip,
+			   c->pcb->remote_port, c->sq);
 }
 
 static void snd_abort_fn(void *arg)
@@ -293,12 +292,12 @@ void cmd_tcpsink(int argc, char **argv)
 
 void cmd_tcpsend(int argc, char **argv)
 {
-	uint32_t dst;
+	ip_addr_t dst;
 	unsigned long port, mib, n = 1;
-	if (argc < 4 || !ipv4_parse(argv[1], strlen(argv[1]), &dst) || !(port = strtoul(argv[2], NULL, 10)) ||
+	if (argc < 4 || !ipaddr_aton(argv[1], &dst) || !(port = strtoul(argv[2], NULL, 10)) ||
 	    port > 65535 || !(mib = strtoul(argv[3], NULL, 10)) || mib > 4096 ||
 	    (argc > 4 && (!(n = strtoul(argv[4], NULL, 10)) || n > MAX_CONNS))) {
-		printk("usage: tcpsend <a.b.c.d> <port> <MiB per connection, 1..4096> [connections, 1..%d]\n", MAX_CONNS);
+		printk("usage: tcpsend <a.b.c.d|IPv6> <port> <MiB per connection, 1..4096> [connections, 1..%d]\n", MAX_CONNS);
 		return;
 	}
 	if (stack_wait_ready(5 * NSEC_PER_SEC) < 0)
@@ -307,7 +306,7 @@ void cmd_tcpsend(int argc, char **argv)
 		pattern[i] = (uint8_t)(i * 7 + 3);
 	memset(&snd, 0, sizeof(snd));
 	snd.n = (int)n;
-	ip_addr_set_ip4_u32(&snd.dst, lwip_htonl(dst));
+	ip_addr_copy(snd.dst, dst);
 	snd.port = (uint16_t)port;
 	struct squeue *sq = squeue_local();
 	uint64_t sink0 = sink.bytes;

@@ -1,5 +1,6 @@
 """Host-side TCP peer for the stack tests and benches (run inside the test's network namespace):
-  hosttcp.py sink PORT [--conns N] [--timeout S]   prints READY once listening, accepts N
+  hosttcp.py sink PORT [--conns N] [--timeout S] [--v6]   prints READY once listening (--v6: on
+      [::], else 0.0.0.0), accepts N
       connections, counts what each sends until it closes; prints one JSON line: bytes per
       connection, seconds from the first accept to the last close, and each connection's MSS
   hosttcp.py send ADDR PORT --mib N [--conns K]    K connections, each sending N MiB, then closes;
@@ -15,9 +16,9 @@ CHUNK = 64 * 1024
 
 
 def sink(a):
-    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls = socket.socket(socket.AF_INET6 if a.v6 else socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("0.0.0.0", a.port))
+    ls.bind(("::" if a.v6 else "0.0.0.0", a.port))
     ls.listen(64)
     ls.settimeout(a.timeout)
     print("READY", flush=True)
@@ -82,6 +83,7 @@ def main():
     p.add_argument("port", type=int)
     p.add_argument("--conns", type=int, default=1)
     p.add_argument("--timeout", type=float, default=120)
+    p.add_argument("--v6", action="store_true")
     p = sub.add_parser("send")
     p.add_argument("addr")
     p.add_argument("port", type=int)

@@ -7,17 +7,20 @@ with IPv6 on (nics.TapNamespace addr6; root, skipped saying why without it):
 - SLAAC: after a router advertisement of fd77::/64 (tests/system/hostra.py) the guest answers on
   fd77:: + its EUI-64, and not before; then the guest pings the host's fd77::1 (the monitor's
   ping over an lwIP ICMPv6 raw pcb), 56 and 1400 bytes;
-- the IPv4 side still works next to it.
+- the IPv4 side still works next to it;
+- TCP over IPv6 each way with the raw-API tools, the offloads carrying it where the model has them
+  (test_tcp6_offloads_both_ways: virtio-net's TSO6 and LRO, the others' software GRO).
 """
 import json
 import os
+import re
 import time
 
 import pytest
 
 from nics import NICS, PYTHON, TapNamespace, qemu_cmd, tap_unavailable
 from qemu import Qemu
-from test_stack import host_ping, ping, wait_log
+from test_stack import HOSTTCP, host_ping, offload_frames, ping, tcpsend_to_host_sink, wait_log
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HOSTRA = os.path.join(HERE, "hostra.py")
@@ -26,6 +29,8 @@ GUEST_LL = "fe80::5054:ff:fe12:3477"     # EUI-64 of GUEST_MAC (universal/local 
 PREFIX = "fd77::"
 GUEST_SLAAC = "fd77::5054:ff:fe12:3477"
 SLAAC_WAIT_S = 15                        # RA -> address tentative -> DAD (one probe, 1 s) -> preferred
+TCP6_MIB = 32
+HOST6 = "fd77::1"
 
 
 @pytest.fixture(scope="module", params=NICS, ids=lambda n: n.id)
@@ -84,4 +89,47 @@ def test_slaac_address_from_router_advertisement(tap6):
     assert got == 3, out
     out = q.command("ping -c 2 -s 1400 fd77::1", timeout=60)
     assert "2 packets transmitted, 2 received" in out, out
+    assert "lwip: assertion" not in q.log()
+
+
+def test_tcp6_offloads_both_ways(tap6):
+    """TCP over IPv6 each way, 32 MiB, every byte counted by the other side: the guest's raw-API
+    tcpsend to a host sink on fd77::1, and a host sender (its MTU raised to 9000) to the guest's
+    tcpsink on its SLAAC address. The offloads must carry IPv6 where the model has them:
+    virtio-net says tso6 (HOST_TSO6) and its tso counter grows while only IPv6 flows; it takes
+    the host's coalesced IPv6 segments (GUEST_TSO6: the lro counter grows); the other models
+    coalesce in software (net/gro.c: the gro counter grows). The e1000 says tso6 too (its driver
+    cuts IPv6 TSO frames: QEMU's model writes a wrong IPv6 payload length into the segments it
+    cuts) and its tso counter grows; QEMU's RTL8139 cuts IPv4 only, so its tso counter must not
+    move. The guest must advertise its device MTU's IPv6 MSS (1440)
+    however big its TSO6 netif's mtu6 is, or the host would send frames the guest drops.
+    Runs after the SLAAC test (it sends its own advertisement too)."""
+    nic, tap, q = tap6
+    virtio = nic.driver.startswith("virtio")
+    tso6 = virtio or nic.driver == "e1000"
+    features = re.search(r"features (\S+)", q.command("ifconfig eth0")).group(1).split(",")
+    assert ("tso6" in features, "lro" in features, "gro" in features) == (tso6, virtio, not virtio), features
+    tap.ns([PYTHON, HOSTRA, "tap0", PREFIX, "--count", "1"])
+    assert ping_until(tap, GUEST_SLAAC, SLAAC_WAIT_S, count=1)["received"] == 1
+    tso0, lro0, gro0 = offload_frames(q)
+    tcpsend_to_host_sink(q, tap, HOST6, 5012, TCP6_MIB, v6=True)      # guest -> host
+    tso1, _, _ = offload_frames(q)
+    assert (tso1 - tso0 > 0) == tso6, f"{tso1 - tso0} TSO frames"
+    # host -> guest
+    assert "listening on 5011" in q.command("tcpsink 5011")
+    tap.ns(["ip", "link", "set", tap.iface, "mtu", "9000"])
+    try:
+        r = tap.ns([PYTHON, HOSTTCP, "send", GUEST_SLAAC, "5011", "--mib", str(TCP6_MIB)], timeout=300)
+    finally:
+        tap.ns(["ip", "link", "set", tap.iface, "mtu", "1500"])
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    assert res["bytes"] == [TCP6_MIB << 20], res
+    assert res["mss"] == [1440], res
+    sink = q.command("tcpsink")
+    assert re.search(rf"resets 0 bytes {TCP6_MIB << 20}\b", sink), sink
+    _, lro2, gro2 = offload_frames(q)
+    assert (lro2 - lro0 > 0) == virtio, f"{lro2 - lro0} LRO frames"
+    assert (gro2 - gro0 > 0) == (not virtio), f"{gro2 - gro0} GRO frames"
+    dev = q.command("ifconfig eth0")
+    assert re.search(r"rx packets \d+ bytes \d+ dropped 0 errors 0", dev), dev
     assert "lwip: assertion" not in q.log()

@@ -309,6 +309,21 @@ def offload_frames(q):
             int(rx.group(1)), int(rx.group(2)))
 
 
+def tcpsend_to_host_sink(q, tap, addr, port, mib, v6=False):
+    """The guest's raw-API tcpsend of mib MiB to a host sink (hosttcp.py) on addr: port; asserts
+    that all of it was acknowledged and counted by the host."""
+    p = subprocess.Popen([*tap.prefix(), PYTHON, HOSTTCP, "sink", str(port), *(["--v6"] if v6 else [])],
+                         stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == "READY"
+        out = q.command(f"tcpsend {addr} {port} {mib}", timeout=300)
+        res = json.loads(p.communicate(timeout=120)[0].strip().splitlines()[-1])
+    finally:
+        p.kill()
+    assert re.search(rf"tcpsend: 1 connection, {mib << 20} bytes acknowledged", out), out
+    assert res["bytes"] == [mib << 20], res
+
+
 def test_tap_tcp_both_ways(tapstack):
     """TCP each way with the raw-API tools. Every model does TSO (virtio with QEMU's default
     vnet_hdr over tap, the e1000 and the RTL8139 C+ in hardware) and virtio LRO too: the guest must
@@ -324,15 +339,7 @@ def test_tap_tcp_both_ways(tapstack):
     assert ("tso" in features, "lro" in features, "gro" in features) == (True, lro, not lro), features
     tso_before, lro_before, gro_before = offload_frames(q)
     # guest -> host: the kernel's raw-API sender to a host sink
-    p = subprocess.Popen([*tap.prefix(), PYTHON, HOSTTCP, "sink", "5002"], stdout=subprocess.PIPE, text=True)
-    try:
-        assert p.stdout.readline().strip() == "READY"
-        out = q.command(f"tcpsend {HOST_IP} 5002 {TCP_MIB}", timeout=300)
-        res = json.loads(p.communicate(timeout=120)[0].strip().splitlines()[-1])
-    finally:
-        p.kill()
-    assert re.search(rf"tcpsend: 1 connection, {TCP_MIB << 20} bytes acknowledged", out), out
-    assert res["bytes"] == [TCP_MIB << 20], res
+    tcpsend_to_host_sink(q, tap, HOST_IP, 5002, TCP_MIB)
     tso_sent = offload_frames(q)[0] - tso_before
     assert tso_sent > 0, f"{tso_sent} TSO frames"
     # host -> guest: a host sender (MTU 9000 on its side) to the kernel's sink

@@ -300,6 +300,37 @@ TEST(tso_descriptors_layout)
 	CHECK_EQ(e1000_tx_reclaim(&q, txring), 3);
 }
 
+/* The checksum-only descriptors the driver's IPv6 segmentation uses: a context that names the TCP
+ * checksum and nothing else (not TSE, so QEMU keeps it as its plain checksum context), and whole
+ * frames asking for TXSM only. */
+TEST(csum_descriptors_layout)
+{
+	struct e1000_txq q;
+	memset(txring, 0, sizeof(txring));
+	e1000_txq_init(&q, TXN);
+	CHECK_EQ(e1000_tx_post_csum_ctx(&q, txring, 54), 0);
+	const uint8_t *b = (const uint8_t *)&txring[0];
+	CHECK_EQ(le32_at(b), 0);                          /* IPCSS, IPCSO, IPCSE: no IP checksum */
+	CHECK_EQ(b[4], 54);                               /* TUCSS */
+	CHECK_EQ(b[5], 54 + 16);                          /* TUCSO */
+	CHECK_EQ(le16_at(b + 6), 0);                      /* TUCSE: to the end */
+	uint32_t cmd = le32_at(b + 8);
+	CHECK_EQ(cmd & 0xfffff, 0);
+	CHECK_EQ((cmd >> 20) & 0xf, 0);                   /* DTYP: context */
+	CHECK_EQ(cmd >> 24, 0x20 | 0x08 | 0x01);          /* TUCMD: DEXT RS TCP; not TSE, not IP */
+	CHECK_EQ(b[13], 0);
+	CHECK_EQ(le16_at(b + 14), 0);
+	CHECK_EQ(e1000_tx_post_csum_data(&q, txring, 0xa000, 1514), 1);
+	b = (const uint8_t *)&txring[1];
+	CHECK_EQ(le32_at(b), 0xa000);
+	cmd = le32_at(b + 8);
+	CHECK_EQ(cmd & 0xfffff, 1514);
+	CHECK_EQ((cmd >> 20) & 0xf, 1);                   /* DTYP: data */
+	CHECK_EQ(cmd >> 24, 0x20 | 0x08 | 0x02 | 0x01);   /* DEXT RS IFCS EOP; not TSE */
+	CHECK_EQ(b[13], 0x02);                            /* POPTS: TXSM only */
+	CHECK_EQ(e1000_tx_inflight(&q), 2);
+}
+
 UNIT_TESTS(CASE(index_arithmetic), CASE(rx_classification), CASE(rx_ring_against_device_model),
 	   CASE(tx_ring_against_device_model), CASE(tx_reclaim_stops_at_first_unfinished),
-	   CASE(tso_descriptors_layout))
+	   CASE(tso_descriptors_layout), CASE(csum_descriptors_layout))
