@@ -129,6 +129,9 @@ static void mm_unlazy(struct mm *mm)
 		sent |= left;
 		__asm__ volatile("nop");
 	}
+	for (int i = 0; i < ncpus; i++)         /* cpumask and active_mm change together (mm_activate) */
+		if (READ_ONCE(cpus[i].active_mm) == mm)
+			panic("mm: freeing an address space cpu %d still has in satp", i);
 }
 
 void mm_activate(struct mm *mm)
@@ -637,6 +640,15 @@ int mm_pin_pa(struct mm *mm, uintptr_t addr, paddr_t *pa)
 	}
 	spin_unlock(&mm->lock);
 	return r;
+}
+
+bool mm_addr_shared(struct mm *mm, uintptr_t addr)
+{
+	spin_lock(&mm->lock);
+	struct vma *v = find_vma(mm, addr);
+	bool shared = v && vma_shared(v);
+	spin_unlock(&mm->lock);
+	return shared;
 }
 
 int mm_lookup_pa(struct mm *mm, uintptr_t addr, paddr_t *pa)

@@ -94,6 +94,9 @@ void mm_lazy_drop(void);                    /* IPI_MM_LAZY handler */
 int mm_fault(struct mm *mm, uintptr_t addr, uint64_t cause);
 /* Fault addr in for reading and return its physical address (futex keys). */
 int mm_lookup_pa(struct mm *mm, uintptr_t addr, paddr_t *pa);
+/* Does addr lie in a MAP_SHARED mapping (a file's, shared anonymous memory, System V shm), whose
+ * pages no copy-on-write ever replaces? (futex keys) */
+bool mm_addr_shared(struct mm *mm, uintptr_t addr);
 /* The writable page at addr with a reference taken (page_put when done); -EFAULT if not present. */
 int mm_pin_pa(struct mm *mm, uintptr_t addr, paddr_t *pa);
 

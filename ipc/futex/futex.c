@@ -5,7 +5,8 @@
  *
  * Theory. Waiters hash into FUTEX_BUCKETS buckets (Jenkins' one-at-a-time hash of the key), each a
  * spinlock and a FIFO list. A private key is (mm, address); a shared key is (physical page,
- * offset), so processes that map one word at different addresses meet on it. FUTEX_WAIT takes the
+ * offset) when the word lies in a MAP_SHARED mapping, so processes that map one word at different
+ * addresses meet on it, and (mm, address) in private memory, whose page copy-on-write may replace. FUTEX_WAIT takes the
  * bucket lock, reads the word, compares it with the expected value and queues itself before
  * dropping the lock; a waker changes the word first and takes the same lock to wake, so a wake-up
  * between the check and the sleep cannot be lost. A waiter knows its bucket (w->bucket): requeue
@@ -111,7 +112,11 @@ static int make_key(struct mm *mm, uintptr_t uaddr, bool private_, struct futex_
 		return -EINVAL;
 	if (!access_ok(uaddr, sizeof(uint32_t)))
 		return -EFAULT;
-	if (private_) {
+	/* A shared futex in private memory keys by (mm, address) too, as Linux's get_futex_key does
+	 * for anonymous pages: copy-on-write after a fork moves the word to another page, and a
+	 * waiter keyed by the old page would miss the wake (pthread_join's, through
+	 * CLONE_CHILD_CLEARTID, hung that way: user/tests/mm_lazy_churn.c). */
+	if (private_ || !mm_addr_shared(mm, uaddr)) {
 		*k = (struct futex_key){ (uintptr_t)mm, uaddr };
 		return 0;
 	}
