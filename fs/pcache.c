@@ -36,9 +36,10 @@
  * a file kept mapped writable is rewritten whole at each of those (its journal absorbs it); the
  * gain is that no store can be missed.
  *
- * Truncation drops the pages wholly past the new size (a process still mapping one keeps its page,
- * no longer part of the file: stores there are lost, where Linux would unmap it and SIGBUS) and
- * zeroes the tail of the page holding the new (or, growing, the old) size.
+ * Truncation drops the pages wholly past the new size and zeroes the tail of the page holding the
+ * new (or, growing, the old) size. The file system first publishes the new size and has
+ * mm/rmap.c unmap those pages from every mapping (private copies too), as Linux does, so a
+ * process that still maps one gets SIGBUS at its next access; the page holding EOF stays mapped.
  *
  * Locks: inode->rw -> pc->io (sleeplock: fills, write-through, overlays, writeback, truncation,
  * so each of them sees the file system and the pages in one state) -> the file system's lock

@@ -38,6 +38,8 @@
 #include "fs/internal.h"
 #include "fs/vfs_disk.h"
 #include "fs/pcache.h"
+#include "mm/mm.h"
+#include "mm/rmap.h"
 #include "fs/ext4/ext4.h"
 #include "kernel/errno.h"
 #include "kernel/systime.h"
@@ -572,10 +574,14 @@ static int e4v_setattr(struct inode *ino, const struct iattr *ia)
 	sleep_unlock(&em->lock);
 	if (ia->valid & ATTR_SIZE) {
 		if (!err) {
-			pcache_resize(pc, old, ia->size);   /* pages past the new EOF go */
 			spin_lock(&ino->lock);
 			ino->size = ia->size;
 			spin_unlock(&ino->lock);
+			/* the new size first, then out of every mapping, then out of the index
+			 * (mm/rmap.c: a fault meanwhile fetches again and finds the new EOF) */
+			if (ia->size < old)
+				rmap_unmap_from(ino, (ia->size + PAGE_SIZE - 1) / PAGE_SIZE);
+			pcache_resize(pc, old, ia->size);   /* pages past the new EOF go */
 		}
 		pcache_unlock(pc);
 		sleep_unlock(&ino->rw);
