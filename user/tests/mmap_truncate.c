@@ -10,8 +10,11 @@
  * shrinks and regrows the file, stamping every page with a new generation each round; at the
  * end every thread must see the last generation (a thread left with an old page sees an old one).
  *
- * usage: mmap_truncate [DIR]   (default /tmp; tests/system/test_mmap_truncate_ext4.py runs it on
- * an ext4 root)
+ * usage: mmap_truncate [DIR [leave]]   (default /tmp). tests/system/test_mmap_truncate_ext4.py
+ * runs it on an ext4 root with "leave": it then leaves DIR/mmap_truncated.bin, written through a
+ * shared mapping that stays mapped while the file shrinks to KEPT bytes and takes a store past
+ * the new EOF, then sync(), for the host's debugfs to read (KEPT bytes of pattern(i) with
+ * "kept" at 100) and e2fsck to check.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -354,9 +357,34 @@ static void stress(const char *p)
 	close(s_fd);
 }
 
+#define KEPT (PG + 50)
+
+static void leave_file(const char *dir)
+{
+	char p[300];
+	snprintf(p, sizeof(p), "%s/mmap_truncated.bin", dir);
+	int fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	int ok = fd >= 0 && ftruncate(fd, 3 * PG) == 0;
+	unsigned char *m = ok ? mmap(NULL, 3 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
+	ok = m != MAP_FAILED;
+	for (long i = 0; ok && i < 3 * PG; i++)
+		m[i] = pattern(i);
+	ok = ok && msync(m, 3 * PG, MS_SYNC) == 0;
+	if (ok) {
+		memcpy(m + 100, "kept", 4);
+		memcpy(m + 2 * PG, "gone", 4);
+		ok = ftruncate(fd, KEPT) == 0 && bus_at(m + 2 * PG, 1);
+		m[KEPT + 10] = 0x77;                    /* past EOF in the last page: never on disk */
+	}
+	CHECK("leave: a file shrunk while mapped", ok, "%s", strerror(errno));
+	sync();                                    /* still mapped */
+	printf("leave: mmap_truncated.bin in %s\n", dir);
+}
+
 int main(int argc, char **argv)
 {
 	const char *dir = argc > 1 ? argv[1] : "/tmp";
+	int leave = argc > 2 && strcmp(argv[2], "leave") == 0;
 	char p[300];
 	snprintf(p, sizeof(p), "%s/mmap_truncate.%d", dir, (int)getpid());
 	struct sigaction sa = { 0 };
@@ -370,5 +398,7 @@ int main(int argc, char **argv)
 	otrunc_and_truncate(p);
 	stress(p);
 	CHECK("unlink", unlink(p) == 0, "%s", strerror(errno));
+	if (leave)
+		leave_file(dir);
 	return t_finish();
 }
