@@ -39,7 +39,7 @@
 
 void rmap_link(struct mm *mm, struct vma *v)
 {
-	if (!v->file)
+	if (!v->file || !mm)
 		return;
 	struct inode *ino = v->file->inode;
 	v->mm = mm;
