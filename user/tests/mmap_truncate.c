@@ -31,6 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "harness.h"
+#include "mmaputil.h"
 
 #define PG 4096
 #define SIZE0 (4 * PG + 100)           /* pages 0..4, the fifth partly */
@@ -73,23 +74,6 @@ static int touch(volatile unsigned char *p, int store)
 static int bus_at(volatile unsigned char *p, int store)
 {
 	return touch(p, store) == SIGBUS && got_code == BUS_ADRERR && got_addr == (void *)p;
-}
-
-static unsigned char pattern(long i) { return (unsigned char)(i * 7 + 3); }
-
-static int make_file(const char *p, long size)
-{
-	int fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0)
-		return -1;
-	static unsigned char b[SIZE0];
-	for (long i = 0; i < size; i++)
-		b[i] = pattern(i);
-	if (write(fd, b, size) != size) {
-		close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 static int all_zero(const volatile unsigned char *p, long n)
