@@ -238,8 +238,8 @@ static void otrunc_and_truncate(const char *p)
 
 static int s_fd;
 static unsigned char *s_map;
-static volatile int s_stop, s_gen;
-static long s_reads[STRESS_READERS], s_bus[STRESS_READERS], s_bad[STRESS_READERS];
+static volatile int s_stop, s_gen, s_done;   /* s_done: the last generation written whole */
+static long s_reads[STRESS_READERS], s_bus[STRESS_READERS], s_bad[STRESS_READERS], s_stale[STRESS_READERS];
 
 static void *reader(void *arg)
 {
@@ -250,11 +250,16 @@ static void *reader(void *arg)
 		long pg = (seed >> 8) % STRESS_PAGES, off = (seed >> 4) % PG;
 		volatile unsigned char *q = s_map + pg * PG + off;
 		got_sig = 0;
+		int done = __atomic_load_n(&s_done, __ATOMIC_ACQUIRE);
 		if (sigsetjmp(jb, 1) == 0) {
 			unsigned char v = *q;
-			/* a page is 0 (being regrown) or a generation stamped lately (never ahead) */
+			/* a byte is 0 (past the half page kept) or a generation stamped lately: never
+			 * ahead, and never older than the last one written whole before this load (an
+			 * older one is a page the file dropped, still mapped here) */
 			if (v > (unsigned char)s_gen)
 				s_bad[id]++;
+			if (v != 0 && v < done)
+				s_stale[id]++;
 			s_reads[id]++;
 		} else {
 			s_bus[id]++;
@@ -311,18 +316,21 @@ static void stress(const char *p)
 		memset(page, g, PG);
 		for (int i = 0; i < STRESS_PAGES && rounds_ok; i++)
 			rounds_ok = pwrite(s_fd, page, PG, (off_t)i * PG) == PG;
+		__atomic_store_n(&s_done, g, __ATOMIC_RELEASE);
 	}
 	double dt = now() - t0;
 	s_stop = 1;
-	long reads = 0, bus = 0, bad = 0;
+	long reads = 0, bus = 0, bad = 0, dropped = 0;
 	for (int i = 0; i < STRESS_READERS; i++) {
 		pthread_join(t[i], NULL);
 		reads += s_reads[i];
 		bus += s_bus[i];
 		bad += s_bad[i];
+		dropped += s_stale[i];
 	}
 	CHECK("stress: every round truncated and regrew", rounds_ok, "%s", strerror(errno));
 	CHECK("stress: readers never saw a generation ahead", bad == 0, "%ld bad", bad);
+	CHECK("stress: readers never saw a page the file had dropped", dropped == 0, "%ld stale reads", dropped);
 	printf("stress: %d rounds in %.2f s, %ld reads, %ld SIGBUS\n", r, dt, reads, bus);
 	/* every thread (and the main one) sees the last generation everywhere: nobody kept old pages */
 	long stale[STRESS_READERS] = { 0 };
