@@ -261,14 +261,25 @@ static struct vma *split_vma(struct vma *v, uintptr_t addr)
  * The VMAs unmap_locked took out, freed by free_dead once mm->lock is dropped: the last
  * reference to a file may go with one, and its inode's evict may sleep (a disk file system
  * writes back its mapped pages). With writeback, a file that lost its last writable shared
- * mapping gets its pages written back (munmap: inode_ops->writeback), after map_lock too.
+ * mapping gets its pages written back (munmap: inode_ops->writeback), after map_lock too. So
+ * does a file whose shared mapping goes while stores made through an earlier writable one are
+ * still unwritten (inode->mmap_dirty: one made read-only by mprotect, then unmapped): written
+ * here, with the VMA's file reference still held, and not at evict after the close, where the
+ * inode has left the inode cache and an open racing that close would read older bytes
+ * (user/tests/mmap_evict_race).
  */
+static bool needs_writeback(const struct vma *v)
+{
+	return vma_shared_writer(v) ||
+	       (v->file && vma_shared(v) && __atomic_load_n(&v->file->inode->mmap_dirty, __ATOMIC_ACQUIRE));
+}
+
 static void free_dead(struct list_head *dead, bool writeback)
 {
 	struct list_head *p, *tmp;
 	list_for_each_safe(p, tmp, dead) {
 		struct vma *v = list_entry(p, struct vma, node);
-		struct file *f = writeback && vma_shared_writer(v) ? v->file : NULL;
+		struct file *f = writeback && needs_writeback(v) ? v->file : NULL;
 		list_del(&v->node);
 		if (f)
 			file_get(f);

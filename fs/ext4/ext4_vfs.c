@@ -26,9 +26,11 @@
  * lookup of the number it found happen under one em->lock hold. Directory ops on a gone
  * directory are ENOENT without asking the library.
  *
- * A known window: evict writes an inode's mapped pages back after the inode left the inode
- * cache, so an open of the same file in that moment makes a new VFS inode that reads the
- * library's older bytes (closing it then needs the last close and an open to race).
+ * A known window, now narrow: evict writes an inode's mapped pages back after the inode left the
+ * inode cache, so an open of the same file in that moment makes a new VFS inode that reads the
+ * library's older bytes. mm/uvm.c writes them back when the last shared mapping with unwritten
+ * stores goes (free_dead, still holding a file reference), so evict finds something to write
+ * only after an earlier writeback failed (user/tests/mmap_evict_race races the other case).
  *
  * Locks: inode->rw -> the inode's pc.io (fs/pcache.h) -> em->lock (sleeplock) around every
  * library call (the library wants one caller at a time per mount) -> em->mapped_lock (spinlock:

@@ -32,3 +32,16 @@ def test_truncate_of_mapped_files_on_the_ext4_root():
         want[100:104] = b"kept"
         got = debugfs_cat(img, "/mmap_truncated.bin")
         assert got == bytes(want), (len(got), got[96:108])
+
+
+def test_open_racing_the_last_close_reads_mapped_stores_on_ext4():
+    """user/tests/mmap_evict_race on the ext4 root: a child's stores through a shared mapping
+    (made read-only, then unmapped) must be read by an open racing its last close."""
+    prog = os.path.join(BUILD, "user", "tests", "mmap_evict_race")
+    with tempfile.TemporaryDirectory() as d:
+        img = make_disk(d, extra_files=[prog])
+        rc, out = boot(img, "root=/dev/vda rw init=/mmap_evict_race -- /", name="root-mmap-evict-race")
+        m = re.search(r"^(\d+) passed, (\d+) failed$", out, re.M)
+        assert m and int(m.group(2)) == 0 and int(m.group(1)) >= 3 and rc == 0, out[-4000:]
+        fsck = subprocess.run([tool("e2fsck"), "-fn", img], capture_output=True, timeout=120)
+        assert fsck.returncode == 0, "e2fsck -fn: " + fsck.stdout.decode() + fsck.stderr.decode()
