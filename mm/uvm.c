@@ -22,10 +22,11 @@
  * go, and a disk inode's evict writes its mapped pages back). Lock order:
  * mm->map_lock -> mm->lock -> page allocator / file page locks, inode->i_mmap_lock (the reverse
  * map of file VMAs, mm/rmap.c: truncation unmaps through it, taking one mm->lock at a time and
- * never with i_mmap_lock held; fork nests the new child's lock inside the parent's). TLB: removing or write-protecting a
- * mapping fences this hart and every hart in mm->cpumask (SBI remote fence, synchronous); adding
- * one needs nothing (a hart that cached the old, more restrictive entry simply faults again and
- * finds it fixed).
+ * never with i_mmap_lock held; fork nests the new child's lock inside the parent's). TLB:
+ * removing or write-protecting a mapping fences this hart and every hart in mm->cpumask (SBI
+ * remote fence, synchronous); adding one needs nothing (a hart that cached the old, more
+ * restrictive entry simply faults again and finds it fixed). Truncation removes a file's pages
+ * past its new EOF from every mapping (mm_zap_file, called by mm/rmap.c) the same way.
  *
  * The fence after munmap and mprotect runs after mm->lock is dropped. Under TCG a remote fence
  * waits for every other hart of the mm to be scheduled by the host (~1 ms on a loaded host);
