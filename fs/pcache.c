@@ -31,8 +31,10 @@
  * inode->mmap_dirty whenever a writable shared VMA goes away or loses PROT_WRITE). Writeback then
  * writes every cached page, each clamped to the file size: a store past EOF in the last page never
  * reaches the disk and never changes the size. It runs at msync (MS_SYNC and MS_ASYNC), fsync and
- * fdatasync, munmap of the last writable mapping, sync/syncfs and the periodic writeback thread
- * (fs/writeback.c), and at evict (the last reference: file closed, no VMA left). The cost is that
+ * fdatasync, munmap (or exit) of the last writable mapping and of any shared mapping while stores
+ * are unwritten (mmap_dirty), sync/syncfs and the periodic writeback thread (fs/writeback.c), and
+ * at evict (the last reference: file closed, no VMA left; by then only a failed writeback leaves
+ * anything, see ext4_vfs.c's known window). The cost is that
  * a file kept mapped writable is rewritten whole at each of those (its journal absorbs it); the
  * gain is that no store can be missed.
  *
