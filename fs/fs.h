@@ -185,6 +185,11 @@ struct inode {
 	uint32_t mmap_writers;         /* atomic: VMAs mapping it MAP_SHARED with PROT_WRITE (mm/uvm.c) */
 	uint32_t mmap_dirty;           /* atomic: such a VMA went away or lost PROT_WRITE since the
 					* last writeback of its pages (mm/uvm.c sets, fs/pcache.c clears) */
+	/* reverse map (mm/rmap.c): every file VMA mapping this inode (vma->rnode), so truncation
+	 * can unmap the pages past the new EOF; i_mmap_lock is taken inside mm->lock */
+	struct list_head i_mmap;
+	struct spinlock i_mmap_lock;
+	uint64_t mmap_seq;             /* atomic: bumped by each such unmap (faults re-check it) */
 };
 
 /* fs/memfd_seal.c: memfd seals and their checks (each 0 or -EPERM; no-ops without seals) */

@@ -43,6 +43,8 @@ void inode_init(struct inode *ino, struct super_block *sb, uint32_t mode, uint64
 {
 	spin_init(&ino->lock, "inode");
 	sleeplock_init(&ino->rw, "inode_rw");
+	spin_init(&ino->i_mmap_lock, "i_mmap");
+	list_init(&ino->i_mmap);
 	ino->refcount = 1;
 	ino->mode = mode;
 	ino->sb = sb;

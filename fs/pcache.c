@@ -31,14 +31,17 @@
  * inode->mmap_dirty whenever a writable shared VMA goes away or loses PROT_WRITE). Writeback then
  * writes every cached page, each clamped to the file size: a store past EOF in the last page never
  * reaches the disk and never changes the size. It runs at msync (MS_SYNC and MS_ASYNC), fsync and
- * fdatasync, munmap of the last writable mapping, sync/syncfs and the periodic writeback thread
- * (fs/writeback.c), and at evict (the last reference: file closed, no VMA left). The cost is that
+ * fdatasync, munmap (or exit) of the last writable mapping and of any shared mapping while stores
+ * are unwritten (mmap_dirty), sync/syncfs and the periodic writeback thread (fs/writeback.c), and
+ * at evict (the last reference: file closed, no VMA left; by then only a failed writeback leaves
+ * anything, see ext4_vfs.c's known window). The cost is that
  * a file kept mapped writable is rewritten whole at each of those (its journal absorbs it); the
  * gain is that no store can be missed.
  *
- * Truncation drops the pages wholly past the new size (a process still mapping one keeps its page,
- * no longer part of the file: stores there are lost, where Linux would unmap it and SIGBUS) and
- * zeroes the tail of the page holding the new (or, growing, the old) size.
+ * Truncation drops the pages wholly past the new size and zeroes the tail of the page holding the
+ * new (or, growing, the old) size. The file system first publishes the new size and has
+ * mm/rmap.c unmap those pages from every mapping (private copies too), as Linux does, so a
+ * process that still maps one gets SIGBUS at its next access; the page holding EOF stays mapped.
  *
  * Locks: inode->rw -> pc->io (sleeplock: fills, write-through, overlays, writeback, truncation,
  * so each of them sees the file system and the pages in one state) -> the file system's lock

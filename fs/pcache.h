@@ -54,8 +54,8 @@ void pcache_unlock(struct pcache *pc);
 void pcache_overlay(struct pcache *pc, uint64_t pos, void *buf, size_t n);
 /* a write of [pos, pos + n) from the kernel buffer src: into the cached pages too */
 void pcache_write_through(struct pcache *pc, uint64_t pos, const void *src, size_t n);
-/* the file's size goes from old to new: pages wholly at or past new are dropped (holders keep
- * theirs, no longer part of the file), and the cached page holding min(old, new) is zeroed from
+/* the file's size goes from old to new: pages wholly at or past new are dropped (the file system
+ * has unmapped them first: mm/rmap.h's rmap_unmap_from), and the cached page holding min(old, new) is zeroed from
  * there to its end (stores past EOF never show when the file grows again) */
 void pcache_resize(struct pcache *pc, uint64_t old, uint64_t new);
 

@@ -22,6 +22,7 @@
 #include "kernel/errno.h"
 #include "mm/oom.h"
 #include "mm/page.h"
+#include "mm/rmap.h"
 #include "lib/string.h"
 #include "mm/uaccess.h"
 
@@ -61,11 +62,11 @@ static paddr_t *tree_slot(struct inode *ino, uint64_t idx, bool create)
 	return slot;
 }
 
-/* The data page for idx with a reference taken, 0 for a hole (or no memory when create). */
-static paddr_t page_ref(struct inode *ino, uint64_t idx, bool create)
+/* The data page for idx with a reference taken, 0 for a hole (or no memory when create).
+ * ino->lock held. */
+static paddr_t page_ref_locked(struct inode *ino, uint64_t idx, bool create)
 {
 	paddr_t pa = 0;
-	spin_lock(&ino->lock);
 	paddr_t *slot = tree_slot(ino, idx, create);
 	if (slot && !*slot && create && (*slot = page_alloc(0, PAGE_ZERO))) {
 		TMPFS_I(ino)->reg.pages++;
@@ -75,6 +76,13 @@ static paddr_t page_ref(struct inode *ino, uint64_t idx, bool create)
 		pa = *slot;
 		page_get(pa);
 	}
+	return pa;
+}
+
+static paddr_t page_ref(struct inode *ino, uint64_t idx, bool create)
+{
+	spin_lock(&ino->lock);
+	paddr_t pa = page_ref_locked(ino, idx, create);
 	spin_unlock(&ino->lock);
 	return pa;
 }
@@ -221,7 +229,15 @@ int tmpfs_truncate(struct inode *ino, uint64_t size)
 		return -EFBIG;
 	sleep_lock(&ino->rw);
 	spin_lock(&ino->lock);
-	if (size < ino->size) {
+	uint64_t old = ino->size;
+	ino->size = size;
+	spin_unlock(&ino->lock);
+	/* the new size first, then out of every mapping (mm/rmap.c: a fault meanwhile fetches again
+	 * and finds the new EOF), then out of the tree; writers wait for ino->rw */
+	if (size < old)
+		rmap_unmap_from(ino, (size + PAGE_SIZE - 1) / PAGE_SIZE);
+	spin_lock(&ino->lock);
+	if (size < old) {
 		uint64_t keep = (size + PAGE_SIZE - 1) / PAGE_SIZE;     /* pages still (partly) inside */
 		tree_trim(ino, &TMPFS_I(ino)->reg.root, TMPFS_I(ino)->reg.height, 0, keep);
 		if (size % PAGE_SIZE) {
@@ -233,22 +249,21 @@ int tmpfs_truncate(struct inode *ino, uint64_t size)
 		if (size == 0)
 			TMPFS_I(ino)->reg.height = 0;
 	}
-	ino->size = size;
 	spin_unlock(&ino->lock);
 	inode_touch(ino, true);
 	sleep_unlock(&ino->rw);
 	return 0;
 }
 
+/* The size is checked in the same hold of ino->lock that allocates: a fault racing a truncation
+ * never leaves a page in the tree past EOF. */
 int tmpfs_get_page(struct inode *ino, uint64_t pgoff, paddr_t *pa)
 {
 	spin_lock(&ino->lock);
-	uint64_t size = ino->size;
+	bool past = pgoff >= (ino->size + PAGE_SIZE - 1) / PAGE_SIZE;
+	*pa = past ? 0 : page_ref_locked(ino, pgoff, true);
 	spin_unlock(&ino->lock);
-	if (pgoff >= (size + PAGE_SIZE - 1) / PAGE_SIZE)
-		return -ENXIO;
-	*pa = page_ref(ino, pgoff, true);
-	return *pa ? 0 : -ENOMEM;
+	return past ? -ENXIO : *pa ? 0 : -ENOMEM;
 }
 
 int tmpfs_find_page(struct inode *ino, uint64_t pgoff, paddr_t *pa)

@@ -20,10 +20,13 @@
  * sleeps: allocation does not sleep, file pages are fetched with it dropped (a disk file system
  * reads them), and VMAs taken out are freed after it (free_dead: their file's last reference may
  * go, and a disk inode's evict writes its mapped pages back). Lock order:
- * mm->map_lock -> mm->lock -> page allocator / file page locks. TLB: removing or write-protecting a
- * mapping fences this hart and every hart in mm->cpumask (SBI remote fence, synchronous); adding
- * one needs nothing (a hart that cached the old, more restrictive entry simply faults again and
- * finds it fixed).
+ * mm->map_lock -> mm->lock -> page allocator / file page locks, inode->i_mmap_lock (the reverse
+ * map of file VMAs, mm/rmap.c: truncation unmaps through it, taking one mm->lock at a time and
+ * never with i_mmap_lock held; fork nests the new child's lock inside the parent's). TLB:
+ * removing or write-protecting a mapping fences this hart and every hart in mm->cpumask (SBI
+ * remote fence, synchronous); adding one needs nothing (a hart that cached the old, more
+ * restrictive entry simply faults again and finds it fixed). Truncation removes a file's pages
+ * past its new EOF from every mapping (mm_zap_file, called by mm/rmap.c) the same way.
  *
  * The fence after munmap and mprotect runs after mm->lock is dropped. Under TCG a remote fence
  * waits for every other hart of the mm to be scheduled by the host (~1 ms on a loaded host);
@@ -43,6 +46,7 @@
 #include "mm/kmalloc.h"
 #include "mm/mm.h"
 #include "mm/page.h"
+#include "mm/rmap.h"
 #include "mm/oom.h"
 #include "kernel/printk.h"
 #include "kernel/sched.h"
@@ -270,6 +274,7 @@ static void vma_count_writer(struct vma *v, int delta)
 static void free_vma(struct vma *v)
 {
 	vma_count_writer(v, -1);
+	rmap_unlink(v);
 	if (v->file)
 		file_put(v->file);
 	if (v->ops)
@@ -293,6 +298,7 @@ static struct vma *split_vma(struct vma *v, uintptr_t addr)
 	hi->pgoff += (addr - v->start) >> PAGE_SHIFT;
 	v->end = addr;
 	__list_add(&hi->node, &v->node, v->node.next);
+	rmap_link(v->mm, hi);                   /* mm->lock held; v->mm is set for file VMAs */
 	return hi;
 }
 
@@ -300,14 +306,25 @@ static struct vma *split_vma(struct vma *v, uintptr_t addr)
  * The VMAs unmap_locked took out, freed by free_dead once mm->lock is dropped: the last
  * reference to a file may go with one, and its inode's evict may sleep (a disk file system
  * writes back its mapped pages). With writeback, a file that lost its last writable shared
- * mapping gets its pages written back (munmap: inode_ops->writeback), after map_lock too.
+ * mapping gets its pages written back (munmap: inode_ops->writeback), after map_lock too. So
+ * does a file whose shared mapping goes while stores made through an earlier writable one are
+ * still unwritten (inode->mmap_dirty: one made read-only by mprotect, then unmapped): written
+ * here, with the VMA's file reference still held, and not at evict after the close, where the
+ * inode has left the inode cache and an open racing that close would read older bytes
+ * (user/tests/mmap_evict_race).
  */
+static bool needs_writeback(const struct vma *v)
+{
+	return vma_shared_writer(v) ||
+	       (v->file && vma_shared(v) && __atomic_load_n(&v->file->inode->mmap_dirty, __ATOMIC_ACQUIRE));
+}
+
 static void free_dead(struct list_head *dead, bool writeback)
 {
 	struct list_head *p, *tmp;
 	list_for_each_safe(p, tmp, dead) {
 		struct vma *v = list_entry(p, struct vma, node);
-		struct file *f = writeback && vma_shared_writer(v) ? v->file : NULL;
+		struct file *f = writeback && needs_writeback(v) ? v->file : NULL;
 		list_del(&v->node);
 		if (f)
 			file_get(f);
@@ -359,6 +376,24 @@ static int unmap_locked(struct mm *mm, uintptr_t start, uintptr_t end, struct un
 	return 0;
 }
 
+/* ---- truncation (mm/rmap.c) ---- */
+
+void mm_zap_file(struct mm *mm, struct inode *ino, uint64_t pgoff)
+{
+	struct unmap_batch b = { .mm = mm };
+	struct list_head *p;
+	spin_lock(&mm->lock);
+	list_for_each(p, &mm->vmas) {
+		struct vma *v = list_entry(p, struct vma, node);
+		if (!v->file || v->file->inode != ino || v->pgoff + ((v->end - v->start) >> PAGE_SHIFT) <= pgoff)
+			continue;
+		uintptr_t from = v->start + (pgoff > v->pgoff ? (pgoff - v->pgoff) << PAGE_SHIFT : 0);
+		each_pte(mm, from, v->end, drop_pte, &b);
+	}
+	spin_unlock(&mm->lock);
+	unmap_batch_flush(&b);             /* fence, then the references go (see unmap_batch) */
+}
+
 /* ---- create, fork, destroy ---- */
 
 struct mm *mm_create(void)
@@ -377,20 +412,41 @@ struct mm *mm_create(void)
 	sleeplock_init(&mm->map_lock, "mm_map");
 	list_init(&mm->vmas);
 	mm->refcount = 1;
+	mm->pins = 1;
 	return mm;
 }
 
 void mm_get(struct mm *mm) { __atomic_fetch_add(&mm->refcount, 1, __ATOMIC_RELAXED); }
 
+void mm_pin(struct mm *mm) { __atomic_fetch_add(&mm->pins, 1, __ATOMIC_RELAXED); }
+
+void mm_unpin(struct mm *mm)
+{
+	if (__atomic_sub_fetch(&mm->pins, 1, __ATOMIC_ACQ_REL) == 0)
+		kfree(mm);
+}
+
+/* The last user: the VMAs leave mm->vmas under mm->lock first, so a truncation that pinned this
+ * mm (mm/rmap.c) finds it empty from then on and never walks the tables freed here. */
 void mm_put(struct mm *mm)
 {
 	if (__atomic_sub_fetch(&mm->refcount, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
 	mm_unlazy(mm);
+	struct list_head dead;
+	list_init(&dead);
+	spin_lock(&mm->lock);
+	while (!list_empty(&mm->vmas)) {
+		struct list_head *p = mm->vmas.next;
+		list_del(p);
+		list_add_tail(p, &dead);
+	}
+	spin_unlock(&mm->lock);
 	each_pte(mm, 0, USER_TOP, drop_pte, NULL);
-	free_dead(&mm->vmas, true);         /* the last writable mappings of files: written back */
+	free_dead(&dead, true);             /* the last writable mappings of files: written back */
 	free_tables(mm->pgtable, 2);
-	kfree(mm);
+	mm->pgtable = NULL;
+	mm_unpin(mm);
 }
 
 struct fork_arg { struct mm *child; bool shared; int err; };
@@ -418,6 +474,10 @@ struct mm *mm_fork(struct mm *parent)
 	struct fork_arg fa = { child, false, 0 };
 	struct list_head *p;
 	spin_lock(&parent->lock);
+	/* the child's file VMAs are on their inodes' lists as soon as linked, and a truncation may
+	 * then take child->lock (mm/rmap.c; never while holding another mm's lock, so this nesting
+	 * cannot deadlock) */
+	spin_lock(&child->lock);
 	child->brk_start = parent->brk_start;
 	child->brk = parent->brk;
 	list_for_each(p, &parent->vmas) {
@@ -432,13 +492,16 @@ struct mm *mm_fork(struct mm *parent)
 		vma_count_writer(n, 1);
 		if (n->ops)
 			n->ops->open(n);
+		n->mm = NULL;
 		list_add_tail(&n->node, &child->vmas);
+		rmap_link(child, n);
 		fa.shared = vma_shared(v);
 		each_pte(parent, v->start, v->end, fork_pte, &fa);
 		if (fa.err)
 			break;
 	}
 	mm_flush_tlb(parent);
+	spin_unlock(&child->lock);
 	spin_unlock(&parent->lock);
 	if (fa.err) {
 		mm_put(child);
@@ -492,20 +555,15 @@ static paddr_t new_page(struct vma *v, uintptr_t va)
  * shared and private mappings alike (a private mapping maps it read-only and copies it at the
  * first write, like Linux's page cache: programs and libraries share their text, and QEMU's
  * translation cache, keyed by physical address, keeps what it translated for the next exec).
- * Beyond EOF a private mapping gets a zeroed page of its own. May sleep (the file system's
- * locks), so it runs without mm->lock. 0 on failure. */
-static paddr_t file_page(struct file *f, uint64_t pgoff, bool shared, int *err)
+ * A page wholly past EOF is SIGBUS for both kinds, as on Linux (-ENXIO). May sleep (the file
+ * system's locks), so it runs without mm->lock. 0 on failure. */
+static paddr_t file_page(struct file *f, uint64_t pgoff, int *err)
 {
 	paddr_t pa;
 	int r = file_get_page(f, pgoff, &pa);
-	/* no memory: the OOM policy, then again; a shared page wholly past EOF: SIGBUS */
+	/* no memory: the OOM policy, then again; wholly past EOF: SIGBUS */
 	*err = r == -ENOMEM ? -ENOMEM : r == -ENXIO ? -ENXIO : -EFAULT;
-	if (r == 0)
-		return pa;
-	if (shared || r != -ENXIO)
-		return 0;
-	*err = -ENOMEM;
-	return page_alloc(0, PAGE_ZERO);
+	return r == 0 ? pa : 0;
 }
 
 /* Make va present (and writable when write) in v. mm->lock held. 0 or -EFAULT/-ENOMEM. */
@@ -550,17 +608,20 @@ static int fault_locked(struct mm *mm, struct vma *v, uintptr_t va, bool write, 
 static int fault_file_page(struct mm *mm, struct vma *v, uintptr_t va)
 {
 	struct file *f = v->file;
-	bool shared = vma_shared(v);
 	uint64_t pgoff = v->pgoff + ((va - v->start) >> PAGE_SHIFT);
 	file_get(f);
 	spin_unlock(&mm->lock);
+	/* a truncation between here and the install may have unmapped this offset already: then
+	 * the page is not installed and the access faults again (mm/rmap.c) */
+	uint64_t seq = __atomic_load_n(&f->inode->mmap_seq, __ATOMIC_SEQ_CST);
 	int err;
-	paddr_t pa = file_page(f, pgoff, shared, &err);
+	paddr_t pa = file_page(f, pgoff, &err);
 	int r = pa ? 0 : err;
 	spin_lock(&mm->lock);
 	v = find_vma(mm, va);
 	pte_t *pte = pa ? vm_walk(mm->pgtable, va, true) : NULL;
-	if (pa && v && v->file == f && pte && !(*pte & PTE_V)) {
+	if (pa && v && v->file == f && pte && !(*pte & PTE_V) &&
+	    __atomic_load_n(&f->inode->mmap_seq, __ATOMIC_SEQ_CST) == seq) {
 		/* private: read-only until a write fault copies it (fault_locked) */
 		*pte = PA_PTE(pa) | pte_perm(v->prot, vma_shared(v));
 		mm->faults++;
@@ -755,6 +816,7 @@ static long map_new(struct mm *mm, uintptr_t addr, bool anywhere, bool noreplace
 		r = unmap_locked(mm, v->start, v->end, NULL, &dead);
 	if (r == 0) {
 		insert_vma(mm, v);
+		rmap_link(mm, v);
 		inserted = true;
 	}
 	if (r == 0 && vma_shared(v) && !file) {        /* shared anonymous from the kernel (sys_mmap uses ipc/shm/) */

@@ -41,6 +41,7 @@
 #define USER_MIN_ADDR 0x1000UL
 
 struct file;
+struct inode;
 struct vma;
 
 /*
@@ -68,6 +69,9 @@ struct vma {
 	const struct vm_ops *ops;   /* owner-backed mappings (shm), or NULL */
 	void *priv;                 /* the owner's object (ops) */
 	uint64_t pgoff;             /* file offset of start, in pages */
+	struct mm *mm;              /* file VMAs: the mm whose list holds it (mm/rmap.c) */
+	struct list_head rnode;     /* file VMAs: in file->inode->i_mmap while mm is set */
+	uint64_t zap_ticket;        /* the last truncation that handled this mm (i_mmap_lock) */
 };
 
 struct mm {
@@ -79,6 +83,8 @@ struct mm {
 	uintptr_t brk_start, brk;   /* heap: [brk_start, brk) */
 	volatile unsigned long cpumask;  /* CPUs whose satp points here (bit per CPU id) */
 	uint64_t faults, cow_copies;
+	uint32_t pins;              /* atomic: 1 for the users (refcount) + truncations holding the
+				     * struct (mm/rmap.c); the last mm_unpin frees it */
 };
 
 struct mm *mm_create(void);                 /* empty user half, kernel half shared */
@@ -89,6 +95,14 @@ void mm_activate(struct mm *mm);            /* satp for this CPU (NULL: kernel o
 /* The scheduler's switch: next's mm, or for a thread without one keep the current (lazy; uvm.c). */
 void mm_switch_to(struct mm *next);
 void mm_lazy_drop(void);                    /* IPI_MM_LAZY handler */
+/* Keep the struct (not the address space: an mm whose users left is empty) past mm_put. */
+void mm_pin(struct mm *mm);
+void mm_unpin(struct mm *mm);
+/* Truncation (mm/rmap.c): unmap, in mm, the pages of ino's mappings at page offsets >= pgoff:
+ * shared and private alike, a private mapping's copies made at a write too (Linux's even_cows:
+ * past EOF there is nothing left to be private about; the next access is SIGBUS). Takes
+ * mm->lock; fences the harts of mm. */
+void mm_zap_file(struct mm *mm, struct inode *ino, uint64_t pgoff);
 
 /* Fault in addr for an access (cause: EXC_*_PAGE_FAULT). 0, or -EFAULT when no VMA allows it. */
 int mm_fault(struct mm *mm, uintptr_t addr, uint64_t cause);

@@ -26,9 +26,11 @@
  * lookup of the number it found happen under one em->lock hold. Directory ops on a gone
  * directory are ENOENT without asking the library.
  *
- * A known window: evict writes an inode's mapped pages back after the inode left the inode
- * cache, so an open of the same file in that moment makes a new VFS inode that reads the
- * library's older bytes (closing it then needs the last close and an open to race).
+ * A known window, now narrow: evict writes an inode's mapped pages back after the inode left the
+ * inode cache, so an open of the same file in that moment makes a new VFS inode that reads the
+ * library's older bytes. mm/uvm.c writes them back when the last shared mapping with unwritten
+ * stores goes (free_dead, still holding a file reference), so evict finds something to write
+ * only after an earlier writeback failed (user/tests/mmap_evict_race races the other case).
  *
  * Locks: inode->rw -> the inode's pc.io (fs/pcache.h) -> em->lock (sleeplock) around every
  * library call (the library wants one caller at a time per mount) -> em->mapped_lock (spinlock:
@@ -38,6 +40,8 @@
 #include "fs/internal.h"
 #include "fs/vfs_disk.h"
 #include "fs/pcache.h"
+#include "mm/mm.h"
+#include "mm/rmap.h"
 #include "fs/ext4/ext4.h"
 #include "kernel/errno.h"
 #include "kernel/systime.h"
@@ -572,10 +576,14 @@ static int e4v_setattr(struct inode *ino, const struct iattr *ia)
 	sleep_unlock(&em->lock);
 	if (ia->valid & ATTR_SIZE) {
 		if (!err) {
-			pcache_resize(pc, old, ia->size);   /* pages past the new EOF go */
 			spin_lock(&ino->lock);
 			ino->size = ia->size;
 			spin_unlock(&ino->lock);
+			/* the new size first, then out of every mapping, then out of the index
+			 * (mm/rmap.c: a fault meanwhile fetches again and finds the new EOF) */
+			if (ia->size < old)
+				rmap_unmap_from(ino, (ia->size + PAGE_SIZE - 1) / PAGE_SIZE);
+			pcache_resize(pc, old, ia->size);   /* pages past the new EOF go */
 		}
 		pcache_unlock(pc);
 		sleep_unlock(&ino->rw);

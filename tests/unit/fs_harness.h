@@ -54,6 +54,11 @@ static const char *exe_path = "/bin/prog";
 const char *current_exe(void) { return exe_path; }
 void get_random_bytes(void *buf, size_t n) { memset(buf, 0x5a, n); }
 bool out_of_memory(const char *why) { (void)why; return false; }   /* mm/oom.c: nothing to kill here */
+struct mm;
+/* mm/uvm.c for mm/rmap.c: no address space maps a file here (i_mmap stays empty) */
+void mm_pin(struct mm *mm) { (void)mm; panic("mm_pin without address spaces"); }
+void mm_unpin(struct mm *mm) { (void)mm; panic("mm_unpin without address spaces"); }
+void mm_zap_file(struct mm *mm, struct inode *ino, uint64_t pgoff) { (void)mm; (void)ino; (void)pgoff; panic("mm_zap_file"); }
 /* proc_pid_init: each test defines its own /proc (the process table is not linked in). */
 int proc_sys_init(void) { return 0; }
 /* tty_job.c needs the process table: the console here has no job control. */

@@ -1,4 +1,4 @@
-// unit-sources: fs/tmpfs.c fs/tmpfs_data.c fs/inode.c fs/super.c fs/mount.c fs/blkdev.c fs/sync.c fs/copy.c fs/namei.c fs/file.c lib/sleeplock.c fs/sys_file.c fs/memfd.c fs/memfd_seal.c fs/open_path.c fs/sys_path.c fs/pipe.c fs/dev.c fs/dev_mem.c fs/dev_rtc.c fs/sys_utime.c fs/procfs.c fs/fs_init.c fs/initramfs.c fs/cpio.c mm/page.c mm/kmalloc.c
+// unit-sources: fs/tmpfs.c fs/tmpfs_data.c mm/rmap.c fs/inode.c fs/super.c fs/mount.c fs/blkdev.c fs/sync.c fs/copy.c fs/namei.c fs/file.c lib/sleeplock.c fs/sys_file.c fs/memfd.c fs/memfd_seal.c fs/open_path.c fs/sys_path.c fs/pipe.c fs/dev.c fs/dev_mem.c fs/dev_rtc.c fs/sys_utime.c fs/procfs.c fs/fs_init.c fs/initramfs.c fs/cpio.c mm/page.c mm/kmalloc.c
 /*
  * The file layer (fs/) through its system calls, on the host: tmpfs over the real page
  * allocator and kmalloc on a fake RAM, one fake thread as `current`, and "user memory" that is an

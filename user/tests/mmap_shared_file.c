@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "harness.h"
+#include "mmaputil.h"
 
 #define PG 4096
 #define SIZE (3 * PG + 100)            /* three pages and a bit of a fourth */
@@ -49,23 +50,6 @@ static int touch(volatile unsigned char *p, int store)
 			(void)*p;
 	}
 	return got_sig;
-}
-
-static unsigned char pattern(long i) { return (unsigned char)(i * 7 + 3); }
-
-static int make_file(const char *p, long size)
-{
-	int fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0)
-		return -1;
-	static unsigned char b[SIZE];
-	for (long i = 0; i < size; i++)
-		b[i] = pattern(i);
-	if (write(fd, b, size) != size) {
-		close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 static int read_is(int fd, long off, const void *want, size_t n)
