@@ -126,7 +126,7 @@ static void mm_unlazy(struct mm *mm)
 		mm_activate(NULL);
 	irq_pop_off();
 	unsigned long sent = 0, left;
-	while ((left = READ_ONCE(mm->cpumask)) != 0) {
+	while ((left = __atomic_load_n(&mm->cpumask, __ATOMIC_ACQUIRE)) != 0) {
 		for (int i = 0; i < ncpus; i++)
 			if ((left & ~sent) & (1UL << i))
 				ipi_send(i, IPI_MM_LAZY);
@@ -141,16 +141,20 @@ static void mm_unlazy(struct mm *mm)
 void mm_activate(struct mm *mm)
 {
 	struct cpu *c = this_cpu();
-	if (c->active_mm == mm)
+	struct mm *old = c->active_mm;
+	if (old == mm)
 		return;
-	if (c->active_mm)
-		__atomic_fetch_and(&c->active_mm->cpumask, ~(1UL << c->id), __ATOMIC_RELAXED);
+	/* Join the new mm's cpumask before using its table (its TLB fences must reach us), and leave
+	 * the old one's only after satp and active_mm no longer point at it: a cleared bit is what
+	 * lets the old mm's last mm_put free the tables (mm_unlazy). */
 	if (mm)
 		__atomic_fetch_or(&mm->cpumask, 1UL << c->id, __ATOMIC_RELAXED);
-	c->active_mm = mm;
+	WRITE_ONCE(c->active_mm, mm);
 	pte_t *pt = mm ? mm->pgtable : kernel_pagetable;
 	csr_write(satp, SATP_MODE_SV39 | (va_to_pa(pt) >> PAGE_SHIFT));
 	sfence_vma();
+	if (old)
+		__atomic_fetch_and(&old->cpumask, ~(1UL << c->id), __ATOMIC_RELEASE);
 }
 
 /* ---- page-table walking over the user half ---- */

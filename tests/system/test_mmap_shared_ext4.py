@@ -16,6 +16,20 @@ TEXT_A = b"written only through a shared mapping: page 0\0"
 TEXT_B = b"and this one at 5000, in the second page\0"
 
 
+def run_on_ext4_root(d, prog_name, args, min_passed, name):
+    """Boot a fresh ext4 root (in directory d) with user/tests/<prog_name> as init and ARGS after
+    "--"; its checks must all pass, Ember must power off cleanly and the host's e2fsck -fn must find
+    the image clean. Returns (image path, console output)."""
+    prog = os.path.join(BUILD, "user", "tests", prog_name)
+    img = make_disk(d, extra_files=[prog])
+    rc, out = boot(img, f"root=/dev/vda rw init=/{prog_name} -- {args}", name=name)
+    m = re.search(r"^(\d+) passed, (\d+) failed$", out, re.M)
+    assert m and int(m.group(2)) == 0 and int(m.group(1)) >= min_passed and rc == 0, out[-4000:]
+    fsck = subprocess.run([tool("e2fsck"), "-fn", img], capture_output=True, timeout=120)
+    assert fsck.returncode == 0, "e2fsck -fn: " + fsck.stdout.decode() + fsck.stderr.decode()
+    return img, out
+
+
 def debugfs_cat(img, path):
     p = subprocess.run([tool("debugfs"), "-R", f"cat {path}", img], capture_output=True, timeout=60)
     return p.stdout
@@ -29,15 +43,9 @@ def expected(first, second):
 
 
 def test_shared_mappings_on_the_ext4_root_reach_the_disk():
-    prog = os.path.join(BUILD, "user", "tests", "mmap_shared_file")
     with tempfile.TemporaryDirectory() as d:
-        img = make_disk(d, extra_files=[prog])
-        rc, out = boot(img, "root=/dev/vda rw init=/mmap_shared_file -- / leave", name="root-mmap-shared")
-        m = re.search(r"^(\d+) passed, (\d+) failed$", out, re.M)
-        assert m and int(m.group(2)) == 0 and int(m.group(1)) >= 30 and rc == 0, out[-4000:]
+        img, out = run_on_ext4_root(d, "mmap_shared_file", "/ leave", 30, "root-mmap-shared")
         assert "leave: files in /" in out, out[-4000:]
-        fsck = subprocess.run([tool("e2fsck"), "-fn", img], capture_output=True, timeout=120)
-        assert fsck.returncode == 0, "e2fsck -fn: " + fsck.stdout.decode() + fsck.stderr.decode()
         kept = debugfs_cat(img, "/mmap_kept.bin")
         assert kept == expected(TEXT_A, TEXT_B), kept[:64] + b"..." + kept[5000:5064]
         gone = debugfs_cat(img, "/mmap_gone.bin")
