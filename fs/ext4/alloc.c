@@ -52,8 +52,11 @@ static int load_bitmap(struct ext4_fs *fs, uint32_t g, bool inode, uint8_t *bm)
 	int r = ext4_bread(fs, blk, bm);
 	if (r < 0)
 		return r;
-	if (!ext4_bitmap_csum_ok(fs, gd, inode, bm))
-		return ext4_corrupt(fs);
+	if (!ext4_csum_known_good(fs, blk)) {
+		if (!ext4_bitmap_csum_ok(fs, gd, inode, bm))
+			return ext4_corrupt(fs);
+		ext4_csum_mark_good(fs, blk);
+	}
 	return 0;
 }
 

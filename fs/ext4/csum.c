@@ -13,6 +13,16 @@ uint32_t ext4_csum(struct ext4_fs *fs, uint32_t seed, const void *buf, size_t le
 	return crc32c_update(seed, buf, len);
 }
 
+bool ext4_csum_known_good(struct ext4_fs *fs, uint64_t blk)
+{
+	return __atomic_load_n(&fs->csum_good[blk % EXT4_CSUM_GOOD_SLOTS], __ATOMIC_RELAXED) == blk + 1;
+}
+
+void ext4_csum_mark_good(struct ext4_fs *fs, uint64_t blk)
+{
+	__atomic_store_n(&fs->csum_good[blk % EXT4_CSUM_GOOD_SLOTS], blk + 1, __ATOMIC_RELAXED);
+}
+
 /* ---- superblock: crc32c(~0, sb[0 .. s_checksum)) ---- */
 void ext4_sb_csum_set(struct ext4_fs *fs, struct ext4_super *sb)
 {

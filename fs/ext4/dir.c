@@ -226,8 +226,11 @@ static int walk_one(struct dirctx *d, uint32_t lblk, uint32_t skip_to, walk_fn f
 		return r == 1 ? 0 : r;
 	uint32_t end = fs->bs;
 	if (!root && fs->csum) {
-		if (!ext4_dirblock_csum_ok(fs, d->ir, blk))
-			return ext4_corrupt(fs);
+		if (!ext4_csum_known_good(fs, pblk)) {
+			if (!ext4_dirblock_csum_ok(fs, d->ir, blk))
+				return ext4_corrupt(fs);
+			ext4_csum_mark_good(fs, pblk);
+		}
 		end -= EXT4_DIRENT_TAIL_SIZE;
 	} else if (!root && ext4_dirblock_has_tail(fs, blk)) {
 		end -= EXT4_DIRENT_TAIL_SIZE;

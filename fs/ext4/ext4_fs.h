@@ -193,6 +193,8 @@ struct ext4_dx_tail { uint32_t dt_reserved, dt_checksum; };
 struct ext4_xattr_entry { uint8_t e_name_len, e_name_index; uint16_t e_value_offs; uint32_t e_value_inum, e_value_size, e_hash; char e_name[]; };
 
 /* ---- the mounted file system ---- */
+#define EXT4_CSUM_GOOD_SLOTS 2048
+
 struct ext4_fs {
 	struct ext4_bdev *bd;
 	struct ext4_super sb;             /* in-memory copy, written back by ext4_write_super */
@@ -216,6 +218,9 @@ struct ext4_fs {
 	void *in_use_arg;
 	bool orphan_dirty;                /* s_last_orphan changed: superblock after the commit */
 	uint32_t orphans_freed;           /* by the mount's cleanup */
+	/* blocks whose checksum is known good since mount (csum.c: ext4_csum_known_good); slot
+	 * blk % EXT4_CSUM_GOOD_SLOTS holds blk + 1 (0: empty); relaxed atomic loads and stores */
+	uint64_t csum_good[EXT4_CSUM_GOOD_SLOTS];
 };
 
 static inline uint32_t ext4_min32(uint32_t a, uint32_t b) { return a < b ? a : b; }
@@ -248,6 +253,12 @@ void ext4_now(struct ext4_fs *fs, struct ext4_time *t);
 
 /* csum.c */
 uint32_t ext4_csum(struct ext4_fs *fs, uint32_t seed, const void *buf, size_t len);
+/* A metadata block whose checksum was verified once is not verified again at every read (as
+ * Linux's buffer_verified): only this file system writes the disk, and it writes metadata with
+ * its checksum set. Known-good is a small direct-mapped set; a block pushed out of it is simply
+ * verified again. */
+bool ext4_csum_known_good(struct ext4_fs *fs, uint64_t blk);
+void ext4_csum_mark_good(struct ext4_fs *fs, uint64_t blk);
 void ext4_sb_csum_set(struct ext4_fs *fs, struct ext4_super *sb);
 bool ext4_sb_csum_ok(struct ext4_super *sb);
 uint16_t ext4_gd_csum(struct ext4_fs *fs, uint32_t g, const struct ext4_group_desc *gd);

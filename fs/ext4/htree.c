@@ -338,8 +338,11 @@ static int leaf_read(struct dx_path *p, uint32_t lblk, uint8_t *buf, uint64_t *p
 		return r;
 	*end = fs->bs;
 	if (fs->csum) {
-		if (!ext4_dirblock_csum_ok(fs, p->ir, buf))
-			return ext4_corrupt(fs);
+		if (!ext4_csum_known_good(fs, *pblk)) {
+			if (!ext4_dirblock_csum_ok(fs, p->ir, buf))
+				return ext4_corrupt(fs);
+			ext4_csum_mark_good(fs, *pblk);
+		}
 		*end -= EXT4_DIRENT_TAIL_SIZE;
 	} else if (ext4_dirblock_has_tail(fs, buf)) {
 		*end -= EXT4_DIRENT_TAIL_SIZE;
