@@ -707,6 +707,14 @@ unsigned stack_wire_mtu(struct netif *n)
 	return MIN(sif->dev->mtu, (unsigned)LO_MTU);
 }
 
+bool stack_rx_src_mac(struct netif *n, uint8_t mac[6])
+{
+	if (n != rx_netif)
+		return false;
+	memcpy(mac, rx_src_mac, ETH_ALEN);
+	return true;
+}
+
 int stack_tcp_reply(struct netif *n, struct pbuf *p)
 {
 	if (n->state == lo_if)
@@ -746,6 +754,22 @@ static err_t frag_wire(struct netif *n, struct pbuf *p, const ip4_addr_t *dst)
 	return e;
 }
 
+/* A half-open connection's SYN-ACK to a peer ARP does not know goes to the MAC its SYN came from
+ * (net/tcp_synq.c: half-open peers' link addresses says why). */
+static bool synack_direct(struct netif *n, struct pbuf *p, const ip4_addr_t *dst, struct eth_addr *mac)
+{
+	const uint8_t *ip = p->payload;
+	unsigned hl = (ip[0] & 0xf) * 4u;
+	if (IPH_PROTO((const struct ip_hdr *)ip) != IP_PROTO_TCP || p->len < hl + TCP_HLEN ||
+	    (ip[hl + 13] & (TCP_SYN | TCP_ACK | TCP_RST)) != (TCP_SYN | TCP_ACK))
+		return false;
+	struct eth_addr *known;
+	const ip4_addr_t *known_ip;
+	if (etharp_find_addr(n, dst, &known, &known_ip) >= 0)
+		return false;
+	return tcp_synq_synack_mac(n, ip4_addr_get_u32(dst), mac->addr);
+}
+
 /* IP output of a NIC: our own addresses go through lo, the rest through ARP to the wire. */
 static err_t eth_output(struct netif *n, struct pbuf *p, const ip4_addr_t *dst)
 {
@@ -757,6 +781,9 @@ static err_t eth_output(struct netif *n, struct pbuf *p, const ip4_addr_t *dst)
 	struct stack_if *sif = n->state;
 	if (p->tot_len > sif->dev->mtu && IPH_PROTO((struct ip_hdr *)p->payload) != IP_PROTO_TCP)
 		return frag_wire(n, p, dst);
+	struct eth_addr mac;
+	if (synack_direct(n, p, dst, &mac))
+		return ethernet_output(n, p, (const struct eth_addr *)n->hwaddr, &mac, ETHTYPE_IP);
 	return etharp_output(n, p, dst);
 }
 

@@ -171,6 +171,9 @@ unsigned stack_wire_mtu(struct netif *n);
  * being received on n: on Ethernet straight to that frame's source MAC (no ARP lookup, so a flood
  * from spoofed addresses neither queues packets on ARP nor evicts real neighbours), over lo
  * through lo. The caller keeps p. */
+/* The source MAC of the frame being received on n (stack lock, inside its input): false when no
+ * Ethernet frame of n is being received. */
+bool stack_rx_src_mac(struct netif *n, uint8_t mac[6]);
 int stack_tcp_reply(struct netif *n, struct pbuf *p);
 /* Take p (an IPv4 packet received on n) and feed it to ip_input again once the packet being
  * received now is done (net/tcp_synq.c: the ACK that completed a cookie, once its connection

@@ -390,6 +390,47 @@ static void listen_drop(bool overflow)
 	STAT_INC(listen_drops);
 }
 
+/* Half-open peers' link addresses: the MAC (and netif) each IPv4 SYN that lwIP answers with a
+ * half-open pcb came from, so that the pcb's SYN-ACKs, first and retransmitted, go back to it
+ * rather than through ARP (tcp_synq_synack_mac, called from the stack's IPv4 output). lwIP's ARP
+ * table (64 entries) recycles its oldest complete entry before any pending one: a flood's
+ * backlog + 1 half-open pcbs, each ARPing for a spoofed address every retransmission, evicted the
+ * real neighbours over and over (and dropped the packets queued on them), and a legitimate
+ * connection's retransmission timer backed off past a minute. A direct-mapped table, stack lock:
+ * a slot overwritten by another peer only sends that SYN-ACK through ARP as before. An entry
+ * lives as long as a half-open pcb can (TCP_SYN_RCVD_TIMEOUT) and a little more. */
+#define PEER_SLOTS 256
+#define PEER_HOLD_S 25
+struct synack_peer {
+	uint32_t addr;                            /* network order; 0: free */
+	uint32_t until_s;
+	uint8_t netif_idx;
+	uint8_t mac[6];
+};
+static struct synack_peer peers[PEER_SLOTS];
+
+static unsigned peer_slot(uint32_t addr) { return (addr ^ addr >> 8 ^ addr >> 16 ^ addr >> 24) % PEER_SLOTS; }
+
+static void note_peer(uint32_t addr, uint64_t now)
+{
+	struct netif *n = ip_current_input_netif();
+	struct synack_peer *e = &peers[peer_slot(addr)];
+	if (!n || !(n->flags & NETIF_FLAG_ETHERNET) || !stack_rx_src_mac(n, e->mac))
+		return;
+	e->addr = addr;
+	e->netif_idx = netif_get_index(n);
+	e->until_s = (uint32_t)(now + PEER_HOLD_S);
+}
+
+bool tcp_synq_synack_mac(struct netif *n, uint32_t addr, uint8_t mac[6])
+{
+	const struct synack_peer *e = &peers[peer_slot(addr)];
+	if (!addr || e->addr != addr || e->netif_idx != netif_get_index(n) || (int32_t)(e->until_s - (uint32_t)now_s()) <= 0)
+		return false;
+	memcpy(mac, e->mac, sizeof(e->mac));
+	return true;
+}
+
 static int listen_syn(struct tcp_pcb_listen *l, const struct tcp_hdr *h, uint16_t optlen, uint16_t opt1len,
 		      const uint8_t *opt2)
 {
@@ -400,6 +441,8 @@ static int listen_syn(struct tcp_pcb_listen *l, const struct tcp_hdr *h, uint16_
 	struct syncookie_tuple t = tuple_of(h);
 	if (l->accepts_pending < l->backlog) {
 		mode_end(&t);
+		if (!t.v6)
+			note_peer(ip4_addr_get_u32(ip4_current_src_addr()), now_s());
 		return ERR_OK;                            /* room: lwIP's own half-open entry */
 	}
 	uint64_t now = now_s();

@@ -31,6 +31,12 @@ bool tcp_synq_answer(struct net_device *dev, const uint8_t *frame, size_t len, u
 bool tcp_synq_cookie_mode6(const uint8_t addr[16], uint16_t port);
 bool tcp_synq_answer6(struct net_device *dev, const uint8_t *frame, size_t len, unsigned mss, bool csum_ok);
 
+/* The IPv4 output's question for a SYN-ACK to addr (network order) on n with no ARP entry: did
+ * addr's SYN, answered by a half-open pcb in the last PEER_HOLD_S seconds, come from a MAC on n?
+ * Then mac is it and the SYN-ACK goes there, not through ARP. Stack lock held. */
+struct netif;
+bool tcp_synq_synack_mac(struct netif *n, uint32_t addr, uint8_t mac[6]);
+
 /* Provided by the socket layer (net/sock_tcp.c): is the accept queue of the socket listening on l
  * full (more than its backlog waiting for accept())? false for listeners that are not sockets.
  * Stack lock held; takes the socket's lock. */

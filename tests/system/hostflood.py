@@ -7,6 +7,8 @@ namespace. Prints one JSON line.
       guest's) and random ports, written as raw Ethernet frames (AF_PACKET) for S seconds, at R
       frames per second (0: as fast as the socket takes them). The frames carry an MSS option as a
       real client's do; nobody ever answers the guest's SYN-ACKs, so each one stays half-open.
+      It also counts the distinct spoofed addresses the guest sent ARP requests for meanwhile
+      ("arp_requests"): the guest answers every SYN to the MAC it came from, so none.
   hostflood.py flood6 IFACE GUEST_IP6 GUEST_MAC PORT --seconds S [--rate R] [--seed N]
       The same over IPv6: SYNs to [GUEST_IP6]:PORT from random spoofed addresses of its /64.
   hostflood.py race IFACE GUEST_IP PORT [--fill N]
@@ -33,6 +35,8 @@ from hostsock import csum, ip_of, mac_of, neigh_mac  # noqa: E402
 
 ETH_P_IP = 0x0800
 ETH_P_IPV6 = 0x86DD
+ETH_P_ALL = 0x0003
+ETH_P_ARP = 0x0806
 POOL = 32768                   # distinct SYNs; the flood cycles through them
 BATCH = 256                    # frames between two looks at the clock
 MSS_OPT = struct.pack("!BBH", 2, 4, 1460)
@@ -73,12 +77,18 @@ def flood(iface, guest_ip, port, seconds, rate, seed, guest_mac=None):
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
     s.bind((iface, 0))
+    arp = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ARP))
+    arp.bind((iface, ETH_P_ARP))
+    arp.setblocking(False)
+    spoofed_arp = None if guest_mac else set()   # IPv4: ARP; IPv6's neighbour discovery is not counted
     sent = errors = 0
     t0 = time.monotonic()
     end = t0 + seconds
     i = 0
     while True:
         now = time.monotonic()
+        if spoofed_arp is not None:
+            count_arp_requests(arp, gmac, hip, spoofed_arp)
         if now >= end:
             break
         if rate and sent > (now - t0) * rate:
@@ -93,13 +103,27 @@ def flood(iface, guest_ip, port, seconds, rate, seed, guest_mac=None):
             i = (i + 1) % POOL
     secs = time.monotonic() - t0
     s.close()
-    return {"sent": sent, "errors": errors, "seconds": round(secs, 2), "rate": round(sent / secs)}
+    arp.close()
+    r = {"sent": sent, "errors": errors, "seconds": round(secs, 2), "rate": round(sent / secs)}
+    if spoofed_arp is not None:
+        r["arp_requests"] = len(spoofed_arp)
+    return r
+
+
+def count_arp_requests(sock, gmac, hip, seen):
+    """Drain the ARP frames received so far; add to seen the addresses other than the host's that
+    the guest (gmac) asked for: it ARPs for a spoofed source only if it answers a SYN through ARP."""
+    while True:
+        try:
+            f = sock.recv(128)
+        except BlockingIOError:
+            return
+        if len(f) >= 42 and f[6:12] == gmac and struct.unpack("!H", f[20:22])[0] == 1 and f[38:42] != hip:
+            seen.add(f[38:42])
 
 
 # ---- a retransmitted SYN answered with a cookie while its half-open connection exists ----
 
-ETH_P_ALL = 0x0003
-ETH_P_ARP = 0x0806
 RACE_PAYLOAD = b"a cookie for a retransmitted SYN"
 
 
@@ -195,17 +219,21 @@ def race(iface, guest_ip, port, fill, seed):
     gip = p.gip
     hosts = [h for h in range(3, 255) if h not in (200, gip[3])]
     # Fill the queue, paced (e1000's and RTL8139's models drop what their rings cannot hold), until a
-    # spoofed address gets a SYN-ACK: the guest's half-open entries never send theirs (nobody
-    # answers its ARP for those addresses), its cookies go straight back, so that is cookie mode.
+    # spoofed address gets a cookie: the spoofed SYNs ask for window scaling, which the guest's
+    # half-open entries grant in their SYN-ACKs and a cookie cannot, so a SYN-ACK without it to a
+    # spoofed address is cookie mode (both kinds go straight back to the SYN's MAC).
+    def cookie_synack(g):
+        return g["flags"] & 0x12 == 0x12 and g["dport"] != sport and not has_wscale(g["opts"])
+
     filled, mode_on = 0, None
     while filled < fill and not mode_on:
         for _ in range(16):
-            p.send_tcp(rng.randrange(1024, 65536), port, rng.randrange(1 << 32), 0, 0x02, MSS_OPT,
+            p.send_tcp(rng.randrange(1024, 65536), port, rng.randrange(1 << 32), 0, 0x02, opts,
                        src=p.ip[:3] + bytes([rng.choice(hosts)]))
         filled += 16
-        mode_on = p.wait(lambda g: g["flags"] & 0x12 == 0x12 and g["dport"] != sport, 0.02, any_dst=True)
+        mode_on = p.wait(cookie_synack, 0.02, any_dst=True)
     if not mode_on:
-        mode_on = p.wait(lambda g: g["flags"] & 0x12 == 0x12 and g["dport"] != sport, 3, any_dst=True)
+        mode_on = p.wait(cookie_synack, 3, any_dst=True)
     r["fill_syns"] = filled
     if not mode_on:
         return {**r, "error": f"no cookie for any of {filled} spoofed SYNs"}
