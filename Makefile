@@ -238,7 +238,7 @@ unit: $(B)/virt.dtb
 	bash tests/unit/run.sh
 
 systest: all
-	$(PYTEST) -v tests/system
+	$(PYTEST) -v --durations=30 tests/system
 
 test: deps
 	@$(MAKE) --no-print-directory unit
