@@ -16,6 +16,9 @@
 #include "net/flow_stats.h"
 #include "kernel/kallsyms.h"
 #include "lwip/stats.h"
+#include "lwip/etharp.h"
+#include "net/squeue.h"
+#include "net/netdev.h"
 #include "fs/fs.h"
 #include "kernel/printk.h"
 #include "lib/string.h"
@@ -106,6 +109,52 @@ static size_t show_netstat(char *buf, size_t size)
 	return n;
 }
 
+/* ---- /proc/net/arp ----
+ * Linux's layout (net/ipv4/arp.c: arp_seq_show): a header line, then per neighbour its address
+ * (%-16s), HW type 0x1 (Ethernet), flags 0x2 (ATF_COM: complete), the MAC, mask "*" and the
+ * device. lwIP's table (etharp_get_entry) gives only complete entries, so the incomplete ones
+ * Linux also lists (flags 0x0, MAC 00:00:00:00:00:00) are not shown; Ember makes no static (ATF_PERM)
+ * entries. The table is the stack's: read in squeue context, under the stack lock. */
+#define ARP_HEADER "IP address       HW type     Flags       HW address            Mask     Device\n"
+#define ARPHRD_ETHER 1
+#define ATF_COM 0x02
+
+struct arp_show_req {
+	char *buf;
+	size_t size, n;
+};
+
+static void arp_show_fn(void *arg)
+{
+	struct arp_show_req *r = arg;
+	bufprintf(r->buf, r->size, &r->n, ARP_HEADER);
+	for (size_t i = 0; i < ARP_TABLE_SIZE; i++) {
+		ip4_addr_t *ip;
+		struct netif *nif;
+		struct eth_addr *mac;
+		if (!etharp_get_entry(i, &ip, &nif, &mac))
+			continue;
+		struct net_device *dev = stack_netif_dev(nif);
+		char addr[IP4ADDR_STRLEN_MAX];
+		ip4addr_ntoa_r(ip, addr, sizeof(addr));
+		const uint8_t *m = mac->addr;
+		char hw[18];
+		snprintf(hw, sizeof(hw), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+		bufprintf(r->buf, r->size, &r->n, "%-16s 0x%-10x0x%-10x%-17s     %-8s %s\n", addr, ARPHRD_ETHER, ATF_COM, hw,
+			  "*", dev ? dev->name : "?");
+	}
+}
+
+static size_t show_arp(char *buf, size_t size)
+{
+	struct arp_show_req r = { buf, size, 0 };
+	if (stack_ready())
+		squeue_call(squeue_local(), arp_show_fn, &r);
+	else
+		bufprintf(buf, size, &r.n, ARP_HEADER);
+	return r.n;
+}
+
 /* ---- /proc/net/snmp6 ----
  * Linux's layout (net/ipv6/proc.c, snmp6_seq_show): one "Name<spaces>value" line per counter, the
  * name padded to 32 columns. The IPv6 and ICMPv6 counters lwIP keeps, under Linux's names (lwIP's
@@ -162,7 +211,7 @@ void net_proc_init(void)
 	    proc_create("/proc/net/ipv6_route", stack6_show_ipv6_route) < 0 ||
 	    proc_create("/proc/net/tcp6", tcp6_proc_show) < 0 || proc_create("/proc/net/udp6", udp6_proc_show) < 0 ||
 	    proc_create("/proc/net/udp", udp4_proc_show) < 0 ||
-	    proc_create("/proc/net/snmp6", show_snmp6) < 0)
+	    proc_create("/proc/net/snmp6", show_snmp6) < 0 || proc_create("/proc/net/arp", show_arp) < 0)
 		printk("net: cannot create the /proc files\n");
 }
 late_init(net_proc_init);

@@ -348,6 +348,25 @@ def test_guest_pings_host_with_raw_icmp_socket(tapguest):
     g.check("4 packets transmitted, 4 received" in out and st == 0, out)
 
 
+def test_proc_net_arp_lists_the_host_as_linux_does(tapguest):
+    """/proc/net/arp in Linux's layout (net/netproc.c): after the guest pinged the host, the host's
+    address with HW type 0x1, flags 0x2 (complete), the tap's MAC, mask * and eth0; busybox arp -n,
+    which parses that file, prints the same neighbour."""
+    nic, tap, g = tapguest
+    out, st = g.run(nettool(f"ping {HOST_IP} 1", 60), timeout=90)
+    g.check(st == 0, out)
+    hmac = tap.ns(["cat", f"/sys/class/net/{tap.iface}/address"]).stdout.strip()
+    out, st = g.run("/bin/cat /proc/net/arp")
+    lines = [l for l in out.splitlines() if l.strip() and not l.startswith("#") and "/bin/cat" not in l]
+    g.check(st == 0 and lines and lines[0] == "IP address       HW type     Flags       HW address            Mask     Device",
+            f"/proc/net/arp's header: {out!r}")
+    want = f"{HOST_IP:<16} 0x1         0x2         {hmac:<17}     *        eth0"
+    g.check(want in lines[1:], f"/proc/net/arp lacks {want!r}: {out!r}")
+    out, st = g.run("/bin/busybox arp -n")
+    g.check(st == 0 and re.search(rf"^\? \({re.escape(HOST_IP)}\) at {re.escape(hmac)} \[ether\]\s+on eth0$", out, re.M),
+            f"busybox arp -n: {out!r}")
+
+
 def test_guest_captures_host_frames_with_af_packet(tapguest):
     nic, tap, g = tapguest
     count, sizes = 24, [60, 61, 300, 1000, 1514]
