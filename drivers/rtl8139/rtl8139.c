@@ -18,7 +18,11 @@
  * descriptor last) and announced by a TPPOLL write; the chip clears OWN in each descriptor it has
  * read and raises TOK once per batch. TSO (NETDEV_F_TSO): a TCP frame longer than the MTU goes out
  * with LGSEN and the MSS in its first descriptor, and the chip cuts it into MTU-sized segments,
- * computing their IP and TCP checksums. Two things of C+ mode to respect: a reset leaves it (open
+ * computing their IP and TCP checksums. QEMU's model cuts and checksums IPv4 only, so an IPv6
+ * TSO frame (NETDEV_F_TSO6) is cut here (netdev_tso6_segment, the TCP checksum computed in
+ * software: the model has no IPv6 checksum offload either), one whole frame per descriptor, all
+ * announced by one TPPOLL write: lwIP then builds, routes and queues one 16 KiB segment where it
+ * would a dozen. Two things of C+ mode to respect: a reset leaves it (open
  * enters it again after every reset), and any CR write with TE set sends the chip back to
  * descriptor 0, so the driver's ring restarts there too (tx_restart).
  *
@@ -73,7 +77,8 @@
 #define RTL_RX_RING_SIZE (RTL_RX_RING_MIN << RTL_RX_RBLEN)
 #define RTL_RX_ALLOC     (2 * RTL_RX_RING_SIZE)             /* ring + 16 + slack, a power of 2 */
 #define RTL_TX_BUF_SIZE  2048                               /* per transmit descriptor */
-#define RTL_TX_FRAME_MAX ((ETH_HLEN + NETDEV_TSO_MAX + RTL_TX_BUF_SIZE - 1) / RTL_TX_BUF_SIZE)
+#define RTL_TX_FRAME_MAX MAX((ETH_HLEN + NETDEV_TSO_MAX + RTL_TX_BUF_SIZE - 1) / RTL_TX_BUF_SIZE, \
+			     NETDEV_TSO6_SEGS_MAX)
 					     /* descriptors a frame may need (a TSO frame) */
 #define RTL_TX_RING_ALIGN 256                               /* the datasheet's ring alignment */
 #define RTL_DMA_LIMIT    (1ULL << 32)
@@ -192,8 +197,15 @@ static int rtl_start_xmit(struct net_device *dev, const void *frame, size_t len)
 		NETDEV_STAT_INC(dev, tx_errors);      /* not a frame the chip can send: dropped, counted */
 		return NETDEV_TX_OK;
 	}
-	bool tso = kind == NETDEV_TX_TSO;
+	bool tso = kind == NETDEV_TX_TSO, tso6 = tso && t.v6;
 	unsigned need = (unsigned)((len + RTL_TX_BUF_SIZE - 1) / RTL_TX_BUF_SIZE);
+	if (tso6) {
+		need = (unsigned)((len - t.hdr_len + t.mss - 1) / t.mss);
+		if (need > RTL_TX_FRAME_MAX || t.hdr_len + t.mss > RTL_TX_BUF_SIZE) {
+			NETDEV_STAT_INC(dev, tx_errors);  /* an MTU below IPv6's or above a buffer */
+			return NETDEV_TX_OK;
+		}
+	}
 	spin_lock(&r->tx_lock);
 	if (rtl_cp_tx_space(&r->txq) < need)
 		tx_reclaim_locked(r);
@@ -206,7 +218,12 @@ static int rtl_start_xmit(struct net_device *dev, const void *frame, size_t len)
 	}
 	unsigned first = r->txq.tail;
 	uint32_t large = tso ? RTL_CP_LGSEN | (t.mss & RTL_CP_MSS_MASK) << RTL_CP_MSS_SHIFT : 0;
-	for (size_t off = 0; off < len; off += RTL_TX_BUF_SIZE) {
+	for (size_t off = t.hdr_len; tso6 && off < len; off += t.mss) {   /* one whole frame per segment */
+		uint8_t *buf = r->tx_bufs + (size_t)r->txq.tail * RTL_TX_BUF_SIZE;
+		size_t n = netdev_tso6_segment(f, len, &t, off, buf, true);
+		rtl_cp_tx_fill(&r->txq, r->tx_ring, va_to_pa(buf), (uint32_t)n, RTL_CP_FS | RTL_CP_LS);
+	}
+	for (size_t off = 0; !tso6 && off < len; off += RTL_TX_BUF_SIZE) {
 		size_t n = MIN(len - off, (size_t)RTL_TX_BUF_SIZE);
 		uint8_t *buf = r->tx_bufs + (size_t)r->txq.tail * RTL_TX_BUF_SIZE;
 		memcpy(buf, f + off, n);
@@ -437,7 +454,7 @@ static int rtl_probe(struct pci_dev *pdev)
 		dev->mac[i] = rd8(r, RTL_IDR0 + i);
 	dev->mtu = ETH_DATA_LEN;
 	dev->irq = pdev->irq;
-	dev->features = NETDEV_F_TSO;
+	dev->features = NETDEV_F_TSO | NETDEV_F_TSO6;
 	dev->driver = "rtl8139";
 	dev->ops = &rtl_ops;
 	dev->priv = r;

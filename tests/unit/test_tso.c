@@ -1,0 +1,143 @@
+// unit-sources: net/tso.c lib/inet_csum.c lib/string.c
+/* net/tso.c: which frames a driver gets as TSO frames (netdev_tx_kind) and the software cut of an
+ * IPv6 one (netdev_tso6_segment): every segment within the MTU, its payload length, sequence
+ * number, flags (FIN and PSH only on the last) and TCP checksum right (the full one checked with a
+ * plain one's complement sum, or the pseudo-header seed for a chip that finishes it), the
+ * payloads together exactly the frame's, in order. */
+#include <stdlib.h>
+#include <string.h>
+#include "tests/unit/unit.h"
+#include "net/netdev.h"
+
+#define ETH 14
+#define IP6 40
+#define TCPH 32                      /* 20 + a 12-byte timestamp option */
+#define HDR (ETH + IP6 + TCPH)
+#define MTU 1500
+#define MSS (MTU - IP6 - TCPH)
+#define PAYLOAD 15000
+
+static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static uint32_t rd32(const uint8_t *p) { return (uint32_t)rd16(p) << 16 | rd16(p + 2); }
+static void wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static void wr32(uint8_t *p, uint32_t v) { wr16(p, (uint16_t)(v >> 16)); wr16(p + 2, (uint16_t)v); }
+
+static uint32_t sum16(const uint8_t *p, size_t n, uint32_t s)
+{
+	for (size_t i = 0; i + 1 < n; i += 2)
+		s += rd16(p + i);
+	if (n & 1)
+		s += (uint32_t)p[n - 1] << 8;
+	return s;
+}
+
+static uint16_t fold(uint32_t s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)s;
+}
+
+static uint8_t frame[HDR + PAYLOAD];
+static struct net_device dev;
+
+static size_t make_frame(size_t payload, uint8_t flags)
+{
+	srand((unsigned)payload);
+	memset(frame, 0, HDR);
+	memset(frame, 0x02, 12);
+	wr16(frame + 12, ETH_P_IPV6);
+	uint8_t *ip = frame + ETH, *th = ip + IP6;
+	ip[0] = 0x60;
+	wr16(ip + 4, (uint16_t)(TCPH + payload));
+	ip[6] = 6;
+	ip[7] = 64;
+	for (int i = 0; i < 32; i++)
+		ip[8 + i] = (uint8_t)(0xfd + i * 7);
+	wr16(th, 40000);
+	wr16(th + 2, 5001);
+	wr32(th + 4, 0xfffff000u);           /* the sequence numbers wrap inside the frame */
+	wr32(th + 8, 0x12345678u);
+	th[12] = (TCPH / 4) << 4;
+	th[13] = flags;
+	wr16(th + 14, 4096);
+	th[20] = 1, th[21] = 1, th[22] = 8, th[23] = 10;
+	for (size_t i = 0; i < payload; i++)
+		frame[HDR + i] = (uint8_t)rand();
+	dev.mtu = MTU;
+	dev.features = NETDEV_F_TSO6;
+	return HDR + payload;
+}
+
+static uint32_t pseudo(const uint8_t *seg, uint32_t tcp_len)
+{
+	return sum16(seg + ETH + 8, 32, 6 + tcp_len);
+}
+
+static void cut_and_check(size_t payload, uint8_t flags, bool full)
+{
+	size_t len = make_frame(payload, flags);
+	struct netdev_tso_frame t;
+	CHECK_EQ(netdev_tx_kind(&dev, frame, len, 2048, &t), NETDEV_TX_TSO);
+	CHECK(t.v6);
+	CHECK_EQ(t.hdr_len, HDR);
+	CHECK_EQ(t.mss, MSS);
+	static uint8_t seg[HDR + MSS], joined[PAYLOAD];
+	size_t got = 0, nseg = 0;
+	for (size_t off = t.hdr_len; off < len; off += t.mss, nseg++) {
+		size_t n = netdev_tso6_segment(frame, len, &t, off, seg, full);
+		CHECK(n <= ETH + MTU && n > HDR);
+		uint32_t tcp_len = (uint32_t)(n - ETH - IP6);
+		const uint8_t *th = seg + ETH + IP6;
+		CHECK_EQ(rd16(seg + ETH + 4), tcp_len);
+		CHECK_EQ(rd32(th + 4), 0xfffff000u + (uint32_t)(off - HDR));
+		CHECK(memcmp(seg, frame, ETH + 4) == 0 && memcmp(seg + ETH + 6, frame + ETH + 6, 34) == 0);
+		CHECK(memcmp(th + 8, frame + ETH + IP6 + 8, 5) == 0 && memcmp(th + 14, frame + ETH + IP6 + 14, 2) == 0 &&
+		      memcmp(th + 18, frame + ETH + IP6 + 18, TCPH - 18) == 0);     /* ack, offset, window, options */
+		bool last = off + (n - HDR) == len;
+		CHECK_EQ(th[13], last ? flags : (uint8_t)(flags & ~0x09));
+		if (full)
+			CHECK_EQ(fold(sum16(th, tcp_len, pseudo(seg, tcp_len))), 0xffff);
+		else
+			CHECK_EQ(rd16(th + 16), fold(pseudo(seg, tcp_len)));
+		memcpy(joined + got, seg + HDR, n - HDR);
+		got += n - HDR;
+	}
+	CHECK_EQ(got, payload);
+	CHECK(memcmp(joined, frame + HDR, payload) == 0);
+	CHECK_EQ(nseg, (payload + MSS - 1) / MSS);
+	CHECK(nseg <= NETDEV_TSO6_SEGS_MAX);
+}
+
+TEST(ipv6_frames_cut_with_full_checksums)
+{
+	cut_and_check(PAYLOAD, 0x18, true);            /* ACK PSH */
+	cut_and_check(MSS * 3, 0x19, true);            /* ACK PSH FIN, exact multiple */
+	cut_and_check(MSS * 2 + 1, 0x10, true);        /* an odd last segment */
+}
+
+TEST(ipv6_frames_cut_with_pseudo_seeds)
+{
+	cut_and_check(PAYLOAD, 0x19, false);
+	cut_and_check(MSS + 7, 0x18, false);
+}
+
+TEST(which_frames_are_tso)
+{
+	struct netdev_tso_frame t;
+	size_t len = make_frame(PAYLOAD, 0x10);
+	dev.features = 0;
+	CHECK_EQ(netdev_tx_kind(&dev, frame, len, 2048, &t), NETDEV_TX_BAD);    /* no TSO6: too long */
+	dev.features = NETDEV_F_TSO;
+	CHECK_EQ(netdev_tx_kind(&dev, frame, len, 2048, &t), NETDEV_TX_BAD);    /* IPv4 TSO only */
+	dev.features = NETDEV_F_TSO6;
+	frame[ETH + 6] = 0;                                                    /* an extension header */
+	CHECK_EQ(netdev_tx_kind(&dev, frame, len, 2048, &t), NETDEV_TX_BAD);
+	len = make_frame(MSS, 0x10);
+	CHECK_EQ(netdev_tx_kind(&dev, frame, len, 2048, &t), NETDEV_TX_PLAIN);  /* fits the MTU */
+	len = make_frame(PAYLOAD, 0x10);
+	wr16(frame + ETH + 4, 100);                                            /* payload length lies */
+	CHECK_EQ(netdev_tx_kind(&dev, frame, len, 2048, &t), NETDEV_TX_BAD);
+}
+
+UNIT_TESTS(CASE(ipv6_frames_cut_with_full_checksums), CASE(ipv6_frames_cut_with_pseudo_seeds), CASE(which_frames_are_tso))
