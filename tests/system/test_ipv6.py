@@ -20,7 +20,7 @@ import pytest
 
 from nics import NICS, PYTHON, TapNamespace, qemu_cmd, tap_unavailable
 from qemu import Qemu
-from test_stack import HOSTTCP, host_ping, offload_frames, ping, tcpsend_to_host_sink, wait_log
+from test_stack import HOSTTCP, csum_left, host_ping, offload_frames, ping, tcpsend_to_host_sink, wait_log
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HOSTRA = os.path.join(HERE, "hostra.py")
@@ -92,11 +92,6 @@ def test_slaac_address_from_router_advertisement(tap6):
     assert "lwip: assertion" not in q.log()
 
 
-def csum_left(q):
-    """TCP segments sent with their checksum left to a TSO device (monitor netstat)."""
-    return int(re.search(r"tso\s+csum-left (\d+)", q.command("netstat")).group(1))
-
-
 def test_tcp6_offloads_both_ways(tap6):
     """TCP over IPv6 each way, 32 MiB, every byte counted by the other side: the guest's raw-API
     tcpsend to a host sink on fd77::1, and a host sender (its MTU raised to 9000) to the guest's
@@ -108,8 +103,9 @@ def test_tcp6_offloads_both_ways(tap6):
     cuts) and its tso counter grows; QEMU's RTL8139 cuts IPv4 only, so its tso counter must not
     move. The guest must advertise its device MTU's IPv6 MSS (1440)
     however big its TSO6 netif's mtu6 is, or the host would send frames the guest drops.
-    The TSO frames go with their TCP checksum left to the device (net/stack.c: lwIP does not
-    sum 16 KiB that the device sums again): netstat's csum-left counter grows where tso6 is.
+    The TSO frames go with their TCP checksum left to the driver (net/stack.c: lwIP does not
+    sum 16 KiB that the driver and device redo): netstat's csum-left counter grows where tso6 is
+    (both such models' drivers say tsocsum).
     Runs after the SLAAC test (it sends its own advertisement too)."""
     nic, tap, q = tap6
     virtio = nic.driver.startswith("virtio")
