@@ -676,9 +676,9 @@ void netdev_tap_frame(struct net_device *dev, const uint8_t *hdr, const void *da
 
 static void format_features(unsigned f, char *buf, size_t size)
 {
-	snprintf(buf, size, "%s%s%s%s%s%s%s%s", f & NETDEV_F_RXCSUM ? "rxcsum," : "", f & NETDEV_F_TXCSUM ? "txcsum," : "",
+	snprintf(buf, size, "%s%s%s%s%s%s%s%s%s", f & NETDEV_F_RXCSUM ? "rxcsum," : "", f & NETDEV_F_TXCSUM ? "txcsum," : "",
 		 f & NETDEV_F_SG ? "sg," : "", f & NETDEV_F_TSO ? "tso," : "", f & NETDEV_F_TSO6 ? "tso6," : "",
-		 f & NETDEV_F_LRO ? "lro," : "",
+		 f & NETDEV_F_TSO_CSUM ? "tsocsum," : "", f & NETDEV_F_LRO ? "lro," : "",
 		 f & NETDEV_F_GRO ? "gro," : "", f ? "" : "-");
 	size_t n = strlen(buf);
 	if (n && buf[n - 1] == ',')

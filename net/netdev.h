@@ -94,8 +94,13 @@
  * (payload mtu - IP header - TCP header each, the headers copied, IP ids and sequence numbers
  * advanced, checksums computed). NETDEV_F_TSO6 says the same of an IPv6/TCP frame (TCP right
  * behind the fixed header; each segment's payload length set). Only the stack's transmit
- * (netdev_xmit_nosleep) may pass such a frame: netdev_xmit and packet sockets keep the MTU limit. */
+ * (netdev_xmit_nosleep) may pass such a frame: netdev_xmit and packet sockets keep the MTU limit.
+ * NETDEV_F_TSO_CSUM: the driver itself writes the TCP checksum field of every TSO frame (the
+ * pseudo-header sum, which the device completes per segment: virtio-net, e1000), so the stack may
+ * hand it TSO frames with that field unset (net/stack.c). Not the RTL8139: with its frames QEMU's
+ * model needs the stack's sum (a guest->host IPv4 stream over it stalls without it). */
 #define NETDEV_TSO_MAX  16384
+#define NETDEV_F_TSO_CSUM 0x80
 /* The most segments netdev_tso6_segment cuts a frame into: IPv6's minimum MTU less the fixed
  * header and TCP with its longest options is the smallest MSS. */
 #define NETDEV_TSO6_MIN_MSS (1280 - 40 - 60)

@@ -201,6 +201,7 @@ void stack_print_stats(void)
 	printk("mem    avail %llu used %llu max %llu err %u\n", U(lwip_stats.mem.avail), U(lwip_stats.mem.used),
 	       U(lwip_stats.mem.max), lwip_stats.mem.err);
 	printk("lwip   asserts %llu unlocked-calls %llu\n", U(ember_lwip_asserts), U(ember_lwip_unlocked_calls));
+	printk("tso    csum-left %llu\n", U(stack_tso_csum_left()));
 }
 
 void net_proc_init(void)

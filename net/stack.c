@@ -32,6 +32,7 @@
 #include "lwip/ip.h"
 #include "lwip/ip4.h"
 #include "lwip/ip6.h"
+#include "lwip/nd6.h"
 #include "net/inet_addr.h"
 #include "lwip/prot/ip6.h"
 #include "lwip/etharp.h"
@@ -307,11 +308,11 @@ static void input_again(void)
 		struct pbuf *p = again;
 		struct netif *n = again_netif;
 		again = NULL;
-		u16_t checks = n->chksum_flags;
-		n->chksum_flags &= (u16_t)~(NETIF_CHECKSUM_CHECK_TCP | NETIF_CHECKSUM_CHECK_IP);
+		u16_t lifted = (u16_t)(n->chksum_flags & (NETIF_CHECKSUM_CHECK_TCP | NETIF_CHECKSUM_CHECK_IP));
+		n->chksum_flags &= (u16_t)~lifted;
 		if (ip_input(p, n) != ERR_OK)
 			pbuf_free(p);
-		n->chksum_flags = checks;
+		n->chksum_flags |= lifted;      /* the CHECK bits only: GEN_TCP is the TSO hook's */
 	}
 }
 
@@ -322,9 +323,8 @@ static void eth_deliver(void *arg, struct sq_item *item __unused)
 	struct pbuf *p = &pkt->pc.pbuf;
 	/* lwIP checks checksums per netif: lift the TCP/UDP checks for this one packet (everything
 	 * below runs now, under the stack lock; a segment is checked before it is queued anywhere) */
-	u16_t checks = n->chksum_flags;
-	if (pkt->csum_ok)
-		n->chksum_flags &= (u16_t)~(NETIF_CHECKSUM_CHECK_TCP | NETIF_CHECKSUM_CHECK_UDP);
+	u16_t lifted = pkt->csum_ok ? (u16_t)(n->chksum_flags & (NETIF_CHECKSUM_CHECK_TCP | NETIF_CHECKSUM_CHECK_UDP)) : 0;
+	n->chksum_flags &= (u16_t)~lifted;
 	if (p->len >= ETH_HLEN) {
 		memcpy(rx_src_mac, (const uint8_t *)p->payload + ETH_ALEN, ETH_ALEN);
 		rx_netif = n;
@@ -332,7 +332,7 @@ static void eth_deliver(void *arg, struct sq_item *item __unused)
 	if (n->input(p, n) != ERR_OK)
 		pbuf_free(p);
 	rx_netif = NULL;
-	n->chksum_flags = checks;
+	n->chksum_flags |= lifted;          /* the CHECK bits only: GEN_TCP is the TSO hook's */
 	input_again();
 }
 
@@ -679,10 +679,66 @@ static struct netif *pcb_route(const struct tcp_pcb *pcb)
 	return ip6_route(ip_2_ip6(&pcb->local_ip), ip_2_ip6(&pcb->remote_ip));
 }
 
-/* LWIP_HOOK_TCP_OUT_ADD_TCPOPTS (lwipopts.h): lwIP computes the MSS option of a SYN from the
- * netif's MTU; clamp it to the device's. Squeue context, stack lock held. */
-uint32_t *stack_tcp_opts(struct pbuf *p __unused, struct tcp_hdr *h, const struct tcp_pcb *pcb, uint32_t *opts)
+/* Checksums of TSO frames. A NETDEV_F_TSO_CSUM driver writes the TCP checksum field of every TSO
+ * frame itself and its device completes each segment's (net/netdev.h), so lwIP's software sum
+ * over a whole 16 KiB segment is thrown away, and it was a large part of the stack lock's time per segment of a
+ * bulk sender (the lock is busy most of the time in a guest->host iperf3). lwIP decides per netif whether to compute it
+ * (NETIF_CHECKSUM_GEN_TCP), right after LWIP_HOOK_TCP_OUT_ADD_TCPOPTS, which it calls for every
+ * TCP segment it sends (tcp_output_segment, and tcp_output_fill_options for ACKs, RSTs, keepalives
+ * and window probes). So the hook (stack_tcp_opts) clears that bit on the segment's netif when the
+ * segment will reach such a device as a TSO frame, and the bit is set again by the next hook call
+ * (before it decides anything) and by the NIC's output (eth_output, net/stack6.c's eth_output6) as
+ * soon as the segment is there. Invariant: GEN_TCP is clear only between that hook call and its
+ * segment's output, and nothing else in that window computes a TCP checksum; the receive paths
+ * that lift checks for a packet (eth_deliver, input_again) touch only the CHECK bits. A packet
+ * tap sees such a frame with the checksum unset, as Linux's captures show offloaded ones.
+ * Stack lock held throughout. */
+static struct netif *gen_tcp_off;             /* the netif whose GEN_TCP the hook cleared, if any */
+static uint64_t tso_csum_left;                /* segments whose checksum was left to the device */
+
+uint64_t stack_tso_csum_left(void) { return READ_ONCE(tso_csum_left); }
+
+void stack_tcp_csum_restore(void)
 {
+	if (gen_tcp_off) {
+		gen_tcp_off->chksum_flags |= NETIF_CHECKSUM_GEN_TCP;
+		gen_tcp_off = NULL;
+	}
+}
+
+/* Will the TCP segment p (its TCP header and data) leave through n as a TSO frame whose checksum
+ * the driver writes: a TSO and TSO_CSUM device for its family, longer than the device's MTU but within NETDEV_TSO_MAX and within what IP
+ * sends without fragmenting (the netif's MTU, IPv6's destination MTU), to a peer not ours (our
+ * own addresses go through lo)? */
+static bool tso_segment(struct netif *n, const struct tcp_pcb *pcb, const struct pbuf *p)
+{
+	bool v6 = !IP_IS_V4_VAL(pcb->remote_ip);
+	unsigned ip_len = p->tot_len + (v6 ? IP6_HLEN : IP_HLEN);
+	const struct stack_if *sif = n->state;
+	if (sif == lo_if || !tso_netif(n, v6) || !(sif->dev->features & NETDEV_F_TSO_CSUM) ||
+	    ip_len <= stack_wire_mtu(n) || ip_len > NETDEV_TSO_MAX)
+		return false;
+	if (!v6)
+		return ip_len <= n->mtu && !is_local_addr(ip_2_ip4(&pcb->remote_ip));
+	const ip6_addr_t *dst = ip_2_ip6(&pcb->remote_ip);
+	return ip_len <= nd6_get_destination_mtu(dst, n) && !stack6_addr_local(dst);
+}
+
+/* LWIP_HOOK_TCP_OUT_ADD_TCPOPTS (lwipopts.h), for every TCP segment lwIP sends: leaves a TSO
+ * frame's checksum to the device (above); and lwIP computes the MSS option of a SYN from the
+ * netif's MTU: clamp it to the device's. Squeue context, stack lock held. */
+uint32_t *stack_tcp_opts(struct pbuf *p, struct tcp_hdr *h, const struct tcp_pcb *pcb, uint32_t *opts)
+{
+	stack_tcp_csum_restore();
+	if (pcb && p->tot_len > TCP_WIRE_MSS) {    /* a cheap first test (smaller ones are summed) */
+		/* the netif tcp_route gives lwIP (a mismatch would only leave this one summed) */
+		struct netif *n = pcb->netif_idx != NETIF_NO_INDEX ? netif_get_by_index(pcb->netif_idx) : pcb_route(pcb);
+		if (n && tso_segment(n, pcb, p)) {
+			n->chksum_flags &= (u16_t)~NETIF_CHECKSUM_GEN_TCP;
+			gen_tcp_off = n;
+			tso_csum_left++;
+		}
+	}
 	uint8_t *o = (uint8_t *)(h + 1);
 	if (!pcb || !(TCPH_FLAGS(h) & TCP_SYN) || (uint8_t *)opts < o + LWIP_TCP_OPT_LEN_MSS ||
 	    o[0] != LWIP_TCP_OPT_MSS || o[1] != LWIP_TCP_OPT_LEN_MSS)
@@ -773,6 +829,7 @@ static bool synack_direct(struct netif *n, struct pbuf *p, const ip4_addr_t *dst
 /* IP output of a NIC: our own addresses go through lo, the rest through ARP to the wire. */
 static err_t eth_output(struct netif *n, struct pbuf *p, const ip4_addr_t *dst)
 {
+	stack_tcp_csum_restore();
 	struct stack_if *sif_ = n->state;
 	if (p->tot_len <= sif_->dev->mtu)
 		set_df(n, p);

@@ -159,6 +159,11 @@ void stack_print_stats(void);
  * segment, so a window smaller than one would stall it). */
 struct tcp_pcb;
 void stack_tcp_offload(struct tcp_pcb *pcb);
+/* A NIC's output calls this first: lwIP computes the TCP checksum again for the next segments
+ * (net/stack.c: the TSO hook leaves a TSO frame's checksum to the device). Stack lock held. */
+void stack_tcp_csum_restore(void);
+/* How many TCP segments went out with their checksum left to a TSO device (monitor: netstat). */
+uint64_t stack_tso_csum_left(void);
 
 /* ---- For net/tcp_synq.c (SYN cookies): all from lwIP's input path, stack lock held ---- */
 struct netif;

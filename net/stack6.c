@@ -99,6 +99,7 @@ static err_t frag_wire6(struct netif *n, struct pbuf *p, const ip6_addr_t *dst, 
  * on a TSO6 device anything but TCP above the device's MTU is fragmented to it first. */
 static err_t eth_output6(struct netif *n, struct pbuf *p, const ip6_addr_t *dst)
 {
+	stack_tcp_csum_restore();
 	if (stack6_addr_local(dst))
 		return stack_loop_output(p);
 	unsigned wire = stack_wire_mtu(n);

@@ -531,7 +531,7 @@ static int e1000_probe(struct pci_dev *pdev)
 	}
 	dev->mtu = ETH_DATA_LEN;
 	dev->irq = pdev->irq;
-	dev->features = NETDEV_F_TSO | NETDEV_F_TSO6;
+	dev->features = NETDEV_F_TSO | NETDEV_F_TSO6 | NETDEV_F_TSO_CSUM;   /* tx_post_tso{,6} write the sums */
 	dev->driver = "e1000";
 	dev->ops = &e1000_ops;
 	dev->priv = e;

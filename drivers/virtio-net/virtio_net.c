@@ -484,6 +484,8 @@ static int virtio_net_probe(struct virtio_device *vd)
 	dev->features = (vn->features & BIT(VIRTIO_NET_F_HOST_TSO4)) ? NETDEV_F_TSO : 0;
 	if (vn->features & BIT(VIRTIO_NET_F_HOST_TSO6))
 		dev->features |= NETDEV_F_TSO6;
+	if (dev->features)
+		dev->features |= NETDEV_F_TSO_CSUM;          /* tso_prepare writes the pseudo-header sum */
 	if (vn->features & BIT(VIRTIO_NET_F_GUEST_TSO4)) {
 		vn->rx_lro = kmalloc(NETDEV_LRO_MAX);
 		if (!vn->rx_lro)
