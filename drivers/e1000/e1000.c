@@ -36,10 +36,10 @@
  * TSO for IPv6 (NETDEV_F_TSO6) is cut here, not by the chip: QEMU's model segments IPv6 (the
  * context's IP bit clear) but writes each segment's payload length as the bytes from IPCSS on,
  * the 40-byte fixed header included, so a receiver drops every segment as truncated (hw/net/e1000.c
- * xmit_seg). The driver copies the headers and up to an MSS of payload into each descriptor's
- * buffer, sets the payload length, the sequence number and the flags (PSH and FIN only on the
- * last), seeds the TCP checksum with the segment's pseudo-header sum, and lets the chip finish
- * the checksum (one checksum context descriptor, then TXSM data descriptors). Compared with
+ * xmit_seg). The driver cuts it into its descriptors' buffers with netdev_tso6_segment
+ * (net/tso.c: the headers and up to an MSS of payload per segment, its payload length, sequence
+ * number and flags, PSH and FIN only on the last), seeds the TCP checksum with the segment's
+ * pseudo-header sum, and lets the chip finish the checksum (one checksum context descriptor, then TXSM data descriptors). Compared with
  * sending MSS-sized frames from the stack, lwIP builds and checksums one segment instead of a
  * dozen, and the whole frame costs one TDT write.
  *
@@ -78,15 +78,9 @@
 #define E1000_RX_RING   256                  /* descriptors (multiple of 8) */
 #define E1000_TX_RING   256
 #define E1000_TX_TSO4_DESCS (1 + (ETH_HLEN + NETDEV_TSO_MAX + E1000_TX_BUF_SIZE - 1) / E1000_TX_BUF_SIZE)
-#define IPV6_MIN_MTU 1280
-#define TSO6_MIN_MSS (IPV6_MIN_MTU - 40 - 60)   /* the fixed header, TCP with its longest options */
-#define E1000_TX_TSO6_DESCS (1 + (NETDEV_TSO_MAX + TSO6_MIN_MSS - 1) / TSO6_MIN_MSS)
+#define E1000_TX_TSO6_DESCS (1 + NETDEV_TSO6_SEGS_MAX)
 #define E1000_TX_FRAME_MAX MAX(E1000_TX_TSO4_DESCS, E1000_TX_TSO6_DESCS)
 					     /* descriptors a frame may need: a context and its pieces */
-#define IPV6_PLEN_OFF   4                    /* the IPv6 payload length */
-#define TCP_FLAGS_OFF   13
-#define TCP_FLAG_FIN    0x01
-#define TCP_FLAG_PSH    0x08
 #define E1000_RX_REFILL 32                   /* hand descriptors back at least this often */
 #define E1000_TX_LOW    (E1000_TX_RING / 4)  /* reclaim in start_xmit below this much space */
 #define E1000_RESET_TIMEOUT_NS (10 * NSEC_PER_MSEC)
@@ -187,28 +181,11 @@ static void tx_post_tso(struct e1000 *e, const uint8_t *frame, size_t len, const
 /* An IPv6 TSO frame cut into segments here (see the theory; tx_lock held, room checked). */
 static void tx_post_tso6(struct e1000 *e, const uint8_t *frame, size_t len, const struct netdev_tso_frame *t)
 {
-	const uint8_t *tcp = frame + t->tcp_off;
-	uint32_t seq = (uint32_t)tcp[4] << 24 | (uint32_t)tcp[5] << 16 | (uint32_t)tcp[6] << 8 | tcp[7];
 	e1000_tx_post_csum_ctx(&e->txq, e->tx_ring, t->tcp_off);
 	for (size_t off = t->hdr_len; off < len; off += t->mss) {
-		size_t n = MIN(len - off, (size_t)t->mss);
 		uint8_t *buf = e->tx_bufs + (size_t)e->txq.tail * E1000_TX_BUF_SIZE;
-		memcpy(buf, frame, t->hdr_len);
-		memcpy(buf + t->hdr_len, frame + off, n);
-		uint32_t tcp_len = (uint32_t)(t->hdr_len - t->tcp_off + n), s = seq + (uint32_t)(off - t->hdr_len);
-		buf[t->ip_off + IPV6_PLEN_OFF] = (uint8_t)(tcp_len >> 8);
-		buf[t->ip_off + IPV6_PLEN_OFF + 1] = (uint8_t)tcp_len;
-		uint8_t *th = buf + t->tcp_off;
-		th[4] = (uint8_t)(s >> 24);
-		th[5] = (uint8_t)(s >> 16);
-		th[6] = (uint8_t)(s >> 8);
-		th[7] = (uint8_t)s;
-		if (off + n < len)
-			th[TCP_FLAGS_OFF] &= (uint8_t)~(TCP_FLAG_FIN | TCP_FLAG_PSH);
-		uint16_t pseudo = netdev_tso_pseudo_sum(buf, t, tcp_len);
-		th[E1000_TCP_CSUM_OFF] = (uint8_t)(pseudo >> 8);
-		th[E1000_TCP_CSUM_OFF + 1] = (uint8_t)pseudo;
-		e1000_tx_post_csum_data(&e->txq, e->tx_ring, va_to_pa(buf), (uint16_t)(t->hdr_len + n));
+		size_t n = netdev_tso6_segment(frame, len, t, off, buf, false);   /* the chip finishes the sum */
+		e1000_tx_post_csum_data(&e->txq, e->tx_ring, va_to_pa(buf), (uint16_t)n);
 	}
 }
 
