@@ -150,14 +150,20 @@ static bool kill_one_locked(struct victim *out)
 	return chosen != NULL;
 }
 
+/* More than 1/FRAGMENTED_FREE_DIV of RAM free: a failed allocation was not a shortage. */
+static bool plenty_free(void)
+{
+	struct page_stats ps;
+	page_get_stats(&ps);
+	return ps.free > ps.total / FRAGMENTED_FREE_DIV;
+}
+
 bool out_of_memory(const char *why)
 {
 	if (oom_current_dying())
 		return false;
 	kmalloc_shrink();                       /* the slabs' cached empty pages first */
-	struct page_stats ps;
-	page_get_stats(&ps);
-	if (ps.free > ps.total / FRAGMENTED_FREE_DIV) {
+	if (plenty_free()) {
 		/* plenty free, but not as asked (a multi-page block, or pages in other CPUs' caches):
 		 * killing would not help; let the caller try again a bounded number of times */
 		msleep(OOM_POLL_MS);
@@ -170,6 +176,12 @@ bool out_of_memory(const char *why)
 	uint64_t now = time_ns();
 	if (victim_pid && proc_alive(victim_pid) && now - victim_since_ns < OOM_VICTIM_STUCK_MS * NSEC_PER_MSEC) {
 		pid = victim_pid;               /* one is already on its way: wait for it */
+	} else if (plenty_free()) {
+		/* Memory came back since this caller found it short (an earlier victim finished dying
+		 * meanwhile: the caller may have been descheduled between the two looks): retry, no
+		 * kill. Linux's __alloc_pages_may_oom tries the allocation again under oom_lock for
+		 * the same race; without this check a bystander died right after the aggressor. */
+		pid = -1;
 	} else if (kill_one_locked(&v)) {
 		pid = victim_pid = v.pid;
 		victim_since_ns = now;
@@ -188,6 +200,8 @@ bool out_of_memory(const char *why)
 		       (unsigned long long)(v.u.file_rss * KB_PER_PAGE), (unsigned long long)(v.u.shmem_rss * KB_PER_PAGE),
 		       (unsigned long long)(v.u.pgtables * KB_PER_PAGE), v.adj);
 	}
+	if (pid < 0)
+		return !oom_current_dying();
 	if (!pid) {
 		printk("Out of memory and no killable process (%s, pid %d)\n", why, t->proc ? t->proc->pid : 0);
 		return false;
