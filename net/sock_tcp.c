@@ -43,6 +43,11 @@
  * Errors follow Linux: a reset before the connection is up is ECONNREFUSED, after it ECONNRESET;
  * lwIP's timeouts (SYN retries, retransmissions, keepalive) are ETIMEDOUT. The error is reported
  * once (by the next call or SO_ERROR); after that reads give 0 and writes EPIPE (with SIGPIPE).
+ * A connection *attempt* that failed is different: once connect() has reported the failure (the
+ * blocking call itself, or the next call after a non-blocking attempt), the socket is unconnected
+ * again, with a fresh pcb (the old one is gone), its options, and the address it was bound to,
+ * so connect() may be called again (Linux's inet_stream_connect and tcp_disconnect). An explicitly
+ * bound port is kept; a port connect() chose is given up, so the next attempt chooses again.
  *
  * Close. release() enters ts->sq: the consumed-but-unreported window is handed back first, then
  * tcp_close (FIN; lwIP sends RST instead if unread data remains, as Linux does), or tcp_abort for
@@ -101,6 +106,10 @@ struct tcp_sock {
 	bool rx_eof;                     /* the peer's FIN arrived */
 	bool shut_rd, shut_wr;           /* local shutdown() */
 	bool connect_reported;           /* a non-blocking connect's outcome was returned once */
+	bool connect_failed;             /* TS_CLOSED by a failed attempt: renewed once it is reported */
+	bool user_bound;                 /* bind() was called: bind_addr/bind_port, kept for a new attempt */
+	ip_addr_t bind_addr;
+	uint16_t bind_port;              /* as bind() asked (0: lwIP chose lport) */
 	struct pbuf *rx_head, *rx_tail;  /* received, not yet read: pbufs linked through ->next */
 	size_t rx_off;                   /* bytes of rx_head already read */
 	size_t rx_bytes;                 /* bytes queued in total (beyond rx_off) */
@@ -220,6 +229,7 @@ static void tcp_err_cb(void *arg, err_t err)
 		e = lwip_to_errno(err);
 	if (e)
 		s->error = e;
+	ts->connect_failed = ts->state == TS_CONNECTING;
 	ts->state = TS_CLOSED;
 	ts->rx_eof = true;
 	ts->snd_space = 0;
@@ -449,6 +459,9 @@ static void bind_fn(void *arg)
 	}
 	spin_lock(&ts->s->lock);
 	ts->bound = true;
+	ts->user_bound = true;
+	ip_addr_copy(ts->bind_addr, r->addr);
+	ts->bind_port = r->port;
 	ip_addr_copy(ts->laddr, pcb->local_ip);
 	ts->lport = pcb->local_port;
 	spin_unlock(&ts->s->lock);
@@ -646,6 +659,73 @@ static void connect_fn(void *arg)
 	r->result = 0;
 }
 
+/* A new pcb for a socket whose connection attempt failed and was reported: unconnected again,
+ * with the socket's options and its bind() address (see the top of the file). On failure (no
+ * pcb, or the bound port taken meanwhile) the socket stays closed: connect() says ECONNABORTED. */
+static void renew_fn(void *arg)
+{
+	struct tcp_req *r = arg;
+	struct tcp_sock *ts = r->ts;
+	struct socket *s = ts->s;
+	spin_lock(&s->lock);
+	bool go = ts->state == TS_CLOSED && ts->connect_failed && !ts->pcb;
+	spin_unlock(&s->lock);
+	r->result = 0;
+	if (!go)
+		return;                           /* another thread renewed it first */
+	struct tcp_pcb *pcb = tcp_new_ip_type(s->family == AF_INET6 ? IPADDR_TYPE_ANY : IPADDR_TYPE_V4);
+	if (!pcb) {
+		r->result = -ENOBUFS;
+		return;
+	}
+	if (s->reuseaddr)
+		ip_set_option(pcb, SOF_REUSEADDR);
+	if (ts->user_bound && tcp_bind(pcb, &ts->bind_addr, ts->bind_port) != ERR_OK) {
+		tcp_abort(pcb);
+		r->result = -EADDRINUSE;
+		return;
+	}
+	if (s->keepalive)
+		ip_set_option(pcb, SOF_KEEPALIVE);
+	if (ts->keepidle)
+		pcb->keep_idle = (u32_t)ts->keepidle * 1000;
+	if (ts->keepintvl)
+		pcb->keep_intvl = (u32_t)ts->keepintvl * 1000;
+	if (ts->keepcnt)
+		pcb->keep_cnt = (u32_t)ts->keepcnt;
+	if (ts->nodelay)
+		tcp_nagle_disable(pcb);
+	attach_pcb(ts, pcb);
+	if (ts->tx_chunk) {                       /* bytes written for the failed attempt go nowhere */
+		stack_chunk_put(ts->tx_chunk);
+		ts->tx_chunk = NULL;
+		ts->tx_off = ts->tx_len = 0;
+	}
+	spin_lock(&s->lock);
+	ts->state = TS_NEW;
+	ts->connect_failed = ts->connect_reported = false;
+	ts->rx_eof = ts->shut_rd = ts->shut_wr = false;
+	ts->snd_space = 0;
+	ts->bound = ts->user_bound;
+	ip_addr_copy(ts->laddr, pcb->local_ip);
+	ts->lport = pcb->local_port;
+	inet_addr_any(s->family, false, &ts->raddr);
+	ts->rport = 0;
+	spin_unlock(&s->lock);
+}
+
+/* After connect() reported a failed attempt (thread context, no lock held). */
+static void renew_after_failure(struct tcp_sock *ts)
+{
+	if (ts->flow_bound)                       /* the next attempt binds its own flow */
+		stack_flow_unbind(&ts->flow);
+	if (ts->loop_bound)
+		stack_flow_unbind(&ts->flow_loop);
+	ts->flow_bound = ts->loop_bound = false;
+	struct tcp_req r = { .ts = ts };
+	squeue_call(ts->sq, renew_fn, &r);
+}
+
 static bool connect_done(struct socket *s)
 {
 	struct tcp_sock *ts = ts_of(s);
@@ -661,16 +741,20 @@ static int connect_outcome(struct socket *s)
 	struct tcp_sock *ts = ts_of(s);
 	spin_lock(&s->lock);
 	int r;
+	bool renew = false;
 	if (ts->state == TS_CONNECTED && !ts->connect_reported) {
 		ts->connect_reported = true;
 		r = 0;
-	} else if (ts->state == TS_CONNECTED) {
-		r = -EISCONN;
+	} else if (ts->state == TS_CONNECTED || (ts->state == TS_CLOSED && !ts->connect_failed)) {
+		r = -EISCONN;                     /* Linux: a connection that was up stays "connected" */
 	} else {
 		r = s->error ? -s->error : -ECONNABORTED;
 		s->error = 0;
+		renew = ts->connect_failed;
 	}
 	spin_unlock(&s->lock);
+	if (renew)
+		renew_after_failure(ts);
 	return r;
 }
 
@@ -1029,6 +1113,7 @@ static void abort_connect_fn(void *arg)
 	spin_lock(&s->lock);
 	s->error = ECONNRESET;
 	ts->state = TS_CLOSED;
+	ts->connect_failed = true;   /* Linux: unconnected again; here once connect() reported it */
 	ts->rx_eof = true;
 	ts->snd_space = 0;
 	spin_unlock(&s->lock);

@@ -1,0 +1,268 @@
+/* connect() again on a TCP socket whose connection attempt failed. Linux turns such a socket
+ * back into an unconnected one once connect() has reported the failure (inet_stream_connect's
+ * sock_error path, then tcp_disconnect): a blocking connect that failed can simply be called
+ * again; after a non-blocking attempt failed, the next connect() reports the failure (the pending
+ * error, or ECONNABORTED once SO_ERROR took it) and the one after that starts a new attempt.
+ * A port the user bound explicitly stays the socket's port. A socket whose *established*
+ * connection was reset is not unconnected: connect() gives EISCONN. Both families (IPv4 on
+ * 127.0.0.1 and IPv6 on ::1). */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "harness.h"
+
+#define POLL_MS 3000
+
+struct addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
+
+static void loopback(int family, struct addr *a, unsigned short port)
+{
+	memset(a, 0, sizeof(*a));
+	if (family == AF_INET) {
+		struct sockaddr_in *s = (struct sockaddr_in *)&a->ss;
+		s->sin_family = AF_INET;
+		s->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		s->sin_port = htons(port);
+		a->len = sizeof(*s);
+	} else {
+		struct sockaddr_in6 *s = (struct sockaddr_in6 *)&a->ss;
+		s->sin6_family = AF_INET6;
+		s->sin6_addr = in6addr_loopback;
+		s->sin6_port = htons(port);
+		a->len = sizeof(*s);
+	}
+}
+
+static unsigned short port_of(const struct sockaddr_storage *ss)
+{
+	return ntohs(ss->ss_family == AF_INET ? ((const struct sockaddr_in *)ss)->sin_port
+					      : ((const struct sockaddr_in6 *)ss)->sin6_port);
+}
+
+static unsigned short local_port(int s)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	return getsockname(s, (struct sockaddr *)&ss, &len) < 0 ? 0 : port_of(&ss);
+}
+
+/* A port nobody listens on: a listener's, closed (a listener leaves no TIME_WAIT behind). */
+static unsigned short free_port(int family)
+{
+	struct addr a;
+	loopback(family, &a, 0);
+	int l = socket(family, SOCK_STREAM, 0);
+	if (l < 0 || bind(l, (struct sockaddr *)&a.ss, a.len) < 0 || listen(l, 1) < 0)
+		return 0;
+	unsigned short p = local_port(l);
+	close(l);
+	return p;
+}
+
+static int listen_on(int family, unsigned short port)
+{
+	struct addr a;
+	loopback(family, &a, port);
+	int l = socket(family, SOCK_STREAM, 0), one = 1;
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (l < 0 || bind(l, (struct sockaddr *)&a.ss, a.len) < 0 || listen(l, 4) < 0) {
+		if (l >= 0)
+			close(l);
+		return -1;
+	}
+	return l;
+}
+
+static int try_connect(int s, int family, unsigned short port)
+{
+	struct addr a;
+	loopback(family, &a, port);
+	return connect(s, (struct sockaddr *)&a.ss, a.len) < 0 ? errno : 0;
+}
+
+/* accept(), bounded: a connection that never arrived fails the check instead of hanging. */
+static int accept_within(int l)
+{
+	struct pollfd p = { .fd = l, .events = POLLIN };
+	return poll(&p, 1, POLL_MS) == 1 ? accept(l, NULL, NULL) : -1;
+}
+
+/* The connection s made is accepted at l and carries bytes both ways. */
+static int works(int s, int l)
+{
+	int c = accept_within(l);
+	if (c < 0)
+		return 0;
+	char b[8] = { 0 };
+	int ok = send(s, "ping", 4, 0) == 4 && recv(c, b, 4, MSG_WAITALL) == 4 && !memcmp(b, "ping", 4) &&
+		 send(c, "pong", 4, 0) == 4 && recv(s, b, 4, MSG_WAITALL) == 4 && !memcmp(b, "pong", 4);
+	close(c);
+	return ok;
+}
+
+static int wait_out(int s, short *revents)
+{
+	struct pollfd p = { .fd = s, .events = POLLOUT };
+	int n = poll(&p, 1, POLL_MS);
+	*revents = p.revents;
+	return n;
+}
+
+static int so_error(int s)
+{
+	int e = -1;
+	socklen_t len = sizeof(e);
+	return getsockopt(s, SOL_SOCKET, SO_ERROR, &e, &len) < 0 ? -errno : e;
+}
+
+static const char *fam(int family) { return family == AF_INET ? "v4" : "v6"; }
+
+static void blocking(int family)
+{
+	char n[120];
+	unsigned short p = free_port(family);
+	int s = socket(family, SOCK_STREAM, 0);
+	int e = try_connect(s, family, p);
+	snprintf(n, sizeof(n), "%s blocking: connect to a closed port is refused", fam(family));
+	CHECK(n, e == ECONNREFUSED, "got %s", strerror(e));
+	struct sockaddr_storage peer;
+	socklen_t plen = sizeof(peer);
+	e = getpeername(s, (struct sockaddr *)&peer, &plen) < 0 ? errno : 0;
+	snprintf(n, sizeof(n), "%s blocking: getpeername after the failure is ENOTCONN", fam(family));
+	CHECK(n, e == ENOTCONN, "got %s", strerror(e));
+	e = try_connect(s, family, p);
+	snprintf(n, sizeof(n), "%s blocking: a second refused connect is refused again", fam(family));
+	CHECK(n, e == ECONNREFUSED, "got %s", strerror(e));
+	int l = listen_on(family, p);
+	e = try_connect(s, family, p);
+	snprintf(n, sizeof(n), "%s blocking: connect again once a listener is there", fam(family));
+	CHECK(n, l >= 0 && e == 0, "listener %d, connect: %s", l, strerror(e));
+	snprintf(n, sizeof(n), "%s blocking: the new connection carries data", fam(family));
+	CHECK(n, e == 0 && works(s, l), "%s", strerror(errno));
+	plen = sizeof(peer);
+	e = getpeername(s, (struct sockaddr *)&peer, &plen) < 0 ? errno : 0;
+	snprintf(n, sizeof(n), "%s blocking: getpeername gives the listener's port", fam(family));
+	CHECK(n, e == 0 && port_of(&peer) == p, "%s, port %u", strerror(e), e ? 0 : port_of(&peer));
+	close(s);
+	close(l);
+}
+
+/* consume: take the failure with SO_ERROR first (connect then says ECONNABORTED) or not (connect
+ * reports the pending ECONNREFUSED itself). */
+static void nonblocking(int family, int consume)
+{
+	char n[120];
+	const char *how = consume ? "SO_ERROR taken" : "error left pending";
+	unsigned short p = free_port(family);
+	int s = socket(family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	int e = try_connect(s, family, p);
+	short rev = 0;
+	int pr = wait_out(s, &rev);
+	snprintf(n, sizeof(n), "%s non-blocking (%s): the attempt fails with POLLERR", fam(family), how);
+	CHECK(n, (e == EINPROGRESS || e == ECONNREFUSED) && pr == 1 && (rev & POLLERR), "connect %s, poll %d revents %#x",
+	      strerror(e), pr, rev);
+	if (consume) {
+		int se = so_error(s);
+		snprintf(n, sizeof(n), "%s non-blocking (%s): SO_ERROR is ECONNREFUSED", fam(family), how);
+		CHECK(n, e == ECONNREFUSED || se == ECONNREFUSED, "SO_ERROR %d", se);
+	}
+	int l = listen_on(family, p);
+	if (e == EINPROGRESS) {
+		e = try_connect(s, family, p);
+		int want = consume ? ECONNABORTED : ECONNREFUSED;
+		snprintf(n, sizeof(n), "%s non-blocking (%s): the next connect reports the failure (%s)", fam(family), how,
+			 strerror(want));
+		CHECK(n, e == want, "got %s", strerror(e));
+	}
+	int started = try_connect(s, family, p);
+	pr = wait_out(s, &rev);
+	snprintf(n, sizeof(n), "%s non-blocking (%s): then a new attempt connects", fam(family), how);
+	CHECK(n, l >= 0 && (started == EINPROGRESS || started == 0) && pr == 1 && !(rev & POLLERR) && so_error(s) == 0,
+	      "listener %d, connect %s, poll %d revents %#x", l, strerror(started), pr, rev);
+	/* an attempt that was in progress reports its success once (Linux: SS_CONNECTING) */
+	int e1 = try_connect(s, family, p);
+	e = try_connect(s, family, p);
+	snprintf(n, sizeof(n), "%s non-blocking (%s): connect reports success once, then EISCONN", fam(family), how);
+	CHECK(n, (started == 0 ? e1 == EISCONN : e1 == 0) && e == EISCONN, "got %s, then %s", strerror(e1), strerror(e));
+	struct pollfd in = { .fd = s, .events = POLLIN };
+	snprintf(n, sizeof(n), "%s non-blocking (%s): the new connection carries data", fam(family), how);
+	int ok = 0;
+	int c = accept_within(l);
+	if (c >= 0) {
+		char b[4];
+		ok = send(s, "ping", 4, 0) == 4 && recv(c, b, 4, MSG_WAITALL) == 4 && !memcmp(b, "ping", 4) &&
+		     send(c, "pong", 4, 0) == 4 && poll(&in, 1, POLL_MS) == 1 && recv(s, b, 4, 0) == 4 && !memcmp(b, "pong", 4);
+		close(c);
+	}
+	CHECK(n, ok, "%s", strerror(errno));
+	close(s);
+	close(l);
+}
+
+/* A port bound explicitly stays: the new attempt leaves from it. */
+static void bound_port(int family)
+{
+	char n[120];
+	unsigned short p = free_port(family), mine = free_port(family);
+	struct addr me;
+	loopback(family, &me, mine);
+	int s = socket(family, SOCK_STREAM, 0);
+	int b = bind(s, (struct sockaddr *)&me.ss, me.len);
+	int e = try_connect(s, family, p);
+	snprintf(n, sizeof(n), "%s bound: the refused socket keeps its bound port", fam(family));
+	CHECK(n, b == 0 && e == ECONNREFUSED && local_port(s) == mine, "bind %d, connect %s, port %u (bound %u)", b,
+	      strerror(e), local_port(s), mine);
+	int l = listen_on(family, p);
+	e = try_connect(s, family, p);
+	snprintf(n, sizeof(n), "%s bound: the new connection leaves from the bound port", fam(family));
+	CHECK(n, l >= 0 && e == 0 && local_port(s) == mine && works(s, l), "connect %s, port %u (bound %u)", strerror(e),
+	      local_port(s), mine);
+	close(s);
+	close(l);
+}
+
+/* An established connection that the peer reset: the socket is not unconnected (EISCONN). */
+static void reset_established(int family)
+{
+	char n[120];
+	unsigned short p = free_port(family);
+	int l = listen_on(family, p);
+	int s = socket(family, SOCK_STREAM, 0);
+	int e = try_connect(s, family, p);
+	int c = accept_within(l);
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(c);                                  /* RST */
+	struct pollfd in = { .fd = s, .events = POLLIN };
+	poll(&in, 1, POLL_MS);
+	char b;
+	int r = recv(s, &b, 1, 0) < 0 ? errno : 0;
+	snprintf(n, sizeof(n), "%s reset: the peer's reset is ECONNRESET", fam(family));
+	CHECK(n, e == 0 && r == ECONNRESET, "connect %s, recv %s", strerror(e), strerror(r));
+	e = try_connect(s, family, p);
+	snprintf(n, sizeof(n), "%s reset: connect on the reset connection is EISCONN", fam(family));
+	CHECK(n, e == EISCONN, "got %s", strerror(e));
+	close(s);
+	close(l);
+}
+
+int main(void)
+{
+	const int families[] = { AF_INET, AF_INET6 };
+	for (int i = 0; i < 2; i++) {
+		blocking(families[i]);
+		nonblocking(families[i], 1);
+		nonblocking(families[i], 0);
+		bound_port(families[i]);
+		reset_established(families[i]);
+	}
+	return t_finish();
+}
