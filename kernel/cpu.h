@@ -40,6 +40,8 @@ struct cpu {
 	void *page_cache;            /* this CPU's free-page cache (mm/page.c) */
 	struct thread *fp_owner;     /* user thread whose FP registers are live in this hart */
 	struct mm *active_mm;        /* address space satp points at (NULL: kernel only) */
+	bool tlb_lazy;               /* active_mm kept for a kernel thread: its TLB fences are skipped */
+	uint64_t tlb_gen;            /* active_mm->tlb_gen this CPU's TLB is known to be flushed up to */
 };
 
 extern struct cpu cpus[NCPU];

@@ -24,7 +24,7 @@
  * map of file VMAs, mm/rmap.c: truncation unmaps through it, taking one mm->lock at a time and
  * never with i_mmap_lock held; fork nests the new child's lock inside the parent's). TLB:
  * removing or write-protecting a mapping fences this hart and every hart in mm->cpumask (SBI
- * remote fence, synchronous); adding one needs nothing (a hart that cached the old, more
+ * remote fence, synchronous) but the lazy ones (see "Lazy address spaces"); adding one needs nothing (a hart that cached the old, more
  * restrictive entry simply faults again and finds it fixed). Truncation removes a file's pages
  * past its new EOF from every mapping (mm_zap_file, called by mm/rmap.c) the same way.
  *
@@ -82,6 +82,9 @@ static uint64_t pte_perm(int prot, bool writable)
 
 static void mm_flush_tlb(struct mm *mm)
 {
+	/* Announce the fence first, then look at who is lazy (see "Lazy address spaces"). */
+	__atomic_add_fetch(&mm->tlb_gen, 1, __ATOMIC_SEQ_CST);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	irq_push_off();
 	int me = cpu_id();
 	unsigned long others = READ_ONCE(mm->cpumask) & ~(1UL << me);
@@ -89,7 +92,7 @@ static void mm_flush_tlb(struct mm *mm)
 	irq_pop_off();
 	unsigned long harts = 0;
 	for (int i = 0; i < ncpus; i++)
-		if (others & (1UL << i))
+		if ((others & (1UL << i)) && !__atomic_load_n(&cpus[i].tlb_lazy, __ATOMIC_SEQ_CST))
 			harts |= 1UL << cpus[i].hartid;
 	if (harts)
 		sbi_remote_sfence_vma(harts, 0, 0, (unsigned long)-1);
@@ -103,11 +106,25 @@ static void mm_flush_tlb(struct mm *mm)
  * that mm's TLB fences. What must not happen is freeing a page table some CPU still has in satp:
  * the last mm_put first drops the mm from every CPU (mm_unlazy: this one directly, the others by
  * IPI_MM_LAZY, waited for with interrupts on; nothing can make the mm active again, as no thread
- * holds it). */
+ * holds it).
+ *
+ * A lazy CPU gets no TLB fences: it runs kernel code only, which never goes through the user half
+ * of satp, and waking an idle vCPU (or one the host has descheduled) for a remote fence cost
+ * munmap up to 16 ms on a loaded host (iperf3's server between two tests). Instead, like x86's
+ * lazy TLB, mm->tlb_gen counts the fences asked for and each CPU remembers the count its TLB was
+ * last flushed at (cpu->tlb_gen); a CPU leaving lazy mode for the same mm flushes if a fence
+ * happened since. No fence is lost: the fencer increments tlb_gen before it reads tlb_lazy, and the
+ * CPU clears tlb_lazy before it reads tlb_gen (a full fence each side), so either the fencer sees
+ * the CPU not lazy and fences it, or the CPU sees the new count and flushes itself. Page tables
+ * are freed only with the mm (mm_unlazy first), never under a lazy CPU. */
 void mm_switch_to(struct mm *next)
 {
-	if (next)
+	struct cpu *c = this_cpu();
+	if (next) {
 		mm_activate(next);
+	} else if (c->active_mm) {
+		__atomic_store_n(&c->tlb_lazy, true, __ATOMIC_SEQ_CST);
+	}
 }
 
 /* IPI_MM_LAZY (interrupts off): a CPU running a thread without an mm drops the one it keeps. */
@@ -142,14 +159,27 @@ void mm_activate(struct mm *mm)
 {
 	struct cpu *c = this_cpu();
 	struct mm *old = c->active_mm;
-	if (old == mm)
+	if (old == mm) {
+		if (c->tlb_lazy) {               /* back from lazy: catch up with skipped fences */
+			__atomic_store_n(&c->tlb_lazy, false, __ATOMIC_SEQ_CST);
+			__atomic_thread_fence(__ATOMIC_SEQ_CST);
+			uint64_t gen = __atomic_load_n(&mm->tlb_gen, __ATOMIC_SEQ_CST);
+			if (gen != c->tlb_gen) {
+				sfence_vma();
+				c->tlb_gen = gen;
+			}
+		}
 		return;
+	}
+	__atomic_store_n(&c->tlb_lazy, false, __ATOMIC_SEQ_CST);
 	/* Join the new mm's cpumask before using its table (its TLB fences must reach us), and leave
 	 * the old one's only after satp and active_mm no longer point at it: a cleared bit is what
 	 * lets the old mm's last mm_put free the tables (mm_unlazy). */
 	if (mm)
 		__atomic_fetch_or(&mm->cpumask, 1UL << c->id, __ATOMIC_RELAXED);
 	WRITE_ONCE(c->active_mm, mm);
+	if (mm)                              /* read before the flush below: it covers this count */
+		c->tlb_gen = __atomic_load_n(&mm->tlb_gen, __ATOMIC_SEQ_CST);
 	pte_t *pt = mm ? mm->pgtable : kernel_pagetable;
 	csr_write(satp, SATP_MODE_SV39 | (va_to_pa(pt) >> PAGE_SHIFT));
 	sfence_vma();

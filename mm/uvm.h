@@ -82,6 +82,7 @@ struct mm {
 	int refcount;               /* threads using it (atomic) */
 	uintptr_t brk_start, brk;   /* heap: [brk_start, brk) */
 	volatile unsigned long cpumask;  /* CPUs whose satp points here (bit per CPU id) */
+	uint64_t tlb_gen;                /* TLB fences asked for (atomic): a lazy CPU catches up with it */
 	uint64_t faults, cow_copies;
 	uint32_t pins;              /* atomic: 1 for the users (refcount) + truncations holding the
 				     * struct (mm/rmap.c); the last mm_unpin frees it */
