@@ -43,7 +43,8 @@
  * Errors follow Linux: a reset before the connection is up is ECONNREFUSED, after it ECONNRESET;
  * lwIP's timeouts (SYN retries, retransmissions, keepalive) are ETIMEDOUT. The error is reported
  * once (by the next call or SO_ERROR); after that reads give 0 and writes EPIPE (with SIGPIPE).
- * A connection *attempt* that failed is different: once connect() has reported the failure (the
+ * A connection *attempt* that failed (or whose connection was up and already gone before any
+ * connect() returned 0 for it) is different: once connect() has reported the failure (the
  * blocking call itself, or the next call after a non-blocking attempt), the socket is unconnected
  * again, with a fresh pcb (the old one is gone), its options, and the address it was bound to,
  * so connect() may be called again (Linux's inet_stream_connect and tcp_disconnect). An explicitly
@@ -105,8 +106,7 @@ struct tcp_sock {
 	bool bound;
 	bool rx_eof;                     /* the peer's FIN arrived */
 	bool shut_rd, shut_wr;           /* local shutdown() */
-	bool connect_reported;           /* a non-blocking connect's outcome was returned once */
-	bool connect_failed;             /* TS_CLOSED by a failed attempt: renewed once it is reported */
+	bool connect_reported;           /* connect() returned 0 (or accept made it): Linux's SS_CONNECTED */
 	bool user_bound;                 /* bind() was called: bind_addr/bind_port, kept for a new attempt */
 	ip_addr_t bind_addr;
 	uint16_t bind_port;              /* as bind() asked (0: lwIP chose lport) */
@@ -229,7 +229,6 @@ static void tcp_err_cb(void *arg, err_t err)
 		e = lwip_to_errno(err);
 	if (e)
 		s->error = e;
-	ts->connect_failed = ts->state == TS_CONNECTING;
 	ts->state = TS_CLOSED;
 	ts->rx_eof = true;
 	ts->snd_space = 0;
@@ -668,7 +667,7 @@ static void renew_fn(void *arg)
 	struct tcp_sock *ts = r->ts;
 	struct socket *s = ts->s;
 	spin_lock(&s->lock);
-	bool go = ts->state == TS_CLOSED && ts->connect_failed && !ts->pcb;
+	bool go = ts->state == TS_CLOSED && !ts->connect_reported && !ts->pcb;
 	spin_unlock(&s->lock);
 	r->result = 0;
 	if (!go)
@@ -703,7 +702,7 @@ static void renew_fn(void *arg)
 	}
 	spin_lock(&s->lock);
 	ts->state = TS_NEW;
-	ts->connect_failed = ts->connect_reported = false;
+	ts->connect_reported = false;
 	ts->rx_eof = ts->shut_rd = ts->shut_wr = false;
 	ts->snd_space = 0;
 	ts->bound = ts->user_bound;
@@ -745,12 +744,13 @@ static int connect_outcome(struct socket *s)
 	if (ts->state == TS_CONNECTED && !ts->connect_reported) {
 		ts->connect_reported = true;
 		r = 0;
-	} else if (ts->state == TS_CONNECTED || (ts->state == TS_CLOSED && !ts->connect_failed)) {
-		r = -EISCONN;                     /* Linux: a connection that was up stays "connected" */
+	} else if (ts->connect_reported) {
+		r = -EISCONN;                     /* Linux: once connect() said so, it stays "connected" */
 	} else {
+		/* failed, or up and already gone (reset) before any connect() reported it */
 		r = s->error ? -s->error : -ECONNABORTED;
 		s->error = 0;
-		renew = ts->connect_failed;
+		renew = true;
 	}
 	spin_unlock(&s->lock);
 	if (renew)
@@ -1113,7 +1113,6 @@ static void abort_connect_fn(void *arg)
 	spin_lock(&s->lock);
 	s->error = ECONNRESET;
 	ts->state = TS_CLOSED;
-	ts->connect_failed = true;   /* Linux: unconnected again; here once connect() reported it */
 	ts->rx_eof = true;
 	ts->snd_space = 0;
 	spin_unlock(&s->lock);

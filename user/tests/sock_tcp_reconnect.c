@@ -3,9 +3,11 @@
  * sock_error path, then tcp_disconnect): a blocking connect that failed can simply be called
  * again; after a non-blocking attempt failed, the next connect() reports the failure (the pending
  * error, or ECONNABORTED once SO_ERROR took it) and the one after that starts a new attempt.
- * A port the user bound explicitly stays the socket's port. A socket whose *established*
- * connection was reset is not unconnected: connect() gives EISCONN. Both families (IPv4 on
- * 127.0.0.1 and IPv6 on ::1). */
+ * A port the user bound explicitly stays the socket's port. A socket that connect() reported
+ * connected stays so after a reset: connect() gives EISCONN. But a non-blocking connect whose
+ * success was only seen through poll and SO_ERROR (iperf3's and curl's way) was never reported by
+ * connect(): after a reset, connect() reports the reset and the socket may connect again. Both
+ * families (IPv4 on 127.0.0.1 and IPv6 on ::1). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -102,8 +104,10 @@ static int works(int s, int l)
 	if (c < 0)
 		return 0;
 	char b[8] = { 0 };
+	struct pollfd in = { .fd = s, .events = POLLIN };   /* s may be non-blocking */
 	int ok = send(s, "ping", 4, 0) == 4 && recv(c, b, 4, MSG_WAITALL) == 4 && !memcmp(b, "ping", 4) &&
-		 send(c, "pong", 4, 0) == 4 && recv(s, b, 4, MSG_WAITALL) == 4 && !memcmp(b, "pong", 4);
+		 send(c, "pong", 4, 0) == 4 && poll(&in, 1, POLL_MS) == 1 && recv(s, b, 4, MSG_WAITALL) == 4 &&
+		 !memcmp(b, "pong", 4);
 	close(c);
 	return ok;
 }
@@ -254,6 +258,39 @@ static void reset_established(int family)
 	close(l);
 }
 
+/* Connected through poll and SO_ERROR only, then reset: connect() reports ECONNRESET (Linux's
+ * socket was still SS_CONNECTING), after which the socket connects again. */
+static void reset_unreported(int family)
+{
+	char n[120];
+	unsigned short p = free_port(family);
+	int l = listen_on(family, p);
+	int s = socket(family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	int e = try_connect(s, family, p);
+	short rev = 0;
+	int pr = wait_out(s, &rev);
+	int se = so_error(s);
+	int c = accept_within(l);
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(c);                                  /* RST */
+	struct pollfd in = { .fd = s, .events = POLLIN };
+	poll(&in, 1, POLL_MS);
+	snprintf(n, sizeof(n), "%s unreported: connected through poll and SO_ERROR, then reset", fam(family));
+	CHECK(n, (e == EINPROGRESS || e == 0) && pr == 1 && se == 0 && c >= 0 && (in.revents & (POLLERR | POLLHUP)),
+	      "connect %s, poll %d, SO_ERROR %d, accept %d, revents %#x", strerror(e), pr, se, c, in.revents);
+	e = try_connect(s, family, p);
+	snprintf(n, sizeof(n), "%s unreported: connect reports the reset", fam(family));
+	CHECK(n, e == ECONNRESET, "got %s", strerror(e));
+	e = try_connect(s, family, p);
+	pr = wait_out(s, &rev);
+	snprintf(n, sizeof(n), "%s unreported: then the socket connects again", fam(family));
+	CHECK(n, (e == EINPROGRESS || e == 0) && pr == 1 && so_error(s) == 0 && works(s, l), "connect %s, poll %d revents %#x",
+	      strerror(e), pr, rev);
+	close(s);
+	close(l);
+}
+
 int main(void)
 {
 	const int families[] = { AF_INET, AF_INET6 };
@@ -263,6 +300,7 @@ int main(void)
 		nonblocking(families[i], 0);
 		bound_port(families[i]);
 		reset_established(families[i]);
+		reset_unreported(families[i]);
 	}
 	return t_finish();
 }
