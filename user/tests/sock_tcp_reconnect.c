@@ -233,6 +233,20 @@ static void bound_port(int family)
 	close(l);
 }
 
+/* Accept s's connection at l and reset it (SO_LINGER 0); then wait until s hears of it.
+ * Returns the accepted socket (closed) or -1, and s's poll revents in *rev. */
+static int accept_and_reset(int l, int s, short *rev)
+{
+	int c = accept_within(l);
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(c);                                  /* RST */
+	struct pollfd in = { .fd = s, .events = POLLIN };
+	poll(&in, 1, POLL_MS);
+	*rev = in.revents;
+	return c;
+}
+
 /* An established connection that the peer reset: the socket is not unconnected (EISCONN). */
 static void reset_established(int family)
 {
@@ -241,12 +255,8 @@ static void reset_established(int family)
 	int l = listen_on(family, p);
 	int s = socket(family, SOCK_STREAM, 0);
 	int e = try_connect(s, family, p);
-	int c = accept_within(l);
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-	setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	close(c);                                  /* RST */
-	struct pollfd in = { .fd = s, .events = POLLIN };
-	poll(&in, 1, POLL_MS);
+	short rev;
+	accept_and_reset(l, s, &rev);
 	char b;
 	int r = recv(s, &b, 1, 0) < 0 ? errno : 0;
 	snprintf(n, sizeof(n), "%s reset: the peer's reset is ECONNRESET", fam(family));
@@ -270,15 +280,11 @@ static void reset_unreported(int family)
 	short rev = 0;
 	int pr = wait_out(s, &rev);
 	int se = so_error(s);
-	int c = accept_within(l);
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-	setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	close(c);                                  /* RST */
-	struct pollfd in = { .fd = s, .events = POLLIN };
-	poll(&in, 1, POLL_MS);
+	short rrev;
+	int c = accept_and_reset(l, s, &rrev);
 	snprintf(n, sizeof(n), "%s unreported: connected through poll and SO_ERROR, then reset", fam(family));
-	CHECK(n, (e == EINPROGRESS || e == 0) && pr == 1 && se == 0 && c >= 0 && (in.revents & (POLLERR | POLLHUP)),
-	      "connect %s, poll %d, SO_ERROR %d, accept %d, revents %#x", strerror(e), pr, se, c, in.revents);
+	CHECK(n, (e == EINPROGRESS || e == 0) && pr == 1 && se == 0 && c >= 0 && (rrev & (POLLERR | POLLHUP)),
+	      "connect %s, poll %d, SO_ERROR %d, accept %d, revents %#x", strerror(e), pr, se, c, rrev);
 	e = try_connect(s, family, p);
 	snprintf(n, sizeof(n), "%s unreported: connect reports the reset", fam(family));
 	CHECK(n, e == ECONNRESET, "got %s", strerror(e));
