@@ -76,6 +76,11 @@
 #define RTL_RX_RBLEN     3                                  /* 8 KiB << 3 = 64 KiB */
 #define RTL_RX_RING_SIZE (RTL_RX_RING_MIN << RTL_RX_RBLEN)
 #define RTL_RX_ALLOC     (2 * RTL_RX_RING_SIZE)             /* ring + 16 + slack, a power of 2 */
+/* CAPR is written once this many ring bytes were consumed (and whenever the driver catches up
+ * with the chip or stops harvesting), not after every packet: on QEMU each CAPR write is a trap
+ * into the model that also flushes its held packets and wakes its I/O thread. A quarter ring
+ * leaves the chip three quarters to fill meanwhile. */
+#define RTL_RX_RELEASE_BYTES (RTL_RX_RING_SIZE / 4)
 #define RTL_TX_BUF_SIZE  2048                               /* per transmit descriptor */
 #define RTL_TX_FRAME_MAX MAX((ETH_HLEN + NETDEV_TSO_MAX + RTL_TX_BUF_SIZE - 1) / RTL_TX_BUF_SIZE, \
 			     NETDEV_TSO6_SEGS_MAX)
@@ -262,14 +267,26 @@ static void rx_reset(struct rtl8139 *r, uint32_t hdr)
 	wr16(r, RTL_CAPR, rtl_capr(0));
 }
 
+/* Report the read offset to the chip (CAPR) if it moved since the last report. */
+static void rx_release(struct rtl8139 *r, uint32_t *unreported)
+{
+	if (!*unreported)
+		return;
+	wr16(r, RTL_CAPR, rtl_capr(r->rx_off));
+	NETDEV_STAT_INC(&r->ndev, rx_releases);
+	*unreported = 0;
+}
+
 static int rx_harvest(struct rtl8139 *r, int budget)
 {
 	struct net_device *dev = &r->ndev;
 	int n = 0;
+	uint32_t unreported = 0;                 /* ring bytes consumed since the last CAPR write */
 	uint32_t cbr = rd16(r, RTL_CBR);         /* the fence in mmio_read orders the ring reads */
 	while (n < budget) {
 		uint32_t pending = rtl_rx_pending(r->rx_off, cbr, RTL_RX_RING_SIZE);
 		if (pending == 0) {
+			rx_release(r, &unreported);      /* room for what the chip holds back, then look */
 			cbr = rd16(r, RTL_CBR);          /* caught up: anything new? */
 			pending = rtl_rx_pending(r->rx_off, cbr, RTL_RX_RING_SIZE);
 			if (pending == 0)
@@ -293,10 +310,14 @@ static int rx_harvest(struct rtl8139 *r, int budget)
 		} else {
 			NETDEV_STAT_INC(dev, rx_errors);
 		}
-		r->rx_off = rtl_rx_advance(r->rx_off, hdr >> 16, RTL_RX_RING_SIZE);
-		wr16(r, RTL_CAPR, rtl_capr(r->rx_off));
+		uint32_t next = rtl_rx_advance(r->rx_off, hdr >> 16, RTL_RX_RING_SIZE);
+		unreported += (next - r->rx_off) & (RTL_RX_RING_SIZE - 1);
+		r->rx_off = next;
+		if (unreported >= RTL_RX_RELEASE_BYTES)
+			rx_release(r, &unreported);
 		n++;
 	}
+	rx_release(r, &unreported);
 	return n;
 }
 
