@@ -29,8 +29,11 @@
  * Receive is NAPI-like (net/netdev.h): the interrupt handler acknowledges ISR, masks the PLIC
  * source and schedules the poll on its CPU. Poll reclaims finished transmit descriptors, then walks
  * the ring from the read offset up to CBR (re-read when reached), up to `budget` packets, handing
- * good frames to netdev_rx and advancing CAPR after each packet (which also lets the chip deliver
- * packets it had to hold back). When it runs dry it unmasks the source, acknowledges the receive
+ * good frames to netdev_rx. CAPR (which also lets the chip deliver packets it had to hold back)
+ * is written in batches, not per packet: after each RTL_RX_RELEASE_BYTES consumed, across polls
+ * (see there why no packet waits for it; rx_releases counts the writes: on QEMU each one is a trap into
+ * the model that flushes its receive queue and wakes its I/O thread, which at one per packet cost
+ * more than half the host->guest rate). When it runs dry it unmasks the source, acknowledges the receive
  * and transmit bits that came in meanwhile and checks once more: a packet seen then keeps the
  * device in polling mode, one that lands later raises the line afresh and interrupts (kernel/irq.h:
  * leaving polling mode).
@@ -76,10 +79,13 @@
 #define RTL_RX_RBLEN     3                                  /* 8 KiB << 3 = 64 KiB */
 #define RTL_RX_RING_SIZE (RTL_RX_RING_MIN << RTL_RX_RBLEN)
 #define RTL_RX_ALLOC     (2 * RTL_RX_RING_SIZE)             /* ring + 16 + slack, a power of 2 */
-/* CAPR is written once this many ring bytes were consumed (and whenever the driver catches up
- * with the chip or stops harvesting), not after every packet: on QEMU each CAPR write is a trap
- * into the model that also flushes its held packets and wakes its I/O thread. A quarter ring
- * leaves the chip three quarters to fill meanwhile. */
+/* CAPR is written once this many ring bytes were consumed, not after every packet: on QEMU each
+ * CAPR write is a trap into the model that also flushes its receive queue and wakes its I/O
+ * thread. Invariant: at most this much is consumed but unreported, so the chip always sees the
+ * rest of the ring as free or as its own unread packets; it holds a packet back only when those
+ * fill more than the rest less a frame (pending > 3/4 ring - 1.5 KiB), and then the driver,
+ * which walks to CBR, consumes a quarter ring and writes CAPR before it catches up. No write is
+ * needed when a walk stops. */
 #define RTL_RX_RELEASE_BYTES (RTL_RX_RING_SIZE / 4)
 #define RTL_TX_BUF_SIZE  2048                               /* per transmit descriptor */
 #define RTL_TX_FRAME_MAX MAX((ETH_HLEN + NETDEV_TSO_MAX + RTL_TX_BUF_SIZE - 1) / RTL_TX_BUF_SIZE, \
@@ -103,6 +109,7 @@ struct rtl8139 {
 	/* receive: owned by poll */
 	uint8_t *rx_ring;                    /* RTL_RX_ALLOC bytes */
 	uint32_t rx_off;                     /* read offset: start of the next packet header */
+	uint32_t rx_unreported;              /* bytes before rx_off not yet reported through CAPR */
 	uint8_t bounce[ETH_MAX_FRAME];       /* a frame wrapped around the ring end, joined */
 
 	/* transmit: tx_lock */
@@ -251,6 +258,7 @@ static void program_rx(struct rtl8139 *r)
 {
 	wr32(r, RTL_RBSTART, (uint32_t)va_to_pa(r->rx_ring));
 	r->rx_off = 0;
+	r->rx_unreported = 0;
 }
 
 /* The ring holds garbage where a header should be: restart the receiver at offset 0. */
@@ -267,26 +275,22 @@ static void rx_reset(struct rtl8139 *r, uint32_t hdr)
 	wr16(r, RTL_CAPR, rtl_capr(0));
 }
 
-/* Report the read offset to the chip (CAPR) if it moved since the last report. */
-static void rx_release(struct rtl8139 *r, uint32_t *unreported)
+/* Report the read offset to the chip (CAPR). */
+static void rx_release(struct rtl8139 *r)
 {
-	if (!*unreported)
-		return;
 	wr16(r, RTL_CAPR, rtl_capr(r->rx_off));
 	NETDEV_STAT_INC(&r->ndev, rx_releases);
-	*unreported = 0;
+	r->rx_unreported = 0;
 }
 
 static int rx_harvest(struct rtl8139 *r, int budget)
 {
 	struct net_device *dev = &r->ndev;
 	int n = 0;
-	uint32_t unreported = 0;                 /* ring bytes consumed since the last CAPR write */
 	uint32_t cbr = rd16(r, RTL_CBR);         /* the fence in mmio_read orders the ring reads */
 	while (n < budget) {
 		uint32_t pending = rtl_rx_pending(r->rx_off, cbr, RTL_RX_RING_SIZE);
 		if (pending == 0) {
-			rx_release(r, &unreported);      /* room for what the chip holds back, then look */
 			cbr = rd16(r, RTL_CBR);          /* caught up: anything new? */
 			pending = rtl_rx_pending(r->rx_off, cbr, RTL_RX_RING_SIZE);
 			if (pending == 0)
@@ -311,13 +315,12 @@ static int rx_harvest(struct rtl8139 *r, int budget)
 			NETDEV_STAT_INC(dev, rx_errors);
 		}
 		uint32_t next = rtl_rx_advance(r->rx_off, hdr >> 16, RTL_RX_RING_SIZE);
-		unreported += (next - r->rx_off) & (RTL_RX_RING_SIZE - 1);
+		r->rx_unreported += (next - r->rx_off) & (RTL_RX_RING_SIZE - 1);
 		r->rx_off = next;
-		if (unreported >= RTL_RX_RELEASE_BYTES)
-			rx_release(r, &unreported);
+		if (r->rx_unreported >= RTL_RX_RELEASE_BYTES)
+			rx_release(r);
 		n++;
 	}
-	rx_release(r, &unreported);
 	return n;
 }
 
