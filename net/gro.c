@@ -39,6 +39,7 @@
 #include "net/gro.h"
 #include "net/netdev.h"
 #include "lib/string.h"
+#include "lib/inet_csum.h"       /* 64-bit loads: every received segment is summed */
 
 #define ETH_TYPE_OFF   12
 #define ETH_HDR        14
@@ -66,25 +67,6 @@ static uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 static uint32_t be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
 static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
 
-/* Internet checksum arithmetic: a 64-bit accumulator of big-endian 16-bit words. */
-static uint64_t csum_add(uint64_t sum, const uint8_t *p, size_t len)
-{
-	for (; len >= 8; p += 8, len -= 8)
-		sum += (uint64_t)be16(p) + be16(p + 2) + be16(p + 4) + be16(p + 6);
-	for (; len >= 2; p += 2, len -= 2)
-		sum += be16(p);
-	if (len)
-		sum += (uint64_t)p[0] << 8;
-	return sum;
-}
-
-static uint16_t csum_fold(uint64_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
-
 /* A candidate's layout (see the theory); false for any other frame. */
 struct seg {
 	const uint8_t *ip, *tcp;
@@ -104,10 +86,10 @@ static bool ip_candidate(const uint8_t *f, size_t len, struct seg *s, uint64_t *
 		if (ip[0] != 0x45 || ip[9] != IP_PROTO_TCP_ || (be16(ip + 6) & IP_FRAG_MASK) ||
 		    tot < IP_HDR + TCP_HDR_MIN || ETH_HDR + (size_t)tot > len)
 			return false;
-		if (csum_fold(csum_add(0, ip, IP_HDR)) != 0xffff)
+		if (inet_csum_fold(inet_csum_add(0, ip, IP_HDR)) != 0xffff)
 			return false;
 		*s = (struct seg){ .ip = ip, .tcp = ip + IP_HDR, .v6 = false, .end = ETH_HDR + (size_t)tot };
-		*pseudo = csum_add(0, ip + 12, 8) + IP_PROTO_TCP_ + (tot - IP_HDR);
+		*pseudo = inet_csum_add(0, ip + 12, 8) + IP_PROTO_TCP_ + (tot - IP_HDR);
 		return true;
 	}
 	if (len >= ETH_HDR + IP6_HDR + TCP_HDR_MIN && be16(f + ETH_TYPE_OFF) == ETHERTYPE_IPV6) {
@@ -116,7 +98,7 @@ static bool ip_candidate(const uint8_t *f, size_t len, struct seg *s, uint64_t *
 		    ETH_HDR + IP6_HDR + (size_t)plen > len)
 			return false;            /* extension headers, a jumbogram (length 0), truncated */
 		*s = (struct seg){ .ip = ip, .tcp = ip + IP6_HDR, .v6 = true, .end = ETH_HDR + IP6_HDR + (size_t)plen };
-		*pseudo = csum_add(0, ip + IP6_ADDRS_OFF, IP6_ADDRS_LEN) + IP_PROTO_TCP_ + plen;
+		*pseudo = inet_csum_add(0, ip + IP6_ADDRS_OFF, IP6_ADDRS_LEN) + IP_PROTO_TCP_ + plen;
 		return true;
 	}
 	return false;
@@ -134,7 +116,7 @@ static bool candidate(const uint8_t *f, size_t len, unsigned flags, struct seg *
 		return false;                    /* no data: an ACK, a window update, a probe */
 	if ((tcp[13] & TCP_F_NOMERGE) || !(tcp[13] & TCP_F_ACK))
 		return false;
-	if (!(flags & NETDEV_RX_CSUM_OK) && csum_fold(csum_add(pseudo, tcp, tcp_len)) != 0xffff)
+	if (!(flags & NETDEV_RX_CSUM_OK) && inet_csum_fold(inet_csum_add(pseudo, tcp, tcp_len)) != 0xffff)
 		return false;                    /* the stack will see it, count it and drop it */
 	s->doff = doff;
 	s->payload = tcp_len - doff;
@@ -191,7 +173,7 @@ void gro_flush(struct gro *g)
 		} else {
 			put16(ip + 2, (uint16_t)(len - g->ip_off));
 			put16(ip + 10, 0);
-			put16(ip + 10, (uint16_t)~csum_fold(csum_add(0, ip, IP_HDR)));
+			put16(ip + 10, (uint16_t)~inet_csum_fold(inet_csum_add(0, ip, IP_HDR)));
 		}
 		flags |= NETDEV_RX_LRO;
 	}

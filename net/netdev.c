@@ -298,6 +298,7 @@ void netdev_get_stats(struct net_device *dev, struct netdev_stats *sum)
 		sum->tx_tso += READ_ONCE(s->tx_tso);
 		sum->rx_lro += READ_ONCE(s->rx_lro);
 		sum->rx_gro += READ_ONCE(s->rx_gro);
+		sum->rx_releases += READ_ONCE(s->rx_releases);
 	}
 	if (dev->ops->get_stats)
 		dev->ops->get_stats(dev, sum);

@@ -164,6 +164,8 @@ struct netdev_stats {
 	uint64_t rx_gro;             /* frames GRO handed up for several received ones (each of those
 					counted in rx_packets) */
 	uint64_t rx_nohandler;       /* valid frames of an ethertype nobody handles (Linux's too) */
+	uint64_t rx_releases;        /* times the driver told the device it may reuse receive buffer
+					space it consumed (RTL8139: CAPR writes); 0 where untracked */
 };
 
 struct net_device;

@@ -29,8 +29,11 @@
  * Receive is NAPI-like (net/netdev.h): the interrupt handler acknowledges ISR, masks the PLIC
  * source and schedules the poll on its CPU. Poll reclaims finished transmit descriptors, then walks
  * the ring from the read offset up to CBR (re-read when reached), up to `budget` packets, handing
- * good frames to netdev_rx and advancing CAPR after each packet (which also lets the chip deliver
- * packets it had to hold back). When it runs dry it unmasks the source, acknowledges the receive
+ * good frames to netdev_rx. CAPR (which also lets the chip deliver packets it had to hold back)
+ * is written in batches, not per packet: after each RTL_RX_RELEASE_BYTES consumed, across polls
+ * (see there why no packet waits for it; rx_releases counts the writes: on QEMU each one is a trap into
+ * the model that flushes its receive queue and wakes its I/O thread, which at one per packet cost
+ * more than half the host->guest rate). When it runs dry it unmasks the source, acknowledges the receive
  * and transmit bits that came in meanwhile and checks once more: a packet seen then keeps the
  * device in polling mode, one that lands later raises the line afresh and interrupts (kernel/irq.h:
  * leaving polling mode).
@@ -76,6 +79,14 @@
 #define RTL_RX_RBLEN     3                                  /* 8 KiB << 3 = 64 KiB */
 #define RTL_RX_RING_SIZE (RTL_RX_RING_MIN << RTL_RX_RBLEN)
 #define RTL_RX_ALLOC     (2 * RTL_RX_RING_SIZE)             /* ring + 16 + slack, a power of 2 */
+/* CAPR is written once this many ring bytes were consumed, not after every packet: on QEMU each
+ * CAPR write is a trap into the model that also flushes its receive queue and wakes its I/O
+ * thread. Invariant: at most this much is consumed but unreported, so the chip always sees the
+ * rest of the ring as free or as its own unread packets; it holds a packet back only when those
+ * fill more than the rest less a frame (pending > 3/4 ring - 1.5 KiB), and then the driver,
+ * which walks to CBR, consumes a quarter ring and writes CAPR before it catches up. No write is
+ * needed when a walk stops. */
+#define RTL_RX_RELEASE_BYTES (RTL_RX_RING_SIZE / 4)
 #define RTL_TX_BUF_SIZE  2048                               /* per transmit descriptor */
 #define RTL_TX_FRAME_MAX MAX((ETH_HLEN + NETDEV_TSO_MAX + RTL_TX_BUF_SIZE - 1) / RTL_TX_BUF_SIZE, \
 			     NETDEV_TSO6_SEGS_MAX)
@@ -98,6 +109,7 @@ struct rtl8139 {
 	/* receive: owned by poll */
 	uint8_t *rx_ring;                    /* RTL_RX_ALLOC bytes */
 	uint32_t rx_off;                     /* read offset: start of the next packet header */
+	uint32_t rx_unreported;              /* bytes before rx_off not yet reported through CAPR */
 	uint8_t bounce[ETH_MAX_FRAME];       /* a frame wrapped around the ring end, joined */
 
 	/* transmit: tx_lock */
@@ -246,6 +258,7 @@ static void program_rx(struct rtl8139 *r)
 {
 	wr32(r, RTL_RBSTART, (uint32_t)va_to_pa(r->rx_ring));
 	r->rx_off = 0;
+	r->rx_unreported = 0;
 }
 
 /* The ring holds garbage where a header should be: restart the receiver at offset 0. */
@@ -260,6 +273,14 @@ static void rx_reset(struct rtl8139 *r, uint32_t hdr)
 	spin_unlock(&r->tx_lock);
 	wr32(r, RTL_RCR, RTL_RCR_VALUE);         /* also restarts the chip's ring offsets */
 	wr16(r, RTL_CAPR, rtl_capr(0));
+}
+
+/* Report the read offset to the chip (CAPR). */
+static void rx_release(struct rtl8139 *r)
+{
+	wr16(r, RTL_CAPR, rtl_capr(r->rx_off));
+	NETDEV_STAT_INC(&r->ndev, rx_releases);
+	r->rx_unreported = 0;
 }
 
 static int rx_harvest(struct rtl8139 *r, int budget)
@@ -293,8 +314,11 @@ static int rx_harvest(struct rtl8139 *r, int budget)
 		} else {
 			NETDEV_STAT_INC(dev, rx_errors);
 		}
-		r->rx_off = rtl_rx_advance(r->rx_off, hdr >> 16, RTL_RX_RING_SIZE);
-		wr16(r, RTL_CAPR, rtl_capr(r->rx_off));
+		uint32_t next = rtl_rx_advance(r->rx_off, hdr >> 16, RTL_RX_RING_SIZE);
+		r->rx_unreported += (next - r->rx_off) & (RTL_RX_RING_SIZE - 1);
+		r->rx_off = next;
+		if (r->rx_unreported >= RTL_RX_RELEASE_BYTES)
+			rx_release(r);
 		n++;
 	}
 	return n;

@@ -92,7 +92,7 @@ static void print_counters(struct net_device *dev)
 	       U(s.rx_bytes), U(s.rx_dropped), U(s.rx_errors), U(s.rx_lro), U(s.rx_gro));
 	printk("  tx packets %llu bytes %llu dropped %llu errors %llu busy %llu tso %llu\n", U(s.tx_packets),
 	       U(s.tx_bytes), U(s.tx_dropped), U(s.tx_errors), U(s.tx_busy), U(s.tx_tso));
-	printk("  interrupts %llu polls %llu\n", U(s.interrupts), U(s.polls));
+	printk("  interrupts %llu polls %llu releases %llu\n", U(s.interrupts), U(s.polls), U(s.rx_releases));
 }
 
 /* The stack's view: address, mask, gateway, how configured. */

@@ -175,6 +175,8 @@ def counters(out):
     m = re.search(r"interrupts (\d+) polls (\d+)", out)
     assert m, out
     c["interrupts"], c["polls"] = int(m.group(1)), int(m.group(2))
+    m = re.search(r"interrupts \d+ polls \d+ releases (\d+)", out)
+    c["releases"] = int(m.group(1)) if m else 0
     return c
 
 

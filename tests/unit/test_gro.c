@@ -1,4 +1,4 @@
-// unit-sources: net/gro.c lib/string.c
+// unit-sources: net/gro.c lib/string.c lib/inet_csum.c
 /*
  * Software GRO (net/gro.c): which segments merge, what the merged frame looks like (lengths, IP
  * checksum, payload, flags, window), what ends a frame, and that every other frame passes through
