@@ -117,7 +117,7 @@ static int alloc_blocks(struct ext4_fs *fs, uint64_t goal, uint32_t want, uint64
 	if (goal < fs->first_data_block || goal >= fs->blocks_count)
 		goal = fs->first_data_block;
 	uint32_t g0 = (uint32_t)((goal - fs->first_data_block) / fs->bpg);
-	uint8_t *bm = ext4_malloc(fs->bs);
+	uint8_t *bm = ext4_balloc(fs);
 	if (!bm)
 		return -ENOMEM;
 	int r = -ENOSPC;
@@ -166,7 +166,7 @@ static int alloc_blocks(struct ext4_fs *fs, uint64_t goal, uint32_t want, uint64
 		}
 		break;
 	}
-	ext4_free(bm);
+	ext4_bfree(fs, bm);
 	return r;
 }
 
@@ -187,7 +187,7 @@ int ext4_free_blocks(struct ext4_fs *fs, uint64_t first, uint32_t count)
 	if (first < fs->first_data_block || first + count > fs->blocks_count || first + count < first ||
 	    is_fixed_metadata(fs, first))
 		return ext4_corrupt(fs);
-	uint8_t *bm = ext4_malloc(fs->bs);
+	uint8_t *bm = ext4_balloc(fs);
 	if (!bm)
 		return -ENOMEM;
 	int r = 0;
@@ -219,7 +219,7 @@ int ext4_free_blocks(struct ext4_fs *fs, uint64_t first, uint32_t count)
 		first += n;
 		count -= n;
 	}
-	ext4_free(bm);
+	ext4_bfree(fs, bm);
 	return r;
 }
 
@@ -230,7 +230,7 @@ int ext4_alloc_inode(struct ext4_fs *fs, uint32_t parent, bool dir, uint32_t *in
 	uint32_t g0 = parent ? (parent - 1) / fs->ipg : 0;
 	if (g0 >= fs->groups)
 		g0 = 0;
-	uint8_t *bm = ext4_malloc(fs->bs);
+	uint8_t *bm = ext4_balloc(fs);
 	if (!bm)
 		return -ENOMEM;
 	int r = -ENOSPC;
@@ -266,7 +266,7 @@ int ext4_alloc_inode(struct ext4_fs *fs, uint32_t parent, bool dir, uint32_t *in
 		}
 		break;
 	}
-	ext4_free(bm);
+	ext4_bfree(fs, bm);
 	return r;
 }
 
@@ -277,7 +277,7 @@ int ext4_free_inode(struct ext4_fs *fs, uint32_t ino, bool dir)
 	if (ino < 1 || ino > fs->sb.s_inodes_count)
 		return ext4_corrupt(fs);
 	uint32_t g = (ino - 1) / fs->ipg, i = (ino - 1) % fs->ipg;
-	uint8_t *bm = ext4_malloc(fs->bs);
+	uint8_t *bm = ext4_balloc(fs);
 	if (!bm)
 		return -ENOMEM;
 	int r = load_bitmap(fs, g, true, bm);
@@ -293,6 +293,6 @@ int ext4_free_inode(struct ext4_fs *fs, uint32_t ino, bool dir)
 		fs->sb.s_free_inodes_count++;
 		fs->sb_dirty = true;
 	}
-	ext4_free(bm);
+	ext4_bfree(fs, bm);
 	return r;
 }

@@ -194,6 +194,7 @@ struct ext4_xattr_entry { uint8_t e_name_len, e_name_index; uint16_t e_value_off
 
 /* ---- the mounted file system ---- */
 #define EXT4_CSUM_GOOD_SLOTS 2048
+#define EXT4_SPARE_BLOCKS 16       /* block buffers ext4_bfree keeps for the next ext4_balloc */
 
 struct ext4_fs {
 	struct ext4_bdev *bd;
@@ -221,6 +222,8 @@ struct ext4_fs {
 	/* blocks whose checksum is known good since mount (csum.c: ext4_csum_known_good); slot
 	 * blk % EXT4_CSUM_GOOD_SLOTS holds blk + 1 (0: empty); relaxed atomic loads and stores */
 	uint64_t csum_good[EXT4_CSUM_GOOD_SLOTS];
+	void *spare[EXT4_SPARE_BLOCKS];   /* block-sized buffers kept for reuse (ext4_balloc) */
+	uint32_t nspare;
 };
 
 static inline uint32_t ext4_min32(uint32_t a, uint32_t b) { return a < b ? a : b; }
@@ -229,6 +232,17 @@ static inline uint32_t ext4_min32(uint32_t a, uint32_t b) { return a < b ? a : b
 int ext4_bread(struct ext4_fs *fs, uint64_t blk, void *buf);
 int ext4_bwrite(struct ext4_fs *fs, uint64_t blk, const void *buf);      /* metadata */
 int ext4_bwrite_raw(struct ext4_fs *fs, uint64_t blk, const void *buf);  /* file data, the log */
+/* len bytes at off of block blk, as ext4_bread would see them (reads only the device blocks
+ * that hold them) */
+int ext4_bpeek(struct ext4_fs *fs, uint64_t blk, uint32_t off, void *dst, uint32_t len);
+/* len bytes at off of metadata block blk: in place when the block is in the running
+ * transaction, else read, patch, ext4_bwrite */
+int ext4_bpatch(struct ext4_fs *fs, uint64_t blk, uint32_t off, const void *src, uint32_t len);
+/* A block-sized buffer (contents undefined) and its return; ext4_bfree also takes any buffer of
+ * ext4_malloc(fs->bs), and NULL. Operations allocate and drop several per call: a few are kept
+ * instead of going back to the allocator each time. */
+void *ext4_balloc(struct ext4_fs *fs);
+void ext4_bfree(struct ext4_fs *fs, void *p);
 struct ext4_group_desc *ext4_gd(struct ext4_fs *fs, uint32_t g);
 uint64_t ext4_gd_block_bitmap(struct ext4_fs *fs, const struct ext4_group_desc *gd);
 uint64_t ext4_gd_inode_bitmap(struct ext4_fs *fs, const struct ext4_group_desc *gd);
@@ -349,6 +363,7 @@ uint32_t ext4_journal_commits(struct ext4_fs *fs);   /* transactions committed s
 void ext4_pending_clear(struct ext4_fs *fs);
 bool ext4_tx_active(struct ext4_fs *fs);
 bool ext4_tx_get(struct ext4_fs *fs, uint64_t blk, void *buf);
+uint8_t *ext4_tx_block(struct ext4_fs *fs, uint64_t blk);   /* its copy in the running transaction, or NULL */
 int ext4_tx_put(struct ext4_fs *fs, uint64_t blk, const void *buf);
 void ext4_tx_forget(struct ext4_fs *fs, uint64_t first, uint32_t count);
 

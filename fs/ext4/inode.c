@@ -32,16 +32,15 @@ int ext4_iget(struct ext4_fs *fs, uint32_t ino, struct ext4_iref **out)
 	if (ino < 1 || ino > fs->sb.s_inodes_count)
 		return ext4_corrupt(fs);
 	struct ext4_iref *ir = ext4_zalloc(sizeof(*ir));
-	uint8_t *buf = ext4_malloc(fs->bs);
 	int r = -ENOMEM;
-	if (!ir || !buf)
+	if (!ir)
 		goto fail;
 	uint32_t off;
-	r = ext4_bread(fs, inode_block(fs, ino, &off), buf);
+	uint64_t blk = inode_block(fs, ino, &off);
+	r = ext4_bpeek(fs, blk, off, ir->raw, fs->inode_size);
 	if (r < 0)
 		goto fail;
 	ir->ino = ino;
-	memcpy(ir->raw, buf + off, fs->inode_size);
 	r = -EUCLEAN;
 	if (fs->inode_size > EXT4_GOOD_OLD_INODE_SIZE) {
 		uint32_t ex = ir->i.i_extra_isize;
@@ -63,13 +62,11 @@ int ext4_iget(struct ext4_fs *fs, uint32_t ino, struct ext4_iref **out)
 		goto bad;
 	if (ext4_is_dir(ir) && !(ir->i.i_flags & EXT4_INLINE_DATA_FL) && (size % fs->bs))
 		goto bad;
-	ext4_free(buf);
 	*out = ir;
 	return 0;
 bad:
 	r = ext4_corrupt(fs);
 fail:
-	ext4_free(buf);
 	ext4_free(ir);
 	return r;
 }
@@ -83,19 +80,10 @@ int ext4_iwrite(struct ext4_fs *fs, struct ext4_iref *ir)
 {
 	if (fs->ro)
 		return -EROFS;
-	uint8_t *buf = ext4_malloc(fs->bs);
-	if (!buf)
-		return -ENOMEM;
 	uint32_t off;
 	uint64_t blk = inode_block(fs, ir->ino, &off);
-	int r = ext4_bread(fs, blk, buf);
-	if (r == 0) {
-		ext4_inode_csum_set(fs, ir);
-		memcpy(buf + off, ir->raw, fs->inode_size);
-		r = ext4_bwrite(fs, blk, buf);
-	}
-	ext4_free(buf);
-	return r;
+	ext4_inode_csum_set(fs, ir);
+	return ext4_bpatch(fs, blk, off, ir->raw, fs->inode_size);
 }
 
 /* A fresh in-use inode: zeroed, the given mode, times now, extra_isize as mkfs wants. */

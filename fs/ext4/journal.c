@@ -399,8 +399,12 @@ out:
  */
 #define JNL_MAX_TX        1024          /* blocks per transaction, whatever the log size */
 #define JNL_BATCH_AGE_S   5             /* a batched transaction commits once this old */
+#define JNL_HASH_BITS     11            /* buckets of the block -> copy index: 2 per block of max_tx */
+#define JNL_HASH          (1u << JNL_HASH_BITS)
+_Static_assert(JNL_HASH >= 2 * JNL_MAX_TX, "short chains");
 
-struct tx_block { uint64_t blk; uint8_t *data; };
+/* next: the following copy of the same hash bucket (index into tx, -1: none) */
+struct tx_block { uint64_t blk; uint8_t *data; int32_t next; };
 
 struct ext4_jnl {
 	struct journal j;                /* geometry, checksums (the replay's view) */
@@ -410,6 +414,7 @@ struct ext4_jnl {
 	uint32_t max_tx;
 	struct tx_block *tx;
 	uint32_t ntx, cap;
+	int32_t *hash;                   /* JNL_HASH chain heads into tx (-1: empty): every copy is on its chain */
 	int depth;                       /* nesting of ext4_tx_begin */
 	uint8_t *buf;
 	bool batch;                      /* commit lazily (see above) */
@@ -434,9 +439,11 @@ int ext4_journal_start(struct ext4_fs *fs)
 	n->j.fs = fs;
 	n->j.sb = ext4_malloc(fs->bs);
 	n->buf = ext4_malloc(fs->bs);
+	n->hash = ext4_malloc(JNL_HASH * sizeof(*n->hash));
 	int r = -ENOMEM;
-	if (!n->j.sb || !n->buf)
+	if (!n->j.sb || !n->buf || !n->hash)
 		goto fail;
+	memset(n->hash, 0xff, JNL_HASH * sizeof(*n->hash));
 	r = ext4_iget(fs, fs->sb.s_journal_inum, &n->j.ir);
 	if (r < 0)
 		goto fail;
@@ -461,7 +468,8 @@ int ext4_journal_start(struct ext4_fs *fs)
 	n->seq = n->j.sequence;
 	n->tags_per_desc = jnl_tag_space(&n->j) / n->j.tag_bytes;
 	uint32_t log = n->j.maxlen - n->j.first;
-	/* room for the copies, their descriptors and the commit block */
+	/* room for the copies, their descriptors and the commit block; the 4 spare blocks also
+	 * cover the superblock super_to_tx adds to a full transaction (and its descriptor) */
 	n->max_tx = log > 8 ? (uint32_t)((uint64_t)(log - 4) * n->tags_per_desc / (n->tags_per_desc + 1)) : 0;
 	if (n->max_tx > JNL_MAX_TX)
 		n->max_tx = JNL_MAX_TX;
@@ -475,6 +483,7 @@ fail:
 	ext4_iput(n->j.ir);
 	ext4_free(n->j.sb);
 	ext4_free(n->buf);
+	ext4_free(n->hash);
 	ext4_free(n);
 	return r;
 }
@@ -484,35 +493,66 @@ bool ext4_tx_active(struct ext4_fs *fs)
 	return fs->jnl && fs->jnl->depth > 0;
 }
 
+static uint32_t tx_bucket(uint64_t blk)
+{
+	return (uint32_t)((blk * 0x9E3779B97F4A7C15ull) >> (64 - JNL_HASH_BITS));
+}
+
+static struct tx_block *tx_find(struct ext4_jnl *n, uint64_t blk)
+{
+	for (int32_t i = n->hash[tx_bucket(blk)]; i >= 0; i = n->tx[i].next)
+		if (n->tx[i].blk == blk)
+			return &n->tx[i];
+	return NULL;
+}
+
+static void tx_link(struct ext4_jnl *n, uint32_t i)
+{
+	uint32_t h = tx_bucket(n->tx[i].blk);
+	n->tx[i].next = n->hash[h];
+	n->hash[h] = (int32_t)i;
+}
+
+uint8_t *ext4_tx_block(struct ext4_fs *fs, uint64_t blk)
+{
+	struct tx_block *t = tx_find(fs->jnl, blk);
+	return t ? t->data : NULL;
+}
+
 bool ext4_tx_get(struct ext4_fs *fs, uint64_t blk, void *buf)
 {
-	struct ext4_jnl *n = fs->jnl;
-	for (uint32_t i = 0; i < n->ntx; i++)
-		if (n->tx[i].blk == blk) {
-			memcpy(buf, n->tx[i].data, fs->bs);
-			return true;
-		}
-	return false;
+	struct tx_block *t = tx_find(fs->jnl, blk);
+	if (t)
+		memcpy(buf, t->data, fs->bs);
+	return t != NULL;
 }
 
 void ext4_tx_forget(struct ext4_fs *fs, uint64_t first, uint32_t count)
 {
 	struct ext4_jnl *n = fs->jnl;
+	bool moved = false;
 	for (uint32_t i = 0; i < n->ntx;) {
 		if (n->tx[i].blk >= first && n->tx[i].blk - first < count) {
-			ext4_free(n->tx[i].data);
+			ext4_bfree(fs, n->tx[i].data);
 			n->tx[i] = n->tx[--n->ntx];
+			moved = true;
 		} else {
 			i++;
 		}
+	}
+	if (moved) {                             /* indices changed: chain them again */
+		memset(n->hash, 0xff, JNL_HASH * sizeof(*n->hash));
+		for (uint32_t i = 0; i < n->ntx; i++)
+			tx_link(n, i);
 	}
 }
 
 static void tx_drop(struct ext4_jnl *n)
 {
 	for (uint32_t i = 0; i < n->ntx; i++)
-		ext4_free(n->tx[i].data);
+		ext4_bfree(n->j.fs, n->tx[i].data);
 	n->ntx = 0;
+	memset(n->hash, 0xff, JNL_HASH * sizeof(*n->hash));
 }
 
 static int jwrite(struct ext4_jnl *n, uint32_t lblk, const uint8_t *buf)
@@ -569,10 +609,55 @@ static void set_header(uint8_t *b, uint32_t type, uint32_t seq)
 	put_be32(b + 8, seq);
 }
 
+static int tx_add(struct ext4_fs *fs, uint64_t blk, const void *buf);
+
+/*
+ * The superblock (free counters, the orphan list head) into the transaction about to commit,
+ * when an operation of it changed them: once per commit, not once per operation, so the
+ * superblock travels with the operations that changed it and a replay leaves it exact. It is
+ * added past max_tx when the transaction is full: max_tx leaves the log room for that block
+ * (see ext4_journal_start).
+ */
+static int super_to_tx(struct ext4_fs *fs)
+{
+	if (fs->ro || !(fs->orphan_dirty || fs->sb_dirty))
+		return 0;
+	fs->orphan_dirty = false;
+	fs->sb_dirty = false;
+	uint64_t blk = EXT4_SB_OFFSET / fs->bs;
+	uint32_t off = EXT4_SB_OFFSET % fs->bs;
+	if (fs->csum)
+		ext4_sb_csum_set(fs, &fs->sb);
+	uint8_t *in_tx = ext4_tx_block(fs, blk);
+	if (in_tx) {
+		memcpy(in_tx + off, &fs->sb, EXT4_SB_SIZE);
+		return 0;
+	}
+	uint8_t *b = ext4_balloc(fs);
+	if (!b)
+		return -ENOMEM;
+	int r = ext4_bread(fs, blk, b);
+	if (r == 0) {
+		memcpy(b + off, &fs->sb, EXT4_SB_SIZE);
+		r = tx_add(fs, blk, b);
+	}
+	ext4_bfree(fs, b);
+	return r;
+}
+
 static int commit(struct ext4_fs *fs)
 {
 	struct ext4_jnl *n = fs->jnl;
 	struct journal *j = &n->j;
+	/* Without metadata to commit a changed counter waits for ext4_sync's in-place write. */
+	if (n->ntx > 0 || fs->orphan_dirty) {
+		int r = super_to_tx(fs);
+		if (r < 0) {
+			tx_drop(n);
+			fs->ro = true;
+			return r;
+		}
+	}
 	if (n->ntx == 0)
 		return 0;
 	if (fs->ro) {
@@ -656,19 +741,10 @@ static int commit(struct ext4_fs *fs)
 	return r;
 }
 
-int ext4_tx_put(struct ext4_fs *fs, uint64_t blk, const void *buf)
+/* A new copy in the running transaction, whatever its size (the callers check). */
+static int tx_add(struct ext4_fs *fs, uint64_t blk, const void *buf)
 {
 	struct ext4_jnl *n = fs->jnl;
-	for (uint32_t i = 0; i < n->ntx; i++)
-		if (n->tx[i].blk == blk) {
-			memcpy(n->tx[i].data, buf, fs->bs);
-			return 0;
-		}
-	if (n->ntx >= n->max_tx) {
-		int r = commit(fs);              /* too big for the log: cut it here */
-		if (r < 0)
-			return r;
-	}
 	if (n->ntx == n->cap) {
 		uint32_t cap = n->cap ? n->cap * 2 : 32;
 		struct tx_block *t = ext4_malloc(cap * sizeof(*t));
@@ -680,7 +756,7 @@ int ext4_tx_put(struct ext4_fs *fs, uint64_t blk, const void *buf)
 		n->tx = t;
 		n->cap = cap;
 	}
-	uint8_t *d = ext4_malloc(fs->bs);
+	uint8_t *d = ext4_balloc(fs);
 	if (!d)
 		return -ENOMEM;
 	memcpy(d, buf, fs->bs);
@@ -689,8 +765,26 @@ int ext4_tx_put(struct ext4_fs *fs, uint64_t blk, const void *buf)
 		ext4_now(fs, &t);
 		n->opened = t.sec;
 	}
-	n->tx[n->ntx++] = (struct tx_block){ blk, d };
+	n->tx[n->ntx] = (struct tx_block){ blk, d, -1 };
+	tx_link(n, n->ntx++);
 	return 0;
+}
+
+int ext4_tx_put(struct ext4_fs *fs, uint64_t blk, const void *buf)
+{
+	struct ext4_jnl *n = fs->jnl;
+	struct tx_block *t = tx_find(n, blk);
+	if (t) {
+		if (t->data != buf)              /* not a block patched in place (ext4_tx_block) */
+			memcpy(t->data, buf, fs->bs);
+		return 0;
+	}
+	if (n->ntx >= n->max_tx) {
+		int r = commit(fs);              /* too big for the log: cut it here */
+		if (r < 0)
+			return r;
+	}
+	return tx_add(fs, blk, buf);
 }
 
 void ext4_tx_begin(struct ext4_fs *fs)
@@ -725,37 +819,13 @@ int ext4_journal_commit_now(struct ext4_fs *fs)
 	return fs->jnl ? commit(fs) : 0;
 }
 
-/* The superblock (the orphan list head) as part of the transaction: its block goes to the log. */
-static int super_to_tx(struct ext4_fs *fs)
-{
-	uint64_t blk = EXT4_SB_OFFSET / fs->bs;
-	uint32_t off = EXT4_SB_OFFSET % fs->bs;
-	uint8_t *b = ext4_malloc(fs->bs);
-	if (!b)
-		return -ENOMEM;
-	int r = ext4_bread(fs, blk, b);
-	if (r == 0) {
-		if (fs->csum)
-			ext4_sb_csum_set(fs, &fs->sb);
-		memcpy(b + off, &fs->sb, EXT4_SB_SIZE);
-		r = ext4_bwrite(fs, blk, b);
-	}
-	ext4_free(b);
-	return r;
-}
-
 int ext4_tx_restart(struct ext4_fs *fs, struct ext4_iref *ir)
 {
 	struct ext4_jnl *n = fs->jnl;
 	if (!n || n->depth == 0 || n->ntx <= n->max_tx / 2 || fs->ro)
 		return 0;
 	int r = ext4_iwrite(fs, ir);
-	if (r == 0 && (fs->orphan_dirty || fs->sb_dirty)) {
-		fs->orphan_dirty = false;
-		fs->sb_dirty = false;
-		r = super_to_tx(fs);
-	}
-	return r < 0 ? r : commit(fs);
+	return r < 0 ? r : commit(fs);          /* with the superblock (super_to_tx) */
 }
 
 uint32_t ext4_journal_commits(struct ext4_fs *fs)
@@ -768,18 +838,11 @@ int ext4_tx_end(struct ext4_fs *fs, int r)
 	if (fs->jnl && --fs->jnl->depth > 0)
 		return r;
 	int c = 0;
-	/* The superblock (free counters, the orphan list head) travels with the transaction, so a
-	 * replay leaves it exact; without a journal only the orphan head needs writing now. */
-	if ((fs->orphan_dirty || (fs->jnl && fs->sb_dirty)) && !fs->ro) {
+	/* With a journal the superblock joins the transaction when it commits (super_to_tx);
+	 * without one only the orphan head needs writing now. */
+	if (!fs->jnl && fs->orphan_dirty && !fs->ro) {
 		fs->orphan_dirty = false;
-		fs->sb_dirty = false;
-		if (fs->jnl) {
-			fs->jnl->depth++;            /* still inside the transaction */
-			c = super_to_tx(fs);
-			fs->jnl->depth--;
-		} else {
-			c = ext4_write_super(fs);
-		}
+		c = ext4_write_super(fs);
 	}
 	int cc = fs->jnl && (!fs->jnl->batch || tx_old(fs->jnl)) ? commit(fs) : 0;
 	if (c == 0)
@@ -800,6 +863,7 @@ int ext4_journal_stop(struct ext4_fs *fs)
 	ext4_iput(n->j.ir);
 	ext4_free(n->j.sb);
 	ext4_free(n->buf);
+	ext4_free(n->hash);
 	ext4_free(n);
 	fs->jnl = NULL;
 	return r;

@@ -79,6 +79,74 @@ int ext4_bwrite(struct ext4_fs *fs, uint64_t blk, const void *buf)
 	return ext4_bwrite_raw(fs, blk, buf);
 }
 
+int ext4_bpeek(struct ext4_fs *fs, uint64_t blk, uint32_t off, void *dst, uint32_t len)
+{
+	if (blk >= fs->blocks_count)
+		return ext4_corrupt(fs);
+	if (off > fs->bs || len == 0 || len > fs->bs - off)
+		return -EINVAL;
+	uint8_t *in_tx = fs->jnl ? ext4_tx_block(fs, blk) : NULL;
+	if (in_tx) {
+		memcpy(dst, in_tx + off, len);
+		return 0;
+	}
+	uint8_t *buf = ext4_balloc(fs);
+	if (!buf)
+		return -ENOMEM;
+	/* only the device blocks that hold [off, off + len) */
+	uint32_t dbs = fs->bd->block_size, first = off / dbs, last = (off + len - 1) / dbs;
+	int r = fs->bd->read_blocks(fs->bd, blk * fs->dev_per_block + first, last - first + 1, buf);
+	if (r >= 0)
+		memcpy(dst, buf + (off - first * dbs), len);
+	ext4_bfree(fs, buf);
+	return r < 0 ? r : 0;
+}
+
+int ext4_bpatch(struct ext4_fs *fs, uint64_t blk, uint32_t off, const void *src, uint32_t len)
+{
+	if (fs->ro)
+		return -EROFS;
+	if (off > fs->bs || len > fs->bs - off)
+		return -EINVAL;
+	uint8_t *in_tx = fs->jnl && ext4_tx_active(fs) ? ext4_tx_block(fs, blk) : NULL;
+	if (in_tx) {
+		memcpy(in_tx + off, src, len);   /* already journaled: the commit writes it */
+		return 0;
+	}
+	uint8_t *buf = ext4_balloc(fs);
+	if (!buf)
+		return -ENOMEM;
+	int r = ext4_bread(fs, blk, buf);
+	if (r == 0) {
+		memcpy(buf + off, src, len);
+		r = ext4_bwrite(fs, blk, buf);
+	}
+	ext4_bfree(fs, buf);
+	return r;
+}
+
+void *ext4_balloc(struct ext4_fs *fs)
+{
+	return fs->nspare ? fs->spare[--fs->nspare] : ext4_malloc(fs->bs);
+}
+
+void ext4_bfree(struct ext4_fs *fs, void *p)
+{
+	if (p && fs->nspare < EXT4_SPARE_BLOCKS)
+		fs->spare[fs->nspare++] = p;
+	else
+		ext4_free(p);
+}
+
+/* The struct itself and what hangs off it (the journal is stopped first). */
+static void fs_free(struct ext4_fs *fs)
+{
+	while (fs->nspare)
+		ext4_free(fs->spare[--fs->nspare]);
+	ext4_free(fs->gdt);
+	ext4_free(fs);
+}
+
 int ext4_corrupt(struct ext4_fs *fs)
 {
 	fs->ro = true;
@@ -396,8 +464,7 @@ int ext4_mount(struct ext4_bdev *bd, unsigned flags, struct ext4_fs **out)
 	return 0;
 fail:
 	ext4_journal_stop(fs);
-	ext4_free(fs->gdt);
-	ext4_free(fs);
+	fs_free(fs);
 	return r;
 }
 
@@ -431,8 +498,7 @@ int ext4_umount(struct ext4_fs *fs)
 		if (r == 0 && fs->bd->flush)
 			r = fs->bd->flush(fs->bd);
 	}
-	ext4_free(fs->gdt);
-	ext4_free(fs);
+	fs_free(fs);
 	return r;
 }
 
