@@ -64,9 +64,14 @@ static int store_bitmap(struct ext4_fs *fs, uint32_t g, bool inode, uint8_t *bm)
 {
 	struct ext4_group_desc *gd = ext4_gd(fs, g);
 	gd->bg_flags &= (uint16_t)~(inode ? EXT4_BG_INODE_UNINIT : EXT4_BG_BLOCK_UNINIT);
-	ext4_bitmap_csum_set(fs, gd, inode, bm);
 	uint64_t blk = inode ? ext4_gd_inode_bitmap(fs, gd) : ext4_gd_block_bitmap(fs, gd);
-	int r = ext4_bwrite(fs, blk, bm);
+	int r;
+	if (ext4_tx_csum_deferrable(fs)) {      /* the commit checksums it, and its descriptor */
+		r = ext4_bwrite_csum_later(fs, blk, bm, inode ? EXT4_TXC_IBITMAP : EXT4_TXC_BBITMAP, g);
+	} else {
+		ext4_bitmap_csum_set(fs, gd, inode, bm);
+		r = ext4_bwrite(fs, blk, bm);
+	}
 	if (r == 0)
 		r = ext4_write_gd(fs, g);
 	return r;

@@ -285,6 +285,9 @@ bool ext4_extent_csum_ok(struct ext4_fs *fs, struct ext4_iref *ir, const void *b
 bool ext4_dirblock_has_tail(struct ext4_fs *fs, const void *blk);
 void ext4_dirblock_init_tail(struct ext4_fs *fs, void *blk);
 void ext4_dirblock_csum_set(struct ext4_fs *fs, struct ext4_iref *ir, void *blk);
+void ext4_dirblock_csum_seed_set(struct ext4_fs *fs, uint32_t seed, void *blk);
+/* a directory leaf to its block, checksummed now or, in a transaction, by its commit */
+int ext4_dirblock_write(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t pblk, uint8_t *blk);
 bool ext4_dirblock_csum_ok(struct ext4_fs *fs, struct ext4_iref *ir, const void *blk);
 
 /* alloc.c */
@@ -364,6 +367,14 @@ void ext4_pending_clear(struct ext4_fs *fs);
 bool ext4_tx_active(struct ext4_fs *fs);
 bool ext4_tx_get(struct ext4_fs *fs, uint64_t blk, void *buf);
 uint8_t *ext4_tx_block(struct ext4_fs *fs, uint64_t blk);   /* its copy in the running transaction, or NULL */
+/* Checksums the commit computes (as jbd2's commit-time triggers): a block put many times into a
+ * running transaction (a bitmap, a directory leaf) is checksummed once, when it goes to the log. */
+#define EXT4_TXC_DIRLEAF  1       /* arg: the directory's checksum seed (ir->csum_seed) */
+#define EXT4_TXC_BBITMAP  2       /* arg: the group; the checksum goes to its descriptor */
+#define EXT4_TXC_IBITMAP  3
+bool ext4_tx_csum_deferrable(struct ext4_fs *fs);           /* metadata_csum, inside a transaction */
+int ext4_bwrite_csum_later(struct ext4_fs *fs, uint64_t blk, const void *buf, uint8_t kind, uint32_t arg);
+bool ext4_tx_csum_pending(struct ext4_fs *fs, uint64_t blk);
 int ext4_tx_put(struct ext4_fs *fs, uint64_t blk, const void *buf);
 void ext4_tx_forget(struct ext4_fs *fs, uint64_t first, uint32_t count);
 

@@ -318,7 +318,7 @@ int ext4_iread_data(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, void
 			r = dev_io(fs, pblk, whole, out, false);
 			n = (size_t)whole << fs->log_bs;
 		} else {
-			if (!bounce && !(bounce = ext4_malloc(fs->bs))) {
+			if (!bounce && !(bounce = ext4_balloc(fs))) {
 				r = -ENOMEM;
 				break;
 			}
@@ -333,7 +333,7 @@ int ext4_iread_data(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, void
 		off += n;
 		len -= n;
 	}
-	ext4_free(bounce);
+	ext4_bfree(fs, bounce);
 	return r;
 }
 
@@ -402,7 +402,7 @@ long ext4_iwrite_data(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, co
 		if (z < 0)
 			return z;
 	}
-	uint8_t *bounce = ext4_malloc(fs->bs);
+	uint8_t *bounce = ext4_balloc(fs);
 	if (!bounce)
 		return -ENOMEM;
 	size_t done = 0;
@@ -481,7 +481,7 @@ long ext4_iwrite_data(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, co
 				break;
 		}
 	}
-	ext4_free(bounce);
+	ext4_bfree(fs, bounce);
 	if (done)
 		ext4_touch(fs, ir, EXT4_T_MTIME | EXT4_T_CTIME);
 	if (done == 0 && r < 0)
@@ -570,7 +570,7 @@ int ext4_zero_tail(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t size)
 	int r = ext4_ext_map(fs, ir, (uint32_t)(size >> fs->log_bs), &pblk, &run, &uw);
 	if (r < 0 || !pblk || uw)
 		return r;                               /* a hole or unwritten: reads as zeros */
-	uint8_t *b = ext4_malloc(fs->bs);
+	uint8_t *b = ext4_balloc(fs);
 	if (!b)
 		return -ENOMEM;
 	r = ext4_bread(fs, pblk, b);
@@ -581,7 +581,7 @@ int ext4_zero_tail(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t size)
 		memset(b + tail, 0, fs->bs - tail);
 		r = ext4_bwrite_raw(fs, pblk, b);
 	}
-	ext4_free(b);
+	ext4_bfree(fs, b);
 	return r;
 }
 

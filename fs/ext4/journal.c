@@ -403,8 +403,9 @@ out:
 #define JNL_HASH          (1u << JNL_HASH_BITS)
 _Static_assert(JNL_HASH >= 2 * JNL_MAX_TX, "short chains");
 
-/* next: the following copy of the same hash bucket (index into tx, -1: none) */
-struct tx_block { uint64_t blk; uint8_t *data; int32_t next; };
+/* next: the following copy of the same hash bucket (index into tx, -1: none); csum: EXT4_TXC_*
+ * (0: the copy's checksums are right), what the commit must compute, with csum_arg */
+struct tx_block { uint64_t blk; uint8_t *data; int32_t next; uint8_t csum; uint32_t csum_arg; };
 
 struct ext4_jnl {
 	struct journal j;                /* geometry, checksums (the replay's view) */
@@ -468,9 +469,10 @@ int ext4_journal_start(struct ext4_fs *fs)
 	n->seq = n->j.sequence;
 	n->tags_per_desc = jnl_tag_space(&n->j) / n->j.tag_bytes;
 	uint32_t log = n->j.maxlen - n->j.first;
-	/* room for the copies, their descriptors and the commit block; the 4 spare blocks also
-	 * cover the superblock super_to_tx adds to a full transaction (and its descriptor) */
-	n->max_tx = log > 8 ? (uint32_t)((uint64_t)(log - 4) * n->tags_per_desc / (n->tags_per_desc + 1)) : 0;
+	/* room for the copies, their descriptors and the commit block; the spare blocks also cover
+	 * what the commit may add to a full transaction: the superblock (super_to_tx), a group
+	 * descriptor block (gd_csum_to_tx) and a descriptor block for them */
+	n->max_tx = log > 16 ? (uint32_t)((uint64_t)(log - 8) * n->tags_per_desc / (n->tags_per_desc + 1)) : 0;
 	if (n->max_tx > JNL_MAX_TX)
 		n->max_tx = JNL_MAX_TX;
 	if (n->max_tx < 16) {
@@ -645,13 +647,78 @@ static int super_to_tx(struct ext4_fs *fs)
 	return r;
 }
 
+/* A bitmap's checksum lives in its group descriptor: that descriptor, checksummed again, into
+ * its block's copy (added past max_tx when an operation was cut between the bitmap and the
+ * descriptor: ext4_journal_start leaves room). */
+static int gd_csum_to_tx(struct ext4_fs *fs, uint32_t g)
+{
+	struct ext4_group_desc *gd = ext4_gd(fs, g);
+	gd->bg_checksum = ext4_gd_csum(fs, g, gd);
+	uint32_t per_block = fs->bs / fs->desc_size, b = g / per_block;
+	uint64_t blk = fs->first_data_block + 1 + b;
+	struct tx_block *t = tx_find(fs->jnl, blk);
+	if (!t)
+		return tx_add(fs, blk, fs->gdt + (size_t)b * fs->bs);
+	memcpy(t->data + (size_t)(g % per_block) * fs->desc_size, gd, fs->desc_size);
+	return 0;
+}
+
+static int csum_now(struct ext4_fs *fs, struct tx_block *t)
+{
+	uint8_t kind = t->csum;
+	t->csum = 0;
+	if (kind == EXT4_TXC_DIRLEAF) {
+		ext4_dirblock_csum_seed_set(fs, t->csum_arg, t->data);
+		return 0;
+	}
+	if (t->csum_arg >= fs->groups)
+		return ext4_corrupt(fs);
+	ext4_bitmap_csum_set(fs, ext4_gd(fs, t->csum_arg), kind == EXT4_TXC_IBITMAP, t->data);
+	return gd_csum_to_tx(fs, t->csum_arg);
+}
+
+/* The checksums ext4_bwrite_csum_later left to the commit. */
+static int tx_csum_all(struct ext4_fs *fs)
+{
+	struct ext4_jnl *n = fs->jnl;
+	int r = 0;
+	for (uint32_t i = 0; i < n->ntx && r == 0; i++)   /* gd_csum_to_tx may append: n->ntx grows */
+		if (n->tx[i].csum)
+			r = csum_now(fs, &n->tx[i]);
+	return r;
+}
+
+bool ext4_tx_csum_deferrable(struct ext4_fs *fs)
+{
+	return fs->csum && fs->jnl && fs->jnl->depth > 0 && !fs->ro;
+}
+
+int ext4_bwrite_csum_later(struct ext4_fs *fs, uint64_t blk, const void *buf, uint8_t kind, uint32_t arg)
+{
+	int r = ext4_bwrite(fs, blk, buf);
+	struct tx_block *t = r == 0 && fs->jnl ? tx_find(fs->jnl, blk) : NULL;
+	if (!t)
+		return r;                        /* not deferrable (the caller checks first): no copy */
+	t->csum = kind;
+	t->csum_arg = arg;
+	return 0;
+}
+
+bool ext4_tx_csum_pending(struct ext4_fs *fs, uint64_t blk)
+{
+	struct tx_block *t = tx_find(fs->jnl, blk);
+	return t && t->csum;
+}
+
 static int commit(struct ext4_fs *fs)
 {
 	struct ext4_jnl *n = fs->jnl;
 	struct journal *j = &n->j;
 	/* Without metadata to commit a changed counter waits for ext4_sync's in-place write. */
 	if (n->ntx > 0 || fs->orphan_dirty) {
-		int r = super_to_tx(fs);
+		int r = fs->ro ? 0 : tx_csum_all(fs);
+		if (r == 0)
+			r = super_to_tx(fs);
 		if (r < 0) {
 			tx_drop(n);
 			fs->ro = true;
@@ -765,7 +832,7 @@ static int tx_add(struct ext4_fs *fs, uint64_t blk, const void *buf)
 		ext4_now(fs, &t);
 		n->opened = t.sec;
 	}
-	n->tx[n->ntx] = (struct tx_block){ blk, d, -1 };
+	n->tx[n->ntx] = (struct tx_block){ blk, d, -1, 0, 0 };
 	tx_link(n, n->ntx++);
 	return 0;
 }
@@ -777,6 +844,7 @@ int ext4_tx_put(struct ext4_fs *fs, uint64_t blk, const void *buf)
 	if (t) {
 		if (t->data != buf)              /* not a block patched in place (ext4_tx_block) */
 			memcpy(t->data, buf, fs->bs);
+		t->csum = 0;                     /* the caller checksummed it */
 		return 0;
 	}
 	if (n->ntx >= n->max_tx) {

@@ -1277,6 +1277,74 @@ TEST(tx_copies_hash_forget_patch)
 	free(m);
 }
 
+/*
+ * Checksums left to the commit (journal.c, tx_csum_all): in a batched transaction a bitmap or a
+ * directory leaf is put with a stale checksum, reads take the copy as good even when the
+ * known-good cache forgot the block, and the commit writes every checksum right: e2fsck -fn
+ * checks the bitmaps' (in the descriptors) and the leaves' after a commit and after umount.
+ */
+#define CSUM_FILES 400
+TEST(csum_at_commit)
+{
+	setup_work("ext4");
+	char img[300], name[32];
+	snprintf(img, sizeof(img), "%s/csumlater.img", work);
+	CHECK_EQ(sh("mkfs.ext4 -q -F -b 4096 -O metadata_csum %s 32M >/dev/null 2>&1", img), 0);
+	size_t len;
+	uint8_t *m = slurp(img, &len);
+	struct img im;
+	struct ext4_fs *fs;
+	img_mem(&im, m, len, 512);
+	CHECK_EQ(ext4_mount(&im.bd, 0, &fs), 0);
+	if (!fs)
+		return;
+	CHECK(fs->csum && fs->jnl != NULL);
+	ext4_journal_batch(fs, true);
+	uint32_t dir, ino;
+	static uint8_t data[100];
+	fill_content(data, 0, sizeof(data), 5);
+	CHECK_EQ(ext4_mkdir(fs, EXT4_ROOT_INO, "d", 1, 0755, 0, 0, &dir), 0);
+	CHECK_EQ(ext4_journal_commit(fs), 0);
+	for (int i = 0; i < CSUM_FILES; i++) {
+		snprintf(name, sizeof(name), "file-%04d", i);
+		CHECK_EQ(ext4_create(fs, dir, name, strlen(name), 0644, 0, 0, &ino), 0);
+		CHECK_EQ(ext4_write(fs, ino, 0, data, sizeof(data)), (long)sizeof(data));
+		if (i % 50 == 0)                        /* forget what was verified: the copies stay good */
+			memset(fs->csum_good, 0, sizeof(fs->csum_good));
+	}
+	uint64_t bb = ext4_gd_block_bitmap(fs, ext4_gd(fs, 0)), ib = ext4_gd_inode_bitmap(fs, ext4_gd(fs, 0));
+	CHECK(ext4_tx_csum_pending(fs, bb));
+	CHECK(ext4_tx_csum_pending(fs, ib));
+	for (int i = 0; i < CSUM_FILES; i += 2) {
+		snprintf(name, sizeof(name), "file-%04d", i);
+		CHECK_EQ(ext4_unlink(fs, dir, name, strlen(name)), 0);
+	}
+	memset(fs->csum_good, 0, sizeof(fs->csum_good));
+	for (int i = 1; i < CSUM_FILES; i += 2) {
+		snprintf(name, sizeof(name), "file-%04d", i);
+		CHECK_EQ(ext4_lookup(fs, dir, name, strlen(name), &ino), 0);
+	}
+	CHECK(!ext4_is_readonly(fs));
+	CHECK_EQ(ext4_journal_commit(fs), 0);
+	CHECK(!ext4_tx_csum_pending(fs, bb));
+	/* the commit wrote every block home: the image as it is now must be clean */
+	uint8_t *cut = malloc(len);
+	memcpy(cut, m, len);
+	char cimg[300];
+	snprintf(cimg, sizeof(cimg), "%s/csumlater-cut.img", work);
+	FILE *f = fopen(cimg, "wb");
+	fwrite(cut, 1, len, f);
+	fclose(f);
+	CHECK_EQ(sh("e2fsck -fn %s > %s/csumlater-cut.log 2>&1", cimg, work), 0);
+	CHECK_EQ(ext4_umount(fs), 0);
+	f = fopen(img, "wb");
+	fwrite(m, 1, len, f);
+	fclose(f);
+	CHECK_EQ(sh("e2fsck -fn %s > %s/csumlater.log 2>&1", img, work), 0);
+	free(cut);
+	free(m);
+}
+
 TEST(cleanup)
 {
 	CHECK(work[0]);
@@ -1289,4 +1357,4 @@ UNIT_TESTS(CASE(read_1k), CASE(read_4k), CASE(read_inline_data), CASE(write_1k),
 	   CASE(corruption_errors), CASE(journal_replay_csum_v3),
 	   CASE(journal_replay_plain), CASE(crash_consistency), CASE(crash_consistency_csum_v3),
 	   CASE(crash_consistency_batched), CASE(orphans), CASE(orphans_batched_4k),
-	   CASE(tx_copies_hash_forget_patch), CASE(cleanup))
+	   CASE(tx_copies_hash_forget_patch), CASE(csum_at_commit), CASE(cleanup))
