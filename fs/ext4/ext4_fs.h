@@ -232,8 +232,8 @@ static inline uint32_t ext4_min32(uint32_t a, uint32_t b) { return a < b ? a : b
 int ext4_bread(struct ext4_fs *fs, uint64_t blk, void *buf);
 int ext4_bwrite(struct ext4_fs *fs, uint64_t blk, const void *buf);      /* metadata */
 int ext4_bwrite_raw(struct ext4_fs *fs, uint64_t blk, const void *buf);  /* file data, the log */
-/* len bytes at off of block blk, as ext4_bread would see them (reads only the device blocks
- * that hold them) */
+/* len bytes at off of block blk, as ext4_bread would see them (no copy of the whole block
+ * when it is in the running transaction) */
 int ext4_bpeek(struct ext4_fs *fs, uint64_t blk, uint32_t off, void *dst, uint32_t len);
 /* len bytes at off of metadata block blk: in place when the block is in the running
  * transaction, else read, patch, ext4_bwrite */

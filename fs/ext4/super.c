@@ -90,14 +90,14 @@ int ext4_bpeek(struct ext4_fs *fs, uint64_t blk, uint32_t off, void *dst, uint32
 		memcpy(dst, in_tx + off, len);
 		return 0;
 	}
+	/* The whole block, though only len bytes are wanted: the block layer caches transfers of
+	 * exactly one file-system block (block/bdev_node.c), a part would go to the disk. */
 	uint8_t *buf = ext4_balloc(fs);
 	if (!buf)
 		return -ENOMEM;
-	/* only the device blocks that hold [off, off + len) */
-	uint32_t dbs = fs->bd->block_size, first = off / dbs, last = (off + len - 1) / dbs;
-	int r = fs->bd->read_blocks(fs->bd, blk * fs->dev_per_block + first, last - first + 1, buf);
+	int r = fs->bd->read_blocks(fs->bd, blk * fs->dev_per_block, fs->dev_per_block, buf);
 	if (r >= 0)
-		memcpy(dst, buf + (off - first * dbs), len);
+		memcpy(dst, buf + off, len);
 	ext4_bfree(fs, buf);
 	return r < 0 ? r : 0;
 }
