@@ -386,6 +386,14 @@ out:
  * commits (a new owner's data, written straight home, would land in blocks the committed
  * metadata still gives to the old owner): alloc.c keeps them in per-group pending bitmaps,
  * which the commit clears (ext4_pending_clear).
+ * Costs per operation, kept low because a batched transaction takes thousands of them: the
+ * copies are found through a hash of their block numbers; an inode write patches its copy in
+ * place (ext4_bpatch); the superblock (free counters, orphan list head) joins the transaction
+ * once, when it commits (super_to_tx); and the checksums of bitmaps (kept in their group
+ * descriptors) and directory leaves put into it are computed once, by the commit, before the
+ * log is written (ext4_bwrite_csum_later, tx_csum_all: jbd2's commit-time triggers); until
+ * then such a copy carries a stale checksum, which every reader takes as good (it is our own
+ * copy: ext4_csum_known_good).
  * So the log holds at most one transaction and is always replayed from s_first; there is
  * nothing to revoke (a block freed by the operation is dropped from the list, ext4_tx_forget),
  * and a crash anywhere leaves either the old or the new metadata. While mounted the superblock
