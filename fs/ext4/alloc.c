@@ -11,6 +11,22 @@ static inline bool bit_test(const uint8_t *bm, uint32_t i) { return bm[i >> 3] &
 static inline void bit_set(uint8_t *bm, uint32_t i) { bm[i >> 3] |= (uint8_t)(1u << (i & 7)); }
 static inline void bit_clear(uint8_t *bm, uint32_t i) { bm[i >> 3] &= (uint8_t)~(1u << (i & 7)); }
 
+/* The first clear bit in [lo, n), or n: whole bytes of used bits are skipped at once (a group
+ * filled by thousands of creates is scanned at every one). */
+static uint32_t first_clear(const uint8_t *bm, uint32_t lo, uint32_t n)
+{
+	uint32_t i = lo;
+	while (i < n && (i & 7))
+		if (!bit_test(bm, i++))
+			return i - 1;
+	while (i + 8 <= n && bm[i >> 3] == 0xff)
+		i += 8;
+	for (; i < n; i++)
+		if (!bit_test(bm, i))
+			return i;
+	return n;
+}
+
 static void mark_range(struct ext4_fs *fs, uint32_t g, uint8_t *bm, uint64_t first, uint64_t count)
 {
 	uint64_t start = ext4_group_first_block(fs, g), end = start + fs->bpg;
@@ -250,10 +266,8 @@ int ext4_alloc_inode(struct ext4_fs *fs, uint32_t parent, bool dir, uint32_t *in
 			r = e;
 			break;
 		}
-		uint32_t i, lo = g == 0 ? fs->sb.s_first_ino - 1 : 0;
-		for (i = lo; i < fs->ipg; i++)
-			if (!bit_test(bm, i))
-				break;
+		uint32_t lo = g == 0 ? fs->sb.s_first_ino - 1 : 0;
+		uint32_t i = first_clear(bm, lo, fs->ipg);
 		if (i == fs->ipg)
 			continue;
 		bit_set(bm, i);
