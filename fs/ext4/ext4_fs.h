@@ -375,6 +375,11 @@ uint8_t *ext4_tx_block(struct ext4_fs *fs, uint64_t blk);   /* its copy in the r
 bool ext4_tx_csum_deferrable(struct ext4_fs *fs);           /* metadata_csum, inside a transaction */
 int ext4_bwrite_csum_later(struct ext4_fs *fs, uint64_t blk, const void *buf, uint8_t kind, uint32_t arg);
 bool ext4_tx_csum_pending(struct ext4_fs *fs, uint64_t blk);
+/* new data blocks written in part, kept until the commit (journal.c explains) */
+int ext4_tx_data_put(struct ext4_fs *fs, uint64_t blk, const void *buf);
+bool ext4_tx_data_update(struct ext4_fs *fs, uint64_t blk, const void *buf);   /* false: no copy */
+void ext4_tx_data_drop(struct ext4_fs *fs, uint64_t first, uint32_t count);
+void ext4_tx_data_overlay(struct ext4_fs *fs, uint64_t first, uint32_t count, uint8_t *buf);
 int ext4_tx_put(struct ext4_fs *fs, uint64_t blk, const void *buf);
 void ext4_tx_forget(struct ext4_fs *fs, uint64_t first, uint32_t count);
 

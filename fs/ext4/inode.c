@@ -279,8 +279,12 @@ static int dev_io(struct ext4_fs *fs, uint64_t pblk, uint32_t n, void *buf, bool
 		return ext4_corrupt(fs);
 	if (write && fs->ro)
 		return -EROFS;
+	if (write && fs->jnl)
+		ext4_tx_data_drop(fs, pblk, n);      /* superseded copies of new blocks */
 	int r = write ? fs->bd->write_blocks(fs->bd, pblk * fs->dev_per_block, n * fs->dev_per_block, buf)
 		      : fs->bd->read_blocks(fs->bd, pblk * fs->dev_per_block, n * fs->dev_per_block, buf);
+	if (r >= 0 && !write && fs->jnl)
+		ext4_tx_data_overlay(fs, pblk, n, buf);
 	return r < 0 ? r : 0;
 }
 
@@ -367,7 +371,12 @@ static int fill_blocks(struct ext4_fs *fs, uint64_t pblk, uint32_t count, uint32
 		} else {
 			memset(bounce, 0, fs->bs);
 			memcpy(bounce + bo, src + *used, n);
-			r = ext4_bwrite_raw(fs, pblk + k, bounce);
+			if (fs->ro)
+				r = -EROFS;
+			else if (fs->jnl)                /* newly allocated: may wait for the commit */
+				r = ext4_tx_data_put(fs, pblk + k, bounce);
+			else
+				r = ext4_bwrite_raw(fs, pblk + k, bounce);
 			k++;
 			*used += n;
 		}

@@ -413,7 +413,7 @@ _Static_assert(JNL_HASH >= 2 * JNL_MAX_TX, "short chains");
 
 /* next: the following copy of the same hash bucket (index into tx, -1: none); csum: EXT4_TXC_*
  * (0: the copy's checksums are right), what the commit must compute, with csum_arg */
-struct tx_block { uint64_t blk; uint8_t *data; int32_t next; uint8_t csum; uint32_t csum_arg; };
+struct tx_block { uint64_t blk; uint8_t *data; int32_t next; uint8_t csum; uint32_t csum_arg; bool home_only; };
 
 struct ext4_jnl {
 	struct journal j;                /* geometry, checksums (the replay's view) */
@@ -424,6 +424,7 @@ struct ext4_jnl {
 	struct tx_block *tx;
 	uint32_t ntx, cap;
 	int32_t *hash;                   /* JNL_HASH chain heads into tx (-1: empty): every copy is on its chain */
+	uint32_t ndata;                  /* copies that are home_only (ext4_tx_data_put), not logged */
 	int depth;                       /* nesting of ext4_tx_begin */
 	uint8_t *buf;
 	bool batch;                      /* commit lazily (see above) */
@@ -543,6 +544,8 @@ void ext4_tx_forget(struct ext4_fs *fs, uint64_t first, uint32_t count)
 	bool moved = false;
 	for (uint32_t i = 0; i < n->ntx;) {
 		if (n->tx[i].blk >= first && n->tx[i].blk - first < count) {
+			if (n->tx[i].home_only)
+				n->ndata--;              /* freed before it was written: never written */
 			ext4_bfree(fs, n->tx[i].data);
 			n->tx[i] = n->tx[--n->ntx];
 			moved = true;
@@ -562,6 +565,7 @@ static void tx_drop(struct ext4_jnl *n)
 	for (uint32_t i = 0; i < n->ntx; i++)
 		ext4_bfree(n->j.fs, n->tx[i].data);
 	n->ntx = 0;
+	n->ndata = 0;
 	memset(n->hash, 0xff, JNL_HASH * sizeof(*n->hash));
 }
 
@@ -620,6 +624,8 @@ static void set_header(uint8_t *b, uint32_t type, uint32_t seq)
 }
 
 static int tx_add(struct ext4_fs *fs, uint64_t blk, const void *buf);
+static int home_write(struct ext4_fs *fs, uint64_t blk, const void *buf);
+static int tx_data_out(struct ext4_fs *fs);
 
 /*
  * The superblock (free counters, the orphan list head) into the transaction about to commit,
@@ -696,6 +702,75 @@ static int tx_csum_all(struct ext4_fs *fs)
 	return r;
 }
 
+/*
+ * Delayed writes of new data blocks (what Linux's delayed allocation gains for short-lived
+ * files, without delaying the allocation): a block this transaction allocated and a write
+ * fills only in part (a small file) stays in memory as a home_only copy, found by reads like
+ * any copy, written home by the commit before its log (ordered mode), never logged; freed
+ * before that (the file unlinked: ext4_tx_forget) it is never written at all. A copy is only
+ * made in a batched transaction and at most JNL_MAX_DATA are kept (then they go home at once).
+ * Writes straight to the device over such a block drop its copy first (ext4_tx_data_drop);
+ * ext4_bwrite_raw updates it instead.
+ */
+#define JNL_MAX_DATA 1024
+
+int ext4_tx_data_put(struct ext4_fs *fs, uint64_t blk, const void *buf)
+{
+	struct ext4_jnl *n = fs->jnl;
+	if (!n || n->depth == 0 || !n->batch || fs->ro)
+		return home_write(fs, blk, buf);
+	struct tx_block *t = tx_find(n, blk);
+	if (t) {
+		memcpy(t->data, buf, fs->bs);
+		return 0;
+	}
+	if (n->ndata >= JNL_MAX_DATA) {
+		int r = tx_data_out(fs);
+		if (r < 0)
+			return r;
+	}
+	int r = tx_add(fs, blk, buf);
+	if (r == 0) {
+		n->tx[n->ntx - 1].home_only = true;
+		n->ndata++;
+	}
+	return r;
+}
+
+bool ext4_tx_data_update(struct ext4_fs *fs, uint64_t blk, const void *buf)
+{
+	struct ext4_jnl *n = fs->jnl;
+	struct tx_block *t = n && n->ndata ? tx_find(n, blk) : NULL;
+	if (!t || !t->home_only)
+		return false;
+	memcpy(t->data, buf, fs->bs);
+	return true;
+}
+
+void ext4_tx_data_drop(struct ext4_fs *fs, uint64_t first, uint32_t count)
+{
+	struct ext4_jnl *n = fs->jnl;
+	if (!n || !n->ndata)
+		return;
+	for (uint32_t i = 0; i < count; i++) {
+		struct tx_block *t = tx_find(n, first + i);
+		if (t && t->home_only)
+			ext4_tx_forget(fs, first + i, 1);
+	}
+}
+
+void ext4_tx_data_overlay(struct ext4_fs *fs, uint64_t first, uint32_t count, uint8_t *buf)
+{
+	struct ext4_jnl *n = fs->jnl;
+	if (!n || !n->ndata)
+		return;
+	for (uint32_t i = 0; i < count; i++) {
+		struct tx_block *t = tx_find(n, first + i);
+		if (t && t->home_only)
+			memcpy(buf + (size_t)i * fs->bs, t->data, fs->bs);
+	}
+}
+
 bool ext4_tx_csum_deferrable(struct ext4_fs *fs)
 {
 	return fs->csum && fs->jnl && fs->jnl->depth > 0 && !fs->ro;
@@ -718,13 +793,49 @@ bool ext4_tx_csum_pending(struct ext4_fs *fs, uint64_t blk)
 	return t && t->csum;
 }
 
+static int home_write(struct ext4_fs *fs, uint64_t blk, const void *buf)
+{
+	if (fs->ro)
+		return -EROFS;
+	int r = fs->bd->write_blocks(fs->bd, blk * fs->dev_per_block, fs->dev_per_block, buf);
+	return r < 0 ? r : 0;
+}
+
+/* The home_only copies to their homes (before anything of the transaction goes to the log:
+ * ordered mode), then out of the transaction. */
+static int tx_data_out(struct ext4_fs *fs)
+{
+	struct ext4_jnl *n = fs->jnl;
+	if (n->ndata == 0)
+		return 0;
+	int r = 0;
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < n->ntx; i++) {
+		if (!n->tx[i].home_only) {
+			n->tx[k++] = n->tx[i];
+			continue;
+		}
+		if (r == 0)
+			r = home_write(fs, n->tx[i].blk, n->tx[i].data);
+		ext4_bfree(fs, n->tx[i].data);
+	}
+	n->ntx = k;
+	n->ndata = 0;
+	memset(n->hash, 0xff, JNL_HASH * sizeof(*n->hash));
+	for (uint32_t i = 0; i < n->ntx; i++)
+		tx_link(n, i);
+	return r;
+}
+
 static int commit(struct ext4_fs *fs)
 {
 	struct ext4_jnl *n = fs->jnl;
 	struct journal *j = &n->j;
 	/* Without metadata to commit a changed counter waits for ext4_sync's in-place write. */
 	if (n->ntx > 0 || fs->orphan_dirty) {
-		int r = fs->ro ? 0 : tx_csum_all(fs);
+		int r = fs->ro ? 0 : tx_csum_all(fs);  /* first: a new directory block may be home_only */
+		if (r == 0 && !fs->ro)
+			r = tx_data_out(fs);
 		if (r == 0)
 			r = super_to_tx(fs);
 		if (r < 0) {
@@ -840,7 +951,7 @@ static int tx_add(struct ext4_fs *fs, uint64_t blk, const void *buf)
 		ext4_now(fs, &t);
 		n->opened = t.sec;
 	}
-	n->tx[n->ntx] = (struct tx_block){ blk, d, -1, 0, 0 };
+	n->tx[n->ntx] = (struct tx_block){ blk, d, -1, 0, 0, false };
 	tx_link(n, n->ntx++);
 	return 0;
 }
@@ -855,7 +966,7 @@ int ext4_tx_put(struct ext4_fs *fs, uint64_t blk, const void *buf)
 		t->csum = 0;                     /* the caller checksummed it */
 		return 0;
 	}
-	if (n->ntx >= n->max_tx) {
+	if (n->ntx - n->ndata >= n->max_tx) {
 		int r = commit(fs);              /* too big for the log: cut it here */
 		if (r < 0)
 			return r;
@@ -866,7 +977,7 @@ int ext4_tx_put(struct ext4_fs *fs, uint64_t blk, const void *buf)
 void ext4_tx_begin(struct ext4_fs *fs)
 {
 	struct ext4_jnl *n = fs->jnl;
-	if (n && n->depth++ == 0 && n->batch && n->ntx > n->max_tx / 2)
+	if (n && n->depth++ == 0 && n->batch && n->ntx - n->ndata > n->max_tx / 2)
 		commit(fs);                      /* room for a whole operation; an error sets fs->ro */
 }
 
@@ -898,7 +1009,7 @@ int ext4_journal_commit_now(struct ext4_fs *fs)
 int ext4_tx_restart(struct ext4_fs *fs, struct ext4_iref *ir)
 {
 	struct ext4_jnl *n = fs->jnl;
-	if (!n || n->depth == 0 || n->ntx <= n->max_tx / 2 || fs->ro)
+	if (!n || n->depth == 0 || n->ntx - n->ndata <= n->max_tx / 2 || fs->ro)
 		return 0;
 	int r = ext4_iwrite(fs, ir);
 	return r < 0 ? r : commit(fs);          /* with the superblock (super_to_tx) */

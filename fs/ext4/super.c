@@ -63,6 +63,8 @@ int ext4_bwrite_raw(struct ext4_fs *fs, uint64_t blk, const void *buf)
 		return -EROFS;
 	if (blk >= fs->blocks_count || blk < fs->first_data_block)   /* 1 KiB blocks: 0 is the boot block */
 		return ext4_corrupt(fs);
+	if (fs->jnl && ext4_tx_data_update(fs, blk, buf))
+		return 0;                        /* a new data block not yet home: its copy */
 	int r = fs->bd->write_blocks(fs->bd, blk * fs->dev_per_block, fs->dev_per_block, buf);
 	return r < 0 ? r : 0;
 }

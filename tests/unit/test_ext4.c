@@ -1345,6 +1345,79 @@ TEST(csum_at_commit)
 	free(m);
 }
 
+/*
+ * Delayed writes of new data blocks (journal.c, ext4_tx_data_put): in a batched transaction a
+ * new block written in part stays in memory until the commit; reads (in part through
+ * ext4_bread, whole blocks through the device and the overlay) and later writes see it; the
+ * commit writes it home; a file unlinked before the commit never has its block written.
+ */
+static uint64_t first_pblk(struct ext4_fs *fs, uint32_t ino)
+{
+	struct ext4_iref *ir;
+	uint64_t pblk = 0;
+	uint32_t run;
+	bool uw;
+	if (ext4_iget(fs, ino, &ir) == 0) {
+		ext4_ext_map(fs, ir, 0, &pblk, &run, &uw);
+		ext4_iput(ir);
+	}
+	return pblk;
+}
+
+TEST(new_data_waits_for_commit)
+{
+	setup_work("ext4");
+	char img[300];
+	snprintf(img, sizeof(img), "%s/delaydata.img", work);
+	CHECK_EQ(sh("mkfs.ext4 -q -F -b 4096 %s 32M >/dev/null 2>&1", img), 0);
+	size_t len;
+	uint8_t *m = slurp(img, &len);
+	struct img im;
+	struct ext4_fs *fs;
+	img_mem(&im, m, len, 512);
+	CHECK_EQ(ext4_mount(&im.bd, 0, &fs), 0);
+	if (!fs)
+		return;
+	ext4_journal_batch(fs, true);
+	static uint8_t small[100], big[4096], got[8192], want[8192];
+	fill_content(small, 0, sizeof(small), 7);
+	fill_content(big, 0, sizeof(big), 8);
+	uint32_t a, b;
+	CHECK_EQ(ext4_create(fs, EXT4_ROOT_INO, "a", 1, 0644, 0, 0, &a), 0);
+	CHECK_EQ(ext4_write(fs, a, 0, small, sizeof(small)), (long)sizeof(small));
+	CHECK_EQ(ext4_create(fs, EXT4_ROOT_INO, "b", 1, 0644, 0, 0, &b), 0);
+	CHECK_EQ(ext4_write(fs, b, 0, small, sizeof(small)), (long)sizeof(small));
+	uint64_t pa = first_pblk(fs, a), pb = first_pblk(fs, b);
+	CHECK(pa && pb && pa != pb);
+	CHECK(m[pa * 4096] != small[0] || m[pa * 4096 + 1] != small[1]);   /* not home yet */
+	CHECK(ext4_tx_block(fs, pa) != NULL);
+	CHECK_EQ(ext4_read(fs, a, 0, got, sizeof(got)), (long)sizeof(small));
+	CHECK(!memcmp(got, small, sizeof(small)));
+	/* an overwrite in part, then a whole block after it: a read of both goes to the device */
+	CHECK_EQ(ext4_write(fs, a, 50, "0123456789", 10), 10);
+	CHECK_EQ(ext4_write(fs, a, 4096, big, sizeof(big)), (long)sizeof(big));
+	memset(want, 0, sizeof(want));
+	memcpy(want, small, sizeof(small));
+	memcpy(want + 50, "0123456789", 10);
+	memcpy(want + 4096, big, sizeof(big));
+	CHECK_EQ(ext4_read(fs, a, 0, got, sizeof(got)), 8192);
+	CHECK(!memcmp(got, want, sizeof(want)));
+	/* b goes before the commit: its block is never written */
+	uint8_t before[64];
+	memcpy(before, m + pb * 4096, sizeof(before));
+	CHECK_EQ(ext4_unlink(fs, EXT4_ROOT_INO, "b", 1), 0);
+	CHECK_EQ(ext4_journal_commit(fs), 0);
+	CHECK(!memcmp(m + pb * 4096, before, sizeof(before)));
+	CHECK(!memcmp(m + pa * 4096, want, 4096));              /* a's is home */
+	CHECK(ext4_tx_block(fs, pa) == NULL);
+	CHECK_EQ(ext4_umount(fs), 0);
+	FILE *f = fopen(img, "wb");
+	fwrite(m, 1, len, f);
+	fclose(f);
+	CHECK_EQ(sh("e2fsck -fn %s >/dev/null 2>&1", img), 0);
+	free(m);
+}
+
 TEST(cleanup)
 {
 	CHECK(work[0]);
@@ -1357,4 +1430,5 @@ UNIT_TESTS(CASE(read_1k), CASE(read_4k), CASE(read_inline_data), CASE(write_1k),
 	   CASE(corruption_errors), CASE(journal_replay_csum_v3),
 	   CASE(journal_replay_plain), CASE(crash_consistency), CASE(crash_consistency_csum_v3),
 	   CASE(crash_consistency_batched), CASE(orphans), CASE(orphans_batched_4k),
-	   CASE(tx_copies_hash_forget_patch), CASE(csum_at_commit), CASE(cleanup))
+	   CASE(tx_copies_hash_forget_patch), CASE(csum_at_commit),
+	   CASE(new_data_waits_for_commit), CASE(cleanup))
