@@ -32,8 +32,9 @@
  * (journal.c), then every public write operation is one JBD2 transaction: its metadata blocks
  * collect in memory, go to the log with a commit block, then to their homes, before the call
  * returns (file data is written first, directly: ordered mode; with batched commits a new
- * block written in part waits for the commit, which writes it home before its log). A power cut leaves the old or
- * the new state of each operation, which our replay or e2fsck's restores. The superblock's free
+ * block written in part waits for the commit, which writes it home before its log). A power
+ * cut leaves the old or the new state of each operation, which our replay or e2fsck's
+ * restores. The superblock's free
  * counters are advisory (recomputed from the group descriptors at mount, written at sync and
  * umount); needs_recovery is set while mounted read-write and cleared at umount.
  *
