@@ -11,6 +11,22 @@ static inline bool bit_test(const uint8_t *bm, uint32_t i) { return bm[i >> 3] &
 static inline void bit_set(uint8_t *bm, uint32_t i) { bm[i >> 3] |= (uint8_t)(1u << (i & 7)); }
 static inline void bit_clear(uint8_t *bm, uint32_t i) { bm[i >> 3] &= (uint8_t)~(1u << (i & 7)); }
 
+/* The first clear bit in [lo, n), or n: whole bytes of used bits are skipped at once (a group
+ * filled by thousands of creates is scanned at every one). */
+static uint32_t first_clear(const uint8_t *bm, uint32_t lo, uint32_t n)
+{
+	uint32_t i = lo;
+	while (i < n && (i & 7))
+		if (!bit_test(bm, i++))
+			return i - 1;
+	while (i + 8 <= n && bm[i >> 3] == 0xff)
+		i += 8;
+	for (; i < n; i++)
+		if (!bit_test(bm, i))
+			return i;
+	return n;
+}
+
 static void mark_range(struct ext4_fs *fs, uint32_t g, uint8_t *bm, uint64_t first, uint64_t count)
 {
 	uint64_t start = ext4_group_first_block(fs, g), end = start + fs->bpg;
@@ -64,9 +80,14 @@ static int store_bitmap(struct ext4_fs *fs, uint32_t g, bool inode, uint8_t *bm)
 {
 	struct ext4_group_desc *gd = ext4_gd(fs, g);
 	gd->bg_flags &= (uint16_t)~(inode ? EXT4_BG_INODE_UNINIT : EXT4_BG_BLOCK_UNINIT);
-	ext4_bitmap_csum_set(fs, gd, inode, bm);
 	uint64_t blk = inode ? ext4_gd_inode_bitmap(fs, gd) : ext4_gd_block_bitmap(fs, gd);
-	int r = ext4_bwrite(fs, blk, bm);
+	int r;
+	if (ext4_tx_csum_deferrable(fs)) {      /* the commit checksums it, and its descriptor */
+		r = ext4_bwrite_csum_later(fs, blk, bm, inode ? EXT4_TXC_IBITMAP : EXT4_TXC_BBITMAP, g);
+	} else {
+		ext4_bitmap_csum_set(fs, gd, inode, bm);
+		r = ext4_bwrite(fs, blk, bm);
+	}
 	if (r == 0)
 		r = ext4_write_gd(fs, g);
 	return r;
@@ -117,7 +138,7 @@ static int alloc_blocks(struct ext4_fs *fs, uint64_t goal, uint32_t want, uint64
 	if (goal < fs->first_data_block || goal >= fs->blocks_count)
 		goal = fs->first_data_block;
 	uint32_t g0 = (uint32_t)((goal - fs->first_data_block) / fs->bpg);
-	uint8_t *bm = ext4_malloc(fs->bs);
+	uint8_t *bm = ext4_balloc(fs);
 	if (!bm)
 		return -ENOMEM;
 	int r = -ENOSPC;
@@ -166,7 +187,7 @@ static int alloc_blocks(struct ext4_fs *fs, uint64_t goal, uint32_t want, uint64
 		}
 		break;
 	}
-	ext4_free(bm);
+	ext4_bfree(fs, bm);
 	return r;
 }
 
@@ -187,7 +208,7 @@ int ext4_free_blocks(struct ext4_fs *fs, uint64_t first, uint32_t count)
 	if (first < fs->first_data_block || first + count > fs->blocks_count || first + count < first ||
 	    is_fixed_metadata(fs, first))
 		return ext4_corrupt(fs);
-	uint8_t *bm = ext4_malloc(fs->bs);
+	uint8_t *bm = ext4_balloc(fs);
 	if (!bm)
 		return -ENOMEM;
 	int r = 0;
@@ -219,7 +240,7 @@ int ext4_free_blocks(struct ext4_fs *fs, uint64_t first, uint32_t count)
 		first += n;
 		count -= n;
 	}
-	ext4_free(bm);
+	ext4_bfree(fs, bm);
 	return r;
 }
 
@@ -230,7 +251,7 @@ int ext4_alloc_inode(struct ext4_fs *fs, uint32_t parent, bool dir, uint32_t *in
 	uint32_t g0 = parent ? (parent - 1) / fs->ipg : 0;
 	if (g0 >= fs->groups)
 		g0 = 0;
-	uint8_t *bm = ext4_malloc(fs->bs);
+	uint8_t *bm = ext4_balloc(fs);
 	if (!bm)
 		return -ENOMEM;
 	int r = -ENOSPC;
@@ -245,10 +266,8 @@ int ext4_alloc_inode(struct ext4_fs *fs, uint32_t parent, bool dir, uint32_t *in
 			r = e;
 			break;
 		}
-		uint32_t i, lo = g == 0 ? fs->sb.s_first_ino - 1 : 0;
-		for (i = lo; i < fs->ipg; i++)
-			if (!bit_test(bm, i))
-				break;
+		uint32_t lo = g == 0 ? fs->sb.s_first_ino - 1 : 0;
+		uint32_t i = first_clear(bm, lo, fs->ipg);
 		if (i == fs->ipg)
 			continue;
 		bit_set(bm, i);
@@ -266,7 +285,7 @@ int ext4_alloc_inode(struct ext4_fs *fs, uint32_t parent, bool dir, uint32_t *in
 		}
 		break;
 	}
-	ext4_free(bm);
+	ext4_bfree(fs, bm);
 	return r;
 }
 
@@ -277,7 +296,7 @@ int ext4_free_inode(struct ext4_fs *fs, uint32_t ino, bool dir)
 	if (ino < 1 || ino > fs->sb.s_inodes_count)
 		return ext4_corrupt(fs);
 	uint32_t g = (ino - 1) / fs->ipg, i = (ino - 1) % fs->ipg;
-	uint8_t *bm = ext4_malloc(fs->bs);
+	uint8_t *bm = ext4_balloc(fs);
 	if (!bm)
 		return -ENOMEM;
 	int r = load_bitmap(fs, g, true, bm);
@@ -293,6 +312,6 @@ int ext4_free_inode(struct ext4_fs *fs, uint32_t ino, bool dir)
 		fs->sb.s_free_inodes_count++;
 		fs->sb_dirty = true;
 	}
-	ext4_free(bm);
+	ext4_bfree(fs, bm);
 	return r;
 }

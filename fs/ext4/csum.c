@@ -13,9 +13,12 @@ uint32_t ext4_csum(struct ext4_fs *fs, uint32_t seed, const void *buf, size_t le
 	return crc32c_update(seed, buf, len);
 }
 
+/* A block whose checksum the running transaction computes at commit (ext4_bwrite_csum_later)
+ * holds a stale one until then: its copy is our own, so it counts as good. */
 bool ext4_csum_known_good(struct ext4_fs *fs, uint64_t blk)
 {
-	return __atomic_load_n(&fs->csum_good[blk % EXT4_CSUM_GOOD_SLOTS], __ATOMIC_RELAXED) == blk + 1;
+	return __atomic_load_n(&fs->csum_good[blk % EXT4_CSUM_GOOD_SLOTS], __ATOMIC_RELAXED) == blk + 1 ||
+	       (fs->jnl && ext4_tx_csum_pending(fs, blk));
 }
 
 void ext4_csum_mark_good(struct ext4_fs *fs, uint64_t blk)
@@ -171,12 +174,17 @@ void ext4_dirblock_init_tail(struct ext4_fs *fs, void *blk)
 	t->det_reserved_ft = EXT4_DIRENT_TAIL_FT;
 }
 
-void ext4_dirblock_csum_set(struct ext4_fs *fs, struct ext4_iref *ir, void *blk)
+void ext4_dirblock_csum_seed_set(struct ext4_fs *fs, uint32_t seed, void *blk)
 {
 	if (!fs->csum)
 		return;
 	struct ext4_dirent_tail *t = (void *)((uint8_t *)blk + fs->bs - EXT4_DIRENT_TAIL_SIZE);
-	t->det_checksum = crc32c_update(ir->csum_seed, blk, fs->bs - EXT4_DIRENT_TAIL_SIZE);
+	t->det_checksum = crc32c_update(seed, blk, fs->bs - EXT4_DIRENT_TAIL_SIZE);
+}
+
+void ext4_dirblock_csum_set(struct ext4_fs *fs, struct ext4_iref *ir, void *blk)
+{
+	ext4_dirblock_csum_seed_set(fs, ir->csum_seed, blk);
 }
 
 bool ext4_dirblock_csum_ok(struct ext4_fs *fs, struct ext4_iref *ir, const void *blk)

@@ -87,6 +87,16 @@ static int read_dir_block(struct dirctx *d, uint32_t lblk, uint8_t *buf, uint64_
 	return ext4_bread(d->fs, pblk, buf);
 }
 
+/* In a transaction the leaf's checksum is left to the commit (journal.c, tx_csum_all): a leaf
+ * that takes many entries in one transaction is checksummed once. */
+int ext4_dirblock_write(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t pblk, uint8_t *blk)
+{
+	if (ext4_tx_csum_deferrable(fs))
+		return ext4_bwrite_csum_later(fs, pblk, blk, EXT4_TXC_DIRLEAF, ir->csum_seed);
+	ext4_dirblock_csum_set(fs, ir, blk);
+	return ext4_bwrite(fs, pblk, blk);
+}
+
 static uint16_t dx_limit(struct ext4_fs *fs, uint32_t off)
 {
 	return (uint16_t)((fs->bs - off) / sizeof(struct ext4_dx_entry) -
@@ -128,14 +138,14 @@ static int dx_mark(struct dirctx *d, uint8_t *buf, uint32_t off, unsigned levels
 			r = ext4_corrupt(d->fs);
 			break;
 		}
-		uint8_t *nbuf = ext4_malloc(d->fs->bs);
+		uint8_t *nbuf = ext4_balloc(d->fs);
 		if (!nbuf) {
 			r = -ENOMEM;
 			break;
 		}
 		memcpy(nbuf, tmp, d->fs->bs);
 		r = dx_mark(d, nbuf, DX_NODE_ENTRIES_OFF, levels - 1, tmp);
-		ext4_free(nbuf);
+		ext4_bfree(d->fs, nbuf);
 	}
 	ext4_free(blocks);
 	return r;
@@ -166,7 +176,7 @@ static int dirctx_init(struct ext4_fs *fs, struct ext4_iref *ir, struct dirctx *
 	d->dx = (ir->i.i_flags & EXT4_INDEX_FL) && (fs->sb.s_feature_compat & COMPAT_DIR_INDEX);
 	if (!d->dx)
 		return 0;
-	uint8_t *root = ext4_malloc(fs->bs), *tmp = ext4_malloc(fs->bs);
+	uint8_t *root = ext4_balloc(fs), *tmp = ext4_balloc(fs);
 	d->dxmap = ext4_zalloc((d->nblocks + 7) / 8);
 	int r = -ENOMEM;
 	if (!root || !tmp || !d->dxmap)
@@ -194,8 +204,8 @@ static int dirctx_init(struct ext4_fs *fs, struct ext4_iref *ir, struct dirctx *
 		d->hash_version += EXT4_DX_HASH_LEGACY_UNSIGNED;
 	r = dx_mark(d, root, DX_ROOT_ENTRIES_OFF, info.indirect_levels, tmp);
 out:
-	ext4_free(root);
-	ext4_free(tmp);
+	ext4_bfree(fs, root);
+	ext4_bfree(fs, tmp);
 	if (r < 0)
 		dirctx_done(d);
 	return r;
@@ -247,8 +257,7 @@ static int walk_one(struct dirctx *d, uint32_t lblk, uint32_t skip_to, walk_fn f
 			if (w < 0)
 				return w;
 			if (w == WALK_WRITE_STOP) {
-				ext4_dirblock_csum_set(fs, d->ir, blk);
-				r = ext4_bwrite(fs, pblk, blk);
+				r = ext4_dirblock_write(fs, d->ir, pblk, blk);
 				return r < 0 ? r : 1;
 			}
 			if (w == WALK_STOP)
@@ -270,14 +279,14 @@ static int walk_one(struct dirctx *d, uint32_t lblk, uint32_t skip_to, walk_fn f
 static int walk(struct dirctx *d, uint64_t start, walk_fn fn, void *arg)
 {
 	struct ext4_fs *fs = d->fs;
-	uint8_t *blk = ext4_malloc(fs->bs);
+	uint8_t *blk = ext4_balloc(fs);
 	if (!blk)
 		return -ENOMEM;
 	int r = 0;
 	uint32_t first = (uint32_t)(start >> fs->log_bs);
 	for (uint32_t lblk = first; lblk < d->nblocks && r == 0; lblk++)
 		r = walk_one(d, lblk, lblk == first ? (uint32_t)(start & (fs->bs - 1)) : 0, fn, arg, blk);
-	ext4_free(blk);
+	ext4_bfree(fs, blk);
 	return r;
 }
 
@@ -293,12 +302,12 @@ static int dx_lookup(struct ext4_fs *fs, struct ext4_iref *dir, const char *name
 {
 	if (!use_dx(fs, dir) || (len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.'))
 		return -EAGAIN;                /* "." and ".." live in the root block, found by the scan's first block */
-	hit->blk = ext4_malloc(fs->bs);
+	hit->blk = ext4_balloc(fs);
 	if (!hit->blk)
 		return -ENOMEM;
 	int r = ext4_dx_find(fs, dir, name, len, hit);
 	if (r < 0) {
-		ext4_free(hit->blk);
+		ext4_bfree(fs, hit->blk);
 		hit->blk = NULL;
 	}
 	return r;
@@ -415,7 +424,7 @@ int ext4_dir_find(struct ext4_fs *fs, struct ext4_iref *dir, const char *name, s
 	if (r != -EAGAIN) {
 		if (r == 0) {
 			*ino = ((const struct ext4_dirent *)(hit.blk + hit.off))->inode;
-			ext4_free(hit.blk);
+			ext4_bfree(fs, hit.blk);
 		}
 		return r;
 	}
@@ -524,9 +533,8 @@ int ext4_dir_remove(struct ext4_fs *fs, struct ext4_iref *dir, const char *name,
 			} else {
 				de->inode = 0;
 			}
-			ext4_dirblock_csum_set(fs, dir, hit.blk);
-			r = ext4_bwrite(fs, hit.pblk, hit.blk);
-			ext4_free(hit.blk);
+			r = ext4_dirblock_write(fs, dir, hit.pblk, hit.blk);
+			ext4_bfree(fs, hit.blk);
 		}
 		return r;
 	}
@@ -568,7 +576,7 @@ static int set_cb(struct dirctx *d, uint8_t *blk, uint32_t lblk, uint32_t off, u
 static int set_dotdot_dx(struct dirctx *d, uint32_t ino, uint8_t ftype)
 {
 	struct ext4_fs *fs = d->fs;
-	uint8_t *blk = ext4_malloc(fs->bs);
+	uint8_t *blk = ext4_balloc(fs);
 	if (!blk)
 		return -ENOMEM;
 	uint64_t pblk;
@@ -601,7 +609,7 @@ static int set_dotdot_dx(struct dirctx *d, uint32_t ino, uint8_t ftype)
 		if (r == 0)
 			r = ext4_bwrite(fs, pblk, blk);
 	}
-	ext4_free(blk);
+	ext4_bfree(fs, blk);
 	return r;
 }
 
@@ -618,9 +626,8 @@ int ext4_dir_set_ino(struct ext4_fs *fs, struct ext4_iref *dir, const char *name
 			de->inode = ino;
 			if (fs->sb.s_feature_incompat & EXT4_FEATURE_INCOMPAT_FILETYPE)
 				de->file_type = ftype;
-			ext4_dirblock_csum_set(fs, dir, hit.blk);
-			r = ext4_bwrite(fs, hit.pblk, hit.blk);
-			ext4_free(hit.blk);
+			r = ext4_dirblock_write(fs, dir, hit.pblk, hit.blk);
+			ext4_bfree(fs, hit.blk);
 		}
 		return r;
 	}
@@ -642,7 +649,7 @@ int ext4_dir_set_ino(struct ext4_fs *fs, struct ext4_iref *dir, const char *name
 static int dx_clear(struct dirctx *d)
 {
 	struct ext4_fs *fs = d->fs;
-	uint8_t *blk = ext4_malloc(fs->bs);
+	uint8_t *blk = ext4_balloc(fs);
 	if (!blk)
 		return -ENOMEM;
 	uint32_t end = fs->csum ? fs->bs - EXT4_DIRENT_TAIL_SIZE : fs->bs;
@@ -670,7 +677,7 @@ static int dx_clear(struct dirctx *d)
 		}
 		r = ext4_bwrite(fs, pblk, blk);
 	}
-	ext4_free(blk);
+	ext4_bfree(fs, blk);
 	if (r == 0) {
 		d->ir->i.i_flags &= ~EXT4_INDEX_FL;
 		r = ext4_iwrite(fs, d->ir);

@@ -194,6 +194,7 @@ struct ext4_xattr_entry { uint8_t e_name_len, e_name_index; uint16_t e_value_off
 
 /* ---- the mounted file system ---- */
 #define EXT4_CSUM_GOOD_SLOTS 2048
+#define EXT4_SPARE_BLOCKS 16       /* block buffers ext4_bfree keeps for the next ext4_balloc */
 
 struct ext4_fs {
 	struct ext4_bdev *bd;
@@ -221,6 +222,8 @@ struct ext4_fs {
 	/* blocks whose checksum is known good since mount (csum.c: ext4_csum_known_good); slot
 	 * blk % EXT4_CSUM_GOOD_SLOTS holds blk + 1 (0: empty); relaxed atomic loads and stores */
 	uint64_t csum_good[EXT4_CSUM_GOOD_SLOTS];
+	void *spare[EXT4_SPARE_BLOCKS];   /* block-sized buffers kept for reuse (ext4_balloc) */
+	uint32_t nspare;
 };
 
 static inline uint32_t ext4_min32(uint32_t a, uint32_t b) { return a < b ? a : b; }
@@ -229,6 +232,17 @@ static inline uint32_t ext4_min32(uint32_t a, uint32_t b) { return a < b ? a : b
 int ext4_bread(struct ext4_fs *fs, uint64_t blk, void *buf);
 int ext4_bwrite(struct ext4_fs *fs, uint64_t blk, const void *buf);      /* metadata */
 int ext4_bwrite_raw(struct ext4_fs *fs, uint64_t blk, const void *buf);  /* file data, the log */
+/* len bytes at off of block blk, as ext4_bread would see them (no copy of the whole block
+ * when it is in the running transaction) */
+int ext4_bpeek(struct ext4_fs *fs, uint64_t blk, uint32_t off, void *dst, uint32_t len);
+/* len bytes at off of metadata block blk: in place when the block is in the running
+ * transaction, else read, patch, ext4_bwrite */
+int ext4_bpatch(struct ext4_fs *fs, uint64_t blk, uint32_t off, const void *src, uint32_t len);
+/* A block-sized buffer (contents undefined) and its return; ext4_bfree also takes any buffer of
+ * ext4_malloc(fs->bs), and NULL. Operations allocate and drop several per call: a few are kept
+ * instead of going back to the allocator each time. */
+void *ext4_balloc(struct ext4_fs *fs);
+void ext4_bfree(struct ext4_fs *fs, void *p);
 struct ext4_group_desc *ext4_gd(struct ext4_fs *fs, uint32_t g);
 uint64_t ext4_gd_block_bitmap(struct ext4_fs *fs, const struct ext4_group_desc *gd);
 uint64_t ext4_gd_inode_bitmap(struct ext4_fs *fs, const struct ext4_group_desc *gd);
@@ -271,6 +285,9 @@ bool ext4_extent_csum_ok(struct ext4_fs *fs, struct ext4_iref *ir, const void *b
 bool ext4_dirblock_has_tail(struct ext4_fs *fs, const void *blk);
 void ext4_dirblock_init_tail(struct ext4_fs *fs, void *blk);
 void ext4_dirblock_csum_set(struct ext4_fs *fs, struct ext4_iref *ir, void *blk);
+void ext4_dirblock_csum_seed_set(struct ext4_fs *fs, uint32_t seed, void *blk);
+/* a directory leaf to its block, checksummed now or, in a transaction, by its commit */
+int ext4_dirblock_write(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t pblk, uint8_t *blk);
 bool ext4_dirblock_csum_ok(struct ext4_fs *fs, struct ext4_iref *ir, const void *blk);
 
 /* alloc.c */
@@ -349,6 +366,20 @@ uint32_t ext4_journal_commits(struct ext4_fs *fs);   /* transactions committed s
 void ext4_pending_clear(struct ext4_fs *fs);
 bool ext4_tx_active(struct ext4_fs *fs);
 bool ext4_tx_get(struct ext4_fs *fs, uint64_t blk, void *buf);
+uint8_t *ext4_tx_block(struct ext4_fs *fs, uint64_t blk);   /* its copy in the running transaction, or NULL */
+/* Checksums the commit computes (as jbd2's commit-time triggers): a block put many times into a
+ * running transaction (a bitmap, a directory leaf) is checksummed once, when it goes to the log. */
+#define EXT4_TXC_DIRLEAF  1       /* arg: the directory's checksum seed (ir->csum_seed) */
+#define EXT4_TXC_BBITMAP  2       /* arg: the group; the checksum goes to its descriptor */
+#define EXT4_TXC_IBITMAP  3
+bool ext4_tx_csum_deferrable(struct ext4_fs *fs);           /* metadata_csum, inside a transaction */
+int ext4_bwrite_csum_later(struct ext4_fs *fs, uint64_t blk, const void *buf, uint8_t kind, uint32_t arg);
+bool ext4_tx_csum_pending(struct ext4_fs *fs, uint64_t blk);
+/* new data blocks written in part, kept until the commit (journal.c explains) */
+int ext4_tx_data_put(struct ext4_fs *fs, uint64_t blk, const void *buf);
+bool ext4_tx_data_update(struct ext4_fs *fs, uint64_t blk, const void *buf);   /* false: no copy */
+void ext4_tx_data_drop(struct ext4_fs *fs, uint64_t first, uint32_t count);
+void ext4_tx_data_overlay(struct ext4_fs *fs, uint64_t first, uint32_t count, uint8_t *buf);
 int ext4_tx_put(struct ext4_fs *fs, uint64_t blk, const void *buf);
 void ext4_tx_forget(struct ext4_fs *fs, uint64_t first, uint32_t count);
 

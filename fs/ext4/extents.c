@@ -165,7 +165,7 @@ int ext4_ext_map(struct ext4_fs *fs, struct ext4_iref *ir, uint32_t lblk, uint64
 		}
 		if ((uint32_t)(i + 1) < h->eh_entries)
 			bound = key(h, (uint32_t)(i + 1));
-		if (!buf && !(buf = ext4_malloc(fs->bs)))
+		if (!buf && !(buf = ext4_balloc(fs)))
 			return -ENOMEM;
 		r = read_node(fs, ir, idx_pblk(idx_at(h, (uint32_t)i)), h->eh_depth - 1, buf);
 		if (r < 0)
@@ -192,7 +192,7 @@ int ext4_ext_map(struct ext4_fs *fs, struct ext4_iref *ir, uint32_t lblk, uint64
 	else if ((uint32_t)(i + 1) >= h->eh_entries && bound > lblk)
 		*run = (uint32_t)(bound - lblk > UINT32_MAX ? UINT32_MAX : bound - lblk);   /* to the subtree's end */
 out:
-	ext4_free(buf);
+	ext4_bfree(fs, buf);
 	return r;
 }
 
@@ -302,7 +302,7 @@ int ext4_ext_insert_flags(struct ext4_fs *fs, struct ext4_iref *ir, uint32_t lbl
 	struct ext4_extent_header *h = root_hdr(ir);
 	if (!node_ok(h, EXT4_INLINE_SIZE, -1))
 		return ext4_corrupt(fs);
-	uint8_t *cur = ext4_malloc(fs->bs), *child = ext4_malloc(fs->bs), *tmp = ext4_malloc(fs->bs);
+	uint8_t *cur = ext4_balloc(fs), *child = ext4_balloc(fs), *tmp = ext4_balloc(fs);
 	int r = -ENOMEM;
 	if (!cur || !child || !tmp)
 		goto out;
@@ -369,9 +369,9 @@ int ext4_ext_insert_flags(struct ext4_fs *fs, struct ext4_iref *ir, uint32_t lbl
 		ext_at(h, pos)->ee_len = (uint16_t)(len + EXT4_EXT_INIT_MAX_LEN);
 	r = curblk ? write_node(fs, ir, curblk, cur) : 0;
 out:
-	ext4_free(cur);
-	ext4_free(child);
-	ext4_free(tmp);
+	ext4_bfree(fs, cur);
+	ext4_bfree(fs, child);
+	ext4_bfree(fs, tmp);
 	return r;
 }
 
@@ -380,7 +380,7 @@ int ext4_ext_mark_written(struct ext4_fs *fs, struct ext4_iref *ir, uint32_t lbl
 	struct ext4_extent_header *h = root_hdr(ir);
 	if (n == 0 || !node_ok(h, EXT4_INLINE_SIZE, -1))
 		return n ? ext4_corrupt(fs) : -EINVAL;
-	uint8_t *buf = ext4_malloc(fs->bs);
+	uint8_t *buf = ext4_balloc(fs);
 	if (!buf)
 		return -ENOMEM;
 	uint64_t nodeblk = 0;                /* 0: the leaf is the root in the inode */
@@ -417,7 +417,7 @@ int ext4_ext_mark_written(struct ext4_fs *fs, struct ext4_iref *ir, uint32_t lbl
 	if (lblk + n < end)
 		r = ext4_ext_insert_flags(fs, ir, lblk + n, p + (lblk + n - start), end - lblk - n, true);
 out:
-	ext4_free(buf);
+	ext4_bfree(fs, buf);
 	return r;
 }
 
@@ -447,7 +447,7 @@ static int trunc_node(struct ext4_fs *fs, struct ext4_iref *ir, struct ext4_exte
 		}
 		return 0;
 	}
-	uint8_t *buf = ext4_malloc(fs->bs);
+	uint8_t *buf = ext4_balloc(fs);
 	if (!buf)
 		return -ENOMEM;
 	while (h->eh_entries > 0) {
@@ -471,7 +471,7 @@ static int trunc_node(struct ext4_fs *fs, struct ext4_iref *ir, struct ext4_exte
 		memset(ix, 0, sizeof(*ix));
 		h->eh_entries--;
 	}
-	ext4_free(buf);
+	ext4_bfree(fs, buf);
 	return r;
 }
 
@@ -506,7 +506,7 @@ int ext4_ext_last_chunk(struct ext4_fs *fs, struct ext4_iref *ir, uint32_t from,
 	while (h->eh_depth > 0) {
 		if (h->eh_entries == 0)
 			goto out;
-		if (!buf && !(buf = ext4_malloc(fs->bs)))
+		if (!buf && !(buf = ext4_balloc(fs)))
 			return -ENOMEM;
 		r = read_node(fs, ir, idx_pblk(idx_at(h, h->eh_entries - 1u)), h->eh_depth - 1, buf);
 		if (r < 0)
@@ -530,6 +530,6 @@ int ext4_ext_last_chunk(struct ext4_fs *fs, struct ext4_iref *ir, uint32_t from,
 		*start = lo;
 	}
 out:
-	ext4_free(buf);
+	ext4_bfree(fs, buf);
 	return r;
 }

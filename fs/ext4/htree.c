@@ -171,7 +171,7 @@ static int dblock_append(struct dx_path *p, const uint8_t *buf, uint32_t *lblk, 
 static void path_free(struct dx_path *p)
 {
 	for (unsigned i = 0; i < EXT4_DX_MAX_LEVELS; i++) {
-		ext4_free(p->f[i].buf);
+		ext4_bfree(p->fs, p->f[i].buf);
 		p->f[i].buf = NULL;
 	}
 }
@@ -201,7 +201,7 @@ static int path_init(struct dx_path *p, struct ext4_fs *fs, struct ext4_iref *ir
 	p->nblocks = (uint32_t)nb;
 	p->maxlev = (fs->sb.s_feature_incompat & EXT4_FEATURE_INCOMPAT_LARGEDIR) ? EXT4_DX_MAX_LEVELS : 2;
 	for (unsigned i = 0; i < EXT4_DX_MAX_LEVELS; i++) {
-		p->f[i].buf = ext4_malloc(fs->bs);
+		p->f[i].buf = ext4_balloc(fs);
 		if (!p->f[i].buf) {
 			path_free(p);
 			return -ENOMEM;
@@ -585,7 +585,7 @@ out:
 static int node_append(struct dx_path *p, const uint8_t *src, uint16_t count, uint32_t *nlblk)
 {
 	struct ext4_fs *fs = p->fs;
-	uint8_t *nb = ext4_malloc(fs->bs);
+	uint8_t *nb = ext4_balloc(fs);
 	if (!nb)
 		return -ENOMEM;
 	node_init(fs, nb);
@@ -594,7 +594,7 @@ static int node_append(struct dx_path *p, const uint8_t *src, uint16_t count, ui
 	dx_csum_set(fs, p->ir, nb, DX_NODE_ENTRIES_OFF);
 	uint64_t npblk;
 	int r = dblock_append(p, nb, nlblk, &npblk);
-	ext4_free(nb);
+	ext4_bfree(fs, nb);
 	return r;
 }
 
@@ -642,7 +642,7 @@ int ext4_dx_add(struct ext4_fs *fs, struct ext4_iref *dir, const char *name, siz
 	int r = path_init(&p, fs, dir);
 	if (r < 0)
 		return r;
-	uint8_t *leaf = ext4_malloc(fs->bs);
+	uint8_t *leaf = ext4_balloc(fs);
 	if (!leaf) {
 		path_free(&p);
 		return -ENOMEM;
@@ -670,8 +670,9 @@ int ext4_dx_add(struct ext4_fs *fs, struct ext4_iref *dir, const char *name, siz
 		if (r < 0)
 			break;
 		if (leaf_insert(fs, leaf, end, name, len, ino, ftype)) {
-			leaf_write_prep(fs, dir, leaf, end);
-			r = ext4_bwrite(fs, pblk, leaf);
+			if (end < fs->bs)
+				ext4_dirblock_init_tail(fs, leaf);
+			r = ext4_dirblock_write(fs, dir, pblk, leaf);
 			break;
 		}
 		/* The leaf is full. Room for one more entry in the nodes on the way down? */
@@ -688,7 +689,7 @@ int ext4_dx_add(struct ext4_fs *fs, struct ext4_iref *dir, const char *name, siz
 		/* nodes k..levels are full: split node k into its parent, or grow the tree at the root */
 		r = k == 0 ? add_level(&p) : split_node(&p, k);
 	}
-	ext4_free(leaf);
+	ext4_bfree(fs, leaf);
 	path_free(&p);
 	return r;
 }
@@ -708,7 +709,7 @@ int ext4_dx_make_indexed(struct ext4_fs *fs, struct ext4_iref *dir, const char *
 	p.fs = fs;
 	p.ir = dir;
 	p.nblocks = 1;
-	uint8_t *root = ext4_malloc(fs->bs), *b1 = ext4_zalloc(fs->bs);
+	uint8_t *root = ext4_balloc(fs), *b1 = ext4_zalloc(fs->bs);
 	int r = -ENOMEM;
 	if (!root || !b1)
 		goto out;
@@ -768,7 +769,7 @@ int ext4_dx_make_indexed(struct ext4_fs *fs, struct ext4_iref *dir, const char *
 	dir->i.i_flags |= EXT4_INDEX_FL;
 	r = ext4_dx_add(fs, dir, name, len, ino, ftype);
 out:
-	ext4_free(root);
+	ext4_bfree(fs, root);
 	ext4_free(b1);
 	return r;
 }
@@ -906,7 +907,7 @@ int ext4_dx_readdir(struct ext4_fs *fs, struct ext4_iref *dir, uint64_t *cookie,
 	if (*cookie >= DX_POS_EOF)
 		goto out;
 	struct dx_group g = { 0 };
-	uint8_t *leaf = ext4_malloc(fs->bs);
+	uint8_t *leaf = ext4_balloc(fs);
 	r = -ENOMEM;
 	if (!leaf)
 		goto done;
@@ -942,7 +943,7 @@ int ext4_dx_readdir(struct ext4_fs *fs, struct ext4_iref *dir, uint64_t *cookie,
 done:
 	ext4_free(g.e);
 	ext4_free(g.names);
-	ext4_free(leaf);
+	ext4_bfree(fs, leaf);
 out:
 	path_free(&p);
 	return r;

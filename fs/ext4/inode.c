@@ -32,16 +32,15 @@ int ext4_iget(struct ext4_fs *fs, uint32_t ino, struct ext4_iref **out)
 	if (ino < 1 || ino > fs->sb.s_inodes_count)
 		return ext4_corrupt(fs);
 	struct ext4_iref *ir = ext4_zalloc(sizeof(*ir));
-	uint8_t *buf = ext4_malloc(fs->bs);
 	int r = -ENOMEM;
-	if (!ir || !buf)
+	if (!ir)
 		goto fail;
 	uint32_t off;
-	r = ext4_bread(fs, inode_block(fs, ino, &off), buf);
+	uint64_t blk = inode_block(fs, ino, &off);
+	r = ext4_bpeek(fs, blk, off, ir->raw, fs->inode_size);
 	if (r < 0)
 		goto fail;
 	ir->ino = ino;
-	memcpy(ir->raw, buf + off, fs->inode_size);
 	r = -EUCLEAN;
 	if (fs->inode_size > EXT4_GOOD_OLD_INODE_SIZE) {
 		uint32_t ex = ir->i.i_extra_isize;
@@ -63,13 +62,11 @@ int ext4_iget(struct ext4_fs *fs, uint32_t ino, struct ext4_iref **out)
 		goto bad;
 	if (ext4_is_dir(ir) && !(ir->i.i_flags & EXT4_INLINE_DATA_FL) && (size % fs->bs))
 		goto bad;
-	ext4_free(buf);
 	*out = ir;
 	return 0;
 bad:
 	r = ext4_corrupt(fs);
 fail:
-	ext4_free(buf);
 	ext4_free(ir);
 	return r;
 }
@@ -83,19 +80,10 @@ int ext4_iwrite(struct ext4_fs *fs, struct ext4_iref *ir)
 {
 	if (fs->ro)
 		return -EROFS;
-	uint8_t *buf = ext4_malloc(fs->bs);
-	if (!buf)
-		return -ENOMEM;
 	uint32_t off;
 	uint64_t blk = inode_block(fs, ir->ino, &off);
-	int r = ext4_bread(fs, blk, buf);
-	if (r == 0) {
-		ext4_inode_csum_set(fs, ir);
-		memcpy(buf + off, ir->raw, fs->inode_size);
-		r = ext4_bwrite(fs, blk, buf);
-	}
-	ext4_free(buf);
-	return r;
+	ext4_inode_csum_set(fs, ir);
+	return ext4_bpatch(fs, blk, off, ir->raw, fs->inode_size);
 }
 
 /* A fresh in-use inode: zeroed, the given mode, times now, extra_isize as mkfs wants. */
@@ -291,8 +279,12 @@ static int dev_io(struct ext4_fs *fs, uint64_t pblk, uint32_t n, void *buf, bool
 		return ext4_corrupt(fs);
 	if (write && fs->ro)
 		return -EROFS;
+	if (write && fs->jnl)
+		ext4_tx_data_drop(fs, pblk, n);      /* superseded copies of new blocks */
 	int r = write ? fs->bd->write_blocks(fs->bd, pblk * fs->dev_per_block, n * fs->dev_per_block, buf)
 		      : fs->bd->read_blocks(fs->bd, pblk * fs->dev_per_block, n * fs->dev_per_block, buf);
+	if (r >= 0 && !write && fs->jnl)
+		ext4_tx_data_overlay(fs, pblk, n, buf);
 	return r < 0 ? r : 0;
 }
 
@@ -330,7 +322,7 @@ int ext4_iread_data(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, void
 			r = dev_io(fs, pblk, whole, out, false);
 			n = (size_t)whole << fs->log_bs;
 		} else {
-			if (!bounce && !(bounce = ext4_malloc(fs->bs))) {
+			if (!bounce && !(bounce = ext4_balloc(fs))) {
 				r = -ENOMEM;
 				break;
 			}
@@ -345,7 +337,7 @@ int ext4_iread_data(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, void
 		off += n;
 		len -= n;
 	}
-	ext4_free(bounce);
+	ext4_bfree(fs, bounce);
 	return r;
 }
 
@@ -379,7 +371,12 @@ static int fill_blocks(struct ext4_fs *fs, uint64_t pblk, uint32_t count, uint32
 		} else {
 			memset(bounce, 0, fs->bs);
 			memcpy(bounce + bo, src + *used, n);
-			r = ext4_bwrite_raw(fs, pblk + k, bounce);
+			if (fs->ro)
+				r = -EROFS;
+			else if (fs->jnl)                /* newly allocated: may wait for the commit */
+				r = ext4_tx_data_put(fs, pblk + k, bounce);
+			else
+				r = ext4_bwrite_raw(fs, pblk + k, bounce);
 			k++;
 			*used += n;
 		}
@@ -414,7 +411,7 @@ long ext4_iwrite_data(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, co
 		if (z < 0)
 			return z;
 	}
-	uint8_t *bounce = ext4_malloc(fs->bs);
+	uint8_t *bounce = ext4_balloc(fs);
 	if (!bounce)
 		return -ENOMEM;
 	size_t done = 0;
@@ -493,7 +490,7 @@ long ext4_iwrite_data(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t off, co
 				break;
 		}
 	}
-	ext4_free(bounce);
+	ext4_bfree(fs, bounce);
 	if (done)
 		ext4_touch(fs, ir, EXT4_T_MTIME | EXT4_T_CTIME);
 	if (done == 0 && r < 0)
@@ -582,7 +579,7 @@ int ext4_zero_tail(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t size)
 	int r = ext4_ext_map(fs, ir, (uint32_t)(size >> fs->log_bs), &pblk, &run, &uw);
 	if (r < 0 || !pblk || uw)
 		return r;                               /* a hole or unwritten: reads as zeros */
-	uint8_t *b = ext4_malloc(fs->bs);
+	uint8_t *b = ext4_balloc(fs);
 	if (!b)
 		return -ENOMEM;
 	r = ext4_bread(fs, pblk, b);
@@ -593,7 +590,7 @@ int ext4_zero_tail(struct ext4_fs *fs, struct ext4_iref *ir, uint64_t size)
 		memset(b + tail, 0, fs->bs - tail);
 		r = ext4_bwrite_raw(fs, pblk, b);
 	}
-	ext4_free(b);
+	ext4_bfree(fs, b);
 	return r;
 }
 

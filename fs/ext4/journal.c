@@ -386,6 +386,14 @@ out:
  * commits (a new owner's data, written straight home, would land in blocks the committed
  * metadata still gives to the old owner): alloc.c keeps them in per-group pending bitmaps,
  * which the commit clears (ext4_pending_clear).
+ * Costs per operation, kept low because a batched transaction takes thousands of them: the
+ * copies are found through a hash of their block numbers; an inode write patches its copy in
+ * place (ext4_bpatch); the superblock (free counters, orphan list head) joins the transaction
+ * once, when it commits (super_to_tx); and the checksums of bitmaps (kept in their group
+ * descriptors) and directory leaves put into it are computed once, by the commit, before the
+ * log is written (ext4_bwrite_csum_later, tx_csum_all: jbd2's commit-time triggers); until
+ * then such a copy carries a stale checksum, which every reader takes as good (it is our own
+ * copy: ext4_csum_known_good).
  * So the log holds at most one transaction and is always replayed from s_first; there is
  * nothing to revoke (a block freed by the operation is dropped from the list, ext4_tx_forget),
  * and a crash anywhere leaves either the old or the new metadata. While mounted the superblock
@@ -399,8 +407,13 @@ out:
  */
 #define JNL_MAX_TX        1024          /* blocks per transaction, whatever the log size */
 #define JNL_BATCH_AGE_S   5             /* a batched transaction commits once this old */
+#define JNL_HASH_BITS     11            /* buckets of the block -> copy index: 2 per block of max_tx */
+#define JNL_HASH          (1u << JNL_HASH_BITS)
+_Static_assert(JNL_HASH >= 2 * JNL_MAX_TX, "short chains");
 
-struct tx_block { uint64_t blk; uint8_t *data; };
+/* next: the following copy of the same hash bucket (index into tx, -1: none); csum: EXT4_TXC_*
+ * (0: the copy's checksums are right), what the commit must compute, with csum_arg */
+struct tx_block { uint64_t blk; uint8_t *data; int32_t next; uint8_t csum; uint32_t csum_arg; bool home_only; };
 
 struct ext4_jnl {
 	struct journal j;                /* geometry, checksums (the replay's view) */
@@ -410,6 +423,8 @@ struct ext4_jnl {
 	uint32_t max_tx;
 	struct tx_block *tx;
 	uint32_t ntx, cap;
+	int32_t *hash;                   /* JNL_HASH chain heads into tx (-1: empty): every copy is on its chain */
+	uint32_t ndata;                  /* copies that are home_only (ext4_tx_data_put), not logged */
 	int depth;                       /* nesting of ext4_tx_begin */
 	uint8_t *buf;
 	bool batch;                      /* commit lazily (see above) */
@@ -434,9 +449,11 @@ int ext4_journal_start(struct ext4_fs *fs)
 	n->j.fs = fs;
 	n->j.sb = ext4_malloc(fs->bs);
 	n->buf = ext4_malloc(fs->bs);
+	n->hash = ext4_malloc(JNL_HASH * sizeof(*n->hash));
 	int r = -ENOMEM;
-	if (!n->j.sb || !n->buf)
+	if (!n->j.sb || !n->buf || !n->hash)
 		goto fail;
+	memset(n->hash, 0xff, JNL_HASH * sizeof(*n->hash));
 	r = ext4_iget(fs, fs->sb.s_journal_inum, &n->j.ir);
 	if (r < 0)
 		goto fail;
@@ -461,8 +478,10 @@ int ext4_journal_start(struct ext4_fs *fs)
 	n->seq = n->j.sequence;
 	n->tags_per_desc = jnl_tag_space(&n->j) / n->j.tag_bytes;
 	uint32_t log = n->j.maxlen - n->j.first;
-	/* room for the copies, their descriptors and the commit block */
-	n->max_tx = log > 8 ? (uint32_t)((uint64_t)(log - 4) * n->tags_per_desc / (n->tags_per_desc + 1)) : 0;
+	/* room for the copies, their descriptors and the commit block; the spare blocks also cover
+	 * what the commit may add to a full transaction: the superblock (super_to_tx), a group
+	 * descriptor block (gd_csum_to_tx) and a descriptor block for them */
+	n->max_tx = log > 16 ? (uint32_t)((uint64_t)(log - 8) * n->tags_per_desc / (n->tags_per_desc + 1)) : 0;
 	if (n->max_tx > JNL_MAX_TX)
 		n->max_tx = JNL_MAX_TX;
 	if (n->max_tx < 16) {
@@ -475,6 +494,7 @@ fail:
 	ext4_iput(n->j.ir);
 	ext4_free(n->j.sb);
 	ext4_free(n->buf);
+	ext4_free(n->hash);
 	ext4_free(n);
 	return r;
 }
@@ -484,35 +504,69 @@ bool ext4_tx_active(struct ext4_fs *fs)
 	return fs->jnl && fs->jnl->depth > 0;
 }
 
+static uint32_t tx_bucket(uint64_t blk)
+{
+	return (uint32_t)((blk * 0x9E3779B97F4A7C15ull) >> (64 - JNL_HASH_BITS));
+}
+
+static struct tx_block *tx_find(struct ext4_jnl *n, uint64_t blk)
+{
+	for (int32_t i = n->hash[tx_bucket(blk)]; i >= 0; i = n->tx[i].next)
+		if (n->tx[i].blk == blk)
+			return &n->tx[i];
+	return NULL;
+}
+
+static void tx_link(struct ext4_jnl *n, uint32_t i)
+{
+	uint32_t h = tx_bucket(n->tx[i].blk);
+	n->tx[i].next = n->hash[h];
+	n->hash[h] = (int32_t)i;
+}
+
+uint8_t *ext4_tx_block(struct ext4_fs *fs, uint64_t blk)
+{
+	struct tx_block *t = tx_find(fs->jnl, blk);
+	return t ? t->data : NULL;
+}
+
 bool ext4_tx_get(struct ext4_fs *fs, uint64_t blk, void *buf)
 {
-	struct ext4_jnl *n = fs->jnl;
-	for (uint32_t i = 0; i < n->ntx; i++)
-		if (n->tx[i].blk == blk) {
-			memcpy(buf, n->tx[i].data, fs->bs);
-			return true;
-		}
-	return false;
+	struct tx_block *t = tx_find(fs->jnl, blk);
+	if (t)
+		memcpy(buf, t->data, fs->bs);
+	return t != NULL;
 }
 
 void ext4_tx_forget(struct ext4_fs *fs, uint64_t first, uint32_t count)
 {
 	struct ext4_jnl *n = fs->jnl;
+	bool moved = false;
 	for (uint32_t i = 0; i < n->ntx;) {
 		if (n->tx[i].blk >= first && n->tx[i].blk - first < count) {
-			ext4_free(n->tx[i].data);
+			if (n->tx[i].home_only)
+				n->ndata--;              /* freed before it was written: never written */
+			ext4_bfree(fs, n->tx[i].data);
 			n->tx[i] = n->tx[--n->ntx];
+			moved = true;
 		} else {
 			i++;
 		}
+	}
+	if (moved) {                             /* indices changed: chain them again */
+		memset(n->hash, 0xff, JNL_HASH * sizeof(*n->hash));
+		for (uint32_t i = 0; i < n->ntx; i++)
+			tx_link(n, i);
 	}
 }
 
 static void tx_drop(struct ext4_jnl *n)
 {
 	for (uint32_t i = 0; i < n->ntx; i++)
-		ext4_free(n->tx[i].data);
+		ext4_bfree(n->j.fs, n->tx[i].data);
 	n->ntx = 0;
+	n->ndata = 0;
+	memset(n->hash, 0xff, JNL_HASH * sizeof(*n->hash));
 }
 
 static int jwrite(struct ext4_jnl *n, uint32_t lblk, const uint8_t *buf)
@@ -569,10 +623,227 @@ static void set_header(uint8_t *b, uint32_t type, uint32_t seq)
 	put_be32(b + 8, seq);
 }
 
+static int tx_add(struct ext4_fs *fs, uint64_t blk, const void *buf);
+static int home_write(struct ext4_fs *fs, uint64_t blk, const void *buf);
+static int tx_data_out(struct ext4_fs *fs);
+
+/*
+ * The superblock (free counters, the orphan list head) into the transaction about to commit,
+ * when an operation of it changed them: once per commit, not once per operation, so the
+ * superblock travels with the operations that changed it and a replay leaves it exact. It is
+ * added past max_tx when the transaction is full: max_tx leaves the log room for that block
+ * (see ext4_journal_start).
+ */
+static int super_to_tx(struct ext4_fs *fs)
+{
+	if (fs->ro || !(fs->orphan_dirty || fs->sb_dirty))
+		return 0;
+	fs->orphan_dirty = false;
+	fs->sb_dirty = false;
+	uint64_t blk = EXT4_SB_OFFSET / fs->bs;
+	uint32_t off = EXT4_SB_OFFSET % fs->bs;
+	if (fs->csum)
+		ext4_sb_csum_set(fs, &fs->sb);
+	uint8_t *in_tx = ext4_tx_block(fs, blk);
+	if (in_tx) {
+		memcpy(in_tx + off, &fs->sb, EXT4_SB_SIZE);
+		return 0;
+	}
+	uint8_t *b = ext4_balloc(fs);
+	if (!b)
+		return -ENOMEM;
+	int r = ext4_bread(fs, blk, b);
+	if (r == 0) {
+		memcpy(b + off, &fs->sb, EXT4_SB_SIZE);
+		r = tx_add(fs, blk, b);
+	}
+	ext4_bfree(fs, b);
+	return r;
+}
+
+/* A bitmap's checksum lives in its group descriptor: that descriptor, checksummed again, into
+ * its block's copy (added past max_tx when an operation was cut between the bitmap and the
+ * descriptor: ext4_journal_start leaves room). */
+static int gd_csum_to_tx(struct ext4_fs *fs, uint32_t g)
+{
+	struct ext4_group_desc *gd = ext4_gd(fs, g);
+	gd->bg_checksum = ext4_gd_csum(fs, g, gd);
+	uint32_t per_block = fs->bs / fs->desc_size, b = g / per_block;
+	uint64_t blk = fs->first_data_block + 1 + b;
+	struct tx_block *t = tx_find(fs->jnl, blk);
+	if (!t)
+		return tx_add(fs, blk, fs->gdt + (size_t)b * fs->bs);
+	memcpy(t->data + (size_t)(g % per_block) * fs->desc_size, gd, fs->desc_size);
+	return 0;
+}
+
+static int csum_now(struct ext4_fs *fs, struct tx_block *t)
+{
+	uint8_t kind = t->csum;
+	t->csum = 0;
+	if (kind == EXT4_TXC_DIRLEAF) {
+		ext4_dirblock_csum_seed_set(fs, t->csum_arg, t->data);
+		return 0;
+	}
+	if (t->csum_arg >= fs->groups)
+		return ext4_corrupt(fs);
+	ext4_bitmap_csum_set(fs, ext4_gd(fs, t->csum_arg), kind == EXT4_TXC_IBITMAP, t->data);
+	return gd_csum_to_tx(fs, t->csum_arg);
+}
+
+/* The checksums ext4_bwrite_csum_later left to the commit. */
+static int tx_csum_all(struct ext4_fs *fs)
+{
+	struct ext4_jnl *n = fs->jnl;
+	int r = 0;
+	for (uint32_t i = 0; i < n->ntx && r == 0; i++)   /* gd_csum_to_tx may append: n->ntx grows */
+		if (n->tx[i].csum)
+			r = csum_now(fs, &n->tx[i]);
+	return r;
+}
+
+/*
+ * Delayed writes of new data blocks (what Linux's delayed allocation gains for short-lived
+ * files, without delaying the allocation): a block this transaction allocated and a write
+ * fills only in part (a small file) stays in memory as a home_only copy, found by reads like
+ * any copy, written home by the commit before its log (ordered mode), never logged; freed
+ * before that (the file unlinked: ext4_tx_forget) it is never written at all. A copy is only
+ * made in a batched transaction and at most JNL_MAX_DATA are kept (then they go home at once).
+ * Writes straight to the device over such a block drop its copy first (ext4_tx_data_drop);
+ * ext4_bwrite_raw updates it instead.
+ */
+#define JNL_MAX_DATA 1024
+
+int ext4_tx_data_put(struct ext4_fs *fs, uint64_t blk, const void *buf)
+{
+	struct ext4_jnl *n = fs->jnl;
+	if (!n || n->depth == 0 || !n->batch || fs->ro)
+		return home_write(fs, blk, buf);
+	struct tx_block *t = tx_find(n, blk);
+	if (t) {
+		memcpy(t->data, buf, fs->bs);
+		return 0;
+	}
+	if (n->ndata >= JNL_MAX_DATA) {
+		int r = tx_data_out(fs);
+		if (r < 0)
+			return r;
+	}
+	int r = tx_add(fs, blk, buf);
+	if (r == 0) {
+		n->tx[n->ntx - 1].home_only = true;
+		n->ndata++;
+	}
+	return r;
+}
+
+bool ext4_tx_data_update(struct ext4_fs *fs, uint64_t blk, const void *buf)
+{
+	struct ext4_jnl *n = fs->jnl;
+	struct tx_block *t = n && n->ndata ? tx_find(n, blk) : NULL;
+	if (!t || !t->home_only)
+		return false;
+	memcpy(t->data, buf, fs->bs);
+	return true;
+}
+
+void ext4_tx_data_drop(struct ext4_fs *fs, uint64_t first, uint32_t count)
+{
+	struct ext4_jnl *n = fs->jnl;
+	if (!n || !n->ndata)
+		return;
+	for (uint32_t i = 0; i < count; i++) {
+		struct tx_block *t = tx_find(n, first + i);
+		if (t && t->home_only)
+			ext4_tx_forget(fs, first + i, 1);
+	}
+}
+
+void ext4_tx_data_overlay(struct ext4_fs *fs, uint64_t first, uint32_t count, uint8_t *buf)
+{
+	struct ext4_jnl *n = fs->jnl;
+	if (!n || !n->ndata)
+		return;
+	for (uint32_t i = 0; i < count; i++) {
+		struct tx_block *t = tx_find(n, first + i);
+		if (t && t->home_only)
+			memcpy(buf + (size_t)i * fs->bs, t->data, fs->bs);
+	}
+}
+
+bool ext4_tx_csum_deferrable(struct ext4_fs *fs)
+{
+	return fs->csum && fs->jnl && fs->jnl->depth > 0 && !fs->ro;
+}
+
+int ext4_bwrite_csum_later(struct ext4_fs *fs, uint64_t blk, const void *buf, uint8_t kind, uint32_t arg)
+{
+	int r = ext4_bwrite(fs, blk, buf);
+	struct tx_block *t = r == 0 && fs->jnl ? tx_find(fs->jnl, blk) : NULL;
+	if (!t)
+		return r;                        /* not deferrable (the caller checks first): no copy */
+	t->csum = kind;
+	t->csum_arg = arg;
+	return 0;
+}
+
+bool ext4_tx_csum_pending(struct ext4_fs *fs, uint64_t blk)
+{
+	struct tx_block *t = tx_find(fs->jnl, blk);
+	return t && t->csum;
+}
+
+static int home_write(struct ext4_fs *fs, uint64_t blk, const void *buf)
+{
+	if (fs->ro)
+		return -EROFS;
+	int r = fs->bd->write_blocks(fs->bd, blk * fs->dev_per_block, fs->dev_per_block, buf);
+	return r < 0 ? r : 0;
+}
+
+/* The home_only copies to their homes (before anything of the transaction goes to the log:
+ * ordered mode), then out of the transaction. */
+static int tx_data_out(struct ext4_fs *fs)
+{
+	struct ext4_jnl *n = fs->jnl;
+	if (n->ndata == 0)
+		return 0;
+	int r = 0;
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < n->ntx; i++) {
+		if (!n->tx[i].home_only) {
+			n->tx[k++] = n->tx[i];
+			continue;
+		}
+		if (r == 0)
+			r = home_write(fs, n->tx[i].blk, n->tx[i].data);
+		ext4_bfree(fs, n->tx[i].data);
+	}
+	n->ntx = k;
+	n->ndata = 0;
+	memset(n->hash, 0xff, JNL_HASH * sizeof(*n->hash));
+	for (uint32_t i = 0; i < n->ntx; i++)
+		tx_link(n, i);
+	return r;
+}
+
 static int commit(struct ext4_fs *fs)
 {
 	struct ext4_jnl *n = fs->jnl;
 	struct journal *j = &n->j;
+	/* Without metadata to commit a changed counter waits for ext4_sync's in-place write. */
+	if (n->ntx > 0 || fs->orphan_dirty) {
+		int r = fs->ro ? 0 : tx_csum_all(fs);  /* first: a new directory block may be home_only */
+		if (r == 0 && !fs->ro)
+			r = tx_data_out(fs);
+		if (r == 0)
+			r = super_to_tx(fs);
+		if (r < 0) {
+			tx_drop(n);
+			fs->ro = true;
+			return r;
+		}
+	}
 	if (n->ntx == 0)
 		return 0;
 	if (fs->ro) {
@@ -656,19 +927,10 @@ static int commit(struct ext4_fs *fs)
 	return r;
 }
 
-int ext4_tx_put(struct ext4_fs *fs, uint64_t blk, const void *buf)
+/* A new copy in the running transaction, whatever its size (the callers check). */
+static int tx_add(struct ext4_fs *fs, uint64_t blk, const void *buf)
 {
 	struct ext4_jnl *n = fs->jnl;
-	for (uint32_t i = 0; i < n->ntx; i++)
-		if (n->tx[i].blk == blk) {
-			memcpy(n->tx[i].data, buf, fs->bs);
-			return 0;
-		}
-	if (n->ntx >= n->max_tx) {
-		int r = commit(fs);              /* too big for the log: cut it here */
-		if (r < 0)
-			return r;
-	}
 	if (n->ntx == n->cap) {
 		uint32_t cap = n->cap ? n->cap * 2 : 32;
 		struct tx_block *t = ext4_malloc(cap * sizeof(*t));
@@ -680,7 +942,7 @@ int ext4_tx_put(struct ext4_fs *fs, uint64_t blk, const void *buf)
 		n->tx = t;
 		n->cap = cap;
 	}
-	uint8_t *d = ext4_malloc(fs->bs);
+	uint8_t *d = ext4_balloc(fs);
 	if (!d)
 		return -ENOMEM;
 	memcpy(d, buf, fs->bs);
@@ -689,14 +951,33 @@ int ext4_tx_put(struct ext4_fs *fs, uint64_t blk, const void *buf)
 		ext4_now(fs, &t);
 		n->opened = t.sec;
 	}
-	n->tx[n->ntx++] = (struct tx_block){ blk, d };
+	n->tx[n->ntx] = (struct tx_block){ blk, d, -1, 0, 0, false };
+	tx_link(n, n->ntx++);
 	return 0;
+}
+
+int ext4_tx_put(struct ext4_fs *fs, uint64_t blk, const void *buf)
+{
+	struct ext4_jnl *n = fs->jnl;
+	struct tx_block *t = tx_find(n, blk);
+	if (t) {
+		if (t->data != buf)              /* not a block patched in place (ext4_tx_block) */
+			memcpy(t->data, buf, fs->bs);
+		t->csum = 0;                     /* the caller checksummed it */
+		return 0;
+	}
+	if (n->ntx - n->ndata >= n->max_tx) {
+		int r = commit(fs);              /* too big for the log: cut it here */
+		if (r < 0)
+			return r;
+	}
+	return tx_add(fs, blk, buf);
 }
 
 void ext4_tx_begin(struct ext4_fs *fs)
 {
 	struct ext4_jnl *n = fs->jnl;
-	if (n && n->depth++ == 0 && n->batch && n->ntx > n->max_tx / 2)
+	if (n && n->depth++ == 0 && n->batch && n->ntx - n->ndata > n->max_tx / 2)
 		commit(fs);                      /* room for a whole operation; an error sets fs->ro */
 }
 
@@ -725,37 +1006,13 @@ int ext4_journal_commit_now(struct ext4_fs *fs)
 	return fs->jnl ? commit(fs) : 0;
 }
 
-/* The superblock (the orphan list head) as part of the transaction: its block goes to the log. */
-static int super_to_tx(struct ext4_fs *fs)
-{
-	uint64_t blk = EXT4_SB_OFFSET / fs->bs;
-	uint32_t off = EXT4_SB_OFFSET % fs->bs;
-	uint8_t *b = ext4_malloc(fs->bs);
-	if (!b)
-		return -ENOMEM;
-	int r = ext4_bread(fs, blk, b);
-	if (r == 0) {
-		if (fs->csum)
-			ext4_sb_csum_set(fs, &fs->sb);
-		memcpy(b + off, &fs->sb, EXT4_SB_SIZE);
-		r = ext4_bwrite(fs, blk, b);
-	}
-	ext4_free(b);
-	return r;
-}
-
 int ext4_tx_restart(struct ext4_fs *fs, struct ext4_iref *ir)
 {
 	struct ext4_jnl *n = fs->jnl;
-	if (!n || n->depth == 0 || n->ntx <= n->max_tx / 2 || fs->ro)
+	if (!n || n->depth == 0 || n->ntx - n->ndata <= n->max_tx / 2 || fs->ro)
 		return 0;
 	int r = ext4_iwrite(fs, ir);
-	if (r == 0 && (fs->orphan_dirty || fs->sb_dirty)) {
-		fs->orphan_dirty = false;
-		fs->sb_dirty = false;
-		r = super_to_tx(fs);
-	}
-	return r < 0 ? r : commit(fs);
+	return r < 0 ? r : commit(fs);          /* with the superblock (super_to_tx) */
 }
 
 uint32_t ext4_journal_commits(struct ext4_fs *fs)
@@ -768,18 +1025,11 @@ int ext4_tx_end(struct ext4_fs *fs, int r)
 	if (fs->jnl && --fs->jnl->depth > 0)
 		return r;
 	int c = 0;
-	/* The superblock (free counters, the orphan list head) travels with the transaction, so a
-	 * replay leaves it exact; without a journal only the orphan head needs writing now. */
-	if ((fs->orphan_dirty || (fs->jnl && fs->sb_dirty)) && !fs->ro) {
+	/* With a journal the superblock joins the transaction when it commits (super_to_tx);
+	 * without one only the orphan head needs writing now. */
+	if (!fs->jnl && fs->orphan_dirty && !fs->ro) {
 		fs->orphan_dirty = false;
-		fs->sb_dirty = false;
-		if (fs->jnl) {
-			fs->jnl->depth++;            /* still inside the transaction */
-			c = super_to_tx(fs);
-			fs->jnl->depth--;
-		} else {
-			c = ext4_write_super(fs);
-		}
+		c = ext4_write_super(fs);
 	}
 	int cc = fs->jnl && (!fs->jnl->batch || tx_old(fs->jnl)) ? commit(fs) : 0;
 	if (c == 0)
@@ -800,6 +1050,7 @@ int ext4_journal_stop(struct ext4_fs *fs)
 	ext4_iput(n->j.ir);
 	ext4_free(n->j.sb);
 	ext4_free(n->buf);
+	ext4_free(n->hash);
 	ext4_free(n);
 	fs->jnl = NULL;
 	return r;

@@ -31,8 +31,10 @@
  * Consistency model: at a read-write mount a journal that needs recovery is replayed
  * (journal.c), then every public write operation is one JBD2 transaction: its metadata blocks
  * collect in memory, go to the log with a commit block, then to their homes, before the call
- * returns (file data is written first, directly: ordered mode). A power cut leaves the old or
- * the new state of each operation, which our replay or e2fsck's restores. The superblock's free
+ * returns (file data is written first, directly: ordered mode; with batched commits a new
+ * block written in part waits for the commit, which writes it home before its log). A power
+ * cut leaves the old or the new state of each operation, which our replay or e2fsck's
+ * restores. The superblock's free
  * counters are advisory (recomputed from the group descriptors at mount, written at sync and
  * umount); needs_recovery is set while mounted read-write and cleared at umount.
  *
@@ -63,6 +65,8 @@ int ext4_bwrite_raw(struct ext4_fs *fs, uint64_t blk, const void *buf)
 		return -EROFS;
 	if (blk >= fs->blocks_count || blk < fs->first_data_block)   /* 1 KiB blocks: 0 is the boot block */
 		return ext4_corrupt(fs);
+	if (fs->jnl && ext4_tx_data_update(fs, blk, buf))
+		return 0;                        /* a new data block not yet home: its copy */
 	int r = fs->bd->write_blocks(fs->bd, blk * fs->dev_per_block, fs->dev_per_block, buf);
 	return r < 0 ? r : 0;
 }
@@ -77,6 +81,74 @@ int ext4_bwrite(struct ext4_fs *fs, uint64_t blk, const void *buf)
 		return ext4_tx_put(fs, blk, buf);
 	}
 	return ext4_bwrite_raw(fs, blk, buf);
+}
+
+int ext4_bpeek(struct ext4_fs *fs, uint64_t blk, uint32_t off, void *dst, uint32_t len)
+{
+	if (blk >= fs->blocks_count)
+		return ext4_corrupt(fs);
+	if (off > fs->bs || len == 0 || len > fs->bs - off)
+		return -EINVAL;
+	uint8_t *in_tx = fs->jnl ? ext4_tx_block(fs, blk) : NULL;
+	if (in_tx) {
+		memcpy(dst, in_tx + off, len);
+		return 0;
+	}
+	/* The whole block, though only len bytes are wanted: the block layer caches transfers of
+	 * exactly one file-system block (block/bdev_node.c), a part would go to the disk. */
+	uint8_t *buf = ext4_balloc(fs);
+	if (!buf)
+		return -ENOMEM;
+	int r = fs->bd->read_blocks(fs->bd, blk * fs->dev_per_block, fs->dev_per_block, buf);
+	if (r >= 0)
+		memcpy(dst, buf + off, len);
+	ext4_bfree(fs, buf);
+	return r < 0 ? r : 0;
+}
+
+int ext4_bpatch(struct ext4_fs *fs, uint64_t blk, uint32_t off, const void *src, uint32_t len)
+{
+	if (fs->ro)
+		return -EROFS;
+	if (off > fs->bs || len > fs->bs - off)
+		return -EINVAL;
+	uint8_t *in_tx = fs->jnl && ext4_tx_active(fs) ? ext4_tx_block(fs, blk) : NULL;
+	if (in_tx) {
+		memcpy(in_tx + off, src, len);   /* already journaled: the commit writes it */
+		return 0;
+	}
+	uint8_t *buf = ext4_balloc(fs);
+	if (!buf)
+		return -ENOMEM;
+	int r = ext4_bread(fs, blk, buf);
+	if (r == 0) {
+		memcpy(buf + off, src, len);
+		r = ext4_bwrite(fs, blk, buf);
+	}
+	ext4_bfree(fs, buf);
+	return r;
+}
+
+void *ext4_balloc(struct ext4_fs *fs)
+{
+	return fs->nspare ? fs->spare[--fs->nspare] : ext4_malloc(fs->bs);
+}
+
+void ext4_bfree(struct ext4_fs *fs, void *p)
+{
+	if (p && fs->nspare < EXT4_SPARE_BLOCKS)
+		fs->spare[fs->nspare++] = p;
+	else
+		ext4_free(p);
+}
+
+/* The struct itself and what hangs off it (the journal is stopped first). */
+static void fs_free(struct ext4_fs *fs)
+{
+	while (fs->nspare)
+		ext4_free(fs->spare[--fs->nspare]);
+	ext4_free(fs->gdt);
+	ext4_free(fs);
 }
 
 int ext4_corrupt(struct ext4_fs *fs)
@@ -396,8 +468,7 @@ int ext4_mount(struct ext4_bdev *bd, unsigned flags, struct ext4_fs **out)
 	return 0;
 fail:
 	ext4_journal_stop(fs);
-	ext4_free(fs->gdt);
-	ext4_free(fs);
+	fs_free(fs);
 	return r;
 }
 
@@ -431,8 +502,7 @@ int ext4_umount(struct ext4_fs *fs)
 		if (r == 0 && fs->bd->flush)
 			r = fs->bd->flush(fs->bd);
 	}
-	ext4_free(fs->gdt);
-	ext4_free(fs);
+	fs_free(fs);
 	return r;
 }
 

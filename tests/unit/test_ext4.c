@@ -1071,7 +1071,9 @@ TEST(crash_consistency_batched) { crash_case(true, true); }
 /*
  * Open-but-unlinked files: the VFS's in_use callback keeps them (the orphan list) until
  * ext4_release; a crash leaves them to the next mount, which frees them; umount frees the rest.
- * Free-block counts come back exactly and e2fsck -fn stays clean in every case.
+ * Free-block counts come back exactly and e2fsck -fn stays clean in every case. Batched (as the
+ * VFS mounts), the superblock with the orphan list head joins the transaction only when it
+ * commits (journal.c, super_to_tx): the cut then comes after ext4_journal_commit, what fsync does.
  */
 static uint32_t open_inos[4];
 static bool test_in_use(void *arg, uint32_t ino)
@@ -1083,14 +1085,14 @@ static bool test_in_use(void *arg, uint32_t ino)
 	return false;
 }
 
-TEST(orphans)
+static void orphans_case(uint32_t bs, bool batch)
 {
 	setup_work("ext4");
 	char img[300], tree[300];
 	snprintf(img, sizeof(img), "%s/orphan.img", work);
 	snprintf(tree, sizeof(tree), "%s/otree", work);
 	sh("rm -rf %s && mkdir -p %s", tree, tree);
-	CHECK_EQ(sh("mkfs.ext4 -q -F -b 1024 -d %s %s 8M >/dev/null 2>&1", tree, img), 0);
+	CHECK_EQ(sh("mkfs.ext4 -q -F -b %u -d %s %s 8M >/dev/null 2>&1", bs, tree, img), 0);
 	size_t len;
 	uint8_t *m = slurp(img, &len), *crash = malloc(len);
 	struct img im, ci;
@@ -1099,6 +1101,8 @@ TEST(orphans)
 	CHECK_EQ(ext4_mount(&im.bd, 0, &fs), 0);
 	if (!fs)
 		return;
+	CHECK(fs->jnl != NULL);
+	ext4_journal_batch(fs, batch);
 	ext4_set_in_use(fs, test_in_use, NULL);
 	struct ext4_statfs sf0, sf;
 	ext4_statfs(fs, &sf0);
@@ -1125,6 +1129,10 @@ TEST(orphans)
 	CHECK_EQ(ext4_write(fs, a, sizeof(buf), buf, 1000), 1000);    /* still writable */
 	ext4_statfs(fs, &sf);
 	CHECK(sf.free_blocks < sf0.free_blocks);
+	if (batch) {
+		CHECK_EQ(ext4_journal_commit(fs), 0);
+		CHECK(!fs->orphan_dirty && !fs->sb_dirty);
+	}
 	/* a power cut now: the next mount frees all three */
 	memcpy(crash, m, len);
 	img_mem(&ci, crash, len, 1024);
@@ -1146,7 +1154,7 @@ TEST(orphans)
 	ext4_statfs(fs, &before);
 	CHECK_EQ(ext4_release(fs, a), 0);
 	ext4_statfs(fs, &sf);
-	CHECK(sf.free_blocks >= before.free_blocks + sizeof(buf) / 1024);
+	CHECK(sf.free_blocks >= before.free_blocks + sizeof(buf) / bs);
 	CHECK_EQ(sf.free_inodes, before.free_inodes + 1);
 	CHECK_EQ(ext4_stat(fs, b, &st), 0);
 	CHECK_EQ(ext4_release(fs, EXT4_ROOT_INO), 0);                  /* still linked: nothing */
@@ -1168,6 +1176,248 @@ TEST(orphans)
 	free(crash);
 }
 
+TEST(orphans) { orphans_case(1024, false); }
+TEST(orphans_batched_4k) { orphans_case(4096, true); }
+
+/*
+ * The running transaction's copies (journal.c): found by block number through a hash whose
+ * chains ext4_tx_forget rebuilds after moving copies; read back by ext4_bread and ext4_bpeek,
+ * patched in place by ext4_bpatch; what the commit writes home. Free blocks at the end of a
+ * fresh image serve as the "metadata" (their contents matter to nobody).
+ */
+#define TXT_N 300                       /* copies: more than one hash chain's worth */
+static void tx_pattern(uint8_t *b, uint32_t bs, uint32_t i, uint32_t gen)
+{
+	for (uint32_t k = 0; k < bs; k++)
+		b[k] = (uint8_t)(i * 7 + k * 13 + gen);
+}
+
+static bool tx_gone(uint32_t i) { return (i >= 10 && i < 50) || i == TXT_N - 1; }
+
+static void tx_want(uint8_t *want, const uint8_t *orig, uint32_t bs, uint32_t i, const uint8_t *word, size_t wl)
+{
+	if (tx_gone(i))
+		memcpy(want, orig + (size_t)i * bs, bs);
+	else
+		tx_pattern(want, bs, i, i % 3 ? 1 : 2);
+	if (i == 200)
+		memcpy(want + 100, word, wl);
+}
+
+TEST(tx_copies_hash_forget_patch)
+{
+	setup_work("ext4");
+	char img[300];
+	snprintf(img, sizeof(img), "%s/txcopies.img", work);
+	CHECK_EQ(sh("mkfs.ext4 -q -F -b 4096 %s 16M >/dev/null 2>&1", img), 0);
+	size_t len;
+	uint8_t *m = slurp(img, &len);
+	struct img im;
+	struct ext4_fs *fs;
+	img_mem(&im, m, len, 512);
+	CHECK_EQ(ext4_mount(&im.bd, 0, &fs), 0);
+	if (!fs)
+		return;
+	CHECK(fs->jnl != NULL);
+	ext4_journal_batch(fs, true);
+	uint32_t bs = fs->bs;
+	uint64_t base = fs->blocks_count - TXT_N - 8;
+	uint8_t *b = malloc(bs), *want = malloc(bs), *orig = malloc((size_t)TXT_N * bs);
+	memcpy(orig, m + base * bs, (size_t)TXT_N * bs);
+	uint32_t commits = ext4_journal_commits(fs);
+	const uint8_t word[8] = "patched!";
+	ext4_tx_begin(fs);
+	for (uint32_t i = 0; i < TXT_N; i++) {
+		tx_pattern(b, bs, i, 1);
+		CHECK_EQ(ext4_bwrite(fs, base + i, b), 0);
+	}
+	for (uint32_t i = 0; i < TXT_N; i += 3) {        /* a second put replaces the copy */
+		tx_pattern(b, bs, i, 2);
+		CHECK_EQ(ext4_bwrite(fs, base + i, b), 0);
+	}
+	ext4_tx_forget(fs, base + 10, 40);               /* moves later copies into the holes */
+	ext4_tx_forget(fs, base + TXT_N - 1, 1);
+	CHECK_EQ(ext4_bpatch(fs, base + 200, 100, word, sizeof(word)), 0);
+	int bad = 0;
+	for (uint32_t i = 0; i < TXT_N; i++) {
+		tx_want(want, orig, bs, i, word, sizeof(word));
+		CHECK_EQ(ext4_bread(fs, base + i, b), 0);
+		if (memcmp(b, want, bs) && bad++ < 5)
+			printf("  block %u: ext4_bread sees the wrong copy\n", i);
+		uint8_t part[600];
+		CHECK_EQ(ext4_bpeek(fs, base + i, 3000, part, sizeof(part)), 0);
+		if (memcmp(part, want + 3000, sizeof(part)) && bad++ < 5)
+			printf("  block %u: ext4_bpeek sees the wrong bytes\n", i);
+		if ((ext4_tx_block(fs, base + i) == NULL) != tx_gone(i) && bad++ < 5)
+			printf("  block %u: ext4_tx_block disagrees\n", i);
+	}
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(ext4_journal_commits(fs), commits);     /* batched: nothing committed yet */
+	CHECK_EQ(ext4_tx_end(fs, 0), 0);
+	CHECK_EQ(ext4_journal_commit(fs), 0);
+	CHECK_EQ(ext4_journal_commits(fs), commits + 1);
+	for (uint32_t i = 0; i < TXT_N; i++) {           /* home now */
+		tx_want(want, orig, bs, i, word, sizeof(word));
+		if (memcmp(m + (base + i) * bs, want, bs) && bad++ < 5)
+			printf("  block %u: home differs after the commit\n", i);
+	}
+	CHECK_EQ(bad, 0);
+	/* out of a transaction ext4_bpatch writes in place (no journal copy left behind) */
+	CHECK_EQ(ext4_bpatch(fs, base, 0, word, sizeof(word)), 0);
+	CHECK(!memcmp(m + base * bs, word, sizeof(word)));
+	CHECK_EQ(ext4_bpeek(fs, base, bs - 8, b, 9), -EINVAL);
+	CHECK_EQ(ext4_umount(fs), 0);
+	FILE *f = fopen(img, "wb");
+	fwrite(m, 1, len, f);
+	fclose(f);
+	CHECK_EQ(sh("e2fsck -fn %s >/dev/null 2>&1", img), 0);
+	free(b);
+	free(want);
+	free(orig);
+	free(m);
+}
+
+/*
+ * Checksums left to the commit (journal.c, tx_csum_all): in a batched transaction a bitmap or a
+ * directory leaf is put with a stale checksum, reads take the copy as good even when the
+ * known-good cache forgot the block, and the commit writes every checksum right: e2fsck -fn
+ * checks the bitmaps' (in the descriptors) and the leaves' after a commit and after umount.
+ */
+#define CSUM_FILES 400
+TEST(csum_at_commit)
+{
+	setup_work("ext4");
+	char img[300], name[32];
+	snprintf(img, sizeof(img), "%s/csumlater.img", work);
+	CHECK_EQ(sh("mkfs.ext4 -q -F -b 4096 -O metadata_csum %s 32M >/dev/null 2>&1", img), 0);
+	size_t len;
+	uint8_t *m = slurp(img, &len);
+	struct img im;
+	struct ext4_fs *fs;
+	img_mem(&im, m, len, 512);
+	CHECK_EQ(ext4_mount(&im.bd, 0, &fs), 0);
+	if (!fs)
+		return;
+	CHECK(fs->csum && fs->jnl != NULL);
+	ext4_journal_batch(fs, true);
+	uint32_t dir, ino;
+	static uint8_t data[100];
+	fill_content(data, 0, sizeof(data), 5);
+	CHECK_EQ(ext4_mkdir(fs, EXT4_ROOT_INO, "d", 1, 0755, 0, 0, &dir), 0);
+	CHECK_EQ(ext4_journal_commit(fs), 0);
+	for (int i = 0; i < CSUM_FILES; i++) {
+		snprintf(name, sizeof(name), "file-%04d", i);
+		CHECK_EQ(ext4_create(fs, dir, name, strlen(name), 0644, 0, 0, &ino), 0);
+		CHECK_EQ(ext4_write(fs, ino, 0, data, sizeof(data)), (long)sizeof(data));
+		if (i % 50 == 0)                        /* forget what was verified: the copies stay good */
+			memset(fs->csum_good, 0, sizeof(fs->csum_good));
+	}
+	uint64_t bb = ext4_gd_block_bitmap(fs, ext4_gd(fs, 0)), ib = ext4_gd_inode_bitmap(fs, ext4_gd(fs, 0));
+	CHECK(ext4_tx_csum_pending(fs, bb));
+	CHECK(ext4_tx_csum_pending(fs, ib));
+	for (int i = 0; i < CSUM_FILES; i += 2) {
+		snprintf(name, sizeof(name), "file-%04d", i);
+		CHECK_EQ(ext4_unlink(fs, dir, name, strlen(name)), 0);
+	}
+	memset(fs->csum_good, 0, sizeof(fs->csum_good));
+	for (int i = 1; i < CSUM_FILES; i += 2) {
+		snprintf(name, sizeof(name), "file-%04d", i);
+		CHECK_EQ(ext4_lookup(fs, dir, name, strlen(name), &ino), 0);
+	}
+	CHECK(!ext4_is_readonly(fs));
+	CHECK_EQ(ext4_journal_commit(fs), 0);
+	CHECK(!ext4_tx_csum_pending(fs, bb));
+	/* the commit wrote every block home: the image as it is now must be clean */
+	uint8_t *cut = malloc(len);
+	memcpy(cut, m, len);
+	char cimg[300];
+	snprintf(cimg, sizeof(cimg), "%s/csumlater-cut.img", work);
+	FILE *f = fopen(cimg, "wb");
+	fwrite(cut, 1, len, f);
+	fclose(f);
+	CHECK_EQ(sh("e2fsck -fn %s > %s/csumlater-cut.log 2>&1", cimg, work), 0);
+	CHECK_EQ(ext4_umount(fs), 0);
+	f = fopen(img, "wb");
+	fwrite(m, 1, len, f);
+	fclose(f);
+	CHECK_EQ(sh("e2fsck -fn %s > %s/csumlater.log 2>&1", img, work), 0);
+	free(cut);
+	free(m);
+}
+
+/*
+ * Delayed writes of new data blocks (journal.c, ext4_tx_data_put): in a batched transaction a
+ * new block written in part stays in memory until the commit; reads (in part through
+ * ext4_bread, whole blocks through the device and the overlay) and later writes see it; the
+ * commit writes it home; a file unlinked before the commit never has its block written.
+ */
+static uint64_t first_pblk(struct ext4_fs *fs, uint32_t ino)
+{
+	struct ext4_iref *ir;
+	uint64_t pblk = 0;
+	uint32_t run;
+	bool uw;
+	if (ext4_iget(fs, ino, &ir) == 0) {
+		ext4_ext_map(fs, ir, 0, &pblk, &run, &uw);
+		ext4_iput(ir);
+	}
+	return pblk;
+}
+
+TEST(new_data_waits_for_commit)
+{
+	setup_work("ext4");
+	char img[300];
+	snprintf(img, sizeof(img), "%s/delaydata.img", work);
+	CHECK_EQ(sh("mkfs.ext4 -q -F -b 4096 %s 32M >/dev/null 2>&1", img), 0);
+	size_t len;
+	uint8_t *m = slurp(img, &len);
+	struct img im;
+	struct ext4_fs *fs;
+	img_mem(&im, m, len, 512);
+	CHECK_EQ(ext4_mount(&im.bd, 0, &fs), 0);
+	if (!fs)
+		return;
+	ext4_journal_batch(fs, true);
+	static uint8_t small[100], big[4096], got[8192], want[8192];
+	fill_content(small, 0, sizeof(small), 7);
+	fill_content(big, 0, sizeof(big), 8);
+	uint32_t a, b;
+	CHECK_EQ(ext4_create(fs, EXT4_ROOT_INO, "a", 1, 0644, 0, 0, &a), 0);
+	CHECK_EQ(ext4_write(fs, a, 0, small, sizeof(small)), (long)sizeof(small));
+	CHECK_EQ(ext4_create(fs, EXT4_ROOT_INO, "b", 1, 0644, 0, 0, &b), 0);
+	CHECK_EQ(ext4_write(fs, b, 0, small, sizeof(small)), (long)sizeof(small));
+	uint64_t pa = first_pblk(fs, a), pb = first_pblk(fs, b);
+	CHECK(pa && pb && pa != pb);
+	CHECK(m[pa * 4096] != small[0] || m[pa * 4096 + 1] != small[1]);   /* not home yet */
+	CHECK(ext4_tx_block(fs, pa) != NULL);
+	CHECK_EQ(ext4_read(fs, a, 0, got, sizeof(got)), (long)sizeof(small));
+	CHECK(!memcmp(got, small, sizeof(small)));
+	/* an overwrite in part, then a whole block after it: a read of both goes to the device */
+	CHECK_EQ(ext4_write(fs, a, 50, "0123456789", 10), 10);
+	CHECK_EQ(ext4_write(fs, a, 4096, big, sizeof(big)), (long)sizeof(big));
+	memset(want, 0, sizeof(want));
+	memcpy(want, small, sizeof(small));
+	memcpy(want + 50, "0123456789", 10);
+	memcpy(want + 4096, big, sizeof(big));
+	CHECK_EQ(ext4_read(fs, a, 0, got, sizeof(got)), 8192);
+	CHECK(!memcmp(got, want, sizeof(want)));
+	/* b goes before the commit: its block is never written */
+	uint8_t before[64];
+	memcpy(before, m + pb * 4096, sizeof(before));
+	CHECK_EQ(ext4_unlink(fs, EXT4_ROOT_INO, "b", 1), 0);
+	CHECK_EQ(ext4_journal_commit(fs), 0);
+	CHECK(!memcmp(m + pb * 4096, before, sizeof(before)));
+	CHECK(!memcmp(m + pa * 4096, want, 4096));              /* a's is home */
+	CHECK(ext4_tx_block(fs, pa) == NULL);
+	CHECK_EQ(ext4_umount(fs), 0);
+	FILE *f = fopen(img, "wb");
+	fwrite(m, 1, len, f);
+	fclose(f);
+	CHECK_EQ(sh("e2fsck -fn %s >/dev/null 2>&1", img), 0);
+	free(m);
+}
+
 TEST(cleanup)
 {
 	CHECK(work[0]);
@@ -1179,4 +1429,6 @@ UNIT_TESTS(CASE(read_1k), CASE(read_4k), CASE(read_inline_data), CASE(write_1k),
 	   CASE(enospc_and_inodes), CASE(fallocate_1k), CASE(fallocate_4k), CASE(unwritten_extents_made_by_debugfs),
 	   CASE(corruption_errors), CASE(journal_replay_csum_v3),
 	   CASE(journal_replay_plain), CASE(crash_consistency), CASE(crash_consistency_csum_v3),
-	   CASE(crash_consistency_batched), CASE(orphans), CASE(cleanup))
+	   CASE(crash_consistency_batched), CASE(orphans), CASE(orphans_batched_4k),
+	   CASE(tx_copies_hash_forget_patch), CASE(csum_at_commit),
+	   CASE(new_data_waits_for_commit), CASE(cleanup))
