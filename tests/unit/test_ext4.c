@@ -1204,20 +1204,35 @@ static void tx_want(uint8_t *want, const uint8_t *orig, uint32_t bs, uint32_t i,
 		memcpy(want + 100, word, wl);
 }
 
-TEST(tx_copies_hash_forget_patch)
+/* A fresh 4 KiB-block image made by mkfs.ext4 (with opts, of size), read into memory and mounted
+ * there on 512-byte device blocks: its path in img, the image in im (im->mem, im->size). Returns
+ * the file system, or NULL after a failed check. */
+static struct ext4_fs *mount_fresh_4k(const char *file, const char *opts, const char *size, char *img, size_t imglen,
+				      struct img *im)
 {
 	setup_work("ext4");
-	char img[300];
-	snprintf(img, sizeof(img), "%s/txcopies.img", work);
-	CHECK_EQ(sh("mkfs.ext4 -q -F -b 4096 %s 16M >/dev/null 2>&1", img), 0);
+	snprintf(img, imglen, "%s/%s", work, file);
+	CHECK_EQ(sh("mkfs.ext4 -q -F -b 4096 %s %s %s >/dev/null 2>&1", opts, img, size), 0);
 	size_t len;
 	uint8_t *m = slurp(img, &len);
+	CHECK(m != NULL);
+	if (!m)
+		return NULL;
+	struct ext4_fs *fs = NULL;
+	img_mem(im, m, len, 512);
+	CHECK_EQ(ext4_mount(&im->bd, 0, &fs), 0);
+	return fs;
+}
+
+TEST(tx_copies_hash_forget_patch)
+{
+	char img[300];
 	struct img im;
-	struct ext4_fs *fs;
-	img_mem(&im, m, len, 512);
-	CHECK_EQ(ext4_mount(&im.bd, 0, &fs), 0);
+	struct ext4_fs *fs = mount_fresh_4k("txcopies.img", "", "16M", img, sizeof(img), &im);
 	if (!fs)
 		return;
+	uint8_t *m = im.mem;
+	size_t len = im.size;
 	CHECK(fs->jnl != NULL);
 	ext4_journal_batch(fs, true);
 	uint32_t bs = fs->bs;
@@ -1286,18 +1301,13 @@ TEST(tx_copies_hash_forget_patch)
 #define CSUM_FILES 400
 TEST(csum_at_commit)
 {
-	setup_work("ext4");
 	char img[300], name[32];
-	snprintf(img, sizeof(img), "%s/csumlater.img", work);
-	CHECK_EQ(sh("mkfs.ext4 -q -F -b 4096 -O metadata_csum %s 32M >/dev/null 2>&1", img), 0);
-	size_t len;
-	uint8_t *m = slurp(img, &len);
 	struct img im;
-	struct ext4_fs *fs;
-	img_mem(&im, m, len, 512);
-	CHECK_EQ(ext4_mount(&im.bd, 0, &fs), 0);
+	struct ext4_fs *fs = mount_fresh_4k("csumlater.img", "-O metadata_csum", "32M", img, sizeof(img), &im);
 	if (!fs)
 		return;
+	uint8_t *m = im.mem;
+	size_t len = im.size;
 	CHECK(fs->csum && fs->jnl != NULL);
 	ext4_journal_batch(fs, true);
 	uint32_t dir, ino;
@@ -1366,18 +1376,13 @@ static uint64_t first_pblk(struct ext4_fs *fs, uint32_t ino)
 
 TEST(new_data_waits_for_commit)
 {
-	setup_work("ext4");
 	char img[300];
-	snprintf(img, sizeof(img), "%s/delaydata.img", work);
-	CHECK_EQ(sh("mkfs.ext4 -q -F -b 4096 %s 32M >/dev/null 2>&1", img), 0);
-	size_t len;
-	uint8_t *m = slurp(img, &len);
 	struct img im;
-	struct ext4_fs *fs;
-	img_mem(&im, m, len, 512);
-	CHECK_EQ(ext4_mount(&im.bd, 0, &fs), 0);
+	struct ext4_fs *fs = mount_fresh_4k("delaydata.img", "", "32M", img, sizeof(img), &im);
 	if (!fs)
 		return;
+	uint8_t *m = im.mem;
+	size_t len = im.size;
 	ext4_journal_batch(fs, true);
 	static uint8_t small[100], big[4096], got[8192], want[8192];
 	fill_content(small, 0, sizeof(small), 7);
