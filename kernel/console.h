@@ -7,13 +7,28 @@
 #define KERNEL_CONSOLE_H
 #include "kernel/types.h"
 
+/* A console driver. putc is required; the four transmit-interrupt ops are optional (all or none)
+ * and are called with console_lock held and interrupts off. */
 struct console_ops {
 	void (*putc)(char c);        /* polled output of one byte; safe with interrupts off */
+	void (*start_tx)(void);      /* enable the transmit interrupt: it will call console_tx_irq */
+	void (*stop_tx)(void);       /* disable it (the output ring is empty) */
+	int (*tx_room)(void);        /* bytes the transmitter takes now without waiting */
+	void (*tx_byte)(char c);     /* hand it one byte (only after tx_room said there is room) */
 };
 
 void console_set_output(const struct console_ops *ops);
-void console_write(const char *s, size_t n);        /* whole message under the console lock */
-void console_panic_mode(void);                      /* stop taking the lock: we are dying */
+/* Queues the whole message under the console lock (or, before the transmit interrupt is wired,
+ * puts it out polled). Any context; never sleeps. */
+void console_write(const char *s, size_t n);
+/* The driver's transmit interrupt works: from now on output is queued (the driver's IRQ handler
+ * is registered and calls console_tx_irq). */
+void console_set_tx_irq(void);
+void console_tx_irq(void);                          /* interrupt context: the transmitter has room */
+void console_flush(void);                           /* put out everything queued, polled */
+void console_panic_mode(void);                      /* flush and stop taking the lock: we are dying */
+uint64_t console_tx_bytes(void);                    /* bytes queued for output since boot */
+uint64_t console_tx_polled(void);                   /* of those, put out by a writer or flush */
 void console_input(char c);                         /* interrupt context: a byte arrived */
 /* The terminal's hook for signal characters, called by console_input first (interrupt context);
  * when it returns true the byte is not buffered. */

@@ -4,6 +4,7 @@
  * QEMU exit with status (code << 1) | 1 — SBI's reset reasons do not reach QEMU's exit status.
  */
 #include "kernel/power.h"
+#include "kernel/console.h"
 #include "kernel/platform.h"
 #include "mm/mm.h"
 #include "arch/riscv/riscv.h"
@@ -22,6 +23,7 @@ static void __attribute__((noreturn)) halt(void)
 
 void power_off(void)
 {
+	console_flush();
 	intr_off();
 	if (sbi_probe(SBI_EXT_SRST))
 		sbi_system_reset(SBI_SRST_SHUTDOWN, SBI_SRST_REASON_NONE);
@@ -32,6 +34,7 @@ void power_off(void)
 
 void power_fail(int code)
 {
+	console_flush();
 	intr_off();
 	if (platform.test_dev)
 		mmio_write32(pa_to_va(platform.test_dev), ((uint32_t)code << FINISHER_CODE_SHIFT) | FINISHER_FAIL);

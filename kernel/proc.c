@@ -372,7 +372,10 @@ static long do_clone(unsigned long flags, uintptr_t newsp, uintptr_t ptid, uintp
 	spin_unlock(&proc_lock);
 	if (p != pp)
 		procfs_pid_add(tid, pp->pid);       /* before it runs (and maybe execs) */
-	kthread_start(t);
+	if (flags & CLONE_VM)
+		kthread_start(t);
+	else
+		kthread_start_behind(t);            /* a new address space: "Fork placement", sched.c */
 	return tid;
 
 fail_res:

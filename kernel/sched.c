@@ -60,11 +60,30 @@
  * So sched_wake moves such a thread to an idle CPU it may run on and kicks that CPU, as Linux's
  * select_task_rq picks an idle sibling. Not when its CPU is the waker's own: a waker that wakes
  * its peer usually blocks next (a request/response, a pipe), and the peer then runs at once where
- * it was. A new thread (kthread_start: fork, clone, a kernel thread) is placed the same way, even
- * from its creator's CPU: the creator keeps running (Linux runs the parent first and balances the
- * child onto the idlest CPU at fork), and a child left behind it waited for the creator to block
- * or for a tick. The move holds both queue locks (the second by trylock: a busy lock just means
- * no move).
+ * it was. A new thread (kthread_start: a clone sharing the address space, a kernel thread) is
+ * placed the same way, even from its creator's CPU: the creator keeps running, and a new thread
+ * left behind it waited for the creator to block or for a tick. The move holds both queue locks
+ * (the second by trylock: a busy lock just means no move).
+ *
+ * Fork placement. A forked process (a new address space) is the exception: it starts on its
+ * parent's CPU, queued behind the parent, which keeps running (kthread_start_behind). The usual
+ * fork is followed by the parent blocking (wait, a read of the child's pipe, accept again) or
+ * exiting (a daemon), and the child then runs where the parent's caches are. Run at once on
+ * another hart, parent and child both break copy-on-write on the same pages in parallel right
+ * after fork, and their first lines of output interleave: the contest's test_pipe prints
+ * "cpid: %d\n" in three write()s from both, and read "cpid: cpid: 8" in most runs at -smp 4.
+ * Linux balances a fork child onto the idlest CPU; this is the trade-off of its old
+ * sched_child_runs_first without the preemption of the parent. A parent that keeps running does
+ * not hold the child back for long. The child is held: no other CPU steals it (neither an idle
+ * CPU at its tick nor one going idle) until its CPU next switches threads, and the first tick that
+ * finds it at the head of the queue lets the parent run on once (a tick falling into the
+ * parent's few microseconds after fork would otherwise hand the CPU to the child at once); the
+ * second tick switches. So a child waits at most two ticks (2/SCHED_HZ s) for a parent that never
+ * blocks. When the parent blocks with more threads queued, the kick below spreads them.
+ *
+ * Spreading a queue. When a CPU switches to a thread and still has others queued while a CPU
+ * sits idle, it kicks that idle CPU, which steals one when it schedules (a parent that forked
+ * two children and then waited: the second goes to the idle CPU at once, not at its next tick).
  *
  * Interrupts: the run-queue lock is a spinlock, so interrupts are off from schedule() until the
  * next thread releases the lock; each thread's own interrupt state (cpu->intena) is carried across
@@ -151,6 +170,12 @@ void sched_init(void)
 
 void sched_cpu_init(void) { init_idle(cpu_id()); }
 
+/* Started behind its creator, which still runs: no CPU has switched since. Under t's queue lock. */
+static bool is_held(struct thread *t)
+{
+	return t->held && t->held_sw == cpus[t->cpu].ctx_switches;
+}
+
 /* Take one thread that may run here from another CPU's queue. Called with our queue locked. */
 static struct thread *steal(struct cpu *c)
 {
@@ -161,7 +186,7 @@ static struct thread *steal(struct cpu *c)
 		struct list_head *p;
 		list_for_each(p, &other->queue) {
 			struct thread *t = list_entry(p, struct thread, rq_node);
-			if (t->affinity & (1UL << c->id)) {
+			if ((t->affinity & (1UL << c->id)) && !is_held(t)) {
 				dequeue(other, t);
 				t->cpu = c->id;
 				spin_unlock(&other->lock);
@@ -171,6 +196,18 @@ static struct thread *steal(struct cpu *c)
 		spin_unlock(&other->lock);
 	}
 	return NULL;
+}
+
+/* Wake one idle CPU (running its idle thread, nothing queued) so that it steals from us. */
+static void kick_idle_cpu(struct cpu *self)
+{
+	for (int i = 1; i < ncpus; i++) {
+		struct cpu *c = &cpus[(self->id + i) % ncpus];
+		if (c->online && READ_ONCE(c->cur) == c->idle && !READ_ONCE(runqs[c->id].nr_running)) {
+			ipi_send(c->id, IPI_RESCHED);
+			return;
+		}
+	}
 }
 
 static void free_thread(struct thread *t)
@@ -264,6 +301,9 @@ static void __schedule(bool preempt, bool exiting)
 	}
 	if (!next)
 		next = c->idle;
+	next->held = false;
+	if (next != c->idle && rq->nr_running)
+		kick_idle_cpu(c);       /* others still wait here: "Spreading a queue" */
 	if (next->state == THREAD_RUNNABLE)
 		next->state = THREAD_RUNNING;
 
@@ -313,8 +353,17 @@ void sched_tick(void)
 		c->system_ticks++;
 	if (c->id == 0)                         /* load average: fs/proc_sys.c */
 		loadavg_tick();
-	if (READ_ONCE(runqs[c->id].nr_running))
+	struct runq *rq = &runqs[c->id];
+	if (!READ_ONCE(rq->nr_running))
+		return;
+	spin_lock(&rq->lock);
+	struct thread *head = list_empty(&rq->queue) ? NULL :
+		list_first_entry(&rq->queue, struct thread, rq_node);
+	if (head && is_held(head))
+		head->held = false;     /* one tick's grace: "Fork placement" */
+	else if (head)
 		c->need_resched = true;
+	spin_unlock(&rq->lock);
 }
 
 /* Lock the queue that owns t (t->cpu may change until we hold it). */
@@ -431,6 +480,24 @@ struct thread *thread_alloc(void (*fn)(void *), void *arg, const char *name, int
 	list_init(&t->rq_node);
 	list_init(&t->thread_node);
 	return t;
+}
+
+void kthread_start_behind(struct thread *t)
+{
+	t->cpu = cpu_id();              /* thread_alloc's choice; the caller runs with interrupts on */
+	thread_link(t);
+	struct runq *rq = lock_rq_of(t);
+	if (t->state != THREAD_NEW)
+		panic("sched: thread %d (%s) started twice", t->tid, t->name);
+	t->state = THREAD_RUNNABLE;
+	if (t->affinity & (1UL << t->cpu)) {
+		t->held = true;
+		t->held_sw = cpus[t->cpu].ctx_switches;
+		enqueue_woken(rq, t);   /* no kick: its CPU runs the creator (unless that moved on) */
+	}
+	else
+		place_woken(rq, t, false);
+	spin_unlock(&rq->lock);
 }
 
 void kthread_start(struct thread *t)
