@@ -198,14 +198,20 @@ static struct thread *steal(struct cpu *c)
 	return NULL;
 }
 
-/* Wake one idle CPU (running its idle thread, nothing queued) so that it steals from us. */
-static void kick_idle_cpu(struct cpu *self)
+/* Wake an idle CPU (running its idle thread, nothing queued) on which a thread queued here may
+ * run, so that it steals it. Our queue locked. */
+static void kick_idle_cpu(struct cpu *self, struct runq *rq)
 {
-	for (int i = 1; i < ncpus; i++) {
-		struct cpu *c = &cpus[(self->id + i) % ncpus];
-		if (c->online && READ_ONCE(c->cur) == c->idle && !READ_ONCE(runqs[c->id].nr_running)) {
-			ipi_send(c->id, IPI_RESCHED);
-			return;
+	struct list_head *p;
+	list_for_each(p, &rq->queue) {
+		unsigned long may = list_entry(p, struct thread, rq_node)->affinity & ~(1UL << self->id);
+		for (int i = 1; may && i < ncpus; i++) {
+			struct cpu *c = &cpus[(self->id + i) % ncpus];
+			if ((may & (1UL << c->id)) && c->online && READ_ONCE(c->cur) == c->idle &&
+			    !READ_ONCE(runqs[c->id].nr_running)) {
+				ipi_send(c->id, IPI_RESCHED);
+				return;
+			}
 		}
 	}
 }
@@ -303,7 +309,7 @@ static void __schedule(bool preempt, bool exiting)
 		next = c->idle;
 	next->held = false;
 	if (next != c->idle && rq->nr_running)
-		kick_idle_cpu(c);       /* others still wait here: "Spreading a queue" */
+		kick_idle_cpu(c, rq);   /* others still wait here: "Spreading a queue" */
 	if (next->state == THREAD_RUNNABLE)
 		next->state = THREAD_RUNNING;
 

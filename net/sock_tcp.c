@@ -49,6 +49,7 @@
  * again, with a fresh pcb (the old one is gone), its options, and the address it was bound to,
  * so connect() may be called again (Linux's inet_stream_connect and tcp_disconnect). An explicitly
  * bound port is kept; a port connect() chose is given up, so the next attempt chooses again.
+ * Bytes the dead connection received and nobody read are dropped then, as tcp_disconnect does.
  *
  * Close. release() enters ts->sq: the consumed-but-unreported window is handed back first, then
  * tcp_close (FIN; lwIP sends RST instead if unread data remains, as Linux does), or tcp_abort for
@@ -658,6 +659,17 @@ static void connect_fn(void *arg)
 	r->result = 0;
 }
 
+/* Frees received pbufs linked through ->next (each its own packet: unlinked before pbuf_free). */
+static void free_rx_chain(struct pbuf *p)
+{
+	while (p) {
+		struct pbuf *n = p->next;
+		p->next = NULL;
+		pbuf_free(p);
+		p = n;
+	}
+}
+
 /* A new pcb for a socket whose connection attempt failed and was reported: unconnected again,
  * with the socket's options and its bind() address (see the top of the file). On failure (no
  * pcb, or the bound port taken meanwhile) the socket stays closed: connect() says ECONNABORTED. */
@@ -713,9 +725,20 @@ static void renew_fn(void *arg)
 	spin_unlock(&s->lock);
 }
 
-/* After connect() reported a failed attempt (thread context, no lock held). */
+/* After connect() reported a failed attempt (thread context, no lock held). What the old
+ * connection received and nobody read goes, as Linux's tcp_disconnect purges it: the next
+ * connection's reader must not get it first. rx_lock keeps readers out (only they unlink pbufs). */
 static void renew_after_failure(struct tcp_sock *ts)
 {
+	struct socket *s = ts->s;
+	sleep_lock(&s->rx_lock);
+	spin_lock(&s->lock);
+	struct pbuf *stale = ts->rx_head;
+	ts->rx_head = ts->rx_tail = NULL;
+	ts->rx_off = ts->rx_bytes = 0;
+	spin_unlock(&s->lock);
+	sleep_unlock(&s->rx_lock);
+	free_rx_chain(stale);
 	if (ts->flow_bound)                       /* the next attempt binds its own flow */
 		stack_flow_unbind(&ts->flow);
 	if (ts->loop_bound)
@@ -881,12 +904,7 @@ static long rx_copy(struct tcp_sock *ts, struct uio *u, size_t n, bool peek)
 	ts->rx_bytes -= done;
 	bool empty = ts->rx_bytes == 0;
 	spin_unlock(&s->lock);
-	while (freed) {
-		struct pbuf *q = freed;
-		freed = q->next;
-		q->next = NULL;
-		pbuf_free(q);
-	}
+	free_rx_chain(freed);
 	recved_later(ts, done, empty);
 	return (long)done;
 }
@@ -1155,13 +1173,7 @@ static int tcp_shutdown_op(struct socket *s, int how)
 
 static void rx_free_all(struct tcp_sock *ts)
 {
-	struct pbuf *p = ts->rx_head;
-	while (p) {
-		struct pbuf *n = p->next;
-		p->next = NULL;
-		pbuf_free(p);
-		p = n;
-	}
+	free_rx_chain(ts->rx_head);
 	ts->rx_head = ts->rx_tail = NULL;
 	ts->rx_bytes = 0;
 }

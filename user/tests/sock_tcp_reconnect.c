@@ -297,6 +297,53 @@ static void reset_unreported(int family)
 	close(l);
 }
 
+/* As above, but the peer sent bytes nobody read before its reset: connect() reporting the reset
+ * purges them (Linux's tcp_disconnect), so the next connection reads only its own bytes. */
+static void reset_unreported_unread(int family)
+{
+	char n[120];
+	unsigned short p = free_port(family);
+	int l = listen_on(family, p);
+	int s = socket(family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	int e = try_connect(s, family, p);
+	short rev = 0;
+	int pr = wait_out(s, &rev);
+	int c = accept_within(l);
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	int sent = c >= 0 ? (int)send(c, "stale", 5, 0) : -1;
+	struct pollfd in = { .fd = s, .events = POLLIN };
+	int got_data = poll(&in, 1, POLL_MS) == 1 && recv(s, (char[1]){ 0 }, 1, MSG_PEEK) == 1;
+	setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(c);                                  /* RST, with "stale" unread at s */
+	for (int i = 0; i < POLL_MS / 10; i++) {   /* until the reset is there */
+		in.revents = 0;
+		if (poll(&in, 1, 10) == 1 && (in.revents & (POLLERR | POLLHUP)))
+			break;
+	}
+	snprintf(n, sizeof(n), "%s unread: bytes arrived, then the reset", fam(family));
+	CHECK(n, (e == EINPROGRESS || e == 0) && pr == 1 && sent == 5 && got_data && (in.revents & (POLLERR | POLLHUP)),
+	      "connect %s, poll %d, sent %d, data %d, revents %#x", strerror(e), pr, sent, got_data, in.revents);
+	e = try_connect(s, family, p);
+	snprintf(n, sizeof(n), "%s unread: connect reports the reset", fam(family));
+	CHECK(n, e == ECONNRESET, "got %s", strerror(e));
+	e = try_connect(s, family, p);
+	pr = wait_out(s, &rev);
+	int c2 = accept_within(l);
+	char b[8] = { 0 };
+	int r = recv(s, b, sizeof(b), MSG_DONTWAIT) < 0 ? errno : 0;
+	snprintf(n, sizeof(n), "%s unread: the new connection has nothing to read yet", fam(family));
+	CHECK(n, (e == EINPROGRESS || e == 0) && pr == 1 && c2 >= 0 && r == EAGAIN, "connect %s, poll %d, accept %d, recv %s (%.5s)",
+	      strerror(e), pr, c2, strerror(r), b);
+	in.revents = 0;
+	int k = c2 >= 0 && send(c2, "fresh", 5, 0) == 5 && poll(&in, 1, POLL_MS) == 1 ? (int)recv(s, b, sizeof(b), 0) : -1;
+	snprintf(n, sizeof(n), "%s unread: it reads only its own bytes", fam(family));
+	CHECK(n, k == 5 && !memcmp(b, "fresh", 5), "recv %d (%.5s)", k, b);
+	if (c2 >= 0)
+		close(c2);
+	close(s);
+	close(l);
+}
+
 int main(void)
 {
 	const int families[] = { AF_INET, AF_INET6 };
@@ -307,6 +354,7 @@ int main(void)
 		bound_port(families[i]);
 		reset_established(families[i]);
 		reset_unreported(families[i]);
+		reset_unreported_unread(families[i]);
 	}
 	return t_finish();
 }
