@@ -270,31 +270,44 @@ static void reset_established(int family)
 
 /* Connected through poll and SO_ERROR only, then reset: connect() reports ECONNRESET (Linux's
  * socket was still SS_CONNECTING), after which the socket connects again. */
+/* A listener on a free port and a non-blocking socket connecting to it, waited for with poll. */
+struct attempt {
+	unsigned short p;
+	int l, s, e, pr;
+	short rev;
+};
+
+static void attempt_nonblocking(int family, struct attempt *a)
+{
+	a->p = free_port(family);
+	a->l = listen_on(family, a->p);
+	a->s = socket(family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	a->e = try_connect(a->s, family, a->p);
+	a->rev = 0;
+	a->pr = wait_out(a->s, &a->rev);
+}
+
 static void reset_unreported(int family)
 {
 	char n[120];
-	unsigned short p = free_port(family);
-	int l = listen_on(family, p);
-	int s = socket(family, SOCK_STREAM | SOCK_NONBLOCK, 0);
-	int e = try_connect(s, family, p);
-	short rev = 0;
-	int pr = wait_out(s, &rev);
-	int se = so_error(s);
+	struct attempt a;
+	attempt_nonblocking(family, &a);
+	int se = so_error(a.s);
 	short rrev;
-	int c = accept_and_reset(l, s, &rrev);
+	int c = accept_and_reset(a.l, a.s, &rrev);
 	snprintf(n, sizeof(n), "%s unreported: connected through poll and SO_ERROR, then reset", fam(family));
-	CHECK(n, (e == EINPROGRESS || e == 0) && pr == 1 && se == 0 && c >= 0 && (rrev & (POLLERR | POLLHUP)),
-	      "connect %s, poll %d, SO_ERROR %d, accept %d, revents %#x", strerror(e), pr, se, c, rrev);
-	e = try_connect(s, family, p);
+	CHECK(n, (a.e == EINPROGRESS || a.e == 0) && a.pr == 1 && se == 0 && c >= 0 && (rrev & (POLLERR | POLLHUP)),
+	      "connect %s, poll %d, SO_ERROR %d, accept %d, revents %#x", strerror(a.e), a.pr, se, c, rrev);
+	a.e = try_connect(a.s, family, a.p);
 	snprintf(n, sizeof(n), "%s unreported: connect reports the reset", fam(family));
-	CHECK(n, e == ECONNRESET, "got %s", strerror(e));
-	e = try_connect(s, family, p);
-	pr = wait_out(s, &rev);
+	CHECK(n, a.e == ECONNRESET, "got %s", strerror(a.e));
+	a.e = try_connect(a.s, family, a.p);
+	a.pr = wait_out(a.s, &a.rev);
 	snprintf(n, sizeof(n), "%s unreported: then the socket connects again", fam(family));
-	CHECK(n, (e == EINPROGRESS || e == 0) && pr == 1 && so_error(s) == 0 && works(s, l), "connect %s, poll %d revents %#x",
-	      strerror(e), pr, rev);
-	close(s);
-	close(l);
+	CHECK(n, (a.e == EINPROGRESS || a.e == 0) && a.pr == 1 && so_error(a.s) == 0 && works(a.s, a.l), "connect %s, poll %d revents %#x",
+	      strerror(a.e), a.pr, a.rev);
+	close(a.s);
+	close(a.l);
 }
 
 /* As above, but the peer sent bytes nobody read before its reset: connect() reporting the reset
@@ -302,46 +315,42 @@ static void reset_unreported(int family)
 static void reset_unreported_unread(int family)
 {
 	char n[120];
-	unsigned short p = free_port(family);
-	int l = listen_on(family, p);
-	int s = socket(family, SOCK_STREAM | SOCK_NONBLOCK, 0);
-	int e = try_connect(s, family, p);
-	short rev = 0;
-	int pr = wait_out(s, &rev);
-	int c = accept_within(l);
+	struct attempt a;
+	attempt_nonblocking(family, &a);
+	int c = accept_within(a.l);
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 	int sent = c >= 0 ? (int)send(c, "stale", 5, 0) : -1;
-	struct pollfd in = { .fd = s, .events = POLLIN };
-	int got_data = poll(&in, 1, POLL_MS) == 1 && recv(s, (char[1]){ 0 }, 1, MSG_PEEK) == 1;
+	struct pollfd in = { .fd = a.s, .events = POLLIN };
+	int got_data = poll(&in, 1, POLL_MS) == 1 && recv(a.s, (char[1]){ 0 }, 1, MSG_PEEK) == 1;
 	setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	close(c);                                  /* RST, with "stale" unread at s */
+	close(c);                                  /* RST, "stale" still unread */
 	for (int i = 0; i < POLL_MS / 10; i++) {   /* until the reset is there */
 		in.revents = 0;
 		if (poll(&in, 1, 10) == 1 && (in.revents & (POLLERR | POLLHUP)))
 			break;
 	}
 	snprintf(n, sizeof(n), "%s unread: bytes arrived, then the reset", fam(family));
-	CHECK(n, (e == EINPROGRESS || e == 0) && pr == 1 && sent == 5 && got_data && (in.revents & (POLLERR | POLLHUP)),
-	      "connect %s, poll %d, sent %d, data %d, revents %#x", strerror(e), pr, sent, got_data, in.revents);
-	e = try_connect(s, family, p);
+	CHECK(n, (a.e == EINPROGRESS || a.e == 0) && a.pr == 1 && sent == 5 && got_data && (in.revents & (POLLERR | POLLHUP)),
+	      "connect %s, poll %d, sent %d, data %d, revents %#x", strerror(a.e), a.pr, sent, got_data, in.revents);
+	a.e = try_connect(a.s, family, a.p);
 	snprintf(n, sizeof(n), "%s unread: connect reports the reset", fam(family));
-	CHECK(n, e == ECONNRESET, "got %s", strerror(e));
-	e = try_connect(s, family, p);
-	pr = wait_out(s, &rev);
-	int c2 = accept_within(l);
+	CHECK(n, a.e == ECONNRESET, "got %s", strerror(a.e));
+	a.e = try_connect(a.s, family, a.p);
+	a.pr = wait_out(a.s, &a.rev);
+	int c2 = accept_within(a.l);
 	char b[8] = { 0 };
-	int r = recv(s, b, sizeof(b), MSG_DONTWAIT) < 0 ? errno : 0;
+	int r = recv(a.s, b, sizeof(b), MSG_DONTWAIT) < 0 ? errno : 0;
 	snprintf(n, sizeof(n), "%s unread: the new connection has nothing to read yet", fam(family));
-	CHECK(n, (e == EINPROGRESS || e == 0) && pr == 1 && c2 >= 0 && r == EAGAIN, "connect %s, poll %d, accept %d, recv %s (%.5s)",
-	      strerror(e), pr, c2, strerror(r), b);
+	CHECK(n, (a.e == EINPROGRESS || a.e == 0) && a.pr == 1 && c2 >= 0 && r == EAGAIN, "connect %s, poll %d, accept %d, recv %s (%.5s)",
+	      strerror(a.e), a.pr, c2, strerror(r), b);
 	in.revents = 0;
-	int k = c2 >= 0 && send(c2, "fresh", 5, 0) == 5 && poll(&in, 1, POLL_MS) == 1 ? (int)recv(s, b, sizeof(b), 0) : -1;
+	int k = c2 >= 0 && send(c2, "fresh", 5, 0) == 5 && poll(&in, 1, POLL_MS) == 1 ? (int)recv(a.s, b, sizeof(b), 0) : -1;
 	snprintf(n, sizeof(n), "%s unread: it reads only its own bytes", fam(family));
 	CHECK(n, k == 5 && !memcmp(b, "fresh", 5), "recv %d (%.5s)", k, b);
 	if (c2 >= 0)
 		close(c2);
-	close(s);
-	close(l);
+	close(a.s);
+	close(a.l);
 }
 
 int main(void)
