@@ -11,8 +11,9 @@
  *                print "cpid: <pid>\n" in three write()s; the parent waits. The host checks that
  *                no two lines interleaved ("Fork placement" in kernel/sched.c).
  *   spread       the parent forks NSPIN children that spin until all have checked in through
- *                shared memory, each then reporting the CPU it runs on; the parent waits. All
- *                must check in (an idle CPU took each) on distinct CPUs.
+ *                shared memory, spin SETTLE_MS more and then report the CPU they run on; the
+ *                parent waits. All must check in (an idle CPU took each) and end on distinct
+ *                CPUs (a CPU with two while another idles kicks or is stolen from).
  *
  * Each mode but burst ends with "N passed, N failed" for what it can check itself.
  */
@@ -32,6 +33,7 @@
 #define LINES 300
 #define NSPIN 3
 #define SPREAD_TIMEOUT_S 10
+#define SETTLE_MS 300       /* spinning together this long, they sit on distinct CPUs */
 
 static int passed, failed;
 
@@ -119,8 +121,16 @@ static void spread(void)
 			double end = now() + SPREAD_TIMEOUT_S;
 			while (__atomic_load_n(&shared[0], __ATOMIC_SEQ_CST) < NSPIN && now() < end)
 				;
+			int all_in = __atomic_load_n(&shared[0], __ATOMIC_SEQ_CST) == NSPIN;
+			/* all running: give balancing SETTLE_MS, then each says where it is, and none
+			 * leaves (freeing its CPU) before all have said it */
+			for (double settle = now() + SETTLE_MS / 1e3; now() < settle;)
+				;
 			shared[1 + k] = sched_getcpu();
-			_exit(__atomic_load_n(&shared[0], __ATOMIC_SEQ_CST) == NSPIN ? 0 : 1);
+			__atomic_fetch_add(&shared[4], 1, __ATOMIC_SEQ_CST);
+			while (__atomic_load_n(&shared[4], __ATOMIC_SEQ_CST) < NSPIN && now() < end + 1)
+				;
+			_exit(all_in ? 0 : 1);
 		}
 	}
 	int ok = 1, st;
