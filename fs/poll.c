@@ -10,7 +10,7 @@
  *   scan      for every fd: look the file up, on the first pass queue an entry on its wait queue
  *             (BEFORE asking it), then ask ops->poll. The thread is RUNNING throughout, so a poll
  *             op may take a sleeplock.
- *   decide    ready fds -> return their count; none and a signal pending -> -EINTR; none and the
+ *   decide    ready fds -> return their count; none and a signal pending -> -ERESTARTNOHAND (poll.h); none and the
  *             timeout passed (or was zero) -> 0.
  *   sleep     set the thread SLEEPING, full fence, and only if no callback has fired since the
  *             scan began (table->triggered), no signal is pending and the deadline has not passed,
@@ -240,7 +240,7 @@ static void poll_table_sleep(struct poll_table *pt, const struct poll_timeout *t
 
 /*
  * The common loop: scan(ctx, pt) returns the number of ready fds (> 0), 0, or -errno. Returns
- * the first non-zero scan, -EINTR, or 0 when the time is up.
+ * the first non-zero scan, -ERESTARTNOHAND (a signal), or 0 when the time is up.
  */
 static long poll_loop(long (*scan)(void *, struct poll_table *), void *ctx, struct poll_table *pt,
 		      const struct poll_timeout *to)
@@ -252,7 +252,7 @@ static long poll_loop(long (*scan)(void *, struct poll_table *), void *ctx, stru
 			return r;
 		/* as Linux: with nothing ready a pending signal wins, even over an expired timeout */
 		if (signal_pending())
-			return -EINTR;
+			return -ERESTARTNOHAND;
 		if (poll_timed_out(to))
 			return 0;
 		poll_table_sleep(pt, to);
@@ -311,7 +311,7 @@ static long do_poll(uintptr_t ufds, unsigned nfds, const struct poll_timeout *to
 	struct poll_ctx c = { fds, nfds };
 	ret = poll_loop(scan_pollfds, &c, &pt, to);
 	poll_table_free(&pt);
-	/* revents go back even after EINTR (all zero then), as on Linux; only revents is written */
+	/* revents go back even after a signal (all zero then), as on Linux; only revents is written */
 	for (unsigned i = 0; i < nfds; i++) {
 		if (copy_to_user(ufds + i * sizeof(struct k_pollfd) + offsetof(struct k_pollfd, revents),
 				 &fds[i].revents, sizeof(fds[i].revents)) < 0) {
@@ -336,7 +336,7 @@ long sys_ppoll(unsigned long ufds, unsigned long nfds, unsigned long tsp, unsign
 	if ((r = poll_sigmask_set(usig, sigsetsize, &sm)) < 0)
 		return r;
 	long ret = do_poll(ufds, (unsigned)nfds, &to);
-	poll_sigmask_restore(&sm, ret == -EINTR);
+	poll_sigmask_restore(&sm, ret == -ERESTARTNOHAND);
 	poll_timeout_to_user(tsp, &to);
 	return ret;
 }
@@ -469,7 +469,7 @@ long sys_pselect6(unsigned long n, unsigned long inp, unsigned long outp, unsign
 	if ((r = poll_sigmask_set(pack.set, pack.size, &sm)) < 0)
 		return r;
 	long ret = do_select((int)n, inp, outp, exp, &to);
-	poll_sigmask_restore(&sm, ret == -EINTR);
+	poll_sigmask_restore(&sm, ret == -ERESTARTNOHAND);
 	poll_timeout_to_user(tsp, &to);
 	return ret;
 }

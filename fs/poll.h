@@ -14,11 +14,13 @@
  * Waiters watch a file's queue with callback wait entries (kernel/wait.h): poll/select put one on
  * each file for the duration of the call; an epoll item keeps one on its file while registered.
  *
- * Signals: a blocking poll/select/epoll_wait returns -EINTR when a signal is pending (Linux's
- * ERESTARTNOHAND becomes EINTR whenever a handler runs; these calls are never restarted after a
- * handler, whatever SA_RESTART says). The temporary mask of ppoll/pselect6/epoll_pwait is kept
- * for the handler and restored by sigreturn (thread->has_saved_sigmask, as rt_sigsuspend does),
- * or restored at once when the call did not fail with EINTR.
+ * Signals: a blocking ppoll/pselect6 returns -ERESTARTNOHAND when a signal is pending, as Linux:
+ * EINTR whenever a handler runs (whatever SA_RESTART says), and made again, with the time left
+ * that it wrote back to the caller's timespec, when none does (an ignored signal another thread
+ * blocked, a stop and SIGCONT). epoll_wait returns -EINTR outright, as Linux's ep_poll. The
+ * temporary mask of ppoll/pselect6/epoll_pwait is kept for the handler and restored by sigreturn
+ * (thread->has_saved_sigmask, as rt_sigsuspend does), or by signal_deliver when no handler runs,
+ * or at once when the call was not interrupted.
  */
 #ifndef KERNEL_POLL_H
 #define KERNEL_POLL_H

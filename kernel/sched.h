@@ -26,6 +26,14 @@ struct context {
  * early (issue 17, fuzz-corpus/004). */
 enum thread_state { THREAD_RUNNABLE, THREAD_RUNNING, THREAD_SLEEPING, THREAD_DEAD, THREAD_NEW };
 
+/* What restart_syscall resumes after a call returned -ERESTART_RESTARTBLOCK and no handler ran
+ * (Linux's restart_block). Owned by its thread; cleared by sigreturn and by a handler's frame. */
+struct restart_block {
+	long (*fn)(struct restart_block *rb);   /* NULL: restart_syscall fails with EINTR */
+	uint64_t deadline_ns;                   /* a relative sleep: its monotonic deadline */
+	uintptr_t urem;                         /* ... and where the remaining time goes */
+};
+
 struct files;
 struct fs_ctx;
 struct proc;
@@ -71,6 +79,7 @@ struct thread {
 	int altstack_flags;
 	unsigned long syscall_a0;       /* a0 at syscall entry, for restarting */
 	bool in_syscall;                /* syscall_a0 is valid (a0 may be any value, -1 too) */
+	struct restart_block restart;   /* how restart_syscall goes on (kernel/signal.h) */
 	bool killed;                    /* the process is exiting: leave at the next chance */
 	struct fpstate *fp;             /* user FP registers (kmalloc'd) */
 	int fp_cpu;                     /* CPU whose FP registers last held ours (-1 none) */

@@ -10,8 +10,10 @@
  * write a core), and a handler gets a Linux riscv64
  * rt_sigframe (siginfo + ucontext with all registers and FP state) on the user stack (or the
  * alternate stack) with ra pointing at the sigreturn trampoline page. An interrupted syscall that
- * returned -ERESTARTSYS restarts when the handler has SA_RESTART (or there is no handler), else
- * fails with EINTR.
+ * returned a restart code (signal.h) restarts when no handler runs (the signal was ignored, a stop
+ * parked the thread, or another thread took it); when one runs, -ERESTARTSYS restarts under
+ * SA_RESTART and everything else fails with EINTR. -ERESTART_RESTARTBLOCK restarts through
+ * restart_syscall (a7 = 128), which resumes what the thread's restart block kept.
  *
  * Each pending set (a thread's, a process's) has one siginfo record per standard signal and a
  * queue of real-time instances (kernel/sigqueue.c): a sender fills the record unless the signal
@@ -56,6 +58,7 @@
 #define SA_RESETHAND 0x80000000
 #define SIG_DFL 0
 #define SIG_IGN 1
+#define NR_RESTART_SYSCALL 128          /* riscv64's __NR_restart_syscall */
 #define SIG_BLOCK 0
 #define SIG_UNBLOCK 1
 #define SIG_SETMASK 2
@@ -436,22 +439,35 @@ static void __noreturn die(int sig)
 	__builtin_unreachable();
 }
 
+static bool is_restart_code(long r)
+{
+	return r == -ERESTARTSYS || r == -ERESTARTNOHAND || r == -ERESTART_RESTARTBLOCK;
+}
+
+/* The interrupted call goes again as no handler ran (signal.h's restart codes): the same call
+ * with its first argument back, or restart_syscall for a restart block. */
+static void restart_unhandled(struct thread *t, struct trapframe *tf, long restart)
+{
+	if (!is_restart_code(restart))
+		return;
+	tf->regs[10] = t->syscall_a0;
+	if (restart == -ERESTART_RESTARTBLOCK)
+		tf->regs[17] = NR_RESTART_SYSCALL;  /* a7 */
+	tf->sepc -= 4;
+}
+
 void signal_deliver(struct trapframe *tf)
 {
 	struct thread *t = current;
 	bool shared;
 	int sig = next_signal(t, &shared);
-	long restart = t->in_syscall ? (long)tf->regs[10] : 0;
-	bool was_restart = tf->scause == EXC_ECALL_U && restart == -ERESTARTSYS;
+	long restart = t->in_syscall && tf->scause == EXC_ECALL_U ? (long)tf->regs[10] : 0;
 	if (!sig) {
 		if (t->has_saved_sigmask) {     /* sigsuspend woke for nothing we deliver */
 			t->sigmask = t->saved_sigmask;
 			t->has_saved_sigmask = false;
 		}
-		if (was_restart) {              /* nobody handled it: restart the call */
-			tf->regs[10] = t->syscall_a0;
-			tf->sepc -= 4;
-		}
+		restart_unhandled(t, tf, restart);   /* nobody handled it: restart the call */
 		t->in_syscall = false;
 		return;
 	}
@@ -478,10 +494,7 @@ void signal_deliver(struct trapframe *tf)
 			t->sigmask = t->saved_sigmask;
 			t->has_saved_sigmask = false;
 		}
-		if (was_restart) {
-			tf->regs[10] = t->syscall_a0;
-			tf->sepc -= 4;
-		}
+		restart_unhandled(t, tf, restart);
 		t->in_syscall = false;
 		return;
 	}
@@ -492,14 +505,11 @@ void signal_deliver(struct trapframe *tf)
 		sh->action[sig - 1] = (struct k_sigaction){ SIG_DFL, 0, 0 };
 		spin_unlock(&sh->lock);
 	}
-	if (was_restart) {
-		if (ka.flags & SA_RESTART) {
-			tf->regs[10] = t->syscall_a0;
-			tf->sepc -= 4;
-		} else {
-			tf->regs[10] = (uint64_t)-EINTR;
-		}
-	}
+	if (restart == -ERESTARTSYS && (ka.flags & SA_RESTART))
+		restart_unhandled(t, tf, restart);
+	else if (is_restart_code(restart))
+		tf->regs[10] = (uint64_t)-EINTR;
+	t->restart.fn = NULL;                   /* the handler's own calls cannot resume this one */
 	t->in_syscall = false;
 	if (setup_frame(tf, sig, &ka, &info) < 0)
 		die(SIGSEGV);
@@ -547,11 +557,22 @@ long sys_rt_sigreturn(void)
 	t->fp_cpu = -1;                     /* reload on the way out */
 	t->sigmask = f->uc.sigmask & ~UNBLOCKABLE;
 	kfree(f);
+	t->restart.fn = NULL;
 	t->in_syscall = false;
 	return (long)tf->regs[10];
 }
 
 /* ---- system calls ---- */
+
+/* restart_syscall: what signal_deliver set up after -ERESTART_RESTARTBLOCK, once; called
+ * directly (or a second time), EINTR as Linux's do_no_restart_syscall. */
+long sys_restart_syscall(void)
+{
+	struct thread *t = current;
+	long (*fn)(struct restart_block *) = t->restart.fn;
+	t->restart.fn = NULL;
+	return fn ? fn(&t->restart) : -EINTR;
+}
 
 long sys_rt_sigaction(int sig, uintptr_t act, uintptr_t oact, size_t sigsetsize)
 {
@@ -627,11 +648,12 @@ long sys_rt_sigsuspend(uintptr_t mask, size_t sigsetsize)
 	uint64_t old = t->sigmask;
 	t->sigmask = m & ~UNBLOCKABLE;
 	wait_event(&suspend_wq, signal_pending());
-	/* the handler runs with the temporary mask; its frame records the old one for sigreturn */
+	/* the handler runs with the temporary mask; its frame records the old one for sigreturn.
+	 * A signal no handler takes (ignored, a stop) puts the old mask back and suspends again, as
+	 * Linux: sigsuspend returns only after a handler ran. */
 	t->saved_sigmask = old;
 	t->has_saved_sigmask = true;
-	t->in_syscall = false;
-	return -EINTR;
+	return -ERESTARTNOHAND;
 }
 
 long sys_sigaltstack(uintptr_t ss, uintptr_t oss)

@@ -25,9 +25,16 @@
 #define SIGXFSZ 25
 #define NSIG 64
 
-/* Restart codes a blocking call returns when a signal interrupted it (never seen by user space):
- * the syscall is restarted if the handler has SA_RESTART, else it fails with EINTR. */
+/* Restart codes a blocking call returns when a signal interrupted it (never seen by user space;
+ * signal_deliver turns them into a restart or EINTR, as Linux's arch signal code):
+ *   ERESTARTSYS            restarted when no handler runs or it has SA_RESTART, else EINTR;
+ *   ERESTARTNOHAND         restarted when no handler runs (an ignored signal, a stop), else EINTR
+ *                          whatever SA_RESTART says (ppoll, pselect6, absolute clock_nanosleep);
+ *   ERESTART_RESTARTBLOCK  as ERESTARTNOHAND, but the call goes on through restart_syscall with
+ *                          what the thread's restart block kept (a relative sleep's deadline). */
 #define ERESTARTSYS 512
+#define ERESTARTNOHAND 514
+#define ERESTART_RESTARTBLOCK 516
 
 struct thread;
 bool signal_pending(void);                    /* the current thread has a deliverable signal */
@@ -62,6 +69,7 @@ long signal_all_locked(const struct ksiginfo *info, struct proc *self);    /* ki
 long sys_rt_sigaction(int sig, uintptr_t act, uintptr_t oact, size_t sigsetsize);
 long sys_rt_sigprocmask(int how, uintptr_t set, uintptr_t oset, size_t sigsetsize);
 long sys_rt_sigreturn(void);
+long sys_restart_syscall(void);
 long sys_rt_sigpending(uintptr_t set, size_t sigsetsize);
 long sys_rt_sigsuspend(uintptr_t mask, size_t sigsetsize);
 long sys_sigaltstack(uintptr_t ss, uintptr_t oss);

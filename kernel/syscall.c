@@ -96,7 +96,7 @@ static const syscall_fn table[SYSCALL_MAX] = {
 	S(93, sys_exit), S(94, sys_exit_group), S(95, sys_waitid), S(96, sys_set_tid_address),
 	S(98, sys_futex), S(99, sys_set_robust_list), S(100, sys_get_robust_list), S(101, sys_nanosleep), S(102, sys_getitimer), S(103, sys_setitimer),
 	S(113, sys_clock_gettime), S(116, sys_syslog), S(114, sys_clock_getres), S(115, sys_clock_nanosleep),
-	S(122, sys_sched_setaffinity), S(123, sys_sched_getaffinity), S(124, sys_sched_yield),
+	S(122, sys_sched_setaffinity), S(123, sys_sched_getaffinity), S(124, sys_sched_yield), S(128, sys_restart_syscall),
 	S(129, sys_kill), S(130, sys_tkill), S(131, sys_tgkill), S(132, sys_sigaltstack),
 	S(133, sys_rt_sigsuspend), S(134, sys_rt_sigaction), S(135, sys_rt_sigprocmask),
 	S(136, sys_rt_sigpending), S(139, sys_rt_sigreturn), S(142, sys_reboot), S(153, sys_times), S(154, sys_setpgid),

@@ -113,25 +113,41 @@ long sys_gettimeofday(uintptr_t utv, uintptr_t utz)
 }
 
 static struct waitq sleep_wq = WAITQ_INIT(sleep_wq, "nanosleep");
+static long sleep_restart(struct restart_block *rb);
 
-/* Sleep until the monotonic deadline (ns); -ERESTARTSYS-style -EINTR on a signal with the remaining
- * time written to urem (relative sleeps only). */
-static long sleep_ns_until(uint64_t deadline_ns, uintptr_t urem)
+/* Sleeps until the monotonic deadline (ns): 0, or a restart code when a signal is pending (it
+ * may be one nobody handles: an ignored SIGCHLD that a blocking thread let through, a stop and
+ * SIGCONT). As Linux: a relative sleep writes the time left to urem and returns
+ * -ERESTART_RESTARTBLOCK, so that with no handler it goes on to the same deadline through
+ * restart_syscall; an absolute one returns -ERESTARTNOHAND and is simply made again. Either is
+ * EINTR once a handler ran, whatever SA_RESTART says. */
+static long sleep_ns_until(uint64_t deadline_ns, bool relative, uintptr_t urem)
 {
 	uint64_t now = time_ns();
 	if (deadline_ns <= now)
 		return 0;
 	wait_event_timeout(&sleep_wq, signal_pending(), deadline_ns - now);
 	now = time_ns();
-	if (now < deadline_ns && signal_pending()) {
-		if (urem) {
-			struct k_timespec rem = to_ts(deadline_ns - now);
-			if (copy_to_user(urem, &rem, sizeof(rem)) < 0)
-				return -EFAULT;
-		}
-		return -EINTR;
+	if (now >= deadline_ns || !signal_pending())
+		return 0;
+	if (!relative)
+		return -ERESTARTNOHAND;
+	if (urem) {
+		struct k_timespec rem = to_ts(deadline_ns - now);
+		if (copy_to_user(urem, &rem, sizeof(rem)) < 0)
+			return -EFAULT;
 	}
-	return 0;
+	struct restart_block *rb = &current->restart;
+	rb->fn = sleep_restart;
+	rb->deadline_ns = deadline_ns;
+	rb->urem = urem;
+	return -ERESTART_RESTARTBLOCK;
+}
+
+/* restart_syscall after an interrupted relative sleep: on to the same deadline */
+static long sleep_restart(struct restart_block *rb)
+{
+	return sleep_ns_until(rb->deadline_ns, true, rb->urem);
 }
 
 static int read_ts(uintptr_t u, uint64_t *ns)
@@ -151,7 +167,7 @@ long sys_nanosleep(uintptr_t ureq, uintptr_t urem)
 	int r = read_ts(ureq, &ns);
 	if (r < 0)
 		return r;
-	return sleep_ns_until(time_ns() + ns, urem);
+	return sleep_ns_until(time_ns() + ns, true, urem);
 }
 
 long sys_clock_nanosleep(int clk, int flags, uintptr_t ureq, uintptr_t urem)
@@ -166,9 +182,9 @@ long sys_clock_nanosleep(int clk, int flags, uintptr_t ureq, uintptr_t urem)
 		return r;
 	if (flags & TIMER_ABSTIME) {
 		uint64_t rel = ns > now ? ns - now : 0;
-		return sleep_ns_until(time_ns() + rel, 0);
+		return sleep_ns_until(time_ns() + rel, false, 0);
 	}
-	return sleep_ns_until(time_ns() + ns, urem);
+	return sleep_ns_until(time_ns() + ns, true, urem);
 }
 
 long sys_uname(uintptr_t ubuf)
