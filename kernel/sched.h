@@ -30,8 +30,18 @@ enum thread_state { THREAD_RUNNABLE, THREAD_RUNNING, THREAD_SLEEPING, THREAD_DEA
  * (Linux's restart_block). Owned by its thread; cleared by sigreturn and by a handler's frame. */
 struct restart_block {
 	long (*fn)(struct restart_block *rb);   /* NULL: restart_syscall fails with EINTR */
-	uint64_t deadline_ns;                   /* a relative sleep: its monotonic deadline */
-	uintptr_t urem;                         /* ... and where the remaining time goes */
+	union {
+		struct {                        /* nanosleep, relative clock_nanosleep */
+			uint64_t deadline_ns;   /* monotonic */
+			uintptr_t urem;         /* where the remaining time goes */
+		} sleep;
+		struct {                        /* FUTEX_WAIT(_BITSET) with a timeout */
+			uintptr_t uaddr;
+			uint64_t deadline;      /* timer ticks */
+			uint32_t val, bitset;
+			bool private_;
+		} futex;
+	};
 };
 
 struct files;

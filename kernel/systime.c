@@ -139,15 +139,15 @@ static long sleep_ns_until(uint64_t deadline_ns, bool relative, uintptr_t urem)
 	}
 	struct restart_block *rb = &current->restart;
 	rb->fn = sleep_restart;
-	rb->deadline_ns = deadline_ns;
-	rb->urem = urem;
+	rb->sleep.deadline_ns = deadline_ns;
+	rb->sleep.urem = urem;
 	return -ERESTART_RESTARTBLOCK;
 }
 
 /* restart_syscall after an interrupted relative sleep: on to the same deadline */
 static long sleep_restart(struct restart_block *rb)
 {
-	return sleep_ns_until(rb->deadline_ns, true, rb->urem);
+	return sleep_ns_until(rb->sleep.deadline_ns, true, rb->sleep.urem);
 }
 
 static int read_ts(uintptr_t u, uint64_t *ns)

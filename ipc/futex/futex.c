@@ -178,6 +178,8 @@ static int wake_key(const struct futex_key *k, int nr, uint32_t bitset)
 
 static void futex_timeout_fn(void *arg) { sched_wake(arg); }
 
+static long futex_wait_restart(struct restart_block *rb);
+
 static long futex_wait(uintptr_t uaddr, bool private_, uint32_t val, uint64_t deadline, uint32_t bitset)
 {
 	struct thread *t = current;
@@ -246,8 +248,24 @@ static long futex_wait(uintptr_t uaddr, bool private_, uint32_t val, uint64_t de
 		spin_unlock(&cb->lock);
 		break;
 	}
-	/* FUTEX_WAIT is restarted with the remaining time by Linux; absolute waits restart as is */
-	return ret == -ERESTARTSYS && deadline != TIMER_NONE ? -EINTR : ret;
+	/* As Linux: a wait with a timeout goes on to the same deadline through restart_syscall when
+	 * no handler runs (EINTR when one does); one without restarts as is, or under SA_RESTART. */
+	if (ret == -ERESTARTSYS && deadline != TIMER_NONE) {
+		struct restart_block *rb = &current->restart;
+		rb->fn = futex_wait_restart;
+		rb->futex.uaddr = uaddr;
+		rb->futex.deadline = deadline;
+		rb->futex.val = val;
+		rb->futex.bitset = bitset;
+		rb->futex.private_ = private_;
+		return -ERESTART_RESTARTBLOCK;
+	}
+	return ret;
+}
+
+static long futex_wait_restart(struct restart_block *rb)
+{
+	return futex_wait(rb->futex.uaddr, rb->futex.private_, rb->futex.val, rb->futex.deadline, rb->futex.bitset);
 }
 
 static long futex_requeue(uintptr_t uaddr, uintptr_t uaddr2, bool private_, int nr_wake, int nr_requeue,

@@ -1,13 +1,14 @@
 /*
  * Interrupted sleeps and waits that no handler took go on, as on Linux: nanosleep and
  * clock_nanosleep (relative: restart_syscall to the same deadline; absolute: made again), ppoll
- * (with the time left) and sigsuspend (until a handler ran). The signal that interrupts them:
+ * (with the time left), FUTEX_WAIT with a timeout (restart_syscall: ETIMEDOUT at the deadline) and
+ * sigsuspend (until a handler ran). The signal that interrupts them:
  *   - a SIGCHLD (default action: ignore) that reached a sleeping thread because the forking
  *     thread blocked it (musl's fork blocks every signal around clone: this made a thread's
  *     sleep(240) in tests-musl/poll end early);
  *   - a stop and SIGCONT sent to a sleeping child.
  * And the other side: when a handler runs, nanosleep and ppoll fail with EINTR even under
- * SA_RESTART, and nanosleep tells the time left.
+ * SA_RESTART, and so does a FUTEX_WAIT with a timeout; nanosleep tells the time left.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,6 +18,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,15 +29,22 @@
 #define FORK_AT_MS 100              /* when the blocking thread forks its short-lived child */
 #define SLACK_MS 10                 /* a sleep may end this much early by clock rounding */
 
-enum sleeper_kind { NANOSLEEP, CLOCK_REL, CLOCK_ABS, PPOLL, SLEEPER_KINDS };
+enum sleeper_kind { NANOSLEEP, CLOCK_REL, CLOCK_ABS, PPOLL, FUTEX_TIMED, SLEEPER_KINDS };
 static const char *const kind_name[] = { "nanosleep", "clock_nanosleep relative", "clock_nanosleep absolute",
-					 "ppoll" };
+					 "ppoll", "FUTEX_WAIT with a timeout" };
 
 struct sleeper {
 	enum sleeper_kind kind;
 	int ret, err;
 	long elapsed_ms;
 };
+
+/* Slept its whole time: 0, or ETIMEDOUT for the futex; and not early. */
+static bool whole_time(const struct sleeper *s)
+{
+	bool ret_ok = s->kind == FUTEX_TIMED ? s->ret == -1 && s->err == ETIMEDOUT : s->ret == 0;
+	return ret_ok && s->elapsed_ms >= SLEEP_MS - SLACK_MS;
+}
 
 static long now_ms(void)
 {
@@ -84,6 +94,12 @@ static void *sleeper(void *arg)
 		close(p[0]);
 		close(p[1]);
 		break;
+	case FUTEX_TIMED: {
+		static uint32_t word;                               /* never woken */
+		s->ret = (int)syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 0, &ts, NULL, 0);
+		s->err = s->ret < 0 ? errno : 0;
+		break;
+	}
 	default:
 		break;
 	}
@@ -124,7 +140,7 @@ static void ignored_sigchld_wakes_sleepers(void)
 		pthread_join(th[k], NULL);
 		char name[96];
 		snprintf(name, sizeof(name), "ignored SIGCHLD: %s sleeps its whole time", kind_name[k]);
-		CHECK(name, s[k].ret == 0 && s[k].elapsed_ms >= SLEEP_MS - SLACK_MS,
+		CHECK(name, whole_time(&s[k]),
 		      "returned %d (error %s) after %ld ms of %d", s[k].ret, strerror(s[k].err), s[k].elapsed_ms, SLEEP_MS);
 	}
 	CHECK("ignored SIGCHLD: the child was reaped", WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
@@ -162,7 +178,7 @@ static void stop_and_continue(enum sleeper_kind kind)
 	close(p[1]);
 	char name[96];
 	snprintf(name, sizeof(name), "stop and SIGCONT: %s sleeps its whole time", kind_name[kind]);
-	CHECK(name, stopped && n == (ssize_t)sizeof(s) && s.ret == 0 && s.elapsed_ms >= SLEEP_MS - SLACK_MS,
+	CHECK(name, stopped && n == (ssize_t)sizeof(s) && whole_time(&s),
 	      "stopped %d, read %zd, returned %d (error %s) after %ld ms of %d", stopped, n, s.ret, strerror(s.err),
 	      s.elapsed_ms, SLEEP_MS);
 }
@@ -258,6 +274,7 @@ int main(void)
 	stop_and_continue(NANOSLEEP);
 	stop_and_continue(CLOCK_ABS);
 	stop_and_continue(PPOLL);
+	stop_and_continue(FUTEX_TIMED);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_usr1;
