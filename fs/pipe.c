@@ -14,7 +14,15 @@
  * (and the waker may skip wake_up when the queue is empty). Blocking waits return -ERESTARTSYS
  * when a signal is pending; O_NONBLOCK gives -EAGAIN instead of sleeping.
  *
- * Lock order: pipe->lock -> waitq locks (finish_wait under pipe->lock) -> run-queue locks.
+ * Lifetime. The pipe lives while either end's file is open: each end's release drops its count
+ * under the lock, and the release that leaves both at zero frees it. So a release must not touch
+ * the pipe after it drops the lock: the other end may be released on another hart at that very
+ * moment (a reader that sees EOF as soon as the writers count reads zero, and closes), and free
+ * it. The closing end therefore wakes the other end's sleepers (EOF, EPIPE) with the lock still
+ * held. Readers and writers may wake after unlocking: their own file keeps the pipe alive.
+ *
+ * Lock order: pipe->lock -> waitq locks (finish_wait, and release's wake-up, under pipe->lock) ->
+ * run-queue locks; waitq callbacks (poll, epoll's ep->lock) come after the waitq lock.
  * pipe->lock guards head, tail, readers, writers, reading, writing.
  */
 #include "fs/internal.h"
@@ -206,13 +214,14 @@ static void pipe_release(struct file *f, bool reader)
 	else
 		p->writers--;
 	bool last = p->readers == 0 && p->writers == 0;
+	/* Under the lock: once it is dropped, the other end's release may free p (see the top). */
+	if (!last)
+		wake(reader ? &p->wwait : &p->rwait);    /* EPIPE for writers, EOF for readers */
 	spin_unlock(&p->lock);
 	if (last) {
 		free_pages(p->buf, PIPE_ORDER);
 		kfree(p);
-		return;
 	}
-	wake(reader ? &p->wwait : &p->rwait);        /* EPIPE for writers, EOF for readers */
 }
 
 static void pipe_release_read(struct file *f) { pipe_release(f, true); }

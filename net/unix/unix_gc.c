@@ -64,7 +64,13 @@
  * counter work only: it reads file refcounts with atomic loads, takes no other lock but the wait
  * queue locks of wake_all (the usual order unix_lock -> waitq locks), allocates nothing and never
  * sleeps; files are closed only after the lock is dropped (closing may sleep and may release
- * sockets, which takes unix_lock again).
+ * sockets, which takes unix_lock again). Those closes are ordinary last closes, racing with the
+ * other users of what the files stood for: the write end of a pipe hidden in a cycle is released
+ * here while the pipe's reader, which sees end of file the moment the writers count drops, closes
+ * the read end on another hart. So every release must be safe against the other half of its
+ * object being released at the same time (fs/pipe.c "Lifetime": a pipe's release used to wake
+ * the reader after dropping the lock, a use after free the reader's close had just freed, which
+ * panicked in wake_up from this collector's hit list).
  */
 #include "net/unix/unix.h"
 #include "fs/fs.h"
