@@ -12,12 +12,13 @@
  * PAIRS pairs of threads: the reader makes a non-blocking pipe, hands the write end to its closer
  * and spins on read until end of file, then closes the read end at once; the closer only closes
  * what it is handed (half the rounds the other way round: the closer gets the read end, and the
- * reader spins on poll until the write end reports POLLERR, no readers, then closes it). Right after its close each of them queues
- * SPRAY datagrams of SPRAY_LEN bytes on a socket pair of its own and takes back the ones it queued
- * a round earlier: a freed pipe's memory is reused at once by bytes whose words look like a
- * wait queue holding a bad pointer (in Ember a 72-byte datagram's record is a 128-byte object
- * like a pipe, its bytes where a pipe's wait queues are), so a late wake-up faults instead of
- * passing unseen. More threads than harts, so the timer tick preempts them anywhere.
+ * reader spins on poll until the write end reports POLLERR, no readers, then closes it). Right
+ * after its close each of them queues SPRAY datagrams of SPRAY_LEN bytes on a socket pair of its
+ * own and takes back the ones it queued a round earlier: a freed pipe's memory is reused at once
+ * by bytes whose words look like a wait queue holding a bad pointer (in Ember a 72-byte
+ * datagram's record is a 128-byte object like a pipe, its bytes where a pipe's wait queues are),
+ * so a late wake-up faults instead of passing unseen. More threads than harts, so the timer tick
+ * preempts them anywhere.
  *
  * Checks: every round ends with end of file (or POLLERR) and both closes succeed; every datagram
  * comes back intact; the pairs run for ROUND_MS or ROUNDS rounds each. The kernel must survive.
