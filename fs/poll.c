@@ -10,8 +10,8 @@
  *   scan      for every fd: look the file up, on the first pass queue an entry on its wait queue
  *             (BEFORE asking it), then ask ops->poll. The thread is RUNNING throughout, so a poll
  *             op may take a sleeplock.
- *   decide    ready fds -> return their count; none and a signal pending -> -ERESTARTNOHAND (poll.h); none and the
- *             timeout passed (or was zero) -> 0.
+ *   decide    ready fds -> return their count; none and a signal pending -> -ERESTARTNOHAND
+ *             (poll.h); none and the timeout passed (or was zero) -> 0.
  *   sleep     set the thread SLEEPING, full fence, and only if no callback has fired since the
  *             scan began (table->triggered), no signal is pending and the deadline has not passed,
  *             schedule (with a timer for the deadline). Then RUNNING, clear triggered, rescan.
