@@ -375,7 +375,7 @@ static long do_clone(unsigned long flags, uintptr_t newsp, uintptr_t ptid, uintp
 	if (flags & CLONE_VM)
 		kthread_start(t);
 	else
-		kthread_start_first(t);             /* a new address space: "Fork placement", sched.c */
+		kthread_start_behind(t);            /* a new address space: "Fork placement", sched.c */
 	return tid;
 
 fail_res:

@@ -65,32 +65,25 @@
  * left behind it waited for the creator to block or for a tick. The move holds both queue locks
  * (the second by trylock: a busy lock just means no move).
  *
- * Fork placement: the child runs first. A forked process (a new address space) is queued on its
- * parent's CPU, and the parent gives the CPU up on its way back from fork (kthread_start_first),
- * going in behind the child, as Linux did with sched_child_runs_first. Threads that were already
- * waiting there still go first: put at the head, the child of a shell at -smp 1 ran before an
- * iperf3 server that was between two tests and was refused (4 of 12 cases). The parent is then
- * held (the queue's held_parent) until the child blocks or exits: no other CPU steals it, and it
- * goes on right then, on its own CPU. A child that keeps computing is preempted at the second
- * tick, not the first (one may fall at once), and the parent goes on. An urgent thread that
- * preempts the child does not end the hold: the child goes second in the queue, right after it,
- * ahead of its parent (any other preempted thread goes last, as before). Why:
- *   - Run at once on another hart (Linux balances a fork child onto the idlest CPU), the child
- *     printed while its parent was between the write()s of a line: the contest's test_pipe prints
- *     "cpid: %d\n" in three write()s from both and read "cpid: cpid: 8" in most runs at -smp 4.
- *   - Queued behind a parent that keeps running, a server started in the background (`netserver
- *     &`, then the client) began only when the shell blocked, together with its client, which
- *     then found nobody listening in 12 of 30 runs. Run first, it is listening before the shell
- *     goes on (unless it blocks on the disk first, when the parent resumes and the two overlap).
- *   - A child that execs at once leaves its parent's pages alone: the parent does not break
- *     copy-on-write on pages the child was about to drop anyway.
- * The hold counts ticks, not time: a vCPU the host stops for a while sees one late tick, not the
- * milliseconds that passed, so a child is not cut short by the host's pauses. One hold per CPU:
- * a fork on a CPU that already holds a parent replaces that hold.
+ * Fork placement. A forked process (a new address space) is the exception: it starts on its
+ * parent's CPU, queued behind the parent, which keeps running (kthread_start_behind). The usual
+ * fork is followed by the parent blocking (wait, a read of the child's pipe, accept again) or
+ * exiting (a daemon), and the child then runs where the parent's caches are. Run at once on
+ * another hart, parent and child both break copy-on-write on the same pages in parallel right
+ * after fork, and their first lines of output interleave: the contest's test_pipe prints
+ * "cpid: %d\n" in three write()s from both, and read "cpid: cpid: 8" in most runs at -smp 4.
+ * Linux balances a fork child onto the idlest CPU; this is the trade-off of its old
+ * sched_child_runs_first without the preemption of the parent. A parent that keeps running does
+ * not hold the child back for long. The child is held: no other CPU steals it (neither an idle
+ * CPU at its tick nor one going idle) until its CPU next switches threads, and the first tick that
+ * finds it at the head of the queue lets the parent run on once (a tick falling into the
+ * parent's few microseconds after fork would otherwise hand the CPU to the child at once); the
+ * second tick switches. So a child waits at most two ticks (2/SCHED_HZ s) for a parent that never
+ * blocks. When the parent blocks with more threads queued, the kick below spreads them.
  *
- * Spreading a queue. When a CPU switches to a thread and still has others queued (not held) while
- * a CPU they may run on sits idle, it kicks that idle CPU, which steals one when it schedules (a
- * thread preempted at a tick goes on elsewhere at once, not at the idle CPU's next tick).
+ * Spreading a queue. When a CPU switches to a thread and still has others queued while a CPU
+ * sits idle, it kicks that idle CPU, which steals one when it schedules (a parent that forked
+ * two children and then waited: the second goes to the idle CPU at once, not at its next tick).
  *
  * Interrupts: the run-queue lock is a spinlock, so interrupts are off from schedule() until the
  * next thread releases the lock; each thread's own interrupt state (cpu->intena) is carried across
@@ -113,9 +106,6 @@ struct runq {
 	struct list_head queue;      /* RUNNABLE threads, FIFO */
 	uint64_t nr_running;         /* threads on the queue */
 	bool prev_migrates;          /* __schedule left the outgoing thread for finish_switch to move */
-	/* "Fork placement": a parent queued here waits for its child (compared, never dereferenced) */
-	struct thread *held_parent, *held_child;
-	bool held_ticked;            /* a tick has passed since the hold began */
 };
 
 static struct runq runqs[NCPU];
@@ -128,16 +118,13 @@ static int next_tid = 1;
 /* on_rq: a thread is on a queue iff its rq_node is linked (list_del re-initialises it). */
 static bool on_rq(struct thread *t) { return !list_empty(&t->rq_node); }
 
-/* Queue t before pos (the queue's head node itself: at the tail). */
-static void enqueue_before(struct runq *rq, struct thread *t, struct list_head *pos)
+static void enqueue(struct runq *rq, struct thread *t)
 {
 	if (t->state == THREAD_DEAD || t->state == THREAD_NEW || !t->all_node.next)
 		panic("sched: queueing thread %d (%s) in state %d", t->tid, t->name, t->state);
-	list_add_tail(&t->rq_node, pos);
+	list_add_tail(&t->rq_node, &rq->queue);
 	rq->nr_running++;
 }
-
-static void enqueue(struct runq *rq, struct thread *t) { enqueue_before(rq, t, &rq->queue); }
 
 static void dequeue(struct runq *rq, struct thread *t)
 {
@@ -183,14 +170,11 @@ void sched_init(void)
 
 void sched_cpu_init(void) { init_idle(cpu_id()); }
 
-/* A parent whose forked child runs first and has not blocked or exited ("Fork placement"). Under
- * t's queue lock. */
+/* Started behind its creator, which still runs: no CPU has switched since. Under t's queue lock. */
 static bool is_held(struct thread *t)
 {
-	return t == runqs[t->cpu].held_parent;
+	return t->held && t->held_sw == cpus[t->cpu].ctx_switches;
 }
-
-static void hold_end(struct runq *rq) { rq->held_parent = rq->held_child = NULL; }
 
 /* Take one thread that may run here from another CPU's queue. Called with our queue locked. */
 static struct thread *steal(struct cpu *c)
@@ -220,8 +204,7 @@ static void kick_idle_cpu(struct cpu *self, struct runq *rq)
 {
 	struct list_head *p;
 	list_for_each(p, &rq->queue) {
-		struct thread *t = list_entry(p, struct thread, rq_node);
-		unsigned long may = is_held(t) ? 0 : t->affinity & ~(1UL << self->id);
+		unsigned long may = list_entry(p, struct thread, rq_node)->affinity & ~(1UL << self->id);
 		for (int i = 1; may && i < ncpus; i++) {
 			struct cpu *c = &cpus[(self->id + i) % ncpus];
 			if ((may & (1UL << c->id)) && c->online && READ_ONCE(c->cur) == c->idle &&
@@ -311,9 +294,6 @@ static void __schedule(bool preempt, bool exiting)
 		/* affinity is read once: finish_switch moves it iff it was not queued here */
 		if (prev->state == THREAD_RUNNABLE && !(READ_ONCE(prev->affinity) & (1UL << c->id)))
 			rq->prev_migrates = true;
-		else if (prev == rq->held_child && !list_empty(&rq->queue))
-			/* preempted (an urgent wake-up) while its parent waits: it goes on next */
-			enqueue_before(rq, prev, rq->queue.next->next);
 		else
 			enqueue(rq, prev);      /* a preempted sleeper stays here until it runs again */
 	}
@@ -327,9 +307,7 @@ static void __schedule(bool preempt, bool exiting)
 	}
 	if (!next)
 		next = c->idle;
-	if (next == rq->held_parent ||
-	    (prev == rq->held_child && (prev->state != THREAD_RUNNABLE || rq->prev_migrates)))
-		hold_end(rq);           /* the parent runs, or the child blocked, died or left */
+	next->held = false;
 	if (next != c->idle && rq->nr_running)
 		kick_idle_cpu(c, rq);   /* others still wait here: "Spreading a queue" */
 	if (next->state == THREAD_RUNNABLE)
@@ -385,12 +363,12 @@ void sched_tick(void)
 	if (!READ_ONCE(rq->nr_running))
 		return;
 	spin_lock(&rq->lock);
-	if (rq->held_parent && !rq->held_ticked) {
-		rq->held_ticked = true;         /* a held parent waits a tick more ("Fork placement") */
-	} else if (!list_empty(&rq->queue)) {
-		hold_end(rq);                   /* the second tick: the child shares the CPU from now */
+	struct thread *head = list_empty(&rq->queue) ? NULL :
+		list_first_entry(&rq->queue, struct thread, rq_node);
+	if (head && is_held(head))
+		head->held = false;     /* one tick's grace: "Fork placement" */
+	else if (head)
 		c->need_resched = true;
-	}
 	spin_unlock(&rq->lock);
 }
 
@@ -510,28 +488,22 @@ struct thread *thread_alloc(void (*fn)(void *), void *arg, const char *name, int
 	return t;
 }
 
-void kthread_start_first(struct thread *t)
+void kthread_start_behind(struct thread *t)
 {
-	struct thread *parent = current;
-	irq_push_off();                 /* cpu_id() stays ours until the queue lock is taken */
-	t->cpu = cpu_id();
+	t->cpu = cpu_id();              /* thread_alloc's choice; the caller runs with interrupts on */
 	thread_link(t);
-	struct runq *rq = &runqs[t->cpu];
-	spin_lock(&rq->lock);
+	struct runq *rq = lock_rq_of(t);
 	if (t->state != THREAD_NEW)
 		panic("sched: thread %d (%s) started twice", t->tid, t->name);
 	t->state = THREAD_RUNNABLE;
 	if (t->affinity & (1UL << t->cpu)) {
-		enqueue(rq, t);         /* behind threads already waiting here, ahead of its parent */
-		rq->held_parent = parent;               /* until the child blocks or exits */
-		rq->held_child = t;
-		rq->held_ticked = false;
-		this_cpu()->need_resched = true;        /* at the parent's return from fork */
-	} else {
-		place_woken(rq, t, false);
+		t->held = true;
+		t->held_sw = cpus[t->cpu].ctx_switches;
+		enqueue_woken(rq, t);   /* no kick: its CPU runs the creator (unless that moved on) */
 	}
+	else
+		place_woken(rq, t, false);
 	spin_unlock(&rq->lock);
-	irq_pop_off();
 }
 
 void kthread_start(struct thread *t)

@@ -60,6 +60,8 @@ struct thread {
 	bool intena;                    /* interrupt state carried across context_switch */
 	unsigned long affinity;         /* CPU mask this thread may run on */
 	bool urgent;                    /* a service thread: woken, it runs at once (kernel/sched.c) */
+	bool held;                      /* queued behind its creator ("Fork placement", sched.c) ... */
+	uint64_t held_sw;               /* ... until its CPU's ctx_switches moves past this */
 	struct list_head rq_node;       /* on its run queue while RUNNABLE */
 	struct list_head all_node;      /* on the global thread list */
 	void *kstack;                   /* base of the kernel stack (KSTACK_SIZE) */
@@ -132,9 +134,9 @@ struct thread *kthread_create_urgent(void (*fn)(void *), void *arg, const char *
 /* Two steps, for callers that finish setting the thread up first (user threads): */
 struct thread *thread_alloc(void (*fn)(void *), void *arg, const char *name, int cpu);
 void kthread_start(struct thread *t);
-/* Starts a forked process's first thread on its creator's CPU, to run before the creator, which
- * waits for it ("Fork placement" in sched.c). Called by the creator, interrupts on. */
-void kthread_start_first(struct thread *t);
+/* Starts a forked process's first thread on its creator's CPU, queued behind the creator, which
+ * keeps running ("Fork placement" in sched.c). */
+void kthread_start_behind(struct thread *t);
 void __noreturn kthread_exit(void);
 
 /* Sleep without a wait queue. */
