@@ -192,6 +192,7 @@ struct pid_info {
 	uint64_t sigpnd, shdpnd, sigblk;
 	uint64_t sigq_limit;            /* RLIMIT_SIGPENDING's soft limit */
 	unsigned long affinity;
+	uint64_t nvcsw, nivcsw;
 	struct mm *mm;                  /* referenced (mm_put when done), or NULL */
 };
 
@@ -235,6 +236,8 @@ static int pid_info_get(int pid, struct pid_info *pi)
 			pi->sigpnd = t->sigpending;
 			pi->sigblk = t->sigmask;
 			pi->affinity = t->affinity;
+			pi->nvcsw = t->nvcsw;
+			pi->nivcsw = t->nivcsw;
 			if (t->mm) {
 				pi->mm = t->mm;
 				mm_get(t->mm);
@@ -309,9 +312,9 @@ static size_t show_status(char *buf, size_t size, struct pid_info *pi)
 		    (unsigned long)(heap >> 10), (unsigned long)(USER_STACK_MAX >> 10));
 	OUT("Threads:\t%d\nSigQ:\t%ld/%lu\nSigPnd:\t%016lx\nShdPnd:\t%016lx\nSigBlk:\t%016lx\n"
 	    "SigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\nCpus_allowed:\t%lx\n"
-	    "voluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
+	    "voluntary_ctxt_switches:\t%llu\nnonvoluntary_ctxt_switches:\t%llu\n",
 	    pi->nthreads, sigqueue_count(), (unsigned long)pi->sigq_limit, (unsigned long)pi->sigpnd, (unsigned long)pi->shdpnd, (unsigned long)pi->sigblk,
-	    pi->affinity);
+	    pi->affinity, (unsigned long long)pi->nvcsw, (unsigned long long)pi->nivcsw);
 	return n;
 }
 

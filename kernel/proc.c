@@ -500,6 +500,8 @@ void thread_exit_user(int status)
 	sigqueue_discard_locked(signal_thread_set(t), ~0ULL);   /* its own pending signals go */
 	p->utime_ns += t->utime_ns;
 	p->stime_ns += t->stime_ns;
+	p->nvcsw += t->nvcsw;
+	p->nivcsw += t->nivcsw;
 	bool last = --p->nthreads == 0;
 	if (p->nthreads == 1)
 		wake_all(&p->child_wait);       /* an exec may wait for the others to leave */
@@ -603,6 +605,8 @@ static struct itimer *reap(struct proc *parent, struct proc *z)
 	list_del(&z->all_node);
 	parent->cutime_ns += z->utime_ns + z->cutime_ns;
 	parent->cstime_ns += z->stime_ns + z->cstime_ns;
+	parent->cnvcsw += z->nvcsw + z->cnvcsw;
+	parent->cnivcsw += z->nivcsw + z->cnivcsw;
 	kfree(z);
 	return it;
 }
@@ -616,21 +620,41 @@ static bool event_ready(struct proc *p, int pid, int want)
 	return r || signal_pending();
 }
 
-struct k_rusage { long utime[2], stime[2]; long rest[14]; };
+/* Linux's struct rusage: the times, 12 counters Ember leaves 0 (maxrss .. nsignals), and the
+ * voluntary (blocking) and involuntary (preempted) context switches. */
+struct k_rusage { long utime[2], stime[2]; long rest[12]; long nvcsw, nivcsw; };
 
-static void fill_rusage(struct k_rusage *ru, uint64_t u, uint64_t s)
+/* What a rusage reports: times in ns, switch counts. */
+struct usage { uint64_t u, s, nvcsw, nivcsw; };
+
+static void fill_rusage(struct k_rusage *ru, const struct usage *us)
 {
 	memset(ru, 0, sizeof(*ru));
-	ru->utime[0] = (long)(u / NSEC_PER_SEC);
-	ru->utime[1] = (long)(u % NSEC_PER_SEC / 1000);
-	ru->stime[0] = (long)(s / NSEC_PER_SEC);
-	ru->stime[1] = (long)(s % NSEC_PER_SEC / 1000);
+	ru->utime[0] = (long)(us->u / NSEC_PER_SEC);
+	ru->utime[1] = (long)(us->u % NSEC_PER_SEC / 1000);
+	ru->stime[0] = (long)(us->s / NSEC_PER_SEC);
+	ru->stime[1] = (long)(us->s % NSEC_PER_SEC / 1000);
+	ru->nvcsw = (long)us->nvcsw;
+	ru->nivcsw = (long)us->nivcsw;
+}
+
+/* A zombie's or stopped child's usage, with (total) or without its reaped children's. proc_lock held. */
+static struct usage child_usage(const struct proc *z, bool total)
+{
+	struct usage us = { z->utime_ns, z->stime_ns, z->nvcsw, z->nivcsw };
+	if (total) {
+		us.u += z->cutime_ns;
+		us.s += z->cstime_ns;
+		us.nvcsw += z->cnvcsw;
+		us.nivcsw += z->cnivcsw;
+	}
+	return us;
 }
 
 /* Wait for a child's event (want: WANT_*); returns its pid and wait status (an exit's, or
  * STOPPED_STATUS/CONTINUED_STATUS), 0 (WNOHANG), or -errno. consume: reap a zombie, clear a
  * stop or continue report (false for WNOWAIT). */
-static long do_wait(int pid, int options, int want, int *status, uint64_t *utime, uint64_t *stime, bool consume)
+static long do_wait(int pid, int options, int want, int *status, struct usage *us, bool consume)
 {
 	struct proc *p = current->proc;
 	for (;;) {
@@ -640,8 +664,7 @@ static long do_wait(int pid, int options, int want, int *status, uint64_t *utime
 		if (z && !z->zombie) {                  /* a stop or a continue */
 			int zpid = z->pid;
 			*status = z->stopped && z->stop_report ? STOPPED_STATUS(z->stop_report) : CONTINUED_STATUS;
-			*utime = z->utime_ns;
-			*stime = z->stime_ns;
+			*us = child_usage(z, false);
 			if (consume && z->stopped && z->stop_report)
 				z->stop_report = 0;
 			else if (consume)
@@ -652,8 +675,7 @@ static long do_wait(int pid, int options, int want, int *status, uint64_t *utime
 		if (z) {
 			int zpid = z->pid;
 			*status = z->exit_status;
-			*utime = z->utime_ns + z->cutime_ns;
-			*stime = z->stime_ns + z->cstime_ns;
+			*us = child_usage(z, true);
 			struct itimer *it = consume ? reap(p, z) : NULL;
 			spin_unlock(&proc_lock);
 			itimer_free(it);
@@ -678,13 +700,13 @@ long sys_wait4(int pid, uintptr_t ustatus, int options, uintptr_t rusage)
 		return -EINVAL;
 	int want = WANT_EXITED | (options & WUNTRACED ? WANT_STOPPED : 0) | (options & WCONTINUED ? WANT_CONTINUED : 0);
 	int status;
-	uint64_t u, s;
-	long r = do_wait(pid, options, want, &status, &u, &s, true);
+	struct usage us;
+	long r = do_wait(pid, options, want, &status, &us, true);
 	if (r > 0 && ustatus && copy_to_user(ustatus, &status, sizeof(status)) < 0)
 		return -EFAULT;
 	if (r > 0 && rusage) {
 		struct k_rusage ru;
-		fill_rusage(&ru, u, s);
+		fill_rusage(&ru, &us);
 		if (copy_to_user(rusage, &ru, sizeof(ru)) < 0)
 			return -EFAULT;
 	}
@@ -705,8 +727,8 @@ long sys_waitid(int idtype, int id, uintptr_t info, int options, uintptr_t rusag
 	int want = (options & WEXITED ? WANT_EXITED : 0) | (options & WUNTRACED ? WANT_STOPPED : 0) |
 		   (options & WCONTINUED ? WANT_CONTINUED : 0);
 	int status;
-	uint64_t u, s;
-	long r = do_wait(pid, options, want, &status, &u, &s, !(options & WNOWAIT));
+	struct usage us = { 0 };
+	long r = do_wait(pid, options, want, &status, &us, !(options & WNOWAIT));
 	if (r < 0)
 		return r;
 	struct k_siginfo_chld si;
@@ -732,7 +754,7 @@ long sys_waitid(int idtype, int id, uintptr_t info, int options, uintptr_t rusag
 		return -EFAULT;
 	if (rusage) {
 		struct k_rusage ru;
-		fill_rusage(&ru, u, s);
+		fill_rusage(&ru, &us);
 		if (copy_to_user(rusage, &ru, sizeof(ru)) < 0)
 			return -EFAULT;
 	}
@@ -788,20 +810,30 @@ void proc_times(struct proc *p, uint64_t *u, uint64_t *s)
 long sys_getrusage(int who, uintptr_t usage)
 {
 	struct proc *p = current->proc;
-	uint64_t u, s;
+	struct usage us;
 	if (who == RUSAGE_SELF) {
-		proc_times(p, &u, &s);
+		proc_times(p, &us.u, &us.s);
+		spin_lock(&proc_lock);
+		us.nvcsw = p->nvcsw;
+		us.nivcsw = p->nivcsw;
+		struct list_head *q;
+		list_for_each(q, &p->threads) {
+			struct thread *t = list_entry(q, struct thread, thread_node);
+			us.nvcsw += READ_ONCE(t->nvcsw);
+			us.nivcsw += READ_ONCE(t->nivcsw);
+		}
+		spin_unlock(&proc_lock);
 	} else if (who == RUSAGE_CHILDREN) {
-		u = p->cutime_ns;
-		s = p->cstime_ns;
+		spin_lock(&proc_lock);
+		us = (struct usage){ p->cutime_ns, p->cstime_ns, p->cnvcsw, p->cnivcsw };
+		spin_unlock(&proc_lock);
 	} else if (who == RUSAGE_THREAD) {
-		u = current->utime_ns;
-		s = current->stime_ns;
+		us = (struct usage){ current->utime_ns, current->stime_ns, current->nvcsw, current->nivcsw };
 	} else {
 		return -EINVAL;
 	}
 	struct k_rusage ru;
-	fill_rusage(&ru, u, s);
+	fill_rusage(&ru, &us);
 	return copy_to_user(usage, &ru, sizeof(ru)) < 0 ? -EFAULT : 0;
 }
 

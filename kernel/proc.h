@@ -45,6 +45,8 @@ struct proc {
 	uint64_t start_ns;
 	uint64_t utime_ns, stime_ns;            /* of exited threads */
 	uint64_t cutime_ns, cstime_ns;          /* of reaped children */
+	uint64_t nvcsw, nivcsw;                 /* context switches of exited threads (rusage) */
+	uint64_t cnvcsw, cnivcsw;               /* ... of reaped children */
 	struct list_head all_node;
 	int oom_score_adj;              /* mm/oom.c: -1000..1000, inherited at fork; proc_lock */
 	struct itimer *itimer;          /* setitimer(ITIMER_REAL), kernel/itimer.c; NULL until used */

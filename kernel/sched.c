@@ -319,6 +319,10 @@ static void __schedule(bool preempt, bool exiting)
 	}
 	next->on_cpu = true;
 	next->switches++;
+	if (prev->state == THREAD_SLEEPING && !preempt)
+		prev->nvcsw++;
+	else
+		prev->nivcsw++;
 	c->ctx_switches++;
 	c->cur = next;
 	c->switch_prev = prev;

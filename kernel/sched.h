@@ -97,6 +97,8 @@ struct thread {
 	uint64_t user_enter_ns;         /* when it last entered user mode */
 	uint64_t kernel_enter_ns;       /* when it last started running in the kernel */
 	uint64_t switches;
+	uint64_t nvcsw, nivcsw;         /* switches away by blocking, by preemption (rusage); written by
+					 * its own CPU in __schedule, read without a lock */
 };
 
 /*
