@@ -20,8 +20,10 @@
  *   - inline, when the caller is allowed to run protocol code (thread context, no spinlock held,
  *     not SQ_FILL), runs on sq's CPU, and sq is idle: nobody is processing it (SQS_PROC clear).
  *     The caller then becomes sq's processor: it runs its item, and (SQ_PROCESS) drains whatever
- *     queued meanwhile (squeue_call may also enter an idle, empty squeue from another CPU,
- *     SQ_ANYCPU: it then runs only its own item), for at most SQ_DRAIN_NS, after which it hands the squeue to the worker.
+ *     queued meanwhile, for at most SQ_DRAIN_NS, after which it hands the squeue to the worker.
+ *     With SQ_ANYCPU (squeue_call, window updates) it may also enter an idle, empty squeue from
+ *     another CPU; what queues while it runs is then mostly what its own item made (a send's or
+ *     a window update's loopback packets), which it drains too rather than waking sq's worker.
  *     If items were already queued when it arrived, it queues its own behind them and drains,
  *     so order is kept. This is the fast path of a NIC poll thread whose frame belongs to its
  *     own CPU: no queueing, no wake-up, no context switch.
@@ -419,8 +421,6 @@ void squeue_enter(struct squeue *sq, struct sq_item *item, sq_proc_t fn, void *a
 	bool may_inline = !(flags & SQ_FILL) && !atomic_context();
 	spin_lock(&sq->lock);
 	bool here = cpu_id() == sq->cpu;        /* stable: sq->lock keeps interrupts off */
-	if (!here && (flags & SQ_ANYCPU) && !sq->head)
-		flags |= SQ_NODRAIN;             /* run ours, leave sq's own work to its CPU */
 	if (may_inline && !(sq->state & SQS_PROC) && (here || ((flags & SQ_ANYCPU) && !sq->head)) &&
 	    (!sq->head || !(flags & SQ_NODRAIN))) {
 		sq->state |= SQS_PROC;

@@ -24,10 +24,12 @@
  *   SQ_NODRAIN  run inline if allowed, but leave whatever else is queued to the worker.
  *   SQ_FILL     never inline: queue and wake the worker (interrupt context, deferral).
  *   SQ_ANYCPU   also inline from another CPU, when nobody processes sq and nothing is queued on
- *               it; then as SQ_NODRAIN (sq's own work stays with its CPU). squeue_call uses it: a
- *               socket call on an idle squeue runs at once in the caller, instead of waking a
- *               worker on a CPU that may be busy or, on a host with fewer cores than vCPUs, not
- *               running at all (iperf3's daemon waited 40 ms to close its listener that way).
+ *               it; the caller then drains what its item queued (its loopback packets) as
+ *               SQ_PROCESS does. squeue_call and the window updates use it: a socket call on an
+ *               idle squeue runs at once in the caller, instead of waking a worker on a CPU that
+ *               may be busy or, on a host with fewer cores than vCPUs, not running at all
+ *               (iperf3's daemon waited 40 ms to close its listener that way; a reader's window
+ *               update preempted the writer on the squeue's CPU once per 128 KiB).
  *
  * Locks: sq->lock is taken inside nothing but may wrap a wake_up (waitq lock); the stack lock is
  * never taken while holding sq->lock (only tried). Order: stack lock -> sq->lock -> waitq lock ->
@@ -48,7 +50,7 @@
 #define SQ_PROCESS 0x1
 #define SQ_NODRAIN 0x2
 #define SQ_FILL    0x4
-#define SQ_ANYCPU  0x8   /* may also run inline off sq's CPU, when sq is idle and empty (as SQ_NODRAIN) */
+#define SQ_ANYCPU  0x8   /* may also run inline off sq's CPU, when sq is idle and empty */
 
 #define SQ_DRAIN_NS (2 * 1000 * 1000ULL)   /* a non-worker drains at most this long, then hands off */
 

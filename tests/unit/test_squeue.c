@@ -198,6 +198,24 @@ TEST(reentry_from_a_callback_runs_after_it)
 	CHECK_EQ(squeue_len(sq), 0);
 }
 
+/* An SQ_ANYCPU item run inline off sq's CPU drains what it queued itself (a send's loopback
+ * packets), in order, without waking sq's worker. */
+TEST(anycpu_drains_what_its_item_queued)
+{
+	setup(4);
+	struct squeue *sq = squeue_of_cpu(0);
+	expect_sq = reenter_sq = sq;
+	host_cpu_id = 3;
+	struct item a = { .v = 1 };
+	squeue_enter(sq, &a.it, reenter, &a, SQ_PROCESS | SQ_ANYCPU);
+	CHECK_EQ(nlog, 2);
+	CHECK(log_v[0] == 1 && log_v[1] == 99);
+	CHECK_EQ(nwakes, 0);
+	CHECK_EQ(squeue_len(sq), 0);
+	CHECK_EQ(stats(sq).inline_entries, 1);
+	CHECK(!stack_lock_held());
+}
+
 TEST(nodrain_leaves_the_rest_to_the_worker)
 {
 	setup(4);
@@ -279,6 +297,6 @@ TEST(squeue_call_and_lookup)
 }
 
 UNIT_TESTS(CASE(inline_on_own_cpu), CASE(anycpu_inline_only_when_idle_and_empty), CASE(other_cpu_queues_worker_drains_in_order),
-	   CASE(fill_and_atomic_context_always_queue), CASE(reentry_from_a_callback_runs_after_it),
+	   CASE(fill_and_atomic_context_always_queue), CASE(reentry_from_a_callback_runs_after_it), CASE(anycpu_drains_what_its_item_queued),
 	   CASE(nodrain_leaves_the_rest_to_the_worker), CASE(drain_limit_hands_off_in_order),
 	   CASE(squeue_call_and_lookup))
