@@ -103,9 +103,10 @@ static size_t show_netstat(char *buf, size_t size)
 	struct tcp_synq_stats st;
 	tcp_synq_get_stats(&st);
 	size_t n = 0;
-	bufprintf(buf, size, &n, "TcpExt: SyncookiesSent SyncookiesRecv SyncookiesFailed ListenOverflows ListenDrops\n");
-	bufprintf(buf, size, &n, "TcpExt: %llu %llu %llu %llu %llu\n", U(st.syncookies_sent), U(st.syncookies_recv),
-	    U(st.syncookies_failed), U(st.listen_overflows), U(st.listen_drops));
+	bufprintf(buf, size, &n, "TcpExt: SyncookiesSent SyncookiesRecv SyncookiesFailed ListenOverflows ListenDrops"
+	    " TCPTimeWaitOverflow\n");
+	bufprintf(buf, size, &n, "TcpExt: %llu %llu %llu %llu %llu %llu\n", U(st.syncookies_sent), U(st.syncookies_recv),
+	    U(st.syncookies_failed), U(st.listen_overflows), U(st.listen_drops), U(tcp_timewait_overflows()));
 	return n;
 }
 

@@ -90,6 +90,7 @@
 #define MSS_MIN 88                      /* Linux's TCP_MIN_MSS */
 #define MSS_MAX 32767
 #define TCP_INFO_LEN 104                /* struct tcp_info up to tcpi_total_retrans */
+#define TCP_TW_MAX 128                  /* connections kept in TIME_WAIT (trim_timewait) */
 
 enum ts_state {
 	TS_NEW,                          /* never connected (maybe bound) */
@@ -299,12 +300,15 @@ static void tcp_sock_free(struct tcp_sock *ts)
 
 /* A connection completed its handshake on a listener (the SYN's squeue). The new socket waits
  * on the listener's accept queue; lwIP counts it against the backlog until accept() takes it. */
+static void trim_timewait(void);
+
 static err_t tcp_accept_cb(void *arg, struct tcp_pcb *newpcb, err_t err)
 {
 	struct tcp_sock *lts = arg;
 	if (err != ERR_OK || !newpcb || !lts)
 		return ERR_VAL;
 	struct socket *ls = lts->s;
+	trim_timewait();
 	struct socket *s = sock_alloc(ls->family, SOCK_STREAM, IPPROTO_TCP, &tcp_sock_ops);
 	struct tcp_sock *ts = s ? tcp_sock_new(s) : NULL;
 	if (!ts) {
@@ -597,6 +601,29 @@ static int tcp_accept_op(struct socket *s, struct socket **out, bool nonblock)
 	}
 }
 
+/* Connections in TIME_WAIT are kept up to TCP_TW_MAX (Linux's tcp_max_tw_buckets): lwIP keeps
+ * them in one list that every connect (the port search) and every SYN (the demultiplexing, after
+ * the active connections) walks, so without a bound a connect-heavy load slows down as the list
+ * grows for 2 MSL (netperf TCP_CRR over lo: 1500/s falling to 280/s within 20 s). Past the
+ * bound the oldest go (lwIP's list is newest first), as lwIP itself kills the oldest when it is
+ * out of pcbs (Linux instead closes a new one without TIME_WAIT; both count TCPTimeWaitOverflow);
+ * a 4-tuple comes back only after the ephemeral ports wrap. Called before a
+ * connection is made (connect, accept); stack lock held. */
+static uint64_t tw_overflows;           /* TIME_WAIT connections trimmed; stack lock */
+
+static void trim_timewait(void)
+{
+	struct tcp_pcb *last_kept = tcp_tw_pcbs;
+	for (int i = 1; last_kept && i < TCP_TW_MAX; i++)
+		last_kept = last_kept->next;
+	while (last_kept && last_kept->next) {
+		tcp_abort(last_kept->next);      /* TIME_WAIT: removed and freed, nothing sent */
+		tw_overflows++;
+	}
+}
+
+uint64_t tcp_timewait_overflows(void) { return READ_ONCE(tw_overflows); }
+
 /* A connect from an explicitly bound port to a loopback peer whose previous connection on the same
  * four addresses and ports is still in TIME_WAIT here: the old connection goes and the new one
  * proceeds, as Linux's tcp_tw_reuse (default 2: loopback only) lets it, where lwIP would refuse
@@ -637,6 +664,7 @@ static void connect_fn(void *arg)
 	ts->state = TS_CONNECTING;
 	spin_unlock(&ts->s->lock);
 	reuse_timewait(pcb, &r->addr, r->port);
+	trim_timewait();
 	err_t e = tcp_connect(pcb, &r->addr, r->port, tcp_connected_cb);
 	if (e != ERR_OK) {
 		spin_lock(&ts->s->lock);

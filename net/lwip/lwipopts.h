@@ -149,6 +149,7 @@ void *ember_lwip_calloc(size_t n, size_t size);
 #define TCP_OVERSIZE                    TCP_WIRE_MSS   /* spare room per pbuf for later small writes */
 #define LWIP_TCP_TIMESTAMPS             0
 #define TCP_MAXRTX                      12
+#define TCP_MSL                         30000UL /* TIME_WAIT lasts 2 MSL: 60 s, Linux's TCP_TIMEWAIT_LEN (lwIP: 120 s) */
 /* a SYN's MSS option is the device MTU's, not the netif's (TSO netifs: net/stack.c) */
 #include <stdint.h>
 struct pbuf; struct tcp_hdr; struct tcp_pcb;
