@@ -29,12 +29,13 @@
  * a snapshot of the queue under s->lock, copies straight from the pbufs to user memory with no
  * lock held (only the reader removes pbufs; the callback only appends behind the snapshot), then
  * unlinks and frees what it consumed. The window is reopened with tcp_recved from ts->sq through
- * an embedded sq_item (run on the reader's CPU when ts->sq is idle), batched: once RECVED_BATCH
- * bytes were consumed, and not sooner even when the queue ran empty. Until then lwIP's window
- * stays closed by what is queued and what was read but not handed back, which is the flow
- * control (at most TCP_WND). No batch can be left unfilled with the window shut: a window below
- * TCP_WND - RECVED_BATCH means more than RECVED_BATCH bytes are queued or pending, so reading
- * them fills the batch. Handing back at every emptied queue cost a window update packet, and a
+ * an embedded sq_item (run on the reader's CPU when ts->sq is idle), batched: once a quarter of
+ * the connection's window (TCP_WND, or 64 KiB when the peer does not scale windows, as a SYN
+ * cookie's connection or an old stack) was consumed, and not sooner even when the queue ran
+ * empty. Until then lwIP's window stays closed by what is queued and what was read but not handed
+ * back, which is the flow control. No batch can be left unfilled with the window shut: a window
+ * below three quarters means more than a batch is queued or pending, so reading it fills the
+ * batch (a batch larger than the window would deadlock: the window is fixed once connected). Handing back at every emptied queue cost a window update packet, and a
  * wake-up of the squeue's CPU, per read once the reader kept up (iperf3 over lo: 1 per ~50 KiB).
  *
  * Send. A writer (s->tx_lock held) copies user bytes into a new send chunk (net/stack.h) outside
@@ -83,7 +84,7 @@
 #include "lwip/priv/tcp_priv.h"
 
 #define TX_CHUNK (64 * 1024 - 64)       /* a send chunk's bytes: one 64 KiB allocation (tcp_write takes < 64 KiB) */
-#define RECVED_BATCH (TCP_WND / 4)      /* window bytes handed back to lwIP at a time */
+#define RECVED_BATCH_DIV 4              /* the window goes back to lwIP a quarter at a time */
 #define SND_LOWAT (32 * 1024)           /* poll reports writable above this much space */
 #define LOCAL_CONNECT_NS (200 * NSEC_PER_MSEC)  /* connect() to a local peer: no signals meanwhile */
 #define LISTEN_BACKLOG_MAX 255          /* lwIP's backlog (the half-open queue, net/tcp_synq.c) is a u8 */
@@ -139,6 +140,7 @@ struct tcp_sock {
 	/* window updates: recved_pending is added by readers, taken by recved_fn */
 	struct sq_item recved_item;
 	size_t recved_pending;           /* atomic */
+	size_t recved_batch;             /* a quarter of the connection's window (recved_batch_set) */
 	uint32_t recved_queued;          /* atomic: recved_item is on ts->sq (32 bits: no byte AMOs) */
 
 	/* flow counters (net/flow_stats.c): written under the stack lock, read without it */
@@ -243,6 +245,13 @@ static void tcp_err_cb(void *arg, err_t err)
 	sock_wake(s);
 }
 
+/* The window update batch of an established connection: its window is fixed by then (scaled, or
+ * 64 KiB without the peer's window scale option). Before any data, so readers see it set. */
+static void recved_batch_set(struct tcp_sock *ts, const struct tcp_pcb *pcb)
+{
+	WRITE_ONCE(ts->recved_batch, (size_t)TCP_WND_MAX(pcb) / RECVED_BATCH_DIV);
+}
+
 static err_t tcp_connected_cb(void *arg, struct tcp_pcb *pcb, err_t err)
 {
 	struct tcp_sock *ts = arg;
@@ -250,6 +259,7 @@ static err_t tcp_connected_cb(void *arg, struct tcp_pcb *pcb, err_t err)
 	(void)err;                       /* always ERR_OK in lwIP 2.1 */
 	if (!ts->mss)                    /* TCP_MAXSEG keeps the segments at what the user chose */
 		stack_tcp_offload(pcb);
+	recved_batch_set(ts, pcb);
 	spin_lock(&s->lock);
 	ts->state = TS_CONNECTED;
 	ts->snd_space = send_space(pcb);
@@ -317,6 +327,7 @@ static err_t tcp_accept_cb(void *arg, struct tcp_pcb *newpcb, err_t err)
 		return ERR_MEM;                   /* lwIP aborts newpcb */
 	}
 	ts->sq = squeue_running();
+	recved_batch_set(ts, newpcb);
 	ts->state = TS_CONNECTED;
 	ts->connect_reported = true;
 	ts->bound = true;
@@ -884,7 +895,7 @@ static bool recv_ready(struct socket *s)
 static void recved_later(struct tcp_sock *ts, size_t n)
 {
 	size_t pending = __atomic_add_fetch(&ts->recved_pending, n, __ATOMIC_ACQ_REL);
-	if (pending < RECVED_BATCH)
+	if (pending < READ_ONCE(ts->recved_batch))
 		return;
 	if (__atomic_exchange_n(&ts->recved_queued, 1, __ATOMIC_ACQ_REL))
 		return;                             /* already on its way */
