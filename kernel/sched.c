@@ -77,8 +77,9 @@
  * not hold the child back for long. The child is held: no other CPU steals it (neither an idle
  * CPU at its tick nor one going idle) until its CPU next switches threads, and the first tick that
  * finds it at the head of the queue lets the parent run on once (a tick falling into the
- * parent's few microseconds after fork would otherwise hand the CPU to the child at once); the
- * second tick switches. So a child waits at most two ticks (2/SCHED_HZ s) for a parent that never
+ * parent's few microseconds after fork would otherwise hand the CPU to the child at once) without
+ * releasing it (released, an idle CPU's next tick would steal it and run it beside the parent's
+ * line); the second tick switches. So a child waits at most two ticks (2/SCHED_HZ s) for a parent that never
  * blocks. When the parent blocks with more threads queued, the kick below spreads them.
  *
  * Spreading a queue. When a CPU switches to a thread and still has others queued while a CPU
@@ -369,8 +370,8 @@ void sched_tick(void)
 	spin_lock(&rq->lock);
 	struct thread *head = list_empty(&rq->queue) ? NULL :
 		list_first_entry(&rq->queue, struct thread, rq_node);
-	if (head && is_held(head))
-		head->held = false;     /* one tick's grace: "Fork placement" */
+	if (head && is_held(head) && !head->graced)
+		head->graced = true;    /* one tick's grace, still held: "Fork placement" */
 	else if (head)
 		c->need_resched = true;
 	spin_unlock(&rq->lock);
@@ -502,6 +503,7 @@ void kthread_start_behind(struct thread *t)
 	t->state = THREAD_RUNNABLE;
 	if (t->affinity & (1UL << t->cpu)) {
 		t->held = true;
+		t->graced = false;
 		t->held_sw = cpus[t->cpu].ctx_switches;
 		enqueue_woken(rq, t);   /* no kick: its CPU runs the creator (unless that moved on) */
 	}

@@ -62,6 +62,7 @@ struct thread {
 	bool urgent;                    /* a service thread: woken, it runs at once (kernel/sched.c) */
 	bool held;                      /* queued behind its creator ("Fork placement", sched.c) ... */
 	uint64_t held_sw;               /* ... until its CPU's ctx_switches moves past this */
+	bool graced;                    /* held, and a tick has already let the creator run on */
 	struct list_head rq_node;       /* on its run queue while RUNNABLE */
 	struct list_head all_node;      /* on the global thread list */
 	void *kstack;                   /* base of the kernel stack (KSTACK_SIZE) */

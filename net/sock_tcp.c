@@ -35,8 +35,9 @@
  * empty. Until then lwIP's window stays closed by what is queued and what was read but not handed
  * back, which is the flow control. No batch can be left unfilled with the window shut: a window
  * below three quarters means more than a batch is queued or pending, so reading it fills the
- * batch (a batch larger than the window would deadlock: the window is fixed once connected). Handing back at every emptied queue cost a window update packet, and a
- * wake-up of the squeue's CPU, per read once the reader kept up (iperf3 over lo: 1 per ~50 KiB).
+ * batch (a batch larger than the window would deadlock: the window is fixed once connected).
+ * Handing back at every emptied queue cost a window update packet, and a wake-up of the squeue's
+ * CPU, per read once the reader kept up (iperf3 over lo: 1 per ~50 KiB).
  *
  * Send. A writer (s->tx_lock held) copies user bytes into a new send chunk (net/stack.h) outside
  * every lock, then squeue_call()s into ts->sq to queue them with stack_tcp_write_chunk (lwIP's
@@ -130,7 +131,7 @@ struct tcp_sock {
 	bool nodelay;
 	uint16_t mss;                    /* TCP_MAXSEG set before connect (0 = default) */
 	uint8_t ttl, tos;                /* IP_TTL (0 = default), IP_TOS */
-	int keepidle, keepintvl, keepcnt; /* TCP_KEEP*: seconds, count (0 = lwIP's default) */                    /* TCP_MAXSEG set before connect (0 = default) */
+	int keepidle, keepintvl, keepcnt; /* TCP_KEEP*: seconds, count (0 = lwIP's default) */
 
 	/* listeners: s->lock */
 	struct tcp_sock *acceptq_head, *acceptq_tail, *acceptq_next;
@@ -308,10 +309,10 @@ static void tcp_sock_free(struct tcp_sock *ts)
 	kfree(ts);
 }
 
-/* A connection completed its handshake on a listener (the SYN's squeue). The new socket waits
- * on the listener's accept queue; lwIP counts it against the backlog until accept() takes it. */
 static void trim_timewait(void);
 
+/* A connection completed its handshake on a listener (the SYN's squeue). The new socket waits
+ * on the listener's accept queue; lwIP counts it against the backlog until accept() takes it. */
 static err_t tcp_accept_cb(void *arg, struct tcp_pcb *newpcb, err_t err)
 {
 	struct tcp_sock *lts = arg;
