@@ -79,8 +79,8 @@
  * finds it at the head of the queue lets the parent run on once (a tick falling into the
  * parent's few microseconds after fork would otherwise hand the CPU to the child at once) without
  * releasing it (released, an idle CPU's next tick would steal it and run it beside the parent's
- * line); the second tick switches. So a child waits at most two ticks (2/SCHED_HZ s) for a parent that never
- * blocks. When the parent blocks with more threads queued, the kick below spreads them.
+ * line); the second tick switches. So a child waits at most two ticks (2/SCHED_HZ s) for a parent
+ * that never blocks. When the parent blocks with more threads queued, the kick below spreads them.
  *
  * Spreading a queue. When a CPU switches to a thread and still has others queued while a CPU
  * sits idle, it kicks that idle CPU, which steals one when it schedules (a parent that forked
