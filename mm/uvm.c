@@ -24,8 +24,11 @@
  * map of file VMAs, mm/rmap.c: truncation unmaps through it, taking one mm->lock at a time and
  * never with i_mmap_lock held; fork nests the new child's lock inside the parent's). TLB:
  * removing or write-protecting a mapping fences this hart and every hart in mm->cpumask (SBI
- * remote fence, synchronous) but the lazy ones (see "Lazy address spaces"); adding one needs nothing (a hart that cached the old, more
- * restrictive entry simply faults again and finds it fixed). Truncation removes a file's pages
+ * remote fence, synchronous) but the lazy ones (see "Lazy address spaces"), and so does moving
+ * one to another page (a copy-on-write copy: a hart that cached the read-only entry would go on
+ * reading the old page, then a freed one), before the old page is put; adding permission needs
+ * nothing (a hart that cached the old, more restrictive entry simply faults again and finds it
+ * fixed). Truncation removes a file's pages
  * past its new EOF from every mapping (mm_zap_file, called by mm/rmap.c) the same way.
  *
  * The fence after munmap and mprotect runs after mm->lock is dropped. Under TCG a remote fence
@@ -80,7 +83,11 @@ static uint64_t pte_perm(int prot, bool writable)
 
 /* ---- TLB ---- */
 
-static void mm_flush_tlb(struct mm *mm)
+/* Fence the page at va (size PAGE_SIZE) or everything (size ALL_PAGES) on this hart and on every other hart in
+ * mm->cpumask but the lazy ones. May run with mm->lock held: the SBI fence is a call, and it
+ * returns once every target hart has fenced. */
+#define ALL_PAGES ((unsigned long)-1)
+static void mm_flush_range(struct mm *mm, uintptr_t va, unsigned long size)
 {
 	/* Announce the fence first, then look at who is lazy (see "Lazy address spaces"). */
 	__atomic_add_fetch(&mm->tlb_gen, 1, __ATOMIC_SEQ_CST);
@@ -88,15 +95,20 @@ static void mm_flush_tlb(struct mm *mm)
 	irq_push_off();
 	int me = cpu_id();
 	unsigned long others = READ_ONCE(mm->cpumask) & ~(1UL << me);
-	sfence_vma();
+	if (size == PAGE_SIZE)
+		__asm__ volatile("sfence.vma %0, zero" :: "r"(va) : "memory");
+	else
+		sfence_vma();
 	irq_pop_off();
 	unsigned long harts = 0;
 	for (int i = 0; i < ncpus; i++)
 		if ((others & (1UL << i)) && !__atomic_load_n(&cpus[i].tlb_lazy, __ATOMIC_SEQ_CST))
 			harts |= 1UL << cpus[i].hartid;
 	if (harts)
-		sbi_remote_sfence_vma(harts, 0, 0, (unsigned long)-1);
+		sbi_remote_sfence_vma(harts, 0, size == ALL_PAGES ? 0 : va, size);
 }
+
+static void mm_flush_tlb(struct mm *mm) { mm_flush_range(mm, 0, ALL_PAGES); }
 
 /* Lazy address spaces. A kernel thread (or the idle loop) has no address space of its own and
  * touches only the kernel half, which every page table shares. So switching to one keeps the
@@ -627,11 +639,13 @@ static int fault_locked(struct mm *mm, struct vma *v, uintptr_t va, bool write, 
 			return -ENOMEM;
 		memcpy(pa_to_va(n), pa_to_va(old), PAGE_SIZE);
 		*pte = PA_PTE(n) | (*pte & 0x3ff) | PTE_W;
+		/* the page moved: fence every hart of mm before the old one can go ("TLB" above) */
+		mm_flush_range(mm, va, PAGE_SIZE);
 		page_put(old);
 		mm->cow_copies++;
-	} else {
-		*pte |= PTE_W;
+		return 0;
 	}
+	*pte |= PTE_W;                          /* more permission only: a stale entry just faults */
 	__asm__ volatile("sfence.vma %0, zero" :: "r"(va) : "memory");
 	return 0;
 }
