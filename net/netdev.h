@@ -101,7 +101,7 @@
  * model needs the stack's sum (a guest->host IPv4 stream over it stalls without it). */
 #define NETDEV_TSO_MAX  16384
 #define NETDEV_F_TSO_CSUM 0x80
-/* The most segments netdev_tso6_segment cuts a frame into: IPv6's minimum MTU less the fixed
+/* The most segments netdev_tso_segment cuts an IPv6 frame into: IPv6's minimum MTU less the fixed
  * header and TCP with its longest options is the smallest MSS. */
 #define NETDEV_TSO6_MIN_MSS (1280 - 40 - 60)
 #define NETDEV_TSO6_SEGS_MAX ((NETDEV_TSO_MAX + NETDEV_TSO6_MIN_MSS - 1) / NETDEV_TSO6_MIN_MSS)
@@ -127,14 +127,19 @@ enum netdev_tx_kind netdev_tx_kind(const struct net_device *dev, const void *fra
  * tcp_len, which devices expect in the TCP checksum field of a TSO frame: virtio with the whole
  * TCP length, e1000 with 0 (it adds each segment's). */
 uint16_t netdev_tso_pseudo_sum(const uint8_t *frame, const struct netdev_tso_frame *t, uint32_t tcp_len);
-/* Software segmentation of an IPv6 TSO frame, for chips that cut only IPv4 (e1000 as QEMU models
- * it, RTL8139): the segment whose payload starts at frame offset off (t->hdr_len, then every
- * t->mss bytes on) is written to buf (room for t->hdr_len + t->mss bytes) and its length
- * returned: the headers repeated with that segment's IPv6 payload length and sequence number,
- * FIN and PSH only on the last one, and in the TCP checksum field either the whole checksum
- * (full_csum) or the pseudo-header sum for a chip that finishes it. Any context. */
-size_t netdev_tso6_segment(const uint8_t *frame, size_t len, const struct netdev_tso_frame *t, size_t off, uint8_t *buf,
-			   bool full_csum);
+/* Software segmentation of a TSO frame: of an IPv6 one for chips that cut only IPv4 (e1000 as QEMU
+ * models it, RTL8139), of an IPv4 one's last segment where the chip would lose its FIN (RTL8139).
+ * The segment whose payload starts at frame offset off (t->hdr_len, then every t->mss bytes on)
+ * is written to buf (room for t->hdr_len + t->mss bytes) and its length returned: the headers
+ * repeated with that segment's IPv6 payload length (IPv4: total length, the id advanced by the
+ * segment's index, the header checksum) and sequence number, FIN and PSH only on the last one,
+ * and in the TCP checksum field either the whole checksum (full_csum) or the pseudo-header sum
+ * for a chip that finishes it. Any context. */
+size_t netdev_tso_segment(const uint8_t *frame, size_t len, const struct netdev_tso_frame *t, size_t off, uint8_t *buf,
+			  bool full_csum);
+#define NETDEV_TCP_FLAGS_OFF 13      /* in the TCP header */
+#define NETDEV_TCP_FIN 0x01
+#define NETDEV_TCP_PSH 0x08
 
 /* Receive offloads. A device with NETDEV_F_LRO may hand up one TCP frame (IPv4, or IPv6 where the
  * device coalesces it) standing for several consecutive segments of a connection (virtio-net's

@@ -1,7 +1,8 @@
 /*
  * TSO frames (net/netdev.h): recognising one a driver was handed (netdev_tso_frame,
  * netdev_tx_kind), the pseudo-header sum the chips want in it (netdev_tso_pseudo_sum), and cutting
- * an IPv6 one into segments in software for chips that only cut IPv4 (netdev_tso6_segment).
+ * one into segments in software (netdev_tso_segment): IPv6 for chips that only cut IPv4, and the
+ * last segment of an IPv4 one whose FIN the RTL8139 model would lose.
  * Pure functions of the frame's bytes and the device's features and MTU: drivers call them in
  * start_xmit, under their transmit lock or not; nothing here sleeps or takes a lock.
  */
@@ -13,12 +14,12 @@
 #define TCP_HLEN_MIN 20
 #define IP_PROTO_TCP_NUM 6
 #define IPV4_FRAG_BITS 0x3fff          /* MF and the fragment offset */
+#define IPV4_TOTLEN_OFF 2
+#define IPV4_ID_OFF 4
+#define IPV4_CSUM_OFF 10
 
 #define TCP_SEQ_OFF 4
-#define TCP_FLAGS_OFF 13
 #define TCP_CSUM_OFF 16
-#define TCP_FLAG_FIN 0x01
-#define TCP_FLAG_PSH 0x08
 
 static uint16_t be16_at(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 static uint32_t be32_at(const uint8_t *p) { return (uint32_t)be16_at(p) << 16 | be16_at(p + 2); }
@@ -94,19 +95,28 @@ uint16_t netdev_tso_pseudo_sum(const uint8_t *frame, const struct netdev_tso_fra
 	return (uint16_t)sum;
 }
 
-size_t netdev_tso6_segment(const uint8_t *frame, size_t len, const struct netdev_tso_frame *t, size_t off, uint8_t *buf,
-			   bool full_csum)
+size_t netdev_tso_segment(const uint8_t *frame, size_t len, const struct netdev_tso_frame *t, size_t off, uint8_t *buf,
+			  bool full_csum)
 {
 	size_t n = MIN(len - off, (size_t)t->mss);
 	memcpy(buf, frame, t->hdr_len);
 	memcpy(buf + t->hdr_len, frame + off, n);
 	uint32_t tcp_len = (uint32_t)(t->hdr_len - t->tcp_off + n);
 	uint32_t seq = be32_at(frame + t->tcp_off + TCP_SEQ_OFF) + (uint32_t)(off - t->hdr_len);
-	uint8_t *th = buf + t->tcp_off;
-	put16_at(buf + t->ip_off + IPV6_PLEN_OFF, (uint16_t)(t->tcp_off - t->ip_off - IPV6_HLEN + tcp_len));
+	uint8_t *ip = buf + t->ip_off, *th = buf + t->tcp_off;
+	if (t->v6) {
+		put16_at(ip + IPV6_PLEN_OFF, (uint16_t)(t->tcp_off - t->ip_off - IPV6_HLEN + tcp_len));
+	} else {
+		/* the k-th segment: its total length, the id advanced by k (as the chips do), the sum */
+		unsigned ihl = t->tcp_off - t->ip_off;
+		put16_at(ip + IPV4_TOTLEN_OFF, (uint16_t)(ihl + tcp_len));
+		put16_at(ip + IPV4_ID_OFF, (uint16_t)(be16_at(ip + IPV4_ID_OFF) + (off - t->hdr_len) / t->mss));
+		put16_at(ip + IPV4_CSUM_OFF, 0);
+		put16_at(ip + IPV4_CSUM_OFF, (uint16_t)~inet_csum_fold(inet_csum_add(0, ip, ihl)));
+	}
 	put32_at(th + TCP_SEQ_OFF, seq);
 	if (off + n < len)
-		th[TCP_FLAGS_OFF] &= (uint8_t)~(TCP_FLAG_FIN | TCP_FLAG_PSH);
+		th[NETDEV_TCP_FLAGS_OFF] &= (uint8_t)~(NETDEV_TCP_FIN | NETDEV_TCP_PSH);
 	uint16_t pseudo = netdev_tso_pseudo_sum(buf, t, tcp_len);
 	if (full_csum) {
 		put16_at(th + TCP_CSUM_OFF, 0);

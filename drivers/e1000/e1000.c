@@ -36,7 +36,7 @@
  * TSO for IPv6 (NETDEV_F_TSO6) is cut here, not by the chip: QEMU's model segments IPv6 (the
  * context's IP bit clear) but writes each segment's payload length as the bytes from IPCSS on,
  * the 40-byte fixed header included, so a receiver drops every segment as truncated (hw/net/e1000.c
- * xmit_seg). The driver cuts it into its descriptors' buffers with netdev_tso6_segment
+ * xmit_seg). The driver cuts it into its descriptors' buffers with netdev_tso_segment
  * (net/tso.c: the headers and up to an MSS of payload per segment, its payload length, sequence
  * number and flags, PSH and FIN only on the last), seeds the TCP checksum with the segment's
  * pseudo-header sum, and lets the chip finish the checksum (one checksum context descriptor, then TXSM data descriptors). Compared with
@@ -184,7 +184,7 @@ static void tx_post_tso6(struct e1000 *e, const uint8_t *frame, size_t len, cons
 	e1000_tx_post_csum_ctx(&e->txq, e->tx_ring, t->tcp_off);
 	for (size_t off = t->hdr_len; off < len; off += t->mss) {
 		uint8_t *buf = e->tx_bufs + (size_t)e->txq.tail * E1000_TX_BUF_SIZE;
-		size_t n = netdev_tso6_segment(frame, len, t, off, buf, false);   /* the chip finishes the sum */
+		size_t n = netdev_tso_segment(frame, len, t, off, buf, false);   /* the chip finishes the sum */
 		e1000_tx_post_csum_data(&e->txq, e->tx_ring, va_to_pa(buf), (uint16_t)n);
 	}
 }

@@ -19,10 +19,19 @@
  * read and raises TOK once per batch. TSO (NETDEV_F_TSO): a TCP frame longer than the MTU goes out
  * with LGSEN and the MSS in its first descriptor, and the chip cuts it into MTU-sized segments,
  * computing their IP and TCP checksums. QEMU's model cuts and checksums IPv4 only, so an IPv6
- * TSO frame (NETDEV_F_TSO6) is cut here (netdev_tso6_segment, the TCP checksum computed in
+ * TSO frame (NETDEV_F_TSO6) is cut here (netdev_tso_segment, the TCP checksum computed in
  * software: the model has no IPv6 checksum offload either), one whole frame per descriptor, all
  * announced by one TPPOLL write: lwIP then builds, routes and queues one 16 KiB segment where it
- * would a dozen. Two things of C+ mode to respect: a reset leaves it (open
+ * would a dozen. Two faults of the model (hw/net/rtl8139.c) shape the IPv4 path:
+ *   - It reads LGSEN and the MSS from a frame's last descriptor, so they go in every descriptor
+ *     (as Linux's 8139cp does). With them in the first only, a frame spanning descriptors went
+ *     out whole, a 16 KiB frame on a 1500-byte link, which only a host tap accepts.
+ *   - It clears FIN and PSH in the one TCP header it reuses for every segment, so the last
+ *     segment lost them too. PSH is a hint; but a lost FIN leaves the connection hanging: the peer
+ *     acks the data, not the FIN, which is sent again without it until lwIP gives up (a 1 MiB
+ *     echo over RTL8139 hung about 1 in 20 times). So an IPv4 frame with FIN goes as two: the
+ *     chip cuts all but its last segment (FIN and PSH cleared, the IP length shortened), and the
+ *     last is cut here (netdev_tso_segment) and sent plain with its FIN. Two things of C+ mode to respect: a reset leaves it (open
  * enters it again after every reset), and any CR write with TE set sends the chip back to
  * descriptor 0, so the driver's ring restarts there too (tx_restart).
  *
@@ -210,7 +219,11 @@ static int rtl_start_xmit(struct net_device *dev, const void *frame, size_t len)
 		return NETDEV_TX_OK;
 	}
 	bool tso = kind == NETDEV_TX_TSO, tso6 = tso && t.v6;
-	unsigned need = (unsigned)((len + RTL_TX_BUF_SIZE - 1) / RTL_TX_BUF_SIZE);
+	/* the chip cuts [0, body); an IPv4 FIN frame's last segment (from body on) is cut here */
+	size_t body = len;
+	if (tso && !tso6 && (f[t.tcp_off + NETDEV_TCP_FLAGS_OFF] & NETDEV_TCP_FIN))
+		body = t.hdr_len + (len - t.hdr_len - 1) / t.mss * t.mss;
+	unsigned need = (unsigned)((body + RTL_TX_BUF_SIZE - 1) / RTL_TX_BUF_SIZE) + (body < len);
 	if (tso6) {
 		need = (unsigned)((len - t.hdr_len + t.mss - 1) / t.mss);
 		if (need > RTL_TX_FRAME_MAX || t.hdr_len + t.mss > RTL_TX_BUF_SIZE) {
@@ -229,18 +242,30 @@ static int rtl_start_xmit(struct net_device *dev, const void *frame, size_t len)
 		return NETDEV_TX_BUSY;
 	}
 	unsigned first = r->txq.tail;
+	/* in every descriptor of the frame: QEMU's model takes it from the last one (LS) */
 	uint32_t large = tso ? RTL_CP_LGSEN | (t.mss & RTL_CP_MSS_MASK) << RTL_CP_MSS_SHIFT : 0;
 	for (size_t off = t.hdr_len; tso6 && off < len; off += t.mss) {   /* one whole frame per segment */
 		uint8_t *buf = r->tx_bufs + (size_t)r->txq.tail * RTL_TX_BUF_SIZE;
-		size_t n = netdev_tso6_segment(f, len, &t, off, buf, true);
+		size_t n = netdev_tso_segment(f, len, &t, off, buf, true);
 		rtl_cp_tx_fill(&r->txq, r->tx_ring, va_to_pa(buf), (uint32_t)n, RTL_CP_FS | RTL_CP_LS);
 	}
-	for (size_t off = 0; !tso6 && off < len; off += RTL_TX_BUF_SIZE) {
-		size_t n = MIN(len - off, (size_t)RTL_TX_BUF_SIZE);
+	for (size_t off = 0; !tso6 && off < body; off += RTL_TX_BUF_SIZE) {
+		size_t n = MIN(body - off, (size_t)RTL_TX_BUF_SIZE);
 		uint8_t *buf = r->tx_bufs + (size_t)r->txq.tail * RTL_TX_BUF_SIZE;
 		memcpy(buf, f + off, n);
-		uint32_t flags = (off == 0 ? RTL_CP_FS | large : 0) | (off + n == len ? RTL_CP_LS : 0);
+		if (off == 0 && body < len) {
+			/* the frame without its last segment: its IP length, and no FIN yet */
+			buf[t.ip_off + 2] = (uint8_t)((body - t.ip_off) >> 8);
+			buf[t.ip_off + 3] = (uint8_t)(body - t.ip_off);
+			buf[t.tcp_off + NETDEV_TCP_FLAGS_OFF] &= (uint8_t)~(NETDEV_TCP_FIN | NETDEV_TCP_PSH);
+		}
+		uint32_t flags = (off == 0 ? RTL_CP_FS : 0) | large | (off + n == body ? RTL_CP_LS : 0);
 		rtl_cp_tx_fill(&r->txq, r->tx_ring, va_to_pa(buf), (uint32_t)n, flags);
+	}
+	if (body < len) {                        /* the last segment, FIN and all: a plain frame */
+		uint8_t *buf = r->tx_bufs + (size_t)r->txq.tail * RTL_TX_BUF_SIZE;
+		size_t n = netdev_tso_segment(f, len, &t, body, buf, true);
+		rtl_cp_tx_fill(&r->txq, r->tx_ring, va_to_pa(buf), (uint32_t)n, RTL_CP_FS | RTL_CP_LS);
 	}
 	rtl_cp_tx_give(r->tx_ring, first, need);
 	wr8(r, RTL_TPPOLL, RTL_TPPOLL_NPQ);      /* mmio_write8 orders the descriptors first */

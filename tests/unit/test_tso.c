@@ -1,6 +1,6 @@
 // unit-sources: net/tso.c lib/inet_csum.c lib/string.c
 /* net/tso.c: which frames a driver gets as TSO frames (netdev_tx_kind) and the software cut of an
- * IPv6 one (netdev_tso6_segment): every segment within the MTU, its payload length, sequence
+ * IPv6 one (netdev_tso_segment): every segment within the MTU, its payload length, sequence
  * number, flags (FIN and PSH only on the last) and TCP checksum right (the full one checked with a
  * plain one's complement sum, or the pseudo-header seed for a chip that finishes it), the
  * payloads together exactly the frame's, in order. */
@@ -65,7 +65,7 @@ static void cut_and_check(size_t payload, uint8_t flags, bool full)
 	static uint8_t seg[HDR + MSS], joined[PAYLOAD];
 	size_t got = 0, nseg = 0;
 	for (size_t off = t.hdr_len; off < len; off += t.mss, nseg++) {
-		size_t n = netdev_tso6_segment(frame, len, &t, off, seg, full);
+		size_t n = netdev_tso_segment(frame, len, &t, off, seg, full);
 		CHECK(n <= ETH + MTU && n > HDR);
 		uint32_t tcp_len = (uint32_t)(n - ETH - IP6);
 		const uint8_t *th = seg + ETH + IP6;
@@ -120,4 +120,74 @@ TEST(which_frames_are_tso)
 	CHECK_EQ(netdev_tx_kind(&dev, frame, len, 2048, &t), NETDEV_TX_BAD);
 }
 
-UNIT_TESTS(CASE(ipv6_frames_cut_with_full_checksums), CASE(ipv6_frames_cut_with_pseudo_seeds), CASE(which_frames_are_tso))
+#define IP4 20
+#define HDR4 (ETH + IP4 + TCPH)
+#define MSS4 (MTU - IP4 - TCPH)
+
+/* An IPv4/TCP frame of `payload` bytes (id 0xfffe: it wraps within the frame). */
+static size_t make_frame4(size_t payload, uint8_t flags)
+{
+	srand((unsigned)payload + 4);
+	memset(frame, 0, HDR4);
+	memset(frame, 0x02, 12);
+	wr16(frame + 12, ETH_P_IP);
+	uint8_t *ip = frame + ETH, *th = ip + IP4;
+	ip[0] = 0x45;
+	wr16(ip + 2, (uint16_t)(IP4 + TCPH + payload));
+	wr16(ip + 4, 0xfffe);
+	wr16(ip + 6, 0x4000);                /* DF */
+	ip[8] = 64;
+	ip[9] = 6;
+	wr32(ip + 12, 0xc0a84d02u);
+	wr32(ip + 16, 0xc0a84d01u);
+	wr16(th, 40000);
+	wr16(th + 2, 5001);
+	wr32(th + 4, 0xfffff000u);
+	wr32(th + 8, 0x12345678u);
+	th[12] = (TCPH / 4) << 4;
+	th[13] = flags;
+	wr16(th + 14, 4096);
+	for (size_t i = 0; i < payload; i++)
+		frame[HDR4 + i] = (uint8_t)rand();
+	dev.mtu = MTU;
+	dev.features = NETDEV_F_TSO;
+	return HDR4 + payload;
+}
+
+TEST(ipv4_segments_cut_with_length_id_and_both_checksums)
+{
+	static const size_t payloads[] = { MSS4 * 3, MSS4 * 2 + 1, 15000 };
+	for (unsigned p = 0; p < sizeof(payloads) / sizeof(payloads[0]); p++) {
+		size_t payload = payloads[p];
+		size_t len = make_frame4(payload, 0x19);        /* ACK PSH FIN */
+		struct netdev_tso_frame t;
+		CHECK_EQ(netdev_tx_kind(&dev, frame, len, 2048, &t), NETDEV_TX_TSO);
+		CHECK(!t.v6);
+		CHECK_EQ(t.hdr_len, HDR4);
+		CHECK_EQ(t.mss, MSS4);
+		static uint8_t seg[HDR4 + MSS4], joined[PAYLOAD];
+		size_t got = 0;
+		unsigned k = 0;
+		for (size_t off = t.hdr_len; off < len; off += t.mss, k++) {
+			size_t n = netdev_tso_segment(frame, len, &t, off, seg, true);
+			CHECK(n <= ETH + MTU && n > HDR4);
+			const uint8_t *ip = seg + ETH, *th = ip + IP4;
+			uint32_t tcp_len = (uint32_t)(n - ETH - IP4);
+			CHECK_EQ(rd16(ip + 2), IP4 + tcp_len);
+			CHECK_EQ(rd16(ip + 4), (uint16_t)(0xfffe + k));
+			CHECK_EQ(fold(sum16(ip, IP4, 0)), 0xffff);             /* the header checksum */
+			CHECK(memcmp(ip + 6, frame + ETH + 6, 4) == 0 && memcmp(ip + 12, frame + ETH + 12, 8) == 0);
+			CHECK_EQ(rd32(th + 4), 0xfffff000u + (uint32_t)(off - HDR4));
+			bool last = off + (n - HDR4) == len;
+			CHECK_EQ(th[13], last ? 0x19 : 0x10);
+			CHECK_EQ(fold(sum16(th, tcp_len, sum16(ip + 12, 8, 6 + tcp_len))), 0xffff);
+			memcpy(joined + got, seg + HDR4, n - HDR4);
+			got += n - HDR4;
+		}
+		CHECK_EQ(got, payload);
+		CHECK(memcmp(joined, frame + HDR4, payload) == 0);
+	}
+}
+
+UNIT_TESTS(CASE(ipv6_frames_cut_with_full_checksums), CASE(ipv6_frames_cut_with_pseudo_seeds), CASE(which_frames_are_tso),
+	   CASE(ipv4_segments_cut_with_length_id_and_both_checksums))
