@@ -17,7 +17,7 @@
 #include "harness.h"
 
 #define ROUNDS 150
-#define THREADED_ROUNDS 25               /* each copy then fences the writers' harts (~10 ms under TCG) */
+#define THREADED_ROUNDS 25               /* each copy fences the writers' harts: waits for the host to run them */
 #define STACK_WORDS 2048                 /* 16 KiB of the parent's frame */
 #define HEAP_WORDS (16 * 1024)           /* 128 KiB */
 #define CHILD_DEPTH 8                    /* the child's frames, each CHILD_FRAME_WORDS */
