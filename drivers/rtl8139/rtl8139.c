@@ -17,7 +17,7 @@
  * one or more descriptors (FS on the first, LS on the last), handed over by setting OWN (the first
  * descriptor last) and announced by a TPPOLL write; the chip clears OWN in each descriptor it has
  * read and raises TOK once per batch. TSO (NETDEV_F_TSO): a TCP frame longer than the MTU goes out
- * with LGSEN and the MSS in its first descriptor, and the chip cuts it into MTU-sized segments,
+ * with LGSEN and the MSS in its descriptors, and the chip cuts it into MTU-sized segments,
  * computing their IP and TCP checksums. QEMU's model cuts and checksums IPv4 only, so an IPv6
  * TSO frame (NETDEV_F_TSO6) is cut here (netdev_tso_segment, the TCP checksum computed in
  * software: the model has no IPv6 checksum offload either), one whole frame per descriptor, all
@@ -31,8 +31,8 @@
  *     acks the data, not the FIN, which is sent again without it until lwIP gives up (a 1 MiB
  *     echo over RTL8139 hung about 1 in 20 times). So an IPv4 frame with FIN goes as two: the
  *     chip cuts all but its last segment (FIN and PSH cleared, the IP length shortened), and the
- *     last is cut here (netdev_tso_segment) and sent plain with its FIN. Two things of C+ mode to respect: a reset leaves it (open
- * enters it again after every reset), and any CR write with TE set sends the chip back to
+ *     last is cut here (netdev_tso_segment) and sent plain with its FIN.
+ * Two things of C+ mode to respect: a reset leaves it (open enters it again after every reset), and any CR write with TE set sends the chip back to
  * descriptor 0, so the driver's ring restarts there too (tx_restart).
  *
  * Receive is NAPI-like (net/netdev.h): the interrupt handler acknowledges ISR, masks the PLIC
