@@ -32,8 +32,9 @@
  *     echo over RTL8139 hung about 1 in 20 times). So an IPv4 frame with FIN goes as two: the
  *     chip cuts all but its last segment (FIN and PSH cleared, the IP length shortened), and the
  *     last is cut here (netdev_tso_segment) and sent plain with its FIN.
- * Two things of C+ mode to respect: a reset leaves it (open enters it again after every reset), and any CR write with TE set sends the chip back to
- * descriptor 0, so the driver's ring restarts there too (tx_restart).
+ * Two things of C+ mode to respect: a reset leaves it (open enters it again after every reset),
+ * and any CR write with TE set sends the chip back to descriptor 0, so the driver's ring restarts
+ * there too (tx_restart).
  *
  * Receive is NAPI-like (net/netdev.h): the interrupt handler acknowledges ISR, masks the PLIC
  * source and schedules the poll on its CPU. Poll reclaims finished transmit descriptors, then walks
