@@ -66,21 +66,29 @@
  * (the second by trylock: a busy lock just means no move).
  *
  * Fork placement. A forked process (a new address space) is the exception: it starts on its
- * parent's CPU, queued behind the parent, which keeps running (kthread_start_behind). The usual
- * fork is followed by the parent blocking (wait, a read of the child's pipe, accept again) or
- * exiting (a daemon), and the child then runs where the parent's caches are. Run at once on
- * another hart, parent and child both break copy-on-write on the same pages in parallel right
- * after fork, and their first lines of output interleave: the contest's test_pipe prints
- * "cpid: %d\n" in three write()s from both, and read "cpid: cpid: 8" in most runs at -smp 4.
- * Linux balances a fork child onto the idlest CPU; this is the trade-off of its old
- * sched_child_runs_first without the preemption of the parent. A parent that keeps running does
- * not hold the child back for long. The child is held: no other CPU steals it (neither an idle
- * CPU at its tick nor one going idle) until its CPU next switches threads, and the first tick that
- * finds it at the head of the queue lets the parent run on once (a tick falling into the
- * parent's few microseconds after fork would otherwise hand the CPU to the child at once) without
- * releasing it (released, an idle CPU's next tick would steal it and run it beside the parent's
- * line); the second tick switches. So a child waits at most two ticks (2/SCHED_HZ s) for a parent
- * that never blocks. When the parent blocks with more threads queued, the kick below spreads them.
+ * parent's CPU, after the parent, which keeps running (kthread_start_behind). The usual fork is
+ * followed by the parent blocking (wait, a read of the child's pipe, accept again) or exiting (a
+ * daemon), and the child then runs where the parent's caches are. Run at once on another hart,
+ * parent and child both break copy-on-write on the same pages in parallel right after fork, and
+ * their first lines of output interleave: the contest's test_pipe prints "cpid: %d\n" in three
+ * write()s from both, and read "cpid: cpid: 8" in most runs at -smp 4. Linux balances a fork
+ * child onto the idlest CPU; this is the trade-off of its old sched_child_runs_first without the
+ * preemption of the parent.
+ *   The child is parked: it is RUNNABLE but on no run queue, owned by its parent (parent->holding),
+ * so no CPU can run or steal it. It is released (queued on the CPU the parent is on, under that
+ * queue's lock) when the parent leaves its CPU other than by preemption (it sleeps, exits or
+ * migrates: __schedule), forks again (the earlier child is released and an idle CPU is kicked to
+ * take it), or has held it for FORK_HOLD_TICKS ticks of its own running (sched_tick). A preempted
+ * parent keeps its child parked, wherever it is queued and whichever CPU steals it: an urgent
+ * squeue worker that preempted the parent between two of its write()s used to let the child run
+ * first and an idle CPU take the parent (the forkline test tore a line in 3 runs of 10 at 1000 rounds).
+ *   Only ticks taken on time count towards FORK_HOLD_TICKS: a late tick means the host held the
+ * vCPU back, so the parent made little progress (under a loaded host two ticks fell inside the
+ * parent's three write()s and tore the line). FORK_HOLD_MAX_TICKS bounds the hold whatever the
+ * host does. Only the CPU the parent runs on touches parent->holding and hold_*, with interrupts
+ * off; a parked child's t->cpu is written when it is released, under the lock of the queue it
+ * joins (nothing else acts on a RUNNABLE thread that is on no CPU and no queue: sched_wake needs
+ * SLEEPING).
  *
  * Spreading a queue. When a CPU switches to a thread and still has others queued while a CPU
  * sits idle, it kicks that idle CPU, which steals one when it schedules (a parent that forked
@@ -101,6 +109,9 @@
 #include "kernel/ipi.h"
 #include "mm/uvm.h"
 #include "arch/riscv/riscv.h"
+
+#define FORK_HOLD_TICKS 2          /* on-time ticks a parent keeps its child parked: "Fork placement" */
+#define FORK_HOLD_MAX_TICKS 10     /* all ticks, late ones included */
 
 struct runq {
 	struct spinlock lock;
@@ -171,12 +182,6 @@ void sched_init(void)
 
 void sched_cpu_init(void) { init_idle(cpu_id()); }
 
-/* Started behind its creator, which still runs: no CPU has switched since. Under t's queue lock. */
-static bool is_held(struct thread *t)
-{
-	return t->held && t->held_sw == cpus[t->cpu].ctx_switches;
-}
-
 /* Take one thread that may run here from another CPU's queue. Called with our queue locked. */
 static struct thread *steal(struct cpu *c)
 {
@@ -187,7 +192,7 @@ static struct thread *steal(struct cpu *c)
 		struct list_head *p;
 		list_for_each(p, &other->queue) {
 			struct thread *t = list_entry(p, struct thread, rq_node);
-			if ((t->affinity & (1UL << c->id)) && !is_held(t)) {
+			if (t->affinity & (1UL << c->id)) {
 				dequeue(other, t);
 				t->cpu = c->id;
 				spin_unlock(&other->lock);
@@ -215,6 +220,16 @@ static void kick_idle_cpu(struct cpu *self, struct runq *rq)
 			}
 		}
 	}
+}
+
+/* Queue the child a parent parked ("Fork placement") on the parent's CPU c; rq (c's) locked, the
+ * parent running on c or leaving it. */
+static void release_child(struct cpu *c, struct runq *rq, struct thread *parent)
+{
+	struct thread *t = parent->holding;
+	parent->holding = NULL;
+	t->cpu = c->id;
+	enqueue(rq, t);
 }
 
 static void free_thread(struct thread *t)
@@ -298,6 +313,8 @@ static void __schedule(bool preempt, bool exiting)
 		else
 			enqueue(rq, prev);      /* a preempted sleeper stays here until it runs again */
 	}
+	if (prev->holding && !on_rq(prev))
+		release_child(c, rq, prev);     /* sleeping, dead or migrating: "Fork placement" */
 
 	struct thread *next = NULL;
 	if (!list_empty(&rq->queue)) {
@@ -308,7 +325,6 @@ static void __schedule(bool preempt, bool exiting)
 	}
 	if (!next)
 		next = c->idle;
-	next->held = false;
 	if (next != c->idle && rq->nr_running)
 		kick_idle_cpu(c, rq);   /* others still wait here: "Spreading a queue" */
 	if (next->state == THREAD_RUNNABLE)
@@ -353,28 +369,31 @@ void sched_preempt_check(void)
 		__schedule(true, false);
 }
 
-void sched_tick(void)
+/* late: this tick was taken long after it was due (timer.c) */
+void sched_tick(bool late)
 {
 	struct cpu *c = this_cpu();
-	if (c->cur == c->idle)
+	struct thread *cur = c->cur;
+	if (cur == c->idle)
 		c->idle_ticks++;
-	else if (c->cur->proc)
+	else if (cur->proc)
 		c->user_ticks++;
 	else
 		c->system_ticks++;
 	if (c->id == 0)                         /* load average: fs/proc_sys.c */
 		loadavg_tick();
 	struct runq *rq = &runqs[c->id];
-	if (!READ_ONCE(rq->nr_running))
-		return;
-	spin_lock(&rq->lock);
-	struct thread *head = list_empty(&rq->queue) ? NULL :
-		list_first_entry(&rq->queue, struct thread, rq_node);
-	if (head && is_held(head) && !head->graced)
-		head->graced = true;    /* one tick's grace, still held: "Fork placement" */
-	else if (head)
+	if (cur->holding) {                     /* "Fork placement" */
+		cur->hold_age++;
+		cur->hold_ticks += !late;
+		if (cur->hold_ticks >= FORK_HOLD_TICKS || cur->hold_age >= FORK_HOLD_MAX_TICKS) {
+			spin_lock(&rq->lock);
+			release_child(c, rq, cur);
+			spin_unlock(&rq->lock);
+		}
+	}
+	if (READ_ONCE(rq->nr_running))
 		c->need_resched = true;
-	spin_unlock(&rq->lock);
 }
 
 /* Lock the queue that owns t (t->cpu may change until we hold it). */
@@ -493,23 +512,31 @@ struct thread *thread_alloc(void (*fn)(void *), void *arg, const char *name, int
 	return t;
 }
 
+/* Start t, a forked child, parked behind its creator (the caller): "Fork placement". */
 void kthread_start_behind(struct thread *t)
 {
-	t->cpu = cpu_id();              /* thread_alloc's choice; the caller runs with interrupts on */
+	struct thread *parent = current;
 	thread_link(t);
-	struct runq *rq = lock_rq_of(t);
+	irq_push_off();                 /* the parent stays on this CPU until its queue is locked */
+	struct cpu *c = this_cpu();
+	struct runq *rq = &runqs[c->id];
+	spin_lock(&rq->lock);
 	if (t->state != THREAD_NEW)
 		panic("sched: thread %d (%s) started twice", t->tid, t->name);
+	t->cpu = c->id;
 	t->state = THREAD_RUNNABLE;
-	if (t->affinity & (1UL << t->cpu)) {
-		t->held = true;
-		t->graced = false;
-		t->held_sw = cpus[t->cpu].ctx_switches;
-		enqueue_woken(rq, t);   /* no kick: its CPU runs the creator (unless that moved on) */
-	}
-	else
+	if (t->affinity & (1UL << c->id)) {
+		if (parent->holding) {  /* forked again: the earlier child goes to an idle CPU */
+			release_child(c, rq, parent);
+			kick_idle_cpu(c, rq);
+		}
+		parent->holding = t;
+		parent->hold_ticks = parent->hold_age = 0;
+	} else {
 		place_woken(rq, t, false);
+	}
 	spin_unlock(&rq->lock);
+	irq_pop_off();
 }
 
 void kthread_start(struct thread *t)

@@ -60,9 +60,10 @@ struct thread {
 	bool intena;                    /* interrupt state carried across context_switch */
 	unsigned long affinity;         /* CPU mask this thread may run on */
 	bool urgent;                    /* a service thread: woken, it runs at once (kernel/sched.c) */
-	bool held;                      /* queued behind its creator ("Fork placement", sched.c) ... */
-	uint64_t held_sw;               /* ... until its CPU's ctx_switches moves past this */
-	bool graced;                    /* held, and a tick has already let the creator run on */
+	struct thread *holding;         /* a forked child parked, on no queue, until this thread (its
+	                                 * creator) leaves its CPU ("Fork placement", sched.c) */
+	uint8_t hold_ticks;             /* ticks taken on time while holding ... */
+	uint8_t hold_age;               /* ... and all ticks while holding */
 	struct list_head rq_node;       /* on its run queue while RUNNABLE */
 	struct list_head all_node;      /* on the global thread list */
 	void *kstack;                   /* base of the kernel stack (KSTACK_SIZE) */
@@ -127,7 +128,8 @@ void schedule(void);                           /* give up the CPU; a SLEEPING ca
 void sched_yield(void);
 void sched_migrate_current(void);               /* after an affinity change excluding this CPU */
 void sched_wake(struct thread *t);             /* SLEEPING -> RUNNABLE on its CPU (kicks an idle CPU) */
-void sched_tick(void);                         /* timer interrupt: preemption */
+void sched_tick(bool late);                    /* timer interrupt: preemption (late: taken long
+                                                 * after it was due) */
 void sched_preempt_check(void);                /* trap return: switch if the tick asked for it */
 
 struct thread *kthread_create(void (*fn)(void *), void *arg, const char *name, int cpu);

@@ -23,6 +23,9 @@
 
 #define CSR_STIMECMP 0x14d
 #define TIMER_MIN_GAP_NS 50000ULL
+/* A tick taken more than 1/TICK_LATE_DIV of a period after it was due is late: the host held this
+ * vCPU back (or interrupts were off that long), so the running thread ran less than a period. */
+#define TICK_LATE_DIV 2
 
 struct timer_cpu {
 	struct spinlock lock;
@@ -88,7 +91,7 @@ void timer_interrupt(void)
 	struct cpu *c = this_cpu();
 	struct timer_cpu *tc = &timer_cpus[c->id];
 	uint64_t now = time_now();
-	bool tick = false;
+	bool tick = false, late = false;
 	struct timer *t;
 
 	c->timer_irqs++;
@@ -106,6 +109,7 @@ void timer_interrupt(void)
 	}
 	if (now >= c->next_tick) {
 		tick = true;
+		late = now - c->next_tick > tick_period / TICK_LATE_DIV;
 		c->next_tick += tick_period;
 		if (c->next_tick <= now)
 			c->next_tick = now + tick_period;
@@ -113,7 +117,7 @@ void timer_interrupt(void)
 	reprogram(c, tc, time_now() + min_gap);
 	spin_unlock(&tc->lock);
 	if (tick)
-		sched_tick();
+		sched_tick(late);
 }
 
 void timer_setup(struct timer *t, void (*fn)(void *), void *arg)

@@ -17,7 +17,7 @@ from qemu import BUILD, KERNEL, Qemu
 RESULT = re.compile(r"^(\d+) passed, (\d+) failed$", re.M)
 PATTERN = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 BURST_LINES = 3000          # about 230 KiB: fourteen times the 16 KiB ring
-FORK_ROUNDS = 200
+FORK_ROUNDS = 1000
 
 
 def run(args, name, timeout=300):
