@@ -5,7 +5,7 @@ as init at -smp 4:
     order, none cut (power-off empties the ring first; a full ring makes the writer wait for room).
   - writers: four processes write whole lines at once: no line is torn, each writer's in order.
   - forkline: the contest's test_pipe pattern (parent and child each print "cpid: N" in three
-    write()s right after fork) 200 times: no two lines interleave.
+    write()s right after fork) 1000 times: no two lines interleave.
   - spread: three forked spinners run at once on three CPUs."""
 import os
 import re
