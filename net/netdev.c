@@ -481,7 +481,7 @@ int netdev_xmit(struct net_device *dev, const void *frame, size_t len, bool wait
 	for (;;) {
 		uint32_t gen = READ_ONCE(dev->tx_wake_gen);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		if (dev->ops->start_xmit(dev, frame, len) == NETDEV_TX_OK) {
+		if (dev->ops->start_xmit(dev, frame, len, 0) == NETDEV_TX_OK) {
 			irq_push_off();
 			struct netdev_stats *s = netdev_stats_this_cpu(dev);
 			s->tx_packets++;
@@ -526,7 +526,7 @@ static void txq_flush_locked(struct net_device *dev)
 		struct txq_frame *t = list_first_entry(&dev->txq, struct txq_frame, node);
 		if (!(dev->flags & NETDEV_UP)) {
 			NETDEV_STAT_INC(dev, tx_dropped);
-		} else if (dev->ops->start_xmit(dev, t->data, t->len) == NETDEV_TX_OK) {
+		} else if (dev->ops->start_xmit(dev, t->data, t->len, 0) == NETDEV_TX_OK) {
 			count_tx(dev, t->len);
 		} else {
 			NETDEV_STAT_INC(dev, tx_busy);
@@ -545,9 +545,36 @@ static void txq_flush(struct net_device *dev)
 	spin_unlock(&dev->txq_lock);
 }
 
+/* The flags start_xmit gets for a frame of len bytes in batch (NULL: none): MORE for a TSO frame
+ * if dev can wait for a kick (net/netdev.h: Doorbells, why only those). */
+static unsigned batch_flags(struct netdev_tx_batch *batch, struct net_device *dev, size_t len)
+{
+	if (!batch || !dev->ops->tx_kick || len <= max_frame(dev))
+		return 0;
+	for (unsigned i = 0; i < batch->n; i++)
+		if (batch->dev[i] == dev)
+			return NETDEV_XMIT_MORE;
+	return batch->n < NETDEV_TX_BATCH_DEVS ? NETDEV_XMIT_MORE : 0;
+}
+
+static void batch_add(struct netdev_tx_batch *batch, struct net_device *dev)
+{
+	for (unsigned i = 0; i < batch->n; i++)
+		if (batch->dev[i] == dev)
+			return;
+	batch->dev[batch->n++] = dev;
+}
+
+void netdev_tx_batch_kick(struct netdev_tx_batch *batch)
+{
+	for (unsigned i = 0; i < batch->n; i++)
+		batch->dev[i]->ops->tx_kick(batch->dev[i]);
+	batch->n = 0;
+}
+
 /* netdev_xmit_nosleep, the outgoing copy shown to every tap but skip; frames up to max bytes. */
 static int xmit_nosleep(struct net_device *dev, const void *frame, size_t len, size_t max,
-			const struct netdev_tap *skip)
+			const struct netdev_tap *skip, struct netdev_tx_batch *batch)
 {
 	uint8_t padded[ETH_ZLEN];
 	if (len < ETH_HLEN || len > max) {
@@ -571,7 +598,10 @@ static int xmit_nosleep(struct net_device *dev, const void *frame, size_t len, s
 	uint32_t gen = __atomic_load_n(&dev->tx_wake_gen, __ATOMIC_SEQ_CST);
 	txq_flush_locked(dev);
 	if (list_empty(&dev->txq)) {
-		if (dev->ops->start_xmit(dev, frame, len) == NETDEV_TX_OK) {
+		unsigned flags = batch_flags(batch, dev, len);
+		if (dev->ops->start_xmit(dev, frame, len, flags) == NETDEV_TX_OK) {
+			if (flags & NETDEV_XMIT_MORE)
+				batch_add(batch, dev);
 			count_tx(dev, len);
 			spin_unlock(&dev->txq_lock);
 			return 0;
@@ -595,17 +625,18 @@ static int xmit_nosleep(struct net_device *dev, const void *frame, size_t len, s
 	return err;
 }
 
-int netdev_xmit_nosleep(struct net_device *dev, const void *frame, size_t len)
+int netdev_xmit_nosleep(struct net_device *dev, const void *frame, size_t len,
+			struct netdev_tx_batch *batch)
 {
 	size_t max = max_frame(dev);
 	if (dev->features & (NETDEV_F_TSO | NETDEV_F_TSO6))
 		max = MAX(max, ETH_HLEN + NETDEV_TSO_MAX);
-	return xmit_nosleep(dev, frame, len, max, NULL);
+	return xmit_nosleep(dev, frame, len, max, NULL, batch);
 }
 
 int netdev_xmit_tap(struct net_device *dev, const void *frame, size_t len, const struct netdev_tap *sender)
 {
-	return xmit_nosleep(dev, frame, len, max_frame(dev), sender);
+	return xmit_nosleep(dev, frame, len, max_frame(dev), sender, NULL);
 }
 
 /* ---- packet taps ---- */
@@ -703,7 +734,7 @@ void netdev_print(struct net_device *dev)
 
 /* Frames sent on lo with netdev_xmit (raw tools) come straight back in; IP traffic on lo goes
  * through the stack's netif (net/stack.c) and is counted on this device there. */
-static int lo_xmit(struct net_device *dev, const void *frame, size_t len)
+static int lo_xmit(struct net_device *dev, const void *frame, size_t len, unsigned flags __unused)
 {
 	netdev_rx(dev, frame, len);
 	return NETDEV_TX_OK;

@@ -73,6 +73,7 @@
  *     sq->lock. Readers sum without locks (64-bit loads are atomic on RV64).
  */
 #include "net/squeue.h"
+#include "net/netdev.h"
 #include "kernel/printk.h"
 #include "kernel/assert.h"
 #include "kernel/sched.h"
@@ -90,6 +91,7 @@ static struct squeue *online[NCPU];      /* squeues of the online CPUs, for hash
 static int nonline;
 static struct squeue *running[NCPU];     /* per CPU: squeue whose callback runs now (stack lock held) */
 static struct spinlock stack_lock = SPINLOCK_INIT("stack");
+static struct netdev_tx_batch stack_tx;  /* stack lock: doorbells owed when it is let go */
 
 /* ---- context ---- */
 
@@ -103,6 +105,12 @@ static bool atomic_context(void) { return this_cpu()->noff != 0 || !intr_enabled
 #endif
 
 bool stack_lock_held(void) { return spin_holding(&stack_lock); }
+
+struct netdev_tx_batch *stack_tx_batch(void)
+{
+	assert_spin_held(&stack_lock);
+	return &stack_tx;
+}
 
 /*
  * Taking the stack lock: a few tries (STACK_LOCK_SPINS), then the caller delegates instead of
@@ -156,13 +164,19 @@ static void run_delegated(uint64_t *deadline)
 }
 
 /* Let go of the stack lock, having run what was delegated to us (and what is delegated while we
- * let go: see "No lost delegation" above), for SQ_DRAIN_NS in all. */
+ * let go: see "No lost delegation" above), for SQ_DRAIN_NS in all. The doorbells the callbacks
+ * left (stack_tx) are rung after the unlock: on QEMU a NIC's doorbell may run its whole transmit
+ * in the calling vCPU, which no other CPU's protocol work should wait for. */
 static void stack_lock_release(void)
 {
 	uint64_t deadline = 0;
 	for (;;) {
 		run_delegated(&deadline);
+		struct netdev_tx_batch kicks = stack_tx;
+		stack_tx.n = 0;
 		spin_unlock(&stack_lock);
+		if (kicks.n)
+			netdev_tx_batch_kick(&kicks);
 		__sync_synchronize();
 		if (!__atomic_load_n(&ndeleg, __ATOMIC_ACQUIRE) || !spin_trylock(&stack_lock))
 			return;

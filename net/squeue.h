@@ -118,6 +118,10 @@ size_t squeue_fn_stats(struct sq_fn_stat *out, size_t max);   /* copies up to ma
 
 /* The stack lock: held by every squeue callback, by nothing else. */
 bool stack_lock_held(void);
+/* The stack's transmit batch (net/netdev.h: Doorbells), for netdev_xmit_nosleep under the stack
+ * lock; the lock's holder kicks it each time it lets go of the lock. Stack lock held. */
+struct netdev_tx_batch;
+struct netdev_tx_batch *stack_tx_batch(void);
 
 #ifdef HOST_TEST
 /* Host unit tests drive the worker by hand and decide whether the caller may run inline. */

@@ -856,7 +856,7 @@ static err_t eth_linkoutput(struct netif *n, struct pbuf *p)
 		pbuf_copy_partial(p, tx_bounce, p->tot_len, 0);
 		frame = tx_bounce;
 	}
-	int r = netdev_xmit_nosleep(sif->dev, frame, p->tot_len);
+	int r = netdev_xmit_nosleep(sif->dev, frame, p->tot_len, stack_tx_batch());
 	if (r < 0) {
 		LINK_STATS_INC(link.drop);
 		return r == -ENOBUFS ? ERR_MEM : ERR_IF;

@@ -676,7 +676,7 @@ bool tcp_synq_answer6(struct net_device *dev, const uint8_t *frame, size_t len, 
 	memcpy(rip + 24, ip + 8, 16);
 	put_synack(rt, &h, cookie, mss);
 	put16(rt + 16, tcp6_sum(rip + 8, rip + 24, rt, TCP_HLEN + TCP_OPT_MSS_LEN));
-	if (netdev_xmit_nosleep(dev, f, sizeof(f)) < 0) {
+	if (netdev_xmit_nosleep(dev, f, sizeof(f), NULL) < 0) {
 		listen_drop(false);
 		return true;
 	}
@@ -721,7 +721,7 @@ bool tcp_synq_answer(struct net_device *dev, const uint8_t *frame, size_t len, u
 	put16(rip + 10, fold(sum16(rip, IP_HLEN, 0)));
 	put_synack(rt, &h, cookie, mss);
 	put16(rt + 16, tcp_sum(dst, src, rt, TCP_HLEN + TCP_OPT_MSS_LEN));
-	if (netdev_xmit_nosleep(dev, f, sizeof(f)) < 0) {
+	if (netdev_xmit_nosleep(dev, f, sizeof(f), NULL) < 0) {
 		listen_drop(false);
 		return true;
 	}

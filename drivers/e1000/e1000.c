@@ -22,7 +22,10 @@
  * Transmit: start_xmit reclaims finished descriptors when the ring runs low, copies the frame into
  * the descriptor's own buffer and writes TDT. With the ring full it returns NETDEV_TX_BUSY after
  * enabling the TXDW interrupt; the poll that interrupt schedules reclaims, calls netdev_tx_wake
- * and masks TXDW again (a transmit burst does not interrupt per frame).
+ * and masks TXDW again (a transmit burst does not interrupt per frame). On QEMU a TDT write
+ * sends the frames there and then, in the writing vCPU; so with NETDEV_XMIT_MORE (the stack's
+ * TSO frames, under its lock) TDT is left behind (tx_unkicked) and written by tx_kick once the
+ * stack lock is let go, or at once when the ring runs low (net/netdev.h: Doorbells).
  *
  * TSO (NETDEV_F_TSO, net/netdev.h): a TCP frame longer than the MTU goes out as a TCP/IP context
  * descriptor (header offsets, header length, MSS, payload length) followed by the frame cut into
@@ -50,8 +53,9 @@
  * Locks and contexts:
  *   - RX ring state (rx_ring, rxq) belongs to poll, which the netdev core never runs twice at once
  *     for a device; open initialises it before interrupts are enabled. No lock.
- *   - tx_lock guards the TX ring (tx_ring, txq, tx buffers, tx_stopped) and TDT; taken by
- *     start_xmit (any thread, any CPU) and by poll's reclaim. Never held across netdev_tx_wake.
+ *   - tx_lock guards the TX ring (tx_ring, txq, tx buffers, tx_stopped, tx_unkicked) and TDT;
+ *     taken by start_xmit (any thread, any CPU), tx_kick and poll's reclaim. Never held across
+ *     netdev_tx_wake.
  *   - stats_lock guards the accumulated hardware counters (get_stats, any thread) and the
  *     interrupt handler's overrun count.
  *   - The interrupt handler runs on whichever hart the IRQ is routed to (the netdev core spreads
@@ -107,6 +111,7 @@ struct e1000 {
 	uint8_t *tx_bufs;                    /* E1000_TX_RING * E1000_TX_BUF_SIZE */
 	struct e1000_txq txq;
 	bool tx_stopped;                     /* a sender got BUSY: wake it after the next reclaim */
+	bool tx_unkicked;                    /* TDT lags txq.tail: frames wait for tx_kick */
 
 	/* hardware counters, accumulated: stats_lock */
 	struct spinlock stats_lock;
@@ -189,7 +194,23 @@ static void tx_post_tso6(struct e1000 *e, const uint8_t *frame, size_t len, cons
 	}
 }
 
-static int e1000_start_xmit(struct net_device *dev, const void *frame, size_t len)
+/* Hand the chip what start_xmit left behind TDT. tx_lock held. */
+static void tx_kick_locked(struct e1000 *e)
+{
+	wr(e, E1000_TDT, e->txq.tail);   /* mmio_write32 orders the buffers and descriptors first */
+	e->tx_unkicked = false;
+}
+
+static void e1000_tx_kick(struct net_device *dev)
+{
+	struct e1000 *e = dev->priv;
+	spin_lock(&e->tx_lock);
+	if (e->tx_unkicked)
+		tx_kick_locked(e);
+	spin_unlock(&e->tx_lock);
+}
+
+static int e1000_start_xmit(struct net_device *dev, const void *frame, size_t len, unsigned flags)
 {
 	struct e1000 *e = dev->priv;
 	const uint8_t *f = frame;
@@ -209,8 +230,11 @@ static int e1000_start_xmit(struct net_device *dev, const void *frame, size_t le
 		}
 	}
 	spin_lock(&e->tx_lock);
-	if (e1000_tx_space(&e->txq) < MAX((unsigned)E1000_TX_LOW, need))
+	if (e1000_tx_space(&e->txq) < MAX((unsigned)E1000_TX_LOW, need)) {
+		if (e->tx_unkicked)
+			tx_kick_locked(e);      /* what waits for a kick cannot be reclaimed */
 		e1000_tx_reclaim(&e->txq, e->tx_ring);
+	}
 	if (e1000_tx_space(&e->txq) < need) {
 		/* ask for an interrupt when the chip writes back; the ICR bit may already be set, in
 		   which case enabling it raises the line at once */
@@ -229,7 +253,10 @@ static int e1000_start_xmit(struct net_device *dev, const void *frame, size_t le
 		memcpy(buf, frame, len);
 		e1000_tx_post(&e->txq, e->tx_ring, va_to_pa(buf), (uint16_t)len);
 	}
-	wr(e, E1000_TDT, e->txq.tail);           /* mmio_write32 orders the buffers and descriptors first */
+	if (flags & NETDEV_XMIT_MORE)
+		e->tx_unkicked = true;
+	else
+		tx_kick_locked(e);
 	spin_unlock(&e->tx_lock);
 	if (tso)
 		NETDEV_STAT_INC(dev, tx_tso);
@@ -420,6 +447,7 @@ static int e1000_open(struct net_device *dev)
 	memset(e->tx_ring, 0, E1000_TX_RING * sizeof(struct e1000_tx_desc));
 	e1000_txq_init(&e->txq, E1000_TX_RING);
 	e->tx_stopped = false;
+	e->tx_unkicked = false;
 	paddr_t tpa = va_to_pa(e->tx_ring);
 	wr(e, E1000_TDBAL, (uint32_t)tpa);
 	wr(e, E1000_TDBAH, (uint32_t)(tpa >> 32));
@@ -459,6 +487,7 @@ static const struct net_device_ops e1000_ops = {
 	.open = e1000_open,
 	.stop = e1000_stop,
 	.start_xmit = e1000_start_xmit,
+	.tx_kick = e1000_tx_kick,
 	.poll = e1000_poll,
 	.get_stats = e1000_get_stats,
 };

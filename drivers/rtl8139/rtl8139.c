@@ -58,16 +58,21 @@
  * Transmit descriptors written back with the error summary bit count in tx_errors.
  *
  * Transmit flow: start_xmit reclaims finished descriptors, fills the frame's descriptors and
- * polls. Without room for a whole frame (RTL_TX_FRAME_MAX descriptors at most) it returns
- * NETDEV_TX_BUSY after enabling the TOK/TER interrupts; the poll they schedule reclaims, calls
- * netdev_tx_wake and masks them again.
+ * polls. On QEMU the TPPOLL write sends the frames there and then, in the writing vCPU (80 us
+ * for a 16 KiB TSO frame), so with NETDEV_XMIT_MORE (the stack's TSO frames, under its lock) the
+ * write is left for tx_kick, made once the stack lock is let go, or made at once when the ring
+ * lacks room (net/netdev.h: Doorbells); tx_unkicked says a write is owed. Without room for a
+ * whole frame (RTL_TX_FRAME_MAX descriptors at most) it returns NETDEV_TX_BUSY after enabling
+ * the TOK/TER interrupts; the poll they schedule reclaims, calls netdev_tx_wake and masks them
+ * again.
  *
  * Locks and contexts:
  *   - Receive state (rx_off, the bounce buffer) belongs to poll, which the netdev core never runs
  *     twice at once for a device; open sets it before interrupts are enabled. No lock.
- *   - tx_lock guards the transmit ring (txq, descriptors, buffers, tx_stopped) and IMR, which both
- *     start_xmit (any thread, any CPU) and poll modify, and every CR write once the device is
- *     open (a CR write with TE restarts the transmit ring). Never held across netdev_tx_wake.
+ *   - tx_lock guards the transmit ring (txq, descriptors, buffers, tx_stopped, tx_unkicked) and
+ *     IMR, which start_xmit (any thread, any CPU), tx_kick and poll modify, and every CR write
+ *     once the device is open (a CR write with TE restarts the transmit ring). Never held across
+ *     netdev_tx_wake.
  *   - The interrupt handler runs on whichever hart the IRQ is routed to; it only reads and
  *     acknowledges ISR (a write-1-to-clear register: no read-modify-write) and reads BMSR.
  */
@@ -128,6 +133,7 @@ struct rtl8139 {
 	uint8_t *tx_bufs;                    /* RTL_CP_TX_RING * RTL_TX_BUF_SIZE */
 	struct rtl_cp_txq txq;
 	bool tx_stopped;
+	bool tx_unkicked;                    /* descriptors given but TPPOLL not yet written */
 	uint16_t imr;                        /* the value last written to IMR */
 };
 
@@ -199,6 +205,7 @@ static void tx_restart_locked(struct rtl8139 *r)
 		NETDEV_STAT_ADD(&r->ndev, tx_dropped, r->txq.inflight);
 	memset(r->tx_ring, 0, RTL_CP_TX_RING * sizeof(struct rtl_cp_desc));
 	rtl_cp_txq_init(&r->txq);
+	r->tx_unkicked = false;
 }
 
 /* Write CR (tx_lock held): with TE, the transmit ring restarts with the chip's. */
@@ -209,7 +216,23 @@ static void write_cr_locked(struct rtl8139 *r, uint8_t cr)
 		tx_restart_locked(r);
 }
 
-static int rtl_start_xmit(struct net_device *dev, const void *frame, size_t len)
+/* Tell the chip descriptors are waiting. tx_lock held. */
+static void tx_kick_locked(struct rtl8139 *r)
+{
+	wr8(r, RTL_TPPOLL, RTL_TPPOLL_NPQ);      /* mmio_write8 orders the descriptors first */
+	r->tx_unkicked = false;
+}
+
+static void rtl_tx_kick(struct net_device *dev)
+{
+	struct rtl8139 *r = dev->priv;
+	spin_lock(&r->tx_lock);
+	if (r->tx_unkicked)
+		tx_kick_locked(r);
+	spin_unlock(&r->tx_lock);
+}
+
+static int rtl_start_xmit(struct net_device *dev, const void *frame, size_t len, unsigned flags)
 {
 	struct rtl8139 *r = dev->priv;
 	const uint8_t *f = frame;
@@ -233,8 +256,11 @@ static int rtl_start_xmit(struct net_device *dev, const void *frame, size_t len)
 		}
 	}
 	spin_lock(&r->tx_lock);
-	if (rtl_cp_tx_space(&r->txq) < need)
+	if (rtl_cp_tx_space(&r->txq) < need) {
+		if (r->tx_unkicked)
+			tx_kick_locked(r);      /* what waits for a kick cannot be reclaimed */
 		tx_reclaim_locked(r);
+	}
 	if (rtl_cp_tx_space(&r->txq) < need) {
 		/* a batch finishing from here on raises TOK, which is now enabled */
 		r->tx_stopped = true;
@@ -269,7 +295,10 @@ static int rtl_start_xmit(struct net_device *dev, const void *frame, size_t len)
 		rtl_cp_tx_fill(&r->txq, r->tx_ring, va_to_pa(buf), (uint32_t)n, RTL_CP_FS | RTL_CP_LS);
 	}
 	rtl_cp_tx_give(r->tx_ring, first, need);
-	wr8(r, RTL_TPPOLL, RTL_TPPOLL_NPQ);      /* mmio_write8 orders the descriptors first */
+	if (flags & NETDEV_XMIT_MORE)
+		r->tx_unkicked = true;
+	else
+		tx_kick_locked(r);
 	spin_unlock(&r->tx_lock);
 	if (tso)
 		NETDEV_STAT_INC(dev, tx_tso);
@@ -457,6 +486,7 @@ static const struct net_device_ops rtl_ops = {
 	.open = rtl_open,
 	.stop = rtl_stop,
 	.start_xmit = rtl_start_xmit,
+	.tx_kick = rtl_tx_kick,
 	.poll = rtl_poll,
 };
 

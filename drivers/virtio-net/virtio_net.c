@@ -249,7 +249,7 @@ static void tso_prepare(struct virtio_net_hdr *hdr, uint8_t *frame, size_t len, 
 	hdr->csum_offset = TCP_CSUM_OFFSET;
 }
 
-static int vnet_xmit(struct net_device *dev, const void *frame, size_t len)
+static int vnet_xmit(struct net_device *dev, const void *frame, size_t len, unsigned flags __unused)
 {
 	struct vnet *vn = to_vnet(dev);
 	struct netdev_tso_frame t;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include "tests/unit/unit.h"
 #include "net/squeue.h"
+#include "net/netdev.h"
 #include "kernel/sched.h"
 #include "kernel/timer.h"
 #include "kernel/printk.h"
@@ -34,6 +35,18 @@ void prepare_to_wait(struct waitq *wq, struct wait_entry *e) { (void)wq; (void)e
 void finish_wait(struct waitq *wq, struct wait_entry *e) { (void)wq; (void)e; }
 void wait_schedule(uint64_t deadline) { (void)deadline; panic("a test slept"); }
 bool waitq_active(struct waitq *wq) { return !list_empty(&wq->head); }
+
+/* The stack's transmit batch (net/netdev.h: Doorbells): what the lock holder kicks, and whether
+ * it still held the lock then. */
+static int nkicks, kicked_devs;
+static bool kicked_unlocked;
+void netdev_tx_batch_kick(struct netdev_tx_batch *b)
+{
+	nkicks++;
+	kicked_devs += (int)b->n;
+	kicked_unlocked = kicked_unlocked && !stack_lock_held();
+	b->n = 0;
+}
 
 /* ---- a log of callbacks ---- */
 
@@ -71,6 +84,8 @@ static void setup(int online_cpus)
 	fake_ns = 1000;
 	advance_ns = 0;
 	lock_seen_held = running_ok = true;
+	nkicks = kicked_devs = 0;
+	kicked_unlocked = true;
 	squeue_test_atomic = false;
 	host_cpu_id = 0;
 }
@@ -296,7 +311,36 @@ TEST(squeue_call_and_lookup)
 	CHECK(hits[0] == 100 && hits[1] == 100 && hits[2] == 100 && hits[3] == 0);
 }
 
-UNIT_TESTS(CASE(inline_on_own_cpu), CASE(anycpu_inline_only_when_idle_and_empty), CASE(other_cpu_queues_worker_drains_in_order),
+/* A callback that leaves two devices' doorbells to the batch, as the stack's TSO frames do. */
+static struct net_device fake_devs[2];
+static void send_two(void *arg, struct sq_item *it)
+{
+	record(arg, it);
+	struct netdev_tx_batch *b = stack_tx_batch();
+	b->dev[b->n++] = &fake_devs[0];
+	b->dev[b->n++] = &fake_devs[1];
+}
+
+/* The doorbells a callback left are rung once, by the lock holder, after it let go of the lock;
+ * a callback that sent nothing rings nothing. */
+TEST(transmit_batch_kicked_after_the_lock_is_let_go)
+{
+	setup(4);
+	struct squeue *sq = squeue_of_cpu(0);
+	expect_sq = sq;
+	struct item a = { .v = 1 }, b = { .v = 2 };
+	squeue_enter(sq, &a.it, send_two, &a, SQ_PROCESS);
+	CHECK_EQ(nlog, 1);
+	CHECK_EQ(nkicks, 1);
+	CHECK_EQ(kicked_devs, 2);
+	CHECK(kicked_unlocked);
+	squeue_enter(sq, &b.it, record, &b, SQ_PROCESS);
+	CHECK_EQ(nlog, 2);
+	CHECK_EQ(nkicks, 1);
+}
+
+UNIT_TESTS(CASE(inline_on_own_cpu), CASE(transmit_batch_kicked_after_the_lock_is_let_go),
+	   CASE(anycpu_inline_only_when_idle_and_empty), CASE(other_cpu_queues_worker_drains_in_order),
 	   CASE(fill_and_atomic_context_always_queue), CASE(reentry_from_a_callback_runs_after_it), CASE(anycpu_drains_what_its_item_queued),
 	   CASE(nodrain_leaves_the_rest_to_the_worker), CASE(drain_limit_hands_off_in_order),
 	   CASE(squeue_call_and_lookup))
