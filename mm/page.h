@@ -15,6 +15,7 @@
 #define PG_BUDDY    0x2            /* part of a free block on a buddy list (every page of the block) */
 #define PG_PCP      0x4            /* free order-0 page sitting in a per-CPU cache */
 #define PG_FREE     (PG_BUDDY | PG_PCP)
+#define PG_EXEC     0x8            /* mapped executable in user space since allocated: zeroed when freed */
 
 #define PAGE_ORDER_NONE 0xff       /* struct page.order of a page that does not start a block */
 
@@ -44,6 +45,9 @@ paddr_t page_to_pa(const struct page *pg);
 void page_get(paddr_t pa);                       /* refcount++ of an allocated block */
 bool page_put(paddr_t pa);                       /* refcount--; frees the block (its recorded order)
                                                     at 0 and returns true */
+/* pa (an allocated page) is being mapped executable in user space: it is zeroed when it is freed
+ * (mm/page.c: "Pages that held code"). Any context. */
+void page_mark_exec(paddr_t pa);
 
 struct page_stats {
 	uint64_t total;      /* pages of RAM */

@@ -81,6 +81,15 @@ static uint64_t pte_perm(int prot, bool writable)
 	return p;
 }
 
+/* The PTE mapping page pa into user space with prot. An executable mapping marks the page, which
+ * is then zeroed when freed (mm/page.c: "Pages that held code"). */
+static uint64_t user_pte(paddr_t pa, int prot, bool writable)
+{
+	if (prot & PROT_EXEC)
+		page_mark_exec(pa);
+	return PA_PTE(pa) | pte_perm(prot, writable);
+}
+
 /* ---- TLB ---- */
 
 /* Fence the page at va (size PAGE_SIZE) or everything (size ALL_PAGES) on this hart and on every other hart in
@@ -623,7 +632,7 @@ static int fault_locked(struct mm *mm, struct vma *v, uintptr_t va, bool write, 
 		paddr_t pa = new_page(v, va);
 		if (!pa)
 			return v->file ? -EFAULT : -ENOMEM;
-		*pte = PA_PTE(pa) | pte_perm(v->prot | (force ? PROT_WRITE : 0), true);
+		*pte = user_pte(pa, v->prot | (force ? PROT_WRITE : 0), true);
 		mm->faults++;
 		return 0;
 	}
@@ -638,6 +647,8 @@ static int fault_locked(struct mm *mm, struct vma *v, uintptr_t va, bool write, 
 		if (!n)
 			return -ENOMEM;
 		memcpy(pa_to_va(n), pa_to_va(old), PAGE_SIZE);
+		if (*pte & PTE_X)
+			page_mark_exec(n);
 		*pte = PA_PTE(n) | (*pte & 0x3ff) | PTE_W;
 		/* the page moved: fence every hart of mm before the old one can go ("TLB" above) */
 		mm_flush_range(mm, va, PAGE_SIZE);
@@ -671,7 +682,7 @@ static int fault_file_page(struct mm *mm, struct vma *v, uintptr_t va)
 	if (pa && v && v->file == f && pte && !(*pte & PTE_V) &&
 	    __atomic_load_n(&f->inode->mmap_seq, __ATOMIC_SEQ_CST) == seq) {
 		/* private: read-only until a write fault copies it (fault_locked) */
-		*pte = PA_PTE(pa) | pte_perm(v->prot, vma_shared(v));
+		*pte = user_pte(pa, v->prot, vma_shared(v));
 		mm->faults++;
 	} else if (pa) {
 		page_put(pa);
@@ -698,7 +709,7 @@ static void fault_around_locked(struct mm *mm, struct vma *v, uintptr_t va)
 		paddr_t pa;
 		if (file_find_page(v->file, v->pgoff + ((a - v->start) >> PAGE_SHIFT), &pa) < 0)
 			continue;
-		*pte = PA_PTE(pa) | pte_perm(v->prot, vma_shared(v));
+		*pte = user_pte(pa, v->prot, vma_shared(v));
 	}
 }
 
@@ -1109,6 +1120,8 @@ static void protect_pte(pte_t *pte, uintptr_t va __unused, void *arg)
 	} else {
 		*pte |= PTE_U;
 	}
+	if (bits & PTE_X)
+		page_mark_exec(PTE_PA(*pte));
 	*pte = (*pte & ~(PTE_R | PTE_W | PTE_X)) | bits;
 }
 

@@ -215,6 +215,61 @@ TEST(zeroing)
 	check_baseline();
 }
 
+static size_t count_byte(const unsigned char *p, size_t n, unsigned char b)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += p[i] == b;
+	return k;
+}
+
+/* A page marked executable (page_mark_exec: it was mapped executable in user space) is zeroed
+ * when freed, through page_free and through the last page_put, in a block or alone; an unmarked
+ * page keeps its bytes (the allocator does not zero what it need not), and the mark does not
+ * survive the free. */
+TEST(pages_that_held_code_are_zeroed_when_freed)
+{
+	ram_setup();
+	unsigned char *q = alloc_pages(0, 0);
+	memset(q, 0x55, PAGE_SIZE);
+	free_pages(q, 0);
+	unsigned char *r = alloc_pages(0, 0);
+	CHECK(r == q);                                   /* the per-CPU cache is LIFO */
+	CHECK_EQ(count_byte(r, PAGE_SIZE, 0x55), PAGE_SIZE);   /* not marked: bytes kept */
+	page_mark_exec(va_to_pa(r));
+	page_mark_exec(va_to_pa(r));                     /* marking twice is marking once */
+	CHECK(pa_to_page(va_to_pa(r))->flags & PG_EXEC);
+	free_pages(r, 0);
+	unsigned char *s = alloc_pages(0, 0);
+	CHECK(s == q);
+	CHECK_EQ(count_byte(s, PAGE_SIZE, 0), PAGE_SIZE);
+	CHECK(!(pa_to_page(va_to_pa(s))->flags & PG_EXEC));
+
+	memset(s, 0x77, PAGE_SIZE);                      /* the last page_put frees: zeroed too */
+	page_mark_exec(va_to_pa(s));
+	page_get(va_to_pa(s));
+	CHECK(!page_put(va_to_pa(s)));
+	CHECK_EQ(count_byte(s, PAGE_SIZE, 0x77), PAGE_SIZE);   /* still referenced: untouched */
+	CHECK(page_put(va_to_pa(s)));
+	unsigned char *t = alloc_pages(0, 0);
+	CHECK(t == q);
+	CHECK_EQ(count_byte(t, PAGE_SIZE, 0), PAGE_SIZE);
+	free_pages(t, 0);
+
+	paddr_t a = page_alloc(2, 0);                    /* in a block: only the marked page */
+	memset(pa_to_va(a), 0xaa, PAGE_SIZE << 2);
+	page_mark_exec(a + 2 * PAGE_SIZE);
+	page_free(a, 2);
+	paddr_t b = page_alloc(2, 0);
+	CHECK_EQ(b, a);
+	unsigned char *pb = pa_to_va(b);               /* (page 0 held the free list's link) */
+	CHECK_EQ(count_byte(pb + PAGE_SIZE, PAGE_SIZE, 0xaa), PAGE_SIZE);
+	CHECK_EQ(count_byte(pb + 2 * PAGE_SIZE, PAGE_SIZE, 0), PAGE_SIZE);
+	CHECK_EQ(count_byte(pb + 3 * PAGE_SIZE, PAGE_SIZE, 0xaa), PAGE_SIZE);
+	page_free(b, 2);
+	check_baseline();
+}
+
 TEST(bad_frees_panic)
 {
 	ram_setup();
@@ -382,4 +437,4 @@ TEST(random_stress)
 }
 
 UNIT_TESTS(CASE(setup_carves_metadata), CASE(alloc_each_order), CASE(exhaustion_and_coalescing),
-	   CASE(zeroing), CASE(bad_frees_panic), CASE(refcount), CASE(per_cpu_caches), CASE(random_stress))
+	   CASE(zeroing), CASE(pages_that_held_code_are_zeroed_when_freed), CASE(bad_frees_panic), CASE(refcount), CASE(per_cpu_caches), CASE(random_stress))
