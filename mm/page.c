@@ -281,7 +281,6 @@ static struct page *check_block(paddr_t pa, unsigned order, const char *who)
 	return pg;
 }
 
-/* Return a checked block with refcount 0 to the allocator. */
 /* The block [pa, 2^order pages) is being freed: zero the pages that held code ("Pages that held
  * code"). Its owner is done with it, so nobody else touches the flags. */
 static void scrub_exec(paddr_t pa, unsigned order)
@@ -305,6 +304,7 @@ void page_mark_exec(paddr_t pa)
 		__atomic_store_n(&pg->flags, (uint8_t)(f | PG_EXEC), __ATOMIC_RELAXED);
 }
 
+/* Return a checked block with refcount 0 to the allocator. */
 static void release_block(paddr_t pa, unsigned order)
 {
 	scrub_exec(pa, order);
