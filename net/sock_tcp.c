@@ -86,7 +86,10 @@
 
 #define TX_CHUNK (64 * 1024 - 64)       /* a send chunk's bytes: one 64 KiB allocation (tcp_write takes < 64 KiB) */
 #define RECVED_BATCH_DIV 4              /* the window goes back to lwIP a quarter at a time */
-#define SND_LOWAT (32 * 1024)           /* poll reports writable above this much space */
+/* Send space a writer is woken for and poll reports as writable: a third of the buffer, Linux's
+ * sk_stream_min_wspace for a full one. Waking at every acknowledgement (a few KiB freed) cost a
+ * wake-up per ACK, and select()ing writers (iperf3) woke only to find the socket not writable. */
+#define SND_LOWAT (TCP_SND_BUF / 3)
 #define LOCAL_CONNECT_NS (200 * NSEC_PER_MSEC)  /* connect() to a local peer: no signals meanwhile */
 #define LISTEN_BACKLOG_MAX 255          /* lwIP's backlog (the half-open queue, net/tcp_synq.c) is a u8 */
 #define MSS_MIN 88                      /* Linux's TCP_MIN_MSS */
@@ -122,7 +125,7 @@ struct tcp_sock {
 	struct pbuf *rx_head, *rx_tail;  /* received, not yet read: pbufs linked through ->next */
 	size_t rx_off;                   /* bytes of rx_head already read */
 	size_t rx_bytes;                 /* bytes queued in total (beyond rx_off) */
-	uint32_t snd_space;              /* tcp_sndbuf, or 0 while the segment queue is full */
+	uint32_t snd_space;              /* pcb->snd_buf, or 0 while the segment queue is full */
 	bool tx_drained;                 /* all queued data acknowledged (kept up to date while lingering) */
 	ip_addr_t laddr, raddr;          /* either family (an AF_INET6 socket's IPv4 peers too) */
 	uint16_t lport, rport;
@@ -162,12 +165,14 @@ static struct tcp_sock *ts_of(struct socket *s) { return s->proto; }
 
 /* ---- callbacks (squeue context, stack lock held) ---- */
 
-/* lwIP's send space as writers see it. */
+/* lwIP's send space as writers see it: pcb->snd_buf itself, as tcp_write checks it (lwIP's
+ * tcp_sndbuf() clamps it to 64 KiB when windows scale, which hid most of TCP_SND_BUF from poll,
+ * SIOCOUTQ and the wake-up threshold). */
 static uint32_t send_space(struct tcp_pcb *pcb)
 {
 	if (tcp_sndqueuelen(pcb) >= TCP_SND_QUEUELEN - 4)
 		return 0;
-	return tcp_sndbuf(pcb);
+	return pcb->snd_buf;
 }
 
 static err_t tcp_recv_cb(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
@@ -218,8 +223,8 @@ static err_t tcp_sent_cb(void *arg, struct tcp_pcb *pcb, u16_t len)
 	bool was_drained = ts->tx_drained;
 	ts->tx_drained = drained;
 	spin_unlock(&ts->s->lock);
-	if (space > old || (drained && !was_drained))
-		sock_wake(ts->s);
+	if ((space >= SND_LOWAT && old < SND_LOWAT) || (drained && !was_drained))
+		sock_wake(ts->s);               /* a sleeping writer waits for space 0 -> SND_LOWAT */
 	return ERR_OK;
 }
 

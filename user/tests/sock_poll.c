@@ -7,7 +7,8 @@
  *     non-blocking connect, a full send buffer (no POLLOUT)
  *   - wake-ups: poll blocked on a listener woken by a connect from another process, on a
  *     connected socket by data and by the peer closing, on a full send buffer by the peer
- *     draining it
+ *     draining it; SIOCOUTQ along the way (0 when idle, the queued bytes when full, 0 again once
+ *     the peer has read everything)
  *   - select: listener readable when a connection is pending, connected socket writable,
  *     readable with data and at EOF, nothing in exceptfds, a wake-up from another thread
  *   - epoll: level-triggered listener and data, edge-triggered once per arrival, EPOLLRDHUP on
@@ -16,7 +17,9 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/wait.h>
@@ -202,6 +205,8 @@ static void test_poll_wakeups(void)
 		close(l);
 		return;
 	}
+	int outq = -1;
+	CHECK("siocoutq_idle_is_zero", ioctl(c, SIOCOUTQ, &outq) == 0 && outq == 0, "outq=%d errno=%d", outq, errno);
 	fcntl(c, F_SETFL, O_NONBLOCK);
 	static char big[65536];
 	long total = 0, n;
@@ -219,12 +224,24 @@ static void test_poll_wakeups(void)
 	}
 	ev = revents(c, ALL, 0);
 	CHECK("poll_full_send_buffer_no_pollout", total > 0 && ev == 0, "filled %ld bytes, revents=%#x", total, ev);
+	outq = -1;
+	CHECK("siocoutq_counts_a_full_queue", ioctl(c, SIOCOUTQ, &outq) == 0 && outq > 0 && outq <= total,
+	      "outq=%d of %ld written", outq, total);
 	t0 = now_ms();
 	later(&lt, s, 50, LATER_DRAIN);
 	ev = revents(c, POLLOUT, 5000);
 	dt = now_ms() - t0;
 	pthread_join(lt.th, NULL);
 	CHECK("poll_woken_by_peer_draining", ev == POLLOUT && dt >= 40 && dt < 5000, "revents=%#x dt=%ld", ev, dt);
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	t0 = now_ms();
+	do {                                         /* read the rest until all is acknowledged */
+		while (read(s, big, sizeof(big)) > 0)
+			;
+		outq = -1;
+		ioctl(c, SIOCOUTQ, &outq);
+	} while (outq != 0 && now_ms() - t0 < 3000 && (sleep_ms(10), 1));
+	CHECK("siocoutq_zero_once_read", outq == 0, "outq=%d", outq);
 	close(c);
 	close(s);
 	close(l);
