@@ -630,7 +630,7 @@ int netdev_xmit_nosleep(struct net_device *dev, const void *frame, size_t len,
 {
 	size_t max = max_frame(dev);
 	if (dev->features & (NETDEV_F_TSO | NETDEV_F_TSO6))
-		max = MAX(max, ETH_HLEN + NETDEV_TSO_MAX);
+		max = MAX(max, ETH_HLEN + netdev_tso_max(dev));
 	return xmit_nosleep(dev, frame, len, max, NULL, batch);
 }
 

@@ -100,11 +100,11 @@
 #define NETDEV_F_RXCSUM 0x1    /* device verifies receive checksums */
 #define NETDEV_F_TXCSUM 0x2    /* device computes transmit checksums */
 #define NETDEV_F_SG     0x4    /* scatter-gather transmit */
-#define NETDEV_F_TSO    0x8    /* TCP segmentation offload (IPv4): see NETDEV_TSO_MAX */
+#define NETDEV_F_TSO    0x8    /* TCP segmentation offload (IPv4): see netdev_tso_max */
 #define NETDEV_F_TSO6   0x40   /* the same for TCP over IPv6 (Linux's NETIF_F_TSO6) */
 
 /* TSO: the stack may hand a device with NETDEV_F_TSO an IPv4/TCP frame whose IP packet is up to
- * NETDEV_TSO_MAX bytes (with no VLAN tag); the device cuts it into segments that fill its MTU
+ * netdev_tso_max(dev) bytes (with no VLAN tag); the device cuts it into segments that fill its MTU
  * (payload mtu - IP header - TCP header each, the headers copied, IP ids and sequence numbers
  * advanced, checksums computed). NETDEV_F_TSO6 says the same of an IPv6/TCP frame (TCP right
  * behind the fixed header; each segment's payload length set). Only the stack's transmit
@@ -113,12 +113,14 @@
  * pseudo-header sum, which the device completes per segment: virtio-net, e1000), so the stack may
  * hand it TSO frames with that field unset (net/stack.c). Not the RTL8139: with its frames QEMU's
  * model needs the stack's sum (a guest->host IPv4 stream over it stalls without it). */
-#define NETDEV_TSO_MAX  16384
+#define NETDEV_TSO_MAX  65535          /* IP's limit: no device takes more (Linux's GSO_MAX_SIZE) */
+#define NETDEV_TSO_DEFAULT 16384       /* what a device takes whose driver sets no tso_max */
 #define NETDEV_F_TSO_CSUM 0x80
-/* The most segments netdev_tso_segment cuts an IPv6 frame into: IPv6's minimum MTU less the fixed
- * header and TCP with its longest options is the smallest MSS. */
+/* The most segments netdev_tso_segment cuts an IPv6 frame of a NETDEV_TSO_DEFAULT device into
+ * (the drivers that cut in software keep that default): IPv6's minimum MTU less the fixed header
+ * and TCP with its longest options is the smallest MSS. */
 #define NETDEV_TSO6_MIN_MSS (1280 - 40 - 60)
-#define NETDEV_TSO6_SEGS_MAX ((NETDEV_TSO_MAX + NETDEV_TSO6_MIN_MSS - 1) / NETDEV_TSO6_MIN_MSS)
+#define NETDEV_TSO6_SEGS_MAX ((NETDEV_TSO_DEFAULT + NETDEV_TSO6_MIN_MSS - 1) / NETDEV_TSO6_MIN_MSS)
 
 struct net_device;
 /* A TSO frame's layout, for drivers: checked by netdev_tso_frame (IPv4 or IPv6 as the device's
@@ -208,6 +210,8 @@ struct net_device {
 	unsigned mtu;
 	int irq;                     /* PLIC interrupt, -1 for none (lo) */
 	unsigned features, flags;
+	unsigned tso_max;            /* with NETDEV_F_TSO/TSO6: the largest TSO frame's IP packet, at most
+					NETDEV_TSO_MAX; 0 means NETDEV_TSO_DEFAULT (netdev_tso_max) */
 	const char *driver;          /* driver/model name for ifconfig (optional) */
 	const struct net_device_ops *ops;
 	void *priv;                  /* the driver's state */
@@ -231,6 +235,12 @@ struct net_device {
 	unsigned txq_len;            /* written under txq_lock, read without it */
 	uint32_t txq_flush;          /* atomic: netdev_tx_wake asked the poll thread to flush */
 };
+
+/* The largest IP packet of a TSO frame dev takes (net_device.tso_max). */
+static inline unsigned netdev_tso_max(const struct net_device *dev)
+{
+	return dev->tso_max ? dev->tso_max : NETDEV_TSO_DEFAULT;
+}
 
 /* Add n to one of this CPU's counters of dev (any context: it disables interrupts around it). */
 #define NETDEV_STAT_ADD(dev, field, n) do {                       \
@@ -270,7 +280,7 @@ static inline void netdev_rx(struct net_device *dev, const void *frame, size_t l
 int netdev_xmit(struct net_device *dev, const void *frame, size_t len, bool wait);
 /* Never sleeps (the stack's transmit, any non-interrupt context): 0 when sent or queued in the
  * backlog, -ENOBUFS when the backlog is full (dropped, counted), -EINVAL, -EIO as netdev_xmit.
- * On a NETDEV_F_TSO device the frame may be a TSO frame (NETDEV_TSO_MAX). */
+ * On a NETDEV_F_TSO device the frame may be a TSO frame (up to netdev_tso_max). */
 struct netdev_tx_batch {              /* devices whose doorbell waits (see Doorbells above) */
 	unsigned n;
 	struct net_device *dev[NETDEV_TX_BATCH_DEVS];

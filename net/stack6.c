@@ -13,7 +13,7 @@
  *     ethip6_output (ND resolves the MAC).
  *   - IPv6 MTU: netif->mtu6 is what ip6_output fragments by (through the ND destination cache,
  *     whose entries start with it as their path MTU) and what TCP's MSS comes from. Without
- *     NETDEV_F_TSO6 it is the device's real MTU. On a TSO6 device it is NETDEV_TSO_MAX, so that big
+ *     NETDEV_F_TSO6 it is the device's real MTU. On a TSO6 device it is the device's TSO limit (netdev_tso_max), so that big
  *     TCP segments pass down whole (net/stack.c's TSO section: the MSS we advertise is still the
  *     real MTU's, and a connection sends big segments only once stack_tcp_offload allows); any
  *     other IPv6 packet above the real MTU is fragmented here (eth_output6) with the real MTU, as
@@ -114,14 +114,14 @@ void stack6_nic_init(struct netif *n)
 	n->flags |= NETIF_FLAG_MLD6;
 }
 
-void stack6_set_mtu(struct netif *n, unsigned dev_mtu, bool tso6)
+void stack6_set_mtu(struct netif *n, unsigned dev_mtu, unsigned tso6_max)
 {
-	n->mtu6 = (u16_t)(tso6 ? NETDEV_TSO_MAX : MIN(dev_mtu, (unsigned)n->mtu));
+	n->mtu6 = (u16_t)(tso6_max ? tso6_max : MIN(dev_mtu, (unsigned)n->mtu));
 }
 
-void stack6_nic_up(struct netif *n, unsigned dev_mtu, bool tso6, bool autoconf)
+void stack6_nic_up(struct netif *n, unsigned dev_mtu, unsigned tso6_max, bool autoconf)
 {
-	stack6_set_mtu(n, dev_mtu, tso6);     /* netif_add copied netif->mtu (a TSO netif's is big) */
+	stack6_set_mtu(n, dev_mtu, tso6_max);     /* netif_add copied netif->mtu (a TSO netif's is big) */
 	if (!autoconf)
 		return;
 	netif_create_ip6_linklocal_address(n, 1);

@@ -15,12 +15,13 @@
 void stack6_lo_init(struct netif *n);
 /* From a NIC's netif init: IPv6 output, MLD. */
 void stack6_nic_init(struct netif *n);
-/* After netif_add of a NIC: the device's MTU for IPv6 (NETDEV_TSO_MAX with tso6: net/stack6.c); with autoconf (not ip=off, which keeps the
+/* After netif_add of a NIC: the device's MTU for IPv6 (tso6_max, the device's TSO limit, when it does
+ * TSO6, else 0: net/stack6.c); with autoconf (not ip=off, which keeps the
  * stack silent) a link-local address from the MAC (DAD, router solicitation) and SLAAC on. */
-void stack6_nic_up(struct netif *n, unsigned dev_mtu, bool tso6, bool autoconf);
-/* IPv6's MTU is the device's, or NETDEV_TSO_MAX on a TSO6 device (lwIP resets it to netif->mtu when
+void stack6_nic_up(struct netif *n, unsigned dev_mtu, unsigned tso6_max, bool autoconf);
+/* IPv6's MTU is the device's, or its TSO limit (tso6_max) on a TSO6 device (lwIP resets it to netif->mtu when
  * the link changes). */
-void stack6_set_mtu(struct netif *n, unsigned dev_mtu, bool tso6);
+void stack6_set_mtu(struct netif *n, unsigned dev_mtu, unsigned tso6_max);
 /* Is a (an IPv6 address) one of our interfaces' valid or tentative addresses (or ::1)? */
 bool stack6_addr_local(const ip6_addr_t *a);
 

@@ -78,7 +78,7 @@ enum netdev_tx_kind netdev_tx_kind(const struct net_device *dev, const void *fra
 	uint16_t type = be16_at(f + 2 * ETH_ALEN);
 	if (len > ETH_HLEN + dev->mtu && (((dev->features & NETDEV_F_TSO) && type == ETH_P_IP) ||
 					  ((dev->features & NETDEV_F_TSO6) && type == ETH_P_IPV6)))
-		return len <= ETH_HLEN + NETDEV_TSO_MAX && netdev_tso_frame(dev, f, len, t) ? NETDEV_TX_TSO : NETDEV_TX_BAD;
+		return len <= ETH_HLEN + netdev_tso_max(dev) && netdev_tso_frame(dev, f, len, t) ? NETDEV_TX_TSO : NETDEV_TX_BAD;
 	return len <= max_plain ? NETDEV_TX_PLAIN : NETDEV_TX_BAD;
 }
 

@@ -81,7 +81,7 @@
 
 #define E1000_RX_RING   256                  /* descriptors (multiple of 8) */
 #define E1000_TX_RING   256
-#define E1000_TX_TSO4_DESCS (1 + (ETH_HLEN + NETDEV_TSO_MAX + E1000_TX_BUF_SIZE - 1) / E1000_TX_BUF_SIZE)
+#define E1000_TX_TSO4_DESCS (1 + (ETH_HLEN + NETDEV_TSO_DEFAULT + E1000_TX_BUF_SIZE - 1) / E1000_TX_BUF_SIZE)
 #define E1000_TX_TSO6_DESCS (1 + NETDEV_TSO6_SEGS_MAX)
 #define E1000_TX_FRAME_MAX MAX(E1000_TX_TSO4_DESCS, E1000_TX_TSO6_DESCS)
 					     /* descriptors a frame may need: a context and its pieces */

@@ -103,7 +103,7 @@
  * needed when a walk stops. */
 #define RTL_RX_RELEASE_BYTES (RTL_RX_RING_SIZE / 4)
 #define RTL_TX_BUF_SIZE  2048                               /* per transmit descriptor */
-#define RTL_TX_FRAME_MAX MAX((ETH_HLEN + NETDEV_TSO_MAX + RTL_TX_BUF_SIZE - 1) / RTL_TX_BUF_SIZE, \
+#define RTL_TX_FRAME_MAX MAX((ETH_HLEN + NETDEV_TSO_DEFAULT + RTL_TX_BUF_SIZE - 1) / RTL_TX_BUF_SIZE, \
 			     NETDEV_TSO6_SEGS_MAX)
 					     /* descriptors a frame may need (a TSO frame) */
 #define RTL_TX_RING_ALIGN 256                               /* the datasheet's ring alignment */

@@ -25,7 +25,9 @@
  * path), as is a frame whose gso_type is not one we negotiated or that would overflow rx_lro.
  *
  * TSO (CSUM + HOST_TSO4, when offered; NETDEV_F_TSO in net/netdev.h; HOST_TSO6 likewise gives
- * NETDEV_F_TSO6): the stack sends TCP segments of up to NETDEV_TSO_MAX bytes, and an IPv4 (IPv6)
+ * NETDEV_F_TSO6): the stack sends TCP segments of up to VNET_TSO_MAX bytes (64 KiB with the
+ * headers; the 16 KiB other drivers take gave ~1.7 Gbit/s guest->host where this gives ~2.7),
+ * and an IPv4 (IPv6)
  * TCP frame longer than the MTU gets a header asking the device to cut it into MTU-sized segments
  * (gso_type TCPV4 or TCPV6, gso_size = mtu - IP and TCP headers)
  * and to checksum each (NEEDS_CSUM from the TCP header on; the TCP checksum field then holds the
@@ -41,7 +43,13 @@
  * or poll; only when the ring is full does start_xmit enable the transmit interrupt, so that a
  * completion wakes the waiting sender through poll -> netdev_tx_wake.
  *
- * Locks: tx_lock guards the transmit queue, the free transmit buffers and tx_irq_on. The receive
+ * Doorbells (net/netdev.h): with NETDEV_XMIT_MORE (the stack's TSO frames, under its lock) the
+ * notify is left owed (tx_unkicked) and made by tx_kick once the stack lock is let go. On QEMU the
+ * notify is an MMIO write that takes QEMU's global lock, which its main loop holds while it sends
+ * the queue's frames to the host: 7.7 us a notify on average under an iperf3 stream, 82 % of the
+ * TSO frames notifying, all of it inside the stack lock.
+ *
+ * Locks: tx_lock guards the transmit queue, the free transmit buffers, tx_irq_on and tx_unkicked. The receive
  * queue has no lock: it is touched by probe/open (before the IRQ is enabled), by poll (one at a
  * time per device) and by the interrupt handler, which runs only while the IRQ is unmasked, i.e.
  * never during a poll.
@@ -82,6 +90,10 @@
 #define VNET_BUF_SIZE 2048           /* header + largest frame, two per page */
 #define VNET_HDR_LEN 12              /* with num_buffers: VERSION_1 or MRG_RXBUF */
 #define VNET_HDR_LEN_LEGACY 10
+/* The largest TSO frame's IP packet (net_device.tso_max): as big as IP allows while the frame and
+ * its header fit one 64 KiB allocation. */
+#define VNET_TSO_MAX (64 * 1024 - VNET_HDR_LEN - ETH_HLEN)
+_Static_assert(VNET_TSO_MAX <= NETDEV_TSO_MAX, "within IP's limit");
 #define TCP_CSUM_OFFSET 16           /* the checksum's offset in the TCP header */
 
 #define BIT(n) (1ULL << (n))
@@ -110,6 +122,7 @@ struct vnet {
 	uint8_t **tx_free;            /* stack of free transmit buffers */
 	unsigned tx_nfree;
 	bool tx_irq_on;               /* transmit interrupt enabled (a sender may be waiting) */
+	bool tx_unkicked;             /* frames were added with NETDEV_XMIT_MORE: a notify is owed */
 	/* a merged frame being gathered (poll only) */
 	unsigned rx_left;             /* its buffers still to come */
 	bool rx_dropping;             /* it is being dropped */
@@ -249,7 +262,26 @@ static void tso_prepare(struct virtio_net_hdr *hdr, uint8_t *frame, size_t len, 
 	hdr->csum_offset = TCP_CSUM_OFFSET;
 }
 
-static int vnet_xmit(struct net_device *dev, const void *frame, size_t len, unsigned flags __unused)
+/* Whether the device must be notified of what start_xmit added without notifying (tx_lock held;
+ * the caller notifies after unlocking). */
+static bool tx_owed_locked(struct vnet *vn)
+{
+	bool owed = vn->tx_unkicked && virtq_need_notify(&vn->tx);
+	vn->tx_unkicked = false;
+	return owed;
+}
+
+static void vnet_tx_kick(struct net_device *dev)
+{
+	struct vnet *vn = to_vnet(dev);
+	spin_lock(&vn->tx_lock);
+	bool kick = tx_owed_locked(vn);
+	spin_unlock(&vn->tx_lock);
+	if (kick)
+		vn->vd->ops->notify(vn->vd, VNET_TXQ);
+}
+
+static int vnet_xmit(struct net_device *dev, const void *frame, size_t len, unsigned flags)
 {
 	struct vnet *vn = to_vnet(dev);
 	struct netdev_tso_frame t;
@@ -273,7 +305,10 @@ static int vnet_xmit(struct net_device *dev, const void *frame, size_t len, unsi
 				tx_reclaim_locked(vn);
 		}
 		if (!tx_room(vn)) {
+			bool kick = tx_owed_locked(vn);     /* what waits for a notify is never returned */
 			spin_unlock(&vn->tx_lock);
+			if (kick)
+				vn->vd->ops->notify(vn->vd, VNET_TXQ);
 			kfree(own);
 			return NETDEV_TX_BUSY;
 		}
@@ -296,7 +331,13 @@ static int vnet_xmit(struct net_device *dev, const void *frame, size_t len, unsi
 		n = 2;
 	}
 	virtq_add(&vn->tx, b, n, buf);
-	bool kick = virtq_need_notify(&vn->tx);
+	bool kick = false;
+	if (flags & NETDEV_XMIT_MORE) {
+		vn->tx_unkicked = true;
+	} else {
+		vn->tx_unkicked = false;          /* this notify covers what was owed */
+		kick = virtq_need_notify(&vn->tx);
+	}
 	spin_unlock(&vn->tx_lock);
 	if (kick)
 		vn->vd->ops->notify(vn->vd, VNET_TXQ);
@@ -384,6 +425,7 @@ static void vnet_get_stats(struct net_device *dev, struct netdev_stats *st)
 static const struct net_device_ops vnet_ops = {
 	.open = vnet_open,
 	.start_xmit = vnet_xmit,
+	.tx_kick = vnet_tx_kick,
 	.poll = vnet_poll,
 	.get_stats = vnet_get_stats,
 };
@@ -484,8 +526,10 @@ static int virtio_net_probe(struct virtio_device *vd)
 	dev->features = (vn->features & BIT(VIRTIO_NET_F_HOST_TSO4)) ? NETDEV_F_TSO : 0;
 	if (vn->features & BIT(VIRTIO_NET_F_HOST_TSO6))
 		dev->features |= NETDEV_F_TSO6;
-	if (dev->features)
+	if (dev->features) {
 		dev->features |= NETDEV_F_TSO_CSUM;          /* tso_prepare writes the pseudo-header sum */
+		dev->tso_max = VNET_TSO_MAX;
+	}
 	if (vn->features & BIT(VIRTIO_NET_F_GUEST_TSO4)) {
 		vn->rx_lro = kmalloc(NETDEV_LRO_MAX);
 		if (!vn->rx_lro)

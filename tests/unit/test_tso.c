@@ -18,7 +18,7 @@
 #define MSS (MTU - IP6 - TCPH)
 #define PAYLOAD 15000
 
-static uint8_t frame[HDR + PAYLOAD];
+static uint8_t frame[ETH + NETDEV_TSO_MAX];   /* room for IP's largest packet */
 static struct net_device dev;
 
 static size_t make_frame(size_t payload, uint8_t flags)
@@ -123,6 +123,7 @@ TEST(which_frames_are_tso)
 #define IP4 20
 #define HDR4 (ETH + IP4 + TCPH)
 #define MSS4 (MTU - IP4 - TCPH)
+#define PAYLOAD4_MAX (NETDEV_TSO_MAX - IP4 - TCPH)     /* an IPv4 packet of IP's largest size */
 
 /* An IPv4/TCP frame of `payload` bytes (id 0xfffe: it wraps within the frame). */
 static size_t make_frame4(size_t payload, uint8_t flags)
@@ -156,16 +157,17 @@ static size_t make_frame4(size_t payload, uint8_t flags)
 
 TEST(ipv4_segments_cut_with_length_id_and_both_checksums)
 {
-	static const size_t payloads[] = { MSS4 * 3, MSS4 * 2 + 1, 15000 };
+	static const size_t payloads[] = { MSS4 * 3, MSS4 * 2 + 1, 15000, PAYLOAD4_MAX };
 	for (unsigned p = 0; p < sizeof(payloads) / sizeof(payloads[0]); p++) {
 		size_t payload = payloads[p];
 		size_t len = make_frame4(payload, 0x19);        /* ACK PSH FIN */
+		dev.tso_max = NETDEV_TSO_MAX;                   /* as virtio-net's, for the largest */
 		struct netdev_tso_frame t;
 		CHECK_EQ(netdev_tx_kind(&dev, frame, len, 2048, &t), NETDEV_TX_TSO);
 		CHECK(!t.v6);
 		CHECK_EQ(t.hdr_len, HDR4);
 		CHECK_EQ(t.mss, MSS4);
-		static uint8_t seg[HDR4 + MSS4], joined[PAYLOAD];
+		static uint8_t seg[HDR4 + MSS4], joined[PAYLOAD4_MAX];
 		size_t got = 0;
 		unsigned k = 0;
 		for (size_t off = t.hdr_len; off < len; off += t.mss, k++) {
@@ -186,8 +188,32 @@ TEST(ipv4_segments_cut_with_length_id_and_both_checksums)
 		}
 		CHECK_EQ(got, payload);
 		CHECK(memcmp(joined, frame + HDR4, payload) == 0);
+		CHECK_EQ(k, (payload + MSS4 - 1) / MSS4);
 	}
+	dev.tso_max = 0;
+}
+
+/* A TSO frame is one only within the device's limit: NETDEV_TSO_DEFAULT unless the driver set
+ * tso_max, and never above IP's 64 KiB. */
+TEST(tso_frames_within_the_device_limit)
+{
+	struct netdev_tso_frame t;
+	size_t len = make_frame4(NETDEV_TSO_DEFAULT - IP4 - TCPH, 0x10);      /* exactly the default */
+	dev.tso_max = 0;
+	CHECK_EQ(netdev_tso_max(&dev), NETDEV_TSO_DEFAULT);
+	CHECK_EQ(netdev_tx_kind(&dev, frame, len, 2048, &t), NETDEV_TX_TSO);
+	len = make_frame4(NETDEV_TSO_DEFAULT + 1 - IP4 - TCPH, 0x10);         /* one byte more */
+	CHECK_EQ(netdev_tx_kind(&dev, frame, len, 2048, &t), NETDEV_TX_BAD);
+	dev.tso_max = NETDEV_TSO_MAX;
+	CHECK_EQ(netdev_tso_max(&dev), NETDEV_TSO_MAX);
+	CHECK_EQ(netdev_tx_kind(&dev, frame, len, 2048, &t), NETDEV_TX_TSO);
+	len = make_frame4(PAYLOAD4_MAX, 0x10);
+	CHECK_EQ(netdev_tx_kind(&dev, frame, len, 2048, &t), NETDEV_TX_TSO);
+	CHECK_EQ(t.mss, MSS4);
+	dev.tso_max = NETDEV_TSO_MAX - 1;                                      /* a device that takes less */
+	CHECK_EQ(netdev_tx_kind(&dev, frame, len, 2048, &t), NETDEV_TX_BAD);
+	dev.tso_max = 0;
 }
 
 UNIT_TESTS(CASE(ipv6_frames_cut_with_full_checksums), CASE(ipv6_frames_cut_with_pseudo_seeds), CASE(which_frames_are_tso),
-	   CASE(ipv4_segments_cut_with_length_id_and_both_checksums))
+	   CASE(ipv4_segments_cut_with_length_id_and_both_checksums), CASE(tso_frames_within_the_device_limit))
