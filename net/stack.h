@@ -154,8 +154,8 @@ size_t stack_steer_show(char *buf, size_t size);
 /* Monitor output: lwIP's protocol counters; one line per squeue (/proc/net/squeue's text). */
 void stack_print_stats(void);
 /* A TCP connection is established (its callback, squeue context): if its route's device does TSO
- * for the connection's family (NETDEV_F_TSO, NETDEV_F_TSO6) and the peer's MSS covers the device MTU, the connection sends segments of up to 16128 bytes (the
- * device cuts them) and its congestion window starts at two of them (lwIP never splits a queued
+ * for the connection's family (NETDEV_F_TSO, NETDEV_F_TSO6) and the peer's MSS covers the device MTU, the connection sends segments of up to the device's
+ * TSO limit less header room (net/stack.c tso_mss: 16128 bytes by default; the device cuts them) and its congestion window starts at two of them (lwIP never splits a queued
  * segment, so a window smaller than one would stall it). */
 struct tcp_pcb;
 void stack_tcp_offload(struct tcp_pcb *pcb);

@@ -114,14 +114,16 @@ void *ember_lwip_calloc(size_t n, size_t size);
  * connection over another NIC gets its MTU's (1460 for 1500 bytes) from
  * TCP_CALCULATE_EFF_SEND_MSS, and that is what every NIC connection advertises. Big segments cut
  * the per-packet work (lwIP input, squeue items, ACKs): over lo 1460 -> 16128 gave 3x, 16128 ->
- * 32600 another ~20% (one flow 2400 -> 2970 Mbit/s); 32600 keeps a segment with its pbuf and
- * header room inside a 32 KiB allocation. The queue limits are sized for wire segments, the
- * smallest ones.
+ * 32600 another ~20% (one flow 2400 -> 2970 Mbit/s), 32600 -> 65000 another ~20% (4.0 -> 4.8
+ * Gbit/s). No allocation grows with it: a segment's bytes are send-chunk pieces, lent over lo
+ * (net/stack.h), never a copy lwIP allocates. 65000 stays below lo's 65535-byte packets with the
+ * longest IPv6 and TCP headers, and a segment's pbuf chain (u16 tot_len) with link room too.
+ * The queue limits are sized for wire segments, the smallest ones.
  * lwIP's TCP sanity checks are off only because one of them ties TCP_SNDLOWAT (used by the netconn
  * API, not built here) to TCP_MSS < 16 KiB; the others are repeated below TCP's settings. */
 #define LWIP_TCP                        1
 #define TCP_WIRE_MSS                    1460
-#define TCP_MSS                         32600
+#define TCP_MSS                         65000
 #define LWIP_WND_SCALE                  1
 #define TCP_RCV_SCALE                   4       /* windows up to 1 MiB */
 /* 512 KiB windows: a reader hands bytes back in quarters of the window (net/sock_tcp.c RECVED_BATCH),

@@ -8,6 +8,8 @@
  *     plus a checksum of everything sent against everything received
  *   - 4 flows at once, 8 MiB each from its own process (so from different CPUs and squeues) to
  *     its own reader thread, uneven write sizes, every byte of each flow checked
+ *   - single writes bigger than the kernel's send chunk and than a 64 KiB segment (1 MiB + 7,
+ *     200000, 3 * 64 KiB + 1, 128 KiB bytes), read back in small reads: whole and in order
  *   - read/write, readv/writev, send/recv, sendto/recvfrom (no address on a stream socket),
  *     sendmsg/recvmsg with scattered buffers
  *   - MSG_PEEK, MSG_DONTWAIT (EAGAIN on a blocking socket), MSG_WAITALL across several writes
@@ -478,6 +480,60 @@ static void test_waitall(void)
 	close(s);
 }
 
+/* ---- single big writes ---- */
+
+static const long big_sizes[] = { (1L << 20) + 7, 200000, 3 * 65536 + 1, 131072 };
+#define BIG_TOTAL ((1L << 20) + 7 + 200000 + 3 * 65536 + 1 + 131072)
+
+struct big_writer { pthread_t th; int fd; long written[4]; };
+
+static void *big_writer_fn(void *arg)
+{
+	struct big_writer *w = arg;
+	static unsigned char buf[(1L << 20) + 7];
+	long off = 0;
+	for (int k = 0; k < 4; k++) {
+		for (long i = 0; i < big_sizes[k]; i++)
+			buf[i] = pattern(off + i);
+		w->written[k] = write(w->fd, buf, big_sizes[k]);   /* blocking: all of it or an error */
+		if (w->written[k] != big_sizes[k])
+			break;
+		off += big_sizes[k];
+	}
+	shutdown(w->fd, SHUT_WR);
+	return NULL;
+}
+
+static void test_big_writes(void)
+{
+	int c, s;
+	if (tcp_pair(&c, &s) < 0) {
+		FAIL("big_writes_pair", "errno=%d", errno);
+		return;
+	}
+	struct big_writer w = { .fd = c };
+	start_thread(&w.th, big_writer_fn, &w);
+	static unsigned char buf[4000];                 /* small reads: the writer runs far ahead */
+	long total = 0, bad = -1, n;
+	while ((n = read(s, buf, sizeof(buf))) > 0) {
+		for (long i = 0; i < n && bad < 0; i++)
+			if (buf[i] != pattern(total + i))
+				bad = total + i;
+		total += n;
+	}
+	pthread_join(w.th, NULL);
+	int short_k = -1;
+	for (int k = 0; k < 4 && short_k < 0; k++)
+		if (w.written[k] != big_sizes[k])
+			short_k = k;
+	CHECK("big_writes_return_their_size", short_k < 0, "write %d: %ld of %ld", short_k,
+	      short_k < 0 ? 0 : w.written[short_k], short_k < 0 ? 0 : big_sizes[short_k]);
+	CHECK("big_writes_arrive_whole_in_order", n == 0 && total == BIG_TOTAL && bad < 0,
+	      "n=%ld total=%ld of %ld first bad byte %ld", n, total, BIG_TOTAL, bad);
+	close(c);
+	close(s);
+}
+
 /* ---- timeouts and signals ---- */
 
 static void test_timeouts(void)
@@ -612,6 +668,7 @@ int main(void)
 	test_parallel_flows();
 	test_io_calls();
 	test_waitall();
+	test_big_writes();
 	test_timeouts();
 	test_eintr();
 	return t_finish();
