@@ -6,6 +6,9 @@ READY first, once listening).
   hostsock.py xfer-client ADDR PORT BYTES SEED [--duplex]   the connecting side of nettool's
   hostsock.py xfer-server PORT BYTES SEED [--duplex] [--v6] stream protocol (see user/nettool.c;
       --v6 listens on [::])
+  hostsock.py xfer-client ... --burst B [--gap S]   sends in bursts of B bytes, each one send()
+      after the last was wholly acknowledged and S seconds (default 0.3) of quiet; ack_ms lists
+      how long each burst waited for its acknowledgement (the socket's TIOCOUTQ reaching 0)
   hostsock.py echo-clients ADDR PORT --conns N [--size B]   N connections opened before any data
       moves, then each sends a distinct message and reads it back
   hostsock.py hostile IFACE GUEST_IP PORT                   malformed IPv4/TCP/UDP/ICMP frames
@@ -15,6 +18,7 @@ READY first, once listening).
 Frames are built from the host's address on IFACE and the guest's MAC from the neighbour table
 (the caller has talked to the guest before)."""
 import argparse
+import fcntl
 import hashlib
 import json
 import random
@@ -22,6 +26,7 @@ import select
 import socket
 import struct
 import sys
+import termios
 import threading
 import time
 
@@ -102,9 +107,29 @@ class Checker:
         self.got += len(data)
 
 
-def xfer(sock, nbytes, send_seed, recv_seed, sender_first, duplex, timeout=300):
+def unacked(sock):
+    """Bytes the socket has sent or queued that the peer has not acknowledged (TIOCOUTQ)."""
+    return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0" * 4))[0]
+
+
+def send_bursts(sock, data, burst, gap, ack_ms, timeout):
+    """data in bursts of `burst` bytes: each one send() on a quiet connection, then wait (polling)
+    until the peer acknowledged all of it; appends each wait to ack_ms."""
+    for off in range(0, len(data), burst):
+        time.sleep(gap)
+        piece = data[off:off + burst]
+        t0 = time.monotonic()
+        sock.sendall(piece)
+        while unacked(sock):
+            if time.monotonic() - t0 > timeout:
+                raise TimeoutError("a burst was not acknowledged")
+            time.sleep(0.0005)
+        ack_ms.append(round((time.monotonic() - t0) * 1000, 2))
+
+
+def xfer(sock, nbytes, send_seed, recv_seed, sender_first, duplex, timeout=300, burst=0, gap=0.3):
     """One side of nettool's stream protocol on a connected socket; returns the same fields as
-    nettool's xfer line."""
+    nettool's xfer line (and ack_ms with burst: send_bursts)."""
     sock.settimeout(timeout)
     res = {}
 
@@ -114,7 +139,11 @@ def xfer(sock, nbytes, send_seed, recv_seed, sender_first, duplex, timeout=300):
         t0 = time.monotonic()
         try:
             for c in Stream(send_seed).chunks(nbytes):
-                sock.sendall(c)
+                if burst:
+                    res.setdefault("ack_ms", [])
+                    send_bursts(sock, c, burst, gap, res["ack_ms"], timeout)
+                else:
+                    sock.sendall(c)
                 h.update(c)
                 sent += len(c)
             sock.shutdown(socket.SHUT_WR)
@@ -152,10 +181,10 @@ def xfer(sock, nbytes, send_seed, recv_seed, sender_first, duplex, timeout=300):
     return res
 
 
-def xfer_client(addr, port, nbytes, seed, duplex=False, timeout=300):
+def xfer_client(addr, port, nbytes, seed, duplex=False, timeout=300, burst=0, gap=0.3):
     s = socket.create_connection((addr, port), timeout=timeout)
     try:
-        return xfer(s, nbytes, seed, seed + 1, True, duplex, timeout)
+        return xfer(s, nbytes, seed, seed + 1, True, duplex, timeout, burst, gap)
     finally:
         s.close()
 
@@ -420,6 +449,8 @@ def main():
     p.add_argument("bytes", type=int)
     p.add_argument("seed", type=int)
     p.add_argument("--duplex", action="store_true")
+    p.add_argument("--burst", type=int, default=0)
+    p.add_argument("--gap", type=float, default=0.3)
     p = sub.add_parser("xfer-server")
     p.add_argument("port", type=int)
     p.add_argument("bytes", type=int)
@@ -439,7 +470,7 @@ def main():
         p.add_argument("--count", type=int, default=10000)
     a = ap.parse_args()
     if a.cmd == "xfer-client":
-        r = xfer_client(a.addr, a.port, a.bytes, a.seed, a.duplex)
+        r = xfer_client(a.addr, a.port, a.bytes, a.seed, a.duplex, burst=a.burst, gap=a.gap)
     elif a.cmd == "xfer-server":
         r = xfer_server(a.port, a.bytes, a.seed, a.duplex, v6=a.v6)
     elif a.cmd == "echo-clients":

@@ -14,6 +14,9 @@ virtio-net-device only, the lighter checks on every model):
     timed alone), and both directions at once (guest server, `duplex`). virtio-net-device moves
     64 MiB each way (16 MiB for duplex); the other models 4 MiB (2 MiB). Throughput goes to the
     test output (pytest -s or -rP) and build/test-logs/sock-host-throughput.txt, never asserted;
+  * a burst of 4 segments, sent on a quiet connection to a guest that only reads, is acknowledged
+    at once (median of 11 bursts under 30 ms; with the ACK left to lwIP's delayed-ACK timer the
+    medians were 70-95 ms), though LRO or GRO merged it into one frame;
   * 32 host connections open at once to a guest echo server, each echoing its own message; the
     server must have had all 32 open together;
   * the guest pings the host through a SOCK_RAW/IPPROTO_ICMP socket, and captures frames the host
@@ -296,6 +299,34 @@ def test_tcp_stream_guest_server(tapguest):
     g.check(st == 0, f"nettool exited {st}: {out}")
     report(f"{nic.id}: guest server, {n // MIB} MiB each way: host->guest {guest['recv_mbps']} Mbit/s, "
            f"guest->host {host['recv_mbps']} Mbit/s (receiver side)")
+
+
+BURST_SEGS = 4                   # an even count: unmerged, lwIP acknowledges every second segment
+BURSTS = 11
+BURST_ACK_MS = 30                # at once: ~1 ms; delayed (lwIP's 250 ms timer): medians of 70-95 ms
+
+
+def test_merged_burst_acknowledged_at_once(tapguest):
+    """A burst of several segments that reaches the guest as one merged frame (virtio-net's LRO:
+    QEMU passes the host's GSO frame whole; the others' software GRO) is acknowledged at once, as
+    Linux does when more than one full segment is unacknowledged (net/stack.c
+    stack_tcp_big_segment), not after the delayed-ACK timer that lwIP's own rule would wait for:
+    it counts the merged frame as one segment. The host sends BURSTS bursts of BURST_SEGS segments
+    to a guest socket that only reads (so no reply or window update carries the ACK), each on a
+    quiet connection, and times how long each waits for its ACK; the median must be well under
+    the timer. The stream still arrives whole (nettool's xfer checks)."""
+    nic, tap, g = tapguest
+    burst = BURST_SEGS * 1448                 # the host's MSS toward the guest (timestamps on)
+    n, seed = BURSTS * burst, 21
+    g.start(nettool(f"xfer serve 5006 {n} {seed}", 120), r"xfer: listening on 5006")
+    host = hostsock_ns(g, tap, "xfer-client", GUEST_IP, 5006, n, seed, "--burst", burst, timeout=150)
+    out, st = g.finish(150)
+    check_xfer(g, kv_line(out, "xfer"), host, n, seed + 1, seed)
+    g.check(st == 0, f"nettool exited {st}: {out}")
+    ack = sorted(host["ack_ms"])
+    report(f"{nic.id}: {BURSTS} bursts of {burst} bytes, ACK waits (ms, sorted): {ack}")
+    g.check(len(ack) == BURSTS and ack[BURSTS // 2] < BURST_ACK_MS,
+            f"bursts waited {host['ack_ms']} ms for their ACK (median over {BURST_ACK_MS} ms: delayed)")
 
 
 def test_tcp_stream_guest_client(tapguest):
