@@ -175,6 +175,10 @@ int netdev_register(struct net_device *dev, const char *name_prefix)
 	dev->tx_wake_gen = 0;
 	dev->stack = NULL;
 	spin_init(&dev->txq_lock, "txq");
+	spin_init(&dev->mc_lock, "netdev_mc");
+	spin_init(&dev->mc_sync, "netdev_mc_sync");
+	dev->nmc = 0;
+	dev->mc_over = 0;
 	list_init(&dev->txq);
 	dev->txq_len = 0;
 	dev->txq_flush = 0;
@@ -508,6 +512,69 @@ void netdev_tx_wake(struct net_device *dev)
 		wake_all(&dev->tx_wait);
 	if (__atomic_load_n(&dev->txq_len, __ATOMIC_SEQ_CST) && !__atomic_exchange_n(&dev->txq_flush, 1, __ATOMIC_ACQ_REL))
 		schedule_poll(dev);
+}
+
+/* ---- multicast groups ---- */
+
+static void mc_sync(struct net_device *dev)
+{
+	if (!dev->ops->set_rx_mode)
+		return;
+	spin_lock(&dev->mc_sync);
+	dev->ops->set_rx_mode(dev);
+	spin_unlock(&dev->mc_sync);
+}
+
+void netdev_mc_add(struct net_device *dev, const uint8_t mac[ETH_ALEN])
+{
+	bool changed = true;
+	spin_lock(&dev->mc_lock);
+	int i = 0;
+	while (i < dev->nmc && memcmp(dev->mc[i].mac, mac, ETH_ALEN))
+		i++;
+	if (i < dev->nmc) {
+		dev->mc[i].refs++;
+		changed = false;
+	} else if (dev->nmc < NETDEV_MC_MAX) {
+		memcpy(dev->mc[i].mac, mac, ETH_ALEN);
+		dev->mc[i].refs = 1;
+		dev->nmc++;
+	} else {
+		changed = dev->mc_over++ == 0;       /* the first overflow turns "accept all" on */
+	}
+	spin_unlock(&dev->mc_lock);
+	if (changed)
+		mc_sync(dev);
+}
+
+void netdev_mc_del(struct net_device *dev, const uint8_t mac[ETH_ALEN])
+{
+	bool changed = false;
+	spin_lock(&dev->mc_lock);
+	int i = 0;
+	while (i < dev->nmc && memcmp(dev->mc[i].mac, mac, ETH_ALEN))
+		i++;
+	if (i < dev->nmc) {
+		if (--dev->mc[i].refs == 0) {
+			dev->mc[i] = dev->mc[--dev->nmc];
+			changed = true;
+		}
+	} else if (dev->mc_over) {
+		changed = --dev->mc_over == 0;       /* one that did not fit left; the last turns "all" off */
+	}
+	spin_unlock(&dev->mc_lock);
+	if (changed)
+		mc_sync(dev);
+}
+
+int netdev_mc_list(struct net_device *dev, uint8_t macs[][ETH_ALEN])
+{
+	spin_lock(&dev->mc_lock);
+	int n = dev->mc_over ? -1 : dev->nmc;
+	for (int i = 0; i < n; i++)
+		memcpy(macs[i], dev->mc[i].mac, ETH_ALEN);
+	spin_unlock(&dev->mc_lock);
+	return n;
 }
 
 static void count_tx(struct net_device *dev, size_t len)

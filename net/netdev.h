@@ -200,7 +200,23 @@ struct net_device_ops {
 	void (*tx_kick)(struct net_device *dev);  /* optional: ring for what start_xmit left; any context */
 	int (*poll)(struct net_device *dev, int budget);
 	void (*get_stats)(struct net_device *dev, struct netdev_stats *st);  /* optional: adds extras */
-	void (*set_rx_mode)(struct net_device *dev);                         /* optional */
+	/* optional: reprogram the multicast filter from netdev_mc_list (see Multicast below); thread
+	 * or squeue context, never two at once for a device. Without it every multicast arrives. */
+	void (*set_rx_mode)(struct net_device *dev);
+};
+
+/* Multicast reception (Linux's dev_mc_add / dev_mc_del and ndo_set_rx_mode). The stack adds and
+ * removes the link-layer groups it listens on: IPv6's all-nodes group, and every group lwIP's MLD
+ * joins (solicited-node groups of our addresses, IPV6_JOIN_GROUP) through netif->mld_mac_filter
+ * (net/stack6.c). Adds are counted, so a group two joins share stays until both leave. After each
+ * change netdev calls the driver's set_rx_mode, which reads the groups with netdev_mc_list and
+ * programs its filter (e1000: the MTA hash table; RTL8139: the MAR hash bits). Past NETDEV_MC_MAX
+ * groups the list says "all" and the driver accepts every multicast. A driver without
+ * set_rx_mode gets every multicast frame (virtio-net, which negotiates no control queue). */
+#define NETDEV_MC_MAX 32
+struct netdev_mc {
+	uint8_t mac[ETH_ALEN];
+	unsigned refs;
 };
 
 struct net_device {
@@ -234,6 +250,12 @@ struct net_device {
 	struct list_head txq;
 	unsigned txq_len;            /* written under txq_lock, read without it */
 	uint32_t txq_flush;          /* atomic: netdev_tx_wake asked the poll thread to flush */
+	/* multicast groups: mc_lock guards mc, nmc and mc_over; mc_sync serializes set_rx_mode
+	   (order: mc_sync -> mc_lock) */
+	struct spinlock mc_lock, mc_sync;
+	struct netdev_mc mc[NETDEV_MC_MAX];
+	int nmc;
+	unsigned mc_over;            /* adds that did not fit (and not yet removed): accept all */
 };
 
 /* The largest IP packet of a TSO frame dev takes (net_device.tso_max). */
@@ -291,6 +313,13 @@ int netdev_xmit_nosleep(struct net_device *dev, const void *frame, size_t len,
 /* Rings every device batch recorded and empties it. Any context; no lock needed by the caller. */
 void netdev_tx_batch_kick(struct netdev_tx_batch *batch);
 void netdev_tx_wake(struct net_device *dev);
+
+/* Multicast groups (see Multicast above). Thread or squeue context (they call set_rx_mode). */
+void netdev_mc_add(struct net_device *dev, const uint8_t mac[ETH_ALEN]);
+void netdev_mc_del(struct net_device *dev, const uint8_t mac[ETH_ALEN]);
+/* Copies dev's groups into macs (room for NETDEV_MC_MAX) and returns how many, or -1 when there
+ * are more than NETDEV_MC_MAX (the driver should accept every multicast). */
+int netdev_mc_list(struct net_device *dev, uint8_t macs[][ETH_ALEN]);
 
 /* ---- packet taps (AF_PACKET sockets: net/sock_packet.c) ----
  * Every frame a device receives (netdev_rx; lo's IP traffic from net/stack.c) or transmits

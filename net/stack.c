@@ -922,7 +922,7 @@ static err_t eth_netif_init(struct netif *n)
 	n->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
 	n->output = eth_output;
 	n->linkoutput = eth_linkoutput;
-	stack6_nic_init(n);
+	stack6_nic_init(n, dev);
 	netif_set_hostname(n, STACK_HOSTNAME);
 	netif_set_status_callback(n, status_callback);
 	return ERR_OK;

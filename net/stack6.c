@@ -19,12 +19,14 @@
  *     other IPv6 packet above the real MTU is fragmented here (eth_output6) with the real MTU, as
  *     eth_output does for IPv4. (A router advertisement's MTU option lowers mtu6, as lwIP does:
  *     then ip6_output fragments everything above it, big TCP segments included; they still arrive.)
- *   - Multicast reception: the drivers accept all multicast rather than program their filters
- *     from MLD joins (lwIP joins and leaves groups without a driver hook): e1000 sets RCTL.MPE,
- *     RTL8139 sets RCR.AM with every MAR hash bit; virtio-net negotiates no VIRTIO_NET_F_CTRL_RX,
- *     and a device without it delivers every frame (the virtio spec: filtering is only commanded
- *     through the control queue; QEMU starts promiscuous). Groups we did not join are dropped by
- *     ip6_input. Multicast traffic is rare enough on the links Ember sees for this to cost nothing.
+ *   - Multicast reception: each NIC's filter holds the all-nodes group (ff02::1, which lwIP takes
+ *     as always received) and every group MLD joins: lwIP reports each join and leave through
+ *     netif->mld_mac_filter (the solicited-node group of every address, IPV6_JOIN_GROUP), which
+ *     adds or removes the group's MAC (33:33 and its last 32 bits, RFC 2464) on the device's
+ *     multicast list (net/netdev.h: Multicast). e1000 programs its MTA and RTL8139 its MAR from
+ *     it, so QEMU's models drop other groups' frames; virtio-net negotiates no
+ *     VIRTIO_NET_F_CTRL_RX, and a device without it delivers every frame (the virtio spec:
+ *     filtering is only commanded through the control queue), which ip6_input then drops.
  *
  * Context: all functions run under the stack lock (squeue context), as lwIP requires, except the
  * /proc show functions (thread context: they enter an squeue).
@@ -108,10 +110,38 @@ static err_t eth_output6(struct netif *n, struct pbuf *p, const ip6_addr_t *dst)
 	return ethip6_output(n, p, dst);
 }
 
-void stack6_nic_init(struct netif *n)
+/* The Ethernet address of IPv6 multicast group g: 33:33 and its last 32 bits (RFC 2464, 7). */
+static void group_mac(const ip6_addr_t *g, uint8_t mac[ETH_ALEN])
+{
+	mac[0] = mac[1] = 0x33;
+	memcpy(mac + 2, &g->addr[3], 4);          /* network byte order in memory */
+}
+
+/* lwIP's MLD joined or left group on n (stack lock): the device's multicast list follows. */
+static err_t mld_mac_filter(struct netif *n, const ip6_addr_t *group, enum netif_mac_filter_action action)
+{
+	struct net_device *dev = stack_netif_dev(n);
+	uint8_t mac[ETH_ALEN];
+	if (!dev)
+		return ERR_OK;
+	group_mac(group, mac);
+	if (action == NETIF_ADD_MAC_FILTER)
+		netdev_mc_add(dev, mac);
+	else
+		netdev_mc_del(dev, mac);
+	return ERR_OK;
+}
+
+void stack6_nic_init(struct netif *n, struct net_device *dev)
 {
 	n->output_ip6 = eth_output6;
 	n->flags |= NETIF_FLAG_MLD6;
+	netif_set_mld_mac_filter(n, mld_mac_filter);   /* before any address: every join is seen */
+	ip6_addr_t all;
+	uint8_t mac[ETH_ALEN];
+	ip6_addr_set_allnodes_linklocal(&all);
+	group_mac(&all, mac);                            /* no MLD for it: lwIP assumes it is received */
+	netdev_mc_add(dev, mac);
 }
 
 void stack6_set_mtu(struct netif *n, unsigned dev_mtu, unsigned tso6_max)

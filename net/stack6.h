@@ -13,8 +13,10 @@
 
 /* From lo's netif init: ::1 and lo's IPv6 output. */
 void stack6_lo_init(struct netif *n);
-/* From a NIC's netif init: IPv6 output, MLD. */
-void stack6_nic_init(struct netif *n);
+/* From a NIC's netif init: IPv6 output, MLD, and dev's multicast list (the all-nodes group, then
+ * every group MLD joins). */
+struct net_device;
+void stack6_nic_init(struct netif *n, struct net_device *dev);
 /* After netif_add of a NIC: the device's MTU for IPv6 (tso6_max, the device's TSO limit, when it does
  * TSO6, else 0: net/stack6.c); with autoconf (not ip=off, which keeps the
  * stack silent) a link-local address from the MAC (DAD, router solicitation) and SLAAC on. */

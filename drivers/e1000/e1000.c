@@ -90,6 +90,10 @@
 #define E1000_RESET_TIMEOUT_NS (10 * NSEC_PER_MSEC)
 #define E1000_EERD_TIMEOUT_NS  (10 * NSEC_PER_MSEC)
 #define E1000_MMIO_MIN  0x20000              /* BAR 0 is 128 KiB */
+/* receive control: broadcast, 2 KiB buffers, CRC stripped; multicast through the MTA (MPE added
+ * by set_rx_mode past NETDEV_MC_MAX groups) */
+#define E1000_RCTL_VALUE (E1000_RCTL_EN | E1000_RCTL_BAM | E1000_RCTL_BSIZE_2048 | E1000_RCTL_SECRC | \
+			  E1000_RCTL_RDMTS_HALF)
 
 /* interrupt causes the driver enables; TXDW only while a sender waits for ring space */
 #define E1000_IMS_RX    (E1000_INT_RXT0 | E1000_INT_RXO | E1000_INT_RXDMT0 | E1000_INT_RXSEQ)
@@ -112,6 +116,12 @@ struct e1000 {
 	struct e1000_txq txq;
 	bool tx_stopped;                     /* a sender got BUSY: wake it after the next reclaim */
 	bool tx_unkicked;                    /* TDT lags txq.tail: frames wait for tx_kick */
+
+	/* multicast filter as last written (set_rx_mode; netdev serializes it); RCTL is written
+	   only between open and stop (rx_on), the MTA at any time */
+	uint32_t mta[E1000_MTA_WORDS];
+	uint32_t rctl;
+	bool rx_on;
 
 	/* hardware counters, accumulated: stats_lock */
 	struct spinlock stats_lock;
@@ -357,6 +367,7 @@ static void e1000_get_stats(struct net_device *dev, struct netdev_stats *st)
 static void hw_reset(struct e1000 *e)
 {
 	wr(e, E1000_IMC, E1000_INT_ALL);
+	e->rx_on = false;
 	wr(e, E1000_RCTL, 0);
 	wr(e, E1000_TCTL, 0);
 	wr(e, E1000_CTRL, rd(e, E1000_CTRL) | E1000_CTRL_RST);
@@ -421,11 +432,11 @@ static int e1000_open(struct net_device *dev)
 	wr(e, E1000_IMC, E1000_INT_ALL);
 	(void)rd(e, E1000_ICR);
 
-	/* our address in receive address 0; no multicast */
+	/* our address in receive address 0; the multicast groups set_rx_mode was given (none yet) */
 	wr(e, E1000_RAL0, (uint32_t)m[0] | (uint32_t)m[1] << 8 | (uint32_t)m[2] << 16 | (uint32_t)m[3] << 24);
 	wr(e, E1000_RAH0, (uint32_t)m[4] | (uint32_t)m[5] << 8 | E1000_RAH_AV);
 	for (int i = 0; i < E1000_MTA_WORDS; i++)
-		wr(e, E1000_MTA + 4 * i, 0);
+		wr(e, E1000_MTA + 4 * i, e->mta[i]);
 
 	/* receive ring: every descriptor owns its buffer; all but one go to the chip */
 	for (unsigned i = 0; i < E1000_RX_RING; i++) {
@@ -463,10 +474,8 @@ static int e1000_open(struct net_device *dev)
 			  E1000_TCTL_COLD_FULL_DUPLEX << E1000_TCTL_COLD_SHIFT);
 
 	wr(e, E1000_ITR, E1000_ITR_VALUE);
-	/* MPE: all multicast (IPv6's solicited-node and all-nodes groups; the MTA stays clear, as the
-	 * stack joins and leaves groups without telling the driver) */
-	wr(e, E1000_RCTL, E1000_RCTL_EN | E1000_RCTL_BAM | E1000_RCTL_MPE | E1000_RCTL_BSIZE_2048 | E1000_RCTL_SECRC |
-			  E1000_RCTL_RDMTS_HALF);
+	wr(e, E1000_RCTL, e->rctl);
+	e->rx_on = true;
 	update_link(e, false);
 	wr(e, E1000_IMS, E1000_IMS_BASE);
 	return 0;
@@ -483,6 +492,26 @@ static int e1000_stop(struct net_device *dev)
 	return 0;
 }
 
+/* The stack's multicast groups into the MTA (net/netdev.h: Multicast); past NETDEV_MC_MAX of
+ * them, multicast promiscuous (RCTL.MPE). Only the words that changed are written. */
+static void e1000_set_rx_mode(struct net_device *dev)
+{
+	struct e1000 *e = dev->priv;
+	uint8_t macs[NETDEV_MC_MAX][ETH_ALEN];
+	uint32_t mta[E1000_MTA_WORDS];
+	int n = netdev_mc_list(dev, macs);
+	e1000_mta_build(mta, macs, n < 0 ? 0 : n);
+	for (int i = 0; i < E1000_MTA_WORDS; i++)
+		if (mta[i] != e->mta[i])
+			wr(e, E1000_MTA + 4 * i, e->mta[i] = mta[i]);
+	uint32_t rctl = E1000_RCTL_VALUE | (n < 0 ? E1000_RCTL_MPE : 0);
+	if (rctl != e->rctl) {
+		e->rctl = rctl;
+		if (e->rx_on)
+			wr(e, E1000_RCTL, rctl);
+	}
+}
+
 static const struct net_device_ops e1000_ops = {
 	.open = e1000_open,
 	.stop = e1000_stop,
@@ -490,6 +519,7 @@ static const struct net_device_ops e1000_ops = {
 	.tx_kick = e1000_tx_kick,
 	.poll = e1000_poll,
 	.get_stats = e1000_get_stats,
+	.set_rx_mode = e1000_set_rx_mode,
 };
 
 static void free_dma(struct e1000 *e)
@@ -518,6 +548,7 @@ static int e1000_probe(struct pci_dev *pdev)
 	e->regs = bar->va;
 	spin_init(&e->tx_lock, "e1000-tx");
 	spin_init(&e->stats_lock, "e1000-stats");
+	e->rctl = E1000_RCTL_VALUE;          /* no multicast group yet: the MTA is all clear */
 
 	/* descriptor rings: page-aligned (>= the 128 bytes required); buffers: 2 KiB each */
 	e->rx_ring = alloc_pages(order_for(E1000_RX_RING * sizeof(struct e1000_rx_desc)), PAGE_ZERO);

@@ -162,3 +162,13 @@ void e1000_rx_recycle(struct e1000_rxq *q, struct e1000_rx_desc *ring)
 	d->status = 0;
 	q->next = e1000_ring_next(q->next, q->n);
 }
+
+void e1000_mta_build(uint32_t mta[E1000_MTA_WORDS], const uint8_t macs[][6], int n)
+{
+	for (int i = 0; i < E1000_MTA_WORDS; i++)
+		mta[i] = 0;
+	for (int i = 0; i < n; i++) {
+		unsigned h = e1000_mta_hash(macs[i]);
+		mta[h >> 5] |= 1u << (h & 31);
+	}
+}

@@ -95,4 +95,9 @@ static inline unsigned e1000_rx_tail(const struct e1000_rxq *q) { return e1000_r
 /* Frame length rule shared with the driver: ETH_ZLEN (60) .. 1514, or 1518 with an 802.1Q tag. */
 bool e1000_frame_len_ok(const uint8_t *frame, unsigned len);
 
+/* The multicast table array for n groups: with RCTL.MO = 0 a group's bit is address bits 47:36
+ * (the last two bytes' top 12 bits; 82540EM manual 13.4.22), the same rule QEMU's model applies. */
+static inline unsigned e1000_mta_hash(const uint8_t mac[6]) { return ((mac[4] >> 4) | ((unsigned)mac[5] << 4)) & 0xfff; }
+void e1000_mta_build(uint32_t mta[E1000_MTA_WORDS], const uint8_t macs[][6], int n);
+
 #endif

@@ -135,6 +135,7 @@ struct rtl8139 {
 	bool tx_stopped;
 	bool tx_unkicked;                    /* descriptors given but TPPOLL not yet written */
 	uint16_t imr;                        /* the value last written to IMR */
+	uint8_t mar[8];                      /* the multicast filter as last written (set_rx_mode) */
 };
 
 static inline uint8_t rd8(struct rtl8139 *r, unsigned reg) { return mmio_read8(r->regs + reg); }
@@ -316,6 +317,16 @@ static void program_rx(struct rtl8139 *r)
 	r->rx_unreported = 0;
 }
 
+/* MAR0-7 from r->mar: byte i is MAR i (little-endian 32-bit writes). */
+static void write_mar(struct rtl8139 *r)
+{
+	for (int w = 0; w < 2; w++) {
+		const uint8_t *b = r->mar + 4 * w;
+		wr32(r, RTL_MAR0 + 4 * (unsigned)w, (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+						    (uint32_t)b[3] << 24);
+	}
+}
+
 /* The ring holds garbage where a header should be: restart the receiver at offset 0. */
 static void rx_reset(struct rtl8139 *r, uint32_t hdr)
 {
@@ -458,10 +469,8 @@ static int rtl_open(struct net_device *dev)
 	wr32(r, RTL_RCR, RTL_RCR_VALUE);         /* ring size; restarts the chip's ring offsets */
 	wr32(r, RTL_TCR, RTL_TCR_VALUE);
 	wr16(r, RTL_CAPR, rtl_capr(0));
-	/* every multicast group (AM with all MAR hash bits set): IPv6 needs its solicited-node and
-	 * all-nodes groups, and the stack joins and leaves groups without telling the driver */
-	wr32(r, RTL_MAR0, RTL_MAR_ALL);
-	wr32(r, RTL_MAR0 + 4, RTL_MAR_ALL);
+	/* the multicast groups set_rx_mode was given (RCR.AM with their MAR hash bits; none yet) */
+	write_mar(r);
 	wr32(r, RTL_MPC, 0);
 	update_link(r, false);
 	spin_lock(&r->tx_lock);
@@ -482,12 +491,27 @@ static int rtl_stop(struct net_device *dev)
 	return 0;
 }
 
+/* The stack's multicast groups into MAR (net/netdev.h: Multicast); past NETDEV_MC_MAX of them,
+ * every hash bucket. */
+static void rtl_set_rx_mode(struct net_device *dev)
+{
+	struct rtl8139 *r = dev->priv;
+	uint8_t macs[NETDEV_MC_MAX][ETH_ALEN];
+	int n = netdev_mc_list(dev, macs);
+	if (n < 0)
+		memset(r->mar, 0xff, sizeof(r->mar));
+	else
+		rtl_mar_build(r->mar, macs, n);
+	write_mar(r);
+}
+
 static const struct net_device_ops rtl_ops = {
 	.open = rtl_open,
 	.stop = rtl_stop,
 	.start_xmit = rtl_start_xmit,
 	.tx_kick = rtl_tx_kick,
 	.poll = rtl_poll,
+	.set_rx_mode = rtl_set_rx_mode,
 };
 
 static void free_dma(struct rtl8139 *r)

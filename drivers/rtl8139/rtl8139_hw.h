@@ -13,7 +13,6 @@
 
 #define RTL_IDR0      0x00    /* MAC address, 6 bytes */
 #define RTL_MAR0      0x08    /* multicast filter, 8 bytes (two 32-bit writes) */
-#define RTL_MAR_ALL   0xffffffffu   /* every hash bucket: all multicast accepted */
 #define RTL_RBSTART   0x30    /* receive ring physical address (32) */
 #define RTL_CR        0x37    /* command (8) */
 #define RTL_CAPR      0x38    /* current address of packet read, minus 16 (16) */

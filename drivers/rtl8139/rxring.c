@@ -1,6 +1,7 @@
 /* RTL8139 ring bookkeeping (see rxring.h). Pure: no MMIO, no locks; the caller serializes. */
 #include "drivers/rtl8139/rxring.h"
 #include "lib/string.h"
+#include "lib/crc32.h"
 
 #define ETH_MIN_LEN   60       /* ETH_ZLEN */
 #define ETH_MAX_LEN   1514     /* ETH_FRAME_LEN */
@@ -107,4 +108,23 @@ unsigned rtl_cp_tx_reclaim(struct rtl_cp_txq *q, struct rtl_cp_desc *ring, unsig
 		n++;
 	}
 	return n;
+}
+
+/* ether_crc is zlib's CRC-32 register before its final inversion, read bit-reversed: both shift
+ * the bytes in least significant bit first, ether_crc into an unreflected register. */
+unsigned rtl_mar_bucket(const uint8_t mac[6])
+{
+	uint32_t r = ~crc32(0, mac, 6), be = 0;
+	for (int i = 0; i < 32; i++, r >>= 1)
+		be = be << 1 | (r & 1);
+	return be >> 26;
+}
+
+void rtl_mar_build(uint8_t mar[8], const uint8_t macs[][6], int n)
+{
+	memset(mar, 0, 8);
+	for (int i = 0; i < n; i++) {
+		unsigned b = rtl_mar_bucket(macs[i]);
+		mar[b >> 3] |= (uint8_t)(1u << (b & 7));
+	}
 }

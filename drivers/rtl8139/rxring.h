@@ -117,4 +117,10 @@ void rtl_cp_tx_give(struct rtl_cp_desc *ring, unsigned first, unsigned n);
  * *errors. Returns how many were reclaimed. */
 unsigned rtl_cp_tx_reclaim(struct rtl_cp_txq *q, struct rtl_cp_desc *ring, unsigned *errors);
 
+/* The multicast filter (MAR0-7, byte i holding buckets 8i..8i+7) for n groups: a group's bucket
+ * is the top 6 bits of the big-endian Ethernet CRC of its address (Linux's ether_crc >> 26, the
+ * rule QEMU's model applies). */
+unsigned rtl_mar_bucket(const uint8_t mac[6]);
+void rtl_mar_build(uint8_t mar[8], const uint8_t macs[][6], int n);
+
 #endif

@@ -128,6 +128,7 @@ def main():
     ap.add_argument("--type", default="0x88b5")
     ap.add_argument("--timeout", type=float, default=120.0)
     ap.add_argument("--idle", type=float, default=10.0)
+    ap.add_argument("--dst", help="destination MAC (default: broadcast)")
     a = ap.parse_args()
     ethertype = int(a.type, 0)
     if a.mode == "send":
@@ -138,7 +139,8 @@ def main():
             lens = [sizes[i % len(sizes)] for i in range(a.count)]
         else:
             lens = default_sizes(a.count)
-        print(json.dumps(send(a.iface, lens, ethertype)), flush=True)
+        dst = bytes.fromhex(a.dst.replace(":", "")) if a.dst else BROADCAST
+        print(json.dumps(send(a.iface, lens, ethertype, dst)), flush=True)
     else:
         r = Receiver(a.iface, ethertype)
         print("READY", flush=True)

@@ -8,6 +8,9 @@ with IPv6 on (nics.TapNamespace addr6; root, skipped saying why without it):
   fd77:: + its EUI-64, and not before; then the guest pings the host's fd77::1 (the monitor's
   ping over an lwIP ICMPv6 raw pcb), 56 and 1400 bytes;
 - the IPv4 side still works next to it;
+- the NIC's multicast filter (test_multicast_filter): frames to the guest's solicited-node group
+  arrive on every model; frames to a group nobody joined are dropped by the e1000's MTA and the
+  RTL8139's MAR (QEMU's models filter), and arrive on virtio-net (no control queue: everything);
 - TCP over IPv6 each way with the raw-API tools, the offloads carrying it where the model has them
   (test_tcp6_offloads_both_ways: virtio-net's TSO6 and LRO, the others' software GRO).
 """
@@ -18,7 +21,7 @@ import time
 
 import pytest
 
-from nics import NICS, PYTHON, TapNamespace, qemu_cmd, tap_unavailable
+from nics import NICS, PYTHON, RAWPKT, TapNamespace, qemu_cmd, rx_type_frames, tap_unavailable
 from qemu import Qemu
 from test_stack import HOSTTCP, csum_left, host_ping, offload_frames, ping, tcpsend_to_host_sink, wait_log
 
@@ -73,6 +76,39 @@ def test_host_pings_link_local(tap6):
     # IPv4 alongside
     assert host_ping(tap, "192.168.77.2", count=2)["received"] == 2
     assert "lwip: assertion" not in q.log()
+
+
+GUEST_SOLICITED_MAC = "33:33:ff:12:34:77"    # ff02::1:ff12:3477: GUEST_LL's solicited-node group
+UNJOINED_MAC = "33:33:de:ad:be:ef"           # ff02::dead:beef's: nobody joined it
+ETH_P_JOINED, ETH_P_UNJOINED = 0x88B6, 0x88B5
+MC_FRAMES = 20
+FILTERING_DRIVERS = ("e1000", "rtl8139")    # QEMU's models apply MTA / MAR; virtio-net passes all
+
+
+def test_multicast_filter(tap6):
+    """The device's multicast list (net/netdev.h: Multicast) follows lwIP's MLD joins into the
+    driver's filter: MC_FRAMES frames to the solicited-node group of the guest's link-local address
+    all arrive (counted by ethertype), MC_FRAMES to a group nobody joined arrive only where the
+    model has no filter (virtio-net), and ND keeps working through the filter."""
+    nic, tap, q = tap6
+    assert ping_until(tap, f"{GUEST_LL}%tap0", 10, count=1)["received"] == 1   # DAD done, group joined
+
+    def count(t):
+        return rx_type_frames(q.command("rxtypes eth0"), "eth0", t)[0]
+
+    before = {t: count(t) for t in (ETH_P_JOINED, ETH_P_UNJOINED)}
+    for mac, t in ((UNJOINED_MAC, ETH_P_UNJOINED), (GUEST_SOLICITED_MAC, ETH_P_JOINED)):
+        r = tap.ns([PYTHON, RAWPKT, "send", tap.iface, "--count", str(MC_FRAMES), "--type", hex(t), "--dst", mac])
+        assert json.loads(r.stdout.strip().splitlines()[-1])["sent"] == MC_FRAMES, r.stdout
+    deadline = time.monotonic() + 10
+    while count(ETH_P_JOINED) - before[ETH_P_JOINED] < MC_FRAMES and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(0.5)                     # the unjoined frames went first: any that passed are in
+    joined = count(ETH_P_JOINED) - before[ETH_P_JOINED]
+    unjoined = count(ETH_P_UNJOINED) - before[ETH_P_UNJOINED]
+    assert joined == MC_FRAMES, (joined, unjoined)
+    assert unjoined == (0 if nic.driver in FILTERING_DRIVERS else MC_FRAMES), (joined, unjoined)
+    assert host_ping(tap, f"{GUEST_LL}%tap0", count=2)["received"] == 2
 
 
 def test_slaac_address_from_router_advertisement(tap6):

@@ -331,6 +331,34 @@ TEST(csum_descriptors_layout)
 	CHECK_EQ(e1000_tx_inflight(&q), 2);
 }
 
+/* The MTA for multicast groups: address bits 47:36 pick the bit (QEMU's receive_filter with
+ * RCTL.MO = 0: ((mac[5] << 8 | mac[4]) >> 4) & 0xfff); expected values worked out by hand. */
+TEST(mta_from_groups)
+{
+	static const uint8_t macs[][6] = {
+		{ 0x33, 0x33, 0x00, 0x00, 0x00, 0x01 },   /* all-nodes: 0x010 */
+		{ 0x33, 0x33, 0xff, 0x12, 0x34, 0x79 },   /* a solicited-node group: 0x793 */
+		{ 0x33, 0x33, 0xde, 0xad, 0xbe, 0xef },   /* 0xefb */
+		{ 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 },   /* 0x010 again: shares a bit */
+	};
+	CHECK_EQ(e1000_mta_hash(macs[0]), 0x010);
+	CHECK_EQ(e1000_mta_hash(macs[1]), 0x793);
+	CHECK_EQ(e1000_mta_hash(macs[2]), 0xefb);
+	uint32_t mta[E1000_MTA_WORDS];
+	memset(mta, 0xaa, sizeof(mta));
+	e1000_mta_build(mta, macs, 4);
+	unsigned set = 0;
+	for (int i = 0; i < E1000_MTA_WORDS; i++)
+		set += (unsigned)__builtin_popcount(mta[i]);
+	CHECK_EQ(set, 3);
+	CHECK_EQ(mta[0x010 >> 5], 1u << (0x010 & 31));
+	CHECK_EQ(mta[0x793 >> 5], 1u << (0x793 & 31));
+	CHECK_EQ(mta[0xefb >> 5], 1u << (0xefb & 31));
+	e1000_mta_build(mta, macs, 0);                    /* no group: nothing passes */
+	for (int i = 0; i < E1000_MTA_WORDS; i++)
+		CHECK_EQ(mta[i], 0);
+}
+
 UNIT_TESTS(CASE(index_arithmetic), CASE(rx_classification), CASE(rx_ring_against_device_model),
 	   CASE(tx_ring_against_device_model), CASE(tx_reclaim_stops_at_first_unfinished),
-	   CASE(tso_descriptors_layout), CASE(csum_descriptors_layout))
+	   CASE(tso_descriptors_layout), CASE(csum_descriptors_layout), CASE(mta_from_groups))
