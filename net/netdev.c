@@ -525,13 +525,20 @@ static void mc_sync(struct net_device *dev)
 	spin_unlock(&dev->mc_sync);
 }
 
+/* mac's slot in dev's list, or dev->nmc if it is not there. mc_lock held. */
+static int mc_find(const struct net_device *dev, const uint8_t mac[ETH_ALEN])
+{
+	int i = 0;
+	while (i < dev->nmc && memcmp(dev->mc[i].mac, mac, ETH_ALEN))
+		i++;
+	return i;
+}
+
 void netdev_mc_add(struct net_device *dev, const uint8_t mac[ETH_ALEN])
 {
 	bool changed = true;
 	spin_lock(&dev->mc_lock);
-	int i = 0;
-	while (i < dev->nmc && memcmp(dev->mc[i].mac, mac, ETH_ALEN))
-		i++;
+	int i = mc_find(dev, mac);
 	if (i < dev->nmc) {
 		dev->mc[i].refs++;
 		changed = false;
@@ -551,9 +558,7 @@ void netdev_mc_del(struct net_device *dev, const uint8_t mac[ETH_ALEN])
 {
 	bool changed = false;
 	spin_lock(&dev->mc_lock);
-	int i = 0;
-	while (i < dev->nmc && memcmp(dev->mc[i].mac, mac, ETH_ALEN))
-		i++;
+	int i = mc_find(dev, mac);
 	if (i < dev->nmc) {
 		if (--dev->mc[i].refs == 0) {
 			dev->mc[i] = dev->mc[--dev->nmc];
