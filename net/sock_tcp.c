@@ -1518,12 +1518,16 @@ static int ip_getsockopt(struct tcp_sock *ts, int name, void *val, int *len)
 
 /* SOL_IPV6 on an AF_INET6 socket: IPV6_V6ONLY (before bind, as Linux), IPV6_UNICAST_HOPS and
  * IPV6_TCLASS (the pcb's ttl and tos fields, which lwIP's ip6_output takes as hop limit and
- * traffic class). */
+ * traffic class). Multicast memberships are for datagram sockets: EPROTO, as Linux's
+ * do_ipv6_setsockopt answers a connection socket (after its ipv6_mreq length check). */
+#define IPV6_MREQ_LEN 20
 static int ipv6_setsockopt(struct tcp_sock *ts, int name, const void *val, int len)
 {
 	int v;
 	if (ts->s->family != AF_INET6)
 		return -ENOPROTOOPT;
+	if (name == IPV6_ADD_MEMBERSHIP || name == IPV6_DROP_MEMBERSHIP)
+		return len < IPV6_MREQ_LEN ? -EINVAL : -EPROTO;
 	if (len < (int)sizeof(int))
 		return -EINVAL;
 	memcpy(&v, val, sizeof(v));

@@ -8,6 +8,12 @@
  * an address it has that address's family; IPV6_V6ONLY makes the wildcard IPv6's ::. The IPV6_*
  * options map onto the pcb's fields: UNICAST_HOPS ttl, TCLASS tos, MULTICAST_HOPS mcast_ttl,
  * MULTICAST_IF mcast_ifindex (the interface's lwIP index), MULTICAST_LOOP the pcb flag.
+ * IPV6_ADD_MEMBERSHIP / IPV6_DROP_MEMBERSHIP (Linux's ipv6_sock_mc_join / _drop): the socket
+ * keeps its memberships (at most UDP_MC_MAX, ENOBUFS beyond) and joins each group on its
+ * interface through lwIP's MLD (mld6_joingroup_netif: reports, and the NIC's multicast filter
+ * through net/stack6.c's hook); release leaves them. Interface 0 means the group's route's. As
+ * on Linux (IPV6_MULTICAST_ALL, on by default), a datagram to a joined group reaches every
+ * socket bound to its port on the wildcard or on the group, whichever socket joined it.
  *
  * One struct udp_sock per socket, owning one lwIP udp_pcb. The pcb is touched only under the
  * stack lock: in squeue_call'd functions (bind, connect, send, names, options, release) or in
@@ -92,12 +98,14 @@
 #include "lwip/ip.h"
 #include "lwip/raw.h"
 #include "lwip/udp.h"
+#include "lwip/mld6.h"
 #include "lwip/prot/icmp.h"
 #include "lwip/prot/ip4.h"
 #include "lwip/prot/ip6.h"
 #include "lwip/prot/icmp6.h"
 
 #define UDP_MAX_PAYLOAD 65507          /* 65535 - IP header - UDP header */
+#define UDP_MC_MAX 20                   /* groups a socket may join (Linux's igmp_max_memberships) */
 #define UDP6_MAX_PAYLOAD 65527         /* 65535 (IPv6's payload length) - UDP header */
 #define IP_MAX_MTU_K 0xffff            /* Linux's IP_MAX_MTU: an IPv4 route's MTU is at most this */
 /* <linux/in.h>, <linux/in6.h> */
@@ -129,6 +137,11 @@ struct udp_sock {
 					  * v4-mapped datagrams (the pcb's ttl / tos are IPv6's) */
 	uint8_t pmtudisc4, pmtudisc6;    /* IP_MTU_DISCOVER, IPV6_MTU_DISCOVER: one byte each, written
 					  * by setsockopt (WRITE_ONCE), read by send (READ_ONCE) */
+	struct udp_mc {                  /* stack lock: IPv6 groups joined (IPV6_ADD_MEMBERSHIP) */
+		ip6_addr_t group;
+		struct netif *netif;
+	} mc[UDP_MC_MAX];
+	int nmc;
 };
 
 /* The raw pcbs that hear ICMP and ICMPv6 errors for all UDP sockets (stack lock). */
@@ -308,6 +321,9 @@ static int udp_create(struct socket *s)
 static void release_fn(void *arg)
 {
 	struct udp_sock *us = arg;
+	for (int i = 0; i < us->nmc; i++)
+		mld6_leavegroup_netif(us->mc[i].netif, &us->mc[i].group);
+	us->nmc = 0;
 	udp_remove(us->pcb);
 }
 
@@ -745,11 +761,93 @@ static void ipv6_opt_fn(void *arg)
 	o->result = -ENOPROTOOPT;
 }
 
+/* IPV6_ADD_MEMBERSHIP / IPV6_DROP_MEMBERSHIP (squeue context): Linux's errors, EINVAL for a
+ * group that is not multicast, ENODEV for an unknown interface or a group without a route,
+ * EADDRINUSE for a group joined twice on one interface, EADDRNOTAVAIL for leaving one not joined. */
+struct mc_req {
+	struct udp_sock *us;
+	bool join;
+	ip_addr_t group;
+	unsigned ifindex;
+	int result;
+};
+
+static void membership_fn(void *arg)
+{
+	struct mc_req *m = arg;
+	struct udp_sock *us = m->us;
+	struct netif *n = NULL;
+	if (m->ifindex) {
+		unsigned zone = inet_zone_of_ifindex(m->ifindex);
+		n = zone ? netif_get_by_index((u8_t)zone) : NULL;
+	} else if (inet_route_ip(us->s, &m->group, &n) < 0) {
+		n = NULL;
+	}
+	if (!n) {
+		m->result = -ENODEV;
+		return;
+	}
+	const ip6_addr_t *g = ip_2_ip6(&m->group);
+	int i = 0;
+	while (i < us->nmc && !(us->mc[i].netif == n && ip6_addr_cmp_zoneless(&us->mc[i].group, g)))
+		i++;
+	if (!m->join) {
+		if (i == us->nmc) {
+			m->result = -EADDRNOTAVAIL;
+			return;
+		}
+		mld6_leavegroup_netif(n, &us->mc[i].group);
+		us->mc[i] = us->mc[--us->nmc];
+		m->result = 0;
+		return;
+	}
+	if (i < us->nmc) {
+		m->result = -EADDRINUSE;
+		return;
+	}
+	if (us->nmc == UDP_MC_MAX) {
+		m->result = -ENOBUFS;
+		return;
+	}
+	ip6_addr_copy(us->mc[us->nmc].group, *g);
+	ip6_addr_clear_zone(&us->mc[us->nmc].group);
+	if (mld6_joingroup_netif(n, &us->mc[us->nmc].group) != ERR_OK) {
+		m->result = -ENOBUFS;
+		return;
+	}
+	us->mc[us->nmc++].netif = n;
+	m->result = 0;
+}
+
+/* struct ipv6_mreq: the group's 16 bytes, then the interface index */
+#define IPV6_MREQ_LEN 20
+
+static int membership_opt(struct socket *s, int name, const void *val, int len)
+{
+	if (len < IPV6_MREQ_LEN)
+		return -EINVAL;
+	struct mc_req m = { .us = us_of(s), .join = name == IPV6_ADD_MEMBERSHIP };
+	uint32_t words[4];
+	memcpy(words, val, sizeof(words));
+	IP_ADDR6(&m.group, words[0], words[1], words[2], words[3]);
+	int idx;
+	memcpy(&idx, (const uint8_t *)val + 16, sizeof(idx));
+	if (!ip6_addr_ismulticast(ip_2_ip6(&m.group)))
+		return -EINVAL;
+	if (idx < 0)
+		return -ENODEV;
+	m.ifindex = (unsigned)idx;
+	squeue_call(squeue_local(), membership_fn, &m);
+	return m.result;
+}
+
 static int ipv6_opt(struct socket *s, int name, const void *val, int len, bool set, void *out, int *outlen)
 {
 	struct ipv6_opt_req o = { .us = us_of(s), .name = name, .set = set };
 	if (s->family != AF_INET6)
 		return set ? -ENOPROTOOPT : -EOPNOTSUPP;
+	if (set && (name == IPV6_ADD_MEMBERSHIP || name == IPV6_DROP_MEMBERSHIP))
+		return membership_opt(s, name, val, len);
 	if (set) {
 		if (len < (int)sizeof(int))
 			return -EINVAL;

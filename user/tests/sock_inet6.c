@@ -24,9 +24,16 @@
  *     over ::1
  *   - options: IPV6_UNICAST_HOPS (64 by default, set, -1 resets, 256 EINVAL), IPV6_MULTICAST_HOPS
  *     (1), IPV6_MULTICAST_LOOP (1), IPV6_TCLASS; SOL_IPV6 on an AF_INET socket ENOPROTOOPT
+ *   - IPV6_ADD_MEMBERSHIP / IPV6_DROP_MEMBERSHIP on lo: a unicast group or a short ipv6_mreq
+ *     EINVAL, an unknown interface ENODEV, leaving a group not joined EADDRNOTAVAIL, join, the
+ *     same join again EADDRINUSE, leave, leave again EADDRNOTAVAIL; on a TCP socket EPROTO;
+ *     getsockopt of either ENOPROTOOPT (delivery over a NIC: tests/system/test_ipv6_sock.py)
+ * "mcrecv PORT GROUP IFNAME SECONDS" instead binds [::]:PORT, joins GROUP on IFNAME, leaves
+ * GROUP2 = GROUP + 1 unjoined and counts what arrives for SECONDS (test_ipv6_sock.py's host sends).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <net/if.h>
 #include <poll.h>
 #include <sys/stat.h>
 #include "sockutil.h"
@@ -379,6 +386,38 @@ static void test_options(void)
 	close(t);
 }
 
+static int membership(int fd, int name, const char *group, unsigned ifindex, socklen_t len)
+{
+	struct ipv6_mreq m;
+	memset(&m, 0, sizeof(m));
+	inet_pton(AF_INET6, group, &m.ipv6mr_multiaddr);
+	m.ipv6mr_interface = ifindex;
+	return setsockopt(fd, IPPROTO_IPV6, name, &m, len);
+}
+
+static void test_memberships(void)
+{
+	int u = socket(AF_INET6, SOCK_DGRAM, 0), t = socket(AF_INET6, SOCK_STREAM, 0);
+	unsigned lo = if_nametoindex("lo");
+	const char *g = "ff02::1:3";
+	socklen_t len = sizeof(struct ipv6_mreq);
+	EXPECT("join a unicast group", membership(u, IPV6_ADD_MEMBERSHIP, "fe80::1", lo, len), EINVAL);
+	EXPECT("join with a short ipv6_mreq", membership(u, IPV6_ADD_MEMBERSHIP, g, lo, 16), EINVAL);
+	EXPECT("join on an unknown interface", membership(u, IPV6_ADD_MEMBERSHIP, g, 9999, len), ENODEV);
+	EXPECT("leave a group not joined", membership(u, IPV6_DROP_MEMBERSHIP, g, lo, len), EADDRNOTAVAIL);
+	CHECK("join a group on lo", membership(u, IPV6_ADD_MEMBERSHIP, g, lo, len) == 0, "errno=%d", errno);
+	EXPECT("join it again", membership(u, IPV6_ADD_MEMBERSHIP, g, lo, len), EADDRINUSE);
+	CHECK("leave it", membership(u, IPV6_DROP_MEMBERSHIP, g, lo, len) == 0, "errno=%d", errno);
+	EXPECT("leave it again", membership(u, IPV6_DROP_MEMBERSHIP, g, lo, len), EADDRNOTAVAIL);
+	EXPECT("join on a TCP socket", membership(t, IPV6_ADD_MEMBERSHIP, g, lo, len), EPROTO);
+	struct ipv6_mreq m;
+	socklen_t ml = sizeof(m);
+	EXPECT("getsockopt IPV6_ADD_MEMBERSHIP", getsockopt(u, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, &m, &ml), ENOPROTOOPT);
+	CHECK("join again, then close", membership(u, IPV6_ADD_MEMBERSHIP, g, lo, len) == 0, "errno=%d", errno);
+	close(u);
+	close(t);
+}
+
 /* The line of /proc/net/<file> whose local address column is local and whose state is st; its
  * inode column to *ino. */
 static bool proc_line(const char *file, const char *local, const char *remote, unsigned st, unsigned long *ino)
@@ -492,9 +531,36 @@ static void test_snmp6(void)
 	      in1, out0, out1);
 }
 
-int main(void)
+/* mcrecv PORT GROUP IFNAME SECONDS: datagrams to [::]:PORT counted for SECONDS after joining
+ * GROUP on IFNAME, printed as "mcrecv got=N". */
+static int mcrecv_main(uint16_t port, const char *group, const char *ifname, int secs)
 {
+	int r = socket(AF_INET6, SOCK_DGRAM, 0);
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+	unsigned idx = if_nametoindex(ifname);
+	if (r < 0 || bind(r, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    membership(r, IPV6_ADD_MEMBERSHIP, group, idx, sizeof(struct ipv6_mreq)) < 0) {
+		printf("mcrecv: setup failed: errno %d\n", errno);
+		return 1;
+	}
+	printf("mcrecv: joined on %u\n", port);
+	fflush(stdout);
+	long got = 0;
+	struct pollfd pf = { r, POLLIN, 0 };
+	char buf[256];
+	while (poll(&pf, 1, secs * 1000) == 1)
+		if (recv(r, buf, sizeof(buf), 0) > 0)
+			got++;
+	printf("mcrecv got=%ld\n", got);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	start_watchdog(120);
+	if (argc == 6 && !strcmp(argv[1], "mcrecv"))
+		return mcrecv_main((uint16_t)atoi(argv[2]), argv[3], argv[4], atoi(argv[5]));
 	int probe = socket(AF_INET6, SOCK_DGRAM, 0);
 	struct sockaddr_in6 lo = addr6("::1", 0);
 	if (probe < 0 || bind(probe, (struct sockaddr *)&lo, sizeof(lo)) < 0) {
@@ -510,6 +576,7 @@ int main(void)
 	test_dual_stack();
 	test_udp();
 	test_options();
+	test_memberships();
 	test_proc();
 	test_snmp6();
 	return t_finish();
